@@ -1,0 +1,191 @@
+"""The business's documents as booksync receives them: customers, items, invoices, payments.
+
+These are provider-neutral. Money is Decimal (design.md, rule 4). Adapters map them to each
+provider's shapes; nothing here knows a provider's JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+DocId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+Quantity = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class DocumentKind(StrEnum):
+    CUSTOMER = "customer"
+    ITEM = "item"
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    def content_hash(self) -> str:
+        """Hash of what would be pushed: equal hashes mean nothing to send."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Address(_Doc):
+    line1: Text | None = None
+    line2: Text | None = None
+    city: Text | None = None
+    region: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] | None = None
+    country: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+
+
+class Customer(_Doc):
+    id: DocId
+    display_name: ShortText
+    given_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    family_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    company_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    email: Annotated[
+        str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] | None = None
+    billing_address: Address | None = None
+
+
+class ItemType(StrEnum):
+    SERVICE = "service"
+    NON_INVENTORY = "non_inventory"
+
+
+class Item(_Doc):
+    id: DocId
+    name: ShortText
+    type: ItemType = ItemType.SERVICE
+    unit_price: Money = Decimal("0")
+    unit_cost: Money | None = None
+    description: Text | None = None
+    sku: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    taxable: bool = True
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SENT = "SENT"
+    PAID = "PAID"
+    VOID = "VOID"
+
+
+class Discount(_Doc):
+    """An invoice-level discount, either a percentage of the subtotal or a fixed amount."""
+
+    kind: Literal["percent", "amount"]
+    value: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+
+    @model_validator(mode="after")
+    def _percent_at_most_100(self) -> Discount:
+        if self.kind == "percent" and self.value > 100:
+            raise ValueError("a percent discount cannot be over 100")
+        return self
+
+
+class InvoiceLine(_Doc):
+    item_id: DocId
+    description: Text | None = None
+    quantity: Quantity = Decimal("1")
+    unit_price: Money
+    taxable: bool = True
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+
+
+class Invoice(_Doc):
+    id: DocId
+    customer_id: DocId
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=21)]
+    status: InvoiceStatus = InvoiceStatus.DRAFT
+    issue_date: date
+    due_date: date | None = None
+    lines: Annotated[list[InvoiceLine], Field(min_length=1, max_length=250)]
+    discount: Discount | None = None
+    tax_rate_percent: Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)] | None = None
+    memo: Text | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+
+    @model_validator(mode="after")
+    def _due_not_before_issue(self) -> Invoice:
+        if self.due_date is not None and self.due_date < self.issue_date:
+            raise ValueError("due_date cannot be before issue_date")
+        return self
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0"))
+
+    @property
+    def discount_amount(self) -> Decimal:
+        if self.discount is None:
+            return Decimal("0")
+        if self.discount.kind == "amount":
+            return min(self.discount.value, self.subtotal).quantize(Decimal("0.01"))
+        return (self.subtotal * self.discount.value / 100).quantize(Decimal("0.01"))
+
+    @property
+    def tax_amount(self) -> Decimal:
+        """Sales tax on taxable lines, applied after the discount (pro rata)."""
+        if not self.tax_rate_percent:
+            return Decimal("0")
+        taxable = sum((ln.amount for ln in self.lines if ln.taxable), Decimal("0"))
+        if self.subtotal:
+            taxable -= self.discount_amount * taxable / self.subtotal
+        return (taxable * self.tax_rate_percent / 100).quantize(Decimal("0.01"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal - self.discount_amount + self.tax_amount
+
+    @property
+    def item_ids(self) -> list[str]:
+        return list(dict.fromkeys(line.item_id for line in self.lines))
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    CHECK = "check"
+    CREDIT_CARD = "credit_card"
+    BANK_TRANSFER = "bank_transfer"
+    OTHER = "other"
+
+
+class Payment(_Doc):
+    id: DocId
+    invoice_id: DocId
+    amount: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+    date: date
+    method: PaymentMethod = PaymentMethod.OTHER
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=21)] | None = None
+    memo: Text | None = None
+
+    @field_validator("amount")
+    @classmethod
+    def _cents(cls, value: Decimal) -> Decimal:
+        return value.quantize(Decimal("0.01"))
+
+
+Document = Customer | Item | Invoice | Payment
+
+MODEL_BY_KIND: dict[DocumentKind, type[_Doc]] = {
+    DocumentKind.CUSTOMER: Customer,
+    DocumentKind.ITEM: Item,
+    DocumentKind.INVOICE: Invoice,
+    DocumentKind.PAYMENT: Payment,
+}

@@ -1,0 +1,114 @@
+"""Typed errors: the class of an error decides what happens next (design.md, rule 5).
+
+Messages never carry a token, secret or signature. Every error that a person must act on
+carries ``fix``: what to do, in words a bookkeeper understands.
+"""
+
+from __future__ import annotations
+
+
+class BooksyncError(Exception):
+    """Base of every error booksync raises on purpose."""
+
+    code = "booksync_error"
+
+    def __init__(self, message: str, *, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
+class ConfigurationError(BooksyncError):
+    """A setting is missing or unusable; raised at cold start, naming the variable."""
+
+    code = "configuration_error"
+
+
+class NotFoundError(BooksyncError):
+    code = "not_found"
+
+
+class InvalidRequest(BooksyncError):
+    code = "invalid_request"
+
+
+class ProviderError(BooksyncError):
+    """The accounting provider (or Square) refused or failed a call."""
+
+    code = "provider_error"
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        fix: str = "",
+        provider_code: str | None = None,
+        detail: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, fix=fix)
+        self.provider = provider
+        self.provider_code = provider_code
+        self.detail = detail
+        self.status = status
+
+
+class NeedsReconnection(ProviderError):
+    """The grant is gone (invalid_grant, revoked): only the user can fix it by reconnecting."""
+
+    code = "needs_reconnection"
+
+
+class ConnectionDown(ProviderError):
+    """The provider refuses a freshly refreshed token (401): the connection is unusable."""
+
+    code = "connection_down"
+
+
+class RateLimited(ProviderError):
+    """Throttled: wait ``retry_after`` seconds, then try again."""
+
+    code = "rate_limited"
+    retryable = True
+
+    def __init__(self, message: str, *, provider: str, retry_after: float, **kw: object) -> None:
+        super().__init__(message, provider=provider, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class TransientError(ProviderError):
+    """5xx, timeout, reset: safe to retry, but a write may have happened (see ``uncertain``)."""
+
+    code = "transient"
+    retryable = True
+
+    def __init__(self, message: str, *, provider: str, uncertain: bool = False, **kw: object) -> None:
+        super().__init__(message, provider=provider, **kw)  # type: ignore[arg-type]
+        self.uncertain = uncertain
+
+
+class Rejected(ProviderError):
+    """The provider refused the data: a person must act. Keep the provider's message."""
+
+    code = "rejected"
+
+
+class DuplicateName(Rejected):
+    """The name is taken in the provider (QuickBooks 6240): look the object up and link it."""
+
+    code = "duplicate_name"
+
+
+class Conflict(ProviderError):
+    """Stale version (QuickBooks 5010 SyncToken): re-read and retry."""
+
+    code = "conflict"
+    retryable = True
+
+
+class RemoteNotFound(ProviderError):
+    """The linked object no longer exists in the provider (deleted or merged there)."""
+
+    code = "remote_not_found"

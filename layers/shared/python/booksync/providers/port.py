@@ -1,0 +1,135 @@
+"""The ports the sync engine speaks to.
+
+``AccountingProvider`` is shaped for QuickBooks Online, Xero, FreshBooks and Wave alike:
+- every write takes an ``idempotency_key`` (QuickBooks ``requestid``, Xero ``Idempotency-Key``;
+  adapters of providers without one ignore it and rely on the engine's lookup-before-create);
+- every object the provider holds comes back as a ``RemoteObject`` with an opaque ``version``
+  (QuickBooks SyncToken; None where the provider has no optimistic locking);
+- ``find_*`` calls are the lookups the engine makes before a create and after an uncertain
+  outcome, each by the natural key the provider can search on; they return None, never raise,
+  when nothing matches.
+References to other remote objects travel as ``InvoiceRefs``/``PaymentRefs`` so that an adapter
+never reads booksync's tables.
+
+``OAuthClient`` is the authorization-code flow and token lifecycle of one provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from booksync.documents import Customer, Invoice, Item, Payment
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """An object as it stands in the provider."""
+
+    id: str
+    version: str | None = None
+    name: str | None = None
+    # Totals the provider computed (e.g. invoice balance), for checks and summaries.
+    total: Decimal | None = None
+    balance: Decimal | None = None
+    active: bool = True
+    marker: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    classification: str  # Asset, Liability, Equity, Revenue, Expense
+    account_type: str  # provider's own type, e.g. "Income", "Bank", "Other Current Asset"
+    sub_type: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class InvoiceRefs:
+    customer_id: str
+    item_ids: Mapping[str, str]  # local item id -> remote item id
+    marker: str  # booksync's marker, stored where the provider lets us search or read it back
+
+
+@dataclass(frozen=True)
+class PaymentRefs:
+    customer_id: str
+    invoice_id: str
+    marker: str
+    deposit_account_id: str | None = None  # None: the provider's default (QBO: Undeposited Funds)
+
+
+@dataclass(frozen=True)
+class ItemRefs:
+    income_account_id: str | None
+
+
+@runtime_checkable
+class AccountingProvider(Protocol):
+    """What the sync engine needs from an accounting system."""
+
+    name: str
+
+    # customers
+    def find_customer(self, customer: Customer) -> RemoteObject | None: ...
+    def get_customer(self, remote_id: str) -> RemoteObject | None: ...
+    def create_customer(self, customer: Customer, *, idempotency_key: str) -> RemoteObject: ...
+    def update_customer(
+        self, remote: RemoteObject, customer: Customer, *, idempotency_key: str
+    ) -> RemoteObject: ...
+
+    # items
+    def find_item(self, item: Item) -> RemoteObject | None: ...
+    def get_item(self, remote_id: str) -> RemoteObject | None: ...
+    def create_item(self, item: Item, refs: ItemRefs, *, idempotency_key: str) -> RemoteObject: ...
+    def update_item(
+        self, remote: RemoteObject, item: Item, refs: ItemRefs, *, idempotency_key: str
+    ) -> RemoteObject: ...
+
+    # invoices
+    def find_invoice(self, invoice: Invoice, marker: str) -> RemoteObject | None: ...
+    def get_invoice(self, remote_id: str) -> RemoteObject | None: ...
+    def create_invoice(self, invoice: Invoice, refs: InvoiceRefs, *, idempotency_key: str) -> RemoteObject: ...
+    def update_invoice(
+        self, remote: RemoteObject, invoice: Invoice, refs: InvoiceRefs, *, idempotency_key: str
+    ) -> RemoteObject: ...
+    def void_invoice(self, remote: RemoteObject, *, idempotency_key: str) -> RemoteObject: ...
+
+    # payments
+    def find_payment(self, payment: Payment, refs: PaymentRefs) -> RemoteObject | None: ...
+    def create_payment(self, payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject: ...
+
+    # chart of accounts
+    def list_accounts(self) -> Sequence[Account]: ...
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """What a token endpoint answers. Never logged: ``__repr__`` hides the secrets."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None = None
+    # The provider company the grant is for (QuickBooks realmId, Xero tenant), when the
+    # token endpoint or redirect tells it.
+    account_id: str | None = None
+
+
+@runtime_checkable
+class OAuthClient(Protocol):
+    """Authorization-code flow and token lifecycle for one provider."""
+
+    name: str
+
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str: ...
+    def exchange_code(
+        self, *, code: str, redirect_uri: str, code_verifier: str | None = None
+    ) -> TokenSet: ...
+    def refresh(self, refresh_token: str) -> TokenSet: ...
+    def revoke(self, token: str) -> None: ...
