@@ -1,0 +1,1 @@
+"""Docker-free local stack: the runtime that reads template.yaml and the provider sandboxes."""

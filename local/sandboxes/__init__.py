@@ -1,0 +1,1 @@
+"""Provider sandboxes that answer on loopback as the real services do."""
