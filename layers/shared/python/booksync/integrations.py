@@ -1,0 +1,237 @@
+"""Connecting, status and sync state: what the seeds' Integrations screens show and do."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DeleteError
+
+from booksync.documents import DocumentKind, InvoiceStatus
+from booksync.errors import InvalidRequest, NotFoundError
+from booksync.providers.port import OAuthClient
+from booksync.security.vault import PlainTokens, TokenCipher, TokenContext
+from booksync.store.connections import ConnectionRepository, ConnectionStatus, TokenTimes
+from booksync.store.documents import DocumentRepository
+from booksync.store.models import ConnectionModel, DocumentModel, OAuthStateModel, settings_dict
+
+STATE_TTL_SECONDS = 600
+SUPPORTED = ("quickbooks",)
+STATUS_LABELS = {
+    ConnectionStatus.CONNECTED: "Connected",
+    ConnectionStatus.NEEDS_RECONNECTION: "Needs Reconnection",
+    ConnectionStatus.CONNECTION_DOWN: "Connection Down",
+    ConnectionStatus.DISCONNECTED: "Not Connected",
+}
+
+
+@dataclass(frozen=True)
+class Connected:
+    company_id: str
+    provider: str
+    account_id: str | None
+
+
+class Integrations:
+    def __init__(
+        self,
+        *,
+        connections: ConnectionRepository,
+        documents: DocumentRepository,
+        cipher: TokenCipher,
+        oauth_for: Callable[[str], OAuthClient],
+        redirect_uri_for: Callable[[str], str],
+        clock: Callable[[], float] = time.time,
+        keepalive_every_seconds: float = 86_400.0,
+    ) -> None:
+        self._connections = connections
+        self._docs = documents
+        self._cipher = cipher
+        self._oauth_for = oauth_for
+        self._redirect_uri_for = redirect_uri_for
+        self._clock = clock
+        self._keepalive = keepalive_every_seconds
+
+    # -- connect ----------------------------------------------------------------------------------
+    def start_connect(self, *, company_id: str, user_id: str, provider: str) -> str:
+        """The provider's consent URL, with a one-time state. Bad credentials fail here, before any redirect."""
+        _require_supported(provider)
+        oauth = self._oauth_for(provider)  # raises ConfigurationError on empty/placeholder credentials
+        state = secrets.token_urlsafe(32)
+        redirect_uri = self._redirect_uri_for(provider)
+        OAuthStateModel(
+            state,
+            company_id=company_id,
+            provider=provider,
+            user_id=user_id,
+            redirect_uri=redirect_uri,
+            ttl=int(self._clock() + STATE_TTL_SECONDS),
+        ).save()
+        return oauth.authorization_url(state=state, redirect_uri=redirect_uri)
+
+    def complete_connect(
+        self,
+        *,
+        provider: str,
+        state: str | None,
+        code: str | None,
+        account_id: str | None,
+        error: str | None = None,
+    ) -> Connected:
+        _require_supported(provider)
+        if not state:
+            raise InvalidRequest("The callback has no state.", fix="Start the connection again from Settings > Integrations.")
+        pending = self._consume_state(state, provider)
+        if error:
+            raise InvalidRequest(
+                f"{provider} did not grant access ({error}).",
+                fix="Start the connection again and choose Connect on the provider's consent screen.",
+            )
+        if not code:
+            raise InvalidRequest("The callback has no authorization code.", fix="Start the connection again.")
+        if provider == "quickbooks" and not account_id:
+            raise InvalidRequest("QuickBooks did not say which company (realmId) was connected.",
+                                 fix="Start the connection again.")
+        tokens = self._oauth_for(provider).exchange_code(code=code, redirect_uri=pending.redirect_uri)
+        connection_id = self._connections.new_connection_id()
+        context = TokenContext(company_id=pending.company_id, provider=provider, connection_id=connection_id)
+        sealed = self._cipher.seal(PlainTokens(tokens.access_token, tokens.refresh_token), context)
+        now = self._clock()
+        self._connections.store_connection(
+            company_id=pending.company_id,
+            provider=provider,
+            connection_id=connection_id,
+            account_id=account_id or tokens.account_id,
+            sealed=sealed,
+            times=TokenTimes(
+                access_expires_at=tokens.access_expires_at.timestamp(),
+                refresh_expires_at=tokens.refresh_expires_at.timestamp() if tokens.refresh_expires_at else None,
+            ),
+            has_refresh_token=bool(tokens.refresh_token),
+            connected_by=pending.user_id,
+            now=now,
+            refresh_every=self._keepalive,
+        )
+        return Connected(company_id=pending.company_id, provider=provider, account_id=account_id)
+
+    def _consume_state(self, state: str, provider: str) -> OAuthStateModel:
+        """One-time: the conditional delete lets exactly one callback use a state."""
+        try:
+            row = OAuthStateModel.get(state, consistent_read=True)
+            row.delete(condition=OAuthStateModel.state.exists())
+        except (OAuthStateModel.DoesNotExist, DeleteError):
+            raise InvalidRequest(
+                "This connection link was already used or is unknown.",
+                fix="Start the connection again from Settings > Integrations.",
+            ) from None
+        if row.ttl < self._clock() or row.provider != provider:
+            raise InvalidRequest("This connection link has expired.", fix="Start the connection again.")
+        return row
+
+    # -- status and settings ---------------------------------------------------------------------
+    def overview(self, company_id: str) -> list[dict[str, Any]]:
+        rows = {row.provider: row for row in self._connections.list_for_company(company_id)}
+        return [self._describe(provider, rows.get(provider)) for provider in SUPPORTED]
+
+    def describe(self, company_id: str, provider: str) -> dict[str, Any]:
+        _require_supported(provider)
+        return self._describe(provider, self._connections.get(company_id, provider))
+
+    def _describe(self, provider: str, row: ConnectionModel | None) -> dict[str, Any]:
+        status = row.status if row is not None else ConnectionStatus.DISCONNECTED
+        actions = {
+            ConnectionStatus.CONNECTED: ["manage", "disconnect"],
+            ConnectionStatus.NEEDS_RECONNECTION: ["manage", "reconnect", "disconnect"],
+            ConnectionStatus.CONNECTION_DOWN: ["manage", "reconnect", "disconnect"],
+            ConnectionStatus.DISCONNECTED: ["connect"],
+        }[status]
+        settings = settings_dict(row) if row is not None else {}
+        return {
+            "provider": provider,
+            "status": status,
+            "status_label": STATUS_LABELS[status],
+            "account_id": row.account_id if row is not None else None,
+            "connected_by": row.connected_by if row is not None else None,
+            "connected_at": _iso(row.connected_at) if row is not None else None,
+            "last_sync_at": _iso(row.last_sync_at) if row is not None else None,
+            "needs_reconnection_reason": row.last_error_message if row is not None and status != "connected" else None,
+            "settings": settings,
+            "actions": actions,
+        }
+
+    def update_settings(self, company_id: str, provider: str, changes: dict[str, Any]) -> dict[str, Any]:
+        row = self._connections.get(company_id, provider)
+        if row is None:
+            raise NotFoundError(f"{provider} is not connected.", fix="Connect it first.")
+        for name, value in changes.items():
+            setattr(row.settings, name, value)
+        row.save()
+        return self._describe(provider, row)
+
+    # -- sync state of documents -----------------------------------------------------------------
+    def invoice_badges(self, company_id: str, provider: str, *, days: int = 7) -> list[dict[str, Any]]:
+        connection = self._connections.get(company_id, provider)
+        since = self._clock() - days * 86_400
+        rows = sorted(self._docs.sent_since(company_id, since), key=lambda r: -(r.sent_at or 0))
+        return [self.sync_state(row, provider, connection) for row in rows if row.kind == DocumentKind.INVOICE.value]
+
+    def document_state(self, company_id: str, kind: DocumentKind, doc_id: str, provider: str) -> dict[str, Any]:
+        row = self._docs.get(company_id, kind, doc_id)
+        if row is None:
+            raise NotFoundError(f"No {kind.value} {doc_id!r}.", fix="Check the id.")
+        return self.sync_state(row, provider, self._connections.get(company_id, provider))
+
+    @staticmethod
+    def sync_state(row: DocumentModel, provider: str, connection: ConnectionModel | None) -> dict[str, Any]:
+        link = row.link(provider)
+        blocked = connection is None or connection.status != ConnectionStatus.CONNECTED
+        badge = _badge(row, link.remote_id if link else None, link.pushed_hash if link else None,
+                       link.outcome if link else None, blocked)
+        return {
+            "id": row.doc_id,
+            "kind": row.kind,
+            "status": row.status,
+            "badge": badge,
+            "remote_id": link.remote_id if link else None,
+            "synced_at": _iso(link.synced_at) if link and link.synced_at else None,
+            "pending": bool(row.pending_bucket),
+            "error": (
+                {"code": link.error_code, "message": link.error_message, "fix": link.error_fix}
+                if link is not None and link.error_message and badge in ("Failed", "Blocked")
+                else None
+            ),
+        }
+
+
+def _badge(row: DocumentModel, remote_id: str | None, pushed: str | None, outcome: str | None, blocked: bool) -> str | None:
+    if row.kind == DocumentKind.INVOICE.value and row.status == InvoiceStatus.DRAFT:
+        return None
+    in_sync = remote_id is not None and pushed == row.content_hash and outcome == "synced"
+    if in_sync:
+        return "Synced"
+    if blocked or outcome == "blocked":
+        return "Blocked"
+    if outcome == "failed":
+        return "Failed"
+    if remote_id is not None:
+        return "Out of Date"
+    return "Not Synced"
+
+
+def _require_supported(provider: str) -> None:
+    if provider not in SUPPORTED:
+        raise NotFoundError(
+            f"Unknown or not yet supported provider {provider!r}.",
+            fix=f"Use one of: {', '.join(SUPPORTED)}.",
+        )
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(float(epoch), UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""Token vault (KMS envelope encryption) and the refresh lease."""

@@ -1,0 +1,172 @@
+"""Typed settings, one model per function, validated at cold start (design.md, rule 3).
+
+Every variable is read from the environment. Secrets are named there by the SSM parameter that
+holds them (Powertools parameters fetch and cache them on first use); locally a plain variable
+may carry the value instead. A credential that is unset, empty or a placeholder is refused with
+an error that names the variable, before anything is sent to a provider.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from booksync.errors import ConfigurationError
+
+_PLACEHOLDER_WORDS = {
+    "changeme",
+    "change-me",
+    "change_me",
+    "xxx",
+    "undefined",
+    "null",
+    "none",
+    "nil",
+    "todo",
+    "tbd",
+    "placeholder",
+    "secret",
+    "example",
+    "dummy",
+}
+_PLACEHOLDER_PATTERNS = (
+    re.compile(r"^x{3,}$", re.IGNORECASE),
+    re.compile(r"^<.*>$"),
+    re.compile(r"^\$\{.*\}$"),
+    re.compile(r"^\{\{.*\}\}$"),
+    re.compile(r"^your[-_ ].*", re.IGNORECASE),
+)
+
+
+def placeholder_reason(value: str | None) -> str | None:
+    """Why ``value`` cannot be a real credential, or None when it may be one."""
+    if value is None:
+        return "is not set"
+    stripped = value.strip()
+    if not stripped:
+        return "is empty"
+    if stripped.lower() in _PLACEHOLDER_WORDS or any(p.match(stripped) for p in _PLACEHOLDER_PATTERNS):
+        return "holds a placeholder value, not a real credential"
+    return None
+
+
+def require_credential(name: str, value: str | None) -> str:
+    reason = placeholder_reason(value)
+    if reason:
+        raise ConfigurationError(
+            f"{name} {reason}.",
+            fix=f"Set {name} to the value from the provider's developer portal and redeploy.",
+        )
+    assert value is not None
+    return value.strip()
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = dict(os.environ if environ is None else environ)
+        try:
+            return cls.model_validate(env)
+        except ValidationError as exc:
+            problems = "; ".join(_describe(err) for err in exc.errors())
+            raise ConfigurationError(
+                f"{cls.__name__}: {problems}",
+                fix="Set the named environment variables (template.yaml declares them for each function).",
+            ) from None
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    where = ".".join(str(p) for p in err.get("loc", ()))
+    return f"{where} {err.get('msg', 'is invalid')}"
+
+
+class QuickBooksSettings(_Settings):
+    api_base_url: str = Field(alias="QBO_API_BASE_URL", default="https://quickbooks.api.intuit.com")
+    auth_url: str = Field(alias="QBO_AUTH_URL", default="https://appcenter.intuit.com/connect/oauth2")
+    token_url: str = Field(
+        alias="QBO_TOKEN_URL", default="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+    )
+    revoke_url: str = Field(
+        alias="QBO_REVOKE_URL", default="https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+    )
+    client_id: str | None = Field(alias="QBO_CLIENT_ID", default=None)
+    client_secret_param: str | None = Field(alias="QBO_CLIENT_SECRET_PARAM", default=None)
+    client_secret_value: str | None = Field(alias="QBO_CLIENT_SECRET", default=None, repr=False)
+    minor_version: int = Field(alias="QBO_MINOR_VERSION", default=75, ge=75)
+
+    def credentials(self) -> tuple[str, str]:
+        """The client id and secret, refused when unset or placeholders (checked before any redirect)."""
+        client_id = require_credential("QBO_CLIENT_ID", self.client_id)
+        if self.client_secret_value is not None or not self.client_secret_param:
+            return client_id, require_credential("QBO_CLIENT_SECRET", self.client_secret_value)
+        from aws_lambda_powertools.utilities.parameters import get_parameter
+
+        try:
+            secret = get_parameter(self.client_secret_param, decrypt=True, max_age=300)
+        except Exception as exc:  # the parameter store's own errors name no variable
+            raise ConfigurationError(
+                f"QBO_CLIENT_SECRET_PARAM names SSM parameter {self.client_secret_param!r}, "
+                f"which could not be read ({type(exc).__name__}).",
+                fix="Create it as a SecureString holding the Intuit app's client secret.",
+            ) from None
+        return client_id, require_credential(f"SSM parameter {self.client_secret_param}", str(secret))
+
+
+Stage = Literal["dev", "prod"]
+
+
+class CommonSettings(_Settings):
+    stage: Stage = Field(alias="STAGE", default="dev")
+    connections_table: str = Field(alias="CONNECTIONS_TABLE", min_length=1)
+    documents_table: str = Field(alias="DOCUMENTS_TABLE", min_length=1)
+    sync_runs_table: str = Field(alias="SYNC_RUNS_TABLE", min_length=1)
+    sync_invoice_queue_url: str = Field(alias="SYNC_INVOICE_QUEUE_URL", min_length=1)
+
+    @field_validator("sync_invoice_queue_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be a queue URL")
+        return value
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage == "prod"
+
+
+class _TokenSettings(CommonSettings):
+    intents_table: str = Field(alias="INTENTS_TABLE", min_length=1)
+    token_key_id: str = Field(alias="TOKEN_KEY_ID", min_length=1)
+
+    @cached_property
+    def quickbooks(self) -> QuickBooksSettings:
+        return QuickBooksSettings.from_env()
+
+
+class ApiSettings(_TokenSettings):
+    oauth_states_table: str = Field(alias="OAUTH_STATES_TABLE", min_length=1)
+    public_api_base_url: str = Field(alias="PUBLIC_API_BASE_URL", min_length=1)
+    app_return_url: str | None = Field(alias="APP_RETURN_URL", default=None)
+
+    @field_validator("app_return_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    def redirect_uri(self, provider: str) -> str:
+        return f"{self.public_api_base_url.rstrip('/')}/oauth/{provider}/callback"
+
+
+class SyncWorkerSettings(_TokenSettings):
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
+
+
+class SchedulerSettings(CommonSettings):
+    sweep_grace_seconds: int = Field(alias="SWEEP_GRACE_SECONDS", default=60, ge=0)

@@ -1,0 +1,1 @@
+"""DynamoDB state (pynamodb models and the repositories the domain uses)."""

@@ -1,0 +1,223 @@
+"""Connection rows: status, encrypted tokens and the refresh lease with its fencing counter."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from pynamodb.expressions.update import Action
+from pynamodb.exceptions import PutError, UpdateError
+
+from booksync.security.vault import SealedTokens, TokenContext
+from booksync.store.models import ConnectionModel
+
+
+class ConnectionStatus:
+    CONNECTED = "connected"
+    NEEDS_RECONNECTION = "needs_reconnection"
+    CONNECTION_DOWN = "connection_down"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass(frozen=True)
+class TokenTimes:
+    access_expires_at: float
+    refresh_expires_at: float | None
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def token_context(row: ConnectionModel) -> TokenContext:
+    return TokenContext(company_id=row.company_id, provider=row.provider, connection_id=row.connection_id)
+
+
+def sealed_tokens(row: ConnectionModel) -> SealedTokens | None:
+    if row.token_ciphertext is None or row.token_key is None or row.token_nonce is None:
+        return None
+    return SealedTokens(encrypted_key=row.token_key, nonce=row.token_nonce, ciphertext=row.token_ciphertext)
+
+
+class ConnectionRepository:
+    def get(self, company_id: str, provider: str) -> ConnectionModel | None:
+        try:
+            return ConnectionModel.get(company_id, provider, consistent_read=True)
+        except ConnectionModel.DoesNotExist:
+            return None
+
+    def list_for_company(self, company_id: str) -> list[ConnectionModel]:
+        return list(ConnectionModel.query(company_id, consistent_read=True))
+
+    def accounting_connection(self, company_id: str) -> ConnectionModel | None:
+        """The company's accounting connection (one provider at a time), unless disconnected."""
+        rows = [r for r in self.list_for_company(company_id) if r.status != ConnectionStatus.DISCONNECTED]
+        return rows[0] if rows else None
+
+    def find_by_account(self, provider: str, account_id: str) -> list[ConnectionModel]:
+        return list(ConnectionModel.account_index.query(f"{provider}#{account_id}"))
+
+    def new_connection_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def store_connection(
+        self,
+        *,
+        company_id: str,
+        provider: str,
+        connection_id: str,
+        account_id: str | None,
+        sealed: SealedTokens,
+        times: TokenTimes,
+        has_refresh_token: bool,
+        connected_by: str,
+        now: float,
+        refresh_every: float,
+    ) -> ConnectionModel:
+        """Create or replace the connection after a consent; settings and links are kept."""
+        existing = self.get(company_id, provider)
+        row = existing or ConnectionModel(company_id, provider)
+        row.connection_id = connection_id
+        row.status = ConnectionStatus.CONNECTED
+        row.account_id = account_id
+        row.account_key = f"{provider}#{account_id}" if account_id else None
+        self._apply_tokens(row, sealed, times, has_refresh_token, now, refresh_every)
+        row.token_version = (row.token_version or 0) + 1
+        row.connected_by = connected_by
+        row.connected_at = int(now)
+        row.last_error_code = None
+        row.last_error_message = None
+        row.lease_owner = None
+        row.lease_expires_at = None
+        row.save()
+        return row
+
+    @staticmethod
+    def _apply_tokens(
+        row: ConnectionModel,
+        sealed: SealedTokens,
+        times: TokenTimes,
+        has_refresh_token: bool,
+        now: float,
+        refresh_every: float,
+    ) -> None:
+        row.token_key = sealed.encrypted_key
+        row.token_nonce = sealed.nonce
+        row.token_ciphertext = sealed.ciphertext
+        row.has_refresh_token = has_refresh_token
+        row.access_expires_at = times.access_expires_at
+        row.refresh_expires_at = times.refresh_expires_at
+        row.refreshed_at = now
+        row.refresh_due_at = now + refresh_every if has_refresh_token else None
+
+    def try_acquire_lease(
+        self, row: ConnectionModel, *, owner: str, now: float, lease_seconds: float
+    ) -> int | None:
+        """Take the refresh lease if free or expired; return the new fence, or None if held."""
+        try:
+            row.update(
+                actions=[
+                    ConnectionModel.lease_owner.set(owner),
+                    ConnectionModel.lease_expires_at.set(now + lease_seconds),
+                    ConnectionModel.fence.set(ConnectionModel.fence + 1),
+                ],
+                condition=ConnectionModel.company_id.exists()
+                & (ConnectionModel.lease_owner.does_not_exist() | (ConnectionModel.lease_expires_at < now)),
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return int(row.fence)
+
+    def write_tokens_fenced(
+        self,
+        row: ConnectionModel,
+        *,
+        owner: str,
+        fence: int,
+        sealed: SealedTokens,
+        times: TokenTimes,
+        has_refresh_token: bool,
+        now: float,
+        refresh_every: float,
+    ) -> bool:
+        """Store refreshed tokens only if this lease is still ours; release it in the same write."""
+        refresh_due = now + refresh_every if has_refresh_token else None
+        actions: list[Action] = [
+            ConnectionModel.token_key.set(sealed.encrypted_key),
+            ConnectionModel.token_nonce.set(sealed.nonce),
+            ConnectionModel.token_ciphertext.set(sealed.ciphertext),
+            ConnectionModel.token_version.set(ConnectionModel.token_version + 1),
+            ConnectionModel.has_refresh_token.set(has_refresh_token),
+            ConnectionModel.access_expires_at.set(times.access_expires_at),
+            ConnectionModel.refreshed_at.set(now),
+            ConnectionModel.lease_owner.remove(),
+            ConnectionModel.lease_expires_at.remove(),
+        ]
+        actions.append(
+            ConnectionModel.refresh_expires_at.set(times.refresh_expires_at)
+            if times.refresh_expires_at is not None
+            else ConnectionModel.refresh_expires_at.remove()
+        )
+        actions.append(
+            ConnectionModel.refresh_due_at.set(refresh_due)
+            if refresh_due is not None
+            else ConnectionModel.refresh_due_at.remove()
+        )
+        try:
+            row.update(
+                actions=actions,
+                condition=(ConnectionModel.fence == fence) & (ConnectionModel.lease_owner == owner),
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def release_lease(self, row: ConnectionModel, *, owner: str, fence: int) -> None:
+        try:
+            row.update(
+                actions=[ConnectionModel.lease_owner.remove(), ConnectionModel.lease_expires_at.remove()],
+                condition=(ConnectionModel.fence == fence) & (ConnectionModel.lease_owner == owner),
+            )
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    def mark_broken(
+        self,
+        row: ConnectionModel,
+        *,
+        status: str,
+        code: str,
+        message: str,
+        sealed_without_refresh: SealedTokens | None = None,
+    ) -> None:
+        """Record a dead grant. With ``sealed_without_refresh`` the refresh token is cleared too."""
+        actions: list[Action] = [
+            ConnectionModel.status.set(status),
+            ConnectionModel.last_error_code.set(code),
+            ConnectionModel.last_error_message.set(message),
+        ]
+        if sealed_without_refresh is not None:
+            actions += [
+                ConnectionModel.token_key.set(sealed_without_refresh.encrypted_key),
+                ConnectionModel.token_nonce.set(sealed_without_refresh.nonce),
+                ConnectionModel.token_ciphertext.set(sealed_without_refresh.ciphertext),
+                ConnectionModel.has_refresh_token.set(False),
+                ConnectionModel.refresh_due_at.remove(),
+                ConnectionModel.token_version.set(ConnectionModel.token_version + 1),
+            ]
+        row.update(actions=actions)
+
+    def record_sync(self, company_id: str, provider: str, now: float) -> None:
+        try:
+            ConnectionModel(company_id, provider).update(
+                actions=[ConnectionModel.last_sync_at.set(int(now))],
+                condition=ConnectionModel.company_id.exists(),
+            )
+        except (UpdateError, PutError) as exc:
+            if not _conditional_failed(exc):
+                raise

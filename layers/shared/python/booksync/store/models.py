@@ -1,0 +1,239 @@
+"""pynamodb models of booksync's tables (docs/architecture.md lists their keys and indexes).
+
+Table names come from each function's settings: ``bind_tables`` sets them at cold start, before
+any model is used.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+PROVIDERS = ("quickbooks", "xero", "freshbooks", "wave")
+
+
+class _Meta:
+    table_name = "unbound"
+    region: str | None = None
+
+
+class AccountIndex(GlobalSecondaryIndex["ConnectionModel"]):
+    class Meta:
+        index_name = "account-index"
+        projection = AllProjection()
+
+    account_key = UnicodeAttribute(hash_key=True)
+
+
+class RefreshIndex(GlobalSecondaryIndex["ConnectionModel"]):
+    class Meta:
+        index_name = "refresh-index"
+        projection = AllProjection()
+
+    provider = UnicodeAttribute(hash_key=True)
+    refresh_due_at = NumberAttribute(range_key=True)
+
+
+class ConnectionSettingsMap(MapAttribute[str, Any]):
+    auto_sync_invoices = BooleanAttribute(default=True)
+    auto_sync_payments = BooleanAttribute(default=True)
+    auto_sync_customers = BooleanAttribute(default=True)
+    auto_sync_items = BooleanAttribute(default=True)
+    default_income_account_id = UnicodeAttribute(null=True)
+
+
+class ConnectionModel(Model):
+    """One company's connection to one provider, with its encrypted tokens and refresh lease."""
+
+    class Meta(_Meta):
+        pass
+
+    company_id = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute(range_key=True)
+    connection_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="connected")
+    account_id = UnicodeAttribute(null=True)
+    account_key = UnicodeAttribute(null=True)
+    # Token envelope: KMS-encrypted data key, AES-GCM nonce and ciphertext. Never plaintext.
+    token_key = BinaryAttribute(null=True, legacy_encoding=False)
+    token_nonce = BinaryAttribute(null=True, legacy_encoding=False)
+    token_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    token_version = NumberAttribute(default=0)
+    has_refresh_token = BooleanAttribute(default=False)
+    access_expires_at = NumberAttribute(null=True)
+    refresh_expires_at = NumberAttribute(null=True)
+    refresh_due_at = NumberAttribute(null=True)
+    refreshed_at = NumberAttribute(null=True)
+    # Refresh lease with a fencing counter that only grows.
+    lease_owner = UnicodeAttribute(null=True)
+    lease_expires_at = NumberAttribute(null=True)
+    fence = NumberAttribute(default=0)
+    connected_by = UnicodeAttribute(null=True)
+    connected_at = NumberAttribute(null=True)
+    last_sync_at = NumberAttribute(null=True)
+    last_error_code = UnicodeAttribute(null=True)
+    last_error_message = UnicodeAttribute(null=True)
+    settings = ConnectionSettingsMap(default=ConnectionSettingsMap)
+    account_index = AccountIndex()
+    refresh_index = RefreshIndex()
+
+
+class PendingIndex(GlobalSecondaryIndex["DocumentModel"]):
+    class Meta:
+        index_name = "pending-index"
+        projection = AllProjection()
+
+    pending_bucket = UnicodeAttribute(hash_key=True)
+    pending_since = NumberAttribute(range_key=True)
+
+
+class SentIndex(GlobalSecondaryIndex["DocumentModel"]):
+    class Meta:
+        index_name = "sent-index"
+        projection = AllProjection()
+
+    company_id = UnicodeAttribute(hash_key=True)
+    sent_at = NumberAttribute(range_key=True)
+
+
+class LinkMap(MapAttribute[str, Any]):
+    """A document's link to its object in one provider."""
+
+    remote_id = UnicodeAttribute(null=True)
+    version = UnicodeAttribute(null=True)
+    pushed_hash = UnicodeAttribute(null=True)
+    synced_at = NumberAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)  # synced | failed | blocked | linked
+    error_code = UnicodeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    error_fix = UnicodeAttribute(null=True)
+    generation = NumberAttribute(default=0)
+
+
+class DocumentModel(Model):
+    """A customer, item, invoice or payment as the business's app sent it, with its links."""
+
+    class Meta(_Meta):
+        pass
+
+    company_id = UnicodeAttribute(hash_key=True)
+    doc_key = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    doc_id = UnicodeAttribute()
+    body = JSONAttribute()
+    content_hash = UnicodeAttribute()
+    status = UnicodeAttribute(null=True)
+    updated_at = NumberAttribute()
+    sent_at = NumberAttribute(null=True)
+    pending_bucket = UnicodeAttribute(null=True)
+    pending_since = NumberAttribute(null=True)
+    payment_ids = UnicodeSetAttribute(null=True)
+    link_quickbooks = LinkMap(null=True)
+    link_xero = LinkMap(null=True)
+    link_freshbooks = LinkMap(null=True)
+    link_wave = LinkMap(null=True)
+    pending_index = PendingIndex()
+    sent_index = SentIndex()
+
+    def link(self, provider: str) -> LinkMap | None:
+        link: LinkMap | None = getattr(self, f"link_{provider}", None)
+        return link
+
+
+class IntentModel(Model):
+    """An outside write recorded before it is made (design.md, reliability principles)."""
+
+    class Meta(_Meta):
+        pass
+
+    intent_key = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute()
+    state = UnicodeAttribute(default="pending")  # pending | done | failed
+    attempts = NumberAttribute(default=0)
+    owner = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(null=True)
+    remote_id = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    ttl = NumberAttribute(null=True)
+
+
+class RunErrorMap(MapAttribute[str, Any]):
+    document = UnicodeAttribute()
+    code = UnicodeAttribute()
+    message = UnicodeAttribute()
+    fix = UnicodeAttribute(null=True)
+
+
+class SyncRunModel(Model):
+    class Meta(_Meta):
+        pass
+
+    company_id = UnicodeAttribute(hash_key=True)
+    run_id = UnicodeAttribute(range_key=True)
+    provider = UnicodeAttribute()
+    kind = UnicodeAttribute()  # invoice | catalog | sweep
+    trigger = UnicodeAttribute()  # auto | manual | sweep
+    subject = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="queued")  # queued | running | succeeded | failed | parked
+    counts = JSONAttribute(default=dict)
+    errors = ListAttribute(of=RunErrorMap, default=list)
+    started_at = NumberAttribute()
+    finished_at = NumberAttribute(null=True)
+    ttl = NumberAttribute(null=True)
+
+
+class OAuthStateModel(Model):
+    class Meta(_Meta):
+        pass
+
+    state = UnicodeAttribute(hash_key=True)
+    company_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    redirect_uri = UnicodeAttribute()
+    code_verifier = UnicodeAttribute(null=True)
+    ttl = NumberAttribute()
+
+
+ALL_MODELS: dict[str, type[Model]] = {
+    "connections_table": ConnectionModel,
+    "documents_table": DocumentModel,
+    "intents_table": IntentModel,
+    "sync_runs_table": SyncRunModel,
+    "oauth_states_table": OAuthStateModel,
+}
+
+
+def bind_tables(settings: object) -> None:
+    """Point each model at the table its function's settings name (only those it has)."""
+    # pynamodb falls back to us-east-1 rather than the Lambda's own region.
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    for field_name, model in ALL_MODELS.items():
+        name = getattr(settings, field_name, None)
+        if name and (model.Meta.table_name, model.Meta.region) != (name, region):
+            model.Meta.table_name = name
+            model.Meta.region = region
+            model._connection = None
+
+
+def new_link(**values: Any) -> LinkMap:
+    return LinkMap(**values)
+
+
+def settings_dict(row: ConnectionModel) -> dict[str, Any]:
+    settings = row.settings or ConnectionSettingsMap()
+    return {name: getattr(settings, name) for name in ConnectionSettingsMap.get_attributes()}

@@ -1,0 +1,1 @@
+"""The sync engine: documents in, provider objects out, exactly once."""

@@ -1,0 +1,421 @@
+"""Push one invoice with everything it needs: customer, items, the invoice, its payments.
+
+Each step links before it creates (customer by e-mail then name, item by cleaned name, invoice by
+DocNumber and marker, payment by customer, date and marker), records an intent before every write,
+and stores the remote id and the hash of what was pushed. A second run with nothing changed makes
+no write at all; an edit after a sync makes the invoice Out of Date until the next run updates it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from booksync.documents import Customer, DocumentKind, Invoice, InvoiceStatus, Item, Payment
+from booksync.errors import (
+    BooksyncError,
+    Conflict,
+    ConnectionDown,
+    DuplicateName,
+    NeedsReconnection,
+    ProviderError,
+    Rejected,
+    RemoteNotFound,
+)
+from booksync.providers.port import (
+    AccountingProvider,
+    InvoiceRefs,
+    ItemRefs,
+    PaymentRefs,
+    RemoteObject,
+)
+from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.documents import DocumentRepository
+from booksync.store.intents import IntentRepository
+from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, new_link
+from booksync.store.runs import RunRepository
+from booksync.sync.jobs import SyncJob
+from booksync.sync.once import ExactlyOnce
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CONFLICT_RETRIES = 3
+
+
+class Outcome:
+    SYNCED = "synced"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class SyncReport:
+    invoice_id: str
+    outcome: str
+    run_id: str | None
+    counts: Counter[str] = field(default_factory=Counter)
+    remote_invoice_id: str | None = None
+    error: str | None = None
+
+
+def marker(company_id: str, kind: DocumentKind, doc_id: str) -> str:
+    return f"booksync:{company_id}:{kind.value}:{doc_id}"
+
+
+ProviderFactory = Callable[[ConnectionModel], AccountingProvider]
+AccountResolver = Callable[[ConnectionModel, AccountingProvider], str | None]
+
+
+class InvoiceSync:
+    """Runs one sync job. Raises only for what a retry can fix (rate limits, transient faults)."""
+
+    def __init__(
+        self,
+        *,
+        documents: DocumentRepository,
+        connections: ConnectionRepository,
+        intents: IntentRepository,
+        runs: RunRepository,
+        provider_for: ProviderFactory,
+        income_account_for: AccountResolver,
+        clock: Callable[[], float] = time.time,
+        owner: str | None = None,
+    ) -> None:
+        self._docs = documents
+        self._connections = connections
+        self._intents = intents
+        self._runs = runs
+        self._provider_for = provider_for
+        self._income_account_for = income_account_for
+        self._clock = clock
+        self._owner = owner or uuid.uuid4().hex
+
+    def run(self, job: SyncJob) -> SyncReport:
+        now = self._clock()
+        run = (self._runs.resume(job.company_id, job.run_id, now) if job.run_id else None) or self._runs.start(
+            job.company_id, provider=job.provider, kind="invoice", trigger=job.trigger,
+            subject=job.invoice_id, now=now, run_id=job.run_id,
+        )
+        report = SyncReport(invoice_id=job.invoice_id, outcome=Outcome.SYNCED, run_id=run.run_id)
+        errors: list[dict[str, str | None]] = []
+        try:
+            self._run(job, report)
+        except (NeedsReconnection, ConnectionDown) as exc:
+            report.outcome, report.error = Outcome.BLOCKED, exc.message
+            self._record_invoice_error(job, exc, Outcome.BLOCKED)
+            errors.append(_error_entry(f"invoice {job.invoice_id}", exc))
+        except (Rejected, RemoteNotFound) as exc:
+            report.outcome, report.error = Outcome.FAILED, exc.message
+            self._record_invoice_error(job, exc, Outcome.FAILED)
+            errors.append(_error_entry(getattr(exc, "document", f"invoice {job.invoice_id}"), exc))
+        except BaseException as exc:
+            # Retryable: the message comes back; history shows the attempt and why.
+            status = "retrying" if isinstance(exc, ProviderError) and exc.retryable else "failed"
+            entry = _error_entry(f"invoice {job.invoice_id}", exc) if isinstance(exc, BooksyncError) else {
+                "document": f"invoice {job.invoice_id}", "code": "internal_error",
+                "message": "An unexpected error stopped this sync; it will be retried.", "fix": None,
+            }
+            self._runs.finish(run, status=status, counts=report.counts, errors=[entry], now=self._clock())
+            raise
+        status = {Outcome.SYNCED: "succeeded", Outcome.SKIPPED: "skipped", Outcome.BLOCKED: "parked"}.get(
+            report.outcome, "failed"
+        )
+        self._runs.finish(run, status=status, counts=report.counts, errors=errors, now=self._clock())
+        return report
+
+    # -- the steps -------------------------------------------------------------------------------
+    def _run(self, job: SyncJob, report: SyncReport) -> None:
+        connection = self._connections.get(job.company_id, job.provider)
+        if connection is None or connection.status != ConnectionStatus.CONNECTED:
+            raise NeedsReconnection(
+                f"{job.provider} is not connected; the invoice waits until it is.",
+                provider=job.provider,
+                fix="Reconnect the integration; waiting work resumes by itself.",
+            )
+        inv_row = self._docs.get(job.company_id, DocumentKind.INVOICE, job.invoice_id)
+        if inv_row is None:
+            raise Rejected(
+                f"Invoice {job.invoice_id} does not exist in booksync.",
+                provider=job.provider, fix="Send the invoice with PUT /invoices/{id} first.",
+            )
+        invoice: Invoice = self._docs.parse(inv_row)
+        if invoice.status == InvoiceStatus.DRAFT:
+            report.outcome = Outcome.SKIPPED
+            return
+        provider = self._provider_for(connection)
+        step = _Step(self, job, provider, connection, report)
+        step.invoice_and_payments(inv_row, invoice)
+        self._connections.record_sync(job.company_id, job.provider, self._clock())
+
+    def _record_invoice_error(self, job: SyncJob, exc: BooksyncError, outcome: str) -> None:
+        row = self._docs.get(job.company_id, DocumentKind.INVOICE, job.invoice_id)
+        if row is None:
+            return
+        link = row.link(job.provider) or new_link()
+        link.outcome = outcome
+        link.error_code = exc.code if not isinstance(exc, ProviderError) or not exc.provider_code else (
+            f"{exc.code}:{exc.provider_code}"
+        )
+        link.error_message = exc.message
+        link.error_fix = exc.fix or None
+        self._docs.save_link(row, job.provider, link)
+        if outcome == Outcome.FAILED:
+            # A person must act (edit, map, rename); the sweep would only repeat the refusal.
+            self._docs.clear_pending(row, row.content_hash)
+
+
+def _error_entry(document: str, exc: BooksyncError) -> dict[str, str | None]:
+    code = exc.code
+    if isinstance(exc, ProviderError) and exc.provider_code:
+        code = f"{exc.code}:{exc.provider_code}"
+    return {"document": document, "code": code, "message": exc.message, "fix": exc.fix or None}
+
+
+class _Step:
+    """One job's walk through the documents; holds what the job has learnt so far."""
+
+    def __init__(
+        self,
+        engine: InvoiceSync,
+        job: SyncJob,
+        provider: AccountingProvider,
+        connection: ConnectionModel,
+        report: SyncReport,
+    ) -> None:
+        self.e = engine
+        self.job = job
+        self.p = provider
+        self.connection = connection
+        self.report = report
+        self.once = ExactlyOnce(engine._intents, owner=engine._owner, provider=job.provider, clock=engine._clock)
+        self._income_account: str | None = None
+
+    @property
+    def company(self) -> str:
+        return self.job.company_id
+
+    def key(self, kind: DocumentKind, doc_id: str, op: str) -> str:
+        return f"{self.company}#{self.job.provider}#{kind.value}#{doc_id}#{op}"
+
+    # -- invoice and payments ------------------------------------------------------------------
+    def invoice_and_payments(self, row: DocumentModel, invoice: Invoice) -> None:
+        link = row.link(self.job.provider)
+        if invoice.status == InvoiceStatus.VOID:
+            self._void(row, link)
+            return
+        customer_id = self.customer(invoice.customer_id)
+        item_ids = {item_id: self.item(item_id) for item_id in invoice.item_ids}
+        refs = InvoiceRefs(
+            customer_id=customer_id, item_ids=item_ids, marker=marker(self.company, DocumentKind.INVOICE, invoice.id)
+        )
+        remote = self._push(
+            row, link, DocumentKind.INVOICE,
+            get=self.p.get_invoice,
+            find=lambda: self.p.find_invoice(invoice, refs.marker),
+            create=lambda rid: self.p.create_invoice(invoice, refs, idempotency_key=rid),
+            update=lambda current, rid: self.p.update_invoice(current, invoice, refs, idempotency_key=rid),
+        )
+        self.report.remote_invoice_id = remote.id
+        self.payments(row, customer_id, remote.id)
+
+    def _void(self, row: DocumentModel, link: LinkMap | None) -> None:
+        if link is None or not link.remote_id:
+            # Never reached the books: nothing to void there.
+            self.e._docs.clear_pending(row, row.content_hash)
+            self.report.counts["unchanged"] += 1
+            return
+        if link.pushed_hash == row.content_hash:
+            self.report.counts["unchanged"] += 1
+            return
+        remote_id = link.remote_id
+        current = self.p.get_invoice(remote_id)
+        if current is None:
+            raise RemoteNotFound(
+                f"Invoice {row.doc_id} was deleted in {self.job.provider}; there is nothing to void.",
+                provider=self.job.provider,
+            )
+        result = self.once.write(
+            self.key(DocumentKind.INVOICE, row.doc_id, f"void#{link.generation or 0}"),
+            perform=lambda rid: self.p.void_invoice(current, idempotency_key=rid),
+            lookup=lambda: None,
+            fetch=self.p.get_invoice,
+        )
+        self._linked(row, result.remote, link, "updated")
+
+    def payments(self, invoice_row: DocumentModel, customer_id: str, remote_invoice_id: str) -> None:
+        payment_ids = sorted(invoice_row.payment_ids or ())
+        rows = self.e._docs.get_many(self.company, DocumentKind.PAYMENT, payment_ids)
+        for payment_id in payment_ids:
+            row = rows.get(payment_id)
+            if row is None:
+                continue
+            link = row.link(self.job.provider)
+            if link is not None and link.remote_id:
+                if row.pending_bucket:
+                    self.e._docs.clear_pending(row, row.content_hash)
+                self.report.counts["unchanged"] += 1
+                continue
+            self._payment(row, link, self.e._docs.parse(row), customer_id, remote_invoice_id)
+
+    def _payment(
+        self, row: DocumentModel, link: LinkMap | None, payment: Payment, customer_id: str, remote_invoice_id: str
+    ) -> None:
+        refs = PaymentRefs(
+            customer_id=customer_id,
+            invoice_id=remote_invoice_id,
+            marker=marker(self.company, DocumentKind.PAYMENT, payment.id),
+        )
+
+        def create(request_id: str) -> RemoteObject:
+            return self.p.create_payment(payment, refs, idempotency_key=request_id)
+
+        result = self.once.write(
+            self.key(DocumentKind.PAYMENT, payment.id, "create#0"),
+            perform=create,
+            lookup=lambda: self.p.find_payment(payment, refs),
+            fetch=lambda remote_id: RemoteObject(id=remote_id),
+        )
+        self._linked(row, result.remote, link, "created" if result.created else "linked")
+
+    # -- customers and items -----------------------------------------------------------------
+    def customer(self, customer_id: str) -> str:
+        row = self._required(DocumentKind.CUSTOMER, customer_id)
+        customer: Customer = self.e._docs.parse(row)
+        remote = self._push(
+            row, row.link(self.job.provider), DocumentKind.CUSTOMER,
+            get=self.p.get_customer,
+            find=lambda: self.p.find_customer(customer),
+            create=lambda rid: self.p.create_customer(customer, idempotency_key=rid),
+            update=lambda current, rid: self.p.update_customer(current, customer, idempotency_key=rid),
+            link_existing=True,
+        )
+        return remote.id
+
+    def item(self, item_id: str) -> str:
+        row = self._required(DocumentKind.ITEM, item_id)
+        item: Item = self.e._docs.parse(row)
+        refs = ItemRefs(income_account_id=self.income_account())
+        remote = self._push(
+            row, row.link(self.job.provider), DocumentKind.ITEM,
+            get=self.p.get_item,
+            find=lambda: self.p.find_item(item),
+            create=lambda rid: self.p.create_item(item, refs, idempotency_key=rid),
+            update=lambda current, rid: self.p.update_item(current, item, refs, idempotency_key=rid),
+            link_existing=True,
+        )
+        return remote.id
+
+    def income_account(self) -> str | None:
+        if self._income_account is None:
+            self._income_account = self.e._income_account_for(self.connection, self.p)
+        return self._income_account
+
+    def _required(self, kind: DocumentKind, doc_id: str) -> DocumentModel:
+        row = self.e._docs.get(self.company, kind, doc_id)
+        if row is None:
+            raise Rejected(
+                f"The invoice refers to {kind.value} {doc_id}, which booksync has not received.",
+                provider=self.job.provider,
+                fix=f"Send it with PUT /{kind.value}s/{doc_id}, then sync the invoice again.",
+            )
+        return row
+
+    # -- the one push pattern ------------------------------------------------------------------
+    def _push(
+        self,
+        row: DocumentModel,
+        link: LinkMap | None,
+        kind: DocumentKind,
+        *,
+        get: Callable[[str], RemoteObject | None],
+        find: Callable[[], RemoteObject | None],
+        create: Callable[[str], RemoteObject],
+        update: Callable[[RemoteObject, str], RemoteObject],
+        link_existing: bool = False,
+    ) -> RemoteObject:
+        """Create, update or leave alone one document's remote object, exactly once."""
+        if link is not None and link.remote_id:
+            if link.pushed_hash == row.content_hash and link.outcome != Outcome.FAILED:
+                self.report.counts["unchanged"] += 1
+                return RemoteObject(id=link.remote_id, version=link.version)
+            current = get(link.remote_id)
+            if current is not None and current.active:
+                remote = self._update(row, kind, current, get, update)
+                self._linked(row, remote, link, "updated")
+                return remote
+            # Deleted (or made inactive) in the provider since: the next generation recreates it.
+            link.generation = int(link.generation or 0) + 1
+        generation = int(link.generation or 0) if link is not None else 0
+        if link_existing:
+            found = find()
+            if found is not None:
+                remote = self._update(row, kind, found, get, update) if not found.active else found
+                self._linked(row, remote, link, "linked")
+                return remote
+        try:
+            result = self.once.write(
+                self.key(kind, row.doc_id, f"create#{generation}"), perform=create, lookup=find, fetch=get
+            )
+        except DuplicateName:
+            found = find()
+            if found is None:
+                raise
+            self._linked(row, found, link, "linked")
+            return found
+        self._linked(row, result.remote, link, "created" if result.created else "linked")
+        return result.remote
+
+    def _update(
+        self,
+        row: DocumentModel,
+        kind: DocumentKind,
+        current: RemoteObject,
+        get: Callable[[str], RemoteObject | None],
+        update: Callable[[RemoteObject, str], RemoteObject],
+    ) -> RemoteObject:
+        for attempt in range(CONFLICT_RETRIES):
+            target = current
+
+            def perform(request_id: str) -> RemoteObject:
+                return update(target, request_id)
+
+            try:
+                return self.once.write(
+                    self.key(kind, row.doc_id, f"update#{row.content_hash[:20]}#{current.version}"),
+                    perform=perform,
+                    lookup=lambda: None,
+                    fetch=get,
+                ).remote
+            except Conflict:
+                # Someone changed it in the provider: re-read the version and apply ours on top.
+                fresh = get(current.id)
+                if fresh is None or attempt == CONFLICT_RETRIES - 1:
+                    raise
+                current = fresh
+        raise AssertionError("unreachable")
+
+    def _linked(self, row: DocumentModel, remote: RemoteObject, link: LinkMap | None, counted_as: str) -> None:
+        new = new_link(
+            remote_id=remote.id,
+            version=remote.version,
+            pushed_hash=row.content_hash,
+            synced_at=self.e._clock(),
+            outcome=Outcome.SYNCED,
+            generation=int(link.generation or 0) if link is not None else 0,
+        )
+        self.e._docs.save_link(row, self.job.provider, new)
+        setattr(row, f"link_{self.job.provider}", new)
+        if row.pending_bucket:
+            self.e._docs.clear_pending(row, row.content_hash)
+        self.report.counts[counted_as] += 1
+        logger.info(
+            "document synced",
+            extra={"company_id": self.company, "doc": row.doc_key, "remote_id": remote.id, "how": counted_as},
+        )

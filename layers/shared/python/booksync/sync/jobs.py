@@ -1,0 +1,69 @@
+"""Sync jobs and the queue that carries them (SQS in AWS and in the local stack)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+Trigger = Literal["auto", "manual", "sweep"]
+
+
+class SyncJob(BaseModel):
+    """The body of a SyncInvoiceQueue message (docs/architecture.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    job_id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
+    company_id: str = Field(min_length=1, max_length=128)
+    invoice_id: str = Field(min_length=1, max_length=100)
+    provider: Literal["quickbooks", "xero", "freshbooks", "wave"] = "quickbooks"
+    trigger: Trigger = "auto"
+    run_id: str | None = None
+
+
+class JobQueue(Protocol):
+    def enqueue(self, jobs: Sequence[SyncJob]) -> None: ...
+
+
+class SqsJobQueue:
+    def __init__(self, queue_url: str, sqs: SQSClient | None = None) -> None:
+        self._url = queue_url
+        self._sqs = sqs
+
+    @property
+    def sqs(self) -> SQSClient:
+        if self._sqs is None:
+            import boto3
+
+            self._sqs = boto3.client("sqs")
+        return self._sqs
+
+    def enqueue(self, jobs: Sequence[SyncJob]) -> None:
+        """Send every job or raise: a job is never silently dropped."""
+        for start in range(0, len(jobs), 10):
+            batch = jobs[start : start + 10]
+            answer = self.sqs.send_message_batch(
+                QueueUrl=self._url,
+                Entries=[{"Id": str(i), "MessageBody": job.model_dump_json()} for i, job in enumerate(batch)],
+            )
+            failed = answer.get("Failed", [])
+            if failed:
+                reasons = ", ".join(f"{f.get('Code')}: {f.get('Message', '')}" for f in failed)
+                raise RuntimeError(f"{len(failed)} sync job(s) could not be queued ({reasons}).")
+
+    def delay(self, receipt_handle: str, seconds: float) -> None:
+        """Make a received message visible again only after ``seconds`` (a 429's Retry-After)."""
+        self.sqs.change_message_visibility(
+            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(1, min(int(seconds) + 1, 43_200))
+        )
+
+
+def parse_job(body: str) -> SyncJob:
+    return SyncJob.model_validate(json.loads(body))

@@ -1,0 +1,73 @@
+"""Exactly-once outside writes: intent first, provider idempotency key, lookup after doubt.
+
+A write is claimed in the intents table before it is sent. The provider receives an idempotency
+key derived from the intent. If an earlier attempt may have reached the provider (a timeout, a
+reset, a worker killed before it stored the answer), the object is looked up in the provider
+before anything is created again; QuickBooks' requestid alone is not trusted to prevent that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from booksync.errors import TransientError
+from booksync.providers.port import RemoteObject
+from booksync.store.intents import IntentBusy, IntentRepository
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    remote: RemoteObject
+    created: bool  # False: found by lookup or already done
+
+
+class ExactlyOnce:
+    def __init__(
+        self,
+        intents: IntentRepository,
+        *,
+        owner: str,
+        provider: str,
+        lease_seconds: float = 120.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._intents = intents
+        self._owner = owner
+        self._provider = provider
+        self._lease = lease_seconds
+        self._clock = clock
+
+    def write(
+        self,
+        intent_key: str,
+        *,
+        perform: Callable[[str], RemoteObject],
+        lookup: Callable[[], RemoteObject | None],
+        fetch: Callable[[str], RemoteObject | None],
+    ) -> WriteResult:
+        try:
+            claim = self._intents.claim(intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease)
+        except IntentBusy:
+            raise TransientError(
+                "Another worker is writing this record right now; it will be retried.", provider=self._provider
+            ) from None
+        if claim.done_remote_id is not None:
+            existing = fetch(claim.done_remote_id)
+            if existing is not None:
+                return WriteResult(existing, created=False)
+            # Done earlier but gone from the provider since: the caller decides to recreate.
+            return WriteResult(RemoteObject(id=claim.done_remote_id), created=False)
+        try:
+            if claim.attempts_before > 0:
+                found = lookup()
+                if found is not None:
+                    self._intents.complete(intent_key, owner=self._owner, remote_id=found.id, now=self._clock())
+                    return WriteResult(found, created=False)
+            remote = perform(claim.request_id)
+        except BaseException:
+            self._intents.release(intent_key, owner=self._owner, now=self._clock())
+            raise
+        self._intents.complete(intent_key, owner=self._owner, remote_id=remote.id, now=self._clock())
+        return WriteResult(remote, created=True)

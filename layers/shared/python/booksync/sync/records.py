@@ -1,0 +1,180 @@
+"""Accepting the business's documents: idempotent PUTs, references checked, sync queued.
+
+A SENT invoice (or a payment on one) is marked pending before anything else, then queued when
+auto-sync is on. The queue send is awaited; if it fails the pending marker is still there and
+the sweep queues the work within five minutes: nothing is fire-and-forget and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from booksync.documents import Customer, DocumentKind, Invoice, InvoiceStatus, Item, Payment
+from booksync.errors import InvalidRequest, NotFoundError
+from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.documents import DocumentRepository, PutOutcome
+from booksync.store.models import ConnectionModel, DocumentModel
+from booksync.store.runs import RunRepository
+from booksync.sync.jobs import JobQueue, SyncJob, Trigger
+
+logger = logging.getLogger(__name__)
+
+SYNCABLE = {InvoiceStatus.SENT, InvoiceStatus.PAID, InvoiceStatus.VOID}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    doc_id: str
+    created: bool
+    changed: bool
+    pending: bool
+    queued_run_id: str | None
+
+
+class FieldProblem(InvalidRequest):
+    """A request whose fields refer to something that does not exist."""
+
+    def __init__(self, field: str, message: str, fix: str) -> None:
+        super().__init__(f"{field}: {message}", fix=fix)
+        self.field = field
+
+
+class DocumentService:
+    def __init__(
+        self,
+        *,
+        documents: DocumentRepository,
+        connections: ConnectionRepository,
+        runs: RunRepository,
+        queue: JobQueue,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._docs = documents
+        self._connections = connections
+        self._runs = runs
+        self._queue = queue
+        self._clock = clock
+
+    # -- customers and items: stored; they sync with the invoices that use them ----------------
+    def put_customer(self, company_id: str, customer: Customer) -> Accepted:
+        return self._accepted(self._docs.put(company_id, DocumentKind.CUSTOMER, customer, now=self._clock(),
+                                             pending=False))
+
+    def put_item(self, company_id: str, item: Item) -> Accepted:
+        return self._accepted(self._docs.put(company_id, DocumentKind.ITEM, item, now=self._clock(), pending=False))
+
+    # -- invoices ---------------------------------------------------------------------------------
+    def put_invoice(self, company_id: str, invoice: Invoice) -> Accepted:
+        self._require(company_id, DocumentKind.CUSTOMER, invoice.customer_id, "customer_id")
+        missing = set(invoice.item_ids) - set(self._docs.get_many(company_id, DocumentKind.ITEM, invoice.item_ids))
+        if missing:
+            first = sorted(missing)[0]
+            raise FieldProblem(
+                "lines.item_id", f"no item {first!r} in booksync", f"Send it first with PUT /items/{first}."
+            )
+        existing = self._docs.get(company_id, DocumentKind.INVOICE, invoice.id)
+        if existing is not None and existing.status == InvoiceStatus.VOID and invoice.status != InvoiceStatus.VOID:
+            raise FieldProblem("status", "a void invoice cannot be reopened", "Create a new invoice instead.")
+        outcome = self._docs.put(
+            company_id,
+            DocumentKind.INVOICE,
+            invoice,
+            now=self._clock(),
+            status=invoice.status.value,
+            pending=self._invoice_needs_push(invoice, existing),
+            sent=invoice.status != InvoiceStatus.DRAFT,
+        )
+        run_id = None
+        if outcome.changed and outcome.row.pending_bucket:
+            run_id = self._auto_sync(company_id, invoice.id, "auto_sync_invoices")
+        return self._accepted(outcome, run_id)
+
+    @staticmethod
+    def _invoice_needs_push(invoice: Invoice, existing: DocumentModel | None) -> bool:
+        if invoice.status not in SYNCABLE:
+            return False
+        if invoice.status == InvoiceStatus.VOID:
+            # Only an invoice already in the books has anything to void there.
+            return existing is not None and any(
+                (existing.link(p) or None) is not None for p in ("quickbooks", "xero", "freshbooks", "wave")
+            )
+        return True
+
+    # -- payments -------------------------------------------------------------------------------
+    def put_payment(self, company_id: str, payment: Payment) -> Accepted:
+        invoice_row = self._require(company_id, DocumentKind.INVOICE, payment.invoice_id, "invoice_id")
+        existing = self._docs.get(company_id, DocumentKind.PAYMENT, payment.id)
+        if existing is not None and existing.body.get("invoice_id") != payment.invoice_id:
+            raise FieldProblem(
+                "invoice_id", "a payment cannot move to another invoice",
+                "Delete the payment in your app and record a new one.",
+            )
+        if invoice_row.status == InvoiceStatus.VOID:
+            raise FieldProblem("invoice_id", "the invoice is void", "Record the payment on a live invoice.")
+        outcome = self._docs.put(company_id, DocumentKind.PAYMENT, payment, now=self._clock(),
+                                 pending=invoice_row.status != InvoiceStatus.DRAFT)
+        if payment.id not in (invoice_row.payment_ids or set()):
+            self._docs.add_payment(invoice_row, payment.id)
+        run_id = None
+        if outcome.changed and outcome.row.pending_bucket:
+            run_id = self._auto_sync(company_id, payment.invoice_id, "auto_sync_payments")
+        return self._accepted(outcome, run_id)
+
+    # -- queueing ---------------------------------------------------------------------------------
+    def request_sync(self, company_id: str, invoice_id: str, *, provider: str = "quickbooks") -> str:
+        """The user's "Sync" / "Resync" button: queue now, whatever the auto-sync settings."""
+        row = self._docs.get(company_id, DocumentKind.INVOICE, invoice_id)
+        if row is None:
+            raise NotFoundError(f"No invoice {invoice_id!r}.", fix="Check the invoice id.")
+        if row.status == InvoiceStatus.DRAFT:
+            raise InvalidRequest(
+                f"Invoice {invoice_id} is a draft; drafts never sync.",
+                fix="Mark it SENT (PUT the invoice with status SENT), then sync.",
+            )
+        connection = self._connections.get(company_id, provider)
+        if connection is None:
+            raise InvalidRequest(
+                f"{provider} is not connected.", fix="Connect it in Settings > Integrations first."
+            )
+        return self._queue_one(company_id, invoice_id, provider, "manual")
+
+    def _auto_sync(self, company_id: str, invoice_id: str, setting: str) -> str | None:
+        connection = self._connections.accounting_connection(company_id)
+        if connection is None or not getattr(connection.settings, setting, True):
+            return None
+        if connection.status != ConnectionStatus.CONNECTED:
+            return None  # parked: the sweep queues it once the connection is back
+        try:
+            return self._queue_one(company_id, invoice_id, connection.provider, "auto")
+        except Exception:
+            logger.exception("sync job not queued; the sweep will queue it", extra={"invoice_id": invoice_id})
+            return None
+
+    def _queue_one(self, company_id: str, invoice_id: str, provider: str, trigger: Trigger) -> str:
+        run = self._runs.start(company_id, provider=provider, kind="invoice", trigger=trigger,
+                               subject=invoice_id, now=self._clock(), status="queued")
+        self._queue.enqueue([SyncJob(company_id=company_id, invoice_id=invoice_id, provider=provider,
+                                     trigger=trigger, run_id=run.run_id)])
+        return str(run.run_id)
+
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _require(self, company_id: str, kind: DocumentKind, doc_id: str, field: str) -> DocumentModel:
+        row = self._docs.get(company_id, kind, doc_id)
+        if row is None:
+            raise FieldProblem(field, f"no {kind.value} {doc_id!r} in booksync",
+                               f"Send it first with PUT /{kind.value}s/{doc_id}.")
+        return row
+
+    @staticmethod
+    def _accepted(outcome: PutOutcome, run_id: str | None = None) -> Accepted:
+        return Accepted(
+            doc_id=outcome.row.doc_id,
+            created=outcome.created,
+            changed=outcome.changed,
+            pending=bool(outcome.row.pending_bucket),
+            queued_run_id=run_id,
+        )

@@ -1,0 +1,79 @@
+"""The five-minute sweep: queue every out-of-date invoice and every unsynced payment again.
+
+It reads the sparse pending index only (never a scan). Work whose connection is not usable is
+left pending (parked) and is picked up by the first sweep after the user reconnects.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from booksync.documents import DocumentKind
+from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.documents import DocumentRepository, pending_buckets
+from booksync.store.models import ConnectionModel, DocumentModel
+from booksync.store.runs import RunRepository
+from booksync.sync.jobs import JobQueue, SyncJob
+
+
+@dataclass
+class SweepReport:
+    queued: int = 0
+    parked: int = 0
+    skipped_auto_sync_off: int = 0
+    companies: set[str] = field(default_factory=set)
+
+
+class Sweep:
+    def __init__(
+        self,
+        *,
+        documents: DocumentRepository,
+        connections: ConnectionRepository,
+        runs: RunRepository,
+        queue: JobQueue,
+        grace_seconds: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._docs = documents
+        self._connections = connections
+        self._runs = runs
+        self._queue = queue
+        self._grace = grace_seconds
+        self._clock = clock
+
+    def run(self) -> SweepReport:
+        report = SweepReport()
+        now = self._clock()
+        wanted: dict[tuple[str, str], None] = {}
+        for row in self._pending(now - self._grace):
+            invoice_id = row.doc_id if row.kind == DocumentKind.INVOICE.value else str(row.body.get("invoice_id"))
+            wanted[(row.company_id, invoice_id)] = None
+        connections: dict[str, ConnectionModel | None] = {}
+        jobs: list[SyncJob] = []
+        for company_id, invoice_id in wanted:
+            if company_id not in connections:
+                connections[company_id] = self._connections.accounting_connection(company_id)
+            connection = connections[company_id]
+            if connection is None or connection.status != ConnectionStatus.CONNECTED:
+                report.parked += 1
+                continue
+            if not connection.settings.auto_sync_invoices:
+                report.skipped_auto_sync_off += 1
+                continue
+            run = self._runs.start(company_id, provider=connection.provider, kind="invoice", trigger="sweep",
+                                   subject=invoice_id, now=now, status="queued")
+            jobs.append(SyncJob(company_id=company_id, invoice_id=invoice_id, provider=connection.provider,
+                                trigger="sweep", run_id=run.run_id))
+            report.companies.add(company_id)
+        self._queue.enqueue(jobs)
+        report.queued = len(jobs)
+        return report
+
+    def _pending(self, older_than: float) -> Iterable[DocumentModel]:
+        for kind in (DocumentKind.INVOICE, DocumentKind.PAYMENT):
+            for bucket in pending_buckets(kind):
+                yield from self._docs.pending(bucket, older_than=older_than)
+
