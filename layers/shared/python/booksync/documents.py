@@ -53,9 +53,13 @@ class Customer(_Doc):
     given_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     family_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     company_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    email: Annotated[
-        str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    ] | None = None
+    email: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+        ]
+        | None
+    ) = None
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] | None = None
     billing_address: Address | None = None
 

@@ -16,7 +16,13 @@ from booksync.providers.port import OAuthClient
 from booksync.security.vault import PlainTokens, TokenCipher, TokenContext
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, TokenTimes
 from booksync.store.documents import DocumentRepository
-from booksync.store.models import ConnectionModel, DocumentModel, OAuthStateModel, settings_dict
+from booksync.store.models import (
+    ConnectionModel,
+    DocumentModel,
+    OAuthStateModel,
+    settings_dict,
+    update_connection_settings,
+)
 
 STATE_TTL_SECONDS = 600
 SUPPORTED = ("quickbooks",)
@@ -57,7 +63,7 @@ class Integrations:
 
     # -- connect ----------------------------------------------------------------------------------
     def start_connect(self, *, company_id: str, user_id: str, provider: str) -> str:
-        """The provider's consent URL, with a one-time state. Bad credentials fail here, before any redirect."""
+        """The consent URL with a one-time state; bad credentials fail here, before any redirect."""
         _require_supported(provider)
         oauth = self._oauth_for(provider)  # raises ConfigurationError on empty/placeholder credentials
         state = secrets.token_urlsafe(32)
@@ -83,7 +89,9 @@ class Integrations:
     ) -> Connected:
         _require_supported(provider)
         if not state:
-            raise InvalidRequest("The callback has no state.", fix="Start the connection again from Settings > Integrations.")
+            raise InvalidRequest(
+                "The callback has no state.", fix="Start the connection again from Settings > Integrations."
+            )
         pending = self._consume_state(state, provider)
         if error:
             raise InvalidRequest(
@@ -93,8 +101,10 @@ class Integrations:
         if not code:
             raise InvalidRequest("The callback has no authorization code.", fix="Start the connection again.")
         if provider == "quickbooks" and not account_id:
-            raise InvalidRequest("QuickBooks did not say which company (realmId) was connected.",
-                                 fix="Start the connection again.")
+            raise InvalidRequest(
+                "QuickBooks did not say which company (realmId) was connected.",
+                fix="Start the connection again.",
+            )
         tokens = self._oauth_for(provider).exchange_code(code=code, redirect_uri=pending.redirect_uri)
         connection_id = self._connections.new_connection_id()
         context = TokenContext(company_id=pending.company_id, provider=provider, connection_id=connection_id)
@@ -108,7 +118,9 @@ class Integrations:
             sealed=sealed,
             times=TokenTimes(
                 access_expires_at=tokens.access_expires_at.timestamp(),
-                refresh_expires_at=tokens.refresh_expires_at.timestamp() if tokens.refresh_expires_at else None,
+                refresh_expires_at=tokens.refresh_expires_at.timestamp()
+                if tokens.refresh_expires_at
+                else None,
             ),
             has_refresh_token=bool(tokens.refresh_token),
             connected_by=pending.user_id,
@@ -157,7 +169,9 @@ class Integrations:
             "connected_by": row.connected_by if row is not None else None,
             "connected_at": _iso(row.connected_at) if row is not None else None,
             "last_sync_at": _iso(row.last_sync_at) if row is not None else None,
-            "needs_reconnection_reason": row.last_error_message if row is not None and status != "connected" else None,
+            "needs_reconnection_reason": row.last_error_message
+            if row is not None and status != "connected"
+            else None,
             "settings": settings,
             "actions": actions,
         }
@@ -166,9 +180,13 @@ class Integrations:
         row = self._connections.get(company_id, provider)
         if row is None:
             raise NotFoundError(f"{provider} is not connected.", fix="Connect it first.")
-        for name, value in changes.items():
-            setattr(row.settings, name, value)
-        row.save()
+        if changes:
+            # Only the settings: a full save could overwrite tokens a worker just refreshed.
+            row.update(
+                actions=[
+                    getattr(ConnectionModel.settings, name).set(value) for name, value in changes.items()
+                ]
+            )
         return self._describe(provider, row)
 
     # -- sync state of documents -----------------------------------------------------------------
@@ -176,9 +194,15 @@ class Integrations:
         connection = self._connections.get(company_id, provider)
         since = self._clock() - days * 86_400
         rows = sorted(self._docs.sent_since(company_id, since), key=lambda r: -(r.sent_at or 0))
-        return [self.sync_state(row, provider, connection) for row in rows if row.kind == DocumentKind.INVOICE.value]
+        return [
+            self.sync_state(row, provider, connection)
+            for row in rows
+            if row.kind == DocumentKind.INVOICE.value
+        ]
 
-    def document_state(self, company_id: str, kind: DocumentKind, doc_id: str, provider: str) -> dict[str, Any]:
+    def document_state(
+        self, company_id: str, kind: DocumentKind, doc_id: str, provider: str
+    ) -> dict[str, Any]:
         row = self._docs.get(company_id, kind, doc_id)
         if row is None:
             raise NotFoundError(f"No {kind.value} {doc_id!r}.", fix="Check the id.")
@@ -188,8 +212,13 @@ class Integrations:
     def sync_state(row: DocumentModel, provider: str, connection: ConnectionModel | None) -> dict[str, Any]:
         link = row.link(provider)
         blocked = connection is None or connection.status != ConnectionStatus.CONNECTED
-        badge = _badge(row, link.remote_id if link else None, link.pushed_hash if link else None,
-                       link.outcome if link else None, blocked)
+        badge = _badge(
+            row,
+            link.remote_id if link else None,
+            link.pushed_hash if link else None,
+            link.outcome if link else None,
+            blocked,
+        )
         return {
             "id": row.doc_id,
             "kind": row.kind,
@@ -206,7 +235,9 @@ class Integrations:
         }
 
 
-def _badge(row: DocumentModel, remote_id: str | None, pushed: str | None, outcome: str | None, blocked: bool) -> str | None:
+def _badge(
+    row: DocumentModel, remote_id: str | None, pushed: str | None, outcome: str | None, blocked: bool
+) -> str | None:
     if row.kind == DocumentKind.INVOICE.value and row.status == InvoiceStatus.DRAFT:
         return None
     in_sync = remote_id is not None and pushed == row.content_hash and outcome == "synced"

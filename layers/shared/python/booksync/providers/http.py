@@ -143,7 +143,7 @@ def loads_json(text: str | bytes) -> Any:
 
 def backoff_delay(attempt: int, settings: HttpSettings, rand: Callable[[], float] = random.random) -> float:
     """Full jitter: uniform in [0, min(cap, base * 2**attempt)] (AWS architecture blog)."""
-    ceiling = min(settings.backoff_cap, settings.backoff_base * (2 ** min(attempt, 30)))
+    ceiling = min(settings.backoff_cap, settings.backoff_base * 2.0 ** min(attempt, 30))
     return rand() * ceiling
 
 
@@ -386,7 +386,9 @@ class HttpClient:
             return False
         return self.deadline is None or self.deadline() - wait >= self.settings.time_reserve
 
-    def _transient(self, outcome: _Outcome, *, uncertain: bool, response: httpx.Response | None) -> TransientError:
+    def _transient(
+        self, outcome: _Outcome, *, uncertain: bool, response: httpx.Response | None
+    ) -> TransientError:
         if response is not None:
             what = f"{self.label} answered HTTP {response.status_code}{self._trace(response)}"
         elif outcome.not_sent:

@@ -100,7 +100,9 @@ class ConnectionTokenSource:
                 )
             self._sleep(self._policy.poll_seconds)
 
-    def _refresh_holding_lease(self, row: ConnectionModel, fence: int, *, seen_version: int, force: bool) -> str:
+    def _refresh_holding_lease(
+        self, row: ConnectionModel, fence: int, *, seen_version: int, force: bool
+    ) -> str:
         try:
             # Re-read under the lease: the tokens may have changed since we decided to refresh.
             row = self._load()

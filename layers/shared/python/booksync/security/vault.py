@@ -93,9 +93,13 @@ class KmsTokenVault:
                 EncryptionContext=context.encryption_context(),
                 KeyId=self._key_id,
             )["Plaintext"]
-            data: dict[str, Any] = json.loads(AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, context.aad()))
+            data: dict[str, Any] = json.loads(
+                AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, context.aad())
+            )
         except InvalidTag:
             raise VaultError("Stored tokens do not belong to this connection; reconnect it.") from None
         except self.kms.exceptions.InvalidCiphertextException:
-            raise VaultError("Stored tokens could not be decrypted for this connection; reconnect it.") from None
+            raise VaultError(
+                "Stored tokens could not be decrypted for this connection; reconnect it."
+            ) from None
         return PlainTokens(access_token=data["a"], refresh_token=data.get("r"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from pynamodb.expressions.update import Action
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from booksync.security.vault import SealedTokens, TokenContext
 from booksync.store.models import ConnectionModel

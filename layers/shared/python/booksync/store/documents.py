@@ -50,9 +50,13 @@ class DocumentRepository:
         except DocumentModel.DoesNotExist:
             return None
 
-    def get_many(self, company_id: str, kind: DocumentKind, doc_ids: Iterable[str]) -> dict[str, DocumentModel]:
+    def get_many(
+        self, company_id: str, kind: DocumentKind, doc_ids: Iterable[str]
+    ) -> dict[str, DocumentModel]:
         keys = [(company_id, doc_key(kind, doc_id)) for doc_id in dict.fromkeys(doc_ids)]
-        return {row.doc_id: row for row in DocumentModel.batch_get(keys, consistent_read=True)} if keys else {}
+        return (
+            {row.doc_id: row for row in DocumentModel.batch_get(keys, consistent_read=True)} if keys else {}
+        )
 
     def parse(self, row: DocumentModel) -> Any:
         return MODEL_BY_KIND[DocumentKind(row.kind)].model_validate(row.body)

@@ -72,8 +72,11 @@ class IntentRepository:
                 raise
             current = IntentModel.get(intent_key, consistent_read=True)
             if current.state == "done":
-                return Claim(request_id=current.request_id, attempts_before=int(current.attempts),
-                             done_remote_id=current.remote_id)
+                return Claim(
+                    request_id=current.request_id,
+                    attempts_before=int(current.attempts),
+                    done_remote_id=current.remote_id,
+                )
             raise IntentBusy(intent_key) from None
         return Claim(request_id=row.request_id, attempts_before=int(row.attempts) - 1, done_remote_id=None)
 

@@ -237,3 +237,11 @@ def new_link(**values: Any) -> LinkMap:
 def settings_dict(row: ConnectionModel) -> dict[str, Any]:
     settings = row.settings or ConnectionSettingsMap()
     return {name: getattr(settings, name) for name in ConnectionSettingsMap.get_attributes()}
+
+
+def update_connection_settings(row: ConnectionModel, changes: dict[str, Any]) -> None:
+    """Update only these settings: a full save could overwrite tokens a worker just refreshed."""
+    if changes:
+        row.update(
+            actions=[getattr(ConnectionModel.settings, name).set(value) for name, value in changes.items()]
+        )

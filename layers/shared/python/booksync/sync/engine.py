@@ -8,6 +8,7 @@ no write at all; an edit after a sync makes the invoice Out of Date until the ne
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -99,9 +100,16 @@ class InvoiceSync:
 
     def run(self, job: SyncJob) -> SyncReport:
         now = self._clock()
-        run = (self._runs.resume(job.company_id, job.run_id, now) if job.run_id else None) or self._runs.start(
-            job.company_id, provider=job.provider, kind="invoice", trigger=job.trigger,
-            subject=job.invoice_id, now=now, run_id=job.run_id,
+        run = (
+            self._runs.resume(job.company_id, job.run_id, now) if job.run_id else None
+        ) or self._runs.start(
+            job.company_id,
+            provider=job.provider,
+            kind="invoice",
+            trigger=job.trigger,
+            subject=job.invoice_id,
+            now=now,
+            run_id=job.run_id,
         )
         report = SyncReport(invoice_id=job.invoice_id, outcome=Outcome.SYNCED, run_id=run.run_id)
         errors: list[dict[str, str | None]] = []
@@ -118,10 +126,16 @@ class InvoiceSync:
         except BaseException as exc:
             # Retryable: the message comes back; history shows the attempt and why.
             status = "retrying" if isinstance(exc, ProviderError) and exc.retryable else "failed"
-            entry = _error_entry(f"invoice {job.invoice_id}", exc) if isinstance(exc, BooksyncError) else {
-                "document": f"invoice {job.invoice_id}", "code": "internal_error",
-                "message": "An unexpected error stopped this sync; it will be retried.", "fix": None,
-            }
+            entry = (
+                _error_entry(f"invoice {job.invoice_id}", exc)
+                if isinstance(exc, BooksyncError)
+                else {
+                    "document": f"invoice {job.invoice_id}",
+                    "code": "internal_error",
+                    "message": "An unexpected error stopped this sync; it will be retried.",
+                    "fix": None,
+                }
+            )
             self._runs.finish(run, status=status, counts=report.counts, errors=[entry], now=self._clock())
             raise
         status = {Outcome.SYNCED: "succeeded", Outcome.SKIPPED: "skipped", Outcome.BLOCKED: "parked"}.get(
@@ -143,7 +157,8 @@ class InvoiceSync:
         if inv_row is None:
             raise Rejected(
                 f"Invoice {job.invoice_id} does not exist in booksync.",
-                provider=job.provider, fix="Send the invoice with PUT /invoices/{id} first.",
+                provider=job.provider,
+                fix="Send the invoice with PUT /invoices/{id} first.",
             )
         invoice: Invoice = self._docs.parse(inv_row)
         if invoice.status == InvoiceStatus.DRAFT:
@@ -160,8 +175,10 @@ class InvoiceSync:
             return
         link = row.link(job.provider) or new_link()
         link.outcome = outcome
-        link.error_code = exc.code if not isinstance(exc, ProviderError) or not exc.provider_code else (
-            f"{exc.code}:{exc.provider_code}"
+        link.error_code = (
+            exc.code
+            if not isinstance(exc, ProviderError) or not exc.provider_code
+            else (f"{exc.code}:{exc.provider_code}")
         )
         link.error_message = exc.message
         link.error_fix = exc.fix or None
@@ -169,6 +186,12 @@ class InvoiceSync:
         if outcome == Outcome.FAILED:
             # A person must act (edit, map, rename); the sweep would only repeat the refusal.
             self._docs.clear_pending(row, row.content_hash)
+
+
+def _apply_update(
+    update: Callable[[RemoteObject, str], RemoteObject], current: RemoteObject, request_id: str
+) -> RemoteObject:
+    return update(current, request_id)
 
 
 def _error_entry(document: str, exc: BooksyncError) -> dict[str, str | None]:
@@ -194,7 +217,9 @@ class _Step:
         self.p = provider
         self.connection = connection
         self.report = report
-        self.once = ExactlyOnce(engine._intents, owner=engine._owner, provider=job.provider, clock=engine._clock)
+        self.once = ExactlyOnce(
+            engine._intents, owner=engine._owner, provider=job.provider, clock=engine._clock
+        )
         self._income_account: str | None = None
 
     @property
@@ -213,10 +238,14 @@ class _Step:
         customer_id = self.customer(invoice.customer_id)
         item_ids = {item_id: self.item(item_id) for item_id in invoice.item_ids}
         refs = InvoiceRefs(
-            customer_id=customer_id, item_ids=item_ids, marker=marker(self.company, DocumentKind.INVOICE, invoice.id)
+            customer_id=customer_id,
+            item_ids=item_ids,
+            marker=marker(self.company, DocumentKind.INVOICE, invoice.id),
         )
         remote = self._push(
-            row, link, DocumentKind.INVOICE,
+            row,
+            link,
+            DocumentKind.INVOICE,
             get=self.p.get_invoice,
             find=lambda: self.p.find_invoice(invoice, refs.marker),
             create=lambda rid: self.p.create_invoice(invoice, refs, idempotency_key=rid),
@@ -265,7 +294,12 @@ class _Step:
             self._payment(row, link, self.e._docs.parse(row), customer_id, remote_invoice_id)
 
     def _payment(
-        self, row: DocumentModel, link: LinkMap | None, payment: Payment, customer_id: str, remote_invoice_id: str
+        self,
+        row: DocumentModel,
+        link: LinkMap | None,
+        payment: Payment,
+        customer_id: str,
+        remote_invoice_id: str,
     ) -> None:
         refs = PaymentRefs(
             customer_id=customer_id,
@@ -289,7 +323,9 @@ class _Step:
         row = self._required(DocumentKind.CUSTOMER, customer_id)
         customer: Customer = self.e._docs.parse(row)
         remote = self._push(
-            row, row.link(self.job.provider), DocumentKind.CUSTOMER,
+            row,
+            row.link(self.job.provider),
+            DocumentKind.CUSTOMER,
             get=self.p.get_customer,
             find=lambda: self.p.find_customer(customer),
             create=lambda rid: self.p.create_customer(customer, idempotency_key=rid),
@@ -303,7 +339,9 @@ class _Step:
         item: Item = self.e._docs.parse(row)
         refs = ItemRefs(income_account_id=self.income_account())
         remote = self._push(
-            row, row.link(self.job.provider), DocumentKind.ITEM,
+            row,
+            row.link(self.job.provider),
+            DocumentKind.ITEM,
             get=self.p.get_item,
             find=lambda: self.p.find_item(item),
             create=lambda rid: self.p.create_item(item, refs, idempotency_key=rid),
@@ -381,11 +419,7 @@ class _Step:
         update: Callable[[RemoteObject, str], RemoteObject],
     ) -> RemoteObject:
         for attempt in range(CONFLICT_RETRIES):
-            target = current
-
-            def perform(request_id: str) -> RemoteObject:
-                return update(target, request_id)
-
+            perform = functools.partial(_apply_update, update, current)
             try:
                 return self.once.write(
                     self.key(kind, row.doc_id, f"update#{row.content_hash[:20]}#{current.version}"),
@@ -401,7 +435,9 @@ class _Step:
                 current = fresh
         raise AssertionError("unreachable")
 
-    def _linked(self, row: DocumentModel, remote: RemoteObject, link: LinkMap | None, counted_as: str) -> None:
+    def _linked(
+        self, row: DocumentModel, remote: RemoteObject, link: LinkMap | None, counted_as: str
+    ) -> None:
         new = new_link(
             remote_id=remote.id,
             version=remote.version,

@@ -61,7 +61,9 @@ class SqsJobQueue:
     def delay(self, receipt_handle: str, seconds: float) -> None:
         """Make a received message visible again only after ``seconds`` (a 429's Retry-After)."""
         self.sqs.change_message_visibility(
-            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(1, min(int(seconds) + 1, 43_200))
+            QueueUrl=self._url,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=max(1, min(int(seconds) + 1, 43_200)),
         )
 
 

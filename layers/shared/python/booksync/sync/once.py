@@ -48,10 +48,13 @@ class ExactlyOnce:
         fetch: Callable[[str], RemoteObject | None],
     ) -> WriteResult:
         try:
-            claim = self._intents.claim(intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease)
+            claim = self._intents.claim(
+                intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease
+            )
         except IntentBusy:
             raise TransientError(
-                "Another worker is writing this record right now; it will be retried.", provider=self._provider
+                "Another worker is writing this record right now; it will be retried.",
+                provider=self._provider,
             ) from None
         if claim.done_remote_id is not None:
             existing = fetch(claim.done_remote_id)
@@ -63,7 +66,9 @@ class ExactlyOnce:
             if claim.attempts_before > 0:
                 found = lookup()
                 if found is not None:
-                    self._intents.complete(intent_key, owner=self._owner, remote_id=found.id, now=self._clock())
+                    self._intents.complete(
+                        intent_key, owner=self._owner, remote_id=found.id, now=self._clock()
+                    )
                     return WriteResult(found, created=False)
             remote = perform(claim.request_id)
         except BaseException:

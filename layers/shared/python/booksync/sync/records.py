@@ -16,7 +16,7 @@ from booksync.documents import Customer, DocumentKind, Invoice, InvoiceStatus, I
 from booksync.errors import InvalidRequest, NotFoundError
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository, PutOutcome
-from booksync.store.models import ConnectionModel, DocumentModel
+from booksync.store.models import DocumentModel
 from booksync.store.runs import RunRepository
 from booksync.sync.jobs import JobQueue, SyncJob, Trigger
 
@@ -60,23 +60,32 @@ class DocumentService:
 
     # -- customers and items: stored; they sync with the invoices that use them ----------------
     def put_customer(self, company_id: str, customer: Customer) -> Accepted:
-        return self._accepted(self._docs.put(company_id, DocumentKind.CUSTOMER, customer, now=self._clock(),
-                                             pending=False))
+        return self._accepted(
+            self._docs.put(company_id, DocumentKind.CUSTOMER, customer, now=self._clock(), pending=False)
+        )
 
     def put_item(self, company_id: str, item: Item) -> Accepted:
-        return self._accepted(self._docs.put(company_id, DocumentKind.ITEM, item, now=self._clock(), pending=False))
+        return self._accepted(
+            self._docs.put(company_id, DocumentKind.ITEM, item, now=self._clock(), pending=False)
+        )
 
     # -- invoices ---------------------------------------------------------------------------------
     def put_invoice(self, company_id: str, invoice: Invoice) -> Accepted:
         self._require(company_id, DocumentKind.CUSTOMER, invoice.customer_id, "customer_id")
-        missing = set(invoice.item_ids) - set(self._docs.get_many(company_id, DocumentKind.ITEM, invoice.item_ids))
+        missing = set(invoice.item_ids) - set(
+            self._docs.get_many(company_id, DocumentKind.ITEM, invoice.item_ids)
+        )
         if missing:
             first = sorted(missing)[0]
             raise FieldProblem(
                 "lines.item_id", f"no item {first!r} in booksync", f"Send it first with PUT /items/{first}."
             )
         existing = self._docs.get(company_id, DocumentKind.INVOICE, invoice.id)
-        if existing is not None and existing.status == InvoiceStatus.VOID and invoice.status != InvoiceStatus.VOID:
+        if (
+            existing is not None
+            and existing.status == InvoiceStatus.VOID
+            and invoice.status != InvoiceStatus.VOID
+        ):
             raise FieldProblem("status", "a void invoice cannot be reopened", "Create a new invoice instead.")
         outcome = self._docs.put(
             company_id,
@@ -109,13 +118,19 @@ class DocumentService:
         existing = self._docs.get(company_id, DocumentKind.PAYMENT, payment.id)
         if existing is not None and existing.body.get("invoice_id") != payment.invoice_id:
             raise FieldProblem(
-                "invoice_id", "a payment cannot move to another invoice",
+                "invoice_id",
+                "a payment cannot move to another invoice",
                 "Delete the payment in your app and record a new one.",
             )
         if invoice_row.status == InvoiceStatus.VOID:
             raise FieldProblem("invoice_id", "the invoice is void", "Record the payment on a live invoice.")
-        outcome = self._docs.put(company_id, DocumentKind.PAYMENT, payment, now=self._clock(),
-                                 pending=invoice_row.status != InvoiceStatus.DRAFT)
+        outcome = self._docs.put(
+            company_id,
+            DocumentKind.PAYMENT,
+            payment,
+            now=self._clock(),
+            pending=invoice_row.status != InvoiceStatus.DRAFT,
+        )
         if payment.id not in (invoice_row.payment_ids or set()):
             self._docs.add_payment(invoice_row, payment.id)
         run_id = None
@@ -154,19 +169,45 @@ class DocumentService:
             return None
 
     def _queue_one(self, company_id: str, invoice_id: str, provider: str, trigger: Trigger) -> str:
-        run = self._runs.start(company_id, provider=provider, kind="invoice", trigger=trigger,
-                               subject=invoice_id, now=self._clock(), status="queued")
-        self._queue.enqueue([SyncJob(company_id=company_id, invoice_id=invoice_id, provider=provider,
-                                     trigger=trigger, run_id=run.run_id)])
+        run = self._runs.start(
+            company_id,
+            provider=provider,
+            kind="invoice",
+            trigger=trigger,
+            subject=invoice_id,
+            now=self._clock(),
+            status="queued",
+        )
+        self._queue.enqueue(
+            [
+                SyncJob(
+                    company_id=company_id,
+                    invoice_id=invoice_id,
+                    provider=provider,
+                    trigger=trigger,
+                    run_id=run.run_id,
+                )
+            ]
+        )
         return str(run.run_id)
 
+    def get(self, company_id: str, kind: DocumentKind, doc_id: str) -> dict[str, object]:
+        row = self._docs.get(company_id, kind, doc_id)
+        if row is None:
+            raise NotFoundError(
+                f"No {kind.value} {doc_id!r}.", fix=f"Send it with PUT /{kind.value}s/{doc_id}."
+            )
+        return dict(row.body)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _require(self, company_id: str, kind: DocumentKind, doc_id: str, field: str) -> DocumentModel:
         row = self._docs.get(company_id, kind, doc_id)
         if row is None:
-            raise FieldProblem(field, f"no {kind.value} {doc_id!r} in booksync",
-                               f"Send it first with PUT /{kind.value}s/{doc_id}.")
+            raise FieldProblem(
+                field,
+                f"no {kind.value} {doc_id!r} in booksync",
+                f"Send it first with PUT /{kind.value}s/{doc_id}.",
+            )
         return row
 
     @staticmethod

@@ -49,7 +49,9 @@ class Sweep:
         now = self._clock()
         wanted: dict[tuple[str, str], None] = {}
         for row in self._pending(now - self._grace):
-            invoice_id = row.doc_id if row.kind == DocumentKind.INVOICE.value else str(row.body.get("invoice_id"))
+            invoice_id = (
+                row.doc_id if row.kind == DocumentKind.INVOICE.value else str(row.body.get("invoice_id"))
+            )
             wanted[(row.company_id, invoice_id)] = None
         connections: dict[str, ConnectionModel | None] = {}
         jobs: list[SyncJob] = []
@@ -63,10 +65,24 @@ class Sweep:
             if not connection.settings.auto_sync_invoices:
                 report.skipped_auto_sync_off += 1
                 continue
-            run = self._runs.start(company_id, provider=connection.provider, kind="invoice", trigger="sweep",
-                                   subject=invoice_id, now=now, status="queued")
-            jobs.append(SyncJob(company_id=company_id, invoice_id=invoice_id, provider=connection.provider,
-                                trigger="sweep", run_id=run.run_id))
+            run = self._runs.start(
+                company_id,
+                provider=connection.provider,
+                kind="invoice",
+                trigger="sweep",
+                subject=invoice_id,
+                now=now,
+                status="queued",
+            )
+            jobs.append(
+                SyncJob(
+                    company_id=company_id,
+                    invoice_id=invoice_id,
+                    provider=connection.provider,
+                    trigger="sweep",
+                    run_id=run.run_id,
+                )
+            )
             report.companies.add(company_id)
         self._queue.enqueue(jobs)
         report.queued = len(jobs)
@@ -76,4 +92,3 @@ class Sweep:
         for kind in (DocumentKind.INVOICE, DocumentKind.PAYMENT):
             for bucket in pending_buckets(kind):
                 yield from self._docs.pending(bucket, older_than=older_than)
-

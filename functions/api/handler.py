@@ -1,0 +1,29 @@
+"""ApiFunction: the management and ingestion API (FastAPI behind Mangum)."""
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from booksync.api.app import ApiServices, create_app
+from booksync.settings import ApiSettings
+from booksync.wiring import api_services
+from mangum import Mangum
+
+logger = Logger()
+SETTINGS = ApiSettings.from_env()  # validated at cold start
+
+
+@cache
+def services() -> ApiServices:
+    return api_services(SETTINGS)
+
+
+app = create_app(services)
+_asgi = Mangum(app, lifespan="off", api_gateway_base_path="/")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response: dict[str, Any] = _asgi(event, context)
+    return response

@@ -1,0 +1,32 @@
+"""SyncInvoiceFunction: consumes SyncInvoiceQueue, reporting partial batch failures."""
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from booksync.settings import SyncWorkerSettings
+from booksync.sync.worker import PowertoolsIdempotency, SyncWorker
+from booksync.wiring import sync_worker
+
+logger = Logger()
+SETTINGS = SyncWorkerSettings.from_env()  # validated at cold start
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def worker() -> tuple[SyncWorker, PowertoolsIdempotency]:
+    return sync_worker(SETTINGS)
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    return worker()[0].handle(record.body, record.receipt_handle)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    worker()[1].register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

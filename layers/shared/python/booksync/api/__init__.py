@@ -1,0 +1,1 @@
+"""The management and ingestion API (FastAPI behind Mangum in the ApiFunction)."""

@@ -1,0 +1,280 @@
+"""Routes of the management and ingestion API.
+
+Identity comes from the JWT claims API Gateway's authorizer verified (payload format 2.0:
+``requestContext.authorizer.jwt.claims``); every record is scoped by the caller's company.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict
+
+from booksync.api.problems import Forbidden, Problem, Unauthorized, install
+from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment
+from booksync.errors import NotFoundError
+from booksync.integrations import Integrations
+from booksync.store.runs import RunRepository
+from booksync.sync.records import Accepted, DocumentService
+
+IdPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$", description="Your app's id for it")
+]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": text}
+    for code, text in {
+        401: "Not authenticated",
+        403: "Not allowed",
+        404: "Not found",
+        422: "Invalid request",
+    }.items()
+}
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    documents: DocumentService
+    integrations: Integrations
+    runs: RunRepository
+    app_return_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    company_id: str
+    user_id: str
+    role: str
+
+    def require_admin(self) -> None:
+        if self.role != "admin":
+            raise Forbidden("Only a company admin can do this.", fix="Ask an admin of your company.")
+
+
+def caller(request: Request) -> Caller:
+    event = request.scope.get("aws.event") or {}
+    claims = (((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}).get(
+        "claims"
+    ) or {}
+    company_id, user_id = claims.get("company_id"), claims.get("sub")
+    if not company_id or not user_id:
+        raise Unauthorized(
+            "No verified identity came with the request.",
+            fix="Send 'Authorization: Bearer <token>' with a token carrying company_id and sub.",
+        )
+    return Caller(company_id=str(company_id), user_id=str(user_id), role=str(claims.get("role", "member")))
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+class DocumentAccepted(BaseModel):
+    id: str
+    created: bool
+    changed: bool
+    pending_sync: bool
+    sync_run_id: str | None
+
+
+class SyncStarted(BaseModel):
+    run_id: str
+    message: str
+
+
+class ConnectStarted(BaseModel):
+    authorization_url: str
+
+
+class SettingsPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    auto_sync_invoices: bool | None = None
+    auto_sync_payments: bool | None = None
+    auto_sync_customers: bool | None = None
+    auto_sync_items: bool | None = None
+    default_income_account_id: str | None = None
+
+
+def _accepted(result: Accepted, response: Response) -> DocumentAccepted:
+    response.status_code = 201 if result.created else 200
+    return DocumentAccepted(
+        id=result.doc_id,
+        created=result.created,
+        changed=result.changed,
+        pending_sync=result.pending,
+        sync_run_id=result.queued_run_id,
+    )
+
+
+def _with_id(model: type[Any], body: dict[str, Any], doc_id: str) -> Any:
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError
+
+    if body.get("id", doc_id) != doc_id:
+        raise RequestValidationError(
+            [{"loc": ("body", "id"), "msg": f"must equal the id in the path ({doc_id})"}]
+        )
+    try:
+        return model.model_validate({**body, "id": doc_id})
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+def create_app(services: Callable[[], ApiServices]) -> FastAPI:
+    app = FastAPI(
+        title="booksync",
+        version="0.1.0",
+        description="Keeps a field-service business's books in sync with its accounting system.",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    install(app)
+    Svc = Annotated[ApiServices, Depends(services)]
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # -- integrations -------------------------------------------------------------------------
+    @app.get("/integrations", tags=["integrations"], responses=ERRORS)
+    def list_integrations(who: CallerDep, svc: Svc) -> list[dict[str, Any]]:
+        return svc.integrations.overview(who.company_id)
+
+    @app.get("/integrations/{provider}", tags=["integrations"], responses=ERRORS)
+    def get_integration(provider: str, who: CallerDep, svc: Svc) -> dict[str, Any]:
+        return svc.integrations.describe(who.company_id, provider)
+
+    @app.post("/integrations/{provider}/connect", tags=["integrations"], responses=ERRORS)
+    def connect(provider: str, who: CallerDep, svc: Svc) -> ConnectStarted:
+        who.require_admin()
+        url = svc.integrations.start_connect(
+            company_id=who.company_id, user_id=who.user_id, provider=provider
+        )
+        return ConnectStarted(authorization_url=url)
+
+    @app.patch("/integrations/{provider}/settings", tags=["integrations"], responses=ERRORS)
+    def update_settings(provider: str, patch: SettingsPatch, who: CallerDep, svc: Svc) -> dict[str, Any]:
+        who.require_admin()
+        return svc.integrations.update_settings(who.company_id, provider, patch.model_dump(exclude_none=True))
+
+    @app.get("/oauth/{provider}/callback", tags=["integrations"], response_model=None, responses=ERRORS)
+    def oauth_callback(
+        provider: str,
+        svc: Svc,
+        code: str | None = None,
+        state: str | None = None,
+        realmId: str | None = None,
+        error: str | None = None,
+    ) -> RedirectResponse | JSONResponse:
+        done = svc.integrations.complete_connect(
+            provider=provider, state=state, code=code, account_id=realmId, error=error
+        )
+        if svc.app_return_url:
+            return RedirectResponse(f"{svc.app_return_url}?connected={provider}&wizard=1", status_code=302)
+        return JSONResponse(
+            {
+                "connected": provider,
+                "company_id": done.company_id,
+                "account_id": done.account_id,
+                "status": "connected",
+                "next": "Open the post-connection wizard.",
+            }
+        )
+
+    # -- documents ----------------------------------------------------------------------------------
+    def put_route(
+        kind: DocumentKind, model: type[Any], put: Callable[[DocumentService, str, Any], Accepted]
+    ) -> None:
+        plural = f"{kind.value}s"
+
+        @app.put(
+            f"/{plural}/{{doc_id}}",
+            tags=["documents"],
+            status_code=200,
+            responses=ERRORS,
+            name=f"put_{kind.value}",
+            openapi_extra={
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")
+                        }
+                    }
+                }
+            },
+        )
+        def put_document(
+            doc_id: IdPath, request_body: dict[str, Any], who: CallerDep, svc: Svc, response: Response
+        ) -> DocumentAccepted:
+            return _accepted(
+                put(svc.documents, who.company_id, _with_id(model, request_body, doc_id)), response
+            )
+
+        @app.get(f"/{plural}/{{doc_id}}", tags=["documents"], responses=ERRORS, name=f"get_{kind.value}")
+        def get_document(
+            doc_id: IdPath, who: CallerDep, svc: Svc, provider: str = "quickbooks"
+        ) -> dict[str, Any]:
+            state = svc.integrations.document_state(who.company_id, kind, doc_id, provider)
+            row = svc.documents.get(who.company_id, kind, doc_id)
+            return {"document": row, "sync": state}
+
+    put_route(DocumentKind.CUSTOMER, Customer, lambda s, c, d: s.put_customer(c, d))
+    put_route(DocumentKind.ITEM, Item, lambda s, c, d: s.put_item(c, d))
+    put_route(DocumentKind.INVOICE, Invoice, lambda s, c, d: s.put_invoice(c, d))
+    put_route(DocumentKind.PAYMENT, Payment, lambda s, c, d: s.put_payment(c, d))
+
+    # -- syncing ------------------------------------------------------------------------------------
+    @app.post("/invoices/{doc_id}/sync", tags=["sync"], status_code=202, responses=ERRORS)
+    def sync_invoice(doc_id: IdPath, who: CallerDep, svc: Svc, provider: str = "quickbooks") -> SyncStarted:
+        run_id = svc.documents.request_sync(who.company_id, doc_id, provider=provider)
+        return SyncStarted(
+            run_id=run_id, message="Sync started. It may take a few minutes; check Sync History."
+        )
+
+    @app.get("/invoices/{doc_id}/sync-status", tags=["sync"], responses=ERRORS)
+    def invoice_sync_status(
+        doc_id: IdPath, who: CallerDep, svc: Svc, provider: str = "quickbooks"
+    ) -> dict[str, Any]:
+        return svc.integrations.document_state(who.company_id, DocumentKind.INVOICE, doc_id, provider)
+
+    @app.get("/integrations/{provider}/invoice-badges", tags=["sync"], responses=ERRORS)
+    def invoice_badges(
+        provider: str, who: CallerDep, svc: Svc, days: Annotated[int, Query(ge=1, le=90)] = 7
+    ) -> list[dict[str, Any]]:
+        return svc.integrations.invoice_badges(who.company_id, provider, days=days)
+
+    @app.get("/sync-runs", tags=["sync"], responses=ERRORS)
+    def sync_runs(
+        who: CallerDep, svc: Svc, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    ) -> list[dict[str, Any]]:
+        return [_run(r) for r in svc.runs.recent(who.company_id, limit=limit)]
+
+    @app.get("/sync-runs/{run_id}", tags=["sync"], responses=ERRORS)
+    def sync_run(run_id: str, who: CallerDep, svc: Svc) -> dict[str, Any]:
+        row = svc.runs.get(who.company_id, run_id)
+        if row is None:
+            raise NotFoundError(f"No sync run {run_id!r}.", fix="List runs with GET /sync-runs.")
+        return _run(row)
+
+    return app
+
+
+def _run(row: Any) -> dict[str, Any]:
+    from booksync.integrations import _iso
+
+    return {
+        "run_id": row.run_id,
+        "provider": row.provider,
+        "kind": row.kind,
+        "trigger": row.trigger,
+        "subject": row.subject,
+        "status": row.status,
+        "counts": row.counts or {},
+        "errors": [e.as_dict() for e in (row.errors or [])],
+        "started_at": _iso(row.started_at),
+        "finished_at": _iso(row.finished_at),
+        "duration_ms": int((row.finished_at - row.started_at) * 1000) if row.finished_at else None,
+    }

@@ -1,0 +1,145 @@
+"""Every error is a JSON problem document (RFC 9457) that says what is wrong and how to fix it.
+
+This is the one place where exceptions become responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from booksync.errors import (
+    BooksyncError,
+    ConfigurationError,
+    InvalidRequest,
+    NeedsReconnection,
+    NotFoundError,
+    ProviderError,
+    RateLimited,
+)
+
+logger = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    fix: str | None = None
+    errors: list[FieldError] = []
+
+
+class Forbidden(BooksyncError):
+    code = "forbidden"
+
+
+class Unauthorized(BooksyncError):
+    code = "unauthorized"
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    fix: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://booksync.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "fix": fix,
+        "errors": errors or [],
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+_STATUS: list[tuple[type[BooksyncError], int, str]] = [
+    (Unauthorized, 401, "Not authenticated"),
+    (Forbidden, 403, "Not allowed"),
+    (NotFoundError, 404, "Not found"),
+    (InvalidRequest, 422, "The request cannot be processed"),
+    (ConfigurationError, 503, "booksync is not configured for this"),
+    (RateLimited, 429, "The provider is rate limiting"),
+    (NeedsReconnection, 409, "The integration needs to be reconnected"),
+    (ProviderError, 502, "The provider refused or failed"),
+]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(BooksyncError)
+    async def _booksync(_: Request, exc: BooksyncError) -> JSONResponse:
+        for cls, status, title in _STATUS:
+            if isinstance(exc, cls):
+                errors = [{"field": exc.field, "message": exc.message}] if hasattr(exc, "field") else None
+                headers = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, RateLimited) else None
+                if status >= 500:
+                    logger.warning("request failed", extra={"code": exc.code, "detail": exc.message})
+                return problem(status, exc.code, title, exc.message, exc.fix or None, errors, headers)
+        logger.exception("unmapped booksync error")
+        return problem(
+            500,
+            "internal_error",
+            "Unexpected error",
+            "Something went wrong on our side.",
+            "Try again; if it persists, contact support with the request id.",
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [_field_error(err) for err in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(
+            422,
+            "validation_error",
+            "Some fields are invalid",
+            detail,
+            "Correct the named fields and send the request again.",
+            errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        fixes = {
+            404: "Check the path; GET /openapi.json lists every route.",
+            405: "Use a method this route allows (see GET /openapi.json).",
+        }
+        return problem(
+            exc.status_code,
+            f"http_{exc.status_code}",
+            str(exc.detail),
+            str(exc.detail),
+            fixes.get(exc.status_code),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error")
+        return problem(
+            500,
+            "internal_error",
+            "Unexpected error",
+            "Something went wrong on our side.",
+            "Try again; if it persists, contact support with the request id.",
+        )
+
+
+def _field_error(err: Any) -> dict[str, str]:
+    location = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+    return {"field": ".".join(location) or "body", "message": str(err.get("msg", "is invalid"))}

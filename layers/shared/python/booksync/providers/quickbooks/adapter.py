@@ -1,0 +1,258 @@
+"""``QuickBooksProvider``: the ``AccountingProvider`` port over QuickBooks Online.
+
+Lookups (``find_*``) are what the engine runs before a create and after an uncertain outcome,
+so each searches on the key QuickBooks itself keeps unique or on booksync's marker:
+customers by e-mail then DisplayName, items by Name then Sku (inactive ones included, since
+they still hold their name), invoices by DocNumber, payments by customer and date; invoice and
+payment matches must carry the marker in PrivateNote, so a record someone else made with the
+same number is never taken for ours.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from booksync.documents import Customer, Invoice, Item, Payment, PaymentMethod
+from booksync.errors import DuplicateName, Rejected, RemoteNotFound
+from booksync.providers.port import Account, InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject
+from booksync.providers.quickbooks import mapping
+from booksync.providers.quickbooks.client import QuickBooksClient, quote
+from booksync.providers.quickbooks.faults import PROVIDER
+from booksync.providers.quickbooks.names import clean_line
+
+logger = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+ANY_ACTIVE = "Active IN (true,false)"
+QUERY_PARSE_ERROR = "4000"
+_NOT_PLAIN_ASCII = re.compile(r"[^\x20-\x7e]+")
+
+# QuickBooks' own names where it has one (QBO limits PaymentMethod.Name to 15 characters).
+PAYMENT_METHOD_NAMES: Mapping[PaymentMethod, str] = {
+    PaymentMethod.CASH: "Cash",
+    PaymentMethod.CHECK: "Check",
+    PaymentMethod.CREDIT_CARD: "Credit Card",
+    PaymentMethod.BANK_TRANSFER: "Bank Transfer",
+}
+
+
+def _same(a: Any, b: str) -> bool:
+    # QuickBooks compares names without regard to case when it enforces uniqueness.
+    return isinstance(a, str) and a.strip().casefold() == b.strip().casefold()
+
+
+class QuickBooksProvider:
+    """One QuickBooks company (realm), through ``client``."""
+
+    name = PROVIDER
+
+    def __init__(self, client: QuickBooksClient) -> None:
+        self._client = client
+        self._payment_methods: dict[str, str] = {}  # name -> Id, per company
+
+    def __repr__(self) -> str:
+        return f"QuickBooksProvider(realm_id={self._client.realm_id!r})"
+
+    # ------------------------------------------------------------------ customers
+
+    def find_customer(self, customer: Customer) -> RemoteObject | None:
+        name = mapping.customer_name(customer)
+        if customer.email:
+            found = self._customer_by_email(customer.email, name)
+            if found is not None:
+                return mapping.to_remote(found, "DisplayName")
+        rows = self._lookup("Customer", "DisplayName", name, include_inactive=True)
+        return mapping.to_remote(rows[0], "DisplayName") if rows else None
+
+    def _customer_by_email(self, email: str, name: str) -> Json | None:
+        rows = [
+            row
+            for row in self._lookup("Customer", "PrimaryEmailAddr", email, exact=False)
+            if _same((row.get("PrimaryEmailAddr") or {}).get("Address"), email)
+        ]
+        if len(rows) == 1:
+            return rows[0]
+        # Several customers share the address (a family, a company): only the one with the same
+        # name is surely ours; otherwise let the name lookup decide.
+        named = [row for row in rows if _same(row.get("DisplayName"), name)]
+        return named[0] if named else None
+
+    def get_customer(self, remote_id: str) -> RemoteObject | None:
+        return self._get("Customer", remote_id, "DisplayName")
+
+    def create_customer(self, customer: Customer, *, idempotency_key: str) -> RemoteObject:
+        created = self._client.create(
+            "Customer", mapping.customer_body(customer), idempotency_key=idempotency_key
+        )
+        return mapping.to_remote(created, "DisplayName")
+
+    def update_customer(
+        self, remote: RemoteObject, customer: Customer, *, idempotency_key: str
+    ) -> RemoteObject:
+        body = self._versioned("Customer", remote, mapping.customer_body(customer))
+        updated = self._client.update("Customer", body, idempotency_key=idempotency_key)
+        return mapping.to_remote(updated, "DisplayName")
+
+    # ------------------------------------------------------------------ items
+
+    def find_item(self, item: Item) -> RemoteObject | None:
+        rows = self._lookup("Item", "Name", mapping.item_name(item), include_inactive=True)
+        if not rows and item.sku:
+            sku = clean_line(item.sku, mapping.SKU_MAX)
+            rows = [
+                row
+                for row in self._lookup("Item", "Sku", sku, include_inactive=True, exact=False)
+                if _same(row.get("Sku"), sku)
+            ]
+        return mapping.to_remote(rows[0], "Name") if rows else None
+
+    def get_item(self, remote_id: str) -> RemoteObject | None:
+        return self._get("Item", remote_id, "Name")
+
+    def create_item(self, item: Item, refs: ItemRefs, *, idempotency_key: str) -> RemoteObject:
+        created = self._client.create("Item", mapping.item_body(item, refs), idempotency_key=idempotency_key)
+        return mapping.to_remote(created, "Name")
+
+    def update_item(
+        self, remote: RemoteObject, item: Item, refs: ItemRefs, *, idempotency_key: str
+    ) -> RemoteObject:
+        body = self._versioned("Item", remote, mapping.item_body(item, refs))
+        return mapping.to_remote(self._client.update("Item", body, idempotency_key=idempotency_key), "Name")
+
+    # ------------------------------------------------------------------ invoices
+
+    def find_invoice(self, invoice: Invoice, marker: str) -> RemoteObject | None:
+        rows = self._lookup("Invoice", "DocNumber", mapping.doc_number(invoice), exact=False)
+        ours = [row for row in rows if mapping.carries_marker(row, marker)]
+        return mapping.to_remote(ours[0], "DocNumber") if ours else None
+
+    def get_invoice(self, remote_id: str) -> RemoteObject | None:
+        return self._get("Invoice", remote_id, "DocNumber")
+
+    def create_invoice(self, invoice: Invoice, refs: InvoiceRefs, *, idempotency_key: str) -> RemoteObject:
+        body = mapping.invoice_body(invoice, refs)
+        return mapping.to_remote(
+            self._client.create("Invoice", body, idempotency_key=idempotency_key), "DocNumber"
+        )
+
+    def update_invoice(
+        self, remote: RemoteObject, invoice: Invoice, refs: InvoiceRefs, *, idempotency_key: str
+    ) -> RemoteObject:
+        # Sparse, but Line is replaced wholesale: the new lines are the whole invoice.
+        body = self._versioned("Invoice", remote, mapping.invoice_body(invoice, refs))
+        return mapping.to_remote(
+            self._client.update("Invoice", body, idempotency_key=idempotency_key), "DocNumber"
+        )
+
+    def void_invoice(self, remote: RemoteObject, *, idempotency_key: str) -> RemoteObject:
+        body = self._versioned("Invoice", remote, {})
+        voided = self._client.operation("Invoice", body, operation="void", idempotency_key=idempotency_key)
+        return mapping.to_remote(voided, "DocNumber")
+
+    # ------------------------------------------------------------------ payments
+
+    def find_payment(self, payment: Payment, refs: PaymentRefs) -> RemoteObject | None:
+        where = f"CustomerRef = {quote(refs.customer_id)} and TxnDate = {quote(payment.date.isoformat())}"
+        ours = [
+            row
+            for row in self._client.select_all("Payment", where)
+            if mapping.carries_marker(row, refs.marker)
+        ]
+        return mapping.to_remote(ours[0], "PaymentRefNum") if ours else None
+
+    def create_payment(self, payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
+        method_id = self._payment_method_id(payment.method, idempotency_key)
+        body = mapping.payment_body(payment, refs, method_id)
+        return mapping.to_remote(
+            self._client.create("Payment", body, idempotency_key=idempotency_key), "PaymentRefNum"
+        )
+
+    def _payment_method_id(self, method: PaymentMethod, idempotency_key: str) -> str | None:
+        """The Id of QuickBooks' PaymentMethod for ``method``, created on first need and cached.
+
+        A payment is worth more recorded without its method than not recorded: a method that
+        cannot be found or made is left off, with a warning.
+        """
+        name = PAYMENT_METHOD_NAMES.get(method)
+        if name is None:
+            return None
+        if name not in self._payment_methods:
+            try:
+                self._payment_methods[name] = self._find_or_create_method(name, f"{idempotency_key}:pm")
+            except Rejected as exc:
+                logger.warning(
+                    "payment method unavailable; recording the payment without it",
+                    extra={"provider": PROVIDER, "payment_method": name, "code": exc.provider_code},
+                )
+                return None
+        return self._payment_methods[name]
+
+    def _find_or_create_method(self, name: str, key: str) -> str:
+        rows = self._lookup("PaymentMethod", "Name", name)
+        if rows:
+            return str(rows[0]["Id"])
+        body = {"Name": name, "Type": "CREDIT_CARD" if name == "Credit Card" else "NON_CREDIT_CARD"}
+        try:
+            return str(self._client.create("PaymentMethod", body, idempotency_key=key)["Id"])
+        except DuplicateName:
+            # It exists but is inactive (inactive records still hold their name): reactivate it.
+            inactive = self._lookup("PaymentMethod", "Name", name, where_extra="Active = false")
+            if not inactive:
+                raise
+            row = inactive[0]
+            revived = {"Id": row["Id"], "SyncToken": row["SyncToken"], "Active": True}
+            return str(self._client.update("PaymentMethod", revived, idempotency_key=f"{key}:on")["Id"])
+
+    # ------------------------------------------------------------------ accounts
+
+    def list_accounts(self) -> Sequence[Account]:
+        return [mapping.to_account(row) for row in self._client.select_all("Account")]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _get(self, entity: str, remote_id: str, name_key: str) -> RemoteObject | None:
+        try:
+            return mapping.to_remote(self._client.read(entity, remote_id), name_key)
+        except RemoteNotFound:
+            return None
+
+    def _versioned(self, entity: str, remote: RemoteObject, body: Json) -> Json:
+        """``body`` with Id and the SyncToken the update must carry (read when not known)."""
+        version = remote.version
+        if version is None:
+            version = str(self._client.read(entity, remote.id)["SyncToken"])
+        return {**body, "Id": remote.id, "SyncToken": version}
+
+    def _lookup(
+        self,
+        entity: str,
+        field: str,
+        value: str,
+        *,
+        include_inactive: bool = False,
+        exact: bool = True,
+        where_extra: str | None = None,
+    ) -> list[Json]:
+        """Rows whose ``field`` equals ``value`` (case-insensitively when ``exact``).
+
+        Intuit's query lexer has refused non-ASCII characters (en dash, curly apostrophe) with
+        fault 4000; then the same lookup runs as a LIKE with those characters as wildcards and
+        the rows are filtered here exactly.
+        """
+        extra = [ANY_ACTIVE] if include_inactive else []
+        if where_extra:
+            extra.append(where_extra)
+        try:
+            rows = self._select(entity, f"{field} = {quote(value)}", extra)
+        except Rejected as exc:
+            if exc.provider_code != QUERY_PARSE_ERROR or value.isascii():
+                raise
+            pattern = _NOT_PLAIN_ASCII.sub("%", value)
+            rows = self._select(entity, f"{field} LIKE {quote(pattern)}", extra)
+        return [row for row in rows if _same(row.get(field), value)] if exact else rows
+
+    def _select(self, entity: str, condition: str, extra: list[str]) -> list[Json]:
+        return self._client.select_all(entity, " and ".join([condition, *extra]))

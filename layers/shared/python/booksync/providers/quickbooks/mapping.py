@@ -1,0 +1,269 @@
+"""booksync documents <-> QuickBooks JSON (element names from Intuit's XSDs, providers.md §1.3).
+
+Pure functions: no I/O, so every shape is testable without a fake server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from booksync.documents import Address, Customer, Discount, Invoice, InvoiceLine, Item, ItemType, Payment
+from booksync.errors import Rejected
+from booksync.providers.port import Account, InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject
+from booksync.providers.quickbooks.faults import LABEL, PROVIDER
+from booksync.providers.quickbooks.names import (
+    clean_display_name,
+    clean_item_name,
+    clean_line,
+    clean_text,
+)
+
+Json = dict[str, Any]
+
+# Intuit's limits (Finance.xsd, IntuitBaseTypes.xsd; QBO values).
+DOC_NUMBER_MAX = 21
+PERSON_NAME_MAX = 100
+PHONE_MAX = 30
+ADDRESS_LINE_MAX = 500
+CITY_MAX = 255
+REGION_MAX = 255
+POSTAL_CODE_MAX = 30
+COUNTRY_MAX = 255
+DESCRIPTION_MAX = 4000
+SKU_MAX = 100
+CUSTOMER_MEMO_MAX = 1000
+PRIVATE_NOTE_MAX = 4000
+PAYMENT_REF_MAX = 21
+CENT = Decimal("0.01")
+
+ITEM_TYPES = {ItemType.SERVICE: "Service", ItemType.NON_INVENTORY: "NonInventory"}
+
+
+def _ref(value: str) -> Json:
+    return {"value": value}
+
+
+def _put(body: Json, key: str, value: Any) -> None:
+    """Set only what has a value: in a sparse update an absent key leaves QuickBooks' value alone."""
+    if value not in (None, "", {}):
+        body[key] = value
+
+
+def _line(value: str | None, limit: int) -> str | None:
+    return clean_line(value, limit) if value else None
+
+
+def _not_empty(name: str, what: str, original: str) -> str:
+    if not name:
+        raise Rejected(
+            f"The {what} name {original!r} is empty once characters {LABEL} refuses are removed",
+            provider=PROVIDER,
+            fix=f"Give the {what} a name with letters or digits, then sync again.",
+        )
+    return name
+
+
+# ---------------------------------------------------------------------- customers
+
+
+def customer_name(customer: Customer) -> str:
+    return _not_empty(clean_display_name(customer.display_name), "customer", customer.display_name)
+
+
+def customer_body(customer: Customer) -> Json:
+    # Active: a customer the app syncs is in use; an invoice for an inactive one fails (2500).
+    body: Json = {"DisplayName": customer_name(customer), "Active": True}
+    _put(body, "GivenName", _line(customer.given_name, PERSON_NAME_MAX))
+    _put(body, "FamilyName", _line(customer.family_name, PERSON_NAME_MAX))
+    _put(body, "CompanyName", _line(customer.company_name, PERSON_NAME_MAX))
+    if customer.email:
+        body["PrimaryEmailAddr"] = {"Address": customer.email}
+    if customer.phone:
+        _put(body, "PrimaryPhone", {"FreeFormNumber": clean_line(customer.phone, PHONE_MAX)})
+    if customer.billing_address is not None:
+        _put(body, "BillAddr", address_body(customer.billing_address))
+    return body
+
+
+def address_body(address: Address) -> Json:
+    body: Json = {}
+    _put(body, "Line1", _line(address.line1, ADDRESS_LINE_MAX))
+    _put(body, "Line2", _line(address.line2, ADDRESS_LINE_MAX))
+    _put(body, "City", _line(address.city, CITY_MAX))
+    _put(body, "CountrySubDivisionCode", _line(address.region, REGION_MAX))
+    _put(body, "PostalCode", _line(address.postal_code, POSTAL_CODE_MAX))
+    _put(body, "Country", _line(address.country, COUNTRY_MAX))
+    return body
+
+
+# ---------------------------------------------------------------------- items
+
+
+def item_name(item: Item) -> str:
+    return _not_empty(clean_item_name(item.name), "item", item.name)
+
+
+def item_body(item: Item, refs: ItemRefs) -> Json:
+    name = item_name(item)
+    if refs.income_account_id is None:
+        raise Rejected(
+            f"The item {name!r} has no income account to post its sales to in {LABEL}",
+            provider=PROVIDER,
+            fix=f"Choose the {LABEL} income account for items in booksync's settings, then sync again.",
+        )
+    body: Json = {
+        "Name": name,
+        "Type": ITEM_TYPES[item.type],
+        "UnitPrice": item.unit_price,
+        "Taxable": item.taxable,
+        "IncomeAccountRef": _ref(refs.income_account_id),
+        "Active": True,
+    }
+    _put(body, "PurchaseCost", item.unit_cost)
+    _put(body, "Description", clean_text(item.description, DESCRIPTION_MAX) if item.description else None)
+    _put(body, "Sku", _line(item.sku, SKU_MAX))
+    return body
+
+
+# ---------------------------------------------------------------------- invoices
+
+
+def doc_number(invoice: Invoice) -> str:
+    return clean_line(invoice.number, DOC_NUMBER_MAX)
+
+
+def invoice_body(invoice: Invoice, refs: InvoiceRefs) -> Json:
+    # Lines are TAX only when the invoice carries tax: a TAX line on an untaxed invoice lets
+    # QuickBooks' automated sales tax add tax the business never charged.
+    taxed = bool(invoice.tax_rate_percent)
+    lines = [sales_line(line, refs, taxed=taxed, number=index) for index, line in enumerate(invoice.lines, 1)]
+    if invoice.discount is not None:
+        lines.append(discount_line(invoice.discount, invoice.discount_amount))
+    body: Json = {
+        "CustomerRef": _ref(refs.customer_id),
+        "DocNumber": doc_number(invoice),
+        "TxnDate": invoice.issue_date.isoformat(),
+        "Line": lines,
+        "ApplyTaxAfterDiscount": True,
+        "PrivateNote": clean_text(refs.marker, PRIVATE_NOTE_MAX),
+    }
+    _put(body, "DueDate", invoice.due_date.isoformat() if invoice.due_date else None)
+    if taxed:
+        body["TxnTaxDetail"] = {"TotalTax": invoice.tax_amount}
+    if invoice.memo:
+        _put(body, "CustomerMemo", {"value": clean_text(invoice.memo, CUSTOMER_MEMO_MAX)})
+    return body
+
+
+def sales_line(line: InvoiceLine, refs: InvoiceRefs, *, taxed: bool, number: int) -> Json:
+    item_id = refs.item_ids.get(line.item_id)
+    if item_id is None:
+        raise Rejected(
+            f"The invoice line for item {line.item_id!r} has no linked {LABEL} item",
+            provider=PROVIDER,
+            fix="Sync the item first (or check that it still exists), then sync the invoice again.",
+        )
+    body: Json = {
+        "LineNum": number,
+        "DetailType": "SalesItemLineDetail",
+        "Amount": line.amount,
+        "SalesItemLineDetail": {
+            "ItemRef": _ref(item_id),
+            "Qty": _plain(line.quantity),
+            "UnitPrice": line.unit_price,
+            "TaxCodeRef": _ref("TAX" if taxed and line.taxable else "NON"),
+        },
+    }
+    _put(body, "Description", clean_text(line.description, DESCRIPTION_MAX) if line.description else None)
+    return body
+
+
+def discount_line(discount: Discount, amount: Decimal) -> Json:
+    detail: Json = {"PercentBased": discount.kind == "percent"}
+    if discount.kind == "percent":
+        detail["DiscountPercent"] = _plain(discount.value)
+    return {"DetailType": "DiscountLineDetail", "Amount": amount, "DiscountLineDetail": detail}
+
+
+def _plain(value: Decimal) -> Decimal:
+    """1.5000 -> 1.5: the same number without noise on the wire (the encoder writes no exponents)."""
+    return value.normalize()
+
+
+# ---------------------------------------------------------------------- payments
+
+
+def payment_note(payment: Payment, refs: PaymentRefs) -> str:
+    """The marker on the first line (what ``find_payment`` matches); the memo, if any, below it."""
+    note = refs.marker if not payment.memo else f"{refs.marker}\n{payment.memo}"
+    return clean_text(note, PRIVATE_NOTE_MAX)
+
+
+def payment_body(payment: Payment, refs: PaymentRefs, method_id: str | None) -> Json:
+    body: Json = {
+        "CustomerRef": _ref(refs.customer_id),
+        "TotalAmt": payment.amount,
+        "TxnDate": payment.date.isoformat(),
+        "PrivateNote": payment_note(payment, refs),
+        "Line": [{"Amount": payment.amount, "LinkedTxn": [{"TxnId": refs.invoice_id, "TxnType": "Invoice"}]}],
+    }
+    _put(body, "PaymentRefNum", _line(payment.reference, PAYMENT_REF_MAX))
+    if method_id is not None:
+        body["PaymentMethodRef"] = _ref(method_id)
+    # Absent: QuickBooks puts the payment in Undeposited Funds, where a later deposit picks it up.
+    if refs.deposit_account_id is not None:
+        body["DepositToAccountRef"] = _ref(refs.deposit_account_id)
+    return body
+
+
+# ---------------------------------------------------------------------- answers
+
+
+def marker_of(note: Any) -> str | None:
+    if not isinstance(note, str) or not note.strip():
+        return None
+    return note.strip().splitlines()[0].strip()
+
+
+def carries_marker(obj: Mapping[str, Any], marker: str) -> bool:
+    """The record's PrivateNote starts with booksync's marker line (exact line, not a prefix:
+    ``booksync:inv-1`` must not match ``booksync:inv-10``)."""
+    return marker_of(obj.get("PrivateNote")) == marker.strip()
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def to_remote(obj: Mapping[str, Any], name_key: str) -> RemoteObject:
+    sync_token = obj.get("SyncToken")
+    name = obj.get(name_key)
+    balance = obj.get("Balance", obj.get("UnappliedAmt"))
+    return RemoteObject(
+        id=str(obj["Id"]),
+        version=None if sync_token is None else str(sync_token),
+        name=None if name is None else str(name),
+        total=_decimal(obj.get("TotalAmt")),
+        balance=_decimal(balance),
+        active=obj.get("Active", True) is not False,
+        marker=marker_of(obj.get("PrivateNote")),
+    )
+
+
+def to_account(obj: Mapping[str, Any]) -> Account:
+    sub_type = obj.get("AccountSubType")
+    return Account(
+        id=str(obj["Id"]),
+        name=str(obj.get("Name") or ""),
+        classification=str(obj.get("Classification") or ""),
+        account_type=str(obj.get("AccountType") or ""),
+        sub_type=None if sub_type is None else str(sub_type),
+        active=obj.get("Active", True) is not False,
+    )

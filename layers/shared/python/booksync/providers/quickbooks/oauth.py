@@ -1,0 +1,199 @@
+"""Intuit OAuth 2.0: authorization URL, code exchange, refresh, revoke (``OAuthClient``).
+
+Token calls are form-encoded POSTs with ``Authorization: Basic base64(client_id:client_secret)``;
+revoke is a JSON POST with the same header (intuit/oauth-pythonclient). Refresh tokens rotate:
+the caller must store the refresh token of every answer, and must never run two refreshes of
+one connection at once (a lost race ends in invalid_grant). So token calls are never retried
+inline once sent: a refresh whose answer was lost may already have rotated the token.
+
+The realmId arrives on the redirect (``?code=…&state=…&realmId=…``), not in the token answer:
+the callback passes it to ``exchange_code(realm_id=…)``, which puts it in ``TokenSet.account_id``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from booksync.errors import ConfigurationError, NeedsReconnection, Rejected, TransientError
+from booksync.providers.http import HttpClient, dumps_json, loads_json, redact
+from booksync.providers.port import TokenSet
+from booksync.providers.quickbooks.faults import LABEL, PROVIDER, RECONNECT_FIX
+
+if TYPE_CHECKING:
+    import httpx
+
+AUTH_URL = "https://appcenter.intuit.com/connect/oauth2"
+TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
+
+CLIENT_SETTINGS = "QBO_CLIENT_ID and QBO_CLIENT_SECRET (QBO_CLIENT_SECRET_PARAM in AWS)"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class QuickBooksOAuth:
+    """The Intuit app's side of the OAuth flow. ``now`` exists for tests."""
+
+    name = PROVIDER
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        http: HttpClient | None = None,
+        auth_url: str = AUTH_URL,
+        token_url: str = TOKEN_URL,
+        revoke_url: str = REVOKE_URL,
+        scopes: Sequence[str] = (ACCOUNTING_SCOPE,),
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise ConfigurationError(f"the Intuit app credentials are missing: set {CLIENT_SETTINGS}")
+        self.client_id = client_id
+        self._secret = client_secret
+        self._basic = "Basic " + base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        self._http = http or HttpClient(
+            provider=PROVIDER, label=f"{LABEL} sign-in", trace_header="intuit_tid"
+        )
+        self.auth_url = auth_url
+        self.token_url = token_url
+        self.revoke_url = revoke_url
+        self.scopes = tuple(scopes)
+        self._now = now
+
+    def __repr__(self) -> str:  # the secret and the Basic header stay out of reprs and tracebacks
+        return f"QuickBooksOAuth(client_id={self.client_id!r})"
+
+    # ------------------------------------------------------------------ OAuthClient
+
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
+        params = {
+            "client_id": self.client_id,
+            "response_type": "code",
+            "scope": " ".join(self.scopes),
+            "redirect_uri": redirect_uri,
+            "state": state,
+        }
+        if code_challenge is not None:
+            params |= {"code_challenge": code_challenge, "code_challenge_method": "S256"}
+        return f"{self.auth_url}?{urlencode(params)}"
+
+    def exchange_code(
+        self,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str | None = None,
+        realm_id: str | None = None,
+    ) -> TokenSet:
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if code_verifier is not None:
+            form["code_verifier"] = code_verifier
+        return self._token_call(form, secrets=(code, code_verifier), account_id=realm_id)
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        return self._token_call(form, secrets=(refresh_token,), account_id=None)
+
+    def revoke(self, token: str) -> None:
+        """Revoke a refresh (or access) token. Revoking a token that is already dead is success."""
+        response = self._http.request(
+            "POST",
+            self.revoke_url,
+            headers=self._headers("application/json"),
+            content=dumps_json({"token": token}).encode(),
+            idempotent=True,  # revoking twice ends in the same state
+        )
+        if response.is_success or response.status_code == 400:
+            return
+        raise self._error(response, secrets=(token,))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _headers(self, content_type: str) -> dict[str, str]:
+        return {"Authorization": self._basic, "Accept": "application/json", "Content-Type": content_type}
+
+    def _token_call(
+        self, form: dict[str, str], *, secrets: tuple[str | None, ...], account_id: str | None
+    ) -> TokenSet:
+        asked_at = self._now()  # expiries count from before the call: never later than Intuit's
+        response = self._http.request(
+            "POST",
+            self.token_url,
+            headers=self._headers("application/x-www-form-urlencoded"),
+            content=urlencode(form).encode(),
+            idempotent=False,  # a code is single use; a refresh rotates the refresh token
+        )
+        if not response.is_success:
+            raise self._error(response, secrets=secrets)
+        return self._token_set(_body(response), asked_at, account_id)
+
+    def _token_set(self, body: Any, asked_at: datetime, account_id: str | None) -> TokenSet:
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            raise TransientError(
+                f"{LABEL} sign-in answered without a token", provider=PROVIDER, uncertain=True
+            )
+        refresh_in = body.get("x_refresh_token_expires_in")
+        return TokenSet(
+            access_token=body["access_token"],
+            refresh_token=body.get("refresh_token") or None,
+            access_expires_at=asked_at + timedelta(seconds=_seconds(body.get("expires_in"), 3600)),
+            refresh_expires_at=(
+                asked_at + timedelta(seconds=_seconds(refresh_in, 0)) if refresh_in is not None else None
+            ),
+            account_id=account_id,
+        )
+
+    def _error(self, response: httpx.Response, *, secrets: tuple[str | None, ...]) -> Exception:
+        body = _body(response)
+        error = str(body.get("error", "")) if isinstance(body, dict) else ""
+        said = redact(
+            str(body.get("error_description", "")) if isinstance(body, dict) else "",
+            (*secrets, self._secret),
+        )
+        status = response.status_code
+        if error == "invalid_grant":
+            return NeedsReconnection(
+                f"{LABEL} no longer accepts this connection's authorization (invalid_grant"
+                + (f": {said})" if said else ")"),
+                provider=PROVIDER,
+                provider_code=error,
+                status=status,
+                fix=RECONNECT_FIX,
+            )
+        if error == "invalid_client" or status == 401:
+            return ConfigurationError(
+                f"Intuit does not recognise the app's client id or secret: check {CLIENT_SETTINGS}",
+                fix=f"Set {CLIENT_SETTINGS} to the keys of the Intuit app (Development or Production).",
+            )
+        return Rejected(
+            f"{LABEL} sign-in refused the request: {error or f'HTTP {status}'}"
+            + (f" ({said})" if said else ""),
+            provider=PROVIDER,
+            provider_code=error or None,
+            detail=said or None,
+            status=status,
+            fix="Check the redirect URI registered for the Intuit app, then connect again.",
+        )
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return loads_json(response.content) if response.content else None
+    except ValueError:
+        return None
+
+
+def _seconds(value: Any, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,121 @@
+"""The composition root: production dependencies built from each function's settings.
+
+Handlers call these once per cold start (lazily, on first use). Tests build the same objects
+with fakes instead (every constructor takes its dependencies as parameters).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from booksync.settings import ApiSettings, SchedulerSettings, SyncWorkerSettings
+from booksync.store.connections import ConnectionRepository
+from booksync.store.documents import DocumentRepository
+from booksync.store.intents import IntentRepository
+from booksync.store.models import ConnectionModel, bind_tables
+from booksync.store.runs import RunRepository
+from booksync.sync.jobs import SqsJobQueue
+
+if TYPE_CHECKING:
+    from booksync.api.app import ApiServices
+    from booksync.providers.port import AccountingProvider, OAuthClient
+    from booksync.security.vault import KmsTokenVault
+    from booksync.sync.sweep import Sweep
+    from booksync.sync.worker import PowertoolsIdempotency, SyncWorker
+
+
+def api_services(settings: ApiSettings) -> ApiServices:
+    from booksync.api.app import ApiServices
+    from booksync.integrations import Integrations
+    from booksync.sync.records import DocumentService
+
+    bind_tables(settings)
+    documents, connections, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
+    return ApiServices(
+        documents=DocumentService(
+            documents=documents,
+            connections=connections,
+            runs=runs,
+            queue=SqsJobQueue(settings.sync_invoice_queue_url),
+        ),
+        integrations=Integrations(
+            connections=connections,
+            documents=documents,
+            cipher=_vault(settings.token_key_id),
+            oauth_for=lambda provider: oauth_client(provider, settings),
+            redirect_uri_for=settings.redirect_uri,
+        ),
+        runs=runs,
+        app_return_url=settings.app_return_url,
+    )
+
+
+def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, PowertoolsIdempotency]:
+    from booksync.sync.engine import InvoiceSync
+    from booksync.sync.worker import PowertoolsIdempotency, SyncWorker
+
+    bind_tables(settings)
+    connections = ConnectionRepository()
+    vault = _vault(settings.token_key_id)
+    engine = InvoiceSync(
+        documents=DocumentRepository(),
+        connections=connections,
+        intents=IntentRepository(),
+        runs=RunRepository(),
+        provider_for=lambda connection: accounting_provider(connection, settings, connections, vault),
+        income_account_for=default_income_account,
+    )
+    idempotency = PowertoolsIdempotency(settings.idempotency_table)
+    return SyncWorker(
+        engine, SqsJobQueue(settings.sync_invoice_queue_url), idempotent=idempotency
+    ), idempotency
+
+
+def sweep(settings: SchedulerSettings) -> Sweep:
+    from booksync.sync.sweep import Sweep
+
+    bind_tables(settings)
+    return Sweep(
+        documents=DocumentRepository(),
+        connections=ConnectionRepository(),
+        runs=RunRepository(),
+        queue=SqsJobQueue(settings.sync_invoice_queue_url),
+        grace_seconds=settings.sweep_grace_seconds,
+    )
+
+
+def _vault(key_id: str) -> KmsTokenVault:
+    from booksync.security.vault import KmsTokenVault
+
+    return KmsTokenVault(key_id)
+
+
+def oauth_client(provider: str, settings: ApiSettings | SyncWorkerSettings) -> OAuthClient:
+    from booksync.providers.registry import oauth_client as build
+
+    return build(provider, settings.quickbooks)
+
+
+def accounting_provider(
+    connection: ConnectionModel,
+    settings: SyncWorkerSettings,
+    connections: ConnectionRepository,
+    vault: KmsTokenVault,
+) -> AccountingProvider:
+    from booksync.providers.registry import accounting_provider as build
+    from booksync.security.tokens import ConnectionTokenSource
+
+    tokens = ConnectionTokenSource(
+        company_id=connection.company_id,
+        provider=connection.provider,
+        repository=connections,
+        cipher=vault,
+        oauth=oauth_client(connection.provider, settings),
+    )
+    return build(connection, settings.quickbooks, tokens)
+
+
+def default_income_account(connection: ConnectionModel, provider: AccountingProvider) -> str | None:
+    from booksync.providers.registry import pick_default_income_account
+
+    return pick_default_income_account(connection, provider)
