@@ -1,0 +1,57 @@
+"""An in-memory OAuth server behaving as Intuit's: rotating refresh tokens, invalid_grant on reuse."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from booksync.errors import NeedsReconnection
+from booksync.providers.port import TokenSet
+
+
+class FakeOAuth:
+    name = "quickbooks"
+
+    def __init__(self, *, delay: float = 0.0, access_lifetime: float = 3600.0) -> None:
+        self.refresh_calls = 0
+        self.exchanges = 0
+        self.revoked: list[str] = []
+        self._live_refresh: set[str] = set()
+        self._lock = threading.Lock()
+        self._delay = delay
+        self._lifetime = access_lifetime
+
+    def issue(self) -> TokenSet:
+        refresh = "rt-" + secrets.token_hex(8)
+        self._live_refresh.add(refresh)
+        now = datetime.now(UTC)
+        return TokenSet(
+            access_token="at-" + secrets.token_hex(8),
+            refresh_token=refresh,
+            access_expires_at=now + timedelta(seconds=self._lifetime),
+            refresh_expires_at=now + timedelta(days=100),
+        )
+
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
+        return f"https://fake.example/authorize?state={state}&redirect_uri={redirect_uri}"
+
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
+        self.exchanges += 1
+        return self.issue()
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        with self._lock:
+            self.refresh_calls += 1
+            if refresh_token not in self._live_refresh:
+                raise NeedsReconnection("invalid_grant", provider="quickbooks")
+            self._live_refresh.discard(refresh_token)
+        if self._delay:
+            time.sleep(self._delay)
+        with self._lock:
+            return self.issue()
+
+    def revoke(self, token: str) -> None:
+        self.revoked.append(token)
+        self._live_refresh.discard(token)

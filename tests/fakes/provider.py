@@ -1,0 +1,188 @@
+"""An in-memory accounting provider for engine tests, with faults the tests control.
+
+It keeps what a real provider keeps (ids, versions, names, markers) and nothing of booksync's,
+so the engine's links, lookups and intents are what make it exactly-once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from booksync.documents import Customer, Invoice, Item, Payment
+from booksync.errors import Conflict, DuplicateName, RateLimited, Rejected, TransientError
+from booksync.providers.port import Account, InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject
+
+
+@dataclass
+class Stored:
+    id: str
+    version: int
+    data: dict[str, Any]
+    active: bool = True
+
+
+@dataclass
+class FakeProvider:
+    name: str = "quickbooks"
+    objects: dict[str, dict[str, Stored]] = field(
+        default_factory=lambda: {k: {} for k in ("customer", "item", "invoice", "payment")}
+    )
+    writes: Counter[str] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)
+    faults: deque[tuple[str, str]] = field(default_factory=deque)
+    _ids: Any = field(default_factory=lambda: itertools.count(100))
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # -- faults --------------------------------------------------------------------------------
+    def fail_next(self, operation: str, kind: str) -> None:
+        """kind: transient | lost_answer (committed, answer lost) | rate_limited | rejected | conflict"""
+        self.faults.append((operation, kind))
+
+    def _fault(self, operation: str, commit: Any) -> Any:
+        self.calls[operation] += 1
+        for i, (op, kind) in enumerate(self.faults):
+            if op == operation:
+                del self.faults[i]
+                break
+        else:
+            return commit()
+        if kind == "lost_answer":
+            commit()
+            raise TransientError("read timed out", provider=self.name, uncertain=True)
+        if kind == "transient":
+            raise TransientError("503", provider=self.name)
+        if kind == "rate_limited":
+            raise RateLimited("429", provider=self.name, retry_after=3)
+        if kind == "conflict":
+            raise Conflict("stale", provider=self.name)
+        raise Rejected("refused", provider=self.name, fix="fix it")
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _create(self, kind: str, data: dict[str, Any], unique: str | None = None) -> RemoteObject:
+        with self._lock:
+            if unique is not None and any(o.data.get("name") == unique for o in self.objects[kind].values()):
+                raise DuplicateName(f"{unique} exists", provider=self.name, provider_code="6240")
+            stored = Stored(id=str(next(self._ids)), version=0, data=data)
+            self.objects[kind][stored.id] = stored
+            self.writes[f"create_{kind}"] += 1
+            return self._remote(stored)
+
+    def _update(self, kind: str, remote: RemoteObject, data: dict[str, Any]) -> RemoteObject:
+        with self._lock:
+            stored = self.objects[kind][remote.id]
+            if remote.version is not None and str(stored.version) != remote.version:
+                raise Conflict("Stale Object Error", provider=self.name, provider_code="5010")
+            stored.data.update(data)
+            stored.version += 1
+            stored.active = True
+            self.writes[f"update_{kind}"] += 1
+            return self._remote(stored)
+
+    def _remote(self, stored: Stored) -> RemoteObject:
+        return RemoteObject(
+            id=stored.id, version=str(stored.version), name=stored.data.get("name"), active=stored.active,
+            marker=stored.data.get("marker"), total=stored.data.get("total"), balance=stored.data.get("balance"),
+        )
+
+    def _get(self, kind: str, remote_id: str) -> RemoteObject | None:
+        self.calls[f"get_{kind}"] += 1
+        stored = self.objects[kind].get(remote_id)
+        return self._remote(stored) if stored else None
+
+    def _find(self, kind: str, **match: Any) -> RemoteObject | None:
+        self.calls[f"find_{kind}"] += 1
+        for stored in self.objects[kind].values():
+            if all(stored.data.get(k) == v for k, v in match.items() if v is not None):
+                return self._remote(stored)
+        return None
+
+    def delete(self, kind: str, remote_id: str) -> None:
+        del self.objects[kind][remote_id]
+
+    # -- AccountingProvider ----------------------------------------------------------------------
+    def find_customer(self, customer: Customer) -> RemoteObject | None:
+        if customer.email:
+            found = self._find("customer", email=customer.email)
+            if found:
+                return found
+        return self._find("customer", name=customer.display_name)
+
+    def get_customer(self, remote_id: str) -> RemoteObject | None:
+        return self._get("customer", remote_id)
+
+    def create_customer(self, customer: Customer, *, idempotency_key: str) -> RemoteObject:
+        data = {"name": customer.display_name, "email": customer.email}
+        return self._fault("create_customer", lambda: self._create("customer", data, unique=customer.display_name))
+
+    def update_customer(self, remote: RemoteObject, customer: Customer, *, idempotency_key: str) -> RemoteObject:
+        data = {"name": customer.display_name, "email": customer.email}
+        return self._fault("update_customer", lambda: self._update("customer", remote, data))
+
+    def find_item(self, item: Item) -> RemoteObject | None:
+        return self._find("item", name=item.name)
+
+    def get_item(self, remote_id: str) -> RemoteObject | None:
+        return self._get("item", remote_id)
+
+    def create_item(self, item: Item, refs: ItemRefs, *, idempotency_key: str) -> RemoteObject:
+        data = {"name": item.name, "price": item.unit_price, "account": refs.income_account_id}
+        return self._fault("create_item", lambda: self._create("item", data, unique=item.name))
+
+    def update_item(self, remote: RemoteObject, item: Item, refs: ItemRefs, *, idempotency_key: str) -> RemoteObject:
+        data = {"name": item.name, "price": item.unit_price, "account": refs.income_account_id}
+        return self._fault("update_item", lambda: self._update("item", remote, data))
+
+    def _invoice_data(self, invoice: Invoice, refs: InvoiceRefs) -> dict[str, Any]:
+        return {"number": invoice.number, "customer": refs.customer_id, "marker": refs.marker,
+                "total": invoice.total, "balance": invoice.total,
+                "lines": [(refs.item_ids[ln.item_id], ln.quantity, ln.unit_price) for ln in invoice.lines]}
+
+    def find_invoice(self, invoice: Invoice, marker: str) -> RemoteObject | None:
+        return self._find("invoice", number=invoice.number, marker=marker)
+
+    def get_invoice(self, remote_id: str) -> RemoteObject | None:
+        return self._get("invoice", remote_id)
+
+    def create_invoice(self, invoice: Invoice, refs: InvoiceRefs, *, idempotency_key: str) -> RemoteObject:
+        return self._fault("create_invoice", lambda: self._create("invoice", self._invoice_data(invoice, refs)))
+
+    def update_invoice(
+        self, remote: RemoteObject, invoice: Invoice, refs: InvoiceRefs, *, idempotency_key: str
+    ) -> RemoteObject:
+        data = self._invoice_data(invoice, refs)
+        data["balance"] = invoice.total - self.paid(remote.id)
+        return self._fault("update_invoice", lambda: self._update("invoice", remote, data))
+
+    def void_invoice(self, remote: RemoteObject, *, idempotency_key: str) -> RemoteObject:
+        return self._fault("void_invoice", lambda: self._update("invoice", remote, {"total": Decimal(0),
+                                                                                  "balance": Decimal(0)}))
+
+    def paid(self, remote_invoice_id: str) -> Decimal:
+        return sum((p.data["amount"] for p in self.objects["payment"].values()
+                    if p.data["invoice"] == remote_invoice_id), Decimal(0))
+
+    def find_payment(self, payment: Payment, refs: PaymentRefs) -> RemoteObject | None:
+        return self._find("payment", marker=refs.marker)
+
+    def create_payment(self, payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
+        def commit() -> RemoteObject:
+            remote = self._create("payment", {"amount": payment.amount, "invoice": refs.invoice_id,
+                                              "marker": refs.marker})
+            invoice = self.objects["invoice"][refs.invoice_id]
+            invoice.data["balance"] = invoice.data["total"] - self.paid(refs.invoice_id)
+            return remote
+
+        return self._fault("create_payment", commit)
+
+    def list_accounts(self) -> Sequence[Account]:
+        return [Account(id="1", name="Services", classification="Revenue", account_type="Income"),
+                Account(id="2", name="Checking", classification="Asset", account_type="Bank")]
+
+    def with_remote(self, remote: RemoteObject, **changes: Any) -> RemoteObject:
+        return replace(remote, **changes)

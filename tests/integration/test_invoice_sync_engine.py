@@ -1,0 +1,199 @@
+"""The invoice sync engine over real tables (moto server) and an in-memory provider with faults."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from booksync.documents import DocumentKind
+from booksync.errors import RateLimited, TransientError
+from booksync.store.connections import ConnectionRepository
+from booksync.store.documents import DocumentRepository
+from booksync.store.intents import IntentRepository
+from booksync.store.models import ConnectionModel
+from booksync.store.runs import RunRepository
+from booksync.sync.engine import InvoiceSync
+from booksync.sync.jobs import SyncJob
+from booksync.sync.records import DocumentService
+from tests import builders
+from tests.fakes.provider import FakeProvider
+
+COMPANY = "acme"
+
+
+class ListQueue:
+    def __init__(self) -> None:
+        self.jobs: list[SyncJob] = []
+
+    def enqueue(self, jobs: list[SyncJob]) -> None:
+        self.jobs.extend(jobs)
+
+
+@pytest.fixture
+def world(tables: SimpleNamespace) -> SimpleNamespace:
+    ConnectionModel(COMPANY, "quickbooks", connection_id="c1", status="connected", account_id="realm-1").save()
+    provider = FakeProvider()
+    queue = ListQueue()
+    docs, conns, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
+    service = DocumentService(documents=docs, connections=conns, runs=runs, queue=queue)
+
+    def engine(owner: str | None = None) -> InvoiceSync:
+        return InvoiceSync(
+            documents=docs, connections=conns, intents=IntentRepository(), runs=runs,
+            provider_for=lambda _c: provider, income_account_for=lambda _c, _p: "1", owner=owner,
+        )
+
+    service.put_customer(COMPANY, builders.customer())
+    service.put_item(COMPANY, builders.item("i-1"))
+    service.put_item(COMPANY, builders.item("i-2", name="Trip\tcharge", price="80.00"))
+    return SimpleNamespace(provider=provider, queue=queue, docs=docs, service=service, engine=engine, runs=runs)
+
+
+def job(invoice_id: str = "inv-1") -> SyncJob:
+    return SyncJob(company_id=COMPANY, invoice_id=invoice_id)
+
+
+def test_a_draft_never_syncs(world: SimpleNamespace) -> None:
+    accepted = world.service.put_invoice(COMPANY, builders.invoice(status="DRAFT"))
+    assert not accepted.pending and world.queue.jobs == []
+    report = world.engine().run(job())
+    assert report.outcome == "skipped"
+    assert sum(world.provider.writes.values()) == 0
+
+
+def test_sent_invoice_pushes_customer_items_invoice_and_payments_once(world: SimpleNamespace) -> None:
+    accepted = world.service.put_invoice(COMPANY, builders.invoice())
+    assert accepted.pending and len(world.queue.jobs) == 1
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.service.put_payment(COMPANY, builders.payment("p-2", "300.00"))
+
+    report = world.engine().run(job())
+    assert report.outcome == "synced"
+    assert world.provider.writes == {"create_customer": 1, "create_item": 2, "create_invoice": 1,
+                                     "create_payment": 2}
+    remote_invoice = world.provider.objects["invoice"][report.remote_invoice_id]
+    assert remote_invoice.data["total"] == Decimal("380.00")
+    assert remote_invoice.data["balance"] == Decimal("-20.00") or remote_invoice.data["balance"] <= 0
+
+    again = world.engine().run(job())
+    assert again.outcome == "synced" and again.counts["unchanged"] >= 5
+    assert sum(world.provider.writes.values()) == 6, "a repeat creates nothing"
+    row = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1")
+    assert row.pending_bucket is None
+    assert row.link("quickbooks").pushed_hash == row.content_hash
+
+
+def test_an_edit_after_sync_is_out_of_date_then_updated(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.engine().run(job())
+    edited = builders.invoice(memo="Gate code 1234")
+    accepted = world.service.put_invoice(COMPANY, edited)
+    assert accepted.changed and accepted.pending
+    row = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1")
+    assert row.link("quickbooks").pushed_hash != row.content_hash
+    world.engine().run(job())
+    assert world.provider.writes["update_invoice"] == 1
+    assert world.provider.writes["create_invoice"] == 1
+
+
+def test_existing_customer_is_linked_by_email_not_duplicated(world: SimpleNamespace) -> None:
+    world.provider._create("customer", {"name": "Ada L. (QBO)", "email": "ada@example.com"})
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.engine().run(job())
+    assert world.provider.writes["create_customer"] == 1  # only the seeded one
+    assert len(world.provider.objects["customer"]) == 1
+
+
+def test_duplicate_name_on_create_links_the_existing_item(world: SimpleNamespace) -> None:
+    # QuickBooks created the item but the answer was lost before booksync stored it.
+    world.provider.fail_next("create_item", "lost_answer")
+    world.service.put_invoice(COMPANY, builders.invoice())
+    with pytest.raises(TransientError):
+        world.engine().run(job())
+    world.engine().run(job())
+    names = sorted(o.data["name"] for o in world.provider.objects["item"].values())
+    assert names == ["Drain cleaning", "Trip\tcharge"]
+
+
+@pytest.mark.parametrize("operation", ["create_customer", "create_invoice", "create_payment"])
+def test_committed_but_answer_lost_never_duplicates(world: SimpleNamespace, operation: str) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment())
+    world.provider.fail_next(operation, "lost_answer")
+    with pytest.raises(TransientError):
+        world.engine().run(job())
+    world.engine().run(job())
+    kind = operation.removeprefix("create_")
+    assert len(world.provider.objects[kind]) == 1
+    assert world.docs.get(COMPANY, DocumentKind(kind), {"customer": "c-1", "invoice": "inv-1",
+                                                         "payment": "p-1"}[kind]).link("quickbooks").remote_id
+
+
+def test_rate_limit_propagates_for_the_queue_to_delay(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.provider.fail_next("create_invoice", "rate_limited")
+    with pytest.raises(RateLimited) as info:
+        world.engine().run(job())
+    assert info.value.retry_after == 3
+    runs = world.runs.recent(COMPANY)
+    assert any(r.status == "retrying" for r in runs)
+
+
+def test_rejected_invoice_is_failed_with_the_reason_and_not_swept_again(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.provider.fail_next("create_invoice", "rejected")
+    report = world.engine().run(job())
+    assert report.outcome == "failed"
+    row = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1")
+    assert row.link("quickbooks").error_message == "refused"
+    assert row.pending_bucket is None
+
+
+def test_stale_version_is_reread_and_retried(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.engine().run(job())
+    # Someone edits it in QuickBooks: the stored SyncToken is now stale.
+    remote_id = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1").link("quickbooks").remote_id
+    world.provider.objects["invoice"][remote_id].version += 1
+    world.service.put_invoice(COMPANY, builders.invoice(memo="changed"))
+    assert world.engine().run(job()).outcome == "synced"
+    assert world.provider.writes["update_invoice"] == 1
+
+
+def test_deleted_in_provider_is_recreated(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.engine().run(job())
+    customer_id = world.docs.get(COMPANY, DocumentKind.CUSTOMER, "c-1").link("quickbooks").remote_id
+    world.provider.delete("customer", customer_id)
+    world.service.put_customer(COMPANY, builders.customer(phone="555-0100"))
+    world.service.put_invoice(COMPANY, builders.invoice(memo="again"))
+    world.engine().run(job())
+    assert world.provider.writes["create_customer"] == 2
+    assert len(world.provider.objects["customer"]) == 1
+
+
+def test_concurrent_workers_and_redeliveries_make_one_remote_object_each(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "50.00"))
+    world.service.put_payment(COMPANY, builders.payment("p-2", "60.00"))
+    errors: list[BaseException] = []
+
+    def attempt(run: Callable[[], object]) -> None:
+        try:
+            run()
+        except TransientError as exc:  # "another worker is writing this record": retried later
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt, args=(lambda i=i: world.engine(f"w{i}").run(job()),))
+               for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    world.engine().run(job())  # the redelivery after any busy refusals
+    assert {k: len(v) for k, v in world.provider.objects.items()} == {
+        "customer": 1, "item": 2, "invoice": 1, "payment": 2}
