@@ -1,0 +1,124 @@
+"""Token vault and the fenced refresh lease, over moto's KMS and DynamoDB."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import boto3
+import pytest
+
+from booksync.errors import NeedsReconnection
+from booksync.security.tokens import ConnectionTokenSource, RefreshPolicy
+from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext, VaultError
+from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_tokens
+from booksync.store.models import ConnectionModel
+from tests.fakes.oauth import FakeOAuth
+
+COMPANY = "acme"
+
+
+def connect(repo: ConnectionRepository, vault: KmsTokenVault, oauth: FakeOAuth, *, expires_in: float) -> str:
+    tokens = oauth.issue()
+    connection_id = repo.new_connection_id()
+    ctx = TokenContext(COMPANY, "quickbooks", connection_id)
+    repo.store_connection(
+        company_id=COMPANY, provider="quickbooks", connection_id=connection_id, account_id="realm-1",
+        sealed=vault.seal(PlainTokens(tokens.access_token, tokens.refresh_token), ctx),
+        times=TokenTimes(access_expires_at=time.time() + expires_in, refresh_expires_at=None),
+        has_refresh_token=True, connected_by="u1", now=time.time(), refresh_every=86_400,
+    )
+    return tokens.access_token
+
+
+@pytest.fixture
+def env(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
+    return SimpleNamespace(repo=ConnectionRepository(), vault=KmsTokenVault(kms_key), oauth=FakeOAuth(delay=0.2))
+
+
+def source(env: SimpleNamespace, **kw: object) -> ConnectionTokenSource:
+    return ConnectionTokenSource(company_id=COMPANY, provider="quickbooks", repository=env.repo,
+                                 cipher=env.vault, oauth=env.oauth, **kw)  # type: ignore[arg-type]
+
+
+def test_tokens_are_never_stored_in_plain_text(env: SimpleNamespace) -> None:
+    access = connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    raw = boto3.client("dynamodb").scan(TableName=ConnectionModel.Meta.table_name)["Items"]
+    assert access not in str(raw) and "rt-" not in str(raw)
+    assert source(env).access_token() == access
+
+
+def test_ciphertext_is_bound_to_its_connection(env: SimpleNamespace) -> None:
+    sealed = env.vault.seal(PlainTokens("at", "rt"), TokenContext(COMPANY, "quickbooks", "conn-1"))
+    with pytest.raises(VaultError):
+        env.vault.open(sealed, TokenContext("other-company", "quickbooks", "conn-1"))
+    assert env.vault.open(sealed, TokenContext(COMPANY, "quickbooks", "conn-1")).refresh_token == "rt"
+    again = env.vault.seal(PlainTokens("at", "rt"), TokenContext(COMPANY, "quickbooks", "conn-1"))
+    assert again.nonce != sealed.nonce and again.ciphertext != sealed.ciphertext
+
+
+def test_twenty_workers_on_an_expiring_token_make_one_token_call(env: SimpleNamespace) -> None:
+    old = connect(env.repo, env.vault, env.oauth, expires_in=120)  # under the 5-minute margin
+    results: list[str] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(20)
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            results.append(source(env, policy=RefreshPolicy(poll_seconds=0.02)).access_token())
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert env.oauth.refresh_calls == 1
+    assert len(set(results)) == 1 and results[0] != old
+
+
+def test_a_stale_lease_holders_token_write_is_refused(env: SimpleNamespace) -> None:
+    connect(env.repo, env.vault, env.oauth, expires_in=60)
+    row = env.repo.get(COMPANY, "quickbooks")
+    now = time.time()
+    fence_a = env.repo.try_acquire_lease(row, owner="a", now=now, lease_seconds=1)
+    assert fence_a is not None
+    assert env.repo.try_acquire_lease(env.repo.get(COMPANY, "quickbooks"), owner="b", now=now, lease_seconds=1) is None
+    # A stalls past its lease; B takes over with a higher fence.
+    fence_b = env.repo.try_acquire_lease(env.repo.get(COMPANY, "quickbooks"), owner="b", now=now + 2, lease_seconds=30)
+    assert fence_b == fence_a + 1
+    ctx = TokenContext(COMPANY, "quickbooks", row.connection_id)
+    sealed = env.vault.seal(PlainTokens("stale-at", "stale-rt"), ctx)
+    times = TokenTimes(access_expires_at=now + 3600, refresh_expires_at=None)
+    refused = env.repo.write_tokens_fenced(env.repo.get(COMPANY, "quickbooks"), owner="a", fence=fence_a,
+                                           sealed=sealed, times=times, has_refresh_token=True, now=now,
+                                           refresh_every=86_400)
+    assert refused is False
+    stored = env.vault.open(sealed_tokens(env.repo.get(COMPANY, "quickbooks")), ctx)
+    assert stored.access_token != "stale-at"
+
+
+def test_invalid_grant_clears_the_refresh_token_and_needs_reconnection(env: SimpleNamespace) -> None:
+    connect(env.repo, env.vault, env.oauth, expires_in=10)
+    env.oauth._live_refresh.clear()  # the grant was revoked at the provider
+    with pytest.raises(NeedsReconnection):
+        source(env).access_token()
+    row = env.repo.get(COMPANY, "quickbooks")
+    assert row.status == "needs_reconnection" and row.has_refresh_token is False
+    with pytest.raises(NeedsReconnection):
+        source(env).access_token()
+    assert env.oauth.refresh_calls == 1, "a dead grant is not retried"
+
+
+def test_a_fresh_token_needs_no_call(env: SimpleNamespace) -> None:
+    connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    src = source(env)
+    src.access_token()
+    assert env.oauth.refresh_calls == 0
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    assert expires > datetime.now(UTC)
