@@ -5,10 +5,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
-from booksync.api.app import ApiServices, create_app
+from booksync.api.app import ApiServices, create_app, lambda_adapter
 from booksync.settings import ApiSettings
 from booksync.wiring import api_services
-from mangum import Mangum
 
 logger = Logger()
 SETTINGS = ApiSettings.from_env()  # validated at cold start
@@ -20,7 +19,7 @@ def services() -> ApiServices:
 
 
 app = create_app(services)
-_asgi = Mangum(app, lifespan="off", api_gateway_base_path="/")
+_asgi = lambda_adapter(app)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -86,8 +86,13 @@ class FakeProvider:
 
     def _remote(self, stored: Stored) -> RemoteObject:
         return RemoteObject(
-            id=stored.id, version=str(stored.version), name=stored.data.get("name"), active=stored.active,
-            marker=stored.data.get("marker"), total=stored.data.get("total"), balance=stored.data.get("balance"),
+            id=stored.id,
+            version=str(stored.version),
+            name=stored.data.get("name"),
+            active=stored.active,
+            marker=stored.data.get("marker"),
+            total=stored.data.get("total"),
+            balance=stored.data.get("balance"),
         )
 
     def _get(self, kind: str, remote_id: str) -> RemoteObject | None:
@@ -118,9 +123,13 @@ class FakeProvider:
 
     def create_customer(self, customer: Customer, *, idempotency_key: str) -> RemoteObject:
         data = {"name": customer.display_name, "email": customer.email}
-        return self._fault("create_customer", lambda: self._create("customer", data, unique=customer.display_name))
+        return self._fault(
+            "create_customer", lambda: self._create("customer", data, unique=customer.display_name)
+        )
 
-    def update_customer(self, remote: RemoteObject, customer: Customer, *, idempotency_key: str) -> RemoteObject:
+    def update_customer(
+        self, remote: RemoteObject, customer: Customer, *, idempotency_key: str
+    ) -> RemoteObject:
         data = {"name": customer.display_name, "email": customer.email}
         return self._fault("update_customer", lambda: self._update("customer", remote, data))
 
@@ -134,14 +143,21 @@ class FakeProvider:
         data = {"name": item.name, "price": item.unit_price, "account": refs.income_account_id}
         return self._fault("create_item", lambda: self._create("item", data, unique=item.name))
 
-    def update_item(self, remote: RemoteObject, item: Item, refs: ItemRefs, *, idempotency_key: str) -> RemoteObject:
+    def update_item(
+        self, remote: RemoteObject, item: Item, refs: ItemRefs, *, idempotency_key: str
+    ) -> RemoteObject:
         data = {"name": item.name, "price": item.unit_price, "account": refs.income_account_id}
         return self._fault("update_item", lambda: self._update("item", remote, data))
 
     def _invoice_data(self, invoice: Invoice, refs: InvoiceRefs) -> dict[str, Any]:
-        return {"number": invoice.number, "customer": refs.customer_id, "marker": refs.marker,
-                "total": invoice.total, "balance": invoice.total,
-                "lines": [(refs.item_ids[ln.item_id], ln.quantity, ln.unit_price) for ln in invoice.lines]}
+        return {
+            "number": invoice.number,
+            "customer": refs.customer_id,
+            "marker": refs.marker,
+            "total": invoice.total,
+            "balance": invoice.total,
+            "lines": [(refs.item_ids[ln.item_id], ln.quantity, ln.unit_price) for ln in invoice.lines],
+        }
 
     def find_invoice(self, invoice: Invoice, marker: str) -> RemoteObject | None:
         return self._find("invoice", number=invoice.number, marker=marker)
@@ -150,7 +166,9 @@ class FakeProvider:
         return self._get("invoice", remote_id)
 
     def create_invoice(self, invoice: Invoice, refs: InvoiceRefs, *, idempotency_key: str) -> RemoteObject:
-        return self._fault("create_invoice", lambda: self._create("invoice", self._invoice_data(invoice, refs)))
+        return self._fault(
+            "create_invoice", lambda: self._create("invoice", self._invoice_data(invoice, refs))
+        )
 
     def update_invoice(
         self, remote: RemoteObject, invoice: Invoice, refs: InvoiceRefs, *, idempotency_key: str
@@ -160,20 +178,29 @@ class FakeProvider:
         return self._fault("update_invoice", lambda: self._update("invoice", remote, data))
 
     def void_invoice(self, remote: RemoteObject, *, idempotency_key: str) -> RemoteObject:
-        return self._fault("void_invoice", lambda: self._update("invoice", remote, {"total": Decimal(0),
-                                                                                  "balance": Decimal(0)}))
+        return self._fault(
+            "void_invoice",
+            lambda: self._update("invoice", remote, {"total": Decimal(0), "balance": Decimal(0)}),
+        )
 
     def paid(self, remote_invoice_id: str) -> Decimal:
-        return sum((p.data["amount"] for p in self.objects["payment"].values()
-                    if p.data["invoice"] == remote_invoice_id), Decimal(0))
+        return sum(
+            (
+                p.data["amount"]
+                for p in self.objects["payment"].values()
+                if p.data["invoice"] == remote_invoice_id
+            ),
+            Decimal(0),
+        )
 
     def find_payment(self, payment: Payment, refs: PaymentRefs) -> RemoteObject | None:
         return self._find("payment", marker=refs.marker)
 
     def create_payment(self, payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
         def commit() -> RemoteObject:
-            remote = self._create("payment", {"amount": payment.amount, "invoice": refs.invoice_id,
-                                              "marker": refs.marker})
+            remote = self._create(
+                "payment", {"amount": payment.amount, "invoice": refs.invoice_id, "marker": refs.marker}
+            )
             invoice = self.objects["invoice"][refs.invoice_id]
             invoice.data["balance"] = invoice.data["total"] - self.paid(refs.invoice_id)
             return remote
@@ -181,8 +208,10 @@ class FakeProvider:
         return self._fault("create_payment", commit)
 
     def list_accounts(self) -> Sequence[Account]:
-        return [Account(id="1", name="Services", classification="Revenue", account_type="Income"),
-                Account(id="2", name="Checking", classification="Asset", account_type="Bank")]
+        return [
+            Account(id="1", name="Services", classification="Revenue", account_type="Income"),
+            Account(id="2", name="Checking", classification="Asset", account_type="Bank"),
+        ]
 
     def with_remote(self, remote: RemoteObject, **changes: Any) -> RemoteObject:
         return replace(remote, **changes)

@@ -71,6 +71,14 @@ def caller(request: Request) -> Caller:
 CallerDep = Annotated[Caller, Depends(caller)]
 
 
+def get_services(request: Request) -> ApiServices:
+    build: Callable[[], ApiServices] = request.app.state.services
+    return build()
+
+
+Svc = Annotated[ApiServices, Depends(get_services)]
+
+
 class DocumentAccepted(BaseModel):
     id: str
     created: bool
@@ -132,7 +140,7 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:
         redoc_url=None,
     )
     install(app)
-    Svc = Annotated[ApiServices, Depends(services)]
+    app.state.services = services
 
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, str]:
@@ -260,6 +268,13 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:
         return _run(row)
 
     return app
+
+
+def lambda_adapter(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Mangum, told that problem documents are text (else it base64-encodes them)."""
+    from mangum import Mangum
+
+    return Mangum(app, lifespan="off", text_mime_types=["application/json", "application/problem+json"])  # type: ignore[no-any-return]
 
 
 def _run(row: Any) -> dict[str, Any]:
