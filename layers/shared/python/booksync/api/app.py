@@ -274,7 +274,7 @@ def lambda_adapter(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     """Mangum, told that problem documents are text (else it base64-encodes them)."""
     from mangum import Mangum
 
-    return Mangum(app, lifespan="off", text_mime_types=["application/json", "application/problem+json"])  # type: ignore[no-any-return]
+    return Mangum(app, lifespan="off", text_mime_types=["application/json", "application/problem+json"])
 
 
 def _run(row: Any) -> dict[str, Any]:
