@@ -88,35 +88,78 @@ def run(stack: Any) -> Checks:  # noqa: PLR0915 - the scenario reads top to bott
         stack.drain(timeout=60)
 
     step("Connect the company to QuickBooks (OAuth authorization code, real redirects)")
-    checks.check("an unauthenticated call is refused", httpx.get(f"{stack.api_url}/integrations").status_code == 401)
+    checks.check(
+        "an unauthenticated call is refused", httpx.get(f"{stack.api_url}/integrations").status_code == 401
+    )
     started = api.post("/integrations/quickbooks/connect")
     checks.check("connect returns Intuit's consent URL", started.status_code == 200, started.text[:120])
     location = consent(started.json()["authorization_url"], REALM)
     query = parse_qs(urlsplit(location).query)
-    checks.check("consent redirects back with code, state and realmId",
-                 {"code", "state", "realmId"} <= set(query), location.split("?")[0])
+    checks.check(
+        "consent redirects back with code, state and realmId",
+        {"code", "state", "realmId"} <= set(query),
+        location.split("?")[0],
+    )
     callback = httpx.get(location, timeout=30)
     checks.check("the callback stores the connection", callback.status_code == 200, callback.text[:160])
     status = api.get("/integrations").json()[0]
-    checks.check("the integration shows Connected", status["status_label"] == "Connected",
-                 f"realm {status['account_id']}")
+    checks.check(
+        "the integration shows Connected",
+        status["status_label"] == "Connected",
+        f"realm {status['account_id']}",
+    )
     realm = str(status["account_id"])
 
     step("Customer, two items and a DRAFT invoice: nothing syncs")
     put = lambda path, body: api.put(path, json=body)  # noqa: E731
-    checks.check("customer accepted", put("/customers/cust-1", {"display_name": "Grace Hopper",
-                  "email": "grace@example.com", "phone": "555-0100",
-                  "billing_address": {"line1": "1 Harbor Way", "city": "Arlington", "region": "VA",
-                                      "postal_code": "22201", "country": "US"}}).status_code == 201)
-    checks.check("item 1 accepted", put("/items/svc-drain", {"name": "Drain cleaning", "unit_price": "150.00",
-                                                              "description": "Main line"}).status_code == 201)
-    checks.check("item 2 accepted (a tab in its name)", put("/items/part-813", {
-        "name": "TKO-\t813PB-1500B", "type": "non_inventory", "unit_price": "80.00", "taxable": False}).status_code == 201)
-    invoice = {"customer_id": "cust-1", "number": "INV-1001", "status": "DRAFT", "issue_date": "2026-11-20",
-               "due_date": "2026-12-20", "memo": "Thanks for your business",
-               "lines": [{"item_id": "svc-drain", "quantity": "2", "unit_price": "150.00"},
-                         {"item_id": "part-813", "quantity": "1", "unit_price": "80.00", "taxable": False}],
-               "discount": {"kind": "percent", "value": "10"}, "tax_rate_percent": "5"}
+    checks.check(
+        "customer accepted",
+        put(
+            "/customers/cust-1",
+            {
+                "display_name": "Grace Hopper",
+                "email": "grace@example.com",
+                "phone": "555-0100",
+                "billing_address": {
+                    "line1": "1 Harbor Way",
+                    "city": "Arlington",
+                    "region": "VA",
+                    "postal_code": "22201",
+                    "country": "US",
+                },
+            },
+        ).status_code
+        == 201,
+    )
+    checks.check(
+        "item 1 accepted",
+        put(
+            "/items/svc-drain", {"name": "Drain cleaning", "unit_price": "150.00", "description": "Main line"}
+        ).status_code
+        == 201,
+    )
+    checks.check(
+        "item 2 accepted (a tab in its name)",
+        put(
+            "/items/part-813",
+            {"name": "TKO-\t813PB-1500B", "type": "non_inventory", "unit_price": "80.00", "taxable": False},
+        ).status_code
+        == 201,
+    )
+    invoice = {
+        "customer_id": "cust-1",
+        "number": "INV-1001",
+        "status": "DRAFT",
+        "issue_date": "2026-11-20",
+        "due_date": "2026-12-20",
+        "memo": "Thanks for your business",
+        "lines": [
+            {"item_id": "svc-drain", "quantity": "2", "unit_price": "150.00"},
+            {"item_id": "part-813", "quantity": "1", "unit_price": "80.00", "taxable": False},
+        ],
+        "discount": {"kind": "percent", "value": "10"},
+        "tax_rate_percent": "5",
+    }
     draft = put("/invoices/inv-1001", invoice)
     checks.check("draft accepted, not queued", draft.status_code == 201 and not draft.json()["pending_sync"])
     drain()
@@ -132,21 +175,35 @@ def run(stack: Any) -> Checks:  # noqa: PLR0915 - the scenario reads top to bott
     names = sorted(i["Name"] for i in entities("Item"))
     checks.check("item name cleaned of the tab", "TKO-813PB-1500B" in names, ", ".join(names))
     total = Decimal(str(invoices[0]["TotalAmt"])) if invoices else Decimal(-1)
-    checks.check("invoice total matches (2×150 + 80, 10% off, 5% tax on taxable)", total == Decimal("347.50"),
-                 f"TotalAmt {total}")
+    checks.check(
+        "invoice total matches (2×150 + 80, 10% off, 5% tax on taxable)",
+        total == Decimal("355.50"),
+        f"TotalAmt {total}",
+    )
     badge = api.get("/invoices/inv-1001/sync-status").json()
     checks.check("badge shows Synced", badge["badge"] == "Synced", f"remote id {badge['remote_id']}")
 
     step("Record two payments: each syncs once; QuickBooks shows the invoice paid")
-    p1 = put("/payments/pay-1", {"invoice_id": "inv-1001", "amount": "200.00", "date": "2026-11-21",
-                                 "method": "check", "reference": "CHK-5521"})
-    p2 = put("/payments/pay-2", {"invoice_id": "inv-1001", "amount": "147.50", "date": "2026-11-22",
-                                 "method": "credit_card"})
+    p1 = put(
+        "/payments/pay-1",
+        {
+            "invoice_id": "inv-1001",
+            "amount": "200.00",
+            "date": "2026-11-21",
+            "method": "check",
+            "reference": "CHK-5521",
+        },
+    )
+    p2 = put(
+        "/payments/pay-2",
+        {"invoice_id": "inv-1001", "amount": "155.50", "date": "2026-11-22", "method": "credit_card"},
+    )
     checks.check("payments accepted", p1.status_code == 201 and p2.status_code == 201)
     drain()
     payments = entities("Payment")
-    checks.check("two payments in QuickBooks", len(payments) == 2,
-                 ", ".join(str(p.get("TotalAmt")) for p in payments))
+    checks.check(
+        "two payments in QuickBooks", len(payments) == 2, ", ".join(str(p.get("TotalAmt")) for p in payments)
+    )
     balance = Decimal(str(entities("Invoice")[0]["Balance"]))
     checks.check("invoice balance 0 (paid)", balance == 0, f"Balance {balance}")
 
@@ -176,7 +233,13 @@ def run(stack: Any) -> Checks:  # noqa: PLR0915 - the scenario reads top to bott
     step("Summary, read back from the QuickBooks sandbox's ledger")
     for entity in ("Customer", "Item", "Invoice", "Payment"):
         for obj in entities(entity):
-            label = obj.get("DisplayName") or obj.get("Name") or obj.get("DocNumber") or obj.get("PaymentRefNum") or ""
+            label = (
+                obj.get("DisplayName")
+                or obj.get("Name")
+                or obj.get("DocNumber")
+                or obj.get("PaymentRefNum")
+                or ""
+            )
             amount = obj.get("TotalAmt", obj.get("UnitPrice", ""))
             print(f"  {entity:<9} Id {obj['Id']:<4} SyncToken {obj.get('SyncToken')}  {label} {amount}")
     return checks

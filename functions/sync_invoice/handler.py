@@ -12,7 +12,9 @@ from booksync.wiring import sync_worker
 
 logger = Logger()
 SETTINGS = SyncWorkerSettings.from_env()  # validated at cold start
-processor = BatchProcessor(event_type=EventType.SQS)
+# Every failed message is reported by id, so a wholly failed batch (a throttled burst) need not
+# also count as a function error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @cache

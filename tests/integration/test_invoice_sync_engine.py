@@ -8,7 +8,6 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-
 from booksync.documents import DocumentKind
 from booksync.errors import RateLimited, TransientError
 from booksync.store.connections import ConnectionRepository
@@ -19,6 +18,7 @@ from booksync.store.runs import RunRepository
 from booksync.sync.engine import InvoiceSync
 from booksync.sync.jobs import SyncJob
 from booksync.sync.records import DocumentService
+
 from tests import builders
 from tests.fakes.provider import FakeProvider
 
@@ -35,7 +35,9 @@ class ListQueue:
 
 @pytest.fixture
 def world(tables: SimpleNamespace) -> SimpleNamespace:
-    ConnectionModel(COMPANY, "quickbooks", connection_id="c1", status="connected", account_id="realm-1").save()
+    ConnectionModel(
+        COMPANY, "quickbooks", connection_id="c1", status="connected", account_id="realm-1"
+    ).save()
     provider = FakeProvider()
     queue = ListQueue()
     docs, conns, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
@@ -43,14 +45,21 @@ def world(tables: SimpleNamespace) -> SimpleNamespace:
 
     def engine(owner: str | None = None) -> InvoiceSync:
         return InvoiceSync(
-            documents=docs, connections=conns, intents=IntentRepository(), runs=runs,
-            provider_for=lambda _c: provider, income_account_for=lambda _c, _p: "1", owner=owner,
+            documents=docs,
+            connections=conns,
+            intents=IntentRepository(),
+            runs=runs,
+            provider_for=lambda _c: provider,
+            income_account_for=lambda _c, _p: "1",
+            owner=owner,
         )
 
     service.put_customer(COMPANY, builders.customer())
     service.put_item(COMPANY, builders.item("i-1"))
     service.put_item(COMPANY, builders.item("i-2", name="Trip\tcharge", price="80.00"))
-    return SimpleNamespace(provider=provider, queue=queue, docs=docs, service=service, engine=engine, runs=runs)
+    return SimpleNamespace(
+        provider=provider, queue=queue, docs=docs, service=service, engine=engine, runs=runs
+    )
 
 
 def job(invoice_id: str = "inv-1") -> SyncJob:
@@ -73,8 +82,12 @@ def test_sent_invoice_pushes_customer_items_invoice_and_payments_once(world: Sim
 
     report = world.engine().run(job())
     assert report.outcome == "synced"
-    assert world.provider.writes == {"create_customer": 1, "create_item": 2, "create_invoice": 1,
-                                     "create_payment": 2}
+    assert world.provider.writes == {
+        "create_customer": 1,
+        "create_item": 2,
+        "create_invoice": 1,
+        "create_payment": 2,
+    }
     remote_invoice = world.provider.objects["invoice"][report.remote_invoice_id]
     assert remote_invoice.data["total"] == Decimal("380.00")
     assert remote_invoice.data["balance"] == Decimal("-20.00") or remote_invoice.data["balance"] <= 0
@@ -129,8 +142,13 @@ def test_committed_but_answer_lost_never_duplicates(world: SimpleNamespace, oper
     world.engine().run(job())
     kind = operation.removeprefix("create_")
     assert len(world.provider.objects[kind]) == 1
-    assert world.docs.get(COMPANY, DocumentKind(kind), {"customer": "c-1", "invoice": "inv-1",
-                                                         "payment": "p-1"}[kind]).link("quickbooks").remote_id
+    assert (
+        world.docs.get(
+            COMPANY, DocumentKind(kind), {"customer": "c-1", "invoice": "inv-1", "payment": "p-1"}[kind]
+        )
+        .link("quickbooks")
+        .remote_id
+    )
 
 
 def test_rate_limit_propagates_for_the_queue_to_delay(world: SimpleNamespace) -> None:
@@ -188,12 +206,18 @@ def test_concurrent_workers_and_redeliveries_make_one_remote_object_each(world: 
         except TransientError as exc:  # "another worker is writing this record": retried later
             errors.append(exc)
 
-    threads = [threading.Thread(target=attempt, args=(lambda i=i: world.engine(f"w{i}").run(job()),))
-               for i in range(6)]
+    threads = [
+        threading.Thread(target=attempt, args=(lambda i=i: world.engine(f"w{i}").run(job()),))
+        for i in range(6)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     world.engine().run(job())  # the redelivery after any busy refusals
     assert {k: len(v) for k, v in world.provider.objects.items()} == {
-        "customer": 1, "item": 2, "invoice": 1, "payment": 2}
+        "customer": 1,
+        "item": 2,
+        "invoice": 1,
+        "payment": 2,
+    }

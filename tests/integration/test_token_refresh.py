@@ -9,12 +9,12 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-
 from booksync.errors import NeedsReconnection
 from booksync.security.tokens import ConnectionTokenSource, RefreshPolicy
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext, VaultError
 from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_tokens
 from booksync.store.models import ConnectionModel
+
 from tests.fakes.oauth import FakeOAuth
 
 COMPANY = "acme"
@@ -25,22 +25,36 @@ def connect(repo: ConnectionRepository, vault: KmsTokenVault, oauth: FakeOAuth, 
     connection_id = repo.new_connection_id()
     ctx = TokenContext(COMPANY, "quickbooks", connection_id)
     repo.store_connection(
-        company_id=COMPANY, provider="quickbooks", connection_id=connection_id, account_id="realm-1",
+        company_id=COMPANY,
+        provider="quickbooks",
+        connection_id=connection_id,
+        account_id="realm-1",
         sealed=vault.seal(PlainTokens(tokens.access_token, tokens.refresh_token), ctx),
         times=TokenTimes(access_expires_at=time.time() + expires_in, refresh_expires_at=None),
-        has_refresh_token=True, connected_by="u1", now=time.time(), refresh_every=86_400,
+        has_refresh_token=True,
+        connected_by="u1",
+        now=time.time(),
+        refresh_every=86_400,
     )
     return tokens.access_token
 
 
 @pytest.fixture
 def env(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
-    return SimpleNamespace(repo=ConnectionRepository(), vault=KmsTokenVault(kms_key), oauth=FakeOAuth(delay=0.2))
+    return SimpleNamespace(
+        repo=ConnectionRepository(), vault=KmsTokenVault(kms_key), oauth=FakeOAuth(delay=0.2)
+    )
 
 
 def source(env: SimpleNamespace, **kw: object) -> ConnectionTokenSource:
-    return ConnectionTokenSource(company_id=COMPANY, provider="quickbooks", repository=env.repo,
-                                 cipher=env.vault, oauth=env.oauth, **kw)  # type: ignore[arg-type]
+    return ConnectionTokenSource(
+        company_id=COMPANY,
+        provider="quickbooks",
+        repository=env.repo,
+        cipher=env.vault,
+        oauth=env.oauth,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_tokens_are_never_stored_in_plain_text(env: SimpleNamespace) -> None:
@@ -69,7 +83,7 @@ def test_twenty_workers_on_an_expiring_token_make_one_token_call(env: SimpleName
         barrier.wait()
         try:
             results.append(source(env, policy=RefreshPolicy(poll_seconds=0.02)).access_token())
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(20)]
@@ -88,16 +102,28 @@ def test_a_stale_lease_holders_token_write_is_refused(env: SimpleNamespace) -> N
     now = time.time()
     fence_a = env.repo.try_acquire_lease(row, owner="a", now=now, lease_seconds=1)
     assert fence_a is not None
-    assert env.repo.try_acquire_lease(env.repo.get(COMPANY, "quickbooks"), owner="b", now=now, lease_seconds=1) is None
+    assert (
+        env.repo.try_acquire_lease(env.repo.get(COMPANY, "quickbooks"), owner="b", now=now, lease_seconds=1)
+        is None
+    )
     # A stalls past its lease; B takes over with a higher fence.
-    fence_b = env.repo.try_acquire_lease(env.repo.get(COMPANY, "quickbooks"), owner="b", now=now + 2, lease_seconds=30)
+    fence_b = env.repo.try_acquire_lease(
+        env.repo.get(COMPANY, "quickbooks"), owner="b", now=now + 2, lease_seconds=30
+    )
     assert fence_b == fence_a + 1
     ctx = TokenContext(COMPANY, "quickbooks", row.connection_id)
     sealed = env.vault.seal(PlainTokens("stale-at", "stale-rt"), ctx)
     times = TokenTimes(access_expires_at=now + 3600, refresh_expires_at=None)
-    refused = env.repo.write_tokens_fenced(env.repo.get(COMPANY, "quickbooks"), owner="a", fence=fence_a,
-                                           sealed=sealed, times=times, has_refresh_token=True, now=now,
-                                           refresh_every=86_400)
+    refused = env.repo.write_tokens_fenced(
+        env.repo.get(COMPANY, "quickbooks"),
+        owner="a",
+        fence=fence_a,
+        sealed=sealed,
+        times=times,
+        has_refresh_token=True,
+        now=now,
+        refresh_every=86_400,
+    )
     assert refused is False
     stored = env.vault.open(sealed_tokens(env.repo.get(COMPANY, "quickbooks")), ctx)
     assert stored.access_token != "stale-at"

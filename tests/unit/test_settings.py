@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import pytest
-
 from booksync.errors import ConfigurationError
 from booksync.settings import ApiSettings, QuickBooksSettings, SchedulerSettings, placeholder_reason
 
 BASE = {
-    "CONNECTIONS_TABLE": "c", "DOCUMENTS_TABLE": "d", "SYNC_RUNS_TABLE": "r", "INTENTS_TABLE": "i",
-    "OAUTH_STATES_TABLE": "o", "TOKEN_KEY_ID": "k", "PUBLIC_API_BASE_URL": "https://api.example.com",
+    "CONNECTIONS_TABLE": "c",
+    "DOCUMENTS_TABLE": "d",
+    "SYNC_RUNS_TABLE": "r",
+    "INTENTS_TABLE": "i",
+    "OAUTH_STATES_TABLE": "o",
+    "TOKEN_KEY_ID": "k",
+    "PUBLIC_API_BASE_URL": "https://api.example.com",
     "SYNC_INVOICE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q",
 }
 
 
 @pytest.mark.parametrize(
     "value",
-    ["", "   ", "changeme", "CHANGEME", "your-client-id", "xxx", "XXXXXX", "<client id>", "${QBO_CLIENT_ID}",
-     "undefined", "null", "TODO", "None"],
+    [
+        "",
+        "   ",
+        "changeme",
+        "CHANGEME",
+        "your-client-id",
+        "xxx",
+        "XXXXXX",
+        "<client id>",
+        "${QBO_CLIENT_ID}",
+        "undefined",
+        "null",
+        "TODO",
+        "None",
+    ],
 )
 def test_placeholders_are_refused_naming_the_variable(value: str) -> None:
     settings = QuickBooksSettings.from_env({"QBO_CLIENT_ID": value, "QBO_CLIENT_SECRET": "a-real-secret-1"})
@@ -34,8 +51,9 @@ def test_unset_secret_is_refused() -> None:
 
 def test_real_looking_credentials_pass() -> None:
     assert placeholder_reason("AB4dXk2mQ") is None
-    assert QuickBooksSettings.from_env({"QBO_CLIENT_ID": "ABcd1234", "QBO_CLIENT_SECRET": "s3cr3tV4lue"}).credentials() == (
-        "ABcd1234", "s3cr3tV4lue")
+    assert QuickBooksSettings.from_env(
+        {"QBO_CLIENT_ID": "ABcd1234", "QBO_CLIENT_SECRET": "s3cr3tV4lue"}
+    ).credentials() == ("ABcd1234", "s3cr3tV4lue")
 
 
 def test_missing_table_names_the_variable() -> None:

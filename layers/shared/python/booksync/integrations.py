@@ -21,7 +21,6 @@ from booksync.store.models import (
     DocumentModel,
     OAuthStateModel,
     settings_dict,
-    update_connection_settings,
 )
 
 STATE_TTL_SECONDS = 600

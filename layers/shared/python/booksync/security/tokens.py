@@ -204,11 +204,3 @@ class ConnectionTokenSource:
         tokens = self._cipher.open(sealed, token_context(row))
         self._cached = (version, tokens, float(row.access_expires_at or 0))
         return tokens
-
-    def mark_connection_down(self, message: str) -> None:
-        """A 401 with a freshly refreshed token: the provider refuses this connection."""
-        row = self._repo.get(self.company_id, self.provider)
-        if row is not None and row.status == ConnectionStatus.CONNECTED:
-            self._repo.mark_broken(
-                row, status=ConnectionStatus.CONNECTION_DOWN, code="unauthorized", message=message
-            )

@@ -116,6 +116,8 @@ class InvoiceSync:
         try:
             self._run(job, report)
         except (NeedsReconnection, ConnectionDown) as exc:
+            if isinstance(exc, ConnectionDown):
+                self._mark_connection_down(job, exc)
             report.outcome, report.error = Outcome.BLOCKED, exc.message
             self._record_invoice_error(job, exc, Outcome.BLOCKED)
             errors.append(_error_entry(f"invoice {job.invoice_id}", exc))
@@ -168,6 +170,14 @@ class InvoiceSync:
         step = _Step(self, job, provider, connection, report)
         step.invoice_and_payments(inv_row, invoice)
         self._connections.record_sync(job.company_id, job.provider, self._clock())
+
+    def _mark_connection_down(self, job: SyncJob, exc: ConnectionDown) -> None:
+        """A 401 right after a refresh: stop auto-sync trying until the user reconnects."""
+        row = self._connections.get(job.company_id, job.provider)
+        if row is not None and row.status == ConnectionStatus.CONNECTED:
+            self._connections.mark_broken(
+                row, status=ConnectionStatus.CONNECTION_DOWN, code="unauthorized", message=exc.message
+            )
 
     def _record_invoice_error(self, job: SyncJob, exc: BooksyncError, outcome: str) -> None:
         row = self._docs.get(job.company_id, DocumentKind.INVOICE, job.invoice_id)

@@ -181,7 +181,7 @@ class QuickBooksProvider:
             return None
         if name not in self._payment_methods:
             try:
-                self._payment_methods[name] = self._find_or_create_method(name, f"{idempotency_key}:pm")
+                self._payment_methods[name] = self._find_or_create_method(name, f"{idempotency_key}-pm")
             except Rejected as exc:
                 logger.warning(
                     "payment method unavailable; recording the payment without it",
@@ -204,7 +204,7 @@ class QuickBooksProvider:
                 raise
             row = inactive[0]
             revived = {"Id": row["Id"], "SyncToken": row["SyncToken"], "Active": True}
-            return str(self._client.update("PaymentMethod", revived, idempotency_key=f"{key}:on")["Id"])
+            return str(self._client.update("PaymentMethod", revived, idempotency_key=f"{key}-on")["Id"])
 
     # ------------------------------------------------------------------ accounts
 

@@ -48,6 +48,19 @@ _SAFE_REALM = re.compile(r"[A-Za-z0-9_-]{1,64}")
 Json = dict[str, Any]
 
 
+_shared: HttpClient | None = None
+
+
+def shared_http() -> HttpClient:
+    """The process-wide HTTP client for the QuickBooks API: warm Lambda invocations reuse its
+    connection pool and TLS sessions instead of paying a handshake per job. Set its
+    ``deadline`` per invocation."""
+    global _shared  # noqa: PLW0603 - one pool per process is the point
+    if _shared is None:
+        _shared = HttpClient(provider=PROVIDER, label=LABEL, trace_header=TRACE_HEADER)
+    return _shared
+
+
 def request_id(key: str, limit: int = MAX_REQUEST_ID) -> str:
     """A requestid for an idempotency key: the key itself when it fits, else a stable digest."""
     if len(key) <= limit and _SAFE_REQUEST_ID.fullmatch(key):
@@ -126,7 +139,7 @@ class QuickBooksClient:
         self.realm_id = realm_id
         self.minor_version = minor_version
         self._tokens = tokens
-        self._http = http or HttpClient(provider=PROVIDER, label=LABEL, trace_header=TRACE_HEADER)
+        self._http = http or shared_http()
         self._base = f"{api_base_url.rstrip('/')}/v3/company/{realm_id}"
 
     def __repr__(self) -> str:
@@ -362,7 +375,7 @@ def _batch_results(payload: Json, by_bid: Mapping[str, BatchOp]) -> dict[str, Ba
         elif op.query is not None:
             response = item.get("QueryResponse")
             results[bid] = BatchResult(bid=bid, query=response if isinstance(response, Mapping) else {})
-        else:
-            obj = item.get(op.entity or "")
-            results[bid] = BatchResult(bid=bid, entity=obj if isinstance(obj, Mapping) else None)
+        elif isinstance(obj := item.get(op.entity or ""), Mapping):
+            results[bid] = BatchResult(bid=bid, entity=obj)
+        # Anything else is left out: the caller's loop marks it as an unanswered, uncertain item.
     return results

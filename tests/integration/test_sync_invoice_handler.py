@@ -1,0 +1,168 @@
+"""The real handlers, invoked with real event shapes, against moto server and the QuickBooks sandbox."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from booksync.documents import DocumentKind
+from booksync.settings import ApiSettings
+from booksync.wiring import api_services
+
+from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
+from local.sandboxes.quickbooks.control import SandboxControl
+from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from tests import builders
+from tests.lambda_env import Context, environment, handlers, idempotency_table, receive_sqs_event
+
+COMPANY = "acme"
+CLIENT_ID, CLIENT_SECRET = "ABtestclient0001", "s3cr3t-for-tests"
+REDIRECT = "https://api.example.com/oauth/quickbooks/callback"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[QuickBooksSandbox]:
+    config = SandboxConfig(clients={CLIENT_ID: ClientApp(secret=CLIENT_SECRET, redirect_uris=[REDIRECT])})
+    with QuickBooksSandbox(config=config) as sb:
+        yield sb
+
+
+@pytest.fixture
+def stack(
+    tables: SimpleNamespace, kms_key: str, sqs_queue: str, sandbox: QuickBooksSandbox
+) -> Iterator[SimpleNamespace]:
+    env = environment(
+        tables,
+        queue_url=sqs_queue,
+        key_id=kms_key,
+        qbo_url=sandbox.url,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        idempotency_table=idempotency_table(),
+    )
+    with handlers(env) as fns:
+        services = api_services(ApiSettings.from_env(env))
+        control = SandboxControl(sandbox.url)
+        url = services.integrations.start_connect(company_id=COMPANY, user_id="u1", provider="quickbooks")
+        query = parse_qs(urlsplit(control.approve_consent(url)).query)
+        realm = query["realmId"][0]
+        services.integrations.complete_connect(
+            provider="quickbooks", state=query["state"][0], code=query["code"][0], account_id=realm
+        )
+        yield SimpleNamespace(fns=fns, services=services, control=control, realm=realm, queue=sqs_queue)
+
+
+def seed_invoice(stack: SimpleNamespace, payments: tuple[str, ...] = ("100.00", "280.00")) -> None:
+    docs = stack.services.documents
+    docs.put_customer(COMPANY, builders.customer())
+    docs.put_item(COMPANY, builders.item("i-1"))
+    docs.put_item(COMPANY, builders.item("i-2", name="Trip\tcharge", price="80.00"))
+    docs.put_invoice(COMPANY, builders.invoice())
+    for n, amount in enumerate(payments, 1):
+        docs.put_payment(COMPANY, builders.payment(f"p-{n}", amount))
+
+
+def ledger_counts(stack: SimpleNamespace) -> dict[str, int]:
+    entities = stack.control.ledger(stack.realm)["entities"]
+    return {name: len(entities[name]) for name in ("Customer", "Item", "Invoice", "Payment")}
+
+
+def one_event(stack: SimpleNamespace) -> dict:
+    event = receive_sqs_event(stack.queue)
+    assert event["Records"], "a sync job was queued"
+    return event
+
+
+def test_the_same_message_three_times_gives_one_invoice_and_one_payment_each(stack: SimpleNamespace) -> None:
+    seed_invoice(stack)
+    event = one_event(stack)
+    first = event["Records"][0]
+    event = {"Records": [first]}
+    for _ in range(3):
+        result = stack.fns.sync_invoice.handler(event, Context())
+        assert result == {"batchItemFailures": []}
+    assert ledger_counts(stack) == {"Customer": 1, "Item": 2, "Invoice": 1, "Payment": 2}
+    invoice = stack.control.ledger(stack.realm)["entities"]["Invoice"][0]
+    assert Decimal(str(invoice["Balance"])) == Decimal("0")
+
+
+def test_concurrent_deliveries_of_one_job_write_once(stack: SimpleNamespace) -> None:
+    seed_invoice(stack)
+    record = one_event(stack)["Records"][0]
+    results: list[dict] = []
+
+    def deliver() -> None:
+        results.append(stack.fns.sync_invoice.handler({"Records": [record]}, Context()))
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Deliveries that found the work in progress fail their item and come back later.
+    for result in results:
+        if result["batchItemFailures"]:
+            stack.fns.sync_invoice.handler({"Records": [record]}, Context())
+    assert ledger_counts(stack) == {"Customer": 1, "Item": 2, "Invoice": 1, "Payment": 2}
+
+
+@pytest.mark.parametrize("entity", ["Invoice", "Payment", "Customer"])
+def test_committed_but_answer_lost_is_found_not_duplicated(stack: SimpleNamespace, entity: str) -> None:
+    seed_invoice(stack, payments=("50.00",))
+    stack.control.add_fault("commit_then_reset", entity=entity, operation="create", times=1)
+    record = one_event(stack)["Records"][0]
+    first = stack.fns.sync_invoice.handler({"Records": [record]}, Context())
+    assert first == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    second = stack.fns.sync_invoice.handler({"Records": [record]}, Context())
+    assert second == {"batchItemFailures": []}
+    assert ledger_counts(stack)[entity] == 1
+
+
+def test_a_malformed_message_fails_its_item_only(stack: SimpleNamespace) -> None:
+    seed_invoice(stack)
+    good = one_event(stack)["Records"][0]
+    bad = {**good, "messageId": "bad-1", "body": json.dumps({"company_id": COMPANY})}
+    result = stack.fns.sync_invoice.handler({"Records": [bad, good]}, Context())
+    assert result == {"batchItemFailures": [{"itemIdentifier": "bad-1"}]}
+    assert ledger_counts(stack)["Invoice"] == 1
+
+
+def test_expired_token_is_refreshed_once_and_the_edit_is_a_sparse_update(stack: SimpleNamespace) -> None:
+    seed_invoice(stack, payments=())
+    stack.fns.sync_invoice.handler(one_event(stack), Context())
+    before = stack.control.token_calls(stack.realm)
+    stack.control.expire_tokens(stack.realm)
+    stack.services.documents.put_invoice(COMPANY, builders.invoice(memo="Gate code 1234"))
+    stack.fns.sync_invoice.handler(one_event(stack), Context())
+    after = stack.control.token_calls(stack.realm)
+    assert after.get("refresh_token", 0) - before.get("refresh_token", 0) == 1
+    invoice = stack.control.ledger(stack.realm)["entities"]["Invoice"][0]
+    assert invoice["SyncToken"] == "1"
+    assert invoice["CustomerMemo"]["value"] == "Gate code 1234"
+
+
+def test_revoked_grant_parks_the_job_and_shows_needs_reconnection(stack: SimpleNamespace) -> None:
+    seed_invoice(stack, payments=())
+    stack.control.revoke_grant(stack.realm)
+    stack.control.expire_tokens(stack.realm)
+    result = stack.fns.sync_invoice.handler(one_event(stack), Context())
+    assert result == {"batchItemFailures": []}, "parked work is acknowledged, not burned through retries"
+    status = stack.services.integrations.describe(COMPANY, "quickbooks")
+    assert status["status_label"] == "Needs Reconnection"
+    state = stack.services.integrations.document_state(COMPANY, DocumentKind.INVOICE, "inv-1", "quickbooks")
+    assert state["badge"] == "Blocked" and state["pending"] is True
+
+
+def test_sweep_requeues_pending_work(stack: SimpleNamespace) -> None:
+    seed_invoice(stack, payments=())
+    receive_sqs_event(stack.queue)  # the auto-sync message is lost (never processed)
+    result = stack.fns.scheduler.handler({"task": "sweep"}, Context())
+    assert result["queued"] == 1
+    stack.fns.sync_invoice.handler(one_event(stack), Context())
+    assert ledger_counts(stack)["Invoice"] == 1
+    assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 0

@@ -1,0 +1,140 @@
+"""Run the real handler modules in-process with the environment template.yaml would give them."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import boto3
+
+FUNCTIONS = {
+    "api": "functions.api.handler",
+    "sync_invoice": "functions.sync_invoice.handler",
+    "scheduler": "functions.scheduler.handler",
+}
+
+
+def environment(
+    tables: SimpleNamespace,
+    *,
+    queue_url: str,
+    key_id: str,
+    qbo_url: str,
+    client_id: str,
+    client_secret: str,
+    idempotency_table: str,
+) -> dict[str, str]:
+    return {
+        "STAGE": "dev",
+        "POWERTOOLS_SERVICE_NAME": "booksync-test",
+        "CONNECTIONS_TABLE": tables.connections_table,
+        "DOCUMENTS_TABLE": tables.documents_table,
+        "INTENTS_TABLE": tables.intents_table,
+        "SYNC_RUNS_TABLE": tables.sync_runs_table,
+        "OAUTH_STATES_TABLE": tables.oauth_states_table,
+        "IDEMPOTENCY_TABLE": idempotency_table,
+        "SYNC_INVOICE_QUEUE_URL": queue_url,
+        "TOKEN_KEY_ID": key_id,
+        "QBO_API_BASE_URL": qbo_url,
+        "QBO_AUTH_URL": f"{qbo_url}/connect/oauth2",
+        "QBO_TOKEN_URL": f"{qbo_url}/oauth2/v1/tokens/bearer",
+        "QBO_REVOKE_URL": f"{qbo_url}/oauth2/v1/tokens/revoke",
+        "QBO_CLIENT_ID": client_id,
+        "QBO_CLIENT_SECRET": client_secret,
+        "PUBLIC_API_BASE_URL": "https://api.example.com",
+        "SWEEP_GRACE_SECONDS": "0",
+    }
+
+
+@contextmanager
+def handlers(env: dict[str, str]) -> Iterator[SimpleNamespace]:
+    """Import each handler afresh under ``env`` (settings are read at import, as at a cold start)."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        modules: dict[str, ModuleType] = {}
+        for name, module in FUNCTIONS.items():
+            sys.modules.pop(module, None)
+            modules[name] = importlib.import_module(module)
+        yield SimpleNamespace(**modules)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def idempotency_table() -> str:
+    name = f"idempotency-{uuid.uuid4().hex[:8]}"
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
+    return name
+
+
+class Context:
+    """The parts of the Lambda context object the handlers and Powertools read."""
+
+    function_name = "booksync-test"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:booksync-test"
+    memory_limit_in_mb = 512
+    log_group_name = "/aws/lambda/booksync-test"
+    log_stream_name = "test"
+
+    def __init__(self, seconds: float = 60) -> None:
+        import time
+
+        self.aws_request_id = uuid.uuid4().hex
+        self._deadline = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        import time
+
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def receive_sqs_event(queue_url: str, *, max_messages: int = 10) -> dict[str, Any]:
+    """Receive from the queue and shape the records as Lambda's SQS event source does."""
+    sqs = boto3.client("sqs")
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    answer = sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=max_messages,
+        WaitTimeSeconds=1,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )
+    return {"Records": [sqs_record(m, arn) for m in answer.get("Messages", [])]}
+
+
+def sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get(
+            "Attributes",
+            {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": "0",
+                "SenderId": "AIDA",
+                "ApproximateFirstReceiveTimestamp": "0",
+            },
+        ),
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": "us-east-1",
+    }
