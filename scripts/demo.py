@@ -176,7 +176,7 @@ def run(stack: Any) -> Checks:  # noqa: PLR0915 - the scenario reads top to bott
     checks.check("item name cleaned of the tab", "TKO-813PB-1500B" in names, ", ".join(names))
     total = Decimal(str(invoices[0]["TotalAmt"])) if invoices else Decimal(-1)
     checks.check(
-        "invoice total matches (2×150 + 80, 10% off, 5% tax on taxable)",
+        "invoice total matches (2x150 + 80, 10% off, 5% tax on taxable)",
         total == Decimal("355.50"),
         f"TotalAmt {total}",
     )

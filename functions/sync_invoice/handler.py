@@ -1,13 +1,14 @@
 """SyncInvoiceFunction: consumes SyncInvoiceQueue, reporting partial batch failures."""
 
 from functools import cache
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from booksync.settings import SyncWorkerSettings
-from booksync.sync.worker import PowertoolsIdempotency, SyncWorker
+from booksync.sync.worker import SyncWorker
 from booksync.wiring import sync_worker
 
 logger = Logger()
@@ -18,7 +19,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 @cache
-def worker() -> tuple[SyncWorker, PowertoolsIdempotency]:
+def worker() -> tuple[SyncWorker, Callable[[Any], None]]:
     return sync_worker(SETTINGS)
 
 
@@ -28,7 +29,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    worker()[1].register_lambda_context(context)
+    worker()[1](context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

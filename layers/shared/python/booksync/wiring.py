@@ -6,7 +6,8 @@ with fakes instead (every constructor takes its dependencies as parameters).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from booksync.settings import ApiSettings, SchedulerSettings, SyncWorkerSettings
 from booksync.store.connections import ConnectionRepository
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from booksync.providers.port import AccountingProvider, OAuthClient
     from booksync.security.vault import KmsTokenVault
     from booksync.sync.sweep import Sweep
-    from booksync.sync.worker import PowertoolsIdempotency, SyncWorker
+    from booksync.sync.worker import SyncWorker
 
 
 def api_services(settings: ApiSettings) -> ApiServices:
@@ -50,7 +51,9 @@ def api_services(settings: ApiSettings) -> ApiServices:
     )
 
 
-def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, PowertoolsIdempotency]:
+def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, Callable[[Any], None]]:
+    """The worker, and what to call at the start of each invocation with its Lambda context."""
+    from booksync.providers.quickbooks.client import shared_http
     from booksync.sync.engine import InvoiceSync
     from booksync.sync.worker import PowertoolsIdempotency, SyncWorker
 
@@ -66,9 +69,14 @@ def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, PowertoolsIde
         income_account_for=default_income_account,
     )
     idempotency = PowertoolsIdempotency(settings.idempotency_table)
-    return SyncWorker(
-        engine, SqsJobQueue(settings.sync_invoice_queue_url), idempotent=idempotency
-    ), idempotency
+    queue = SqsJobQueue(settings.sync_invoice_queue_url)
+
+    def begin_invocation(context: Any) -> None:
+        idempotency.register_lambda_context(context)
+        # Provider calls and Retry-After waits must end before the Lambda does.
+        shared_http().deadline = lambda: context.get_remaining_time_in_millis() / 1000
+
+    return SyncWorker(engine, queue, idempotent=idempotency), begin_invocation
 
 
 def sweep(settings: SchedulerSettings) -> Sweep:
