@@ -64,6 +64,8 @@ class SyncReport:
     counts: Counter[str] = field(default_factory=Counter)
     remote_invoice_id: str | None = None
     error: str | None = None
+    # Documents refused on their own (a payment) while the rest of the invoice synced.
+    failures: list[dict[str, str | None]] = field(default_factory=list)
 
 
 def marker(company_id: str, kind: DocumentKind, doc_id: str) -> str:
@@ -140,6 +142,9 @@ class InvoiceSync:
             )
             self._runs.finish(run, status=status, counts=report.counts, errors=[entry], now=self._clock())
             raise
+        if report.failures and report.outcome == Outcome.SYNCED:
+            report.outcome, report.error = Outcome.FAILED, report.failures[0]["message"]
+            errors.extend(report.failures)
         status = {Outcome.SYNCED: "succeeded", Outcome.SKIPPED: "skipped", Outcome.BLOCKED: "parked"}.get(
             report.outcome, "failed"
         )
@@ -262,7 +267,15 @@ class _Step:
             update=lambda current, rid: self.p.update_invoice(current, invoice, refs, idempotency_key=rid),
         )
         self.report.remote_invoice_id = remote.id
+        self._clear_failure(row)
         self.payments(row, customer_id, remote.id)
+
+    def _clear_failure(self, row: DocumentModel) -> None:
+        """An earlier run failed (say, on an item); this one pushed everything: show it synced."""
+        link = row.link(self.job.provider)
+        if link is not None and link.outcome != Outcome.SYNCED and link.pushed_hash == row.content_hash:
+            link.outcome, link.error_code, link.error_message, link.error_fix = Outcome.SYNCED, None, None, None
+            self.e._docs.save_link(row, self.job.provider, link)
 
     def _void(self, row: DocumentModel, link: LinkMap | None) -> None:
         if link is None or not link.remote_id:
@@ -301,7 +314,20 @@ class _Step:
                     self.e._docs.clear_pending(row, row.content_hash)
                 self.report.counts["unchanged"] += 1
                 continue
-            self._payment(row, link, self.e._docs.parse(row), customer_id, remote_invoice_id)
+            try:
+                self._payment(row, link, self.e._docs.parse(row), customer_id, remote_invoice_id)
+            except (Rejected, RemoteNotFound) as exc:
+                self._payment_refused(row, link, exc)
+
+    def _payment_refused(self, row: DocumentModel, link: LinkMap | None, exc: ProviderError) -> None:
+        """One refused payment does not hold back the others; a person must act on it."""
+        failed = link or new_link()
+        failed.outcome, failed.error_message, failed.error_fix = Outcome.FAILED, exc.message, exc.fix or None
+        failed.error_code = f"{exc.code}:{exc.provider_code}" if exc.provider_code else exc.code
+        self.e._docs.save_link(row, self.job.provider, failed)
+        self.e._docs.clear_pending(row, row.content_hash)
+        self.report.counts["failed"] += 1
+        self.report.failures.append(_error_entry(f"payment {row.doc_id}", exc))
 
     def _payment(
         self,
@@ -390,7 +416,7 @@ class _Step:
     ) -> RemoteObject:
         """Create, update or leave alone one document's remote object, exactly once."""
         if link is not None and link.remote_id:
-            if link.pushed_hash == row.content_hash and link.outcome != Outcome.FAILED:
+            if link.pushed_hash == row.content_hash:
                 self.report.counts["unchanged"] += 1
                 return RemoteObject(id=link.remote_id, version=link.version)
             current = get(link.remote_id)
