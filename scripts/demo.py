@@ -102,9 +102,12 @@ def run(stack: Any) -> Checks:  # noqa: PLR0915 - the scenario reads top to bott
     )
     callback = httpx.get(location, timeout=30)
     back_to_app = callback.headers.get("location", "")
-    checks.check("the callback stores the connection and returns to the app",
-                 callback.status_code == 200 or (callback.status_code == 302 and "connected=quickbooks" in back_to_app),
-                 back_to_app or callback.text[:160])
+    checks.check(
+        "the callback stores the connection and returns to the app",
+        callback.status_code == 200
+        or (callback.status_code == 302 and "connected=quickbooks" in back_to_app),
+        back_to_app or callback.text[:160],
+    )
     status = api.get("/integrations").json()[0]
     checks.check(
         "the integration shows Connected",

@@ -1,7 +1,7 @@
 """SyncInvoiceFunction: consumes SyncInvoiceQueue, reporting partial batch failures."""
 
-from functools import cache
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger

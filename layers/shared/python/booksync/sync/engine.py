@@ -274,7 +274,12 @@ class _Step:
         """An earlier run failed (say, on an item); this one pushed everything: show it synced."""
         link = row.link(self.job.provider)
         if link is not None and link.outcome != Outcome.SYNCED and link.pushed_hash == row.content_hash:
-            link.outcome, link.error_code, link.error_message, link.error_fix = Outcome.SYNCED, None, None, None
+            link.outcome, link.error_code, link.error_message, link.error_fix = (
+                Outcome.SYNCED,
+                None,
+                None,
+                None,
+            )
             self.e._docs.save_link(row, self.job.provider, link)
 
     def _void(self, row: DocumentModel, link: LinkMap | None) -> None:
