@@ -1,13 +1,15 @@
 """SchedulerFunction: the five-minute sweep (EventBridge schedule)."""
 
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 from booksync.settings import SchedulerSettings
-from booksync.sync.sweep import Sweep
 from booksync.wiring import sweep
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from booksync.sync.sweep import Sweep
 
 logger = Logger()
 SETTINGS = SchedulerSettings.from_env()  # validated at cold start
@@ -21,7 +23,7 @@ class ScheduledTask(BaseModel):
 
 
 @cache
-def sweeper() -> Sweep:
+def sweeper() -> "Sweep":
     return sweep(SETTINGS)
 
 

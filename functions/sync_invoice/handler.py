@@ -2,14 +2,16 @@
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from booksync.settings import SyncWorkerSettings
-from booksync.sync.worker import SyncWorker
 from booksync.wiring import sync_worker
+
+if TYPE_CHECKING:
+    from booksync.sync.worker import SyncWorker
 
 logger = Logger()
 SETTINGS = SyncWorkerSettings.from_env()  # validated at cold start
@@ -19,7 +21,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 @cache
-def worker() -> tuple[SyncWorker, Callable[[Any], None]]:
+def worker() -> tuple["SyncWorker", Callable[[Any], None]]:
     return sync_worker(SETTINGS)
 
 

@@ -10,17 +10,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from booksync.settings import ApiSettings, SchedulerSettings, SyncWorkerSettings
-from booksync.store.connections import ConnectionRepository
-from booksync.store.documents import DocumentRepository
-from booksync.store.intents import IntentRepository
-from booksync.store.models import ConnectionModel, bind_tables
-from booksync.store.runs import RunRepository
-from booksync.sync.jobs import SqsJobQueue
 
+# Imports live inside the builders: a handler module loads in a fraction of the time, and what a
+# path does not use (pynamodb and botocore for /health) is never loaded.
 if TYPE_CHECKING:
     from booksync.api.app import ApiServices
     from booksync.providers.port import AccountingProvider, OAuthClient
     from booksync.security.vault import KmsTokenVault
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.models import ConnectionModel
     from booksync.sync.sweep import Sweep
     from booksync.sync.worker import SyncWorker
 
@@ -28,6 +26,11 @@ if TYPE_CHECKING:
 def api_services(settings: ApiSettings) -> ApiServices:
     from booksync.api.app import ApiServices
     from booksync.integrations import Integrations
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.documents import DocumentRepository
+    from booksync.store.models import bind_tables
+    from booksync.store.runs import RunRepository
+    from booksync.sync.jobs import SqsJobQueue
     from booksync.sync.records import DocumentService
 
     bind_tables(settings)
@@ -54,7 +57,13 @@ def api_services(settings: ApiSettings) -> ApiServices:
 def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, Callable[[Any], None]]:
     """The worker, and what to call at the start of each invocation with its Lambda context."""
     from booksync.providers.quickbooks.client import shared_http
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.documents import DocumentRepository
+    from booksync.store.intents import IntentRepository
+    from booksync.store.models import bind_tables
+    from booksync.store.runs import RunRepository
     from booksync.sync.engine import InvoiceSync
+    from booksync.sync.jobs import SqsJobQueue
     from booksync.sync.worker import PowertoolsIdempotency, SyncWorker
 
     bind_tables(settings)
@@ -80,6 +89,11 @@ def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, Callable[[Any
 
 
 def sweep(settings: SchedulerSettings) -> Sweep:
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.documents import DocumentRepository
+    from booksync.store.models import bind_tables
+    from booksync.store.runs import RunRepository
+    from booksync.sync.jobs import SqsJobQueue
     from booksync.sync.sweep import Sweep
 
     bind_tables(settings)

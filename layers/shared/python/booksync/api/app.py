@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -17,9 +17,11 @@ from pydantic import BaseModel, ConfigDict
 from booksync.api.problems import Forbidden, Problem, Unauthorized, install
 from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment
 from booksync.errors import NotFoundError
-from booksync.integrations import Integrations
-from booksync.store.runs import RunRepository
-from booksync.sync.records import Accepted, DocumentService
+
+if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request that needs it
+    from booksync.integrations import Integrations
+    from booksync.store.runs import RunRepository
+    from booksync.sync.records import Accepted, DocumentService
 
 IdPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$", description="Your app's id for it")
