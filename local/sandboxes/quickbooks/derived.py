@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from local.sandboxes.quickbooks.model import Realm, Record, ref_value
 
 ZERO = Decimal("0")
 
 
-def payment_applications(realm: Realm, *, skip_payment: str | None = None) -> dict[str, list[tuple[str, Decimal]]]:
+def payment_applications(
+    realm: Realm, *, skip_payment: str | None = None
+) -> dict[str, list[tuple[str, Decimal]]]:
     """invoice id -> [(payment id, amount applied)] over live, unvoided payments."""
     applied: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
     for payment in realm.all("Payment"):
@@ -43,14 +47,37 @@ def deposit_of(realm: Realm, payment_id: str, *, skip_deposit: str | None = None
 
 def customer_balance(realm: Realm, customer_id: str) -> Decimal:
     """Open invoices less unapplied payments (credits), as QuickBooks shows a customer's balance."""
-    balance = ZERO
+    balances: dict[str, Decimal] = cached(realm, "customer_balances", _customer_balances)
+    return balances.get(customer_id, ZERO)
+
+
+def _customer_balances(realm: Realm) -> dict[str, Decimal]:
+    balances: dict[str, Decimal] = defaultdict(Decimal)
     for invoice in realm.all("Invoice"):
-        if ref_value(invoice.data.get("CustomerRef")) == customer_id:
-            balance += invoice.data.get("Balance", ZERO)
+        balances[ref_value(invoice.data.get("CustomerRef")) or ""] += invoice.data.get("Balance", ZERO)
     for payment in realm.all("Payment"):
-        if ref_value(payment.data.get("CustomerRef")) == customer_id and not payment.voided:
-            balance -= payment.data.get("UnappliedAmt", ZERO)
-    return balance
+        if not payment.voided:
+            balances[ref_value(payment.data.get("CustomerRef")) or ""] -= payment.data.get(
+                "UnappliedAmt", ZERO
+            )
+    return dict(balances)
+
+
+def _deposited_payments(realm: Realm) -> set[str]:
+    return {
+        str(link.get("TxnId"))
+        for deposit in realm.all("Deposit")
+        for line in deposit.data.get("Line", [])
+        for link in line.get("LinkedTxn", [])
+        if link.get("TxnType") == "Payment"
+    }
+
+
+def cached(realm: Realm, key: str, compute: Callable[[Realm], Any]) -> Any:
+    """Renders of many rows (a query) share one computation; any write empties the cache."""
+    if key not in realm.cache:
+        realm.cache[key] = compute(realm)
+    return realm.cache[key]
 
 
 def account_balance(realm: Realm, account: Record) -> Decimal:
@@ -69,11 +96,12 @@ def account_balance(realm: Realm, account: Record) -> Decimal:
 
 
 def _undeposited(realm: Realm, account_id: str) -> Decimal:
+    deposited: set[str] = cached(realm, "deposited_payments", _deposited_payments)
     total = ZERO
     for payment in realm.all("Payment"):
-        if ref_value(payment.data.get("DepositToAccountRef")) == account_id and not payment.voided:
-            if deposit_of(realm, payment.id) is None:
-                total += payment.data.get("TotalAmt", ZERO)
+        in_account = ref_value(payment.data.get("DepositToAccountRef")) == account_id
+        if in_account and not payment.voided and payment.id not in deposited:
+            total += payment.data.get("TotalAmt", ZERO)
     return total
 
 

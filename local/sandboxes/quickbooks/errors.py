@@ -55,6 +55,14 @@ def unsupported_property(name: str) -> QBOFault:
     )
 
 
+def unreadable_body() -> QBOFault:
+    return QBOFault(
+        "2010",
+        "Request has invalid or unsupported property",
+        "Property Name:the request body is not valid JSON specified is unsupported or invalid",
+    )
+
+
 def invalid_string(element: str) -> QBOFault:
     return QBOFault(
         "2040",
@@ -81,7 +89,10 @@ def invalid_reference(element: str, *, inactive: bool = False) -> QBOFault:
 
 def category_in_transaction(element: str) -> QBOFault:
     return QBOFault(
-        "2500", "Invalid Reference Id", "Invalid Reference Id : Categories cannot be used in transactions.", element
+        "2500",
+        "Invalid Reference Id",
+        "Invalid Reference Id : Categories cannot be used in transactions.",
+        element,
     )
 
 
@@ -112,7 +123,9 @@ def business(detail: str, code: str = "6000", element: str = "") -> QBOFault:
 
 
 def amount_mismatch(supplied: object) -> QBOFault:
-    return business(f"Amount is not equal to UnitPrice * Qty. Supplied value:{supplied}", "6070", "Line.Amount")
+    return business(
+        f"Amount is not equal to UnitPrice * Qty. Supplied value:{supplied}", "6070", "Line.Amount"
+    )
 
 
 def deposited_transaction() -> QBOFault:

@@ -59,6 +59,8 @@ class Realm:
     answers: dict[str, StoredAnswer] = field(default_factory=dict)
     next_doc_number: int = 1001
     address_ids: int = 0
+    # Derived values shared by the renders of one read (balances); emptied by every write.
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def next_id(self, sequence: str) -> str:
         self.sequences[sequence] += 1

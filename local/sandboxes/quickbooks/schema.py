@@ -36,6 +36,7 @@ class F:
     shape: Mapping[str, F] | None = None
     many: bool = False
     ro: bool = False  # set by the server; ignored when a client sends it
+    choices: frozenset[str] | None = None  # an XSD enumeration
 
 
 Shape = Mapping[str, F]
@@ -78,7 +79,6 @@ ENTITY_BASE: Shape = {
 
 SALES_ITEM_DETAIL: Shape = {
     "ItemRef": R,
-    "ClassRef": R,
     "UnitPrice": D,
     "Qty": D,
     "ItemAccountRef": F(shape=REF, ro=True),
@@ -91,7 +91,6 @@ DISCOUNT_DETAIL: Shape = {"PercentBased": B, "DiscountPercent": D, "DiscountAcco
 DESCRIPTION_DETAIL: Shape = {"ServiceDate": DT, "TaxCodeRef": R}
 DEPOSIT_DETAIL: Shape = {
     "Entity": R,
-    "ClassRef": R,
     "AccountRef": R,
     "PaymentMethodRef": R,
     "CheckNum": S,
@@ -104,13 +103,12 @@ SALES_LINE: Shape = {
     "Description": S,
     "Amount": D,
     "DetailType": S,
-    "LinkedTxn": F(shape=LINKED_TXN, many=True),
     "SalesItemLineDetail": F(shape=SALES_ITEM_DETAIL),
     "DiscountLineDetail": F(shape=DISCOUNT_DETAIL),
     "DescriptionLineDetail": F(shape=DESCRIPTION_DETAIL),
     "SubTotalLineDetail": F(shape={"ItemRef": R, "ServiceDate": DT}),
 }
-PAYMENT_LINE: Shape = {"Id": S, "LineNum": F(T.INT), "Amount": D, "LinkedTxn": F(shape=LINKED_TXN, many=True)}
+PAYMENT_LINE: Shape = {"Amount": D, "LinkedTxn": F(shape=LINKED_TXN, many=True)}
 DEPOSIT_LINE: Shape = {
     "Id": S,
     "LineNum": F(T.INT),
@@ -153,7 +151,7 @@ CUSTOMER: Shape = {
     "Balance": F(T.DEC, ro=True),
     "BalanceWithJobs": F(T.DEC, ro=True),
     "CurrencyRef": F(shape=REF, ro=True),
-    "PreferredDeliveryMethod": S,
+    "PreferredDeliveryMethod": F(T.STR, choices=frozenset({"Print", "Email", "None"})),
     "ResaleNum": S,
     "AcctNum": S,
     "IsProject": F(T.BOOL, ro=True),
@@ -204,8 +202,8 @@ INVOICE: Shape = {
     "SalesTermRef": R,
     "DueDate": DT,
     "ApplyTaxAfterDiscount": B,
-    "PrintStatus": S,
-    "EmailStatus": S,
+    "PrintStatus": F(T.STR, choices=frozenset({"NotSet", "NeedToPrint", "PrintComplete"})),
+    "EmailStatus": F(T.STR, choices=frozenset({"NotSet", "NeedToSend", "EmailSent"})),
     "BillEmail": F(shape=EMAIL),
     "Balance": F(T.DEC, ro=True),
     "Deposit": F(T.DEC, ro=True),
@@ -282,7 +280,10 @@ def _convert_one(spec: F, value: object, where: str) -> object:
     if spec.shape is not None:
         return normalize(spec.shape, value, where)
     assert spec.t is not None
-    return convert_scalar(spec.t, value, where)
+    converted = convert_scalar(spec.t, value, where)
+    if spec.choices is not None and converted not in spec.choices:
+        raise errors.unsupported_property(where)
+    return converted
 
 
 def convert_scalar(kind: T, value: object, where: str) -> object:

@@ -63,7 +63,7 @@ class EntityType:
     def check_delete(self, realm: Realm, record: Record) -> None:
         return
 
-    def void_data(self, record: Record) -> dict[str, Any]:
+    def void_data(self, realm: Realm, record: Record) -> dict[str, Any]:
         raise errors.unsupported_operation("void")
 
     def before_change(self, realm: Realm, record: Record, new_data: dict[str, Any]) -> None:
@@ -94,6 +94,6 @@ def check_unique_name(
 
 def require(data: dict[str, Any], element: str) -> Any:
     value = data.get(element)
-    if value is None or value == "" or value == []:
+    if value is None or value in ("", []):
         raise errors.required_missing(element)
     return value

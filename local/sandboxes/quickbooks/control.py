@@ -1,0 +1,191 @@
+"""SandboxControl: a small httpx client for the sandbox's control API and its consent page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+# Building an SSL context costs ~0.1 s per httpx.Client; one shared context keeps tests fast.
+SHARED_TLS = httpx.create_ssl_context()
+
+
+class ControlError(Exception):
+    """The control API (or the consent page) refused a request."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"sandbox answered {status}: {body[:300]}")
+        self.status = status
+        self.body = body
+
+
+class _ConsentForm(HTMLParser):
+    """Reads the consent page's form: its action and every named input's value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+        self.decisions: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if tag == "form" and self.action is None:
+            self.action = attributes.get("action", "")
+        elif tag == "input" and attributes.get("name"):
+            self.fields[attributes["name"]] = attributes.get("value", "")
+        elif tag == "button" and attributes.get("name") == "decision":
+            self.decisions.add(attributes.get("value", ""))
+
+
+class SandboxControl:
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, verify=SHARED_TLS)
+
+    @property
+    def http(self) -> httpx.Client:
+        """The underlying client, for raw calls to the sandbox (e.g. the token endpoint in tests)."""
+        return self._http
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SandboxControl:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _call(
+        self, method: str, path: str, *, json: object = None, params: Mapping[str, str] | None = None
+    ) -> Any:
+        response = self._http.request(method, path, json=json, params=params)
+        if response.status_code >= 400:
+            raise ControlError(response.status_code, response.text)
+        return response.json()
+
+    # ------------------------------------------------------------ faults
+
+    def add_fault(self, action: str, **match: object) -> dict[str, Any]:
+        """A rule, e.g. ``add_fault("commit_then_reset", entity="Invoice", operation="create", times=1)``."""
+        result: dict[str, Any] = self._call("POST", "/_sandbox/faults", json={"action": action, **match})
+        return result
+
+    def faults(self) -> list[dict[str, Any]]:
+        rules: list[dict[str, Any]] = self._call("GET", "/_sandbox/faults")["rules"]
+        return rules
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/_sandbox/faults")
+
+    # ------------------------------------------------------------ request log
+
+    def requests(self, realm: str | None = None) -> list[dict[str, Any]]:
+        params = {"realm": realm} if realm else None
+        entries: list[dict[str, Any]] = self._call("GET", "/_sandbox/requests", params=params)["requests"]
+        return entries
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/_sandbox/requests")
+
+    # ------------------------------------------------------------ companies
+
+    def ledger(self, realm: str) -> dict[str, Any]:
+        ledger: dict[str, Any] = self._call("GET", "/_sandbox/ledger", params={"realm": realm})
+        return ledger
+
+    def realms(self) -> list[dict[str, Any]]:
+        realms: list[dict[str, Any]] = self._call("GET", "/_sandbox/realms")["realms"]
+        return realms
+
+    def create_realm(self, realm: str | None = None) -> str:
+        return str(self._call("POST", "/_sandbox/realms", json={"realm": realm} if realm else {})["realm"])
+
+    def seed(
+        self, realm: str, entities: Mapping[str, list[dict[str, Any]]]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Create entities as the company's user would in QuickBooks; answers them by entity."""
+        created: dict[str, list[dict[str, Any]]] = self._call(
+            "POST", f"/_sandbox/realms/{realm}/seed", json=dict(entities)
+        )["created"]
+        return created
+
+    def delete_entity(self, realm: str, entity: str, entity_id: str) -> dict[str, Any]:
+        """The user deletes it in QuickBooks (list entries such as customers become inactive)."""
+        return self._user_action(realm, entity, entity_id, "delete")
+
+    def inactivate_entity(self, realm: str, entity: str, entity_id: str) -> dict[str, Any]:
+        return self._user_action(realm, entity, entity_id, "inactivate")
+
+    def edit_entity(
+        self, realm: str, entity: str, entity_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The user edits it in QuickBooks: a sparse update that moves its SyncToken on."""
+        return self._user_action(realm, entity, entity_id, "update", dict(changes))
+
+    def _user_action(
+        self, realm: str, entity: str, entity_id: str, action: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        path = f"/_sandbox/realms/{realm}/entities/{entity}/{entity_id}/{action}"
+        result: dict[str, Any] = self._call("POST", path, json=body or {})
+        return result
+
+    # ------------------------------------------------------------ tokens and consent
+
+    def token_calls(self, realm: str) -> dict[str, int]:
+        calls = self._call("GET", "/_sandbox/token-calls", params={"realm": realm})
+        return {key: int(value) for key, value in calls.items() if key != "realm"}
+
+    def expire_tokens(self, realm: str) -> int:
+        return int(self._call("POST", "/_sandbox/tokens/expire", json={"realm": realm})["expired"])
+
+    def revoke_grant(self, realm: str) -> int:
+        """As if the user disconnected the app in QuickBooks: both tokens of the grant die."""
+        return int(self._call("POST", "/_sandbox/tokens/revoke", json={"realm": realm})["revoked"])
+
+    def issue_tokens(self, client_id: str, realm: str | None = None) -> dict[str, Any]:
+        """Tokens for ``client_id`` without the consent round trip (plus ``realmId``)."""
+        body = {"client_id": client_id, **({"realm": realm} if realm else {})}
+        tokens: dict[str, Any] = self._call("POST", "/_sandbox/tokens/issue", json=body)
+        return tokens
+
+    def approve_consent(self, authorize_url: str, realm: str | None = None) -> str:
+        """Open the consent page, press Connect, and return the redirect Location (not followed)."""
+        return self._consent(authorize_url, "approve", realm)
+
+    def deny_consent(self, authorize_url: str) -> str:
+        return self._consent(authorize_url, "deny", None)
+
+    def _consent(self, authorize_url: str, decision: str, realm: str | None) -> str:
+        page = self._http.get(authorize_url)
+        if page.status_code != 200:
+            raise ControlError(page.status_code, page.text)
+        form = _ConsentForm()
+        form.feed(page.text)
+        if form.action is None or decision not in form.decisions:
+            raise ControlError(page.status_code, "the consent page has no form to submit")
+        fields = {**form.fields, "decision": decision}
+        if realm is not None:
+            fields["realm"] = realm
+        answer = self._http.post(urljoin(str(page.url), form.action), data=fields, follow_redirects=False)
+        if answer.status_code != 302:
+            raise ControlError(answer.status_code, answer.text)
+        return answer.headers["location"]
+
+    # ------------------------------------------------------------ the sandbox itself
+
+    def reset(self) -> None:
+        self._call("POST", "/_sandbox/reset")
+
+    def config(self) -> dict[str, Any]:
+        config: dict[str, Any] = self._call("GET", "/_sandbox/config")
+        return config
+
+    def set_config(self, **settings: object) -> dict[str, Any]:
+        """Change latency_ms, honor_request_id, send_retry_after or limits of a running sandbox."""
+        config: dict[str, Any] = self._call("POST", "/_sandbox/config", json=settings)
+        return config

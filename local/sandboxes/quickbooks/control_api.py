@@ -1,0 +1,266 @@
+"""The control API under /_sandbox/: what tests and the demo use to steer and inspect the sandbox.
+
+No authentication (it listens on loopback only) and no logging: it is not Intuit traffic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from local.sandboxes.quickbooks import errors, ops
+from local.sandboxes.quickbooks.config import Limits
+from local.sandboxes.quickbooks.entities import ENTITY_TYPES, entity_type
+from local.sandboxes.quickbooks.entities.base import EntityType
+from local.sandboxes.quickbooks.model import Realm
+from local.sandboxes.quickbooks.wire import Request, Response, json_response
+
+if TYPE_CHECKING:
+    from local.sandboxes.quickbooks.server import QuickBooksSandbox
+
+ControlServe = Callable[[Request, dict[str, str]], Response]
+AddRoute = Callable[[str, str, ControlServe], None]
+
+_NAME_LISTS = {"Customer", "Item", "Account", "PaymentMethod"}
+_SETTABLE: dict[str, type[int] | type[bool]] = {
+    "latency_ms": int,
+    "honor_request_id": bool,
+    "send_retry_after": bool,
+}
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400, fault: errors.QBOFault | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.fault = fault
+
+
+def register_control_routes(sandbox: QuickBooksSandbox, add: AddRoute) -> None:
+    control = _Control(sandbox)
+    routes: list[tuple[str, str, Callable[..., object]]] = [
+        ("GET", "/_sandbox/faults", control.list_faults),
+        ("POST", "/_sandbox/faults", control.add_fault),
+        ("DELETE", "/_sandbox/faults", control.clear_faults),
+        ("GET", "/_sandbox/requests", control.requests),
+        ("DELETE", "/_sandbox/requests", control.clear_requests),
+        ("GET", "/_sandbox/ledger", control.ledger),
+        ("GET", "/_sandbox/realms", control.realms),
+        ("POST", "/_sandbox/realms", control.open_realm),
+        ("GET", "/_sandbox/token-calls", control.token_calls),
+        ("POST", "/_sandbox/tokens/expire", control.expire_tokens),
+        ("POST", "/_sandbox/tokens/revoke", control.revoke_tokens),
+        ("POST", "/_sandbox/tokens/issue", control.issue_tokens),
+        ("POST", "/_sandbox/realms/(?P<realm>[^/]+)/seed", control.seed),
+        (
+            "POST",
+            "/_sandbox/realms/(?P<realm>[^/]+)/entities/(?P<entity>[A-Za-z]+)/(?P<id>[^/]+)/(?P<action>[a-z]+)",
+            control.user_action,
+        ),
+        ("POST", "/_sandbox/reset", control.reset),
+        ("GET", "/_sandbox/config", control.get_config),
+        ("POST", "/_sandbox/config", control.set_config),
+    ]
+    for method, pattern, handler in routes:
+        add(method, pattern, _wrap(handler))
+
+
+def _wrap(handler: Callable[..., object]) -> ControlServe:
+    def serve(request: Request, params: dict[str, str]) -> Response:
+        try:
+            result = handler(request, **params)
+        except _BadRequest as bad:
+            body: dict[str, Any] = {"error": str(bad)}
+            if bad.fault is not None:
+                body["Fault"] = bad.fault.fault()
+            return json_response(bad.status, body)
+        return json_response(200, result)
+
+    return serve
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        body = request.json()
+    except ValueError:
+        raise _BadRequest("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise _BadRequest("the body must be a JSON object")
+    return body
+
+
+class _Control:
+    def __init__(self, sandbox: QuickBooksSandbox) -> None:
+        self.sb = sandbox
+
+    # faults and log
+    def list_faults(self, request: Request) -> object:
+        return {"rules": self.sb.faults.rules()}
+
+    def add_fault(self, request: Request) -> object:
+        try:
+            return self.sb.faults.add(_body(request)).public()
+        except (ValueError, TypeError) as exc:
+            raise _BadRequest(str(exc)) from None
+
+    def clear_faults(self, request: Request) -> object:
+        self.sb.faults.clear()
+        return {"rules": []}
+
+    def requests(self, request: Request) -> object:
+        return {"requests": self.sb.log.entries(request.param("realm"))}
+
+    def clear_requests(self, request: Request) -> object:
+        self.sb.log.clear()
+        return {"requests": []}
+
+    # companies
+    def _realm(self, realm_id: str | None) -> Realm:
+        realm = self.sb.books.get(realm_id or "")
+        if realm is None:
+            raise _BadRequest(f"unknown realm {realm_id!r}", status=404)
+        return realm
+
+    def ledger(self, request: Request) -> object:
+        with self.sb.books.lock:
+            realm = self._realm(request.param("realm"))
+            return {
+                "realm": realm.id,
+                "entities": {name: [ops.render(realm, r) for r in realm.all(name)] for name in ENTITY_TYPES},
+                "creates": {name: realm.api_creates[name] for name in ENTITY_TYPES},
+                "user_creates": {name: realm.user_creates[name] for name in ENTITY_TYPES},
+                "voided": {name: [r.id for r in realm.all(name) if r.voided] for name in ENTITY_TYPES},
+                "deleted": {name: sorted(records) for name, records in realm.deleted.items()},
+            }
+
+    def realms(self, request: Request) -> object:
+        with self.sb.books.lock:
+            listed = [
+                {
+                    "realm": realm.id,
+                    "created": realm.created_at.isoformat(timespec="seconds"),
+                    "counts": {name: len(realm.all(name)) for name in ENTITY_TYPES},
+                }
+                for realm in self.sb.books.realms.values()
+            ]
+        return {"realms": listed}
+
+    def open_realm(self, request: Request) -> object:
+        realm_id = _body(request).get("realm") or self.sb.config.realm_id_factory()
+        return {"realm": self.sb.books.open(str(realm_id)).id}
+
+    def seed(self, request: Request, realm: str) -> object:
+        """Entities created as the company's user would create them in QuickBooks."""
+        body = _body(request)
+        book = self.sb.books.open(realm)
+        created: dict[str, list[dict[str, Any]]] = {}
+        with self.sb.books.lock:
+            for name, objects in body.items():
+                etype = ENTITY_TYPES.get(name)
+                if etype is None or not isinstance(objects, list):
+                    raise _BadRequest(f"{name} is not an entity list the sandbox knows")
+                created[name] = [self._create_as_user(book, etype, obj) for obj in objects]
+        return {"realm": realm, "created": created}
+
+    def user_action(self, request: Request, realm: str, entity: str, id: str, action: str) -> object:
+        etype = entity_type(entity)
+        if etype is None:
+            raise _BadRequest(f"unknown entity {entity}", status=404)
+        with self.sb.books.lock:
+            book = self._realm(realm)
+            record = book.get(etype.name, id)
+            if record is None:
+                raise _BadRequest(f"{etype.name} {id} not found", status=404)
+            ctx = ops.context(book, self.sb.company_clock, origin="user")
+            if action == "update":
+                changes = _body(request)
+                return self._as_user(lambda: ops.user_edit(ctx, etype, record, changes))
+            if action in {"delete", "inactivate"} and etype.name in _NAME_LISTS:
+                # QuickBooks never deletes list entries: "delete" makes them inactive.
+                return self._as_user(lambda: ops.user_edit(ctx, etype, record, {"Active": False}))
+            if action == "delete":
+                self._as_user(lambda: ops.remove(ctx, etype, record))
+                return {"domain": "QBO", "status": "Deleted", "Id": record.id}
+        raise _BadRequest(f"action {action} is not possible on {etype.name}")
+
+    def _create_as_user(self, book: Realm, etype: EntityType, body: object) -> dict[str, Any]:
+        ctx = ops.context(book, self.sb.company_clock, origin="user")
+        created: dict[str, Any] = self._as_user(lambda: ops.create(ctx, etype, body))
+        return created
+
+    @staticmethod
+    def _as_user(work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except errors.QBOFault as fault:
+            raise _BadRequest(str(fault), status=409, fault=fault) from None
+
+    # tokens
+    def token_calls(self, request: Request) -> object:
+        realm = request.param("realm") or ""
+        return {"realm": realm, **self.sb.oauth.calls_for(realm)}
+
+    def expire_tokens(self, request: Request) -> object:
+        realm = str(_body(request).get("realm", ""))
+        return {"realm": realm, "expired": self.sb.oauth.expire_access_tokens(realm)}
+
+    def revoke_tokens(self, request: Request) -> object:
+        realm = str(_body(request).get("realm", ""))
+        return {"realm": realm, "revoked": self.sb.oauth.revoke_realm(realm)}
+
+    def issue_tokens(self, request: Request) -> object:
+        body = _body(request)
+        client_id = str(body.get("client_id", ""))
+        if client_id not in self.sb.config.clients:
+            raise _BadRequest(f"unknown client_id {client_id!r}")
+        realm = str(body.get("realm") or self.sb.config.realm_id_factory())
+        return self.sb.oauth.issue_direct(client_id, realm)
+
+    # whole sandbox
+    def reset(self, request: Request) -> object:
+        self.sb.books.reset()
+        self.sb.oauth.reset()
+        self.sb.faults.clear()
+        self.sb.log.clear()
+        self.sb.limiter.reset()
+        return {"reset": True}
+
+    def get_config(self, request: Request) -> object:
+        config = self.sb.config
+        return {
+            **{name: getattr(config, name) for name in _SETTABLE},
+            "clock_scale": config.clock_scale,
+            "limits": dataclasses.asdict(config.limits),
+            "clients": sorted(config.clients),
+        }
+
+    def set_config(self, request: Request) -> object:
+        body = _body(request)
+        for name, value in body.items():
+            if name in _SETTABLE:
+                setattr(self.sb.config, name, _setting(name, value))
+            elif name == "limits" and isinstance(value, dict):
+                self.sb.config.limits = dataclasses.replace(self.sb.config.limits, **_ints(value))
+            else:
+                raise _BadRequest(f"{name} can't be changed at run time")
+        return self.get_config(request)
+
+
+def _ints(values: dict[str, Any]) -> dict[str, int]:
+    unknown = set(values) - {f.name for f in dataclasses.fields(Limits)}
+    if unknown:
+        raise _BadRequest(f"unknown limits {sorted(unknown)}")
+    return {name: int(value) for name, value in values.items()}
+
+
+def _setting(name: str, value: object) -> int | bool:
+    if _SETTABLE[name] is bool:
+        if not isinstance(value, bool):
+            raise _BadRequest(f"{name} must be true or false")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _BadRequest(f"{name} must be a number")
+    return int(value)
