@@ -194,7 +194,7 @@ INVOICE: Shape = {
     **_TXN_BASE,
     "TotalAmt": F(T.DEC, ro=True),
     "Line": F(shape=SALES_LINE, many=True),
-    "TxnTaxDetail": F(shape=TAX_DETAIL, ro=True),
+    "TxnTaxDetail": F(shape=TAX_DETAIL),
     "CustomerRef": R,
     "CustomerMemo": F(shape=MEMO),
     "BillAddr": F(shape=ADDRESS),

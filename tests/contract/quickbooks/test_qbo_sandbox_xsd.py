@@ -168,6 +168,7 @@ def _run_scenario(rec: Recorder) -> dict[str, list[dict[str, Any]]]:
             "SalesTermRef": {"value": "3"},
             "DueDate": "2025-03-31",
             "ApplyTaxAfterDiscount": False,
+            "TxnTaxDetail": {"TotalTax": "1.25"},
             "PrintStatus": "NeedToPrint",
             "EmailStatus": "NeedToSend",
             "BillEmail": {"Address": "ann@example.com"},

@@ -47,6 +47,8 @@ class InvoiceType(EntityType):
         check_text(data, "PrivateNote", 4000)
         check_text(data.get("CustomerMemo") or {}, "value", 1000)
         lines, total = _build_lines(ctx.realm, require(data, "Line"))
+        tax = _total_tax(data)
+        total += tax
         if total < 0:
             raise errors.business("An invoice total can't be negative.", element="Line")
         if existing is not None:
@@ -63,7 +65,7 @@ class InvoiceType(EntityType):
             "Balance": total,
             "LinkedTxn": [],
             "CurrencyRef": dict(USD),
-            "TxnTaxDetail": {"TotalTax": ZERO},
+            "TxnTaxDetail": {"TotalTax": tax},
             "ApplyTaxAfterDiscount": data.get("ApplyTaxAfterDiscount", False),
             "PrintStatus": data.get("PrintStatus", "NotSet"),
             "EmailStatus": data.get("EmailStatus", "NotSet"),
@@ -77,6 +79,18 @@ class InvoiceType(EntityType):
                 line["Amount"] = ZERO
         voided.update(TotalAmt=ZERO, Balance=ZERO, PrivateNote="Voided")
         return voided
+
+
+def _total_tax(data: dict[str, Any]) -> Decimal:
+    """A supplied TxnTaxDetail.TotalTax overrides the (unmodelled) tax engine, as Intuit allows
+    for companies not on automated sales tax; without one the invoice carries no tax."""
+    supplied = (data.get("TxnTaxDetail") or {}).get("TotalTax")
+    if supplied is None:
+        return ZERO
+    tax = Decimal(str(supplied))
+    if tax < 0:
+        raise errors.business("TotalTax can't be negative.", element="TxnTaxDetail.TotalTax")
+    return tax
 
 
 def _doc_number(realm: Realm, data: dict[str, Any], existing: Record | None) -> str:
