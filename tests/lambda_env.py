@@ -37,6 +37,7 @@ def environment(
         "DOCUMENTS_TABLE": tables.documents_table,
         "INTENTS_TABLE": tables.intents_table,
         "SYNC_RUNS_TABLE": tables.sync_runs_table,
+        "NOTIFICATIONS_TABLE": tables.notifications_table,
         "OAUTH_STATES_TABLE": tables.oauth_states_table,
         "IDEMPOTENCY_TABLE": idempotency_table,
         "SYNC_INVOICE_QUEUE_URL": queue_url,

@@ -166,3 +166,30 @@ def test_sweep_requeues_pending_work(stack: SimpleNamespace) -> None:
     stack.fns.sync_invoice.handler(one_event(stack), Context())
     assert ledger_counts(stack)["Invoice"] == 1
     assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 0
+
+
+def test_one_notification_per_failure_type_and_reconnect_resolves_it(stack: SimpleNamespace) -> None:
+    from booksync.store.notifications import NotificationRepository
+
+    seed_invoice(stack, payments=())
+    stack.services.documents.put_invoice(COMPANY, builders.invoice("inv-2"))
+    stack.control.revoke_grant(stack.realm)
+    stack.control.expire_tokens(stack.realm)
+    event = receive_sqs_event(stack.queue)
+    assert len(event["Records"]) == 2
+    assert stack.fns.sync_invoice.handler(event, Context()) == {"batchItemFailures": []}
+    notes = NotificationRepository().for_company(COMPANY)
+    assert [(n.kind, int(n.occurrences)) for n in notes] == [("quickbooks:needs_reconnection", 1)] or [
+        (n.kind, int(n.occurrences)) for n in notes
+    ] == [("quickbooks:needs_reconnection", 2)]
+    assert "Reconnect" in (notes[0].fix or "")
+    # Reconnecting resolves it; parked work resumes through the sweep.
+    url = stack.services.integrations.start_connect(company_id=COMPANY, user_id="u1", provider="quickbooks")
+    query = parse_qs(urlsplit(stack.control.approve_consent(url, realm=stack.realm)).query)
+    stack.services.integrations.complete_connect(
+        provider="quickbooks", state=query["state"][0], code=query["code"][0], account_id=stack.realm
+    )
+    assert NotificationRepository().for_company(COMPANY)[0].resolved_at is not None
+    assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 2
+    stack.fns.sync_invoice.handler(receive_sqs_event(stack.queue), Context())
+    assert ledger_counts(stack)["Invoice"] == 2

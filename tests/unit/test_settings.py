@@ -10,6 +10,7 @@ BASE = {
     "CONNECTIONS_TABLE": "c",
     "DOCUMENTS_TABLE": "d",
     "SYNC_RUNS_TABLE": "r",
+    "NOTIFICATIONS_TABLE": "n",
     "INTENTS_TABLE": "i",
     "OAUTH_STATES_TABLE": "o",
     "TOKEN_KEY_ID": "k",

@@ -87,6 +87,12 @@ TABLES: dict[str, dict[str, Any]] = {
         "ttl": "ttl",
         "env": "OAUTH_STATES_TABLE",
     },
+    "NotificationsTable": {
+        "keys": [("company_id", "S", "HASH"), ("kind", "S", "RANGE")],
+        "indexes": {},
+        "ttl": "ttl",
+        "env": "NOTIFICATIONS_TABLE",
+    },
     "IdempotencyTable": {
         "keys": [("id", "S", "HASH")],
         "indexes": {},
@@ -112,6 +118,7 @@ FUNCTION_ENV: dict[str, set[str]] = {
         "DOCUMENTS_TABLE",
         "INTENTS_TABLE",
         "SYNC_RUNS_TABLE",
+        "NOTIFICATIONS_TABLE",
         "OAUTH_STATES_TABLE",
         "SYNC_INVOICE_QUEUE_URL",
         "TOKEN_KEY_ID",
@@ -125,6 +132,7 @@ FUNCTION_ENV: dict[str, set[str]] = {
         "DOCUMENTS_TABLE",
         "INTENTS_TABLE",
         "SYNC_RUNS_TABLE",
+        "NOTIFICATIONS_TABLE",
         "IDEMPOTENCY_TABLE",
         "SYNC_INVOICE_QUEUE_URL",
         "TOKEN_KEY_ID",
@@ -135,6 +143,7 @@ FUNCTION_ENV: dict[str, set[str]] = {
         "CONNECTIONS_TABLE",
         "DOCUMENTS_TABLE",
         "SYNC_RUNS_TABLE",
+        "NOTIFICATIONS_TABLE",
         "SYNC_INVOICE_QUEUE_URL",
     },
 }

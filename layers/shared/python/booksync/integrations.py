@@ -22,6 +22,7 @@ from booksync.store.models import (
     OAuthStateModel,
     settings_dict,
 )
+from booksync.store.notifications import NotificationRepository
 
 STATE_TTL_SECONDS = 600
 SUPPORTED = ("quickbooks",)
@@ -51,7 +52,9 @@ class Integrations:
         redirect_uri_for: Callable[[str], str],
         clock: Callable[[], float] = time.time,
         keepalive_every_seconds: float = 86_400.0,
+        notifications: NotificationRepository | None = None,
     ) -> None:
+        self._notifications = notifications
         self._connections = connections
         self._docs = documents
         self._cipher = cipher
@@ -126,6 +129,10 @@ class Integrations:
             now=now,
             refresh_every=self._keepalive,
         )
+        if self._notifications is not None:
+            # The connection works again: its "reconnect" notifications are over.
+            for kind in ("needs_reconnection", "connection_down"):
+                self._notifications.resolve(pending.company_id, f"{provider}:{kind}", now)
         return Connected(company_id=pending.company_id, provider=provider, account_id=account_id)
 
     def _consume_state(self, state: str, provider: str) -> OAuthStateModel:

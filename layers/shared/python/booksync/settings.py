@@ -127,6 +127,7 @@ class CommonSettings(_Settings):
     connections_table: str = Field(alias="CONNECTIONS_TABLE", min_length=1)
     documents_table: str = Field(alias="DOCUMENTS_TABLE", min_length=1)
     sync_runs_table: str = Field(alias="SYNC_RUNS_TABLE", min_length=1)
+    notifications_table: str = Field(alias="NOTIFICATIONS_TABLE", min_length=1)
     sync_invoice_queue_url: str = Field(alias="SYNC_INVOICE_QUEUE_URL", min_length=1)
 
     @field_validator("sync_invoice_queue_url")

@@ -29,12 +29,14 @@ def api_services(settings: ApiSettings) -> ApiServices:
     from booksync.store.connections import ConnectionRepository
     from booksync.store.documents import DocumentRepository
     from booksync.store.models import bind_tables
+    from booksync.store.notifications import NotificationRepository
     from booksync.store.runs import RunRepository
     from booksync.sync.jobs import SqsJobQueue
     from booksync.sync.records import DocumentService
 
     bind_tables(settings)
     documents, connections, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
+    notifications = NotificationRepository()
     return ApiServices(
         documents=DocumentService(
             documents=documents,
@@ -48,8 +50,10 @@ def api_services(settings: ApiSettings) -> ApiServices:
             cipher=_vault(settings.token_key_id),
             oauth_for=lambda provider: oauth_client(provider, settings),
             redirect_uri_for=settings.redirect_uri,
+            notifications=notifications,
         ),
         runs=runs,
+        notifications=notifications,
         app_return_url=settings.app_return_url,
     )
 
@@ -61,6 +65,7 @@ def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, Callable[[Any
     from booksync.store.documents import DocumentRepository
     from booksync.store.intents import IntentRepository
     from booksync.store.models import bind_tables
+    from booksync.store.notifications import NotificationRepository
     from booksync.store.runs import RunRepository
     from booksync.sync.engine import InvoiceSync
     from booksync.sync.jobs import SqsJobQueue
@@ -76,6 +81,7 @@ def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, Callable[[Any
         runs=RunRepository(),
         provider_for=lambda connection: accounting_provider(connection, settings, connections, vault),
         income_account_for=default_income_account,
+        notifications=NotificationRepository(),
     )
     idempotency = PowertoolsIdempotency(settings.idempotency_table)
     queue = SqsJobQueue(settings.sync_invoice_queue_url)

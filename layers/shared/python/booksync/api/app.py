@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -20,6 +20,7 @@ from booksync.errors import NotFoundError
 
 if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request that needs it
     from booksync.integrations import Integrations
+    from booksync.store.notifications import NotificationRepository
     from booksync.store.runs import RunRepository
     from booksync.sync.records import Accepted, DocumentService
 
@@ -42,6 +43,7 @@ class ApiServices:
     documents: DocumentService
     integrations: Integrations
     runs: RunRepository
+    notifications: NotificationRepository | None = None
     app_return_url: str | None = None
 
 
@@ -269,7 +271,42 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:
             raise NotFoundError(f"No sync run {run_id!r}.", fix="List runs with GET /sync-runs.")
         return _run(row)
 
+    # -- notifications (the bell icon) ---------------------------------------------------------
+    @app.get("/notifications", tags=["notifications"], responses=ERRORS)
+    def notifications(who: CallerDep, svc: Svc, include_dismissed: bool = False) -> list[dict[str, Any]]:
+        if who.role != "admin" or svc.notifications is None:
+            return []  # sync failure notifications go to admins only
+        rows = svc.notifications.for_company(who.company_id, include_dismissed=include_dismissed)
+        return [_notification(r) for r in rows]
+
+    @app.post("/notifications/{kind}/{action}", tags=["notifications"], responses=ERRORS)
+    def mark_notification(
+        kind: str, action: Literal["read", "dismiss"], who: CallerDep, svc: Svc
+    ) -> dict[str, str]:
+        who.require_admin()
+        changes = {"read": {"read": True}, "dismiss": {"dismissed": True}}[action]
+        if svc.notifications is None or not svc.notifications.mark(who.company_id, kind, **changes):
+            raise NotFoundError(f"No notification {kind!r}.", fix="List them with GET /notifications.")
+        return {"kind": kind, "status": action}
+
     return app
+
+
+def _notification(row: Any) -> dict[str, Any]:
+    from booksync.integrations import _iso
+
+    return {
+        "kind": row.kind,
+        "title": row.title,
+        "message": row.message,
+        "fix": row.fix,
+        "occurrences": int(row.occurrences),
+        "first_seen_at": _iso(row.first_seen_at),
+        "last_seen_at": _iso(row.last_seen_at),
+        "read": row.read,
+        "dismissed": row.dismissed,
+        "resolved_at": _iso(row.resolved_at),
+    }
 
 
 def lambda_adapter(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

@@ -245,3 +245,27 @@ def update_connection_settings(row: ConnectionModel, changes: dict[str, Any]) ->
         row.update(
             actions=[getattr(ConnectionModel.settings, name).set(value) for name, value in changes.items()]
         )
+
+
+class NotificationModel(Model):
+    """An in-app notification for a company's admins; one per failure type while it lasts."""
+
+    class Meta(_Meta):
+        pass
+
+    company_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(range_key=True)  # e.g. quickbooks:needs_reconnection
+    title = UnicodeAttribute()
+    message = UnicodeAttribute()
+    fix = UnicodeAttribute(null=True)
+    audience = UnicodeAttribute(default="admins")
+    occurrences = NumberAttribute(default=1)
+    first_seen_at = NumberAttribute()
+    last_seen_at = NumberAttribute()
+    read = BooleanAttribute(default=False)
+    dismissed = BooleanAttribute(default=False)
+    resolved_at = NumberAttribute(null=True)
+    ttl = NumberAttribute(null=True)
+
+
+ALL_MODELS["notifications_table"] = NotificationModel

@@ -39,6 +39,7 @@ from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, new_link
+from booksync.store.notifications import NotificationRepository
 from booksync.store.runs import RunRepository
 from booksync.sync.jobs import SyncJob
 from booksync.sync.once import ExactlyOnce
@@ -46,6 +47,7 @@ from booksync.sync.once import ExactlyOnce
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+PROVIDER_NAMES = {"quickbooks": "QuickBooks", "xero": "Xero", "freshbooks": "FreshBooks", "wave": "Wave"}
 CONFLICT_RETRIES = 3
 
 
@@ -88,9 +90,11 @@ class InvoiceSync:
         runs: RunRepository,
         provider_for: ProviderFactory,
         income_account_for: AccountResolver,
+        notifications: NotificationRepository | None = None,
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
     ) -> None:
+        self._notifications = notifications
         self._docs = documents
         self._connections = connections
         self._intents = intents
@@ -142,6 +146,7 @@ class InvoiceSync:
             )
             self._runs.finish(run, status=status, counts=report.counts, errors=[entry], now=self._clock())
             raise
+        self._notify(job, report.outcome, errors + report.failures)
         if report.failures and report.outcome == Outcome.SYNCED:
             report.outcome, report.error = Outcome.FAILED, report.failures[0]["message"]
             errors.extend(report.failures)
@@ -175,6 +180,42 @@ class InvoiceSync:
         step = _Step(self, job, provider, connection, report)
         step.invoice_and_payments(inv_row, invoice)
         self._connections.record_sync(job.company_id, job.provider, self._clock())
+
+    def _notify(self, job: SyncJob, outcome: str, errors: list[dict[str, str | None]]) -> None:
+        """Admins hear once per failure type while it lasts, not once per failed job."""
+        if self._notifications is None or not errors:
+            return
+        first = errors[0]
+        name = PROVIDER_NAMES.get(job.provider, job.provider)
+        if outcome == Outcome.BLOCKED:
+            kind = f"{job.provider}:{first['code']}"
+            title = (
+                f"{name} needs to be reconnected"
+                if first["code"] == NeedsReconnection.code
+                else (f"{name} connection is down")
+            )
+        else:
+            kind = f"{job.provider}:sync_failed:{first['code']}"
+            title = f"A {first['document']} could not be synced to {name}"
+        opened = self._notifications.raise_once(
+            job.company_id,
+            kind,
+            title=title,
+            message=str(first["message"]),
+            fix=first["fix"],
+            now=self._clock(),
+        )
+        logger.warning(
+            "sync failed",
+            extra={
+                "company_id": job.company_id,
+                "invoice_id": job.invoice_id,
+                "outcome": outcome,
+                "errors": errors,
+                "notification": kind,
+                "new_notification": opened,
+            },
+        )
 
     def _mark_connection_down(self, job: SyncJob, exc: ConnectionDown) -> None:
         """A 401 right after a refresh: stop auto-sync trying until the user reconnects."""
