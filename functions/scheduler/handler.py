@@ -1,14 +1,15 @@
-"""SchedulerFunction: the five-minute sweep (EventBridge schedule)."""
+"""SchedulerFunction: the five-minute sweep and the token keep-alive (EventBridge schedules)."""
 
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 from booksync.settings import SchedulerSettings
-from booksync.wiring import sweep
+from booksync.wiring import keep_alive, sweep
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from booksync.sync.keepalive import KeepAlive
     from booksync.sync.sweep import Sweep
 
 logger = Logger()
@@ -19,7 +20,7 @@ class ScheduledTask(BaseModel):
     """The schedule's Input (template.yaml); extra EventBridge fields are ignored."""
 
     model_config = ConfigDict(extra="ignore")
-    task: Literal["sweep"]
+    task: Literal["sweep", "keepalive"]
 
 
 @cache
@@ -27,16 +28,30 @@ def sweeper() -> "Sweep":
     return sweep(SETTINGS)
 
 
+@cache
+def keeper() -> "KeepAlive":
+    return keep_alive(SETTINGS)
+
+
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task = ScheduledTask.model_validate(event)
-    report = sweeper().run()
-    result = {
-        "task": task.task,
-        "queued": report.queued,
-        "parked": report.parked,
-        "skipped_auto_sync_off": report.skipped_auto_sync_off,
-        "companies": len(report.companies),
-    }
-    logger.info("sweep done", extra=result)
+    result: dict[str, Any] = {"task": task.task}
+    if task.task == "sweep":
+        swept = sweeper().run()
+        result |= {
+            "queued": swept.queued,
+            "parked": swept.parked,
+            "skipped_auto_sync_off": swept.skipped_auto_sync_off,
+            "companies": len(swept.companies),
+        }
+    else:
+        kept = keeper().run()
+        result |= {
+            "refreshed": kept.refreshed,
+            "failed": kept.failed,
+            "warned": kept.warned,
+            "skipped": kept.skipped,
+        }
+    logger.info(f"{task.task} done", extra=result)
     return result

@@ -26,8 +26,11 @@ REDIRECT = "https://api.example.com/oauth/quickbooks/callback"
 
 
 @pytest.fixture
-def sandbox() -> Iterator[QuickBooksSandbox]:
-    config = SandboxConfig(clients={CLIENT_ID: ClientApp(secret=CLIENT_SECRET, redirect_uris=[REDIRECT])})
+def sandbox(request: pytest.FixtureRequest) -> Iterator[QuickBooksSandbox]:
+    overrides = getattr(request, "param", {})
+    config = SandboxConfig(
+        clients={CLIENT_ID: ClientApp(secret=CLIENT_SECRET, redirect_uris=[REDIRECT])}, **overrides
+    )
     with QuickBooksSandbox(config=config) as sb:
         yield sb
 
@@ -193,3 +196,35 @@ def test_one_notification_per_failure_type_and_reconnect_resolves_it(stack: Simp
     assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 2
     stack.fns.sync_invoice.handler(receive_sqs_event(stack.queue), Context())
     assert ledger_counts(stack)["Invoice"] == 2
+
+
+# Intuit's refresh tokens end after 5 years whatever is done: here the end is 5 days away.
+@pytest.mark.parametrize("sandbox", [{"refresh_token_lifetime_s": 5 * 86_400}], indirect=True)
+def test_keepalive_refreshes_due_tokens_once_and_warns_before_expiry(stack: SimpleNamespace) -> None:
+    from booksync.store.models import ConnectionModel
+    from booksync.store.notifications import NotificationRepository
+
+    assert stack.fns.scheduler.handler({"task": "keepalive"}, Context())["refreshed"] == 0, "nothing due yet"
+    row = ConnectionModel.get(COMPANY, "quickbooks")
+    row.update(actions=[ConnectionModel.refresh_due_at.set(1)])  # a day has passed
+    before = stack.control.token_calls(stack.realm).get("refresh_token", 0)
+    result = stack.fns.scheduler.handler({"task": "keepalive"}, Context())
+    assert result["refreshed"] == 1
+    assert result["warned"] == 1
+    assert stack.control.token_calls(stack.realm).get("refresh_token", 0) - before == 1
+    assert stack.fns.scheduler.handler({"task": "keepalive"}, Context())["refreshed"] == 0, (
+        "next due in a day"
+    )
+    kinds = [n.kind for n in NotificationRepository().for_company(COMPANY)]
+    assert kinds == ["quickbooks:refresh_expiring"]
+    # Tokens still work for a sync after the keep-alive rotated them.
+    seed_invoice(stack, payments=())
+    stack.fns.sync_invoice.handler(one_event(stack), Context())
+    assert ledger_counts(stack)["Invoice"] == 1
+
+
+def test_unknown_scheduler_task_is_a_clear_error(stack: SimpleNamespace) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="sweep"):
+        stack.fns.scheduler.handler({"task": "vacuum"}, Context())

@@ -31,7 +31,7 @@ PUBLIC_ROUTES = {
     ("POST", "/webhooks/square"),
 }
 # Functions that read or write OAuth tokens and so may use TokenKey.
-TOKEN_FUNCTIONS = {"ApiFunction", "SyncInvoiceFunction"}
+TOKEN_FUNCTIONS = {"ApiFunction", "SyncInvoiceFunction", "SchedulerFunction"}
 # KMS operations that use key material, as opposed to administering the key.
 KMS_CRYPTO_ACTIONS = (
     "kms:Encrypt",
@@ -145,6 +145,8 @@ FUNCTION_ENV: dict[str, set[str]] = {
         "SYNC_RUNS_TABLE",
         "NOTIFICATIONS_TABLE",
         "SYNC_INVOICE_QUEUE_URL",
+        "TOKEN_KEY_ID",
+        *QBO_ENV,
     },
 }
 ENV_RESOURCE = {spec["env"]: name for name, spec in TABLES.items()} | {
@@ -632,6 +634,7 @@ def test_no_function_depends_on_an_api_that_invokes_it(template: dict[str, Any])
 def test_scheduler_sweeps_every_five_minutes(template: dict[str, Any]) -> None:
     schedules = events_of(template["Resources"]["SchedulerFunction"], "Schedule")
     assert schedules["Sweep"]["Schedule"] == "rate(5 minutes)"
+    assert json.loads(schedules["KeepAlive"]["Input"]) == {"task": "keepalive"}
     assert json.loads(schedules["Sweep"]["Input"]) == {"task": "sweep"}
 
 

@@ -142,13 +142,18 @@ class CommonSettings(_Settings):
         return self.stage == "prod"
 
 
-class _TokenSettings(CommonSettings):
-    intents_table: str = Field(alias="INTENTS_TABLE", min_length=1)
+class _ProviderAccess(CommonSettings):
+    """Functions that decrypt tokens and call providers."""
+
     token_key_id: str = Field(alias="TOKEN_KEY_ID", min_length=1)
 
     @cached_property
     def quickbooks(self) -> QuickBooksSettings:
         return QuickBooksSettings.from_env()
+
+
+class _TokenSettings(_ProviderAccess):
+    intents_table: str = Field(alias="INTENTS_TABLE", min_length=1)
 
 
 class ApiSettings(_TokenSettings):
@@ -169,5 +174,8 @@ class SyncWorkerSettings(_TokenSettings):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
 
 
-class SchedulerSettings(CommonSettings):
+class SchedulerSettings(_ProviderAccess):
     sweep_grace_seconds: int = Field(alias="SWEEP_GRACE_SECONDS", default=60, ge=0)
+    # Warn admins when a refresh token will lapse within this many days (Intuit's 100-day roll,
+    # or the 5-year hard cap that keep-alive refreshes cannot extend).
+    refresh_expiry_warning_days: int = Field(alias="REFRESH_EXPIRY_WARNING_DAYS", default=14, ge=1)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from booksync.security.vault import KmsTokenVault
     from booksync.store.connections import ConnectionRepository
     from booksync.store.models import ConnectionModel
+    from booksync.sync.keepalive import KeepAlive
     from booksync.sync.sweep import Sweep
     from booksync.sync.worker import SyncWorker
 
@@ -118,7 +119,9 @@ def _vault(key_id: str) -> KmsTokenVault:
     return KmsTokenVault(key_id)
 
 
-def oauth_client(provider: str, settings: ApiSettings | SyncWorkerSettings) -> OAuthClient:
+def oauth_client(
+    provider: str, settings: ApiSettings | SyncWorkerSettings | SchedulerSettings
+) -> OAuthClient:
     from booksync.providers.registry import oauth_client as build
 
     return build(provider, settings.quickbooks)
@@ -147,3 +150,31 @@ def default_income_account(connection: ConnectionModel, provider: AccountingProv
     from booksync.providers.registry import pick_default_income_account
 
     return pick_default_income_account(connection, provider)
+
+
+def keep_alive(settings: SchedulerSettings) -> KeepAlive:
+    from booksync.security.tokens import ConnectionTokenSource
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.models import bind_tables
+    from booksync.store.notifications import NotificationRepository
+    from booksync.sync.keepalive import KeepAlive
+
+    bind_tables(settings)
+    connections = ConnectionRepository()
+    vault = _vault(settings.token_key_id)
+
+    def refresher(connection: ConnectionModel) -> ConnectionTokenSource:
+        return ConnectionTokenSource(
+            company_id=connection.company_id,
+            provider=connection.provider,
+            repository=connections,
+            cipher=vault,
+            oauth=oauth_client(connection.provider, settings),
+        )
+
+    return KeepAlive(
+        connections=connections,
+        notifications=NotificationRepository(),
+        refresher_for=refresher,
+        warning_seconds=settings.refresh_expiry_warning_days * 86_400,
+    )
