@@ -90,7 +90,8 @@ class KeepAlive:
             row.company_id,
             f"{row.provider}:refresh_expiring",
             title="QuickBooks will need to be reconnected soon",
-            message=f"QuickBooks' authorization for this company ends in {days} day(s) and cannot be extended.",
+            message=f"QuickBooks' authorization for this company ends in {days} day(s) "
+            "and cannot be extended.",
             fix="Reconnect QuickBooks (Settings > Integrations > Reconnect) before then.",
             now=self._clock(),
         )
