@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import urllib.request
 from typing import Any
 
@@ -10,13 +11,13 @@ import boto3
 from botocore.config import Config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from local.runtime.http import LOOPBACK
+from local.runtime.web import LOOPBACK
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 # moto accepts any credentials; fixed dummy ones keep a developer's real profile out of the picture.
 DUMMY_ACCESS_KEY_ID = "testing"
-DUMMY_SECRET_ACCESS_KEY = "testing"  # noqa: S105 (not a secret: moto ignores it)
+DUMMY_SECRET_ACCESS_KEY = "testing"
 
 
 class MotoServer:
@@ -57,16 +58,25 @@ class MotoServer:
         self._url = None
 
 
+# One session for the process: a new one re-reads botocore's endpoint and model files (~0.1 s per
+# client). Making clients from a session is not thread-safe, hence the lock; the clients are.
+_session_lock = threading.Lock()
+_sessions: list[boto3.session.Session] = []
+
+
 def aws_client(endpoint_url: str, service: str, region: str = REGION) -> Any:
-    """A boto3 client for moto; a fresh session because sessions are not thread-safe."""
-    return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id=DUMMY_ACCESS_KEY_ID,
-        aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
-        config=Config(retries={"max_attempts": 2, "mode": "standard"}),
-    )
+    """A boto3 client for moto, with dummy credentials."""
+    with _session_lock:
+        if not _sessions:
+            _sessions.append(boto3.session.Session())
+        return _sessions[0].client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+            aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+            config=Config(retries={"max_attempts": 2, "mode": "standard"}),
+        )
 
 
 def function_aws_environment(endpoint_url: str, region: str = REGION) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,11 +137,13 @@ def apply_globals(document: Mapping[str, Any]) -> dict[str, Any]:
             raise TemplateError(f"Globals.{section}: not a SAM Globals section")
     by_type = {rtype: sections[name] for name, rtype in _GLOBALS_SECTIONS.items() if name in sections}
     resources: dict[str, Any] = {}
-    for logical_id, resource in (document.get("Resources") or {}).items():
-        defaults = by_type.get(resource.get("Type"))
+    for logical_id, body in (document.get("Resources") or {}).items():
+        defaults = by_type.get(str(body.get("Type"))) if isinstance(body, dict) else None
         if defaults:
-            resource = {**resource, "Properties": merge_globals(defaults, resource.get("Properties") or {})}
-        resources[logical_id] = resource
+            properties = merge_globals(defaults, body.get("Properties") or {})
+            resources[logical_id] = {**body, "Properties": properties}
+        else:
+            resources[logical_id] = body
     return {key: value for key, value in document.items() if key != "Globals"} | {"Resources": resources}
 
 
@@ -156,6 +158,7 @@ class Resource:
     properties: dict[str, Any]
     depends_on: tuple[str, ...]
     condition: str | None
+    metadata: dict[str, Any]
 
     def where(self, *path: str) -> str:
         """The location of a property, for error messages."""
@@ -202,6 +205,7 @@ def _resource(logical_id: str, body: Any) -> Resource:
         properties=dict(body.get("Properties") or {}),
         depends_on=(depends_on,) if isinstance(depends_on, str) else tuple(depends_on),
         condition=body.get("Condition"),
+        metadata=dict(body.get("Metadata") or {}),
     )
 
 
@@ -233,11 +237,29 @@ def _typed_parameter(where: str, spec: Mapping[str, Any], raw: Any) -> Any:
     pattern = spec.get("AllowedPattern")
     if pattern is not None and not re.fullmatch(str(pattern), text):
         raise TemplateError(f"{where}: {text!r} does not match AllowedPattern {pattern!r}")
+    _check_bounds(where, spec, kind, text)
     if kind in ("String", "Number"):
         return text
     if kind in ("CommaDelimitedList", "List<Number>", "List<String>"):
         return [item.strip() for item in text.split(",")] if text else []
     raise TemplateError(f"{where}: parameter type {kind} is not supported locally")
+
+
+def _check_bounds(where: str, spec: Mapping[str, Any], kind: str, text: str) -> None:
+    """MinLength/MaxLength for strings, MinValue/MaxValue for numbers, as CloudFormation checks them."""
+    if "MinLength" in spec and len(text) < int(spec["MinLength"]):
+        raise TemplateError(f"{where}: shorter than MinLength {spec['MinLength']}")
+    if "MaxLength" in spec and len(text) > int(spec["MaxLength"]):
+        raise TemplateError(f"{where}: longer than MaxLength {spec['MaxLength']}")
+    if kind == "Number":
+        try:
+            number = float(text)
+        except ValueError:
+            raise TemplateError(f"{where}: {text!r} is not a Number") from None
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            raise TemplateError(f"{where}: below MinValue {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            raise TemplateError(f"{where}: above MaxValue {spec['MaxValue']}")
 
 
 def _scalar_text(value: Any) -> str:
@@ -329,7 +351,9 @@ class Resolver:
 
     def enabled(self, resource: Resource) -> bool:
         """False when the resource's Condition is false (CloudFormation does not create it)."""
-        return resource.condition is None or self.condition(resource.condition, f"Resources.{resource.logical_id}")
+        return resource.condition is None or self.condition(
+            resource.condition, f"Resources.{resource.logical_id}"
+        )
 
     # -- values
 
@@ -344,13 +368,13 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if is_intrinsic(value):
-            (name, argument), = value.items()
+            ((name, argument),) = value.items()
             return self._call(name, argument, f"{where}.{name}")
         resolved = {key: self._evaluate(item, f"{where}.{key}") for key, item in value.items()}
         return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
     def _call(self, name: str, argument: Any, where: str) -> Any:
-        functions = {
+        functions: dict[str, Callable[[Any, str], Any]] = {
             "Ref": self._ref,
             "Condition": lambda arg, at: self.condition(self._text(arg, at), at),
             "Fn::GetAtt": self._get_att,
@@ -399,8 +423,9 @@ class Resolver:
         logical_id, attribute = (self._text(part, where) for part in parts)
         known = self._attributes(logical_id, where).atts
         if attribute not in known:
+            names = ", ".join(sorted(known))
             raise TemplateError(
-                f"{where}: {logical_id} has no attribute {attribute} locally (known: {', '.join(sorted(known))})"
+                f"{where}: {logical_id} has no attribute {attribute} locally (known: {names})"
             )
         return known[attribute]
 

@@ -54,9 +54,7 @@ class HttpResponse:
     body: bytes = b""
 
     @classmethod
-    def json(
-        cls, status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()
-    ) -> HttpResponse:
+    def json(cls, status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> HttpResponse:
         body = json.dumps(payload, default=str).encode()
         return cls(status, [("content-type", "application/json"), *headers], body)
 
@@ -128,7 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the stdlib's stderr log; the owner of the server decides what to print."""
 
 
@@ -143,7 +141,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], app: App, access_log: AccessLog | None, on_error: Callable[[Exception], None]
+        self,
+        address: tuple[str, int],
+        app: App,
+        access_log: AccessLog | None,
+        on_error: Callable[[Exception], None],
     ) -> None:
         self.app = app
         self.access_log = access_log
@@ -151,21 +153,30 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
+def _not_ready(_request: HttpRequest) -> HttpResponse:
+    return HttpResponse.json(503, {"message": "Service Unavailable"})
+
+
 class LoopbackServer:
-    """Binds on construction (so port 0 yields a real port before anything starts), serves on start()."""
+    """Binds on construction, so that port 0 yields a real port (and URL) before anything starts:
+    the stack needs its URLs to resolve the template. The app may be given later, before start()."""
 
     def __init__(
         self,
-        app: App,
         port: int,
         *,
         name: str,
+        app: App = _not_ready,
         access_log: AccessLog | None = None,
         on_error: Callable[[Exception], None] | None = None,
     ) -> None:
         self.name = name
         self._server = _Server((LOOPBACK, port), app, access_log, on_error or (lambda _error: None))
         self._thread: threading.Thread | None = None
+
+    def set_app(self, app: App, access_log: AccessLog | None = None) -> None:
+        self._server.app = app
+        self._server.access_log = access_log
 
     @property
     def port(self) -> int:
