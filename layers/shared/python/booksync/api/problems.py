@@ -82,6 +82,16 @@ _STATUS: list[tuple[type[BooksyncError], int, str]] = [
 ]
 
 
+def internal_error() -> JSONResponse:
+    return problem(
+        500,
+        "internal_error",
+        "Unexpected error",
+        "Something went wrong on our side.",
+        "Try again; if it persists, contact support with the request id.",
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(BooksyncError)
     async def _booksync(_: Request, exc: BooksyncError) -> JSONResponse:
@@ -93,13 +103,7 @@ def install(app: FastAPI) -> None:
                     logger.warning("request failed", extra={"code": exc.code, "detail": exc.message})
                 return problem(status, exc.code, title, exc.message, exc.fix or None, errors, headers)
         logger.exception("unmapped booksync error")
-        return problem(
-            500,
-            "internal_error",
-            "Unexpected error",
-            "Something went wrong on our side.",
-            "Try again; if it persists, contact support with the request id.",
-        )
+        return internal_error()
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -131,13 +135,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unexpected error")
-        return problem(
-            500,
-            "internal_error",
-            "Unexpected error",
-            "Something went wrong on our side.",
-            "Try again; if it persists, contact support with the request id.",
-        )
+        return internal_error()
 
 
 def _field_error(err: Any) -> dict[str, str]:
