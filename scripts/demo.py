@@ -117,7 +117,10 @@ def run(stack: Any) -> Checks:  # noqa: PLR0915 - the scenario reads top to bott
     realm = str(status["account_id"])
 
     step("Customer, two items and a DRAFT invoice: nothing syncs")
-    put = lambda path, body: api.put(path, json=body)  # noqa: E731
+
+    def put(path: str, body: dict[str, Any]) -> httpx.Response:
+        return api.put(path, json=body)
+
     checks.check(
         "customer accepted",
         put(

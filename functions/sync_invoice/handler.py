@@ -32,6 +32,9 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     worker()[1](context)
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+    response: dict[str, Any] = dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
     )
+    return response
