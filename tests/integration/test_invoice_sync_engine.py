@@ -221,3 +221,32 @@ def test_concurrent_workers_and_redeliveries_make_one_remote_object_each(world: 
         "invoice": 1,
         "payment": 2,
     }
+
+
+def test_a_payment_edited_after_sync_is_reported_not_silently_dropped(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.engine().run(job())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "120.00"))
+    report = world.engine().run(job())
+    assert report.outcome == "failed"
+    assert "changed after it reached" in report.error
+    assert world.provider.writes["create_payment"] == 1
+    row = world.docs.get(COMPANY, DocumentKind.PAYMENT, "p-1")
+    assert row.link("quickbooks").outcome == "failed"
+
+
+def test_a_total_the_provider_computes_differently_is_reported(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    original = world.provider._invoice_data
+
+    def taxed(invoice, refs):  # the provider adds tax the business never charged
+        data = original(invoice, refs)
+        data["total"] += Decimal("7.00")
+        return data
+
+    world.provider._invoice_data = taxed
+    report = world.engine().run(job())
+    assert report.outcome == "failed"
+    assert "booksync sent 380.00" in report.error
+    assert world.provider.writes["create_invoice"] == 1

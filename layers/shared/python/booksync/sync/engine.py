@@ -308,8 +308,24 @@ class _Step:
             update=lambda current, rid: self.p.update_invoice(current, invoice, refs, idempotency_key=rid),
         )
         self.report.remote_invoice_id = remote.id
+        self._check_total(invoice, remote)
         self._clear_failure(row)
         self.payments(row, customer_id, remote.id)
+
+    def _check_total(self, invoice: Invoice, remote: RemoteObject) -> None:
+        """The books must show what the customer was billed; say so when the provider disagrees."""
+        if remote.total is None or remote.total == invoice.total:
+            return
+        shown = f"{self.job.provider} shows a total of {remote.total} for invoice {invoice.number}"
+        self.report.failures.append(
+            {
+                "document": f"invoice {invoice.id}",
+                "code": "total_mismatch",
+                "message": f"{shown}; booksync sent {invoice.total}.",
+                "fix": "Check the company's sales-tax settings in QuickBooks (automated sales tax can "
+                "recompute tax), then resync the invoice.",
+            }
+        )
 
     def _clear_failure(self, row: DocumentModel) -> None:
         """An earlier run failed (say, on an item); this one pushed everything: show it synced."""
@@ -356,7 +372,9 @@ class _Step:
                 continue
             link = row.link(self.job.provider)
             if link is not None and link.remote_id:
-                if row.pending_bucket:
+                if link.pushed_hash != row.content_hash and link.outcome != Outcome.FAILED:
+                    self._payment_refused(row, link, self._edited_payment(payment_id))
+                elif row.pending_bucket:
                     self.e._docs.clear_pending(row, row.content_hash)
                 self.report.counts["unchanged"] += 1
                 continue
@@ -364,6 +382,14 @@ class _Step:
                 self._payment(row, link, self.e._docs.parse(row), customer_id, remote_invoice_id)
             except (Rejected, RemoteNotFound) as exc:
                 self._payment_refused(row, link, exc)
+
+    def _edited_payment(self, payment_id: str) -> Rejected:
+        return Rejected(
+            f"Payment {payment_id} changed after it reached {self.job.provider}; "
+            "booksync records each payment once and does not edit it there.",
+            provider=self.job.provider,
+            fix="Make the same change to the payment in QuickBooks, or record a correcting payment.",
+        )
 
     def _payment_refused(self, row: DocumentModel, link: LinkMap | None, exc: ProviderError) -> None:
         """One refused payment does not hold back the others; a person must act on it."""
