@@ -33,6 +33,9 @@ def specs_dir() -> Path:
 def moto_url() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
+    from local.runtime.atomic_dynamodb import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()  # conditional writes are atomic in DynamoDB, not in moto
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from local.runtime.atomic_dynamodb import serialise_dynamodb_writes
 from local.runtime.web import LOOPBACK
 
 ACCOUNT_ID = "123456789012"
@@ -30,6 +31,7 @@ class MotoServer:
     def start(self) -> None:
         # werkzeug logs every request at INFO on stderr; the runtime prints what matters itself.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        serialise_dynamodb_writes()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self._url = f"http://{host}:{port}"

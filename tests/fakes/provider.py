@@ -183,6 +183,13 @@ class FakeProvider:
             lambda: self._update("invoice", remote, {"total": Decimal(0), "balance": Decimal(0)}),
         )
 
+    def delete_invoice(self, remote: RemoteObject, *, idempotency_key: str) -> None:
+        def commit() -> None:
+            self.writes["delete_invoice"] += 1
+            del self.objects["invoice"][remote.id]
+
+        self._fault("delete_invoice", commit)
+
     def paid(self, remote_invoice_id: str) -> Decimal:
         return sum(
             (

@@ -173,3 +173,20 @@ def test_another_companys_invoice_is_404(api: SimpleNamespace) -> None:
     )
     assert api.call("GET", "/invoices/inv-1", claims=admin("acme"))[0] == 200
     assert api.call("GET", "/invoices/inv-1", claims=admin("rival"))[0] == 404
+
+
+def test_delete_invoice_route(api: SimpleNamespace) -> None:
+    seed(api)
+    api.call(
+        "PUT", "/invoices/inv-1", builders.invoice(status="DRAFT").model_dump(mode="json"), claims=admin()
+    )
+    status, body, _ = api.call("DELETE", "/invoices/inv-1", claims=admin())
+    assert status == 200
+    assert body["changed"] is True
+    assert body["pending_sync"] is False, "never synced: nothing to delete in the books"
+    status, problem, _ = api.call(
+        "PUT", "/invoices/inv-1", builders.invoice().model_dump(mode="json"), claims=admin()
+    )
+    assert status == 422
+    assert problem["errors"][0]["field"] == "id"
+    assert api.call("DELETE", "/invoices/ghost", claims=admin())[0] == 404

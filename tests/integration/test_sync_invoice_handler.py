@@ -228,3 +228,29 @@ def test_unknown_scheduler_task_is_a_clear_error(stack: SimpleNamespace) -> None
 
     with pytest.raises(ValidationError, match="sweep"):
         stack.fns.scheduler.handler({"task": "vacuum"}, Context())
+
+
+def test_a_deleted_invoice_is_deleted_in_quickbooks_once(stack: SimpleNamespace) -> None:
+    seed_invoice(stack, payments=())
+    stack.fns.sync_invoice.handler(one_event(stack), Context())
+    assert ledger_counts(stack)["Invoice"] == 1
+    accepted = stack.services.documents.delete_invoice(COMPANY, "inv-1")
+    assert accepted.pending
+    stack.control.add_fault("commit_then_reset", entity="Invoice", operation="delete", times=1)
+    record = one_event(stack)["Records"][0]
+    assert stack.fns.sync_invoice.handler({"Records": [record]}, Context())["batchItemFailures"]
+    assert stack.fns.sync_invoice.handler({"Records": [record]}, Context()) == {"batchItemFailures": []}
+    assert ledger_counts(stack)["Invoice"] == 0
+    state = stack.services.integrations.document_state(COMPANY, DocumentKind.INVOICE, "inv-1", "quickbooks")
+    assert state["badge"] == "Deleted"
+    assert state["pending"] is False
+    with pytest.raises(Exception, match="deleted"):
+        stack.services.documents.put_invoice(COMPANY, builders.invoice())
+
+
+def test_an_invoice_with_payments_cannot_be_deleted(stack: SimpleNamespace) -> None:
+    from booksync.errors import InvalidRequest
+
+    seed_invoice(stack, payments=("10.00",))
+    with pytest.raises(InvalidRequest, match="payments"):
+        stack.services.documents.delete_invoice(COMPANY, "inv-1")

@@ -15,7 +15,7 @@ from booksync.errors import InvalidRequest, NotFoundError
 from booksync.providers.port import OAuthClient
 from booksync.security.vault import PlainTokens, TokenCipher, TokenContext
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, TokenTimes
-from booksync.store.documents import DocumentRepository
+from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.models import (
     ConnectionModel,
     DocumentModel,
@@ -246,6 +246,8 @@ def _badge(
 ) -> str | None:
     if row.kind == DocumentKind.INVOICE.value and row.status == InvoiceStatus.DRAFT:
         return None
+    if row.status == DELETED:
+        return "Deleted" if remote_id is None or outcome == "deleted" else "Out of Date"
     in_sync = remote_id is not None and pushed == row.content_hash and outcome == "synced"
     if in_sync:
         return "Synced"

@@ -179,3 +179,29 @@ class SchedulerSettings(_ProviderAccess):
     # Warn admins when a refresh token will lapse within this many days (Intuit's 100-day roll,
     # or the 5-year hard cap that keep-alive refreshes cannot extend).
     refresh_expiry_warning_days: int = Field(alias="REFRESH_EXPIRY_WARNING_DAYS", default=14, ge=1)
+
+
+class QuickBooksWebhookSettings(_Settings):
+    """POST /webhooks/quickbooks: only what verifying and queueing a delivery needs."""
+
+    stage: Stage = Field(alias="STAGE", default="dev")
+    queue_url: str = Field(alias="QBO_WEBHOOK_QUEUE_URL", min_length=1)
+    # The SSM SecureString holding the Intuit app's webhook Verifier Token; locally the token
+    # itself may be given instead. Checked per request (503 in prod when unusable), not here, so
+    # a missing token is answered in words rather than by a function that cannot start.
+    verifier_param: str | None = Field(alias="QBO_WEBHOOK_VERIFIER_PARAM", default=None)
+    verifier_token: str | None = Field(alias="QBO_WEBHOOK_VERIFIER_TOKEN", default=None, repr=False)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage == "prod"
+
+
+class QuickBooksEventsSettings(_Settings):
+    """The consumer of QuickBooksEventsQueue: dedupes, finds the company, marks documents."""
+
+    stage: Stage = Field(alias="STAGE", default="dev")
+    connections_table: str = Field(alias="CONNECTIONS_TABLE", min_length=1)
+    documents_table: str = Field(alias="DOCUMENTS_TABLE", min_length=1)
+    sync_runs_table: str = Field(alias="SYNC_RUNS_TABLE", min_length=1)
+    webhook_events_table: str = Field(alias="WEBHOOK_EVENTS_TABLE", min_length=1)

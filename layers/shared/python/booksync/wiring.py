@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from booksync.settings import ApiSettings, SchedulerSettings, SyncWorkerSettings
+from booksync.settings import (
+    ApiSettings,
+    QuickBooksEventsSettings,
+    QuickBooksWebhookSettings,
+    SchedulerSettings,
+    SyncWorkerSettings,
+)
 
 # Imports live inside the builders: a handler module loads in a fraction of the time, and what a
 # path does not use (pynamodb and botocore for /health) is never loaded.
@@ -22,6 +28,8 @@ if TYPE_CHECKING:
     from booksync.sync.keepalive import KeepAlive
     from booksync.sync.sweep import Sweep
     from booksync.sync.worker import SyncWorker
+    from booksync.webhooks.events import QuickBooksEventProcessor
+    from booksync.webhooks.receiver import QuickBooksWebhookReceiver
 
 
 def api_services(settings: ApiSettings) -> ApiServices:
@@ -177,4 +185,33 @@ def keep_alive(settings: SchedulerSettings) -> KeepAlive:
         notifications=NotificationRepository(),
         refresher_for=refresher,
         warning_seconds=settings.refresh_expiry_warning_days * 86_400,
+    )
+
+
+def quickbooks_webhook_receiver(settings: QuickBooksWebhookSettings) -> QuickBooksWebhookReceiver:
+    """Only the verifier token and the queue: no table, no provider before the answer."""
+    from booksync.webhooks.receiver import QuickBooksWebhookReceiver
+    from booksync.webhooks.sources import SqsInbox, SsmVerifierToken
+
+    return QuickBooksWebhookReceiver(
+        token=SsmVerifierToken(parameter_name=settings.verifier_param, local_value=settings.verifier_token),
+        inbox=SqsInbox(settings.queue_url),
+        production=settings.is_prod,
+    )
+
+
+def quickbooks_event_processor(settings: QuickBooksEventsSettings) -> QuickBooksEventProcessor:
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.links import LinkRepository
+    from booksync.store.models import bind_tables
+    from booksync.store.runs import RunRepository
+    from booksync.store.webhook_events import WebhookEventRepository
+    from booksync.webhooks.events import QuickBooksEventProcessor
+
+    bind_tables(settings)
+    return QuickBooksEventProcessor(
+        events=WebhookEventRepository(),
+        connections=ConnectionRepository(),
+        links=LinkRepository("quickbooks"),
+        runs=RunRepository(),
     )

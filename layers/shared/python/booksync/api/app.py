@@ -238,6 +238,10 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:
     put_route(DocumentKind.INVOICE, Invoice, lambda s, c, d: s.put_invoice(c, d))
     put_route(DocumentKind.PAYMENT, Payment, lambda s, c, d: s.put_payment(c, d))
 
+    @app.delete("/invoices/{doc_id}", tags=["documents"], responses=ERRORS)
+    def delete_invoice(doc_id: IdPath, who: CallerDep, svc: Svc, response: Response) -> DocumentAccepted:
+        return _accepted(svc.documents.delete_invoice(who.company_id, doc_id), response)
+
     # -- syncing ------------------------------------------------------------------------------------
     @app.post("/invoices/{doc_id}/sync", tags=["sync"], status_code=202, responses=ERRORS)
     def sync_invoice(doc_id: IdPath, who: CallerDep, svc: Svc, provider: str = "quickbooks") -> SyncStarted:

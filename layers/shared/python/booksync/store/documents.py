@@ -18,6 +18,7 @@ from booksync.documents import MODEL_BY_KIND, DocumentKind, _Doc
 from booksync.store.models import DocumentModel, LinkMap
 
 PENDING_SHARDS = 8
+DELETED = "DELETED"
 
 
 def doc_key(kind: DocumentKind, doc_id: str) -> str:
@@ -93,6 +94,16 @@ class DocumentRepository:
             row.pending_since = None
         row.save()
         return PutOutcome(row, created=existing is None, changed=True)
+
+    def mark_deleted(self, row: DocumentModel, *, now: float, pending: bool) -> DocumentModel:
+        """A tombstone: the body stays for history; the hash changes so the deletion is pushed once."""
+        row.status = DELETED
+        row.content_hash = f"{row.content_hash[:56]}:deleted"
+        row.updated_at = now
+        row.pending_bucket = pending_bucket(DocumentKind(row.kind), row.company_id) if pending else None
+        row.pending_since = now if pending else None
+        row.save()
+        return row
 
     def add_payment(self, invoice: DocumentModel, payment_id: str) -> None:
         invoice.update(actions=[DocumentModel.payment_ids.add({payment_id})])

@@ -121,6 +121,10 @@ class LinkMap(MapAttribute[str, Any]):
     error_message = UnicodeAttribute(null=True)
     error_fix = UnicodeAttribute(null=True)
     generation = NumberAttribute(default=0)
+    # The last change someone made in the provider that booksync did not make (drift), as the
+    # provider's webhook reported it: e.g. "Update", "Void", "Delete", "Merge". Not pulled back.
+    remote_change = UnicodeAttribute(null=True)
+    remote_change_at = UnicodeAttribute(null=True)
 
 
 class DocumentModel(Model):
@@ -194,6 +198,11 @@ class SyncRunModel(Model):
     started_at = NumberAttribute()
     finished_at = NumberAttribute(null=True)
     ttl = NumberAttribute(null=True)
+    # Resumable (catalog) runs: where the next invocation starts, which step of the chain holds
+    # the run, and until when (a redelivered older step finds a newer one and stops).
+    cursor = JSONAttribute(null=True)
+    step = NumberAttribute(null=True)
+    lease_until = NumberAttribute(null=True)
 
 
 class OAuthStateModel(Model):
@@ -269,3 +278,24 @@ class NotificationModel(Model):
 
 
 ALL_MODELS["notifications_table"] = NotificationModel
+
+
+class WebhookEventModel(Model):
+    """One provider webhook event seen by its consumer: the dedupe key and what was done."""
+
+    class Meta(_Meta):
+        pass
+
+    event_key = UnicodeAttribute(hash_key=True)  # <provider>#<event id>
+    state = UnicodeAttribute(default="processing")  # processing | done
+    realm_id = UnicodeAttribute(null=True)
+    entity = UnicodeAttribute(null=True)
+    entity_id = UnicodeAttribute(null=True)
+    operation = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)  # e.g. unknown_realm, not_linked, relinked, recreate
+    detail = UnicodeAttribute(null=True)
+    received_at = NumberAttribute()
+    ttl = NumberAttribute()
+
+
+ALL_MODELS["webhook_events_table"] = WebhookEventModel

@@ -36,7 +36,7 @@ from booksync.providers.port import (
     RemoteObject,
 )
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
-from booksync.store.documents import DocumentRepository
+from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, new_link
 from booksync.store.notifications import NotificationRepository
@@ -56,6 +56,7 @@ class Outcome:
     FAILED = "failed"
     BLOCKED = "blocked"
     SKIPPED = "skipped"
+    DELETED = "deleted"
 
 
 @dataclass
@@ -172,6 +173,9 @@ class InvoiceSync:
                 provider=job.provider,
                 fix="Send the invoice with PUT /invoices/{id} first.",
             )
+        if inv_row.status == DELETED:
+            _Step(self, job, self._provider_for(connection), connection, report).deleted(inv_row)
+            return
         invoice: Invoice = self._docs.parse(inv_row)
         if invoice.status == InvoiceStatus.DRAFT:
             report.outcome = Outcome.SKIPPED
@@ -338,6 +342,34 @@ class _Step:
                 None,
             )
             self.e._docs.save_link(row, self.job.provider, link)
+
+    def deleted(self, row: DocumentModel) -> None:
+        """The business deleted the invoice: delete it in the books too, once."""
+        link = row.link(self.job.provider)
+        if link is None or not link.remote_id or link.pushed_hash == row.content_hash:
+            self.e._docs.clear_pending(row, row.content_hash)
+            self.report.counts["unchanged"] += 1
+            return
+        remote_id = link.remote_id
+        current = self.p.get_invoice(remote_id)
+        if current is not None:
+
+            def delete(request_id: str) -> RemoteObject:
+                self.p.delete_invoice(current, idempotency_key=request_id)
+                return RemoteObject(id=remote_id)
+
+            self.once.write(
+                self.key(DocumentKind.INVOICE, row.doc_id, f"delete#{link.generation or 0}"),
+                perform=delete,
+                # After an uncertain answer, the deletion happened if the invoice is gone.
+                lookup=lambda: RemoteObject(id=remote_id) if self.p.get_invoice(remote_id) is None else None,
+                fetch=lambda _id: RemoteObject(id=remote_id),
+            )
+        self._linked(row, RemoteObject(id=remote_id), link, "deleted")
+        gone = row.link(self.job.provider)
+        if gone is not None:
+            gone.outcome = Outcome.DELETED
+            self.e._docs.save_link(row, self.job.provider, gone)
 
     def _void(self, row: DocumentModel, link: LinkMap | None) -> None:
         if link is None or not link.remote_id:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from booksync.documents import Customer, DocumentKind, Invoice, InvoiceStatus, Item, Payment
 from booksync.errors import InvalidRequest, NotFoundError
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
-from booksync.store.documents import DocumentRepository, PutOutcome
-from booksync.store.models import DocumentModel
+from booksync.store.documents import DELETED, DocumentRepository, PutOutcome
+from booksync.store.models import PROVIDERS, DocumentModel
 from booksync.store.runs import RunRepository
 from booksync.sync.jobs import JobQueue, SyncJob, Trigger
 
@@ -40,6 +40,11 @@ class FieldProblem(InvalidRequest):
     def __init__(self, field: str, message: str, fix: str) -> None:
         super().__init__(f"{field}: {message}", fix=fix)
         self.field = field
+
+
+def _remote_id(row: DocumentModel, provider: str) -> str | None:
+    link = row.link(provider)
+    return link.remote_id if link is not None else None
 
 
 class DocumentService:
@@ -81,6 +86,8 @@ class DocumentService:
                 "lines.item_id", f"no item {first!r} in booksync", f"Send it first with PUT /items/{first}."
             )
         existing = self._docs.get(company_id, DocumentKind.INVOICE, invoice.id)
+        if existing is not None and existing.status == DELETED:
+            raise FieldProblem("id", "this invoice was deleted", "Create the invoice again under a new id.")
         if (
             existing is not None
             and existing.status == InvoiceStatus.VOID
@@ -107,10 +114,31 @@ class DocumentService:
             return False
         if invoice.status == InvoiceStatus.VOID:
             # Only an invoice already in the books has anything to void there.
-            return existing is not None and any(
-                (existing.link(p) or None) is not None for p in ("quickbooks", "xero", "freshbooks", "wave")
-            )
+            return existing is not None and any(existing.link(p) is not None for p in PROVIDERS)
         return True
+
+    def delete_invoice(self, company_id: str, invoice_id: str) -> Accepted:
+        """Delete it here and, once synced, in the books (where its payments would become credits)."""
+        row = self._docs.get(company_id, DocumentKind.INVOICE, invoice_id)
+        if row is None:
+            raise NotFoundError(f"No invoice {invoice_id!r}.", fix="Check the invoice id.")
+        if row.status == DELETED:
+            return Accepted(
+                doc_id=invoice_id,
+                created=False,
+                changed=False,
+                pending=bool(row.pending_bucket),
+                queued_run_id=None,
+            )
+        if row.payment_ids:
+            raise InvalidRequest(
+                f"Invoice {invoice_id} has payments recorded against it.",
+                fix="Refund or remove its payments in your app first, or void the invoice instead.",
+            )
+        linked = any(_remote_id(row, p) for p in PROVIDERS)
+        row = self._docs.mark_deleted(row, now=self._clock(), pending=linked)
+        run_id = self._auto_sync(company_id, invoice_id, "auto_sync_invoices") if linked else None
+        return Accepted(doc_id=invoice_id, created=False, changed=True, pending=linked, queued_run_id=run_id)
 
     # -- payments -------------------------------------------------------------------------------
     def put_payment(self, company_id: str, payment: Payment) -> Accepted:

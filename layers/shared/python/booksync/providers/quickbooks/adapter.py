@@ -152,6 +152,11 @@ class QuickBooksProvider:
         voided = self._client.operation("Invoice", body, operation="void", idempotency_key=idempotency_key)
         return mapping.to_remote(voided, "DocNumber")
 
+    def delete_invoice(self, remote: RemoteObject, *, idempotency_key: str) -> None:
+        """``POST /invoice?operation=delete``: payments applied to it become unapplied credits."""
+        body = self._versioned("Invoice", remote, {})
+        self._client.operation("Invoice", body, operation="delete", idempotency_key=idempotency_key)
+
     # ------------------------------------------------------------------ payments
 
     def find_payment(self, payment: Payment, refs: PaymentRefs) -> RemoteObject | None:

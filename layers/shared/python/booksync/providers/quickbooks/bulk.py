@@ -1,0 +1,159 @@
+"""``QuickBooksCatalog``: the bulk catalog port over QuickBooks' query and Batch API.
+
+- Lookups are plain queries with ``IN`` lists (40 values each), inactive rows included
+  (``Active IN (true,false)``: inactive customers and items still hold their names). They are
+  ordinary requests, so the 40-batch-requests-per-minute budget goes to writes only.
+- Writes go 30 to a Batch API request (Intuit's recommended maximum), creates and sparse
+  updates alike; each item's fault comes back on its own answer.
+- Every HTTP request passes the caller's gate first (a limiter per realm), so the realm never
+  has to answer 429; one that still comes (another process used the realm) is honoured by the
+  HTTP client's Retry-After handling.
+- Names the query lexer may refuse (non-ASCII) are looked up one at a time by the single-object
+  adapter, which knows how to fall back to LIKE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from booksync.documents import Customer, Item
+from booksync.errors import Rejected
+from booksync.providers.bulk import CatalogAnswer, CatalogWrite, Gate, OutOfTime
+from booksync.providers.port import ItemRefs, RemoteObject
+from booksync.providers.quickbooks import mapping
+from booksync.providers.quickbooks.adapter import ANY_ACTIVE, QuickBooksProvider
+from booksync.providers.quickbooks.client import MAX_BATCH_ITEMS, BatchOp, QuickBooksClient, quote
+from booksync.sync.limiter import Limits
+
+Json = dict[str, Any]
+T = TypeVar("T")
+IN_LIST_SIZE = 40
+# Intuit's throttles per realm and app (providers.md 1.6).
+QUICKBOOKS_LIMITS = Limits(max_concurrent=10, requests_per_minute=500, batches_per_minute=40)
+
+
+def _fold(value: Any) -> str | None:
+    return value.strip().casefold() if isinstance(value, str) else None
+
+
+def _chunks(values: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+class QuickBooksCatalog:
+    batch_size = MAX_BATCH_ITEMS
+
+    def __init__(
+        self, client: QuickBooksClient, gate: Gate, *, deadline: Callable[[], float | None] = lambda: None
+    ) -> None:
+        self._client = client
+        self._gate = gate
+        self._deadline = deadline
+        self._single = QuickBooksProvider(client)
+
+    # ------------------------------------------------------------------ lookups
+
+    def find_customers(self, customers: Sequence[Customer]) -> Mapping[str, RemoteObject]:
+        found: dict[str, RemoteObject] = {}
+        names = {c.id: mapping.customer_name(c) for c in customers}
+        emails = {c.id: c.email for c in customers if c.email and c.email.isascii()}
+        by_email = self._rows("Customer", "PrimaryEmailAddr", sorted(set(emails.values())), exact=False)
+        for customer_id, email in emails.items():
+            rows = [r for r in by_email if _fold((r.get("PrimaryEmailAddr") or {}).get("Address")) == _fold(email)]
+            # Several customers share the address: only the one with our name is surely ours.
+            named = [r for r in rows if _fold(r.get("DisplayName")) == _fold(names[customer_id])]
+            row = rows[0] if len(rows) == 1 else (named[0] if named else None)
+            if row is not None:
+                found[customer_id] = mapping.to_remote(row, "DisplayName")
+        rest = [c for c in customers if c.id not in found]
+        for customer, remote in self._by_name(
+            rest, "Customer", "DisplayName", lambda c: names[c.id], self._single.find_customer
+        ):
+            found[customer.id] = remote
+        return found
+
+    def find_items(self, items: Sequence[Item]) -> Mapping[str, RemoteObject]:
+        names = {i.id: mapping.item_name(i) for i in items}
+        return {
+            item.id: remote
+            for item, remote in self._by_name(items, "Item", "Name", lambda i: names[i.id], self._single.find_item)
+        }
+
+    def _by_name(
+        self,
+        docs: Sequence[T],
+        entity: str,
+        field: str,
+        name_of: Callable[[T], str],
+        find_one: Callable[[T], RemoteObject | None],
+    ) -> list[tuple[T, RemoteObject]]:
+        plain = [doc for doc in docs if name_of(doc).isascii()]
+        rows = self._rows(entity, field, sorted({name_of(doc) for doc in plain}), exact=True)
+        by_name = {_fold(row.get(field)): row for row in rows}
+        matches = [(doc, mapping.to_remote(by_name[_fold(name_of(doc))], field)) for doc in plain if _fold(name_of(doc)) in by_name]
+        for doc in docs:
+            if not name_of(doc).isascii():
+                remote = self._gated(lambda d=doc: find_one(d), batch=False)  # type: ignore[misc]
+                if remote is not None:
+                    matches.append((doc, remote))
+        return matches
+
+    def _rows(self, entity: str, field: str, values: Sequence[str], *, exact: bool) -> list[Json]:
+        rows: list[Json] = []
+        for chunk in _chunks(values, IN_LIST_SIZE):
+            where = f"{field} IN ({','.join(quote(v) for v in chunk)}) and {ANY_ACTIVE}"
+            rows.extend(self._gated(lambda w=where: self._client.select_all(entity, w), batch=False))  # type: ignore[misc]
+        if not exact:
+            return rows
+        wanted = {_fold(v) for v in values}
+        return [row for row in rows if _fold(row.get(field)) in wanted]
+
+    # ------------------------------------------------------------------ writes
+
+    def write_many(
+        self, writes: Sequence[CatalogWrite], *, idempotency_key: str
+    ) -> Mapping[str, CatalogAnswer]:
+        ops: list[BatchOp] = []
+        entity_of: dict[str, tuple[str, str]] = {}
+        for index, write in enumerate(writes, 1):
+            bid = str(index)
+            entity, name_key, body = _body(write)
+            if write.remote is not None:
+                body = {**body, "Id": write.remote.id, "SyncToken": write.remote.version, "sparse": True}
+            ops.append(BatchOp.of(bid, "update" if write.remote is not None else "create", entity, body))
+            entity_of[bid] = (write.key, name_key)
+        results = self._gated(lambda: self._client.batch(ops, idempotency_key=idempotency_key), batch=True)
+        answers: dict[str, CatalogAnswer] = {}
+        for bid, (key, name_key) in entity_of.items():
+            result = results[bid]
+            if result.entity is not None:
+                answers[key] = CatalogAnswer(key, remote=mapping.to_remote(result.entity, name_key))
+            else:
+                answers[key] = CatalogAnswer(key, error=result.error)
+        return answers
+
+    def _gated(self, call: Callable[[], T], *, batch: bool) -> T:
+        if not self._gate.acquire(batch=batch, deadline=self._deadline()):
+            raise OutOfTime("no QuickBooks request slot before the invocation's deadline")
+        try:
+            return call()
+        finally:
+            self._gate.release(batch=batch)
+
+
+def _body(write: CatalogWrite) -> tuple[str, str, Json]:
+    document = write.document
+    if isinstance(document, Customer):
+        return "Customer", "DisplayName", mapping.customer_body(document)
+    refs = write.refs or ItemRefs(income_account_id=None)
+    return "Item", "Name", mapping.item_body(document, refs)
+
+
+def body_problem(write: CatalogWrite) -> Rejected | None:
+    """The refusal a write would get before it is sent (an empty name, no income account)."""
+    try:
+        _body(write)
+    except Rejected as exc:
+        return exc
+    return None

@@ -1,0 +1,94 @@
+"""The sync-run row of a resumable catalog job: its cursor, its progress and who holds it.
+
+The row, not the queue message, is the job's memory: a message only says "run R, step N".
+A step is claimed with a conditional update, so a redelivered older message (its successor
+already queued) or a duplicate of a step still being worked on stops at once instead of
+running a second chain beside the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from booksync.store.models import RunErrorMap, SyncRunModel
+
+MAX_RUN_ERRORS = 200  # a DynamoDB item holds 400 KB; history shows the first ones and a count
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class CatalogRunStore:
+    def get(self, company_id: str, run_id: str) -> SyncRunModel | None:
+        try:
+            return SyncRunModel.get(company_id, run_id, consistent_read=True)
+        except SyncRunModel.DoesNotExist:
+            return None
+
+    def claim(self, company_id: str, run_id: str, *, step: int, now: float, lease_until: float) -> SyncRunModel | None:
+        """Hold the run for ``step``; None when a newer step owns it, it is finished or another
+        worker holds this step's lease."""
+        row = SyncRunModel(company_id, run_id)
+        newer_or_same = SyncRunModel.step.does_not_exist() | (SyncRunModel.step < step) | (
+            (SyncRunModel.step == step) & (SyncRunModel.lease_until < now)
+        )
+        try:
+            row.update(
+                actions=[
+                    SyncRunModel.step.set(step),
+                    SyncRunModel.lease_until.set(lease_until),
+                    SyncRunModel.status.set("running"),
+                ],
+                condition=SyncRunModel.run_id.exists()
+                & SyncRunModel.finished_at.does_not_exist()
+                & newer_or_same,
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return self.get(company_id, run_id)
+
+    def checkpoint(
+        self,
+        row: SyncRunModel,
+        *,
+        step: int,
+        cursor: Mapping[str, Any],
+        counts: Mapping[str, int],
+        errors: list[dict[str, str | None]],
+    ) -> None:
+        """Progress for sync history and the cursor the next invocation starts from."""
+        row.update(
+            actions=[
+                SyncRunModel.cursor.set(dict(cursor)),
+                SyncRunModel.counts.set(dict(counts)),
+                SyncRunModel.errors.set([RunErrorMap(**e) for e in errors[:MAX_RUN_ERRORS]]),
+            ],
+            condition=SyncRunModel.step == step,
+        )
+
+    def finish(
+        self,
+        row: SyncRunModel,
+        *,
+        step: int,
+        status: str,
+        counts: Mapping[str, int],
+        errors: list[dict[str, str | None]],
+        now: float,
+    ) -> None:
+        row.update(
+            actions=[
+                SyncRunModel.status.set(status),
+                SyncRunModel.counts.set(dict(counts)),
+                SyncRunModel.errors.set([RunErrorMap(**e) for e in errors[:MAX_RUN_ERRORS]]),
+                SyncRunModel.finished_at.set(now),
+                SyncRunModel.lease_until.remove(),
+            ],
+            condition=SyncRunModel.step == step,
+        )

@@ -1,0 +1,111 @@
+"""Documents seen from the provider's side: find them by remote id, apply what changed there.
+
+Every write is conditional on the link still pointing at the remote id the event is about, so
+an event that arrives after a sync has already relinked the document changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
+
+from booksync.documents import DocumentKind
+from booksync.store.documents import pending_bucket
+from booksync.store.models import DocumentModel
+
+# DynamoDB's IN takes at most 100 operands.
+_IN_LIMIT = 100
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class LinkRepository:
+    def __init__(self, provider: str = "quickbooks") -> None:
+        self._provider = provider
+        self._attr = getattr(DocumentModel, f"link_{provider}")
+
+    def linked(self, company_id: str, kind: DocumentKind, remote_ids: Iterable[str]) -> list[DocumentModel]:
+        """The company's documents of ``kind`` linked to any of ``remote_ids``.
+
+        One query of the company's documents of that kind (the sort key's prefix), filtered on
+        the link: deletes and merges are rare, and a consumer batch asks once per company and
+        kind. A remote-id index is the next step if companies with very large catalogs make
+        this read show up.
+        """
+        ids = sorted(set(remote_ids))
+        found: list[DocumentModel] = []
+        for start in range(0, len(ids), _IN_LIMIT):
+            chunk = ids[start : start + _IN_LIMIT]
+            found += DocumentModel.query(
+                company_id,
+                DocumentModel.doc_key.startswith(f"{kind.value}#"),
+                filter_condition=self._attr.remote_id.is_in(*chunk),
+                consistent_read=True,
+            )
+        return found
+
+    def mark_deleted(
+        self, row: DocumentModel, remote_id: str, *, message: str, fix: str, at: str | None, now: float
+    ) -> bool:
+        """Forget the deleted remote object and queue the document to be created again.
+
+        The generation grows so the next create is a new intent (the old one is done); the
+        pending marker makes the sweep pick it up.
+        """
+        link = row.link(self._provider)
+        generation = int(link.generation or 0) + 1 if link is not None else 1
+        return self._update(
+            row,
+            remote_id,
+            [
+                self._attr.remote_id.remove(),
+                self._attr.version.remove(),
+                self._attr.pushed_hash.remove(),
+                self._attr.generation.set(generation),
+                self._attr.outcome.set("deleted_in_provider"),
+                self._attr.error_code.set("deleted_in_provider"),
+                self._attr.error_message.set(message),
+                self._attr.error_fix.set(fix),
+                self._attr.remote_change.set("Delete"),
+                self._attr.remote_change_at.set(at or ""),
+                DocumentModel.pending_bucket.set(pending_bucket(DocumentKind(row.kind), row.company_id)),
+                DocumentModel.pending_since.set(DocumentModel.pending_since | now),
+            ],
+        )
+
+    def relink(self, row: DocumentModel, remote_id: str, surviving_id: str, *, at: str | None) -> bool:
+        """The remote object was merged into ``surviving_id``: point the link there.
+
+        The SyncToken of the survivor is unknown, so it is dropped; the next update reads it.
+        """
+        return self._update(
+            row,
+            remote_id,
+            [
+                self._attr.remote_id.set(surviving_id),
+                self._attr.version.remove(),
+                self._attr.remote_change.set("Merge"),
+                self._attr.remote_change_at.set(at or ""),
+            ],
+        )
+
+    def record_change(self, row: DocumentModel, remote_id: str, operation: str, *, at: str | None) -> bool:
+        """Drift: someone changed the object in the provider. Recorded, not pulled back."""
+        actions: list[Action] = [
+            self._attr.remote_change.set(operation),
+            self._attr.remote_change_at.set(at or ""),
+        ]
+        return self._update(row, remote_id, actions)
+
+    def _update(self, row: DocumentModel, remote_id: str, actions: list[Action]) -> bool:
+        try:
+            row.update(actions=actions, condition=self._attr.remote_id == remote_id)
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True

@@ -1,0 +1,1 @@
+"""Provider webhooks: verify, enqueue, answer (the receiver); dedupe and act (the consumer)."""
