@@ -7,6 +7,7 @@ function's CodeUri (functions/sync_invoice/ -> events/sync_invoice/).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -21,6 +22,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 from booksync.documents import Customer, Invoice, InvoiceStatus, Item, Payment
+from booksync.webhooks.quickbooks import parse_payload
 from cfnlint.decode import decode
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +59,19 @@ class SyncJob(BaseModel):
     provider: Literal["quickbooks"]
     trigger: Literal["auto", "manual", "sweep"]
     run_id: str | None
+
+
+class WebhookMessage(BaseModel):
+    """docs/architecture.md, "Queue message: QuickBooks webhook delivery"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1]
+    provider: Literal["quickbooks"]
+    received_at: float
+    signed: bool
+    body: str
+    malformed: str | None
 
 
 # ---------------------------------------------------------------- template
@@ -189,8 +204,8 @@ def test_every_queue_and_schedule_has_a_sample_event() -> None:
 @pytest.mark.parametrize("sample", ALL_SAMPLES)
 def test_sample_parses_as_its_function_receives_it(sample: str) -> None:
     folder = sample.split("/", 1)[0]
-    (function,) = [f for f in FUNCTIONS if code_dir(f) == folder]
     event = json.loads((EVENTS / sample).read_text())
+    function = function_for(folder, event)
     if "routeKey" in event:
         assert events_of(function, "HttpApi"), f"{function} has no HTTP route"
         check_http_event(event, function)
@@ -203,6 +218,21 @@ def test_sample_parses_as_its_function_receives_it(sample: str) -> None:
         # A schedule with Input delivers that JSON itself, not an EventBridge envelope.
         inputs = [json.loads(s["Input"]) for s in events_of(function, "Schedule") if "Input" in s]
         assert event in inputs, f"events/{sample} is neither an HTTP, SQS nor a scheduled event"
+
+
+def function_for(folder: str, event: dict[str, Any]) -> str:
+    """The function a sample is for: several functions may share a code folder (webhooks/)."""
+    candidates = [f for f in FUNCTIONS if code_dir(f) == folder]
+    if len(candidates) > 1 and "routeKey" in event:
+        candidates = [
+            f
+            for f in candidates
+            if any(f"{p['Method'].upper()} {p['Path']}" == event["routeKey"] for p in events_of(f, "HttpApi"))
+        ]
+    elif len(candidates) > 1 and "Records" in event:
+        candidates = [f for f in candidates if events_of(f, "SQS")]
+    (function,) = candidates
+    return function
 
 
 def check_http_event(event: dict[str, Any], function: str) -> None:
@@ -237,8 +267,13 @@ def check_http_event(event: dict[str, Any], function: str) -> None:
         assert "authorization" in parsed.headers
 
     if isinstance(parsed.body, str) and parsed.body:
-        assert parsed.isBase64Encoded is False
         assert parsed.headers.get("content-type", "").startswith("application/json")
+        if parsed.isBase64Encoded:
+            # API Gateway base64-encodes bodies it takes for binary; only webhooks must cope.
+            assert parsed.rawPath.startswith("/webhooks/")
+            body = json.loads(base64.b64decode(parsed.body))
+            assert not has_float(body)
+            return
         body = json.loads(parsed.body)
         assert not has_float(body), "money travels as strings, never JSON floats"
         check_document_body(method, path, parsed.body)
@@ -261,6 +296,11 @@ def check_sqs_event(event: dict[str, Any], function: str) -> None:
     for record in parsed.Records:
         assert record.eventSource == "aws:sqs"
         assert record.md5OfBody == hashlib.md5(record.body.encode()).hexdigest()
+        if function == "QuickBooksEventsFunction":
+            message = WebhookMessage.model_validate_json(record.body)
+            assert parse_payload(message.body), "a queued delivery carries at least one event"
+            job_ids.append(record.messageId)
+            continue
         job = SyncJob.model_validate_json(record.body)
         job_ids.append(job.job_id)
     assert len(set(job_ids)) == len(job_ids), "job_id is unique per enqueue"

@@ -1,0 +1,34 @@
+"""QuickBooksEventsFunction: consumes QuickBooksEventsQueue, reporting partial batch failures."""
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from booksync.settings import QuickBooksEventsSettings
+from booksync.wiring import quickbooks_event_processor
+
+if TYPE_CHECKING:
+    from booksync.webhooks.events import QuickBooksEventProcessor
+
+logger = Logger()
+SETTINGS = QuickBooksEventsSettings.from_env()  # validated at cold start
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@cache
+def events() -> "QuickBooksEventProcessor":
+    return quickbooks_event_processor(SETTINGS)
+
+
+def record_handler(record: SQSRecord) -> dict[str, int]:
+    return events().handle_message(record.body)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    answer = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(answer)

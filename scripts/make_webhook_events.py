@@ -1,0 +1,170 @@
+"""Regenerate events/webhooks/*.json: signed QuickBooks deliveries and the consumer's SQS event.
+
+The deliveries are signed with SAMPLE_VERIFIER_TOKEN, so `sam local invoke` with
+QBO_WEBHOOK_VERIFIER_TOKEN set to it (and the tests) verify them as Intuit's would verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent.parent / "events" / "webhooks"
+SAMPLE_VERIFIER_TOKEN = "booksync-sample-verifier-0001"
+REALM = "9130355377372906"
+
+
+def _entity(name: str, entity_id: str, operation: str, second: int, **extra: str) -> dict[str, str]:
+    return {
+        "name": name,
+        "id": entity_id,
+        "operation": operation,
+        "lastUpdated": f"2026-11-22T09:30:{second:02d}-0800",
+        **extra,
+    }
+
+
+LEGACY = {
+    "eventNotifications": [
+        {
+            "realmId": REALM,
+            "dataChangeEvent": {
+                "entities": [
+                    _entity("Invoice", "146", "Delete", 11),
+                    _entity("Customer", "58", "Merge", 12, deletedId="61"),
+                    _entity("Item", "19", "Update", 13),
+                ]
+            },
+        }
+    ]
+}
+CLOUD_EVENTS = [
+    {
+        "specversion": "1.0",
+        "id": "88cd52aa-4c1e-4c57-9a3e-5c1f0a1b2c01",
+        "source": "intuit.dsnBgbseACLLRZNxo2dfc4evmEJdxde58xeeYcZliOU=",
+        "type": "qbo.invoice.voided.v1",
+        "datacontenttype": "application/json",
+        "time": "2026-11-22T17:31:25.179851517Z",
+        "intuitentityid": "147",
+        "intuitaccountid": REALM,
+        "data": {},
+    },
+    {
+        "specversion": "1.0",
+        "id": "88cd52aa-4c1e-4c57-9a3e-5c1f0a1b2c02",
+        "source": "intuit.dsnBgbseACLLRZNxo2dfc4evmEJdxde58xeeYcZliOU=",
+        "type": "qbo.customer.merged.v1",
+        "datacontenttype": "application/json",
+        "time": "2026-11-22T17:31:26.004512000Z",
+        "intuitentityid": "58",
+        "intuitaccountid": "9130355377372907",
+        "data": {"deletedid": "27"},
+    },
+]
+
+
+def sign(body: bytes) -> str:
+    return base64.b64encode(hmac.new(SAMPLE_VERIFIER_TOKEN.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def http_event(body: str, *, request_id: str, base64_body: bool = False) -> dict[str, Any]:
+    raw = body.encode()
+    return {
+        "version": "2.0",
+        "routeKey": "POST /webhooks/quickbooks",
+        "rawPath": "/webhooks/quickbooks",
+        "rawQueryString": "",
+        "headers": {
+            "accept": "application/json",
+            "content-length": str(len(raw)),
+            "content-type": "application/json; charset=utf-8",
+            "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+            "intuit-created-time": "2026-11-22T17:31:27.000Z",
+            "intuit-signature": sign(raw),
+            "intuit-t-id": "1f0b2c3d-0000-4a5b-8c9d-0e1f2a3b4c5d",
+            "user-agent": "Intuit-Webhooks/1.0",
+            "x-amzn-trace-id": "Root=1-6b02b4ef-356a192b7913b04c54574d19",
+            "x-forwarded-for": "198.51.100.7",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "a1b2c3d4e5",
+            "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "a1b2c3d4e5",
+            "http": {
+                "method": "POST",
+                "path": "/webhooks/quickbooks",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "198.51.100.7",
+                "userAgent": "Intuit-Webhooks/1.0",
+            },
+            "requestId": request_id,
+            "routeKey": "POST /webhooks/quickbooks",
+            "stage": "$default",
+            "time": "22/Nov/2026:17:31:27 +0000",
+            "timeEpoch": 1795368687000,
+        },
+        "body": base64.b64encode(raw).decode() if base64_body else body,
+        "isBase64Encoded": base64_body,
+    }
+
+
+def sqs_event(bodies: list[str]) -> dict[str, Any]:
+    records = []
+    for n, body in enumerate(bodies, 1):
+        message = json.dumps(
+            {
+                "v": 1,
+                "provider": "quickbooks",
+                "received_at": 1795368687.1,
+                "signed": True,
+                "body": body,
+                "malformed": None,
+            }
+        )
+        records.append(
+            {
+                "messageId": f"7a1e2c3b-0d4f-4e5a-9b6c-00000000000{n}",
+                "receiptHandle": f"AQEBsampleReceiptHandle000{n}+booksync/quickbooks-events==",
+                "body": message,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795368687101",
+                    "SenderId": "AROAEXAMPLEROLEID:booksync-dev-webhooks-quickbooks",
+                    "ApproximateFirstReceiveTimestamp": "1795368687351",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(message.encode(), usedforsecurity=False).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:booksync-dev-QuickBooksEventsQueue",
+                "awsRegion": "us-east-1",
+            }
+        )
+    return {"Records": records}
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    legacy = json.dumps(LEGACY, separators=(",", ":"))
+    cloud = json.dumps(CLOUD_EVENTS, separators=(",", ":"))
+    files = {
+        "quickbooks_legacy.json": http_event(legacy, request_id="Wq1AbcLegacy1="),
+        "quickbooks_cloudevents.json": http_event(cloud, request_id="Wq1AbcCloud01="),
+        "quickbooks_cloudevents_base64.json": http_event(
+            cloud, request_id="Wq1AbcCloudB6=", base64_body=True
+        ),
+        "quickbooks_events_batch.json": sqs_event([legacy, cloud]),
+    }
+    for name, event in files.items():
+        (OUT / name).write_text(json.dumps(event, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
