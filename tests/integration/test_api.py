@@ -190,3 +190,14 @@ def test_delete_invoice_route(api: SimpleNamespace) -> None:
     assert status == 422
     assert problem["errors"][0]["field"] == "id"
     assert api.call("DELETE", "/invoices/ghost", claims=admin())[0] == 404
+
+
+def test_reconnect_and_disconnect_are_admin_only(api: SimpleNamespace) -> None:
+    for action in ("reconnect", "disconnect"):
+        assert api.call("POST", f"/integrations/quickbooks/{action}", claims=member())[0] == 403
+    status, started, _ = api.call("POST", "/integrations/quickbooks/reconnect", claims=admin())
+    assert status == 200
+    assert "state=" in started["authorization_url"]
+    status, problem, _ = api.call("POST", "/integrations/quickbooks/disconnect", claims=admin())
+    assert status == 404
+    assert problem["fix"]

@@ -254,3 +254,36 @@ def test_an_invoice_with_payments_cannot_be_deleted(stack: SimpleNamespace) -> N
     seed_invoice(stack, payments=("10.00",))
     with pytest.raises(InvalidRequest, match="payments"):
         stack.services.documents.delete_invoice(COMPANY, "inv-1")
+
+
+def test_disconnect_revokes_and_forgets_tokens_and_reconnect_resumes_parked_work(
+    stack: SimpleNamespace,
+) -> None:
+    import boto3
+
+    from booksync.store.models import ConnectionModel
+
+    seed_invoice(stack, payments=())
+    stack.fns.sync_invoice.handler(one_event(stack), Context())
+    result = stack.services.integrations.disconnect(company_id=COMPANY, provider="quickbooks")
+    assert result["revoked"] is True
+    assert result["status_label"] == "Not Connected"
+    raw = boto3.client("dynamodb").scan(TableName=ConnectionModel.Meta.table_name)["Items"][0]
+    assert "token_ciphertext" not in raw
+    assert "settings" in raw, "settings survive for a reconnect"
+    # The grant was revoked at Intuit too.
+    revokes = [r for r in stack.control.requests() if r["path"].endswith("/tokens/revoke")]
+    assert [r["status"] for r in revokes] == [200]
+    # Work recorded while disconnected waits; nothing is deleted in the books.
+    stack.services.documents.put_invoice(COMPANY, builders.invoice("inv-2"))
+    assert receive_sqs_event(stack.queue)["Records"] == []
+    assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["parked"] == 1
+    assert ledger_counts(stack)["Invoice"] == 1
+    url = stack.services.integrations.start_connect(company_id=COMPANY, user_id="u2", provider="quickbooks")
+    query = parse_qs(urlsplit(stack.control.approve_consent(url, realm=stack.realm)).query)
+    stack.services.integrations.complete_connect(
+        provider="quickbooks", state=query["state"][0], code=query["code"][0], account_id=stack.realm
+    )
+    assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 1
+    stack.fns.sync_invoice.handler(one_event(stack), Context())
+    assert ledger_counts(stack) == {"Customer": 1, "Item": 2, "Invoice": 2, "Payment": 0}

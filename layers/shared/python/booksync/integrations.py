@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -11,10 +12,16 @@ from typing import Any
 from pynamodb.exceptions import DeleteError
 
 from booksync.documents import DocumentKind, InvoiceStatus
-from booksync.errors import InvalidRequest, NotFoundError
+from booksync.errors import BooksyncError, InvalidRequest, NotFoundError
 from booksync.providers.port import OAuthClient
 from booksync.security.vault import PlainTokens, TokenCipher, TokenContext
-from booksync.store.connections import ConnectionRepository, ConnectionStatus, TokenTimes
+from booksync.store.connections import (
+    ConnectionRepository,
+    ConnectionStatus,
+    TokenTimes,
+    sealed_tokens,
+    token_context,
+)
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.models import (
     ConnectionModel,
@@ -24,6 +31,7 @@ from booksync.store.models import (
 )
 from booksync.store.notifications import NotificationRepository
 
+logger = logging.getLogger(__name__)
 STATE_TTL_SECONDS = 600
 SUPPORTED = ("quickbooks",)
 STATUS_LABELS = {
@@ -148,6 +156,30 @@ class Integrations:
         if row.ttl < self._clock() or row.provider != provider:
             raise InvalidRequest("This connection link has expired.", fix="Start the connection again.")
         return row
+
+    def disconnect(self, *, company_id: str, provider: str) -> dict[str, Any]:
+        """Revoke the grant at the provider and delete the tokens here. Nothing is deleted in the
+        books; history, settings and links stay for a later reconnect."""
+        _require_supported(provider)
+        row = self._connections.get(company_id, provider)
+        if row is None or row.status == ConnectionStatus.DISCONNECTED:
+            raise NotFoundError(f"{provider} is not connected.", fix="Nothing to disconnect.")
+        revoked = self._revoke(row)
+        self._connections.disconnect(row, now=self._clock())
+        return {**self._describe(provider, self._connections.get(company_id, provider)), "revoked": revoked}
+
+    def _revoke(self, row: ConnectionModel) -> bool:
+        """Best effort: a grant the provider already dropped must not keep the user connected here."""
+        sealed = sealed_tokens(row)
+        if sealed is None:
+            return False
+        try:
+            tokens = self._cipher.open(sealed, token_context(row))
+            self._oauth_for(row.provider).revoke(tokens.refresh_token or tokens.access_token)
+        except BooksyncError as exc:
+            logger.warning("token revocation failed; tokens deleted anyway", extra={"code": exc.code})
+            return False
+        return True
 
     # -- status and settings ---------------------------------------------------------------------
     def overview(self, company_id: str) -> list[dict[str, Any]]:

@@ -167,6 +167,20 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:
         )
         return ConnectStarted(authorization_url=url)
 
+    @app.post("/integrations/{provider}/reconnect", tags=["integrations"], responses=ERRORS)
+    def reconnect(provider: str, who: CallerDep, svc: Svc) -> ConnectStarted:
+        """Straight to the provider's consent; settings, mappings and links are kept."""
+        who.require_admin()
+        url = svc.integrations.start_connect(
+            company_id=who.company_id, user_id=who.user_id, provider=provider
+        )
+        return ConnectStarted(authorization_url=url)
+
+    @app.post("/integrations/{provider}/disconnect", tags=["integrations"], responses=ERRORS)
+    def disconnect(provider: str, who: CallerDep, svc: Svc) -> dict[str, Any]:
+        who.require_admin()
+        return svc.integrations.disconnect(company_id=who.company_id, provider=provider)
+
     @app.patch("/integrations/{provider}/settings", tags=["integrations"], responses=ERRORS)
     def update_settings(provider: str, patch: SettingsPatch, who: CallerDep, svc: Svc) -> dict[str, Any]:
         who.require_admin()

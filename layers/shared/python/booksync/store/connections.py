@@ -212,6 +212,22 @@ class ConnectionRepository:
             ]
         row.update(actions=actions)
 
+    def disconnect(self, row: ConnectionModel, *, now: float) -> None:
+        """Forget the tokens; keep settings, mappings and history so a reconnect picks up where it was."""
+        row.update(
+            actions=[
+                ConnectionModel.status.set(ConnectionStatus.DISCONNECTED),
+                ConnectionModel.token_key.remove(),
+                ConnectionModel.token_nonce.remove(),
+                ConnectionModel.token_ciphertext.remove(),
+                ConnectionModel.has_refresh_token.set(False),
+                ConnectionModel.refresh_due_at.remove(),
+                ConnectionModel.token_version.set(ConnectionModel.token_version + 1),
+                ConnectionModel.last_error_code.set("disconnected"),
+                ConnectionModel.last_error_message.set("Disconnected by an admin."),
+            ]
+        )
+
     def record_sync(self, company_id: str, provider: str, now: float) -> None:
         try:
             ConnectionModel(company_id, provider).update(
