@@ -260,7 +260,6 @@ def test_disconnect_revokes_and_forgets_tokens_and_reconnect_resumes_parked_work
     stack: SimpleNamespace,
 ) -> None:
     import boto3
-
     from booksync.store.models import ConnectionModel
 
     seed_invoice(stack, payments=())
