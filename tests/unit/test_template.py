@@ -31,7 +31,7 @@ PUBLIC_ROUTES = {
     ("POST", "/webhooks/square"),
 }
 # Functions that read or write OAuth tokens and so may use TokenKey.
-TOKEN_FUNCTIONS = {"ApiFunction", "SyncInvoiceFunction", "SchedulerFunction"}
+TOKEN_FUNCTIONS = {"ApiFunction", "SyncInvoiceFunction", "SyncCatalogFunction", "SchedulerFunction"}
 # KMS operations that use key material, as opposed to administering the key.
 KMS_CRYPTO_ACTIONS = (
     "kms:Encrypt",
@@ -127,6 +127,7 @@ FUNCTION_ENV: dict[str, set[str]] = {
         "NOTIFICATIONS_TABLE",
         "OAUTH_STATES_TABLE",
         "SYNC_INVOICE_QUEUE_URL",
+        "SYNC_CATALOG_QUEUE_URL",
         "TOKEN_KEY_ID",
         "PUBLIC_API_BASE_URL",
         "APP_RETURN_URL",
@@ -155,6 +156,18 @@ FUNCTION_ENV: dict[str, set[str]] = {
         *QBO_ENV,
     },
 }
+FUNCTION_ENV["SyncCatalogFunction"] = {
+    "POWERTOOLS_SERVICE_NAME",
+    "CONNECTIONS_TABLE",
+    "DOCUMENTS_TABLE",
+    "INTENTS_TABLE",
+    "SYNC_RUNS_TABLE",
+    "NOTIFICATIONS_TABLE",
+    "SYNC_INVOICE_QUEUE_URL",
+    "SYNC_CATALOG_QUEUE_URL",
+    "TOKEN_KEY_ID",
+    *QBO_ENV,
+}
 FUNCTION_ENV["QuickBooksWebhookFunction"] = {
     "POWERTOOLS_SERVICE_NAME",
     "QBO_WEBHOOK_QUEUE_URL",
@@ -170,11 +183,13 @@ FUNCTION_ENV["QuickBooksEventsFunction"] = {
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
 QUEUE_ENV = {
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
+    "SYNC_CATALOG_QUEUE_URL": "SyncCatalogQueue",
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
 }
 ENV_RESOURCE = {spec["env"]: name for name, spec in TABLES.items()} | {
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
+    "SYNC_CATALOG_QUEUE_URL": "SyncCatalogQueue",
     "TOKEN_KEY_ID": "TokenKey",
 }
 
@@ -428,6 +443,13 @@ def test_sync_invoice_event_source_settings(template: dict[str, Any]) -> None:
     assert props["BatchSize"] == 5
     assert props["MaximumBatchingWindowInSeconds"] == 1
     assert props["ScalingConfig"] == {"MaximumConcurrency": 10}
+
+
+def test_sync_catalog_event_source_settings(template: dict[str, Any]) -> None:
+    (props,) = events_of(template["Resources"]["SyncCatalogFunction"], "SQS").values()
+    assert queue_arn_target(props["Queue"]) == "SyncCatalogQueue"
+    # One job per invocation: it uses the whole invocation's time and the realm's limits.
+    assert props["BatchSize"] == 1
 
 
 def test_no_dead_letter_queue_is_consumed_by_a_function(template: dict[str, Any]) -> None:

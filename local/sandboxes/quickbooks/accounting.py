@@ -101,7 +101,8 @@ class AccountingAPI:
             return self.throttle_response(throttled.retry_after_s)
         try:
             if self.config.latency_ms > 0:
-                self.stopping.wait(self.config.latency_ms / 1000)
+                # Sandbox time, like the throttle windows: a scaled clock keeps their ratio.
+                self.stopping.wait(self.config.latency_ms / 1000 / self.config.clock_scale)
             return self._route(request, call, self.books.open(realm_id), rest)
         finally:
             self.limiter.release(realm_id)

@@ -156,8 +156,17 @@ class _TokenSettings(_ProviderAccess):
     intents_table: str = Field(alias="INTENTS_TABLE", min_length=1)
 
 
+def _queue_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("https://", "http://")):
+        raise ValueError("must be a queue URL")
+    return value
+
+
 class ApiSettings(_TokenSettings):
     oauth_states_table: str = Field(alias="OAUTH_STATES_TABLE", min_length=1)
+    # Optional so an API deployed without the catalog job still serves everything else;
+    # POST /integrations/{provider}/sync then answers that catalog sync is not configured.
+    sync_catalog_queue_url: str | None = Field(alias="SYNC_CATALOG_QUEUE_URL", default=None)
     public_api_base_url: str = Field(alias="PUBLIC_API_BASE_URL", min_length=1)
     app_return_url: str | None = Field(alias="APP_RETURN_URL", default=None)
 
@@ -166,12 +175,26 @@ class ApiSettings(_TokenSettings):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("sync_catalog_queue_url")
+    @classmethod
+    def _catalog_queue(cls, value: str | None) -> str | None:
+        return _queue_url(value)
+
     def redirect_uri(self, provider: str) -> str:
         return f"{self.public_api_base_url.rstrip('/')}/oauth/{provider}/callback"
 
 
 class SyncWorkerSettings(_TokenSettings):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
+
+
+class CatalogWorkerSettings(_TokenSettings):
+    sync_catalog_queue_url: str = Field(alias="SYNC_CATALOG_QUEUE_URL", min_length=1)
+
+    @field_validator("sync_catalog_queue_url")
+    @classmethod
+    def _catalog_queue(cls, value: str) -> str:
+        return str(_queue_url(value))
 
 
 class SchedulerSettings(_ProviderAccess):

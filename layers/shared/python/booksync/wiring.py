@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from booksync.settings import (
     ApiSettings,
+    CatalogWorkerSettings,
     QuickBooksEventsSettings,
     QuickBooksWebhookSettings,
     SchedulerSettings,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from booksync.security.vault import KmsTokenVault
     from booksync.store.connections import ConnectionRepository
     from booksync.store.models import ConnectionModel
+    from booksync.sync.catalog import CatalogSync
     from booksync.sync.keepalive import KeepAlive
     from booksync.sync.sweep import Sweep
     from booksync.sync.worker import SyncWorker
@@ -64,7 +66,83 @@ def api_services(settings: ApiSettings) -> ApiServices:
         runs=runs,
         notifications=notifications,
         app_return_url=settings.app_return_url,
+        catalog=_catalog_requests(settings, runs, connections),
     )
+
+
+def _catalog_requests(settings: ApiSettings, runs: Any, connections: Any) -> Any:
+    if settings.sync_catalog_queue_url is None:
+        return None
+    from booksync.sync.catalog_jobs import CatalogRequests, SqsCatalogQueue
+
+    return CatalogRequests(
+        runs=runs, connections=connections, queue=SqsCatalogQueue(settings.sync_catalog_queue_url)
+    )
+
+
+def sync_catalog(
+    settings: CatalogWorkerSettings, *, window_scale: float = 1.0
+) -> tuple[CatalogSync, Callable[[Any], None]]:
+    """The catalog job, and what to call at the start of each invocation with its Lambda context.
+
+    ``window_scale`` > 1 shortens the limiter's minute as a sandbox's ``clock_scale`` does (bench).
+    """
+    from dataclasses import replace
+
+    from booksync.providers.quickbooks.bulk import QUICKBOOKS_LIMITS, QuickBooksCatalog
+    from booksync.providers.quickbooks.client import QuickBooksClient, shared_http
+    from booksync.security.tokens import ConnectionTokenSource
+    from booksync.store.catalog_runs import CatalogRunStore
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.documents import DocumentRepository
+    from booksync.store.intents import IntentRepository
+    from booksync.store.models import bind_tables
+    from booksync.sync.catalog import CatalogSync
+    from booksync.sync.catalog_jobs import SqsCatalogQueue
+    from booksync.sync.jobs import SqsJobQueue
+
+    bind_tables(settings)
+    connections = ConnectionRepository()
+    vault = _vault(settings.token_key_id)
+
+    def catalog_for(connection: ConnectionModel, gate: Any, deadline: Callable[[], float | None]) -> Any:
+        tokens = ConnectionTokenSource(
+            company_id=connection.company_id,
+            provider=connection.provider,
+            repository=connections,
+            cipher=vault,
+            oauth=oauth_client(connection.provider, settings),
+        )
+        client = QuickBooksClient(
+            api_base_url=settings.quickbooks.api_base_url,
+            realm_id=str(connection.account_id),
+            tokens=tokens,
+            minor_version=settings.quickbooks.minor_version,
+        )
+        return QuickBooksCatalog(client, gate, deadline=deadline)
+
+    def income_account(connection: ConnectionModel) -> str | None:
+        return default_income_account(
+            connection, accounting_provider(connection, settings, connections, vault)
+        )
+
+    limits = replace(QUICKBOOKS_LIMITS, window_seconds=QUICKBOOKS_LIMITS.window_seconds / window_scale)
+    engine = CatalogSync(
+        documents=DocumentRepository(),
+        connections=connections,
+        intents=IntentRepository(),
+        runs=CatalogRunStore(),
+        catalog_for=catalog_for,
+        income_account_for=income_account,
+        requeue=SqsCatalogQueue(settings.sync_catalog_queue_url).enqueue,
+        invoices=SqsJobQueue(settings.sync_invoice_queue_url),
+        limits_for=lambda _provider: limits,
+    )
+
+    def begin_invocation(context: Any) -> None:
+        shared_http().deadline = lambda: context.get_remaining_time_in_millis() / 1000
+
+    return engine, begin_invocation
 
 
 def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, Callable[[Any], None]]:
@@ -128,7 +206,7 @@ def _vault(key_id: str) -> KmsTokenVault:
 
 
 def oauth_client(
-    provider: str, settings: ApiSettings | SyncWorkerSettings | SchedulerSettings
+    provider: str, settings: ApiSettings | SyncWorkerSettings | SchedulerSettings | CatalogWorkerSettings
 ) -> OAuthClient:
     from booksync.providers.registry import oauth_client as build
 
@@ -137,7 +215,7 @@ def oauth_client(
 
 def accounting_provider(
     connection: ConnectionModel,
-    settings: SyncWorkerSettings,
+    settings: SyncWorkerSettings | CatalogWorkerSettings,
     connections: ConnectionRepository,
     vault: KmsTokenVault,
 ) -> AccountingProvider:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from booksync.api.problems import Forbidden, Problem, Unauthorized, install
 from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request t
     from booksync.integrations import Integrations
     from booksync.store.notifications import NotificationRepository
     from booksync.store.runs import RunRepository
+    from booksync.sync.catalog_jobs import CatalogRequests
     from booksync.sync.records import Accepted, DocumentService
 
 IdPath = Annotated[
@@ -45,6 +46,7 @@ class ApiServices:
     runs: RunRepository
     notifications: NotificationRepository | None = None
     app_return_url: str | None = None
+    catalog: CatalogRequests | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,13 @@ class DocumentAccepted(BaseModel):
 class SyncStarted(BaseModel):
     run_id: str
     message: str
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kinds: list[Literal["customers", "items", "invoices"]] = Field(
+        default=["customers", "items", "invoices"], min_length=1
+    )
 
 
 class ConnectStarted(BaseModel):
@@ -263,6 +272,17 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:
         return SyncStarted(
             run_id=run_id, message="Sync started. It may take a few minutes; check Sync History."
         )
+
+    @app.post("/integrations/{provider}/sync", tags=["sync"], status_code=202, responses=ERRORS)
+    def sync_catalog(provider: str, request: SyncRequest, who: CallerDep, svc: Svc) -> SyncStarted:
+        """Sync Now for customers, items and invoices: one resumable job; progress in Sync History."""
+        if svc.catalog is None:
+            raise NotFoundError(
+                "Catalog sync is not configured on this deployment.",
+                fix="Deploy the stack's SyncCatalogQueue and set SYNC_CATALOG_QUEUE_URL for the API.",
+            )
+        run_id = svc.catalog.request(who.company_id, provider, request.kinds)
+        return SyncStarted(run_id=run_id, message="Sync started. Check Sync History for its progress.")
 
     @app.get("/invoices/{doc_id}/sync-status", tags=["sync"], responses=ERRORS)
     def invoice_sync_status(

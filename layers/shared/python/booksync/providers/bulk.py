@@ -55,6 +55,10 @@ class CatalogProvider(Protocol):
         """Existing items (inactive included) matching by cleaned name; by item id."""
         ...
 
+    def current(self, kind: str, remote_ids: Sequence[str]) -> Mapping[str, RemoteObject]:
+        """The objects as they stand now (``kind`` customer or item), by remote id; absent: gone."""
+        ...
+
     def write_many(
         self, writes: Sequence[CatalogWrite], *, idempotency_key: str
     ) -> Mapping[str, CatalogAnswer]:

@@ -13,7 +13,8 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from booksync.store.models import RunErrorMap, SyncRunModel
+from booksync.documents import DocumentKind
+from booksync.store.models import DocumentModel, RunErrorMap, SyncRunModel
 
 MAX_RUN_ERRORS = 200  # a DynamoDB item holds 400 KB; history shows the first ones and a count
 
@@ -29,12 +30,16 @@ class CatalogRunStore:
         except SyncRunModel.DoesNotExist:
             return None
 
-    def claim(self, company_id: str, run_id: str, *, step: int, now: float, lease_until: float) -> SyncRunModel | None:
+    def claim(
+        self, company_id: str, run_id: str, *, step: int, now: float, lease_until: float
+    ) -> SyncRunModel | None:
         """Hold the run for ``step``; None when a newer step owns it, it is finished or another
         worker holds this step's lease."""
         row = SyncRunModel(company_id, run_id)
-        newer_or_same = SyncRunModel.step.does_not_exist() | (SyncRunModel.step < step) | (
-            (SyncRunModel.step == step) & (SyncRunModel.lease_until < now)
+        newer_or_same = (
+            SyncRunModel.step.does_not_exist()
+            | (SyncRunModel.step < step)
+            | ((SyncRunModel.step == step) & (SyncRunModel.lease_until < now))
         )
         try:
             row.update(
@@ -92,3 +97,21 @@ class CatalogRunStore:
             ],
             condition=SyncRunModel.step == step,
         )
+
+
+def documents_page(
+    company_id: str, kind: DocumentKind, *, after: str | None, limit: int
+) -> tuple[list[DocumentModel], str | None]:
+    """Up to ``limit`` documents of ``kind`` in key order after the doc_key ``after``; and the
+    doc_key to continue after (None when there are no more)."""
+    start = {"company_id": {"S": company_id}, "doc_key": {"S": after}} if after else None
+    result = DocumentModel.query(
+        company_id,
+        DocumentModel.doc_key.startswith(f"{kind.value}#"),
+        consistent_read=True,
+        limit=limit,
+        last_evaluated_key=start,
+    )
+    rows = list(result)
+    more = result.last_evaluated_key is not None and len(rows) == limit
+    return rows, (rows[-1].doc_key if rows and more else None)

@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -63,11 +63,8 @@ class SqsCatalogQueue:
         self._sqs.send_message(QueueUrl=self._url, MessageBody=job.model_dump_json())
 
 
-class CatalogQueue:
-    """What the API and the job need of the queue (a fake in unit tests)."""
-
-    def __init__(self, send: Callable[[CatalogJob], None]) -> None:
-        self.enqueue = send
+class CatalogJobQueue(Protocol):
+    def enqueue(self, job: CatalogJob) -> None: ...
 
 
 class CatalogRequests:
@@ -78,7 +75,7 @@ class CatalogRequests:
         *,
         runs: RunRepository,
         connections: ConnectionRepository,
-        queue: SqsCatalogQueue | CatalogQueue,
+        queue: CatalogJobQueue,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._runs = runs
@@ -89,10 +86,14 @@ class CatalogRequests:
     def request(self, company_id: str, provider: str, kinds: Sequence[CatalogKind]) -> str:
         connection = self._connections.get(company_id, provider)
         if connection is None:
-            raise InvalidRequest(f"{provider} is not connected.", fix="Connect it in Settings > Integrations first.")
+            raise InvalidRequest(
+                f"{provider} is not connected.", fix="Connect it in Settings > Integrations first."
+            )
         ordered = tuple(kind for kind in KIND_ORDER if kind in set(kinds))
         if not ordered:
-            raise InvalidRequest("Nothing to sync.", fix='Send {"kinds": ["customers", "items", "invoices"]}.')
+            raise InvalidRequest(
+                "Nothing to sync.", fix='Send {"kinds": ["customers", "items", "invoices"]}.'
+            )
         run = self._runs.start(
             company_id,
             provider=provider,
@@ -103,6 +104,6 @@ class CatalogRequests:
             status="queued",
         )
         self._queue.enqueue(
-            CatalogJob(company_id=company_id, provider=provider, run_id=str(run.run_id), kinds=ordered)  # type: ignore[arg-type]
+            CatalogJob(company_id=company_id, provider=provider, run_id=str(run.run_id), kinds=ordered)
         )
         return str(run.run_id)

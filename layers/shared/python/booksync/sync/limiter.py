@@ -43,6 +43,7 @@ class Limiter:
         self._margin = margin_seconds * limits.window_seconds / 60.0
         self._cond = threading.Condition()
         self._in_flight = 0
+        self._batches_in_flight = 0
         self._requests: deque[float] = deque(sorted(recent_requests))
         self._batches: deque[float] = deque(sorted(recent_batches))
 
@@ -54,6 +55,7 @@ class Limiter:
                 wait = self._wait_needed(now, batch=batch)
                 if wait <= 0:
                     self._in_flight += 1
+                    self._batches_in_flight += int(batch)
                     return True
                 if deadline is not None and now + wait > deadline:
                     return False
@@ -64,6 +66,7 @@ class Limiter:
         with self._cond:
             now = self._clock()
             self._in_flight -= 1
+            self._batches_in_flight -= int(batch)
             self._requests.append(now)
             if batch:
                 self._batches.append(now)
@@ -88,7 +91,7 @@ class Limiter:
         waits = [0.0]
         if len(self._requests) + self._in_flight >= self.limits.requests_per_minute:
             waits.append(self._until_free(self._requests, now))
-        if batch and len(self._batches) + self._in_flight >= self.limits.batches_per_minute:
+        if batch and len(self._batches) + self._batches_in_flight >= self.limits.batches_per_minute:
             waits.append(self._until_free(self._batches, now))
         return max(waits)
 

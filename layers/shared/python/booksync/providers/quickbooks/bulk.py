@@ -60,7 +60,9 @@ class QuickBooksCatalog:
         emails = {c.id: c.email for c in customers if c.email and c.email.isascii()}
         by_email = self._rows("Customer", "PrimaryEmailAddr", sorted(set(emails.values())), exact=False)
         for customer_id, email in emails.items():
-            rows = [r for r in by_email if _fold((r.get("PrimaryEmailAddr") or {}).get("Address")) == _fold(email)]
+            rows = [
+                r for r in by_email if _fold((r.get("PrimaryEmailAddr") or {}).get("Address")) == _fold(email)
+            ]
             # Several customers share the address: only the one with our name is surely ours.
             named = [r for r in rows if _fold(r.get("DisplayName")) == _fold(names[customer_id])]
             row = rows[0] if len(rows) == 1 else (named[0] if named else None)
@@ -77,7 +79,9 @@ class QuickBooksCatalog:
         names = {i.id: mapping.item_name(i) for i in items}
         return {
             item.id: remote
-            for item, remote in self._by_name(items, "Item", "Name", lambda i: names[i.id], self._single.find_item)
+            for item, remote in self._by_name(
+                items, "Item", "Name", lambda i: names[i.id], self._single.find_item
+            )
         }
 
     def _by_name(
@@ -91,7 +95,11 @@ class QuickBooksCatalog:
         plain = [doc for doc in docs if name_of(doc).isascii()]
         rows = self._rows(entity, field, sorted({name_of(doc) for doc in plain}), exact=True)
         by_name = {_fold(row.get(field)): row for row in rows}
-        matches = [(doc, mapping.to_remote(by_name[_fold(name_of(doc))], field)) for doc in plain if _fold(name_of(doc)) in by_name]
+        matches = [
+            (doc, mapping.to_remote(by_name[_fold(name_of(doc))], field))
+            for doc in plain
+            if _fold(name_of(doc)) in by_name
+        ]
         for doc in docs:
             if not name_of(doc).isascii():
                 remote = self._gated(lambda d=doc: find_one(d), batch=False)  # type: ignore[misc]
@@ -109,23 +117,34 @@ class QuickBooksCatalog:
         wanted = {_fold(v) for v in values}
         return [row for row in rows if _fold(row.get(field)) in wanted]
 
+    def current(self, kind: str, remote_ids: Sequence[str]) -> Mapping[str, RemoteObject]:
+        entity, name_key = ("Customer", "DisplayName") if kind == "customer" else ("Item", "Name")
+        rows = self._rows(entity, "Id", sorted(set(remote_ids)), exact=False)
+        return {str(row["Id"]): mapping.to_remote(row, name_key) for row in rows}
+
     # ------------------------------------------------------------------ writes
 
     def write_many(
         self, writes: Sequence[CatalogWrite], *, idempotency_key: str
     ) -> Mapping[str, CatalogAnswer]:
+        answers: dict[str, CatalogAnswer] = {}
         ops: list[BatchOp] = []
-        entity_of: dict[str, tuple[str, str]] = {}
+        sent: dict[str, tuple[str, str]] = {}  # bId -> (write key, name field)
         for index, write in enumerate(writes, 1):
-            bid = str(index)
-            entity, name_key, body = _body(write)
+            try:
+                entity, name_key, body = _body(write)
+            except Rejected as exc:  # refused before it is sent: an empty name, no income account
+                answers[write.key] = CatalogAnswer(write.key, error=exc)
+                continue
             if write.remote is not None:
                 body = {**body, "Id": write.remote.id, "SyncToken": write.remote.version, "sparse": True}
-            ops.append(BatchOp.of(bid, "update" if write.remote is not None else "create", entity, body))
-            entity_of[bid] = (write.key, name_key)
+            operation = "update" if write.remote is not None else "create"
+            ops.append(BatchOp.of(str(index), operation, entity, body))
+            sent[str(index)] = (write.key, name_key)
+        if not ops:
+            return answers
         results = self._gated(lambda: self._client.batch(ops, idempotency_key=idempotency_key), batch=True)
-        answers: dict[str, CatalogAnswer] = {}
-        for bid, (key, name_key) in entity_of.items():
+        for bid, (key, name_key) in sent.items():
             result = results[bid]
             if result.entity is not None:
                 answers[key] = CatalogAnswer(key, remote=mapping.to_remote(result.entity, name_key))
@@ -148,12 +167,3 @@ def _body(write: CatalogWrite) -> tuple[str, str, Json]:
         return "Customer", "DisplayName", mapping.customer_body(document)
     refs = write.refs or ItemRefs(income_account_id=None)
     return "Item", "Name", mapping.item_body(document, refs)
-
-
-def body_problem(write: CatalogWrite) -> Rejected | None:
-    """The refusal a write would get before it is sent (an empty name, no income account)."""
-    try:
-        _body(write)
-    except Rejected as exc:
-        return exc
-    return None

@@ -1,0 +1,490 @@
+"""Bulk catalog sync: every customer and item not in sync, through the provider's batch API.
+
+One invocation works page by page (300 documents: ten batch requests of 30) from the cursor in
+the run's row, with as many requests in flight and per minute as the provider allows and no
+more (``sync/limiter.py``). Before its deadline it stops taking slots, lets what is in flight
+land, saves the cursor and its counts, and queues the next step of the chain.
+
+Nothing is written twice:
+- each document is looked up (by e-mail, then by cleaned name, inactive included) before it is
+  created, and what exists is linked;
+- each batch of creates is recorded as an intent before it is sent; after an uncertain outcome
+  (a lost answer, a reset, a worker killed) the intent shows an earlier attempt, and the batch's
+  documents are looked up again before anything is re-sent;
+- a duplicate-name refusal (6240) is answered by looking the object up by name and linking it.
+A document that this run already linked in an earlier invocation is neither sent nor counted
+again (its link's ``synced_at`` is after the run started).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from booksync.documents import Customer, DocumentKind, Item
+from booksync.errors import BooksyncError, DuplicateName, ProviderError, RateLimited, Rejected, TransientError
+from booksync.providers.bulk import CatalogAnswer, CatalogProvider, CatalogWrite, Gate, OutOfTime
+from booksync.providers.port import ItemRefs, RemoteObject
+from booksync.store.catalog_runs import CatalogRunStore, documents_page
+from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.documents import DELETED, DocumentRepository
+from booksync.store.intents import Claim, IntentBusy, IntentRepository
+from booksync.store.models import ConnectionModel, DocumentModel, RunErrorMap, SyncRunModel, new_link
+from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
+from booksync.sync.jobs import JobQueue, SyncJob
+from booksync.sync.limiter import Limiter, Limits
+from booksync.sync.records import SYNCABLE
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 300
+BATCH_ATTEMPTS = 3
+KINDS: Mapping[str, DocumentKind] = {"customers": DocumentKind.CUSTOMER, "items": DocumentKind.ITEM}
+
+CatalogFactory = Callable[[ConnectionModel, Gate, Callable[[], float | None]], CatalogProvider]
+IncomeAccount = Callable[[ConnectionModel], str | None]
+
+
+@dataclass
+class CatalogReport:
+    run_id: str
+    status: str  # succeeded | failed | continued | parked | skipped
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[dict[str, str | None]] = field(default_factory=list)
+
+
+@dataclass
+class _Doc:
+    row: DocumentModel
+    document: Customer | Item
+    remote: RemoteObject | None = None  # set: update this object
+
+
+class CatalogSync:
+    def __init__(
+        self,
+        *,
+        documents: DocumentRepository,
+        connections: ConnectionRepository,
+        intents: IntentRepository,
+        runs: CatalogRunStore,
+        catalog_for: CatalogFactory,
+        income_account_for: IncomeAccount,
+        requeue: Callable[[CatalogJob], None],
+        invoices: JobQueue,
+        limits_for: Callable[[str], Limits],
+        clock: Callable[[], float] = time.time,
+        reserve_seconds: float = 20.0,
+        page_size: int = PAGE_SIZE,
+        owner: str | None = None,
+    ) -> None:
+        self._docs = documents
+        self._connections = connections
+        self._intents = intents
+        self._runs = runs
+        self._catalog_for = catalog_for
+        self._income_account_for = income_account_for
+        self._requeue = requeue
+        self._invoices = invoices
+        self._limits_for = limits_for
+        self._clock = clock
+        self._reserve = reserve_seconds
+        self._page_size = page_size
+        self._owner = owner or uuid.uuid4().hex
+
+    def run(self, job: CatalogJob, remaining_seconds: Callable[[], float]) -> CatalogReport:
+        now = self._clock()
+        row = self._runs.claim(
+            job.company_id, job.run_id, step=job.step, now=now, lease_until=now + remaining_seconds()
+        )
+        if row is None:  # a newer step holds the run, or it is finished: this message is stale
+            return CatalogReport(run_id=job.run_id, status="skipped")
+        deadline = now + remaining_seconds() - self._reserve
+        walk = _Walk(self, job, row, deadline)
+        return walk.run()
+
+
+class _Walk:
+    """One invocation's share of a catalog run."""
+
+    def __init__(self, engine: CatalogSync, job: CatalogJob, row: SyncRunModel, deadline: float) -> None:
+        self.e = engine
+        self.job = job
+        self.row = row
+        self.deadline = deadline
+        cursor: dict[str, Any] = dict(row.cursor or {})
+        self.kind: str = str(cursor.get("kind") or job.kinds[0])
+        self.after: str | None = cursor.get("after")
+        self.limiter = Limiter(
+            engine._limits_for(job.provider),
+            recent_batches=cursor.get("batches") or (),
+            recent_requests=cursor.get("requests") or (),
+            clock=engine._clock,
+        )
+        self.counts: Counter[str] = Counter({k: int(v) for k, v in (row.counts or {}).items()})
+        self.errors: list[dict[str, str | None]] = [_error_dict(e) for e in (row.errors or [])]
+        self.started_at = float(row.started_at)
+        self._lock = threading.Lock()
+        self._income: tuple[str | None] | None = None
+        self.connection: ConnectionModel | None = None
+        self.catalog: CatalogProvider | None = None
+
+    # -- the walk --------------------------------------------------------------------------------
+    def run(self) -> CatalogReport:
+        connection = self.e._connections.get(self.job.company_id, self.job.provider)
+        if connection is None or connection.status != ConnectionStatus.CONNECTED:
+            self.errors.append(
+                {
+                    "document": "catalog",
+                    "code": "needs_reconnection",
+                    "message": f"{self.job.provider} is not connected; the catalog sync stopped.",
+                    "fix": "Reconnect the integration, then press Sync Now again.",
+                }
+            )
+            return self._finish("parked")
+        self.connection = connection
+        self.catalog = self.e._catalog_for(connection, self.limiter, lambda: self.deadline)
+        try:
+            for kind in self.job.kinds[self.job.kinds.index(self.kind) :]:
+                if self.kind != kind:
+                    self.kind, self.after = kind, None
+                if kind == "invoices":
+                    self._queue_invoices()
+                else:
+                    self._pages(KINDS[kind])
+        except OutOfTime:
+            return self._continue()
+        except BooksyncError as exc:
+            self.errors.append(_entry("catalog", exc))
+            return self._finish("failed")
+        self.e._connections.record_sync(self.job.company_id, self.job.provider, self.e._clock())
+        return self._finish("failed" if self.errors else "succeeded")
+
+    def _pages(self, kind: DocumentKind) -> None:
+        while True:
+            if self.e._clock() >= self.deadline:
+                raise OutOfTime("deadline")
+            rows, next_after = documents_page(
+                self.job.company_id, kind, after=self.after, limit=self.e._page_size
+            )
+            self._page(kind, rows)
+            self.after = next_after
+            self._checkpoint()
+            if next_after is None:
+                return
+
+    def _checkpoint(self) -> None:
+        self.e._runs.checkpoint(
+            self.row, step=self.job.step, cursor=self._cursor(), counts=self.counts, errors=self.errors
+        )
+
+    def _cursor(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "after": self.after,
+            "batches": self.limiter.recent_batches(),
+            "requests": self.limiter.recent_requests(),
+        }
+
+    def _continue(self) -> CatalogReport:
+        """Out of time: save where we are and queue the next step of the chain."""
+        self._checkpoint()
+        self.e._requeue(self.job.model_copy(update={"step": self.job.step + 1, "job_id": uuid.uuid4().hex}))
+        logger.info(
+            "catalog sync continues in a new invocation",
+            extra={"run_id": self.job.run_id, "step": self.job.step + 1, "counts": dict(self.counts)},
+        )
+        return CatalogReport(
+            run_id=self.job.run_id, status="continued", counts=self.counts, errors=self.errors
+        )
+
+    def _finish(self, status: str) -> CatalogReport:
+        self.e._runs.finish(
+            self.row,
+            step=self.job.step,
+            status=status,
+            counts=self.counts,
+            errors=self.errors,
+            now=self.e._clock(),
+        )
+        return CatalogReport(run_id=self.job.run_id, status=status, counts=self.counts, errors=self.errors)
+
+    # -- one page ------------------------------------------------------------------------------
+    def _page(self, kind: DocumentKind, rows: Sequence[DocumentModel]) -> None:
+        fresh: list[_Doc] = []
+        changed: list[_Doc] = []
+        for row in rows:
+            link = row.link(self.job.provider)
+            doc = _Doc(row, self.e._docs.parse(row))
+            if link is not None and link.remote_id and link.pushed_hash == row.content_hash:
+                if float(link.synced_at or 0) < self.started_at:
+                    self._count("unchanged")
+                continue  # already linked by this run in an earlier invocation: counted then
+            if link is not None and link.remote_id:
+                doc.remote = RemoteObject(id=link.remote_id, version=link.version)
+                changed.append(doc)
+            else:
+                fresh.append(doc)
+        writes = self._existing(kind, fresh) + self._refreshed(kind, changed)
+        chunks = [
+            writes[i : i + self._catalog.batch_size] for i in range(0, len(writes), self._catalog.batch_size)
+        ]
+        if not chunks:
+            return
+        with ThreadPoolExecutor(max_workers=self.limiter.limits.max_concurrent) as pool:
+            outcomes = list(pool.map(lambda chunk: self._chunk(kind, chunk), chunks))
+        if any(isinstance(o, OutOfTime) for o in outcomes):
+            raise OutOfTime("deadline")
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    @property
+    def _catalog(self) -> CatalogProvider:
+        assert self.catalog is not None
+        return self.catalog
+
+    def _existing(self, kind: DocumentKind, fresh: list[_Doc]) -> list[_Doc]:
+        """Link what the provider already has; what is left needs creating (or reactivating)."""
+        found = self._find(kind, [d.document for d in fresh])
+        rest: list[_Doc] = []
+        for doc in fresh:
+            remote = found.get(doc.document.id)
+            if remote is None:
+                rest.append(doc)
+            elif remote.active:
+                self._link(doc.row, remote, "linked")
+            else:  # inactive still holds the name: bring it back with our data
+                doc.remote = remote
+                rest.append(doc)
+        return rest
+
+    def _refreshed(self, kind: DocumentKind, changed: list[_Doc]) -> list[_Doc]:
+        """Edited since the last push: update with the current SyncToken, or recreate if gone."""
+        if not changed:
+            return []
+        current = self._catalog.current(kind.value, [d.remote.id for d in changed if d.remote])
+        out: list[_Doc] = []
+        gone: list[_Doc] = []
+        for doc in changed:
+            remote = current.get(doc.remote.id) if doc.remote else None
+            if remote is None:
+                link = doc.row.link(self.job.provider)
+                if link is not None:
+                    link.generation = int(link.generation or 0) + 1
+                doc.remote = None
+                gone.append(doc)
+            else:
+                doc.remote = remote
+                out.append(doc)
+        return out + self._existing(kind, gone)
+
+    def _find(self, kind: DocumentKind, documents: Sequence[Customer | Item]) -> Mapping[str, RemoteObject]:
+        if not documents:
+            return {}
+        if kind == DocumentKind.CUSTOMER:
+            return self._catalog.find_customers([d for d in documents if isinstance(d, Customer)])
+        return self._catalog.find_items([d for d in documents if isinstance(d, Item)])
+
+    # -- one batch request -----------------------------------------------------------------------
+    def _chunk(self, kind: DocumentKind, chunk: list[_Doc]) -> BaseException | None:
+        """Runs in a worker thread; returns (not raises) what stops the walk."""
+        try:
+            self._send(kind, chunk)
+        except (OutOfTime, BooksyncError) as exc:
+            return exc
+        except Exception as exc:  # a bug or a store failure: the message comes back
+            logger.exception("catalog batch failed", extra={"run_id": self.job.run_id})
+            return exc
+        return None
+
+    def _send(self, kind: DocumentKind, chunk: list[_Doc]) -> None:
+        refs = ItemRefs(income_account_id=self._income_account()) if kind == DocumentKind.ITEM else None
+        doubt = False  # an earlier attempt may have reached the provider
+        for _ in range(BATCH_ATTEMPTS):
+            key = self._intent_key(kind, chunk)
+            claim = self._claim(key)
+            if doubt or claim.attempts_before > 0 or claim.done_remote_id is not None:
+                # What an earlier attempt created is linked, not created again.
+                chunk = self._existing(kind, [d for d in chunk if d.remote is None]) + [
+                    d for d in chunk if d.remote is not None
+                ]
+                if not chunk:
+                    self.e._intents.complete(
+                        key, owner=self.e._owner, remote_id="linked", now=self.e._clock()
+                    )
+                    return
+            writes = [
+                CatalogWrite(key=d.row.doc_id, document=d.document, remote=d.remote, refs=refs) for d in chunk
+            ]
+            try:
+                answers = self._catalog.write_many(writes, idempotency_key=f"{key}#{claim.attempts_before}")
+            except TransientError as exc:
+                self.e._intents.release(key, owner=self.e._owner, now=self.e._clock())
+                logger.warning(
+                    "catalog batch answer lost; looking up before retrying", extra={"error": exc.message}
+                )
+                doubt = True
+                continue
+            except RateLimited as exc:
+                self.e._intents.release(key, owner=self.e._owner, now=self.e._clock())
+                if self.e._clock() + exc.retry_after > self.deadline:
+                    raise OutOfTime("throttled past the deadline") from None
+                time.sleep(exc.retry_after)
+                continue
+            except BaseException:
+                self.e._intents.release(key, owner=self.e._owner, now=self.e._clock())
+                raise
+            self.e._intents.complete(
+                key, owner=self.e._owner, remote_id=f"{len(answers)} objects", now=self.e._clock()
+            )
+            chunk, doubt = self._answered(kind, chunk, answers), True
+            if not chunk:
+                return
+        for doc in chunk:
+            self._refused(
+                doc,
+                TransientError(
+                    f"{self.job.provider} did not confirm this {doc.row.kind} after {BATCH_ATTEMPTS} tries.",
+                    provider=self.job.provider,
+                    fix="Press Sync Now again; nothing will be created twice.",
+                ),
+            )
+
+    def _claim(self, key: str) -> Claim:
+        try:
+            return self.e._intents.claim(key, owner=self.e._owner, now=self.e._clock(), lease_seconds=120)
+        except IntentBusy:
+            raise TransientError(
+                "Another worker is writing these records right now; it will be retried.",
+                provider=self.job.provider,
+            ) from None
+
+    def _answered(
+        self, kind: DocumentKind, chunk: list[_Doc], answers: Mapping[str, CatalogAnswer]
+    ) -> list[_Doc]:
+        """Link what was written; recover duplicates; return what must be tried again."""
+        duplicates: list[_Doc] = []
+        again: list[_Doc] = []
+        for doc in chunk:
+            answer = answers.get(doc.row.doc_id)
+            if answer is not None and answer.remote is not None:
+                self._link(doc.row, answer.remote, "updated" if doc.remote is not None else "created")
+            elif answer is not None and isinstance(answer.error, DuplicateName):
+                duplicates.append(doc)
+            elif answer is not None and isinstance(answer.error, Rejected):
+                self._refused(doc, answer.error)
+            else:  # no answer for it, or a retryable fault: look it up, then try again
+                again.append(doc)
+        if duplicates:
+            found = self._find(kind, [d.document for d in duplicates])
+            for doc in duplicates:
+                remote = found.get(doc.document.id)
+                if remote is not None:
+                    self._link(doc.row, remote, "linked")
+                else:
+                    self._refused(
+                        doc,
+                        Rejected(
+                            f"{self.job.provider} says the name is taken, but no {doc.row.kind} "
+                            "of that name was found.",
+                            provider=self.job.provider,
+                            fix="Rename it in QuickBooks or in your app, then sync again.",
+                        ),
+                    )
+        return again
+
+    def _intent_key(self, kind: DocumentKind, chunk: Sequence[_Doc]) -> str:
+        provider = self.job.provider
+        parts = sorted(
+            f"{d.row.doc_id}:{d.remote.id if d.remote else 'new'}:{_generation(d.row, provider)}:"
+            f"{d.row.content_hash}"
+            for d in chunk
+        )
+        digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+        return f"{self.job.company_id}#{self.job.provider}#catalog#{kind.value}#{digest}"
+
+    def _income_account(self) -> str | None:
+        with self._lock:
+            if self._income is None:
+                assert self.connection is not None
+                self._income = (self.e._income_account_for(self.connection),)
+            return self._income[0]
+
+    # -- results ---------------------------------------------------------------------------------
+    def _link(self, row: DocumentModel, remote: RemoteObject, counted_as: str) -> None:
+        link = new_link(
+            remote_id=remote.id,
+            version=remote.version,
+            pushed_hash=row.content_hash,
+            synced_at=self.e._clock(),
+            outcome="synced",
+            generation=_generation(row, self.job.provider),
+        )
+        self.e._docs.save_link(row, self.job.provider, link)
+        self._count(counted_as)
+
+    def _refused(self, doc: _Doc, exc: ProviderError) -> None:
+        link = doc.row.link(self.job.provider) or new_link()
+        link.outcome, link.error_message, link.error_fix = "failed", exc.message, exc.fix or None
+        link.error_code = f"{exc.code}:{exc.provider_code}" if exc.provider_code else exc.code
+        self.e._docs.save_link(doc.row, self.job.provider, link)
+        with self._lock:
+            self.counts["failed"] += 1
+            self.errors.append(_entry(f"{doc.row.kind} {doc.row.doc_id}", exc))
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self.counts[what] += 1
+
+    # -- invoices --------------------------------------------------------------------------------
+    def _queue_invoices(self) -> None:
+        """Each SENT invoice not in sync goes to the invoice queue (its customer and items are
+        linked by now, so each costs the invoice and its payments only)."""
+        jobs = [
+            SyncJob(
+                company_id=self.job.company_id,
+                invoice_id=row.doc_id,
+                provider=self.job.provider,
+                trigger="manual",
+            )
+            for row in self.e._docs.sent_since(self.job.company_id, 0)
+            if _invoice_out_of_sync(row, self.job.provider)
+        ]
+        self.e._invoices.enqueue(jobs)
+        with self._lock:
+            self.counts["invoices_queued"] += len(jobs)
+
+
+def _invoice_out_of_sync(row: DocumentModel, provider: str) -> bool:
+    if row.status == DELETED or row.status not in {s.value for s in SYNCABLE}:
+        return False
+    link = row.link(provider)
+    return link is None or link.pushed_hash != row.content_hash
+
+
+def _error_dict(error: RunErrorMap) -> dict[str, str | None]:
+    return {"document": error.document, "code": error.code, "message": error.message, "fix": error.fix}
+
+
+def _generation(row: DocumentModel, provider: str) -> int:
+    link = row.link(provider)
+    return int(link.generation or 0) if link is not None else 0
+
+
+def _entry(document: str, exc: BooksyncError) -> dict[str, str | None]:
+    code = exc.code
+    if isinstance(exc, ProviderError) and exc.provider_code:
+        code = f"{exc.code}:{exc.provider_code}"
+    return {"document": document, "code": code, "message": exc.message, "fix": exc.fix or None}
+
+
+__all__ = ["CatalogKind", "CatalogReport", "CatalogSync"]
