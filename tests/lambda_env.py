@@ -17,6 +17,8 @@ FUNCTIONS = {
     "api": "functions.api.handler",
     "sync_invoice": "functions.sync_invoice.handler",
     "scheduler": "functions.scheduler.handler",
+    "quickbooks_webhook": "functions.webhooks.quickbooks",
+    "quickbooks_events": "functions.webhooks.quickbooks_events",
 }
 
 
@@ -29,6 +31,8 @@ def environment(
     client_id: str,
     client_secret: str,
     idempotency_table: str,
+    webhook_queue_url: str | None = None,
+    webhook_verifier_token: str | None = None,
 ) -> dict[str, str]:
     return {
         "STAGE": "dev",
@@ -50,6 +54,9 @@ def environment(
         "QBO_CLIENT_SECRET": client_secret,
         "PUBLIC_API_BASE_URL": "https://api.example.com",
         "SWEEP_GRACE_SECONDS": "0",
+        "WEBHOOK_EVENTS_TABLE": tables.webhook_events_table,
+        "QBO_WEBHOOK_QUEUE_URL": webhook_queue_url or queue_url,
+        **({"QBO_WEBHOOK_VERIFIER_TOKEN": webhook_verifier_token} if webhook_verifier_token else {}),
     }
 
 

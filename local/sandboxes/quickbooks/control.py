@@ -178,6 +178,19 @@ class SandboxControl:
 
     # ------------------------------------------------------------ the sandbox itself
 
+    def send_webhook(
+        self,
+        url: str,
+        verifier_token: str,
+        changes: list[dict[str, str]],
+        *,
+        fmt: str = "cloudevents",
+    ) -> dict[str, Any]:
+        """Have the sandbox deliver signed change notifications to ``url`` (as Intuit does)."""
+        body = {"url": url, "verifier_token": verifier_token, "format": fmt, "changes": changes}
+        result: dict[str, Any] = self._call("POST", "/_sandbox/webhooks", json=body)
+        return result
+
     def reset(self) -> None:
         self._call("POST", "/_sandbox/reset")
 

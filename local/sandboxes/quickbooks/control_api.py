@@ -61,6 +61,7 @@ def register_control_routes(sandbox: QuickBooksSandbox, add: AddRoute) -> None:
         ("POST", "/_sandbox/reset", control.reset),
         ("GET", "/_sandbox/config", control.get_config),
         ("POST", "/_sandbox/config", control.set_config),
+        ("POST", "/_sandbox/webhooks", control.send_webhook),
     ]
     for method, pattern, handler in routes:
         add(method, pattern, _wrap(handler))
@@ -227,6 +228,37 @@ class _Control:
         self.sb.log.clear()
         self.sb.limiter.reset()
         return {"reset": True}
+
+    # webhooks
+    def send_webhook(self, request: Request) -> object:
+        """Deliver change notifications to ``url`` signed with ``verifier_token``, as Intuit does.
+
+        Body: {"url", "verifier_token", "format": "legacy"|"cloudevents", "changes": [{"realm",
+        "entity", "id", "operation", "deleted_id"?}]}. Answers what the endpoint answered.
+        """
+        from local.sandboxes.quickbooks import webhooks
+
+        body = _body(request)
+        try:
+            changes = [
+                webhooks.Change(
+                    realm=str(c["realm"]),
+                    entity=str(c["entity"]),
+                    id=str(c["id"]),
+                    operation=str(c["operation"]),
+                    deleted_id=str(c["deleted_id"]) if c.get("deleted_id") else None,
+                )
+                for c in body.get("changes", [])
+            ]
+            payload = webhooks.render(changes, str(body.get("format", "cloudevents")))
+            url, token = str(body["url"]), str(body["verifier_token"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _BadRequest(f"bad webhook request: {exc}") from None
+        try:
+            answer = webhooks.deliver(url, payload, token)
+        except Exception as exc:  # the endpoint's own failure is the answer the caller wants
+            raise _BadRequest(f"delivery to {url} failed: {type(exc).__name__}", status=502) from None
+        return {"status": answer.status_code, "body": answer.text, "sent": payload.decode()}
 
     def get_config(self, request: Request) -> object:
         config = self.sb.config
