@@ -276,6 +276,22 @@ def test_delete_in_quickbooks_then_the_next_sync_recreates_the_invoice(stack: Si
     assert [r.errors[0].code for r in runs] == ["deleted_in_quickbooks"]
 
 
+def test_a_payment_deleted_in_quickbooks_is_recorded_again_by_the_next_sync(stack: SimpleNamespace) -> None:
+    seed_and_sync(stack)
+    stack.services.documents.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    sync_pending(stack)
+    _, before = link(stack, DocumentKind.PAYMENT, "p-1")
+    stack.control.delete_entity(stack.realm, "Payment", before.remote_id)
+    change = intuit.Change(realm=stack.realm, entity="Payment", id=before.remote_id, operation="Delete")
+    assert deliver(stack, [change])["statusCode"] == 200
+    assert consume(stack) == {"batchItemFailures": []}
+    assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] >= 1
+    sync_pending(stack)
+    _, again = link(stack, DocumentKind.PAYMENT, "p-1")
+    assert again.remote_id and again.remote_id != before.remote_id
+    assert [p["Id"] for p in stack.control.ledger(stack.realm)["entities"]["Payment"]] == [again.remote_id]
+
+
 def test_the_same_event_delivered_twice_is_acted_on_once(stack: SimpleNamespace) -> None:
     seed_and_sync(stack)
     _, before = link(stack, DocumentKind.INVOICE, "inv-1")

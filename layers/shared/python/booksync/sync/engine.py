@@ -451,7 +451,8 @@ class _Step:
             return self.p.create_payment(payment, refs, idempotency_key=request_id)
 
         result = self.once.write(
-            self.key(DocumentKind.PAYMENT, payment.id, "create#0"),
+            # A payment deleted in the provider (webhook) comes back with a new generation.
+            self.key(DocumentKind.PAYMENT, payment.id, f"create#{int(link.generation or 0) if link else 0}"),
             perform=create,
             lookup=lambda: self.p.find_payment(payment, refs),
             fetch=lambda remote_id: RemoteObject(id=remote_id),
