@@ -51,7 +51,9 @@ def lambda_env(
 
 
 @pytest.fixture
-def stack(lambda_env: dict[str, str], sandbox: QuickBooksSandbox, sqs_queue: str) -> Iterator[SimpleNamespace]:
+def stack(
+    lambda_env: dict[str, str], sandbox: QuickBooksSandbox, sqs_queue: str
+) -> Iterator[SimpleNamespace]:
     """The handlers imported under the template's environment and one company connected through OAuth."""
     with handlers(lambda_env) as fns:
         services = api_services(ApiSettings.from_env(lambda_env))

@@ -1,0 +1,218 @@
+"""Property tests of the exactly-once core: ``sync/once.py`` over the real ``store/intents.py``.
+
+Several workers (threads) write the same intent, under a cooperative scheduler whose every choice
+hypothesis makes: which worker runs next, when the clock jumps past the lease, and how each
+attempt at the provider ends (answered; refused before anything happened; committed but the
+answer lost; committed and then the worker died before it could record anything, lease held).
+The intents table is the real one on moto server; the provider is a ledger that, like QuickBooks,
+is not trusted to dedupe by request id.
+
+Property: however the choices fall, the provider never holds two objects for one intent key, and
+every worker that returns a result returns that one object.
+
+Model assumption (as in production): one ``write`` (claim, lookup, perform, complete) ends within
+the intent's lease (120 s; the sync function's timeout is 60 s and the HTTP client stops before
+it), so the clock never jumps past the lease while a live worker is inside ``write``. A worker
+that died keeps its claim until the lease runs out, which the clock may then let happen.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from booksync.errors import TransientError
+from booksync.providers.port import RemoteObject
+from booksync.store.intents import IntentRepository
+from booksync.sync.once import ExactlyOnce
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("reliability")]
+
+LEASE = 120.0
+ENDINGS = ("answered", "refused", "answer_lost", "died_after_commit")
+MAX_STEPS = 200
+
+
+class Died(BaseException):
+    """The worker's process is gone: it makes no further call of any kind."""
+
+
+@dataclass
+class Books:
+    """The provider's ledger: one list of created objects per intent key."""
+
+    objects: dict[str, list[str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create(self, key: str) -> str:
+        with self.lock:
+            remote_id = f"r{sum(len(v) for v in self.objects.values()) + 1}"
+            self.objects.setdefault(key, []).append(remote_id)
+            return remote_id
+
+    def find(self, key: str) -> str | None:
+        with self.lock:
+            found = self.objects.get(key)
+            return found[0] if found else None
+
+
+class Scheduler:
+    """Runs one worker at a time; each pauses at its yield points until it is picked again."""
+
+    def __init__(self, draw: Any, workers: int) -> None:
+        self.draw = draw
+        self.now = 1_000.0
+        self._cv = threading.Condition()
+        self._turn: int | None = None
+        self._paused: dict[int, str] = {}  # worker -> where it waits
+        self._done: set[int] = set()
+        self._holding: set[int] = set()  # live workers inside ``write``
+        self._ending: dict[int, str] = {}
+        self.workers = workers
+
+    # -- called by workers
+    def pause(self, worker: int, where: str) -> str | None:
+        with self._cv:
+            self._paused[worker] = where
+            if self._turn == worker:
+                self._turn = None
+            self._cv.notify_all()
+            self._cv.wait_for(lambda: self._turn == worker)
+            del self._paused[worker]
+            return self._ending.pop(worker, None)
+
+    def finished(self, worker: int) -> None:
+        with self._cv:
+            self._done.add(worker)
+            self._holding.discard(worker)
+            if self._turn == worker:
+                self._turn = None
+            self._cv.notify_all()
+
+    def holding(self, worker: int, holds: bool) -> None:
+        with self._cv:
+            if holds:
+                self._holding.add(worker)
+            else:
+                self._holding.discard(worker)
+
+    # -- the main loop (test thread): every choice is hypothesis's
+    def run(self) -> None:
+        for _ in range(MAX_STEPS):
+            with self._cv:
+                self._cv.wait_for(
+                    lambda: self._turn is None and len(self._paused) + len(self._done) == self.workers
+                )
+                if len(self._done) == self.workers:
+                    return
+                runnable = sorted(self._paused)
+                worker = self.draw(st.sampled_from(runnable))
+                if not self._holding and self.draw(st.booleans()):
+                    self.now += LEASE + 1  # leases taken so far have run out
+                if self._paused[worker] == "perform":
+                    self._ending[worker] = self.draw(st.sampled_from(ENDINGS))
+                self._turn = worker
+                self._cv.notify_all()
+        raise AssertionError("the workers did not finish within the step budget")
+
+
+def worker_loop(
+    n: int, key: str, sched: Scheduler, books: Books, intents: IntentRepository, results: dict[int, Any]
+) -> None:
+    """One worker: its message comes back until it succeeds (bounded), as SQS redelivers it."""
+    alive = True
+
+    class DeadAware(IntentRepository):
+        def claim(self, *a: Any, **kw: Any) -> Any:
+            if not alive:
+                raise Died
+            return super().claim(*a, **kw)
+
+        def complete(self, *a: Any, **kw: Any) -> None:
+            if not alive:
+                raise Died
+            super().complete(*a, **kw)
+
+        def release(self, *a: Any, **kw: Any) -> None:
+            if not alive:
+                raise Died  # a dead process gives nothing back: its lease runs out instead
+            super().release(*a, **kw)
+
+    once = ExactlyOnce(
+        DeadAware(), owner=f"w{n}", provider="quickbooks", lease_seconds=LEASE, clock=lambda: sched.now
+    )
+
+    def perform(request_id: str) -> RemoteObject:
+        nonlocal alive
+        ending = sched.pause(n, "perform")
+        if ending == "refused":
+            raise TransientError("503 before anything happened", provider="quickbooks")
+        remote_id = books.create(key)
+        if ending == "answer_lost":
+            raise TransientError("reset after the commit", provider="quickbooks", uncertain=True)
+        if ending == "died_after_commit":
+            alive = False
+            sched.holding(n, False)  # its claim stays in the table until the lease runs out
+            raise Died
+        return RemoteObject(id=remote_id)
+
+    def lookup() -> RemoteObject | None:
+        sched.pause(n, "lookup")
+        found = books.find(key)
+        return RemoteObject(id=found) if found else None
+
+    try:
+        for _attempt in range(6):
+            sched.pause(n, "claim")
+            sched.holding(n, True)
+            try:
+                results[n] = once.write(
+                    key, perform=perform, lookup=lookup, fetch=lambda rid: RemoteObject(id=rid)
+                )
+                return
+            except TransientError:
+                continue  # the message comes back later
+            finally:
+                sched.holding(n, False)
+    except Died:
+        results[n] = "died"
+    finally:
+        sched.finished(n)
+
+
+@settings(
+    max_examples=int(os.environ.get("BOOKSYNC_ONCE_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data(), workers=st.integers(min_value=1, max_value=4))
+def test_no_interleaving_or_failure_point_creates_twice(
+    tables: SimpleNamespace, data: st.DataObject, workers: int
+) -> None:
+    key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
+    books = Books()
+    sched = Scheduler(data.draw, workers)
+    results: dict[int, Any] = {}
+    threads = [
+        threading.Thread(
+            target=worker_loop, args=(n, key, sched, books, IntentRepository(), results), daemon=True
+        )
+        for n in range(workers)
+    ]
+    for t in threads:
+        t.start()
+    sched.run()
+    for t in threads:
+        t.join(timeout=30)
+    created = books.objects.get(key, [])
+    assert len(created) <= 1, f"two creates for one intent: {created}"
+    answers = Counter(r.remote.id for r in results.values() if r != "died")
+    assert set(answers) <= set(created), "a worker reported an object the provider does not hold"

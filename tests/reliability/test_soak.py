@@ -1,0 +1,524 @@
+"""Soak: hundreds of documents through the real API path and the real sync handler, under faults.
+
+What the run does (seeded, bounded):
+- accepts customers, items, invoices and payments through ``DocumentService`` (the API's path),
+  which marks them pending and queues sync jobs on SQS (moto server);
+- delivers every SQS message one to three times, to several independent copies of
+  ``functions/sync_invoice/handler.py`` (each a Lambda instance: one invocation at a time, its
+  own Powertools idempotency and its own engine), sometimes concurrently;
+- has the QuickBooks sandbox fault about a fifth of API calls (5xx, 429 with Retry-After, read
+  timeouts, hang-ups, resets, and committed-but-answer-lost);
+- "kills" workers between the provider's answer and the local write (after a create returned,
+  and after the intent was completed but before the document's link was stored);
+- edits some invoices after they synced and records late payments while work is in flight;
+- runs the scheduler's sweep (now and then while work is in flight, and whenever the queue is
+  empty) until quiet: queue empty, nothing pending, the sweep queues nothing.
+
+Then it proves from the sandbox's ledger: exactly one remote object per local object, the
+amounts equal, nothing pending, and every failed delivery failed for a reason a retry fixes.
+
+Size: ``BOOKSYNC_SOAK_INVOICES`` (default 60, about a minute on two cores; 150 and more for a
+longer soak). Speed is not asserted here (see bench/).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import os
+import queue
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from booksync import wiring
+from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment
+from booksync.errors import ProviderError
+from booksync.providers.quickbooks.client import shared_http
+from booksync.store.documents import DocumentRepository, pending_buckets
+from booksync.store.models import DocumentModel, LinkMap
+
+from tests.lambda_env import Context, sqs_record
+from tests.reliability.conftest import COMPANY
+
+pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("reliability")]
+
+ROOT = Path(__file__).resolve().parents[2]
+HANDLER = ROOT / "functions" / "sync_invoice" / "handler.py"
+SEED = 20_261_102
+INSTANCES = 4  # Lambda instances of the sync function
+BATCH_SIZE = 5  # template.yaml: SyncInvoiceFunction's SQS BatchSize
+MAX_ROUNDS = 60  # a hard cap: quiet must come well before it
+SWEEP_EVERY = 2  # rounds: a sweep while work is in flight queues duplicate jobs (other job ids)
+KILL_PROBABILITY = 0.04
+
+
+def soak_size() -> int:
+    return int(os.environ.get("BOOKSYNC_SOAK_INVOICES", "60"))
+
+
+# -- the faults -------------------------------------------------------------------------------
+# (action, probability, extra): evaluated in order, the first that fires wins: about 21% in all.
+FAULTS: list[tuple[str, float, dict[str, Any]]] = [
+    ("http_500", 0.035, {}),
+    ("http_503", 0.025, {}),
+    ("http_429", 0.015, {"retry_after": 1}),  # short: the HTTP client waits it out inline
+    ("http_429", 0.01, {"retry_after": 30}),  # long: the worker delays the message instead
+    ("timeout", 0.01, {"seconds": 1.5}),  # longer than the client's read timeout below
+    ("timeout", 0.015, {"seconds": 0.2}),  # the server hangs up without answering
+    ("reset", 0.03, {}),
+    ("commit_then_500", 0.025, {}),
+    ("commit_then_reset", 0.03, {}),
+    ("commit_then_timeout", 0.015, {"seconds": 0.2}),
+]
+
+
+class WorkerKilled(Exception):
+    """The Lambda died here: whatever came after this point never ran."""
+
+
+@dataclass
+class Killer:
+    """Decides, deterministically per (point, key, attempt), whether a worker dies at a point."""
+
+    rand: random.Random
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    kills: Counter[str] = field(default_factory=Counter)
+
+    def maybe(self, point: str) -> None:
+        with self.lock:
+            fire = self.rand.random() < KILL_PROBABILITY
+            if fire:
+                self.kills[point] += 1
+        if fire:
+            raise WorkerKilled(point)
+
+
+class KillAfterCreate:
+    """The real provider; a create may "kill" the worker right after the provider answered."""
+
+    def __init__(self, inner: Any, killer: Killer) -> None:
+        self._inner = inner
+        self._killer = killer
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not name.startswith("create_"):
+            return attr
+
+        def create(*args: Any, **kwargs: Any) -> Any:
+            remote = attr(*args, **kwargs)
+            self._killer.maybe(f"after provider {name}")
+            return remote
+
+        return create
+
+
+# -- the business's documents --------------------------------------------------------------------
+@dataclass
+class Dataset:
+    customers: list[Customer]
+    items: list[Item]
+    invoices: dict[str, Invoice]
+    payments: dict[str, Payment]  # by payment id
+    late_payments: list[Payment]
+    edits: list[Invoice]
+
+
+def cents(rand: random.Random, low: int, high: int) -> Decimal:
+    return Decimal(rand.randint(low, high)) / 100
+
+
+def build_dataset(rand: random.Random, invoices: int) -> Dataset:
+    customers = [
+        Customer(id=f"c-{n}", display_name=f"Customer {n:03d}", email=f"customer{n}@example.com")
+        for n in range(40)
+    ]
+    items = [
+        Item(id=f"i-{n}", name=f"Service {n:02d}", unit_price=cents(rand, 1_000, 30_000)) for n in range(20)
+    ]
+    result = Dataset(customers, items, {}, {}, [], [])
+    start = date(2026, 11, 2)
+    for n in range(invoices):
+        chosen = rand.sample(items, rand.randint(1, 3))
+        if n < len(items):  # every item is used at least once
+            chosen = [items[n], *[i for i in chosen if i.id != items[n].id]][:3]
+        lines = [
+            {"item_id": it.id, "quantity": str(rand.randint(1, 4)), "unit_price": str(it.unit_price)}
+            for it in chosen
+        ]
+        issued = start + timedelta(days=n % 20)
+        discount = {"kind": "amount", "value": "5.00"} if n % 7 == 3 else None
+        invoice = Invoice.model_validate(
+            {
+                "id": f"inv-{n}",
+                "customer_id": customers[n % len(customers)].id,
+                "number": f"S-{n:05d}",
+                "status": "SENT",
+                "issue_date": issued,
+                "due_date": issued + timedelta(days=30),
+                "lines": lines,
+                "discount": discount,
+            }
+        )
+        result.invoices[invoice.id] = invoice
+        # 1-3 payments that together pay part or all of the invoice.
+        count = rand.randint(1, 3)
+        remaining = invoice.total
+        for p in range(count):
+            share = (
+                remaining
+                if p == count - 1 and rand.random() < 0.5
+                else (remaining / 3).quantize(Decimal("0.01"))
+            )
+            if share <= 0:
+                break
+            remaining -= share
+            payment = Payment(
+                id=f"pay-{n}-{p}", invoice_id=invoice.id, amount=share, date=issued + timedelta(days=p + 1)
+            )
+            if p == count - 1 and n % 5 == 0:
+                result.late_payments.append(payment)  # recorded after the invoice first synced
+            else:
+                result.payments[payment.id] = payment
+        if n % 6 == 1:
+            # An edit after sync: one more unit on the first line (the total only grows, so the
+            # payments still fit) and a memo.
+            changed = [dict(line) for line in lines]
+            changed[0]["quantity"] = str(int(changed[0]["quantity"]) + 1)
+            result.edits.append(
+                Invoice.model_validate(
+                    {**invoice.model_dump(), "lines": changed, "memo": "Edited after sync"}
+                )
+            )
+    return result
+
+
+# -- Lambda instances and SQS deliveries -----------------------------------------------------------
+def load_instance(n: int) -> ModuleType:
+    """A fresh copy of the sync handler module: its own processor, engine, idempotency (one Lambda)."""
+    spec = importlib.util.spec_from_file_location(f"soak_sync_invoice_{n}_{uuid.uuid4().hex[:6]}", HANDLER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ACCEPTABLE = (ProviderError, IdempotencyAlreadyInProgressError, WorkerKilled)
+
+
+@dataclass
+class Stats:
+    deliveries: int = 0
+    batches: int = 0
+    failed_items: int = 0
+    failures_by_type: Counter[str] = field(default_factory=Counter)
+    bad_failures: list[str] = field(default_factory=list)
+    receives: Counter[str] = field(default_factory=Counter)
+    rounds: int = 0
+    sweeps: int = 0
+    swept_jobs: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Deliverer:
+    """Shapes received messages as Lambda's SQS event source does and hands batches to instances."""
+
+    def __init__(
+        self, queue_url: str, instances: list[ModuleType], rand: random.Random, stats: Stats
+    ) -> None:
+        self._url = queue_url
+        self._sqs = boto3.client("sqs")
+        self._arn = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self._idle: queue.Queue[ModuleType] = queue.Queue()
+        for instance in instances:
+            self._idle.put(instance)
+        self._rand = rand
+        self.stats = stats
+
+    def receive_all(self) -> list[dict[str, Any]]:
+        messages: dict[str, Any] = {}
+        while True:
+            answer = self._sqs.receive_message(
+                QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+            )
+            got = answer.get("Messages", [])
+            if not got:
+                return list(messages.values())
+            for message in got:
+                messages[message["MessageId"]] = message
+
+    def round(self) -> int:
+        """One visibility window: everything visible is delivered 1-3 times; returns messages seen."""
+        messages = self.receive_all()
+        if not messages:
+            return 0
+        records = [sqs_record(m, self._arn) for m in messages]
+        copies: list[dict[str, Any]] = []
+        for record in records:
+            self.stats.receives[record["messageId"]] += 1
+            copies.extend([record] * self._rand.choice((1, 1, 2, 3)))
+        self._rand.shuffle(copies)
+        batches = [copies[i : i + BATCH_SIZE] for i in range(0, len(copies), BATCH_SIZE)]
+        succeeded: set[str] = set()
+        with ThreadPoolExecutor(max_workers=INSTANCES) as pool:
+            for ok in pool.map(self._invoke, batches):
+                succeeded |= ok
+        for record in records:
+            if record["messageId"] in succeeded:
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=record["receiptHandle"])
+            else:
+                # The visibility timeout (or the 429's Retry-After) has passed: time is compressed.
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+                )
+        return len(records)
+
+    def _invoke(self, batch: list[dict[str, Any]]) -> set[str]:
+        # A batch never carries one message twice (SQS hands a message to one poller at a time).
+        unique = list({r["messageId"]: r for r in batch}.values())
+        instance = self._idle.get()
+        try:
+            result = instance.handler({"Records": unique}, Context(seconds=120))
+            exceptions = list(instance.processor.exceptions)
+        finally:
+            self._idle.put(instance)
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        with self.stats.lock:
+            self.stats.batches += 1
+            self.stats.deliveries += len(unique)
+            self.stats.failed_items += len(failed)
+            for _type, exc, _tb in exceptions:
+                name = type(exc).__name__
+                if isinstance(exc, ProviderError):
+                    name += "(retryable)" if exc.retryable else "(final)"
+                self.stats.failures_by_type[name] += 1
+                if not isinstance(exc, ACCEPTABLE) or (isinstance(exc, ProviderError) and not exc.retryable):
+                    self.stats.bad_failures.append(f"{type(exc).__name__}: {exc}")
+        return {r["messageId"] for r in unique} - failed
+
+
+# -- fixtures -------------------------------------------------------------------------------------
+@pytest.fixture
+def fast_http() -> Iterator[None]:
+    """Compress the HTTP client's clock: short read timeout and backoff (the policy is unchanged)."""
+    http = shared_http()
+    saved = http.settings
+    http.settings = replace(saved, read_timeout=1.0, backoff_base=0.02, backoff_cap=0.1)
+    yield
+    http.settings = saved
+
+
+@pytest.fixture
+def killer(monkeypatch: pytest.MonkeyPatch) -> Killer:
+    """Fault hooks where a worker can die between the provider's answer and the local write."""
+    k = Killer(random.Random(SEED + 1))
+    real_provider = wiring.accounting_provider
+
+    def provider(*args: Any, **kwargs: Any) -> Any:
+        return KillAfterCreate(real_provider(*args, **kwargs), k)
+
+    monkeypatch.setattr(wiring, "accounting_provider", provider)
+    real_save_link = DocumentRepository.save_link
+
+    def save_link(self: DocumentRepository, row: DocumentModel, provider_name: str, link: LinkMap) -> None:
+        if link.remote_id:  # the intent is complete; the document's link is the local write
+            k.maybe("before document link")
+        real_save_link(self, row, provider_name, link)
+
+    monkeypatch.setattr(DocumentRepository, "save_link", save_link)
+    return k
+
+
+def pending_rows() -> list[DocumentModel]:
+    docs = DocumentRepository()
+    return [
+        row
+        for kind in (DocumentKind.INVOICE, DocumentKind.PAYMENT)
+        for bucket in pending_buckets(kind)
+        for row in docs.pending(bucket, older_than=float("inf"))
+    ]
+
+
+# -- the soak ---------------------------------------------------------------------------------------
+def test_soak_nothing_lost_nothing_written_twice(
+    stack: SimpleNamespace, fast_http: None, killer: Killer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logging.getLogger("booksync").setLevel(logging.WARNING)
+    started = time.monotonic()
+    rand = random.Random(SEED)
+    data = build_dataset(rand, soak_size())
+    api = stack.services.documents
+    for number, (action, probability, extra) in enumerate(FAULTS):
+        stack.control.add_fault(
+            action, path=r"^/v3/company/", probability=probability, seed=SEED + number, **extra
+        )
+    with _env(stack.env):
+        instances = [load_instance(n) for n in range(INSTANCES)]
+    stats = Stats()
+    deliverer = Deliverer(stack.queue, instances, random.Random(SEED + 2), stats)
+
+    def sweep() -> dict[str, Any]:
+        result: dict[str, Any] = stack.fns.scheduler.handler({"task": "sweep"}, Context())
+        return result
+
+    used = {invoice.customer_id for invoice in data.invoices.values()}
+    data.customers = [c for c in data.customers if c.id in used]
+    for customer in data.customers:
+        api.put_customer(COMPANY, customer)
+    for item in data.items:
+        api.put_item(COMPANY, item)
+    for invoice in data.invoices.values():
+        api.put_invoice(COMPANY, invoice)
+    for payment in data.payments.values():
+        api.put_payment(COMPANY, payment)
+
+    late_work = list(_later(api, data))
+    quiet = False
+    while stats.rounds < MAX_ROUNDS:
+        stats.rounds += 1
+        seen = deliverer.round()
+        if late_work:  # after the first round: edits after sync and late payments, while work is in flight
+            for work in late_work:
+                work()
+            late_work = []
+            continue
+        if seen == 0 or stats.rounds % SWEEP_EVERY == 0:
+            swept = sweep()
+            stats.sweeps += 1
+            stats.swept_jobs += swept["queued"]
+            if seen == 0 and swept["queued"] == 0 and not pending_rows():
+                quiet = True
+                break
+
+    faults = stack.control.faults()
+    requests = stack.control.requests(stack.realm)
+    injected = sum(int(f["fired"]) for f in faults)
+    summary: dict[str, object] = {
+        "invoices": len(data.invoices),
+        "payments": len(data.payments) + len(data.late_payments),
+        "late_payments": len(data.late_payments),
+        "edits": len(data.edits),
+        "deliveries": stats.deliveries,
+        "batches": stats.batches,
+        "failed_deliveries": stats.failed_items,
+        "failures_by_type": dict(stats.failures_by_type),
+        "max_receives_per_message": max(stats.receives.values(), default=0),
+        "provider_requests": len(requests),
+        "faults_injected": injected,
+        "faults_by_action": dict(
+            sum((Counter({f["action"]: int(f["fired"])}) for f in faults), Counter[str]())
+        ),
+        "kills": dict(killer.kills),
+        "rounds_to_quiet": stats.rounds,
+        "sweeps": stats.sweeps,
+        "swept_jobs": stats.swept_jobs,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    with capsys.disabled():
+        print(f"\nsoak: {summary}")
+
+    assert quiet, f"not quiet after {MAX_ROUNDS} rounds: {len(pending_rows())} pending; {summary}"
+    assert not stats.bad_failures, f"failures a retry cannot fix (DLQ-worthy): {stats.bad_failures[:5]}"
+    assert injected > 0 and sum(killer.kills.values()) > 0, "the faults did happen"
+    _assert_books_match(stack, data)
+
+
+def _later(api: Any, data: Dataset) -> Iterator[Callable[[], object]]:
+    for invoice in data.edits:
+        yield functools.partial(api.put_invoice, COMPANY, invoice)
+    for payment in data.late_payments:
+        yield functools.partial(api.put_payment, COMPANY, payment)
+
+
+class _env:
+    """The function's environment while its module is imported (settings are read at cold start)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
+        self._saved: dict[str, str | None] = {}
+
+    def __enter__(self) -> None:
+        self._saved = {k: os.environ.get(k) for k in self._env}
+        os.environ.update(self._env)
+
+    def __exit__(self, *_: object) -> None:
+        for k, v in self._saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# -- the proof, from the sandbox's ledger --------------------------------------------------------
+def _assert_books_match(stack: SimpleNamespace, data: Dataset) -> None:
+    ledger = stack.control.ledger(stack.realm)["entities"]
+    docs = DocumentRepository()
+    final_invoices = dict(data.invoices)
+    for edited in data.edits:
+        final_invoices[edited.id] = edited
+    payments = {**data.payments, **{p.id: p for p in data.late_payments}}
+
+    def links(kind: DocumentKind, ids: list[str]) -> dict[str, str]:
+        rows = docs.get_many(COMPANY, kind, ids)
+        assert set(rows) == set(ids)
+        out: dict[str, str] = {}
+        for doc_id, row in rows.items():
+            link = row.link("quickbooks")
+            assert link is not None and link.remote_id, f"{kind.value} {doc_id} never reached the books"
+            assert link.outcome == "synced", f"{kind.value} {doc_id}: {link.outcome} {link.error_message}"
+            assert link.pushed_hash == row.content_hash, f"{kind.value} {doc_id} is out of date"
+            out[doc_id] = str(link.remote_id)
+        return out
+
+    for entity, kind, ids in (
+        ("Customer", DocumentKind.CUSTOMER, [c.id for c in data.customers]),
+        ("Item", DocumentKind.ITEM, [i.id for i in data.items]),
+        ("Invoice", DocumentKind.INVOICE, list(final_invoices)),
+        ("Payment", DocumentKind.PAYMENT, list(payments)),
+    ):
+        linked = links(kind, ids)
+        remote_ids = [str(obj["Id"]) for obj in ledger[entity]]
+        duplicates = [rid for rid, n in Counter(remote_ids).items() if n > 1]
+        assert not duplicates
+        assert len(set(linked.values())) == len(linked), f"two {entity}s linked to one remote object"
+        assert sorted(remote_ids) == sorted(linked.values()), (
+            f"{entity}: {len(remote_ids)} in the books for {len(linked)} in booksync "
+            f"(extra: {sorted(set(remote_ids) - set(linked.values()))[:5]})"
+        )
+        if entity == "Invoice":
+            by_id = {str(obj["Id"]): obj for obj in ledger[entity]}
+            for invoice_id, remote_id in linked.items():
+                invoice, remote = final_invoices[invoice_id], by_id[remote_id]
+                paid = sum((p.amount for p in payments.values() if p.invoice_id == invoice_id), Decimal(0))
+                assert Decimal(str(remote["TotalAmt"])) == invoice.total, invoice_id
+                assert Decimal(str(remote["Balance"])) == invoice.total - paid, invoice_id
+                assert remote["DocNumber"] == invoice.number
+        if entity == "Payment":
+            by_id = {str(obj["Id"]): obj for obj in ledger[entity]}
+            invoice_links = links(DocumentKind.INVOICE, list(final_invoices))
+            for payment_id, remote_id in linked.items():
+                payment, remote = payments[payment_id], by_id[remote_id]
+                assert Decimal(str(remote["TotalAmt"])) == payment.amount, payment_id
+                applied = [
+                    txn["TxnId"] for line in remote.get("Line", []) for txn in line.get("LinkedTxn", [])
+                ]
+                assert applied == [invoice_links[payment.invoice_id]], payment_id
+    assert not pending_rows(), "nothing is left pending"
+    assert not boto3.client("sqs").receive_message(QueueUrl=stack.queue, WaitTimeSeconds=0).get("Messages")
