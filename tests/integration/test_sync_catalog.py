@@ -1,0 +1,240 @@
+"""The real SyncCatalogFunction handler, with real SQS events, against moto server and the sandbox.
+
+The sandbox runs on a compressed clock (clock_scale) and the job's limiter on the same scale, so
+Intuit's minute windows pass in a second while every ratio between them holds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from types import ModuleType, SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import pytest
+from booksync.documents import DocumentKind
+from booksync.settings import ApiSettings
+from booksync.store.documents import DocumentRepository
+from booksync.store.runs import RunRepository
+from booksync.wiring import api_services
+
+from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
+from local.sandboxes.quickbooks.control import SandboxControl
+from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from tests import builders
+from tests.lambda_env import Context, environment, idempotency_table, receive_sqs_event
+
+COMPANY = "acme"
+CLIENT_ID, CLIENT_SECRET = "ABtestclient0001", "s3cr3t-for-tests"
+REDIRECT = "https://api.example.com/oauth/quickbooks/callback"
+SCALE = 60.0  # one sandbox minute per real second
+RESERVE = 20.0  # SyncCatalogFunction stops this many seconds before its deadline
+
+
+@pytest.fixture
+def sandbox() -> Iterator[QuickBooksSandbox]:
+    config = SandboxConfig(
+        clients={CLIENT_ID: ClientApp(secret=CLIENT_SECRET, redirect_uris=[REDIRECT])},
+        clock_scale=SCALE,
+        latency_ms=500,
+        # Hours of sandbox time pass during a test: tokens must outlive it.
+        access_token_lifetime_s=10**7,
+    )
+    with QuickBooksSandbox(config=config) as sb:
+        yield sb
+
+
+def _import(module: str, env: dict[str, str]) -> ModuleType:
+    os.environ.update(env)
+    sys.modules.pop(module, None)
+    return importlib.import_module(module)
+
+
+@pytest.fixture
+def stack(
+    tables: SimpleNamespace, kms_key: str, sqs_queue: str, sandbox: QuickBooksSandbox
+) -> Iterator[SimpleNamespace]:
+    catalog_queue = boto3.client("sqs").create_queue(QueueName=f"catalog-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    env = environment(
+        tables,
+        queue_url=sqs_queue,
+        key_id=kms_key,
+        qbo_url=sandbox.url,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        idempotency_table=idempotency_table(),
+    ) | {"SYNC_CATALOG_QUEUE_URL": catalog_queue}
+    saved = {k: os.environ.get(k) for k in env}
+    try:
+        handler = _import("functions.sync_catalog.handler", env)
+        # The limiter's minute runs on the sandbox's scale (what `make bench` does too).
+        from booksync.wiring import sync_catalog
+
+        handler.engine.cache_clear()
+        built = sync_catalog(handler.SETTINGS, window_scale=SCALE)
+        handler.engine = lambda: built
+        services = api_services(ApiSettings.from_env(env))
+        control = SandboxControl(sandbox.url)
+        url = services.integrations.start_connect(company_id=COMPANY, user_id="u1", provider="quickbooks")
+        query = parse_qs(urlsplit(control.approve_consent(url)).query)
+        realm = query["realmId"][0]
+        services.integrations.complete_connect(
+            provider="quickbooks", state=query["state"][0], code=query["code"][0], account_id=realm
+        )
+        yield SimpleNamespace(
+            handler=handler, services=services, control=control, realm=realm, queue=catalog_queue
+        )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def put_items(stack: SimpleNamespace, names: list[str]) -> None:
+    for index, name in enumerate(names):
+        stack.services.documents.put_item(COMPANY, builders.item(f"i-{index:05d}", name=name, price="10.00"))
+
+
+def run_until_done(stack: SimpleNamespace, *, seconds: float, max_invocations: int = 60) -> int:
+    """Deliver catalog messages to the handler until the queue is empty; the invocation count."""
+    invocations = 0
+    while invocations < max_invocations:
+        event = receive_sqs_event(stack.queue, max_messages=1)
+        if not event["Records"]:
+            return invocations
+        invocations += 1
+        answer = stack.handler.handler(event, Context(seconds=seconds))
+        assert answer == {"batchItemFailures": []}
+        sqs = boto3.client("sqs")
+        for record in event["Records"]:
+            sqs.delete_message(QueueUrl=stack.queue, ReceiptHandle=record["receiptHandle"])
+    raise AssertionError("the catalog job did not finish")
+
+
+def items_in_quickbooks(stack: SimpleNamespace) -> list[dict[str, Any]]:
+    ledger = stack.control.ledger(stack.realm)
+    items: list[dict[str, Any]] = ledger["entities"].get("Item", [])
+    return items
+
+
+def links(kind: DocumentKind, count: int) -> list[str | None]:
+    rows = DocumentRepository().get_many(COMPANY, kind, [f"i-{i:05d}" for i in range(count)])
+    return [
+        (row.link_quickbooks.remote_id if row.link_quickbooks else None)
+        for row in (rows[f"i-{i:05d}"] for i in range(count))
+    ]
+
+
+def _batch_times(entries: list[dict[str, Any]]) -> list[float]:
+    return sorted(datetime.fromisoformat(e["time"]).timestamp() for e in entries if e["operation"] == "batch")
+
+
+def test_a_catalog_bigger_than_one_invocation_completes_across_several(stack: SimpleNamespace) -> None:
+    count = 1290  # 43 batch requests: more than Intuit's 40 per minute
+    stack.control.seed(
+        stack.realm,
+        {"Item": [{"Name": "Item 00007", "Type": "Service", "IncomeAccountRef": {"value": "9"}}]},
+    )
+    put_items(stack, [f"Item {i:05d}" for i in range(count)])
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+
+    invocations = run_until_done(stack, seconds=RESERVE + 0.4)
+
+    assert invocations >= 2
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "succeeded", run.errors if run else None
+    assert run.counts == {"created": count - 1, "linked": 1}
+    remote = links(DocumentKind.ITEM, count)
+    assert None not in remote and len(set(remote)) == count  # every item linked, none shared
+    assert len(items_in_quickbooks(stack)) == count  # one per item: nothing created twice
+    log = stack.control.requests(stack.realm)
+    assert not [e for e in log if e["status"] == 429]
+    # Intuit's 40 batch requests per (sandbox) minute, checked in every sliding window.
+    times = _batch_times(log)
+    window = 60.0 / SCALE
+    assert max(sum(1 for t in times if start <= t < start + window) for start in times) <= 40
+
+
+def test_nothing_in_flight_beyond_ten(stack: SimpleNamespace) -> None:
+    put_items(stack, [f"Thing {i:04d}" for i in range(600)])
+    stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+    run_until_done(stack, seconds=300)
+    log = stack.control.requests(stack.realm)
+    spans = [
+        (datetime.fromisoformat(e["time"]).timestamp(), e["duration_ms"] / 1000)
+        for e in log
+        if e["operation"] in ("batch", "query")
+    ]
+    assert len([e for e in log if e["operation"] == "batch"]) == 20
+    assert not [e for e in log if e["status"] == 429]
+    # Intervals from the sandbox's own clock (millisecond stamps): a little slack for rounding.
+    overlap = max(sum(1 for s, d in spans if s <= t < s + d - 0.002) for t, _ in spans)
+    assert overlap <= 10
+
+
+def test_a_duplicate_name_in_a_batch_is_linked_and_names_are_cleaned(stack: SimpleNamespace) -> None:
+    # Two of the app's items clean to the same QuickBooks name (a tab is dropped): the second
+    # create in the batch gets 6240 and is linked to the first.
+    put_items(stack, ["Pipe\twrench", "Pipewrench", "Hose"])
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+    run_until_done(stack, seconds=300)
+
+    names = sorted(i["Name"] for i in items_in_quickbooks(stack))
+    assert names == ["Hose", "Pipewrench"]
+    first, second, _ = links(DocumentKind.ITEM, 3)
+    assert first == second
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "succeeded"
+    assert run.counts == {"created": 2, "linked": 1}
+    faults = [e for e in stack.control.requests(stack.realm) if e["operation"] == "batch"]
+    assert len(faults) == 1
+
+
+def test_a_lost_batch_answer_never_duplicates(stack: SimpleNamespace) -> None:
+    stack.control.add_fault("commit_then_reset", operation="batch", times=1)
+    put_items(stack, [f"Valve {i}" for i in range(45)])
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+    run_until_done(stack, seconds=300)
+
+    assert len(items_in_quickbooks(stack)) == 45
+    remote = links(DocumentKind.ITEM, 45)
+    assert None not in remote and len(set(remote)) == 45
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "succeeded"
+    assert run.counts["created"] + run.counts["linked"] == 45
+    assert run.counts["linked"] >= 1  # what the lost answer had created was found, not re-created
+    lost = [e for e in stack.control.requests(stack.realm) if e["injected"] == "commit_then_reset"]
+    assert len(lost) == 1
+
+
+def test_customers_are_linked_by_email_and_invoices_queued(stack: SimpleNamespace, sqs_queue: str) -> None:
+    stack.control.seed(
+        stack.realm,
+        {
+            "Customer": [
+                {"DisplayName": "Ada L. (old name)", "PrimaryEmailAddr": {"Address": "ada@example.com"}}
+            ]
+        },
+    )
+    docs = stack.services.documents
+    docs.put_customer(COMPANY, builders.customer("c-1"))
+    docs.put_customer(
+        COMPANY, builders.customer("c-2", display_name="Grace Hopper", email="grace@example.com")
+    )
+    docs.put_item(COMPANY, builders.item("i-1"))
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["customers", "items", "invoices"])
+    run_until_done(stack, seconds=300)
+
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "succeeded"
+    assert run.counts == {"linked": 1, "created": 2, "invoices_queued": 0}
+    customers = stack.control.ledger(stack.realm)["entities"]["Customer"]
+    assert sorted(c["DisplayName"] for c in customers) == ["Ada L. (old name)", "Grace Hopper"]
