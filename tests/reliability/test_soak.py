@@ -316,6 +316,16 @@ class Deliverer:
 
 # -- fixtures -------------------------------------------------------------------------------------
 @pytest.fixture
+def quiet_logs() -> Iterator[None]:
+    """Thousands of jobs: keep the library's INFO lines out of the captured output (restored after)."""
+    logger = logging.getLogger("booksync")
+    saved = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(saved)
+
+
+@pytest.fixture
 def fast_http() -> Iterator[None]:
     """Compress the HTTP client's clock: short read timeout and backoff (the policy is unchanged)."""
     http = shared_http()
@@ -358,9 +368,12 @@ def pending_rows() -> list[DocumentModel]:
 
 # -- the soak ---------------------------------------------------------------------------------------
 def test_soak_nothing_lost_nothing_written_twice(
-    stack: SimpleNamespace, fast_http: None, killer: Killer, capsys: pytest.CaptureFixture[str]
+    stack: SimpleNamespace,
+    fast_http: None,
+    quiet_logs: None,
+    killer: Killer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    logging.getLogger("booksync").setLevel(logging.WARNING)
     started = time.monotonic()
     rand = random.Random(SEED)
     data = build_dataset(rand, soak_size())
