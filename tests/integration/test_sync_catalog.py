@@ -72,7 +72,7 @@ def stack(
     ) | {"SYNC_CATALOG_QUEUE_URL": catalog_queue}
     saved = {k: os.environ.get(k) for k in env}
     try:
-        handler = _import("functions.sync_catalog.handler", env)
+        handler: Any = _import("functions.sync_catalog.handler", env)
         # The limiter's minute runs on the sandbox's scale (what `make bench` does too).
         from booksync.wiring import sync_catalog
 

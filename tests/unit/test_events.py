@@ -37,6 +37,7 @@ PROXY_SAMPLES_REQUIRED = [
     ("PUT", r"/invoices/[^/]+"),
     ("PUT", r"/payments/[^/]+"),
     ("POST", r"/invoices/[^/]+/sync"),
+    ("POST", r"/integrations/quickbooks/sync"),
     ("GET", r"/invoices/[^/]+/sync-status"),
     ("GET", r"/sync-runs"),
 ]
@@ -46,6 +47,20 @@ DOCUMENT_ROUTES: dict[str, type[BaseModel]] = {
     "invoices": Invoice,
     "payments": Payment,
 }
+
+
+class CatalogJob(BaseModel):
+    """docs/architecture.md, "Queue message: catalog job"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_id: str = Field(min_length=1)
+    company_id: str = Field(min_length=1)
+    provider: Literal["quickbooks", "xero", "freshbooks", "wave"]
+    run_id: str = Field(min_length=1)
+    kinds: list[Literal["customers", "items", "invoices"]] = Field(min_length=1)
+    step: int = Field(ge=0)
+    trigger: Literal["manual", "connect", "auto"]
 
 
 class SyncJob(BaseModel):
@@ -300,6 +315,10 @@ def check_sqs_event(event: dict[str, Any], function: str) -> None:
             message = WebhookMessage.model_validate_json(record.body)
             assert parse_payload(message.body), "a queued delivery carries at least one event"
             job_ids.append(record.messageId)
+            continue
+        if function == "SyncCatalogFunction":
+            catalog = CatalogJob.model_validate_json(record.body)
+            job_ids.append(catalog.job_id)
             continue
         job = SyncJob.model_validate_json(record.body)
         job_ids.append(job.job_id)

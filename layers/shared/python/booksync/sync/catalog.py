@@ -256,15 +256,17 @@ class _Walk:
         """Link what the provider already has; what is left needs creating (or reactivating)."""
         found = self._find(kind, [d.document for d in fresh])
         rest: list[_Doc] = []
+        linked: list[tuple[DocumentModel, RemoteObject, str]] = []
         for doc in fresh:
             remote = found.get(doc.document.id)
             if remote is None:
                 rest.append(doc)
             elif remote.active:
-                self._link(doc.row, remote, "linked")
+                linked.append((doc.row, remote, "linked"))
             else:  # inactive still holds the name: bring it back with our data
                 doc.remote = remote
                 rest.append(doc)
+        self._link_all(linked)
         return rest
 
     def _refreshed(self, kind: DocumentKind, changed: list[_Doc]) -> list[_Doc]:
@@ -374,10 +376,11 @@ class _Walk:
         """Link what was written; recover duplicates; return what must be tried again."""
         duplicates: list[_Doc] = []
         again: list[_Doc] = []
+        linked: list[tuple[DocumentModel, RemoteObject, str]] = []
         for doc in chunk:
             answer = answers.get(doc.row.doc_id)
             if answer is not None and answer.remote is not None:
-                self._link(doc.row, answer.remote, "updated" if doc.remote is not None else "created")
+                linked.append((doc.row, answer.remote, "updated" if doc.remote is not None else "created"))
             elif answer is not None and isinstance(answer.error, DuplicateName):
                 duplicates.append(doc)
             elif answer is not None and isinstance(answer.error, Rejected):
@@ -389,7 +392,7 @@ class _Walk:
             for doc in duplicates:
                 remote = found.get(doc.document.id)
                 if remote is not None:
-                    self._link(doc.row, remote, "linked")
+                    linked.append((doc.row, remote, "linked"))
                 else:
                     self._refused(
                         doc,
@@ -400,6 +403,7 @@ class _Walk:
                             fix="Rename it in QuickBooks or in your app, then sync again.",
                         ),
                     )
+        self._link_all(linked)
         return again
 
     def _intent_key(self, kind: DocumentKind, chunk: Sequence[_Doc]) -> str:
@@ -420,17 +424,29 @@ class _Walk:
             return self._income[0]
 
     # -- results ---------------------------------------------------------------------------------
-    def _link(self, row: DocumentModel, remote: RemoteObject, counted_as: str) -> None:
-        link = new_link(
-            remote_id=remote.id,
-            version=remote.version,
-            pushed_hash=row.content_hash,
-            synced_at=self.e._clock(),
-            outcome="synced",
-            generation=_generation(row, self.job.provider),
-        )
-        self.e._docs.save_link(row, self.job.provider, link)
-        self._count(counted_as)
+    def _link_all(self, linked: Sequence[tuple[DocumentModel, RemoteObject, str]]) -> None:
+        """Store the links (only the link attribute: an edit landing meanwhile is kept), count them."""
+        if not linked:
+            return
+        now = self.e._clock()
+        links = [
+            (
+                row,
+                new_link(
+                    remote_id=remote.id,
+                    version=remote.version,
+                    pushed_hash=row.content_hash,
+                    synced_at=now,
+                    outcome="synced",
+                    generation=_generation(row, self.job.provider),
+                ),
+            )
+            for row, remote, _ in linked
+        ]
+        for row, link in links:
+            self.e._docs.save_link(row, self.job.provider, link)
+        for _, _, counted_as in linked:
+            self._count(counted_as)
 
     def _refused(self, doc: _Doc, exc: ProviderError) -> None:
         link = doc.row.link(self.job.provider) or new_link()
