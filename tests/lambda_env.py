@@ -123,7 +123,7 @@ def receive_sqs_event(queue_url: str, *, max_messages: int = 10) -> dict[str, An
         AttributeNames=["All"],
         MessageAttributeNames=["All"],
     )
-    return {"Records": [sqs_record(m, arn) for m in answer.get("Messages", [])]}
+    return {"Records": [sqs_record(dict(m), arn) for m in answer.get("Messages", [])]}
 
 
 def sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:

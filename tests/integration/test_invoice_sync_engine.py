@@ -250,3 +250,30 @@ def test_a_total_the_provider_computes_differently_is_reported(world: SimpleName
     assert report.outcome == "failed"
     assert "booksync sent 380.00" in report.error
     assert world.provider.writes["create_invoice"] == 1
+
+
+def test_a_put_never_drops_a_payment_or_link_written_meanwhile(world: SimpleNamespace) -> None:
+    import time
+
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.engine().run(job())
+    stale = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1")  # what a slow PUT read
+    world.service.put_payment(COMPANY, builders.payment("p-1"))  # lands before that PUT writes
+    original_get = world.docs.get
+    world.docs.get = lambda company, kind, doc_id: (
+        stale if kind == DocumentKind.INVOICE else original_get(company, kind, doc_id)
+    )
+    world.docs.put(
+        COMPANY,
+        DocumentKind.INVOICE,
+        builders.invoice(memo="late edit"),
+        now=time.time(),
+        status="SENT",
+        pending=True,
+        sent=True,
+    )
+    world.docs.get = original_get
+    row = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1")
+    assert row.payment_ids == {"p-1"}
+    assert row.link("quickbooks").remote_id, "the worker's link survives the PUT"
+    assert row.body["memo"] == "late edit"

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from booksync.documents import MODEL_BY_KIND, DocumentKind, _Doc
 from booksync.store.models import DocumentModel, LinkMap
@@ -79,30 +80,62 @@ class DocumentRepository:
         existing = self.get(company_id, kind, doc_id)
         if existing is not None and existing.content_hash == content_hash:
             return PutOutcome(existing, created=False, changed=False)
-        row = existing or DocumentModel(company_id, doc_key(kind, doc_id), kind=kind.value, doc_id=doc_id)
-        row.body = doc.model_dump(mode="json")
-        row.content_hash = content_hash
-        row.status = status
-        row.updated_at = now
-        if sent and row.sent_at is None:
-            row.sent_at = now
+        body = doc.model_dump(mode="json")
+        if existing is None:
+            row = DocumentModel(
+                company_id,
+                doc_key(kind, doc_id),
+                kind=kind.value,
+                doc_id=doc_id,
+                body=body,
+                content_hash=content_hash,
+                status=status,
+                updated_at=now,
+                sent_at=now if sent else None,
+            )
+            if pending:
+                row.pending_bucket, row.pending_since = pending_bucket(kind, company_id), now
+            try:
+                row.save(condition=DocumentModel.doc_key.does_not_exist())
+            except PutError as exc:
+                if not _conditional_failed(exc):
+                    raise
+                # Another request created it a moment ago: apply this one as an update.
+                return self.put(company_id, kind, doc, now=now, status=status, pending=pending, sent=sent)
+            return PutOutcome(row, created=True, changed=True)
+        # Only the fields a PUT owns: links and payment ids written meanwhile by workers and
+        # other requests must survive (a whole-row save would lose them).
+        actions: list[Action] = [
+            DocumentModel.body.set(body),
+            DocumentModel.content_hash.set(content_hash),
+            DocumentModel.status.set(status) if status is not None else DocumentModel.status.remove(),
+            DocumentModel.updated_at.set(now),
+        ]
+        if sent:
+            actions.append(DocumentModel.sent_at.set(DocumentModel.sent_at | now))
         if pending:
-            row.pending_bucket = pending_bucket(kind, company_id)
-            row.pending_since = row.pending_since or now
+            actions.append(DocumentModel.pending_bucket.set(pending_bucket(kind, company_id)))
+            actions.append(DocumentModel.pending_since.set(DocumentModel.pending_since | now))
         else:
-            row.pending_bucket = None
-            row.pending_since = None
-        row.save()
-        return PutOutcome(row, created=existing is None, changed=True)
+            actions += [DocumentModel.pending_bucket.remove(), DocumentModel.pending_since.remove()]
+        existing.update(actions=actions)
+        return PutOutcome(existing, created=False, changed=True)
 
     def mark_deleted(self, row: DocumentModel, *, now: float, pending: bool) -> DocumentModel:
         """A tombstone: the body stays for history; the hash changes so the deletion is pushed once."""
-        row.status = DELETED
-        row.content_hash = f"{row.content_hash[:56]}:deleted"
-        row.updated_at = now
-        row.pending_bucket = pending_bucket(DocumentKind(row.kind), row.company_id) if pending else None
-        row.pending_since = now if pending else None
-        row.save()
+        actions: list[Action] = [
+            DocumentModel.status.set(DELETED),
+            DocumentModel.content_hash.set(f"{row.content_hash[:56]}:deleted"),
+            DocumentModel.updated_at.set(now),
+        ]
+        if pending:
+            actions += [
+                DocumentModel.pending_bucket.set(pending_bucket(DocumentKind(row.kind), row.company_id)),
+                DocumentModel.pending_since.set(now),
+            ]
+        else:
+            actions += [DocumentModel.pending_bucket.remove(), DocumentModel.pending_since.remove()]
+        row.update(actions=actions)
         return row
 
     def add_payment(self, invoice: DocumentModel, payment_id: str) -> None:
