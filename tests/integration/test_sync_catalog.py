@@ -238,3 +238,24 @@ def test_customers_are_linked_by_email_and_invoices_queued(stack: SimpleNamespac
     assert run.counts == {"linked": 1, "created": 2, "invoices_queued": 0}
     customers = stack.control.ledger(stack.realm)["entities"]["Customer"]
     assert sorted(c["DisplayName"] for c in customers) == ["Ada L. (old name)", "Grace Hopper"]
+
+
+def test_an_item_edited_on_both_sides_is_updated_with_the_current_sync_token(stack: SimpleNamespace) -> None:
+    put_items(stack, ["Gasket", "Washer"])
+    stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+    run_until_done(stack, seconds=300)
+    first, _ = links(DocumentKind.ITEM, 2)
+    assert first is not None
+    # Someone edits it in QuickBooks (its SyncToken moves), and the app edits its price.
+    stack.control.edit_entity(stack.realm, "Item", first, {"Description": "edited in QuickBooks"})
+    stack.services.documents.put_item(COMPANY, builders.item("i-00000", name="Gasket", price="11.00"))
+
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+    run_until_done(stack, seconds=300)
+
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "succeeded", run.errors if run else None
+    assert run.counts == {"updated": 1, "unchanged": 1}
+    gasket = next(i for i in items_in_quickbooks(stack) if i["Id"] == first)
+    assert gasket["UnitPrice"] == 11.0
+    assert len(items_in_quickbooks(stack)) == 2

@@ -315,10 +315,11 @@ class _Walk:
             key = self._intent_key(kind, chunk)
             claim = self._claim(key)
             if doubt or claim.attempts_before > 0 or claim.done_remote_id is not None:
-                # What an earlier attempt created is linked, not created again.
-                chunk = self._existing(kind, [d for d in chunk if d.remote is None]) + [
-                    d for d in chunk if d.remote is not None
-                ]
+                # What an earlier attempt created is linked, not created again; updates go out
+                # again with the SyncToken as it stands now (5010), or recreate what is gone (610).
+                chunk = self._existing(kind, [d for d in chunk if d.remote is None]) + self._refreshed(
+                    kind, [d for d in chunk if d.remote is not None]
+                )
                 if not chunk:
                     self.e._intents.complete(
                         key, owner=self.e._owner, remote_id="linked", now=self.e._clock()
