@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
+from booksync.queues import SqsQueue
 
 Trigger = Literal["auto", "manual", "sweep"]
 
@@ -32,19 +31,7 @@ class JobQueue(Protocol):
     def enqueue(self, jobs: Sequence[SyncJob]) -> None: ...
 
 
-class SqsJobQueue:
-    def __init__(self, queue_url: str, sqs: SQSClient | None = None) -> None:
-        self._url = queue_url
-        self._sqs = sqs
-
-    @property
-    def sqs(self) -> SQSClient:
-        if self._sqs is None:
-            import boto3
-
-            self._sqs = boto3.client("sqs")
-        return self._sqs
-
+class SqsJobQueue(SqsQueue):
     def enqueue(self, jobs: Sequence[SyncJob]) -> None:
         """Send every job or raise: a job is never silently dropped."""
         for start in range(0, len(jobs), 10):

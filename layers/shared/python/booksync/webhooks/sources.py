@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
+from booksync.queues import SqsQueue
 from booksync.settings import placeholder_reason
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
 
 # The token changes only when someone rotates it in the Intuit portal: keep it for the life of
 # the container, so a warm invocation makes no SSM call. A signature that does not match may
@@ -81,20 +78,8 @@ def _powertools_fetch(name: str, force: bool) -> str:
     return str(get_parameter(name, decrypt=True, max_age=TOKEN_MAX_AGE_SECONDS, force_fetch=force))
 
 
-class SqsInbox:
+class SqsInbox(SqsQueue):
     """Puts webhook deliveries on the provider's events queue."""
-
-    def __init__(self, queue_url: str, sqs: SQSClient | None = None) -> None:
-        self._url = queue_url
-        self._sqs = sqs
-
-    @property
-    def sqs(self) -> SQSClient:
-        if self._sqs is None:
-            import boto3
-
-            self._sqs = boto3.client("sqs")
-        return self._sqs
 
     def send(self, messages: Sequence[str]) -> None:
         # One message is the rule (one round trip before the answer); several only for a
