@@ -277,3 +277,18 @@ def test_a_put_never_drops_a_payment_or_link_written_meanwhile(world: SimpleName
     assert row.payment_ids == {"p-1"}
     assert row.link("quickbooks").remote_id, "the worker's link survives the PUT"
     assert row.body["memo"] == "late edit"
+
+
+def test_an_edit_between_a_lost_create_answer_and_the_retry_reaches_the_books(world: SimpleNamespace) -> None:
+    # Found by the soak: the retry found the object its first attempt created, with the old content,
+    # and linked it as if it held the new one.
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.provider.fail_next("create_invoice", "lost_answer")
+    with pytest.raises(TransientError):
+        world.engine().run(job())
+    edited = builders.invoice(lines=[{"item_id": "i-1", "quantity": "3", "unit_price": "150.00"}])
+    world.service.put_invoice(COMPANY, edited)
+    assert world.engine().run(job()).outcome == "synced"
+    (remote,) = world.provider.objects["invoice"].values()
+    assert remote.data["total"] == edited.total == Decimal("450.00")
+    assert world.provider.writes["create_invoice"] == 1

@@ -548,8 +548,15 @@ class _Step:
                 raise
             self._linked(row, found, link, "linked")
             return found
-        self._linked(row, result.remote, link, "created" if result.created else "linked")
-        return result.remote
+        remote = result.remote
+        if not result.created:
+            # Created by an earlier attempt (found by lookup, or its intent already done): it holds
+            # the content of that attempt, which an edit since may have changed. Push ours on top.
+            current = get(remote.id)
+            if current is not None:
+                remote = self._update(row, kind, current, get, update)
+        self._linked(row, remote, link, "created" if result.created else "linked")
+        return remote
 
     def _update(
         self,
