@@ -146,3 +146,18 @@ def sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
         "eventSourceARN": arn,
         "awsRegion": "us-east-1",
     }
+
+
+def connect_company(
+    services: Any, control: Any, company_id: str, *, realm: str | None = None, user_id: str = "u1"
+) -> str:
+    """A company connects QuickBooks through the sandbox's real consent redirect; returns the realm."""
+    from urllib.parse import parse_qs, urlsplit
+
+    url = services.integrations.start_connect(company_id=company_id, user_id=user_id, provider="quickbooks")
+    query = parse_qs(urlsplit(control.approve_consent(url, realm=realm)).query)
+    connected = str(query["realmId"][0])
+    services.integrations.complete_connect(
+        provider="quickbooks", state=query["state"][0], code=query["code"][0], account_id=connected
+    )
+    return connected

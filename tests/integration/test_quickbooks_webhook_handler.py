@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import botocore.httpsession
@@ -27,7 +26,14 @@ from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
 from tests import builders
-from tests.lambda_env import Context, environment, handlers, idempotency_table, receive_sqs_event
+from tests.lambda_env import (
+    Context,
+    connect_company,
+    environment,
+    handlers,
+    idempotency_table,
+    receive_sqs_event,
+)
 
 COMPANY = "acme"
 CLIENT_ID, CLIENT_SECRET = "ABtestclient0001", "s3cr3t-for-tests"
@@ -74,12 +80,7 @@ def stack(
     with handlers(env) as fns:
         services = api_services(ApiSettings.from_env(env))
         control = SandboxControl(sandbox.url)
-        url = services.integrations.start_connect(company_id=COMPANY, user_id="u1", provider="quickbooks")
-        query = parse_qs(urlsplit(control.approve_consent(url)).query)
-        realm = query["realmId"][0]
-        services.integrations.complete_connect(
-            provider="quickbooks", state=query["state"][0], code=query["code"][0], account_id=realm
-        )
+        realm = connect_company(services, control, COMPANY)
         yield SimpleNamespace(
             fns=fns,
             services=services,

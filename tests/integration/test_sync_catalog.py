@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from types import ModuleType, SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -28,7 +27,7 @@ from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
 from tests import builders
-from tests.lambda_env import Context, environment, idempotency_table, receive_sqs_event
+from tests.lambda_env import Context, connect_company, environment, idempotency_table, receive_sqs_event
 
 COMPANY = "acme"
 CLIENT_ID, CLIENT_SECRET = "ABtestclient0001", "s3cr3t-for-tests"
@@ -81,12 +80,7 @@ def stack(
         handler.engine = lambda: built
         services = api_services(ApiSettings.from_env(env))
         control = SandboxControl(sandbox.url)
-        url = services.integrations.start_connect(company_id=COMPANY, user_id="u1", provider="quickbooks")
-        query = parse_qs(urlsplit(control.approve_consent(url)).query)
-        realm = query["realmId"][0]
-        services.integrations.complete_connect(
-            provider="quickbooks", state=query["state"][0], code=query["code"][0], account_id=realm
-        )
+        realm = connect_company(services, control, COMPANY)
         yield SimpleNamespace(
             handler=handler, services=services, control=control, realm=realm, queue=catalog_queue
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import SimpleNamespace
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from booksync.settings import ApiSettings
@@ -13,7 +12,7 @@ from booksync.wiring import api_services
 from local.sandboxes.quickbooks.config import ClientApp, Limits, SandboxConfig
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
-from tests.lambda_env import environment, handlers, idempotency_table
+from tests.lambda_env import connect_company, environment, handlers, idempotency_table
 
 COMPANY = "acme"
 CLIENT_ID, CLIENT_SECRET = "ABreliability001", "s3cr3t-for-reliability"
@@ -58,12 +57,7 @@ def stack(
     with handlers(lambda_env) as fns:
         services = api_services(ApiSettings.from_env(lambda_env))
         with SandboxControl(sandbox.url) as control:
-            url = services.integrations.start_connect(company_id=COMPANY, user_id="u1", provider="quickbooks")
-            query = parse_qs(urlsplit(control.approve_consent(url)).query)
-            realm = query["realmId"][0]
-            services.integrations.complete_connect(
-                provider="quickbooks", state=query["state"][0], code=query["code"][0], account_id=realm
-            )
+            realm = connect_company(services, control, COMPANY)
             yield SimpleNamespace(
                 fns=fns, services=services, control=control, realm=realm, queue=sqs_queue, env=lambda_env
             )

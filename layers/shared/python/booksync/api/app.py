@@ -143,7 +143,7 @@ def _with_id(model: type[Any], body: dict[str, Any], doc_id: str) -> Any:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
-def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915 - the route table, read top down
+def create_app(services: Callable[[], ApiServices]) -> FastAPI:
     app = FastAPI(
         title="booksync",
         version="0.1.0",
@@ -168,17 +168,11 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915
     def get_integration(provider: str, who: CallerDep, svc: Svc) -> dict[str, Any]:
         return svc.integrations.describe(who.company_id, provider)
 
+    # Reconnect is the same step: straight to the provider's consent; settings, mappings and
+    # links stay on the connection row and the documents.
     @app.post("/integrations/{provider}/connect", tags=["integrations"], responses=ERRORS)
-    def connect(provider: str, who: CallerDep, svc: Svc) -> ConnectStarted:
-        who.require_admin()
-        url = svc.integrations.start_connect(
-            company_id=who.company_id, user_id=who.user_id, provider=provider
-        )
-        return ConnectStarted(authorization_url=url)
-
     @app.post("/integrations/{provider}/reconnect", tags=["integrations"], responses=ERRORS)
-    def reconnect(provider: str, who: CallerDep, svc: Svc) -> ConnectStarted:
-        """Straight to the provider's consent; settings, mappings and links are kept."""
+    def connect(provider: str, who: CallerDep, svc: Svc) -> ConnectStarted:
         who.require_admin()
         url = svc.integrations.start_connect(
             company_id=who.company_id, user_id=who.user_id, provider=provider

@@ -14,9 +14,8 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from booksync.documents import DocumentKind
-from booksync.store.models import DocumentModel, RunErrorMap, SyncRunModel
-
-MAX_RUN_ERRORS = 200  # a DynamoDB item holds 400 KB; history shows the first ones and a count
+from booksync.store.models import DocumentModel, SyncRunModel
+from booksync.store.runs import finish_actions, progress_actions
 
 
 def _conditional_failed(exc: Exception) -> bool:
@@ -69,11 +68,7 @@ class CatalogRunStore:
     ) -> None:
         """Progress for sync history and the cursor the next invocation starts from."""
         row.update(
-            actions=[
-                SyncRunModel.cursor.set(dict(cursor)),
-                SyncRunModel.counts.set(dict(counts)),
-                SyncRunModel.errors.set([RunErrorMap(**e) for e in errors[:MAX_RUN_ERRORS]]),
-            ],
+            actions=[SyncRunModel.cursor.set(dict(cursor)), *progress_actions(counts, errors)],
             condition=SyncRunModel.step == step,
         )
 
@@ -89,10 +84,7 @@ class CatalogRunStore:
     ) -> None:
         row.update(
             actions=[
-                SyncRunModel.status.set(status),
-                SyncRunModel.counts.set(dict(counts)),
-                SyncRunModel.errors.set([RunErrorMap(**e) for e in errors[:MAX_RUN_ERRORS]]),
-                SyncRunModel.finished_at.set(now),
+                *finish_actions(status=status, counts=counts, errors=errors, now=now),
                 SyncRunModel.lease_until.remove(),
             ],
             condition=SyncRunModel.step == step,

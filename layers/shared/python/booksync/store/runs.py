@@ -6,9 +6,29 @@ import os
 import time
 from collections.abc import Mapping
 
+from pynamodb.expressions.update import Action
+
 from booksync.store.models import RunErrorMap, SyncRunModel
 
 RUN_TTL_SECONDS = 180 * 86_400
+MAX_RUN_ERRORS = 200  # a DynamoDB item holds 400 KB; history shows the first ones and a count
+
+
+def progress_actions(counts: Mapping[str, int], errors: list[dict[str, str | None]]) -> list[Action]:
+    return [
+        SyncRunModel.counts.set(dict(counts)),
+        SyncRunModel.errors.set([RunErrorMap(**e) for e in errors[:MAX_RUN_ERRORS]]),
+    ]
+
+
+def finish_actions(
+    *, status: str, counts: Mapping[str, int], errors: list[dict[str, str | None]], now: float
+) -> list[Action]:
+    return [
+        SyncRunModel.status.set(status),
+        *progress_actions(counts, errors),
+        SyncRunModel.finished_at.set(now),
+    ]
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -67,14 +87,7 @@ class RunRepository:
         errors: list[dict[str, str | None]],
         now: float,
     ) -> None:
-        row.update(
-            actions=[
-                SyncRunModel.status.set(status),
-                SyncRunModel.counts.set(dict(counts)),
-                SyncRunModel.errors.set([RunErrorMap(**e) for e in errors]),
-                SyncRunModel.finished_at.set(now),
-            ]
-        )
+        row.update(actions=finish_actions(status=status, counts=counts, errors=errors, now=now))
 
     def recent(self, company_id: str, limit: int = 50) -> list[SyncRunModel]:
         return list(SyncRunModel.query(company_id, scan_index_forward=False, limit=limit))
