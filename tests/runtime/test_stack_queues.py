@@ -151,8 +151,9 @@ def test_batches_hold_up_to_batch_size(stack: LocalStack) -> None:
         Entries=[{"Id": str(i), "MessageBody": json.dumps({"id": job})} for i, job in enumerate(jobs)],
     )
     stack.drain(timeout=20)
-    records = [record for job in jobs for record in _attempts(stack, job)]
-    assert len(records) == 10
+    # Every job is handled; under load a 2 s visibility timeout can lapse mid-batch, and SQS is
+    # at least once, so a redelivery is not a failure here (this test is about batch sizes).
+    assert all(_attempts(stack, job) for job in jobs)
     batch_sizes = [
         int(item["batch_size"]["N"])
         for item in stack.boto3_client("dynamodb").scan(TableName=stack.physical_name("AttemptsTable"))[
