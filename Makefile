@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 STAGE ?= dev
 
-.PHONY: help venv dev demo test test-fast lint typecheck validate bench build package deploy token clean
+.PHONY: help venv dev demo test test-fast lint typecheck validate bench build package deploy token openapi clean
 
 help:
 	@echo "make demo      set up, start the local stack, run the whole scenario (exit 0 = every check held)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint      ruff + mypy;  make validate: sam validate --lint + cfn-lint on template.yaml"
 	@echo "make bench     performance figures -> bench/results.json"
 	@echo "make token     mint a JWT for the demo company (local stack only)"
+	@echo "make openapi   regenerate docs/openapi.json from the code"
 	@echo "make build / deploy STAGE=dev|prod   sam build && sam deploy"
 
 $(PY): pyproject.toml
@@ -58,6 +59,10 @@ validate: $(PY) $(SAM_VENV)/bin/sam
 # BENCH_ARGS: e.g. --only cold_start or --strict (fail when a goal is missed).
 bench: $(PY)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# docs/openapi.json: the API's document, generated from the code (a test keeps it current).
+openapi: $(PY)
+	$(PY) -m scripts.openapi
 
 token: $(PY)
 	$(PY) -m local.runtime.jwt_tokens --company demo-company --role admin

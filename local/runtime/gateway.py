@@ -118,6 +118,15 @@ def _is_text(content_type: str | None) -> bool:
     return media.startswith("text/") or media in _TEXT_TYPES or media.endswith(("+json", "+xml"))
 
 
+def _is_utf8(body: bytes) -> bool:
+    """A "text" body that is not UTF-8 still reaches the function, base64-encoded, as in AWS."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _request_id() -> str:
     return base64.b64encode(secrets.token_bytes(10)).decode()
 
@@ -177,7 +186,7 @@ def build_event(request: HttpRequest, ctx: EventContext) -> dict[str, Any]:
     }
     event["requestContext"] = request_context
     if request.body:
-        text = _is_text(request.header("content-type"))
+        text = _is_text(request.header("content-type")) and _is_utf8(request.body)
         event["body"] = request.body.decode("utf-8") if text else base64.b64encode(request.body).decode()
         event["isBase64Encoded"] = not text
     else:

@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from booksync.api.document import openapi_builder
 from booksync.api.problems import Forbidden, Problem, Unauthorized, install
 from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment
 from booksync.errors import NotFoundError
@@ -153,6 +154,7 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:
         redoc_url=None,
     )
     install(app)
+    app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.services = services
 
     @app.get("/health", tags=["meta"])
@@ -223,7 +225,7 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:
             f"/{plural}/{{doc_id}}",
             tags=["documents"],
             status_code=200,
-            responses=ERRORS,
+            responses={**ERRORS, 201: {"model": DocumentAccepted, "description": "Created"}},
             name=f"put_{kind.value}",
             openapi_extra={
                 "requestBody": {

@@ -81,6 +81,14 @@ _STATUS: list[tuple[type[BooksyncError], int, str]] = [
     (ProviderError, 502, "The provider refused or failed"),
 ]
 
+# What any route may answer, documented on every operation (api/document.py).
+PROBLEM_STATUSES: dict[int, str] = {
+    **{status: title for _, status, title in _STATUS},
+    400: "The body is not JSON",
+    405: "Method not allowed",
+    422: "Invalid request",
+}
+
 
 def internal_error() -> JSONResponse:
     return problem(
@@ -121,6 +129,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         fixes = {
+            400: "Send a JSON object encoded as UTF-8, with Content-Type: application/json.",
             404: "Check the path; GET /openapi.json lists every route.",
             405: "Use a method this route allows (see GET /openapi.json).",
         }
