@@ -186,12 +186,14 @@ def test_one_notification_per_failure_type_and_reconnect_resolves_it(stack: Simp
     # Two failed jobs, one notification that counts them.
     assert [(n.kind, int(n.occurrences)) for n in notes] == [("quickbooks:needs_reconnection", 2)]
     assert "Reconnect" in (notes[0].fix or "")
-    # Reconnecting resolves it; parked work resumes through the sweep.
+    # Reconnecting resolves it, and the parked work is queued at once (not at the next sweep).
     connect_company(stack.services, stack.control, COMPANY, realm=stack.realm)
     assert NotificationRepository().for_company(COMPANY)[0].resolved_at is not None
-    assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 2
-    stack.fns.sync_invoice.handler(receive_sqs_event(stack.queue), Context())
+    resumed = receive_sqs_event(stack.queue)
+    assert sorted(json.loads(r["body"])["invoice_id"] for r in resumed["Records"]) == ["inv-1", "inv-2"]
+    stack.fns.sync_invoice.handler(resumed, Context())
     assert ledger_counts(stack)["Invoice"] == 2
+    assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 0
 
 
 # Intuit's refresh tokens end after 5 years whatever is done: here the end is 5 days away.
@@ -275,6 +277,5 @@ def test_disconnect_revokes_and_forgets_tokens_and_reconnect_resumes_parked_work
     assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["parked"] == 1
     assert ledger_counts(stack)["Invoice"] == 1
     connect_company(stack.services, stack.control, COMPANY, realm=stack.realm, user_id="u2")
-    assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 1
-    stack.fns.sync_invoice.handler(one_event(stack), Context())
+    stack.fns.sync_invoice.handler(one_event(stack), Context())  # queued by the reconnect itself
     assert ledger_counts(stack) == {"Customer": 1, "Item": 2, "Invoice": 2, "Payment": 0}

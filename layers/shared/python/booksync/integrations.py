@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,8 @@ class Connected:
     company_id: str
     provider: str
     account_id: str | None
+    # No connection row existed before: the company's first connection to this provider.
+    first: bool = False
 
 
 class Integrations:
@@ -61,8 +63,14 @@ class Integrations:
         clock: Callable[[], float] = time.time,
         keepalive_every_seconds: float = 86_400.0,
         notifications: NotificationRepository | None = None,
+        on_connected: Sequence[Callable[[Connected], object]] = (),
+        income_account_check: Callable[[str, str, str], object] | None = None,
     ) -> None:
+        # (company, provider, account id): raises when items cannot post to that account.
+        self._income_account_check = income_account_check
         self._notifications = notifications
+        # Run after every successful (re)connection, e.g. resume the work parked while it was down.
+        self._on_connected = tuple(on_connected)
         self._connections = connections
         self._docs = documents
         self._cipher = cipher
@@ -120,6 +128,7 @@ class Integrations:
         context = TokenContext(company_id=pending.company_id, provider=provider, connection_id=connection_id)
         sealed = self._cipher.seal(PlainTokens(tokens.access_token, tokens.refresh_token), context)
         now = self._clock()
+        first = self._connections.get(pending.company_id, provider) is None
         self._connections.store_connection(
             company_id=pending.company_id,
             provider=provider,
@@ -141,7 +150,15 @@ class Integrations:
             # The connection works again: its "reconnect" notifications are over.
             for kind in ("needs_reconnection", "connection_down"):
                 self._notifications.resolve(pending.company_id, f"{provider}:{kind}", now)
-        return Connected(company_id=pending.company_id, provider=provider, account_id=account_id)
+        connected = Connected(
+            company_id=pending.company_id, provider=provider, account_id=account_id, first=first
+        )
+        for hook in self._on_connected:
+            try:
+                hook(connected)
+            except Exception:  # the connection is stored; the next sweep does what the hook did not
+                logger.exception("after-connect step failed", extra={"provider": provider})
+        return connected
 
     def _consume_state(self, state: str, provider: str) -> OAuthStateModel:
         """One-time: the conditional delete lets exactly one callback use a state."""
@@ -218,6 +235,9 @@ class Integrations:
         row = self._connections.get(company_id, provider)
         if row is None:
             raise NotFoundError(f"{provider} is not connected.", fix="Connect it first.")
+        account_id = changes.get("default_income_account_id")
+        if account_id and self._income_account_check is not None:
+            self._income_account_check(company_id, provider, str(account_id))
         if changes:
             # Only the settings: a full save could overwrite tokens a worker just refreshed.
             row.update(

@@ -44,16 +44,19 @@ def api_services(settings: ApiSettings) -> ApiServices:
     from booksync.store.runs import RunRepository
     from booksync.sync.jobs import SqsJobQueue
     from booksync.sync.records import DocumentService
+    from booksync.sync.sweep import Sweep
 
     bind_tables(settings)
     documents, connections, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
     notifications = NotificationRepository()
+    queue = SqsJobQueue(settings.sync_invoice_queue_url)
+    parked = Sweep(documents=documents, connections=connections, runs=runs, queue=queue)
     return ApiServices(
         documents=DocumentService(
             documents=documents,
             connections=connections,
             runs=runs,
-            queue=SqsJobQueue(settings.sync_invoice_queue_url),
+            queue=queue,
         ),
         integrations=Integrations(
             connections=connections,
@@ -62,6 +65,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
             oauth_for=lambda provider: oauth_client(provider, settings),
             redirect_uri_for=settings.redirect_uri,
             notifications=notifications,
+            on_connected=[lambda done: parked.resume(done.company_id)],
         ),
         runs=runs,
         notifications=notifications,

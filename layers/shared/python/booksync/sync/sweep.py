@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from booksync.documents import DocumentKind
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
-from booksync.store.documents import DocumentRepository, pending_buckets
+from booksync.store.documents import DocumentRepository, pending_bucket, pending_buckets
 from booksync.store.models import ConnectionModel, DocumentModel
 from booksync.store.runs import RunRepository
 from booksync.sync.jobs import JobQueue, SyncJob
@@ -45,10 +45,24 @@ class Sweep:
         self._clock = clock
 
     def run(self) -> SweepReport:
-        report = SweepReport()
         now = self._clock()
+        return self._queue_pending(self._pending(now - self._grace), now)
+
+    def resume(self, company_id: str) -> SweepReport:
+        """Right after a (re)connection: queue the company's parked work now, without the grace."""
+        now = self._clock()
+        rows = (
+            row
+            for kind in (DocumentKind.INVOICE, DocumentKind.PAYMENT)
+            for row in self._docs.pending(pending_bucket(kind, company_id), older_than=now)
+            if row.company_id == company_id
+        )
+        return self._queue_pending(rows, now)
+
+    def _queue_pending(self, rows: Iterable[DocumentModel], now: float) -> SweepReport:
+        report = SweepReport()
         wanted: dict[tuple[str, str], None] = {}
-        for row in self._pending(now - self._grace):
+        for row in rows:
             invoice_id = (
                 row.doc_id if row.kind == DocumentKind.INVOICE.value else str(row.body.get("invoice_id"))
             )
