@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     EventBridgeModel,
     SqsModel,
 )
-from booksync.documents import Customer, Invoice, InvoiceStatus, Item, Payment
+from booksync.documents import Customer, Invoice, InvoiceStatus, Item, Payment, Refund
 from booksync.webhooks.quickbooks import parse_payload
 from cfnlint.decode import decode
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +36,8 @@ PROXY_SAMPLES_REQUIRED = [
     ("PUT", r"/items/[^/]+"),
     ("PUT", r"/invoices/[^/]+"),
     ("PUT", r"/payments/[^/]+"),
+    ("PUT", r"/refunds/[^/]+"),
+    ("GET", r"/refunds/[^/]+"),
     ("POST", r"/invoices/[^/]+/sync"),
     ("POST", r"/integrations/quickbooks/sync"),
     ("GET", r"/invoices/[^/]+/sync-status"),
@@ -46,6 +48,7 @@ DOCUMENT_ROUTES: dict[str, type[BaseModel]] = {
     "items": Item,
     "invoices": Invoice,
     "payments": Payment,
+    "refunds": Refund,
 }
 
 

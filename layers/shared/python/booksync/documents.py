@@ -1,4 +1,4 @@
-"""The business's documents as booksync receives them: customers, items, invoices, payments.
+"""The business's documents as booksync receives them: customers, items, invoices, payments, refunds.
 
 These are provider-neutral. Money is Decimal (design.md, rule 4). Adapters map them to each
 provider's shapes; nothing here knows a provider's JSON.
@@ -27,6 +27,7 @@ class DocumentKind(StrEnum):
     ITEM = "item"
     INVOICE = "invoice"
     PAYMENT = "payment"
+    REFUND = "refund"
 
 
 class _Doc(BaseModel):
@@ -170,13 +171,27 @@ class PaymentMethod(StrEnum):
     OTHER = "other"
 
 
-class Payment(_Doc):
-    id: DocId
+Cents = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=21)]
+
+
+class Application(_Doc):
+    """The part of a payment applied to one invoice."""
+
     invoice_id: DocId
-    amount: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+    amount: Cents
+
+
+class Payment(_Doc):
+    """Money received: on one invoice (``invoice_id``) or spread over several (``applications``)."""
+
+    id: DocId
+    invoice_id: DocId | None = None
+    applications: Annotated[list[Application], Field(min_length=1, max_length=100)] | None = None
+    amount: Cents
     date: date
     method: PaymentMethod = PaymentMethod.OTHER
-    reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=21)] | None = None
+    reference: Reference | None = None
     memo: Text | None = None
 
     @field_validator("amount")
@@ -184,12 +199,79 @@ class Payment(_Doc):
     def _cents(cls, value: Decimal) -> Decimal:
         return value.quantize(Decimal("0.01"))
 
+    @model_validator(mode="after")
+    def _applied_once(self) -> Payment:
+        if self.applications is None:
+            if self.invoice_id is None:
+                raise ValueError(
+                    "give invoice_id (one invoice) or applications (a list of {invoice_id, amount})"
+                )
+            return self
+        if self.invoice_id is not None:
+            raise ValueError("give invoice_id or applications, not both")
+        ids = [a.invoice_id for a in self.applications]
+        if len(set(ids)) != len(ids):
+            raise ValueError("applications: each invoice may appear only once")
+        applied = sum((a.amount for a in self.applications), Decimal("0"))
+        if applied != self.amount:
+            raise ValueError(
+                f"applications: the amounts add up to {applied}, not the payment amount {self.amount}"
+            )
+        return self
 
-Document = Customer | Item | Invoice | Payment
+    @property
+    def applied(self) -> list[Application]:
+        """Every invoice the payment pays and how much of it (the single form is one application)."""
+        if self.applications is not None:
+            return list(self.applications)
+        assert self.invoice_id is not None  # the validator guarantees one of the two
+        return [Application(invoice_id=self.invoice_id, amount=self.amount)]
+
+    @property
+    def invoice_ids(self) -> list[str]:
+        return [a.invoice_id for a in self.applied]
+
+    def content_hash(self) -> str:
+        # The fields a form leaves out do not count: payments stored before ``applications``
+        # existed keep their hash, so they never look edited.
+        data = self.model_dump(mode="json")
+        for unused in ("invoice_id", "applications"):
+            if data[unused] is None:
+                del data[unused]
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def payment_invoice_ids(body: dict[str, object]) -> list[str]:
+    """The invoices a stored payment body applies to (either form), without parsing it whole."""
+    applications = body.get("applications")
+    if isinstance(applications, list):
+        return [str(a["invoice_id"]) for a in applications if isinstance(a, dict)]
+    return [str(body["invoice_id"])] if body.get("invoice_id") else []
+
+
+class Refund(_Doc):
+    """Money given back on a payment; never more, with the payment's other refunds, than it."""
+
+    id: DocId
+    payment_id: DocId
+    amount: Cents
+    date: date
+    reason: Text | None = None
+    reference: Reference | None = None
+
+    @field_validator("amount")
+    @classmethod
+    def _cents(cls, value: Decimal) -> Decimal:
+        return value.quantize(Decimal("0.01"))
+
+
+Document = Customer | Item | Invoice | Payment | Refund
 
 MODEL_BY_KIND: dict[DocumentKind, type[_Doc]] = {
     DocumentKind.CUSTOMER: Customer,
     DocumentKind.ITEM: Item,
     DocumentKind.INVOICE: Invoice,
     DocumentKind.PAYMENT: Payment,
+    DocumentKind.REFUND: Refund,
 }

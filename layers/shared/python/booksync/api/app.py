@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from booksync.api.document import openapi_builder
 from booksync.api.problems import Forbidden, Problem, Unauthorized, install
-from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment
+from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, Refund
 from booksync.errors import NotFoundError
 
 if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request that needs it
+    from booksync.account_mapping import AccountMapping
     from booksync.integrations import Integrations
     from booksync.store.notifications import NotificationRepository
     from booksync.store.runs import RunRepository
@@ -48,6 +49,7 @@ class ApiServices:
     notifications: NotificationRepository | None = None
     app_return_url: str | None = None
     catalog: CatalogRequests | None = None
+    accounts: AccountMapping | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def _with_id(model: type[Any], body: dict[str, Any], doc_id: str) -> Any:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
-def create_app(services: Callable[[], ApiServices]) -> FastAPI:
+def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915 - the route table
     app = FastAPI(
         title="booksync",
         version="0.1.0",
@@ -256,6 +258,7 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:
     put_route(DocumentKind.ITEM, Item, lambda s, c, d: s.put_item(c, d))
     put_route(DocumentKind.INVOICE, Invoice, lambda s, c, d: s.put_invoice(c, d))
     put_route(DocumentKind.PAYMENT, Payment, lambda s, c, d: s.put_payment(c, d))
+    put_route(DocumentKind.REFUND, Refund, lambda s, c, d: s.put_refund(c, d))
 
     @app.delete("/invoices/{doc_id}", tags=["documents"], responses=ERRORS)
     def delete_invoice(doc_id: IdPath, who: CallerDep, svc: Svc, response: Response) -> DocumentAccepted:
@@ -323,6 +326,9 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:
             raise NotFoundError(f"No notification {kind!r}.", fix="List them with GET /notifications.")
         return {"kind": kind, "status": action}
 
+    from booksync.api.accounts import router as accounts_router  # here: it imports this module
+
+    app.include_router(accounts_router)
     return app
 
 

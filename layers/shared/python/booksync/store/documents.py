@@ -16,6 +16,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from booksync.documents import MODEL_BY_KIND, DocumentKind, _Doc
+from booksync.store.account_mapping import mapped_hash
 from booksync.store.models import DocumentModel, LinkMap
 
 PENDING_SHARDS = 8
@@ -76,8 +77,9 @@ class DocumentRepository:
     ) -> PutOutcome:
         """Store the document; an identical re-send changes nothing (idempotent PUT)."""
         doc_id = str(getattr(doc, "id"))  # noqa: B009 - every document has an id
-        content_hash = doc.content_hash()
         existing = self.get(company_id, kind, doc_id)
+        # An item's account mapping is part of what is pushed, so of its hash.
+        content_hash = mapped_hash(doc.content_hash(), existing)
         if existing is not None and existing.content_hash == content_hash:
             return PutOutcome(existing, created=False, changed=False)
         body = doc.model_dump(mode="json")
@@ -140,6 +142,9 @@ class DocumentRepository:
 
     def add_payment(self, invoice: DocumentModel, payment_id: str) -> None:
         invoice.update(actions=[DocumentModel.payment_ids.add({payment_id})])
+
+    def add_refund(self, payment: DocumentModel, refund_id: str) -> None:
+        payment.update(actions=[DocumentModel.refund_ids.add({refund_id})])
 
     def mark_pending(self, row: DocumentModel, now: float) -> None:
         row.update(

@@ -53,6 +53,9 @@ class ConnectionSettingsMap(MapAttribute[str, Any]):
     auto_sync_customers = BooleanAttribute(default=True)
     auto_sync_items = BooleanAttribute(default=True)
     default_income_account_id = UnicodeAttribute(null=True)
+    # The account refunds are paid from (none: Undeposited Funds, where card refunds net
+    # against the payout deposit they came out of).
+    refunds_from_account_id = UnicodeAttribute(null=True)
 
 
 class ConnectionModel(Model):
@@ -145,16 +148,27 @@ class DocumentModel(Model):
     pending_bucket = UnicodeAttribute(null=True)
     pending_since = NumberAttribute(null=True)
     payment_ids = UnicodeSetAttribute(null=True)
+    refund_ids = UnicodeSetAttribute(null=True)  # payments: the refunds recorded on them
     link_quickbooks = LinkMap(null=True)
     link_xero = LinkMap(null=True)
     link_freshbooks = LinkMap(null=True)
     link_wave = LinkMap(null=True)
+    # Items: the income account chosen in Account mapping, per provider (none: the default).
+    # Kept beside the links, not in them: a sync replaces a link whole.
+    income_account_quickbooks = UnicodeAttribute(null=True)
+    income_account_xero = UnicodeAttribute(null=True)
+    income_account_freshbooks = UnicodeAttribute(null=True)
+    income_account_wave = UnicodeAttribute(null=True)
     pending_index = PendingIndex()
     sent_index = SentIndex()
 
     def link(self, provider: str) -> LinkMap | None:
         link: LinkMap | None = getattr(self, f"link_{provider}", None)
         return link
+
+    def income_account(self, provider: str) -> str | None:
+        account: str | None = getattr(self, f"income_account_{provider}", None)
+        return account
 
 
 class IntentModel(Model):

@@ -11,8 +11,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
-from booksync.documents import Customer, DocumentKind, Invoice, InvoiceStatus, Item, Payment
+from booksync.documents import (
+    Customer,
+    DocumentKind,
+    Invoice,
+    InvoiceStatus,
+    Item,
+    Payment,
+    Refund,
+    payment_invoice_ids,
+)
 from booksync.errors import InvalidRequest, NotFoundError
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository, PutOutcome
@@ -140,31 +150,95 @@ class DocumentService:
         run_id = self._auto_sync(company_id, invoice_id, "auto_sync_invoices") if linked else None
         return Accepted(doc_id=invoice_id, created=False, changed=True, pending=linked, queued_run_id=run_id)
 
-    # -- payments -------------------------------------------------------------------------------
+    # -- payments ---------------------------------------------------------------------------------
     def put_payment(self, company_id: str, payment: Payment) -> Accepted:
-        invoice_row = self._require(company_id, DocumentKind.INVOICE, payment.invoice_id, "invoice_id")
+        """Record a payment on every invoice it applies to; it syncs once all of them are sent."""
+        field = "invoice_id" if payment.applications is None else "applications.invoice_id"
+        invoice_rows = [
+            self._require(company_id, DocumentKind.INVOICE, i, field) for i in payment.invoice_ids
+        ]
         existing = self._docs.get(company_id, DocumentKind.PAYMENT, payment.id)
-        if existing is not None and existing.body.get("invoice_id") != payment.invoice_id:
+        if existing is not None and set(payment_invoice_ids(existing.body)) != set(payment.invoice_ids):
             raise FieldProblem(
-                "invoice_id",
-                "a payment cannot move to another invoice",
+                field,
+                "a payment cannot move to other invoices",
                 "Delete the payment in your app and record a new one.",
             )
-        if invoice_row.status == InvoiceStatus.VOID:
-            raise FieldProblem("invoice_id", "the invoice is void", "Record the payment on a live invoice.")
+        for row in invoice_rows:
+            if row.status in (InvoiceStatus.VOID, DELETED):
+                state = "void" if row.status == InvoiceStatus.VOID else "deleted"
+                raise FieldProblem(
+                    field, f"invoice {row.doc_id!r} is {state}", "Record the payment on live invoices."
+                )
+        if len({str(row.body.get("customer_id")) for row in invoice_rows}) > 1:
+            raise FieldProblem(
+                field,
+                "the invoices belong to different customers",
+                "A payment pays invoices of one customer: record one payment per customer.",
+            )
         outcome = self._docs.put(
             company_id,
             DocumentKind.PAYMENT,
             payment,
             now=self._clock(),
-            pending=invoice_row.status != InvoiceStatus.DRAFT,
+            # Waits (not pending) while any of its invoices is a draft: sending it syncs the payment.
+            pending=all(row.status != InvoiceStatus.DRAFT for row in invoice_rows),
         )
-        if payment.id not in (invoice_row.payment_ids or set()):
-            self._docs.add_payment(invoice_row, payment.id)
+        for row in invoice_rows:
+            if payment.id not in (row.payment_ids or set()):
+                self._docs.add_payment(row, payment.id)
         run_id = None
         if outcome.changed and outcome.row.pending_bucket:
-            run_id = self._auto_sync(company_id, payment.invoice_id, "auto_sync_payments")
+            run_id = self._auto_sync(company_id, payment.invoice_ids[0], "auto_sync_payments")
         return self._accepted(outcome, run_id)
+
+    # -- refunds ----------------------------------------------------------------------------------
+    def put_refund(self, company_id: str, refund: Refund) -> Accepted:
+        """Record a refund of a payment; it syncs after the payment (with its first invoice)."""
+        payment_row = self._docs.get(company_id, DocumentKind.PAYMENT, refund.payment_id)
+        if payment_row is None:
+            raise FieldProblem(
+                "payment_id",
+                f"no payment {refund.payment_id!r} in booksync",
+                f"Record the payment first with PUT /payments/{refund.payment_id}, then the refund.",
+            )
+        existing = self._docs.get(company_id, DocumentKind.REFUND, refund.id)
+        if existing is not None and existing.body.get("payment_id") != refund.payment_id:
+            raise FieldProblem(
+                "payment_id",
+                "a refund cannot move to another payment",
+                "Delete the refund in your app and record a new one.",
+            )
+        self._check_refundable(company_id, payment_row, refund)
+        invoice_ids = payment_invoice_ids(payment_row.body)
+        invoices = self._docs.get_many(company_id, DocumentKind.INVOICE, invoice_ids)
+        outcome = self._docs.put(
+            company_id,
+            DocumentKind.REFUND,
+            refund,
+            now=self._clock(),
+            pending=bool(invoices) and all(r.status != InvoiceStatus.DRAFT for r in invoices.values()),
+        )
+        if refund.id not in (payment_row.refund_ids or set()):
+            self._docs.add_refund(payment_row, refund.id)
+        run_id = None
+        if outcome.changed and outcome.row.pending_bucket and invoice_ids:
+            run_id = self._auto_sync(company_id, invoice_ids[0], "auto_sync_payments")
+        return self._accepted(outcome, run_id)
+
+    def _check_refundable(self, company_id: str, payment_row: DocumentModel, refund: Refund) -> None:
+        others = set(payment_row.refund_ids or ()) - {refund.id}
+        rows = self._docs.get_many(company_id, DocumentKind.REFUND, others)
+        refunded = sum((Decimal(str(r.body["amount"])) for r in rows.values()), Decimal("0"))
+        paid = Decimal(str(payment_row.body["amount"]))
+        if refunded + refund.amount > paid:
+            left = paid - refunded
+            raise FieldProblem(
+                "amount",
+                f"refunds of payment {payment_row.doc_id!r} would total {refunded + refund.amount}, "
+                f"more than the payment's {paid} ({refunded} already refunded)",
+                f"Refund at most {left} on this payment." if left > 0 else "The payment is fully refunded.",
+            )
 
     # -- queueing ---------------------------------------------------------------------------------
     def request_sync(self, company_id: str, invoice_id: str, *, provider: str = "quickbooks") -> str:

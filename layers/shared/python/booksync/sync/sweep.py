@@ -1,4 +1,4 @@
-"""The five-minute sweep: queue every out-of-date invoice and every unsynced payment again.
+"""The five-minute sweep: queue every out-of-date invoice and every unsynced payment or refund again.
 
 It reads the sparse pending index only (never a scan). Work whose connection is not usable is
 left pending (parked) and is picked up by the first sweep after the user reconnects.
@@ -10,12 +10,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from booksync.documents import DocumentKind
+from booksync.documents import DocumentKind, payment_invoice_ids
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository, pending_bucket, pending_buckets
 from booksync.store.models import ConnectionModel, DocumentModel
 from booksync.store.runs import RunRepository
 from booksync.sync.jobs import JobQueue, SyncJob
+
+# A payment or refund is pushed by its (first) invoice's job.
+SWEPT = (DocumentKind.INVOICE, DocumentKind.PAYMENT, DocumentKind.REFUND)
 
 
 @dataclass
@@ -53,7 +56,7 @@ class Sweep:
         now = self._clock()
         rows = (
             row
-            for kind in (DocumentKind.INVOICE, DocumentKind.PAYMENT)
+            for kind in SWEPT
             for row in self._docs.pending(pending_bucket(kind, company_id), older_than=now)
             if row.company_id == company_id
         )
@@ -63,10 +66,9 @@ class Sweep:
         report = SweepReport()
         wanted: dict[tuple[str, str], None] = {}
         for row in rows:
-            invoice_id = (
-                row.doc_id if row.kind == DocumentKind.INVOICE.value else str(row.body.get("invoice_id"))
-            )
-            wanted[(row.company_id, invoice_id)] = None
+            invoice_id = self._invoice_of(row)
+            if invoice_id is not None:
+                wanted[(row.company_id, invoice_id)] = None
         connections: dict[str, ConnectionModel | None] = {}
         jobs: list[SyncJob] = []
         for company_id, invoice_id in wanted:
@@ -102,7 +104,20 @@ class Sweep:
         report.queued = len(jobs)
         return report
 
+    def _invoice_of(self, row: DocumentModel) -> str | None:
+        """The invoice whose sync job pushes ``row`` (a payment's or refund's first invoice)."""
+        if row.kind == DocumentKind.INVOICE.value:
+            return row.doc_id
+        body = row.body
+        if row.kind == DocumentKind.REFUND.value:
+            payment = self._docs.get(row.company_id, DocumentKind.PAYMENT, str(body.get("payment_id")))
+            if payment is None:
+                return None
+            body = payment.body
+        invoice_ids = payment_invoice_ids(body)
+        return invoice_ids[0] if invoice_ids else None
+
     def _pending(self, older_than: float) -> Iterable[DocumentModel]:
-        for kind in (DocumentKind.INVOICE, DocumentKind.PAYMENT):
+        for kind in SWEPT:
             for bucket in pending_buckets(kind):
                 yield from self._docs.pending(bucket, older_than=older_than)
