@@ -26,10 +26,12 @@ from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.models import (
     ConnectionModel,
     DocumentModel,
+    LinkMap,
     OAuthStateModel,
     settings_dict,
 )
 from booksync.store.notifications import NotificationRepository
+from booksync.sync.accounts import PROVIDER_LABELS
 
 logger = logging.getLogger(__name__)
 STATE_TTL_SECONDS = 600
@@ -205,7 +207,10 @@ class Integrations:
 
     def describe(self, company_id: str, provider: str) -> dict[str, Any]:
         _require_supported(provider)
-        return self._describe(provider, self._connections.get(company_id, provider))
+        return {
+            **self._describe(provider, self._connections.get(company_id, provider)),
+            "drift": drift_summary(company_id, provider),
+        }
 
     def _describe(self, provider: str, row: ConnectionModel | None) -> dict[str, Any]:
         status = row.status if row is not None else ConnectionStatus.DISCONNECTED
@@ -285,12 +290,55 @@ class Integrations:
             "remote_id": link.remote_id if link else None,
             "synced_at": _iso(link.synced_at) if link and link.synced_at else None,
             "pending": bool(row.pending_bucket),
+            "drift": _drift(link, provider),
             "error": (
                 {"code": link.error_code, "message": link.error_message, "fix": link.error_fix}
                 if link is not None and link.error_message and badge in ("Failed", "Blocked")
                 else None
             ),
         }
+
+
+DRIFT_CHANGES = ("Update", "Void")
+
+
+def _drift(link: LinkMap | None, provider: str) -> dict[str, Any] | None:
+    """A change someone made in the provider since booksync's last push, in plain words."""
+    change = link.remote_change if link is not None else None
+    if change not in DRIFT_CHANGES or link is None:
+        return None
+    name = PROVIDER_LABELS.get(provider, provider)
+    when = f" ({link.remote_change_at})" if link.remote_change_at else ""
+    message = (
+        f"Voided in {name}{when}, but not in your app. booksync does not copy changes back."
+        if change == "Void"
+        else f"Changed in {name}{when} after booksync sent it. booksync does not copy changes back; "
+        f"your app's version is sent again on its next edit."
+    )
+    fix = (
+        "Void it in your app too, or undo the void in QuickBooks."
+        if change == "Void"
+        else f"Make the change in your app instead, then sync; edits made in {name} are overwritten."
+    )
+    return {"change": change, "at": link.remote_change_at or None, "message": message, "fix": fix}
+
+
+def drift_summary(company_id: str, provider: str) -> dict[str, Any]:
+    """For the integration detail page: how many documents were changed in the provider."""
+    from booksync.store.links import drifted
+
+    rows = drifted(company_id, provider, DRIFT_CHANGES)
+    name = PROVIDER_LABELS.get(provider, provider)
+    by_kind: dict[str, int] = {}
+    for row in rows:
+        by_kind[row.kind] = by_kind.get(row.kind, 0) + 1
+    message = (
+        f"{len(rows)} document{'s were' if len(rows) != 1 else ' was'} changed or voided in {name} "
+        "after booksync sent them. booksync does not copy changes back."
+        if rows
+        else f"Nothing was changed in {name} behind booksync's back."
+    )
+    return {"count": len(rows), "by_kind": by_kind, "message": message}
 
 
 def _badge(

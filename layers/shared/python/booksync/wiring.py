@@ -21,6 +21,7 @@ from booksync.settings import (
 # Imports live inside the builders: a handler module loads in a fraction of the time, and what a
 # path does not use (pynamodb and botocore for /health) is never loaded.
 if TYPE_CHECKING:
+    from booksync.account_mapping import AccountMapping
     from booksync.api.app import ApiServices
     from booksync.providers.port import AccountingProvider, OAuthClient
     from booksync.security.vault import KmsTokenVault
@@ -51,6 +52,8 @@ def api_services(settings: ApiSettings) -> ApiServices:
     notifications = NotificationRepository()
     queue = SqsJobQueue(settings.sync_invoice_queue_url)
     parked = Sweep(documents=documents, connections=connections, runs=runs, queue=queue)
+    catalog = _catalog_requests(settings, runs, connections)
+    accounts = _account_mapping(settings, connections, documents)
     return ApiServices(
         documents=DocumentService(
             documents=documents,
@@ -65,22 +68,50 @@ def api_services(settings: ApiSettings) -> ApiServices:
             oauth_for=lambda provider: oauth_client(provider, settings),
             redirect_uri_for=settings.redirect_uri,
             notifications=notifications,
-            on_connected=[lambda done: parked.resume(done.company_id)],
+            on_connected=[
+                lambda done: parked.resume(done.company_id),
+                *([catalog.after_connect] if catalog is not None else []),
+            ],
+            income_account_check=accounts.check_income_account,
         ),
         runs=runs,
         notifications=notifications,
         app_return_url=settings.app_return_url,
-        catalog=_catalog_requests(settings, runs, connections),
+        catalog=catalog,
+        accounts=accounts,
+    )
+
+
+def _account_mapping(
+    settings: ApiSettings, connections: ConnectionRepository, documents: Any
+) -> AccountMapping:
+    from booksync.account_mapping import AccountMapping
+
+    vault = _vault(settings.token_key_id)
+    return AccountMapping(
+        connections=connections,
+        documents=documents,
+        provider_for=lambda connection: accounting_provider(connection, settings, connections, vault),
     )
 
 
 def _catalog_requests(settings: ApiSettings, runs: Any, connections: Any) -> Any:
     if settings.sync_catalog_queue_url is None:
         return None
+    from booksync.documents import DocumentKind
+    from booksync.store.catalog_runs import CatalogRunStore, documents_page
     from booksync.sync.catalog_jobs import CatalogRequests, SqsCatalogQueue
 
+    def has_documents(company_id: str, kind: str) -> bool:
+        kinds = {"customers": DocumentKind.CUSTOMER, "items": DocumentKind.ITEM}
+        return bool(documents_page(company_id, kinds[kind], after=None, limit=1)[0])
+
     return CatalogRequests(
-        runs=runs, connections=connections, queue=SqsCatalogQueue(settings.sync_catalog_queue_url)
+        runs=runs,
+        connections=connections,
+        queue=SqsCatalogQueue(settings.sync_catalog_queue_url),
+        parked=CatalogRunStore(),
+        has_documents=has_documents,
     )
 
 
@@ -219,7 +250,7 @@ def oauth_client(
 
 def accounting_provider(
     connection: ConnectionModel,
-    settings: SyncWorkerSettings | CatalogWorkerSettings,
+    settings: SyncWorkerSettings | CatalogWorkerSettings | ApiSettings,
     connections: ConnectionRepository,
     vault: KmsTokenVault,
 ) -> AccountingProvider:

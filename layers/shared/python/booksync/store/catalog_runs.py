@@ -22,7 +22,61 @@ def _conditional_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-class CatalogRunStore:
+class ParkedRuns:
+    """Catalog runs parked because the connection broke: unfinished, their cursor saved.
+
+    Found by a query of the company's recent runs (run ids sort by start time), filtered on
+    kind and status: a reconnect is rare, so no index is kept for it.
+    """
+
+    def park(
+        self,
+        row: SyncRunModel,
+        *,
+        step: int,
+        cursor: Mapping[str, Any],
+        counts: Mapping[str, int],
+        errors: list[dict[str, str | None]],
+    ) -> None:
+        """Stop without finishing: the run keeps its cursor and waits for the reconnection."""
+        row.update(
+            actions=[
+                SyncRunModel.cursor.set(dict(cursor)),
+                *progress_actions(counts, errors),
+                SyncRunModel.status.set("parked"),
+                SyncRunModel.lease_until.remove(),
+            ],
+            condition=SyncRunModel.step == step,
+        )
+
+    def parked(self, company_id: str, provider: str, *, since_run_id: str) -> list[SyncRunModel]:
+        return list(
+            SyncRunModel.query(
+                company_id,
+                SyncRunModel.run_id >= since_run_id,
+                filter_condition=(SyncRunModel.kind == "catalog")
+                & (SyncRunModel.provider == provider)
+                & (SyncRunModel.status == "parked")
+                & SyncRunModel.finished_at.does_not_exist(),
+                consistent_read=True,
+            )
+        )
+
+    def take(self, row: SyncRunModel) -> bool:
+        """Move a parked run back to queued; True for the one caller that did (it re-enqueues)."""
+        try:
+            row.update(
+                actions=[SyncRunModel.status.set("queued")],
+                condition=(SyncRunModel.status == "parked") & SyncRunModel.finished_at.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+
+class CatalogRunStore(ParkedRuns):
     def get(self, company_id: str, run_id: str) -> SyncRunModel | None:
         try:
             return SyncRunModel.get(company_id, run_id, consistent_read=True)

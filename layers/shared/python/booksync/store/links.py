@@ -109,3 +109,16 @@ class LinkRepository:
                 return False
             raise
         return True
+
+
+def drifted(company_id: str, provider: str, changes: Iterable[str]) -> list[DocumentModel]:
+    """The company's documents whose object someone changed in the provider since booksync's
+    last push (the link's ``remote_change``; a push replaces the link and so clears it)."""
+    attribute = getattr(DocumentModel, f"link_{provider}")
+    return list(
+        DocumentModel.query(
+            company_id,
+            filter_condition=attribute.remote_change.is_in(*changes),
+            consistent_read=True,
+        )
+    )

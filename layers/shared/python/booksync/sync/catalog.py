@@ -30,7 +30,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from booksync.documents import Customer, DocumentKind, Item
-from booksync.errors import BooksyncError, DuplicateName, ProviderError, RateLimited, Rejected, TransientError
+from booksync.errors import (
+    BooksyncError,
+    ConnectionDown,
+    DuplicateName,
+    NeedsReconnection,
+    ProviderError,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
 from booksync.providers.bulk import CatalogAnswer, CatalogProvider, CatalogWrite, Gate, OutOfTime
 from booksync.providers.port import ItemRefs, RemoteObject
 from booksync.store.catalog_runs import CatalogRunStore, documents_page
@@ -38,6 +47,7 @@ from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import Claim, IntentBusy, IntentRepository
 from booksync.store.models import ConnectionModel, DocumentModel, RunErrorMap, SyncRunModel, new_link
+from booksync.sync.accounts import NoIncomeAccount, item_income_account
 from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
 from booksync.sync.jobs import JobQueue, SyncJob
 from booksync.sync.limiter import Limiter, Limits
@@ -47,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 300
 BATCH_ATTEMPTS = 3
+PARKED_BY = (NeedsReconnection.code, ConnectionDown.code)
 KINDS: Mapping[str, DocumentKind] = {"customers": DocumentKind.CUSTOMER, "items": DocumentKind.ITEM}
 
 CatalogFactory = Callable[[ConnectionModel, Gate, Callable[[], float | None]], CatalogProvider]
@@ -66,6 +77,7 @@ class _Doc:
     row: DocumentModel
     document: Customer | Item
     remote: RemoteObject | None = None  # set: update this object
+    refs: ItemRefs | None = None  # items: the income account to send
 
 
 class CatalogSync:
@@ -141,16 +153,15 @@ class _Walk:
     def run(self) -> CatalogReport:
         connection = self.e._connections.get(self.job.company_id, self.job.provider)
         if connection is None or connection.status != ConnectionStatus.CONNECTED:
-            self.errors.append(
-                {
-                    "document": "catalog",
-                    "code": "needs_reconnection",
-                    "message": f"{self.job.provider} is not connected; the catalog sync stopped.",
-                    "fix": "Reconnect the integration, then press Sync Now again.",
-                }
+            return self._park(
+                NeedsReconnection(
+                    f"{self.job.provider} is not connected; the catalog sync waits for it.",
+                    provider=self.job.provider,
+                )
             )
-            return self._finish("parked")
         self.connection = connection
+        # Resumed after a reconnection: why it was parked is over.
+        self.errors = [e for e in self.errors if not (e["document"] == "catalog" and e["code"] in PARKED_BY)]
         self.catalog = self.e._catalog_for(connection, self.limiter, lambda: self.deadline)
         try:
             for kind in self.job.kinds[self.job.kinds.index(self.kind) :]:
@@ -162,6 +173,10 @@ class _Walk:
                     self._pages(KINDS[kind])
         except OutOfTime:
             return self._continue()
+        except (NeedsReconnection, ConnectionDown) as exc:
+            if isinstance(exc, ConnectionDown):
+                self._mark_down(connection, exc)
+            return self._park(exc)
         except BooksyncError as exc:
             self.errors.append(_entry("catalog", exc))
             return self._finish("failed")
@@ -205,6 +220,34 @@ class _Walk:
         return CatalogReport(
             run_id=self.job.run_id, status="continued", counts=self.counts, errors=self.errors
         )
+
+    def _park(self, exc: NeedsReconnection | ConnectionDown) -> CatalogReport:
+        """The connection broke: keep the cursor and stop, unfinished. Reconnecting re-enqueues
+        the run (``CatalogRequests.resume_parked``) and it continues from here."""
+        self.errors.append(
+            {
+                "document": "catalog",
+                "code": exc.code,
+                "message": f"{exc.message} The catalog sync is parked where it stopped.",
+                "fix": "Reconnect the integration: the sync continues by itself from where it stopped.",
+            }
+        )
+        self.e._runs.park(
+            self.row, step=self.job.step, cursor=self._cursor(), counts=self.counts, errors=self.errors
+        )
+        logger.warning(
+            "catalog sync parked until reconnection",
+            extra={"run_id": self.job.run_id, "code": exc.code, "counts": dict(self.counts)},
+        )
+        return CatalogReport(run_id=self.job.run_id, status="parked", counts=self.counts, errors=self.errors)
+
+    def _mark_down(self, connection: ConnectionModel, exc: ConnectionDown) -> None:
+        """A 401 right after a refresh: auto-sync stops trying until the user reconnects."""
+        row = self.e._connections.get(connection.company_id, connection.provider)
+        if row is not None and row.status == ConnectionStatus.CONNECTED:
+            self.e._connections.mark_broken(
+                row, status=ConnectionStatus.CONNECTION_DOWN, code="unauthorized", message=exc.message
+            )
 
     def _finish(self, status: str) -> CatalogReport:
         self.e._runs.finish(
@@ -309,7 +352,10 @@ class _Walk:
         return None
 
     def _send(self, kind: DocumentKind, chunk: list[_Doc]) -> None:
-        refs = ItemRefs(income_account_id=self._income_account()) if kind == DocumentKind.ITEM else None
+        if kind == DocumentKind.ITEM:
+            chunk = self._accounted(chunk)
+            if not chunk:
+                return
         doubt = False  # an earlier attempt may have reached the provider
         for _ in range(BATCH_ATTEMPTS):
             key = self._intent_key(kind, chunk)
@@ -326,7 +372,8 @@ class _Walk:
                     )
                     return
             writes = [
-                CatalogWrite(key=d.row.doc_id, document=d.document, remote=d.remote, refs=refs) for d in chunk
+                CatalogWrite(key=d.row.doc_id, document=d.document, remote=d.remote, refs=d.refs)
+                for d in chunk
             ]
             try:
                 answers = self._catalog.write_many(writes, idempotency_key=f"{key}#{claim.attempts_before}")
@@ -416,6 +463,22 @@ class _Walk:
         )
         digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
         return f"{self.job.company_id}#{self.job.provider}#catalog#{kind.value}#{digest}"
+
+    def _accounted(self, chunk: list[_Doc]) -> list[_Doc]:
+        """Each item's income account (the engine's resolution); an item with none is refused
+        on its own, naming it, and the rest of the batch goes out."""
+        ready: list[_Doc] = []
+        for doc in chunk:
+            try:
+                account = item_income_account(
+                    doc.row, str(getattr(doc.document, "name", "")), self.job.provider, self._income_account
+                )
+            except NoIncomeAccount as exc:
+                self._refused(doc, exc)
+                continue
+            doc.refs = ItemRefs(income_account_id=account)
+            ready.append(doc)
+        return ready
 
     def _income_account(self) -> str | None:
         with self._lock:

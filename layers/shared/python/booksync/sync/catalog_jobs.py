@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,10 +19,16 @@ from booksync.errors import InvalidRequest
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
+    from booksync.integrations import Connected
+    from booksync.store.catalog_runs import ParkedRuns
     from booksync.store.connections import ConnectionRepository
     from booksync.store.runs import RunRepository
 
 CatalogKind = Literal["customers", "items", "invoices"]
+# first_sync: started when a company first connects (the wizard's catalog sync).
+CatalogTrigger = Literal["manual", "connect", "auto", "first_sync"]
+CATALOG_TRIGGERS: tuple[str, ...] = get_args(CatalogTrigger)
+PARKED_LOOKBACK_SECONDS = 30 * 86_400
 KIND_ORDER: tuple[CatalogKind, ...] = ("customers", "items", "invoices")
 
 
@@ -37,7 +43,7 @@ class CatalogJob(BaseModel):
     run_id: str = Field(min_length=1, max_length=64)
     kinds: tuple[CatalogKind, ...] = Field(min_length=1)
     step: int = Field(default=0, ge=0)
-    trigger: Literal["manual", "connect", "auto"] = "manual"
+    trigger: CatalogTrigger = "manual"
 
 
 def parse_catalog_job(body: str) -> CatalogJob:
@@ -77,13 +83,24 @@ class CatalogRequests:
         connections: ConnectionRepository,
         queue: CatalogJobQueue,
         clock: Callable[[], float] = time.time,
+        parked: ParkedRuns | None = None,
+        has_documents: Callable[[str, CatalogKind], bool] | None = None,
     ) -> None:
+        self._parked = parked
+        self._has_documents = has_documents
         self._runs = runs
         self._connections = connections
         self._queue = queue
         self._clock = clock
 
-    def request(self, company_id: str, provider: str, kinds: Sequence[CatalogKind]) -> str:
+    def request(
+        self,
+        company_id: str,
+        provider: str,
+        kinds: Sequence[CatalogKind],
+        *,
+        trigger: CatalogTrigger = "manual",
+    ) -> str:
         connection = self._connections.get(company_id, provider)
         if connection is None:
             raise InvalidRequest(
@@ -98,12 +115,68 @@ class CatalogRequests:
             company_id,
             provider=provider,
             kind="catalog",
-            trigger="manual",
+            trigger=trigger,
             subject=",".join(ordered),
             now=self._clock(),
             status="queued",
         )
         self._queue.enqueue(
-            CatalogJob(company_id=company_id, provider=provider, run_id=str(run.run_id), kinds=ordered)
+            CatalogJob(
+                company_id=company_id,
+                provider=provider,
+                run_id=str(run.run_id),
+                kinds=ordered,
+                trigger=trigger,
+            )
         )
         return str(run.run_id)
+
+    # -- after a connection ------------------------------------------------------------------
+    def after_connect(self, connected: Connected) -> None:
+        """The callback's follow-up: resume what the broken connection parked; on a company's
+        first connection, sync the catalog it already has."""
+        self.resume_parked(connected.company_id, connected.provider)
+        if connected.first:
+            self.first_sync(connected.company_id, connected.provider)
+
+    def resume_parked(self, company_id: str, provider: str) -> list[str]:
+        """Re-enqueue each catalog run parked by a broken connection, from its saved cursor."""
+        if self._parked is None:
+            return []
+        # Run ids start with their start time in milliseconds (store/runs.py, new_run_id).
+        since = f"{int((self._clock() - PARKED_LOOKBACK_SECONDS) * 1000):013d}"
+        resumed: list[str] = []
+        for row in self._parked.parked(company_id, provider, since_run_id=since):
+            if not self._parked.take(row):
+                continue  # another reconnect callback resumed it
+            kinds = tuple(k for k in KIND_ORDER if k in str(row.subject or "").split(","))
+            self._queue.enqueue(
+                CatalogJob(
+                    company_id=company_id,
+                    provider=row.provider,
+                    run_id=str(row.run_id),
+                    kinds=kinds or KIND_ORDER,
+                    # The next step of its chain: the parked step's claim is spent.
+                    step=int(row.step or 0) + 1,
+                    trigger=cast(CatalogTrigger, row.trigger if row.trigger in CATALOG_TRIGGERS else "auto"),
+                )
+            )
+            resumed.append(str(row.run_id))
+        return resumed
+
+    def first_sync(self, company_id: str, provider: str) -> str | None:
+        """The catalog sync after a first connection: the kinds whose auto-sync is on and that
+        the company has documents of; None when there is nothing to sync."""
+        connection = self._connections.get(company_id, provider)
+        if connection is None or self._has_documents is None:
+            return None
+        wanted = {
+            "customers": connection.settings.auto_sync_customers,
+            "items": connection.settings.auto_sync_items,
+        }
+        kinds: list[CatalogKind] = [
+            kind for kind in ("customers", "items") if wanted[kind] and self._has_documents(company_id, kind)
+        ]
+        if not kinds:
+            return None
+        return self.request(company_id, provider, kinds, trigger="first_sync")

@@ -41,6 +41,7 @@ from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, new_link
 from booksync.store.notifications import NotificationRepository
 from booksync.store.runs import RunRepository
+from booksync.sync.accounts import item_income_account
 from booksync.sync.jobs import SyncJob
 from booksync.sync.once import ExactlyOnce
 
@@ -478,15 +479,21 @@ class _Step:
     def item(self, item_id: str) -> str:
         row = self._required(DocumentKind.ITEM, item_id)
         item: Item = self.e._docs.parse(row)
-        refs = ItemRefs(income_account_id=self.income_account())
+
+        def refs() -> ItemRefs:
+            # Resolved when the item is written, not before: an unchanged or linked item needs
+            # no account, and the default is looked up in the provider only if it is used.
+            account = item_income_account(row, item.name, self.job.provider, self.income_account)
+            return ItemRefs(income_account_id=account)
+
         remote = self._push(
             row,
             row.link(self.job.provider),
             DocumentKind.ITEM,
             get=self.p.get_item,
             find=lambda: self.p.find_item(item),
-            create=lambda rid: self.p.create_item(item, refs, idempotency_key=rid),
-            update=lambda current, rid: self.p.update_item(current, item, refs, idempotency_key=rid),
+            create=lambda rid: self.p.create_item(item, refs(), idempotency_key=rid),
+            update=lambda current, rid: self.p.update_item(current, item, refs(), idempotency_key=rid),
             link_existing=True,
         )
         return remote.id

@@ -1,0 +1,170 @@
+"""Account mapping (seeds: Integrations > [Provider] > Account Mapping): the provider's accounts,
+every item with the income account it posts to, per-item and bulk "apply to unmapped", and the
+check every chosen account passes (known, active, an income account) before it is saved.
+
+The chart of accounts is read from the provider and kept for a minute per company, so the
+mapping page and the saves behind it cost one provider request, not one each.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from booksync.documents import DocumentKind
+from booksync.errors import InvalidRequest, NotFoundError
+from booksync.providers.port import Account, AccountingProvider
+from booksync.store.account_mapping import AccountMappingStore
+from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.documents import DocumentRepository
+from booksync.store.models import ConnectionModel, DocumentModel
+from booksync.sync.accounts import PROVIDER_LABELS
+
+ACCOUNT_FILTERS: dict[str, Callable[[Account], bool]] = {
+    "income": lambda a: a.classification == "Revenue",
+    "bank": lambda a: a.account_type == "Bank",
+    "expense": lambda a: a.classification == "Expense",
+    "asset": lambda a: a.classification == "Asset",
+    "liability": lambda a: a.classification == "Liability",
+    "equity": lambda a: a.classification == "Equity",
+    "credit_card": lambda a: a.account_type == "Credit Card",
+    "all": lambda a: True,
+}
+CACHE_SECONDS = 60.0
+
+
+def account_dict(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "classification": account.classification,
+        "type": account.account_type,
+        "sub_type": account.sub_type,
+        "active": account.active,
+    }
+
+
+class AccountMapping:
+    def __init__(
+        self,
+        *,
+        connections: ConnectionRepository,
+        documents: DocumentRepository,
+        provider_for: Callable[[ConnectionModel], AccountingProvider],
+        mappings: AccountMappingStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        cache_seconds: float = CACHE_SECONDS,
+    ) -> None:
+        self._connections = connections
+        self._docs = documents
+        self._provider_for = provider_for
+        self._mappings = mappings or AccountMappingStore()
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._charts: dict[tuple[str, str], tuple[float, Sequence[Account]]] = {}
+
+    # -- the chart ------------------------------------------------------------------------------
+    def accounts(self, company_id: str, provider: str, kind: str = "all") -> list[dict[str, Any]]:
+        keep = ACCOUNT_FILTERS[kind]
+        return [account_dict(a) for a in self._chart(company_id, provider) if a.active and keep(a)]
+
+    def check_income_account(self, company_id: str, provider: str, account_id: str) -> Account:
+        """The account, if items can post their sales to it; else a refusal saying why."""
+        label = PROVIDER_LABELS.get(provider, provider)
+        chart = {a.id: a for a in self._chart(company_id, provider, fresh_if_missing=account_id)}
+        fix = f"Choose one of GET /integrations/{provider}/accounts?type=income."
+        account = chart.get(account_id)
+        if account is None:
+            raise InvalidRequest(f"{label} has no account with id {account_id!r}.", fix=fix)
+        if not account.active:
+            raise InvalidRequest(f"{label} account '{account.name}' is inactive.", fix=fix)
+        if not ACCOUNT_FILTERS["income"](account):
+            raise InvalidRequest(
+                f"{label} account '{account.name}' is a {account.account_type} account, "
+                "not an income account: items post their sales to income accounts.",
+                fix=fix,
+            )
+        return account
+
+    def _chart(
+        self, company_id: str, provider: str, *, fresh_if_missing: str | None = None
+    ) -> Sequence[Account]:
+        key = (company_id, provider)
+        cached = self._charts.get(key)
+        now = self._clock()
+        # A minute old at most; an account created since (the id asked for is missing) re-reads.
+        fresh = cached is not None and now - cached[0] < self._cache_seconds
+        if cached is not None and fresh and (fresh_if_missing in (None, *(a.id for a in cached[1]))):
+            return cached[1]
+        chart = list(self._provider_for(self._connection(company_id, provider)).list_accounts())
+        self._charts[key] = (now, chart)
+        return chart
+
+    def _connection(self, company_id: str, provider: str) -> ConnectionModel:
+        row = self._connections.get(company_id, provider)
+        label = PROVIDER_LABELS.get(provider, provider)
+        if row is None or row.status == ConnectionStatus.DISCONNECTED:
+            raise NotFoundError(
+                f"{label} is not connected.", fix="Connect it in Settings > Integrations first."
+            )
+        return row
+
+    # -- the mapping ----------------------------------------------------------------------------
+    def mapping(self, company_id: str, provider: str) -> dict[str, Any]:
+        """Every item with the account it posts to: its own, the default, or none ("unmapped")."""
+        connection = self._connection(company_id, provider)
+        default = connection.settings.default_income_account_id if connection.settings else None
+        names = {a.id: a.name for a in self._chart(company_id, provider)}
+        items = [self._entry(row, provider, default, names) for row in self._mappings.items(company_id)]
+        counts = {"items": len(items), "mapped": 0, "default": 0, "unmapped": 0}
+        for item in items:
+            counts[item["source"]] += 1
+        return {
+            "provider": provider,
+            "default_income_account": {"id": default, "name": names.get(default)} if default else None,
+            "counts": counts,
+            "items": items,
+        }
+
+    def map_item(self, company_id: str, provider: str, item_id: str, account_id: str) -> dict[str, Any]:
+        connection = self._connection(company_id, provider)
+        row = self._docs.get(company_id, DocumentKind.ITEM, item_id)
+        if row is None:
+            raise NotFoundError(f"No item {item_id!r}.", fix=f"Send it first with PUT /items/{item_id}.")
+        account = self.check_income_account(company_id, provider, account_id)
+        changed = self._mappings.set_item_account(row, provider, account.id)
+        default = connection.settings.default_income_account_id if connection.settings else None
+        return {
+            **self._entry(row, provider, default, {account.id: account.name}),
+            "changed": changed,
+        }
+
+    def apply_to_unmapped(self, company_id: str, provider: str, account_id: str) -> dict[str, Any]:
+        """Bulk assign: every item without its own account gets this one (mapped ones are kept)."""
+        self._connection(company_id, provider)
+        account = self.check_income_account(company_id, provider, account_id)
+        updated = 0
+        for row in self._mappings.items(company_id):
+            if not row.income_account(provider) and self._mappings.set_item_account(
+                row, provider, account.id
+            ):
+                updated += 1
+        return {"account": account_dict(account), "updated": updated, **self.mapping(company_id, provider)}
+
+    @staticmethod
+    def _entry(
+        row: DocumentModel, provider: str, default: str | None, names: dict[str, str]
+    ) -> dict[str, Any]:
+        own = row.income_account(provider)
+        account_id = own or default
+        link = row.link(provider)
+        return {
+            "item_id": row.doc_id,
+            "name": str((row.body or {}).get("name", "")),
+            "source": "mapped" if own else ("default" if default else "unmapped"),
+            "account_id": account_id,
+            "account_name": names.get(account_id) if account_id else None,
+            # The next sync sends the new account to an item already in the books.
+            "out_of_date": bool(link is not None and link.remote_id and link.pushed_hash != row.content_hash),
+        }
