@@ -10,10 +10,11 @@ is not trusted to dedupe by request id.
 Property: however the choices fall, the provider never holds two objects for one intent key, and
 every worker that returns a result returns that one object.
 
-Model assumption (as in production): one ``write`` (claim, lookup, perform, complete) ends within
-the intent's lease (120 s; the sync function's timeout is 60 s and the HTTP client stops before
-it), so the clock never jumps past the lease while a live worker is inside ``write``. A worker
-that died keeps its claim until the lease runs out, which the clock may then let happen.
+Model assumption: the lookup after doubt may be slow (retries, backoff), so the clock may jump
+past the lease while live workers are looking up; the write re-checks its claim before it
+performs. One provider call is shorter than the lease (120 s; the HTTP client stops long before),
+so the clock never jumps between that re-check and the call's end. A worker that died keeps its
+claim until the lease runs out, which the clock may then let happen.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ class Scheduler:
                     return
                 runnable = sorted(self._paused)
                 worker = self.draw(st.sampled_from(runnable))
-                if not self._holding and self.draw(st.booleans()):
+                slow_lookups = all(self._paused.get(w) == "lookup" for w in self._holding)
+                if slow_lookups and self.draw(st.booleans()):
                     self.now += LEASE + 1  # leases taken so far have run out
                 if self._paused[worker] == "perform":
                     self._ending[worker] = self.draw(st.sampled_from(ENDINGS))
@@ -135,6 +137,11 @@ def worker_loop(
             if not alive:
                 raise Died
             return super().claim(*a, **kw)
+
+        def renew(self, *a: Any, **kw: Any) -> None:
+            if not alive:
+                raise Died
+            super().renew(*a, **kw)
 
         def complete(self, *a: Any, **kw: Any) -> None:
             if not alive:

@@ -80,6 +80,18 @@ class IntentRepository:
             raise IntentBusy(intent_key) from None
         return Claim(request_id=row.request_id, attempts_before=int(row.attempts) - 1, done_remote_id=None)
 
+    def renew(self, intent_key: str, *, owner: str, now: float, lease_seconds: float) -> None:
+        """Extend our live claim; IntentBusy if it lapsed and another worker took it meanwhile."""
+        try:
+            IntentModel(intent_key).update(
+                actions=[IntentModel.lease_until.set(now + lease_seconds), IntentModel.updated_at.set(now)],
+                condition=(IntentModel.owner == owner) & (IntentModel.state == "pending"),
+            )
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+            raise IntentBusy(intent_key) from None
+
     def complete(self, intent_key: str, *, owner: str, remote_id: str, now: float) -> None:
         IntentModel(intent_key).update(
             actions=[

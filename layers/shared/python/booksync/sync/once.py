@@ -70,7 +70,16 @@ class ExactlyOnce:
                         intent_key, owner=self._owner, remote_id=found.id, now=self._clock()
                     )
                     return WriteResult(found, created=False)
+                # The lookup may have been slow (retries, backoff): write only while the claim is
+                # still ours, or a worker that took the lapsed lease could write the same thing.
+                self._intents.renew(
+                    intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease
+                )
             remote = perform(claim.request_id)
+        except IntentBusy:
+            raise TransientError(
+                "Another worker took over this record's write; it will be retried.", provider=self._provider
+            ) from None
         except BaseException:
             self._intents.release(intent_key, owner=self._owner, now=self._clock())
             raise
