@@ -316,7 +316,7 @@ def _drift(link: LinkMap | None, provider: str) -> dict[str, Any] | None:
         f"your app's version is sent again on its next edit."
     )
     fix = (
-        "Void it in your app too, or undo the void in QuickBooks."
+        "Void it in your app too, so both agree; booksync never un-voids it."
         if change == "Void"
         else f"Make the change in your app instead, then sync; edits made in {name} are overwritten."
     )
