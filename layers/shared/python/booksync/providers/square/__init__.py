@@ -1,0 +1,1 @@
+"""Square: OAuth (``oauth.py``) and the Payments/Refunds/Payouts/Locations API client (``client.py``)."""
