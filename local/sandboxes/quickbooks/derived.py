@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from decimal import Decimal
 from typing import Any
 
@@ -69,7 +69,7 @@ def _deposited_payments(realm: Realm) -> set[str]:
         for deposit in realm.all("Deposit")
         for line in deposit.data.get("Line", [])
         for link in line.get("LinkedTxn", [])
-        if link.get("TxnType") == "Payment"
+        if link.get("TxnType") in ("Payment", "RefundReceipt")
     }
 
 
@@ -102,7 +102,19 @@ def _undeposited(realm: Realm, account_id: str) -> Decimal:
         in_account = ref_value(payment.data.get("DepositToAccountRef")) == account_id
         if in_account and not payment.voided and payment.id not in deposited:
             total += payment.data.get("TotalAmt", ZERO)
-    return total
+    # Refunds paid out of Undeposited Funds wait there, negative, for the deposit that nets them.
+    return total - _refunded_from(realm, account_id, skip=deposited)
+
+
+def _refunded_from(realm: Realm, account_id: str, *, skip: Set[str] = frozenset()) -> Decimal:
+    return sum(
+        (
+            refund.data.get("TotalAmt", ZERO)
+            for refund in realm.all("RefundReceipt")
+            if ref_value(refund.data.get("DepositToAccountRef")) == account_id and refund.id not in skip
+        ),
+        ZERO,
+    )
 
 
 def _receivable(realm: Realm) -> Decimal:
@@ -119,4 +131,4 @@ def _deposited_into(realm: Realm, account_id: str) -> Decimal:
     for deposit in realm.all("Deposit"):
         if ref_value(deposit.data.get("DepositToAccountRef")) == account_id:
             total += deposit.data.get("TotalAmt", ZERO)
-    return total
+    return total - _refunded_from(realm, account_id)

@@ -230,6 +230,28 @@ DEPOSIT: Shape = {
     "CashBack": F(shape=CASH_BACK),
 }
 
+# RefundReceipt (Finance.xsd, a SalesTransaction): money paid back to a customer from an account.
+REFUND_LINE: Shape = {
+    "Id": S,
+    "LineNum": F(T.INT),
+    "Description": S,
+    "Amount": D,
+    "DetailType": S,
+    "SalesItemLineDetail": F(shape=SALES_ITEM_DETAIL),
+}
+REFUND_RECEIPT: Shape = {
+    **_TXN_BASE,
+    "TotalAmt": F(T.DEC, ro=True),
+    "Line": F(shape=REFUND_LINE, many=True),
+    "CustomerRef": R,
+    "CustomerMemo": F(shape=MEMO),
+    "BillEmail": F(shape=EMAIL),
+    "DepositToAccountRef": R,
+    "PaymentMethodRef": R,
+    "PaymentRefNum": S,
+    "Balance": F(T.DEC, ro=True),
+}
+
 ACCOUNT: Shape = {
     **ENTITY_BASE,
     "Name": S,

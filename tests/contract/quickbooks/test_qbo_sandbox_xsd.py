@@ -237,6 +237,38 @@ def _run_scenario(rec: Recorder) -> dict[str, list[dict[str, Any]]]:
         },
     )
     write(
+        "RefundReceipt",
+        {
+            "DocNumber": "R-1",
+            "TxnDate": "2025-03-07",
+            "PrivateNote": "booksync:refund:r-1",
+            "CustomerRef": {"value": customer["Id"]},
+            "CustomerMemo": {"value": "Part returned"},
+            "BillEmail": {"Address": "ann@example.com"},
+            "DepositToAccountRef": {"value": _account(rec, "Undeposited Funds")},
+            "PaymentMethodRef": {"value": method["Id"]},
+            "PaymentRefNum": "sq_rf_1",
+            "Line": [
+                {
+                    "Id": "1",
+                    "LineNum": 1,
+                    "Description": "Refund of sq_123",
+                    "Amount": 20,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": item["Id"]},
+                        "UnitPrice": 20,
+                        "Qty": 1,
+                        "TaxCodeRef": {"value": "NON"},
+                        "ServiceDate": "2025-03-07",
+                        "DiscountRate": 0,
+                        "DiscountAmt": 0,
+                    },
+                }
+            ],
+        },
+    )
+    write(
         "Deposit",
         {
             "DocNumber": "D-1",

@@ -32,6 +32,7 @@ def test_ledger_holds_every_entity_and_counts_api_creates(qbo: QBOClient, contro
         "Deposit": 0,
         "Account": 0,
         "PaymentMethod": 0,
+        "RefundReceipt": 0,
     }
     assert len(ledger["entities"]["Account"]) >= 9
 

@@ -9,6 +9,7 @@ from local.sandboxes.quickbooks.entities.invoices import InvoiceType
 from local.sandboxes.quickbooks.entities.items import ItemType
 from local.sandboxes.quickbooks.entities.lists import AccountType, PaymentMethodType
 from local.sandboxes.quickbooks.entities.payments import PaymentType
+from local.sandboxes.quickbooks.entities.refunds import RefundReceiptType
 
 ENTITY_TYPES: dict[str, EntityType] = {
     etype.name: etype
@@ -20,6 +21,7 @@ ENTITY_TYPES: dict[str, EntityType] = {
         DepositType(),
         AccountType(),
         PaymentMethodType(),
+        RefundReceiptType(),
     )
 }
 BY_PATH: dict[str, EntityType] = {name.lower(): etype for name, etype in ENTITY_TYPES.items()}

@@ -115,7 +115,7 @@ def _build_lines(realm: Realm, lines: list[dict[str, Any]]) -> tuple[list[dict[s
         if kind == "SubTotalLineDetail":
             continue  # the server writes its own subtotal line
         if kind == "SalesItemLineDetail":
-            body.append(_sales_line(realm, line))
+            body.append(sales_line(realm, line))
         elif kind == "DescriptionOnly":
             body.append(_description_line(line))
         elif kind == "DiscountLineDetail":
@@ -141,7 +141,7 @@ def _number(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**line, "Id": str(index), "LineNum": index} for index, line in enumerate(lines, start=1)]
 
 
-def _sales_line(realm: Realm, line: dict[str, Any]) -> dict[str, Any]:
+def sales_line(realm: Realm, line: dict[str, Any]) -> dict[str, Any]:
     detail = dict(line.get("SalesItemLineDetail") or {})
     item = resolve_ref(realm, "Item", detail.get("ItemRef"), _ITEM_REF)
     if item.data.get("Type") == "Category":
