@@ -57,6 +57,8 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 300
 BATCH_ATTEMPTS = 3
+# Longer than a lookup plus one batch request, the limiter's wait for a slot included.
+BATCH_LEASE_SECONDS = 120
 PARKED_BY = (NeedsReconnection.code, ConnectionDown.code)
 KINDS: Mapping[str, DocumentKind] = {"customers": DocumentKind.CUSTOMER, "items": DocumentKind.ITEM}
 
@@ -371,6 +373,7 @@ class _Walk:
                         key, owner=self.e._owner, remote_id="linked", now=self.e._clock()
                     )
                     return
+                self._renew(key)  # the lookups may have outlasted the lease: write only while ours
             writes = [
                 CatalogWrite(key=d.row.doc_id, document=d.document, remote=d.remote, refs=d.refs)
                 for d in chunk
@@ -411,10 +414,23 @@ class _Walk:
 
     def _claim(self, key: str) -> Claim:
         try:
-            return self.e._intents.claim(key, owner=self.e._owner, now=self.e._clock(), lease_seconds=120)
+            return self.e._intents.claim(
+                key, owner=self.e._owner, now=self.e._clock(), lease_seconds=BATCH_LEASE_SECONDS
+            )
         except IntentBusy:
             raise TransientError(
                 "Another worker is writing these records right now; it will be retried.",
+                provider=self.job.provider,
+            ) from None
+
+    def _renew(self, key: str) -> None:
+        try:
+            self.e._intents.renew(
+                key, owner=self.e._owner, now=self.e._clock(), lease_seconds=BATCH_LEASE_SECONDS
+            )
+        except IntentBusy:
+            raise TransientError(
+                "Another worker took over these records' write; it will be retried.",
                 provider=self.job.provider,
             ) from None
 
