@@ -42,6 +42,11 @@ PROXY_SAMPLES_REQUIRED = [
     ("POST", r"/integrations/quickbooks/sync"),
     ("GET", r"/invoices/[^/]+/sync-status"),
     ("GET", r"/sync-runs"),
+    ("GET", r"/integrations/quickbooks/accounts"),
+    ("GET", r"/integrations/quickbooks/account-mapping"),
+    ("PUT", r"/integrations/quickbooks/account-mapping/items/[^/]+"),
+    ("POST", r"/integrations/quickbooks/account-mapping/apply-to-unmapped"),
+    ("PATCH", r"/integrations/quickbooks/settings"),
 ]
 DOCUMENT_ROUTES: dict[str, type[BaseModel]] = {
     "customers": Customer,
@@ -63,7 +68,7 @@ class CatalogJob(BaseModel):
     run_id: str = Field(min_length=1)
     kinds: list[Literal["customers", "items", "invoices"]] = Field(min_length=1)
     step: int = Field(ge=0)
-    trigger: Literal["manual", "connect", "auto"]
+    trigger: Literal["manual", "connect", "auto", "first_sync"]
 
 
 class SyncJob(BaseModel):
