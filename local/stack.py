@@ -57,12 +57,13 @@ from local.runtime.web import LOOPBACK, HttpRequest, HttpResponse, LoopbackServe
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "local" / "stack.yaml"
 STACK_NAME = "booksync-local"
-PORT_DEFAULTS = {"moto": 4566, "api": 3000, "control": 3001, "qbo": 8301}
+PORT_DEFAULTS = {"moto": 4566, "api": 3000, "control": 3001, "qbo": 8301, "square": 0}
 PORT_VARIABLES = {
     "moto": "BOOKSYNC_MOTO_PORT",
     "api": "BOOKSYNC_API_PORT",
     "control": "BOOKSYNC_CONTROL_PORT",
     "qbo": "BOOKSYNC_QBO_PORT",
+    "square": "BOOKSYNC_SQUARE_PORT",  # 0 or unset: a free port
 }
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # Stop order: no new work first, then the workers (which ends running invocations), then AWS.
@@ -70,6 +71,7 @@ _STOP_SCHEDULES, _STOP_POLLING, _STOP_SERVERS, _STOP_FUNCTIONS, _STOP_POLLERS, _
     range(7)
 )
 _QBO_SANDBOX_MODULE = "local.sandboxes.quickbooks.server"
+_SQUARE_SANDBOX_MODULE = "local.sandboxes.square.server"
 
 
 class DrainTimeout(TimeoutError):
@@ -157,6 +159,17 @@ class LocalStack:
         # New at every start, registered in the sandbox and written to SSM: nothing to leak.
         self.qbo_client_secret = secrets.token_urlsafe(32)
         self.qbo_url: str | None = None
+        # The Square sandbox: its app registration (secret new every start) and webhook subscription.
+        square = self._config.get("square") or {}
+        self.square_client_id = str(square.get("client_id", "sandbox-sq0idb-booksync-local"))
+        self.square_client_secret = "sandbox-sq0csb-" + secrets.token_urlsafe(32)
+        self.square_webhook_signature_key = str(
+            square.get("webhook_signature_key", "booksync-local-square-key")
+        )
+        self._square_redirect_path = str(square.get("redirect_path", "/oauth/square/callback"))
+        self._square_webhook_path = str(square.get("webhook_path", "/webhooks/square"))
+        self.square_url: str | None = None
+        self.square_sandbox: Any = None  # the SquareSandbox object, for tests that steer it in-process
         self._stops: list[tuple[int, str, Callable[[], None]]] = []
         self._servers: dict[str, LoopbackServer] = {}
         self._moto: MotoServer | None = None
@@ -203,6 +216,7 @@ class LocalStack:
         self._moto.start()
         self._stops.append((_STOP_MOTO, "moto", self._moto.stop))
         self._start_sandboxes()
+        self._start_square_sandbox()
         resolver = self._provision(template)
         self._seed_ssm()
         self._model = ModelBuilder(
@@ -284,6 +298,43 @@ class LocalStack:
         self._stops.append((_STOP_SANDBOXES, "QuickBooks sandbox", sandbox.stop))
         self.qbo_url = str(sandbox.url).rstrip("/")
 
+    @property
+    def square_redirect_uri(self) -> str:
+        return f"{self._primary_api_url()}{self._square_redirect_path}"
+
+    @property
+    def square_notification_url(self) -> str:
+        """Where the Square sandbox's webhook subscription posts (the stack's own endpoint)."""
+        return f"{self._primary_api_url()}{self._square_webhook_path}"
+
+    def _start_square_sandbox(self) -> None:
+        port = self._port("square") or _free_port()
+        self.square_url = f"http://{LOOPBACK}:{port}"
+        if not self.options.sandboxes:
+            return
+        try:
+            module = importlib.import_module(_SQUARE_SANDBOX_MODULE)
+        except ImportError as error:
+            self.warnings.append(
+                f"Square sandbox NOT running: {_SQUARE_SANDBOX_MODULE} cannot be imported ({error}); "
+                f"Square URLs point at {self.square_url}, where nothing answers"
+            )
+            return
+        client = module.ClientApp(secret=self.square_client_secret, redirect_uris=[self.square_redirect_uri])
+        sandbox = module.SquareSandbox(
+            host=LOOPBACK, port=port, config=module.SquareConfig(clients={self.square_client_id: client})
+        )
+        sandbox.webhooks.subscribe(
+            {
+                "notification_url": self.square_notification_url,
+                "signature_key": self.square_webhook_signature_key,
+            }
+        )
+        sandbox.start()
+        self._stops.append((_STOP_SANDBOXES, "Square sandbox", sandbox.stop))
+        self.square_sandbox = sandbox
+        self.square_url = str(sandbox.url).rstrip("/")
+
     def placeholders(self) -> dict[str, str]:
         """The values local/stack.yaml may use in braces."""
         return {
@@ -293,6 +344,11 @@ class LocalStack:
             "qbo_url": self.qbo_url or "",
             "qbo_client_id": self.qbo_client_id,
             "qbo_client_secret": self.qbo_client_secret,
+            "square_url": self.square_url or "",
+            "square_client_id": self.square_client_id,
+            "square_client_secret": self.square_client_secret,
+            "square_webhook_signature_key": self.square_webhook_signature_key,
+            "square_notification_url": self.square_notification_url,
             "jwt_issuer": LOCAL_ISSUER,
             "jwt_audience": LOCAL_AUDIENCE,
             "stack_name": self.options.stack_name,
@@ -482,6 +538,7 @@ class LocalStack:
             "control_url": self.control_url,
             "moto_url": self.moto_url,
             "qbo_url": self.qbo_url,
+            "square_url": self.square_url,
         }
 
     def boto3_client(self, service: str) -> Any:
@@ -565,6 +622,8 @@ class LocalStack:
         lines.append(f"  moto (AWS_ENDPOINT_URL){'':<7} {self.moto_url}")
         running = self.qbo_url and not any("QuickBooks sandbox NOT" in w for w in self.warnings)
         lines.append(f"  QuickBooks sandbox{'':<12} {self.qbo_url if running else 'not running'}")
+        square_up = self.square_sandbox is not None
+        lines.append(f"  Square sandbox{'':<16} {self.square_url if square_up else 'not running'}")
         lines.append(f"  logs{'':<26} {self.state_dir / 'logs'}/<Function>.log")
         for spec in model.functions.values():
             lines.append(

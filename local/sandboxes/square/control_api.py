@@ -1,0 +1,417 @@
+"""The control API under /_sandbox/: what tests and the demo use to act as Square and its sellers.
+
+No authentication (loopback only) and not in the request log: it is not Square traffic. Every
+action that Square would announce by webhook answers the events it raised and, when
+``deliver`` (default: the ``auto_deliver`` setting) is on, what each subscription answered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from local.sandboxes.quickbooks.wire import Request, Response, json_response
+from local.sandboxes.square.config import ClientApp, FeeModel
+from local.sandboxes.square.ledger import Event, LedgerError
+from local.sandboxes.square.webhooks import signed_request
+
+if TYPE_CHECKING:
+    from local.sandboxes.square.server import SquareSandbox
+
+ControlServe = Callable[[Request, dict[str, str]], Response]
+AddRoute = Callable[[str, str, ControlServe], None]
+
+_SETTABLE: dict[str, type] = {
+    "page_size": int,
+    "send_retry_after": bool,
+    "auto_deliver": bool,
+    "consent": str,
+    "access_token_lifetime_s": int,
+    "auth_code_lifetime_s": int,
+}
+_ID = "(?P<ident>[^/]+)"
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def register_control_routes(sandbox: SquareSandbox, add: AddRoute) -> None:
+    control = _Control(sandbox)
+    routes: list[tuple[str, str, Callable[..., object]]] = [
+        ("POST", "/_sandbox/reset", control.reset),
+        ("GET", "/_sandbox/config", control.get_config),
+        ("POST", "/_sandbox/config", control.set_config),
+        ("GET", "/_sandbox/faults", control.list_faults),
+        ("POST", "/_sandbox/faults", control.add_fault),
+        ("DELETE", "/_sandbox/faults", control.clear_faults),
+        ("GET", "/_sandbox/requests", control.requests),
+        ("DELETE", "/_sandbox/requests", control.clear_requests),
+        ("POST", "/_sandbox/clients", control.register_client),
+        ("GET", "/_sandbox/merchants", control.list_merchants),
+        ("POST", "/_sandbox/merchants", control.add_merchant),
+        ("POST", "/_sandbox/consent", control.consent),
+        ("POST", "/_sandbox/tokens/issue", control.issue_tokens),
+        ("POST", "/_sandbox/tokens/expire", control.expire_tokens),
+        ("POST", "/_sandbox/tokens/revoke", control.revoke_tokens),
+        ("POST", "/_sandbox/payments", control.create_payment),
+        ("POST", f"/_sandbox/payments/{_ID}/complete", control.complete_payment),
+        ("POST", f"/_sandbox/payments/{_ID}/refunds", control.refund_payment),
+        ("POST", f"/_sandbox/refunds/{_ID}/complete", control.complete_refund),
+        ("POST", "/_sandbox/payouts", control.create_payout),
+        ("GET", f"/_sandbox/payouts/{_ID}", control.show_payout),
+        ("POST", f"/_sandbox/payouts/{_ID}/paid", control.payout_paid),
+        ("POST", f"/_sandbox/payouts/{_ID}/failed", control.payout_failed),
+        ("GET", "/_sandbox/webhooks/subscriptions", control.list_subscriptions),
+        ("POST", "/_sandbox/webhooks/subscriptions", control.subscribe),
+        ("DELETE", f"/_sandbox/webhooks/subscriptions/{_ID}", control.unsubscribe),
+        ("GET", "/_sandbox/webhooks/deliveries", control.deliveries),
+        ("GET", "/_sandbox/events", control.list_events),
+        ("GET", f"/_sandbox/events/{_ID}", control.show_event),
+        ("POST", f"/_sandbox/events/{_ID}/deliver", control.deliver_event),
+    ]
+    for method, pattern, handler in routes:
+        add(method, pattern, _wrap(handler))
+
+
+def _wrap(handler: Callable[..., object]) -> ControlServe:
+    def serve(request: Request, params: dict[str, str]) -> Response:
+        try:
+            result = handler(request, **params)
+        except _BadRequest as bad:
+            return json_response(bad.status, {"error": str(bad)})
+        except LedgerError as bad:
+            return json_response(bad.status, {"error": str(bad)})
+        return json_response(200, result)
+
+    return serve
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        body = request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise _BadRequest("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise _BadRequest("the body must be a JSON object")
+    return body
+
+
+def _cents(body: dict[str, Any], name: str, default: int | None = None) -> int:
+    """An amount in integer cents; a float or a string is refused (money is never a float)."""
+    value = body.get(name, default)
+    if value is None:
+        raise _BadRequest(f"{name} is required (an integer number of cents, e.g. 1050 for $10.50)")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _BadRequest(f"{name} must be an integer number of cents, e.g. 1050 for $10.50 (got {value!r})")
+    return value
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _BadRequest(f"{name} must be a string")
+    return value
+
+
+def _required(body: dict[str, Any], name: str) -> str:
+    value = _text(body, name)
+    if not value:
+        raise _BadRequest(f"{name} is required")
+    return value
+
+
+class _Control:
+    def __init__(self, sandbox: SquareSandbox) -> None:
+        self.sb = sandbox
+
+    # ------------------------------------------------------------ whole sandbox
+
+    def reset(self, request: Request) -> object:
+        self.sb.ledger.reset()
+        self.sb.oauth.reset()
+        self.sb.webhooks.reset()
+        self.sb.faults.clear()
+        self.sb.clear_request_log()
+        return {"reset": True}
+
+    def get_config(self, request: Request) -> object:
+        config = self.sb.config
+        return {
+            **{name: getattr(config, name) for name in _SETTABLE},
+            "clock_scale": config.clock_scale,
+            "fees": dataclasses.asdict(config.fees),
+            "clients": sorted(config.clients),
+        }
+
+    def set_config(self, request: Request) -> object:
+        for name, value in _body(request).items():
+            if name == "fees" and isinstance(value, dict):
+                self.sb.config.fees = _fees(self.sb.config.fees, value)
+            elif name in _SETTABLE:
+                setattr(self.sb.config, name, _setting(name, value))
+            else:
+                raise _BadRequest(
+                    f"{name} can't be changed at run time (settable: {sorted(_SETTABLE)} and fees)"
+                )
+        return self.get_config(request)
+
+    def list_faults(self, request: Request) -> object:
+        return {"rules": self.sb.faults.rules()}
+
+    def add_fault(self, request: Request) -> object:
+        try:
+            return self.sb.faults.add(_body(request)).public()
+        except (ValueError, TypeError) as exc:
+            raise _BadRequest(str(exc)) from None
+
+    def clear_faults(self, request: Request) -> object:
+        self.sb.faults.clear()
+        return {"rules": []}
+
+    def requests(self, request: Request) -> object:
+        return {"requests": self.sb.request_log()}
+
+    def clear_requests(self, request: Request) -> object:
+        self.sb.clear_request_log()
+        return {"requests": []}
+
+    # ------------------------------------------------------------ apps, sellers, tokens
+
+    def register_client(self, request: Request) -> object:
+        body = _body(request)
+        client_id, secret = _required(body, "client_id"), _required(body, "client_secret")
+        uris = body.get("redirect_uris") or []
+        if not isinstance(uris, list) or not all(isinstance(uri, str) for uri in uris) or not uris:
+            raise _BadRequest("redirect_uris must be a non-empty list of URLs")
+        self.sb.config.clients[client_id] = ClientApp(secret=secret, redirect_uris=list(uris))
+        return {"client_id": client_id, "redirect_uris": uris}
+
+    def list_merchants(self, request: Request) -> object:
+        with self.sb.ledger.lock:
+            return {"merchants": [self._merchant(mid) for mid in self.sb.ledger.merchants]}
+
+    def add_merchant(self, request: Request) -> object:
+        body = _body(request)
+        locations = body.get("locations") or ["Main"]
+        if not isinstance(locations, list) or not all(isinstance(name, str) and name for name in locations):
+            raise _BadRequest("locations must be a list of location names (the first is the main location)")
+        merchant = self.sb.ledger.add_merchant(
+            _text(body, "name") or "Sandbox Seller", locations, _text(body, "merchant_id")
+        )
+        return {"merchant": self._merchant(merchant.id)}
+
+    def _merchant(self, merchant_id: str) -> dict[str, Any]:
+        merchant = self.sb.ledger.merchant(merchant_id)
+        return {
+            "id": merchant.id,
+            "name": merchant.name,
+            "main_location_id": merchant.main_location.id,
+            "locations": [self.sb.ledger.render_location(location) for location in merchant.locations],
+        }
+
+    def consent(self, request: Request) -> object:
+        merchant_id = _required(_body(request), "merchant_id")
+        self.sb.oauth.set_consenting_merchant(merchant_id)
+        return {"merchant_id": merchant_id}
+
+    def issue_tokens(self, request: Request) -> object:
+        body = _body(request)
+        client_id, merchant_id = _required(body, "client_id"), _required(body, "merchant_id")
+        if client_id not in self.sb.config.clients:
+            raise _BadRequest(f"unknown client_id {client_id!r}: register it with POST /_sandbox/clients")
+        self.sb.ledger.merchant(merchant_id)
+        return self.sb.oauth.issue_direct(client_id, merchant_id)
+
+    def expire_tokens(self, request: Request) -> object:
+        merchant_id = _required(_body(request), "merchant_id")
+        return {"merchant_id": merchant_id, "expired": self.sb.oauth.expire(merchant_id)}
+
+    def revoke_tokens(self, request: Request) -> object:
+        merchant_id = _required(_body(request), "merchant_id")
+        return {"merchant_id": merchant_id, "revoked": self.sb.oauth.revoke_all(merchant_id)}
+
+    # ------------------------------------------------------------ payments and refunds
+
+    def create_payment(self, request: Request) -> object:
+        body = _checked(_body(request))
+        payment, events = self.sb.ledger.create_payment(
+            _required(body, "merchant_id"),
+            amount=_cents(body, "amount"),
+            tip=_cents(body, "tip", 0),
+            location_id=_text(body, "location_id"),
+            reference_id=_text(body, "reference_id"),
+            note=_text(body, "note"),
+            customer_id=_text(body, "customer_id"),
+            status=_text(body, "status") or "COMPLETED",
+        )
+        return self._announce(body, {"payment": self.sb.ledger.render_payment(payment)}, events)
+
+    def complete_payment(self, request: Request, ident: str) -> object:
+        body = _checked(_body(request))
+        payment, events = self.sb.ledger.complete_payment(ident)
+        return self._announce(body, {"payment": self.sb.ledger.render_payment(payment)}, events)
+
+    def refund_payment(self, request: Request, ident: str) -> object:
+        body = _checked(_body(request))
+        amount = _cents(body, "amount") if body.get("amount") is not None else None
+        refund, events = self.sb.ledger.refund(
+            ident,
+            amount=amount,
+            reason=_text(body, "reason") or "Returned",
+            status=_text(body, "status") or "COMPLETED",
+        )
+        return self._announce(body, {"refund": self.sb.ledger.render_refund(refund)}, events)
+
+    def complete_refund(self, request: Request, ident: str) -> object:
+        body = _checked(_body(request))
+        refund, events = self.sb.ledger.complete_refund(ident, _text(body, "status") or "COMPLETED")
+        return self._announce(body, {"refund": self.sb.ledger.render_refund(refund)}, events)
+
+    # ------------------------------------------------------------ payouts
+
+    def create_payout(self, request: Request) -> object:
+        body = _checked(_body(request))
+        adjustment = _cents(body, "adjustment") if body.get("adjustment") is not None else None
+        payout, events = self.sb.ledger.create_payout(
+            _required(body, "merchant_id"),
+            location_id=_text(body, "location_id"),
+            instant=bool(body.get("instant", False)),
+            adjustment=adjustment,
+            arrival_date=_text(body, "arrival_date"),
+        )
+        return self._announce(body, self._payout(payout.id), events)
+
+    def show_payout(self, request: Request, ident: str) -> object:
+        return self._payout(ident)
+
+    def _payout(self, payout_id: str) -> dict[str, Any]:
+        ledger = self.sb.ledger
+        with ledger.lock:
+            payout = ledger.payouts.get(payout_id)
+            if payout is None:
+                raise _BadRequest(f"unknown payout {payout_id!r}", 404)
+            return {
+                "payout": ledger.render_payout(payout),
+                "payout_entries": [ledger.render_entry(entry) for entry in payout.entries],
+            }
+
+    def payout_paid(self, request: Request, ident: str) -> object:
+        body = _checked(_body(request))
+        payout, events = self.sb.ledger.settle_payout(ident, "PAID")
+        return self._announce(body, {"payout": self.sb.ledger.render_payout(payout)}, events)
+
+    def payout_failed(self, request: Request, ident: str) -> object:
+        body = _checked(_body(request))
+        payout, events = self.sb.ledger.settle_payout(ident, "FAILED")
+        return self._announce(body, {"payout": self.sb.ledger.render_payout(payout)}, events)
+
+    # ------------------------------------------------------------ webhooks
+
+    def list_subscriptions(self, request: Request) -> object:
+        with self.sb.webhooks.lock:
+            return {"subscriptions": [s.public() for s in self.sb.webhooks.subscriptions.values()]}
+
+    def subscribe(self, request: Request) -> object:
+        try:
+            return {"subscription": self.sb.webhooks.subscribe(_body(request)).public()}
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
+
+    def unsubscribe(self, request: Request, ident: str) -> object:
+        if not self.sb.webhooks.unsubscribe(ident):
+            raise _BadRequest(f"unknown subscription {ident!r}", 404)
+        return {"deleted": ident}
+
+    def deliveries(self, request: Request) -> object:
+        return {"deliveries": self.sb.webhooks.log()}
+
+    def list_events(self, request: Request) -> object:
+        kind, merchant = request.param("type"), request.param("merchant_id")
+        ledger = self.sb.ledger
+        with ledger.lock:
+            events = [ledger.events[event_id] for event_id in ledger.event_order]
+        chosen = [e for e in events if kind in (None, e.type) and merchant in (None, e.merchant_id)]
+        return {"events": [event.envelope() for event in chosen]}
+
+    def show_event(self, request: Request, ident: str) -> object:
+        return {"event": self.sb.ledger.event(ident).envelope()}
+
+    def deliver_event(self, request: Request, ident: str) -> object:
+        """Deliver a recorded event again: same event_id and snapshot (a duplicate, or a stale one).
+
+        Body: {"times": N (default 1), "send": false to get the signed requests back unsent}.
+        """
+        body = _body(request)
+        event = self.sb.ledger.event(ident)
+        times = _times(body)
+        if body.get("send", True) is False:
+            return {
+                "event": event.envelope(),
+                "requests": [r.public() for r in self.sb.webhooks.prepare(event)],
+            }
+        return {
+            "event": event.envelope(),
+            "deliveries": [d.public() for d in self.sb.webhooks.deliver(event, times)],
+        }
+
+    def _announce(self, body: dict[str, Any], answer: dict[str, Any], events: list[Event]) -> dict[str, Any]:
+        """Add the events an action raised; deliver them (``deliver``), or sign them for the caller."""
+        answer["events"] = [event.envelope() for event in events]
+        if body.get("deliver", self.sb.config.auto_deliver) is False:
+            answer["requests"] = [
+                signed_request(event, s).public()
+                for event in events
+                for s in self.sb.webhooks.listening(event)
+            ]
+            return answer
+        times = _times(body)
+        answer["deliveries"] = [
+            d.public() for event in events for d in self.sb.webhooks.deliver(event, times)
+        ]
+        return answer
+
+
+def _times(body: dict[str, Any]) -> int:
+    times = body.get("times", 1)
+    if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= 100:
+        raise _BadRequest("times must be an integer from 1 to 100")
+    return times
+
+
+def _checked(body: dict[str, Any]) -> dict[str, Any]:
+    """Delivery options are checked before the action, so a bad one changes nothing."""
+    _times(body)
+    if not isinstance(body.get("deliver", True), bool):
+        raise _BadRequest("deliver must be true or false")
+    return body
+
+
+def _fees(current: FeeModel, changes: dict[str, Any]) -> FeeModel:
+    known = {f.name for f in dataclasses.fields(FeeModel)}
+    unknown = set(changes) - known
+    if unknown:
+        raise _BadRequest(f"unknown fee settings {sorted(unknown)} (known: {sorted(known)})")
+    return dataclasses.replace(current, **changes)
+
+
+def _setting(name: str, value: object) -> object:
+    kind = _SETTABLE[name]
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise _BadRequest(f"{name} must be true or false")
+        return value
+    if kind is str:
+        if name == "consent" and value not in {"approve", "deny"}:
+            raise _BadRequest("consent must be approve or deny")
+        return str(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _BadRequest(f"{name} must be a positive integer")
+    return value

@@ -1,0 +1,305 @@
+"""Square's OAuth code flow: authorize (auto-consent), ObtainToken, RevokeToken, bearer checks.
+
+Differences from Intuit's that clients must get right (providers.md 5.4): the token endpoint takes
+JSON with client_id and client_secret in the body; access tokens carry ``expires_at`` (ISO), not
+``expires_in``; a code-flow refresh token is multi-use, never expires, and refreshing answers the
+same refresh token; revoke authenticates with ``Authorization: Client <secret>`` and revokes every
+token of that seller for the app.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from local.sandboxes.quickbooks.clock import SandboxClock
+from local.sandboxes.quickbooks.wire import Request, Response, html_response, json_response, redirect
+from local.sandboxes.square import errors, ids
+from local.sandboxes.square.config import SquareConfig
+from local.sandboxes.square.errors import SquareError
+from local.sandboxes.square.ledger import Ledger, LedgerError
+
+# The scopes Square documents for the calls the sandbox serves (others are accepted too: Square
+# has dozens, and refusing an unknown one here would only test the sandbox's list).
+SCOPES = (
+    "MERCHANT_PROFILE_READ",
+    "PAYMENTS_READ",
+    "PAYMENTS_WRITE",
+    "PAYOUTS_READ",
+    "SETTLEMENTS_READ",
+    "ORDERS_READ",
+)
+
+
+@dataclass
+class AuthCode:
+    client_id: str
+    redirect_uri: str | None
+    merchant_id: str
+    scopes: list[str]
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class Grant:
+    """One seller's authorization of one app: one multi-use refresh token."""
+
+    client_id: str
+    merchant_id: str
+    scopes: list[str]
+    refresh_token: str
+    revoked: bool = False
+
+
+@dataclass
+class AccessToken:
+    grant: Grant
+    expires_at: float
+    revoked: bool = False
+
+
+class SquareOAuth:
+    def __init__(self, config: SquareConfig, clock: SandboxClock, ledger: Ledger) -> None:
+        self.config = config
+        self.clock = clock
+        self.ledger = ledger
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.codes: dict[str, AuthCode] = {}
+        self.grants: dict[str, Grant] = {}  # by refresh token
+        self.access: dict[str, AccessToken] = {}
+        # Who approves the next consent (POST /_sandbox/consent); else the newest merchant.
+        self.next_merchant: str | None = None
+
+    # ------------------------------------------------------------ authorize
+
+    def authorize(self, request: Request) -> Response:
+        """GET /oauth2/authorize: the seller approves at once (or denies, per the consent setting)."""
+        client_id = request.param("client_id") or ""
+        app = self.config.clients.get(client_id)
+        if app is None:
+            return _error_page("The client_id is not the application id of any registered app.")
+        redirect_uri = request.param("redirect_uri")
+        if redirect_uri is not None and redirect_uri not in app.redirect_uris:
+            return _error_page("The redirect_uri does not match the redirect URL registered for this app.")
+        target = redirect_uri or (app.redirect_uris[0] if app.redirect_uris else None)
+        if target is None:
+            return _error_page("The app has no redirect URL registered.")
+        scopes = (request.param("scope") or "").replace(",", " ").split()
+        if not scopes:
+            return _error_page("The scope parameter is required.")
+        state = request.param("state")
+        if self.config.consent != "approve":
+            return redirect(
+                _with_query(
+                    target, {"error": "access_denied", "error_description": "user_denied", "state": state}
+                )
+            )
+        merchant_id = self._consenting_merchant(request.param("merchant_id"))
+        code = ids.auth_code()
+        with self.lock:
+            expires = self.clock.now() + self.config.auth_code_lifetime_s
+            self.codes[code] = AuthCode(client_id, redirect_uri, merchant_id, scopes, expires)
+        return redirect(_with_query(target, {"code": code, "response_type": "code", "state": state}))
+
+    def _consenting_merchant(self, asked: str | None) -> str:
+        """``merchant_id`` on the URL (a sandbox extension), the one set by control, or the newest."""
+        with self.ledger.lock:
+            chosen = asked or self.next_merchant
+            if chosen and chosen in self.ledger.merchants:
+                return chosen
+            if self.ledger.merchants:
+                return list(self.ledger.merchants)[-1]
+            return self.ledger.add_merchant("Sandbox Seller", ["Main"]).id
+
+    # ------------------------------------------------------------ ObtainToken
+
+    def token(self, request: Request) -> Response:
+        try:
+            return json_response(200, self._token(request), headers={"Cache-Control": "no-store"})
+        except SquareError as error:
+            return error.response()
+
+    def _token(self, request: Request) -> dict[str, Any]:
+        form = _json_object(request)
+        client_id = str(form.get("client_id") or "")
+        if not client_id:
+            raise errors.missing("client_id")
+        app = self.config.clients.get(client_id)
+        secret = str(form.get("client_secret") or "")
+        if app is None or not secret or not secrets.compare_digest(app.secret, secret):
+            raise errors.unauthorized("Invalid client_id or client_secret.")
+        grant_type = form.get("grant_type")
+        with self.lock:
+            if grant_type == "authorization_code":
+                return self._exchange(client_id, form)
+            if grant_type == "refresh_token":
+                return self._refresh(client_id, form)
+        raise errors.invalid_value("grant_type", "grant_type must be authorization_code or refresh_token.")
+
+    def _exchange(self, client_id: str, form: dict[str, Any]) -> dict[str, Any]:
+        code = self.codes.get(str(form.get("code") or ""))
+        if code is None or code.client_id != client_id:
+            raise errors.unauthorized("Invalid authorization code.")
+        if code.used:
+            raise errors.unauthorized("Authorization code is already redeemed.")
+        if code.expires_at <= self.clock.now():
+            raise errors.unauthorized("Authorization code is expired.")
+        asked = form.get("redirect_uri")
+        if code.redirect_uri is not None and asked is not None and asked != code.redirect_uri:
+            raise errors.invalid_value(
+                "redirect_uri", "The redirect_uri does not match the authorize request's."
+            )
+        code.used = True
+        grant = Grant(client_id, code.merchant_id, code.scopes, ids.refresh_token())
+        self.grants[grant.refresh_token] = grant
+        return self._issue(grant, bool(form.get("short_lived")))
+
+    def _refresh(self, client_id: str, form: dict[str, Any]) -> dict[str, Any]:
+        grant = self.grants.get(str(form.get("refresh_token") or ""))
+        if grant is None or grant.revoked or grant.client_id != client_id:
+            raise errors.unauthorized("Invalid refresh token.")
+        return self._issue(grant, bool(form.get("short_lived")))
+
+    def _issue(self, grant: Grant, short_lived: bool) -> dict[str, Any]:
+        lifetime = 24 * 3600 if short_lived else self.config.access_token_lifetime_s
+        token = ids.access_token()
+        self.access[token] = AccessToken(grant, self.clock.now() + lifetime)
+        # The wall-clock expiry the client sees shrinks with the clock scale, as the lifetime does.
+        expires = datetime.now(UTC) + timedelta(seconds=self.clock.to_real_seconds(lifetime))
+        return {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "merchant_id": grant.merchant_id,
+            "refresh_token": grant.refresh_token,
+            "short_lived": short_lived,
+        }
+
+    def issue_direct(
+        self, client_id: str, merchant_id: str, scopes: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Tokens as if the seller had consented (control API)."""
+        with self.lock:
+            grant = Grant(client_id, merchant_id, scopes or list(SCOPES), ids.refresh_token())
+            self.grants[grant.refresh_token] = grant
+            return self._issue(grant, False)
+
+    # ------------------------------------------------------------ RevokeToken
+
+    def revoke(self, request: Request) -> Response:
+        try:
+            return json_response(200, self._revoke(request))
+        except SquareError as error:
+            return error.response()
+
+    def _revoke(self, request: Request) -> dict[str, Any]:
+        header = request.header("authorization") or ""
+        secret = header[7:].strip() if header.startswith("Client ") else ""
+        body = _json_object(request)
+        client_id = str(body.get("client_id") or "")
+        app = self.config.clients.get(client_id)
+        if app is None or not secret or not secrets.compare_digest(app.secret, secret):
+            raise errors.unauthorized(
+                "Invalid client_id or 'Authorization: Client <application secret>' header."
+            )
+        token, merchant_id = body.get("access_token"), body.get("merchant_id")
+        if bool(token) == bool(merchant_id):
+            raise errors.invalid_value("access_token", "Provide exactly one of access_token and merchant_id.")
+        only_access = bool(body.get("revoke_only_access_token"))
+        with self.lock:
+            if token:
+                access = self.access.get(str(token))
+                if access is None or access.grant.client_id != client_id:
+                    raise errors.not_found("access token", "(redacted)")
+                merchant_id = access.grant.merchant_id
+            revoked = self._revoke_merchant(client_id, str(merchant_id), only_access)
+        if not revoked:
+            raise errors.not_found("authorization for merchant", str(merchant_id))
+        return {"success": True}
+
+    def _revoke_merchant(self, client_id: str, merchant_id: str, only_access: bool) -> int:
+        count = 0
+        for access in self.access.values():
+            if access.grant.client_id == client_id and access.grant.merchant_id == merchant_id:
+                access.revoked = True
+                count += 1
+        if not only_access:
+            for grant in self.grants.values():
+                if grant.client_id == client_id and grant.merchant_id == merchant_id:
+                    grant.revoked = True
+                    count += 1
+        return count
+
+    # ------------------------------------------------------------ bearer
+
+    def merchant_of(self, header: str | None) -> str:
+        """The seller a bearer token acts for; 401 as Square answers for a missing/expired/revoked one."""
+        if not header or not header.lower().startswith("bearer ") or not header[7:].strip():
+            raise errors.unauthorized("This request could not be authorized.")
+        with self.lock:
+            access = self.access.get(header[7:].strip())
+            if access is None:
+                raise errors.unauthorized("This request could not be authorized.")
+            if access.revoked or access.grant.revoked:
+                raise errors.unauthorized("The access token has been revoked.", code="ACCESS_TOKEN_REVOKED")
+            if access.expires_at <= self.clock.now():
+                raise errors.unauthorized("The access token has expired.", code="ACCESS_TOKEN_EXPIRED")
+            return access.grant.merchant_id
+
+    # ------------------------------------------------------------ control
+
+    def expire(self, merchant_id: str) -> int:
+        with self.lock:
+            hit = [a for a in self.access.values() if a.grant.merchant_id == merchant_id]
+            for access in hit:
+                access.expires_at = self.clock.now() - 1
+            return len(hit)
+
+    def revoke_all(self, merchant_id: str) -> int:
+        with self.lock:
+            hit = [g for g in self.grants.values() if g.merchant_id == merchant_id]
+            for grant in hit:
+                grant.revoked = True
+            return len(hit)
+
+    def set_consenting_merchant(self, merchant_id: str) -> None:
+        with self.ledger.lock:
+            if merchant_id not in self.ledger.merchants:
+                raise LedgerError(f"unknown merchant {merchant_id!r}", 404)
+        self.next_merchant = merchant_id
+
+
+def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = request.json() if request.body else {}
+    except (ValueError, UnicodeDecodeError):
+        raise SquareError(
+            400, "INVALID_REQUEST_ERROR", "BAD_REQUEST", "The request body is not valid JSON."
+        ) from None
+    if not isinstance(body, dict):
+        raise SquareError(
+            400, "INVALID_REQUEST_ERROR", "BAD_REQUEST", "The request body must be a JSON object."
+        )
+    return body
+
+
+def _with_query(uri: str, params: dict[str, str | None]) -> str:
+    present = {key: value for key, value in params.items() if value is not None}
+    return f"{uri}{'&' if '?' in uri else '?'}{urlencode(present)}"
+
+
+def _error_page(problem: str) -> Response:
+    body = (
+        "<!doctype html><title>Square - Error</title><h1>Something went wrong</h1>"
+        f"<p>{html.escape(problem)}</p>"
+    )
+    return html_response(400, body)

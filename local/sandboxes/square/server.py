@@ -1,0 +1,251 @@
+"""SquareSandbox: the Square Connect look-alike on loopback, in a background thread or standalone.
+
+Same pipeline as the QuickBooks sandbox, whose HTTP layer, scaled clock and fault rules it reuses:
+classify the call, let a fault rule answer instead (or after the work), else authenticate and serve.
+The control API under /_sandbox/ bypasses all of that.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from local.sandboxes.quickbooks.clock import SandboxClock
+from local.sandboxes.quickbooks.faults import CallInfo, FaultInjector, FaultRule
+from local.sandboxes.quickbooks.wire import (
+    Drop,
+    Outcome,
+    Request,
+    Response,
+    Router,
+    SandboxHTTPServer,
+    json_response,
+)
+from local.sandboxes.square import errors
+from local.sandboxes.square.api import DataAPI
+from local.sandboxes.square.config import ClientApp, FeeModel, SquareConfig
+from local.sandboxes.square.control_api import register_control_routes
+from local.sandboxes.square.errors import SquareError
+from local.sandboxes.square.ledger import Ledger
+from local.sandboxes.square.oauth import SquareOAuth
+from local.sandboxes.square.webhooks import Webhooks
+
+__all__ = ["ClientApp", "FeeModel", "SquareConfig", "SquareSandbox"]
+
+log = logging.getLogger("booksync.sandbox.square")
+_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+ApiServe = Callable[..., dict[str, Any]]
+ControlServe = Callable[[Request, dict[str, str]], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    # A Connect call (bearer auth; the handler gets the seller's merchant id) ...
+    api: ApiServe | None = None
+    # ... or an OAuth endpoint (authenticates by itself) ...
+    oauth: Callable[[Request], Response] | None = None
+    # ... or a control call.
+    control: ControlServe | None = None
+    operation: str = "read"
+    entity: str | None = None
+
+
+class SquareSandbox:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, config: SquareConfig | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.config = config or SquareConfig()
+        self.clock = SandboxClock(self.config.clock_scale)
+        self.ledger = Ledger(self.config)
+        self.oauth = SquareOAuth(self.config, self.clock, self.ledger)
+        self.api = DataAPI(self.config, self.ledger)
+        self.webhooks = Webhooks()
+        self.faults = FaultInjector()
+        self.requests: list[dict[str, Any]] = []
+        self._requests_lock = threading.Lock()
+        self.router: Router[Route] = Router()
+        self._add_routes()
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> SquareSandbox:
+        """Bind and serve in a daemon thread; returns at once (port 0 picks a free port)."""
+        self._server = SandboxHTTPServer((self.host, self.port), self.handle)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="square-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server = SandboxHTTPServer((self.host, self.port), self.handle)
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _close(self) -> None:
+        if self._server is not None:
+            self._server.stopping.set()
+            self._server.close_open_connections()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> SquareSandbox:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # ------------------------------------------------------------ routing
+
+    def _add_routes(self) -> None:
+        add = self.router.add
+        api = self.api
+        add("GET", "/oauth2/authorize", Route(oauth=self.oauth.authorize, operation="authorize"))
+        add("POST", "/oauth2/token", Route(oauth=self.oauth.token, operation="token"))
+        add("POST", "/oauth2/revoke", Route(oauth=self.oauth.revoke, operation="revoke"))
+        add("GET", "/v2/locations", Route(api=api.list_locations, operation="query", entity="location"))
+        add("GET", "/v2/locations/(?P<location_id>[^/]+)", Route(api=api.get_location, entity="location"))
+        add("GET", "/v2/payments", Route(api=api.list_payments, operation="query", entity="payment"))
+        add("GET", "/v2/payments/(?P<payment_id>[^/]+)", Route(api=api.get_payment, entity="payment"))
+        add("GET", "/v2/refunds/(?P<refund_id>[^/]+)", Route(api=api.get_refund, entity="refund"))
+        add("GET", "/v2/payouts", Route(api=api.list_payouts, operation="query", entity="payout"))
+        add("GET", "/v2/payouts/(?P<payout_id>[^/]+)", Route(api=api.get_payout, entity="payout"))
+        add(
+            "GET",
+            "/v2/payouts/(?P<payout_id>[^/]+)/payout-entries",
+            Route(api=api.list_payout_entries, operation="query", entity="payout_entry"),
+        )
+        register_control_routes(
+            self, lambda method, pattern, serve: add(method, pattern, Route(control=serve))
+        )
+
+    # ------------------------------------------------------------ pipeline
+
+    def handle(self, request: Request) -> Outcome:
+        try:
+            outcome = self._pipeline(request)
+        except Exception:  # a sandbox bug must still answer like a server, not hang the client
+            log.exception("sandbox error on %s %s", request.method, request.path)
+            outcome = errors.internal().response()
+        if isinstance(outcome, Response) and not request.path.startswith("/_sandbox/"):
+            # Square tags answers with a trace id support can look up; so does the sandbox.
+            outcome.headers.setdefault("square-trace-id", str(uuid.uuid4()))
+        return outcome
+
+    def _pipeline(self, request: Request) -> Outcome:
+        found = self.router.match(request.method, request.path)
+        if found is None:
+            if request.path.startswith("/_sandbox/"):
+                return json_response(404, {"error": f"no control route {request.method} {request.path}"})
+            return errors.SquareError(
+                404,
+                "INVALID_REQUEST_ERROR",
+                "NOT_FOUND",
+                f"{request.method} {request.path} is not a Square endpoint.",
+            ).response()
+        route, params = found
+        if route.control is not None:
+            return route.control(request, params)
+        call = CallInfo(
+            "oauth" if route.oauth else "api", route.operation, self._merchant_hint(request), route.entity
+        )
+        rule = self.faults.pick(request.method, request.path, call)
+        if rule is not None and not rule.commits_first:
+            outcome = self._injected(rule)
+        else:
+            outcome = self._serve(route, request, params)
+            if rule is not None:
+                outcome = self._injected(rule)
+        self._record(request, outcome, rule)
+        return outcome
+
+    def _merchant_hint(self, request: Request) -> str | None:
+        """The seller a call concerns, so a fault rule's ``realm`` can name a merchant id."""
+        try:
+            return self.oauth.merchant_of(request.header("authorization"))
+        except SquareError:
+            return None
+
+    def _serve(self, route: Route, request: Request, params: dict[str, str]) -> Outcome:
+        if route.oauth is not None:
+            return route.oauth(request)
+        assert route.api is not None
+        try:
+            version = request.header("square-version")
+            if version is not None and not _VERSION.match(version):
+                raise SquareError(
+                    400,
+                    "INVALID_REQUEST_ERROR",
+                    "INVALID_SQUARE_VERSION_FORMAT",
+                    "Square-Version must be a date such as 2025-08-20.",
+                )
+            merchant_id = self.oauth.merchant_of(request.header("authorization"))
+            return json_response(200, route.api(request, merchant_id, **params))
+        except SquareError as error:
+            return error.response()
+
+    def _injected(self, rule: FaultRule) -> Outcome:
+        action = {
+            "commit_then_500": "http_500",
+            "commit_then_reset": "reset",
+            "commit_then_timeout": "timeout",
+        }.get(rule.action, rule.action)
+        if action == "reset":
+            return Drop("reset")
+        if action == "timeout":
+            return Drop("timeout", rule.seconds)
+        if action == "http_429":
+            return errors.rate_limited(rule.retry_after if self.config.send_retry_after else None).response()
+        if action == "http_503":
+            return errors.unavailable().response()
+        return errors.internal().response()
+
+    def _record(self, request: Request, outcome: Outcome, rule: FaultRule | None) -> None:
+        entry = {
+            "method": request.method,
+            "path": request.path,
+            "query": {key: values[0] for key, values in request.query.items()},
+            "square_version": request.header("square-version"),
+            "status": outcome.status if isinstance(outcome, Response) else None,
+            "error_code": outcome.fault_code if isinstance(outcome, Response) else None,
+            "injected": rule.action if rule is not None else None,
+        }
+        with self._requests_lock:
+            self.requests.append(entry)
+
+    def request_log(self) -> list[dict[str, Any]]:
+        with self._requests_lock:
+            return list(self.requests)
+
+    def clear_request_log(self) -> None:
+        with self._requests_lock:
+            self.requests.clear()

@@ -1,0 +1,163 @@
+"""Webhooks as Square sends them: the event envelope, signed for each subscription.
+
+``x-square-hmacsha256-signature`` = base64(HMAC-SHA256(key=signature key, msg=notification URL +
+raw body)) (providers.md 5.1). A signed request can be delivered N times, redelivered later with
+its old event_id and snapshot (a stale duplicate), or handed back unsent for a test to post.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from local.sandboxes.square import ids
+from local.sandboxes.square.ledger import EVENT_TYPES, Event
+
+SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+
+
+def sign(notification_url: str, body: bytes, signature_key: str) -> str:
+    message = notification_url.encode("utf-8") + body
+    return base64.b64encode(
+        hmac.new(signature_key.encode("utf-8"), message, hashlib.sha256).digest()
+    ).decode()
+
+
+@dataclass
+class Subscription:
+    id: str
+    notification_url: str
+    signature_key: str
+    event_types: list[str] = field(default_factory=lambda: list(EVENT_TYPES))
+    enabled: bool = True
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "notification_url": self.notification_url,
+            "signature_key": self.signature_key,
+            "event_types": list(self.event_types),
+            "enabled": self.enabled,
+        }
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+    def public(self) -> dict[str, Any]:
+        return {"url": self.url, "headers": dict(self.headers), "body": self.body.decode("utf-8")}
+
+
+def signed_request(event: Event, subscription: Subscription) -> SignedRequest:
+    body = json.dumps(event.envelope(), separators=(",", ":")).encode("utf-8")
+    headers = {
+        "content-type": "application/json",
+        SIGNATURE_HEADER: sign(subscription.notification_url, body, subscription.signature_key),
+        "square-version": "2025-08-20",
+        "user-agent": "Square Connect v2 (booksync sandbox)",
+        # Square's delivery headers: the retry count and the reason of the previous failure.
+        "square-retry-number": "0",
+    }
+    return SignedRequest(subscription.notification_url, headers, body)
+
+
+@dataclass
+class Delivery:
+    event_id: str
+    type: str
+    subscription_id: str
+    url: str
+    status: int | None
+    error: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "type": self.type,
+            "subscription_id": self.subscription_id,
+            "url": self.url,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+class Webhooks:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.subscriptions: dict[str, Subscription] = {}
+        self.deliveries: list[Delivery] = []
+
+    def subscribe(self, body: dict[str, Any]) -> Subscription:
+        url = body.get("notification_url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValueError("notification_url must be an http(s) URL")
+        types = body.get("event_types") or list(EVENT_TYPES)
+        unknown = [kind for kind in types if kind not in EVENT_TYPES]
+        if unknown:
+            raise ValueError(f"event_types {unknown} are not among {list(EVENT_TYPES)}")
+        subscription = Subscription(
+            id=ids.subscription_id(),
+            notification_url=url,
+            signature_key=str(body.get("signature_key") or ids.signature_key()),
+            event_types=list(types),
+        )
+        with self.lock:
+            self.subscriptions[subscription.id] = subscription
+        return subscription
+
+    def unsubscribe(self, subscription_id: str) -> bool:
+        with self.lock:
+            return self.subscriptions.pop(subscription_id, None) is not None
+
+    def listening(self, event: Event) -> list[Subscription]:
+        with self.lock:
+            return [s for s in self.subscriptions.values() if s.enabled and event.type in s.event_types]
+
+    def prepare(self, event: Event) -> list[SignedRequest]:
+        return [signed_request(event, subscription) for subscription in self.listening(event)]
+
+    def deliver(self, event: Event, times: int = 1, timeout: float = 10.0) -> list[Delivery]:
+        """POST the event to every subscription ``times`` times (Square may send one more than once)."""
+        done: list[Delivery] = []
+        for subscription in self.listening(event):
+            request = signed_request(event, subscription)
+            for attempt in range(times):
+                headers = {**request.headers, "square-retry-number": str(attempt)}
+                done.append(self._post(event, subscription, request, headers, timeout))
+        with self.lock:
+            self.deliveries.extend(done)
+        return done
+
+    @staticmethod
+    def _post(
+        event: Event,
+        subscription: Subscription,
+        request: SignedRequest,
+        headers: dict[str, str],
+        timeout: float,
+    ) -> Delivery:
+        delivery = Delivery(event.event_id, event.type, subscription.id, request.url, None)
+        try:
+            answer = httpx.post(request.url, content=request.body, headers=headers, timeout=timeout)
+        except httpx.HTTPError as error:  # the receiver's failure is what the caller wants to see
+            delivery.error = f"{type(error).__name__}: {error}"
+            return delivery
+        delivery.status = answer.status_code
+        return delivery
+
+    def log(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [delivery.public() for delivery in self.deliveries]

@@ -1,0 +1,75 @@
+"""Fault injection: the next N calls on a path fail with 500, 429 (Retry-After), 503 or a timeout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from local.sandboxes.square.server import SquareSandbox
+from local.sandboxes.square.testing import SquareClient, SquareControl
+
+
+@pytest.fixture
+def payout_id(control: SquareControl, merchant: dict[str, Any]) -> str:
+    control.pay(merchant["id"], 1_000)
+    payout: str = control.payout(merchant["id"])["payout"]["id"]
+    return payout
+
+
+def test_the_next_two_calls_fail_with_500_then_it_recovers(
+    control: SquareControl, square: SquareClient, payout_id: str
+) -> None:
+    control.fault(action="http_500", path="/payout-entries$", times=2)
+    path = f"/v2/payouts/{payout_id}/payout-entries"
+    assert square.get(f"/v2/payouts/{payout_id}").status_code == 200  # another path is untouched
+    for _ in range(2):
+        answer = square.get(path)
+        assert answer.status_code == 500
+        assert answer.json()["errors"][0] == {
+            "category": "API_ERROR",
+            "code": "INTERNAL_SERVER_ERROR",
+            "detail": "An internal error has occurred.",
+        }
+    assert square.get(path).status_code == 200
+    assert control.call("GET", "/faults")["rules"] == []
+    log = control.call("GET", "/requests")["requests"]
+    assert [entry["injected"] for entry in log if entry["path"] == path] == ["http_500", "http_500", None]
+
+
+def test_429_carries_retry_after(control: SquareControl, square: SquareClient, payout_id: str) -> None:
+    control.fault(action="http_429", path="^/v2/payouts", times=1, retry_after=7)
+    answer = square.get(f"/v2/payouts/{payout_id}")
+    assert answer.status_code == 429
+    assert answer.headers["Retry-After"] == "7"
+    assert answer.json()["errors"][0]["category"] == "RATE_LIMIT_ERROR"
+    assert answer.json()["errors"][0]["code"] == "RATE_LIMITED"
+    control.configure(send_retry_after=False)
+    control.fault(action="http_429", path="^/v2/payouts", times=1)
+    assert "Retry-After" not in square.get(f"/v2/payouts/{payout_id}").headers
+
+
+def test_503_and_token_endpoint_faults(
+    sandbox: SquareSandbox, control: SquareControl, square: SquareClient
+) -> None:
+    control.fault(action="http_503", entity="location", times=1)
+    answer = square.get("/v2/locations")
+    assert answer.status_code == 503 and answer.json()["errors"][0]["code"] == "SERVICE_UNAVAILABLE"
+    control.fault(action="http_500", operation="token", times=1)
+    token = httpx.post(f"{sandbox.url}/oauth2/token", json={"client_id": "x", "grant_type": "refresh_token"})
+    assert token.status_code == 500
+
+
+def test_a_timeout_holds_the_answer_until_the_client_gives_up(
+    control: SquareControl, square: SquareClient, payout_id: str
+) -> None:
+    control.fault(action="timeout", path="/payout-entries$", times=1, seconds=2)
+    with pytest.raises(httpx.ReadTimeout):
+        square.http.get(f"/v2/payouts/{payout_id}/payout-entries", timeout=0.3)
+    assert square.get(f"/v2/payouts/{payout_id}/payout-entries").status_code == 200
+
+
+def test_a_bad_rule_is_refused(control: SquareControl) -> None:
+    answer = control.http.post("/_sandbox/faults", json={"action": "explode"})
+    assert answer.status_code == 400 and "action must be one of" in answer.json()["error"]

@@ -1,0 +1,58 @@
+"""The local stack starts the Square sandbox with the app and webhook subscription of stack.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from local.sandboxes.square.testing import connect
+from local.stack import DEFAULT_CONFIG, LocalStack, StackOptions
+
+MINI = Path(__file__).resolve().parents[2] / "runtime" / "fixtures" / "mini.yaml"
+
+
+@pytest.mark.xdist_group("stack")
+def test_the_stack_runs_the_square_sandbox_wired_to_its_own_endpoints(tmp_path: Path) -> None:
+    options = StackOptions(
+        template=MINI,
+        config=DEFAULT_CONFIG,
+        ports="auto",
+        parameters={},
+        state_dir=tmp_path,
+        sandboxes=True,
+        schedule_scale=0,
+        echo=False,
+    )
+    with LocalStack(options) as stack:
+        assert stack.square_url and stack.square_sandbox is not None
+        assert stack.urls()["square_url"] == stack.square_url
+        assert f"Square sandbox{'':<16} {stack.square_url}" in stack.banner()
+        assert httpx.get(f"{stack.square_url}/v2/locations").status_code == 401
+        [subscription] = stack.square_sandbox.webhooks.subscriptions.values()
+        assert subscription.notification_url == f"{stack.api_url}/webhooks/square"
+        assert subscription.signature_key == stack.square_webhook_signature_key
+        secret = stack.boto3_client("ssm").get_parameter(
+            Name="/booksync/local/square/client-secret", WithDecryption=True
+        )["Parameter"]["Value"]
+        assert secret == stack.square_client_secret
+        tokens = connect(stack.square_url, stack.square_client_id, secret, stack.square_redirect_uri)
+        assert tokens.merchant_id
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{stack.square_url}/v2/locations")
+
+
+def test_without_sandboxes_the_url_is_still_known(tmp_path: Path) -> None:
+    options = StackOptions(
+        template=MINI,
+        config=None,
+        ports="auto",
+        state_dir=tmp_path,
+        sandboxes=False,
+        schedule_scale=0,
+        echo=False,
+    )
+    with LocalStack(options) as stack:
+        assert stack.square_url and stack.square_sandbox is None
+        assert "Square sandbox                 not running" in stack.banner()
