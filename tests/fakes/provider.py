@@ -14,9 +14,17 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from booksync.documents import Customer, Invoice, Item, Payment
+from booksync.documents import Customer, Invoice, Item, Payment, Refund
 from booksync.errors import Conflict, DuplicateName, RateLimited, Rejected, TransientError
-from booksync.providers.port import Account, InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject
+from booksync.providers.port import (
+    Account,
+    Deposit,
+    InvoiceRefs,
+    ItemRefs,
+    PaymentRefs,
+    RefundRefs,
+    RemoteObject,
+)
 
 
 @dataclass
@@ -31,7 +39,9 @@ class Stored:
 class FakeProvider:
     name: str = "quickbooks"
     objects: dict[str, dict[str, Stored]] = field(
-        default_factory=lambda: {k: {} for k in ("customer", "item", "invoice", "payment")}
+        default_factory=lambda: {
+            k: {} for k in ("customer", "item", "invoice", "payment", "refund", "deposit")
+        }
     )
     writes: Counter[str] = field(default_factory=Counter)
     calls: Counter[str] = field(default_factory=Counter)
@@ -193,9 +203,10 @@ class FakeProvider:
     def paid(self, remote_invoice_id: str) -> Decimal:
         return sum(
             (
-                p.data["amount"]
+                amount
                 for p in self.objects["payment"].values()
-                if p.data["invoice"] == remote_invoice_id
+                for invoice_id, amount in p.data["lines"]
+                if invoice_id == remote_invoice_id
             ),
             Decimal(0),
         )
@@ -205,19 +216,80 @@ class FakeProvider:
 
     def create_payment(self, payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
         def commit() -> RemoteObject:
-            remote = self._create(
-                "payment", {"amount": payment.amount, "invoice": refs.invoice_id, "marker": refs.marker}
-            )
-            invoice = self.objects["invoice"][refs.invoice_id]
-            invoice.data["balance"] = invoice.data["total"] - self.paid(refs.invoice_id)
+            lines = refs.lines(payment.amount)
+            data = {
+                "amount": payment.amount,
+                "invoice": refs.invoice_id,
+                "lines": lines,
+                "marker": refs.marker,
+            }
+            remote = self._create("payment", data)
+            for invoice_id, _amount in lines:
+                invoice = self.objects["invoice"][invoice_id]
+                invoice.data["balance"] = invoice.data["total"] - self.paid(invoice_id)
             return remote
 
         return self._fault("create_payment", commit)
+
+    def find_refund(self, refund: Refund, refs: RefundRefs) -> RemoteObject | None:
+        return self._find("refund", marker=refs.marker)
+
+    def create_refund(self, refund: Refund, refs: RefundRefs, *, idempotency_key: str) -> RemoteObject:
+        data = {
+            "amount": refund.amount,
+            "customer": refs.customer_id,
+            "method": refs.method,
+            "account": refs.from_account_id,
+            "marker": refs.marker,
+        }
+        return self._fault("create_refund", lambda: self._create("refund", data))
+
+    def find_deposit(self, deposit: Deposit) -> RemoteObject | None:
+        return self._find("deposit", marker=deposit.marker, date=deposit.date)
+
+    def get_deposit(self, remote_id: str) -> RemoteObject | None:
+        return self._get("deposit", remote_id)
+
+    def create_deposit(self, deposit: Deposit, *, idempotency_key: str) -> RemoteObject:
+        """As QuickBooks: each linked payment exists, is deposited whole and only once."""
+
+        def commit() -> RemoteObject:
+            with self._lock:
+                held = {
+                    line.payment_id
+                    for d in self.objects["deposit"].values()
+                    for line in d.data["lines"]
+                    if line.payment_id
+                }
+                for line in deposit.lines:
+                    if line.payment_id is None:
+                        continue
+                    payment = self.objects["payment"].get(line.payment_id)
+                    if payment is None or payment.data["amount"] != line.amount or line.payment_id in held:
+                        raise Rejected(f"payment {line.payment_id} can't be deposited", provider=self.name)
+                data = {
+                    "marker": deposit.marker,
+                    "date": deposit.date,
+                    "memo": deposit.memo,
+                    "bank": deposit.bank_account_id,
+                    "lines": list(deposit.lines),
+                    "total": deposit.total,
+                }
+                return self._create("deposit", data)
+
+        return self._fault("create_deposit", commit)
 
     def list_accounts(self) -> Sequence[Account]:
         return [
             Account(id="1", name="Services", classification="Revenue", account_type="Income"),
             Account(id="2", name="Checking", classification="Asset", account_type="Bank"),
+            Account(
+                id="3",
+                name="Undeposited Funds",
+                classification="Asset",
+                account_type="Other Current Asset",
+                sub_type="UndepositedFunds",
+            ),
         ]
 
     def with_remote(self, remote: RemoteObject, **changes: Any) -> RemoteObject:

@@ -8,7 +8,7 @@
 - ``find_*`` calls are the lookups the engine makes before a create and after an uncertain
   outcome, each by the natural key the provider can search on; they return None, never raise,
   when nothing matches.
-References to other remote objects travel as ``InvoiceRefs``/``PaymentRefs`` so that an adapter
+References to other remote objects travel as ``InvoiceRefs``/``PaymentRefs``/``RefundRefs`` so that an adapter
 never reads booksync's tables.
 
 ``OAuthClient`` is the authorization-code flow and token lifecycle of one provider.
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from booksync.documents import Customer, Invoice, Item, Payment
+from booksync.documents import Customer, Invoice, Item, Payment, PaymentMethod, Refund
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,57 @@ class InvoiceRefs:
 @dataclass(frozen=True)
 class PaymentRefs:
     customer_id: str
-    invoice_id: str
+    invoice_id: str  # the (first) invoice it pays
     marker: str
     deposit_account_id: str | None = None  # None: the provider's default (QBO: Undeposited Funds)
+    # A payment applied across several invoices: (remote invoice id, amount) for each, in order.
+    # Empty: the whole amount goes to ``invoice_id``.
+    applications: tuple[tuple[str, Decimal], ...] = ()
+
+    def lines(self, amount: Decimal) -> list[tuple[str, Decimal]]:
+        """(remote invoice id, amount applied) for each invoice the payment pays."""
+        return list(self.applications) or [(self.invoice_id, amount)]
+
+
+@dataclass(frozen=True)
+class RefundRefs:
+    customer_id: str
+    marker: str
+    method: PaymentMethod  # the refunded payment's method
+    # The account the money is paid from; None: the provider's default (QBO: Undeposited Funds).
+    from_account_id: str | None = None
 
 
 @dataclass(frozen=True)
 class ItemRefs:
     income_account_id: str | None
+
+
+@dataclass(frozen=True)
+class DepositLine:
+    """One line of a bank deposit: either a payment waiting in Undeposited Funds
+    (``payment_id``, the provider's id; deposited whole) or money to/from an account
+    (``account_id``; negative for fees and refunds)."""
+
+    amount: Decimal
+    description: str
+    payment_id: str | None = None
+    account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Deposit:
+    """Money that reached the bank, as one provider deposit (total = sum of the lines)."""
+
+    bank_account_id: str
+    date: date
+    marker: str  # booksync's marker: first line of the memo, what ``find_deposit`` matches
+    memo: str  # the rest of the memo (payout id, bank reference)
+    lines: tuple[DepositLine, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal(0))
 
 
 @runtime_checkable
@@ -108,6 +151,15 @@ class AccountingProvider(Protocol):
     def create_payment(
         self, payment: Payment, refs: PaymentRefs, *, idempotency_key: str
     ) -> RemoteObject: ...
+
+    # refunds
+    def find_refund(self, refund: Refund, refs: RefundRefs) -> RemoteObject | None: ...
+    def create_refund(self, refund: Refund, refs: RefundRefs, *, idempotency_key: str) -> RemoteObject: ...
+
+    # bank deposits (a payout's money reaching the bank)
+    def find_deposit(self, deposit: Deposit) -> RemoteObject | None: ...
+    def get_deposit(self, remote_id: str) -> RemoteObject | None: ...
+    def create_deposit(self, deposit: Deposit, *, idempotency_key: str) -> RemoteObject: ...
 
     # chart of accounts
     def list_accounts(self) -> Sequence[Account]: ...

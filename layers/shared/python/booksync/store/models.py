@@ -56,6 +56,14 @@ class ConnectionSettingsMap(MapAttribute[str, Any]):
     # The account refunds are paid from (none: Undeposited Funds, where card refunds net
     # against the payout deposit they came out of).
     refunds_from_account_id = UnicodeAttribute(null=True)
+    # Square payouts become deposits (booksync/payouts/): the toggle and the lines' accounts.
+    auto_sync_deposits = BooleanAttribute(default=True)
+    deposit_bank_account_id = UnicodeAttribute(null=True)
+    merchant_fees_account_id = UnicodeAttribute(null=True)
+    tips_account_id = UnicodeAttribute(null=True)
+    refunds_account_id = UnicodeAttribute(null=True)  # none: Undeposited Funds
+    adjustments_account_id = UnicodeAttribute(null=True)
+    payout_fees_account_id = UnicodeAttribute(null=True)
 
 
 class ConnectionModel(Model):
@@ -90,6 +98,9 @@ class ConnectionModel(Model):
     last_error_code = UnicodeAttribute(null=True)
     last_error_message = UnicodeAttribute(null=True)
     settings = ConnectionSettingsMap(default=ConnectionSettingsMap)
+    # Square connections: the seller's locations at connect time ([{id, name, timezone, currency,
+    # status}]), so a payment's date is its location's day.
+    locations = JSONAttribute(null=True)
     account_index = AccountIndex()
     refresh_index = RefreshIndex()
 
@@ -313,3 +324,91 @@ class WebhookEventModel(Model):
 
 
 ALL_MODELS["webhook_events_table"] = WebhookEventModel
+
+
+class SquareActivityModel(Model):
+    """A Square payment or refund as the webhook consumer saw it (``booksync/payments/square.py``).
+
+    Key: ``company_id`` / ``activity_key`` = ``payment#<square payment id>`` or
+    ``refund#<square refund id>``. Amounts are decimal strings in major units.
+    """
+
+    class Meta(_Meta):
+        pass
+
+    company_id = UnicodeAttribute(hash_key=True)
+    activity_key = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # payment | refund
+    square_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute(null=True)
+    # recorded | unmatched | waiting_for_payment | rejected
+    status = UnicodeAttribute()
+    square_status = UnicodeAttribute(null=True)  # COMPLETED, ...
+    document_id = UnicodeAttribute(null=True)  # booksync Payment/Refund id: square-<square id>
+    invoice_id = UnicodeAttribute(null=True)  # payments: the invoice it was recorded on
+    reference_id = UnicodeAttribute(null=True)  # payments: Square's reference_id
+    square_payment_id = UnicodeAttribute(null=True)  # refunds: the payment refunded
+    currency = UnicodeAttribute(null=True)
+    amount = UnicodeAttribute(null=True)  # amount_money: applied to the invoice / refunded
+    recorded_amount = UnicodeAttribute(null=True)  # the amount of the booksync document
+    tip = UnicodeAttribute(null=True)
+    total = UnicodeAttribute(null=True)
+    processing_fee = UnicodeAttribute(null=True)  # sum of processing_fee[] (Square's fees)
+    location_id = UnicodeAttribute(null=True)
+    card_brand = UnicodeAttribute(null=True)
+    square_created_at = UnicodeAttribute(null=True)
+    local_date = UnicodeAttribute(null=True)  # YYYY-MM-DD in the location's time zone
+    error = UnicodeAttribute(null=True)  # why it is unmatched or rejected, in plain words
+    square_object = JSONAttribute(null=True)  # Square's Payment/PaymentRefund as last received
+    updated_at = NumberAttribute()
+
+
+ALL_MODELS["square_activity_table"] = SquareActivityModel
+
+
+class WaitingPayoutIndex(GlobalSecondaryIndex["PayoutModel"]):
+    """Sparse: only payouts that wait carry ``waiting_key``; the sweep retries them from here."""
+
+    class Meta:
+        index_name = "waiting-index"
+        projection = AllProjection()
+
+    waiting_key = UnicodeAttribute(hash_key=True)
+    first_seen_at = NumberAttribute(range_key=True)
+
+
+class PayoutModel(Model):
+    """A Square payout and the deposit it became (``booksync/payouts/``).
+
+    status: received | waiting | deposited | failed | skipped | not_balanced.
+    Amounts are decimal strings in major units; ``lines`` are the planned deposit lines.
+    """
+
+    class Meta(_Meta):
+        pass
+
+    company_id = UnicodeAttribute(hash_key=True)
+    payout_id = UnicodeAttribute(range_key=True)
+    merchant_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="received")
+    square_status = UnicodeAttribute(null=True)  # SENT | PAID | FAILED
+    amount = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    arrival_date = UnicodeAttribute(null=True)
+    end_to_end_id = UnicodeAttribute(null=True)
+    payout = JSONAttribute(null=True)  # Square's Payout object as last received
+    last_event_type = UnicodeAttribute(null=True)
+    last_event_id = UnicodeAttribute(null=True)
+    waiting_for = JSONAttribute(null=True)  # what it waits for, in plain words (list of str)
+    waiting_key = UnicodeAttribute(null=True)
+    waiting_index = WaitingPayoutIndex()
+    reason = UnicodeAttribute(null=True)  # why it is skipped, failed or not balanced
+    lines = JSONAttribute(null=True)
+    lines_total = UnicodeAttribute(null=True)
+    deposit_id = UnicodeAttribute(null=True)
+    last_run_id = UnicodeAttribute(null=True)
+    first_seen_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+
+ALL_MODELS["payouts_table"] = PayoutModel

@@ -3,9 +3,9 @@
 Lookups (``find_*``) are what the engine runs before a create and after an uncertain outcome,
 so each searches on the key QuickBooks itself keeps unique or on booksync's marker:
 customers by e-mail then DisplayName, items by Name then Sku (inactive ones included, since
-they still hold their name), invoices by DocNumber, payments by customer and date; invoice and
-payment matches must carry the marker in PrivateNote, so a record someone else made with the
-same number is never taken for ours.
+they still hold their name), invoices by DocNumber, payments and refund receipts by customer and
+date; invoice, payment and refund matches must carry the marker in PrivateNote, so a record
+someone else made with the same number is never taken for ours.
 """
 
 from __future__ import annotations
@@ -15,12 +15,20 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from booksync.documents import Customer, Invoice, Item, Payment, PaymentMethod
+from booksync.documents import Customer, Invoice, Item, Payment, PaymentMethod, Refund
 from booksync.errors import DuplicateName, Rejected, RemoteNotFound
-from booksync.providers.port import Account, InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject
+from booksync.providers.port import (
+    Account,
+    Deposit,
+    InvoiceRefs,
+    ItemRefs,
+    PaymentRefs,
+    RefundRefs,
+    RemoteObject,
+)
 from booksync.providers.quickbooks import mapping
 from booksync.providers.quickbooks.client import QuickBooksClient, quote
-from booksync.providers.quickbooks.faults import PROVIDER
+from booksync.providers.quickbooks.faults import LABEL, PROVIDER
 from booksync.providers.quickbooks.names import clean_line
 
 logger = logging.getLogger(__name__)
@@ -29,6 +37,7 @@ Json = dict[str, Any]
 ANY_ACTIVE = "Active IN (true,false)"
 QUERY_PARSE_ERROR = "4000"
 _NOT_PLAIN_ASCII = re.compile(r"[^\x20-\x7e]+")
+REFUNDS_ITEM_NAME = "Refunds"
 
 # QuickBooks' own names where it has one (QBO limits PaymentMethod.Name to 15 characters).
 PAYMENT_METHOD_NAMES: Mapping[PaymentMethod, str] = {
@@ -52,6 +61,7 @@ class QuickBooksProvider:
     def __init__(self, client: QuickBooksClient) -> None:
         self._client = client
         self._payment_methods: dict[str, str] = {}  # name -> Id, per company
+        self._refunds_item: str | None = None
 
     def __repr__(self) -> str:
         return f"QuickBooksProvider(realm_id={self._client.realm_id!r})"
@@ -174,6 +184,108 @@ class QuickBooksProvider:
         return mapping.to_remote(
             self._client.create("Payment", body, idempotency_key=idempotency_key), "PaymentRefNum"
         )
+
+    # ------------------------------------------------------------------ refunds
+
+    def find_refund(self, refund: Refund, refs: RefundRefs) -> RemoteObject | None:
+        where = f"CustomerRef = {quote(refs.customer_id)} and TxnDate = {quote(refund.date.isoformat())}"
+        ours = [
+            row
+            for row in self._client.select_all("RefundReceipt", where)
+            if mapping.carries_marker(row, refs.marker)
+        ]
+        return mapping.to_remote(ours[0], "DocNumber") if ours else None
+
+    def create_refund(self, refund: Refund, refs: RefundRefs, *, idempotency_key: str) -> RemoteObject:
+        """A RefundReceipt on the "Refunds" service item (made on first need), paid out of the
+        connection's refunds account or Undeposited Funds, with the payment's method."""
+        body = mapping.refund_body(
+            refund,
+            refs,
+            item_id=self._refunds_item_id(f"{idempotency_key}-item"),
+            from_account_id=refs.from_account_id or self._account_id_of_sub_type("UndepositedFunds"),
+            method_id=self._payment_method_id(refs.method, idempotency_key),
+        )
+        created = self._client.create("RefundReceipt", body, idempotency_key=idempotency_key)
+        return mapping.to_remote(created, "DocNumber")
+
+    def _refunds_item_id(self, key: str) -> str:
+        """The Id of the "Refunds" service item, found (reactivated if inactive) or created once.
+
+        Its income account is "Discounts/Refunds Given" where the company has one, so a refund
+        reduces income the way QuickBooks' own refund form does.
+        """
+        if self._refunds_item is None:
+            rows = self._lookup("Item", "Name", REFUNDS_ITEM_NAME, include_inactive=True)
+            if rows and rows[0].get("Active") is False:
+                row = rows[0]
+                revived = {"Id": row["Id"], "SyncToken": row["SyncToken"], "Active": True, "sparse": True}
+                rows = [self._client.update("Item", revived, idempotency_key=f"{key}-on")]
+            if not rows:
+                rows = [self._create_refunds_item(key)]
+            self._refunds_item = str(rows[0]["Id"])
+        return self._refunds_item
+
+    def _create_refunds_item(self, key: str) -> Json:
+        body = {
+            "Name": REFUNDS_ITEM_NAME,
+            "Type": "Service",
+            "Description": "Money refunded to customers (booksync)",
+            "IncomeAccountRef": {"value": self._refunds_income_account_id()},
+        }
+        try:
+            return self._client.create("Item", body, idempotency_key=key)
+        except DuplicateName:
+            # Created meanwhile (another worker, or an earlier attempt whose answer was lost).
+            rows = self._lookup("Item", "Name", REFUNDS_ITEM_NAME, include_inactive=True)
+            if not rows:
+                raise
+            return rows[0]
+
+    def _refunds_income_account_id(self) -> str:
+        accounts = [a for a in self.list_accounts() if a.active and a.classification == "Revenue"]
+        for account in accounts:
+            if account.sub_type == "DiscountsRefundsGiven":
+                return account.id
+        if not accounts:
+            raise Rejected(
+                f"{LABEL} has no active income account to book refunds against",
+                provider=PROVIDER,
+                fix="Add an income account (e.g. Refunds) in QuickBooks, then sync again.",
+            )
+        return accounts[0].id
+
+    def _account_id_of_sub_type(self, sub_type: str) -> str:
+        rows = self._client.select_all("Account", f"AccountSubType = {quote(sub_type)}")
+        if not rows:
+            raise Rejected(
+                f"{LABEL} has no {sub_type} account to pay refunds from",
+                provider=PROVIDER,
+                fix="Choose the account refunds are paid from in booksync's QuickBooks settings "
+                "(refunds_from_account_id), then sync again.",
+            )
+        return str(rows[0]["Id"])
+
+    # ------------------------------------------------------------------ deposits
+
+    def find_deposit(self, deposit: Deposit) -> RemoteObject | None:
+        """Deposits of that date carrying the marker (PrivateNote is not queryable in QBO)."""
+        where = f"TxnDate = {quote(deposit.date.isoformat())}"
+        ours = [
+            row
+            for row in self._client.select_all("Deposit", where)
+            if mapping.carries_marker(row, deposit.marker)
+        ]
+        return mapping.to_remote(ours[0], "DocNumber") if ours else None
+
+    def get_deposit(self, remote_id: str) -> RemoteObject | None:
+        return self._get("Deposit", remote_id, "DocNumber")
+
+    def create_deposit(self, deposit: Deposit, *, idempotency_key: str) -> RemoteObject:
+        created = self._client.create(
+            "Deposit", mapping.deposit_body(deposit), idempotency_key=idempotency_key
+        )
+        return mapping.to_remote(created, "DocNumber")
 
     def _payment_method_id(self, method: PaymentMethod, idempotency_key: str) -> str | None:
         """The Id of QuickBooks' PaymentMethod for ``method``, created on first need and cached.

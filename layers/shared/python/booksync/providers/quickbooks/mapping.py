@@ -9,9 +9,27 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from booksync.documents import Address, Customer, Discount, Invoice, InvoiceLine, Item, ItemType, Payment
+from booksync.documents import (
+    Address,
+    Customer,
+    Discount,
+    Invoice,
+    InvoiceLine,
+    Item,
+    ItemType,
+    Payment,
+    Refund,
+)
 from booksync.errors import Rejected
-from booksync.providers.port import Account, InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject
+from booksync.providers.port import (
+    Account,
+    Deposit,
+    InvoiceRefs,
+    ItemRefs,
+    PaymentRefs,
+    RefundRefs,
+    RemoteObject,
+)
 from booksync.providers.quickbooks.faults import LABEL, PROVIDER
 from booksync.providers.quickbooks.names import (
     clean_display_name,
@@ -207,7 +225,11 @@ def payment_body(payment: Payment, refs: PaymentRefs, method_id: str | None) -> 
         "TotalAmt": payment.amount,
         "TxnDate": payment.date.isoformat(),
         "PrivateNote": payment_note(payment, refs),
-        "Line": [{"Amount": payment.amount, "LinkedTxn": [{"TxnId": refs.invoice_id, "TxnType": "Invoice"}]}],
+        # One line per invoice: QuickBooks applies each line to its invoice's balance.
+        "Line": [
+            {"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
+            for invoice_id, amount in refs.lines(payment.amount)
+        ],
     }
     _put(body, "PaymentRefNum", _line(payment.reference, PAYMENT_REF_MAX))
     if method_id is not None:
@@ -216,6 +238,63 @@ def payment_body(payment: Payment, refs: PaymentRefs, method_id: str | None) -> 
     if refs.deposit_account_id is not None:
         body["DepositToAccountRef"] = _ref(refs.deposit_account_id)
     return body
+
+
+# ---------------------------------------------------------------------- refunds
+
+
+def refund_body(
+    refund: Refund, refs: RefundRefs, *, item_id: str, from_account_id: str, method_id: str | None
+) -> Json:
+    """A RefundReceipt: one line on the refunds item, paid out of ``from_account_id``."""
+    line: Json = {
+        "Amount": refund.amount,
+        "DetailType": "SalesItemLineDetail",
+        "SalesItemLineDetail": {
+            "ItemRef": _ref(item_id),
+            "Qty": 1,
+            "UnitPrice": refund.amount,
+            "TaxCodeRef": _ref("NON"),
+        },
+    }
+    # The reason shows on the line (one line of text); the private note is booksync's marker.
+    _put(line, "Description", _line(refund.reason, DESCRIPTION_MAX))
+    body: Json = {
+        "CustomerRef": _ref(refs.customer_id),
+        "TxnDate": refund.date.isoformat(),
+        "PrivateNote": clean_text(refs.marker, PRIVATE_NOTE_MAX),
+        "DepositToAccountRef": _ref(from_account_id),
+        "Line": [line],
+    }
+    _put(body, "PaymentRefNum", _line(refund.reference, PAYMENT_REF_MAX))
+    if method_id is not None:
+        body["PaymentMethodRef"] = _ref(method_id)
+    return body
+
+
+# ---------------------------------------------------------------------- deposits
+
+
+def deposit_body(deposit: Deposit) -> Json:
+    """A Deposit into the bank: linked lines move payments out of Undeposited Funds (no detail,
+    the payment's whole amount); direct lines name their account (negative for fees, refunds)."""
+    lines: list[Json] = []
+    for line in deposit.lines:
+        body: Json = {"Amount": line.amount}
+        _put(body, "Description", clean_text(line.description, DESCRIPTION_MAX) if line.description else None)
+        if line.payment_id is not None:
+            body["LinkedTxn"] = [{"TxnId": line.payment_id, "TxnType": "Payment"}]
+        else:
+            body["DetailType"] = "DepositLineDetail"
+            body["DepositLineDetail"] = {"AccountRef": _ref(str(line.account_id))}
+        lines.append(body)
+    note = deposit.marker if not deposit.memo else f"{deposit.marker}\n{deposit.memo}"
+    return {
+        "DepositToAccountRef": _ref(deposit.bank_account_id),
+        "TxnDate": deposit.date.isoformat(),
+        "PrivateNote": clean_text(note, PRIVATE_NOTE_MAX),
+        "Line": lines,
+    }
 
 
 # ---------------------------------------------------------------------- answers

@@ -1,0 +1,1 @@
+"""Square payouts become QuickBooks deposits (issue 4): the planner, the job, the Square port."""

@@ -1,0 +1,471 @@
+"""One Square payout event in, at most one QuickBooks deposit out.
+
+``PayoutDeposits.handle`` records the payout, then (when QuickBooks is connected and deposit
+auto-sync is on) reads the payout's entries from Square, makes sure each payment is in the books
+(syncing its invoice first when it is not), plans the deposit (``payouts/plan.py``) and writes
+it exactly once: the intent is keyed by company and payout id, and after an uncertain answer the
+deposit is looked up by the memo marker before anything is created again.
+
+Every outcome is a sync-history run (kind ``deposit``) and a state on the payout row: deposited,
+waiting (naming what for; the sweep retries it and admins hear after the grace period),
+not_balanced (the numbers), failed (``payout.failed``, or QuickBooks refused) or skipped (why).
+Only what a retry can fix raises (rate limits, transient faults, another worker on it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from booksync.documents import DocumentKind, Payment, payment_invoice_ids
+from booksync.errors import (
+    BooksyncError,
+    ConnectionDown,
+    InvalidRequest,
+    NeedsReconnection,
+    NotFoundError,
+    ProviderError,
+    Rejected,
+    RemoteNotFound,
+)
+from booksync.payouts.plan import (
+    KnownPayment,
+    NotADeposit,
+    NotBalanced,
+    PayoutAccounts,
+    Planned,
+    Waiting,
+    plan,
+)
+from booksync.providers.port import AccountingProvider, Deposit, DepositLine
+from booksync.providers.square.client import Payout, PayoutEntry
+from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.documents import DocumentRepository
+from booksync.store.intents import IntentRepository
+from booksync.store.models import ConnectionModel, PayoutModel
+from booksync.store.notifications import NotificationRepository
+from booksync.store.payouts import PayoutRepository, PayoutStatus
+from booksync.store.runs import RunRepository
+from booksync.sync.engine import SyncReport
+from booksync.sync.jobs import SyncJob
+from booksync.sync.once import ExactlyOnce
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "quickbooks"
+EventType = Literal["payout.sent", "payout.failed", "payout.paid"]
+Trigger = Literal["webhook", "sweep", "manual"]
+
+
+class PayoutMessage(BaseModel):
+    """The body of a PayoutDepositQueue message (sent by the Square webhook consumer)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    company_id: str = Field(min_length=1, max_length=128)
+    merchant_id: str = Field(min_length=1, max_length=128)
+    payout_id: str = Field(min_length=1, max_length=192)
+    event_type: EventType
+    event_id: str = Field(min_length=1, max_length=192)
+    payout: dict[str, Any]
+
+
+def parse_message(body: str) -> PayoutMessage:
+    """The message, or InvalidRequest saying what is wrong (the message then goes to the DLQ)."""
+    try:
+        message = PayoutMessage.model_validate_json(body)
+        payout = Payout.from_square(message.payout)
+    except (ValueError, ValidationError, KeyError, TypeError) as exc:
+        raise InvalidRequest(
+            f"The payout deposit message is not valid: {exc}",
+            fix='Send {"company_id", "merchant_id", "payout_id", "event_type" (payout.sent, '
+            'payout.failed or payout.paid), "event_id", "payout": <Square Payout>}.',
+        ) from None
+    if payout.id != message.payout_id:
+        raise InvalidRequest(
+            f"payout_id {message.payout_id!r} is not the payout's id {payout.id!r}.",
+            fix="Send the payout object the event carried (data.object.payout).",
+        )
+    return message
+
+
+class PayoutEntries(Protocol):
+    """What the job reads from Square (``providers/square/client.py`` SquareClient has it)."""
+
+    def iter_payout_entries(self, payout_id: str) -> Iterable[PayoutEntry]: ...
+
+
+SquareFor = Callable[[str], PayoutEntries]  # company id -> its Square client
+ProviderFor = Callable[[ConnectionModel], AccountingProvider]
+InvoiceSyncer = Callable[[SyncJob], SyncReport]
+
+
+@dataclass
+class PayoutResult:
+    payout_id: str
+    status: str
+    run_id: str | None
+    deposit_id: str | None = None
+    created: bool = False
+    reason: str | None = None
+    waiting_for: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "payout_id": self.payout_id,
+            "status": self.status,
+            "run_id": self.run_id,
+            "deposit_id": self.deposit_id,
+            "created": self.created,
+            "reason": self.reason,
+            "waiting_for": self.waiting_for,
+        }
+
+
+def marker(company_id: str, payout_id: str) -> str:
+    """The memo's first line: what ``find_deposit`` matches after an uncertain answer."""
+    return f"booksync:{company_id}:payout:{payout_id}"
+
+
+def intent_key(company_id: str, payout_id: str) -> str:
+    return f"{company_id}#{PROVIDER}#deposit#{payout_id}"
+
+
+class PayoutDeposits:
+    def __init__(
+        self,
+        *,
+        payouts: PayoutRepository,
+        connections: ConnectionRepository,
+        documents: DocumentRepository,
+        intents: IntentRepository,
+        runs: RunRepository,
+        notifications: NotificationRepository,
+        provider_for: ProviderFor,
+        square_for: SquareFor,
+        sync_invoice: InvoiceSyncer | None = None,
+        grace_seconds: float = 24 * 3600,
+        clock: Callable[[], float] = time.time,
+        owner: str | None = None,
+    ) -> None:
+        self._payouts = payouts
+        self._connections = connections
+        self._docs = documents
+        self._intents = intents
+        self._runs = runs
+        self._notifications = notifications
+        self._provider_for = provider_for
+        self._square_for = square_for
+        self._sync_invoice = sync_invoice
+        self._grace = grace_seconds
+        self._clock = clock
+        self._owner = owner or uuid.uuid4().hex
+
+    # -- entry points ----------------------------------------------------------------------------
+    def handle(self, message: PayoutMessage, *, trigger: Trigger = "webhook") -> PayoutResult:
+        row = self._payouts.received(
+            message.company_id,
+            message.payout,
+            merchant_id=message.merchant_id,
+            event_type=message.event_type,
+            event_id=message.event_id,
+            now=self._clock(),
+        )
+        return self._process(row, message.event_type, trigger)
+
+    def retry(self, company_id: str, payout_id: str, *, trigger: Trigger = "manual") -> PayoutResult:
+        """Try a recorded payout again (the sweep for waiting ones; an admin for any)."""
+        row = self._payouts.get(company_id, payout_id)
+        if row is None or row.payout is None:
+            raise NotFoundError(
+                f"booksync has not received Square payout {payout_id}.",
+                fix="Payouts arrive with Square's payout.sent webhook; see GET /payouts.",
+            )
+        event = "payout.failed" if row.square_status == "FAILED" else "payout.sent"
+        return self._process(row, event, trigger)
+
+    def retry_waiting(self) -> int:
+        """The sweep: every waiting payout once more. Returns how many were retried."""
+        retried = 0
+        for row in self._payouts.waiting():
+            try:
+                self.retry(row.company_id, row.payout_id, trigger="sweep")
+            except BooksyncError as exc:  # a retryable fault: the next sweep tries again
+                logger.warning("payout retry failed", extra={"payout_id": row.payout_id, "error": str(exc)})
+            retried += 1
+        return retried
+
+    # -- one attempt -----------------------------------------------------------------------------
+    def _process(self, row: PayoutModel, event_type: str, trigger: Trigger) -> PayoutResult:
+        payout = Payout.from_square(row.payout or {})
+        if row.status == PayoutStatus.DEPOSITED and event_type != "payout.failed":
+            # Redelivered, or payout.paid after payout.sent: the deposit is there; no run, no call.
+            return PayoutResult(payout.id, row.status, row.last_run_id, deposit_id=row.deposit_id)
+        now = self._clock()
+        run = self._runs.start(
+            row.company_id, provider=PROVIDER, kind="deposit", trigger=trigger, subject=payout.id, now=now
+        )
+        attempt = _Attempt(self, row, payout, run.run_id)
+        try:
+            result = attempt.run(event_type)
+        except BaseException as exc:
+            status = "retrying" if isinstance(exc, ProviderError) and exc.retryable else "failed"
+            error = _entry(payout.id, exc)
+            self._runs.finish(run, status=status, counts={}, errors=[error], now=self._clock())
+            raise
+        run_status = {
+            PayoutStatus.DEPOSITED: "succeeded",
+            PayoutStatus.SKIPPED: "skipped",
+            PayoutStatus.WAITING: "waiting",
+        }.get(result.status, "failed")
+        errors = [] if result.status == PayoutStatus.DEPOSITED else [attempt.error_entry(result)]
+        counts = {"created": 1} if result.created else ({"unchanged": 1} if result.deposit_id else {})
+        self._runs.finish(run, status=run_status, counts=counts, errors=errors, now=self._clock())
+        logger.info("payout processed", extra=result.to_json())
+        return result
+
+
+class _Attempt:
+    """One payout's walk: connection, entries, payments, plan, deposit."""
+
+    def __init__(self, job: PayoutDeposits, row: PayoutModel, payout: Payout, run_id: str) -> None:
+        self.j = job
+        self.row = row
+        self.payout = payout
+        self.run_id = run_id
+        self.company = row.company_id
+
+    def run(self, event_type: str) -> PayoutResult:
+        if event_type == "payout.failed" or self.payout.status == "FAILED":
+            return self._failed()
+        connection = self.j._connections.get(self.company, PROVIDER)
+        if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
+            return self._skip("QuickBooks is not connected: no deposit is made for this payout.")
+        if connection.settings is not None and connection.settings.auto_sync_deposits is False:
+            return self._skip("Deposit auto-sync is off in the QuickBooks settings (auto_sync_deposits).")
+        if connection.status != ConnectionStatus.CONNECTED:
+            return self._wait(["QuickBooks to be reconnected"])
+        try:
+            return self._deposit(connection)
+        except (NeedsReconnection, ConnectionDown) as exc:
+            return self._wait([f"QuickBooks to be reconnected ({exc.message})"])
+        except (Rejected, RemoteNotFound) as exc:
+            return self._refused(exc)
+
+    def _deposit(self, connection: ConnectionModel) -> PayoutResult:
+        provider = self.j._provider_for(connection)
+        entries = list(self.j._square_for(self.company).iter_payout_entries(self.payout.id))
+        payments = {pid: self._payment(pid) for pid in _charged(entries)}
+        accounts = self._accounts(connection, provider, entries)
+        outcome = plan(self.payout, entries, payments, accounts)
+        if isinstance(outcome, NotADeposit):
+            return self._skip(outcome.reason)
+        if isinstance(outcome, Waiting):
+            return self._wait(list(outcome.waiting_for))
+        if isinstance(outcome, NotBalanced):
+            return self._not_balanced(outcome)
+        return self._write(provider, outcome, accounts)
+
+    # -- payments --------------------------------------------------------------------------------
+    def _payment(self, square_id: str) -> KnownPayment:
+        """The QuickBooks Payment of a Square payment, syncing its invoice first if need be."""
+        doc_id = f"square-{square_id}"
+        row = self.j._docs.get(self.company, DocumentKind.PAYMENT, doc_id)
+        if row is None:
+            return KnownPayment(square_id, problem="not recorded in booksync; match it to an invoice")
+        link = row.link(PROVIDER)
+        if link is None or not link.remote_id:
+            invoice_ids = payment_invoice_ids(row.body)
+            if not invoice_ids:
+                return KnownPayment(square_id, problem="not matched to an invoice")
+            if self.j._sync_invoice is None:
+                return KnownPayment(square_id, problem=f"invoice {invoice_ids[0]} not synced yet")
+            report = self.j._sync_invoice(SyncJob(company_id=self.company, invoice_id=invoice_ids[0]))
+            row = self.j._docs.get(self.company, DocumentKind.PAYMENT, doc_id) or row
+            link = row.link(PROVIDER)
+            if link is None or not link.remote_id:
+                why = report.error or (report.failures[0]["message"] if report.failures else report.outcome)
+                return KnownPayment(square_id, problem=f"its invoice {invoice_ids[0]} did not sync: {why}")
+        payment: Payment = self.j._docs.parse(row)
+        return KnownPayment(square_id, remote_id=link.remote_id, amount=payment.amount)
+
+    def _accounts(
+        self, connection: ConnectionModel, provider: AccountingProvider, entries: list[PayoutEntry]
+    ) -> PayoutAccounts:
+        s = connection.settings
+        refunds = s.refunds_account_id if s is not None else None
+        if refunds is None and any(e.type == "REFUND" for e in entries):
+            # Booksync books a card refund out of Undeposited Funds; the payout's line nets it there.
+            refunds = next((a.id for a in provider.list_accounts() if a.sub_type == "UndepositedFunds"), None)
+        if s is None:
+            return PayoutAccounts(bank=None, merchant_fees=None, refunds=refunds)
+        return PayoutAccounts(
+            bank=s.deposit_bank_account_id,
+            merchant_fees=s.merchant_fees_account_id,
+            tips=s.tips_account_id,
+            refunds=refunds,
+            adjustments=s.adjustments_account_id,
+            payout_fees=s.payout_fees_account_id,
+        )
+
+    # -- the write -------------------------------------------------------------------------------
+    def _write(
+        self, provider: AccountingProvider, planned: Planned, accounts: PayoutAccounts
+    ) -> PayoutResult:
+        deposit = Deposit(
+            bank_account_id=str(accounts.bank),
+            date=date.fromisoformat(self.payout.arrival_date) if self.payout.arrival_date else date.today(),
+            marker=marker(self.company, self.payout.id),
+            memo=_memo(self.payout),
+            lines=tuple(
+                DepositLine(
+                    amount=line.amount,
+                    description=line.description,
+                    payment_id=line.payment_id,
+                    account_id=line.account_id,
+                )
+                for line in planned.lines
+            ),
+        )
+        once = ExactlyOnce(self.j._intents, owner=self.j._owner, provider=PROVIDER, clock=self.j._clock)
+        written = once.write(
+            intent_key(self.company, self.payout.id),
+            perform=lambda request_id: provider.create_deposit(deposit, idempotency_key=request_id),
+            lookup=lambda: provider.find_deposit(deposit),
+            fetch=provider.get_deposit,
+        )
+        self.j._payouts.settle(
+            self.row,
+            status=PayoutStatus.DEPOSITED,
+            now=self.j._clock(),
+            run_id=self.run_id,
+            amount=str(planned.amount),
+            lines=[line.to_json() for line in planned.lines],
+            lines_total=str(planned.total),
+            deposit_id=written.remote.id,
+        )
+        self.j._notifications.resolve(self.company, f"{PROVIDER}:payout:{self.payout.id}", self.j._clock())
+        return PayoutResult(
+            self.payout.id, PayoutStatus.DEPOSITED, self.run_id, written.remote.id, created=written.created
+        )
+
+    # -- the other outcomes ----------------------------------------------------------------------
+    def _settle(self, status: str, reason: str | None, **kw: Any) -> None:
+        self.j._payouts.settle(
+            self.row,
+            status=status,
+            now=self.j._clock(),
+            run_id=self.run_id,
+            amount=str(self.payout.amount.amount),
+            reason=reason,
+            **kw,
+        )
+
+    def _skip(self, reason: str) -> PayoutResult:
+        self._settle(PayoutStatus.SKIPPED, reason)
+        return PayoutResult(self.payout.id, PayoutStatus.SKIPPED, self.run_id, reason=reason)
+
+    def _wait(self, waiting_for: list[str]) -> PayoutResult:
+        reason = "Waiting for " + "; ".join(waiting_for) + "."
+        self._settle(PayoutStatus.WAITING, reason, waiting_for=waiting_for)
+        if self.j._clock() - float(self.row.first_seen_at) >= self.j._grace:
+            hours = round(self.j._grace / 3600)
+            self._notify(
+                "waiting",
+                f"Square payout {self.payout.id} is still not in QuickBooks",
+                f"It has waited over {hours} h. {reason}",
+                "Resolve what it waits for (GET /payouts/{payout_id}); the sweep deposits it then.",
+            )
+        return PayoutResult(
+            self.payout.id, PayoutStatus.WAITING, self.run_id, reason=reason, waiting_for=waiting_for
+        )
+
+    def _not_balanced(self, outcome: NotBalanced) -> PayoutResult:
+        self._settle(
+            PayoutStatus.NOT_BALANCED,
+            outcome.message,
+            lines=[line.to_json() for line in outcome.lines],
+            lines_total=str(outcome.lines_total),
+        )
+        self._notify(
+            "not_balanced",
+            f"Square payout {self.payout.id} does not add up; no deposit was made",
+            outcome.message,
+            "Compare the payout in Square with booksync's payments, then POST /payouts/{id}/retry.",
+        )
+        return PayoutResult(self.payout.id, PayoutStatus.NOT_BALANCED, self.run_id, reason=outcome.message)
+
+    def _failed(self) -> PayoutResult:
+        reason = f"Square reports payout {self.payout.id} failed: the money did not reach the bank."
+        if self.row.deposit_id:
+            reason += f" Deposit {self.row.deposit_id} was made for it in QuickBooks; delete it there."
+        self._settle(PayoutStatus.FAILED, reason)
+        self._notify(
+            "failed",
+            f"Square payout {self.payout.id} failed",
+            reason,
+            "Check the bank account in Square's dashboard; Square retries the payout.",
+        )
+        return PayoutResult(
+            self.payout.id, PayoutStatus.FAILED, self.run_id, self.row.deposit_id, reason=reason
+        )
+
+    def _refused(self, exc: ProviderError) -> PayoutResult:
+        reason = f"QuickBooks refused the deposit: {exc.message}"
+        self._settle(PayoutStatus.FAILED, reason)
+        self._notify(
+            "refused", f"Square payout {self.payout.id} could not be deposited", reason, exc.fix or None
+        )
+        return PayoutResult(self.payout.id, PayoutStatus.FAILED, self.run_id, reason=reason)
+
+    def _notify(self, what: str, title: str, message: str, fix: str | None) -> None:
+        self.j._notifications.raise_once(
+            self.company,
+            f"{PROVIDER}:payout:{self.payout.id}:{what}",
+            title=title,
+            message=message,
+            fix=fix,
+            now=self.j._clock(),
+        )
+
+    def error_entry(self, result: PayoutResult) -> dict[str, str | None]:
+        code = {
+            PayoutStatus.SKIPPED: "payout_skipped",
+            PayoutStatus.WAITING: "payout_waiting",
+            PayoutStatus.NOT_BALANCED: "payout_not_balanced",
+        }.get(result.status, "payout_failed")
+        return {"document": f"payout {self.payout.id}", "code": code, "message": result.reason, "fix": None}
+
+
+def _charged(entries: list[PayoutEntry]) -> list[str]:
+    return list(dict.fromkeys(e.payment_id for e in entries if e.type == "CHARGE" and e.payment_id))
+
+
+def _memo(payout: Payout) -> str:
+    parts = [f"Square payout {payout.id}"]
+    if payout.end_to_end_id:
+        parts.append(f"bank reference {payout.end_to_end_id}")
+    return ", ".join(parts)
+
+
+def _entry(payout_id: str, exc: BaseException) -> dict[str, str | None]:
+    if isinstance(exc, BooksyncError):
+        return {
+            "document": f"payout {payout_id}",
+            "code": exc.code,
+            "message": exc.message,
+            "fix": exc.fix or None,
+        }
+    return {
+        "document": f"payout {payout_id}",
+        "code": "internal_error",
+        "message": "An unexpected error stopped this deposit; it will be retried.",
+        "fix": None,
+    }
