@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from booksync.documents import DocumentKind, Payment, Refund
+from booksync.errors import TransientError
+from booksync.integrations import Integrations
+from booksync.store.connections import ConnectionRepository
+from booksync.store.models import ConnectionModel
 from booksync.sync.records import FieldProblem
 
 from tests import builders
-from tests.integration.test_invoice_sync_engine import COMPANY, world
+from tests.integration.test_invoice_sync_engine import COMPANY, job, world
 
 __all__ = ["world"]  # the fixture, shared with the engine tests
 
@@ -167,3 +172,189 @@ def test_a_split_payment_cannot_move_to_other_invoices(world: SimpleNamespace) -
     world.service.put_payment(COMPANY, builders.payment("p-9", "480.00"))
     with pytest.raises(FieldProblem, match="cannot move"):
         world.service.put_payment(COMPANY, split_payment())
+
+
+# ---------------------------------------------------------------------- syncing split payments
+
+
+def two_sent_invoices(world: SimpleNamespace, second_status: str = "SENT") -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())  # total 380.00
+    world.service.put_invoice(COMPANY, builders.invoice("inv-2", status=second_status))
+
+
+def remote_payment(world: SimpleNamespace) -> object:
+    (stored,) = world.provider.objects["payment"].values()
+    return stored
+
+
+def remote_invoice(world: SimpleNamespace, invoice_id: str) -> object:
+    link = world.docs.get(COMPANY, DocumentKind.INVOICE, invoice_id).link("quickbooks")
+    return world.provider.objects["invoice"][link.remote_id]
+
+
+def assert_one_split_payment(world: SimpleNamespace) -> None:
+    stored = remote_payment(world)
+    first, second = remote_invoice(world, "inv-1"), remote_invoice(world, "inv-2")
+    assert stored.data["lines"] == [(first.id, Decimal("380.00")), (second.id, Decimal("100.00"))]
+    assert first.data["balance"] == Decimal("0"), "paid in full"
+    assert second.data["balance"] == Decimal("280.00")
+    row = world.docs.get(COMPANY, DocumentKind.PAYMENT, "p-9")
+    assert row.link("quickbooks").remote_id == stored.id and row.pending_bucket is None
+    assert len(world.provider.objects["invoice"]) == 2
+
+
+@pytest.mark.parametrize("first_job", ["inv-1", "inv-2"])
+def test_a_split_payment_syncs_once_whichever_invoice_syncs_first(
+    world: SimpleNamespace, first_job: str
+) -> None:
+    two_sent_invoices(world)
+    world.service.put_payment(COMPANY, split_payment())
+    report = world.engine().run(job(first_job))
+    assert report.outcome == "synced"
+    assert world.provider.writes["create_invoice"] == 2, "the other invoice is synced first"
+    assert report.remote_invoice_id == remote_invoice(world, first_job).id
+    assert_one_split_payment(world)
+    for invoice_id in ("inv-1", "inv-2"):
+        assert world.engine().run(job(invoice_id)).outcome == "synced"
+    assert world.provider.writes["create_payment"] == 1
+    assert world.provider.writes["create_invoice"] == 2
+
+
+def test_a_split_payment_waits_for_an_invoice_in_draft(world: SimpleNamespace) -> None:
+    two_sent_invoices(world, second_status="DRAFT")
+    accepted = world.service.put_payment(COMPANY, split_payment())
+    assert not accepted.pending, "nothing to push while one of its invoices is a draft"
+    report = world.engine().run(job("inv-1"))
+    assert report.outcome == "synced" and report.counts["waiting"] == 1
+    assert world.provider.writes["create_payment"] == 0
+    assert world.provider.writes["create_invoice"] == 1, "a draft never syncs"
+    world.service.put_invoice(COMPANY, builders.invoice("inv-2"))  # sent now
+    world.engine().run(job("inv-2"))
+    assert_one_split_payment(world)
+
+
+def test_a_split_payment_after_a_lost_answer_is_found_by_the_other_invoice(world: SimpleNamespace) -> None:
+    two_sent_invoices(world)
+    world.service.put_payment(COMPANY, split_payment())
+    world.provider.fail_next("create_payment", "lost_answer")
+    with pytest.raises(TransientError):
+        world.engine().run(job("inv-1"))
+    # The retry comes through the other invoice's job: the intent is the payment's, not the invoice's.
+    assert world.engine().run(job("inv-2")).outcome == "synced"
+    assert world.provider.writes["create_payment"] == 1
+    assert world.provider.calls["find_payment"] == 1
+    assert_one_split_payment(world)
+
+
+def test_concurrent_syncs_of_both_invoices_make_one_payment(world: SimpleNamespace) -> None:
+    two_sent_invoices(world)
+    world.service.put_payment(COMPANY, split_payment())
+    busy: list[BaseException] = []
+
+    def attempt(invoice_id: str, worker: str) -> None:
+        try:
+            world.engine(worker).run(job(invoice_id))
+        except TransientError as exc:  # another worker holds the intent: the queue retries
+            busy.append(exc)
+
+    threads = [
+        threading.Thread(target=attempt, args=(invoice_id, f"w{n}-{invoice_id}"))
+        for n in range(3)
+        for invoice_id in ("inv-1", "inv-2")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for invoice_id in ("inv-1", "inv-2"):  # the redeliveries of any busy refusals
+        world.engine().run(job(invoice_id))
+    assert world.provider.writes["create_payment"] == 1
+    assert world.provider.writes["create_invoice"] == 2
+    assert_one_split_payment(world)
+
+
+def test_a_split_payment_over_a_void_invoice_is_refused_with_the_reason(world: SimpleNamespace) -> None:
+    two_sent_invoices(world)
+    world.service.put_payment(COMPANY, split_payment())
+    world.service.put_invoice(COMPANY, builders.invoice("inv-2", status="VOID"))
+    report = world.engine().run(job("inv-1"))
+    assert report.outcome == "failed"
+    assert "also pays invoice inv-2, which is void" in (report.error or "")
+    assert world.provider.writes["create_payment"] == 0
+
+
+# ---------------------------------------------------------------------- syncing refunds
+
+
+def test_a_refund_syncs_once_after_its_payment_even_when_the_answer_is_lost(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00", method="credit_card"))
+    world.service.put_refund(COMPANY, refund())
+    world.provider.fail_next("create_refund", "lost_answer")
+    with pytest.raises(TransientError):
+        world.engine().run(job())
+    report = world.engine().run(job())
+    assert report.outcome == "synced"
+    (stored,) = world.provider.objects["refund"].values()
+    assert stored.data["amount"] == Decimal("40.00") and stored.data["method"] == "credit_card"
+    assert stored.data["account"] is None, "the provider's default: Undeposited Funds"
+    customer = world.docs.get(COMPANY, DocumentKind.CUSTOMER, "c-1").link("quickbooks").remote_id
+    assert stored.data["customer"] == customer
+    row = world.docs.get(COMPANY, DocumentKind.REFUND, "r-1")
+    assert row.link("quickbooks").remote_id == stored.id and row.pending_bucket is None
+    assert world.engine().run(job()).outcome == "synced"
+    assert world.provider.writes["create_refund"] == 1 and world.provider.writes["create_payment"] == 1
+
+
+def test_refunds_are_paid_from_the_connection_setting(world: SimpleNamespace) -> None:
+    connection = ConnectionRepository().get(COMPANY, "quickbooks")
+    connection.update(actions=[ConnectionModel.settings.refunds_from_account_id.set("2")])
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.service.put_refund(COMPANY, refund())
+    world.engine().run(job())
+    (stored,) = world.provider.objects["refund"].values()
+    assert stored.data["account"] == "2"
+
+
+def test_a_refund_edited_after_sync_is_reported_like_an_edited_payment(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.service.put_refund(COMPANY, refund())
+    world.engine().run(job())
+    world.service.put_refund(COMPANY, refund(amount="45.00"))
+    report = world.engine().run(job())
+    assert report.outcome == "failed"
+    assert "Refund r-1 changed after it reached quickbooks" in (report.error or "")
+    assert report.failures[0]["document"] == "refund r-1"
+    assert world.provider.writes["create_refund"] == 1
+    assert world.docs.get(COMPANY, DocumentKind.REFUND, "r-1").link("quickbooks").outcome == "failed"
+
+
+def test_a_refund_does_not_make_its_invoice_out_of_date(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.service.put_refund(COMPANY, refund("r-1", "10.00"))  # before the invoice ever synced
+    world.engine().run(job())
+    connection = ConnectionRepository().get(COMPANY, "quickbooks")
+
+    def badge() -> str | None:
+        row = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1")
+        return Integrations.sync_state(row, "quickbooks", connection)["badge"]
+
+    assert badge() == "Synced"
+    world.service.put_refund(COMPANY, refund("r-2", "20.00"))  # after it synced
+    assert badge() == "Synced"
+    world.engine().run(job())
+    assert badge() == "Synced"
+    assert len(world.provider.objects["refund"]) == 2
+
+
+def test_a_refund_of_a_split_payment_syncs_once(world: SimpleNamespace) -> None:
+    two_sent_invoices(world)
+    world.service.put_payment(COMPANY, split_payment())
+    world.service.put_refund(COMPANY, refund(payment_id="p-9", amount="480.00"))
+    world.engine().run(job("inv-2"))
+    world.engine().run(job("inv-1"))
+    assert len(world.provider.objects["refund"]) == 1
+    assert world.provider.writes["create_refund"] == 1

@@ -1,4 +1,4 @@
-"""Push one invoice with everything it needs: customer, items, the invoice, its payments.
+"""Push one invoice with everything it needs: customer, items, the invoice, its payments, their refunds.
 
 Each step links before it creates (customer by e-mail then name, item by cleaned name, invoice by
 DocNumber and marker, payment by customer, date and marker), records an intent before every write,
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from booksync.documents import Customer, DocumentKind, Invoice, InvoiceStatus, Item, Payment
+from booksync.documents import Customer, DocumentKind, Invoice, InvoiceStatus, Item, Payment, Refund
 from booksync.errors import (
     BooksyncError,
     Conflict,
@@ -33,6 +33,7 @@ from booksync.providers.port import (
     InvoiceRefs,
     ItemRefs,
     PaymentRefs,
+    RefundRefs,
     RemoteObject,
 )
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
@@ -403,36 +404,116 @@ class _Step:
             row = rows.get(payment_id)
             if row is None:
                 continue
-            link = row.link(self.job.provider)
-            if link is not None and link.remote_id:
-                if link.pushed_hash != row.content_hash and link.outcome != Outcome.FAILED:
-                    self._payment_refused(row, link, self._edited_payment(payment_id))
-                elif row.pending_bucket:
-                    self.e._docs.clear_pending(row, row.content_hash)
-                self.report.counts["unchanged"] += 1
-                continue
-            try:
-                self._payment(row, link, self.e._docs.parse(row), customer_id, remote_invoice_id)
-            except (Rejected, RemoteNotFound) as exc:
-                self._payment_refused(row, link, exc)
+            if not self._in_books(row):
+                try:
+                    pushed = self._new_payment(row, invoice_row.doc_id, customer_id, remote_invoice_id)
+                except (Rejected, RemoteNotFound) as exc:
+                    self._payment_refused(row, row.link(self.job.provider), exc)
+                    continue
+                if pushed is None:
+                    continue  # waits for an invoice still in draft
+                row = pushed
+            self.refunds(row, customer_id)
 
-    def _edited_payment(self, payment_id: str) -> Rejected:
+    def _in_books(self, row: DocumentModel) -> bool:
+        """Already pushed (payments and refunds are pushed once): report an edit, clear pending."""
+        link = row.link(self.job.provider)
+        if link is None or not link.remote_id:
+            return False
+        if link.pushed_hash != row.content_hash and link.outcome != Outcome.FAILED:
+            self._payment_refused(row, link, self._edited(DocumentKind(row.kind), row.doc_id))
+        elif row.pending_bucket:
+            self.e._docs.clear_pending(row, row.content_hash)
+        self.report.counts["unchanged"] += 1
+        return True
+
+    def _new_payment(
+        self, row: DocumentModel, invoice_id: str, customer_id: str, remote_invoice_id: str
+    ) -> DocumentModel | None:
+        """Push a payment not yet in the books, once every invoice it pays is there.
+
+        Returns its row as it now stands, or None while it waits for an invoice in draft.
+        """
+        payment: Payment = self.e._docs.parse(row)
+        remote_invoices = self._remote_invoices(payment, invoice_id, remote_invoice_id)
+        if remote_invoices is None:
+            if row.pending_bucket:
+                self.e._docs.clear_pending(row, row.content_hash)  # the draft's own sync pushes it
+            self.report.counts["waiting"] += 1
+            return None
+        if len(remote_invoices) > 1:
+            # Syncing its other invoices may have pushed it (their jobs push their payments).
+            row = self.e._docs.get(self.company, DocumentKind.PAYMENT, payment.id) or row
+            if self._in_books(row):
+                return row
+        self._payment(row, row.link(self.job.provider), payment, customer_id, remote_invoices)
+        return row
+
+    def _remote_invoices(self, payment: Payment, here: str, remote_here: str) -> dict[str, str] | None:
+        """The remote id of every invoice ``payment`` pays (local id -> remote id).
+
+        An invoice of a split payment that is not in the books yet is synced first (QuickBooks
+        records one payment across invoices only once they all exist); while one is a draft the
+        payment waits (None): sending that invoice syncs it.
+        """
+        remote = {here: remote_here}
+        others = [invoice_id for invoice_id in payment.invoice_ids if invoice_id != here]
+        rows = self.e._docs.get_many(self.company, DocumentKind.INVOICE, others)
+        for invoice_id in others:
+            row = rows.get(invoice_id)
+            if row is None or row.status in (DELETED, InvoiceStatus.VOID):
+                state = "missing" if row is None else ("deleted" if row.status == DELETED else "void")
+                raise Rejected(
+                    f"Payment {payment.id} also pays invoice {invoice_id}, which is {state}.",
+                    provider=self.job.provider,
+                    fix="Record the payment again on live invoices, or split it per invoice.",
+                )
+            link = row.link(self.job.provider)
+            if link is not None and link.remote_id and link.outcome != Outcome.DELETED:
+                remote[invoice_id] = link.remote_id
+            elif row.status == InvoiceStatus.DRAFT:
+                return None
+            else:
+                remote[invoice_id] = self._other_invoice(row, payment.id)
+        return remote
+
+    def _other_invoice(self, row: DocumentModel, payment_id: str) -> str:
+        """Sync another invoice of a split payment within this job; its remote id."""
+        shown = self.report.remote_invoice_id
+        try:
+            self.invoice_and_payments(row, self.e._docs.parse(row))
+        except (Rejected, RemoteNotFound) as exc:
+            raise Rejected(
+                f"Payment {payment_id} waits for invoice {row.doc_id}, which could not be synced: "
+                f"{exc.message}",
+                provider=self.job.provider,
+                fix=exc.fix or "Fix the invoice, then sync it again.",
+            ) from exc
+        finally:
+            self.report.remote_invoice_id = shown
+        link = row.link(self.job.provider)
+        if link is None or not link.remote_id:
+            raise AssertionError("an invoice synced without error is linked")
+        return link.remote_id
+
+    def _edited(self, kind: DocumentKind, doc_id: str) -> Rejected:
+        what = "refund receipt" if kind == DocumentKind.REFUND else kind.value
         return Rejected(
-            f"Payment {payment_id} changed after it reached {self.job.provider}; "
-            "booksync records each payment once and does not edit it there.",
+            f"{kind.value.capitalize()} {doc_id} changed after it reached {self.job.provider}; "
+            f"booksync records each {kind.value} once and does not edit it there.",
             provider=self.job.provider,
-            fix="Make the same change to the payment in QuickBooks, or record a correcting payment.",
+            fix=f"Make the same change to the {what} in QuickBooks, or record a correcting {kind.value}.",
         )
 
     def _payment_refused(self, row: DocumentModel, link: LinkMap | None, exc: ProviderError) -> None:
-        """One refused payment does not hold back the others; a person must act on it."""
+        """One refused payment (or refund) does not hold back the others; a person must act on it."""
         failed = link or new_link()
         failed.outcome, failed.error_message, failed.error_fix = Outcome.FAILED, exc.message, exc.fix or None
         failed.error_code = f"{exc.code}:{exc.provider_code}" if exc.provider_code else exc.code
         self.e._docs.save_link(row, self.job.provider, failed)
         self.e._docs.clear_pending(row, row.content_hash)
         self.report.counts["failed"] += 1
-        self.report.failures.append(_error_entry(f"payment {row.doc_id}", exc))
+        self.report.failures.append(_error_entry(f"{row.kind} {row.doc_id}", exc))
 
     def _payment(
         self,
@@ -440,22 +521,61 @@ class _Step:
         link: LinkMap | None,
         payment: Payment,
         customer_id: str,
-        remote_invoice_id: str,
+        remote_invoices: dict[str, str],
     ) -> None:
         refs = PaymentRefs(
             customer_id=customer_id,
-            invoice_id=remote_invoice_id,
+            invoice_id=remote_invoices[payment.invoice_ids[0]],
             marker=marker(self.company, DocumentKind.PAYMENT, payment.id),
+            applications=tuple((remote_invoices[a.invoice_id], a.amount) for a in payment.applied)
+            if payment.applications is not None
+            else (),
         )
 
         def create(request_id: str) -> RemoteObject:
             return self.p.create_payment(payment, refs, idempotency_key=request_id)
 
         result = self.once.write(
-            # A payment deleted in the provider (webhook) comes back with a new generation.
+            # Keyed by the payment, not the invoice: a split payment is one write whichever of its
+            # invoices' jobs gets there first. Deleted in the provider: a new generation recreates it.
             self.key(DocumentKind.PAYMENT, payment.id, f"create#{int(link.generation or 0) if link else 0}"),
             perform=create,
             lookup=lambda: self.p.find_payment(payment, refs),
+            fetch=lambda remote_id: RemoteObject(id=remote_id),
+        )
+        self._linked(row, result.remote, link, "created" if result.created else "linked")
+
+    # -- refunds ---------------------------------------------------------------------------------
+    def refunds(self, payment_row: DocumentModel, customer_id: str) -> None:
+        """Each refund of a payment in the books, once, as a refund receipt."""
+        refund_ids = sorted(payment_row.refund_ids or ())
+        if not refund_ids:
+            return
+        rows = self.e._docs.get_many(self.company, DocumentKind.REFUND, refund_ids)
+        payment: Payment | None = None
+        for refund_id in refund_ids:
+            row = rows.get(refund_id)
+            if row is None or self._in_books(row):
+                continue
+            payment = payment or self.e._docs.parse(payment_row)
+            try:
+                self._refund(row, self.e._docs.parse(row), payment, customer_id)
+            except (Rejected, RemoteNotFound) as exc:
+                self._payment_refused(row, row.link(self.job.provider), exc)
+
+    def _refund(self, row: DocumentModel, refund: Refund, payment: Payment, customer_id: str) -> None:
+        link = row.link(self.job.provider)
+        settings = self.connection.settings
+        refs = RefundRefs(
+            customer_id=customer_id,
+            marker=marker(self.company, DocumentKind.REFUND, refund.id),
+            method=payment.method,
+            from_account_id=settings.refunds_from_account_id if settings is not None else None,
+        )
+        result = self.once.write(
+            self.key(DocumentKind.REFUND, refund.id, f"create#{int(link.generation or 0) if link else 0}"),
+            perform=lambda request_id: self.p.create_refund(refund, refs, idempotency_key=request_id),
+            lookup=lambda: self.p.find_refund(refund, refs),
             fetch=lambda remote_id: RemoteObject(id=remote_id),
         )
         self._linked(row, result.remote, link, "created" if result.created else "linked")
