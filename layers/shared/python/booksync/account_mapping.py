@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from booksync.documents import DocumentKind
@@ -32,6 +33,7 @@ ACCOUNT_FILTERS: dict[str, Callable[[Account], bool]] = {
     "all": lambda a: True,
 }
 CACHE_SECONDS = 60.0
+BULK_WRITERS = 16
 
 
 def account_dict(account: Account) -> dict[str, Any]:
@@ -144,12 +146,13 @@ class AccountMapping:
         """Bulk assign: every item without its own account gets this one (mapped ones are kept)."""
         self._connection(company_id, provider)
         account = self.check_income_account(company_id, provider, account_id)
-        updated = 0
-        for row in self._mappings.items(company_id):
-            if not row.income_account(provider) and self._mappings.set_item_account(
-                row, provider, account.id
-            ):
-                updated += 1
+        unmapped = [row for row in self._mappings.items(company_id) if not row.income_account(provider)]
+        # One conditional write per item, several at a time: thousands must fit the API's 29 s.
+        with ThreadPoolExecutor(max_workers=BULK_WRITERS) as pool:
+            changed = pool.map(
+                lambda row: self._mappings.set_item_account(row, provider, account.id), unmapped
+            )
+            updated = sum(1 for done in changed if done)
         return {"account": account_dict(account), "updated": updated, **self.mapping(company_id, provider)}
 
     @staticmethod

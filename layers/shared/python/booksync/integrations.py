@@ -35,7 +35,10 @@ from booksync.sync.accounts import PROVIDER_LABELS
 
 logger = logging.getLogger(__name__)
 STATE_TTL_SECONDS = 600
-SUPPORTED = ("quickbooks",)
+SUPPORTED = ("quickbooks", "square")
+# Connections that are a payment processor, never the company's books: no catalog, no parked
+# invoices, no account mapping or drift (the on_connected hooks are for accounting systems).
+PAYMENT_PROVIDERS = ("square",)
 STATUS_LABELS = {
     ConnectionStatus.CONNECTED: "Connected",
     ConnectionStatus.NEEDS_RECONNECTION: "Needs Reconnection",
@@ -67,7 +70,10 @@ class Integrations:
         notifications: NotificationRepository | None = None,
         on_connected: Sequence[Callable[[Connected], object]] = (),
         income_account_check: Callable[[str, str, str], object] | None = None,
+        on_payments_connected: Sequence[Callable[[Connected], object]] = (),
     ) -> None:
+        # Run after a payment processor (Square) connects, e.g. record its locations.
+        self._on_payments_connected = tuple(on_payments_connected)
         # (company, provider, account id): raises when items cannot post to that account.
         self._income_account_check = income_account_check
         self._notifications = notifications
@@ -126,6 +132,11 @@ class Integrations:
                 fix="Start the connection again.",
             )
         tokens = self._oauth_for(provider).exchange_code(code=code, redirect_uri=pending.redirect_uri)
+        if provider == "square" and not tokens.account_id:
+            raise InvalidRequest(
+                "Square did not say which seller (merchant_id) was connected.",
+                fix="Start the connection again.",
+            )
         connection_id = self._connections.new_connection_id()
         context = TokenContext(company_id=pending.company_id, provider=provider, connection_id=connection_id)
         sealed = self._cipher.seal(PlainTokens(tokens.access_token, tokens.refresh_token), context)
@@ -153,9 +164,13 @@ class Integrations:
             for kind in ("needs_reconnection", "connection_down"):
                 self._notifications.resolve(pending.company_id, f"{provider}:{kind}", now)
         connected = Connected(
-            company_id=pending.company_id, provider=provider, account_id=account_id, first=first
+            company_id=pending.company_id,
+            provider=provider,
+            account_id=account_id or tokens.account_id,
+            first=first,
         )
-        for hook in self._on_connected:
+        hooks = self._on_payments_connected if provider in PAYMENT_PROVIDERS else self._on_connected
+        for hook in hooks:
             try:
                 hook(connected)
             except Exception:  # the connection is stored; the next sweep does what the hook did not
@@ -194,7 +209,9 @@ class Integrations:
             return False
         try:
             tokens = self._cipher.open(sealed, token_context(row))
-            self._oauth_for(row.provider).revoke(tokens.refresh_token or tokens.access_token)
+            oauth = self._oauth_for(row.provider)
+            by_access = getattr(oauth, "revoke_with_access_token", False)  # Square
+            oauth.revoke(tokens.access_token if by_access else tokens.refresh_token or tokens.access_token)
         except BooksyncError as exc:
             logger.warning("token revocation failed; tokens deleted anyway", extra={"code": exc.code})
             return False
@@ -207,10 +224,11 @@ class Integrations:
 
     def describe(self, company_id: str, provider: str) -> dict[str, Any]:
         _require_supported(provider)
-        return {
-            **self._describe(provider, self._connections.get(company_id, provider)),
-            "drift": drift_summary(company_id, provider),
-        }
+        row = self._connections.get(company_id, provider)
+        described = self._describe(provider, row)
+        if provider in PAYMENT_PROVIDERS:
+            return {**described, "locations": (row.locations or []) if row is not None else []}
+        return {**described, "drift": drift_summary(company_id, provider)}
 
     def _describe(self, provider: str, row: ConnectionModel | None) -> dict[str, Any]:
         status = row.status if row is not None else ConnectionStatus.DISCONNECTED
@@ -325,20 +343,18 @@ def _drift(link: LinkMap | None, provider: str) -> dict[str, Any] | None:
 
 def drift_summary(company_id: str, provider: str) -> dict[str, Any]:
     """For the integration detail page: how many documents were changed in the provider."""
-    from booksync.store.links import drifted
+    from booksync.store.links import drifted_counts
 
-    rows = drifted(company_id, provider, DRIFT_CHANGES)
+    by_kind = drifted_counts(company_id, provider, DRIFT_CHANGES)
+    count = sum(by_kind.values())
     name = PROVIDER_LABELS.get(provider, provider)
-    by_kind: dict[str, int] = {}
-    for row in rows:
-        by_kind[row.kind] = by_kind.get(row.kind, 0) + 1
     message = (
-        f"{len(rows)} document{'s were' if len(rows) != 1 else ' was'} changed or voided in {name} "
+        f"{count} document{'s were' if count != 1 else ' was'} changed or voided in {name} "
         "after booksync sent them. booksync does not copy changes back."
-        if rows
+        if count
         else f"Nothing was changed in {name} behind booksync's back."
     )
-    return {"count": len(rows), "by_kind": by_kind, "message": message}
+    return {"count": count, "by_kind": by_kind, "message": message}
 
 
 def _badge(

@@ -63,7 +63,8 @@ class ParkedRuns:
         )
 
     def take(self, row: SyncRunModel) -> bool:
-        """Move a parked run back to queued; True for the one caller that did (it re-enqueues)."""
+        """Show a parked run queued again once its message is sent; False when a worker (or
+        another reconnection) already moved it on."""
         try:
             row.update(
                 actions=[SyncRunModel.status.set("queued")],

@@ -111,14 +111,18 @@ class LinkRepository:
         return True
 
 
-def drifted(company_id: str, provider: str, changes: Iterable[str]) -> list[DocumentModel]:
-    """The company's documents whose object someone changed in the provider since booksync's
-    last push (the link's ``remote_change``; a push replaces the link and so clears it)."""
+def drifted_counts(company_id: str, provider: str, changes: Iterable[str]) -> dict[str, int]:
+    """How many of the company's documents, by kind, someone changed in the provider since
+    booksync's last push (the link's ``remote_change``; a push replaces the link and so clears
+    it). Count queries per kind: only counts travel, not the documents."""
     attribute = getattr(DocumentModel, f"link_{provider}")
-    return list(
-        DocumentModel.query(
+    wanted = tuple(changes)
+    counts = {
+        kind.value: DocumentModel.count(
             company_id,
-            filter_condition=attribute.remote_change.is_in(*changes),
-            consistent_read=True,
+            DocumentModel.doc_key.startswith(f"{kind.value}#"),
+            filter_condition=attribute.remote_change.is_in(*wanted),
         )
-    )
+        for kind in DocumentKind
+    }
+    return {kind: count for kind, count in counts.items() if count}

@@ -147,8 +147,9 @@ class CatalogRequests:
         since = f"{int((self._clock() - PARKED_LOOKBACK_SECONDS) * 1000):013d}"
         resumed: list[str] = []
         for row in self._parked.parked(company_id, provider, since_run_id=since):
-            if not self._parked.take(row):
-                continue  # another reconnect callback resumed it
+            # The message first, then the status: a failed send leaves the run parked for the
+            # next reconnection, and a duplicate message is harmless (the run's row admits one
+            # claim of a step).
             kinds = tuple(k for k in KIND_ORDER if k in str(row.subject or "").split(","))
             self._queue.enqueue(
                 CatalogJob(
@@ -161,6 +162,7 @@ class CatalogRequests:
                     trigger=cast(CatalogTrigger, row.trigger if row.trigger in CATALOG_TRIGGERS else "auto"),
                 )
             )
+            self._parked.take(row)
             resumed.append(str(row.run_id))
         return resumed
 
