@@ -64,7 +64,7 @@ class DataAPI:
                 if p.merchant_id == merchant_id and p.location_id == location_id
             ]
             found.sort(key=lambda p: (p.created_at, p.id), reverse=descending)
-            page, cursor = self._page(request, found, "payments")
+            page, cursor = self._page(request, found, f"payments:{location_id}:{descending}")
             return _listing("payments", [self.ledger.render_payment(p) for p in page], cursor)
 
     def get_refund(self, request: Request, merchant_id: str, refund_id: str) -> dict[str, Any]:
@@ -91,7 +91,7 @@ class DataAPI:
                 and status in (None, p.status)
             ]
             found.sort(key=lambda p: (p.created_at, p.id), reverse=descending)
-            page, cursor = self._page(request, found, "payouts")
+            page, cursor = self._page(request, found, f"payouts:{location_id}:{status}:{descending}")
             return _listing("payouts", [self.ledger.render_payout(p) for p in page], cursor)
 
     def get_payout(self, request: Request, merchant_id: str, payout_id: str) -> dict[str, Any]:
@@ -108,7 +108,7 @@ class DataAPI:
             if payout is None or payout.merchant_id != merchant_id:
                 raise errors.not_found("payout", payout_id)
             entries = list(reversed(payout.entries)) if descending else list(payout.entries)
-            page, cursor = self._page(request, entries, f"entries:{payout_id}")
+            page, cursor = self._page(request, entries, f"entries:{payout_id}:{descending}")
             return _listing("payout_entries", [self.ledger.render_entry(e) for e in page], cursor)
 
     # ------------------------------------------------------------ helpers

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from local.sandboxes.quickbooks.wire import Request, Response, json_response
@@ -50,6 +51,7 @@ def register_control_routes(sandbox: SquareSandbox, add: AddRoute) -> None:
         ("DELETE", "/_sandbox/faults", control.clear_faults),
         ("GET", "/_sandbox/requests", control.requests),
         ("DELETE", "/_sandbox/requests", control.clear_requests),
+        ("POST", "/_sandbox/clock/advance", control.advance_clock),
         ("POST", "/_sandbox/clients", control.register_client),
         ("GET", "/_sandbox/merchants", control.list_merchants),
         ("POST", "/_sandbox/merchants", control.add_merchant),
@@ -183,6 +185,13 @@ class _Control:
         self.sb.clear_request_log()
         return {"requests": []}
 
+    def advance_clock(self, request: Request) -> object:
+        """Jump token and code lifetimes forward: {"seconds": 2592000} expires 30-day tokens."""
+        seconds = _body(request).get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise _BadRequest("seconds must be a non-negative integer")
+        return {"now": self.sb.clock.advance(seconds), "scale": self.sb.clock.scale}
+
     # ------------------------------------------------------------ apps, sellers, tokens
 
     def register_client(self, request: Request) -> object:
@@ -283,9 +292,9 @@ class _Control:
         payout, events = self.sb.ledger.create_payout(
             _required(body, "merchant_id"),
             location_id=_text(body, "location_id"),
-            instant=bool(body.get("instant", False)),
+            instant=_flag(body, "instant"),
             adjustment=adjustment,
-            arrival_date=_text(body, "arrival_date"),
+            arrival_date=_date(body, "arrival_date"),
         )
         return self._announce(body, self._payout(payout.id), events)
 
@@ -347,19 +356,23 @@ class _Control:
     def deliver_event(self, request: Request, ident: str) -> object:
         """Deliver a recorded event again: same event_id and snapshot (a duplicate, or a stale one).
 
-        Body: {"times": N (default 1), "send": false to get the signed requests back unsent}.
+        Body: {"times": N (default 1), "concurrent": true to send the copies at once,
+        "send": false to get the signed requests back unsent}.
         """
-        body = _body(request)
+        body = _checked(_body(request))
         event = self.sb.ledger.event(ident)
         times = _times(body)
-        if body.get("send", True) is False:
+        if not _flag(body, "send", default=True):
             return {
                 "event": event.envelope(),
                 "requests": [r.public() for r in self.sb.webhooks.prepare(event)],
             }
         return {
             "event": event.envelope(),
-            "deliveries": [d.public() for d in self.sb.webhooks.deliver(event, times)],
+            "deliveries": [
+                d.public()
+                for d in self.sb.webhooks.deliver(event, times, concurrent=_flag(body, "concurrent"))
+            ],
         }
 
     def _announce(self, body: dict[str, Any], answer: dict[str, Any], events: list[Event]) -> dict[str, Any]:
@@ -372,9 +385,11 @@ class _Control:
                 for s in self.sb.webhooks.listening(event)
             ]
             return answer
-        times = _times(body)
+        times, concurrent = _times(body), _flag(body, "concurrent")
         answer["deliveries"] = [
-            d.public() for event in events for d in self.sb.webhooks.deliver(event, times)
+            d.public()
+            for event in events
+            for d in self.sb.webhooks.deliver(event, times, concurrent=concurrent)
         ]
         return answer
 
@@ -389,16 +404,40 @@ def _times(body: dict[str, Any]) -> int:
 def _checked(body: dict[str, Any]) -> dict[str, Any]:
     """Delivery options are checked before the action, so a bad one changes nothing."""
     _times(body)
-    if not isinstance(body.get("deliver", True), bool):
-        raise _BadRequest("deliver must be true or false")
+    _flag(body, "deliver")
+    _flag(body, "concurrent")
+    _flag(body, "send", default=True)
     return body
 
 
+def _flag(body: dict[str, Any], name: str, default: bool = False) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise _BadRequest(f"{name} must be true or false")
+    return value
+
+
+def _date(body: dict[str, Any], name: str) -> str | None:
+    value = _text(body, name)
+    if value is None:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or len(value) != 10:
+        raise _BadRequest(f"{name} must be a date YYYY-MM-DD (got {value!r})")
+    return parsed.isoformat()
+
+
 def _fees(current: FeeModel, changes: dict[str, Any]) -> FeeModel:
-    known = {f.name for f in dataclasses.fields(FeeModel)}
-    unknown = set(changes) - known
+    kinds = {f.name: type(getattr(current, f.name)) for f in dataclasses.fields(FeeModel)}
+    unknown = set(changes) - set(kinds)
     if unknown:
-        raise _BadRequest(f"unknown fee settings {sorted(unknown)} (known: {sorted(known)})")
+        raise _BadRequest(f"unknown fee settings {sorted(unknown)} (known: {sorted(kinds)})")
+    for name, value in changes.items():
+        if type(value) is not kinds[name] or (kinds[name] is int and value < 0):
+            raise _BadRequest(f"fees.{name} must be a non-negative {kinds[name].__name__}")
     return dataclasses.replace(current, **changes)
 
 

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from local.sandboxes.quickbooks.clock import SandboxClock
 from local.sandboxes.quickbooks.faults import CallInfo, FaultInjector, FaultRule
 from local.sandboxes.quickbooks.wire import (
     Drop,
@@ -28,6 +27,7 @@ from local.sandboxes.quickbooks.wire import (
 )
 from local.sandboxes.square import errors
 from local.sandboxes.square.api import DataAPI
+from local.sandboxes.square.clock import SquareClock
 from local.sandboxes.square.config import ClientApp, FeeModel, SquareConfig
 from local.sandboxes.square.control_api import register_control_routes
 from local.sandboxes.square.errors import SquareError
@@ -61,7 +61,7 @@ class SquareSandbox:
         self.host = host
         self.port = port
         self.config = config or SquareConfig()
-        self.clock = SandboxClock(self.config.clock_scale)
+        self.clock = SquareClock(self.config.clock_scale)
         self.ledger = Ledger(self.config)
         self.oauth = SquareOAuth(self.config, self.clock, self.ledger)
         self.api = DataAPI(self.config, self.ledger)

@@ -94,6 +94,31 @@ class SquareControl:
         result: dict[str, Any] = self.call("POST", "/payouts", {"merchant_id": merchant_id, **extra})
         return result
 
+    def complete_payment(self, payment_id: str, **extra: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("POST", f"/payments/{payment_id}/complete", extra)
+        return result
+
+    def settle_payout(self, payout_id: str, status: str = "paid", **extra: Any) -> dict[str, Any]:
+        """``paid`` (payout.paid) or ``failed`` (payout.failed)."""
+        result: dict[str, Any] = self.call("POST", f"/payouts/{payout_id}/{status}", extra)
+        return result
+
+    def redeliver(
+        self, event_id: str, times: int = 1, *, send: bool = True, concurrent: bool = False
+    ) -> dict[str, Any]:
+        """The recorded event again (same event_id and snapshot); ``send=False`` answers signed requests."""
+        body = {"times": times, "send": send, "concurrent": concurrent}
+        result: dict[str, Any] = self.call("POST", f"/events/{event_id}/deliver", body)
+        return result
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        query = f"?type={event_type}" if event_type else ""
+        events: list[dict[str, Any]] = self.call("GET", f"/events{query}")["events"]
+        return events
+
+    def advance_clock(self, seconds: int) -> None:
+        self.call("POST", "/clock/advance", {"seconds": seconds})
+
     def fault(self, **rule: Any) -> dict[str, Any]:
         result: dict[str, Any] = self.call("POST", "/faults", rule)
         return result

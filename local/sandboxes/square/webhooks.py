@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,14 +130,27 @@ class Webhooks:
     def prepare(self, event: Event) -> list[SignedRequest]:
         return [signed_request(event, subscription) for subscription in self.listening(event)]
 
-    def deliver(self, event: Event, times: int = 1, timeout: float = 10.0) -> list[Delivery]:
-        """POST the event to every subscription ``times`` times (Square may send one more than once)."""
-        done: list[Delivery] = []
-        for subscription in self.listening(event):
-            request = signed_request(event, subscription)
-            for attempt in range(times):
-                headers = {**request.headers, "square-retry-number": str(attempt)}
-                done.append(self._post(event, subscription, request, headers, timeout))
+    def deliver(
+        self, event: Event, times: int = 1, timeout: float = 10.0, *, concurrent: bool = False
+    ) -> list[Delivery]:
+        """POST the event to every subscription ``times`` times (Square may send one more than once);
+        ``concurrent`` sends the copies at the same time, as Square's parallel retries can."""
+        posts = [
+            (subscription, request, {**request.headers, "square-retry-number": str(attempt)})
+            for subscription in self.listening(event)
+            for request in [signed_request(event, subscription)]
+            for attempt in range(times)
+        ]
+
+        def post(item: tuple[Subscription, SignedRequest, dict[str, str]]) -> Delivery:
+            subscription, request, headers = item
+            return self._post(event, subscription, request, headers, timeout)
+
+        if concurrent and len(posts) > 1:
+            with ThreadPoolExecutor(max_workers=len(posts)) as pool:
+                done = list(pool.map(post, posts))
+        else:
+            done = [post(item) for item in posts]
         with self.lock:
             self.deliveries.extend(done)
         return done
