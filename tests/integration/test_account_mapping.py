@@ -295,3 +295,11 @@ def test_another_company_sees_nothing_and_changes_nothing(world: SimpleNamespace
         status, problem, _ = world.call(method, path, body, claims=rival)
         assert status == 404 and "not connected" in problem["detail"]
     assert world.docs.get(COMPANY, DocumentKind.ITEM, "i-1").income_account("quickbooks") is None
+
+
+def test_a_payment_processor_has_no_account_mapping(world: SimpleNamespace) -> None:
+    status, problem, _ = world.call("GET", "/integrations/square/account-mapping", claims=admin())
+    assert status == 404 and "not an accounting system" in problem["detail"]
+    body = {"account_id": "1"}
+    status, _, _ = world.call("PUT", "/integrations/square/account-mapping/items/i-1", body, claims=admin())
+    assert status == 404

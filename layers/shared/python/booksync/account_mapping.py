@@ -19,7 +19,7 @@ from booksync.providers.port import Account, AccountingProvider
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
-from booksync.store.models import ConnectionModel, DocumentModel
+from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel
 from booksync.sync.accounts import PROVIDER_LABELS
 
 ACCOUNT_FILTERS: dict[str, Callable[[Account], bool]] = {
@@ -104,8 +104,13 @@ class AccountMapping:
         return chart
 
     def _connection(self, company_id: str, provider: str) -> ConnectionModel:
-        row = self._connections.get(company_id, provider)
         label = PROVIDER_LABELS.get(provider, provider)
+        if provider not in PROVIDERS:  # e.g. Square: a payment processor keeps no chart of accounts
+            raise NotFoundError(
+                f"{provider!r} is not an accounting system: it has no account mapping.",
+                fix=f"Use one of: {', '.join(PROVIDERS)}.",
+            )
+        row = self._connections.get(company_id, provider)
         if row is None or row.status == ConnectionStatus.DISCONNECTED:
             raise NotFoundError(
                 f"{label} is not connected.", fix="Connect it in Settings > Integrations first."
