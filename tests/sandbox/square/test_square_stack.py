@@ -34,7 +34,7 @@ def test_the_stack_runs_the_square_sandbox_wired_to_its_own_endpoints(tmp_path: 
         assert subscription.notification_url == f"{stack.api_url}/webhooks/square"
         assert subscription.signature_key == stack.square_webhook_signature_key
         secret = stack.boto3_client("ssm").get_parameter(
-            Name="/booksync/local/square/client-secret", WithDecryption=True
+            Name="/booksync/local/square/application-secret", WithDecryption=True
         )["Parameter"]["Value"]
         assert secret == stack.square_client_secret
         tokens = connect(stack.square_url, stack.square_client_id, secret, stack.square_redirect_uri)
