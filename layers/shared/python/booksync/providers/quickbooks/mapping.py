@@ -275,6 +275,16 @@ def refund_body(
 # ---------------------------------------------------------------------- deposits
 
 
+# One line: QuickBooks refuses control characters (a newline too) in a Deposit's PrivateNote.
+DEPOSIT_NOTE_SEPARATOR = " | "
+
+
+def deposit_carries_marker(obj: Mapping[str, Any], marker: str) -> bool:
+    """The deposit's memo starts with exactly booksync's marker (``po_1`` must not match ``po_10``)."""
+    note = obj.get("PrivateNote")
+    return isinstance(note, str) and note.strip().split(DEPOSIT_NOTE_SEPARATOR)[0].strip() == marker.strip()
+
+
 def deposit_body(deposit: Deposit) -> Json:
     """A Deposit into the bank: linked lines move payments out of Undeposited Funds (no detail,
     the payment's whole amount); direct lines name their account (negative for fees, refunds)."""
@@ -288,7 +298,7 @@ def deposit_body(deposit: Deposit) -> Json:
             body["DetailType"] = "DepositLineDetail"
             body["DepositLineDetail"] = {"AccountRef": _ref(str(line.account_id))}
         lines.append(body)
-    note = deposit.marker if not deposit.memo else f"{deposit.marker}\n{deposit.memo}"
+    note = deposit.marker if not deposit.memo else f"{deposit.marker}{DEPOSIT_NOTE_SEPARATOR}{deposit.memo}"
     return {
         "DepositToAccountRef": _ref(deposit.bank_account_id),
         "TxnDate": deposit.date.isoformat(),

@@ -1,0 +1,292 @@
+"""Square payouts become one QuickBooks deposit each: the job over real tables (moto) and the
+QuickBooks sandbox, with Square's side in memory (tests/fakes/square_payouts.py)."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from booksync.documents import DocumentKind
+from booksync.errors import TransientError
+from booksync.payouts.deposits import PayoutDeposits, PayoutMessage, PayoutResult, marker
+from booksync.store.connections import ConnectionRepository
+from booksync.store.documents import DocumentRepository
+from booksync.store.intents import IntentRepository
+from booksync.store.models import ConnectionModel, ConnectionSettingsMap
+from booksync.store.notifications import NotificationRepository
+from booksync.store.payouts import PayoutRepository
+from booksync.store.runs import RunRepository
+from booksync.sync.engine import InvoiceSync
+from booksync.sync.records import DocumentService
+
+from local.sandboxes.quickbooks.control import SandboxControl
+from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from tests import builders
+from tests.fakes.square_payouts import InMemorySquare, entry_object, payout_object
+from tests.integration.test_invoice_sync_engine import ListQueue
+from tests.integration.test_quickbooks_adapter_sandbox import connect, control, oauth, sandbox
+
+__all__ = ["control", "oauth", "sandbox"]  # the sandbox fixtures, shared with the adapter tests
+
+COMPANY = "acme"
+# Two card payments on two invoices: 380.00 + 15.00 tip and 480.00; Square kept 11.32 and 14.22.
+PAYOUT_CENTS = 39500 - 1132 + 48000 - 1422
+
+
+@pytest.fixture
+def world(
+    tables: SimpleNamespace, oauth: Any, control: SandboxControl, sandbox: QuickBooksSandbox
+) -> SimpleNamespace:
+    qbo = connect(oauth, control, sandbox)
+    chart = qbo.provider.list_accounts()
+    bank = next(a for a in chart if a.account_type == "Bank")
+    fees = next(a for a in chart if a.classification == "Expense")
+    tips = next(a for a in chart if a.classification == "Revenue")
+    ConnectionModel(
+        COMPANY,
+        "quickbooks",
+        connection_id="c1",
+        status="connected",
+        account_id=qbo.realm,
+        settings=ConnectionSettingsMap(
+            deposit_bank_account_id=bank.id, merchant_fees_account_id=fees.id, tips_account_id=tips.id
+        ),
+    ).save()
+    docs, conns, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
+    service = DocumentService(documents=docs, connections=conns, runs=runs, queue=ListQueue())
+    service.put_customer(COMPANY, builders.customer())
+    service.put_item(COMPANY, builders.item("i-1"))
+    service.put_item(COMPANY, builders.item("i-2", name="Trip charge", price="80.00"))
+    for invoice_id in ("inv-1", "inv-2"):
+        service.put_invoice(COMPANY, builders.invoice(invoice_id))
+    service.put_invoice(
+        COMPANY,
+        builders.invoice(
+            "inv-2", lines=[{"item_id": "i-1", "quantity": "3", "unit_price": "160.00", "taxable": False}]
+        ),
+    )
+    # Recorded as the Square payments consumer records them: document id square-<square id>.
+    service.put_payment(COMPANY, builders.payment("square-sq-a", "380.00", "inv-1"))
+    service.put_payment(COMPANY, builders.payment("square-sq-b", "480.00", "inv-2"))
+    square = InMemorySquare()
+    square.entries["po_1"] = [
+        entry_object(1, "po_1", "CHARGE", 39500, 1132, payment_id="sq-a"),
+        entry_object(2, "po_1", "CHARGE", 48000, 1422, payment_id="sq-b"),
+    ]
+    notifications, payouts = NotificationRepository(), PayoutRepository()
+    engine = InvoiceSync(
+        documents=docs,
+        connections=conns,
+        intents=IntentRepository(),
+        runs=runs,
+        provider_for=lambda _c: qbo.provider,
+        income_account_for=lambda _c, _p: qbo.income_account_id,
+    )
+
+    def job(**kw: Any) -> PayoutDeposits:
+        return PayoutDeposits(
+            payouts=payouts,
+            connections=conns,
+            documents=docs,
+            intents=IntentRepository(),
+            runs=runs,
+            notifications=notifications,
+            provider_for=lambda _c: qbo.provider,
+            square_for=lambda _company: square,
+            sync_invoice=engine.run,
+            **kw,
+        )
+
+    return SimpleNamespace(
+        qbo=qbo,
+        control=control,
+        bank=bank,
+        fees=fees,
+        tips=tips,
+        docs=docs,
+        service=service,
+        runs=runs,
+        square=square,
+        notifications=notifications,
+        payouts=payouts,
+        job=job,
+    )
+
+
+def message(
+    payout_id: str = "po_1", cents: int = PAYOUT_CENTS, event: str = "payout.sent", **kw: Any
+) -> PayoutMessage:
+    status = {"payout.sent": "SENT", "payout.paid": "PAID", "payout.failed": "FAILED"}[event]
+    return PayoutMessage(
+        company_id=COMPANY,
+        merchant_id="M1",
+        payout_id=payout_id,
+        event_type=event,  # type: ignore[arg-type]
+        event_id=f"ev-{event}-{payout_id}",
+        payout=payout_object(payout_id, cents, status=status, **kw),
+    )
+
+
+def deposits(world: SimpleNamespace) -> list[dict[str, Any]]:
+    """Every Deposit in the sandbox company (as QuickBooks answers a query)."""
+    rows: list[dict[str, Any]] = world.qbo.provider._client.select_all("Deposit")
+    return rows
+
+
+def deliver(world: SimpleNamespace, msg: PayoutMessage) -> PayoutResult:
+    """As SQS does: a delivery that fails with a retryable error comes back until it succeeds."""
+    for _ in range(10):
+        try:
+            return world.job().handle(msg)
+        except TransientError:
+            continue
+    raise AssertionError("still failing after 10 deliveries")
+
+
+def notification_kinds(world: SimpleNamespace) -> set[str]:
+    """The open ones (a resolved notification stays listed until it expires)."""
+    return {n.kind for n in world.notifications.for_company(COMPANY) if n.resolved_at is None}
+
+
+def test_payout_sent_five_times_some_at_once_gives_one_deposit_of_the_payout_amount(
+    world: SimpleNamespace,
+) -> None:
+    results: list[PayoutResult] = [deliver(world, message())]
+    threads = [threading.Thread(target=lambda: results.append(deliver(world, message()))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.append(deliver(world, message(event="payout.paid")))
+    assert len(results) == 5 and {r.status for r in results} == {"deposited"}
+    assert sum(r.created for r in results) == 1
+    [deposit] = deposits(world)
+    assert {r.deposit_id for r in results} == {deposit["Id"]}
+    # What reaches the bank, dated on arrival, memo with the payout and its bank reference.
+    assert Decimal(str(deposit["TotalAmt"])) == Decimal(PAYOUT_CENTS).scaleb(-2)
+    assert deposit["TxnDate"] == "2026-11-20"
+    assert deposit["DepositToAccountRef"]["value"] == world.bank.id
+    assert deposit["PrivateNote"] == (
+        f"{marker(COMPANY, 'po_1')} | Square payout po_1, bank reference L2100000005"
+    )
+    lines = [
+        (
+            Decimal(str(line["Amount"])),
+            line.get("LinkedTxn", [{}])[0].get("TxnType"),
+            line.get("DepositLineDetail", {}).get("AccountRef", {}).get("value"),
+        )
+        for line in deposit["Line"]
+    ]
+    payment_ids = {
+        world.docs.get(COMPANY, DocumentKind.PAYMENT, f"square-sq-{sq}").link("quickbooks").remote_id
+        for sq in "ab"
+    }
+    assert lines == [
+        (Decimal("380.00"), "Payment", None),
+        (Decimal("15.00"), None, world.tips.id),
+        (Decimal("480.00"), "Payment", None),
+        (Decimal("-25.54"), None, world.fees.id),
+    ]
+    assert {line["LinkedTxn"][0]["TxnId"] for line in deposit["Line"] if "LinkedTxn" in line} == payment_ids
+    row = world.payouts.get(COMPANY, "po_1")
+    assert row.status == "deposited" and row.deposit_id == deposit["Id"] and row.lines_total == row.amount
+    runs = [r for r in world.runs.recent(COMPANY) if r.kind == "deposit"]
+    assert [r.status for r in runs if r.status == "succeeded"] and all(
+        r.status in ("succeeded", "retrying") for r in runs
+    )
+
+
+def test_payments_not_yet_in_quickbooks_are_synced_first(world: SimpleNamespace) -> None:
+    assert world.docs.get(COMPANY, DocumentKind.PAYMENT, "square-sq-a").link("quickbooks") is None
+    result = deliver(world, message())
+    assert result.status == "deposited" and result.created
+    for sq in "ab":
+        link = world.docs.get(COMPANY, DocumentKind.PAYMENT, f"square-sq-{sq}").link("quickbooks")
+        assert link is not None and link.remote_id
+    invoice_runs = [r for r in world.runs.recent(COMPANY) if r.kind == "invoice" and r.status == "succeeded"]
+    assert sorted(r.subject for r in invoice_runs) == ["inv-1", "inv-2"]
+
+
+def test_a_lost_create_answer_is_found_by_its_memo_and_not_made_twice(world: SimpleNamespace) -> None:
+    world.control.add_fault("commit_then_reset", entity="Deposit", operation="create", times=1)
+    with pytest.raises(TransientError):
+        world.job().handle(message())
+    assert len(deposits(world)) == 1, "the sandbox committed it; the answer was lost"
+    again = world.job().handle(message())
+    assert again.status == "deposited" and not again.created
+    assert len(deposits(world)) == 1
+    assert world.payouts.get(COMPANY, "po_1").deposit_id == deposits(world)[0]["Id"]
+
+
+def test_an_unmatched_payment_waits_by_name_and_the_sweep_deposits_it_once_resolved(
+    world: SimpleNamespace,
+) -> None:
+    world.square.entries["po_1"].append(entry_object(3, "po_1", "CHARGE", 10000, 290, payment_id="sq-c"))
+    first = world.job().handle(message(cents=PAYOUT_CENTS + 9710))
+    assert first.status == "waiting"
+    assert first.waiting_for == ["payment sq-c (not recorded in booksync; match it to an invoice)"]
+    row = world.payouts.get(COMPANY, "po_1")
+    assert row.status == "waiting" and row.waiting_for == first.waiting_for
+    assert deposits(world) == []
+    assert not any("payout" in k for k in notification_kinds(world)), "no notice within the grace period"
+    # Still waiting after the grace period: admins hear, once.
+    late = world.job(grace_seconds=0)
+    assert late.retry_waiting() == 1
+    assert "quickbooks:payout:po_1:waiting" in notification_kinds(world)
+    # The payment is matched (recorded on an invoice): the next sweep deposits the payout.
+    world.service.put_invoice(COMPANY, builders.invoice("inv-3"))
+    world.service.put_payment(COMPANY, builders.payment("square-sq-c", "100.00", "inv-3"))
+    assert world.job().retry_waiting() == 1
+    assert world.job().retry_waiting() == 0, "deposited payouts are no longer swept"
+    [deposit] = deposits(world)
+    assert Decimal(str(deposit["TotalAmt"])) == Decimal(PAYOUT_CENTS + 9710).scaleb(-2)
+    assert world.payouts.get(COMPANY, "po_1").status == "deposited"
+    assert not any("payout" in k for k in notification_kinds(world)), "resolved once deposited"
+
+
+def test_payout_failed_creates_no_deposit_and_notifies(world: SimpleNamespace) -> None:
+    result = world.job().handle(message(event="payout.failed"))
+    assert result.status == "failed" and "did not reach the bank" in (result.reason or "")
+    assert deposits(world) == [] and world.square.reads["po_1"] == 0
+    assert "quickbooks:payout:po_1:failed" in notification_kinds(world)
+    [run] = [r for r in world.runs.recent(COMPANY) if r.kind == "deposit"]
+    assert run.status == "failed" and run.errors[0].code == "payout_failed"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"status": "disconnected"}, "QuickBooks is not connected"),
+        ({"settings": ConnectionSettingsMap(auto_sync_deposits=False)}, "Deposit auto-sync is off"),
+    ],
+)
+def test_not_connected_or_auto_sync_off_is_recorded_and_skipped_with_the_reason(
+    world: SimpleNamespace, change: dict[str, Any], reason: str
+) -> None:
+    row = ConnectionModel.get(COMPANY, "quickbooks")
+    for key, value in change.items():
+        setattr(row, key, value)
+    row.save()
+    result = world.job().handle(message())
+    assert result.status == "skipped" and reason in (result.reason or "")
+    assert deposits(world) == []
+    assert world.payouts.get(COMPANY, "po_1").status == "skipped"
+    [run] = [r for r in world.runs.recent(COMPANY) if r.kind == "deposit"]
+    assert run.status == "skipped" and reason in run.errors[0].message
+
+
+def test_a_payout_that_does_not_add_up_makes_no_deposit_and_says_by_how_much(world: SimpleNamespace) -> None:
+    result = world.job().handle(message(cents=PAYOUT_CENTS + 100))
+    assert result.status == "not_balanced"
+    expected = Decimal(PAYOUT_CENTS).scaleb(-2)
+    said = f"The deposit lines total {expected}, the payout is {expected + 1}: difference -1.00."
+    assert said in (result.reason or "")
+    assert deposits(world) == []
+    row = world.payouts.get(COMPANY, "po_1")
+    assert row.status == "not_balanced" and row.lines_total == str(expected) and len(row.lines) == 4
+    assert "quickbooks:payout:po_1:not_balanced" in notification_kinds(world)
+    [run] = [r for r in world.runs.recent(COMPANY) if r.kind == "deposit"]
+    assert run.status == "failed" and said in run.errors[0].message
