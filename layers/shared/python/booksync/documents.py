@@ -13,7 +13,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 DocId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
@@ -187,8 +195,11 @@ class Payment(_Doc):
 
     id: DocId
     invoice_id: DocId | None = None
-    applications: Annotated[list[Application], Field(min_length=1, max_length=100)] | None = None
     amount: Cents
+    # Checked even when absent (validate_default): one of the two forms must be given.
+    applications: Annotated[list[Application], Field(min_length=1, max_length=100)] | None = Field(
+        default=None, validate_default=True
+    )
     date: date
     method: PaymentMethod = PaymentMethod.OTHER
     reference: Reference | None = None
@@ -199,25 +210,27 @@ class Payment(_Doc):
     def _cents(cls, value: Decimal) -> Decimal:
         return value.quantize(Decimal("0.01"))
 
-    @model_validator(mode="after")
-    def _applied_once(self) -> Payment:
-        if self.applications is None:
-            if self.invoice_id is None:
+    @field_validator("applications")
+    @classmethod
+    def _applied_once(cls, value: list[Application] | None, info: ValidationInfo) -> list[Application] | None:
+        # A field validator (not a model one) so that a 422 names the field.
+        if value is None:
+            # (An invoice_id that failed its own check is absent from info.data: one error is enough.)
+            if "invoice_id" in info.data and info.data["invoice_id"] is None:
                 raise ValueError(
                     "give invoice_id (one invoice) or applications (a list of {invoice_id, amount})"
                 )
-            return self
-        if self.invoice_id is not None:
+            return value
+        if info.data.get("invoice_id") is not None:
             raise ValueError("give invoice_id or applications, not both")
-        ids = [a.invoice_id for a in self.applications]
+        ids = [a.invoice_id for a in value]
         if len(set(ids)) != len(ids):
-            raise ValueError("applications: each invoice may appear only once")
-        applied = sum((a.amount for a in self.applications), Decimal("0"))
-        if applied != self.amount:
-            raise ValueError(
-                f"applications: the amounts add up to {applied}, not the payment amount {self.amount}"
-            )
-        return self
+            raise ValueError("each invoice may appear only once")
+        applied = sum((a.amount for a in value), Decimal("0"))
+        amount = info.data.get("amount")
+        if amount is not None and applied != amount:
+            raise ValueError(f"the amounts add up to {applied}, not the payment amount {amount}")
+        return value
 
     @property
     def applied(self) -> list[Application]:
