@@ -250,7 +250,11 @@ class _Control:
     # ------------------------------------------------------------ payments and refunds
 
     def create_payment(self, request: Request) -> object:
+        """A card payment. ``approve_first`` makes a COMPLETED one the way autocomplete often
+        looks on the wire: payment.created (APPROVED), then payment.updated (COMPLETED)."""
         body = _checked(_body(request))
+        status = _text(body, "status") or "COMPLETED"
+        two_steps = _flag(body, "approve_first") and status == "COMPLETED"
         payment, events = self.sb.ledger.create_payment(
             _required(body, "merchant_id"),
             amount=_cents(body, "amount"),
@@ -259,8 +263,11 @@ class _Control:
             reference_id=_text(body, "reference_id"),
             note=_text(body, "note"),
             customer_id=_text(body, "customer_id"),
-            status=_text(body, "status") or "COMPLETED",
+            status="APPROVED" if two_steps else status,
         )
+        if two_steps:
+            payment, completed = self.sb.ledger.complete_payment(payment.id)
+            events = events + completed
         return self._announce(body, {"payment": self.sb.ledger.render_payment(payment)}, events)
 
     def complete_payment(self, request: Request, ident: str) -> object:

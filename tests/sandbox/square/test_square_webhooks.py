@@ -128,3 +128,30 @@ def test_bad_subscriptions_are_refused(control: SquareControl) -> None:
         answer = control.http.post("/_sandbox/webhooks/subscriptions", json=body)
         assert answer.status_code == 400
     assert control.call("GET", "/webhooks/subscriptions")["subscriptions"] == []
+
+
+def test_approve_first_announces_approved_then_completed(
+    control: SquareControl, merchant: dict[str, Any], subscribed: Receiver
+) -> None:
+    made = control.pay(merchant["id"], 1_000, reference_id="INV-9", approve_first=True)
+    assert made["payment"]["status"] == "COMPLETED"
+    events = [json.loads(body) for body in subscribed.bodies()]
+    assert [(e["type"], e["data"]["object"]["payment"]["status"]) for e in events] == [
+        ("payment.created", "APPROVED"),
+        ("payment.updated", "COMPLETED"),
+    ]
+    assert events[0]["data"]["id"] == events[1]["data"]["id"] == made["payment"]["id"]
+    assert events[0]["event_id"] != events[1]["event_id"]
+
+
+def test_partial_payments_of_one_invoice_share_its_reference(
+    control: SquareControl, merchant: dict[str, Any], square: SquareClient
+) -> None:
+    first = control.pay(merchant["id"], 4_000, reference_id="INV-10")["payment"]
+    second = control.pay(merchant["id"], 6_000, tip=500, reference_id="INV-10")["payment"]
+    listed = square.get("/v2/payments", sort_order="ASC").json()["payments"]
+    assert [(p["id"], p["reference_id"]) for p in listed] == [
+        (first["id"], "INV-10"),
+        (second["id"], "INV-10"),
+    ]
+    assert sum(p["amount_money"]["amount"] for p in listed) == 10_000
