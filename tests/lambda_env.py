@@ -19,6 +19,8 @@ FUNCTIONS = {
     "scheduler": "functions.scheduler.handler",
     "quickbooks_webhook": "functions.webhooks.quickbooks",
     "quickbooks_events": "functions.webhooks.quickbooks_events",
+    "square_webhook": "functions.webhooks.square",
+    "square_events": "functions.webhooks.square_events",
 }
 
 
@@ -33,7 +35,9 @@ def environment(
     idempotency_table: str,
     webhook_queue_url: str | None = None,
     webhook_verifier_token: str | None = None,
+    square: dict[str, str] | None = None,
 ) -> dict[str, str]:
+    """``square``: Square settings to add or override (e.g. SQUARE_WEBHOOK_SIGNATURE_KEY)."""
     return {
         "STAGE": "dev",
         "POWERTOOLS_SERVICE_NAME": "booksync-test",
@@ -57,6 +61,9 @@ def environment(
         "WEBHOOK_EVENTS_TABLE": tables.webhook_events_table,
         "QBO_WEBHOOK_QUEUE_URL": webhook_queue_url or queue_url,
         **({"QBO_WEBHOOK_VERIFIER_TOKEN": webhook_verifier_token} if webhook_verifier_token else {}),
+        "SQUARE_EVENTS_QUEUE_URL": webhook_queue_url or queue_url,
+        "SQUARE_ACTIVITY_TABLE": tables.square_activity_table,
+        **(square or {}),
     }
 
 

@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from booksync.documents import Customer, Invoice, InvoiceStatus, Item, Payment, Refund
 from booksync.webhooks.quickbooks import parse_payload
+from booksync.webhooks.square import parse_event
 from cfnlint.decode import decode
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,6 +48,9 @@ PROXY_SAMPLES_REQUIRED = [
     ("PUT", r"/integrations/quickbooks/account-mapping/items/[^/]+"),
     ("POST", r"/integrations/quickbooks/account-mapping/apply-to-unmapped"),
     ("PATCH", r"/integrations/quickbooks/settings"),
+    ("POST", r"/integrations/square/connect"),
+    ("GET", r"/square/payments/unmatched"),
+    ("POST", r"/square/payments/[^/]+/match"),
 ]
 DOCUMENT_ROUTES: dict[str, type[BaseModel]] = {
     "customers": Customer,
@@ -90,7 +94,7 @@ class WebhookMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     v: Literal[1]
-    provider: Literal["quickbooks"]
+    provider: Literal["quickbooks", "square"]
     received_at: float
     signed: bool
     body: str
@@ -254,6 +258,13 @@ def function_for(folder: str, event: dict[str, Any]) -> str:
         ]
     elif len(candidates) > 1 and "Records" in event:
         candidates = [f for f in candidates if events_of(f, "SQS")]
+        if len(candidates) > 1:  # several consumers share the folder: the queue tells them apart
+            arn = str(event["Records"][0].get("eventSourceARN", ""))
+            candidates = [
+                f
+                for f in candidates
+                if any(arn.endswith(p["Queue"]["Fn::GetAtt"][0]) for p in events_of(f, "SQS"))
+            ]
     (function,) = candidates
     return function
 
@@ -322,6 +333,12 @@ def check_sqs_event(event: dict[str, Any], function: str) -> None:
         if function == "QuickBooksEventsFunction":
             message = WebhookMessage.model_validate_json(record.body)
             assert parse_payload(message.body), "a queued delivery carries at least one event"
+            job_ids.append(record.messageId)
+            continue
+        if function == "SquareEventsFunction":
+            message = WebhookMessage.model_validate_json(record.body)
+            assert message.provider == "square"
+            parse_event(message.body)  # a queued delivery is a Square event
             job_ids.append(record.messageId)
             continue
         if function == "SyncCatalogFunction":

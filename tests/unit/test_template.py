@@ -105,6 +105,12 @@ TABLES: dict[str, dict[str, Any]] = {
         "ttl": "ttl",
         "env": "WEBHOOK_EVENTS_TABLE",
     },
+    "SquareActivityTable": {
+        "keys": [("company_id", "S", "HASH"), ("activity_key", "S", "RANGE")],
+        "indexes": {},
+        "ttl": "ttl",
+        "env": "SQUARE_ACTIVITY_TABLE",
+    },
 }
 
 QBO_ENV = {
@@ -132,6 +138,11 @@ FUNCTION_ENV: dict[str, set[str]] = {
         "PUBLIC_API_BASE_URL",
         "APP_RETURN_URL",
         *QBO_ENV,
+        "SQUARE_APPLICATION_ID",
+        "SQUARE_APPLICATION_SECRET_PARAM",
+        "SQUARE_API_BASE_URL",
+        "SQUARE_VERSION",
+        "SQUARE_ACTIVITY_TABLE",
     },
     "SyncInvoiceFunction": {
         "POWERTOOLS_SERVICE_NAME",
@@ -180,14 +191,32 @@ FUNCTION_ENV["QuickBooksEventsFunction"] = {
     "SYNC_RUNS_TABLE",
     "WEBHOOK_EVENTS_TABLE",
 }
+FUNCTION_ENV["SquareWebhookFunction"] = {
+    "POWERTOOLS_SERVICE_NAME",
+    "SQUARE_EVENTS_QUEUE_URL",
+    "SQUARE_WEBHOOK_SIGNATURE_KEY_PARAM",
+    "SQUARE_WEBHOOK_NOTIFICATION_URL",
+}
+FUNCTION_ENV["SquareEventsFunction"] = {
+    "POWERTOOLS_SERVICE_NAME",
+    "CONNECTIONS_TABLE",
+    "DOCUMENTS_TABLE",
+    "SYNC_RUNS_TABLE",
+    "NOTIFICATIONS_TABLE",
+    "WEBHOOK_EVENTS_TABLE",
+    "SQUARE_ACTIVITY_TABLE",
+    "SYNC_INVOICE_QUEUE_URL",
+}
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
 QUEUE_ENV = {
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
     "SYNC_CATALOG_QUEUE_URL": "SyncCatalogQueue",
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
+    "SQUARE_EVENTS_QUEUE_URL": "SquareEventsQueue",
 }
 ENV_RESOURCE = {spec["env"]: name for name, spec in TABLES.items()} | {
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
+    "SQUARE_EVENTS_QUEUE_URL": "SquareEventsQueue",
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
     "SYNC_CATALOG_QUEUE_URL": "SyncCatalogQueue",
     "TOKEN_KEY_ID": "TokenKey",

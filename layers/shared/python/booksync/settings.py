@@ -151,6 +151,10 @@ class _ProviderAccess(CommonSettings):
     def quickbooks(self) -> QuickBooksSettings:
         return QuickBooksSettings.from_env()
 
+    @cached_property
+    def square(self) -> SquareSettings:
+        return SquareSettings.from_env()
+
 
 class _TokenSettings(_ProviderAccess):
     intents_table: str = Field(alias="INTENTS_TABLE", min_length=1)
@@ -169,6 +173,8 @@ class ApiSettings(_TokenSettings):
     sync_catalog_queue_url: str | None = Field(alias="SYNC_CATALOG_QUEUE_URL", default=None)
     public_api_base_url: str = Field(alias="PUBLIC_API_BASE_URL", min_length=1)
     app_return_url: str | None = Field(alias="APP_RETURN_URL", default=None)
+    # Square payments kept by the webhook consumer (GET /square/payments/unmatched, match).
+    square_activity_table: str | None = Field(alias="SQUARE_ACTIVITY_TABLE", default=None)
 
     @field_validator("app_return_url")
     @classmethod
@@ -202,6 +208,9 @@ class SchedulerSettings(_ProviderAccess):
     # Warn admins when a refresh token will lapse within this many days (Intuit's 100-day roll,
     # or the 5-year hard cap that keep-alive refreshes cannot extend).
     refresh_expiry_warning_days: int = Field(alias="REFRESH_EXPIRY_WARNING_DAYS", default=14, ge=1)
+    # Waiting Square payouts are sent back to the payout deposit job by the sweep (both or neither).
+    payouts_table: str | None = Field(alias="PAYOUTS_TABLE", default=None)
+    payout_deposit_queue_url: str | None = Field(alias="PAYOUT_DEPOSIT_QUEUE_URL", default=None)
 
 
 class QuickBooksWebhookSettings(_Settings):
@@ -228,3 +237,69 @@ class QuickBooksEventsSettings(_Settings):
     documents_table: str = Field(alias="DOCUMENTS_TABLE", min_length=1)
     sync_runs_table: str = Field(alias="SYNC_RUNS_TABLE", min_length=1)
     webhook_events_table: str = Field(alias="WEBHOOK_EVENTS_TABLE", min_length=1)
+
+
+class SquareSettings(_Settings):
+    """The Square app (OAuth and API). The secret lives in SSM; locally it may be a variable."""
+
+    application_id: str | None = Field(alias="SQUARE_APPLICATION_ID", default=None)
+    application_secret_param: str | None = Field(alias="SQUARE_APPLICATION_SECRET_PARAM", default=None)
+    application_secret_value: str | None = Field(alias="SQUARE_APPLICATION_SECRET", default=None, repr=False)
+    api_base_url: str = Field(alias="SQUARE_API_BASE_URL", default="https://connect.squareup.com")
+    square_version: str = Field(alias="SQUARE_VERSION", default="2025-08-20", pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+    def credentials(self) -> tuple[str, str]:
+        """The application id and secret, refused when unset or placeholders."""
+        app_id = require_credential("SQUARE_APPLICATION_ID", self.application_id)
+        if self.application_secret_value is not None or not self.application_secret_param:
+            return app_id, require_credential("SQUARE_APPLICATION_SECRET", self.application_secret_value)
+        from aws_lambda_powertools.utilities.parameters import get_parameter
+
+        try:
+            secret = get_parameter(self.application_secret_param, decrypt=True, max_age=300)
+        except Exception as exc:  # the parameter store's own errors name no variable
+            raise ConfigurationError(
+                f"SQUARE_APPLICATION_SECRET_PARAM names SSM parameter {self.application_secret_param!r}, "
+                f"which could not be read ({type(exc).__name__}).",
+                fix="Create it as a SecureString holding the Square application's secret.",
+            ) from None
+        return app_id, require_credential(f"SSM parameter {self.application_secret_param}", str(secret))
+
+
+class SquareWebhookSettings(_Settings):
+    """POST /webhooks/square: only what verifying and queueing a delivery needs."""
+
+    stage: Stage = Field(alias="STAGE", default="dev")
+    queue_url: str = Field(alias="SQUARE_EVENTS_QUEUE_URL", min_length=1)
+    # Square signs notification URL + body: the URL must equal the subscription's byte for byte.
+    notification_url: str | None = Field(alias="SQUARE_WEBHOOK_NOTIFICATION_URL", default=None)
+    # The SSM SecureString holding the subscription's signature key; locally the key itself.
+    # Checked per request (503 in prod when unusable), not here, so the answer says what is missing.
+    signature_key_param: str | None = Field(alias="SQUARE_WEBHOOK_SIGNATURE_KEY_PARAM", default=None)
+    signature_key: str | None = Field(alias="SQUARE_WEBHOOK_SIGNATURE_KEY", default=None, repr=False)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage == "prod"
+
+
+class SquareEventsSettings(CommonSettings):
+    """The consumer of SquareEventsQueue: dedupes, records payments and refunds, hands payouts on."""
+
+    webhook_events_table: str = Field(alias="WEBHOOK_EVENTS_TABLE", min_length=1)
+    square_activity_table: str = Field(alias="SQUARE_ACTIVITY_TABLE", min_length=1)
+    # The payout-deposit job's queue (owned by the payout deposit function).
+    payout_deposit_queue_url: str | None = Field(alias="PAYOUT_DEPOSIT_QUEUE_URL", default=None)
+
+    @field_validator("payout_deposit_queue_url")
+    @classmethod
+    def _payout_queue(cls, value: str | None) -> str | None:
+        return _queue_url(value or None)
+
+
+class PayoutDepositSettings(_TokenSettings):
+    """PayoutDepositFunction: Square payouts become QuickBooks deposits (booksync/payouts/)."""
+
+    payouts_table: str = Field(alias="PAYOUTS_TABLE", min_length=1)
+    # A payout still waiting (for a payment, a setting, a reconnection) this long notifies admins.
+    payout_wait_grace_hours: float = Field(alias="PAYOUT_WAIT_GRACE_HOURS", default=24, ge=0)

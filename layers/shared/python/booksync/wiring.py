@@ -15,6 +15,8 @@ from booksync.settings import (
     QuickBooksEventsSettings,
     QuickBooksWebhookSettings,
     SchedulerSettings,
+    SquareEventsSettings,
+    SquareWebhookSettings,
     SyncWorkerSettings,
 )
 
@@ -23,6 +25,7 @@ from booksync.settings import (
 if TYPE_CHECKING:
     from booksync.account_mapping import AccountMapping
     from booksync.api.app import ApiServices
+    from booksync.payments.square import SquarePayments
     from booksync.providers.port import AccountingProvider, OAuthClient
     from booksync.security.vault import KmsTokenVault
     from booksync.store.connections import ConnectionRepository
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
     from booksync.sync.worker import SyncWorker
     from booksync.webhooks.events import QuickBooksEventProcessor
     from booksync.webhooks.receiver import QuickBooksWebhookReceiver
+    from booksync.webhooks.square import SquareWebhookReceiver
+    from booksync.webhooks.square_events import SquareEventProcessor
 
 
 def api_services(settings: ApiSettings) -> ApiServices:
@@ -73,12 +78,14 @@ def api_services(settings: ApiSettings) -> ApiServices:
                 *([catalog.after_connect] if catalog is not None else []),
             ],
             income_account_check=accounts.check_income_account,
+            on_payments_connected=[_square_locations(settings, connections)],
         ),
         runs=runs,
         notifications=notifications,
         app_return_url=settings.app_return_url,
         catalog=catalog,
         accounts=accounts,
+        square=square_payments_api(settings, documents),
     )
 
 
@@ -245,7 +252,7 @@ def oauth_client(
 ) -> OAuthClient:
     from booksync.providers.registry import oauth_client as build
 
-    return build(provider, settings.quickbooks)
+    return build(provider, settings.quickbooks, settings.square)
 
 
 def accounting_provider(
@@ -327,4 +334,98 @@ def quickbooks_event_processor(settings: QuickBooksEventsSettings) -> QuickBooks
         connections=ConnectionRepository(),
         links=LinkRepository("quickbooks"),
         runs=RunRepository(),
+    )
+
+
+# -- Square ---------------------------------------------------------------------------------------
+
+
+def _square_locations(settings: ApiSettings, connections: ConnectionRepository) -> Callable[[Any], None]:
+    """After Square connects: record the seller's locations on the connection (GET /v2/locations)."""
+
+    def record(done: Any) -> None:
+        from booksync.providers.square.client import SquareClient
+        from booksync.security.tokens import ConnectionTokenSource
+
+        tokens = ConnectionTokenSource(
+            company_id=done.company_id,
+            provider="square",
+            repository=connections,
+            cipher=_vault(settings.token_key_id),
+            oauth=oauth_client("square", settings),
+        )
+        client = SquareClient(
+            tokens=tokens,
+            api_base_url=settings.square.api_base_url,
+            square_version=settings.square.square_version,
+        )
+        locations = [location.to_json() for location in client.list_locations()]
+        connections.record_locations(done.company_id, "square", locations)
+
+    return record
+
+
+def square_payments_api(settings: ApiSettings, documents: Any) -> SquarePayments | None:
+    """The unmatched-payments routes' service, when the API is given the SquareActivity table."""
+    if not settings.square_activity_table:
+        return None
+    return _square_payments(settings, documents)
+
+
+def _square_payments(settings: ApiSettings | SquareEventsSettings, documents: Any) -> SquarePayments:
+    from booksync.payments.square import SquarePayments
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.documents import DocumentRepository
+    from booksync.store.notifications import NotificationRepository
+    from booksync.store.runs import RunRepository
+    from booksync.store.square_activity import SquareActivityRepository
+    from booksync.sync.jobs import SqsJobQueue
+    from booksync.sync.records import DocumentService
+
+    documents = documents or DocumentRepository()
+    runs = RunRepository()
+    return SquarePayments(
+        activity=SquareActivityRepository(),
+        documents=documents,
+        service=DocumentService(
+            documents=documents,
+            connections=ConnectionRepository(),
+            runs=runs,
+            queue=SqsJobQueue(settings.sync_invoice_queue_url),
+        ),
+        runs=runs,
+        notifications=NotificationRepository(),
+    )
+
+
+def square_webhook_receiver(settings: SquareWebhookSettings) -> SquareWebhookReceiver:
+    """Only the signature key and the queue: no table, no provider before the answer."""
+    from booksync.webhooks.sources import SqsInbox, SsmVerifierToken
+    from booksync.webhooks.square import SquareWebhookReceiver
+
+    return SquareWebhookReceiver(
+        key=SsmVerifierToken(
+            parameter_name=settings.signature_key_param,
+            local_value=settings.signature_key,
+            value_setting="SQUARE_WEBHOOK_SIGNATURE_KEY",
+            param_setting="SQUARE_WEBHOOK_SIGNATURE_KEY_PARAM",
+        ),
+        notification_url=settings.notification_url,
+        inbox=SqsInbox(settings.queue_url),
+        production=settings.is_prod,
+    )
+
+
+def square_event_processor(settings: SquareEventsSettings) -> SquareEventProcessor:
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.models import bind_tables
+    from booksync.store.webhook_events import WebhookEventRepository
+    from booksync.webhooks.square_events import SqsPayoutHandOff, SquareEventProcessor
+
+    bind_tables(settings)
+    return SquareEventProcessor(
+        events=WebhookEventRepository(),
+        connections=ConnectionRepository(),
+        payments=_square_payments(settings, None),
+        payouts=SqsPayoutHandOff(settings.payout_deposit_queue_url),
     )

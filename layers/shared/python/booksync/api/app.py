@@ -22,6 +22,7 @@ from booksync.errors import NotFoundError
 if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request that needs it
     from booksync.account_mapping import AccountMapping
     from booksync.integrations import Integrations
+    from booksync.payments.square import SquarePayments
     from booksync.store.notifications import NotificationRepository
     from booksync.store.runs import RunRepository
     from booksync.sync.catalog_jobs import CatalogRequests
@@ -50,6 +51,7 @@ class ApiServices:
     app_return_url: str | None = None
     catalog: CatalogRequests | None = None
     accounts: AccountMapping | None = None
+    square: SquarePayments | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,9 @@ class SettingsPatch(BaseModel):
     auto_sync_customers: bool | None = None
     auto_sync_items: bool | None = None
     default_income_account_id: str | None = None
+    # The account refunds are paid from (a bank, credit card or Undeposited Funds); unset:
+    # Undeposited Funds, where a card refund nets against the payout deposit.
+    refunds_from_account_id: str | None = Field(default=None, min_length=1, max_length=50)
 
 
 def _accepted(result: Accepted, response: Response) -> DocumentAccepted:
@@ -329,6 +334,9 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915
     from booksync.api.accounts import router as accounts_router  # here: it imports this module
 
     app.include_router(accounts_router)
+    from booksync.api.square import router as square_router
+
+    app.include_router(square_router)
     return app
 
 

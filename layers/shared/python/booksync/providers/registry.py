@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from booksync.errors import NotFoundError
 from booksync.providers.port import AccountingProvider, OAuthClient, TokenSource
-from booksync.settings import QuickBooksSettings
+from booksync.settings import QuickBooksSettings, SquareSettings
 from booksync.store.models import ConnectionModel, update_connection_settings
 
 INCOME_ACCOUNT_PREFERENCE = ("Services", "Sales", "Sales of Product Income")
 
 
-def oauth_client(provider: str, quickbooks: QuickBooksSettings) -> OAuthClient:
+def oauth_client(
+    provider: str, quickbooks: QuickBooksSettings, square: SquareSettings | None = None
+) -> OAuthClient:
+    if provider == "square" and square is not None:
+        from booksync.providers.square.oauth import SquareOAuth
+
+        application_id, application_secret = square.credentials()
+        return SquareOAuth(
+            application_id=application_id,
+            application_secret=application_secret,
+            base_url=square.api_base_url,
+            square_version=square.square_version,
+        )
     if provider != "quickbooks":
-        raise NotFoundError(f"No OAuth client for {provider!r} yet.", fix="Use quickbooks.")
+        raise NotFoundError(f"No OAuth client for {provider!r} yet.", fix="Use quickbooks or square.")
     from booksync.providers.quickbooks.oauth import QuickBooksOAuth
 
     client_id, client_secret = quickbooks.credentials()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from booksync.security.vault import SealedTokens, TokenContext
-from booksync.store.models import ConnectionModel
+from booksync.store.models import PROVIDERS, ConnectionModel
 
 
 class ConnectionStatus:
@@ -51,11 +52,23 @@ class ConnectionRepository:
 
     def accounting_connection(self, company_id: str) -> ConnectionModel | None:
         """The company's accounting connection (one provider at a time), unless disconnected."""
-        rows = [r for r in self.list_for_company(company_id) if r.status != ConnectionStatus.DISCONNECTED]
+        # Payment processors (Square) are connections too, but never the company's books.
+        rows = [
+            r
+            for r in self.list_for_company(company_id)
+            if r.status != ConnectionStatus.DISCONNECTED and r.provider in PROVIDERS
+        ]
         return rows[0] if rows else None
 
     def find_by_account(self, provider: str, account_id: str) -> list[ConnectionModel]:
         return list(ConnectionModel.account_index.query(f"{provider}#{account_id}"))
+
+    def record_locations(self, company_id: str, provider: str, locations: list[dict[str, Any]]) -> None:
+        """A payment processor's locations (Square), updated alone: tokens stay as they are."""
+        ConnectionModel(company_id, provider).update(
+            actions=[ConnectionModel.locations.set(locations)],
+            condition=ConnectionModel.company_id.exists(),
+        )
 
     def new_connection_id(self) -> str:
         return uuid.uuid4().hex

@@ -1,4 +1,7 @@
-"""Production adapters of the webhook receiver: the verifier token (SSM) and the queue (SQS)."""
+"""Production adapters of the webhook receivers: the verifier secret (SSM) and the queue (SQS).
+
+``SsmVerifierToken`` serves Intuit's verifier token and Square's signature key alike; the
+variable names it puts in its reasons are parameters (QuickBooks' by default)."""
 
 from __future__ import annotations
 
@@ -27,7 +30,11 @@ class SsmVerifierToken:
         local_value: str | None,
         fetch: Callable[[str, bool], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        value_setting: str = "QBO_WEBHOOK_VERIFIER_TOKEN",
+        param_setting: str = "QBO_WEBHOOK_VERIFIER_PARAM",
     ) -> None:
+        self._value_setting = value_setting
+        self._param_setting = param_setting
         self._name = parameter_name or None
         self._local = local_value
         self._fetch = fetch or _powertools_fetch
@@ -39,7 +46,7 @@ class SsmVerifierToken:
     def current(self) -> tuple[str | None, str | None]:
         if self._local is not None or self._name is None:
             reason = placeholder_reason(self._local)
-            return (None, f"QBO_WEBHOOK_VERIFIER_TOKEN {reason}") if reason else (self._local, None)
+            return (None, f"{self._value_setting} {reason}") if reason else (self._local, None)
         if self._read_at is None or (
             self._value is None and self._clock() - self._read_at >= FAILURE_RETRY_SECONDS
         ):
@@ -62,13 +69,13 @@ class SsmVerifierToken:
         except Exception as exc:  # the parameter store's own errors name no setting
             self._value = None
             self._reason = (
-                f"in SSM parameter {self._name} (QBO_WEBHOOK_VERIFIER_PARAM) could not be read "
+                f"in SSM parameter {self._name} ({self._param_setting}) could not be read "
                 f"({type(exc).__name__})"
             )
             return
         reason = placeholder_reason(value)
         self._value = None if reason else value
-        where = f"in SSM parameter {self._name} (QBO_WEBHOOK_VERIFIER_PARAM)"
+        where = f"in SSM parameter {self._name} ({self._param_setting})"
         self._reason = f"{where} {reason}" if reason else None
 
 

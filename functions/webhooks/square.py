@@ -1,0 +1,27 @@
+"""SquareWebhookFunction: POST /webhooks/square. Verify, enqueue, answer (no tables)."""
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from booksync.settings import SquareWebhookSettings
+from booksync.webhooks.apigw import header, raw_body, response
+from booksync.wiring import square_webhook_receiver
+
+if TYPE_CHECKING:
+    from booksync.webhooks.square import SquareWebhookReceiver
+
+logger = Logger()
+SETTINGS = SquareWebhookSettings.from_env()  # validated at cold start
+SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+
+
+@cache
+def receiver() -> "SquareWebhookReceiver":
+    return square_webhook_receiver(SETTINGS)
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    answer = receiver().receive(raw_body(event), header(event, SIGNATURE_HEADER))
+    return response(answer)

@@ -1,0 +1,34 @@
+"""SquareEventsFunction: consumes SquareEventsQueue, reporting partial batch failures."""
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from booksync.settings import SquareEventsSettings
+from booksync.wiring import square_event_processor
+
+if TYPE_CHECKING:
+    from booksync.webhooks.square_events import SquareEventProcessor
+
+logger = Logger()
+SETTINGS = SquareEventsSettings.from_env()  # validated at cold start
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@cache
+def events() -> "SquareEventProcessor":
+    return square_event_processor(SETTINGS)
+
+
+def record_handler(record: SQSRecord) -> str:
+    return events().handle_message(record.body)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    answer = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(answer)

@@ -1,0 +1,235 @@
+"""Square OAuth (code flow): authorization URL, code exchange, refresh, revoke (``OAuthClient``).
+
+providers.md 5.4 and api.json ``/oauth2/token``, ``/oauth2/revoke``:
+- authorize ``{base}/oauth2/authorize?client_id=…&scope=A B&session=false&state=…``; ``session=false``
+  makes the seller sign in rather than reuse a browser session (Square's advice for production);
+- ``POST {base}/oauth2/token`` with a JSON body carrying ``client_id`` and ``client_secret``; the
+  answer names the seller (``merchant_id``, kept as ``TokenSet.account_id``) and gives
+  ``expires_at`` (an RFC 3339 time, 30 days ahead);
+- the code flow's refresh token is multi-use and does not expire: a refresh answers the same
+  refresh token (stored again all the same, so a provider that rotates is served too);
+- ``POST {base}/oauth2/revoke`` with ``Authorization: Client <application secret>`` and
+  ``{client_id, access_token}``: revoking the access token ends every token of the grant.
+
+Scopes: PAYMENTS_READ (payments, and refunds: GetPaymentRefund and ``refund.*`` events need it),
+PAYOUTS_READ (payouts and their entries), MERCHANT_PROFILE_READ (locations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from booksync.errors import ConfigurationError, NeedsReconnection, Rejected, TransientError
+from booksync.providers.http import HttpClient, dumps_json, loads_json, redact
+from booksync.providers.port import TokenSet
+from booksync.providers.square.client import (
+    DEFAULT_SQUARE_VERSION,
+    LABEL,
+    PRODUCTION_API_BASE,
+    PROVIDER,
+    RECONNECT_FIX,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+SCOPES = ("PAYMENTS_READ", "PAYOUTS_READ", "MERCHANT_PROFILE_READ")
+CLIENT_SETTINGS = (
+    "SQUARE_APPLICATION_ID and SQUARE_APPLICATION_SECRET (SQUARE_APPLICATION_SECRET_PARAM in AWS)"
+)
+DEFAULT_LIFETIME = timedelta(days=30)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SquareOAuth:
+    """The Square application's side of the OAuth code flow. ``now`` exists for tests."""
+
+    name = PROVIDER
+    # Square revokes a grant by its access token (RevokeTokenRequest has no refresh_token field).
+    revoke_with_access_token = True
+
+    def __init__(
+        self,
+        *,
+        application_id: str,
+        application_secret: str,
+        http: HttpClient | None = None,
+        base_url: str = PRODUCTION_API_BASE,
+        square_version: str = DEFAULT_SQUARE_VERSION,
+        scopes: Sequence[str] = SCOPES,
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        if not application_id or not application_secret:
+            raise ConfigurationError(f"the Square application credentials are missing: set {CLIENT_SETTINGS}")
+        self.application_id = application_id
+        self._secret = application_secret
+        self._http = http or HttpClient(
+            provider=PROVIDER, label=f"{LABEL} sign-in", trace_header="square-request-id"
+        )
+        base = base_url.rstrip("/")
+        self.auth_url = f"{base}/oauth2/authorize"
+        self.token_url = f"{base}/oauth2/token"
+        self.revoke_url = f"{base}/oauth2/revoke"
+        self.square_version = square_version
+        self.scopes = tuple(scopes)
+        self._now = now
+
+    def __repr__(self) -> str:  # the secret stays out of reprs and tracebacks
+        return f"SquareOAuth(application_id={self.application_id!r})"
+
+    # ------------------------------------------------------------------ OAuthClient
+
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
+        params = {
+            "client_id": self.application_id,
+            "scope": " ".join(self.scopes),
+            "session": "false",
+            "state": state,
+            "redirect_uri": redirect_uri,
+        }
+        if code_challenge is not None:
+            params["code_challenge"] = code_challenge
+        return f"{self.auth_url}?{urlencode(params)}"
+
+    def exchange_code(
+        self,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str | None = None,
+        realm_id: str | None = None,
+    ) -> TokenSet:
+        body = {
+            "client_id": self.application_id,
+            "client_secret": self._secret,
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+        }
+        if code_verifier is not None:
+            body["code_verifier"] = code_verifier
+        return self._token_call(body, secrets=(code, code_verifier), refreshing=False)
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        body = {
+            "client_id": self.application_id,
+            "client_secret": self._secret,
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+        }
+        tokens = self._token_call(body, secrets=(refresh_token,), refreshing=True)
+        if tokens.refresh_token is None:  # the code flow's refresh token stays valid: keep it
+            tokens = TokenSet(
+                access_token=tokens.access_token,
+                refresh_token=refresh_token,
+                access_expires_at=tokens.access_expires_at,
+                refresh_expires_at=tokens.refresh_expires_at,
+                account_id=tokens.account_id,
+            )
+        return tokens
+
+    def revoke(self, token: str) -> None:
+        """Revoke the grant (by its access token). A token Square no longer knows is success."""
+        response = self._http.request(
+            "POST",
+            self.revoke_url,
+            headers={**self._headers(), "Authorization": f"Client {self._secret}"},
+            content=dumps_json({"client_id": self.application_id, "access_token": token}).encode(),
+            idempotent=True,  # revoking twice ends in the same state
+        )
+        if response.is_success or response.status_code == 404:
+            return
+        raise self._error(response, secrets=(token,), refreshing=False)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "Square-Version": self.square_version,
+        }
+
+    def _token_call(
+        self, body: dict[str, str], *, secrets: tuple[str | None, ...], refreshing: bool
+    ) -> TokenSet:
+        asked_at = self._now()
+        response = self._http.request(
+            "POST",
+            self.token_url,
+            headers=self._headers(),
+            content=dumps_json(body).encode(),
+            idempotent=False,  # a code is single use
+        )
+        if not response.is_success:
+            raise self._error(response, secrets=secrets, refreshing=refreshing)
+        return self._token_set(_body(response), asked_at)
+
+    def _token_set(self, body: Any, asked_at: datetime) -> TokenSet:
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            raise TransientError(
+                f"{LABEL} sign-in answered without a token", provider=PROVIDER, uncertain=True
+            )
+        return TokenSet(
+            access_token=body["access_token"],
+            refresh_token=body.get("refresh_token") or None,
+            access_expires_at=_when(body.get("expires_at")) or asked_at + DEFAULT_LIFETIME,
+            refresh_expires_at=_when(body.get("refresh_token_expires_at")),
+            account_id=str(body["merchant_id"]) if body.get("merchant_id") else None,
+        )
+
+    def _error(
+        self, response: httpx.Response, *, secrets: tuple[str | None, ...], refreshing: bool
+    ) -> Exception:
+        body = _body(response)
+        first: dict[str, Any] = {}
+        if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
+            first = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
+        elif isinstance(body, dict):  # the older {"type", "message"} form
+            first = {"code": body.get("type"), "detail": body.get("message")}
+        code = str(first.get("code") or "") or None
+        said = redact(str(first.get("detail") or ""), (*secrets, self._secret))
+        status = response.status_code
+        text = f"{LABEL} sign-in refused the request: {code or f'HTTP {status}'}" + (
+            f" ({said})" if said else ""
+        )
+        if "client" in said.lower() and ("secret" in said.lower() or "id" in said.lower()):
+            return ConfigurationError(
+                f"Square does not recognise the application id or secret: check {CLIENT_SETTINGS}",
+                fix=f"Set {CLIENT_SETTINGS} to the keys of the Square application (Sandbox or Production).",
+            )
+        if refreshing and status in (400, 401):
+            return NeedsReconnection(
+                text, provider=PROVIDER, provider_code=code, status=status, fix=RECONNECT_FIX
+            )
+        return Rejected(
+            text,
+            provider=PROVIDER,
+            provider_code=code,
+            detail=said or None,
+            status=status,
+            fix="Check the redirect URL registered for the Square application, then connect again.",
+        )
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return loads_json(response.content) if response.content else None
+    except ValueError:
+        return None
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
