@@ -595,6 +595,10 @@ class Ledger:
                     "adjustment outside a payout, or they cancel out): Square never sends a zero payout",
                     409,
                 )
+            if instant and net < 0:
+                raise LedgerError(
+                    f"the balance of location {location.id} is negative ({net}): nothing to transfer"
+                )
             if instant:
                 payout.fees.append(PayoutFee(self.config.fees.instant_fee(net), "TRANSFER_FEE", now))
             payout.amount = net - sum(fee.amount for fee in payout.fees)

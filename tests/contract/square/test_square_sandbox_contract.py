@@ -124,12 +124,17 @@ def _activity(control: SquareControl, merchant: dict[str, Any], deliver: bool) -
         control.pay(mid, amount, location_id=kiosk, deliver=deliver)
     kiosk_payout = control.payout(mid, location_id=kiosk, deliver=deliver)
     control.call("POST", f"/payouts/{kiosk_payout['payout']['id']}/failed", {"deliver": deliver})
+    # A refund after the kiosk's money went out: the next kiosk payout is a withdrawal (negative).
+    kiosk_payment = kiosk_payout["payout_entries"][0]["type_charge_details"]["payment_id"]
+    control.refund(kiosk_payment, deliver=deliver)
+    control.payout(mid, location_id=kiosk, deliver=deliver)
     control.pay(mid, 5_000, deliver=deliver)
     control.payout(mid, deliver=deliver)
 
 
 def _read_everything(found: Scenario, square: SquareClient, merchant: dict[str, Any]) -> None:
     _record(found, "/v2/locations", square.get("/v2/locations"))
+    _record(found, "/v2/locations/{location_id}", square.get("/v2/locations/main"))
     for location in merchant["locations"]:
         _record(found, "/v2/locations/{location_id}", square.get(f"/v2/locations/{location['id']}"))
         _follow(found, square, "/v2/payments", "/v2/payments", location_id=location["id"])
@@ -242,6 +247,7 @@ def test_the_enum_values_the_sandbox_writes_are_in_the_spec(spec: SquareSpec, sc
     payouts = [p for a in scenario.answers if a.status == 200 for p in a.body.get("payouts", [])]
     assert {e["type"] for e in entries} == {"CHARGE", "REFUND", "ADJUSTMENT"}
     assert {p["status"] for p in payouts} == set(PAYOUT_STATUSES)
+    assert min(p["amount_money"]["amount"] for p in payouts) < 0  # a withdrawal is in the scenario
     assert {e["type"] for e in entries} <= spec.enum("ActivityType")
     assert {p["status"] for p in payouts} <= spec.enum("PayoutStatus")
 

@@ -195,3 +195,18 @@ def test_bad_control_payments_are_refused_and_create_nothing(
     assert answer.status_code == 400
     assert message in answer.json()["error"]
     assert square.get("/v2/payments").json()["payments"] == []
+
+
+def test_a_refund_after_the_payout_makes_a_withdrawal(
+    control: SquareControl, merchant: dict[str, Any]
+) -> None:
+    payment = control.pay(merchant["id"], 2_000)["payment"]
+    control.payout(merchant["id"])
+    refund = control.refund(payment["id"])["refund"]
+    instant = control.http.post("/_sandbox/payouts", json={"merchant_id": merchant["id"], "instant": True})
+    assert instant.status_code == 400 and "negative" in instant.json()["error"]
+    withdrawal = control.payout(merchant["id"])
+    [entry] = withdrawal["payout_entries"]
+    assert entry["type"] == "REFUND" and entry["type_refund_details"]["refund_id"] == refund["id"]
+    # The whole fee came back with the full refund, so the bank loses the payment's net.
+    assert withdrawal["payout"]["amount_money"]["amount"] == -(2_000 - _card_fee(2_000))
