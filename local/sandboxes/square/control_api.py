@@ -137,12 +137,16 @@ class _Control:
     # ------------------------------------------------------------ whole sandbox
 
     def reset(self, request: Request) -> object:
+        """Forget sellers, tokens, events, faults and logs. Apps, the config and the webhook
+        subscriptions stay (they are the developer's dashboard settings, and the local stack's
+        subscription must survive a test's reset) unless ``{"subscriptions": true}``."""
+        drop_subscriptions = _flag(_body(request), "subscriptions")
         self.sb.ledger.reset()
         self.sb.oauth.reset()
-        self.sb.webhooks.reset()
+        self.sb.webhooks.reset(subscriptions=drop_subscriptions)
         self.sb.faults.clear()
         self.sb.clear_request_log()
-        return {"reset": True}
+        return {"reset": True, "subscriptions": len(self.sb.webhooks.subscriptions)}
 
     def get_config(self, request: Request) -> object:
         config = self.sb.config

@@ -119,6 +119,10 @@ class SquareControl:
     def advance_clock(self, seconds: int) -> None:
         self.call("POST", "/clock/advance", {"seconds": seconds})
 
+    def reset(self, *, subscriptions: bool = False) -> None:
+        """Forget sellers, tokens, events, faults and logs (apps, config and subscriptions stay)."""
+        self.call("POST", "/reset", {"subscriptions": subscriptions})
+
     def fault(self, **rule: Any) -> dict[str, Any]:
         result: dict[str, Any] = self.call("POST", "/faults", rule)
         return result

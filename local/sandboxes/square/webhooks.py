@@ -95,11 +95,14 @@ class Delivery:
 class Webhooks:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
         self.subscriptions: dict[str, Subscription] = {}
         self.deliveries: list[Delivery] = []
+
+    def reset(self, *, subscriptions: bool = True) -> None:
+        with self.lock:
+            if subscriptions:
+                self.subscriptions.clear()
+            self.deliveries.clear()
 
     def subscribe(self, body: dict[str, Any]) -> Subscription:
         url = body.get("notification_url")

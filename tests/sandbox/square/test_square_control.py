@@ -209,3 +209,22 @@ def test_data_api_never_answers_5xx(
     assert answer.status_code in {200, 400, 404}, (path, params, answer.text)
     if answer.status_code != 200:
         assert answer.json()["errors"][0]["category"] == "INVALID_REQUEST_ERROR"
+
+
+def test_reset_keeps_apps_config_and_subscriptions_unless_asked(
+    sandbox: SquareSandbox, control: SquareControl, merchant: dict[str, Any], subscribed: Receiver
+) -> None:
+    control.configure(page_size=5)
+    control.pay(merchant["id"], 1_000)
+    control.reset()
+    assert control.call("GET", "/merchants")["merchants"] == []
+    assert control.events() == [] and control.call("GET", "/webhooks/deliveries")["deliveries"] == []
+    assert control.call("GET", "/config")["page_size"] == 5
+    other = control.add_merchant("After reset")
+    assert (
+        connect(sandbox.url, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, other["id"]).merchant_id == other["id"]
+    )
+    control.pay(other["id"], 500)
+    assert len(subscribed.received) == 2  # the subscription survived the reset
+    control.reset(subscriptions=True)
+    assert control.call("GET", "/webhooks/subscriptions")["subscriptions"] == []
