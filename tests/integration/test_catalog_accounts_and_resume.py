@@ -166,3 +166,26 @@ def test_the_first_sync_respects_the_auto_sync_toggles(tables: SimpleNamespace) 
     row.update(actions=[ConnectionModel.settings.auto_sync_customers.set(False)])
     assert requests.first_sync("co", "quickbooks") is None, "nothing wanted: no run"
     assert len(queue.jobs) == 1
+
+
+def test_a_run_requested_while_the_connection_is_down_waits_for_the_reconnection(
+    stack: SimpleNamespace,
+) -> None:
+    put_items(stack, ["Gasket", "Washer"])
+    connections = ConnectionRepository()
+    row = connections.get(COMPANY, "quickbooks")
+    assert row is not None
+    connections.mark_broken(
+        row, status=ConnectionStatus.CONNECTION_DOWN, code="unauthorized", message="QuickBooks said 401."
+    )
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+    run_until_done(stack, seconds=300)
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "parked" and run.errors[-1].code == "connection_down"
+    assert items_in_quickbooks(stack) == []
+
+    connect_company(stack.services, stack.control, COMPANY, realm=stack.realm)
+    run_until_done(stack, seconds=300)
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "succeeded" and run.counts == {"created": 2}
+    assert run.errors == []

@@ -155,8 +155,10 @@ class _Walk:
     def run(self) -> CatalogReport:
         connection = self.e._connections.get(self.job.company_id, self.job.provider)
         if connection is None or connection.status != ConnectionStatus.CONNECTED:
+            down = connection is not None and connection.status == ConnectionStatus.CONNECTION_DOWN
+            broken = ConnectionDown if down else NeedsReconnection
             return self._park(
-                NeedsReconnection(
+                broken(
                     f"{self.job.provider} is not connected; the catalog sync waits for it.",
                     provider=self.job.provider,
                 )
