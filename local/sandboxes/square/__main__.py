@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 
 from local.sandboxes.square.server import ClientApp, SquareConfig, SquareSandbox
@@ -30,14 +31,21 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     clients = {}
     if args.client_id and args.client_secret and args.redirect_uri:
         clients[args.client_id] = ClientApp(secret=args.client_secret, redirect_uris=args.redirect_uri)
     config = SquareConfig(clients=clients, clock_scale=args.clock_scale, page_size=args.page_size)
-    sandbox = SquareSandbox(host=args.host, port=args.port, config=config)
-    print(f"Square sandbox on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    port = args.port or _free_port(args.host)  # 0: say which port was picked
+    sandbox = SquareSandbox(host=args.host, port=port, config=config)
+    print(f"Square sandbox on http://{args.host}:{port} (Ctrl-C to stop)", flush=True)
     try:
         sandbox.serve_forever()
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from local.sandboxes.quickbooks.wire import Request
@@ -182,6 +182,3 @@ def _read_cursor(cursor: str, scope: str) -> int:
     if tag != _scope_tag(scope) or value < 0:
         raise errors.invalid_cursor()
     return value
-
-
-Handler = Callable[..., dict[str, Any]]
