@@ -21,6 +21,7 @@ FUNCTIONS = {
     "quickbooks_events": "functions.webhooks.quickbooks_events",
     "square_webhook": "functions.webhooks.square",
     "square_events": "functions.webhooks.square_events",
+    "payout_deposit": "functions.payout_deposit.handler",
 }
 
 
@@ -63,6 +64,7 @@ def environment(
         **({"QBO_WEBHOOK_VERIFIER_TOKEN": webhook_verifier_token} if webhook_verifier_token else {}),
         "SQUARE_EVENTS_QUEUE_URL": webhook_queue_url or queue_url,
         "SQUARE_ACTIVITY_TABLE": tables.square_activity_table,
+        "PAYOUTS_TABLE": tables.payouts_table,
         **(square or {}),
     }
 

@@ -5,10 +5,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 from booksync.settings import SchedulerSettings
-from booksync.wiring import keep_alive, sweep
+from booksync.wiring import keep_alive, payout_sweep, sweep
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from booksync.payouts.sweep import PayoutSweep
     from booksync.sync.keepalive import KeepAlive
     from booksync.sync.sweep import Sweep
 
@@ -29,6 +30,11 @@ def sweeper() -> "Sweep":
 
 
 @cache
+def payouts() -> "PayoutSweep | None":
+    return payout_sweep(SETTINGS)
+
+
+@cache
 def keeper() -> "KeepAlive":
     return keep_alive(SETTINGS)
 
@@ -45,6 +51,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "skipped_auto_sync_off": swept.skipped_auto_sync_off,
             "companies": len(swept.companies),
         }
+        waiting = payouts()
+        if waiting is not None:
+            result["payouts_retried"] = waiting.run()
     else:
         kept = keeper().run()
         result |= {

@@ -341,6 +341,11 @@ def check_sqs_event(event: dict[str, Any], function: str) -> None:
             parse_event(message.body)  # a queued delivery is a Square event
             job_ids.append(record.messageId)
             continue
+        if function == "PayoutDepositFunction":
+            from booksync.payouts.deposits import parse_message
+
+            job_ids.append(parse_message(record.body).event_id)
+            continue
         if function == "SyncCatalogFunction":
             catalog = CatalogJob.model_validate_json(record.body)
             job_ids.append(catalog.job_id)

@@ -31,7 +31,13 @@ PUBLIC_ROUTES = {
     ("POST", "/webhooks/square"),
 }
 # Functions that read or write OAuth tokens and so may use TokenKey.
-TOKEN_FUNCTIONS = {"ApiFunction", "SyncInvoiceFunction", "SyncCatalogFunction", "SchedulerFunction"}
+TOKEN_FUNCTIONS = {
+    "ApiFunction",
+    "SyncInvoiceFunction",
+    "SyncCatalogFunction",
+    "SchedulerFunction",
+    "PayoutDepositFunction",
+}
 # KMS operations that use key material, as opposed to administering the key.
 KMS_CRYPTO_ACTIONS = (
     "kms:Encrypt",
@@ -110,6 +116,12 @@ TABLES: dict[str, dict[str, Any]] = {
         "indexes": {},
         "ttl": "ttl",
         "env": "SQUARE_ACTIVITY_TABLE",
+    },
+    "PayoutsTable": {
+        "keys": [("company_id", "S", "HASH"), ("payout_id", "S", "RANGE")],
+        "indexes": {"waiting-index": [("waiting_key", "S", "HASH"), ("first_seen_at", "N", "RANGE")]},
+        "ttl": "ttl",
+        "env": "PAYOUTS_TABLE",
     },
 }
 
@@ -207,18 +219,39 @@ FUNCTION_ENV["SquareEventsFunction"] = {
     "SQUARE_ACTIVITY_TABLE",
     "SYNC_INVOICE_QUEUE_URL",
 }
+FUNCTION_ENV["PayoutDepositFunction"] = {
+    "POWERTOOLS_SERVICE_NAME",
+    "CONNECTIONS_TABLE",
+    "DOCUMENTS_TABLE",
+    "INTENTS_TABLE",
+    "SYNC_RUNS_TABLE",
+    "NOTIFICATIONS_TABLE",
+    "PAYOUTS_TABLE",
+    "SYNC_INVOICE_QUEUE_URL",
+    "PAYOUT_WAIT_GRACE_HOURS",
+    "TOKEN_KEY_ID",
+    *QBO_ENV,
+    "SQUARE_APPLICATION_ID",
+    "SQUARE_APPLICATION_SECRET_PARAM",
+    "SQUARE_API_BASE_URL",
+    "SQUARE_VERSION",
+}
+FUNCTION_ENV["SchedulerFunction"] |= {"PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL"}
+FUNCTION_ENV["SquareEventsFunction"] |= {"PAYOUT_DEPOSIT_QUEUE_URL"}
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
 QUEUE_ENV = {
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
     "SYNC_CATALOG_QUEUE_URL": "SyncCatalogQueue",
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
     "SQUARE_EVENTS_QUEUE_URL": "SquareEventsQueue",
+    "PAYOUT_DEPOSIT_QUEUE_URL": "PayoutDepositQueue",
 }
 ENV_RESOURCE = {spec["env"]: name for name, spec in TABLES.items()} | {
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
     "SQUARE_EVENTS_QUEUE_URL": "SquareEventsQueue",
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
     "SYNC_CATALOG_QUEUE_URL": "SyncCatalogQueue",
+    "PAYOUT_DEPOSIT_QUEUE_URL": "PayoutDepositQueue",
     "TOKEN_KEY_ID": "TokenKey",
 }
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from booksync.settings import (
     ApiSettings,
     CatalogWorkerSettings,
+    PayoutDepositSettings,
     QuickBooksEventsSettings,
     QuickBooksWebhookSettings,
     SchedulerSettings,
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from booksync.account_mapping import AccountMapping
     from booksync.api.app import ApiServices
     from booksync.payments.square import SquarePayments
+    from booksync.payouts.deposits import PayoutDeposits
+    from booksync.payouts.sweep import PayoutSweep
     from booksync.providers.port import AccountingProvider, OAuthClient
     from booksync.security.vault import KmsTokenVault
     from booksync.store.connections import ConnectionRepository
@@ -248,7 +251,12 @@ def _vault(key_id: str) -> KmsTokenVault:
 
 
 def oauth_client(
-    provider: str, settings: ApiSettings | SyncWorkerSettings | SchedulerSettings | CatalogWorkerSettings
+    provider: str,
+    settings: ApiSettings
+    | SyncWorkerSettings
+    | SchedulerSettings
+    | CatalogWorkerSettings
+    | PayoutDepositSettings,
 ) -> OAuthClient:
     from booksync.providers.registry import oauth_client as build
 
@@ -257,7 +265,7 @@ def oauth_client(
 
 def accounting_provider(
     connection: ConnectionModel,
-    settings: SyncWorkerSettings | CatalogWorkerSettings | ApiSettings,
+    settings: SyncWorkerSettings | CatalogWorkerSettings | ApiSettings | PayoutDepositSettings,
     connections: ConnectionRepository,
     vault: KmsTokenVault,
 ) -> AccountingProvider:
@@ -428,4 +436,79 @@ def square_event_processor(settings: SquareEventsSettings) -> SquareEventProcess
         connections=ConnectionRepository(),
         payments=_square_payments(settings, None),
         payouts=SqsPayoutHandOff(settings.payout_deposit_queue_url),
+    )
+
+
+def payout_deposits(settings: PayoutDepositSettings) -> PayoutDeposits:
+    """The payout deposit job: QuickBooks for the deposit (and payments synced first), Square for
+    the payout's entries, both with the company's own tokens."""
+    from booksync.payouts.deposits import PayoutDeposits
+    from booksync.providers.square.client import SquareClient
+    from booksync.security.tokens import ConnectionTokenSource
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.documents import DocumentRepository
+    from booksync.store.intents import IntentRepository
+    from booksync.store.models import bind_tables
+    from booksync.store.notifications import NotificationRepository
+    from booksync.store.payouts import PayoutRepository
+    from booksync.store.runs import RunRepository
+    from booksync.sync.engine import InvoiceSync
+
+    bind_tables(settings)
+    connections, documents, runs = ConnectionRepository(), DocumentRepository(), RunRepository()
+    notifications = NotificationRepository()
+    vault = _vault(settings.token_key_id)
+
+    def provider_for(connection: ConnectionModel) -> AccountingProvider:
+        return accounting_provider(connection, settings, connections, vault)
+
+    def square_for(company_id: str) -> SquareClient:
+        tokens = ConnectionTokenSource(
+            company_id=company_id,
+            provider="square",
+            repository=connections,
+            cipher=vault,
+            oauth=oauth_client("square", settings),
+        )
+        return SquareClient(
+            tokens=tokens,
+            api_base_url=settings.square.api_base_url,
+            square_version=settings.square.square_version,
+        )
+
+    # Payments not yet in QuickBooks are synced first, in-process, as the sync worker does.
+    invoices = InvoiceSync(
+        documents=documents,
+        connections=connections,
+        intents=IntentRepository(),
+        runs=runs,
+        provider_for=provider_for,
+        income_account_for=default_income_account,
+        notifications=notifications,
+    )
+    return PayoutDeposits(
+        payouts=PayoutRepository(),
+        connections=connections,
+        documents=documents,
+        intents=IntentRepository(),
+        runs=runs,
+        notifications=notifications,
+        provider_for=provider_for,
+        square_for=square_for,
+        sync_invoice=invoices.run,
+        grace_seconds=settings.payout_wait_grace_hours * 3600,
+    )
+
+
+def payout_sweep(settings: SchedulerSettings) -> PayoutSweep | None:
+    """Waiting payouts back to their queue (None where the stack has no payout deposit job)."""
+    if not settings.payouts_table or not settings.payout_deposit_queue_url:
+        return None
+    from booksync.payouts.sweep import PayoutSweep, SqsPayoutQueue
+    from booksync.store.models import bind_tables
+    from booksync.store.payouts import PayoutRepository
+
+    bind_tables(settings)
+    return PayoutSweep(
+        payouts=PayoutRepository(), send=SqsPayoutQueue(settings.payout_deposit_queue_url).send
     )

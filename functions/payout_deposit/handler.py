@@ -1,0 +1,41 @@
+"""PayoutDepositFunction: consumes PayoutDepositQueue (Square payouts), reporting partial batch failures."""
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from booksync.payouts.deposits import parse_message
+from booksync.settings import PayoutDepositSettings
+from booksync.wiring import payout_deposits
+
+if TYPE_CHECKING:
+    from booksync.payouts.deposits import PayoutDeposits
+
+logger = Logger()
+SETTINGS = PayoutDepositSettings.from_env()  # validated at cold start
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@cache
+def job() -> "PayoutDeposits":
+    return payout_deposits(SETTINGS)
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    # A malformed message raises InvalidRequest: it fails, returns, and after five receives
+    # waits in the dead-letter queue (with an alarm) instead of being dropped.
+    result = job().handle(parse_message(record.body)).to_json()
+    logger.info("payout done", extra=result)
+    return result
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response: dict[str, Any] = dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    )
+    return response
