@@ -11,11 +11,14 @@ What the run does (seeded, bounded):
 - "kills" workers between the provider's answer and the local write (after a create returned,
   and after the intent was completed but before the document's link was stored);
 - edits some invoices after they synced and records late payments while work is in flight;
+- applies some payments across two invoices of one customer, and refunds part or all of some
+  payments (some refunds arrive late, with the late payments);
 - runs the scheduler's sweep (now and then while work is in flight, and whenever the queue is
   empty) until quiet: queue empty, nothing pending, the sweep queues nothing.
 
-Then it proves from the sandbox's ledger: exactly one remote object per local object, the
-amounts equal, nothing pending, and every failed delivery failed for a reason a retry fixes.
+Then it proves from the sandbox's ledger: exactly one remote object per local object (refunds as
+RefundReceipts), the amounts equal (each split payment's lines on their invoices' balances),
+nothing pending, and every failed delivery failed for a reason a retry fixes.
 
 Size: ``BOOKSYNC_SOAK_INVOICES`` (default 60, about a minute on two cores; 150 and more for a
 longer soak). Speed is not asserted here (see bench/).
@@ -46,7 +49,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from booksync import wiring
-from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment
+from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, Refund
 from booksync.errors import ProviderError
 from booksync.providers.quickbooks.client import shared_http
 from booksync.store.documents import DocumentRepository, pending_buckets
@@ -137,6 +140,8 @@ class Dataset:
     payments: dict[str, Payment]  # by payment id
     late_payments: list[Payment]
     edits: list[Invoice]
+    refunds: dict[str, Refund] = field(default_factory=dict)  # by refund id
+    late_refunds: list[Refund] = field(default_factory=list)  # of late payments, recorded after them
 
 
 def cents(rand: random.Random, low: int, high: int) -> Decimal:
@@ -152,6 +157,7 @@ def build_dataset(rand: random.Random, invoices: int) -> Dataset:
         Item(id=f"i-{n}", name=f"Service {n:02d}", unit_price=cents(rand, 1_000, 30_000)) for n in range(20)
     ]
     result = Dataset(customers, items, {}, {}, [], [])
+    unpaid: dict[str, Decimal] = {}
     start = date(2026, 11, 2)
     for n in range(invoices):
         chosen = rand.sample(items, rand.randint(1, 3))
@@ -179,10 +185,12 @@ def build_dataset(rand: random.Random, invoices: int) -> Dataset:
         # 1-3 payments that together pay part or all of the invoice.
         count = rand.randint(1, 3)
         remaining = invoice.total
+        late = False
         for p in range(count):
             share = (
                 remaining
-                if p == count - 1 and rand.random() < 0.5
+                # (invoices that may share a split payment are never paid in full on their own)
+                if p == count - 1 and rand.random() < 0.5 and n % SPLIT_EVERY
                 else (remaining / 3).quantize(Decimal("0.01"))
             )
             if share <= 0:
@@ -191,10 +199,14 @@ def build_dataset(rand: random.Random, invoices: int) -> Dataset:
             payment = Payment(
                 id=f"pay-{n}-{p}", invoice_id=invoice.id, amount=share, date=issued + timedelta(days=p + 1)
             )
-            if p == count - 1 and n % 5 == 0:
+            late = p == count - 1 and n % 5 == 0
+            if late:
                 result.late_payments.append(payment)  # recorded after the invoice first synced
             else:
                 result.payments[payment.id] = payment
+            _maybe_refund(rand, result, payment, late=late)
+        unpaid[invoice.id] = remaining
+        _maybe_split(rand, result, invoice, unpaid, start)
         if n % 6 == 1:
             # An edit after sync: one more unit on the first line (the total only grows, so the
             # payments still fit) and a memo.
@@ -206,6 +218,57 @@ def build_dataset(rand: random.Random, invoices: int) -> Dataset:
                 )
             )
     return result
+
+
+SPLIT_EVERY = 2  # of the invoices whose customer already has one: a payment across both
+REFUND_SHARE = 0.15  # of payments refunded (a third, or all of it)
+
+
+def _maybe_split(
+    rand: random.Random, data: Dataset, invoice: Invoice, unpaid: dict[str, Decimal], start: date
+) -> None:
+    """One payment applied across this invoice and an earlier one of the same customer."""
+    earlier = [
+        i for i in data.invoices.values() if i.customer_id == invoice.customer_id and i.id != invoice.id
+    ]
+    if not earlier or int(invoice.id.rsplit("-", 1)[1]) % SPLIT_EVERY:
+        return
+    partner = earlier[-1]
+    shares = {i.id: (unpaid[i.id] / 2).quantize(Decimal("0.01")) for i in (partner, invoice)}
+    if min(shares.values()) <= 0:
+        return
+    for invoice_id, share in shares.items():
+        unpaid[invoice_id] -= share
+    payment = Payment.model_validate(
+        {
+            "id": f"pay-split-{invoice.id}",
+            "amount": str(sum(shares.values())),
+            "date": (start + timedelta(days=25)).isoformat(),
+            "applications": [{"invoice_id": i, "amount": str(a)} for i, a in shares.items()],
+        }
+    )
+    data.payments[payment.id] = payment
+    _maybe_refund(rand, data, payment, late=False)
+
+
+def _maybe_refund(rand: random.Random, data: Dataset, payment: Payment, *, late: bool) -> None:
+    if rand.random() >= REFUND_SHARE:
+        return
+    whole = rand.random() < 0.3
+    amount = payment.amount if whole else (payment.amount / 3).quantize(Decimal("0.01"))
+    if amount <= 0:
+        return
+    refund = Refund(
+        id=f"rf-{payment.id}",
+        payment_id=payment.id,
+        amount=amount,
+        date=payment.date + timedelta(days=2),
+        reason="Refunded in full" if whole else "Partly refunded",
+    )
+    if late:
+        data.late_refunds.append(refund)
+    else:
+        data.refunds[refund.id] = refund
 
 
 # -- Lambda instances and SQS deliveries -----------------------------------------------------------
@@ -360,7 +423,7 @@ def pending_rows() -> list[DocumentModel]:
     docs = DocumentRepository()
     return [
         row
-        for kind in (DocumentKind.INVOICE, DocumentKind.PAYMENT)
+        for kind in (DocumentKind.INVOICE, DocumentKind.PAYMENT, DocumentKind.REFUND)
         for bucket in pending_buckets(kind)
         for row in docs.pending(bucket, older_than=float("inf"))
     ]
@@ -401,6 +464,8 @@ def test_soak_nothing_lost_nothing_written_twice(
         api.put_invoice(COMPANY, invoice)
     for payment in data.payments.values():
         api.put_payment(COMPANY, payment)
+    for refund in data.refunds.values():
+        api.put_refund(COMPANY, refund)
 
     late_work = list(_later(api, data))
     quiet = False
@@ -427,6 +492,8 @@ def test_soak_nothing_lost_nothing_written_twice(
         "invoices": len(data.invoices),
         "payments": len(data.payments) + len(data.late_payments),
         "late_payments": len(data.late_payments),
+        "split_payments": sum(1 for p in data.payments.values() if p.applications),
+        "refunds": len(data.refunds) + len(data.late_refunds),
         "edits": len(data.edits),
         "deliveries": stats.deliveries,
         "batches": stats.batches,
@@ -458,6 +525,8 @@ def _later(api: Any, data: Dataset) -> Iterator[Callable[[], object]]:
         yield functools.partial(api.put_invoice, COMPANY, invoice)
     for payment in data.late_payments:
         yield functools.partial(api.put_payment, COMPANY, payment)
+    for refund in data.late_refunds:
+        yield functools.partial(api.put_refund, COMPANY, refund)
 
 
 class _env:
@@ -487,6 +556,11 @@ def _assert_books_match(stack: SimpleNamespace, data: Dataset) -> None:
     for edited in data.edits:
         final_invoices[edited.id] = edited
     payments = {**data.payments, **{p.id: p for p in data.late_payments}}
+    refunds = {**data.refunds, **{r.id: r for r in data.late_refunds}}
+    # booksync's own "Refunds" item (made on first need for refund receipts) has no local document.
+    refunds_items = [obj for obj in ledger["Item"] if obj["Name"] == "Refunds"]
+    assert len(refunds_items) == (1 if refunds else 0), "one Refunds item, whatever the retries"
+    ledger["Item"] = [obj for obj in ledger["Item"] if obj["Name"] != "Refunds"]
 
     def links(kind: DocumentKind, ids: list[str]) -> dict[str, str]:
         rows = docs.get_many(COMPANY, kind, ids)
@@ -505,9 +579,10 @@ def _assert_books_match(stack: SimpleNamespace, data: Dataset) -> None:
         ("Item", DocumentKind.ITEM, [i.id for i in data.items]),
         ("Invoice", DocumentKind.INVOICE, list(final_invoices)),
         ("Payment", DocumentKind.PAYMENT, list(payments)),
+        ("RefundReceipt", DocumentKind.REFUND, list(refunds)),
     ):
         linked = links(kind, ids)
-        remote_ids = [str(obj["Id"]) for obj in ledger[entity]]
+        remote_ids = [str(obj["Id"]) for obj in ledger.get(entity, [])]
         duplicates = [rid for rid, n in Counter(remote_ids).items() if n > 1]
         assert not duplicates
         assert len(set(linked.values())) == len(linked), f"two {entity}s linked to one remote object"
@@ -519,7 +594,10 @@ def _assert_books_match(stack: SimpleNamespace, data: Dataset) -> None:
             by_id = {str(obj["Id"]): obj for obj in ledger[entity]}
             for invoice_id, remote_id in linked.items():
                 invoice, remote = final_invoices[invoice_id], by_id[remote_id]
-                paid = sum((p.amount for p in payments.values() if p.invoice_id == invoice_id), Decimal(0))
+                paid = sum(
+                    (a.amount for p in payments.values() for a in p.applied if a.invoice_id == invoice_id),
+                    Decimal(0),
+                )
                 assert Decimal(str(remote["TotalAmt"])) == invoice.total, invoice_id
                 assert Decimal(str(remote["Balance"])) == invoice.total - paid, invoice_id
                 assert remote["DocNumber"] == invoice.number
@@ -530,8 +608,18 @@ def _assert_books_match(stack: SimpleNamespace, data: Dataset) -> None:
                 payment, remote = payments[payment_id], by_id[remote_id]
                 assert Decimal(str(remote["TotalAmt"])) == payment.amount, payment_id
                 applied = [
-                    txn["TxnId"] for line in remote.get("Line", []) for txn in line.get("LinkedTxn", [])
+                    (txn["TxnId"], Decimal(str(line["Amount"])))
+                    for line in remote.get("Line", [])
+                    for txn in line.get("LinkedTxn", [])
                 ]
-                assert applied == [invoice_links[payment.invoice_id]], payment_id
+                wanted = [(invoice_links[a.invoice_id], a.amount) for a in payment.applied]
+                assert applied == wanted, payment_id
+        if entity == "RefundReceipt":
+            by_id = {str(obj["Id"]): obj for obj in ledger[entity]}
+            for refund_id, remote_id in linked.items():
+                refund, remote = refunds[refund_id], by_id[remote_id]
+                assert Decimal(str(remote["TotalAmt"])) == refund.amount, refund_id
+                assert remote["TxnDate"] == refund.date.isoformat(), refund_id
+                assert remote["DepositToAccountRef"]["name"] == "Undeposited Funds", refund_id
     assert not pending_rows(), "nothing is left pending"
     assert not boto3.client("sqs").receive_message(QueueUrl=stack.queue, WaitTimeSeconds=0).get("Messages")
