@@ -241,8 +241,9 @@ class SquareOAuth:
 
     # ------------------------------------------------------------ bearer
 
-    def merchant_of(self, header: str | None) -> str:
-        """The seller a bearer token acts for; 401 as Square answers for a missing/expired/revoked one."""
+    def merchant_of(self, header: str | None, scope: str | None = None) -> str:
+        """The seller a bearer token acts for; 401 as Square answers for a missing/expired/revoked one,
+        403 INSUFFICIENT_SCOPES when the seller did not grant ``scope``."""
         if not header or not header.lower().startswith("bearer ") or not header[7:].strip():
             raise errors.unauthorized("This request could not be authorized.")
         with self.lock:
@@ -253,6 +254,11 @@ class SquareOAuth:
                 raise errors.unauthorized("The access token has been revoked.", code="ACCESS_TOKEN_REVOKED")
             if access.expires_at <= self.clock.now():
                 raise errors.unauthorized("The access token has expired.", code="ACCESS_TOKEN_EXPIRED")
+            if scope is not None and scope not in access.grant.scopes:
+                raise errors.forbidden(
+                    f"The merchant has not given your application sufficient permissions to do that: "
+                    f"this call needs {scope}. Ask for it in the authorize URL's scope and reconnect."
+                )
             return access.grant.merchant_id
 
     # ------------------------------------------------------------ control

@@ -54,6 +54,8 @@ class Route:
     control: ControlServe | None = None
     operation: str = "read"
     entity: str | None = None
+    # The OAuth permission the call needs (Square answers 403 INSUFFICIENT_SCOPES without it).
+    scope: str | None = None
 
 
 class SquareSandbox:
@@ -132,17 +134,46 @@ class SquareSandbox:
         add("GET", "/oauth2/authorize", Route(oauth=self.oauth.authorize, operation="authorize"))
         add("POST", "/oauth2/token", Route(oauth=self.oauth.token, operation="token"))
         add("POST", "/oauth2/revoke", Route(oauth=self.oauth.revoke, operation="revoke"))
-        add("GET", "/v2/locations", Route(api=api.list_locations, operation="query", entity="location"))
-        add("GET", "/v2/locations/(?P<location_id>[^/]+)", Route(api=api.get_location, entity="location"))
-        add("GET", "/v2/payments", Route(api=api.list_payments, operation="query", entity="payment"))
-        add("GET", "/v2/payments/(?P<payment_id>[^/]+)", Route(api=api.get_payment, entity="payment"))
-        add("GET", "/v2/refunds/(?P<refund_id>[^/]+)", Route(api=api.get_refund, entity="refund"))
-        add("GET", "/v2/payouts", Route(api=api.list_payouts, operation="query", entity="payout"))
-        add("GET", "/v2/payouts/(?P<payout_id>[^/]+)", Route(api=api.get_payout, entity="payout"))
+        locations, payments, payouts = "MERCHANT_PROFILE_READ", "PAYMENTS_READ", "PAYOUTS_READ"
+        add(
+            "GET",
+            "/v2/locations",
+            Route(api=api.list_locations, operation="query", entity="location", scope=locations),
+        )
+        add(
+            "GET",
+            "/v2/locations/(?P<location_id>[^/]+)",
+            Route(api=api.get_location, entity="location", scope=locations),
+        )
+        add(
+            "GET",
+            "/v2/payments",
+            Route(api=api.list_payments, operation="query", entity="payment", scope=payments),
+        )
+        add(
+            "GET",
+            "/v2/payments/(?P<payment_id>[^/]+)",
+            Route(api=api.get_payment, entity="payment", scope=payments),
+        )
+        add(
+            "GET",
+            "/v2/refunds/(?P<refund_id>[^/]+)",
+            Route(api=api.get_refund, entity="refund", scope=payments),
+        )
+        add(
+            "GET",
+            "/v2/payouts",
+            Route(api=api.list_payouts, operation="query", entity="payout", scope=payouts),
+        )
+        add(
+            "GET",
+            "/v2/payouts/(?P<payout_id>[^/]+)",
+            Route(api=api.get_payout, entity="payout", scope=payouts),
+        )
         add(
             "GET",
             "/v2/payouts/(?P<payout_id>[^/]+)/payout-entries",
-            Route(api=api.list_payout_entries, operation="query", entity="payout_entry"),
+            Route(api=api.list_payout_entries, operation="query", entity="payout_entry", scope=payouts),
         )
         register_control_routes(
             self, lambda method, pattern, serve: add(method, pattern, Route(control=serve))
@@ -208,7 +239,7 @@ class SquareSandbox:
                     "INVALID_SQUARE_VERSION_FORMAT",
                     "Square-Version must be a date such as 2025-08-20.",
                 )
-            merchant_id = self.oauth.merchant_of(request.header("authorization"))
+            merchant_id = self.oauth.merchant_of(request.header("authorization"), route.scope)
             return json_response(200, route.api(request, merchant_id, **params))
         except SquareError as error:
             return error.response()

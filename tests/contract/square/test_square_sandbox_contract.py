@@ -25,7 +25,13 @@ from local.sandboxes.square.ledger import (
     REFUND_STATUSES,
 )
 from local.sandboxes.square.server import SquareConfig, SquareSandbox
-from local.sandboxes.square.testing import SquareClient, SquareControl, connect
+from local.sandboxes.square.testing import (
+    SquareClient,
+    SquareControl,
+    authorize_url,
+    connect,
+    redirect_params,
+)
 
 pytestmark = pytest.mark.contract
 
@@ -168,6 +174,19 @@ def _errors(found: Scenario, sandbox: SquareSandbox, control: SquareControl, squ
     _record(found, "/v2/payouts", square.get("/v2/payouts", limit="0"))  # 400
     _record(found, "/v2/payouts", square.get("/v2/payouts", cursor="bad!"))  # 400
     _record(found, "/v2/locations", httpx.get(f"{sandbox.url}/v2/locations"))  # 401
+    # A token without PAYOUTS_READ: 403.
+    narrow_url = authorize_url(sandbox.url, CLIENT_ID, REDIRECT, scope="PAYMENTS_READ")
+    code = redirect_params(httpx.get(narrow_url).headers["location"])["code"]
+    token = httpx.post(
+        f"{sandbox.url}/oauth2/token",
+        json={
+            "client_id": CLIENT_ID,
+            "client_secret": SECRET,
+            "grant_type": "authorization_code",
+            "code": code,
+        },
+    ).json()["access_token"]
+    _record(found, "/v2/payouts", SquareClient(sandbox.url, token).get("/v2/payouts"))
     for action in ("http_429", "http_500", "http_503"):
         control.fault(action=action, path="^/v2/payouts$", times=1)
         _record(found, "/v2/payouts", square.get("/v2/payouts"))
@@ -187,7 +206,7 @@ def test_every_endpoint_and_every_status_was_exercised(scenario: Scenario) -> No
         "/v2/payouts/{payout_id}",
         "/v2/payouts/{payout_id}/payout-entries",
     }
-    assert {answer.status for answer in scenario.answers} == {200, 400, 401, 404, 429, 500, 503}
+    assert {answer.status for answer in scenario.answers} == {200, 400, 401, 403, 404, 429, 500, 503}
     assert {event["type"] for event in scenario.events} == set(EVENT_TYPES)
 
 

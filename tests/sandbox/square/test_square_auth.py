@@ -6,9 +6,16 @@ from typing import Any
 
 import httpx
 import pytest
+from square_helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 
 from local.sandboxes.square.server import SquareSandbox
-from local.sandboxes.square.testing import Connection, SquareClient, SquareControl
+from local.sandboxes.square.testing import (
+    Connection,
+    SquareClient,
+    SquareControl,
+    authorize_url,
+    redirect_params,
+)
 
 AUTH_ERROR = {"category": "AUTHENTICATION_ERROR", "code": "UNAUTHORIZED"}
 
@@ -71,3 +78,28 @@ def test_unknown_endpoint_is_a_square_404(sandbox: SquareSandbox, square: Square
     answer = square.get("/v2/nothing-here")
     assert answer.status_code == 404
     assert _only_error(answer)["category"] == "INVALID_REQUEST_ERROR"
+
+
+def test_a_call_outside_the_granted_scopes_is_403(
+    sandbox: SquareSandbox, control: SquareControl, merchant: dict[str, Any]
+) -> None:
+    url = authorize_url(
+        sandbox.url, CLIENT_ID, REDIRECT_URI, merchant_id=merchant["id"], scope="PAYMENTS_READ"
+    )
+    code = redirect_params(httpx.get(url).headers["location"])["code"]
+    tokens = httpx.post(
+        f"{sandbox.url}/oauth2/token",
+        json={
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "grant_type": "authorization_code",
+            "code": code,
+        },
+    ).json()
+    square = SquareClient(sandbox.url, tokens["access_token"])
+    assert square.get("/v2/payments").status_code == 200
+    for path in ("/v2/payouts", "/v2/locations"):
+        answer = square.get(path)
+        assert answer.status_code == 403
+        error = _only_error(answer)
+        assert (error["category"], error["code"]) == ("AUTHENTICATION_ERROR", "INSUFFICIENT_SCOPES")
