@@ -16,6 +16,7 @@ from booksync.integrations import Integrations
 from booksync.store.connections import ConnectionRepository
 from booksync.store.models import ConnectionModel
 from booksync.sync.records import FieldProblem
+from booksync.sync.sweep import Sweep
 
 from tests import builders
 from tests.integration.test_invoice_sync_engine import COMPANY, job, world
@@ -110,7 +111,9 @@ def test_refund_validation() -> None:
 def test_payment_forms_validate() -> None:
     assert builders.payment().invoice_ids == ["inv-1"]
     assert split_payment().invoice_ids == ["inv-1", "inv-2"]
-    with pytest.raises(ValueError, match=r"applications\n.*add up to 480\.00, not the payment amount 500\.00"):
+    with pytest.raises(
+        ValueError, match=r"applications\n.*add up to 480\.00, not the payment amount 500\.00"
+    ):
         Payment.model_validate({**split_payment().model_dump(mode="json"), "amount": "500.00"})
     with pytest.raises(ValueError, match="only once"):
         Payment.model_validate(
@@ -358,3 +361,23 @@ def test_a_refund_of_a_split_payment_syncs_once(world: SimpleNamespace) -> None:
     world.engine().run(job("inv-1"))
     assert len(world.provider.objects["refund"]) == 1
     assert world.provider.writes["create_refund"] == 1
+
+
+def test_the_sweep_queues_a_pending_refund_through_its_payments_invoice(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.engine().run(job())
+    connections = ConnectionRepository()
+    connection = connections.get(COMPANY, "quickbooks")
+    connection.update(actions=[ConnectionModel.settings.auto_sync_payments.set(False)])
+    world.queue.jobs.clear()
+    accepted = world.service.put_refund(COMPANY, refund())
+    assert accepted.pending and world.queue.jobs == [], "auto-sync of payments is off: not queued"
+    sweep = Sweep(
+        documents=world.docs, connections=connections, runs=world.runs, queue=world.queue, grace_seconds=0
+    )
+    assert sweep.run().queued == 1
+    assert [j.invoice_id for j in world.queue.jobs] == ["inv-1"]
+    world.engine().run(world.queue.jobs[0])
+    assert len(world.provider.objects["refund"]) == 1
+    assert sweep.run().queued == 0, "nothing left pending"
