@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
+from square_helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 
 from local.sandboxes.square.server import SquareSandbox
-from local.sandboxes.square.testing import SquareClient, SquareControl
+from local.sandboxes.square.testing import SquareClient, SquareControl, authorize_url, redirect_params
 
 
 @pytest.fixture
@@ -73,3 +75,42 @@ def test_a_timeout_holds_the_answer_until_the_client_gives_up(
 def test_a_bad_rule_is_refused(control: SquareControl) -> None:
     answer = control.http.post("/_sandbox/faults", json={"action": "explode"})
     assert answer.status_code == 400 and "action must be one of" in answer.json()["error"]
+
+
+def test_a_lost_token_answer_spends_the_code_but_not_the_refresh_token(
+    sandbox: SquareSandbox, control: SquareControl, merchant: dict[str, Any]
+) -> None:
+    code = redirect_params(
+        httpx.get(authorize_url(sandbox.url, CLIENT_ID, REDIRECT_URI, merchant_id=merchant["id"])).headers[
+            "location"
+        ]
+    )["code"]
+    form = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    control.fault(action="commit_then_500", operation="token", times=1)
+    lost = httpx.post(
+        f"{sandbox.url}/oauth2/token", json={**form, "grant_type": "authorization_code", "code": code}
+    )
+    assert lost.status_code == 500
+    retry = httpx.post(
+        f"{sandbox.url}/oauth2/token", json={**form, "grant_type": "authorization_code", "code": code}
+    )
+    assert retry.status_code == 401 and "already redeemed" in retry.json()["errors"][0]["detail"]
+    tokens = control.call("POST", "/tokens/issue", {"client_id": CLIENT_ID, "merchant_id": merchant["id"]})
+    refresh = {**form, "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    control.fault(action="commit_then_reset", operation="token", times=1)
+    with pytest.raises(httpx.TransportError):
+        httpx.post(f"{sandbox.url}/oauth2/token", json=refresh)
+    again = httpx.post(f"{sandbox.url}/oauth2/token", json=refresh)
+    assert again.status_code == 200 and again.json()["refresh_token"] == tokens["refresh_token"]
+
+
+def test_concurrent_readers_all_get_whole_pages(
+    control: SquareControl, merchant: dict[str, Any], square: SquareClient
+) -> None:
+    for amount in range(1_000, 1_012):
+        control.pay(merchant["id"], amount)
+    payout_id = control.payout(merchant["id"])["payout"]["id"]
+    control.configure(page_size=5)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: len(square.all_payout_entries(payout_id)), range(16)))
+    assert results == [12] * 16
