@@ -8,7 +8,8 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import boto3
 import botocore.httpsession
 import pytest
-from booksync.documents import DocumentKind
+from booksync.documents import DocumentKind, Refund
 from booksync.settings import ApiSettings
 from booksync.store.models import SyncRunModel, WebhookEventModel
 from booksync.wiring import api_services
@@ -291,6 +292,29 @@ def test_a_payment_deleted_in_quickbooks_is_recorded_again_by_the_next_sync(stac
     _, again = link(stack, DocumentKind.PAYMENT, "p-1")
     assert again.remote_id and again.remote_id != before.remote_id
     assert [p["Id"] for p in stack.control.ledger(stack.realm)["entities"]["Payment"]] == [again.remote_id]
+
+
+def test_a_refund_receipt_deleted_in_quickbooks_is_recorded_again_by_the_next_sync(
+    stack: SimpleNamespace,
+) -> None:
+    seed_and_sync(stack)
+    stack.services.documents.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    refund = Refund(id="r-1", payment_id="p-1", amount=Decimal("30.00"), date=date(2026, 11, 5))
+    stack.services.documents.put_refund(COMPANY, refund)
+    sync_pending(stack)
+    _, before = link(stack, DocumentKind.REFUND, "r-1")
+    assert before.remote_id
+    stack.control.delete_entity(stack.realm, "RefundReceipt", before.remote_id)
+    change = intuit.Change(realm=stack.realm, entity="RefundReceipt", id=before.remote_id, operation="Delete")
+    assert deliver(stack, [change])["statusCode"] == 200
+    assert consume(stack) == {"batchItemFailures": []}
+    assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] >= 1
+    sync_pending(stack)
+    _, again = link(stack, DocumentKind.REFUND, "r-1")
+    assert again.remote_id and again.remote_id != before.remote_id
+    receipts = stack.control.ledger(stack.realm)["entities"]["RefundReceipt"]
+    assert [r["Id"] for r in receipts] == [again.remote_id]
+    assert len(stack.control.ledger(stack.realm)["entities"]["Payment"]) == 1
 
 
 def test_the_same_event_delivered_twice_is_acted_on_once(stack: SimpleNamespace) -> None:

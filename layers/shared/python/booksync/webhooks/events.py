@@ -2,7 +2,7 @@
 
 The sync is one way (booksync -> QuickBooks). What someone does in QuickBooks is acted on only
 where booksync's own links would otherwise be wrong:
-- Delete of a linked customer, item, invoice or payment: the link is cleared and the document
+- Delete of a linked customer, item, invoice, payment or refund receipt: the link is cleared and the document
   marked pending, so the next sync creates it again (a new generation, so a new intent).
 - Merge: documents linked to the merged-away id are relinked to the survivor.
 - Void, and any other change (Update, ...) to a linked object made after booksync's last push:
@@ -37,6 +37,7 @@ KINDS = {
     "Item": DocumentKind.ITEM,
     "Invoice": DocumentKind.INVOICE,
     "Payment": DocumentKind.PAYMENT,
+    "RefundReceipt": DocumentKind.REFUND,
 }
 # QuickBooks stamps a change when it commits it; booksync stamps synced_at when the answer
 # arrives, a little later. A change stamped no later than this after our push is our own write.
