@@ -261,6 +261,17 @@ class SquareOAuth:
                 )
             return access.grant.merchant_id
 
+    def has_grant(self, client_id: str, merchant_id: str, scope: str) -> bool:
+        """Whether the seller authorizes the app with ``scope`` now (for app-bound subscriptions)."""
+        with self.lock:
+            return any(
+                grant.client_id == client_id
+                and grant.merchant_id == merchant_id
+                and not grant.revoked
+                and scope in grant.scopes
+                for grant in self.grants.values()
+            )
+
     # ------------------------------------------------------------ control
 
     def expire(self, merchant_id: str) -> int:

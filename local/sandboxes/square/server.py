@@ -67,7 +67,7 @@ class SquareSandbox:
         self.ledger = Ledger(self.config)
         self.oauth = SquareOAuth(self.config, self.clock, self.ledger)
         self.api = DataAPI(self.config, self.ledger)
-        self.webhooks = Webhooks()
+        self.webhooks = Webhooks(self.oauth.has_grant)
         self.faults = FaultInjector()
         self.requests: list[dict[str, Any]] = []
         self._requests_lock = threading.Lock()

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,9 @@ class Subscription:
     signature_key: str
     event_types: list[str] = field(default_factory=lambda: list(EVENT_TYPES))
     enabled: bool = True
+    # An app's subscription hears only sellers who authorized the app with the event's scope, as
+    # on Square; without one (the default) it hears every seller of the sandbox.
+    client_id: str | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -46,6 +50,7 @@ class Subscription:
             "signature_key": self.signature_key,
             "event_types": list(self.event_types),
             "enabled": self.enabled,
+            "client_id": self.client_id,
         }
 
 
@@ -92,8 +97,14 @@ class Delivery:
         }
 
 
+# The scope a seller must have granted for an app to hear the event (api.json x-webhook.scopes).
+EVENT_SCOPES = {"payment": "PAYMENTS_READ", "refund": "PAYMENTS_READ", "payout": "PAYOUTS_READ"}
+Authorized = Callable[[str, str, str], bool]  # (client_id, merchant_id, scope)
+
+
 class Webhooks:
-    def __init__(self) -> None:
+    def __init__(self, authorized: Authorized | None = None) -> None:
+        self.authorized = authorized or (lambda client_id, merchant_id, scope: True)
         self.lock = threading.Lock()
         self.subscriptions: dict[str, Subscription] = {}
         self.deliveries: list[Delivery] = []
@@ -117,6 +128,7 @@ class Webhooks:
             notification_url=url,
             signature_key=str(body.get("signature_key") or ids.signature_key()),
             event_types=list(types),
+            client_id=str(body["client_id"]) if body.get("client_id") else None,
         )
         with self.lock:
             self.subscriptions[subscription.id] = subscription
@@ -128,7 +140,11 @@ class Webhooks:
 
     def listening(self, event: Event) -> list[Subscription]:
         with self.lock:
-            return [s for s in self.subscriptions.values() if s.enabled and event.type in s.event_types]
+            chosen = [s for s in self.subscriptions.values() if s.enabled and event.type in s.event_types]
+        scope = EVENT_SCOPES[event.data_type]
+        return [
+            s for s in chosen if s.client_id is None or self.authorized(s.client_id, event.merchant_id, scope)
+        ]
 
     def prepare(self, event: Event) -> list[SignedRequest]:
         return [signed_request(event, subscription) for subscription in self.listening(event)]

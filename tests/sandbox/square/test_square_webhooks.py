@@ -8,8 +8,10 @@ import hmac
 import json
 from typing import Any
 
-from square_helpers import SIGNATURE_KEY, Receiver
+import httpx
+from square_helpers import CLIENT_ID, CLIENT_SECRET, SIGNATURE_KEY, Receiver
 
+from local.sandboxes.square.server import SquareSandbox
 from local.sandboxes.square.testing import SquareClient, SquareControl
 from local.sandboxes.square.webhooks import SIGNATURE_HEADER
 
@@ -155,3 +157,23 @@ def test_partial_payments_of_one_invoice_share_its_reference(
         (second["id"], "INV-10"),
     ]
     assert sum(p["amount_money"]["amount"] for p in listed) == 10_000
+
+
+def test_an_app_subscription_hears_only_sellers_who_authorized_it(
+    sandbox: SquareSandbox, control: SquareControl, merchant: dict[str, Any], receiver: Receiver
+) -> None:
+    control.subscribe(receiver.url, "app-key", client_id=CLIENT_ID)
+    stranger = control.add_merchant("Never connected")
+    control.pay(stranger["id"], 1_000)
+    assert receiver.received == []
+    tokens = control.call("POST", "/tokens/issue", {"client_id": CLIENT_ID, "merchant_id": merchant["id"]})
+    control.pay(merchant["id"], 1_000)
+    assert [json.loads(body)["merchant_id"] for body in receiver.bodies()] == [merchant["id"]]
+    revoked = httpx.post(
+        f"{sandbox.url}/oauth2/revoke",
+        json={"client_id": CLIENT_ID, "access_token": tokens["access_token"]},
+        headers={"Authorization": f"Client {CLIENT_SECRET}"},
+    )
+    assert revoked.status_code == 200
+    control.pay(merchant["id"], 2_000)
+    assert len(receiver.received) == 1  # nothing after the seller revoked the app
