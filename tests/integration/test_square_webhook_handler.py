@@ -114,13 +114,9 @@ def stack(
         merchant = control.add_merchant("Harper Plumbing", ["Main"])
         control.subscribe(NOTIFY_URL, SIGNATURE_KEY)
         connect_square(services, merchant["id"])
-        for doc in (builders.customer(), builders.item(), builders.item("i-2", "Parts", "80.00")):
-            put = (
-                services.documents.put_customer
-                if doc.__class__.__name__ == "Customer"
-                else services.documents.put_item
-            )
-            put(COMPANY, doc)
+        services.documents.put_customer(COMPANY, builders.customer())
+        services.documents.put_item(COMPANY, builders.item())
+        services.documents.put_item(COMPANY, builders.item("i-2", "Parts", "80.00"))
         services.documents.put_invoice(COMPANY, builders.invoice("inv-1"))
         drain(sqs_queue)
         yield SimpleNamespace(
@@ -179,7 +175,8 @@ def consume(stack: SimpleNamespace) -> list[str]:
 
 def pay(stack: SimpleNamespace, amount: int, **extra: Any) -> dict[str, Any]:
     """A card payment in the sandbox whose signed webhook requests are posted by the test."""
-    return stack.control.pay(stack.merchant["id"], amount, deliver=False, **extra)
+    answer: dict[str, Any] = stack.control.pay(stack.merchant["id"], amount, deliver=False, **extra)
+    return answer
 
 
 def deliver_all(stack: SimpleNamespace, answer: dict[str, Any]) -> None:
@@ -423,3 +420,17 @@ def test_events_for_an_unknown_merchant_are_acknowledged(stack: SimpleNamespace)
     deliver_all(stack, stack.control.pay(stranger["id"], 1000, reference_id="inv-1", deliver=False))
     (row,) = [r for r in WebhookEventModel.scan() if r.event_key.startswith("square#")]
     assert row.outcome == "unknown_merchant" and stranger["id"] in str(row.detail)
+
+
+def test_a_warm_delivery_makes_exactly_one_aws_request_before_its_answer(stack: SimpleNamespace) -> None:
+    from tests.aws_calls import counting
+
+    requests = [pay(stack, 1000 + i, reference_id="inv-1")["requests"][0] for i in range(2)]
+    with counting() as aws:
+        assert post(stack, requests[0])["statusCode"] == 200  # cold: reads the key from SSM
+        cold = list(aws.calls)
+        aws.reset()
+        assert post(stack, requests[1])["statusCode"] == 200
+        warm = list(aws.calls)
+    assert cold == ["ssm.GetParameter", "sqs.SendMessage"], cold
+    assert warm == ["sqs.SendMessage"], warm
