@@ -508,8 +508,15 @@ class Ledger:
         """The share of the payment's fee given back, negative; the last refund gets the remainder."""
         if not self.config.fees.refund_returns_fee:
             return 0
-        returned = sum(r.fee for r in self.refunds.values() if r.payment_id == payment.id)
-        if payment.refunded + amount >= payment.total:
+        # Pending refunds count too (REJECTED and FAILED ones carry no fee), so the refunds that
+        # together cover the whole payment give back exactly its fee, whatever order they finish in.
+        alive = [
+            r
+            for r in self.refunds.values()
+            if r.payment_id == payment.id and r.status in {"PENDING", "COMPLETED"}
+        ]
+        returned = sum(r.fee for r in alive)
+        if sum(r.amount for r in alive) + amount >= payment.total:
             return -(payment.fee + returned)
         return -((payment.fee * amount * 2 + payment.total) // (payment.total * 2))
 

@@ -70,3 +70,23 @@ def test_a_rejected_refund_returns_nothing_and_stays_out_of_payouts(
     assert rejected["refund"]["status"] == "REJECTED"
     entries = control.payout(merchant["id"])["payout_entries"]
     assert [e["type"] for e in entries] == ["CHARGE"]
+
+
+def test_pending_and_completed_refunds_together_give_back_exactly_the_fee(
+    control: SquareControl, merchant: dict[str, Any], square: SquareClient
+) -> None:
+    payment = control.pay(merchant["id"], 1_001)["payment"]
+    fee = payment["processing_fee"][0]["amount_money"]["amount"]
+    first = control.refund(payment["id"], amount=333, status="PENDING")["refund"]["id"]
+    second = control.refund(payment["id"], amount=335)["refund"]["id"]
+    last = control.refund(payment["id"], status="PENDING")["refund"]["id"]  # the remaining 333
+    for refund_id in (last, first):
+        control.call("POST", f"/refunds/{refund_id}/complete")
+    returned = [
+        square.get(f"/v2/refunds/{r}").json()["refund"]["processing_fee"][0]["amount_money"]["amount"]
+        for r in (first, second, last)
+    ]
+    assert sum(returned) == -fee
+    # Everything was given back, fee included: the activity nets to zero, and Square sends no zero payout.
+    nothing = control.http.post("/_sandbox/payouts", json={"merchant_id": merchant["id"]})
+    assert nothing.status_code == 409 and "cancel out" in nothing.json()["error"]
