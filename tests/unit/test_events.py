@@ -51,6 +51,9 @@ PROXY_SAMPLES_REQUIRED = [
     ("POST", r"/integrations/square/connect"),
     ("GET", r"/square/payments/unmatched"),
     ("POST", r"/square/payments/[^/]+/match"),
+    ("GET", r"/payouts"),
+    ("GET", r"/payouts/[^/]+"),
+    ("POST", r"/payouts/[^/]+/retry"),
 ]
 DOCUMENT_ROUTES: dict[str, type[BaseModel]] = {
     "customers": Customer,

@@ -238,6 +238,7 @@ FUNCTION_ENV["PayoutDepositFunction"] = {
 }
 FUNCTION_ENV["SchedulerFunction"] |= {"PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL"}
 FUNCTION_ENV["SquareEventsFunction"] |= {"PAYOUT_DEPOSIT_QUEUE_URL"}
+FUNCTION_ENV["ApiFunction"] |= {"PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL"}
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
 QUEUE_ENV = {
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",

@@ -32,6 +32,15 @@ ACCOUNT_FILTERS: dict[str, Callable[[Account], bool]] = {
     "credit_card": lambda a: a.account_type == "Credit Card",
     "all": lambda a: True,
 }
+# The payout deposit settings (booksync/payouts/) and the accounts each may name.
+DEPOSIT_ACCOUNT_KINDS: dict[str, str] = {
+    "deposit_bank_account_id": "bank",
+    "merchant_fees_account_id": "expense",
+    "payout_fees_account_id": "expense",
+    "tips_account_id": "all",  # income, or a liability when tips are owed to staff
+    "refunds_account_id": "all",
+    "adjustments_account_id": "all",
+}
 CACHE_SECONDS = 60.0
 BULK_WRITERS = 16
 
@@ -85,6 +94,25 @@ class AccountMapping:
             raise InvalidRequest(
                 f"{label} account '{account.name}' is a {account.account_type} account, "
                 "not an income account: items post their sales to income accounts.",
+                fix=fix,
+            )
+        return account
+
+    def check_deposit_account(self, company_id: str, provider: str, setting: str, account_id: str) -> Account:
+        """The account, if payout deposits can use it for ``setting``; else a refusal saying why."""
+        label = PROVIDER_LABELS.get(provider, provider)
+        kind = DEPOSIT_ACCOUNT_KINDS[setting]
+        chart = {a.id: a for a in self._chart(company_id, provider, fresh_if_missing=account_id)}
+        fix = f"Choose one of GET /integrations/{provider}/accounts?type={kind} for {setting}."
+        account = chart.get(account_id)
+        if account is None:
+            raise InvalidRequest(f"{label} has no account with id {account_id!r} ({setting}).", fix=fix)
+        if not account.active:
+            raise InvalidRequest(f"{label} account '{account.name}' is inactive ({setting}).", fix=fix)
+        if not ACCOUNT_FILTERS[kind](account):
+            raise InvalidRequest(
+                f"{label} account '{account.name}' is a {account.account_type} account; "
+                f"{setting} needs a {kind} account.",
                 fix=fix,
             )
         return account

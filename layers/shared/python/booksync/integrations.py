@@ -56,6 +56,19 @@ class Connected:
     first: bool = False
 
 
+# The payout deposit settings whose account ids are checked against the chart (account_mapping).
+DEPOSIT_ACCOUNT_SETTINGS = frozenset(
+    {
+        "deposit_bank_account_id",
+        "merchant_fees_account_id",
+        "tips_account_id",
+        "refunds_account_id",
+        "adjustments_account_id",
+        "payout_fees_account_id",
+    }
+)
+
+
 class Integrations:
     def __init__(
         self,
@@ -70,12 +83,15 @@ class Integrations:
         notifications: NotificationRepository | None = None,
         on_connected: Sequence[Callable[[Connected], object]] = (),
         income_account_check: Callable[[str, str, str], object] | None = None,
+        # (company, provider, setting, account id): raises when payout deposits cannot use it.
+        deposit_account_check: Callable[[str, str, str, str], object] | None = None,
         on_payments_connected: Sequence[Callable[[Connected], object]] = (),
     ) -> None:
         # Run after a payment processor (Square) connects, e.g. record its locations.
         self._on_payments_connected = tuple(on_payments_connected)
         # (company, provider, account id): raises when items cannot post to that account.
         self._income_account_check = income_account_check
+        self._deposit_account_check = deposit_account_check
         self._notifications = notifications
         # Run after every successful (re)connection, e.g. resume the work parked while it was down.
         self._on_connected = tuple(on_connected)
@@ -261,6 +277,9 @@ class Integrations:
         account_id = changes.get("default_income_account_id")
         if account_id and self._income_account_check is not None:
             self._income_account_check(company_id, provider, str(account_id))
+        for setting, value in changes.items():
+            if value and setting in DEPOSIT_ACCOUNT_SETTINGS and self._deposit_account_check is not None:
+                self._deposit_account_check(company_id, provider, setting, str(value))
         if changes:
             # Only the settings: a full save could overwrite tokens a worker just refreshed.
             row.update(

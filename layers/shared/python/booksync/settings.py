@@ -175,6 +175,9 @@ class ApiSettings(_TokenSettings):
     app_return_url: str | None = Field(alias="APP_RETURN_URL", default=None)
     # Square payments kept by the webhook consumer (GET /square/payments/unmatched, match).
     square_activity_table: str | None = Field(alias="SQUARE_ACTIVITY_TABLE", default=None)
+    # Square payouts and their deposits (GET /payouts); retries go to the payout deposit queue.
+    payouts_table: str | None = Field(alias="PAYOUTS_TABLE", default=None)
+    payout_deposit_queue_url: str | None = Field(alias="PAYOUT_DEPOSIT_QUEUE_URL", default=None)
 
     @field_validator("app_return_url")
     @classmethod

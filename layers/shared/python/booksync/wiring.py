@@ -81,6 +81,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
                 *([catalog.after_connect] if catalog is not None else []),
             ],
             income_account_check=accounts.check_income_account,
+            deposit_account_check=accounts.check_deposit_account,
             on_payments_connected=[_square_locations(settings, connections)],
         ),
         runs=runs,
@@ -89,6 +90,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
         catalog=catalog,
         accounts=accounts,
         square=square_payments_api(settings, documents),
+        payouts=_payout_views(settings),
     )
 
 
@@ -512,3 +514,15 @@ def payout_sweep(settings: SchedulerSettings) -> PayoutSweep | None:
     return PayoutSweep(
         payouts=PayoutRepository(), send=SqsPayoutQueue(settings.payout_deposit_queue_url).send
     )
+
+
+def _payout_views(settings: ApiSettings) -> Any:
+    """GET /payouts and the admin's retry (None where the stack has no payouts table)."""
+    if not settings.payouts_table:
+        return None
+    from booksync.payouts.sweep import SqsPayoutQueue
+    from booksync.payouts.views import PayoutViews
+    from booksync.store.payouts import PayoutRepository
+
+    url = settings.payout_deposit_queue_url
+    return PayoutViews(PayoutRepository(), send=SqsPayoutQueue(url).send if url else None)

@@ -23,13 +23,14 @@ if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request t
     from booksync.account_mapping import AccountMapping
     from booksync.integrations import Integrations
     from booksync.payments.square import SquarePayments
+    from booksync.payouts.views import PayoutViews
     from booksync.store.notifications import NotificationRepository
     from booksync.store.runs import RunRepository
     from booksync.sync.catalog_jobs import CatalogRequests
     from booksync.sync.records import Accepted, DocumentService
 
 IdPath = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$", description="Your app's id for it")
+    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:_-]{0,99}$", description="Your app's id for it")
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": text}
@@ -52,6 +53,7 @@ class ApiServices:
     catalog: CatalogRequests | None = None
     accounts: AccountMapping | None = None
     square: SquarePayments | None = None
+    payouts: PayoutViews | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,14 @@ class SettingsPatch(BaseModel):
     auto_sync_customers: bool | None = None
     auto_sync_items: bool | None = None
     default_income_account_id: str | None = None
+    # Square payouts become deposits (README "Square payouts become QuickBooks deposits").
+    auto_sync_deposits: bool | None = None
+    deposit_bank_account_id: str | None = Field(default=None, min_length=1, max_length=64)
+    merchant_fees_account_id: str | None = Field(default=None, min_length=1, max_length=64)
+    tips_account_id: str | None = Field(default=None, min_length=1, max_length=64)
+    refunds_account_id: str | None = Field(default=None, min_length=1, max_length=64)
+    adjustments_account_id: str | None = Field(default=None, min_length=1, max_length=64)
+    payout_fees_account_id: str | None = Field(default=None, min_length=1, max_length=64)
     # The account refunds are paid from (a bank, credit card or Undeposited Funds); unset:
     # Undeposited Funds, where a card refund nets against the payout deposit.
     refunds_from_account_id: str | None = Field(default=None, min_length=1, max_length=50)
@@ -337,6 +347,9 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915
     from booksync.api.square import router as square_router
 
     app.include_router(square_router)
+    from booksync.api.payouts import router as payouts_router
+
+    app.include_router(payouts_router)
     return app
 
 
