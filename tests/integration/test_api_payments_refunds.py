@@ -121,3 +121,13 @@ def test_split_payment_field_errors_name_the_field(api: SimpleNamespace) -> None
         assert any(f.startswith("applications") for f in fields(problem)), problem
         assert words in problem["detail"], problem
     assert api.call("GET", "/payments/p-9", claims=admin())[0] == 404, "nothing stored"
+
+
+def test_a_square_refund_id_is_a_valid_document_id(api: SimpleNamespace) -> None:
+    """Square refund ids are ``<payment id>_<suffix>``; the Square integration records them as is."""
+    invoices_and_payment(api)
+    square_id = "square-R2B3Z8WMVt3EAmzYWLZvz7Y69EbZY_KlWP8IC1557ddwc9QWTKrCVU6m0JXDz15R2Qym5eQfR"
+    status, _, _ = api.call("PUT", f"/refunds/{square_id}", refund_body(id=square_id), claims=admin())
+    assert status == 201
+    status, shown, _ = api.call("GET", f"/refunds/{square_id}", claims=admin())
+    assert status == 200 and shown["document"]["id"] == square_id

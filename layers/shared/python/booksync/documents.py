@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-DocId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
+# Underscores too: Square's refund ids carry one (``<payment id>_<suffix>``).
+DocId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")]
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
