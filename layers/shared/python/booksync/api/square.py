@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from booksync.api.app import ERRORS, ApiServices, CallerDep, Svc
+from booksync.documents import DocId
 from booksync.errors import NotFoundError
 
 if TYPE_CHECKING:  # the store loads on the first request that needs it
@@ -23,9 +24,7 @@ SquareId = Annotated[str, Path(min_length=1, max_length=192, pattern=r"^[A-Za-z0
 
 class MatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    invoice_id: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$", description="The booksync invoice the payment pays"
-    )
+    invoice_id: DocId = Field(description="The booksync invoice the payment pays")
 
 
 def _square(svc: ApiServices) -> SquarePayments:
