@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request t
     from booksync.sync.records import Accepted, DocumentService
 
 IdPath = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:_-]{0,99}$", description="Your app's id for it")
+    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", description="Your app's id for it")
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": text}
