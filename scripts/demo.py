@@ -81,6 +81,7 @@ class Scenario:
     api: httpx.Client
     qbo: httpx.Client
     realm: str = ""
+    expected_income: dict[str, str | None] = field(default_factory=dict)
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
         return self.checks.check(name, ok, detail)
@@ -199,6 +200,33 @@ def draft_then_sent(s: Scenario) -> None:
     s.drain()
     s.check("QuickBooks has no invoice yet", s.entities("Invoice") == [])
 
+
+@chapter
+def account_mapping(s: Scenario) -> None:
+    step("Account mapping before the first sync: each item's income account")
+    income = s.api.get("/integrations/quickbooks/accounts", params={"type": "income"}).json()
+    by_name = {a["name"]: a["id"] for a in income}
+    s.check("QuickBooks' income accounts are listed", "Services" in by_name, ", ".join(sorted(by_name)))
+    product = by_name.get("Sales of Product Income", "")
+    mapped = s.api.put(
+        "/integrations/quickbooks/account-mapping/items/part-813", json={"account_id": product}
+    )
+    s.check("the part is mapped to Sales of Product Income", mapped.status_code == 200, mapped.text[:100])
+    bulk = s.api.post(
+        "/integrations/quickbooks/account-mapping/apply-to-unmapped",
+        json={"account_id": by_name.get("Services")},
+    )
+    counts = s.api.get("/integrations/quickbooks/account-mapping").json()["counts"]
+    s.check(
+        "Apply to Unmapped leaves none unmapped",
+        bulk.status_code == 200 and counts["unmapped"] == 0,
+        str(counts),
+    )
+    s.expected_income = {"Drain cleaning": by_name.get("Services"), "TKO-813PB-1500B": product}
+
+
+@chapter
+def send_invoice(s: Scenario) -> None:
     step("Send the invoice: it syncs with its customer and items")
     sent = s.put("/invoices/inv-1001", {**INVOICE, "status": "SENT"})
     s.check("sent invoice queued", sent.status_code == 200 and sent.json()["sync_run_id"] is not None)
@@ -208,6 +236,8 @@ def draft_then_sent(s: Scenario) -> None:
     s.check("one customer, two items", len(s.entities("Customer")) == 1 and len(s.entities("Item")) == 2)
     names = sorted(i["Name"] for i in s.entities("Item"))
     s.check("item name cleaned of the tab", "TKO-813PB-1500B" in names, ", ".join(names))
+    posted = {i["Name"]: (i.get("IncomeAccountRef") or {}).get("value") for i in s.entities("Item")}
+    s.check("each item posts to its mapped income account", posted == s.expected_income, str(posted))
     total = Decimal(str(invoices[0]["TotalAmt"])) if invoices else Decimal(-1)
     s.check(
         "invoice total matches (2x150 + 80, 10% off, 5% tax on taxable)",

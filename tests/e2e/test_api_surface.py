@@ -102,6 +102,8 @@ ADMIN_ACTIONS = [
     ("POST", "/integrations/quickbooks/disconnect", None),
     ("PATCH", "/integrations/quickbooks/settings", {"auto_sync_invoices": False}),
     ("POST", "/notifications/quickbooks:needs_reconnection/dismiss", None),
+    ("PUT", "/integrations/quickbooks/account-mapping/items/itm-1", {"account_id": "1"}),
+    ("POST", "/integrations/quickbooks/account-mapping/apply-to-unmapped", {"account_id": "1"}),
 ]
 
 
