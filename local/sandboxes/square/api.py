@@ -63,7 +63,8 @@ class DataAPI:
                 for p in self.ledger.payments.values()
                 if p.merchant_id == merchant_id and p.location_id == location_id
             ]
-            found.sort(key=lambda p: (p.created_at, p.id), reverse=descending)
+            if descending:  # the ledger keeps creation order (timestamps can tie within a millisecond)
+                found.reverse()
             page, cursor = self._page(request, found, f"payments:{location_id}:{descending}")
             return _listing("payments", [self.ledger.render_payment(p) for p in page], cursor)
 
@@ -90,7 +91,8 @@ class DataAPI:
                 and p.location_id == location_id
                 and status in (None, p.status)
             ]
-            found.sort(key=lambda p: (p.created_at, p.id), reverse=descending)
+            if descending:  # the ledger keeps creation order (timestamps can tie within a millisecond)
+                found.reverse()
             page, cursor = self._page(request, found, f"payouts:{location_id}:{status}:{descending}")
             return _listing("payouts", [self.ledger.render_payout(p) for p in page], cursor)
 
