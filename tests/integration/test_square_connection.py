@@ -1,0 +1,139 @@
+"""Square's OAuth client and API client against the Square sandbox: the consent URL, the code
+exchange, refresh keeping the multi-use refresh token, revoke, and a connection's expired token
+refreshed under the lease when Square refuses it (tables and KMS on moto server)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from booksync.errors import ConfigurationError, Rejected, RemoteNotFound
+from booksync.providers.square.client import SquareClient
+from booksync.providers.square.oauth import SquareOAuth
+from booksync.security.tokens import ConnectionTokenSource
+from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
+from booksync.store.connections import ConnectionRepository, TokenTimes
+
+from local.sandboxes.square.config import ClientApp, SquareConfig
+from local.sandboxes.square.server import SquareSandbox
+from local.sandboxes.square.testing import SquareControl
+
+APP_ID, SECRET = "sandbox-sq0idb-oauth-tests", "sandbox-sq0csb-oauth-secret"
+REDIRECT = "https://api.example.com/oauth/square/callback"
+
+
+@pytest.fixture
+def square() -> Iterator[SimpleNamespace]:
+    sandbox = SquareSandbox(
+        config=SquareConfig(clients={APP_ID: ClientApp(secret=SECRET, redirect_uris=[REDIRECT])})
+    )
+    sandbox.start()
+    try:
+        with SquareControl(sandbox.url) as control:
+            merchant = control.add_merchant("Harper Plumbing", ["Main", "Van 2"])
+            oauth = SquareOAuth(application_id=APP_ID, application_secret=SECRET, base_url=sandbox.url)
+            yield SimpleNamespace(url=sandbox.url, control=control, merchant=merchant, oauth=oauth)
+    finally:
+        sandbox.stop()
+
+
+def consent(square: SimpleNamespace, state: str = "st-1") -> str:
+    url = square.oauth.authorization_url(state=state, redirect_uri=REDIRECT)
+    answer = httpx.get(url + f"&merchant_id={square.merchant['id']}", follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    params = dict(httpx.URL(answer.headers["location"]).params)
+    assert params["state"] == state
+    return params["code"]
+
+
+def test_authorization_url_asks_for_the_scopes_without_a_browser_session(square: SimpleNamespace) -> None:
+    url = httpx.URL(square.oauth.authorization_url(state="s", redirect_uri=REDIRECT))
+    assert url.path == "/oauth2/authorize"
+    assert url.params["scope"].split() == ["PAYMENTS_READ", "PAYOUTS_READ", "MERCHANT_PROFILE_READ"]
+    assert (url.params["session"], url.params["client_id"]) == ("false", APP_ID)
+
+
+def test_exchange_names_the_merchant_and_refresh_keeps_the_refresh_token(square: SimpleNamespace) -> None:
+    tokens = square.oauth.exchange_code(code=consent(square), redirect_uri=REDIRECT)
+    assert tokens.account_id == square.merchant["id"]
+    assert tokens.refresh_token and tokens.access_token
+    assert tokens.access_expires_at.timestamp() > time.time() + 29 * 86_400
+    again = square.oauth.refresh(tokens.refresh_token)
+    assert again.refresh_token == tokens.refresh_token  # the code flow's refresh token is static
+    assert again.access_token != tokens.access_token
+    locations = SquareClient(tokens=_Static(again.access_token), api_base_url=square.url).list_locations()
+    assert sorted(loc.name or "" for loc in locations) == ["Main", "Van 2"]
+
+
+def test_a_used_code_and_a_wrong_secret_are_refused_in_words(square: SimpleNamespace) -> None:
+    code = consent(square)
+    square.oauth.exchange_code(code=code, redirect_uri=REDIRECT)
+    with pytest.raises(Rejected, match="already redeemed"):
+        square.oauth.exchange_code(code=code, redirect_uri=REDIRECT)
+    wrong = SquareOAuth(application_id=APP_ID, application_secret="not-the-secret", base_url=square.url)
+    with pytest.raises(ConfigurationError, match="SQUARE_APPLICATION_SECRET"):
+        wrong.refresh("whatever-refresh-token")
+
+
+def test_revoke_ends_the_grant(square: SimpleNamespace) -> None:
+    tokens = square.oauth.exchange_code(code=consent(square), redirect_uri=REDIRECT)
+    square.oauth.revoke(tokens.access_token)
+    answer = httpx.get(
+        f"{square.url}/v2/locations", headers={"Authorization": f"Bearer {tokens.access_token}"}
+    )
+    assert answer.status_code == 401
+    square.oauth.revoke(tokens.access_token)  # revoking again is fine
+
+
+def test_an_expired_token_is_refreshed_under_the_lease_when_square_refuses_it(
+    square: SimpleNamespace, tables: SimpleNamespace, kms_key: str
+) -> None:
+    tokens = square.oauth.exchange_code(code=consent(square), redirect_uri=REDIRECT)
+    repo, vault = ConnectionRepository(), KmsTokenVault(kms_key)
+    connection_id = repo.new_connection_id()
+    repo.store_connection(
+        company_id="acme",
+        provider="square",
+        connection_id=connection_id,
+        account_id=tokens.account_id,
+        sealed=vault.seal(
+            PlainTokens(tokens.access_token, tokens.refresh_token),
+            TokenContext("acme", "square", connection_id),
+        ),
+        times=TokenTimes(access_expires_at=tokens.access_expires_at.timestamp(), refresh_expires_at=None),
+        has_refresh_token=True,
+        connected_by="u1",
+        now=time.time(),
+        refresh_every=86_400,
+    )
+    square.control.advance_clock(31 * 86_400)  # Square now refuses the stored access token
+    source = ConnectionTokenSource(
+        company_id="acme", provider="square", repository=repo, cipher=vault, oauth=square.oauth
+    )
+    client = SquareClient(tokens=source, api_base_url=square.url)
+    payment = square.control.pay(square.merchant["id"], 12345, tip=500, reference_id="inv-9")["payment"]
+    got = client.get_payment(payment["id"])
+    assert (got.amount.amount, got.tip and got.tip.amount, got.reference_id) == (
+        Decimal("123.45"),
+        Decimal("5.00"),
+        "inv-9",
+    )
+    row = repo.get("acme", "square")
+    assert row is not None and int(row.token_version) == 2
+    with pytest.raises(RemoteNotFound):
+        client.get_payout("po_does_not_exist")
+
+
+class _Static:
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def access_token(self) -> str:
+        return self.token
+
+    def refreshed_after_rejection(self, rejected_token: str) -> str:
+        return self.token
