@@ -12,7 +12,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from booksync.documents import Customer, Invoice, Item, Payment, Refund
 from booksync.errors import Conflict, DuplicateName, RateLimited, Rejected, TransientError
@@ -23,8 +23,13 @@ from booksync.providers.port import (
     ItemRefs,
     PaymentRefs,
     RefundRefs,
+    RemoteCustomer,
+    RemoteItem,
     RemoteObject,
+    RemotePage,
 )
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,6 +53,10 @@ class FakeProvider:
     faults: deque[tuple[str, str]] = field(default_factory=deque)
     _ids: Any = field(default_factory=lambda: itertools.count(100))
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    # What the wizard lists (list_customers / list_items): customers and items already in the
+    # books before booksync was connected, as a test seeds them.
+    directory_customers: list[RemoteCustomer] = field(default_factory=list)
+    directory_items: list[RemoteItem] = field(default_factory=list)
 
     # -- faults --------------------------------------------------------------------------------
     def fail_next(self, operation: str, kind: str) -> None:
@@ -261,12 +270,22 @@ class FakeProvider:
                     for line in d.data["lines"]
                     if line.payment_id
                 }
+                held |= {line.refund_id for d in self.objects["deposit"].values() for line in d.data["lines"]}
                 for line in deposit.lines:
-                    if line.payment_id is None:
-                        continue
-                    payment = self.objects["payment"].get(line.payment_id)
-                    if payment is None or payment.data["amount"] != line.amount or line.payment_id in held:
-                        raise Rejected(f"payment {line.payment_id} can't be deposited", provider=self.name)
+                    if line.payment_id is not None:
+                        payment = self.objects["payment"].get(line.payment_id)
+                        if (
+                            payment is None
+                            or payment.data["amount"] != line.amount
+                            or line.payment_id in held
+                        ):
+                            raise Rejected(
+                                f"payment {line.payment_id} can't be deposited", provider=self.name
+                            )
+                    if line.refund_id is not None:
+                        refund = self.objects["refund"].get(line.refund_id)
+                        if refund is None or refund.data["amount"] != -line.amount or line.refund_id in held:
+                            raise Rejected(f"refund {line.refund_id} can't be deposited", provider=self.name)
                 data = {
                     "marker": deposit.marker,
                     "date": deposit.date,
@@ -291,6 +310,21 @@ class FakeProvider:
                 sub_type="UndepositedFunds",
             ),
         ]
+
+    # -- ProviderDirectory (the post-connection wizard) ---------------------------------------
+    def list_customers(self, start: int, page_size: int) -> RemotePage[RemoteCustomer]:
+        self.calls["list_customers"] += 1
+        return self._page(self.directory_customers, start, page_size)
+
+    def list_items(self, start: int, page_size: int) -> RemotePage[RemoteItem]:
+        self.calls["list_items"] += 1
+        return self._page(self.directory_items, start, page_size)
+
+    @staticmethod
+    def _page(rows: list[T], start: int, page_size: int) -> RemotePage[T]:
+        chunk = rows[start - 1 : start - 1 + page_size]
+        more = start - 1 + page_size < len(rows)
+        return RemotePage(rows=tuple(chunk), start=start, next_start=start + page_size if more else None)
 
     def with_remote(self, remote: RemoteObject, **changes: Any) -> RemoteObject:
         return replace(remote, **changes)

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from booksync.documents import DocumentKind
+from booksync.documents import DocumentKind, Refund
 from booksync.errors import TransientError
 from booksync.payouts.deposits import PayoutDeposits, PayoutMessage, PayoutResult, marker
 from booksync.store.connections import ConnectionRepository
@@ -245,6 +245,35 @@ def test_an_unmatched_payment_waits_by_name_and_the_sweep_deposits_it_once_resol
     assert Decimal(str(deposit["TotalAmt"])) == Decimal(PAYOUT_CENTS + 9710).scaleb(-2)
     assert world.payouts.get(COMPANY, "po_1").status == "deposited"
     assert not any("payout" in k for k in notification_kinds(world)), "resolved once deposited"
+
+
+def test_a_refund_taken_from_the_payout_nets_its_refund_receipt_out_of_undeposited_funds(
+    world: SimpleNamespace,
+) -> None:
+    # Square refunded 40.00 of payment sq-a (and gave back 1.19 of its fee) out of this payout.
+    world.service.put_refund(
+        COMPANY,
+        Refund.model_validate(
+            {"id": "square-rf-1", "payment_id": "square-sq-a", "amount": "40.00", "date": "2026-11-05"}
+        ),
+    )
+    world.square.entries["po_1"].append(
+        entry_object(3, "po_1", "REFUND", -4000, -119, payment_id="sq-a", refund_id="rf-1")
+    )
+    result = deliver(world, message(cents=PAYOUT_CENTS - 4000 + 119))
+    assert result.status == "deposited", result.reason
+    [deposit] = deposits(world)
+    receipt = world.docs.get(COMPANY, DocumentKind.REFUND, "square-rf-1").link("quickbooks").remote_id
+    [refund_line] = [
+        line for line in deposit["Line"] if line.get("LinkedTxn", [{}])[0].get("TxnType") == "RefundReceipt"
+    ]
+    assert refund_line["LinkedTxn"][0]["TxnId"] == receipt
+    assert Decimal(str(refund_line["Amount"])) == Decimal("-40.00")
+    assert Decimal(str(deposit["TotalAmt"])) == Decimal(PAYOUT_CENTS - 4000 + 119).scaleb(-2)
+    # Everything that waited in Undeposited Funds for this payout has left it.
+    undeposited = next(a for a in world.qbo.provider.list_accounts() if a.sub_type == "UndepositedFunds")
+    row = world.qbo.provider._client.read("Account", undeposited.id)
+    assert Decimal(str(row["CurrentBalance"])) == 0
 
 
 def test_payout_failed_creates_no_deposit_and_notifies(world: SimpleNamespace) -> None:

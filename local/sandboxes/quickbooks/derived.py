@@ -33,14 +33,16 @@ def invoice_open_balance(realm: Realm, invoice: Record, *, skip_payment: str | N
     return total - sum((amount for _, amount in applied), ZERO)
 
 
-def deposit_of(realm: Realm, payment_id: str, *, skip_deposit: str | None = None) -> str | None:
-    """The deposit that holds a payment, if any (a deposited payment is locked: 6540)."""
+def deposit_of(
+    realm: Realm, payment_id: str, *, skip_deposit: str | None = None, txn_type: str = "Payment"
+) -> str | None:
+    """The deposit that holds a payment (or refund receipt), if any (a deposited one is locked: 6540)."""
     for deposit in realm.all("Deposit"):
         if deposit.id == skip_deposit:
             continue
         for line in deposit.data.get("Line", []):
             for link in line.get("LinkedTxn", []):
-                if link.get("TxnType") == "Payment" and str(link.get("TxnId")) == payment_id:
+                if link.get("TxnType") == txn_type and str(link.get("TxnId")) == payment_id:
                     return deposit.id
     return None
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from booksync.payouts.plan import (
     KnownPayment,
+    KnownRefund,
     NotADeposit,
     NotBalanced,
     PayoutAccounts,
@@ -76,6 +77,46 @@ def test_charges_tips_fees_and_a_refund_make_a_deposit_of_the_payout_amount() ->
         ("fees", "-7.90", "60"),
     ]
     assert result.total == result.amount == Decimal("257.10")
+
+
+def test_a_refund_booksync_recorded_nets_its_refund_receipt_whole() -> None:
+    entries = [
+        entry(1, "CHARGE", 10000, 290, payment_id="sq-a"),
+        entry(2, "REFUND", -4000, -116, payment_id="sq-a", refund_id="rf-1"),
+    ]
+    refunds = {"rf-1": KnownRefund("rf-1", remote_id="301", amount=Decimal("40.00"))}
+    no_refunds_account = PayoutAccounts(bank="35", merchant_fees="60")
+    result = plan(
+        payout(10000 - 290 - 4000 + 116),
+        entries,
+        {"sq-a": known("sq-a", "9", "100.00")},
+        no_refunds_account,
+        refunds,
+    )
+    assert isinstance(result, Planned)
+    assert [(line.kind, str(line.amount), line.refund_id or line.account_id) for line in result.lines][
+        1:
+    ] == [
+        ("refund", "-40.00", "301"),
+        ("fees", "-1.74", "60"),
+    ]
+
+
+def test_a_refund_booksync_never_recorded_needs_the_refunds_account() -> None:
+    entries = [
+        entry(1, "CHARGE", 10000, 290, payment_id="sq-a"),
+        entry(2, "REFUND", -4000, -116, refund_id="rf-9"),
+    ]
+    payments = {"sq-a": known("sq-a", "9", "100.00")}
+    refunds = {"rf-9": KnownRefund("rf-9", problem="not recorded in booksync")}
+    amount = payout(10000 - 290 - 4000 + 116)
+    waiting = plan(amount, entries, payments, PayoutAccounts(bank="35", merchant_fees="60"), refunds)
+    assert isinstance(waiting, Waiting) and waiting.waiting_for == ("refund rf-9 (not recorded in booksync)",)
+    planned = plan(amount, entries, payments, ACCOUNTS, refunds)
+    assert isinstance(planned, Planned)
+    assert ("refund", Decimal("-40.00"), "4") in [
+        (line.kind, line.amount, line.account_id) for line in planned.lines
+    ]
 
 
 def test_payout_fees_come_from_the_payout_when_no_entry_carries_them() -> None:

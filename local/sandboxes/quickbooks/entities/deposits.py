@@ -70,10 +70,13 @@ def _line(realm: Realm, line: dict[str, Any], skip_deposit: str | None) -> dict[
 
 
 def _linked_line(realm: Realm, line: dict[str, Any], skip_deposit: str | None) -> dict[str, Any]:
-    """A payment waiting in Undeposited Funds, deposited whole; such a line has no detail."""
+    """A payment waiting in Undeposited Funds, deposited whole, or a refund receipt paid out of
+    Undeposited Funds, netted whole (a negative line); such a line has no detail."""
     if "DepositLineDetail" in line or "DetailType" in line:
         raise errors.business(_SELECT_BANK, element="Line.DepositLineDetail")
     links = line["LinkedTxn"]
+    if len(links) == 1 and links[0].get("TxnType") == "RefundReceipt":
+        return _linked_refund(realm, line, links[0], skip_deposit)
     if len(links) != 1 or links[0].get("TxnType") != "Payment":
         raise errors.business("A deposit line must link exactly one payment.", element="Line.LinkedTxn")
     payment = realm.get("Payment", str(links[0].get("TxnId")))
@@ -89,6 +92,27 @@ def _linked_line(realm: Realm, line: dict[str, Any], skip_deposit: str | None) -
     link = {"TxnId": payment.id, "TxnType": "Payment", "TxnLineId": str(links[0].get("TxnLineId", "0"))}
     kept = {key: line[key] for key in ("Description",) if key in line}
     return {**kept, "Amount": amount, "LinkedTxn": [link]}
+
+
+def _linked_refund(
+    realm: Realm, line: dict[str, Any], link: dict[str, Any], skip_deposit: str | None
+) -> dict[str, Any]:
+    refund = realm.get("RefundReceipt", str(link.get("TxnId")))
+    if refund is None:
+        raise errors.invalid_reference("Line.LinkedTxn.TxnId")
+    account = realm.get("Account", ref_value(refund.data.get("DepositToAccountRef")) or "")
+    if account is None or account.data.get("AccountSubType") != "UndepositedFunds":
+        raise errors.business(f"Refund {refund.id} is not in Undeposited Funds.", element="Line.LinkedTxn")
+    if deposit_of(realm, refund.id, skip_deposit=skip_deposit, txn_type="RefundReceipt"):
+        raise errors.business(f"Refund {refund.id} has already been deposited.", element="Line.LinkedTxn")
+    amount = money(require(line, "Amount"))
+    if amount != -refund.data["TotalAmt"]:
+        raise errors.business(
+            f"The deposit line amount {amount} doesn't match the amount of refund {refund.id}.",
+            element="Line.Amount",
+        )
+    kept = {key: line[key] for key in ("Description",) if key in line}
+    return {**kept, "Amount": amount, "LinkedTxn": [{"TxnId": refund.id, "TxnType": "RefundReceipt"}]}
 
 
 def _check_depositable(realm: Realm, payment: Record, skip_deposit: str | None) -> None:

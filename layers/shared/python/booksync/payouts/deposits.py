@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from booksync.documents import DocumentKind, Payment, payment_invoice_ids
+from booksync.documents import DocumentKind, Payment, Refund, payment_invoice_ids
 from booksync.errors import (
     BooksyncError,
     ConnectionDown,
@@ -37,6 +37,7 @@ from booksync.errors import (
 )
 from booksync.payouts.plan import (
     KnownPayment,
+    KnownRefund,
     NotADeposit,
     NotBalanced,
     PayoutAccounts,
@@ -263,8 +264,9 @@ class _Attempt:
         provider = self.j._provider_for(connection)
         entries = list(self.j._square_for(self.company).iter_payout_entries(self.payout.id))
         payments = {pid: self._payment(pid) for pid in _charged(entries)}
-        accounts = self._accounts(connection, provider, entries)
-        outcome = plan(self.payout, entries, payments, accounts)
+        refunds = {rid: self._refund(connection, rid) for rid in _refunded(entries)}
+        accounts = self._accounts(connection)
+        outcome = plan(self.payout, entries, payments, accounts, refunds)
         if isinstance(outcome, NotADeposit):
             return self._skip(outcome.reason)
         if isinstance(outcome, Waiting):
@@ -282,35 +284,58 @@ class _Attempt:
             return KnownPayment(square_id, problem="not recorded in booksync; match it to an invoice")
         link = row.link(PROVIDER)
         if link is None or not link.remote_id:
-            invoice_ids = payment_invoice_ids(row.body)
-            if not invoice_ids:
-                return KnownPayment(square_id, problem="not matched to an invoice")
-            if self.j._sync_invoice is None:
-                return KnownPayment(square_id, problem=f"invoice {invoice_ids[0]} not synced yet")
-            report = self.j._sync_invoice(SyncJob(company_id=self.company, invoice_id=invoice_ids[0]))
+            problem = self._sync_first(payment_invoice_ids(row.body))
             row = self.j._docs.get(self.company, DocumentKind.PAYMENT, doc_id) or row
             link = row.link(PROVIDER)
             if link is None or not link.remote_id:
-                why = report.error or (report.failures[0]["message"] if report.failures else report.outcome)
-                return KnownPayment(square_id, problem=f"its invoice {invoice_ids[0]} did not sync: {why}")
+                return KnownPayment(square_id, problem=problem or "not in QuickBooks after its sync")
         payment: Payment = self.j._docs.parse(row)
         return KnownPayment(square_id, remote_id=link.remote_id, amount=payment.amount)
 
-    def _accounts(
-        self, connection: ConnectionModel, provider: AccountingProvider, entries: list[PayoutEntry]
-    ) -> PayoutAccounts:
+    def _refund(self, connection: ConnectionModel, square_id: str) -> KnownRefund:
+        """The refund receipt of a Square refund (synced first if need be), when a deposit can net
+        it: booksync pays card refunds out of Undeposited Funds unless refunds_from_account_id says
+        otherwise."""
+        doc_id = f"square-{square_id}"
+        row = self.j._docs.get(self.company, DocumentKind.REFUND, doc_id)
+        if row is None:
+            return KnownRefund(square_id, problem="not recorded in booksync")
+        if connection.settings is not None and connection.settings.refunds_from_account_id:
+            return KnownRefund(
+                square_id,
+                problem="its refund receipt is paid from refunds_from_account_id, not Undeposited Funds",
+            )
+        link = row.link(PROVIDER)
+        if link is None or not link.remote_id:
+            payment = self.j._docs.get(self.company, DocumentKind.PAYMENT, str(row.body.get("payment_id")))
+            problem = self._sync_first(payment_invoice_ids(payment.body) if payment is not None else [])
+            row = self.j._docs.get(self.company, DocumentKind.REFUND, doc_id) or row
+            link = row.link(PROVIDER)
+            if link is None or not link.remote_id:
+                return KnownRefund(square_id, problem=problem or "not in QuickBooks after its sync")
+        refund: Refund = self.j._docs.parse(row)
+        return KnownRefund(square_id, remote_id=link.remote_id, amount=refund.amount)
+
+    def _sync_first(self, invoice_ids: list[str]) -> str | None:
+        """Sync the invoice that pushes a payment (and its refunds), as the sync worker would.
+        Returns why the document may still not be in the books."""
+        if not invoice_ids:
+            return "not matched to an invoice"
+        if self.j._sync_invoice is None:
+            return f"invoice {invoice_ids[0]} not synced yet"
+        report = self.j._sync_invoice(SyncJob(company_id=self.company, invoice_id=invoice_ids[0]))
+        why = report.error or (report.failures[0]["message"] if report.failures else None)
+        return f"its invoice {invoice_ids[0]} did not sync: {why}" if why else None
+
+    def _accounts(self, connection: ConnectionModel) -> PayoutAccounts:
         s = connection.settings
-        refunds = s.refunds_account_id if s is not None else None
-        if refunds is None and any(e.type == "REFUND" for e in entries):
-            # Booksync books a card refund out of Undeposited Funds; the payout's line nets it there.
-            refunds = next((a.id for a in provider.list_accounts() if a.sub_type == "UndepositedFunds"), None)
         if s is None:
-            return PayoutAccounts(bank=None, merchant_fees=None, refunds=refunds)
+            return PayoutAccounts(bank=None, merchant_fees=None)
         return PayoutAccounts(
             bank=s.deposit_bank_account_id,
             merchant_fees=s.merchant_fees_account_id,
             tips=s.tips_account_id,
-            refunds=refunds,
+            refunds=s.refunds_account_id,
             adjustments=s.adjustments_account_id,
             payout_fees=s.payout_fees_account_id,
         )
@@ -330,6 +355,7 @@ class _Attempt:
                     description=line.description,
                     payment_id=line.payment_id,
                     account_id=line.account_id,
+                    refund_id=line.refund_id,
                 )
                 for line in planned.lines
             ),
@@ -446,6 +472,10 @@ class _Attempt:
 
 def _charged(entries: list[PayoutEntry]) -> list[str]:
     return list(dict.fromkeys(e.payment_id for e in entries if e.type == "CHARGE" and e.payment_id))
+
+
+def _refunded(entries: list[PayoutEntry]) -> list[str]:
+    return list(dict.fromkeys(e.refund_id for e in entries if e.type == "REFUND" and e.refund_id))
 
 
 def _memo(payout: Payout) -> str:

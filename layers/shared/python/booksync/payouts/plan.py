@@ -79,6 +79,16 @@ class KnownPayment:
 
 
 @dataclass(frozen=True)
+class KnownRefund:
+    """What booksync knows of one Square refund in the payout."""
+
+    square_refund_id: str
+    remote_id: str | None = None  # the provider's refund receipt, paid out of Undeposited Funds
+    amount: Decimal | None = None
+    problem: str | None = None  # why it is not in the books
+
+
+@dataclass(frozen=True)
 class PlannedLine:
     kind: LineKind
     amount: Decimal
@@ -86,6 +96,7 @@ class PlannedLine:
     payment_id: str | None = None  # provider Payment id (kind "payment")
     account_id: str | None = None
     entries: tuple[str, ...] = ()  # the payout entries it comes from
+    refund_id: str | None = None  # provider refund receipt id (kind "refund", when booksync has it)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -94,6 +105,7 @@ class PlannedLine:
             "description": self.description,
             "payment_id": self.payment_id,
             "account_id": self.account_id,
+            "refund_id": self.refund_id,
             "entries": list(self.entries),
         }
 
@@ -156,12 +168,21 @@ class _Builder:
         if amount == ZERO:
             return
         account = None
-        if kind != "payment":
+        linked = refs.get("payment_id") or refs.get("refund_id")
+        if not linked:
             account = getattr(self.accounts, _ACCOUNT_OF[kind])
             if account is None:
                 self.missing_accounts.add(_ACCOUNT_OF[kind])
         self.lines.append(
-            PlannedLine(kind, amount, description, refs.get("payment_id"), account, entries=(entry,))
+            PlannedLine(
+                kind,
+                amount,
+                description,
+                refs.get("payment_id"),
+                account,
+                entries=(entry,),
+                refund_id=refs.get("refund_id"),
+            )
         )
 
 
@@ -189,6 +210,7 @@ def plan(
     entries: Iterable[PayoutEntry],
     payments: Mapping[str, KnownPayment],
     accounts: PayoutAccounts,
+    refunds: Mapping[str, KnownRefund] | None = None,
 ) -> Plan:
     """The deposit for ``payout``, or what it waits for, or why it cannot add up."""
     amount = payout.amount.amount
@@ -204,7 +226,7 @@ def plan(
             b.foreign = True
             currency = payout.amount.currency
             b.notes.append(f"Entry {entry.id} is in {entry.gross.currency}, the payout in {currency}.")
-        _entry(b, entry, payments)
+        _entry(b, entry, payments, refunds or {})
     if not any(e.type in PAYOUT_FEE_TYPES for e in entries):
         for fee in payout.payout_fees:
             b.add("payout_fee", -fee.amount.amount, f"Square payout fee ({fee.type or 'fee'})", payout.id)
@@ -225,7 +247,9 @@ def plan(
     return Planned(lines, amount)
 
 
-def _entry(b: _Builder, entry: PayoutEntry, payments: Mapping[str, KnownPayment]) -> None:
+def _entry(
+    b: _Builder, entry: PayoutEntry, payments: Mapping[str, KnownPayment], refunds: Mapping[str, KnownRefund]
+) -> None:
     amounts = _amounts(entry, b.notes)
     if amounts is None:
         return
@@ -241,9 +265,7 @@ def _entry(b: _Builder, entry: PayoutEntry, payments: Mapping[str, KnownPayment]
     if entry.type in CHARGE_TYPES and entry.payment_id:
         _charge(b, entry, gross, payments.get(entry.payment_id))
     elif entry.type in REFUND_TYPES:
-        refund = f" {entry.refund_id}" if entry.refund_id else ""
-        of = f" of payment {entry.payment_id}" if entry.payment_id else ""
-        b.add("refund", gross, f"Square refund{refund}{of}", entry.id)
+        _refund(b, entry, gross, refunds.get(entry.refund_id or ""))
     elif entry.type in PAYOUT_FEE_TYPES:
         b.add("payout_fee", gross, f"Square payout fee ({entry.type})", entry.id)
     else:
@@ -265,6 +287,24 @@ def _charge(b: _Builder, entry: PayoutEntry, gross: Decimal, known: KnownPayment
         )
         return
     b.add("tip", tip, f"Tip on Square payment {square_id}", entry.id)
+
+
+def _refund(b: _Builder, entry: PayoutEntry, gross: Decimal, known: KnownRefund | None) -> None:
+    """The refund receipt booksync made nets whole out of Undeposited Funds; a refund booksync
+    never recorded goes to the refunds account (or waits for it to be chosen, or recorded)."""
+    of = f" of payment {entry.payment_id}" if entry.payment_id else ""
+    description = f"Square refund {entry.refund_id or entry.id}{of}"
+    if known is not None and known.remote_id is not None and known.amount is not None:
+        b.add("refund", -known.amount, description, entry.id, refund_id=known.remote_id)
+        if -known.amount != gross:
+            b.notes.append(
+                f"Refund {known.square_refund_id}: Square took {-gross}, booksync recorded {known.amount}."
+            )
+        return
+    if known is not None and known.problem and b.accounts.refunds is None:
+        b.waiting.append(f"refund {known.square_refund_id} ({known.problem})")
+        return
+    b.add("refund", gross, description, entry.id)
 
 
 def _breakdown(lines: tuple[PlannedLine, ...], entries: int) -> str:

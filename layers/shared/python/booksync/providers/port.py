@@ -20,9 +20,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-from booksync.documents import Customer, Invoice, Item, Payment, PaymentMethod, Refund
+from booksync.documents import Address, Customer, Invoice, Item, Payment, PaymentMethod, Refund
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -87,14 +89,15 @@ class ItemRefs:
 
 @dataclass(frozen=True)
 class DepositLine:
-    """One line of a bank deposit: either a payment waiting in Undeposited Funds
-    (``payment_id``, the provider's id; deposited whole) or money to/from an account
-    (``account_id``; negative for fees and refunds)."""
+    """One line of a bank deposit: a payment waiting in Undeposited Funds (``payment_id``, the
+    provider's id; deposited whole), a refund receipt paid out of Undeposited Funds (``refund_id``;
+    netted whole, a negative line) or money to/from an account (``account_id``; negative for fees)."""
 
     amount: Decimal
     description: str
     payment_id: str | None = None
     account_id: str | None = None
+    refund_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,59 @@ class Deposit:
     @property
     def total(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal(0))
+
+
+@dataclass(frozen=True)
+class RemoteCustomer:
+    """A customer as the provider holds it, for the post-connection wizard (booksync/onboarding/)."""
+
+    id: str
+    display_name: str
+    version: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    company_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    billing_address: Address | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class RemoteItem:
+    """An item (product or service) as the provider holds it, for the post-connection wizard."""
+
+    id: str
+    name: str
+    version: str | None = None
+    sku: str | None = None
+    type: str = "service"  # service | non_inventory | inventory | other (provider-neutral)
+    unit_price: Decimal | None = None
+    description: str | None = None
+    income_account_id: str | None = None
+    income_account_name: str | None = None
+    taxable: bool = True
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class RemotePage(Generic[T]):
+    """One page of a provider listing; ``next_start`` is where the next page starts (None: last)."""
+
+    rows: tuple[T, ...]
+    start: int
+    next_start: int | None
+
+
+@runtime_checkable
+class ProviderDirectory(Protocol):
+    """Paged reads of the provider's customers and items (``start`` is 1-based), for importing
+    them into booksync. Beside ``AccountingProvider``: only the wizard reads whole lists."""
+
+    name: str
+
+    def list_customers(self, start: int, page_size: int) -> RemotePage[RemoteCustomer]: ...
+    def list_items(self, start: int, page_size: int) -> RemotePage[RemoteItem]: ...
 
 
 @runtime_checkable

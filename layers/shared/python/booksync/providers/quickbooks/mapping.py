@@ -28,6 +28,8 @@ from booksync.providers.port import (
     ItemRefs,
     PaymentRefs,
     RefundRefs,
+    RemoteCustomer,
+    RemoteItem,
     RemoteObject,
 )
 from booksync.providers.quickbooks.faults import LABEL, PROVIDER
@@ -294,6 +296,8 @@ def deposit_body(deposit: Deposit) -> Json:
         _put(body, "Description", clean_text(line.description, DESCRIPTION_MAX) if line.description else None)
         if line.payment_id is not None:
             body["LinkedTxn"] = [{"TxnId": line.payment_id, "TxnType": "Payment"}]
+        elif line.refund_id is not None:
+            body["LinkedTxn"] = [{"TxnId": line.refund_id, "TxnType": "RefundReceipt"}]
         else:
             body["DetailType"] = "DepositLineDetail"
             body["DepositLineDetail"] = {"AccountRef": _ref(str(line.account_id))}
@@ -354,5 +358,66 @@ def to_account(obj: Mapping[str, Any]) -> Account:
         classification=str(obj.get("Classification") or ""),
         account_type=str(obj.get("AccountType") or ""),
         sub_type=None if sub_type is None else str(sub_type),
+        active=obj.get("Active", True) is not False,
+    )
+
+
+# ---------------------------------------------------------------------- reading back (the wizard)
+
+_ITEM_TYPES_READ = {"Service": "service", "NonInventory": "non_inventory", "Inventory": "inventory"}
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _address_read(obj: Any) -> Address | None:
+    if not isinstance(obj, Mapping):
+        return None
+    fields = {
+        "line1": _text(obj.get("Line1")),
+        "line2": _text(obj.get("Line2")),
+        "city": _text(obj.get("City")),
+        "region": _text(obj.get("CountrySubDivisionCode")),
+        "postal_code": _text(obj.get("PostalCode")),
+        "country": _text(obj.get("Country")),
+    }
+    return Address(**fields) if any(fields.values()) else None
+
+
+def to_remote_customer(obj: Mapping[str, Any]) -> RemoteCustomer:
+    email = obj.get("PrimaryEmailAddr")
+    phone = obj.get("PrimaryPhone")
+    return RemoteCustomer(
+        id=str(obj["Id"]),
+        display_name=str(obj.get("DisplayName") or obj.get("FullyQualifiedName") or ""),
+        version=None if obj.get("SyncToken") is None else str(obj["SyncToken"]),
+        given_name=_text(obj.get("GivenName")),
+        family_name=_text(obj.get("FamilyName")),
+        company_name=_text(obj.get("CompanyName")),
+        email=_text(email.get("Address")) if isinstance(email, Mapping) else None,
+        phone=_text(phone.get("FreeFormNumber")) if isinstance(phone, Mapping) else None,
+        billing_address=_address_read(obj.get("BillAddr")),
+        active=obj.get("Active", True) is not False,
+    )
+
+
+def to_remote_item(obj: Mapping[str, Any]) -> RemoteItem | None:
+    """The item, or None for what is not sold on an invoice line (categories, bundles)."""
+    kind = _ITEM_TYPES_READ.get(str(obj.get("Type")))
+    if kind is None:
+        return None
+    account = obj.get("IncomeAccountRef")
+    return RemoteItem(
+        id=str(obj["Id"]),
+        name=str(obj.get("Name") or ""),
+        version=None if obj.get("SyncToken") is None else str(obj["SyncToken"]),
+        sku=_text(obj.get("Sku")),
+        type=kind,
+        unit_price=_decimal(obj.get("UnitPrice")),
+        description=_text(obj.get("Description")),
+        income_account_id=_text(account.get("value")) if isinstance(account, Mapping) else None,
+        income_account_name=_text(account.get("name")) if isinstance(account, Mapping) else None,
+        taxable=obj.get("Taxable", True) is not False,
         active=obj.get("Active", True) is not False,
     )
