@@ -306,6 +306,7 @@ class _Control:
             instant=_flag(body, "instant"),
             adjustment=adjustment,
             arrival_date=_date(body, "arrival_date"),
+            amount_offset=_cents(body, "amount_offset", 0),
         )
         return self._announce(body, self._payout(payout.id), events)
 

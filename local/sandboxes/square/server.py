@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from local.sandboxes.quickbooks.faults import CallInfo, FaultInjector, FaultRule
 from local.sandboxes.quickbooks.wire import (
@@ -209,7 +210,7 @@ class SquareSandbox:
         call = CallInfo(
             "oauth" if route.oauth else "api", route.operation, self._merchant_hint(request), route.entity
         )
-        rule = self.faults.pick(request.method, request.path, call)
+        rule = self._fault_for(request, call)
         if rule is not None and not rule.commits_first:
             outcome = self._injected(rule)
         else:
@@ -218,6 +219,16 @@ class SquareSandbox:
                 outcome = self._injected(rule)
         self._record(request, outcome, rule)
         return outcome
+
+    def _fault_for(self, request: Request, call: CallInfo) -> FaultRule | None:
+        """A rule's ``path`` regex is tried on the path, then on path?query, so a rule can aim at
+        the pages after the first (``payout-entries\\?.*cursor=``) while ``/payout-entries$`` still
+        matches every page."""
+        rule = self.faults.pick(request.method, request.path, call)
+        if rule is None and request.query:
+            target = f"{request.path}?{urlencode(request.query, doseq=True)}"
+            rule = self.faults.pick(request.method, target, call)
+        return rule
 
     def _merchant_hint(self, request: Request) -> str | None:
         """The seller a call concerns, so a fault rule's ``realm`` can name a merchant id."""

@@ -114,3 +114,27 @@ def test_concurrent_readers_all_get_whole_pages(
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: len(square.all_payout_entries(payout_id)), range(16)))
     assert results == [12] * 16
+
+
+def test_a_rule_can_fail_only_the_pages_after_the_first(
+    control: SquareControl, merchant: dict[str, Any], square: SquareClient
+) -> None:
+    for amount in range(1_000, 1_005):
+        control.pay(merchant["id"], amount)
+    payout_id = control.payout(merchant["id"])["payout"]["id"]
+    control.configure(page_size=2)
+    control.fault(action="http_500", path=r"payout-entries\?.*cursor=", times=1)
+    path = f"/v2/payouts/{payout_id}/payout-entries"
+    first = square.get(path)
+    assert first.status_code == 200
+    assert square.get(path, cursor=first.json()["cursor"]).status_code == 500
+    assert len(square.all_payout_entries(payout_id)) == 5
+
+
+def test_a_payout_can_be_made_to_disagree_with_its_entries(
+    control: SquareControl, merchant: dict[str, Any]
+) -> None:
+    control.pay(merchant["id"], 1_000)
+    made = control.payout(merchant["id"], amount_offset=-7)
+    nets = sum(entry["net_amount_money"]["amount"] for entry in made["payout_entries"])
+    assert made["payout"]["amount_money"]["amount"] == nets - 7
