@@ -103,7 +103,12 @@ class SquareOAuth:
                     target, {"error": "access_denied", "error_description": "user_denied", "state": state}
                 )
             )
-        merchant_id = self._consenting_merchant(request.param("merchant_id"))
+        asked = request.param("merchant_id")
+        if asked is not None and asked not in self.ledger.merchants:
+            return _error_page(
+                f"No seller {asked!r} in the sandbox: register it with POST /_sandbox/merchants."
+            )
+        merchant_id = self._consenting_merchant(asked)
         code = ids.auth_code()
         with self.lock:
             expires = self.clock.now() + self.config.auth_code_lifetime_s

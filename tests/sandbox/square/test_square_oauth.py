@@ -73,6 +73,8 @@ def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(
 
 def test_unknown_client_and_missing_scope_are_refused(sandbox: SquareSandbox, control: SquareControl) -> None:
     assert httpx.get(authorize_url(sandbox.url, "sandbox-sq0idb-nobody", REDIRECT_URI)).status_code == 400
+    unknown_seller = httpx.get(authorize_url(sandbox.url, CLIENT_ID, REDIRECT_URI, merchant_id="MLNOBODY"))
+    assert unknown_seller.status_code == 400 and "MLNOBODY" in unknown_seller.text
     no_scope = authorize_url(sandbox.url, CLIENT_ID, REDIRECT_URI).replace("scope=", "nothing=")
     assert httpx.get(no_scope).status_code == 400
 
