@@ -381,3 +381,14 @@ def test_the_sweep_queues_a_pending_refund_through_its_payments_invoice(world: S
     world.engine().run(world.queue.jobs[0])
     assert len(world.provider.objects["refund"]) == 1
     assert sweep.run().queued == 0, "nothing left pending"
+
+
+def test_a_payment_cannot_shrink_below_its_refunds(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.service.put_refund(COMPANY, refund("r-1", "60.00"))
+    with pytest.raises(FieldProblem) as refused:
+        world.service.put_payment(COMPANY, builders.payment("p-1", "59.99"))
+    assert refused.value.field == "amount" and "already add up to 60.00" in refused.value.message
+    assert world.docs.get(COMPANY, DocumentKind.PAYMENT, "p-1").body["amount"] == "100.00"
+    assert world.service.put_payment(COMPANY, builders.payment("p-1", "60.00")).changed

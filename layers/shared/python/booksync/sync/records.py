@@ -176,6 +176,8 @@ class DocumentService:
                 "the invoices belong to different customers",
                 "A payment pays invoices of one customer: record one payment per customer.",
             )
+        if existing is not None and existing.refund_ids:
+            self._check_covers_refunds(company_id, existing, payment.amount)
         outcome = self._docs.put(
             company_id,
             DocumentKind.PAYMENT,
@@ -226,10 +228,23 @@ class DocumentService:
             run_id = self._auto_sync(company_id, invoice_ids[0], "auto_sync_payments")
         return self._accepted(outcome, run_id)
 
+    def _refunded(self, company_id: str, payment_row: DocumentModel, *, but: str | None = None) -> Decimal:
+        """What the payment's refunds (but one, when it is being edited) add up to."""
+        ids = set(payment_row.refund_ids or ()) - {but}
+        rows = self._docs.get_many(company_id, DocumentKind.REFUND, ids)
+        return sum((Decimal(str(r.body["amount"])) for r in rows.values()), Decimal("0"))
+
+    def _check_covers_refunds(self, company_id: str, payment_row: DocumentModel, amount: Decimal) -> None:
+        refunded = self._refunded(company_id, payment_row)
+        if amount < refunded:
+            raise FieldProblem(
+                "amount",
+                f"the payment's refunds already add up to {refunded}, more than {amount}",
+                f"Keep the payment at {refunded} or more, or change its refunds first.",
+            )
+
     def _check_refundable(self, company_id: str, payment_row: DocumentModel, refund: Refund) -> None:
-        others = set(payment_row.refund_ids or ()) - {refund.id}
-        rows = self._docs.get_many(company_id, DocumentKind.REFUND, others)
-        refunded = sum((Decimal(str(r.body["amount"])) for r in rows.values()), Decimal("0"))
+        refunded = self._refunded(company_id, payment_row, but=refund.id)
         paid = Decimal(str(payment_row.body["amount"]))
         if refunded + refund.amount > paid:
             left = paid - refunded
@@ -250,6 +265,11 @@ class DocumentService:
             raise InvalidRequest(
                 f"Invoice {invoice_id} is a draft; drafts never sync.",
                 fix="Mark it SENT (PUT the invoice with status SENT), then sync.",
+            )
+        if provider not in PROVIDERS:  # e.g. square: a payments connection, not the books
+            raise InvalidRequest(
+                f"{provider} is not an accounting system; invoices sync to the company's books.",
+                fix="Sync to the accounting connection, e.g. ?provider=quickbooks.",
             )
         connection = self._connections.get(company_id, provider)
         if connection is None:
