@@ -27,7 +27,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     # A malformed message raises InvalidRequest: it fails, returns, and after five receives
     # waits in the dead-letter queue (with an alarm) instead of being dropped.
     result = job().handle(parse_message(record.body)).to_json()
-    logger.info("payout done", extra=result)
+    logger.info("payout done", extra={"payout": result})
     return result
 
 

@@ -229,7 +229,8 @@ class PayoutDeposits:
         errors = [] if result.status == PayoutStatus.DEPOSITED else [attempt.error_entry(result)]
         counts = {"created": 1} if result.created else ({"unchanged": 1} if result.deposit_id else {})
         self._runs.finish(run, status=run_status, counts=counts, errors=errors, now=self._clock())
-        logger.info("payout processed", extra=result.to_json())
+        # Nested: keys such as "created" would clash with LogRecord's own attributes.
+        logger.info("payout processed", extra={"payout": result.to_json()})
         return result
 
 
