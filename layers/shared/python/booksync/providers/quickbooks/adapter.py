@@ -24,10 +24,13 @@ from booksync.providers.port import (
     ItemRefs,
     PaymentRefs,
     RefundRefs,
+    RemoteCustomer,
+    RemoteItem,
     RemoteObject,
+    RemotePage,
 )
 from booksync.providers.quickbooks import mapping
-from booksync.providers.quickbooks.client import QuickBooksClient, quote
+from booksync.providers.quickbooks.client import MAX_PAGE, QuickBooksClient, quote
 from booksync.providers.quickbooks.faults import LABEL, PROVIDER
 from booksync.providers.quickbooks.names import clean_line
 
@@ -322,6 +325,35 @@ class QuickBooksProvider:
             row = inactive[0]
             revived = {"Id": row["Id"], "SyncToken": row["SyncToken"], "Active": True}
             return str(self._client.update("PaymentMethod", revived, idempotency_key=f"{key}-on")["Id"])
+
+    # ------------------------------------------------------------------ directory (the wizard)
+
+    def list_customers(self, start: int, page_size: int) -> RemotePage[RemoteCustomer]:
+        """One page of the active customers, in Id order (STARTPOSITION is 1-based)."""
+        size = max(1, min(page_size, MAX_PAGE))
+        rows = self._page("Customer", start, size)
+        return RemotePage(
+            rows=tuple(mapping.to_remote_customer(row) for row in rows),
+            start=start,
+            next_start=start + len(rows) if len(rows) == size else None,
+        )
+
+    def list_items(self, start: int, page_size: int) -> RemotePage[RemoteItem]:
+        """One page of the active items one can sell (categories and bundles left out)."""
+        size = max(1, min(page_size, MAX_PAGE))
+        rows = self._page("Item", start, size)
+        items = (mapping.to_remote_item(row) for row in rows)
+        return RemotePage(
+            rows=tuple(item for item in items if item is not None),
+            start=start,
+            next_start=start + len(rows) if len(rows) == size else None,
+        )
+
+    def _page(self, entity: str, start: int, size: int) -> list[Json]:
+        # In Id order so that pages do not shift while the user walks them (entity is ours).
+        statement = f"select * from {entity} ORDERBY Id STARTPOSITION {max(1, start)} MAXRESULTS {size}"  # noqa: S608
+        page = self._client.query(statement).get(entity) or []
+        return [row for row in page if isinstance(row, dict)]
 
     # ------------------------------------------------------------------ accounts
 

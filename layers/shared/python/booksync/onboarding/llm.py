@@ -1,0 +1,121 @@
+"""``LlmClassifier``: customer types from an OpenAI-compatible chat-completions endpoint.
+
+One request per page of customers, asking for a JSON object. Whatever goes wrong (no answer in
+time, an HTTP error, an answer that is not the JSON asked for, a customer left out) the rules
+classify instead and the reason says so, so the wizard never stalls on the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import httpx
+
+from booksync.onboarding.classifier import Classification, CustomerClassifier, CustomerType, RulesClassifier
+from booksync.providers.port import RemoteCustomer
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_PROMPT = (
+    "You classify the customers of a field-service business (plumbing, HVAC, electrical) as "
+    "Homeowner (a private person or household), Business (any organisation that is not a "
+    "construction company) or Builder (a construction company: home builders, general "
+    "contractors, remodelers, roofers, developers). Answer with a JSON object "
+    '{"results": [{"id": "<id>", "type": "Homeowner|Business|Builder", "reason": "<short reason>"}]} '
+    "with one entry per customer, nothing else."
+)
+
+
+class LlmClassifier:
+    def __init__(
+        self,
+        *,
+        url: str,
+        model: str,
+        api_key: Callable[[], str | None],
+        timeout_seconds: float = 10.0,
+        fallback: CustomerClassifier | None = None,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self._url = url.rstrip("/")
+        self._model = model
+        self._api_key = api_key
+        self._timeout = timeout_seconds
+        self._fallback = fallback or RulesClassifier()
+        self._http = http
+
+    def classify(self, customers: Sequence[RemoteCustomer]) -> list[Classification]:
+        if not customers:
+            return []
+        try:
+            answer = self._ask(customers)
+            return [self._one(c, answer) for c in customers]
+        except Exception as exc:  # any failure: the rules answer, and say so
+            why = _why(exc)
+            logger.warning("language-model classifier unavailable; rules used", extra={"why": why})
+            return [
+                replace(c, reason=f"{c.reason} (rules: language model unavailable: {why})", source="rules")
+                for c in self._fallback.classify(customers)
+            ]
+
+    def _ask(self, customers: Sequence[RemoteCustomer]) -> dict[str, dict[str, Any]]:
+        payload = {
+            "model": self._model,
+            "temperature": 0,
+            "response_format": {"type": "json_object"},
+            "messages": [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": json.dumps([_describe(c) for c in customers])},
+            ],
+        }
+        headers = {"Content-Type": "application/json"}
+        key = self._api_key()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        url = f"{self._url}/chat/completions" if not self._url.endswith("/chat/completions") else self._url
+        if self._http is not None:
+            response = self._http.post(url, json=payload, headers=headers, timeout=self._timeout)
+        else:
+            response = httpx.post(url, json=payload, headers=headers, timeout=self._timeout)
+        response.raise_for_status()
+        content = response.json()["choices"][0]["message"]["content"]
+        results = json.loads(content)["results"]
+        return {str(r["id"]): r for r in results if isinstance(r, dict) and "id" in r}
+
+    @staticmethod
+    def _one(customer: RemoteCustomer, answer: dict[str, dict[str, Any]]) -> Classification:
+        entry = answer.get(customer.id)
+        if entry is None:
+            raise ValueError(f"no answer for customer {customer.id}")
+        kind = CustomerType(str(entry["type"]).strip().title())
+        reason = str(entry.get("reason") or "language model").strip()[:300]
+        return Classification(kind, reason, 0.9, source="llm")
+
+
+def _describe(customer: RemoteCustomer) -> dict[str, Any]:
+    address = customer.billing_address
+    return {
+        "id": customer.id,
+        "name": customer.display_name,
+        "company": customer.company_name,
+        "given_name": customer.given_name,
+        "family_name": customer.family_name,
+        "email": customer.email,
+        "address": None
+        if address is None
+        else ", ".join(x for x in (address.line1, address.line2, address.city, address.region) if x),
+    }
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, httpx.HTTPError):
+        return "unreachable"
+    return "unusable answer"

@@ -1,0 +1,74 @@
+"""The rules classifier on targeted cases, and its accuracy floor on the labelled set."""
+
+from __future__ import annotations
+
+import pytest
+from booksync.documents import Address
+from booksync.onboarding.classifier import CustomerClassifier, CustomerType, RulesClassifier
+from booksync.providers.port import RemoteCustomer
+
+from bench.figures.onboarding import FLOOR, classifier_results
+
+HOME = Address(line1="14 Maple Street", city="Austin", region="TX", postal_code="78701")
+OFFICE = Address(line1="500 Congress Ave", line2="Suite 300", city="Austin", region="TX", postal_code="78701")
+
+
+def one(**fields: object) -> tuple[CustomerType, str]:
+    customer = RemoteCustomer(id="1", **fields)  # type: ignore[arg-type]
+    result = RulesClassifier().one(customer)
+    return result.type, result.reason
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected", "because"),
+    [
+        ({"display_name": "Summit Construction LLC"}, CustomerType.BUILDER, "construction"),
+        ({"display_name": "Oakwood Custom Homes"}, CustomerType.BUILDER, "homes"),
+        ({"display_name": "Peak Roofing & Exteriors"}, CustomerType.BUILDER, "roofing"),
+        ({"display_name": "Lakeside Remodeling", "email": "office@lakesideremodel.com"}, CustomerType.BUILDER, "remodeling"),
+        ({"display_name": "Mark Ruiz", "given_name": "Mark", "family_name": "Ruiz",
+          "email": "mark@ruizbuilders.com"}, CustomerType.BUILDER, "ruizbuilders.com"),
+        ({"display_name": "Acme Widgets Inc."}, CustomerType.BUSINESS, "INC"),
+        ({"display_name": "Riverside Dental Group", "billing_address": OFFICE}, CustomerType.BUSINESS, "dental"),
+        ({"display_name": "Karen Wu", "given_name": "Karen", "family_name": "Wu",
+          "company_name": "Wu Family Dentistry", "email": "karen@wudental.com"}, CustomerType.BUSINESS, "company name"),
+        ({"display_name": "John Smith", "email": "jsmith@gmail.com", "billing_address": HOME},
+         CustomerType.HOMEOWNER, "given name"),
+        ({"display_name": "Okafor, Oluwaseun", "given_name": "Oluwaseun", "family_name": "Okafor"},
+         CustomerType.HOMEOWNER, "personal name"),
+        ({"display_name": "Adam & Maria Taylor", "email": "ataylor@yahoo.com"}, CustomerType.HOMEOWNER, "couple"),
+        ({"display_name": "The Nakamura Family"}, CustomerType.HOMEOWNER, "family"),
+        ({"display_name": "Mr. & Mrs. Lindqvist", "billing_address": HOME}, CustomerType.HOMEOWNER, "title"),
+    ],
+)  # fmt: skip
+def test_rules_type_with_a_reason(fields: dict[str, object], expected: CustomerType, because: str) -> None:
+    kind, reason = one(**fields)
+    assert kind == expected
+    assert because.lower() in reason.lower()
+
+
+def test_the_address_and_domain_tip_an_ambiguous_name() -> None:
+    # A name that is neither clearly a person's nor a firm's: where it is and who answers decide.
+    assert one(display_name="Northwind", email="ap@northwind.com", billing_address=OFFICE)[0] == (
+        CustomerType.BUSINESS
+    )
+    assert one(display_name="Northwind", email="northwind77@gmail.com", billing_address=HOME)[0] == (
+        CustomerType.HOMEOWNER
+    )
+
+
+def test_rules_is_a_customer_classifier_and_keeps_order() -> None:
+    rules = RulesClassifier()
+    assert isinstance(rules, CustomerClassifier)
+    customers = [
+        RemoteCustomer(id="a", display_name="Kim Lee"),
+        RemoteCustomer(id="b", display_name="Lee Builders"),
+    ]
+    assert [c.type for c in rules.classify(customers)] == [CustomerType.HOMEOWNER, CustomerType.BUILDER]
+
+
+def test_accuracy_on_the_labelled_set_clears_the_floor() -> None:
+    accuracy, confusion = classifier_results()
+    assert sum(confusion.values()) >= 200
+    assert {label for label, _ in confusion} == {"Homeowner", "Business", "Builder"}
+    assert accuracy >= FLOOR, confusion

@@ -1,0 +1,75 @@
+"""The duplicate finder on targeted cases, and its precision and recall floors on the labelled pairs."""
+
+from __future__ import annotations
+
+from booksync.documents import Address, Customer
+from booksync.onboarding.duplicates import DuplicateFinder, normal_name, normal_street
+from booksync.providers.port import RemoteCustomer
+
+from bench.figures.onboarding import FLOOR, duplicate_results
+
+MAPLE = Address(line1="14 Maple Street", city="Austin", region="TX", postal_code="78701")
+MAPLE_SHORT = Address(line1="14 Maple St.", city="Austin", region="TX", postal_code="78701-4410")
+ELM = Address(line1="9 Elm Avenue", city="Austin", region="TX", postal_code="78702")
+SMITH = Customer(id="c-1", display_name="John Smith", email="john.smith@gmail.com", billing_address=MAPLE)
+ACME = Customer(id="c-2", display_name="Acme Plumbing, LLC", email="ap@acme.com", billing_address=ELM)
+
+
+def remote(name: str, email: str | None = None, address: Address | None = None) -> RemoteCustomer:
+    return RemoteCustomer(id="r", display_name=name, email=email, billing_address=address)
+
+
+def finder() -> DuplicateFinder:
+    return DuplicateFinder([SMITH, ACME])
+
+
+def test_normalisation() -> None:
+    assert normal_name("Acme Plumbing, L.L.C.") == normal_name("ACME PLUMBING") == "acme plumbing"
+    assert normal_name("Smith & Sons Inc") == normal_name("Smith and Sons") == "smith sons"
+    assert normal_street(MAPLE) == normal_street(MAPLE_SHORT) == "14 maple st"
+    assert normal_street(Address(line1="1 Main Street", line2="Suite 200")) == normal_street(
+        Address(line1="1 Main St", line2="#200")
+    )
+
+
+def test_same_customer_written_differently_is_found_with_the_fields_that_matched() -> None:
+    match = finder().match(remote("SMITH, JOHN", "John.Smith+home@GMAIL.com", MAPLE_SHORT))
+    assert match is not None and match.doc_id == "c-1"
+    assert match.matched == ("name", "address", "email")
+    typo = finder().match(remote("Jhon Smith", None, MAPLE_SHORT))
+    assert typo is not None and typo.matched == ("name", "address")
+    suffix = finder().match(remote("Acme Plumbing", "AP@acme.com", None))
+    assert suffix is not None and suffix.doc_id == "c-2" and "email" in suffix.matched
+
+
+def test_a_move_with_the_same_mailbox_is_the_same_customer() -> None:
+    match = finder().match(remote("John Smith", "john.smith@gmail.com", ELM))
+    assert match is not None and match.matched == ("name", "email")
+
+
+def test_hard_negatives() -> None:
+    # Same surname, another address and mailbox: another person.
+    assert finder().match(remote("Mary Smith", "mary.smith@yahoo.com", ELM)) is None
+    # Same name, another address and mailbox: a namesake.
+    assert finder().match(remote("John Smith", "jsmith1970@aol.com", ELM)) is None
+    # Another branch of the same company sharing the accounts mailbox.
+    branch = Address(line1="77 Oak Rd", line2="Suite 4", city="Boise", region="ID", postal_code="83702")
+    assert finder().match(remote("Acme Plumbing North", "ap@acme.com", branch)) is None
+    # The neighbour two doors down.
+    assert (
+        finder().match(remote("Jon Smyth", None, Address(line1="16 Maple Street", postal_code="78701")))
+        is None
+    )
+
+
+def test_a_name_alone_matches_only_when_nothing_else_can_be_compared() -> None:
+    bare = DuplicateFinder([Customer(id="c-9", display_name="Priya Raman")])
+    assert bare.match(remote("Priya Raman", "priya@gmail.com", MAPLE)) is not None
+    assert bare.match(remote("Priya Ramanathan", "priya@gmail.com", MAPLE)) is None
+
+
+def test_precision_and_recall_on_the_labelled_pairs_clear_the_floor() -> None:
+    precision, recall, pairs = duplicate_results()
+    assert pairs >= 200
+    assert precision >= FLOOR
+    assert recall >= FLOOR

@@ -1,0 +1,127 @@
+"""LlmClassifier against a local fake chat-completions server (never a real network): its
+answers are used; every failure (HTTP error, timeout, bad JSON, a customer left out, nothing
+listening) falls back to the rules and says so in the reason."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from booksync.onboarding.classifier import CustomerType
+from booksync.onboarding.llm import LlmClassifier
+from booksync.providers.port import RemoteCustomer
+
+from tests.conftest import free_port
+
+CUSTOMERS = [
+    RemoteCustomer(id="7", display_name="Summit Construction LLC"),
+    RemoteCustomer(id="8", display_name="Jane Doe", email="jane@gmail.com"),
+]
+Answer = Callable[[dict[str, Any]], tuple[int, Any]]
+
+
+class FakeModel:
+    def __init__(self) -> None:
+        self.answer: Answer = lambda request: (200, {})
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.delay = 0.0
+
+
+@pytest.fixture
+def model() -> Iterator[tuple[FakeModel, str]]:
+    fake = FakeModel()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            fake.requests.append(body)
+            fake.headers.append(dict(self.headers))
+            time.sleep(fake.delay)
+            status, payload = fake.answer(body)
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield fake, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def chat(results: list[dict[str, str]]) -> tuple[int, Any]:
+    return 200, {"choices": [{"message": {"role": "assistant", "content": json.dumps({"results": results})}}]}
+
+
+def classifier(url: str, timeout: float = 2.0) -> LlmClassifier:
+    return LlmClassifier(url=url, model="small-model", api_key=lambda: "sk-test", timeout_seconds=timeout)
+
+
+def test_the_models_answer_is_used(model: tuple[FakeModel, str]) -> None:
+    fake, url = model
+    fake.answer = lambda _: chat(
+        [
+            {"id": "7", "type": "builder", "reason": "a construction company"},
+            {"id": "8", "type": "Homeowner", "reason": "a private person"},
+        ]
+    )
+    results = classifier(url).classify(CUSTOMERS)
+    assert [(r.type, r.source) for r in results] == [
+        (CustomerType.BUILDER, "llm"),
+        (CustomerType.HOMEOWNER, "llm"),
+    ]
+    assert results[0].reason == "a construction company"
+    request = fake.requests[0]
+    assert request["model"] == "small-model" and request["response_format"] == {"type": "json_object"}
+    assert "Summit Construction LLC" in request["messages"][1]["content"]
+    assert fake.headers[0]["Authorization"] == "Bearer sk-test"
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (lambda _: (500, {"error": "boom"}), "HTTP 500"),
+        (lambda _: (200, b"not json"), "unusable answer"),
+        (lambda _: chat([{"id": "7", "type": "Builder", "reason": "x"}]), "unusable answer"),  # 8 left out
+        (
+            lambda _: chat([{"id": "7", "type": "Landlord"}, {"id": "8", "type": "Homeowner"}]),
+            "unusable answer",
+        ),
+    ],
+)
+def test_failures_fall_back_to_the_rules_and_say_so(
+    model: tuple[FakeModel, str], answer: Answer, why: str
+) -> None:
+    fake, url = model
+    fake.answer = answer
+    results = classifier(url).classify(CUSTOMERS)
+    assert [r.type for r in results] == [CustomerType.BUILDER, CustomerType.HOMEOWNER]  # the rules' answer
+    assert all(r.source == "rules" and f"language model unavailable: {why}" in r.reason for r in results)
+
+
+def test_a_slow_model_times_out_to_the_rules(model: tuple[FakeModel, str]) -> None:
+    fake, url = model
+    fake.delay = 1.0
+    fake.answer = lambda _: chat([{"id": "7", "type": "Business"}, {"id": "8", "type": "Business"}])
+    results = classifier(url, timeout=0.2).classify(CUSTOMERS)
+    assert results[0].type == CustomerType.BUILDER
+    assert "timed out" in results[0].reason
+
+
+def test_nothing_listening_falls_back() -> None:
+    results = classifier(f"http://127.0.0.1:{free_port()}/v1").classify(CUSTOMERS)
+    assert "language model unavailable: unreachable" in results[1].reason
