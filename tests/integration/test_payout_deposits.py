@@ -87,18 +87,18 @@ def world(
     )
 
     def job(**kw: Any) -> PayoutDeposits:
-        return PayoutDeposits(
-            payouts=payouts,
-            connections=conns,
-            documents=docs,
-            intents=IntentRepository(),
-            runs=runs,
-            notifications=notifications,
-            provider_for=lambda _c: qbo.provider,
-            square_for=lambda _company: square,
-            sync_invoice=engine.run,
-            **kw,
-        )
+        parts: dict[str, Any] = {
+            "payouts": payouts,
+            "connections": conns,
+            "documents": docs,
+            "intents": IntentRepository(),
+            "runs": runs,
+            "notifications": notifications,
+            "provider_for": lambda _c: qbo.provider,
+            "square_for": lambda _company: square,
+            "sync_invoice": engine.run,
+        }
+        return PayoutDeposits(**{**parts, **kw})
 
     return SimpleNamespace(
         qbo=qbo,
