@@ -5,11 +5,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from booksync.store.models import ConnectionModel
+
 from tests import builders
 from tests.apigw import admin
 from tests.integration.test_api import api, connected, seed
+from tests.integration.test_payouts_api import world as payouts_world
 
-__all__ = ["api"]  # the fixture, shared with the API tests
+__all__ = ["api", "payouts_world"]  # fixtures shared with the API and payout tests
 
 
 def invoices_and_payment(api: SimpleNamespace) -> None:
@@ -131,3 +134,15 @@ def test_a_square_refund_id_is_a_valid_document_id(api: SimpleNamespace) -> None
     assert status == 201
     status, shown, _ = api.call("GET", f"/refunds/{square_id}", claims=admin())
     assert status == 200 and shown["document"]["id"] == square_id
+
+
+def test_the_refunds_account_setting_is_checked_against_the_chart(payouts_world: SimpleNamespace) -> None:
+    settings = "/integrations/quickbooks/settings"
+    call = payouts_world.call
+    status, problem, _ = call("PATCH", settings, {"refunds_from_account_id": "5"}, claims=admin())
+    assert status == 422 and "refunds_from_account_id needs a" in problem["detail"]
+    assert "accounts?type=asset" in problem["fix"]
+    status, problem, _ = call("PATCH", settings, {"refunds_from_account_id": "99"}, claims=admin())
+    assert status == 422 and "no account with id '99'" in problem["detail"]
+    assert call("PATCH", settings, {"refunds_from_account_id": "2"}, claims=admin())[0] == 200
+    assert ConnectionModel.get("acme", "quickbooks").settings.refunds_from_account_id == "2"

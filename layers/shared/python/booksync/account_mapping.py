@@ -40,6 +40,8 @@ DEPOSIT_ACCOUNT_KINDS: dict[str, str] = {
     "tips_account_id": "all",  # income, or a liability when tips are owed to staff
     "refunds_account_id": "all",
     "adjustments_account_id": "all",
+    # Refund receipts (sync/engine.py): paid from a bank account or Undeposited Funds.
+    "refunds_from_account_id": "asset",
 }
 CACHE_SECONDS = 60.0
 BULK_WRITERS = 16

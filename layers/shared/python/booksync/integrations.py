@@ -65,6 +65,7 @@ DEPOSIT_ACCOUNT_SETTINGS = frozenset(
         "refunds_account_id",
         "adjustments_account_id",
         "payout_fees_account_id",
+        "refunds_from_account_id",  # not a deposit's, but checked the same way (account_mapping)
     }
 )
 
