@@ -392,3 +392,21 @@ def test_a_payment_cannot_shrink_below_its_refunds(world: SimpleNamespace) -> No
     assert refused.value.field == "amount" and "already add up to 60.00" in refused.value.message
     assert world.docs.get(COMPANY, DocumentKind.PAYMENT, "p-1").body["amount"] == "100.00"
     assert world.service.put_payment(COMPANY, builders.payment("p-1", "60.00")).changed
+
+
+def test_a_split_payment_whose_other_invoice_is_refused_says_so_and_syncs_later(
+    world: SimpleNamespace,
+) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.engine().run(job("inv-1"))
+    world.service.put_invoice(COMPANY, builders.invoice("inv-2"))
+    world.service.put_payment(COMPANY, split_payment())
+    world.provider.fail_next("create_invoice", "rejected")  # inv-2, synced within inv-1's job
+    report = world.engine().run(job("inv-1"))
+    assert report.outcome == "failed"
+    assert "Payment p-9 waits for invoice inv-2, which could not be synced: refused" in (report.error or "")
+    assert world.provider.writes["create_payment"] == 0
+    # inv-2's own job (the sweep queues it: it is still pending) syncs it, then the payment.
+    assert world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-2").pending_bucket
+    assert world.engine().run(job("inv-2")).outcome == "synced"
+    assert_one_split_payment(world)
