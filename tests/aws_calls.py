@@ -1,9 +1,10 @@
 """Count the AWS requests botocore sends, with a ``before-send`` event hook.
 
 botocore copies a session's event emitter into each client it creates, so the hook goes on the
-default boto3 session and on every botocore session created while counting (Powertools builds
-its own for SSM); clients created inside the ``counting()`` block are counted whatever their
-session. Create clients inside the block (a handler's first, cold invocation does).
+default boto3 session, on every botocore session created while counting (Powertools builds its
+own for SSM) and on the clients of Powertools' process-wide parameter providers. Other clients
+made before the ``counting()`` block are not seen: create them inside it (a handler's first,
+cold invocation does).
 """
 
 from __future__ import annotations
@@ -47,8 +48,16 @@ def counting() -> Iterator[AwsCalls]:
         return session
 
     botocore.session.get_session = get_session
+    # Powertools keeps its parameter providers (and their clients) for the process.
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    existing = [p.client.meta.events for p in DEFAULT_PROVIDERS.values() if hasattr(p, "client")]
+    for events in existing:
+        events.register("before-send", counter.hook)
     try:
         yield counter
     finally:
         botocore.session.get_session = original
         default.events.unregister("before-send", counter.hook)
+        for events in existing:
+            events.unregister("before-send", counter.hook)

@@ -95,6 +95,7 @@ def square_env(
         "SQUARE_APPLICATION_SECRET": SQ_SECRET,
         "SQUARE_API_BASE_URL": square_url,
         "PAYOUT_DEPOSIT_QUEUE_URL": new_queue("payout-deposits"),
+        "SYNC_CATALOG_QUEUE_URL": new_queue("catalog"),
     }
     return env | extra
 
@@ -434,3 +435,16 @@ def test_a_warm_delivery_makes_exactly_one_aws_request_before_its_answer(stack: 
         warm = list(aws.calls)
     assert cold == ["ssm.GetParameter", "sqs.SendMessage"], cold
     assert warm == ["sqs.SendMessage"], warm
+
+
+def test_nothing_syncs_to_square_as_if_it_were_the_books(stack: SimpleNamespace) -> None:
+    api = stack.fns.api.handler
+    for path, body in (
+        ("/invoices/inv-1/sync?provider=square", None),
+        ("/integrations/square/sync", {"kinds": ["items"]}),
+    ):
+        answer = api(http_event("POST", path, body, claims=admin()), Context())
+        assert 400 <= answer["statusCode"] < 500, answer
+        problem = json.loads(answer["body"])
+        assert "not an accounting system" in problem["detail"] and problem["fix"]
+    assert drain(stack.sync_queue) == []

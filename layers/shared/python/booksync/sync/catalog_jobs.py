@@ -101,6 +101,13 @@ class CatalogRequests:
         *,
         trigger: CatalogTrigger = "manual",
     ) -> str:
+        from booksync.store.models import PROVIDERS  # here: the store loads on first use
+
+        if provider not in PROVIDERS:  # e.g. square: a payments connection, not the books
+            raise InvalidRequest(
+                f"{provider} is not an accounting system; the catalog syncs to the company's books.",
+                fix="Sync the accounting connection, e.g. POST /integrations/quickbooks/sync.",
+            )
         connection = self._connections.get(company_id, provider)
         if connection is None:
             raise InvalidRequest(
