@@ -448,3 +448,40 @@ def test_nothing_syncs_to_square_as_if_it_were_the_books(stack: SimpleNamespace)
         problem = json.loads(answer["body"])
         assert "not an accounting system" in problem["detail"] and problem["fix"]
     assert drain(stack.sync_queue) == []
+
+
+def test_fuzzed_requests_through_the_handler_never_5xx_and_change_nothing(stack: SimpleNamespace) -> None:
+    import base64
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    genuine = pay(stack, 4200, reference_id="inv-1")["requests"][0]
+    signatures = st.one_of(
+        st.text(max_size=60),
+        st.just(genuine["headers"]["x-square-hmacsha256-signature"]),  # a real signature, other body
+        st.builds(lambda b: sign_square(b, "not-the-key", NOTIFY_URL), st.binary(max_size=40)),
+    )
+    header_names = st.sampled_from(
+        ["x-square-hmacsha256-signature", "X-Square-HmacSha256-Signature", "content-type"]
+    )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        body=st.one_of(st.binary(max_size=300), st.just(genuine["body"].encode() + b" ")),
+        as_base64=st.booleans(),
+        headers=st.one_of(st.none(), st.dictionaries(header_names, signatures, max_size=3)),
+    )
+    def one(body: bytes, as_base64: bool, headers: dict[str, str] | None) -> None:
+        event = webhook_event("", {})
+        event["headers"] = headers
+        event["body"] = (
+            base64.b64encode(body).decode() if as_base64 else body.decode("utf-8", errors="replace")
+        )
+        event["isBase64Encoded"] = as_base64
+        answer = stack.fns.square_webhook.handler(event, Context(5))
+        assert answer["statusCode"] == 401, answer
+
+    one()
+    assert receive_sqs_event(stack.events_queue)["Records"] == []
+    assert [r for r in WebhookEventModel.scan() if r.event_key.startswith("square#")] == []
