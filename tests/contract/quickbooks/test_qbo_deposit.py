@@ -173,3 +173,9 @@ def test_a_payment_or_refund_is_deposited_once_and_whole(
         [error] = answer["Fault"]["Error"]
         assert "already been deposited" in error["Message"] + error.get("Detail", ""), label
         assert xsd.problems(answer, "IntuitResponse") == [], label
+    # What a deposit holds is locked (6540), the refund receipt as the payment.
+    for entity, held in (("Payment", first), ("RefundReceipt", objs["refund"])):
+        current = rec.keep("read", rec.qbo.read(entity, held["Id"]))[entity]
+        gone = {"Id": current["Id"], "SyncToken": current["SyncToken"]}
+        answer = rec.keep(f"delete {entity}", rec.qbo.write(entity, gone, operation="delete"))
+        assert answer["Fault"]["Error"][0]["code"] == "6540", entity

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from local.sandboxes.quickbooks import errors, schema
-from local.sandboxes.quickbooks.derived import ZERO
+from local.sandboxes.quickbooks.derived import ZERO, deposit_of
 from local.sandboxes.quickbooks.entities.base import (
     META_QUERY,
     EntityType,
@@ -21,7 +21,7 @@ from local.sandboxes.quickbooks.entities.base import (
     require,
 )
 from local.sandboxes.quickbooks.entities.invoices import sales_line
-from local.sandboxes.quickbooks.model import USD, Record, money, named_ref, resolve_ref
+from local.sandboxes.quickbooks.model import USD, Realm, Record, money, named_ref, resolve_ref
 
 REFUND_FROM_ACCOUNT_TYPES = {"Bank", "Other Current Asset", "Credit Card"}
 
@@ -39,6 +39,15 @@ class RefundReceiptType(EntityType):
         "TotalAmt": Q.DEC,
         **META_QUERY,
     }
+
+    def before_change(self, realm: Realm, record: Record, new_data: dict[str, Any]) -> None:
+        # A refund receipt netted in a deposit is locked like a deposited payment (6540).
+        if deposit_of(realm, record.id, txn_type="RefundReceipt"):
+            raise errors.deposited_transaction()
+
+    def check_delete(self, realm: Realm, record: Record) -> None:
+        if deposit_of(realm, record.id, txn_type="RefundReceipt"):
+            raise errors.deposited_transaction()
 
     def prepare(self, ctx: WriteContext, data: dict[str, Any], existing: Record | None) -> dict[str, Any]:
         realm = ctx.realm
