@@ -15,7 +15,7 @@ from booksync.errors import InvalidRequest
 from booksync.integrations import Integrations
 from booksync.payouts.deposits import PayoutDeposits, PayoutMessage, parse_message
 from booksync.payouts.sweep import PayoutSweep
-from booksync.payouts.views import PayoutViews
+from booksync.payouts.views import PayoutViews, deposit_summary
 from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
@@ -123,6 +123,12 @@ def test_payouts_are_listed_and_shown_with_their_lines_or_what_they_wait_for(wor
     assert [(line["kind"], line["amount"]) for line in shown["lines"]] == [
         ("payment", "380.00"),
         ("fees", "-11.32"),
+    ]
+    assert deposit_summary(shown) == [
+        "Square payout po_1: deposited",
+        f"  payment          380.00  Square payment sq-a  -> {shown['lines'][0]['payment_id']}",
+        "  fees             -11.32  Square processing fees  -> 5",
+        "  total 368.68 = payout 368.68 USD",
     ]
     status, other, _ = world.call("GET", "/payouts/po_2", claims=member())
     assert other["waiting_for"] == ["payment sq-z (not recorded in booksync; match it to an invoice)"]

@@ -39,6 +39,23 @@ def payout_dict(row: PayoutModel, *, with_lines: bool) -> dict[str, Any]:
     return shown
 
 
+def deposit_summary(shown: dict[str, Any]) -> list[str]:
+    """Printable lines of a payout as ``PayoutViews.get`` (GET /payouts/{id}) shows it: each
+    deposit line, then its total against the payout amount (for the demo and support)."""
+    out = [f"Square payout {shown['payout_id']}: {shown['status']}"]
+    for line in shown.get("lines") or []:
+        target = line.get("payment_id") or line.get("refund_id") or line.get("account_id")
+        out.append(f"  {line['kind']:<11}{line['amount']:>12}  {line['description']}  -> {target}")
+    if shown.get("lines_total") is not None:
+        verdict = "=" if shown["lines_total"] == shown["amount"] else "!="
+        out.append(f"  total {shown['lines_total']} {verdict} payout {shown['amount']} {shown['currency']}")
+    for waited in shown.get("waiting_for") or []:
+        out.append(f"  waiting for {waited}")
+    if shown.get("reason") and shown["status"] != PayoutStatus.WAITING:
+        out.append(f"  {shown['reason']}")
+    return out
+
+
 class PayoutViews:
     def __init__(
         self,
