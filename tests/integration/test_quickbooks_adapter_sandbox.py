@@ -261,6 +261,7 @@ def test_invoice_and_payment_round_trip(company: Connected) -> None:
         date=date(2025, 3, 5),
         method="check",
         reference="CHK-1",
+        memo="Paid at the door.\nSquare payment 123",  # a line break: refused by Intuit in a note
     )
     pay_refs = PaymentRefs(customer_id=customer.id, invoice_id=created.id, marker="booksync:payment:p-1")
     paid = provider.create_payment(pay, pay_refs, idempotency_key="pay-p-1-v1")

@@ -277,7 +277,7 @@ class QuickBooksProvider:
         ours = [
             row
             for row in self._client.select_all("Deposit", where)
-            if mapping.deposit_carries_marker(row, deposit.marker)
+            if mapping.carries_marker(row, deposit.marker)
         ]
         return mapping.to_remote(ours[0], "DocNumber") if ours else None
 

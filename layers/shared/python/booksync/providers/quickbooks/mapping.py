@@ -216,8 +216,17 @@ def _plain(value: Decimal) -> Decimal:
 
 
 def payment_note(payment: Payment, refs: PaymentRefs) -> str:
-    """The marker on the first line (what ``find_payment`` matches); the memo, if any, below it."""
-    note = refs.marker if not payment.memo else f"{refs.marker}\n{payment.memo}"
+    """The marker first (what ``find_payment`` matches); the memo, if any, after it."""
+    return marked_note(refs.marker, payment.memo)
+
+
+# One line: QuickBooks refuses control characters (a newline too) in a transaction's PrivateNote.
+NOTE_SEPARATOR = " | "
+
+
+def marked_note(marker: str, memo: str | None) -> str:
+    """booksync's marker, then the memo on the same line (whitespace runs folded to one space)."""
+    note = marker if not memo else f"{marker}{NOTE_SEPARATOR}{' '.join(memo.split())}"
     return clean_text(note, PRIVATE_NOTE_MAX)
 
 
@@ -277,16 +286,6 @@ def refund_body(
 # ---------------------------------------------------------------------- deposits
 
 
-# One line: QuickBooks refuses control characters (a newline too) in a Deposit's PrivateNote.
-DEPOSIT_NOTE_SEPARATOR = " | "
-
-
-def deposit_carries_marker(obj: Mapping[str, Any], marker: str) -> bool:
-    """The deposit's memo starts with exactly booksync's marker (``po_1`` must not match ``po_10``)."""
-    note = obj.get("PrivateNote")
-    return isinstance(note, str) and note.strip().split(DEPOSIT_NOTE_SEPARATOR)[0].strip() == marker.strip()
-
-
 def deposit_body(deposit: Deposit) -> Json:
     """A Deposit into the bank: linked lines move payments out of Undeposited Funds (no detail,
     the payment's whole amount); direct lines name their account (negative for fees, refunds)."""
@@ -302,11 +301,10 @@ def deposit_body(deposit: Deposit) -> Json:
             body["DetailType"] = "DepositLineDetail"
             body["DepositLineDetail"] = {"AccountRef": _ref(str(line.account_id))}
         lines.append(body)
-    note = deposit.marker if not deposit.memo else f"{deposit.marker}{DEPOSIT_NOTE_SEPARATOR}{deposit.memo}"
     return {
         "DepositToAccountRef": _ref(deposit.bank_account_id),
         "TxnDate": deposit.date.isoformat(),
-        "PrivateNote": clean_text(note, PRIVATE_NOTE_MAX),
+        "PrivateNote": marked_note(deposit.marker, deposit.memo),
         "Line": lines,
     }
 
@@ -315,9 +313,10 @@ def deposit_body(deposit: Deposit) -> Json:
 
 
 def marker_of(note: Any) -> str | None:
+    """The marker a note starts with: up to the separator (or a newline, as older notes have it)."""
     if not isinstance(note, str) or not note.strip():
         return None
-    return note.strip().splitlines()[0].strip()
+    return note.strip().splitlines()[0].split(NOTE_SEPARATOR)[0].strip()
 
 
 def carries_marker(obj: Mapping[str, Any], marker: str) -> bool:
