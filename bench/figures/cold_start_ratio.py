@@ -44,6 +44,11 @@ PLAUSIBLE: dict[str, str] = {
     "QBO_CLIENT_SECRET_PARAM": "/booksync/dev/quickbooks/client-secret",
     "PUBLIC_API_BASE_URL": "http://127.0.0.1:3000",
     "APP_RETURN_URL": "http://127.0.0.1:5173/settings/integrations",
+    "QBO_WEBHOOK_VERIFIER_PARAM": "/booksync/dev/quickbooks/webhook-verifier-token",
+    "SQUARE_APPLICATION_ID": "sandbox-sq0idb-benchApplicationId",
+    "SQUARE_APPLICATION_SECRET_PARAM": "/booksync/dev/square/application-secret",
+    "SQUARE_WEBHOOK_SIGNATURE_KEY_PARAM": "/booksync/dev/square/webhook-signature-key",
+    "SQUARE_WEBHOOK_NOTIFICATION_URL": "https://api.example.com/webhooks/square",
 }
 
 # Credentials and endpoints that keep the AWS SDKs off the network: nothing listens on the
