@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from booksync.errors import ConfigurationError
 
@@ -178,6 +178,31 @@ class ApiSettings(_TokenSettings):
     # Square payouts and their deposits (GET /payouts); retries go to the payout deposit queue.
     payouts_table: str | None = Field(alias="PAYOUTS_TABLE", default=None)
     payout_deposit_queue_url: str | None = Field(alias="PAYOUT_DEPOSIT_QUEUE_URL", default=None)
+    # The post-connection wizard's customer classifier (README "Post-connection wizard"):
+    # "rules" (default) or "llm", an OpenAI-compatible chat-completions endpoint.
+    customer_classifier: Literal["rules", "llm"] = Field(alias="CUSTOMER_CLASSIFIER", default="rules")
+    classifier_llm_url: str | None = Field(alias="CLASSIFIER_LLM_URL", default=None)
+    classifier_llm_model: str | None = Field(alias="CLASSIFIER_LLM_MODEL", default=None)
+    classifier_llm_api_key_param: str | None = Field(alias="CLASSIFIER_LLM_API_KEY_PARAM", default=None)
+    classifier_llm_api_key: str | None = Field(alias="CLASSIFIER_LLM_API_KEY", default=None, repr=False)
+    classifier_llm_timeout_seconds: float = Field(
+        alias="CLASSIFIER_LLM_TIMEOUT_SECONDS", default=8.0, gt=0, le=25
+    )
+
+    @model_validator(mode="after")
+    def _llm_needs_its_endpoint(self) -> Self:
+        if self.customer_classifier == "llm":
+            require_credential("CLASSIFIER_LLM_URL", self.classifier_llm_url)
+            require_credential("CLASSIFIER_LLM_MODEL", self.classifier_llm_model)
+        return self
+
+    def classifier_api_key(self) -> str | None:
+        """The model endpoint's key: SSM (CLASSIFIER_LLM_API_KEY_PARAM) or CLASSIFIER_LLM_API_KEY."""
+        if self.classifier_llm_api_key or not self.classifier_llm_api_key_param:
+            return self.classifier_llm_api_key
+        from aws_lambda_powertools.utilities.parameters import get_parameter
+
+        return str(get_parameter(self.classifier_llm_api_key_param, decrypt=True, max_age=300))
 
     @field_validator("app_return_url")
     @classmethod

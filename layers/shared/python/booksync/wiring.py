@@ -26,6 +26,7 @@ from booksync.settings import (
 if TYPE_CHECKING:
     from booksync.account_mapping import AccountMapping
     from booksync.api.app import ApiServices
+    from booksync.onboarding.wizard import Wizard
     from booksync.payments.square import SquarePayments
     from booksync.payouts.deposits import PayoutDeposits
     from booksync.payouts.sweep import PayoutSweep
@@ -62,6 +63,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
     parked = Sweep(documents=documents, connections=connections, runs=runs, queue=queue)
     catalog = _catalog_requests(settings, runs, connections)
     accounts = _account_mapping(settings, connections, documents)
+    wizard = _wizard(settings, connections, documents, accounts)
     return ApiServices(
         documents=DocumentService(
             documents=documents,
@@ -78,6 +80,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
             notifications=notifications,
             on_connected=[
                 lambda done: parked.resume(done.company_id),
+                lambda done: wizard.open(done.company_id, done.provider),
                 *([catalog.after_connect] if catalog is not None else []),
             ],
             income_account_check=accounts.check_income_account,
@@ -91,6 +94,46 @@ def api_services(settings: ApiSettings) -> ApiServices:
         accounts=accounts,
         square=square_payments_api(settings, documents),
         payouts=_payout_views(settings),
+        wizard=wizard,
+    )
+
+
+def _wizard(
+    settings: ApiSettings, connections: ConnectionRepository, documents: Any, accounts: AccountMapping
+) -> Wizard:
+    """The post-connection wizard, with the classifier CUSTOMER_CLASSIFIER chooses."""
+    from booksync.errors import NotFoundError
+    from booksync.onboarding.classifier import CustomerClassifier, RulesClassifier
+    from booksync.onboarding.wizard import Wizard
+    from booksync.providers.port import ProviderDirectory
+
+    vault = _vault(settings.token_key_id)
+
+    def directory_for(connection: ConnectionModel) -> ProviderDirectory:
+        provider = accounting_provider(connection, settings, connections, vault)
+        if not isinstance(provider, ProviderDirectory):
+            raise NotFoundError(
+                f"Importing from {connection.provider} is not supported yet.",
+                fix="Add customers and items with PUT /customers/{id} and PUT /items/{id}.",
+            )
+        return provider
+
+    classifier: CustomerClassifier = RulesClassifier()
+    if settings.customer_classifier == "llm":
+        from booksync.onboarding.llm import LlmClassifier
+
+        classifier = LlmClassifier(
+            url=str(settings.classifier_llm_url),
+            model=str(settings.classifier_llm_model),
+            api_key=settings.classifier_api_key,
+            timeout_seconds=settings.classifier_llm_timeout_seconds,
+        )
+    return Wizard(
+        connections=connections,
+        documents=documents,
+        directory_for=directory_for,
+        classifier=classifier,
+        check_income_account=accounts.check_income_account,
     )
 
 

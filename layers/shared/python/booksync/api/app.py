@@ -22,6 +22,7 @@ from booksync.errors import NotFoundError
 if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request that needs it
     from booksync.account_mapping import AccountMapping
     from booksync.integrations import Integrations
+    from booksync.onboarding.wizard import Wizard
     from booksync.payments.square import SquarePayments
     from booksync.payouts.views import PayoutViews
     from booksync.store.notifications import NotificationRepository
@@ -54,6 +55,7 @@ class ApiServices:
     accounts: AccountMapping | None = None
     square: SquarePayments | None = None
     payouts: PayoutViews | None = None
+    wizard: Wizard | None = None  # the post-connection wizard (booksync/api/onboarding.py)
 
 
 @dataclass(frozen=True)
@@ -350,6 +352,9 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915
     from booksync.api.payouts import router as payouts_router
 
     app.include_router(payouts_router)
+    from booksync.api.onboarding import router as onboarding_router
+
+    app.include_router(onboarding_router)
     return app
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from booksync.documents import CustomerType
 from booksync.onboarding.words import (
     BUSINESS_WORDS,
     COMMERCIAL_UNITS,
@@ -30,11 +30,7 @@ from booksync.onboarding.words import (
 )
 from booksync.providers.port import RemoteCustomer
 
-
-class CustomerType(StrEnum):
-    HOMEOWNER = "Homeowner"
-    BUSINESS = "Business"
-    BUILDER = "Builder"
+__all__ = ["Classification", "CustomerClassifier", "CustomerType", "RulesClassifier"]
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,9 @@ class ConnectionModel(Model):
     # Square connections: the seller's locations at connect time ([{id, name, timezone, currency,
     # status}]), so a payment's date is its location's day.
     locations = JSONAttribute(null=True)
+    # The post-connection wizard's progress (booksync/onboarding/wizard.py): each step's status
+    # and what it imported or linked. Opened at connect; kept across reconnects.
+    wizard = JSONAttribute(null=True)
     account_index = AccountIndex()
     refresh_index = RefreshIndex()
 

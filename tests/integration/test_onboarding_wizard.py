@@ -1,0 +1,251 @@
+"""The post-connection wizard through the API as API Gateway invokes it (Mangum), over moto
+tables and the fake provider: step 1 customers (classified, duplicates "Already exists" and
+linked, new ones preselected, bulk import with the chosen types, idempotent), step 2 items
+(existing ones linked by name or SKU, new ones imported with their accounts), skips, step 3
+summary; admin-only imports and skips (403), another company's wizard is 404, bad input 422."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from booksync.account_mapping import AccountMapping
+from booksync.api.app import ApiServices
+from booksync.documents import Address, DocumentKind
+from booksync.integrations import Integrations
+from booksync.onboarding.wizard import Wizard
+from booksync.providers.port import RemoteCustomer, RemoteItem
+from booksync.security.vault import KmsTokenVault
+from booksync.store.connections import ConnectionRepository
+from booksync.store.documents import DocumentRepository
+from booksync.store.models import ConnectionModel
+from booksync.store.runs import RunRepository
+from booksync.sync.records import DocumentService
+
+from tests import builders
+from tests.apigw import admin, member
+from tests.fakes.oauth import FakeOAuth
+from tests.fakes.provider import FakeProvider
+from tests.integration.test_api import Lambda
+from tests.integration.test_invoice_sync_engine import ListQueue
+
+COMPANY = "acme"
+W = "/integrations/quickbooks/wizard"
+HOME = Address(line1="14 Maple Street", city="Austin", region="TX", postal_code="78701")
+
+
+def books() -> FakeProvider:
+    provider = FakeProvider()
+    provider.directory_customers = [
+        RemoteCustomer(id="1", display_name="Summit Construction LLC", email="office@summitbuilds.com",
+                       billing_address=Address(line1="500 Congress Ave", line2="Suite 300", postal_code="78701")),
+        RemoteCustomer(id="2", display_name="ADA LOVELACE", email="Ada@Example.com", version="3"),
+        RemoteCustomer(id="3", display_name="Jane Doe", given_name="Jane", family_name="Doe",
+                       email="jane.doe@gmail.com", billing_address=HOME),
+        RemoteCustomer(id="4", display_name="Riverside Dental Group", email="ap@riversidedental.com"),
+        RemoteCustomer(id="5", display_name="Bad Address Co", email="not-an-email"),
+    ]  # fmt: skip
+    provider.directory_items = [
+        RemoteItem(id="10", name="drain cleaning", unit_price=Decimal("150"), income_account_id="1"),
+        RemoteItem(id="11", name="Water heater install", sku="WH-1", unit_price=Decimal("1299.999"),
+                   type="non_inventory", income_account_id="1", income_account_name="Services"),
+        RemoteItem(id="12", name="Trip", sku="TRIP", unit_price=Decimal("80"), income_account_id="1"),
+        RemoteItem(id="13", name="Gutter guard", unit_price=Decimal("20"), income_account_id="1"),
+    ]  # fmt: skip
+    return provider
+
+
+@pytest.fixture
+def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
+    ConnectionModel(COMPANY, "quickbooks", connection_id="c1", status="connected", account_id="r1").save()
+    provider = books()
+    docs, conns, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
+    service = DocumentService(documents=docs, connections=conns, runs=runs, queue=ListQueue())
+    accounts = AccountMapping(connections=conns, documents=docs, provider_for=lambda _c: provider)
+    wizard = Wizard(
+        connections=conns,
+        documents=docs,
+        directory_for=lambda _c: provider,
+        check_income_account=accounts.check_income_account,
+    )
+    services = ApiServices(
+        documents=service,
+        integrations=Integrations(
+            connections=conns,
+            documents=docs,
+            cipher=KmsTokenVault(kms_key),
+            oauth_for=lambda _p: FakeOAuth(),
+            redirect_uri_for=lambda p: f"https://api.example.com/oauth/{p}/callback",
+        ),
+        runs=runs,
+        accounts=accounts,
+        wizard=wizard,
+    )
+    service.put_customer(COMPANY, builders.customer())  # Ada Lovelace, ada@example.com
+    service.put_item(COMPANY, builders.item("i-1", name="Drain cleaning"))
+    service.put_item(COMPANY, builders.item("i-2", name="Trip charge", sku="TRIP"))
+    return SimpleNamespace(call=Lambda(services), docs=docs, provider=provider, wizard=wizard)
+
+
+def rows_by_id(payload: dict[str, Any], step: str) -> dict[str, dict[str, Any]]:
+    return {row["remote_id"]: row for row in payload[step]}
+
+
+def customer_doc(world: SimpleNamespace, doc_id: str) -> Any:
+    return world.docs.get(COMPANY, DocumentKind.CUSTOMER, doc_id)
+
+
+def test_opening_the_wizard_and_its_first_state(world: SimpleNamespace) -> None:
+    world.wizard.open(COMPANY, "quickbooks")
+    status, state, _ = world.call("GET", W, claims=member())
+    assert status == 200
+    assert {s: v["status"] for s, v in state["steps"].items()} == {"customers": "open", "items": "open"}
+    assert state["next"] == f"{W}/customers"
+
+
+def test_step_1_lists_customers_classified_with_duplicates_and_preselection(world: SimpleNamespace) -> None:
+    status, page, _ = world.call("GET", f"{W}/customers?page=1&page_size=2", claims=member())
+    assert status == 200, page
+    assert [r["remote_id"] for r in page["customers"]] == ["1", "2"] and page["has_more"] is True
+    status, page, _ = world.call("GET", f"{W}/customers?page=2&page_size=2", claims=member())
+    assert [r["remote_id"] for r in page["customers"]] == ["3", "4"]
+    rows = rows_by_id(world.call("GET", f"{W}/customers", claims=member())[1], "customers")
+    summit, ada, jane, dental = rows["1"], rows["2"], rows["3"], rows["4"]
+    assert (summit["suggested_type"], summit["status"], summit["preselected"]) == ("Builder", "New", True)
+    assert "construction" in summit["reason"]
+    assert (jane["suggested_type"], jane["preselected"]) == ("Homeowner", True)
+    assert dental["suggested_type"] == "Business"
+    assert (ada["status"], ada["existing_customer_id"], ada["preselected"]) == (
+        "Already exists",
+        "c-1",
+        False,
+    )
+    assert ada["match"]["matched"] == ["name", "email"]
+
+
+def test_import_is_admin_only_bulk_typed_linked_and_idempotent(world: SimpleNamespace) -> None:
+    body = {"customers": [{"remote_id": "1", "type": "Builder"}, {"remote_id": "3", "type": "Business"}]}
+    status, problem, _ = world.call("POST", f"{W}/customers/import", body, claims=member())
+    assert status == 403 and problem["fix"]
+    assert customer_doc(world, "quickbooks-1") is None
+
+    status, result, _ = world.call("POST", f"{W}/customers/import", body, claims=admin())
+    assert status == 200, result
+    assert result["counts"] == {"added": 2, "linked": 1, "already": 0, "failed": 0}
+    assert result["linked"] == [{"remote_id": "2", "customer_id": "c-1", "matched": ["name", "email"]}]
+    summit = customer_doc(world, "quickbooks-1")
+    assert (
+        summit.body["customer_type"] == "Builder" and summit.body["display_name"] == "Summit Construction LLC"
+    )
+    # The user's choice wins over the suggestion (Homeowner suggested for Jane Doe).
+    assert customer_doc(world, "quickbooks-3").body["customer_type"] == "Business"
+    for doc_id, remote_id in (("quickbooks-1", "1"), ("quickbooks-3", "3"), ("c-1", "2")):
+        link = customer_doc(world, doc_id).link("quickbooks")
+        assert link.remote_id == remote_id and link.outcome == "linked"
+    # Imported ones are linked as pushed: the next sync has nothing to create or send.
+    summit = customer_doc(world, "quickbooks-1")
+    assert summit.link("quickbooks").pushed_hash == summit.content_hash and not summit.pending_bucket
+    # The existing customer keeps booksync's content; its next sync updates the provider's record.
+    assert customer_doc(world, "c-1").link("quickbooks").pushed_hash is None
+
+    status, again, _ = world.call("POST", f"{W}/customers/import", body, claims=admin())
+    assert status == 200
+    assert again["counts"] == {"added": 0, "linked": 0, "already": 2, "failed": 0}
+    summary = world.call("GET", f"{W}/summary", claims=member())[1]
+    assert (summary["customers_added"], summary["customers_linked"]) == (2, 1)
+    listed = rows_by_id(world.call("GET", f"{W}/customers", claims=member())[1], "customers")
+    assert listed["1"]["status"] == "Already exists" and listed["1"]["match"]["matched"] == ["link"]
+    assert world.provider.writes == {}, "the wizard never writes to the provider"
+
+
+def test_a_customer_booksync_would_refuse_is_imported_without_the_bad_field(world: SimpleNamespace) -> None:
+    body = {"customers": [{"remote_id": "5", "type": "Business"}]}
+    result = world.call("POST", f"{W}/customers/import", body, claims=admin())[1]
+    assert result["counts"]["added"] == 1
+    assert customer_doc(world, "quickbooks-5").body["email"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"customers": [{"remote_id": "1", "type": "Landlord"}]}, "customers.0.type"),
+        ({"customers": []}, "customers"),
+        ({"customers": [{"remote_id": "1", "type": "Builder"}, {"remote_id": "1", "type": "Business"}]},
+         "customers"),
+        ({"customers": [{"remote_id": "1", "type": "Builder"}], "extra": 1}, "extra"),
+        ({"customers": [{"remote_id": "999", "type": "Builder"}]}, "customers.remote_id"),
+    ],
+)  # fmt: skip
+def test_bad_imports_are_422_naming_the_field_and_import_nothing(
+    world: SimpleNamespace, body: dict[str, Any], field: str
+) -> None:
+    status, problem, _ = world.call("POST", f"{W}/customers/import", body, claims=admin())
+    assert status == 422, problem
+    assert field in {e["field"] for e in problem["errors"]}
+    assert problem["fix"]
+    assert customer_doc(world, "quickbooks-1") is None
+    assert customer_doc(world, "c-1").link("quickbooks") is None
+
+
+def test_another_company_gets_404_and_sees_nothing(world: SimpleNamespace) -> None:
+    other = admin(company="globex")
+    for method, path, body in (
+        ("GET", W, None),
+        ("GET", f"{W}/customers", None),
+        ("GET", f"{W}/items", None),
+        ("GET", f"{W}/summary", None),
+        ("POST", f"{W}/customers/import", {"customers": [{"remote_id": "1", "type": "Builder"}]}),
+        ("POST", f"{W}/items/import", {"items": [{"remote_id": "11"}]}),
+        ("POST", f"{W}/customers/skip", None),
+    ):
+        status, problem, _ = world.call(method, path, body, claims=other)
+        assert status == 404, (method, path, problem)
+        assert "Summit" not in str(problem)
+    assert customer_doc(world, "quickbooks-1") is None
+
+
+def test_step_2_links_existing_items_and_imports_new_ones_with_their_accounts(world: SimpleNamespace) -> None:
+    rows = rows_by_id(world.call("GET", f"{W}/items", claims=member())[1], "items")
+    assert (rows["10"]["status"], rows["10"]["existing_item_id"]) == ("Already exists", "i-1")  # by name
+    assert (rows["12"]["status"], rows["12"]["existing_item_id"]) == ("Already exists", "i-2")  # by SKU
+    assert rows["11"]["preselected"] and rows["11"]["income_account"] == {"id": "1", "name": "Services"}
+
+    status, problem, _ = world.call(
+        "POST", f"{W}/items/import", {"items": [{"remote_id": "11"}]}, claims=member()
+    )
+    assert status == 403
+    bank = {"items": [{"remote_id": "11", "income_account_id": "2"}]}
+    status, problem, _ = world.call("POST", f"{W}/items/import", bank, claims=admin())
+    assert status == 422 and "not an income account" in problem["detail"]
+
+    body = {"items": [{"remote_id": "11", "income_account_id": "1"}, {"remote_id": "13"}]}
+    status, result, _ = world.call("POST", f"{W}/items/import", body, claims=admin())
+    assert status == 200, result
+    assert result["counts"] == {"added": 2, "linked": 2, "already": 0, "failed": 0}
+    heater = world.docs.get(COMPANY, DocumentKind.ITEM, "quickbooks-11")
+    assert heater.body["unit_price"] == "1300.00" and heater.body["sku"] == "WH-1"
+    assert heater.body["type"] == "non_inventory" and heater.income_account("quickbooks") == "1"
+    assert heater.link("quickbooks").pushed_hash == heater.content_hash
+    assert world.docs.get(COMPANY, DocumentKind.ITEM, "i-2").link("quickbooks").remote_id == "12"
+    again = world.call("POST", f"{W}/items/import", body, claims=admin())[1]
+    assert again["counts"] == {"added": 0, "linked": 0, "already": 2, "failed": 0}
+
+
+def test_steps_can_be_skipped_and_run_again_then_the_summary(world: SimpleNamespace) -> None:
+    assert world.call("POST", f"{W}/customers/skip", claims=member())[0] == 403
+    status, state, _ = world.call("POST", f"{W}/customers/skip", claims=admin())
+    assert status == 200 and state["steps"]["customers"]["status"] == "skipped"
+    assert state["next"] == f"{W}/items"
+    world.call("POST", f"{W}/items/skip", claims=admin())
+    summary = world.call("GET", f"{W}/summary", claims=member())[1]
+    assert summary["finished"] is True and summary["customers_added"] == 0
+    # Run again later from the integration: the skipped step imports as before.
+    body = {"customers": [{"remote_id": "3", "type": "Homeowner"}]}
+    assert world.call("POST", f"{W}/customers/import", body, claims=admin())[1]["counts"]["added"] == 1
+    summary = world.call("GET", f"{W}/summary", claims=member())[1]
+    assert summary["steps"] == {"customers": "done", "items": "skipped"}
+    assert summary["customers_added"] == 1 and summary["items_imported"] == 0
+    assert summary["auto_sync_on"] is True and summary["auto_sync"]["invoices"] is True
+    assert world.call("POST", f"{W}/payments/skip", claims=admin())[0] == 422
