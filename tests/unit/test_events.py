@@ -54,6 +54,14 @@ PROXY_SAMPLES_REQUIRED = [
     ("GET", r"/payouts"),
     ("GET", r"/payouts/[^/]+"),
     ("POST", r"/payouts/[^/]+/retry"),
+    ("GET", r"/integrations/quickbooks/wizard"),
+    ("GET", r"/integrations/quickbooks/wizard/customers"),
+    ("POST", r"/integrations/quickbooks/wizard/customers/import"),
+    ("POST", r"/integrations/quickbooks/wizard/customers/skip"),
+    ("GET", r"/integrations/quickbooks/wizard/items"),
+    ("POST", r"/integrations/quickbooks/wizard/items/import"),
+    ("POST", r"/integrations/quickbooks/wizard/items/skip"),
+    ("GET", r"/integrations/quickbooks/wizard/summary"),
 ]
 DOCUMENT_ROUTES: dict[str, type[BaseModel]] = {
     "customers": Customer,
