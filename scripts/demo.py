@@ -299,6 +299,39 @@ def payments_and_late_payment(s: Scenario) -> None:
 
 
 @chapter
+def split_payment_and_refund(s: Scenario) -> None:
+    step("One check pays two invoices; part of it is refunded")
+    lines = [{"item_id": "svc-drain", "quantity": "1", "unit_price": "150.00"}]
+    for number in ("1002", "1003"):
+        invoice = {"customer_id": "cust-1", "number": f"INV-{number}", "status": "SENT", "lines": lines}
+        s.put(f"/invoices/inv-{number}", {**invoice, "issue_date": "2026-11-21"})
+    applications = [
+        {"invoice_id": "inv-1002", "amount": "150.00"},
+        {"invoice_id": "inv-1003", "amount": "150.00"},
+    ]
+    check = {"applications": applications, "amount": "300.00", "date": "2026-11-22", "method": "check"}
+    s.check("a payment across two invoices is accepted", s.put("/payments/pay-4", check).status_code == 201)
+    s.drain()
+    split = [p for p in s.entities("Payment") if Decimal(str(p["TotalAmt"])) == Decimal("300.00")]
+    s.check("one QuickBooks Payment with a line per invoice", len(split) == 1 and len(split[0]["Line"]) == 2)
+    balances = [
+        Decimal(str(i["Balance"]))
+        for i in s.entities("Invoice")
+        if i["DocNumber"] in ("INV-1002", "INV-1003")
+    ]
+    s.check("both invoices paid", balances == [0, 0], str(balances))
+    refund = {"payment_id": "pay-4", "amount": "50.00", "date": "2026-11-23", "reason": "Goodwill"}
+    s.check("a refund of 50.00 is accepted", s.put("/refunds/ref-1", refund).status_code == 201)
+    s.drain()
+    receipts = s.entities("RefundReceipt")
+    s.check(
+        "QuickBooks shows one refund receipt of 50.00",
+        [Decimal(str(r["TotalAmt"])) for r in receipts] == [Decimal("50.00")],
+        str([r.get("TotalAmt") for r in receipts]),
+    )
+
+
+@chapter
 def token_expiry(s: Scenario) -> None:
     step("The access token expires: exactly one refresh")
     calls_before = s.qbo.get("/_sandbox/token-calls", params={"realm": s.realm}).json()
@@ -374,6 +407,79 @@ def reconnect_after_revoke(s: Scenario) -> None:
 
 
 @chapter
+def square_payments_and_payout(s: Scenario) -> None:
+    from local.sandboxes.square.testing import SquareControl
+
+    step("Square: customers pay two invoices by card; the payout becomes one QuickBooks deposit")
+    with SquareControl(s.stack.square_url) as square:
+        merchant = square.add_merchant("Harper Plumbing", ["Main"])
+        started = s.api.post("/integrations/square/connect")
+        consent_page = httpx.get(
+            f"{started.json()['authorization_url']}&merchant_id={merchant['id']}", timeout=30
+        )
+        httpx.get(consent_page.headers.get("location", ""), timeout=30)
+        s.check("Square connected, its location recorded", s.status("square")["status_label"] == "Connected")
+        _payout_accounts(s)
+        s.put("/customers/cust-2", {"display_name": "Alan Turing", "email": "alan@example.com"})
+        for number, quantity in (("2001", "1"), ("2002", "2")):
+            lines = [{"item_id": "svc-drain", "quantity": quantity, "unit_price": "150.00"}]
+            invoice = {"customer_id": "cust-2", "number": f"INV-{number}", "status": "SENT"}
+            s.put(f"/invoices/inv-{number}", {**invoice, "issue_date": "2026-11-21", "lines": lines})
+        s.drain()
+        square.pay(merchant["id"], 15000, tip=1500, reference_id="inv-2001", note="Drain cleaning")
+        square.pay(merchant["id"], 30000, reference_id="inv-2002")
+        s.drain()
+        balances = {
+            i["DocNumber"]: Decimal(str(i["Balance"]))
+            for i in s.entities("Invoice")
+            if i["DocNumber"] != "INV-1001"
+        }
+        s.check(
+            "both invoices show paid in QuickBooks",
+            balances == {"INV-2001": 0, "INV-2002": 0},
+            ", ".join(f"{k} balance {v}" for k, v in sorted(balances.items())),
+        )
+        payout = square.payout(merchant["id"])["payout"]
+        s.drain()
+    net = Decimal(payout["amount_money"]["amount"]) / 100
+    shown = s.api.get(f"/payouts/{payout['id']}").json()
+    s.check(
+        "payout.sent made a deposit",
+        shown["status"] == "deposited",
+        f"{shown['status']} {shown.get('reason') or ''}",
+    )
+    deposits = s.entities("Deposit")
+    total = Decimal(str(deposits[0]["TotalAmt"])) if len(deposits) == 1 else Decimal(-1)
+    s.check(
+        "one deposit, its total equals the payout's net amount",
+        total == net,
+        f"deposit {total}, payout {net}",
+    )
+    for line in shown.get("lines", []):
+        print(
+            f"    {Decimal(str(line.get('amount'))):>9}  {line.get('description') or line.get('kind') or ''}"
+        )
+    print(f"    {total:>9}  total; payout {payout['id']} net {net} arriving {payout.get('arrival_date')}")
+
+
+def _payout_accounts(s: Scenario) -> None:
+    """The accounts the deposit needs: the bank, Merchant Service Fees, and a liability for tips."""
+    seeded = s.qbo.post(
+        f"/_sandbox/realms/{s.realm}/seed",
+        json={"Account": [{"Name": "Tips Payable", "AccountType": "Other Current Liability"}]},
+    )
+    seeded.raise_for_status()
+    chart = {a["Name"]: a["Id"] for a in s.entities("Account")}
+    settings = {
+        "deposit_bank_account_id": chart["Checking"],
+        "merchant_fees_account_id": chart["Merchant Service Fees"],
+        "tips_account_id": chart["Tips Payable"],
+    }
+    saved = s.api.patch("/integrations/quickbooks/settings", json=settings)
+    s.check("payout accounts chosen in QuickBooks settings", saved.status_code == 200, saved.text[:120])
+
+
+@chapter
 def sweep_is_quiet(s: Scenario) -> None:
     step("The sweep finds nothing left to do")
     result = s.stack.fire_schedule("SchedulerFunction", "Sweep")
@@ -383,7 +489,7 @@ def sweep_is_quiet(s: Scenario) -> None:
 @chapter
 def summary(s: Scenario) -> None:
     step("Summary, read back from the QuickBooks sandbox's ledger")
-    for entity in ("Customer", "Item", "Invoice", "Payment"):
+    for entity in ("Customer", "Item", "Invoice", "Payment", "Deposit"):
         objects = s.entities(entity)
         for obj in objects[:6]:
             label = (

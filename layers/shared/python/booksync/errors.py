@@ -89,6 +89,17 @@ class TransientError(ProviderError):
         self.uncertain = uncertain
 
 
+class WriteInProgress(TransientError):
+    """Another worker holds this write's claim right now: try again in a few seconds (not after a
+    whole visibility timeout)."""
+
+    code = "write_in_progress"
+
+    def __init__(self, message: str, *, provider: str, retry_after: float = 5.0) -> None:
+        super().__init__(message, provider=provider)
+        self.retry_after = retry_after
+
+
 class Rejected(ProviderError):
     """The provider refused the data: a person must act. Keep the provider's message."""
 

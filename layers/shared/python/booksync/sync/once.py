@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from booksync.errors import TransientError
+from booksync.errors import WriteInProgress
 from booksync.providers.port import RemoteObject
 from booksync.store.intents import IntentBusy, IntentRepository
 
@@ -52,7 +52,7 @@ class ExactlyOnce:
                 intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease
             )
         except IntentBusy:
-            raise TransientError(
+            raise WriteInProgress(
                 "Another worker is writing this record right now; it will be retried.",
                 provider=self._provider,
             ) from None
@@ -77,7 +77,7 @@ class ExactlyOnce:
                 )
             remote = perform(claim.request_id)
         except IntentBusy:
-            raise TransientError(
+            raise WriteInProgress(
                 "Another worker took over this record's write; it will be retried.", provider=self._provider
             ) from None
         except BaseException:

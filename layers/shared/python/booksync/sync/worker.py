@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from booksync.errors import InvalidRequest, RateLimited
+from booksync.errors import InvalidRequest, RateLimited, WriteInProgress
 from booksync.sync.engine import InvoiceSync, SyncReport
 from booksync.sync.jobs import SyncJob
 
@@ -70,7 +70,7 @@ class SyncWorker:
         job = parse_message(body)
         try:
             result = self._sync(job=job.model_dump(mode="json"))
-        except RateLimited as exc:
+        except (RateLimited, WriteInProgress) as exc:
             self._queue.delay(receipt_handle, exc.retry_after)
             raise
         logger.info("sync job done", extra=result)
