@@ -20,8 +20,11 @@ from booksync.providers.port import RemoteCustomer, RemoteItem
 from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
+from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel
 from booksync.store.runs import RunRepository
+from booksync.sync.engine import InvoiceSync
+from booksync.sync.jobs import SyncJob
 from booksync.sync.records import DocumentService
 
 from tests import builders
@@ -78,6 +81,8 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
             cipher=KmsTokenVault(kms_key),
             oauth_for=lambda _p: FakeOAuth(),
             redirect_uri_for=lambda p: f"https://api.example.com/oauth/{p}/callback",
+            # As wiring.api_services: the callback opens the wizard's state.
+            on_connected=[lambda done: wizard.open(done.company_id, done.provider)],
         ),
         runs=runs,
         accounts=accounts,
@@ -86,7 +91,20 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
     service.put_customer(COMPANY, builders.customer())  # Ada Lovelace, ada@example.com
     service.put_item(COMPANY, builders.item("i-1", name="Drain cleaning"))
     service.put_item(COMPANY, builders.item("i-2", name="Trip charge", sku="TRIP"))
-    return SimpleNamespace(call=Lambda(services), docs=docs, provider=provider, wizard=wizard)
+
+    def engine() -> InvoiceSync:
+        return InvoiceSync(
+            documents=docs,
+            connections=conns,
+            intents=IntentRepository(),
+            runs=runs,
+            provider_for=lambda _c: provider,
+            income_account_for=lambda _c, _p: "1",
+        )
+
+    return SimpleNamespace(
+        call=Lambda(services), docs=docs, provider=provider, wizard=wizard, service=service, engine=engine
+    )
 
 
 def rows_by_id(payload: dict[str, Any], step: str) -> dict[str, dict[str, Any]]:
@@ -249,3 +267,36 @@ def test_steps_can_be_skipped_and_run_again_then_the_summary(world: SimpleNamesp
     assert summary["customers_added"] == 1 and summary["items_imported"] == 0
     assert summary["auto_sync_on"] is True and summary["auto_sync"]["invoices"] is True
     assert world.call("POST", f"{W}/payments/skip", claims=admin())[0] == 422
+
+
+def test_the_connect_callback_opens_the_wizard_and_a_reconnect_keeps_it(world: SimpleNamespace) -> None:
+    newco = admin(company="newco")
+    assert world.call("GET", W, claims=newco)[0] == 404  # not connected: no wizard
+
+    def connect() -> None:
+        started = world.call("POST", "/integrations/quickbooks/connect", claims=newco)[1]
+        state = started["authorization_url"].split("state=")[1].split("&")[0]
+        path = f"/oauth/quickbooks/callback?code=abc&state={state}&realmId=77"
+        assert world.call("GET", path, route_key="GET /oauth/{provider}/callback")[0] == 200
+
+    connect()
+    status, state, _ = world.call("GET", W, claims=newco)
+    assert status == 200 and state["opened_at"] and state["steps"]["customers"]["status"] == "open"
+    world.call("POST", f"{W}/customers/skip", claims=newco)
+    connect()  # reconnect
+    assert world.call("GET", W, claims=newco)[1]["steps"]["customers"]["status"] == "skipped"
+
+
+def test_imported_customers_and_items_are_not_pushed_back_as_new(world: SimpleNamespace) -> None:
+    customers = {"customers": [{"remote_id": "1", "type": "Builder"}]}
+    assert world.call("POST", f"{W}/customers/import", customers, claims=admin())[0] == 200
+    assert world.call("POST", f"{W}/items/import", {"items": [{"remote_id": "11"}]}, claims=admin())[0] == 200
+    invoice = builders.invoice(
+        customer_id="quickbooks-1", lines=[{"item_id": "quickbooks-11", "unit_price": "1300.00"}]
+    )
+    world.service.put_invoice(COMPANY, invoice)
+    world.engine().run(SyncJob(company_id=COMPANY, invoice_id=invoice.id))
+    assert world.provider.writes == {"create_invoice": 1}
+    (remote_invoice,) = world.provider.objects["invoice"].values()
+    assert remote_invoice.data["customer"] == "1"
+    assert remote_invoice.data["lines"][0][0] == "11"
