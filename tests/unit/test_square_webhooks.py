@@ -235,3 +235,14 @@ def test_fuzzed_requests_never_5xx_but_503_and_never_queue_unsigned(
         assert answer.status == 401 and box.sent == []
     if production and not has_key:
         assert box.sent == []
+
+
+def test_the_sample_delivery_is_signed_as_the_readme_says() -> None:
+    from pathlib import Path
+
+    sample = json.loads(
+        (Path(__file__).resolve().parents[2] / "events/webhooks/square_payment_updated.json").read_text()
+    )
+    header = sample["headers"]["x-square-hmacsha256-signature"]
+    url = "https://api.booksync.example/webhooks/square"
+    assert square_signature_matches(sample["body"].encode(), header, "sample-square-signature-key", url)
