@@ -432,7 +432,7 @@ def square_payments_and_payout(s: Scenario) -> None:
         balances = {
             i["DocNumber"]: Decimal(str(i["Balance"]))
             for i in s.entities("Invoice")
-            if i["DocNumber"] != "INV-1001"
+            if i["DocNumber"] in ("INV-2001", "INV-2002")
         }
         s.check(
             "both invoices show paid in QuickBooks",
