@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,7 +31,6 @@ from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.catalog_runs import documents_page
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
-from booksync.store.links import LinkRepository
 from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel, new_link
 from booksync.sync.accounts import PROVIDER_LABELS
 from booksync.sync.records import FieldProblem
@@ -148,8 +147,8 @@ class Wizard:
         row = self._connection(company_id, provider)
         listing = self._directory_for(row).list_customers((page - 1) * page_size + 1, page_size)
         remote = list(listing.rows)
-        linked = self._linked(company_id, provider, DocumentKind.CUSTOMER, [r.id for r in remote])
-        finder = _finder(self._unlinked_customers(company_id, provider))
+        linked, unlinked = self._books(company_id, provider, DocumentKind.CUSTOMER)
+        finder = _finder(unlinked)
         types = self._classifier.classify(remote)
         rows = []
         for customer, suggested in zip(remote, types, strict=True):
@@ -178,13 +177,13 @@ class Wizard:
         remote, complete = self._walk(self._directory_for(row).list_customers)
         by_id = {r.id: r for r in remote}
         self._require_known(provider, "customers", [c.remote_id for c in choices], by_id, complete)
-        linked = self._linked(company_id, provider, DocumentKind.CUSTOMER, list(by_id))
+        linked, unlinked = self._books(company_id, provider, DocumentKind.CUSTOMER)
         now = self._clock()
         report: dict[str, list[Any]] = {"added": [], "linked": [], "already": [], "failed": []}
         # Every duplicate is linked to the customer it duplicates, selected or not (seeds: existing
         # customers are linked to their accounting records automatically).
         taken: set[str] = set(linked.values())
-        finder = _finder(self._unlinked_customers(company_id, provider))
+        finder = _finder(unlinked)
         for customer in remote:
             if customer.id in linked:
                 continue
@@ -234,8 +233,8 @@ class Wizard:
     def items(self, company_id: str, provider: str, *, page: int, page_size: int) -> dict[str, Any]:
         row = self._connection(company_id, provider)
         listing = self._directory_for(row).list_items((page - 1) * page_size + 1, page_size)
-        linked = self._linked(company_id, provider, DocumentKind.ITEM, [r.id for r in listing.rows])
-        existing = _ItemIndex(self._unlinked_items(company_id, provider))
+        linked, unlinked = self._books(company_id, provider, DocumentKind.ITEM)
+        existing = _ItemIndex(unlinked)
         rows = []
         for item in listing.rows:
             same = linked.get(item.id) or existing.match(item)
@@ -258,10 +257,10 @@ class Wizard:
         remote, complete = self._walk(self._directory_for(row).list_items)
         by_id = {r.id: r for r in remote}
         self._require_known(provider, "items", [c.remote_id for c in choices], by_id, complete)
-        linked = self._linked(company_id, provider, DocumentKind.ITEM, list(by_id))
+        linked, unlinked = self._books(company_id, provider, DocumentKind.ITEM)
         now = self._clock()
         report: dict[str, list[Any]] = {"added": [], "linked": [], "already": [], "failed": []}
-        existing = _ItemIndex(self._unlinked_items(company_id, provider))
+        existing = _ItemIndex(unlinked)
         for item in remote:  # existing items are linked automatically, by name or SKU
             if item.id in linked:
                 continue
@@ -383,34 +382,22 @@ class Wizard:
                 f"Choose ids listed by GET /integrations/{provider}/wizard/{field}.",
             )
 
-    def _linked(
-        self, company_id: str, provider: str, kind: DocumentKind, remote_ids: list[str]
-    ) -> dict[str, str]:
-        """remote id -> booksync doc id, for the documents already linked to those remote ids."""
-        rows = LinkRepository(provider).linked(company_id, kind, remote_ids) if remote_ids else []
-        return {str(link.remote_id): r.doc_id for r in rows if (link := r.link(provider)) is not None}
-
-    def _documents(self, company_id: str, kind: DocumentKind) -> Iterator[DocumentModel]:
+    def _books(self, company_id: str, provider: str, kind: DocumentKind) -> tuple[dict[str, str], list[Any]]:
+        """One read of the company's documents of ``kind``: remote id -> doc id for those linked
+        to the provider, and the others (parsed), which the provider's records may duplicate."""
+        linked: dict[str, str] = {}
+        unlinked: list[Any] = []
         after: str | None = None
         while True:
             rows, after = documents_page(company_id, kind, after=after, limit=500)
-            yield from rows
+            for row in rows:
+                link = row.link(provider)
+                if link is not None and link.remote_id:
+                    linked[str(link.remote_id)] = row.doc_id
+                else:
+                    unlinked.append(self._docs.parse(row))
             if after is None:
-                return
-
-    def _unlinked_customers(self, company_id: str, provider: str) -> list[Customer]:
-        return [
-            self._docs.parse(r)
-            for r in self._documents(company_id, DocumentKind.CUSTOMER)
-            if not _has_link(r, provider)
-        ]
-
-    def _unlinked_items(self, company_id: str, provider: str) -> list[Item]:
-        return [
-            self._docs.parse(r)
-            for r in self._documents(company_id, DocumentKind.ITEM)
-            if not _has_link(r, provider)
-        ]
+                return linked, unlinked
 
     def _link_existing(
         self,
