@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from booksync.payouts.deposits import parse_message
 from booksync.settings import PayoutDepositSettings
 from booksync.wiring import payout_deposits
 
@@ -24,6 +23,8 @@ def job() -> "PayoutDeposits":
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
+    from booksync.payouts.deposits import parse_message  # with the store, on the first message
+
     # A malformed message raises InvalidRequest: it fails, returns, and after five receives
     # waits in the dead-letter queue (with an alarm) instead of being dropped.
     result = job().handle(parse_message(record.body)).to_json()

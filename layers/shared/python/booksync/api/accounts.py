@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from booksync.api.app import ERRORS, ApiServices, CallerDep, IdPath, Svc
+from booksync.api.routes import LeanRoute
 from booksync.errors import NotFoundError
 
 if TYPE_CHECKING:  # the store loads on the first request that needs it
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # the store loads on the first request that needs it
 # booksync.account_mapping.ACCOUNT_FILTERS has one filter per value.
 AccountType = Literal["income", "bank", "expense", "asset", "liability", "equity", "credit_card", "all"]
 
-router = APIRouter(tags=["account mapping"])
+router = APIRouter(tags=["account mapping"], route_class=LeanRoute)
 
 
 class AccountChoice(BaseModel):

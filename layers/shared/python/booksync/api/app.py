@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from booksync.api.document import openapi_builder
-from booksync.api.problems import Forbidden, Problem, Unauthorized, install
+from booksync.api.problems import Forbidden, Unauthorized, install
+from booksync.api.routes import LeanRoute
 from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, Refund
 from booksync.errors import NotFoundError
 
@@ -33,8 +34,10 @@ if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request t
 IdPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", description="Your app's id for it")
 ]
+# Descriptions only: api/document.py documents every error as a Problem. A model here would cost
+# FastAPI a validator per status per route at cold start, for responses it never validates.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "description": text}
+    code: {"description": text}
     for code, text in {
         401: "Not authenticated",
         403: "Not allowed",
@@ -172,6 +175,7 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915
         docs_url=None,
         redoc_url=None,
     )
+    app.router.route_class = LeanRoute
     install(app)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.services = services

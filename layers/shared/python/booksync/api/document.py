@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from booksync.api.problems import PROBLEM, PROBLEM_STATUSES
+from booksync.api.problems import PROBLEM, PROBLEM_STATUSES, Problem
 
 _PUBLIC_META = {"/health", "/openapi.json"}
 _REF_PREFIX = "#/components/schemas/"
@@ -30,7 +30,10 @@ def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 routes=app.routes,
             )
             components = document.setdefault("components", {}).setdefault("schemas", {})
+            components.setdefault("Problem", Problem.model_json_schema(ref_template=_REF_PREFIX + "{model}"))
             _hoist_definitions(document["paths"], components)
+            for schema in list(components.values()):
+                _hoist_definitions(schema, components)
             for path, operations in document["paths"].items():
                 if path not in _PUBLIC_META:
                     for operation in operations.values():

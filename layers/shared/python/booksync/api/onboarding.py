@@ -12,13 +12,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from booksync.api.app import ERRORS, ApiServices, CallerDep, Svc
+from booksync.api.routes import LeanRoute
 from booksync.documents import CustomerType
 from booksync.errors import NotFoundError
 
 if TYPE_CHECKING:  # the store loads on the first request that needs it
     from booksync.onboarding.wizard import Wizard
 
-router = APIRouter(tags=["post-connection wizard"])
+router = APIRouter(tags=["post-connection wizard"], route_class=LeanRoute)
 RemoteId = Annotated[str, Field(min_length=1, max_length=64, description="The provider's id, as listed")]
 Page = Annotated[int, Query(ge=1, le=10_000, description="1-based page number")]
 PageSize = Annotated[int, Query(ge=1, le=200, description="Rows per page")]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 
 from booksync.api.app import ERRORS, ApiServices, CallerDep, Svc
+from booksync.api.routes import LeanRoute
 from booksync.errors import NotFoundError
 
 if TYPE_CHECKING:  # the store loads on the first request that needs it
@@ -18,7 +19,7 @@ PayoutIdPath = Annotated[
 ]
 Status = Literal["received", "waiting", "deposited", "failed", "skipped", "not_balanced"]
 
-router = APIRouter(tags=["payouts"])
+router = APIRouter(tags=["payouts"], route_class=LeanRoute)
 
 
 def _views(svc: ApiServices) -> PayoutViews:

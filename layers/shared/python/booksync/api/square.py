@@ -12,13 +12,14 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from booksync.api.app import ERRORS, ApiServices, CallerDep, Svc
+from booksync.api.routes import LeanRoute
 from booksync.documents import DocId
 from booksync.errors import NotFoundError
 
 if TYPE_CHECKING:  # the store loads on the first request that needs it
     from booksync.payments.square import SquarePayments
 
-router = APIRouter(tags=["square"])
+router = APIRouter(tags=["square"], route_class=LeanRoute)
 SquareId = Annotated[str, Path(min_length=1, max_length=192, pattern=r"^[A-Za-z0-9_\-:.]+$")]
 
 
