@@ -175,22 +175,103 @@ def connect_quickbooks(s: Scenario) -> None:
     s.realm = str(status["account_id"])
 
 
+GRACE = {
+    "display_name": "Grace Hopper",
+    "email": "grace@example.com",
+    "phone": "555-0100",
+    "billing_address": {
+        "line1": "1 Harbor Way",
+        "city": "Arlington",
+        "region": "VA",
+        "postal_code": "22201",
+        "country": "US",
+    },
+}
+EXISTING_BOOKS = {
+    "Customer": [
+        {
+            "DisplayName": "Summit Construction LLC",
+            "PrimaryEmailAddr": {"Address": "office@summitbuilds.com"},
+            "BillAddr": {"Line1": "500 Congress Ave", "Line2": "Suite 300", "City": "Austin"},
+        },
+        {
+            "DisplayName": "Jane Doe",
+            "GivenName": "Jane",
+            "FamilyName": "Doe",
+            "PrimaryEmailAddr": {"Address": "jane.doe@gmail.com"},
+            "BillAddr": {"Line1": "14 Maple Street", "City": "Austin"},
+        },
+        {"DisplayName": "GRACE HOPPER", "PrimaryEmailAddr": {"Address": "Grace@Example.com"}},
+        {"DisplayName": "Riverside Dental Group", "PrimaryEmailAddr": {"Address": "ap@riversidedental.com"}},
+    ],
+}
+
+
+@chapter
+def post_connection_wizard(s: Scenario) -> None:
+    step("The post-connection wizard: QuickBooks' customers and items come into the app")
+    services = {a["name"]: a["id"] for a in s.api.get("/integrations/quickbooks/accounts?type=income").json()}
+    heater = {"Name": "Water heater install", "Type": "Service", "Sku": "WH-1", "UnitPrice": 1299}
+    books = {**EXISTING_BOOKS, "Item": [{**heater, "IncomeAccountRef": {"value": services["Services"]}}]}
+    s.qbo.post(f"/_sandbox/realms/{s.realm}/seed", json=books).raise_for_status()
+    s.check("the app's own customer exists", s.put("/customers/cust-1", GRACE).status_code == 201)
+    wizard = s.api.get("/integrations/quickbooks/wizard").json()
+    s.check(
+        "the callback opened the wizard", wizard["steps"]["customers"]["status"] == "open", wizard["next"]
+    )
+    listing = s.api.get(
+        "/integrations/quickbooks/wizard/customers", params={"page": 1, "page_size": 50}
+    ).json()
+    rows = {row["name"]: row for row in listing["customers"]}
+    for name, row in rows.items():
+        print(f"    {name:<26} {row['suggested_type']:<9} {row['status']:<14} {row['reason']}")
+    s.check(
+        "each customer classified with its reason",
+        (rows["Summit Construction LLC"]["suggested_type"], rows["Jane Doe"]["suggested_type"])
+        == ("Builder", "Homeowner"),
+    )
+    grace = rows["GRACE HOPPER"]
+    s.check(
+        "the app's Grace Hopper is found: Already exists, not preselected",
+        grace["status"] == "Already exists" and not grace["preselected"],
+        str((grace.get("match") or {}).get("matched")),
+    )
+    chosen = [
+        {"remote_id": row["remote_id"], "type": row["suggested_type"]}
+        for row in rows.values()
+        if row["preselected"]
+    ]
+    imported = s.api.post(
+        "/integrations/quickbooks/wizard/customers/import", json={"customers": chosen}
+    ).json()
+    again = s.api.post("/integrations/quickbooks/wizard/customers/import", json={"customers": chosen}).json()
+    s.check(
+        "the new ones are imported once, with the types chosen",
+        imported["counts"]["added"] == 3 and again["counts"]["added"] == 0,
+        f"added {imported['counts']['added']}, then {again['counts']['added']}",
+    )
+    items = s.api.get("/integrations/quickbooks/wizard/items", params={"page": 1, "page_size": 50}).json()[
+        "items"
+    ]
+    picks = [
+        {"remote_id": i["remote_id"], "income_account_id": services["Services"]}
+        for i in items
+        if i["preselected"]
+    ]
+    s.api.post("/integrations/quickbooks/wizard/items/import", json={"items": picks}).raise_for_status()
+    summary = s.api.get("/integrations/quickbooks/wizard/summary").json()
+    s.check(
+        "the summary: customers added, items imported, auto-sync on",
+        (summary["customers_added"], summary["items_imported"], summary["auto_sync_on"]) == (3, 1, True),
+        str({k: summary[k] for k in ("customers_added", "items_imported", "auto_sync_on")}),
+    )
+    s.drain()
+    s.check("nothing was written to QuickBooks", s.ledger().get("creates", {}).get("Customer", 0) == 0)
+
+
 @chapter
 def draft_then_sent(s: Scenario) -> None:
     step("Customer, two items and a DRAFT invoice: nothing syncs")
-    customer = {
-        "display_name": "Grace Hopper",
-        "email": "grace@example.com",
-        "phone": "555-0100",
-        "billing_address": {
-            "line1": "1 Harbor Way",
-            "city": "Arlington",
-            "region": "VA",
-            "postal_code": "22201",
-            "country": "US",
-        },
-    }
-    s.check("customer accepted", s.put("/customers/cust-1", customer).status_code == 201)
     drain_item = {"name": "Drain cleaning", "unit_price": "150.00", "description": "Main line"}
     s.check("item 1 accepted", s.put("/items/svc-drain", drain_item).status_code == 201)
     part = {"name": "TKO-\t813PB-1500B", "type": "non_inventory", "unit_price": "80.00", "taxable": False}
@@ -233,10 +314,19 @@ def send_invoice(s: Scenario) -> None:
     s.drain()
     invoices = s.entities("Invoice")
     s.check("one invoice in QuickBooks", len(invoices) == 1)
-    s.check("one customer, two items", len(s.entities("Customer")) == 1 and len(s.entities("Item")) == 2)
+    creates = s.ledger().get("creates", {})
+    s.check(
+        "Grace Hopper linked to the customer QuickBooks had; two items created",
+        (creates.get("Customer"), creates.get("Item")) == (0, 2),
+        str(creates),
+    )
     names = sorted(i["Name"] for i in s.entities("Item"))
     s.check("item name cleaned of the tab", "TKO-813PB-1500B" in names, ", ".join(names))
-    posted = {i["Name"]: (i.get("IncomeAccountRef") or {}).get("value") for i in s.entities("Item")}
+    posted = {
+        i["Name"]: (i.get("IncomeAccountRef") or {}).get("value")
+        for i in s.entities("Item")
+        if i["Name"] in s.expected_income
+    }
     s.check("each item posts to its mapped income account", posted == s.expected_income, str(posted))
     total = Decimal(str(invoices[0]["TotalAmt"])) if invoices else Decimal(-1)
     s.check(
