@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 
+from local.sandboxes.common import add_client_arguments, serve_until_interrupted
 from local.sandboxes.quickbooks.server import ClientApp, QuickBooksSandbox, SandboxConfig
 
 
@@ -17,14 +18,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local.sandboxes.quickbooks", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BOOKSYNC_QBO_PORT", "8301")))
-    parser.add_argument("--client-id", default=os.environ.get("BOOKSYNC_QBO_CLIENT_ID"))
-    parser.add_argument("--client-secret", default=os.environ.get("BOOKSYNC_QBO_CLIENT_SECRET"))
-    parser.add_argument(
-        "--redirect-uri",
-        action="append",
-        default=[uri for uri in os.environ.get("BOOKSYNC_QBO_REDIRECT_URIS", "").split(",") if uri],
-        help="a registered redirect URI (repeatable)",
-    )
+    add_client_arguments(parser, "BOOKSYNC_QBO")
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--clock-scale", type=float, default=1.0)
     parser.add_argument("--no-request-id", action="store_true", help="ignore requestid (prove lookups work)")
@@ -46,11 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sandbox = QuickBooksSandbox(host=args.host, port=args.port, config=config)
     print(f"QuickBooks sandbox on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    try:
-        sandbox.serve_forever()
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return serve_until_interrupted(sandbox)
 
 
 if __name__ == "__main__":

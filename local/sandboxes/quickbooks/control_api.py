@@ -9,18 +9,16 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from local.sandboxes.common import AddRoute, BadRequest, FaultControl, control_route, json_body
 from local.sandboxes.quickbooks import errors, ops
 from local.sandboxes.quickbooks.config import Limits
 from local.sandboxes.quickbooks.entities import ENTITY_TYPES, entity_type
 from local.sandboxes.quickbooks.entities.base import EntityType
 from local.sandboxes.quickbooks.model import Realm
-from local.sandboxes.quickbooks.wire import Request, Response, json_response
+from local.sandboxes.quickbooks.wire import Request
 
 if TYPE_CHECKING:
     from local.sandboxes.quickbooks.server import QuickBooksSandbox
-
-ControlServe = Callable[[Request, dict[str, str]], Response]
-AddRoute = Callable[[str, str, ControlServe], None]
 
 _NAME_LISTS = {"Customer", "Item", "Account", "PaymentMethod"}
 _SETTABLE: dict[str, type[int] | type[bool]] = {
@@ -30,19 +28,19 @@ _SETTABLE: dict[str, type[int] | type[bool]] = {
 }
 
 
-class _BadRequest(Exception):
+class _BadRequest(BadRequest):
     def __init__(self, message: str, status: int = 400, fault: errors.QBOFault | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status)
         self.fault = fault
+
+    def extra(self) -> dict[str, Any]:
+        return {"Fault": self.fault.fault()} if self.fault is not None else {}
 
 
 def register_control_routes(sandbox: QuickBooksSandbox, add: AddRoute) -> None:
     control = _Control(sandbox)
     routes: list[tuple[str, str, Callable[..., object]]] = [
-        ("GET", "/_sandbox/faults", control.list_faults),
-        ("POST", "/_sandbox/faults", control.add_fault),
-        ("DELETE", "/_sandbox/faults", control.clear_faults),
+        *FaultControl(sandbox.faults).routes(),
         ("GET", "/_sandbox/requests", control.requests),
         ("DELETE", "/_sandbox/requests", control.clear_requests),
         ("GET", "/_sandbox/ledger", control.ledger),
@@ -64,53 +62,14 @@ def register_control_routes(sandbox: QuickBooksSandbox, add: AddRoute) -> None:
         ("POST", "/_sandbox/webhooks", control.send_webhook),
     ]
     for method, pattern, handler in routes:
-        add(method, pattern, _wrap(handler))
-
-
-def _wrap(handler: Callable[..., object]) -> ControlServe:
-    def serve(request: Request, params: dict[str, str]) -> Response:
-        try:
-            result = handler(request, **params)
-        except _BadRequest as bad:
-            body: dict[str, Any] = {"error": str(bad)}
-            if bad.fault is not None:
-                body["Fault"] = bad.fault.fault()
-            return json_response(bad.status, body)
-        return json_response(200, result)
-
-    return serve
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if not request.body:
-        return {}
-    try:
-        body = request.json()
-    except ValueError:
-        raise _BadRequest("the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise _BadRequest("the body must be a JSON object")
-    return body
+        add(method, pattern, control_route(handler))
 
 
 class _Control:
     def __init__(self, sandbox: QuickBooksSandbox) -> None:
         self.sb = sandbox
 
-    # faults and log
-    def list_faults(self, request: Request) -> object:
-        return {"rules": self.sb.faults.rules()}
-
-    def add_fault(self, request: Request) -> object:
-        try:
-            return self.sb.faults.add(_body(request)).public()
-        except (ValueError, TypeError) as exc:
-            raise _BadRequest(str(exc)) from None
-
-    def clear_faults(self, request: Request) -> object:
-        self.sb.faults.clear()
-        return {"rules": []}
-
+    # request log
     def requests(self, request: Request) -> object:
         return {"requests": self.sb.log.entries(request.param("realm"))}
 
@@ -150,12 +109,12 @@ class _Control:
         return {"realms": listed}
 
     def open_realm(self, request: Request) -> object:
-        realm_id = _body(request).get("realm") or self.sb.config.realm_id_factory()
+        realm_id = json_body(request).get("realm") or self.sb.config.realm_id_factory()
         return {"realm": self.sb.books.open(str(realm_id)).id}
 
     def seed(self, request: Request, realm: str) -> object:
         """Entities created as the company's user would create them in QuickBooks."""
-        body = _body(request)
+        body = json_body(request)
         book = self.sb.books.open(realm)
         created: dict[str, list[dict[str, Any]]] = {}
         with self.sb.books.lock:
@@ -177,7 +136,7 @@ class _Control:
                 raise _BadRequest(f"{etype.name} {id} not found", status=404)
             ctx = ops.context(book, self.sb.company_clock, origin="user")
             if action == "update":
-                changes = _body(request)
+                changes = json_body(request)
                 return self._as_user(lambda: ops.user_edit(ctx, etype, record, changes))
             if action in {"delete", "inactivate"} and etype.name in _NAME_LISTS:
                 # QuickBooks never deletes list entries: "delete" makes them inactive.
@@ -205,15 +164,15 @@ class _Control:
         return {"realm": realm, **self.sb.oauth.calls_for(realm)}
 
     def expire_tokens(self, request: Request) -> object:
-        realm = str(_body(request).get("realm", ""))
+        realm = str(json_body(request).get("realm", ""))
         return {"realm": realm, "expired": self.sb.oauth.expire_access_tokens(realm)}
 
     def revoke_tokens(self, request: Request) -> object:
-        realm = str(_body(request).get("realm", ""))
+        realm = str(json_body(request).get("realm", ""))
         return {"realm": realm, "revoked": self.sb.oauth.revoke_realm(realm)}
 
     def issue_tokens(self, request: Request) -> object:
-        body = _body(request)
+        body = json_body(request)
         client_id = str(body.get("client_id", ""))
         if client_id not in self.sb.config.clients:
             raise _BadRequest(f"unknown client_id {client_id!r}")
@@ -238,7 +197,7 @@ class _Control:
         """
         from local.sandboxes.quickbooks import webhooks
 
-        body = _body(request)
+        body = json_body(request)
         try:
             changes = [
                 webhooks.Change(
@@ -270,7 +229,7 @@ class _Control:
         }
 
     def set_config(self, request: Request) -> object:
-        body = _body(request)
+        body = json_body(request)
         for name, value in body.items():
             if name in _SETTABLE:
                 setattr(self.sb.config, name, _setting(name, value))

@@ -8,11 +8,11 @@ The control API under /_sandbox/ bypasses all of that.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from local.sandboxes.common import LoopbackSandbox
 from local.sandboxes.quickbooks import errors
 from local.sandboxes.quickbooks.accounting import AccountingAPI, classify
 from local.sandboxes.quickbooks.books import Books
@@ -29,7 +29,6 @@ from local.sandboxes.quickbooks.wire import (
     Request,
     Response,
     Router,
-    SandboxHTTPServer,
     html_response,
     json_response,
 )
@@ -50,10 +49,11 @@ class Route:
     control: ControlServe | None = None
 
 
-class QuickBooksSandbox:
+class QuickBooksSandbox(LoopbackSandbox):
+    thread_name = "qbo-sandbox"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, config: SandboxConfig | None = None) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.config = config or SandboxConfig()
         self.clock = SandboxClock(self.config.clock_scale)
         self.company_clock = CompanyClock(self.config.company_timezone)
@@ -62,70 +62,11 @@ class QuickBooksSandbox:
         self.faults = FaultInjector()
         self.log = RequestLog()
         self.limiter = RateLimiter(self.clock)
-        self.stopping = threading.Event()
         self.accounting = AccountingAPI(
             self.config, self.books, self.oauth, self.limiter, self.company_clock, self.stopping
         )
         self.router: Router[Route] = Router()
         self._add_routes()
-        self._server: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------ lifecycle
-
-    def start(self) -> QuickBooksSandbox:
-        """Bind and serve in a daemon thread; returns at once (port 0 picks a free port)."""
-        self._bind()
-        assert self._server is not None
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="qbo-sandbox", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the standalone entry point)."""
-        self._bind()
-        assert self._server is not None
-        try:
-            self._server.serve_forever(poll_interval=0.2)
-        finally:
-            self._close()
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self.stopping.set()
-        self._server.shutdown()
-        self._close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> QuickBooksSandbox:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def _bind(self) -> None:
-        self.stopping.clear()
-        self._server = SandboxHTTPServer((self.host, self.port), self.handle)
-
-    def _close(self) -> None:
-        if self._server is not None:
-            self.stopping.set()
-            self._server.stopping.set()
-            self._server.close_open_connections()
-            self._server.server_close()
-            self._server = None
 
     # ------------------------------------------------------------ routing
 

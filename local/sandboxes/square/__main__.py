@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 
+from local.sandboxes.common import add_client_arguments, serve_until_interrupted
 from local.sandboxes.square.server import ClientApp, SquareConfig, SquareSandbox
 
 
@@ -18,14 +19,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local.sandboxes.square", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BOOKSYNC_SQUARE_PORT") or "8302"))
-    parser.add_argument("--client-id", default=os.environ.get("BOOKSYNC_SQUARE_CLIENT_ID"))
-    parser.add_argument("--client-secret", default=os.environ.get("BOOKSYNC_SQUARE_CLIENT_SECRET"))
-    parser.add_argument(
-        "--redirect-uri",
-        action="append",
-        default=[uri for uri in os.environ.get("BOOKSYNC_SQUARE_REDIRECT_URIS", "").split(",") if uri],
-        help="a registered redirect URI (repeatable)",
-    )
+    add_client_arguments(parser, "BOOKSYNC_SQUARE")
     parser.add_argument("--clock-scale", type=float, default=1.0)
     parser.add_argument("--page-size", type=int, default=100, help="largest page the list endpoints answer")
     return parser.parse_args(argv)
@@ -46,11 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     port = args.port or _free_port(args.host)  # 0: say which port was picked
     sandbox = SquareSandbox(host=args.host, port=port, config=config)
     print(f"Square sandbox on http://{args.host}:{port} (Ctrl-C to stop)", flush=True)
-    try:
-        sandbox.serve_forever()
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return serve_until_interrupted(sandbox)
 
 
 if __name__ == "__main__":

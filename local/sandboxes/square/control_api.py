@@ -12,16 +12,14 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from local.sandboxes.quickbooks.wire import Request, Response, json_response
+from local.sandboxes.common import AddRoute, BadRequest, FaultControl, control_route, json_body
+from local.sandboxes.quickbooks.wire import Request
 from local.sandboxes.square.config import ClientApp, FeeModel
 from local.sandboxes.square.ledger import Event, LedgerError
 from local.sandboxes.square.webhooks import signed_request
 
 if TYPE_CHECKING:
     from local.sandboxes.square.server import SquareSandbox
-
-ControlServe = Callable[[Request, dict[str, str]], Response]
-AddRoute = Callable[[str, str, ControlServe], None]
 
 _SETTABLE: dict[str, type] = {
     "page_size": int,
@@ -34,21 +32,13 @@ _SETTABLE: dict[str, type] = {
 _ID = "(?P<ident>[^/]+)"
 
 
-class _BadRequest(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def register_control_routes(sandbox: SquareSandbox, add: AddRoute) -> None:
     control = _Control(sandbox)
     routes: list[tuple[str, str, Callable[..., object]]] = [
         ("POST", "/_sandbox/reset", control.reset),
         ("GET", "/_sandbox/config", control.get_config),
         ("POST", "/_sandbox/config", control.set_config),
-        ("GET", "/_sandbox/faults", control.list_faults),
-        ("POST", "/_sandbox/faults", control.add_fault),
-        ("DELETE", "/_sandbox/faults", control.clear_faults),
+        *FaultControl(sandbox.faults).routes(),
         ("GET", "/_sandbox/requests", control.requests),
         ("DELETE", "/_sandbox/requests", control.clear_requests),
         ("POST", "/_sandbox/clock/advance", control.advance_clock),
@@ -76,41 +66,16 @@ def register_control_routes(sandbox: SquareSandbox, add: AddRoute) -> None:
         ("POST", f"/_sandbox/events/{_ID}/deliver", control.deliver_event),
     ]
     for method, pattern, handler in routes:
-        add(method, pattern, _wrap(handler))
-
-
-def _wrap(handler: Callable[..., object]) -> ControlServe:
-    def serve(request: Request, params: dict[str, str]) -> Response:
-        try:
-            result = handler(request, **params)
-        except _BadRequest as bad:
-            return json_response(bad.status, {"error": str(bad)})
-        except LedgerError as bad:
-            return json_response(bad.status, {"error": str(bad)})
-        return json_response(200, result)
-
-    return serve
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if not request.body:
-        return {}
-    try:
-        body = request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise _BadRequest("the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise _BadRequest("the body must be a JSON object")
-    return body
+        add(method, pattern, control_route(handler, refusals=(LedgerError,)))
 
 
 def _cents(body: dict[str, Any], name: str, default: int | None = None) -> int:
     """An amount in integer cents; a float or a string is refused (money is never a float)."""
     value = body.get(name, default)
     if value is None:
-        raise _BadRequest(f"{name} is required (an integer number of cents, e.g. 1050 for $10.50)")
+        raise BadRequest(f"{name} is required (an integer number of cents, e.g. 1050 for $10.50)")
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _BadRequest(f"{name} must be an integer number of cents, e.g. 1050 for $10.50 (got {value!r})")
+        raise BadRequest(f"{name} must be an integer number of cents, e.g. 1050 for $10.50 (got {value!r})")
     return value
 
 
@@ -119,14 +84,14 @@ def _text(body: dict[str, Any], name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _BadRequest(f"{name} must be a string")
+        raise BadRequest(f"{name} must be a string")
     return value
 
 
 def _required(body: dict[str, Any], name: str) -> str:
     value = _text(body, name)
     if not value:
-        raise _BadRequest(f"{name} is required")
+        raise BadRequest(f"{name} is required")
     return value
 
 
@@ -140,7 +105,7 @@ class _Control:
         """Forget sellers, tokens, events, faults and logs. Apps, the config and the webhook
         subscriptions stay (they are the developer's dashboard settings, and the local stack's
         subscription must survive a test's reset) unless ``{"subscriptions": true}``."""
-        drop_subscriptions = _flag(_body(request), "subscriptions")
+        drop_subscriptions = _flag(json_body(request), "subscriptions")
         self.sb.ledger.reset()
         self.sb.oauth.reset()
         self.sb.webhooks.reset(subscriptions=drop_subscriptions)
@@ -158,29 +123,16 @@ class _Control:
         }
 
     def set_config(self, request: Request) -> object:
-        for name, value in _body(request).items():
+        for name, value in json_body(request).items():
             if name == "fees" and isinstance(value, dict):
                 self.sb.config.fees = _fees(self.sb.config.fees, value)
             elif name in _SETTABLE:
                 setattr(self.sb.config, name, _setting(name, value))
             else:
-                raise _BadRequest(
+                raise BadRequest(
                     f"{name} can't be changed at run time (settable: {sorted(_SETTABLE)} and fees)"
                 )
         return self.get_config(request)
-
-    def list_faults(self, request: Request) -> object:
-        return {"rules": self.sb.faults.rules()}
-
-    def add_fault(self, request: Request) -> object:
-        try:
-            return self.sb.faults.add(_body(request)).public()
-        except (ValueError, TypeError) as exc:
-            raise _BadRequest(str(exc)) from None
-
-    def clear_faults(self, request: Request) -> object:
-        self.sb.faults.clear()
-        return {"rules": []}
 
     def requests(self, request: Request) -> object:
         return {"requests": self.sb.request_log()}
@@ -191,19 +143,19 @@ class _Control:
 
     def advance_clock(self, request: Request) -> object:
         """Jump token and code lifetimes forward: {"seconds": 2592000} expires 30-day tokens."""
-        seconds = _body(request).get("seconds")
+        seconds = json_body(request).get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
-            raise _BadRequest("seconds must be a non-negative integer")
+            raise BadRequest("seconds must be a non-negative integer")
         return {"now": self.sb.clock.advance(seconds), "scale": self.sb.clock.scale}
 
     # ------------------------------------------------------------ apps, sellers, tokens
 
     def register_client(self, request: Request) -> object:
-        body = _body(request)
+        body = json_body(request)
         client_id, secret = _required(body, "client_id"), _required(body, "client_secret")
         uris = body.get("redirect_uris") or []
         if not isinstance(uris, list) or not all(isinstance(uri, str) for uri in uris) or not uris:
-            raise _BadRequest("redirect_uris must be a non-empty list of URLs")
+            raise BadRequest("redirect_uris must be a non-empty list of URLs")
         self.sb.config.clients[client_id] = ClientApp(secret=secret, redirect_uris=list(uris))
         return {"client_id": client_id, "redirect_uris": uris}
 
@@ -212,10 +164,10 @@ class _Control:
             return {"merchants": [self._merchant(mid) for mid in self.sb.ledger.merchants]}
 
     def add_merchant(self, request: Request) -> object:
-        body = _body(request)
+        body = json_body(request)
         locations = body.get("locations") or ["Main"]
         if not isinstance(locations, list) or not all(isinstance(name, str) and name for name in locations):
-            raise _BadRequest("locations must be a list of location names (the first is the main location)")
+            raise BadRequest("locations must be a list of location names (the first is the main location)")
         merchant = self.sb.ledger.add_merchant(
             _text(body, "name") or "Sandbox Seller", locations, _text(body, "merchant_id")
         )
@@ -231,24 +183,24 @@ class _Control:
         }
 
     def consent(self, request: Request) -> object:
-        merchant_id = _required(_body(request), "merchant_id")
+        merchant_id = _required(json_body(request), "merchant_id")
         self.sb.oauth.set_consenting_merchant(merchant_id)
         return {"merchant_id": merchant_id}
 
     def issue_tokens(self, request: Request) -> object:
-        body = _body(request)
+        body = json_body(request)
         client_id, merchant_id = _required(body, "client_id"), _required(body, "merchant_id")
         if client_id not in self.sb.config.clients:
-            raise _BadRequest(f"unknown client_id {client_id!r}: register it with POST /_sandbox/clients")
+            raise BadRequest(f"unknown client_id {client_id!r}: register it with POST /_sandbox/clients")
         self.sb.ledger.merchant(merchant_id)
         return self.sb.oauth.issue_direct(client_id, merchant_id)
 
     def expire_tokens(self, request: Request) -> object:
-        merchant_id = _required(_body(request), "merchant_id")
+        merchant_id = _required(json_body(request), "merchant_id")
         return {"merchant_id": merchant_id, "expired": self.sb.oauth.expire(merchant_id)}
 
     def revoke_tokens(self, request: Request) -> object:
-        merchant_id = _required(_body(request), "merchant_id")
+        merchant_id = _required(json_body(request), "merchant_id")
         return {"merchant_id": merchant_id, "revoked": self.sb.oauth.revoke_all(merchant_id)}
 
     # ------------------------------------------------------------ payments and refunds
@@ -256,7 +208,7 @@ class _Control:
     def create_payment(self, request: Request) -> object:
         """A card payment. ``approve_first`` makes a COMPLETED one the way autocomplete often
         looks on the wire: payment.created (APPROVED), then payment.updated (COMPLETED)."""
-        body = _checked(_body(request))
+        body = _checked(json_body(request))
         status = _text(body, "status") or "COMPLETED"
         two_steps = _flag(body, "approve_first") and status == "COMPLETED"
         payment, events = self.sb.ledger.create_payment(
@@ -275,12 +227,12 @@ class _Control:
         return self._announce(body, {"payment": self.sb.ledger.render_payment(payment)}, events)
 
     def complete_payment(self, request: Request, ident: str) -> object:
-        body = _checked(_body(request))
+        body = _checked(json_body(request))
         payment, events = self.sb.ledger.complete_payment(ident)
         return self._announce(body, {"payment": self.sb.ledger.render_payment(payment)}, events)
 
     def refund_payment(self, request: Request, ident: str) -> object:
-        body = _checked(_body(request))
+        body = _checked(json_body(request))
         amount = _cents(body, "amount") if body.get("amount") is not None else None
         refund, events = self.sb.ledger.refund(
             ident,
@@ -291,14 +243,14 @@ class _Control:
         return self._announce(body, {"refund": self.sb.ledger.render_refund(refund)}, events)
 
     def complete_refund(self, request: Request, ident: str) -> object:
-        body = _checked(_body(request))
+        body = _checked(json_body(request))
         refund, events = self.sb.ledger.complete_refund(ident, _text(body, "status") or "COMPLETED")
         return self._announce(body, {"refund": self.sb.ledger.render_refund(refund)}, events)
 
     # ------------------------------------------------------------ payouts
 
     def create_payout(self, request: Request) -> object:
-        body = _checked(_body(request))
+        body = _checked(json_body(request))
         adjustment = _cents(body, "adjustment") if body.get("adjustment") is not None else None
         payout, events = self.sb.ledger.create_payout(
             _required(body, "merchant_id"),
@@ -318,19 +270,19 @@ class _Control:
         with ledger.lock:
             payout = ledger.payouts.get(payout_id)
             if payout is None:
-                raise _BadRequest(f"unknown payout {payout_id!r}", 404)
+                raise BadRequest(f"unknown payout {payout_id!r}", 404)
             return {
                 "payout": ledger.render_payout(payout),
                 "payout_entries": [ledger.render_entry(entry) for entry in payout.entries],
             }
 
     def payout_paid(self, request: Request, ident: str) -> object:
-        body = _checked(_body(request))
+        body = _checked(json_body(request))
         payout, events = self.sb.ledger.settle_payout(ident, "PAID")
         return self._announce(body, {"payout": self.sb.ledger.render_payout(payout)}, events)
 
     def payout_failed(self, request: Request, ident: str) -> object:
-        body = _checked(_body(request))
+        body = _checked(json_body(request))
         payout, events = self.sb.ledger.settle_payout(ident, "FAILED")
         return self._announce(body, {"payout": self.sb.ledger.render_payout(payout)}, events)
 
@@ -342,13 +294,13 @@ class _Control:
 
     def subscribe(self, request: Request) -> object:
         try:
-            return {"subscription": self.sb.webhooks.subscribe(_body(request)).public()}
+            return {"subscription": self.sb.webhooks.subscribe(json_body(request)).public()}
         except ValueError as exc:
-            raise _BadRequest(str(exc)) from None
+            raise BadRequest(str(exc)) from None
 
     def unsubscribe(self, request: Request, ident: str) -> object:
         if not self.sb.webhooks.unsubscribe(ident):
-            raise _BadRequest(f"unknown subscription {ident!r}", 404)
+            raise BadRequest(f"unknown subscription {ident!r}", 404)
         return {"deleted": ident}
 
     def deliveries(self, request: Request) -> object:
@@ -371,7 +323,7 @@ class _Control:
         Body: {"times": N (default 1), "concurrent": true to send the copies at once,
         "send": false to get the signed requests back unsent}.
         """
-        body = _checked(_body(request))
+        body = _checked(json_body(request))
         event = self.sb.ledger.event(ident)
         times = _times(body)
         if not _flag(body, "send", default=True):
@@ -409,7 +361,7 @@ class _Control:
 def _times(body: dict[str, Any]) -> int:
     times = body.get("times", 1)
     if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= 100:
-        raise _BadRequest("times must be an integer from 1 to 100")
+        raise BadRequest("times must be an integer from 1 to 100")
     return times
 
 
@@ -425,7 +377,7 @@ def _checked(body: dict[str, Any]) -> dict[str, Any]:
 def _flag(body: dict[str, Any], name: str, default: bool = False) -> bool:
     value = body.get(name, default)
     if not isinstance(value, bool):
-        raise _BadRequest(f"{name} must be true or false")
+        raise BadRequest(f"{name} must be true or false")
     return value
 
 
@@ -438,7 +390,7 @@ def _date(body: dict[str, Any], name: str) -> str | None:
     except ValueError:
         parsed = None
     if parsed is None or len(value) != 10:
-        raise _BadRequest(f"{name} must be a date YYYY-MM-DD (got {value!r})")
+        raise BadRequest(f"{name} must be a date YYYY-MM-DD (got {value!r})")
     return parsed.isoformat()
 
 
@@ -446,10 +398,10 @@ def _fees(current: FeeModel, changes: dict[str, Any]) -> FeeModel:
     kinds = {f.name: type(getattr(current, f.name)) for f in dataclasses.fields(FeeModel)}
     unknown = set(changes) - set(kinds)
     if unknown:
-        raise _BadRequest(f"unknown fee settings {sorted(unknown)} (known: {sorted(kinds)})")
+        raise BadRequest(f"unknown fee settings {sorted(unknown)} (known: {sorted(kinds)})")
     for name, value in changes.items():
         if type(value) is not kinds[name] or (kinds[name] is int and value < 0):
-            raise _BadRequest(f"fees.{name} must be a non-negative {kinds[name].__name__}")
+            raise BadRequest(f"fees.{name} must be a non-negative {kinds[name].__name__}")
     return dataclasses.replace(current, **changes)
 
 
@@ -457,12 +409,12 @@ def _setting(name: str, value: object) -> object:
     kind = _SETTABLE[name]
     if kind is bool:
         if not isinstance(value, bool):
-            raise _BadRequest(f"{name} must be true or false")
+            raise BadRequest(f"{name} must be true or false")
         return value
     if kind is str:
         if name == "consent" and value not in {"approve", "deny"}:
-            raise _BadRequest("consent must be approve or deny")
+            raise BadRequest("consent must be approve or deny")
         return str(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _BadRequest(f"{name} must be a positive integer")
+        raise BadRequest(f"{name} must be a positive integer")
     return value

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from local.sandboxes.common import LoopbackSandbox
 from local.sandboxes.quickbooks.faults import CallInfo, FaultInjector, FaultRule
 from local.sandboxes.quickbooks.wire import (
     Drop,
@@ -23,7 +24,6 @@ from local.sandboxes.quickbooks.wire import (
     Request,
     Response,
     Router,
-    SandboxHTTPServer,
     json_response,
 )
 from local.sandboxes.square import errors
@@ -59,10 +59,11 @@ class Route:
     scope: str | None = None
 
 
-class SquareSandbox:
+class SquareSandbox(LoopbackSandbox):
+    thread_name = "square-sandbox"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, config: SquareConfig | None = None) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.config = config or SquareConfig()
         self.clock = SquareClock(self.config.clock_scale)
         self.ledger = Ledger(self.config)
@@ -74,58 +75,6 @@ class SquareSandbox:
         self._requests_lock = threading.Lock()
         self.router: Router[Route] = Router()
         self._add_routes()
-        self._server: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------ lifecycle
-
-    def start(self) -> SquareSandbox:
-        """Bind and serve in a daemon thread; returns at once (port 0 picks a free port)."""
-        self._server = SandboxHTTPServer((self.host, self.port), self.handle)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="square-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._server = SandboxHTTPServer((self.host, self.port), self.handle)
-        try:
-            self._server.serve_forever(poll_interval=0.2)
-        finally:
-            self._close()
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _close(self) -> None:
-        if self._server is not None:
-            self._server.stopping.set()
-            self._server.close_open_connections()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> SquareSandbox:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # ------------------------------------------------------------ routing
 
@@ -136,46 +85,24 @@ class SquareSandbox:
         add("POST", "/oauth2/token", Route(oauth=self.oauth.token, operation="token"))
         add("POST", "/oauth2/revoke", Route(oauth=self.oauth.revoke, operation="revoke"))
         locations, payments, payouts = "MERCHANT_PROFILE_READ", "PAYMENTS_READ", "PAYOUTS_READ"
-        add(
-            "GET",
-            "/v2/locations",
-            Route(api=api.list_locations, operation="query", entity="location", scope=locations),
-        )
-        add(
-            "GET",
-            "/v2/locations/(?P<location_id>[^/]+)",
-            Route(api=api.get_location, entity="location", scope=locations),
-        )
-        add(
-            "GET",
-            "/v2/payments",
-            Route(api=api.list_payments, operation="query", entity="payment", scope=payments),
-        )
-        add(
-            "GET",
-            "/v2/payments/(?P<payment_id>[^/]+)",
-            Route(api=api.get_payment, entity="payment", scope=payments),
-        )
-        add(
-            "GET",
-            "/v2/refunds/(?P<refund_id>[^/]+)",
-            Route(api=api.get_refund, entity="refund", scope=payments),
-        )
-        add(
-            "GET",
-            "/v2/payouts",
-            Route(api=api.list_payouts, operation="query", entity="payout", scope=payouts),
-        )
-        add(
-            "GET",
-            "/v2/payouts/(?P<payout_id>[^/]+)",
-            Route(api=api.get_payout, entity="payout", scope=payouts),
-        )
-        add(
-            "GET",
-            "/v2/payouts/(?P<payout_id>[^/]+)/payout-entries",
-            Route(api=api.list_payout_entries, operation="query", entity="payout_entry", scope=payouts),
-        )
+        connect: list[tuple[str, ApiServe, str, str, str]] = [
+            ("/v2/locations", api.list_locations, "query", "location", locations),
+            ("/v2/locations/(?P<location_id>[^/]+)", api.get_location, "read", "location", locations),
+            ("/v2/payments", api.list_payments, "query", "payment", payments),
+            ("/v2/payments/(?P<payment_id>[^/]+)", api.get_payment, "read", "payment", payments),
+            ("/v2/refunds/(?P<refund_id>[^/]+)", api.get_refund, "read", "refund", payments),
+            ("/v2/payouts", api.list_payouts, "query", "payout", payouts),
+            ("/v2/payouts/(?P<payout_id>[^/]+)", api.get_payout, "read", "payout", payouts),
+            (
+                "/v2/payouts/(?P<payout_id>[^/]+)/payout-entries",
+                api.list_payout_entries,
+                "query",
+                "payout_entry",
+                payouts,
+            ),
+        ]
+        for path, serve, operation, entity, scope in connect:
+            add("GET", path, Route(api=serve, operation=operation, entity=entity, scope=scope))
         register_control_routes(
             self, lambda method, pattern, serve: add(method, pattern, Route(control=serve))
         )
