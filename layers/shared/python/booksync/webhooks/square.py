@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from booksync.webhooks.receiver import (
-    MAX_MESSAGE_BYTES,
-    MESSAGE_VERSION,
-    Answer,
     Inbox,
+    ProviderTexts,
+    SignedWebhookReceiver,
     VerifierToken,
-    problem,
+    truncated,
 )
 from booksync.webhooks.signature import square_signature_matches
 
@@ -85,7 +84,35 @@ def parse_event(body: bytes | str) -> SquareEvent:
     )
 
 
-class SquareWebhookReceiver:
+_SQUARE = ProviderTexts(
+    provider=PROVIDER,
+    sender="Square",
+    secret_log="signature key",
+    secret_detail="Square signature key",
+    not_configured_title="Square webhooks are not configured",
+    not_configured_fix=(
+        "Store the subscription's signature key (Square Developer Console > Webhooks) in the SSM "
+        "parameter named by SQUARE_WEBHOOK_SIGNATURE_KEY_PARAM, and set "
+        "SQUARE_WEBHOOK_NOTIFICATION_URL to the subscription's notification URL."
+    ),
+    signature_header=SIGNATURE_HEADER,
+    bad_signature_fix=(
+        "Check that booksync's Square signature key is the subscription's, and that "
+        "SQUARE_WEBHOOK_NOTIFICATION_URL equals the subscription's notification URL exactly."
+    ),
+    malformed_title="Not a Square event notification",
+    malformed_fix=(
+        "booksync kept the body; it expects Square's event JSON "
+        "({merchant_id, type, event_id, created_at, data})."
+    ),
+)
+
+
+class SquareWebhookReceiver(SignedWebhookReceiver[SquareEvent]):
+    texts = _SQUARE
+    malformed = MalformedEvent
+    log = logger
+
     def __init__(
         self,
         *,
@@ -95,101 +122,28 @@ class SquareWebhookReceiver:
         production: bool,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._key = key
+        super().__init__(secret=key, inbox=inbox, production=production, clock=clock)
         self._url = notification_url or None
-        self._inbox = inbox
-        self._production = production
-        self._clock = clock
 
-    def receive(self, body: bytes, signature: str | None) -> Answer:
-        refused, signed = self._verify(body, signature)
-        if refused is not None:
-            return refused
-        malformed: str | None = None
-        event: SquareEvent | None = None
-        try:
-            event = parse_event(body)
-        except MalformedEvent as exc:
-            malformed = str(exc)
-        try:
-            self._inbox.send([self._message(body, malformed, signed)])
-        except Exception as exc:  # the queue's own errors: Square retries on a 5xx
-            logger.exception("square webhook not queued", extra={"error": type(exc).__name__})
-            return problem(
-                503,
-                "queue_unavailable",
-                "The event could not be queued",
-                "booksync could not put this delivery on its queue.",
-                "Nothing to do: Square delivers it again.",
-            )
-        if malformed is not None:
-            logger.warning("malformed square webhook kept", extra={"reason": malformed})
-            return problem(
-                400,
-                "malformed_webhook",
-                "Not a Square event notification",
-                f"The body was signed correctly but {malformed}.",
-                "booksync kept the body; it expects Square's event JSON "
-                "({merchant_id, type, event_id, created_at, data}).",
-            )
-        assert event is not None
-        logger.info("square webhook queued", extra={"event_id": event.event_id, "type": event.type})
-        return Answer(200)
-
-    def _verify(self, body: bytes, signature: str | None) -> tuple[Answer | None, bool]:
-        """A refusal, or None and whether the signature was checked (False: dev, no key)."""
-        key, reason = self._key.current()
+    def _secret(self) -> tuple[str | None, str | None]:
+        key, reason = super()._secret()
         if self._url is None:
-            key, reason = None, "is usable, but SQUARE_WEBHOOK_NOTIFICATION_URL is not set"
-        if key is None:
-            if self._production:
-                logger.error("square webhook signature key missing", extra={"reason": reason})
-                return _not_configured(reason), False
-            logger.warning("unverified square webhook accepted (development)", extra={"reason": reason})
-            return None, False
+            return None, "is usable, but SQUARE_WEBHOOK_NOTIFICATION_URL is not set"
+        return key, reason
+
+    def _parse(self, body: bytes) -> SquareEvent:
+        return parse_event(body)
+
+    def _matches(self, body: bytes, signature: str | None, secret: str) -> bool:
+        # Square signs the notification URL and the body (only set here: _secret refuses without it).
         assert self._url is not None
-        if square_signature_matches(body, signature, key, self._url):
-            return None, True
-        fresh = self._key.refreshed() if signature else None
-        if fresh is not None and fresh != key and square_signature_matches(body, signature, fresh, self._url):
-            return None, True
-        logger.warning("square webhook signature refused", extra={"signed": bool(signature)})
-        return (
-            problem(
-                401,
-                "bad_signature",
-                "Signature missing or wrong",
-                f"The {SIGNATURE_HEADER} header is missing or does not match the body.",
-                "Check that booksync's Square signature key is the subscription's, and that "
-                "SQUARE_WEBHOOK_NOTIFICATION_URL equals the subscription's notification URL exactly.",
-            ),
-            False,
-        )
+        return square_signature_matches(body, signature, secret, self._url)
 
-    def _message(self, body: bytes, malformed: str | None, signed: bool) -> str:
-        envelope: dict[str, Any] = {
-            "v": MESSAGE_VERSION,
-            "provider": PROVIDER,
-            "received_at": self._clock(),
-            "signed": signed,
-        }
-        text = body.decode("utf-8", errors="replace")
-        whole = json.dumps({**envelope, "body": text, "malformed": malformed})
-        if len(whole.encode()) <= MAX_MESSAGE_BYTES:
-            return whole
+    def _queued_extra(self, parsed: SquareEvent) -> dict[str, Any]:
+        return {"event_id": parsed.event_id, "type": parsed.type}
+
+    def _too_big(
+        self, envelope: dict[str, Any], text: str, parsed: SquareEvent | None, malformed: str | None
+    ) -> list[str]:
         # Square's events are a few kilobytes; one this big is kept for a person to read.
-        cut = text[: MAX_MESSAGE_BYTES // 8]
-        reason = malformed or "it is too big to be a Square event"
-        return json.dumps({**envelope, "body": cut, "malformed": reason, "truncated": True})
-
-
-def _not_configured(reason: str | None) -> Answer:
-    return problem(
-        503,
-        "webhook_not_configured",
-        "Square webhooks are not configured",
-        f"The Square signature key {reason}, so no delivery can be verified.",
-        "Store the subscription's signature key (Square Developer Console > Webhooks) in the SSM "
-        "parameter named by SQUARE_WEBHOOK_SIGNATURE_KEY_PARAM, and set "
-        "SQUARE_WEBHOOK_NOTIFICATION_URL to the subscription's notification URL.",
-    )
+        return [truncated(envelope, text, malformed or "it is too big to be a Square event")]
