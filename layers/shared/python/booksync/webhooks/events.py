@@ -13,7 +13,6 @@ recorded on the event row and acknowledged.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -28,6 +27,7 @@ from booksync.store.links import LinkRepository
 from booksync.store.models import DocumentModel, WebhookEventModel
 from booksync.store.runs import RunRepository
 from booksync.store.webhook_events import WebhookEventRepository
+from booksync.webhooks.consumer import act_once, keep_malformed
 from booksync.webhooks.quickbooks import ChangeEvent, MalformedPayload, parse_payload
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ KINDS = {
 # QuickBooks stamps a change when it commits it; booksync stamps synced_at when the answer
 # arrives, a little later. A change stamped no later than this after our push is our own write.
 ECHO_SKEW_SECONDS = 5.0
-MALFORMED_KEPT_CHARS = 2_000
 
 
 class QuickBooksEventProcessor:
@@ -89,15 +88,10 @@ class QuickBooksEventProcessor:
             entity_id=event.entity_id,
             operation=event.operation,
         )
-        if not self._events.claim(row, now=self._clock()):
+        outcome = act_once(self._events, row, lambda: self._act(event), now=self._clock())
+        if outcome is None:
             logger.info("duplicate quickbooks event", extra={"event": event.event_id})
             return "duplicate"
-        try:
-            outcome, detail = self._act(event)
-        except BaseException:
-            self._events.release(row)
-            raise
-        self._events.finish(row, outcome=outcome, detail=detail)
         return outcome
 
     def _act(self, event: ChangeEvent) -> tuple[str, str | None]:
@@ -186,13 +180,8 @@ class QuickBooksEventProcessor:
         self._runs.finish(run, status="recorded", counts=counts, errors=[entry], now=now)
 
     def _keep_malformed(self, message: dict[str, Any]) -> str:
-        body = str(message.get("body", ""))
-        digest = hashlib.sha256(body.encode()).hexdigest()[:40]
-        row = WebhookEventModel(f"{PROVIDER}#malformed:{digest}")
-        if self._events.claim(row, now=self._clock()):
-            detail = f"{message.get('malformed')}: {body[:MALFORMED_KEPT_CHARS]}"
-            self._events.finish(row, outcome="malformed", detail=detail)
-        logger.error("malformed quickbooks webhook kept", extra={"event_key": row.event_key})
+        event_key = keep_malformed(self._events, PROVIDER, message, now=self._clock())
+        logger.error("malformed quickbooks webhook kept", extra={"event_key": event_key})
         return "malformed"
 
 

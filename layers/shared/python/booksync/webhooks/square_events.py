@@ -17,7 +17,6 @@ delivers the message again (and, after maxReceiveCount, to the DLQ).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -31,6 +30,7 @@ from booksync.queues import SqsQueue
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.models import ConnectionModel, WebhookEventModel
 from booksync.store.webhook_events import WebhookEventRepository
+from booksync.webhooks.consumer import act_once, keep_malformed
 from booksync.webhooks.square import MalformedEvent, SquareEvent, parse_event
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ PROVIDER = "square"
 PAYMENT_EVENTS = frozenset({"payment.created", "payment.updated"})
 REFUND_EVENTS = frozenset({"refund.created", "refund.updated"})
 PAYOUT_EVENTS = frozenset({"payout.sent", "payout.failed", "payout.paid"})
-MALFORMED_KEPT_CHARS = 2_000
 
 
 class PayoutHandOff(Protocol):
@@ -97,15 +96,10 @@ class SquareEventProcessor:
             entity_id=str(event.data.get("id") or "") or None,
             operation=event.type,
         )
-        if not self._events.claim(row, now=self._clock()):
+        outcome = act_once(self._events, row, lambda: self._act(event), now=self._clock())
+        if outcome is None:
             logger.info("duplicate square event", extra={"event_id": event.event_id})
             return "duplicate"
-        try:
-            outcome, detail = self._act(event)
-        except BaseException:
-            self._events.release(row)
-            raise
-        self._events.finish(row, outcome=outcome, detail=detail)
         logger.info("square event processed", extra={"event_id": event.event_id, "outcome": outcome})
         return outcome
 
@@ -165,13 +159,8 @@ class SquareEventProcessor:
         return "payout_forwarded"
 
     def _keep_malformed(self, message: dict[str, Any]) -> str:
-        body = str(message.get("body", ""))
-        digest = hashlib.sha256(body.encode()).hexdigest()[:40]
-        row = WebhookEventModel(f"{PROVIDER}#malformed:{digest}")
-        if self._events.claim(row, now=self._clock()):
-            detail = f"{message.get('malformed')}: {body[:MALFORMED_KEPT_CHARS]}"
-            self._events.finish(row, outcome="malformed", detail=detail)
-        logger.error("malformed square webhook kept", extra={"event_key": row.event_key})
+        event_key = keep_malformed(self._events, PROVIDER, message, now=self._clock())
+        logger.error("malformed square webhook kept", extra={"event_key": event_key})
         return "malformed"
 
 
