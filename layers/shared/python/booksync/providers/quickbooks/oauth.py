@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from booksync.errors import ConfigurationError, NeedsReconnection, Rejected, TransientError
-from booksync.providers.http import HttpClient, dumps_json, loads_json, redact
+from booksync.errors import ConfigurationError, NeedsReconnection
+from booksync.providers.http import HttpClient, dumps_json, redact
+from booksync.providers.oauth_common import answer_json, sign_in_refused, token_answer, token_call, utcnow
 from booksync.providers.port import TokenSet
 from booksync.providers.quickbooks.faults import LABEL, PROVIDER, RECONNECT_FIX
 
@@ -32,10 +33,6 @@ REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 
 CLIENT_SETTINGS = "QBO_CLIENT_ID and QBO_CLIENT_SECRET (QBO_CLIENT_SECRET_PARAM in AWS)"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class QuickBooksOAuth:
@@ -53,7 +50,7 @@ class QuickBooksOAuth:
         token_url: str = TOKEN_URL,
         revoke_url: str = REVOKE_URL,
         scopes: Sequence[str] = (ACCOUNTING_SCOPE,),
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         if not client_id or not client_secret:
             raise ConfigurationError(f"the Intuit app credentials are missing: set {CLIENT_SETTINGS}")
@@ -124,23 +121,18 @@ class QuickBooksOAuth:
     def _token_call(
         self, form: dict[str, str], *, secrets: tuple[str | None, ...], account_id: str | None
     ) -> TokenSet:
-        asked_at = self._now()  # expiries count from before the call: never later than Intuit's
-        response = self._http.request(
-            "POST",
+        body, asked_at = token_call(
+            self._http,
             self.token_url,
             headers=self._headers("application/x-www-form-urlencoded"),
             content=urlencode(form).encode(),
-            idempotent=False,  # a code is single use; a refresh rotates the refresh token
+            now=self._now,
+            refused=lambda response: self._error(response, secrets=secrets),
         )
-        if not response.is_success:
-            raise self._error(response, secrets=secrets)
-        return self._token_set(_body(response), asked_at, account_id)
+        return self._token_set(body, asked_at, account_id)
 
-    def _token_set(self, body: Any, asked_at: datetime, account_id: str | None) -> TokenSet:
-        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-            raise TransientError(
-                f"{LABEL} sign-in answered without a token", provider=PROVIDER, uncertain=True
-            )
+    def _token_set(self, answer: Any, asked_at: datetime, account_id: str | None) -> TokenSet:
+        body = token_answer(answer, label=LABEL, provider=PROVIDER)
         refresh_in = body.get("x_refresh_token_expires_in")
         return TokenSet(
             access_token=body["access_token"],
@@ -153,7 +145,7 @@ class QuickBooksOAuth:
         )
 
     def _error(self, response: httpx.Response, *, secrets: tuple[str | None, ...]) -> Exception:
-        body = _body(response)
+        body = answer_json(response)
         error = str(body.get("error", "")) if isinstance(body, dict) else ""
         said = redact(
             str(body.get("error_description", "")) if isinstance(body, dict) else "",
@@ -174,22 +166,14 @@ class QuickBooksOAuth:
                 f"Intuit does not recognise the app's client id or secret: check {CLIENT_SETTINGS}",
                 fix=f"Set {CLIENT_SETTINGS} to the keys of the Intuit app (Development or Production).",
             )
-        return Rejected(
-            f"{LABEL} sign-in refused the request: {error or f'HTTP {status}'}"
-            + (f" ({said})" if said else ""),
+        return sign_in_refused(
+            label=LABEL,
             provider=PROVIDER,
-            provider_code=error or None,
-            detail=said or None,
+            code=error or None,
+            said=said,
             status=status,
             fix="Check the redirect URI registered for the Intuit app, then connect again.",
         )
-
-
-def _body(response: httpx.Response) -> Any:
-    try:
-        return loads_json(response.content) if response.content else None
-    except ValueError:
-        return None
 
 
 def _seconds(value: Any, default: float) -> float:

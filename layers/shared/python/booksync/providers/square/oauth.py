@@ -22,8 +22,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from booksync.errors import ConfigurationError, NeedsReconnection, Rejected, TransientError
-from booksync.providers.http import HttpClient, dumps_json, loads_json, redact
+from booksync.errors import ConfigurationError, NeedsReconnection
+from booksync.providers.http import HttpClient, dumps_json, redact
+from booksync.providers.oauth_common import (
+    answer_json,
+    refused_text,
+    sign_in_refused,
+    token_answer,
+    token_call,
+    utcnow,
+)
 from booksync.providers.port import TokenSet
 from booksync.providers.square.client import (
     DEFAULT_SQUARE_VERSION,
@@ -43,10 +51,6 @@ CLIENT_SETTINGS = (
 DEFAULT_LIFETIME = timedelta(days=30)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class SquareOAuth:
     """The Square application's side of the OAuth code flow. ``now`` exists for tests."""
 
@@ -63,7 +67,7 @@ class SquareOAuth:
         base_url: str = PRODUCTION_API_BASE,
         square_version: str = DEFAULT_SQUARE_VERSION,
         scopes: Sequence[str] = SCOPES,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         if not application_id or not application_secret:
             raise ConfigurationError(f"the Square application credentials are missing: set {CLIENT_SETTINGS}")
@@ -159,23 +163,18 @@ class SquareOAuth:
     def _token_call(
         self, body: dict[str, str], *, secrets: tuple[str | None, ...], refreshing: bool
     ) -> TokenSet:
-        asked_at = self._now()
-        response = self._http.request(
-            "POST",
+        answer, asked_at = token_call(
+            self._http,
             self.token_url,
             headers=self._headers(),
             content=dumps_json(body).encode(),
-            idempotent=False,  # a code is single use
+            now=self._now,
+            refused=lambda response: self._error(response, secrets=secrets, refreshing=refreshing),
         )
-        if not response.is_success:
-            raise self._error(response, secrets=secrets, refreshing=refreshing)
-        return self._token_set(_body(response), asked_at)
+        return self._token_set(answer, asked_at)
 
-    def _token_set(self, body: Any, asked_at: datetime) -> TokenSet:
-        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-            raise TransientError(
-                f"{LABEL} sign-in answered without a token", provider=PROVIDER, uncertain=True
-            )
+    def _token_set(self, answer: Any, asked_at: datetime) -> TokenSet:
+        body = token_answer(answer, label=LABEL, provider=PROVIDER)
         return TokenSet(
             access_token=body["access_token"],
             refresh_token=body.get("refresh_token") or None,
@@ -187,7 +186,7 @@ class SquareOAuth:
     def _error(
         self, response: httpx.Response, *, secrets: tuple[str | None, ...], refreshing: bool
     ) -> Exception:
-        body = _body(response)
+        body = answer_json(response)
         first: dict[str, Any] = {}
         if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
             first = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
@@ -196,9 +195,6 @@ class SquareOAuth:
         code = str(first.get("code") or "") or None
         said = redact(str(first.get("detail") or ""), (*secrets, self._secret))
         status = response.status_code
-        text = f"{LABEL} sign-in refused the request: {code or f'HTTP {status}'}" + (
-            f" ({said})" if said else ""
-        )
         if "client" in said.lower() and ("secret" in said.lower() or "id" in said.lower()):
             return ConfigurationError(
                 f"Square does not recognise the application id or secret: check {CLIENT_SETTINGS}",
@@ -206,23 +202,20 @@ class SquareOAuth:
             )
         if refreshing and status in (400, 401):
             return NeedsReconnection(
-                text, provider=PROVIDER, provider_code=code, status=status, fix=RECONNECT_FIX
+                refused_text(LABEL, code, status, said),
+                provider=PROVIDER,
+                provider_code=code,
+                status=status,
+                fix=RECONNECT_FIX,
             )
-        return Rejected(
-            text,
+        return sign_in_refused(
+            label=LABEL,
             provider=PROVIDER,
-            provider_code=code,
-            detail=said or None,
+            code=code,
+            said=said,
             status=status,
             fix="Check the redirect URL registered for the Square application, then connect again.",
         )
-
-
-def _body(response: httpx.Response) -> Any:
-    try:
-        return loads_json(response.content) if response.content else None
-    except ValueError:
-        return None
 
 
 def _when(value: Any) -> datetime | None:

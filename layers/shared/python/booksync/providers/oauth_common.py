@@ -1,0 +1,72 @@
+"""What the providers' OAuth clients share: the token call, reading its answer, the refusal.
+
+Each provider (``quickbooks/oauth.py``, ``square/oauth.py``) keeps how it authenticates, what it
+sends and how its errors map; the steps below are the same for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from booksync.errors import Rejected, TransientError
+from booksync.providers.http import HttpClient, loads_json
+
+if TYPE_CHECKING:
+    import httpx
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def answer_json(response: httpx.Response) -> Any:
+    """The answer's JSON, or None when it is empty or not JSON."""
+    try:
+        return loads_json(response.content) if response.content else None
+    except ValueError:
+        return None
+
+
+def token_call(
+    http: HttpClient,
+    url: str,
+    *,
+    headers: dict[str, str],
+    content: bytes,
+    now: Callable[[], datetime],
+    refused: Callable[[httpx.Response], Exception],
+) -> tuple[Any, datetime]:
+    """POST to the token endpoint once: the answer's JSON and when it was asked (expiries count
+    from before the call, so never later than the provider's). Never retried inline: a code is
+    single use and a refresh may rotate the refresh token. A refusal raises ``refused(response)``."""
+    asked_at = now()
+    response = http.request("POST", url, headers=headers, content=content, idempotent=False)
+    if not response.is_success:
+        raise refused(response)
+    return answer_json(response), asked_at
+
+
+def token_answer(body: Any, *, label: str, provider: str) -> dict[str, Any]:
+    """The token answer, which must carry an access token (else the outcome is unknown)."""
+    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+        raise TransientError(f"{label} sign-in answered without a token", provider=provider, uncertain=True)
+    return body
+
+
+def refused_text(label: str, code: str | None, status: int, said: str) -> str:
+    return f"{label} sign-in refused the request: {code or f'HTTP {status}'}" + (f" ({said})" if said else "")
+
+
+def sign_in_refused(
+    *, label: str, provider: str, code: str | None, said: str, status: int, fix: str
+) -> Rejected:
+    return Rejected(
+        refused_text(label, code, status, said),
+        provider=provider,
+        provider_code=code,
+        detail=said or None,
+        status=status,
+        fix=fix,
+    )
