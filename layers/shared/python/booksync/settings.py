@@ -66,6 +66,26 @@ def require_credential(name: str, value: str | None) -> str:
     return value.strip()
 
 
+def secret_credential(
+    value_name: str, value: str | None, param_name: str, param: str | None, *, holds: str
+) -> str:
+    """A secret from the variable ``value_name`` (it wins when set, and is required when no
+    parameter is named) or from the SSM SecureString that ``param_name`` names; refused when
+    unset, unreadable or a placeholder. ``holds`` says what the parameter should hold."""
+    if value is not None or not param:
+        return require_credential(value_name, value)
+    from aws_lambda_powertools.utilities.parameters import get_parameter
+
+    try:
+        secret = get_parameter(param, decrypt=True, max_age=300)
+    except Exception as exc:  # the parameter store's own errors name no variable
+        raise ConfigurationError(
+            f"{param_name} names SSM parameter {param!r}, which could not be read ({type(exc).__name__}).",
+            fix=f"Create it as a SecureString holding {holds}.",
+        ) from None
+    return require_credential(f"SSM parameter {param}", str(secret))
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -104,19 +124,14 @@ class QuickBooksSettings(_Settings):
     def credentials(self) -> tuple[str, str]:
         """The client id and secret, refused when unset or placeholders (checked before any redirect)."""
         client_id = require_credential("QBO_CLIENT_ID", self.client_id)
-        if self.client_secret_value is not None or not self.client_secret_param:
-            return client_id, require_credential("QBO_CLIENT_SECRET", self.client_secret_value)
-        from aws_lambda_powertools.utilities.parameters import get_parameter
-
-        try:
-            secret = get_parameter(self.client_secret_param, decrypt=True, max_age=300)
-        except Exception as exc:  # the parameter store's own errors name no variable
-            raise ConfigurationError(
-                f"QBO_CLIENT_SECRET_PARAM names SSM parameter {self.client_secret_param!r}, "
-                f"which could not be read ({type(exc).__name__}).",
-                fix="Create it as a SecureString holding the Intuit app's client secret.",
-            ) from None
-        return client_id, require_credential(f"SSM parameter {self.client_secret_param}", str(secret))
+        secret = secret_credential(
+            "QBO_CLIENT_SECRET",
+            self.client_secret_value,
+            "QBO_CLIENT_SECRET_PARAM",
+            self.client_secret_param,
+            holds="the Intuit app's client secret",
+        )
+        return client_id, secret
 
 
 Stage = Literal["dev", "prod"]
@@ -279,19 +294,14 @@ class SquareSettings(_Settings):
     def credentials(self) -> tuple[str, str]:
         """The application id and secret, refused when unset or placeholders."""
         app_id = require_credential("SQUARE_APPLICATION_ID", self.application_id)
-        if self.application_secret_value is not None or not self.application_secret_param:
-            return app_id, require_credential("SQUARE_APPLICATION_SECRET", self.application_secret_value)
-        from aws_lambda_powertools.utilities.parameters import get_parameter
-
-        try:
-            secret = get_parameter(self.application_secret_param, decrypt=True, max_age=300)
-        except Exception as exc:  # the parameter store's own errors name no variable
-            raise ConfigurationError(
-                f"SQUARE_APPLICATION_SECRET_PARAM names SSM parameter {self.application_secret_param!r}, "
-                f"which could not be read ({type(exc).__name__}).",
-                fix="Create it as a SecureString holding the Square application's secret.",
-            ) from None
-        return app_id, require_credential(f"SSM parameter {self.application_secret_param}", str(secret))
+        secret = secret_credential(
+            "SQUARE_APPLICATION_SECRET",
+            self.application_secret_value,
+            "SQUARE_APPLICATION_SECRET_PARAM",
+            self.application_secret_param,
+            holds="the Square application's secret",
+        )
+        return app_id, secret
 
 
 class SquareWebhookSettings(_Settings):
