@@ -138,6 +138,15 @@ def loads_json(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
+def response_json(response: httpx.Response) -> Any:
+    """An answer's JSON (numbers as ``loads_json``), or None when it is empty or not JSON (HTML
+    from a gateway, XML from an old tier)."""
+    try:
+        return loads_json(response.content) if response.content else None
+    except ValueError:
+        return None
+
+
 # --------------------------------------------------------------------------- retry helpers
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from booksync.errors import Rejected, TransientError
-from booksync.providers.http import HttpClient, loads_json
+from booksync.providers.http import HttpClient, response_json
 
 if TYPE_CHECKING:
     import httpx
@@ -19,14 +19,6 @@ if TYPE_CHECKING:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def answer_json(response: httpx.Response) -> Any:
-    """The answer's JSON, or None when it is empty or not JSON."""
-    try:
-        return loads_json(response.content) if response.content else None
-    except ValueError:
-        return None
 
 
 def token_call(
@@ -45,7 +37,7 @@ def token_call(
     response = http.request("POST", url, headers=headers, content=content, idempotent=False)
     if not response.is_success:
         raise refused(response)
-    return answer_json(response), asked_at
+    return response_json(response), asked_at
 
 
 def token_answer(body: Any, *, label: str, provider: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as quote_path
 
 from booksync.errors import ConfigurationError, ProviderError, TransientError
-from booksync.providers.http import HttpClient, dumps_json, loads_json, parse_retry_after
+from booksync.providers.http import HttpClient, dumps_json, parse_retry_after, response_json
 from booksync.providers.port import TokenSource
 from booksync.providers.quickbooks.faults import LABEL, PROVIDER, FaultInfo, parse_faults, to_error
 
@@ -301,7 +301,7 @@ class QuickBooksClient:
         )
 
     def _payload(self, response: httpx.Response, *, entity: str, write: bool, token: str) -> Json:
-        payload = _json(response)
+        payload = response_json(response)
         faults = parse_faults(payload)
         if response.is_success and not faults and isinstance(payload, dict):
             return payload
@@ -332,17 +332,10 @@ class QuickBooksClient:
         )
 
 
-def _json(response: httpx.Response) -> Any:
-    try:
-        return loads_json(response.content) if response.content else None
-    except ValueError:  # HTML from a gateway, XML from an old tier
-        return None
-
-
 def _auth_failed(response: httpx.Response) -> bool:
     if response.status_code == 401:
         return True
-    return any(fault.is_auth for fault in parse_faults(_json(response)))
+    return any(fault.is_auth for fault in parse_faults(response_json(response)))
 
 
 def _check_batch(ops: Sequence[BatchOp]) -> dict[str, BatchOp]:

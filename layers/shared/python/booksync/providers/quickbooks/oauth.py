@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from booksync.errors import ConfigurationError, NeedsReconnection
-from booksync.providers.http import HttpClient, dumps_json, redact
-from booksync.providers.oauth_common import answer_json, sign_in_refused, token_answer, token_call, utcnow
+from booksync.providers.http import HttpClient, dumps_json, redact, response_json
+from booksync.providers.oauth_common import sign_in_refused, token_answer, token_call, utcnow
 from booksync.providers.port import TokenSet
 from booksync.providers.quickbooks.faults import LABEL, PROVIDER, RECONNECT_FIX
 
@@ -145,7 +145,7 @@ class QuickBooksOAuth:
         )
 
     def _error(self, response: httpx.Response, *, secrets: tuple[str | None, ...]) -> Exception:
-        body = answer_json(response)
+        body = response_json(response)
         error = str(body.get("error", "")) if isinstance(body, dict) else ""
         said = redact(
             str(body.get("error_description", "")) if isinstance(body, dict) else "",

@@ -21,10 +21,10 @@ field}]}``) to booksync's typed errors:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote as quote_path
 
 from booksync.errors import (
@@ -36,7 +36,7 @@ from booksync.errors import (
     RemoteNotFound,
     TransientError,
 )
-from booksync.providers.http import HttpClient, loads_json, parse_retry_after, redact
+from booksync.providers.http import HttpClient, parse_retry_after, redact, response_json
 from booksync.providers.port import TokenSource
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ DEFAULT_SQUARE_VERSION = "2025-08-20"
 TRACE_HEADER = "square-request-id"
 RECONNECT_FIX = "Reconnect Square (Settings > Integrations > Square > Reconnect)."
 PAGE_LIMIT = 100  # payout entries: at most 100 per page
+FeeT = TypeVar("FeeT")
 
 # ISO 4217 minor-unit exponents that are not 2 (Square's currencies; the rest use cents).
 _ZERO_DECIMAL = frozenset({"JPY", "KRW", "CLP", "ISK", "VND", "XAF", "XOF", "XPF", "UGX", "PYG", "RWF"})
@@ -163,12 +164,13 @@ class ProcessingFee:
     effective_at: str | None
 
 
-def _fees(items: Any) -> tuple[ProcessingFee, ...]:
+def _fees(items: Any, kind: Callable[[Money, str | None, str | None], FeeT]) -> tuple[FeeT, ...]:
+    """``processing_fee[]`` or ``payout_fee[]`` as ``kind``; an item without money is skipped."""
     fees = []
     for item in items or ():
         money = Money.from_square(item.get("amount_money")) if isinstance(item, Mapping) else None
         if money is not None:
-            fees.append(ProcessingFee(money, _text(item.get("type")), _text(item.get("effective_at"))))
+            fees.append(kind(money, _text(item.get("type")), _text(item.get("effective_at"))))
     return tuple(fees)
 
 
@@ -218,7 +220,7 @@ class Payment:
             amount=_required_money(data.get("amount_money"), "payment"),
             tip=_money(data.get("tip_money")),
             total=_money(data.get("total_money")),
-            processing_fees=_fees(data.get("processing_fee")),
+            processing_fees=_fees(data.get("processing_fee"), ProcessingFee),
             refunded=_money(data.get("refunded_money")),
             location_id=_text(data.get("location_id")),
             order_id=_text(data.get("order_id")),
@@ -259,7 +261,7 @@ class Refund:
             amount=_required_money(data.get("amount_money"), "refund"),
             payment_id=_text(data.get("payment_id")),
             reason=_text(data.get("reason")),
-            processing_fees=_fees(data.get("processing_fee")),
+            processing_fees=_fees(data.get("processing_fee"), ProcessingFee),
             location_id=_text(data.get("location_id")),
             order_id=_text(data.get("order_id")),
             created_at=_text(data.get("created_at")),
@@ -302,11 +304,6 @@ class Payout:
     @classmethod
     def from_square(cls, data: Mapping[str, Any]) -> Payout:
         destination = data.get("destination") or {}
-        fees = []
-        for item in data.get("payout_fee") or ():
-            money = Money.from_square(item.get("amount_money")) if isinstance(item, Mapping) else None
-            if money is not None:
-                fees.append(PayoutFee(money, _text(item.get("type")), _text(item.get("effective_at"))))
         version = data.get("version")
         return cls(
             id=str(data["id"]),
@@ -319,7 +316,7 @@ class Payout:
             destination_id=_text(destination.get("id")) if isinstance(destination, Mapping) else None,
             type=_text(data.get("type")),
             version=int(version) if isinstance(version, int) else None,
-            payout_fees=tuple(fees),
+            payout_fees=_fees(data.get("payout_fee"), PayoutFee),
             created_at=_text(data.get("created_at")),
             updated_at=_text(data.get("updated_at")),
             raw=dict(data),
@@ -453,7 +450,7 @@ class SquareClient:
             # Square rejected the token (expired early or refreshed elsewhere): one fresh token.
             token = self._tokens.refreshed_after_rejection(token)
             response = self._send(url, params, token)
-        payload = _json(response)
+        payload = response_json(response)
         if response.is_success and isinstance(payload, dict) and not payload.get("errors"):
             return payload
         raise to_error(response, payload, what=what, secrets=(token,))
@@ -517,10 +514,3 @@ def _object(payload: Json, name: str) -> Mapping[str, Any]:
     if not isinstance(obj, Mapping) or not obj.get("id"):
         raise TransientError(f"{LABEL} answered without the {name}", provider=PROVIDER)
     return obj
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return loads_json(response.content) if response.content else None
-    except ValueError:
-        return None

@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from booksync.errors import ConfigurationError, NeedsReconnection
-from booksync.providers.http import HttpClient, dumps_json, redact
+from booksync.providers.http import HttpClient, dumps_json, redact, response_json
 from booksync.providers.oauth_common import (
-    answer_json,
     refused_text,
     sign_in_refused,
     token_answer,
@@ -186,7 +185,7 @@ class SquareOAuth:
     def _error(
         self, response: httpx.Response, *, secrets: tuple[str | None, ...], refreshing: bool
     ) -> Exception:
-        body = answer_json(response)
+        body = response_json(response)
         first: dict[str, Any] = {}
         if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
             first = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
