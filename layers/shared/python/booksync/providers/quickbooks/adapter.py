@@ -139,8 +139,7 @@ class QuickBooksProvider:
 
     def find_invoice(self, invoice: Invoice, marker: str) -> RemoteObject | None:
         rows = self._lookup("Invoice", "DocNumber", mapping.doc_number(invoice), exact=False)
-        ours = [row for row in rows if mapping.carries_marker(row, marker)]
-        return mapping.to_remote(ours[0], "DocNumber") if ours else None
+        return _first_marked(rows, marker, "DocNumber")
 
     def get_invoice(self, remote_id: str) -> RemoteObject | None:
         return self._get("Invoice", remote_id, "DocNumber")
@@ -174,12 +173,7 @@ class QuickBooksProvider:
 
     def find_payment(self, payment: Payment, refs: PaymentRefs) -> RemoteObject | None:
         where = f"CustomerRef = {quote(refs.customer_id)} and TxnDate = {quote(payment.date.isoformat())}"
-        ours = [
-            row
-            for row in self._client.select_all("Payment", where)
-            if mapping.carries_marker(row, refs.marker)
-        ]
-        return mapping.to_remote(ours[0], "PaymentRefNum") if ours else None
+        return _first_marked(self._client.select_all("Payment", where), refs.marker, "PaymentRefNum")
 
     def create_payment(self, payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
         method_id = self._payment_method_id(payment.method, idempotency_key)
@@ -192,12 +186,7 @@ class QuickBooksProvider:
 
     def find_refund(self, refund: Refund, refs: RefundRefs) -> RemoteObject | None:
         where = f"CustomerRef = {quote(refs.customer_id)} and TxnDate = {quote(refund.date.isoformat())}"
-        ours = [
-            row
-            for row in self._client.select_all("RefundReceipt", where)
-            if mapping.carries_marker(row, refs.marker)
-        ]
-        return mapping.to_remote(ours[0], "DocNumber") if ours else None
+        return _first_marked(self._client.select_all("RefundReceipt", where), refs.marker, "DocNumber")
 
     def create_refund(self, refund: Refund, refs: RefundRefs, *, idempotency_key: str) -> RemoteObject:
         """A RefundReceipt on the "Refunds" service item (made on first need), paid out of the
@@ -274,12 +263,7 @@ class QuickBooksProvider:
     def find_deposit(self, deposit: Deposit) -> RemoteObject | None:
         """Deposits of that date carrying the marker (PrivateNote is not queryable in QBO)."""
         where = f"TxnDate = {quote(deposit.date.isoformat())}"
-        ours = [
-            row
-            for row in self._client.select_all("Deposit", where)
-            if mapping.carries_marker(row, deposit.marker)
-        ]
-        return mapping.to_remote(ours[0], "DocNumber") if ours else None
+        return _first_marked(self._client.select_all("Deposit", where), deposit.marker, "DocNumber")
 
     def get_deposit(self, remote_id: str) -> RemoteObject | None:
         return self._get("Deposit", remote_id, "DocNumber")
@@ -405,3 +389,9 @@ class QuickBooksProvider:
 
     def _select(self, entity: str, condition: str, extra: list[str]) -> list[Json]:
         return self._client.select_all(entity, " and ".join([condition, *extra]))
+
+
+def _first_marked(rows: Sequence[Mapping[str, Any]], marker: str, number_field: str) -> RemoteObject | None:
+    """The first row carrying booksync's marker (found in PrivateNote, which QBO cannot query)."""
+    ours = [row for row in rows if mapping.carries_marker(row, marker)]
+    return mapping.to_remote(ours[0], number_field) if ours else None
