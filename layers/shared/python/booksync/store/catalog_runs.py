@@ -8,10 +8,11 @@ running a second chain beside the first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from booksync.documents import DocumentKind
 from booksync.store.models import DocumentModel, SyncRunModel
@@ -20,6 +21,22 @@ from booksync.store.runs import finish_actions, progress_actions
 
 def _conditional_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _save_cursor(
+    row: SyncRunModel,
+    *,
+    step: int,
+    cursor: Mapping[str, Any],
+    counts: Mapping[str, int],
+    errors: list[dict[str, str | None]],
+    also: Sequence[Action] = (),
+) -> None:
+    """The cursor and progress (and ``also``), only while ``step`` still owns the run."""
+    row.update(
+        actions=[SyncRunModel.cursor.set(dict(cursor)), *progress_actions(counts, errors), *also],
+        condition=SyncRunModel.step == step,
+    )
 
 
 class ParkedRuns:
@@ -39,15 +56,8 @@ class ParkedRuns:
         errors: list[dict[str, str | None]],
     ) -> None:
         """Stop without finishing: the run keeps its cursor and waits for the reconnection."""
-        row.update(
-            actions=[
-                SyncRunModel.cursor.set(dict(cursor)),
-                *progress_actions(counts, errors),
-                SyncRunModel.status.set("parked"),
-                SyncRunModel.lease_until.remove(),
-            ],
-            condition=SyncRunModel.step == step,
-        )
+        parking = [SyncRunModel.status.set("parked"), SyncRunModel.lease_until.remove()]
+        _save_cursor(row, step=step, cursor=cursor, counts=counts, errors=errors, also=parking)
 
     def parked(self, company_id: str, provider: str, *, since_run_id: str) -> list[SyncRunModel]:
         return list(
@@ -122,10 +132,7 @@ class CatalogRunStore(ParkedRuns):
         errors: list[dict[str, str | None]],
     ) -> None:
         """Progress for sync history and the cursor the next invocation starts from."""
-        row.update(
-            actions=[SyncRunModel.cursor.set(dict(cursor)), *progress_actions(counts, errors)],
-            condition=SyncRunModel.step == step,
-        )
+        _save_cursor(row, step=step, cursor=cursor, counts=counts, errors=errors)
 
     def finish(
         self,
