@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
 
 import pytest
 from booksync.webhooks import signature
@@ -15,6 +14,8 @@ from booksync.webhooks.receiver import QuickBooksWebhookReceiver
 from booksync.webhooks.sources import SsmVerifierToken
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.fakes.webhooks import FakeInbox
 
 TOKEN = "verifier-7f3a9c2e"
 LEGACY = {
@@ -58,17 +59,6 @@ class FakeToken:
     def refreshed(self) -> str | None:
         self.refreshes += 1
         return self.value
-
-
-class FakeInbox:
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[str] = []
-        self.fail = fail
-
-    def send(self, messages: Sequence[str]) -> None:
-        if self.fail:
-            raise ConnectionError("sqs down")
-        self.sent.extend(messages)
 
 
 def receiver(

@@ -5,7 +5,6 @@ never queue anything without a valid signature."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
 import pytest
 from booksync.webhooks.signature import sign, sign_square, signature_matches, square_signature_matches
@@ -14,6 +13,8 @@ from booksync.webhooks.square import MalformedEvent, SquareWebhookReceiver, pars
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from square.utils.webhooks_helper import verify_signature
+
+from tests.fakes.webhooks import FakeInbox
 
 KEY = "Ibxx_5AKakO-3qeNVR61Dw"
 URL = "https://api.booksync.example/webhooks/square"
@@ -112,17 +113,6 @@ class FakeKey:
 
     def refreshed(self) -> str | None:
         return None
-
-
-class FakeInbox:
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[str] = []
-        self.fail = fail
-
-    def send(self, messages: Sequence[str]) -> None:
-        if self.fail:
-            raise ConnectionError("queue down")
-        self.sent.extend(messages)
 
 
 def receiver(
