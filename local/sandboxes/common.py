@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Self
 
-from local.sandboxes.quickbooks.faults import FaultInjector
-from local.sandboxes.quickbooks.wire import Outcome, Request, Response, SandboxHTTPServer, json_response
+from local.sandboxes.quickbooks.faults import FaultInjector, FaultRule
+from local.sandboxes.quickbooks.wire import Drop, Outcome, Request, Response, SandboxHTTPServer, json_response
 
 ControlServe = Callable[[Request, dict[str, str]], Response]
 AddRoute = Callable[[str, str, ControlServe], None]
@@ -88,6 +88,27 @@ class LoopbackSandbox:
             self._server.close_open_connections()
             self._server.server_close()
             self._server = None
+
+
+# ------------------------------------------------------------ injected faults
+
+# A commit-first rule lets the work happen, then has the plain rule's effect on the answer.
+_AFTER_COMMIT = {
+    "commit_then_500": "http_500",
+    "commit_then_reset": "reset",
+    "commit_then_timeout": "timeout",
+}
+
+
+def fault_effect(rule: FaultRule) -> Drop | str:
+    """A dropped connection (reset, timeout), or the kind of answer (``http_429``, ``http_503``,
+    ``http_500``) for the sandbox to render in its provider's shape."""
+    effect = _AFTER_COMMIT.get(rule.action, rule.action)
+    if effect == "reset":
+        return Drop("reset")
+    if effect == "timeout":
+        return Drop("timeout", rule.seconds)
+    return effect
 
 
 # ------------------------------------------------------------ standalone entry points

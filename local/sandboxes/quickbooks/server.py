@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from local.sandboxes.common import LoopbackSandbox
+from local.sandboxes.common import ControlServe, LoopbackSandbox, fault_effect
 from local.sandboxes.quickbooks import errors
 from local.sandboxes.quickbooks.accounting import AccountingAPI, classify
 from local.sandboxes.quickbooks.books import Books
@@ -39,7 +39,6 @@ log = logging.getLogger("booksync.sandbox.quickbooks")
 
 Classifier = Callable[[Request, dict[str, str]], CallInfo]
 Serve = Callable[[Request, CallInfo, dict[str, str]], Outcome]
-ControlServe = Callable[[Request, dict[str, str]], Response]
 
 
 @dataclass(frozen=True)
@@ -132,11 +131,9 @@ class QuickBooksSandbox(LoopbackSandbox):
             return self.accounting.fault_response(errors.system_failure())
 
     def _injected(self, rule: FaultRule, call: CallInfo) -> Outcome:
-        effect = _EFFECTS.get(rule.action, rule.action)
-        if effect == "reset":
-            return Drop("reset")
-        if effect == "timeout":
-            return Drop("timeout", rule.seconds)
+        effect = fault_effect(rule)
+        if isinstance(effect, Drop):
+            return effect
         if effect == "http_503":
             # Intuit's edge answers 503 with an HTML page, not a Fault: clients must cope with both.
             return html_response(503, _UNAVAILABLE_PAGE)
@@ -167,7 +164,6 @@ class QuickBooksSandbox(LoopbackSandbox):
         self.log.finish(entry, outcome.status, outcome.fault_code)
 
 
-_EFFECTS = {"commit_then_500": "http_500", "commit_then_reset": "reset", "commit_then_timeout": "timeout"}
 _UNAVAILABLE_PAGE = "<!doctype html><title>503 Service Unavailable</title><h1>Service Unavailable</h1>"
 
 

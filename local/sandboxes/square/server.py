@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from local.sandboxes.common import LoopbackSandbox
+from local.sandboxes.common import ControlServe, LoopbackSandbox, fault_effect
 from local.sandboxes.quickbooks.faults import CallInfo, FaultInjector, FaultRule
 from local.sandboxes.quickbooks.wire import (
     Drop,
@@ -42,7 +42,6 @@ log = logging.getLogger("booksync.sandbox.square")
 _VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 ApiServe = Callable[..., dict[str, Any]]
-ControlServe = Callable[[Request, dict[str, str]], Response]
 
 
 @dataclass(frozen=True)
@@ -183,15 +182,9 @@ class SquareSandbox(LoopbackSandbox):
             return error.response()
 
     def _injected(self, rule: FaultRule) -> Outcome:
-        action = {
-            "commit_then_500": "http_500",
-            "commit_then_reset": "reset",
-            "commit_then_timeout": "timeout",
-        }.get(rule.action, rule.action)
-        if action == "reset":
-            return Drop("reset")
-        if action == "timeout":
-            return Drop("timeout", rule.seconds)
+        action = fault_effect(rule)
+        if isinstance(action, Drop):
+            return action
         if action == "http_429":
             return errors.rate_limited(rule.retry_after if self.config.send_retry_after else None).response()
         if action == "http_503":
