@@ -11,9 +11,7 @@ import pytest
 from booksync.account_mapping import AccountMapping
 from booksync.api.app import ApiServices
 from booksync.documents import DocumentKind
-from booksync.integrations import Integrations
 from booksync.providers.port import Account
-from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
@@ -25,7 +23,7 @@ from booksync.sync.records import DocumentService
 
 from tests import builders
 from tests.apigw import admin, member
-from tests.fakes.oauth import FakeOAuth
+from tests.fakes.integrations import fake_integrations
 from tests.fakes.provider import FakeProvider
 from tests.integration.test_api import Lambda
 from tests.integration.test_invoice_sync_engine import ListQueue
@@ -66,12 +64,10 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
     accounts = AccountMapping(connections=conns, documents=docs, provider_for=lambda _c: provider)
     services = ApiServices(
         documents=service,
-        integrations=Integrations(
-            connections=conns,
-            documents=docs,
-            cipher=KmsTokenVault(kms_key),
-            oauth_for=lambda _p: FakeOAuth(),
-            redirect_uri_for=lambda p: f"https://api.example.com/oauth/{p}/callback",
+        integrations=fake_integrations(
+            conns,
+            docs,
+            kms_key,
             income_account_check=accounts.check_income_account,
         ),
         runs=runs,

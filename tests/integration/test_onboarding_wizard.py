@@ -14,10 +14,8 @@ import pytest
 from booksync.account_mapping import AccountMapping
 from booksync.api.app import ApiServices
 from booksync.documents import Address, DocumentKind
-from booksync.integrations import Integrations
 from booksync.onboarding.wizard import Wizard
 from booksync.providers.port import RemoteCustomer, RemoteItem
-from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
@@ -29,7 +27,7 @@ from booksync.sync.records import DocumentService
 
 from tests import builders
 from tests.apigw import admin, member
-from tests.fakes.oauth import FakeOAuth
+from tests.fakes.integrations import fake_integrations
 from tests.fakes.provider import FakeProvider
 from tests.integration.test_api import Lambda
 from tests.integration.test_invoice_sync_engine import ListQueue
@@ -75,12 +73,10 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
     )
     services = ApiServices(
         documents=service,
-        integrations=Integrations(
-            connections=conns,
-            documents=docs,
-            cipher=KmsTokenVault(kms_key),
-            oauth_for=lambda _p: FakeOAuth(),
-            redirect_uri_for=lambda p: f"https://api.example.com/oauth/{p}/callback",
+        integrations=fake_integrations(
+            conns,
+            docs,
+            kms_key,
             # As wiring.api_services: the callback opens the wizard's state.
             on_connected=[lambda done: wizard.open(done.company_id, done.provider)],
         ),

@@ -12,11 +12,9 @@ import pytest
 from booksync.account_mapping import AccountMapping
 from booksync.api.app import ApiServices
 from booksync.errors import InvalidRequest
-from booksync.integrations import Integrations
 from booksync.payouts.deposits import PayoutDeposits, PayoutMessage, parse_message
 from booksync.payouts.sweep import PayoutSweep
 from booksync.payouts.views import PayoutViews, deposit_summary
-from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
@@ -29,7 +27,7 @@ from booksync.sync.records import DocumentService
 
 from tests import builders
 from tests.apigw import admin, member
-from tests.fakes.oauth import FakeOAuth
+from tests.fakes.integrations import fake_integrations
 from tests.fakes.square_payouts import InMemorySquare, entry_object, payout_object
 from tests.integration.test_account_mapping import ChartProvider
 from tests.integration.test_api import Lambda
@@ -84,12 +82,10 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
     accounts = AccountMapping(connections=conns, documents=docs, provider_for=lambda _c: provider)
     services = ApiServices(
         documents=service,
-        integrations=Integrations(
-            connections=conns,
-            documents=docs,
-            cipher=KmsTokenVault(kms_key),
-            oauth_for=lambda _p: FakeOAuth(),
-            redirect_uri_for=lambda p: f"https://api.example.com/oauth/{p}/callback",
+        integrations=fake_integrations(
+            conns,
+            docs,
+            kms_key,
             deposit_account_check=accounts.check_deposit_account,
         ),
         runs=runs,

@@ -1,0 +1,26 @@
+"""Integrations as the API tests build it: KMS-sealed tokens, the fake OAuth server, fixed redirect URIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from booksync.integrations import Integrations
+from booksync.security.vault import KmsTokenVault
+from booksync.store.connections import ConnectionRepository
+from booksync.store.documents import DocumentRepository
+
+from tests.fakes.oauth import FakeOAuth
+
+
+def fake_integrations(
+    connections: ConnectionRepository, documents: DocumentRepository, kms_key: str, **hooks: Any
+) -> Integrations:
+    """``hooks``: Integrations' optional arguments (account checks, on_connected ...)."""
+    return Integrations(
+        connections=connections,
+        documents=documents,
+        cipher=KmsTokenVault(kms_key),
+        oauth_for=lambda _p: FakeOAuth(),
+        redirect_uri_for=lambda p: f"https://api.example.com/oauth/{p}/callback",
+        **hooks,
+    )
