@@ -84,38 +84,51 @@ class AccountMapping:
 
     def check_income_account(self, company_id: str, provider: str, account_id: str) -> Account:
         """The account, if items can post their sales to it; else a refusal saying why."""
-        label = PROVIDER_LABELS.get(provider, provider)
-        chart = {a.id: a for a in self._chart(company_id, provider, fresh_if_missing=account_id)}
-        fix = f"Choose one of GET /integrations/{provider}/accounts?type=income."
-        account = chart.get(account_id)
-        if account is None:
-            raise InvalidRequest(f"{label} has no account with id {account_id!r}.", fix=fix)
-        if not account.active:
-            raise InvalidRequest(f"{label} account '{account.name}' is inactive.", fix=fix)
-        if not ACCOUNT_FILTERS["income"](account):
-            raise InvalidRequest(
-                f"{label} account '{account.name}' is a {account.account_type} account, "
-                "not an income account: items post their sales to income accounts.",
-                fix=fix,
-            )
-        return account
+        return self._check(
+            company_id,
+            provider,
+            account_id,
+            kind="income",
+            fix=f"Choose one of GET /integrations/{provider}/accounts?type=income.",
+            context="",
+            wrong_kind=", not an income account: items post their sales to income accounts.",
+        )
 
     def check_deposit_account(self, company_id: str, provider: str, setting: str, account_id: str) -> Account:
         """The account, if payout deposits can use it for ``setting``; else a refusal saying why."""
-        label = PROVIDER_LABELS.get(provider, provider)
         kind = DEPOSIT_ACCOUNT_KINDS[setting]
+        return self._check(
+            company_id,
+            provider,
+            account_id,
+            kind=kind,
+            fix=f"Choose one of GET /integrations/{provider}/accounts?type={kind} for {setting}.",
+            context=f" ({setting})",
+            wrong_kind=f"; {setting} needs a {kind} account.",
+        )
+
+    def _check(
+        self,
+        company_id: str,
+        provider: str,
+        account_id: str,
+        *,
+        kind: str,
+        fix: str,
+        context: str,
+        wrong_kind: str,
+    ) -> Account:
+        """The active account of ``kind``; refusals name it (``context`` says for what)."""
+        label = PROVIDER_LABELS.get(provider, provider)
         chart = {a.id: a for a in self._chart(company_id, provider, fresh_if_missing=account_id)}
-        fix = f"Choose one of GET /integrations/{provider}/accounts?type={kind} for {setting}."
         account = chart.get(account_id)
         if account is None:
-            raise InvalidRequest(f"{label} has no account with id {account_id!r} ({setting}).", fix=fix)
+            raise InvalidRequest(f"{label} has no account with id {account_id!r}{context}.", fix=fix)
         if not account.active:
-            raise InvalidRequest(f"{label} account '{account.name}' is inactive ({setting}).", fix=fix)
+            raise InvalidRequest(f"{label} account '{account.name}' is inactive{context}.", fix=fix)
         if not ACCOUNT_FILTERS[kind](account):
             raise InvalidRequest(
-                f"{label} account '{account.name}' is a {account.account_type} account; "
-                f"{setting} needs a {kind} account.",
-                fix=fix,
+                f"{label} account '{account.name}' is a {account.account_type} account{wrong_kind}", fix=fix
             )
         return account
 
