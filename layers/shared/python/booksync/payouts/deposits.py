@@ -50,7 +50,7 @@ from booksync.providers.square.client import Payout, PayoutEntry
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
-from booksync.store.models import ConnectionModel, PayoutModel
+from booksync.store.models import ConnectionModel, DocumentModel, PayoutModel
 from booksync.store.notifications import NotificationRepository
 from booksync.store.payouts import PayoutRepository, PayoutStatus
 from booksync.store.runs import RunRepository
@@ -283,15 +283,14 @@ class _Attempt:
         row = self.j._docs.get(self.company, DocumentKind.PAYMENT, doc_id)
         if row is None:
             return KnownPayment(square_id, problem="not recorded in booksync; match it to an invoice")
-        link = row.link(PROVIDER)
-        if link is None or not link.remote_id:
-            problem = self._sync_first(payment_invoice_ids(row.body))
-            row = self.j._docs.get(self.company, DocumentKind.PAYMENT, doc_id) or row
-            link = row.link(PROVIDER)
-            if link is None or not link.remote_id:
-                return KnownPayment(square_id, problem=problem or "not in QuickBooks after its sync")
+        recorded = row
+        row, remote_id, problem = self._pushed(
+            DocumentKind.PAYMENT, doc_id, row, lambda: payment_invoice_ids(recorded.body)
+        )
+        if remote_id is None:
+            return KnownPayment(square_id, problem=problem)
         payment: Payment = self.j._docs.parse(row)
-        return KnownPayment(square_id, remote_id=link.remote_id, amount=payment.amount)
+        return KnownPayment(square_id, remote_id=remote_id, amount=payment.amount)
 
     def _refund(self, connection: ConnectionModel, square_id: str) -> KnownRefund:
         """The refund receipt of a Square refund (synced first if need be), when a deposit can net
@@ -306,16 +305,33 @@ class _Attempt:
                 square_id,
                 problem="its refund receipt is paid from refunds_from_account_id, not Undeposited Funds",
             )
+        recorded = row
+
+        def invoice_ids() -> list[str]:  # the refunded payment's invoices
+            payment_id = str(recorded.body.get("payment_id"))
+            payment = self.j._docs.get(self.company, DocumentKind.PAYMENT, payment_id)
+            return payment_invoice_ids(payment.body) if payment is not None else []
+
+        row, remote_id, problem = self._pushed(DocumentKind.REFUND, doc_id, row, invoice_ids)
+        if remote_id is None:
+            return KnownRefund(square_id, problem=problem)
+        refund: Refund = self.j._docs.parse(row)
+        return KnownRefund(square_id, remote_id=remote_id, amount=refund.amount)
+
+    def _pushed(
+        self, kind: DocumentKind, doc_id: str, row: DocumentModel, invoice_ids: Callable[[], list[str]]
+    ) -> tuple[DocumentModel, str | None, str | None]:
+        """The row and its QuickBooks id, syncing the invoice that pushes it first when it has
+        none (re-read after); or no id and why it is not in the books."""
+        link = row.link(PROVIDER)
+        if link is not None and link.remote_id:
+            return row, link.remote_id, None
+        problem = self._sync_first(invoice_ids())
+        row = self.j._docs.get(self.company, kind, doc_id) or row
         link = row.link(PROVIDER)
         if link is None or not link.remote_id:
-            payment = self.j._docs.get(self.company, DocumentKind.PAYMENT, str(row.body.get("payment_id")))
-            problem = self._sync_first(payment_invoice_ids(payment.body) if payment is not None else [])
-            row = self.j._docs.get(self.company, DocumentKind.REFUND, doc_id) or row
-            link = row.link(PROVIDER)
-            if link is None or not link.remote_id:
-                return KnownRefund(square_id, problem=problem or "not in QuickBooks after its sync")
-        refund: Refund = self.j._docs.parse(row)
-        return KnownRefund(square_id, remote_id=link.remote_id, amount=refund.amount)
+            return row, None, problem or "not in QuickBooks after its sync"
+        return row, link.remote_id, None
 
     def _sync_first(self, invoice_ids: list[str]) -> str | None:
         """Sync the invoice that pushes a payment (and its refunds), as the sync worker would.
