@@ -79,6 +79,15 @@ def plausible_value(name: str, value: Any, document: dict[str, Any]) -> str:
     raise ValueError(f"no plausible local value for {name}; add one to PLAUSIBLE in {Path(__file__).name}")
 
 
+def unset_by_default(value: Any, document: dict[str, Any]) -> bool:
+    """`!If [Has<P>, !Ref <P>, !Ref AWS::NoValue]` with <P> empty by default: a default deployment
+    leaves the variable unset."""
+    if not (isinstance(value, dict) and set(value) == {"Fn::If"}):
+        return False
+    _condition, when_set, otherwise = value["Fn::If"]
+    return otherwise == {"Ref": "AWS::NoValue"} and parameter_default(document, when_set) is None
+
+
 def base_environment() -> dict[str, str]:
     keep = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "SYSTEMROOT") if k in os.environ}
     return keep | OFFLINE_AWS
@@ -86,7 +95,11 @@ def base_environment() -> dict[str, str]:
 
 def function_environment(spec: FunctionSpec, document: dict[str, Any]) -> dict[str, str]:
     env = base_environment()
-    env |= {name: plausible_value(name, value, document) for name, value in spec.environment.items()}
+    env |= {
+        name: plausible_value(name, value, document)
+        for name, value in spec.environment.items()
+        if name in PLAUSIBLE or not unset_by_default(value, document)
+    }
     env |= {
         "AWS_LAMBDA_FUNCTION_NAME": f"booksync-bench-{spec.short_name}",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",

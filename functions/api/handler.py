@@ -1,4 +1,5 @@
-"""ApiFunction: the management and ingestion API (FastAPI behind Mangum)."""
+"""ApiFunction and SetupApiFunction: the management and ingestion API (FastAPI behind Mangum),
+each serving the routes its API_PART names (template.yaml routes their paths to match)."""
 
 from functools import cache
 from typing import Any
@@ -18,7 +19,7 @@ def services() -> ApiServices:
     return api_services(SETTINGS)
 
 
-app = create_app(services)
+app = create_app(services, SETTINGS.api_part)
 _asgi = lambda_adapter(app)
 
 

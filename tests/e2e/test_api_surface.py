@@ -76,16 +76,24 @@ BAD_TOKENS = {
 @pytest.mark.parametrize("kind", sorted(BAD_TOKENS))
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/integrations"), ("PUT", "/customers/c-1"), ("POST", "/integrations/quickbooks/connect")],
+    [
+        ("GET", "/integrations"),
+        ("PUT", "/customers/c-1"),
+        ("POST", "/integrations/quickbooks/connect"),
+        ("GET", "/integrations/quickbooks/wizard/customers"),
+    ],
 )
 def test_bad_tokens_are_401_and_reach_no_function(
     stack: LocalStack, kind: str, method: str, path: str
 ) -> None:
-    before = len(stack.invocations("ApiFunction"))
+    def api_invocations() -> int:
+        return sum(len(stack.invocations(name)) for name in ("ApiFunction", "SetupApiFunction"))
+
+    before = api_invocations()
     with _client(stack, BAD_TOKENS[kind](stack)) as client:
         response = client.request(method, path, json={"display_name": "x"} if method == "PUT" else None)
     assert response.status_code == 401, response.text
-    assert len(stack.invocations("ApiFunction")) == before
+    assert api_invocations() == before
 
 
 def test_a_malformed_authorization_header_is_401(stack: LocalStack) -> None:

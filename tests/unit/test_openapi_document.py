@@ -35,3 +35,34 @@ def test_every_reference_resolves() -> None:
     assert refs, "the document references no schema"
     assert refs <= set(schemas), sorted(refs - set(schemas))
     assert "$defs" not in text
+
+
+def _served(part: str) -> set[tuple[str, str]]:
+    from booksync.api.app import create_app
+    from fastapi.openapi.utils import get_openapi
+
+    app = create_app(_no_services, part)  # type: ignore[arg-type]
+    paths = get_openapi(title="t", version="1", routes=app.routes)["paths"]
+    return {(method, path) for path, item in paths.items() for method in item if path != "/openapi.json"}
+
+
+def _no_services() -> Any:
+    raise RuntimeError("building routes needs no services")
+
+
+def test_the_two_api_functions_serve_the_whole_api_between_them_once() -> None:
+    """ApiFunction ("core") and SetupApiFunction ("setup") split the routes; template.yaml sends
+    the setup screens' paths to the latter (tests/unit/test_template.py)."""
+    core, setup, whole = _served("core"), _served("setup"), _served("whole")
+    assert core and setup
+    assert not core & setup
+    assert core | setup == whole
+    assert {path.split("/")[3] for _method, path in setup} == {"wizard", "accounts", "account-mapping"}
+
+
+def test_the_core_function_serves_the_whole_document() -> None:
+    from booksync.api.app import create_app
+
+    core = create_app(_no_services, "core")
+    assert core.openapi() == document()
+    assert create_app(_no_services, "setup").openapi_url is None

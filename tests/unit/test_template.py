@@ -33,6 +33,7 @@ PUBLIC_ROUTES = {
 # Functions that read or write OAuth tokens and so may use TokenKey.
 TOKEN_FUNCTIONS = {
     "ApiFunction",
+    "SetupApiFunction",
     "SyncInvoiceFunction",
     "SyncCatalogFunction",
     "SchedulerFunction",
@@ -239,6 +240,13 @@ FUNCTION_ENV["PayoutDepositFunction"] = {
 FUNCTION_ENV["SchedulerFunction"] |= {"PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL"}
 FUNCTION_ENV["SquareEventsFunction"] |= {"PAYOUT_DEPOSIT_QUEUE_URL"}
 FUNCTION_ENV["ApiFunction"] |= {"PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL"}
+FUNCTION_ENV["ApiFunction"] |= {"API_PART"}
+# The API's post-connection setup routes (wizard, account mapping): no Square, no payouts.
+FUNCTION_ENV["SetupApiFunction"] = (
+    FUNCTION_ENV["ApiFunction"]
+    - {"APP_RETURN_URL", "PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL", "SQUARE_ACTIVITY_TABLE"}
+    - {name for name in FUNCTION_ENV["ApiFunction"] if name.startswith("SQUARE_")}
+) | {"CUSTOMER_CLASSIFIER", "CLASSIFIER_LLM_URL", "CLASSIFIER_LLM_MODEL", "CLASSIFIER_LLM_API_KEY_PARAM"}
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
 QUEUE_ENV = {
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
@@ -413,6 +421,7 @@ def test_layer_requirements_match_pyproject() -> None:
 def test_functions_have_code_handler_and_timeout(template: dict[str, Any]) -> None:
     expected = {
         "ApiFunction": ("functions/api", 29),
+        "SetupApiFunction": ("functions/api", 29),
         "SyncInvoiceFunction": ("functions/sync_invoice", 60),
         "SchedulerFunction": ("functions/scheduler", 120),
     }
@@ -696,16 +705,37 @@ def test_api_function_routes(template: dict[str, Any]) -> None:
     }
 
 
+BY_NAME = ("ApiFunction", "SetupApiFunction")
+
+
+def test_setup_api_function_serves_the_setup_screens(template: dict[str, Any]) -> None:
+    routes = {route for route, (fn, _props) in http_routes(template).items() if fn == "SetupApiFunction"}
+    assert routes == {
+        ("ANY", "/integrations/{provider}/wizard"),
+        ("ANY", "/integrations/{provider}/wizard/{proxy+}"),
+        ("ANY", "/integrations/{provider}/accounts"),
+        ("ANY", "/integrations/{provider}/account-mapping"),
+        ("ANY", "/integrations/{provider}/account-mapping/{proxy+}"),
+    }
+    parts = {name: template["Resources"][name]["Properties"]["Environment"]["Variables"] for name in BY_NAME}
+    assert {name: env["API_PART"] for name, env in parts.items()} == {
+        "ApiFunction": "core",
+        "SetupApiFunction": "setup",
+    }
+
+
 def test_http_api_definition_wires_api_function_by_name(template: dict[str, Any]) -> None:
-    """ApiFunction's environment names the API's URL, so the API must not reference the
-    function (that would be a dependency cycle CloudFormation refuses, which neither cfn-lint
-    nor `sam validate` reports). Its routes are therefore listed in the API's DefinitionBody
-    with an integration URI built from the function's fixed name, and must match its Events."""
-    api_fn = template["Resources"]["ApiFunction"]["Properties"]
-    assert "HttpApi" in references(api_fn["Environment"])
-    name_sub = api_fn["FunctionName"]["Fn::Sub"]
+    """The API functions' environment names the API's URL, so the API must not reference them
+    (that would be a dependency cycle CloudFormation refuses, which neither cfn-lint nor
+    `sam validate` reports). Their routes are therefore listed in the API's DefinitionBody with
+    an integration URI built from each function's fixed name, and must match its Events."""
     paths = template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]["paths"]
-    in_body: set[tuple[str, str]] = set()
+    in_body: dict[str, set[tuple[str, str]]] = {name: set() for name in BY_NAME}
+    names = {}
+    for name in BY_NAME:
+        props = template["Resources"][name]["Properties"]
+        assert "HttpApi" in references(props["Environment"]), name
+        names[f":function:{props['FunctionName']['Fn::Sub']}/invocations"] = name
     for path, methods in paths.items():
         for method, operation in methods.items():
             verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
@@ -713,11 +743,12 @@ def test_http_api_definition_wires_api_function_by_name(template: dict[str, Any]
             assert integration["type"] == "aws_proxy"
             assert integration["payloadFormatVersion"] == "2.0"
             uri = integration["uri"]["Fn::Sub"]
-            assert uri.endswith(f":function:{name_sub}/invocations"), uri
-            assert "ApiFunction" not in references(integration)
-            in_body.add((verb, path))
-    declared = {route for route, (fn, _p) in http_routes(template).items() if fn == "ApiFunction"}
-    assert in_body == declared
+            [function] = [name for suffix, name in names.items() if uri.endswith(suffix)]
+            assert not set(BY_NAME) & references(integration)
+            in_body[function].add((verb, path))
+    for name in BY_NAME:
+        declared = {route for route, (fn, _p) in http_routes(template).items() if fn == name}
+        assert in_body[name] == declared, name
     # No other function may be wired through the body by name: SAM wires them itself.
     assert not references(paths) - {"AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::StackName"}
 

@@ -40,7 +40,8 @@ class DocumentKind(StrEnum):
 
 
 class _Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Built on first use: a function validates the few kinds its path touches, not all of them.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     def content_hash(self) -> str:
         """Hash of what would be pushed: equal hashes mean nothing to send."""

@@ -87,7 +87,8 @@ def secret_credential(
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # Built on first use: a function validates its own settings class, not the other ten.
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -183,6 +184,9 @@ def _queue_url(value: str | None) -> str | None:
 
 class ApiSettings(_TokenSettings):
     oauth_states_table: str = Field(alias="OAUTH_STATES_TABLE", min_length=1)
+    # The routes this function serves (booksync.api.app.ROUTERS): template.yaml gives ApiFunction
+    # "core" and SetupApiFunction "setup" and routes their paths to match; "whole" serves all.
+    api_part: Literal["whole", "core", "setup"] = Field(alias="API_PART", default="whole")
     # Optional so an API deployed without the catalog job still serves everything else;
     # POST /integrations/{provider}/sync then answers that catalog sync is not configured.
     sync_catalog_queue_url: str | None = Field(alias="SYNC_CATALOG_QUEUE_URL", default=None)

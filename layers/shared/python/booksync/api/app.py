@@ -6,6 +6,7 @@ Identity comes from the JWT claims API Gateway's authorizer verified (payload fo
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request t
     from booksync.sync.catalog_jobs import CatalogRequests
     from booksync.sync.records import Accepted, DocumentService
 
+SCHEMAS = "#/components/schemas/"
 IdPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", description="Your app's id for it")
 ]
@@ -166,20 +168,47 @@ def _with_id(model: type[Any], body: dict[str, Any], doc_id: str) -> Any:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
-def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915 - the route table
+ApiPart = Literal["whole", "core", "setup"]
+# The routes each API function serves: template.yaml routes the post-connection setup screens'
+# paths (wizard, account mapping) to SetupApiFunction and the rest to ApiFunction, so neither
+# builds at cold start the routes it never answers. "whole" is the API as one document.
+ROUTERS: dict[ApiPart, tuple[str, ...]] = {
+    "core": ("booksync.api.square", "booksync.api.payouts"),
+    "setup": ("booksync.api.accounts", "booksync.api.onboarding"),
+    "whole": (
+        "booksync.api.accounts",
+        "booksync.api.square",
+        "booksync.api.payouts",
+        "booksync.api.onboarding",
+    ),
+}
+
+
+def create_app(services: Callable[[], ApiServices], part: ApiPart = "whole") -> FastAPI:
+    """The API (``part``: the routes one function serves); GET /openapi.json always documents the
+    whole API, built on the first request for it."""
     app = FastAPI(
         title="booksync",
         version="0.1.0",
         description="Keeps a field-service business's books in sync with its accounting system.",
-        openapi_url="/openapi.json",
+        openapi_url=None if part == "setup" else "/openapi.json",
         docs_url=None,
         redoc_url=None,
     )
     app.router.route_class = LeanRoute
     install(app)
-    app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.services = services
+    app.state.request_models = {}  # JSON bodies validated in the route, documented by name
+    if part != "setup":
+        _core_routes(app)
+    for module in ROUTERS[part]:
+        app.include_router(importlib.import_module(module).router)
+    whole = app if part == "whole" else None
+    app.openapi = openapi_builder(whole or (lambda: create_app(services)))  # type: ignore[method-assign]
+    return app
 
+
+def _core_routes(app: FastAPI) -> None:
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -242,6 +271,7 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915
     def put_route(
         kind: DocumentKind, model: type[Any], put: Callable[[DocumentService, str, Any], Accepted]
     ) -> None:
+        app.state.request_models[model.__name__] = model
         plural = f"{kind.value}s"
 
         @app.put(
@@ -250,13 +280,11 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915
             status_code=200,
             responses={**ERRORS, 201: {"model": DocumentAccepted, "description": "Created"}},
             name=f"put_{kind.value}",
+            # A reference, not the schema: the document (api/document.py) adds the schemas of
+            # REQUEST_MODELS when it is first asked for, not every cold start.
             openapi_extra={
                 "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")
-                        }
-                    }
+                    "content": {"application/json": {"schema": {"$ref": f"{SCHEMAS}{model.__name__}"}}}
                 }
             },
         )
@@ -346,20 +374,6 @@ def create_app(services: Callable[[], ApiServices]) -> FastAPI:  # noqa: PLR0915
         if svc.notifications is None or not svc.notifications.mark(who.company_id, kind, **changes):
             raise NotFoundError(f"No notification {kind!r}.", fix="List them with GET /notifications.")
         return {"kind": kind, "status": action}
-
-    from booksync.api.accounts import router as accounts_router  # here: it imports this module
-
-    app.include_router(accounts_router)
-    from booksync.api.square import router as square_router
-
-    app.include_router(square_router)
-    from booksync.api.payouts import router as payouts_router
-
-    app.include_router(payouts_router)
-    from booksync.api.onboarding import router as onboarding_router
-
-    app.include_router(onboarding_router)
-    return app
 
 
 def _notification(row: Any) -> dict[str, Any]:

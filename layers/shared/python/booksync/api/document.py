@@ -20,29 +20,46 @@ _PUBLIC_META = {"/health", "/openapi.json"}
 _REF_PREFIX = "#/components/schemas/"
 
 
-def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
+def openapi_builder(source: FastAPI | Callable[[], FastAPI]) -> Callable[[], dict[str, Any]]:
+    """The document of ``source``: an app, or a factory of the whole API when the serving
+    function holds only part of it (built on the first request for the document)."""
+    built: list[dict[str, Any]] = []
+
     def build() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-            )
-            components = document.setdefault("components", {}).setdefault("schemas", {})
-            components.setdefault("Problem", Problem.model_json_schema(ref_template=_REF_PREFIX + "{model}"))
-            _hoist_definitions(document["paths"], components)
-            for schema in list(components.values()):
-                _hoist_definitions(schema, components)
-            for path, operations in document["paths"].items():
-                if path not in _PUBLIC_META:
-                    for operation in operations.values():
-                        _document_problems(operation)
-            _drop_unreferenced(document)
-            app.openapi_schema = document
-        return app.openapi_schema
+        if not built:
+            built.append(_document(source if isinstance(source, FastAPI) else source()))
+        return built[0]
 
     return build
+
+
+def _document(app: FastAPI) -> dict[str, Any]:
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault("Problem", Problem.model_json_schema(ref_template=_REF_PREFIX + "{model}"))
+    for name, model in getattr(app.state, "request_models", {}).items():
+        components.setdefault(name, model.model_json_schema(ref_template=_REF_PREFIX + "{model}"))
+    _hoist_definitions(document["paths"], components)
+    for schema in list(components.values()):
+        _hoist_definitions(schema, components)
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            _bare_request_reference(operation)
+            if path not in _PUBLIC_META:
+                _document_problems(operation)
+    _drop_unreferenced(document)
+    return document
+
+
+def _bare_request_reference(operation: dict[str, Any]) -> None:
+    """A body validated in the route (``dict`` to FastAPI) is the model it references, alone:
+    FastAPI's own ``type: object`` beside the reference would say any object will do."""
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        reference = content.get("schema", {}).get("$ref")
+        if reference:
+            content["schema"] = {"$ref": reference}
 
 
 def _document_problems(operation: dict[str, Any]) -> None:
