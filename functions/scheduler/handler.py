@@ -5,11 +5,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 from booksync.settings import SchedulerSettings
-from booksync.wiring import keep_alive, payout_sweep, sweep
+from booksync.wiring import catalog_resumer, keep_alive, payout_sweep, sweep
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from booksync.payouts.sweep import PayoutSweep
+    from booksync.sync.catalog_jobs import CatalogRequests
     from booksync.sync.keepalive import KeepAlive
     from booksync.sync.sweep import Sweep
 
@@ -35,6 +36,11 @@ def payouts() -> "PayoutSweep | None":
 
 
 @cache
+def catalogs() -> "CatalogRequests | None":
+    return catalog_resumer(SETTINGS)
+
+
+@cache
 def keeper() -> "KeepAlive":
     return keep_alive(SETTINGS)
 
@@ -54,6 +60,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         waiting = payouts()
         if waiting is not None:
             result["payouts_retried"] = waiting.run()
+        parked = catalogs()
+        if parked is not None:
+            result["catalog_runs_resumed"] = len(parked.resume_left_parked())
     else:
         kept = keeper().run()
         result |= {

@@ -117,6 +117,45 @@ def test_a_run_parked_by_a_broken_connection_resumes_from_its_cursor_after_recon
     assert [r.run_id for r in catalog_runs(COMPANY)] == [run_id], "resumed, not restarted"
 
 
+class UnreachableQueue:
+    def enqueue(self, job: CatalogJob) -> None:
+        raise ConnectionError("SQS could not be reached")
+
+
+def test_the_sweep_resumes_a_parked_run_that_the_reconnection_could_not_queue(
+    stack: SimpleNamespace,
+) -> None:
+    put_items(stack, ["Gasket", "Washer", "Hose"])
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+    stack.control.revoke_grant(stack.realm)
+    stack.control.expire_tokens(stack.realm)
+    deliver_one(stack, seconds=300)
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "parked"
+
+    sweep = stack.scheduler.handler({"task": "sweep"}, Context())
+    assert sweep["catalog_runs_resumed"] == 0, "still broken: the run stays parked"
+
+    # The reconnection succeeds but its follow-up cannot reach the catalog queue.
+    working = stack.services.catalog._queue
+    stack.services.catalog._queue = UnreachableQueue()
+    try:
+        connect_company(stack.services, stack.control, COMPANY, realm=stack.realm)
+    finally:
+        stack.services.catalog._queue = working
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "parked", "the failed send left it parked"
+
+    assert stack.scheduler.handler({"task": "sweep"}, Context())["catalog_runs_resumed"] == 1
+    assert stack.scheduler.handler({"task": "sweep"}, Context())["catalog_runs_resumed"] == 0, "once"
+    run_until_done(stack, seconds=300)
+
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "succeeded", run.errors if run else None
+    assert sorted(i["Name"] for i in items_in_quickbooks(stack)) == ["Gasket", "Hose", "Washer"]
+    assert [r.run_id for r in catalog_runs(COMPANY)] == [run_id], "resumed, not restarted"
+
+
 def test_a_first_connection_syncs_the_catalog_the_company_already_has(stack: SimpleNamespace) -> None:
     # The fixture's company connected with nothing in booksync: no catalog run was started.
     assert catalog_runs(COMPANY) == []

@@ -82,7 +82,12 @@ def stack(
         control = SandboxControl(sandbox.url)
         realm = connect_company(services, control, COMPANY)
         yield SimpleNamespace(
-            handler=handler, services=services, control=control, realm=realm, queue=catalog_queue
+            handler=handler,
+            scheduler=_import("functions.scheduler.handler", env),
+            services=services,
+            control=control,
+            realm=realm,
+            queue=catalog_queue,
         )
     finally:
         for k, v in saved.items():

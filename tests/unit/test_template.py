@@ -84,7 +84,7 @@ TABLES: dict[str, dict[str, Any]] = {
     },
     "SyncRunsTable": {
         "keys": [("company_id", "S", "HASH"), ("run_id", "S", "RANGE")],
-        "indexes": {},
+        "indexes": {"parked-index": [("parked_key", "S", "HASH"), ("run_id", "S", "RANGE")]},
         "ttl": "ttl",
         "env": "SYNC_RUNS_TABLE",
     },
@@ -237,7 +237,7 @@ FUNCTION_ENV["PayoutDepositFunction"] = {
     "SQUARE_API_BASE_URL",
     "SQUARE_VERSION",
 }
-FUNCTION_ENV["SchedulerFunction"] |= {"PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL"}
+FUNCTION_ENV["SchedulerFunction"] |= {"PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL", "SYNC_CATALOG_QUEUE_URL"}
 FUNCTION_ENV["SquareEventsFunction"] |= {"PAYOUT_DEPOSIT_QUEUE_URL"}
 FUNCTION_ENV["ApiFunction"] |= {"PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL"}
 FUNCTION_ENV["ApiFunction"] |= {"API_PART"}

@@ -182,14 +182,22 @@ def _queue_url(value: str | None) -> str | None:
     return value
 
 
-class ApiSettings(_TokenSettings):
+class _MayQueueCatalog(_Settings):
+    # Optional so a stack deployed without the catalog job still does everything else: the API
+    # answers that catalog sync is not configured, the sweep has no parked catalog runs to resume.
+    sync_catalog_queue_url: str | None = Field(alias="SYNC_CATALOG_QUEUE_URL", default=None)
+
+    @field_validator("sync_catalog_queue_url")
+    @classmethod
+    def _catalog_queue(cls, value: str | None) -> str | None:
+        return _queue_url(value)
+
+
+class ApiSettings(_TokenSettings, _MayQueueCatalog):
     oauth_states_table: str = Field(alias="OAUTH_STATES_TABLE", min_length=1)
     # The routes this function serves (booksync.api.app.ROUTERS): template.yaml gives ApiFunction
     # "core" and SetupApiFunction "setup" and routes their paths to match; "whole" serves all.
     api_part: Literal["whole", "core", "setup"] = Field(alias="API_PART", default="whole")
-    # Optional so an API deployed without the catalog job still serves everything else;
-    # POST /integrations/{provider}/sync then answers that catalog sync is not configured.
-    sync_catalog_queue_url: str | None = Field(alias="SYNC_CATALOG_QUEUE_URL", default=None)
     public_api_base_url: str = Field(alias="PUBLIC_API_BASE_URL", min_length=1)
     app_return_url: str | None = Field(alias="APP_RETURN_URL", default=None)
     # Square payments kept by the webhook consumer (GET /square/payments/unmatched, match).
@@ -228,11 +236,6 @@ class ApiSettings(_TokenSettings):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("sync_catalog_queue_url")
-    @classmethod
-    def _catalog_queue(cls, value: str | None) -> str | None:
-        return _queue_url(value)
-
     def redirect_uri(self, provider: str) -> str:
         return f"{self.public_api_base_url.rstrip('/')}/oauth/{provider}/callback"
 
@@ -250,7 +253,7 @@ class CatalogWorkerSettings(_TokenSettings):
         return str(_queue_url(value))
 
 
-class SchedulerSettings(_ProviderAccess):
+class SchedulerSettings(_ProviderAccess, _MayQueueCatalog):
     sweep_grace_seconds: int = Field(alias="SWEEP_GRACE_SECONDS", default=60, ge=0)
     # Warn admins when a refresh token will lapse within this many days (Intuit's 100-day roll,
     # or the 5-year hard cap that keep-alive refreshes cannot extend).

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from booksync.store.connections import ConnectionRepository
     from booksync.store.models import ConnectionModel
     from booksync.sync.catalog import CatalogSync
+    from booksync.sync.catalog_jobs import CatalogRequests
     from booksync.sync.keepalive import KeepAlive
     from booksync.sync.sweep import Sweep
     from booksync.sync.worker import SyncWorker
@@ -150,7 +151,7 @@ def _account_mapping(
     )
 
 
-def _catalog_requests(settings: ApiSettings, runs: Any, connections: Any) -> Any:
+def _catalog_requests(settings: ApiSettings | SchedulerSettings, runs: Any, connections: Any) -> Any:
     if settings.sync_catalog_queue_url is None:
         return None
     from booksync.documents import DocumentKind
@@ -287,6 +288,17 @@ def sweep(settings: SchedulerSettings) -> Sweep:
         queue=SqsJobQueue(settings.sync_invoice_queue_url),
         grace_seconds=settings.sweep_grace_seconds,
     )
+
+
+def catalog_resumer(settings: SchedulerSettings) -> CatalogRequests | None:
+    """The sweep's resumer of parked catalog runs; None when the stack has no catalog job."""
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.models import bind_tables
+    from booksync.store.runs import RunRepository
+
+    bind_tables(settings)
+    resumer: CatalogRequests | None = _catalog_requests(settings, RunRepository(), ConnectionRepository())
+    return resumer
 
 
 def _vault(key_id: str) -> KmsTokenVault:

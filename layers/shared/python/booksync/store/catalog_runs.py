@@ -42,8 +42,10 @@ def _save_cursor(
 class ParkedRuns:
     """Catalog runs parked because the connection broke: unfinished, their cursor saved.
 
-    Found by a query of the company's recent runs (run ids sort by start time), filtered on
-    kind and status: a reconnect is rare, so no index is kept for it.
+    A reconnection finds its company's by a consistent query of the recent runs (run ids sort
+    by start time), filtered on kind and status. The sweep, which must find the runs a failed
+    reconnection step left behind in any company, reads the sparse parked-index instead of
+    scanning.
     """
 
     def park(
@@ -56,7 +58,11 @@ class ParkedRuns:
         errors: list[dict[str, str | None]],
     ) -> None:
         """Stop without finishing: the run keeps its cursor and waits for the reconnection."""
-        parking = [SyncRunModel.status.set("parked"), SyncRunModel.lease_until.remove()]
+        parking = [
+            SyncRunModel.status.set("parked"),
+            SyncRunModel.lease_until.remove(),
+            SyncRunModel.parked_key.set(row.provider),
+        ]
         _save_cursor(row, step=step, cursor=cursor, counts=counts, errors=errors, also=parking)
 
     def parked(self, company_id: str, provider: str, *, since_run_id: str) -> list[SyncRunModel]:
@@ -72,12 +78,17 @@ class ParkedRuns:
             )
         )
 
+    def parked_companies(self, provider: str) -> set[str]:
+        """Every company with a catalog run parked on ``provider``, from the sparse index (its
+        entries may lag or outlive the park by a moment: ``parked`` re-reads consistently)."""
+        return {row.company_id for row in SyncRunModel.parked_index.query(provider)}
+
     def take(self, row: SyncRunModel) -> bool:
         """Show a parked run queued again once its message is sent; False when a worker (or
         another reconnection) already moved it on."""
         try:
             row.update(
-                actions=[SyncRunModel.status.set("queued")],
+                actions=[SyncRunModel.status.set("queued"), SyncRunModel.parked_key.remove()],
                 condition=(SyncRunModel.status == "parked") & SyncRunModel.finished_at.does_not_exist(),
             )
         except UpdateError as exc:
@@ -111,6 +122,8 @@ class CatalogRunStore(ParkedRuns):
                     SyncRunModel.step.set(step),
                     SyncRunModel.lease_until.set(lease_until),
                     SyncRunModel.status.set("running"),
+                    # A duplicate message may move a parked run on before its resumer takes it.
+                    SyncRunModel.parked_key.remove(),
                 ],
                 condition=SyncRunModel.run_id.exists()
                 & SyncRunModel.finished_at.does_not_exist()
@@ -148,6 +161,7 @@ class CatalogRunStore(ParkedRuns):
             actions=[
                 *finish_actions(status=status, counts=counts, errors=errors, now=now),
                 SyncRunModel.lease_until.remove(),
+                SyncRunModel.parked_key.remove(),
             ],
             condition=SyncRunModel.step == step,
         )

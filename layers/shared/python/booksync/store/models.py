@@ -19,7 +19,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 PROVIDERS = ("quickbooks", "xero", "freshbooks", "wave")
@@ -215,6 +215,17 @@ class SyncRunModel(Model):
         pass
 
     company_id = UnicodeAttribute(hash_key=True)
+class ParkedRunIndex(GlobalSecondaryIndex["SyncRunModel"]):
+    """Sparse: only catalog runs parked by a broken connection carry ``parked_key``."""
+
+    class Meta:
+        index_name = "parked-index"
+        projection = KeysOnlyProjection()
+
+    parked_key = UnicodeAttribute(hash_key=True)
+    run_id = UnicodeAttribute(range_key=True)
+
+
     run_id = UnicodeAttribute(range_key=True)
     provider = UnicodeAttribute()
     kind = UnicodeAttribute()  # invoice | catalog | sweep
@@ -236,6 +247,9 @@ class SyncRunModel(Model):
 class OAuthStateModel(Model):
     class Meta(_Meta):
         pass
+    # The provider, while the run is parked: the sweep finds runs a reconnection did not resume.
+    parked_key = UnicodeAttribute(null=True)
+    parked_index = ParkedRunIndex()
 
     state = UnicodeAttribute(hash_key=True)
     company_id = UnicodeAttribute()

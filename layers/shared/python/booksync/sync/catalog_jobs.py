@@ -173,6 +173,22 @@ class CatalogRequests:
             resumed.append(str(row.run_id))
         return resumed
 
+    def resume_left_parked(self) -> list[str]:
+        """The sweep's share: resume the parked runs of every connection that works again but
+        whose reconnection did not resume them (its send failed, or it reconnected elsewhere)."""
+        from booksync.store.connections import ConnectionStatus
+        from booksync.store.models import PROVIDERS
+
+        if self._parked is None:
+            return []
+        resumed: list[str] = []
+        for provider in PROVIDERS:
+            for company_id in sorted(self._parked.parked_companies(provider)):
+                connection = self._connections.get(company_id, provider)
+                if connection is not None and connection.status == ConnectionStatus.CONNECTED:
+                    resumed += self.resume_parked(company_id, provider)
+        return resumed
+
     def first_sync(self, company_id: str, provider: str) -> str | None:
         """The catalog sync after a first connection: the kinds whose auto-sync is on and that
         the company has documents of; None when there is nothing to sync."""
