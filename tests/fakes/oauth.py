@@ -1,4 +1,6 @@
-"""An in-memory OAuth server behaving as Intuit's: rotating refresh tokens, invalid_grant on reuse."""
+"""An in-memory OAuth server behaving as Intuit's: rotating refresh tokens, invalid_grant on reuse.
+With ``uses_pkce`` it plays a PKCE client's server: it remembers each code challenge it was sent and
+refuses an exchange whose verifier does not hash to it."""
 
 from __future__ import annotations
 
@@ -7,14 +9,20 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from booksync.errors import NeedsReconnection
+from booksync.errors import NeedsReconnection, Rejected
+from booksync.providers.oauth_common import code_challenge
 from booksync.providers.port import TokenSet
 
 
 class FakeOAuth:
     name = "quickbooks"
 
-    def __init__(self, *, delay: float = 0.0, access_lifetime: float = 3600.0) -> None:
+    def __init__(
+        self, *, delay: float = 0.0, access_lifetime: float = 3600.0, uses_pkce: bool = False
+    ) -> None:
+        self.uses_pkce = uses_pkce
+        self.challenges: list[str | None] = []  # the code_challenge of every authorization URL
+        self.verifiers: list[str | None] = []  # the code_verifier of every exchange
         self.refresh_calls = 0
         self.exchanges = 0
         self.revoked: list[str] = []
@@ -35,10 +43,14 @@ class FakeOAuth:
         )
 
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
+        self.challenges.append(code_challenge)
         return f"https://fake.example/authorize?state={state}&redirect_uri={redirect_uri}"
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         self.exchanges += 1
+        self.verifiers.append(code_verifier)
+        if self.uses_pkce and (code_verifier is None or code_challenge(code_verifier) not in self.challenges):
+            raise Rejected("The code_verifier does not match the code_challenge.", provider=self.name)
         return self.issue()
 
     def refresh(self, refresh_token: str) -> TokenSet:

@@ -1,6 +1,9 @@
 """Square's OAuth client and API client against the Square sandbox: the consent URL, the code
 exchange, refresh keeping the multi-use refresh token, revoke, and a connection's expired token
-refreshed under the lease when Square refuses it (tables and KMS on moto server)."""
+refreshed under the lease when Square refuses it (tables and KMS on moto server). In PKCE mode
+(SQUARE_OAUTH_FLOW=pkce): connect through Integrations with the verifier from the state row, the
+single-use refresh token replaced at every refresh (keep-alive included), a wrong verifier refused,
+and a lost refresh answer ending in Needs Reconnection."""
 
 from __future__ import annotations
 
@@ -11,12 +14,18 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from booksync.errors import ConfigurationError, Rejected, RemoteNotFound
+from booksync import wiring
+from booksync.errors import ConfigurationError, NeedsReconnection, Rejected, RemoteNotFound, TransientError
+from booksync.integrations import Integrations
+from booksync.providers.oauth_common import new_code_verifier
 from booksync.providers.square.client import SquareClient
 from booksync.providers.square.oauth import SquareOAuth
 from booksync.security.tokens import ConnectionTokenSource
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
-from booksync.store.connections import ConnectionRepository, TokenTimes
+from booksync.settings import SchedulerSettings
+from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_tokens, token_context
+from booksync.store.documents import DocumentRepository
+from booksync.store.models import ConnectionModel, OAuthStateModel
 
 from local.sandboxes.square.config import ClientApp, SquareConfig
 from local.sandboxes.square.server import SquareSandbox
@@ -126,6 +135,144 @@ def test_an_expired_token_is_refreshed_under_the_lease_when_square_refuses_it(
     assert row is not None and int(row.token_version) == 2
     with pytest.raises(RemoteNotFound):
         client.get_payout("po_does_not_exist")
+
+
+# ---------------------------------------------------------------- the PKCE flow
+
+
+def pkce_oauth(square: SimpleNamespace) -> SquareOAuth:
+    return SquareOAuth(application_id=APP_ID, application_secret=SECRET, base_url=square.url, uses_pkce=True)
+
+
+def integrations(oauth: SquareOAuth, kms_key: str) -> Integrations:
+    return Integrations(
+        connections=ConnectionRepository(),
+        documents=DocumentRepository(),
+        cipher=KmsTokenVault(kms_key),
+        oauth_for=lambda _provider: oauth,
+        redirect_uri_for=lambda _provider: REDIRECT,
+    )
+
+
+def approve(square: SimpleNamespace, url: str) -> dict[str, str]:
+    """The seller consents on the authorization URL: Square's redirect's parameters."""
+    answer = httpx.get(url + f"&merchant_id={square.merchant['id']}", follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    return dict(httpx.URL(answer.headers["location"]).params)
+
+
+def connect_with_pkce(square: SimpleNamespace, kms_key: str) -> SquareOAuth:
+    oauth = pkce_oauth(square)
+    service = integrations(oauth, kms_key)
+    url = service.start_connect(company_id="acme", user_id="u1", provider="square")
+    assert "code_challenge" in httpx.URL(url).params
+    redirect = approve(square, url)
+    connected = service.complete_connect(
+        provider="square", state=redirect["state"], code=redirect["code"], account_id=None
+    )
+    assert connected.account_id == square.merchant["id"]
+    return oauth
+
+
+def stored_refresh_token(repo: ConnectionRepository, vault: KmsTokenVault) -> str | None:
+    row = repo.get("acme", "square")
+    assert row is not None
+    sealed = sealed_tokens(row)
+    assert sealed is not None
+    return vault.open(sealed, token_context(row)).refresh_token
+
+
+def test_pkce_connect_stores_the_grant_and_every_refresh_stores_the_new_single_use_token(
+    square: SimpleNamespace, tables: SimpleNamespace, kms_key: str
+) -> None:
+    oauth = connect_with_pkce(square, kms_key)
+    repo, vault = ConnectionRepository(), KmsTokenVault(kms_key)
+    row = repo.get("acme", "square")
+    assert row is not None and row.refresh_expires_at is not None
+    assert 89 * 86_400 < float(row.refresh_expires_at) - time.time() <= 90 * 86_400
+    first = stored_refresh_token(repo, vault)
+    source = ConnectionTokenSource(
+        company_id="acme", provider="square", repository=repo, cipher=vault, oauth=oauth
+    )
+    source.keep_alive()
+    second = stored_refresh_token(repo, vault)
+    assert second and second != first
+    spent = httpx.post(
+        f"{square.url}/oauth2/token",
+        json={"client_id": APP_ID, "grant_type": "refresh_token", "refresh_token": first},
+    )
+    assert spent.status_code == 401  # Square took the first one back when it issued the second
+    source.keep_alive()
+    assert stored_refresh_token(repo, vault) not in (first, second)
+    locations = SquareClient(tokens=source, api_base_url=square.url).list_locations()
+    assert sorted(loc.name or "" for loc in locations) == ["Main", "Van 2"]
+
+
+def test_a_verifier_that_does_not_match_the_challenge_is_refused_by_square(
+    square: SimpleNamespace, tables: SimpleNamespace, kms_key: str
+) -> None:
+    service = integrations(pkce_oauth(square), kms_key)
+    redirect = approve(square, service.start_connect(company_id="acme", user_id="u1", provider="square"))
+    OAuthStateModel.get(redirect["state"]).update(
+        actions=[OAuthStateModel.code_verifier.set(new_code_verifier())]
+    )
+    with pytest.raises(Rejected, match="code_verifier does not match"):
+        service.complete_connect(
+            provider="square", state=redirect["state"], code=redirect["code"], account_id=None
+        )
+    assert ConnectionRepository().get("acme", "square") is None
+
+
+def test_a_lost_pkce_refresh_answer_ends_in_needs_reconnection(
+    square: SimpleNamespace, tables: SimpleNamespace, kms_key: str
+) -> None:
+    oauth = connect_with_pkce(square, kms_key)
+    repo = ConnectionRepository()
+    source = ConnectionTokenSource(
+        company_id="acme", provider="square", repository=repo, cipher=KmsTokenVault(kms_key), oauth=oauth
+    )
+    square.control.fault(action="commit_then_500", operation="token", times=1)
+    with pytest.raises(TransientError):
+        source.keep_alive()  # Square issued a successor, but its answer never arrived
+    with pytest.raises(NeedsReconnection):
+        source.keep_alive()
+    row = repo.get("acme", "square")
+    assert row is not None and row.status == "needs_reconnection" and row.has_refresh_token is False
+
+
+@pytest.mark.parametrize(("flow", "refreshed"), [("code", 0), ("pkce", 1)])
+def test_the_keepalive_refreshes_square_grants_in_pkce_mode(
+    square: SimpleNamespace,
+    tables: SimpleNamespace,
+    kms_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    flow: str,
+    refreshed: int,
+) -> None:
+    connect_with_pkce(square, kms_key)
+    row = ConnectionModel.get("acme", "square")
+    row.update(actions=[ConnectionModel.refresh_due_at.set(1)])  # a day has passed
+    for name, value in {
+        "SQUARE_APPLICATION_ID": APP_ID,
+        "SQUARE_APPLICATION_SECRET": SECRET,
+        "SQUARE_API_BASE_URL": square.url,
+        "SQUARE_OAUTH_FLOW": flow,
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = SchedulerSettings.from_env(
+        {
+            "CONNECTIONS_TABLE": tables.connections_table,
+            "DOCUMENTS_TABLE": tables.documents_table,
+            "SYNC_RUNS_TABLE": tables.sync_runs_table,
+            "NOTIFICATIONS_TABLE": tables.notifications_table,
+            "SYNC_INVOICE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sync",
+            "TOKEN_KEY_ID": kms_key,
+        }
+    )
+    report = wiring.keep_alive(settings).run()
+    assert (report.refreshed, report.failed, report.errors) == (refreshed, 0, [])
+    kept = ConnectionModel.get("acme", "square")
+    assert int(kept.token_version) == 1 + refreshed
 
 
 class _Static:

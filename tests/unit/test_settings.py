@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 from booksync.errors import ConfigurationError
-from booksync.settings import ApiSettings, QuickBooksSettings, SchedulerSettings, placeholder_reason
+from booksync.settings import (
+    ApiSettings,
+    QuickBooksSettings,
+    SchedulerSettings,
+    SquareSettings,
+    placeholder_reason,
+)
 
 BASE = {
     "CONNECTIONS_TABLE": "c",
@@ -79,3 +85,17 @@ def test_redirect_uri_is_exact() -> None:
 def test_secret_value_never_in_repr() -> None:
     settings = QuickBooksSettings.from_env({"QBO_CLIENT_ID": "ABcd1234", "QBO_CLIENT_SECRET": "s3cr3tV4lue"})
     assert "s3cr3tV4lue" not in repr(settings)
+
+
+def test_square_oauth_flow_is_code_unless_pkce_is_asked_for() -> None:
+    assert SquareSettings.from_env({}).uses_pkce is False
+    assert SquareSettings.from_env({"SQUARE_OAUTH_FLOW": "code"}).uses_pkce is False
+    assert SquareSettings.from_env({"SQUARE_OAUTH_FLOW": "pkce"}).uses_pkce is True
+
+
+@pytest.mark.parametrize("value", ["PKCE", "s256", "", "code,pkce"])
+def test_an_unknown_square_oauth_flow_names_the_variable_and_the_choices(value: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        SquareSettings.from_env({"SQUARE_OAUTH_FLOW": value})
+    assert "SQUARE_OAUTH_FLOW" in info.value.message
+    assert "'code' or 'pkce'" in info.value.message

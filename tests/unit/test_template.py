@@ -247,6 +247,18 @@ FUNCTION_ENV["SetupApiFunction"] = (
     - {"APP_RETURN_URL", "PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL", "SQUARE_ACTIVITY_TABLE"}
     - {name for name in FUNCTION_ENV["ApiFunction"] if name.startswith("SQUARE_")}
 ) | {"CUSTOMER_CLASSIFIER", "CLASSIFIER_LLM_URL", "CLASSIFIER_LLM_MODEL", "CLASSIFIER_LLM_API_KEY_PARAM"}
+# The Square application, where Square grants are connected (api) or refreshed (api, the payout
+# deposit job, the scheduler's keep-alive, which refreshes them when SQUARE_OAUTH_FLOW is pkce).
+SQUARE_APP_ENV = {
+    "SQUARE_APPLICATION_ID",
+    "SQUARE_APPLICATION_SECRET_PARAM",
+    "SQUARE_API_BASE_URL",
+    "SQUARE_VERSION",
+    "SQUARE_OAUTH_FLOW",
+}
+SQUARE_TOKEN_FUNCTIONS = {"ApiFunction", "PayoutDepositFunction", "SchedulerFunction"}
+for _function in SQUARE_TOKEN_FUNCTIONS:
+    FUNCTION_ENV[_function] |= SQUARE_APP_ENV
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
 QUEUE_ENV = {
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
@@ -619,6 +631,21 @@ def test_only_token_functions_read_the_client_secret(template: dict[str, Any]) -
         )
         env = function["Properties"]["Environment"]["Variables"]
         assert bool(attached) == (name in TOKEN_FUNCTIONS) == ("QBO_CLIENT_SECRET_PARAM" in env), name
+
+
+def test_square_token_functions_read_the_square_secret_and_share_one_oauth_flow(
+    template: dict[str, Any],
+) -> None:
+    flow = template["Parameters"]["SquareOAuthFlow"]
+    assert (flow["Default"], flow["AllowedValues"]) == ("code", ["code", "pkce"])
+    for name, function in functions(template).items():
+        env = function["Properties"]["Environment"]["Variables"]
+        attached = {"SquareApplicationSecretReadPolicy"} & references(
+            function["Properties"].get("Policies", [])
+        )
+        assert bool(attached) == (name in SQUARE_TOKEN_FUNCTIONS) == ("SQUARE_OAUTH_FLOW" in env), name
+        if name in SQUARE_TOKEN_FUNCTIONS:
+            assert env["SQUARE_OAUTH_FLOW"] == {"Ref": "SquareOAuthFlow"}, name
 
 
 def test_token_key_rotates_and_only_token_functions_use_it(template: dict[str, Any]) -> None:

@@ -38,9 +38,11 @@ class SquareConfig:
     clients: dict[str, ClientApp] = field(default_factory=dict)
     # >1 makes token and code lifetimes pass that many times faster.
     clock_scale: float = 1.0
-    # Square: access tokens live 30 days; codes 5 minutes; code-flow refresh tokens never expire.
+    # Square: access tokens live 30 days; codes 5 minutes; code-flow refresh tokens never expire,
+    # PKCE-flow ones are single-use and expire after 90 days.
     access_token_lifetime_s: int = 30 * 24 * 3600
     auth_code_lifetime_s: int = 300
+    pkce_refresh_token_lifetime_s: int = 90 * 24 * 3600
     # The largest page the list endpoints answer (Square: 100); set it low to exercise cursors.
     page_size: int = 100
     send_retry_after: bool = True

@@ -28,6 +28,7 @@ _SETTABLE: dict[str, type] = {
     "consent": str,
     "access_token_lifetime_s": int,
     "auth_code_lifetime_s": int,
+    "pkce_refresh_token_lifetime_s": int,
 }
 _ID = "(?P<ident>[^/]+)"
 

@@ -1,15 +1,24 @@
-"""Square's OAuth code flow: authorize (auto-consent), ObtainToken, RevokeToken, bearer checks.
+"""Square's OAuth code and PKCE flows: authorize (auto-consent), ObtainToken, RevokeToken, bearer checks.
 
 Differences from Intuit's that clients must get right (providers.md 5.4): the token endpoint takes
 JSON with client_id and client_secret in the body; access tokens carry ``expires_at`` (ISO), not
 ``expires_in``; a code-flow refresh token is multi-use, never expires, and refreshing answers the
 same refresh token; revoke authenticates with ``Authorization: Client <secret>`` and revokes every
 token of that seller for the app.
+
+The PKCE flow (api.json ObtainToken): authorize takes ``code_challenge`` = BASE64URL(SHA256(verifier))
+without padding; its code is redeemed with ``code_verifier`` instead of the secret, and the grant
+refreshes with ``client_id`` alone. Its refresh tokens are single-use and expire after 90 days:
+each refresh answers a new one with ``refresh_token_expires_at``, and the one spent is refused from
+then on like an unknown token (Square's exact words for it are not documented).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -34,6 +43,10 @@ SCOPES = (
     "SETTLEMENTS_READ",
     "ORDERS_READ",
 )
+BAD_CLIENT = "Invalid client_id or client_secret."
+# RFC 7636: a verifier is 43 to 128 unreserved characters; an S256 challenge is 43 of base64url.
+PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 
 
 @dataclass
@@ -44,17 +57,21 @@ class AuthCode:
     scopes: list[str]
     expires_at: float
     used: bool = False
+    code_challenge: str | None = None  # set: the PKCE flow (redeemed with its verifier)
 
 
 @dataclass
 class Grant:
-    """One seller's authorization of one app: one multi-use refresh token."""
+    """One seller's authorization of one app: one multi-use refresh token (code flow), or a
+    single-use one that each refresh replaces and that expires (PKCE flow)."""
 
     client_id: str
     merchant_id: str
     scopes: list[str]
     refresh_token: str
     revoked: bool = False
+    pkce: bool = False
+    refresh_expires_at: float | None = None  # PKCE only
 
 
 @dataclass
@@ -96,6 +113,11 @@ class SquareOAuth:
         scopes = (request.param("scope") or "").replace(",", " ").split()
         if not scopes:
             return _error_page("The scope parameter is required.")
+        challenge = request.param("code_challenge")
+        if challenge is not None and not PKCE_CHALLENGE.match(challenge):
+            return _error_page(
+                "The code_challenge must be BASE64URL(SHA256(code_verifier)) without padding (43 characters)."
+            )
         state = request.param("state")
         if self.config.consent != "approve":
             return redirect(
@@ -112,7 +134,9 @@ class SquareOAuth:
         code = ids.auth_code()
         with self.lock:
             expires = self.clock.now() + self.config.auth_code_lifetime_s
-            self.codes[code] = AuthCode(client_id, redirect_uri, merchant_id, scopes, expires)
+            self.codes[code] = AuthCode(
+                client_id, redirect_uri, merchant_id, scopes, expires, code_challenge=challenge
+            )
         return redirect(_with_query(target, {"code": code, "response_type": "code", "state": state}))
 
     def _consenting_merchant(self, asked: str | None) -> str:
@@ -140,18 +164,25 @@ class SquareOAuth:
             raise errors.missing("client_id")
         app = self.config.clients.get(client_id)
         secret = str(form.get("client_secret") or "")
-        if app is None or not secret or not secrets.compare_digest(app.secret, secret):
-            raise errors.unauthorized("Invalid client_id or client_secret.")
+        if app is None or (secret and not secrets.compare_digest(app.secret, secret)):
+            raise errors.unauthorized(BAD_CLIENT)
+        # Without a secret only a PKCE code or a PKCE grant's refresh token is accepted (below).
+        with_secret = bool(secret)
         grant_type = form.get("grant_type")
         with self.lock:
             if grant_type == "authorization_code":
-                return self._exchange(client_id, form)
+                return self._exchange(client_id, form, with_secret)
             if grant_type == "refresh_token":
-                return self._refresh(client_id, form)
+                return self._refresh(client_id, form, with_secret)
+        if not with_secret:
+            raise errors.unauthorized(BAD_CLIENT)
         raise errors.invalid_value("grant_type", "grant_type must be authorization_code or refresh_token.")
 
-    def _exchange(self, client_id: str, form: dict[str, Any]) -> dict[str, Any]:
+    def _exchange(self, client_id: str, form: dict[str, Any], with_secret: bool) -> dict[str, Any]:
         code = self.codes.get(str(form.get("code") or ""))
+        pkce = code is not None and code.code_challenge is not None
+        if not with_secret and not pkce:
+            raise errors.unauthorized(BAD_CLIENT)
         if code is None or code.client_id != client_id:
             raise errors.unauthorized("Invalid authorization code.")
         if code.used:
@@ -163,31 +194,54 @@ class SquareOAuth:
             raise errors.invalid_value(
                 "redirect_uri", "The redirect_uri does not match the authorize request's."
             )
+        if code.code_challenge is not None:
+            _check_verifier(form.get("code_verifier"), code.code_challenge)
         code.used = True
-        grant = Grant(client_id, code.merchant_id, code.scopes, ids.refresh_token())
-        self.grants[grant.refresh_token] = grant
+        grant = Grant(client_id, code.merchant_id, code.scopes, ids.refresh_token(), pkce=pkce)
+        self._keep(grant)
         return self._issue(grant, bool(form.get("short_lived")))
 
-    def _refresh(self, client_id: str, form: dict[str, Any]) -> dict[str, Any]:
+    def _refresh(self, client_id: str, form: dict[str, Any], with_secret: bool) -> dict[str, Any]:
         grant = self.grants.get(str(form.get("refresh_token") or ""))
         if grant is None or grant.revoked or grant.client_id != client_id:
             raise errors.unauthorized("Invalid refresh token.")
+        if not grant.pkce:
+            if not with_secret:
+                raise errors.unauthorized(BAD_CLIENT)
+            return self._issue(grant, bool(form.get("short_lived")))
+        if grant.refresh_expires_at is not None and grant.refresh_expires_at <= self.clock.now():
+            raise errors.unauthorized("Refresh token is expired.")
+        del self.grants[grant.refresh_token]  # single-use: spent by this request, answered or not
+        grant.refresh_token = ids.refresh_token()
+        self._keep(grant)
         return self._issue(grant, bool(form.get("short_lived")))
+
+    def _keep(self, grant: Grant) -> None:
+        """Register the grant under its refresh token; a PKCE one lives 90 days from now."""
+        if grant.pkce:
+            grant.refresh_expires_at = self.clock.now() + self.config.pkce_refresh_token_lifetime_s
+        self.grants[grant.refresh_token] = grant
 
     def _issue(self, grant: Grant, short_lived: bool) -> dict[str, Any]:
         lifetime = 24 * 3600 if short_lived else self.config.access_token_lifetime_s
         token = ids.access_token()
         self.access[token] = AccessToken(grant, self.clock.now() + lifetime)
-        # The wall-clock expiry the client sees shrinks with the clock scale, as the lifetime does.
-        expires = datetime.now(UTC) + timedelta(seconds=self.clock.to_real_seconds(lifetime))
-        return {
+        answer: dict[str, Any] = {
             "access_token": token,
             "token_type": "bearer",
-            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "expires_at": self._advertised(lifetime),
             "merchant_id": grant.merchant_id,
             "refresh_token": grant.refresh_token,
             "short_lived": short_lived,
         }
+        if grant.refresh_expires_at is not None:  # "only returned for the PKCE flow" (api.json)
+            answer["refresh_token_expires_at"] = self._advertised(grant.refresh_expires_at - self.clock.now())
+        return answer
+
+    def _advertised(self, lifetime: float) -> str:
+        """The wall-clock time a lifetime ends, shrunk with the clock scale as the lifetime is."""
+        ends = datetime.now(UTC) + timedelta(seconds=self.clock.to_real_seconds(lifetime))
+        return ends.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def issue_direct(
         self, client_id: str, merchant_id: str, scopes: list[str] | None = None
@@ -312,6 +366,21 @@ def _json_object(request: Request) -> dict[str, Any]:
             400, "INVALID_REQUEST_ERROR", "BAD_REQUEST", "The request body must be a JSON object."
         )
     return body
+
+
+def _check_verifier(verifier: Any, challenge: str) -> None:
+    """The code was asked for with a challenge: only its verifier redeems it (S256)."""
+    if not verifier:
+        raise errors.missing("code_verifier")
+    if not isinstance(verifier, str) or not PKCE_VERIFIER.match(verifier):
+        raise errors.invalid_value(
+            "code_verifier", "The code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~."
+        )
+    digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=")
+    if not secrets.compare_digest(digest.decode("ascii"), challenge):
+        raise errors.invalid_value(
+            "code_verifier", "The code_verifier does not match the code_challenge of the authorize request."
+        )
 
 
 def _with_query(uri: str, params: dict[str, str | None]) -> str:

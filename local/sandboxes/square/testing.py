@@ -14,6 +14,9 @@ import httpx
 
 SQUARE_VERSION = "2025-08-20"
 SCOPES = "MERCHANT_PROFILE_READ PAYMENTS_READ PAYOUTS_READ"
+# RFC 7636 appendix B: a code verifier and its S256 code challenge.
+RFC7636_VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+RFC7636_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
 def authorize_url(
@@ -35,6 +38,7 @@ class Connection:
     access_token: str
     refresh_token: str
     expires_at: str
+    refresh_token_expires_at: str | None = None  # the PKCE flow's
 
 
 class SquareControl:
@@ -133,10 +137,21 @@ class SquareControl:
 
 
 def connect(
-    base_url: str, client_id: str, secret: str, redirect_uri: str, merchant_id: str | None = None
+    base_url: str,
+    client_id: str,
+    secret: str | None,
+    redirect_uri: str,
+    merchant_id: str | None = None,
+    *,
+    pkce: tuple[str, str] | None = None,
 ) -> Connection:
-    """The whole code flow: authorize (auto-consent), redirect, ObtainToken."""
+    """The whole code flow: authorize (auto-consent), redirect, ObtainToken. With ``pkce``
+    (verifier, challenge) the PKCE flow: the challenge at authorize, the verifier instead of the
+    secret at ObtainToken (``secret`` is then not sent)."""
     extra = {"merchant_id": merchant_id} if merchant_id else {}
+    credentials = {"client_secret": secret} if pkce is None else {"code_verifier": pkce[0]}
+    if pkce is not None:
+        extra["code_challenge"] = pkce[1]
     with httpx.Client(timeout=30.0) as http:
         consent = http.get(authorize_url(base_url, client_id, redirect_uri, **extra))
         if consent.status_code != 302:
@@ -146,7 +161,7 @@ def connect(
             f"{base_url}/oauth2/token",
             json={
                 "client_id": client_id,
-                "client_secret": secret,
+                **credentials,
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": redirect_uri,
@@ -157,7 +172,11 @@ def connect(
         raise AssertionError(f"ObtainToken -> {answer.status_code} {answer.text}")
     tokens = answer.json()
     return Connection(
-        tokens["merchant_id"], tokens["access_token"], tokens["refresh_token"], tokens["expires_at"]
+        tokens["merchant_id"],
+        tokens["access_token"],
+        tokens["refresh_token"],
+        tokens["expires_at"],
+        tokens.get("refresh_token_expires_at"),
     )
 
 

@@ -26,6 +26,8 @@ from local.sandboxes.square.ledger import (
 )
 from local.sandboxes.square.server import SquareConfig, SquareSandbox
 from local.sandboxes.square.testing import (
+    RFC7636_CHALLENGE,
+    RFC7636_VERIFIER,
     SquareClient,
     SquareControl,
     authorize_url,
@@ -66,6 +68,7 @@ def scenario() -> Iterator[Scenario]:
         merchant = control.add_merchant("Contract Cafe", ["Main", "Kiosk"])
         control.subscribe("http://127.0.0.1:9/unreachable", "contract-key")
         _oauth(found, sandbox, merchant["id"])
+        _pkce(found, sandbox, merchant["id"])
         tokens = control.call(
             "POST", "/tokens/issue", {"client_id": CLIENT_ID, "merchant_id": merchant["id"]}
         )
@@ -108,6 +111,36 @@ def _oauth(found: Scenario, sandbox: SquareSandbox, merchant_id: str) -> None:
         headers={"Authorization": f"Client {SECRET}"},
     )
     _record(found, "/oauth2/revoke", revoked, "post")
+
+
+def _pkce(found: Scenario, sandbox: SquareSandbox, merchant_id: str) -> None:
+    """The PKCE flow's answers: a refused and an accepted verifier, a refresh that rotates the
+    single-use refresh token (with refresh_token_expires_at), and the spent token refused."""
+    consent = httpx.get(
+        authorize_url(
+            sandbox.url, CLIENT_ID, REDIRECT, merchant_id=merchant_id, code_challenge=RFC7636_CHALLENGE
+        )
+    )
+    code = redirect_params(consent.headers["location"])["code"]
+    exchange = {"client_id": CLIENT_ID, "grant_type": "authorization_code", "code": code}
+    token_url = f"{sandbox.url}/oauth2/token"
+    _record(
+        found, "/oauth2/token", httpx.post(token_url, json={**exchange, "code_verifier": "x" * 43}), "post"
+    )
+    tokens = _record(
+        found,
+        "/oauth2/token",
+        httpx.post(token_url, json={**exchange, "code_verifier": RFC7636_VERIFIER}),
+        "post",
+    )
+    refresh = {
+        "client_id": CLIENT_ID,
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+    }
+    rotated = _record(found, "/oauth2/token", httpx.post(token_url, json=refresh), "post")
+    assert rotated["refresh_token"] != tokens["refresh_token"] and rotated["refresh_token_expires_at"]
+    _record(found, "/oauth2/token", httpx.post(token_url, json=refresh), "post")
 
 
 def _activity(control: SquareControl, merchant: dict[str, Any], deliver: bool) -> None:

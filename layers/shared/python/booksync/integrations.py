@@ -13,6 +13,7 @@ from pynamodb.exceptions import DeleteError
 
 from booksync.documents import DocumentKind, InvoiceStatus
 from booksync.errors import BooksyncError, InvalidRequest, NotFoundError
+from booksync.providers.oauth_common import code_challenge, new_code_verifier
 from booksync.providers.port import OAuthClient
 from booksync.security.vault import PlainTokens, TokenCipher, TokenContext
 from booksync.store.connections import (
@@ -106,20 +107,27 @@ class Integrations:
 
     # -- connect ----------------------------------------------------------------------------------
     def start_connect(self, *, company_id: str, user_id: str, provider: str) -> str:
-        """The consent URL with a one-time state; bad credentials fail here, before any redirect."""
+        """The consent URL with a one-time state; bad credentials fail here, before any redirect.
+        A PKCE client also gets a code challenge, whose verifier waits in the state row."""
         _require_supported(provider)
         oauth = self._oauth_for(provider)  # raises ConfigurationError on empty/placeholder credentials
         state = secrets.token_urlsafe(32)
         redirect_uri = self._redirect_uri_for(provider)
+        verifier = new_code_verifier() if oauth.uses_pkce else None
         OAuthStateModel(
             state,
             company_id=company_id,
             provider=provider,
             user_id=user_id,
             redirect_uri=redirect_uri,
+            code_verifier=verifier,
             ttl=int(self._clock() + STATE_TTL_SECONDS),
         ).save()
-        return oauth.authorization_url(state=state, redirect_uri=redirect_uri)
+        return oauth.authorization_url(
+            state=state,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge(verifier) if verifier is not None else None,
+        )
 
     def complete_connect(
         self,
@@ -148,7 +156,9 @@ class Integrations:
                 "QuickBooks did not say which company (realmId) was connected.",
                 fix="Start the connection again.",
             )
-        tokens = self._oauth_for(provider).exchange_code(code=code, redirect_uri=pending.redirect_uri)
+        tokens = self._oauth_for(provider).exchange_code(
+            code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
+        )
         if provider == "square" and not tokens.account_id:
             raise InvalidRequest(
                 "Square did not say which seller (merchant_id) was connected.",

@@ -297,6 +297,13 @@ class SquareSettings(_Settings):
     application_secret_value: str | None = Field(alias="SQUARE_APPLICATION_SECRET", default=None, repr=False)
     api_base_url: str = Field(alias="SQUARE_API_BASE_URL", default="https://connect.squareup.com")
     square_version: str = Field(alias="SQUARE_VERSION", default="2025-08-20", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    # "code" (default: Square's flow for server-side apps, multi-use refresh token) or "pkce"
+    # (single-use refresh tokens that last 90 days; README "Settings" says when it is worth it).
+    oauth_flow: Literal["code", "pkce"] = Field(alias="SQUARE_OAUTH_FLOW", default="code")
+
+    @property
+    def uses_pkce(self) -> bool:
+        return self.oauth_flow == "pkce"
 
     def credentials(self) -> tuple[str, str]:
         """The application id and secret, refused when unset or placeholders."""

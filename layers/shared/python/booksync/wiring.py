@@ -369,6 +369,8 @@ def keep_alive(settings: SchedulerSettings) -> KeepAlive:
         connections=connections,
         notifications=NotificationRepository(),
         refresher_for=refresher,
+        # Square's code-flow refresh token never lapses; a PKCE one does, 90 days after it is issued.
+        providers=("quickbooks", "square") if settings.square.uses_pkce else ("quickbooks",),
         warning_seconds=settings.refresh_expiry_warning_days * 86_400,
     )
 

@@ -1,4 +1,5 @@
-"""What the providers' OAuth clients share: the token call, reading its answer, the refusal.
+"""What the providers' OAuth clients share: the token call, reading its answer, the refusal, and
+PKCE's verifier and challenge (RFC 7636).
 
 Each provider (``quickbooks/oauth.py``, ``square/oauth.py``) keeps how it authenticates, what it
 sends and how its errors map; the steps below are the same for both.
@@ -6,6 +7,9 @@ sends and how its errors map; the steps below are the same for both.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,6 +23,18 @@ if TYPE_CHECKING:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_code_verifier() -> str:
+    """A PKCE code verifier: 64 random bytes as base64url, 86 characters (RFC 7636 4.1 allows
+    43 to 128 of A-Z a-z 0-9 - . _ ~)."""
+    return secrets.token_urlsafe(64)
+
+
+def code_challenge(verifier: str) -> str:
+    """The S256 challenge of a verifier: BASE64URL(SHA256(verifier)) without padding (RFC 7636 4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def token_call(

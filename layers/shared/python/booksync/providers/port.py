@@ -239,6 +239,9 @@ class OAuthClient(Protocol):
     """Authorization-code flow and token lifecycle for one provider."""
 
     name: str
+    # True: connecting sends a PKCE code_challenge and the code exchange its code_verifier
+    # (RFC 7636); the one-time state row keeps the verifier between the two.
+    uses_pkce: bool
 
     def authorization_url(
         self, *, state: str, redirect_uri: str, code_challenge: str | None = None

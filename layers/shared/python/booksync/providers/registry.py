@@ -22,6 +22,7 @@ def oauth_client(
             application_secret=application_secret,
             base_url=square.api_base_url,
             square_version=square.square_version,
+            uses_pkce=square.uses_pkce,
         )
     if provider != "quickbooks":
         raise NotFoundError(f"No OAuth client for {provider!r} yet.", fix="Use quickbooks or square.")

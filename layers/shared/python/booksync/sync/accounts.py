@@ -12,7 +12,13 @@ from collections.abc import Callable
 from booksync.errors import Rejected
 from booksync.store.models import DocumentModel
 
-PROVIDER_LABELS = {"quickbooks": "QuickBooks", "xero": "Xero", "freshbooks": "FreshBooks", "wave": "Wave"}
+PROVIDER_LABELS = {
+    "quickbooks": "QuickBooks",
+    "xero": "Xero",
+    "freshbooks": "FreshBooks",
+    "wave": "Wave",
+    "square": "Square",
+}
 
 
 class NoIncomeAccount(Rejected):

@@ -1,7 +1,8 @@
 """Token keep-alive: refresh tokens older than a day, and warn before a grant lapses.
 
 Intuit's refresh tokens roll over 100 days from last use and end after 5 years whatever is done;
-a company that syncs rarely would otherwise find its connection dead. The connections whose
+Square's PKCE-flow refresh tokens end 90 days after they are issued (the code flow's never do).
+A company that syncs rarely would otherwise find its connection dead. The connections whose
 refresh is due are read from the sparse ``refresh-index`` (never a scan).
 """
 
@@ -17,6 +18,7 @@ from booksync.errors import BooksyncError, NeedsReconnection
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.models import ConnectionModel
 from booksync.store.notifications import NotificationRepository
+from booksync.sync.accounts import PROVIDER_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -86,23 +88,25 @@ class KeepAlive:
         if expires is None or float(expires) - self._clock() > self._warning:
             return
         days = max(0, int((float(expires) - self._clock()) // 86_400))
+        label = PROVIDER_LABELS.get(row.provider, row.provider)
         self._notifications.raise_once(
             row.company_id,
             f"{row.provider}:refresh_expiring",
-            title="QuickBooks will need to be reconnected soon",
-            message=f"QuickBooks' authorization for this company ends in {days} day(s) "
+            title=f"{label} will need to be reconnected soon",
+            message=f"The {label} authorization for this company ends in {days} day(s) "
             "and cannot be extended.",
-            fix="Reconnect QuickBooks (Settings > Integrations > Reconnect) before then.",
+            fix=f"Reconnect {label} (Settings > Integrations > Reconnect) before then.",
             now=self._clock(),
         )
         report.warned += 1
 
     def _notify_reconnect(self, row: ConnectionModel) -> None:
+        label = PROVIDER_LABELS.get(row.provider, row.provider)
         self._notifications.raise_once(
             row.company_id,
             f"{row.provider}:needs_reconnection",
-            title="QuickBooks needs to be reconnected",
-            message="QuickBooks no longer accepts this company's authorization.",
+            title=f"{label} needs to be reconnected",
+            message=f"{label} no longer accepts this company's authorization.",
             fix="Reconnect the integration (Settings > Integrations > Reconnect).",
             now=self._clock(),
         )

@@ -39,6 +39,7 @@ class QuickBooksOAuth:
     """The Intuit app's side of the OAuth flow. ``now`` exists for tests."""
 
     name = PROVIDER
+    uses_pkce = False  # Intuit documents no PKCE for QuickBooks Online: the code flow with the client secret
 
     def __init__(
         self,

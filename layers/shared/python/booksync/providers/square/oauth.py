@@ -1,13 +1,17 @@
-"""Square OAuth (code flow): authorization URL, code exchange, refresh, revoke (``OAuthClient``).
+"""Square OAuth (code or PKCE flow): authorization URL, code exchange, refresh, revoke (``OAuthClient``).
 
 providers.md 5.4 and api.json ``/oauth2/token``, ``/oauth2/revoke``:
 - authorize ``{base}/oauth2/authorize?client_id=…&scope=A B&session=false&state=…``; ``session=false``
   makes the seller sign in rather than reuse a browser session (Square's advice for production);
-- ``POST {base}/oauth2/token`` with a JSON body carrying ``client_id`` and ``client_secret``; the
-  answer names the seller (``merchant_id``, kept as ``TokenSet.account_id``) and gives
-  ``expires_at`` (an RFC 3339 time, 30 days ahead);
+  the PKCE flow adds ``code_challenge`` (S256; Square's Authorize takes no ``code_challenge_method``);
+- ``POST {base}/oauth2/token`` with a JSON body carrying ``client_id`` and, in the code flow,
+  ``client_secret``; the PKCE flow sends no secret: ``code_verifier`` with the code, nothing more
+  than ``client_id`` with a refresh token. The answer names the seller (``merchant_id``, kept as
+  ``TokenSet.account_id``) and gives ``expires_at`` (an RFC 3339 time, 30 days ahead);
 - the code flow's refresh token is multi-use and does not expire: a refresh answers the same
-  refresh token (stored again all the same, so a provider that rotates is served too);
+  refresh token (stored again all the same, so a provider that rotates is served too). The PKCE
+  flow's is single-use and lasts 90 days (``refresh_token_expires_at``): every refresh answers a
+  new one, which must be stored, and an answer without one leaves the grant unrefreshable;
 - ``POST {base}/oauth2/revoke`` with ``Authorization: Client <application secret>`` and
   ``{client_id, access_token}``: revoking the access token ends every token of the grant.
 
@@ -51,7 +55,8 @@ DEFAULT_LIFETIME = timedelta(days=30)
 
 
 class SquareOAuth:
-    """The Square application's side of the OAuth code flow. ``now`` exists for tests."""
+    """The Square application's side of the OAuth code flow, or of the PKCE flow when ``uses_pkce``
+    (SQUARE_OAUTH_FLOW=pkce). ``now`` exists for tests."""
 
     name = PROVIDER
     # Square revokes a grant by its access token (RevokeTokenRequest has no refresh_token field).
@@ -67,7 +72,9 @@ class SquareOAuth:
         square_version: str = DEFAULT_SQUARE_VERSION,
         scopes: Sequence[str] = SCOPES,
         now: Callable[[], datetime] = utcnow,
+        uses_pkce: bool = False,
     ) -> None:
+        # The secret is needed in both flows: RevokeToken authenticates with it.
         if not application_id or not application_secret:
             raise ConfigurationError(f"the Square application credentials are missing: set {CLIENT_SETTINGS}")
         self.application_id = application_id
@@ -82,9 +89,10 @@ class SquareOAuth:
         self.square_version = square_version
         self.scopes = tuple(scopes)
         self._now = now
+        self.uses_pkce = uses_pkce
 
     def __repr__(self) -> str:  # the secret stays out of reprs and tracebacks
-        return f"SquareOAuth(application_id={self.application_id!r})"
+        return f"SquareOAuth(application_id={self.application_id!r}, uses_pkce={self.uses_pkce})"
 
     # ------------------------------------------------------------------ OAuthClient
 
@@ -109,8 +117,7 @@ class SquareOAuth:
         realm_id: str | None = None,
     ) -> TokenSet:
         body = {
-            "client_id": self.application_id,
-            "client_secret": self._secret,
+            **self._client_credentials(),
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": redirect_uri,
@@ -120,13 +127,16 @@ class SquareOAuth:
         return self._token_call(body, secrets=(code, code_verifier), refreshing=False)
 
     def refresh(self, refresh_token: str) -> TokenSet:
-        body = {
-            "client_id": self.application_id,
-            "client_secret": self._secret,
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-        }
+        body = {**self._client_credentials(), "grant_type": "refresh_token", "refresh_token": refresh_token}
         tokens = self._token_call(body, secrets=(refresh_token,), refreshing=True)
+        if tokens.refresh_token is None and self.uses_pkce:
+            # The refresh token just sent was single-use: without its successor nothing can refresh.
+            raise NeedsReconnection(
+                f"{LABEL} answered a refresh without the new refresh token the PKCE flow must issue; "
+                "the old one is used up.",
+                provider=PROVIDER,
+                fix=RECONNECT_FIX,
+            )
         if tokens.refresh_token is None:  # the code flow's refresh token stays valid: keep it
             tokens = TokenSet(
                 access_token=tokens.access_token,
@@ -151,6 +161,13 @@ class SquareOAuth:
         raise self._error(response, secrets=(token,), refreshing=False)
 
     # ------------------------------------------------------------------ helpers
+
+    def _client_credentials(self) -> dict[str, str]:
+        """The code flow authenticates the app with its secret; the PKCE flow sends none (api.json
+        ObtainToken: ``code_verifier`` takes its place for a code, ``client_id`` alone refreshes)."""
+        if self.uses_pkce:
+            return {"client_id": self.application_id}
+        return {"client_id": self.application_id, "client_secret": self._secret}
 
     def _headers(self) -> dict[str, str]:
         return {
