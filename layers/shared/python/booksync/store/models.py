@@ -210,11 +210,6 @@ class RunErrorMap(MapAttribute[str, Any]):
     fix = UnicodeAttribute(null=True)
 
 
-class SyncRunModel(Model):
-    class Meta(_Meta):
-        pass
-
-    company_id = UnicodeAttribute(hash_key=True)
 class ParkedRunIndex(GlobalSecondaryIndex["SyncRunModel"]):
     """Sparse: only catalog runs parked by a broken connection carry ``parked_key``."""
 
@@ -226,6 +221,11 @@ class ParkedRunIndex(GlobalSecondaryIndex["SyncRunModel"]):
     run_id = UnicodeAttribute(range_key=True)
 
 
+class SyncRunModel(Model):
+    class Meta(_Meta):
+        pass
+
+    company_id = UnicodeAttribute(hash_key=True)
     run_id = UnicodeAttribute(range_key=True)
     provider = UnicodeAttribute()
     kind = UnicodeAttribute()  # invoice | catalog | sweep
@@ -242,14 +242,14 @@ class ParkedRunIndex(GlobalSecondaryIndex["SyncRunModel"]):
     cursor = JSONAttribute(null=True)
     step = NumberAttribute(null=True)
     lease_until = NumberAttribute(null=True)
+    # The provider, while the run is parked: the sweep finds runs a reconnection did not resume.
+    parked_key = UnicodeAttribute(null=True)
+    parked_index = ParkedRunIndex()
 
 
 class OAuthStateModel(Model):
     class Meta(_Meta):
         pass
-    # The provider, while the run is parked: the sweep finds runs a reconnection did not resume.
-    parked_key = UnicodeAttribute(null=True)
-    parked_index = ParkedRunIndex()
 
     state = UnicodeAttribute(hash_key=True)
     company_id = UnicodeAttribute()
