@@ -263,12 +263,18 @@ class TestJwtAuthorizer:
             ({"ttl_seconds": -10}, "expired"),
             ({"issuer": "https://elsewhere/"}, "issuer"),
             ({"audience": "someone-else"}, "audience"),
-            ({"extra_claims": {"nbf": int(time.time()) + 600}}, "not valid yet"),
+            # A callable: evaluated when the test runs, not at collection (CI may run it minutes later).
+            ({"extra_claims": {"nbf": lambda: int(time.time()) + 600}}, "not valid yet"),
             ({"extra_claims": {"exp": None}}, "expired"),
         ],
     )
-    def test_claims_checks(self, keys: Path, kwargs: dict[str, object], reason: str) -> None:
-        token = mint_token("acme", key_dir=keys, **{"issuer": ISSUER, "audience": AUDIENCE, **kwargs})  # type: ignore[arg-type]
+    def test_claims_checks(self, keys: Path, kwargs: dict[str, Any], reason: str) -> None:
+        extra = {
+            name: value() if callable(value) else value
+            for name, value in kwargs.get("extra_claims", {}).items()
+        }
+        kwargs = {**kwargs, "extra_claims": extra}
+        token = mint_token("acme", key_dir=keys, **{"issuer": ISSUER, "audience": AUDIENCE, **kwargs})
         with pytest.raises(AuthorizationError, match=reason):
             self._authorize(keys, f"Bearer {token}")
 
