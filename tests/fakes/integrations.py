@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from booksync.integrations import Integrations
+from booksync.providers.port import OAuthClient
 from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
@@ -13,14 +14,20 @@ from tests.fakes.oauth import FakeOAuth
 
 
 def fake_integrations(
-    connections: ConnectionRepository, documents: DocumentRepository, kms_key: str, **hooks: Any
+    connections: ConnectionRepository,
+    documents: DocumentRepository,
+    kms_key: str,
+    *,
+    oauth: OAuthClient | None = None,
+    **hooks: Any,
 ) -> Integrations:
-    """``hooks``: Integrations' optional arguments (account checks, on_connected ...)."""
+    """``oauth``: the client for every provider (default: a fresh FakeOAuth per call);
+    ``hooks``: Integrations' optional arguments (account checks, on_connected ...)."""
     return Integrations(
         connections=connections,
         documents=documents,
         cipher=KmsTokenVault(kms_key),
-        oauth_for=lambda _p: FakeOAuth(),
+        oauth_for=lambda _p: oauth or FakeOAuth(),
         redirect_uri_for=lambda p: f"https://api.example.com/oauth/{p}/callback",
         **hooks,
     )

@@ -11,22 +11,16 @@ from types import SimpleNamespace
 import pytest
 from booksync.integrations import Integrations
 from booksync.providers.oauth_common import code_challenge
-from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import OAuthStateModel
 
+from tests.fakes.integrations import fake_integrations
 from tests.fakes.oauth import FakeOAuth
 
 
 def integrations(oauth: FakeOAuth, kms_key: str) -> Integrations:
-    return Integrations(
-        connections=ConnectionRepository(),
-        documents=DocumentRepository(),
-        cipher=KmsTokenVault(kms_key),
-        oauth_for=lambda _provider: oauth,
-        redirect_uri_for=lambda provider: f"https://api.example.com/oauth/{provider}/callback",
-    )
+    return fake_integrations(ConnectionRepository(), DocumentRepository(), kms_key, oauth=oauth)
 
 
 def state_of(url: str) -> str:

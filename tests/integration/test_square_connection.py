@@ -30,6 +30,7 @@ from booksync.store.models import ConnectionModel, OAuthStateModel
 from local.sandboxes.square.config import ClientApp, SquareConfig
 from local.sandboxes.square.server import SquareSandbox
 from local.sandboxes.square.testing import SquareControl
+from tests.fakes.integrations import fake_integrations
 
 APP_ID, SECRET = "sandbox-sq0idb-oauth-tests", "sandbox-sq0csb-oauth-secret"
 REDIRECT = "https://api.example.com/oauth/square/callback"
@@ -145,13 +146,7 @@ def pkce_oauth(square: SimpleNamespace) -> SquareOAuth:
 
 
 def integrations(oauth: SquareOAuth, kms_key: str) -> Integrations:
-    return Integrations(
-        connections=ConnectionRepository(),
-        documents=DocumentRepository(),
-        cipher=KmsTokenVault(kms_key),
-        oauth_for=lambda _provider: oauth,
-        redirect_uri_for=lambda _provider: REDIRECT,
-    )
+    return fake_integrations(ConnectionRepository(), DocumentRepository(), kms_key, oauth=oauth)
 
 
 def approve(square: SimpleNamespace, url: str) -> dict[str, str]:
