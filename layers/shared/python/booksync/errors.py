@@ -32,6 +32,13 @@ class InvalidRequest(BooksyncError):
     code = "invalid_request"
 
 
+class ConcurrentChange(BooksyncError):
+    """Other requests kept changing what this one was checked against (e.g. refunds of the same
+    payment): nothing was saved; sending the same request again is safe."""
+
+    code = "concurrent_change"
+
+
 class ProviderError(BooksyncError):
     """The accounting provider (or Square) refused or failed a call."""
 

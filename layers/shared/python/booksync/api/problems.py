@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from booksync.errors import (
     BooksyncError,
+    ConcurrentChange,
     ConfigurationError,
     InvalidRequest,
     NeedsReconnection,
@@ -75,6 +76,7 @@ _STATUS: list[tuple[type[BooksyncError], int, str]] = [
     (Forbidden, 403, "Not allowed"),
     (NotFoundError, 404, "Not found"),
     (InvalidRequest, 422, "The request cannot be processed"),
+    (ConcurrentChange, 409, "Changed by another request at the same time"),
     (ConfigurationError, 503, "booksync is not configured for this"),
     (RateLimited, 429, "The provider is rate limiting"),
     (NeedsReconnection, 409, "The integration needs to be reconnected"),
@@ -86,6 +88,7 @@ PROBLEM_STATUSES: dict[int, str] = {
     **{status: title for _, status, title in _STATUS},
     400: "The body is not JSON",
     405: "Method not allowed",
+    409: "The integration needs to be reconnected, or other requests changed the same record meanwhile",
     422: "Invalid request",
 }
 

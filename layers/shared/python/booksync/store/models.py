@@ -163,6 +163,11 @@ class DocumentModel(Model):
     pending_since = NumberAttribute(null=True)
     payment_ids = UnicodeSetAttribute(null=True)
     refund_ids = UnicodeSetAttribute(null=True)  # payments: the refunds recorded on them
+    # Payments: what each refund holds of the amount (refund id -> decimal string), and a counter
+    # that grows with every change of it. Refunds are checked against the payment and written on
+    # condition that the counter is unchanged (store/documents.py, RefundAmounts).
+    refund_amounts = MapAttribute[str, Any](null=True)
+    refunds_version = NumberAttribute(null=True)
     link_quickbooks = LinkMap(null=True)
     link_xero = LinkMap(null=True)
     link_freshbooks = LinkMap(null=True)

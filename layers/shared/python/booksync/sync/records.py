@@ -3,6 +3,10 @@
 A SENT invoice (or a payment on one) is marked pending before anything else, then queued when
 auto-sync is on. The queue send is awaited; if it fails the pending marker is still there and
 the sweep queues the work within five minutes: nothing is fire-and-forget and nothing is lost.
+
+A payment's refunds never add up to more than it, whatever requests run at the same time: the
+limit is checked against what the payment row holds and written on condition that it still does
+(store/documents.py). A request that loses that race reads again and checks again.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ from booksync.documents import (
     Refund,
     payment_invoice_ids,
 )
-from booksync.errors import InvalidRequest, NotFoundError
+from booksync.errors import ConcurrentChange, InvalidRequest, NotFoundError
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
-from booksync.store.documents import DELETED, DocumentRepository, PutOutcome
+from booksync.store.documents import DELETED, DocumentRepository, PutOutcome, RefundAmounts, StaleRead
 from booksync.store.models import PROVIDERS, DocumentModel
 from booksync.store.runs import RunRepository
 from booksync.sync.jobs import JobQueue, SyncJob, Trigger
@@ -33,6 +37,9 @@ from booksync.sync.jobs import JobQueue, SyncJob, Trigger
 logger = logging.getLogger(__name__)
 
 SYNCABLE = {InvoiceStatus.SENT, InvoiceStatus.PAID, InvoiceStatus.VOID}
+# Reads and checks before a request gives up on a payment others keep changing (each retry reads
+# what the winner wrote, so more than a few in a row means a storm, not bad luck).
+CHECK_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,11 @@ class DocumentService:
     # -- payments ---------------------------------------------------------------------------------
     def put_payment(self, company_id: str, payment: Payment) -> Accepted:
         """Record a payment on every invoice it applies to; it syncs once all of them are sent."""
+        return self._checked_against_refunds(
+            lambda: self._record_payment(company_id, payment), f"Refunds of payment {payment.id}"
+        )
+
+    def _record_payment(self, company_id: str, payment: Payment) -> Accepted:
         field = "invoice_id" if payment.applications is None else "applications.invoice_id"
         invoice_rows = [
             self._require(company_id, DocumentKind.INVOICE, i, field) for i in payment.invoice_ids
@@ -176,8 +188,8 @@ class DocumentService:
                 "the invoices belong to different customers",
                 "A payment pays invoices of one customer: record one payment per customer.",
             )
-        if existing is not None and existing.refund_ids:
-            self._check_covers_refunds(company_id, existing, payment.amount)
+        held = self._docs.refund_amounts(existing)
+        self._check_covers_refunds(held, payment.amount)
         outcome = self._docs.put(
             company_id,
             DocumentKind.PAYMENT,
@@ -185,6 +197,7 @@ class DocumentService:
             now=self._clock(),
             # Waits (not pending) while any of its invoices is a draft: sending it syncs the payment.
             pending=all(row.status != InvoiceStatus.DRAFT for row in invoice_rows),
+            condition=held.unchanged(),
         )
         for row in invoice_rows:
             if payment.id not in (row.payment_ids or set()):
@@ -197,6 +210,12 @@ class DocumentService:
     # -- refunds ----------------------------------------------------------------------------------
     def put_refund(self, company_id: str, refund: Refund) -> Accepted:
         """Record a refund of a payment; it syncs after the payment (with its first invoice)."""
+        return self._checked_against_refunds(
+            lambda: self._record_refund(company_id, refund),
+            f"Payment {refund.payment_id} or its refunds",
+        )
+
+    def _record_refund(self, company_id: str, refund: Refund) -> Accepted:
         payment_row = self._docs.get(company_id, DocumentKind.PAYMENT, refund.payment_id)
         if payment_row is None:
             raise FieldProblem(
@@ -211,31 +230,42 @@ class DocumentService:
                 "a refund cannot move to another payment",
                 "Delete the refund in your app and record a new one.",
             )
-        self._check_refundable(company_id, payment_row, refund)
+        held = self._docs.refund_amounts(payment_row)
+        self._check_refundable(payment_row, refund, held)
         invoice_ids = payment_invoice_ids(payment_row.body)
         invoices = self._docs.get_many(company_id, DocumentKind.INVOICE, invoice_ids)
-        outcome = self._docs.put(
-            company_id,
-            DocumentKind.REFUND,
+        outcome = self._docs.put_refund(
             refund,
+            existing=existing,
+            payment=payment_row,
+            held=held,
             now=self._clock(),
             pending=bool(invoices) and all(r.status != InvoiceStatus.DRAFT for r in invoices.values()),
         )
-        if refund.id not in (payment_row.refund_ids or set()):
-            self._docs.add_refund(payment_row, refund.id)
         run_id = None
         if outcome.changed and outcome.row.pending_bucket and invoice_ids:
             run_id = self._auto_sync(company_id, invoice_ids[0], "auto_sync_payments")
         return self._accepted(outcome, run_id)
 
-    def _refunded(self, company_id: str, payment_row: DocumentModel, *, but: str | None = None) -> Decimal:
-        """What the payment's refunds (but one, when it is being edited) add up to."""
-        ids = set(payment_row.refund_ids or ()) - {but}
-        rows = self._docs.get_many(company_id, DocumentKind.REFUND, ids)
-        return sum((Decimal(str(r.body["amount"])) for r in rows.values()), Decimal("0"))
+    @staticmethod
+    def _checked_against_refunds(record: Callable[[], Accepted], subject: str) -> Accepted:
+        """Run ``record`` (read, check the refund limit, write on condition) until its write finds
+        what it read, reading and checking again each time another request changed it first."""
+        lost: StaleRead | None = None
+        for _ in range(CHECK_ATTEMPTS):
+            try:
+                return record()
+            except StaleRead as exc:
+                lost = exc
+        raise ConcurrentChange(
+            f"{subject} changed while this request was being checked, {CHECK_ATTEMPTS} times in a row "
+            "(other requests for the same payment at the same time); nothing was saved.",
+            fix="Send the same request again: an identical request is recorded once.",
+        ) from lost
 
-    def _check_covers_refunds(self, company_id: str, payment_row: DocumentModel, amount: Decimal) -> None:
-        refunded = self._refunded(company_id, payment_row)
+    @staticmethod
+    def _check_covers_refunds(held: RefundAmounts, amount: Decimal) -> None:
+        refunded = held.total()
         if amount < refunded:
             raise FieldProblem(
                 "amount",
@@ -243,8 +273,10 @@ class DocumentService:
                 f"Keep the payment at {refunded} or more, or change its refunds first.",
             )
 
-    def _check_refundable(self, company_id: str, payment_row: DocumentModel, refund: Refund) -> None:
-        refunded = self._refunded(company_id, payment_row, but=refund.id)
+    @staticmethod
+    def _check_refundable(payment_row: DocumentModel, refund: Refund, held: RefundAmounts) -> None:
+        # Editing a refund replaces what it held: the others' amounts are what count against it.
+        refunded = held.total(but=refund.id)
         paid = Decimal(str(payment_row.body["amount"]))
         if refunded + refund.amount > paid:
             left = paid - refunded
