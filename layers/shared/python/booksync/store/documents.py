@@ -281,6 +281,8 @@ class DocumentRepository:
         if not write.changed and held.amounts.get(refund.id) == refund.amount:
             return write.outcome()  # an identical re-send: already recorded and held
         try:
+            # The model's own connection: its endpoint and region (bind_tables) and its already
+            # built botocore client; a new Connection would build a second client on a cold path.
             with TransactWrite(connection=DocumentModel._get_connection().connection) as transaction:
                 transaction.update(
                     payment,
