@@ -136,6 +136,8 @@ class QuickBooksSettings(_Settings):
 
 
 Stage = Literal["dev", "prod"]
+# The routes one API function serves (booksync.api.app.ROUTERS).
+ApiPart = Literal["whole", "core", "setup"]
 
 
 class CommonSettings(_Settings):
@@ -197,7 +199,7 @@ class ApiSettings(_TokenSettings, _MayQueueCatalog):
     oauth_states_table: str = Field(alias="OAUTH_STATES_TABLE", min_length=1)
     # The routes this function serves (booksync.api.app.ROUTERS): template.yaml gives ApiFunction
     # "core" and SetupApiFunction "setup" and routes their paths to match; "whole" serves all.
-    api_part: Literal["whole", "core", "setup"] = Field(alias="API_PART", default="whole")
+    api_part: ApiPart = Field(alias="API_PART", default="whole")
     public_api_base_url: str = Field(alias="PUBLIC_API_BASE_URL", min_length=1)
     app_return_url: str | None = Field(alias="APP_RETURN_URL", default=None)
     # Square payments kept by the webhook consumer (GET /square/payments/unmatched, match).

@@ -151,7 +151,9 @@ def _account_mapping(
     )
 
 
-def _catalog_requests(settings: ApiSettings | SchedulerSettings, runs: Any, connections: Any) -> Any:
+def _catalog_requests(
+    settings: ApiSettings | SchedulerSettings, runs: Any, connections: Any
+) -> CatalogRequests | None:
     if settings.sync_catalog_queue_url is None:
         return None
     from booksync.documents import DocumentKind
@@ -297,8 +299,7 @@ def catalog_resumer(settings: SchedulerSettings) -> CatalogRequests | None:
     from booksync.store.runs import RunRepository
 
     bind_tables(settings)
-    resumer: CatalogRequests | None = _catalog_requests(settings, RunRepository(), ConnectionRepository())
-    return resumer
+    return _catalog_requests(settings, RunRepository(), ConnectionRepository())
 
 
 def _vault(key_id: str) -> KmsTokenVault:

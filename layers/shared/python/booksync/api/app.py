@@ -20,6 +20,7 @@ from booksync.api.problems import Forbidden, Unauthorized, install
 from booksync.api.routes import LeanRoute
 from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, Refund
 from booksync.errors import NotFoundError
+from booksync.settings import ApiPart
 
 if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request that needs it
     from booksync.account_mapping import AccountMapping
@@ -168,19 +169,15 @@ def _with_id(model: type[Any], body: dict[str, Any], doc_id: str) -> Any:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
-ApiPart = Literal["whole", "core", "setup"]
 # The routes each API function serves: template.yaml routes the post-connection setup screens'
 # paths (wizard, account mapping) to SetupApiFunction and the rest to ApiFunction, so neither
 # builds at cold start the routes it never answers. "whole" is the API as one document.
+_CORE_ROUTERS = ("booksync.api.square", "booksync.api.payouts")
+_SETUP_ROUTERS = ("booksync.api.accounts", "booksync.api.onboarding")
 ROUTERS: dict[ApiPart, tuple[str, ...]] = {
-    "core": ("booksync.api.square", "booksync.api.payouts"),
-    "setup": ("booksync.api.accounts", "booksync.api.onboarding"),
-    "whole": (
-        "booksync.api.accounts",
-        "booksync.api.square",
-        "booksync.api.payouts",
-        "booksync.api.onboarding",
-    ),
+    "core": _CORE_ROUTERS,
+    "setup": _SETUP_ROUTERS,
+    "whole": (*_CORE_ROUTERS, *_SETUP_ROUTERS),
 }
 
 
@@ -281,7 +278,7 @@ def _core_routes(app: FastAPI) -> None:
             responses={**ERRORS, 201: {"model": DocumentAccepted, "description": "Created"}},
             name=f"put_{kind.value}",
             # A reference, not the schema: the document (api/document.py) adds the schemas of
-            # REQUEST_MODELS when it is first asked for, not every cold start.
+            # app.state.request_models when it is first asked for, not every cold start.
             openapi_extra={
                 "requestBody": {
                     "content": {"application/json": {"schema": {"$ref": f"{SCHEMAS}{model.__name__}"}}}
