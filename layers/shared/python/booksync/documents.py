@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,6 +31,37 @@ Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+# The dates the books take: accounting systems refuse (or misfile) years far outside these, so
+# a typo like 0001-01-01 or 9999-12-31 is refused here rather than at sync.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+
+
+# What booksync stored before a check was added is read back without it (``parse_stored``): the
+# checks below refuse new input at the door, they never make a stored document unreadable.
+_STORED = {"stored": True}
+
+
+def _at_door(info: ValidationInfo) -> bool:
+    return not (isinstance(info.context, dict) and info.context.get("stored"))
+
+
+def _in_book_range(value: date, info: ValidationInfo) -> date:
+    if _at_door(info) and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE} (YYYY-MM-DD), not {value}")
+    return value
+
+
+def _visible(value: str, info: ValidationInfo) -> str:
+    # Categories C (control, format, unassigned) and Z (separators) show nothing on an invoice.
+    if _at_door(info) and not any(unicodedata.category(char)[0] not in "CZ" for char in value):
+        raise ValueError("must contain at least one visible character (letters, digits or signs)")
+    return value
+
+
+BookDate = Annotated[date, AfterValidator(_in_book_range)]
+Name = Annotated[ShortText, AfterValidator(_visible)]
 
 
 class DocumentKind(StrEnum):
@@ -66,7 +99,7 @@ class CustomerType(StrEnum):
 
 class Customer(_Doc):
     id: DocId
-    display_name: ShortText
+    display_name: Name
     given_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     family_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     company_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
@@ -98,7 +131,7 @@ class ItemType(StrEnum):
 
 class Item(_Doc):
     id: DocId
-    name: ShortText
+    name: Name
     type: ItemType = ItemType.SERVICE
     unit_price: Money = Decimal("0")
     unit_cost: Money | None = None
@@ -144,8 +177,8 @@ class Invoice(_Doc):
     customer_id: DocId
     number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=21)]
     status: InvoiceStatus = InvoiceStatus.DRAFT
-    issue_date: date
-    due_date: date | None = None
+    issue_date: BookDate
+    due_date: BookDate | None = None
     lines: Annotated[list[InvoiceLine], Field(min_length=1, max_length=250)]
     discount: Discount | None = None
     tax_rate_percent: Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)] | None = None
@@ -156,6 +189,41 @@ class Invoice(_Doc):
     def _due_not_before_issue(self) -> Invoice:
         if self.due_date is not None and self.due_date < self.issue_date:
             raise ValueError("due_date cannot be before issue_date")
+        return self
+
+    @field_validator("lines")
+    @classmethod
+    def _lines_not_negative(cls, value: list[InvoiceLine], info: ValidationInfo) -> list[InvoiceLine]:
+        # Field validators (not a model one) so that a 422 names the field.
+        subtotal = sum((line.amount for line in value), Decimal("0"))
+        if _at_door(info) and subtotal < 0:
+            raise ValueError(
+                f"the lines add up to {subtotal}; an invoice's total cannot be negative "
+                "(money owed to the customer is a credit note or a refund, not an invoice)"
+            )
+        return value
+
+    @field_validator("discount")
+    @classmethod
+    def _discount_within_subtotal(cls, value: Discount | None, info: ValidationInfo) -> Discount | None:
+        lines = info.data.get("lines")
+        if value is None or value.kind != "amount" or lines is None or not _at_door(info):
+            return value
+        subtotal = sum((line.amount for line in lines), Decimal("0"))
+        if value.value > subtotal:
+            raise ValueError(
+                f"a fixed discount of {value.value} is more than the lines' subtotal {subtotal}; "
+                f"give at most {subtotal}, or a percent discount"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _total_not_negative(self, info: ValidationInfo) -> Invoice:
+        # Reached only with negative taxable lines beside larger untaxed ones (tax below zero).
+        if _at_door(info) and self.total < 0:
+            raise ValueError(
+                f"lines: the invoice's total would be {self.total}; an invoice's total cannot be negative"
+            )
         return self
 
     @property
@@ -218,7 +286,7 @@ class Payment(_Doc):
     applications: Annotated[list[Application], Field(min_length=1, max_length=100)] | None = Field(
         default=None, validate_default=True
     )
-    date: date
+    date: BookDate
     method: PaymentMethod = PaymentMethod.OTHER
     reference: Reference | None = None
     memo: Text | None = None
@@ -287,7 +355,7 @@ class Refund(_Doc):
     id: DocId
     payment_id: DocId
     amount: Cents
-    date: date
+    date: BookDate
     reason: Text | None = None
     reference: Reference | None = None
 
@@ -306,3 +374,9 @@ MODEL_BY_KIND: dict[DocumentKind, type[_Doc]] = {
     DocumentKind.PAYMENT: Payment,
     DocumentKind.REFUND: Refund,
 }
+
+
+def parse_stored(kind: DocumentKind, body: object) -> _Doc:
+    """A document as booksync stored it: read back as it was accepted, without checks added to
+    the door since (a stored invoice dated 0001-01-01 still syncs, or fails, as before)."""
+    return MODEL_BY_KIND[kind].model_validate(body, context=_STORED)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from pynamodb.exceptions import UpdateError
 
-from booksync.documents import MODEL_BY_KIND, DocumentKind
+from booksync.documents import DocumentKind, parse_stored
 from booksync.store.models import PROVIDERS, DocumentModel
 
 WRITE_ATTEMPTS = 5
@@ -35,7 +35,7 @@ def mapped_hash(body_hash: str, row: DocumentModel | None) -> str:
 
 
 def body_hash(row: DocumentModel) -> str:
-    return str(MODEL_BY_KIND[DocumentKind(row.kind)].model_validate(row.body).content_hash())
+    return str(parse_stored(DocumentKind(row.kind), row.body).content_hash())
 
 
 class AccountMappingStore:

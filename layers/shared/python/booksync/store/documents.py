@@ -23,7 +23,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from booksync.documents import MODEL_BY_KIND, DocumentKind, Refund, _Doc
+from booksync.documents import DocumentKind, Refund, _Doc, parse_stored
 from booksync.store.account_mapping import mapped_hash
 from booksync.store.models import DocumentModel, LinkMap
 
@@ -136,7 +136,7 @@ class DocumentRepository:
         )
 
     def parse(self, row: DocumentModel) -> Any:
-        return MODEL_BY_KIND[DocumentKind(row.kind)].model_validate(row.body)
+        return parse_stored(DocumentKind(row.kind), row.body)
 
     def put(
         self,
