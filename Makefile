@@ -8,15 +8,10 @@ STAGE ?= dev
 
 .PHONY: help venv dev demo test test-fast lint typecheck validate bench build package deploy token openapi clean
 
-help:
-	@echo "make demo      set up, start the local stack, run the whole scenario (exit 0 = every check held)"
-	@echo "make test      the whole test suite (unit, integration, contract, end to end)"
-	@echo "make dev       run the local stack (moto + runtime + provider sandboxes) until Ctrl-C"
-	@echo "make lint      ruff + mypy;  make validate: sam validate --lint + cfn-lint on template.yaml"
-	@echo "make bench     performance figures -> bench/results.json"
-	@echo "make token     mint a JWT for the demo company (local stack only)"
-	@echo "make openapi   regenerate docs/openapi.json from the code"
-	@echo "make build / deploy STAGE=dev|prod   sam build && sam deploy"
+# `make help` lists every target from its `## ` note (tests/unit/test_makefile.py holds every
+# .PHONY target to having one).
+help: ## this list
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:.*## / {printf "make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(PY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,26 +19,26 @@ $(PY): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	@touch $(PY)
 
-venv: $(PY)
+venv: $(PY) ## create .venv with the project and its dev tools (every target does this first)
 
-dev: $(PY)
+dev: $(PY) ## run the local stack (moto + runtime + provider sandboxes) until Ctrl-C
 	$(PY) -m local.stack
 
-demo: $(PY)
+demo: $(PY) ## start the local stack and run the whole scenario (exit 0 = every check held)
 	$(PY) -m scripts.demo
 
-test: $(PY)
+test: $(PY) ## the whole test suite (unit, integration, contract, end to end)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-test-fast: $(PY)
+test-fast: $(PY) ## every test but the end-to-end ones, stopping at the first failure
 	$(PY) -m pytest -m "not e2e" -x -q
 
-lint: $(PY)
+lint: $(PY) ## ruff (lint + format check) and mypy (strict)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-typecheck: lint
+typecheck: lint ## the same as lint
 
 $(SAM_VENV)/bin/sam:
 	$(PYTHON) -m venv $(SAM_VENV)
@@ -52,30 +47,30 @@ $(SAM_VENV)/bin/sam:
 	@touch $@
 
 # Offline: sam validate needs a region but no credentials; telemetry is off so nothing else is called.
-validate: $(PY) $(SAM_VENV)/bin/sam
+validate: $(PY) $(SAM_VENV)/bin/sam ## cfn-lint and sam validate --lint on template.yaml (offline)
 	$(VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 
 # BENCH_ARGS: e.g. --only cold_start or --strict (fail when a goal is missed).
-bench: $(PY)
+bench: $(PY) ## performance figures -> bench/results.json (BENCH_ARGS=--only NAME, --strict)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 # docs/openapi.json: the API's document, generated from the code (a test keeps it current).
-openapi: $(PY)
+openapi: $(PY) ## regenerate docs/openapi.json from the code
 	$(PY) -m scripts.openapi
 
-token: $(PY)
-	$(PY) -m local.runtime.jwt_tokens --company demo-company --role admin
+token: $(PY) ## print a JWT for the demo company, valid on the local stack (only the token; -s: no make chatter)
+	@$(PY) -m local.runtime.jwt_tokens --company demo-company --role admin
 
 # No Docker and no local python3.12 needed: layers/shared/Makefile fetches the arm64 wheels, and
 # the functions have no requirements.txt (their dependencies are in the layer), so SAM copies them.
-build: $(SAM_VENV)/bin/sam
+build: $(SAM_VENV)/bin/sam ## sam build (arm64 layer wheels fetched, no Docker)
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml
 
-package: build
+package: build ## the same as build
 
-deploy: build
+deploy: build ## sam build, then sam deploy --config-env STAGE (STAGE=dev|prod, default dev)
 	$(SAM_VENV)/bin/sam deploy --config-env $(STAGE)
 
-clean:
+clean: ## remove .venv, .venv-sam, .aws-sam, .local and the tools' caches
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

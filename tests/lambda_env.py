@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 import uuid
@@ -74,6 +75,10 @@ def handlers(env: dict[str, str]) -> Iterator[SimpleNamespace]:
     """Import each handler afresh under ``env`` (settings are read at import, as at a cold start)."""
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    # The handlers route booksync's loggers through their Powertools Logger (no propagation to
+    # the root logger): put them back afterwards, so later tests' caplog sees those records.
+    library = logging.getLogger("booksync")
+    library_config = (library.handlers[:], library.propagate, library.level)
     try:
         modules: dict[str, ModuleType] = {}
         for name, module in FUNCTIONS.items():
@@ -81,6 +86,8 @@ def handlers(env: dict[str, str]) -> Iterator[SimpleNamespace]:
             modules[name] = importlib.import_module(module)
         yield SimpleNamespace(**modules)
     finally:
+        library.handlers[:], library.propagate = library_config[:2]
+        library.setLevel(library_config[2])
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -7,10 +7,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from booksync.api.app import ApiServices, create_app, lambda_adapter
+from booksync.logs import route_library_logs
 from booksync.settings import ApiSettings
 from booksync.wiring import api_services
 
 logger = Logger()
+route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = ApiSettings.from_env()  # validated at cold start
 
 

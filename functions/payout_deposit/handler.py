@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from booksync.logs import route_library_logs
 from booksync.settings import PayoutDepositSettings
 from booksync.wiring import payout_deposits
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from booksync.payouts.deposits import PayoutDeposits
 
 logger = Logger()
+route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = PayoutDepositSettings.from_env()  # validated at cold start
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

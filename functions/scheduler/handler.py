@@ -4,6 +4,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
+from booksync.logs import route_library_logs
 from booksync.settings import SchedulerSettings
 from booksync.wiring import catalog_resumer, keep_alive, payout_sweep, sweep
 from pydantic import BaseModel, ConfigDict
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from booksync.sync.sweep import Sweep
 
 logger = Logger()
+route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = SchedulerSettings.from_env()  # validated at cold start
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from booksync.logs import route_library_logs
 from booksync.settings import CatalogWorkerSettings
 from booksync.sync.catalog_jobs import parse_catalog_job
 from booksync.wiring import sync_catalog
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from booksync.sync.catalog import CatalogSync
 
 logger = Logger()
+route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = CatalogWorkerSettings.from_env()  # validated at cold start
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

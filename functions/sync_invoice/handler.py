@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from booksync.logs import route_library_logs
 from booksync.settings import SyncWorkerSettings
 from booksync.wiring import sync_worker
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from booksync.sync.worker import SyncWorker
 
 logger = Logger()
+route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = SyncWorkerSettings.from_env()  # validated at cold start
 # Every failed message is reported by id, so a wholly failed batch (a throttled burst) need not
 # also count as a function error.

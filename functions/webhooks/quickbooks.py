@@ -4,6 +4,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+from booksync.logs import route_library_logs
 from booksync.settings import QuickBooksWebhookSettings
 from booksync.webhooks.apigw import raw_body, response
 from booksync.wiring import quickbooks_webhook_receiver
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from booksync.webhooks.receiver import QuickBooksWebhookReceiver
 
 logger = Logger()
+route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = QuickBooksWebhookSettings.from_env()  # validated at cold start
 
 

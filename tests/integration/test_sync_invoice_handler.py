@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -279,3 +281,32 @@ def test_disconnect_revokes_and_forgets_tokens_and_reconnect_resumes_parked_work
     connect_company(stack.services, stack.control, COMPANY, realm=stack.realm, user_id="u2")
     stack.fns.sync_invoice.handler(one_event(stack), Context())  # queued by the reconnect itself
     assert ledger_counts(stack) == {"Customer": 1, "Item": 2, "Invoice": 2, "Payment": 0}
+
+
+def test_a_failed_sync_logs_its_document_company_provider_and_reason(stack: SimpleNamespace) -> None:
+    """The function's log line says which invoice of which company failed where, and why."""
+    seed_invoice(stack, payments=())
+    stack.control.revoke_grant(stack.realm)
+    stack.control.expire_tokens(stack.realm)
+    # booksync's records go to the function's Powertools handler (its stream is the log stream).
+    powertools = stack.fns.sync_invoice.logger.registered_handler
+    assert powertools in logging.getLogger("booksync").handlers
+    assert isinstance(powertools, logging.StreamHandler)
+    stream = io.StringIO()
+    previous = powertools.setStream(stream)
+    try:
+        stack.fns.sync_invoice.handler(one_event(stack), Context())
+    finally:
+        powertools.setStream(previous)
+    out = stream.getvalue()
+    failed = [line for line in map(json.loads, out.splitlines()) if line["message"] == "sync failed"]
+    assert len(failed) == 1, out
+    line = failed[0]
+    assert line["level"] == "WARNING"
+    assert (line["company_id"], line["provider"], line["invoice_id"]) == (COMPANY, "quickbooks", "inv-1")
+    assert line["document"] == "invoice inv-1"
+    assert line["error_kind"] == "needs_reconnection"
+    assert "invalid_grant" in line["reason"] and line["fix"].startswith("Reconnect")
+    assert line["function_request_id"], "the Lambda context is on the line"
+    # Never a secret: not the app's client secret, not a bearer token.
+    assert CLIENT_SECRET not in out and "Bearer" not in out

@@ -149,7 +149,7 @@ class InvoiceSync:
             )
             self._runs.finish(run, status=status, counts=report.counts, errors=[entry], now=self._clock())
             raise
-        self._notify(job, report.outcome, errors + report.failures)
+        self._notify(job, report.outcome, errors + report.failures, run_id=report.run_id)
         if report.failures and report.outcome == Outcome.SYNCED:
             report.outcome, report.error = Outcome.FAILED, report.failures[0]["message"]
             errors.extend(report.failures)
@@ -187,9 +187,12 @@ class InvoiceSync:
         step.invoice_and_payments(inv_row, invoice)
         self._connections.record_sync(job.company_id, job.provider, self._clock())
 
-    def _notify(self, job: SyncJob, outcome: str, errors: list[dict[str, str | None]]) -> None:
-        """Admins hear once per failure type while it lasts, not once per failed job."""
-        if self._notifications is None or not errors:
+    def _notify(
+        self, job: SyncJob, outcome: str, errors: list[dict[str, str | None]], *, run_id: str | None
+    ) -> None:
+        """Admins hear once per failure type while it lasts, not once per failed job; the log hears
+        every failed job."""
+        if not errors:
             return
         first = errors[0]
         name = PROVIDER_NAMES.get(job.provider, job.provider)
@@ -203,7 +206,7 @@ class InvoiceSync:
         else:
             kind = f"{job.provider}:sync_failed:{first['code']}"
             title = f"A {first['document']} could not be synced to {name}"
-        opened = self._notifications.raise_once(
+        opened = self._notifications is not None and self._notifications.raise_once(
             job.company_id,
             kind,
             title=title,
@@ -211,13 +214,22 @@ class InvoiceSync:
             fix=first["fix"],
             now=self._clock(),
         )
+        # One line a person can act on: which document of which company, where, what kind of
+        # error and why (the messages are the ones users see: no token or secret is in them).
         logger.warning(
             "sync failed",
             extra={
                 "company_id": job.company_id,
+                "provider": job.provider,
                 "invoice_id": job.invoice_id,
+                "document": first["document"],
+                "error_kind": first["code"],
+                "reason": first["message"],
+                "fix": first["fix"],
                 "outcome": outcome,
-                "errors": errors,
+                "run_id": run_id,
+                "trigger": job.trigger,
+                "other_errors": errors[1:],
                 "notification": kind,
                 "new_notification": opened,
             },
