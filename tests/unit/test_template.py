@@ -386,7 +386,9 @@ def test_globals_runtime_arch_tracing_layer(template: dict[str, Any]) -> None:
     assert glob["Layers"] == [{"Ref": "SharedLayer"}]
     env = glob["Environment"]["Variables"]
     assert env["STAGE"] == {"Ref": "Stage"}
-    assert env["LOG_LEVEL"] == {"Ref": "LogLevel"}
+    # Powertools' own variable (LOG_LEVEL is only its legacy fallback).
+    assert env["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+    assert "LOG_LEVEL" not in env
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "booksync"
 
 
@@ -557,6 +559,7 @@ def test_every_table_is_on_demand_with_pitr_sse_and_retained(template: dict[str,
         assert props["SSESpecification"]["SSEEnabled"] is True, name
         assert table["DeletionPolicy"] == "Retain", name
         assert table["UpdateReplacePolicy"] == "Retain", name
+        assert props["DeletionProtectionEnabled"] is True, name
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
@@ -648,6 +651,21 @@ def test_square_token_functions_read_the_square_secret_and_share_one_oauth_flow(
             assert env["SQUARE_OAUTH_FLOW"] == {"Ref": "SquareOAuthFlow"}, name
 
 
+ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+ENCRYPTION_CONTEXT_KEYS = {"company_id", "provider", "connection_id"}
+
+
+def assert_bound_to_connection_row(condition: dict[str, Any]) -> None:
+    """Ciphertexts are bound to their connection row by the encryption context."""
+    assert set(condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]) == ENCRYPTION_CONTEXT_KEYS
+    assert condition["Null"] == {f"kms:EncryptionContext:{k}": "false" for k in ENCRYPTION_CONTEXT_KEYS}
+
+
+def key_statements(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    statements = template["Resources"]["TokenKey"]["Properties"]["KeyPolicy"]["Statement"]
+    return {statement["Sid"]: statement for statement in statements}
+
+
 def test_token_key_rotates_and_only_token_functions_use_it(template: dict[str, Any]) -> None:
     key = template["Resources"]["TokenKey"]
     props = key["Properties"]
@@ -658,38 +676,61 @@ def test_token_key_rotates_and_only_token_functions_use_it(template: dict[str, A
         crypto = [
             a for a in as_list(statement["Action"]) if any(fnmatchcase(op, a) for op in KMS_CRYPTO_ACTIONS)
         ]
-        principals = references(statement["Principal"])
         if not crypto:
             continue
         assert statement["Effect"] == "Allow"
         assert set(crypto) <= {"kms:GenerateDataKey", "kms:Decrypt"}
-        # Ciphertexts are bound to their connection row by the encryption context.
-        condition = statement["Condition"]
-        assert set(condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]) == {
-            "company_id",
-            "provider",
-            "connection_id",
-        }
-        assert set(condition["Null"]) == {
-            "kms:EncryptionContext:company_id",
-            "kms:EncryptionContext:provider",
-            "kms:EncryptionContext:connection_id",
-        }
-        users |= principals
+        assert_bound_to_connection_row(statement["Condition"])
+        users |= references(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"])
     assert users == {f"{f}Role" for f in TOKEN_FUNCTIONS}
-    alias = template["Resources"]["TokenKeyAlias"]["Properties"]
-    assert alias["TargetKeyId"] == {"Ref": "TokenKey"}
-    assert alias["AliasName"] == {"Fn::Sub": "alias/booksync-${Stage}-tokens"}
-    # No identity policy grants the key: the key policy is the only way in.
+    # The identity half: one managed policy, attached to exactly the token functions.
+    (statement,) = template["Resources"]["TokenKeyUsePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert set(as_list(statement["Action"])) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert statement["Resource"] == {"Fn::GetAtt": ["TokenKey", "Arn"]}
+    assert_bound_to_connection_row(statement["Condition"])
     for name, resource in template["Resources"].items():
-        if name == "TokenKey":
+        if name in ("TokenKey", "TokenKeyAlias", "TokenKeyUsePolicy"):
             continue
         props = resource.get("Properties", {})
         for field in ("Policies", "PolicyDocument"):
             assert "TokenKey" not in references(props.get(field, [])), f"{name}.{field} grants TokenKey"
     for name, function in functions(template).items():
         env = function["Properties"]["Environment"]["Variables"]
-        assert ("TOKEN_KEY_ID" in env) == (name in TOKEN_FUNCTIONS), name
+        attached = "TokenKeyUsePolicy" in references(function["Properties"]["Policies"])
+        assert ("TOKEN_KEY_ID" in env) == (name in TOKEN_FUNCTIONS) == attached, name
+
+
+def test_token_key_policy_names_no_role_as_principal(template: dict[str, Any]) -> None:
+    """Roles created in the same deploy may not be visible to KMS yet, and KMS refuses a key
+    policy naming a principal it cannot see: every statement's principal is the account, and
+    the roles are named in an aws:PrincipalArn condition instead."""
+    for sid, statement in key_statements(template).items():
+        assert statement["Principal"] == {"AWS": ACCOUNT_ROOT}, sid
+    (use,) = [s for s in key_statements(template).values() if "kms:Decrypt" in as_list(s["Action"])]
+    assert set(use["Condition"]["ArnEquals"]) == {"aws:PrincipalArn"}
+
+
+def test_the_key_administrator_cannot_grant_itself_decrypt(template: dict[str, Any]) -> None:
+    statements = key_statements(template)
+    admin = as_list(statements["AccountAdministersKey"]["Action"])
+    for forbidden in ("kms:CreateGrant", "kms:PutKeyPolicy", "kms:Decrypt", "kms:GenerateDataKey"):
+        assert not [a for a in admin if fnmatchcase(forbidden, a)], f"{forbidden} in the admin statement"
+    # KMS requires the key's creator to keep PutKeyPolicy: only through CloudFormation.
+    (policy_changes,) = [s for s in statements.values() if "kms:PutKeyPolicy" in as_list(s["Action"])]
+    assert as_list(policy_changes["Action"]) == ["kms:PutKeyPolicy"]
+    assert policy_changes["Condition"] == {
+        "ForAnyValue:StringEquals": {"aws:CalledVia": {"Fn::Sub": "cloudformation.${AWS::URLSuffix}"}}
+    }
+    granting = [
+        s for s in statements.values() for a in as_list(s["Action"]) if fnmatchcase("kms:CreateGrant", a)
+    ]
+    assert not granting
+
+
+def test_token_key_alias_is_unique_per_stack(template: dict[str, Any]) -> None:
+    alias = template["Resources"]["TokenKeyAlias"]["Properties"]
+    assert alias["TargetKeyId"] == {"Ref": "TokenKey"}
+    assert "${AWS::StackName}" in alias["AliasName"]["Fn::Sub"]
 
 
 # ---------------------------------------------------------------- HTTP API
@@ -807,14 +848,32 @@ def test_scheduler_sweeps_every_five_minutes(template: dict[str, Any]) -> None:
     assert json.loads(schedules["Sweep"]["Input"]) == {"task": "sweep"}
 
 
+def test_scheduled_runs_are_never_retried_into_the_next_run(template: dict[str, Any]) -> None:
+    """Neither EventBridge (a failed delivery) nor Lambda (a failed asynchronous invocation,
+    retried twice by default) runs a schedule again, and an event older than the sweep's
+    period is dropped: a retry could overlap the next run."""
+    scheduler = template["Resources"]["SchedulerFunction"]
+    schedules = events_of(scheduler, "Schedule")
+    assert schedules
+    for name, props in schedules.items():
+        retry = props["RetryPolicy"]
+        assert retry["MaximumRetryAttempts"] == 0, name
+        assert retry["MaximumEventAgeInSeconds"] < 300, name
+    invoke = scheduler["Properties"]["EventInvokeConfig"]
+    assert invoke["MaximumRetryAttempts"] == 0
+    assert invoke["MaximumEventAgeInSeconds"] < 300
+
+
 def test_an_alarm_watches_every_dead_letter_queue(template: dict[str, Any]) -> None:
     alarms = resources_of(template, "AWS::CloudWatch::Alarm").values()
     watched: set[str] = set()
     for alarm in alarms:
         props = alarm["Properties"]
-        if props.get("Namespace") != "AWS/SQS":
+        if (props.get("Namespace"), props.get("MetricName")) != (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+        ):
             continue
-        assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert props["Threshold"] == 1
         assert props["Period"] * props["EvaluationPeriods"] <= 300
@@ -850,3 +909,156 @@ def test_samconfig_profiles() -> None:
         stage = "prod" if env == "prod" else "dev"
         assert f"Stage={stage}" in deploy["parameter_overrides"].split()
     assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
+
+
+# ---------------------------------------------------------------- issue 13: ready for a first deploy
+
+SYNC_QUEUES = {"SyncInvoiceQueue", "SyncCatalogQueue"}  # re-created by the sweep / the run's row
+
+
+def alarms_on(template: dict[str, Any], namespace: str, metric: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: alarm["Properties"]
+        for name, alarm in resources_of(template, "AWS::CloudWatch::Alarm").items()
+        if (alarm["Properties"].get("Namespace"), alarm["Properties"].get("MetricName"))
+        == (namespace, metric)
+    }
+
+
+def assert_notifies(props: dict[str, Any]) -> None:
+    assert {"Ref": "AlarmTopic"} in props["AlarmActions"]
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["TreatMissingData"] == "notBreaching"
+    assert props["Period"] * props["EvaluationPeriods"] <= 300
+
+
+def test_sync_invoice_may_delay_its_message_by_retry_after(template: dict[str, Any]) -> None:
+    """sync/jobs.py changes a 429'd message's visibility to the provider's Retry-After."""
+    statements = [
+        statement
+        for policy in template["Resources"]["SyncInvoiceFunction"]["Properties"]["Policies"]
+        if isinstance(policy, dict) and "Statement" in policy
+        for statement in policy["Statement"]
+    ]
+    allowed = {
+        queue_arn_target(s["Resource"])
+        for s in statements
+        if s["Effect"] == "Allow" and "sqs:ChangeMessageVisibility" in as_list(s["Action"])
+    }
+    assert allowed == {"SyncInvoiceQueue"}
+
+
+def test_catalog_function_allows_its_own_recursion(template: dict[str, Any]) -> None:
+    """It queues its next step on its own trigger queue: Lambda would stop the chain after
+    about 16 hops. The run's step cap bounds it instead (tests/integration/test_sync_catalog.py)."""
+    assert template["Resources"]["SyncCatalogFunction"]["Properties"]["RecursiveLoop"] == "Allow"
+    for name, function in functions(template).items():
+        if name != "SyncCatalogFunction":
+            assert "RecursiveLoop" not in function["Properties"], name
+
+
+def test_every_route_is_throttled_and_webhooks_tighter(template: dict[str, Any]) -> None:
+    default = template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"]
+    assert 0 < default["ThrottlingRateLimit"] <= default["ThrottlingBurstLimit"]
+    webhooks = {
+        route: props
+        for route, (_f, props) in http_routes(template).items()
+        if route[1].startswith("/webhooks/")
+    }
+    assert set(webhooks) == {("POST", "/webhooks/quickbooks"), ("POST", "/webhooks/square")}
+    for route, props in webhooks.items():
+        limits = props["RouteSettings"]
+        assert 0 < limits["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route
+        assert 0 < limits["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"], route
+
+
+def test_webhook_floods_cannot_starve_the_sync_workers(template: dict[str, Any]) -> None:
+    """The receivers run on reserved concurrency (a cap taken from nobody else), and their
+    queues' consumers scale out no further than a few workers."""
+    receivers = {fn for route, (fn, _p) in http_routes(template).items() if route[1].startswith("/webhooks/")}
+    assert receivers == {"QuickBooksWebhookFunction", "SquareWebhookFunction"}
+    for name in receivers:
+        reserved = template["Resources"][name]["Properties"]["ReservedConcurrentExecutions"]
+        assert 1 <= reserved <= 10, name
+    for name, function in functions(template).items():
+        for props in events_of(function, "SQS").values():
+            if queue_arn_target(props["Queue"]) in {"QuickBooksEventsQueue", "SquareEventsQueue"}:
+                assert 2 <= props["ScalingConfig"]["MaximumConcurrency"] <= 10, name
+
+
+def test_concurrency_caps_are_stated_as_flood_guards() -> None:
+    """Every MaximumConcurrency is shared by all customers: its comment says it is a flood
+    guard and not the provider's per-company limit (the per-connection limiter is issue 14)."""
+    lines = TEMPLATE_PATH.read_text().splitlines()
+    caps = [i for i, line in enumerate(lines) if "MaximumConcurrency:" in line]
+    assert caps
+    for index in caps:
+        comment = " ".join(
+            line.strip() for line in lines[max(0, index - 8) : index] if line.strip().startswith("#")
+        )
+        assert "flood guard" in comment, f"template.yaml line {index + 1}: say the cap is a flood guard"
+    assert "issue 14" in TEMPLATE_PATH.read_text()
+
+
+def test_webhook_and_dead_letter_queues_are_retained(template: dict[str, Any]) -> None:
+    """Their contents (provider deliveries, payout events, parked failures) exist nowhere else."""
+    queues = resources_of(template, "AWS::SQS::Queue")
+    assert set(queues) >= SYNC_QUEUES
+    for name, queue in queues.items():
+        expected = "Delete" if name in SYNC_QUEUES else "Retain"
+        assert (queue["DeletionPolicy"], queue["UpdateReplacePolicy"]) == (expected, expected), name
+    assert dead_letter_queues(template).isdisjoint(SYNC_QUEUES)
+
+
+def test_an_age_alarm_watches_every_source_queue(template: dict[str, Any]) -> None:
+    """A consumer that reports partial failures never raises Lambda's Errors: the age of the
+    oldest message shows it, within minutes (at most 30), and not before a message has failed
+    once (the threshold is at least the queue's visibility timeout)."""
+    queues = resources_of(template, "AWS::SQS::Queue")
+    sources = set(queues) - dead_letter_queues(template)
+    watched: set[str] = set()
+    for name, props in alarms_on(template, "AWS/SQS", "ApproximateAgeOfOldestMessage").items():
+        assert_notifies(props)
+        assert props["Statistic"] == "Maximum", name
+        (dimension,) = props["Dimensions"]
+        assert dimension["Name"] == "QueueName"
+        queue, attribute = dimension["Value"]["Fn::GetAtt"]
+        assert attribute == "QueueName"
+        visibility = int(queues[queue]["Properties"]["VisibilityTimeout"])
+        assert visibility <= props["Threshold"] <= 1800, name
+        watched.add(queue)
+    assert watched == sources
+
+
+def test_scheduler_errors_raise_an_alarm(template: dict[str, Any]) -> None:
+    (props,) = alarms_on(template, "AWS/Lambda", "Errors").values()
+    assert_notifies(props)
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "SchedulerFunction"}}]
+    assert (props["Statistic"], props["Threshold"]) == ("Sum", 1)
+
+
+def test_api_5xx_raise_an_alarm(template: dict[str, Any]) -> None:
+    (props,) = alarms_on(template, "AWS/ApiGateway", "5xx").values()
+    assert_notifies(props)
+    assert props["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
+    assert props["Statistic"] == "Sum"
+
+
+def test_prod_cannot_deploy_without_an_alarm_email(template: dict[str, Any]) -> None:
+    (rule,) = template["Rules"].values()
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
+    (assertion,) = rule["Assertions"]
+    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    assert "AlarmEmail" in assertion["AssertDescription"]
+
+
+def test_cors_allows_the_business_app_origin_only(template: dict[str, Any]) -> None:
+    cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == {"Fn::If": ["HasAppOrigin", [{"Ref": "AppOrigin"}], []]}
+    assert "authorization" in cors["AllowHeaders"]
+    assert "*" not in cors["AllowMethods"]
+    assert not cors.get("AllowCredentials", False)  # bearer tokens, no cookies
+    pattern = template["Parameters"]["AppOrigin"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "https://app.example.com")
+    assert not re.fullmatch(pattern, "https://app.example.com/")
+    assert not re.fullmatch(pattern, "*")
