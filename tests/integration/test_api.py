@@ -18,6 +18,7 @@ from booksync.sync.records import DocumentService
 
 from tests import builders
 from tests.apigw import admin, http_event, member
+from tests.dynamo_limits import enforce
 from tests.fakes.oauth import FakeOAuth
 from tests.integration.test_invoice_sync_engine import ListQueue
 
@@ -201,3 +202,35 @@ def test_reconnect_and_disconnect_are_admin_only(api: SimpleNamespace) -> None:
     status, problem, _ = api.call("POST", "/integrations/quickbooks/disconnect", claims=admin())
     assert status == 404
     assert problem["fix"]
+
+
+LONG = "k" * 3_000
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"/sync-runs/{LONG}"),
+        ("PATCH", f"/integrations/{LONG}/settings"),
+        ("GET", f"/integrations/{LONG}/invoice-badges"),
+        ("GET", f"/invoices/inv-1?provider={LONG}"),
+        ("GET", f"/invoices/inv-1/sync-status?provider={LONG}"),
+        ("POST", f"/notifications/{LONG}/read"),
+    ],
+)
+def test_an_outside_key_too_long_for_dynamodb_is_a_422_before_any_read(
+    api: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, method: str, path: str
+) -> None:
+    enforce(monkeypatch)  # DynamoDB's key limits, which moto does not check on reads
+    status, problem, headers = api.call(method, path, {} if method == "PATCH" else None, claims=admin())
+    assert status == 422, problem
+    assert headers["content-type"] == "application/problem+json"
+    assert "200 characters" in json.dumps(problem["errors"])
+
+
+def test_a_token_whose_company_id_cannot_be_a_key_is_401(
+    api: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enforce(monkeypatch)
+    status, problem, _ = api.call("GET", "/sync-runs", claims=admin(company="c" * 3_000))
+    assert status == 401 and "at most 200 characters" in problem["fix"]

@@ -202,6 +202,39 @@ def test_verified_but_malformed_body_is_kept_and_answered_400() -> None:
     assert json.loads(message)["malformed"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # RecursionError in the JSON decoder
+        b'{"eventNotifications": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+)
+def test_a_signed_body_nested_too_deep_is_400_and_kept(body: bytes) -> None:
+    rx, box = receiver()
+    answer = rx.receive(body, signed(body))
+    assert answer.status == 400
+    assert answer.body is not None and "nested too deep" in answer.body["detail"]
+    (message,) = box.sent
+    assert "nested too deep" in json.loads(message)["malformed"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {**CLOUD[0], "id": "e" * 3_000},
+        {**CLOUD[0], "intuitaccountid": "1" * 3_000},
+        {**CLOUD[0], "intuitentityid": "4" * 3_000},
+    ],
+)
+def test_ids_too_long_to_be_keys_are_malformed_not_read(event: dict[str, str]) -> None:
+    with pytest.raises(MalformedPayload, match="at most 200 characters"):
+        parse_payload(json.dumps([event]))
+    legacy = json.loads(json.dumps(LEGACY))
+    legacy["eventNotifications"][0]["realmId"] = "1" * 3_000
+    with pytest.raises(MalformedPayload, match="at most 200 characters"):
+        parse_payload(json.dumps(legacy))
+
+
 def test_queue_failure_is_503_so_intuit_retries() -> None:
     rx, _ = receiver(inbox=FakeInbox(fail=True))
     body = json.dumps(CLOUD).encode()

@@ -197,3 +197,22 @@ def test_parse_event_reads_the_sample_delivery() -> None:
     event = parse_event(sample["body"])
     assert (event.type, event.merchant_id) == ("payment.updated", "6SSW7HV8K2ST5")
     assert event.object("payment") is not None
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "obj"),
+    [
+        ("payment.updated", "payment", {"id": "p" * 3_000, "status": "COMPLETED", "amount_money": {"amount": 100, "currency": "USD"}}),
+        ("payment.updated", "payment", {"id": "pay-1", "status": "COMPLETED", "amount_money": {"amount": 100, "currency": "USD"}, "reference_id": "i" * 3_000}),
+        ("refund.updated", "refund", {"id": "r" * 3_000, "status": "COMPLETED", "payment_id": "pay-1", "amount_money": {"amount": 100, "currency": "USD"}}),
+        ("payout.sent", "payout", {**PAYOUT, "id": "po" * 1_500}),
+    ],
+)  # fmt: skip
+def test_ids_too_long_to_be_keys_are_kept_as_malformed_and_never_read(
+    kind: str, name: str, obj: dict[str, Any]
+) -> None:
+    built, events, payouts, payments = processor()
+    outcome = built.handle_message(envelope(kind, name, obj))
+    assert outcome in ("malformed_payment", "malformed_refund", "no_payout")
+    assert payments.calls == [] and payouts.sent == []
+    assert events.finished["square#e-1"][0] == outcome

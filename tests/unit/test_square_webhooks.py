@@ -180,6 +180,24 @@ def test_signed_body_that_is_not_an_event_is_400_and_kept() -> None:
     assert json.loads(box.sent[0])["malformed"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"event_id": "e", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"],
+)
+def test_a_signed_body_nested_too_deep_is_400_and_kept(body: bytes) -> None:
+    rx, box = receiver()
+    answer = rx.receive(body, sign_square(body, KEY, URL))
+    assert answer.status == 400
+    assert answer.body is not None and "nested too deep" in answer.body["detail"]
+    assert "nested too deep" in json.loads(box.sent[0])["malformed"]
+
+
+@pytest.mark.parametrize("field", ["event_id", "merchant_id", "type"])
+def test_ids_too_long_to_be_keys_are_malformed_not_read(field: str) -> None:
+    with pytest.raises(MalformedEvent, match=f"{field} is longer than 200 characters"):
+        parse_event(json.dumps({**EVENT, field: "x" * 3_000}))
+
+
 def test_queue_failure_is_503_so_square_retries() -> None:
     rx, _ = receiver(inbox=FakeInbox(fail=True))
     body = json.dumps(EVENT).encode()

@@ -13,6 +13,7 @@ from pynamodb.exceptions import DeleteError
 
 from booksync.documents import DocumentKind, InvoiceStatus
 from booksync.errors import BooksyncError, InvalidRequest, NotFoundError
+from booksync.keys import KEY_MAX_CHARS, fits_key
 from booksync.providers.oauth_common import code_challenge, new_code_verifier
 from booksync.providers.port import OAuthClient
 from booksync.security.vault import PlainTokens, TokenCipher, TokenContext
@@ -143,6 +144,13 @@ class Integrations:
             raise InvalidRequest(
                 "The callback has no state.", fix="Start the connection again from Settings > Integrations."
             )
+        if not fits_key(state) or (account_id is not None and not fits_key(account_id)):
+            # Both become keys (the state's row, the account's connections): neither is read.
+            raise InvalidRequest(
+                "This callback's state or realmId is not one a connection link carries "
+                f"(over {KEY_MAX_CHARS} characters).",
+                fix="Start the connection again from Settings > Integrations.",
+            )
         pending = self._consume_state(state, provider)
         if error:
             raise InvalidRequest(
@@ -205,16 +213,28 @@ class Integrations:
         return connected
 
     def _consume_state(self, state: str, provider: str) -> OAuthStateModel:
-        """One-time: the conditional delete lets exactly one callback use a state."""
+        """One-time: the conditional delete lets exactly one callback use a state. A state sent to
+        another provider's callback is refused before it is spent: its own callback can still use it."""
+        used = InvalidRequest(
+            "This connection link was already used or is unknown.",
+            fix="Start the connection again from Settings > Integrations.",
+        )
         try:
             row = OAuthStateModel.get(state, consistent_read=True)
-            row.delete(condition=OAuthStateModel.state.exists())
-        except (OAuthStateModel.DoesNotExist, DeleteError):
+        except OAuthStateModel.DoesNotExist:
+            raise used from None
+        if row.provider != provider:
             raise InvalidRequest(
-                "This connection link was already used or is unknown.",
-                fix="Start the connection again from Settings > Integrations.",
-            ) from None
-        if row.ttl < self._clock() or row.provider != provider:
+                f"This connection link was started for {row.provider}, but it came back to the "
+                f"{provider} callback.",
+                fix=f"Check the redirect URI registered with {provider}: it must be booksync's "
+                f"/oauth/{provider}/callback.",
+            )
+        try:
+            row.delete(condition=OAuthStateModel.state.exists())
+        except DeleteError:
+            raise used from None
+        if row.ttl < self._clock():
             raise InvalidRequest("This connection link has expired.", fix="Start the connection again.")
         return row
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from booksync.api.app import ERRORS, ApiServices, CallerDep, IdPath, Svc
 from booksync.api.routes import LeanRoute
 from booksync.errors import NotFoundError
+from booksync.keys import OutsideKey
 
 if TYPE_CHECKING:  # the store loads on the first request that needs it
     from booksync.account_mapping import AccountMapping
@@ -41,7 +42,7 @@ def _mapping(svc: ApiServices) -> AccountMapping:
 
 @router.get("/integrations/{provider}/accounts", responses=ERRORS)
 def list_accounts(
-    provider: str,
+    provider: OutsideKey,
     who: CallerDep,
     svc: Svc,
     account_type: Annotated[AccountType, Query(alias="type")] = "all",
@@ -51,14 +52,14 @@ def list_accounts(
 
 
 @router.get("/integrations/{provider}/account-mapping", responses=ERRORS)
-def get_account_mapping(provider: str, who: CallerDep, svc: Svc) -> dict[str, Any]:
+def get_account_mapping(provider: OutsideKey, who: CallerDep, svc: Svc) -> dict[str, Any]:
     """Every item with its account (its own, the default, or unmapped) and the counts."""
     return _mapping(svc).mapping(who.company_id, provider)
 
 
 @router.put("/integrations/{provider}/account-mapping/items/{item_id}", responses=ERRORS)
 def map_item(
-    provider: str, item_id: IdPath, choice: AccountChoice, who: CallerDep, svc: Svc
+    provider: OutsideKey, item_id: IdPath, choice: AccountChoice, who: CallerDep, svc: Svc
 ) -> dict[str, Any]:
     """Map one item; an item already in the books turns Out of Date until the next sync."""
     who.require_admin()
@@ -66,7 +67,9 @@ def map_item(
 
 
 @router.post("/integrations/{provider}/account-mapping/apply-to-unmapped", responses=ERRORS)
-def apply_to_unmapped(provider: str, choice: AccountChoice, who: CallerDep, svc: Svc) -> dict[str, Any]:
+def apply_to_unmapped(
+    provider: OutsideKey, choice: AccountChoice, who: CallerDep, svc: Svc
+) -> dict[str, Any]:
     """Bulk assign: every item without its own account gets this one."""
     who.require_admin()
     return _mapping(svc).apply_to_unmapped(who.company_id, provider, choice.account_id)

@@ -20,6 +20,7 @@ from booksync.api.problems import Forbidden, Unauthorized, install
 from booksync.api.routes import LeanRoute
 from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, Refund
 from booksync.errors import NotFoundError
+from booksync.keys import OutsideKey, fits_key
 from booksync.settings import ApiPart
 
 if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request that needs it
@@ -85,6 +86,11 @@ def caller(request: Request) -> Caller:
         raise Unauthorized(
             "No verified identity came with the request.",
             fix="Send 'Authorization: Bearer <token>' with a token carrying company_id and sub.",
+        )
+    if not fits_key(str(company_id)) or not fits_key(str(user_id)):  # the company id keys every row
+        raise Unauthorized(
+            "The token's company_id or sub is longer than booksync can store.",
+            fix="Issue tokens whose company_id and sub are at most 200 characters.",
         )
     return Caller(company_id=str(company_id), user_id=str(user_id), role=str(claims.get("role", "member")))
 
@@ -216,14 +222,14 @@ def _core_routes(app: FastAPI) -> None:
         return svc.integrations.overview(who.company_id)
 
     @app.get("/integrations/{provider}", tags=["integrations"], responses=ERRORS)
-    def get_integration(provider: str, who: CallerDep, svc: Svc) -> dict[str, Any]:
+    def get_integration(provider: OutsideKey, who: CallerDep, svc: Svc) -> dict[str, Any]:
         return svc.integrations.describe(who.company_id, provider)
 
     # Reconnect is the same step: straight to the provider's consent; settings, mappings and
     # links stay on the connection row and the documents.
     @app.post("/integrations/{provider}/connect", tags=["integrations"], responses=ERRORS)
     @app.post("/integrations/{provider}/reconnect", tags=["integrations"], responses=ERRORS)
-    def connect(provider: str, who: CallerDep, svc: Svc) -> ConnectStarted:
+    def connect(provider: OutsideKey, who: CallerDep, svc: Svc) -> ConnectStarted:
         who.require_admin()
         url = svc.integrations.start_connect(
             company_id=who.company_id, user_id=who.user_id, provider=provider
@@ -231,18 +237,20 @@ def _core_routes(app: FastAPI) -> None:
         return ConnectStarted(authorization_url=url)
 
     @app.post("/integrations/{provider}/disconnect", tags=["integrations"], responses=ERRORS)
-    def disconnect(provider: str, who: CallerDep, svc: Svc) -> dict[str, Any]:
+    def disconnect(provider: OutsideKey, who: CallerDep, svc: Svc) -> dict[str, Any]:
         who.require_admin()
         return svc.integrations.disconnect(company_id=who.company_id, provider=provider)
 
     @app.patch("/integrations/{provider}/settings", tags=["integrations"], responses=ERRORS)
-    def update_settings(provider: str, patch: SettingsPatch, who: CallerDep, svc: Svc) -> dict[str, Any]:
+    def update_settings(
+        provider: OutsideKey, patch: SettingsPatch, who: CallerDep, svc: Svc
+    ) -> dict[str, Any]:
         who.require_admin()
         return svc.integrations.update_settings(who.company_id, provider, patch.model_dump(exclude_none=True))
 
     @app.get("/oauth/{provider}/callback", tags=["integrations"], response_model=None, responses=ERRORS)
     def oauth_callback(
-        provider: str,
+        provider: OutsideKey,
         svc: Svc,
         code: str | None = None,
         state: str | None = None,
@@ -294,7 +302,7 @@ def _core_routes(app: FastAPI) -> None:
 
         @app.get(f"/{plural}/{{doc_id}}", tags=["documents"], responses=ERRORS, name=f"get_{kind.value}")
         def get_document(
-            doc_id: IdPath, who: CallerDep, svc: Svc, provider: str = "quickbooks"
+            doc_id: IdPath, who: CallerDep, svc: Svc, provider: OutsideKey = "quickbooks"
         ) -> dict[str, Any]:
             state = svc.integrations.document_state(who.company_id, kind, doc_id, provider)
             row = svc.documents.get(who.company_id, kind, doc_id)
@@ -312,14 +320,16 @@ def _core_routes(app: FastAPI) -> None:
 
     # -- syncing ------------------------------------------------------------------------------------
     @app.post("/invoices/{doc_id}/sync", tags=["sync"], status_code=202, responses=ERRORS)
-    def sync_invoice(doc_id: IdPath, who: CallerDep, svc: Svc, provider: str = "quickbooks") -> SyncStarted:
+    def sync_invoice(
+        doc_id: IdPath, who: CallerDep, svc: Svc, provider: OutsideKey = "quickbooks"
+    ) -> SyncStarted:
         run_id = svc.documents.request_sync(who.company_id, doc_id, provider=provider)
         return SyncStarted(
             run_id=run_id, message="Sync started. It may take a few minutes; check Sync History."
         )
 
     @app.post("/integrations/{provider}/sync", tags=["sync"], status_code=202, responses=ERRORS)
-    def sync_catalog(provider: str, request: SyncRequest, who: CallerDep, svc: Svc) -> SyncStarted:
+    def sync_catalog(provider: OutsideKey, request: SyncRequest, who: CallerDep, svc: Svc) -> SyncStarted:
         """Sync Now for customers, items and invoices: one resumable job; progress in Sync History."""
         if svc.catalog is None:
             raise NotFoundError(
@@ -331,13 +341,13 @@ def _core_routes(app: FastAPI) -> None:
 
     @app.get("/invoices/{doc_id}/sync-status", tags=["sync"], responses=ERRORS)
     def invoice_sync_status(
-        doc_id: IdPath, who: CallerDep, svc: Svc, provider: str = "quickbooks"
+        doc_id: IdPath, who: CallerDep, svc: Svc, provider: OutsideKey = "quickbooks"
     ) -> dict[str, Any]:
         return svc.integrations.document_state(who.company_id, DocumentKind.INVOICE, doc_id, provider)
 
     @app.get("/integrations/{provider}/invoice-badges", tags=["sync"], responses=ERRORS)
     def invoice_badges(
-        provider: str, who: CallerDep, svc: Svc, days: Annotated[int, Query(ge=1, le=90)] = 7
+        provider: OutsideKey, who: CallerDep, svc: Svc, days: Annotated[int, Query(ge=1, le=90)] = 7
     ) -> list[dict[str, Any]]:
         return svc.integrations.invoice_badges(who.company_id, provider, days=days)
 
@@ -348,7 +358,7 @@ def _core_routes(app: FastAPI) -> None:
         return [_run(r) for r in svc.runs.recent(who.company_id, limit=limit)]
 
     @app.get("/sync-runs/{run_id}", tags=["sync"], responses=ERRORS)
-    def sync_run(run_id: str, who: CallerDep, svc: Svc) -> dict[str, Any]:
+    def sync_run(run_id: OutsideKey, who: CallerDep, svc: Svc) -> dict[str, Any]:
         row = svc.runs.get(who.company_id, run_id)
         if row is None:
             raise NotFoundError(f"No sync run {run_id!r}.", fix="List runs with GET /sync-runs.")
@@ -364,7 +374,7 @@ def _core_routes(app: FastAPI) -> None:
 
     @app.post("/notifications/{kind}/{action}", tags=["notifications"], responses=ERRORS)
     def mark_notification(
-        kind: str, action: Literal["read", "dismiss"], who: CallerDep, svc: Svc
+        kind: OutsideKey, action: Literal["read", "dismiss"], who: CallerDep, svc: Svc
     ) -> dict[str, str]:
         who.require_admin()
         changes = {"read": {"read": True}, "dismiss": {"dismissed": True}}[action]

@@ -15,6 +15,7 @@ from booksync.api.app import ERRORS, ApiServices, CallerDep, Svc
 from booksync.api.routes import LeanRoute
 from booksync.documents import CustomerType
 from booksync.errors import NotFoundError
+from booksync.keys import OutsideKey
 
 if TYPE_CHECKING:  # the store loads on the first request that needs it
     from booksync.onboarding.wizard import Wizard
@@ -77,14 +78,14 @@ def _wizard(svc: ApiServices) -> Wizard:
 
 
 @router.get("/integrations/{provider}/wizard", responses=ERRORS)
-def wizard_state(provider: str, who: CallerDep, svc: Svc) -> dict[str, Any]:
+def wizard_state(provider: OutsideKey, who: CallerDep, svc: Svc) -> dict[str, Any]:
     """Each step's status (open, done, skipped) with its counts, and the next step's route."""
     return _wizard(svc).state(who.company_id, provider)
 
 
 @router.get("/integrations/{provider}/wizard/customers", responses=ERRORS)
 def wizard_customers(
-    provider: str, who: CallerDep, svc: Svc, page: Page = 1, page_size: PageSize = 50
+    provider: OutsideKey, who: CallerDep, svc: Svc, page: Page = 1, page_size: PageSize = 50
 ) -> dict[str, Any]:
     """Step 1: the provider's customers with a suggested type and its reason; duplicates of
     booksync's customers say "Already exists" and what matched; new ones are preselected."""
@@ -92,7 +93,9 @@ def wizard_customers(
 
 
 @router.post("/integrations/{provider}/wizard/customers/import", responses=ERRORS)
-def wizard_import_customers(provider: str, body: CustomerImport, who: CallerDep, svc: Svc) -> dict[str, Any]:
+def wizard_import_customers(
+    provider: OutsideKey, body: CustomerImport, who: CallerDep, svc: Svc
+) -> dict[str, Any]:
     """Import the chosen customers with their types; link every duplicate. Sent twice, imports once."""
     from booksync.onboarding.wizard import CustomerChoice
 
@@ -103,14 +106,14 @@ def wizard_import_customers(provider: str, body: CustomerImport, who: CallerDep,
 
 @router.get("/integrations/{provider}/wizard/items", responses=ERRORS)
 def wizard_items(
-    provider: str, who: CallerDep, svc: Svc, page: Page = 1, page_size: PageSize = 50
+    provider: OutsideKey, who: CallerDep, svc: Svc, page: Page = 1, page_size: PageSize = 50
 ) -> dict[str, Any]:
     """Step 2: the provider's items; those booksync has (same name or SKU) are linked automatically."""
     return _wizard(svc).items(who.company_id, provider, page=page, page_size=page_size)
 
 
 @router.post("/integrations/{provider}/wizard/items/import", responses=ERRORS)
-def wizard_import_items(provider: str, body: ItemImport, who: CallerDep, svc: Svc) -> dict[str, Any]:
+def wizard_import_items(provider: OutsideKey, body: ItemImport, who: CallerDep, svc: Svc) -> dict[str, Any]:
     """Import the chosen items with their income accounts; link the existing ones."""
     from booksync.onboarding.wizard import ItemChoice
 
@@ -121,7 +124,7 @@ def wizard_import_items(provider: str, body: ItemImport, who: CallerDep, svc: Sv
 
 @router.post("/integrations/{provider}/wizard/{step}/skip", responses=ERRORS)
 def wizard_skip(
-    provider: str, step: Literal["customers", "items"], who: CallerDep, svc: Svc
+    provider: OutsideKey, step: Literal["customers", "items"], who: CallerDep, svc: Svc
 ) -> dict[str, Any]:
     """Skip a step; it stays available from the integration (run it again any time)."""
     who.require_admin()
@@ -129,6 +132,6 @@ def wizard_skip(
 
 
 @router.get("/integrations/{provider}/wizard/summary", responses=ERRORS)
-def wizard_summary(provider: str, who: CallerDep, svc: Svc) -> dict[str, Any]:
+def wizard_summary(provider: OutsideKey, who: CallerDep, svc: Svc) -> dict[str, Any]:
     """Step 3: customers added, items imported, and whether auto-sync is on."""
     return _wizard(svc).summary(who.company_id, provider)

@@ -10,11 +10,13 @@ lenient about everything else, so a field Intuit adds later does not make us ref
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from booksync.keys import OutsideKey
+from booksync.webhooks.body import load_json
 
 # CloudEvents spell entities and operations in lower case; the legacy format and our records
 # use Intuit's entity names and operation verbs.
@@ -62,11 +64,11 @@ class ChangeEvent:
 class _Entity(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    name: str = Field(min_length=1)
-    id: str = Field(min_length=1)
-    operation: str = Field(min_length=1)
+    name: OutsideKey
+    id: OutsideKey
+    operation: OutsideKey
     lastUpdated: str | None = None
-    deletedId: str | None = Field(default=None, alias="deletedId")
+    deletedId: OutsideKey | None = Field(default=None, alias="deletedId")
 
 
 class _DataChange(BaseModel):
@@ -78,7 +80,7 @@ class _DataChange(BaseModel):
 class _Notification(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    realmId: str = Field(min_length=1)
+    realmId: OutsideKey
     dataChangeEvent: _DataChange
 
 
@@ -92,10 +94,10 @@ class _CloudEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     specversion: str = Field(min_length=1)
-    id: str = Field(min_length=1)
-    type: str = Field(pattern=r"^qbo\.[A-Za-z]+\.[A-Za-z]+\.v\d+$")
-    intuitaccountid: str = Field(min_length=1)
-    intuitentityid: str = Field(min_length=1)
+    id: OutsideKey
+    type: str = Field(pattern=r"^qbo\.[A-Za-z]{1,60}\.[A-Za-z]{1,60}\.v\d{1,6}$")
+    intuitaccountid: OutsideKey
+    intuitentityid: OutsideKey
     time: str | None = None
     data: dict[str, Any] | None = None
 
@@ -103,9 +105,9 @@ class _CloudEvent(BaseModel):
 def parse_payload(body: bytes | str) -> list[ChangeEvent]:
     """Every change in a delivery, in order; raises MalformedPayload saying what is wrong."""
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedPayload(f"the body is not JSON ({exc})") from None
+        document = load_json(body)
+    except ValueError as exc:
+        raise MalformedPayload(str(exc)) from None
     try:
         if isinstance(document, list):
             return [_from_cloud_event(_CloudEvent.model_validate(item)) for item in document]

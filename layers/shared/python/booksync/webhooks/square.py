@@ -15,13 +15,14 @@ Answers:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from booksync.keys import KEY_MAX_CHARS, fits_key
+from booksync.webhooks.body import load_json
 from booksync.webhooks.receiver import (
     Inbox,
     ProviderTexts,
@@ -59,9 +60,9 @@ class SquareEvent:
 
 def parse_event(body: bytes | str) -> SquareEvent:
     try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedEvent(f"the body is not JSON ({type(exc).__name__})") from None
+        value = load_json(body)
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from None
     if not isinstance(value, dict):
         raise MalformedEvent("the body is not a JSON object")
     missing = [
@@ -71,6 +72,9 @@ def parse_event(body: bytes | str) -> SquareEvent:
     ]
     if missing:
         raise MalformedEvent(f"it has no {', '.join(missing)}")
+    too_long = [name for name in ("event_id", "type", "merchant_id") if not fits_key(value[name])]
+    if too_long:  # each becomes part of a key (the event's row, the merchant's connections)
+        raise MalformedEvent(f"its {', '.join(too_long)} is longer than {KEY_MAX_CHARS} characters")
     data = value.get("data")
     if data is not None and not isinstance(data, dict):
         raise MalformedEvent("its data is not an object")

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from booksync.errors import ConfigurationError
+from booksync.keys import fits_key
 from booksync.payments.square import SquarePayments
 from booksync.providers.square.client import Payment, Refund
 from booksync.queues import SqsQueue
@@ -130,6 +131,15 @@ class SquareEventProcessor:
             # Nothing a redelivery changes: keep the outcome on the event row.
             logger.exception("square %s not understood", name, extra={"error": str(exc)})
             return f"malformed_{name}"
+        ids = (
+            (parsed.id, parsed.reference_id)
+            if isinstance(parsed, Payment)
+            else (parsed.id, parsed.payment_id)
+        )
+        if not all(fits_key(value) for value in ids if value is not None):
+            # Each id becomes part of a key (the activity row, the invoice it pays): none is read.
+            logger.error("square %s with an id too long to be a key", name)
+            return f"malformed_{name}"
         if isinstance(parsed, Payment):
             zone = _timezone(connection, parsed.location_id)
             return self._payments.payment(
@@ -144,7 +154,7 @@ class SquareEventProcessor:
     def _hand_off_payout(self, connection: ConnectionModel, event: SquareEvent) -> str:
         payout = event.object("payout")
         payout_id = str((payout or {}).get("id") or event.data.get("id") or "")
-        if payout is None or not payout_id:
+        if payout is None or not fits_key(payout_id):
             return "no_payout"
         self._payouts.send(
             {
