@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 STAGE ?= dev
 
-.PHONY: help venv dev demo test test-fast lint typecheck validate bench build package deploy token openapi clean
+.PHONY: help venv dev demo test test-fast lint typecheck validate deploy-check bench build package deploy token openapi clean
 
 # `make help` lists every target from its `## ` note (tests/unit/test_makefile.py holds every
 # .PHONY target to having one).
@@ -47,9 +47,12 @@ $(SAM_VENV)/bin/sam:
 	@touch $@
 
 # Offline: sam validate needs a region but no credentials; telemetry is off so nothing else is called.
-validate: $(PY) $(SAM_VENV)/bin/sam ## cfn-lint and sam validate --lint on template.yaml (offline)
+validate: $(PY) $(SAM_VENV)/bin/sam deploy-check ## cfn-lint, sam validate --lint and deploy-check on template.yaml (offline)
 	$(VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
+
+deploy-check: $(PY) ## the README's deploy commands against template.yaml's parameter rules (offline)
+	$(PY) -m scripts.deploy_check --readme
 
 # BENCH_ARGS: e.g. --only cold_start or --strict (fail when a goal is missed).
 bench: $(PY) ## performance figures -> bench/results.json (BENCH_ARGS=--only NAME, --strict)
@@ -69,8 +72,12 @@ build: $(SAM_VENV)/bin/sam ## sam build (arm64 layer wheels fetched, no Docker)
 
 package: build ## the same as build
 
-deploy: build ## sam build, then sam deploy --config-env STAGE (STAGE=dev|prod, default dev)
-	$(SAM_VENV)/bin/sam deploy --config-env $(STAGE)
+# PARAMS are added to samconfig's parameter_overrides for STAGE (a bare --parameter-overrides
+# would replace them). The check names any missing or malformed value before anything is built.
+deploy: $(PY) ## check, sam build, sam deploy --config-env STAGE (STAGE=dev|prod, PARAMS="Key=value ...")
+	$(PY) -m scripts.deploy_check --config-env $(STAGE) --params '$(PARAMS)'
+	$(MAKE) build
+	$(PY) -m scripts.deploy_check --config-env $(STAGE) --params '$(PARAMS)' --exec $(SAM_VENV)/bin/sam
 
 clean: ## remove .venv, .venv-sam, .aws-sam, .local and the tools' caches
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -224,11 +224,13 @@ def parameter_values(template: Template, overrides: Mapping[str, Any]) -> dict[s
             raw = spec["Default"]
         else:
             raise TemplateError(f"{where}: no value (no Default, and no override in local/stack.yaml)")
-        values[name] = _typed_parameter(where, spec, raw)
+        values[name] = typed_parameter(where, spec, raw)
     return values
 
 
-def _typed_parameter(where: str, spec: Mapping[str, Any], raw: Any) -> Any:
+def typed_parameter(where: str, spec: Mapping[str, Any], raw: Any) -> Any:
+    """A parameter value as CloudFormation checks it (AllowedValues, AllowedPattern, lengths,
+    bounds); TemplateError says what is wrong. Also used by scripts/deploy_check.py."""
     kind = str(spec.get("Type", "String"))
     text = ",".join(str(item) for item in raw) if isinstance(raw, list) else _scalar_text(raw)
     allowed = spec.get("AllowedValues")

@@ -908,6 +908,9 @@ def test_samconfig_profiles() -> None:
         assert deploy["resolve_s3"] is True
         stage = "prod" if env == "prod" else "dev"
         assert f"Stage={stage}" in deploy["parameter_overrides"].split()
+        # Region and tags per stage: a stack is created where its profile says, tagged for its stage.
+        assert config[env]["global"]["parameters"]["region"]
+        assert deploy["tags"].split() == ["project=booksync", f"stage={stage}"]
     assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
 
 
