@@ -184,7 +184,7 @@ def test_a_customer_booksync_would_refuse_is_imported_without_the_bad_field(worl
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"customers": [{"remote_id": "1", "type": "Landlord"}]}, "customers.0.type"),
+        ({"customers": [{"remote_id": "1", "type": "Landlord"}]}, "customers[0].type"),
         ({"customers": []}, "customers"),
         ({"customers": [{"remote_id": "1", "type": "Builder"}, {"remote_id": "1", "type": "Business"}]},
          "customers"),

@@ -21,14 +21,46 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+
+def _decimal_text(
+    what: str, places: int, digits: int, example: str, *, positive: bool = False
+) -> WithJsonSchema:
+    """How a decimal is documented: the string form booksync asks for, with its decimals and
+    digits (pydantic's own schema says only "number or string"). A JSON number is accepted too
+    when it is exact, but a float such as 0.30000000000000004 is refused: strings are the form."""
+    whole = digits - places
+    sign = "" if positive else "-?"
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": rf"^{sign}\d{{1,{whole}}}(\.\d{{1,{places}}})?$",
+            "description": f"{what}: a string with at most {places} decimals and {whole} digits "
+            f'before the point, e.g. "{example}"',
+            "examples": [example],
+        }
+    )
+
 
 # Underscores too: Square's refund ids carry one (``<payment id>_<suffix>``).
-DocId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")]
-Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
-Quantity = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+DocId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"),
+    Field(description="Your app's id: 1 to 100 letters, digits and _ . : -, starting with a letter or digit"),
+]
+Money = Annotated[
+    Decimal, Field(max_digits=14, decimal_places=2), _decimal_text("An amount of money", 2, 14, "150.00")
+]
+Quantity = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=14, decimal_places=4),
+    _decimal_text("A quantity, more than 0", 4, 14, "1.5", positive=True),
+]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -60,7 +92,11 @@ def _visible(value: str, info: ValidationInfo) -> str:
     return value
 
 
-BookDate = Annotated[date, AfterValidator(_in_book_range)]
+BookDate = Annotated[
+    date,
+    AfterValidator(_in_book_range),
+    Field(description=f"A date, YYYY-MM-DD, from {EARLIEST_DATE} to {LATEST_DATE}", examples=["2026-12-01"]),
+]
 Name = Annotated[ShortText, AfterValidator(_visible)]
 
 
@@ -151,7 +187,13 @@ class Discount(_Doc):
     """An invoice-level discount, either a percentage of the subtotal or a fixed amount."""
 
     kind: Literal["percent", "amount"]
-    value: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+    value: Annotated[
+        Decimal,
+        Field(gt=0, max_digits=14, decimal_places=4),
+        _decimal_text(
+            "The percentage (percent, at most 100) or the amount (amount)", 4, 14, "10", positive=True
+        ),
+    ]
 
     @model_validator(mode="after")
     def _percent_at_most_100(self) -> Discount:
@@ -181,9 +223,27 @@ class Invoice(_Doc):
     due_date: BookDate | None = None
     lines: Annotated[list[InvoiceLine], Field(min_length=1, max_length=250)]
     discount: Discount | None = None
-    tax_rate_percent: Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)] | None = None
+    tax_rate_percent: (
+        Annotated[
+            Decimal,
+            Field(ge=0, le=100, max_digits=7, decimal_places=4),
+            _decimal_text(
+                "Sales tax in percent, 0 to 100, on the taxable lines", 4, 7, "8.25", positive=True
+            ),
+        ]
+        | None
+    ) = None
     memo: Text | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    # booksync computes the total (``total`` below); an app that sends one has it checked, never
+    # stored: one that disagrees with the lines is refused rather than silently replaced.
+    stated_total: Money | None = Field(
+        default=None,
+        validation_alias="total",
+        exclude=True,
+        description="Optional. booksync computes the total from the lines, discount and tax; "
+        "when given it must equal that total, else the invoice is refused (422).",
+    )
 
     @model_validator(mode="after")
     def _due_not_before_issue(self) -> Invoice:
@@ -226,6 +286,35 @@ class Invoice(_Doc):
             )
         return self
 
+    @field_validator("stated_total")
+    @classmethod
+    def _stated_total_agrees(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        # A field validator (declared last, so the other fields are in info.data) that names ``total``.
+        if value is None or "lines" not in info.data:
+            return value
+        computed = Invoice.model_construct(**info.data)  # the totals read lines, discount, tax
+        if value != computed.total:
+            parts_text = ", ".join(
+                f"{name} {amount:.2f}"
+                for name, amount in (
+                    ("subtotal", computed.subtotal),
+                    ("discount", computed.discount_amount),
+                    ("tax", computed.tax_amount),
+                )
+            )
+            raise PydanticCustomError(
+                "total_mismatch",
+                "is {stated}, but the lines make {computed} ({parts}): booksync computes the total itself",
+                {
+                    "stated": f"{value:.2f}",
+                    "computed": f"{computed.total:.2f}",
+                    "parts": parts_text,
+                    "fix": "Leave total out (booksync computes it), or correct the lines, discount or "
+                    f"tax_rate_percent so that they make {value:.2f}.",
+                },
+            )
+        return value
+
     @property
     def subtotal(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal("0"))
@@ -265,7 +354,11 @@ class PaymentMethod(StrEnum):
     OTHER = "other"
 
 
-Cents = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+Cents = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=14, decimal_places=2),
+    _decimal_text("An amount of money, more than 0", 2, 14, "150.00", positive=True),
+]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=21)]
 
 

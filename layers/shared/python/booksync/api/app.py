@@ -162,17 +162,26 @@ def _accepted(result: Accepted, response: Response) -> DocumentAccepted:
 
 
 def _with_id(model: type[Any], body: dict[str, Any], doc_id: str) -> Any:
-    from fastapi.exceptions import RequestValidationError
     from pydantic import ValidationError
 
+    from booksync.api.problems import DocumentInvalid
+
     if body.get("id", doc_id) != doc_id:
-        raise RequestValidationError(
-            [{"loc": ("body", "id"), "msg": f"must equal the id in the path ({doc_id})"}]
+        raise DocumentInvalid(
+            [
+                {
+                    "type": "id_mismatch",
+                    "loc": ("body", "id"),
+                    "msg": f"must equal the id in the path ({doc_id}), not {body.get('id')}",
+                }
+            ],
+            model,
         )
     try:
         return model.model_validate({**body, "id": doc_id})
     except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise DocumentInvalid(errors, model, body) from None
 
 
 # The routes each API function serves: template.yaml routes the post-connection setup screens'

@@ -44,9 +44,12 @@ def _document(app: FastAPI) -> dict[str, Any]:
     _hoist_definitions(document["paths"], components)
     for schema in list(components.values()):
         _hoist_definitions(schema, components)
+    from booksync.api.examples import EXAMPLES
+
     for path, operations in document["paths"].items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             _bare_request_reference(operation)
+            _request_examples(operation, EXAMPLES.get(f"{method.upper()} {path}", {}))
             if path not in _PUBLIC_META:
                 _document_problems(operation)
     _drop_unreferenced(document)
@@ -60,6 +63,12 @@ def _bare_request_reference(operation: dict[str, Any]) -> None:
         reference = content.get("schema", {}).get("$ref")
         if reference:
             content["schema"] = {"$ref": reference}
+
+
+def _request_examples(operation: dict[str, Any], examples: dict[str, dict[str, Any]]) -> None:
+    """A body to copy for each operation that takes one (the events/api/ samples)."""
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        content["examples"] = {name: {"value": body} for name, body in examples.items()}
 
 
 def _document_problems(operation: dict[str, Any]) -> None:

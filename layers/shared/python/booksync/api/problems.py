@@ -30,8 +30,9 @@ PROBLEM = "application/problem+json"
 
 
 class FieldError(BaseModel):
-    field: str
-    message: str
+    field: str  # the path, e.g. lines[2].item_id ("body" for the body as a whole)
+    message: str  # what is wrong and the form expected
+    fix: str | None = None  # what to send instead
 
 
 class Problem(BaseModel):
@@ -117,16 +118,20 @@ def install(app: FastAPI) -> None:
         return internal_error()
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [_field_error(err) for err in exc.errors()]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        from booksync.api.field_errors import teach
+
+        model = getattr(exc, "model", None) or _route_body_model(request)
+        taught = [teach(dict(err), model, exc.body) for err in exc.errors()]
+        detail = "; ".join(f"{t.field}: {t.message}" for t in taught)
+        fixes = list(dict.fromkeys(t.fix for t in taught))
         return problem(
             422,
             "validation_error",
-            "Some fields are invalid",
+            "Some fields are invalid" if taught[0].field != "body" else "The body is not valid JSON",
             detail,
-            "Correct the named fields and send the request again.",
-            errors,
+            " ".join(fixes),
+            [t.as_dict() for t in taught],
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -150,6 +155,17 @@ def install(app: FastAPI) -> None:
         return internal_error()
 
 
-def _field_error(err: Any) -> dict[str, str]:
-    location = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
-    return {"field": ".".join(location) or "body", "message": str(err.get("msg", "is invalid"))}
+class DocumentInvalid(RequestValidationError):
+    """A body validated in the route against ``model`` (FastAPI saw a ``dict``): the model is
+    kept so each error can say what the field expects."""
+
+    def __init__(self, errors: Any, model: type[BaseModel], body: Any = None) -> None:
+        super().__init__(errors, body=body)
+        self.model = model
+
+
+def _route_body_model(request: Request) -> type[BaseModel] | None:
+    """The model FastAPI validated the route's body against, if it is one."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    annotation = getattr(getattr(field, "field_info", None), "annotation", None)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None

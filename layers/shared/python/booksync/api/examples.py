@@ -1,0 +1,138 @@
+"""An example body for every operation that takes one, in the OpenAPI document.
+
+They are the bodies of the sample events in ``events/api/`` (named after the file; a test keeps
+both equal and sends every example through the API), so what ``sam local invoke`` replays and what
+the document shows are one thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
+    "PUT /customers/{doc_id}": {
+        "put_customer": {
+            "id": "cust-1001",
+            "display_name": "Harper Plumbing LLC",
+            "given_name": "Dana",
+            "family_name": "Reyes",
+            "company_name": "Harper Plumbing LLC",
+            "email": "billing@harperplumbing.example",
+            "phone": "+1 512-555-0143",
+            "billing_address": {
+                "line1": "4100 Riverside Dr",
+                "line2": "Suite 210",
+                "city": "Austin",
+                "region": "TX",
+                "postal_code": "78741",
+                "country": "US",
+            },
+        }
+    },
+    "PUT /items/{doc_id}": {
+        "put_item": {
+            "id": "item-302",
+            "name": "50 gal water heater",
+            "type": "non_inventory",
+            "unit_price": "849.00",
+            "unit_cost": "610.00",
+            "description": "Rheem 50 gal electric water heater, installed",
+            "sku": "WH-50G-RH",
+            "taxable": True,
+        }
+    },
+    "PUT /invoices/{doc_id}": {
+        "put_invoice": {
+            "id": "inv-2001",
+            "customer_id": "cust-1001",
+            "number": "1042",
+            "status": "SENT",
+            "issue_date": "2026-11-20",
+            "due_date": "2026-12-20",
+            "lines": [
+                {
+                    "item_id": "item-301",
+                    "description": "Water heater replacement, labor (hours)",
+                    "quantity": "3.5",
+                    "unit_price": "95.00",
+                    "taxable": False,
+                },
+                {
+                    "item_id": "item-302",
+                    "description": "50 gal water heater",
+                    "quantity": "1",
+                    "unit_price": "849.00",
+                    "taxable": True,
+                },
+            ],
+            "discount": {"kind": "percent", "value": "10"},
+            "tax_rate_percent": "8.25",
+            "memo": "Job #J-7781, 4100 Riverside Dr. Thank you for your business.",
+            "currency": "USD",
+        }
+    },
+    "PUT /payments/{doc_id}": {
+        "put_payment": {
+            "id": "pay-5001",
+            "invoice_id": "inv-2001",
+            "amount": "1126.39",
+            "date": "2026-11-21",
+            "method": "credit_card",
+            "reference": "sq-8KQ2V1",
+            "memo": "Paid in full at the door",
+        },
+        "put_payment_two_invoices": {
+            "id": "pay-5002",
+            "applications": [
+                {"invoice_id": "inv-2001", "amount": "500.00"},
+                {"invoice_id": "inv-2002", "amount": "250.00"},
+            ],
+            "amount": "750.00",
+            "date": "2026-11-21",
+            "method": "check",
+            "reference": "4417",
+        },
+    },
+    "PUT /refunds/{doc_id}": {
+        "put_refund": {
+            "id": "square-rf-7Hk2",
+            "payment_id": "pay-5001",
+            "amount": "126.39",
+            "date": "2026-11-22",
+            "reason": "Returned part",
+            "reference": "sq-rf-7Hk2",
+        }
+    },
+    "PATCH /integrations/{provider}/settings": {
+        "update_settings_default_income_account": {"default_income_account_id": "1", "auto_sync_items": True},
+        "update_settings_payout_deposits": {
+            "auto_sync_deposits": True,
+            "deposit_bank_account_id": "35",
+            "merchant_fees_account_id": "60",
+            "tips_account_id": "85",
+            "payout_fees_account_id": "60",
+        },
+    },
+    "POST /integrations/{provider}/sync": {"sync_catalog": {"kinds": ["customers", "items", "invoices"]}},
+    "PUT /integrations/{provider}/account-mapping/items/{item_id}": {
+        "map_item_income_account": {"account_id": "79"}
+    },
+    "POST /integrations/{provider}/account-mapping/apply-to-unmapped": {
+        "apply_income_account_to_unmapped": {"account_id": "1"}
+    },
+    "POST /integrations/{provider}/wizard/customers/import": {
+        "wizard_import_customers": {
+            "customers": [
+                {"remote_id": "58", "type": "Builder"},
+                {"remote_id": "61", "type": "Homeowner"},
+                {"remote_id": "64", "type": "Business"},
+            ]
+        }
+    },
+    "POST /integrations/{provider}/wizard/items/import": {
+        "wizard_import_items": {
+            "items": [{"remote_id": "19", "income_account_id": "79"}, {"remote_id": "23"}]
+        }
+    },
+    "POST /square/payments/{square_payment_id}/match": {"match_square_payment": {"invoice_id": "inv-1001"}},
+}
