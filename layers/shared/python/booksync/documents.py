@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from booksync import currency as iso
 
 
 def _decimal_text(
@@ -100,6 +102,21 @@ BookDate = Annotated[
 Name = Annotated[ShortText, AfterValidator(_visible)]
 
 
+def _iso_4217(code: str, info: ValidationInfo) -> str:
+    if _at_door(info) and not iso.is_currency(code):
+        raise ValueError(f"{code!r} is not a currency in use; give {iso.EXPECTED_FORM}")
+    return code
+
+
+# The pattern first (its message says the form), then the code must be a currency in use.
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_4217)]
+
+
+def _currency_of(info: ValidationInfo) -> str:
+    """The invoice's currency, validated before its amounts (USD when it was itself refused)."""
+    return str(info.data.get("currency", "USD"))
+
+
 class DocumentKind(StrEnum):
     CUSTOMER = "customer"
     ITEM = "item"
@@ -111,10 +128,17 @@ class DocumentKind(StrEnum):
 class _Doc(BaseModel):
     # Built on first use: a function validates the few kinds its path touches, not all of them.
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
+    # Fields added after documents of the kind were first stored: left out of the hash while unset,
+    # so those documents keep their hash and never look edited.
+    _hashed_when_set: ClassVar[tuple[str, ...]] = ()
 
     def content_hash(self) -> str:
         """Hash of what would be pushed: equal hashes mean nothing to send."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        for name in self._hashed_when_set:
+            if data[name] is None:
+                del data[name]
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -150,14 +174,7 @@ class Customer(_Doc):
     billing_address: Address | None = None
     # The post-connection wizard's type (booksync/onboarding/); booksync's own, never pushed.
     customer_type: CustomerType | None = None
-
-    def content_hash(self) -> str:
-        # Left out while unset: customers stored before the field existed keep their hash.
-        data = self.model_dump(mode="json")
-        if data["customer_type"] is None:
-            del data["customer_type"]
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+    _hashed_when_set = ("customer_type",)
 
 
 class ItemType(StrEnum):
@@ -209,9 +226,9 @@ class InvoiceLine(_Doc):
     unit_price: Money
     taxable: bool = True
 
-    @property
-    def amount(self) -> Decimal:
-        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+    def amount_in(self, currency: str) -> Decimal:
+        """Quantity x unit price, rounded to the currency's smallest unit."""
+        return (self.quantity * self.unit_price).quantize(iso.unit(currency))
 
 
 class Invoice(_Doc):
@@ -221,6 +238,8 @@ class Invoice(_Doc):
     status: InvoiceStatus = InvoiceStatus.DRAFT
     issue_date: BookDate
     due_date: BookDate | None = None
+    # Before the amounts: their checks read it (fields are validated in this order).
+    currency: CurrencyCode = "USD"
     lines: Annotated[list[InvoiceLine], Field(min_length=1, max_length=250)]
     discount: Discount | None = None
     tax_rate_percent: (
@@ -234,7 +253,6 @@ class Invoice(_Doc):
         | None
     ) = None
     memo: Text | None = None
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
     # booksync computes the total (``total`` below); an app that sends one has it checked, never
     # stored: one that disagrees with the lines is refused rather than silently replaced.
     stated_total: Money | None = Field(
@@ -253,9 +271,28 @@ class Invoice(_Doc):
 
     @field_validator("lines")
     @classmethod
+    def _prices_fit_currency(cls, lines: list[InvoiceLine], info: ValidationInfo) -> list[InvoiceLine]:
+        code = _currency_of(info)
+        for index, line in enumerate(lines):
+            if _at_door(info) and not iso.fits(line.unit_price, code):
+                raise ValueError(iso.too_precise(f"line {index + 1}'s unit_price", line.unit_price, code))
+        return lines
+
+    @field_validator("discount")
+    @classmethod
+    def _discount_fits_currency(cls, discount: Discount | None, info: ValidationInfo) -> Discount | None:
+        code = _currency_of(info)
+        if discount is None or discount.kind != "amount" or not _at_door(info):
+            return discount
+        if not iso.fits(discount.value, code):
+            raise ValueError(iso.too_precise("the discount", discount.value, code))
+        return discount
+
+    @field_validator("lines")
+    @classmethod
     def _lines_not_negative(cls, value: list[InvoiceLine], info: ValidationInfo) -> list[InvoiceLine]:
         # Field validators (not a model one) so that a 422 names the field.
-        subtotal = sum((line.amount for line in value), Decimal("0"))
+        subtotal = sum((line.amount_in(_currency_of(info)) for line in value), Decimal("0"))
         if _at_door(info) and subtotal < 0:
             raise ValueError(
                 f"the lines add up to {subtotal}; an invoice's total cannot be negative "
@@ -269,7 +306,7 @@ class Invoice(_Doc):
         lines = info.data.get("lines")
         if value is None or value.kind != "amount" or lines is None or not _at_door(info):
             return value
-        subtotal = sum((line.amount for line in lines), Decimal("0"))
+        subtotal = sum((line.amount_in(_currency_of(info)) for line in lines), Decimal("0"))
         if value.value > subtotal:
             raise ValueError(
                 f"a fixed discount of {value.value} is more than the lines' subtotal {subtotal}; "
@@ -315,27 +352,30 @@ class Invoice(_Doc):
             )
         return value
 
+    def line_amount(self, line: InvoiceLine) -> Decimal:
+        return line.amount_in(self.currency)
+
     @property
     def subtotal(self) -> Decimal:
-        return sum((line.amount for line in self.lines), Decimal("0"))
+        return sum((self.line_amount(line) for line in self.lines), Decimal("0"))
 
     @property
     def discount_amount(self) -> Decimal:
         if self.discount is None:
             return Decimal("0")
         if self.discount.kind == "amount":
-            return min(self.discount.value, self.subtotal).quantize(Decimal("0.01"))
-        return (self.subtotal * self.discount.value / 100).quantize(Decimal("0.01"))
+            return min(self.discount.value, self.subtotal).quantize(iso.unit(self.currency))
+        return (self.subtotal * self.discount.value / 100).quantize(iso.unit(self.currency))
 
     @property
     def tax_amount(self) -> Decimal:
         """Sales tax on taxable lines, applied after the discount (pro rata)."""
         if not self.tax_rate_percent:
             return Decimal("0")
-        taxable = sum((ln.amount for ln in self.lines if ln.taxable), Decimal("0"))
+        taxable = sum((self.line_amount(ln) for ln in self.lines if ln.taxable), Decimal("0"))
         if self.subtotal:
             taxable -= self.discount_amount * taxable / self.subtotal
-        return (taxable * self.tax_rate_percent / 100).quantize(Decimal("0.01"))
+        return (taxable * self.tax_rate_percent / 100).quantize(iso.unit(self.currency))
 
     @property
     def total(self) -> Decimal:
@@ -383,6 +423,10 @@ class Payment(_Doc):
     method: PaymentMethod = PaymentMethod.OTHER
     reference: Reference | None = None
     memo: Text | None = None
+    # The payment's currency; absent: its invoices'. Given, it must be theirs (checked on receipt).
+    currency: CurrencyCode | None = None
+    # The single form's invoice_id or the split form's applications, whichever is unused.
+    _hashed_when_set = ("invoice_id", "applications", "currency")
 
     @field_validator("amount")
     @classmethod
@@ -423,16 +467,6 @@ class Payment(_Doc):
     def invoice_ids(self) -> list[str]:
         return [a.invoice_id for a in self.applied]
 
-    def content_hash(self) -> str:
-        # The fields a form leaves out do not count: payments stored before ``applications``
-        # existed keep their hash, so they never look edited.
-        data = self.model_dump(mode="json")
-        for unused in ("invoice_id", "applications"):
-            if data[unused] is None:
-                del data[unused]
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
-
 
 def payment_invoice_ids(body: dict[str, object]) -> list[str]:
     """The invoices a stored payment body applies to (either form), without parsing it whole."""
@@ -451,6 +485,9 @@ class Refund(_Doc):
     date: BookDate
     reason: Text | None = None
     reference: Reference | None = None
+    # The refund's currency; absent: its payment's. Given, it must be the payment's.
+    currency: CurrencyCode | None = None
+    _hashed_when_set = ("currency",)
 
     @field_validator("amount")
     @classmethod

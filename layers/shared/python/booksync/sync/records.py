@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from booksync import currency as iso
 from booksync.documents import (
     Customer,
     DocumentKind,
@@ -62,6 +63,40 @@ class FieldProblem(InvalidRequest):
 def _remote_id(row: DocumentModel, provider: str) -> str | None:
     link = row.link(provider)
     return link.remote_id if link is not None else None
+
+
+def invoice_currency(row: DocumentModel) -> str:
+    """The currency of a stored invoice (USD for invoices stored before the field was sent)."""
+    return str(row.body.get("currency") or "USD")
+
+
+def _check_currency(given: str | None, invoices: list[DocumentModel], field: str, what: str) -> str:
+    """The one currency of ``invoices``; ``given`` (the payment's or refund's own) must be it."""
+    currencies = sorted({invoice_currency(row) for row in invoices})
+    if len(currencies) > 1:
+        raise FieldProblem(
+            field,
+            f"the invoices are in different currencies ({', '.join(currencies)})",
+            "A payment is in one currency: record one payment per currency.",
+        )
+    code = currencies[0]
+    if given is not None and given != code:
+        raise FieldProblem(
+            "currency",
+            f"the {what} is in {given} but invoice {invoices[0].doc_id!r} is in {code}; "
+            "booksync never applies money in one currency to an invoice in another",
+            f"Record the {what} in {code} (what the invoice was paid in {code}), or leave currency out.",
+        )
+    return code
+
+
+def _check_fits(field: str, amount: Decimal, code: str) -> None:
+    if not iso.fits(amount, code):
+        raise FieldProblem(
+            field,
+            iso.too_precise("the amount", amount, code),
+            f"Send the amount rounded to {iso.unit(code)} {code}.",
+        )
 
 
 class DocumentService:
@@ -111,6 +146,8 @@ class DocumentService:
             and invoice.status != InvoiceStatus.VOID
         ):
             raise FieldProblem("status", "a void invoice cannot be reopened", "Create a new invoice instead.")
+        if existing is not None and invoice_currency(existing) != invoice.currency:
+            self._check_currency_change(existing, invoice.currency)
         outcome = self._docs.put(
             company_id,
             DocumentKind.INVOICE,
@@ -124,6 +161,22 @@ class DocumentService:
         if outcome.changed and outcome.row.pending_bucket:
             run_id = self._auto_sync(company_id, invoice.id, "auto_sync_invoices")
         return self._accepted(outcome, run_id)
+
+    @staticmethod
+    def _check_currency_change(existing: DocumentModel, new: str) -> None:
+        """Payments are in the invoice's currency, and the books keep a transaction's currency."""
+        was = invoice_currency(existing)
+        if existing.payment_ids:
+            held = f"it has payments recorded in {was}"
+        elif any(_remote_id(existing, p) for p in PROVIDERS):
+            held = f"it is in the books in {was}, which cannot change a transaction's currency"
+        else:
+            return
+        raise FieldProblem(
+            "currency",
+            f"the invoice cannot change from {was} to {new}: {held}",
+            f"Keep currency {was}, or void this invoice and create a new one in {new}.",
+        )
 
     @staticmethod
     def _invoice_needs_push(invoice: Invoice, existing: DocumentModel | None) -> bool:
@@ -188,6 +241,10 @@ class DocumentService:
                 "the invoices belong to different customers",
                 "A payment pays invoices of one customer: record one payment per customer.",
             )
+        code = _check_currency(payment.currency, invoice_rows, field, "payment")
+        _check_fits("amount", payment.amount, code)
+        for application in payment.applications or ():
+            _check_fits("applications.amount", application.amount, code)
         held = self._docs.refund_amounts(existing)
         self._check_covers_refunds(held, payment.amount)
         outcome = self._docs.put(
@@ -230,10 +287,13 @@ class DocumentService:
                 "a refund cannot move to another payment",
                 "Delete the refund in your app and record a new one.",
             )
-        held = self._docs.refund_amounts(payment_row)
-        self._check_refundable(payment_row, refund, held)
         invoice_ids = payment_invoice_ids(payment_row.body)
         invoices = self._docs.get_many(company_id, DocumentKind.INVOICE, invoice_ids)
+        if invoices:
+            code = _check_currency(refund.currency, list(invoices.values()), "payment_id", "refund")
+            _check_fits("amount", refund.amount, code)
+        held = self._docs.refund_amounts(payment_row)
+        self._check_refundable(payment_row, refund, held)
         outcome = self._docs.put_refund(
             refund,
             existing=existing,

@@ -158,7 +158,10 @@ def invoice_body(invoice: Invoice, refs: InvoiceRefs) -> Json:
     # Lines are TAX only when the invoice carries tax: a TAX line on an untaxed invoice lets
     # QuickBooks' automated sales tax add tax the business never charged.
     taxed = bool(invoice.tax_rate_percent)
-    lines = [sales_line(line, refs, taxed=taxed, number=index) for index, line in enumerate(invoice.lines, 1)]
+    lines = [
+        sales_line(line, invoice.line_amount(line), refs, taxed=taxed, number=index)
+        for index, line in enumerate(invoice.lines, 1)
+    ]
     if invoice.discount is not None:
         lines.append(discount_line(invoice.discount, invoice.discount_amount))
     body: Json = {
@@ -177,7 +180,7 @@ def invoice_body(invoice: Invoice, refs: InvoiceRefs) -> Json:
     return body
 
 
-def sales_line(line: InvoiceLine, refs: InvoiceRefs, *, taxed: bool, number: int) -> Json:
+def sales_line(line: InvoiceLine, amount: Decimal, refs: InvoiceRefs, *, taxed: bool, number: int) -> Json:
     item_id = refs.item_ids.get(line.item_id)
     if item_id is None:
         raise Rejected(
@@ -188,7 +191,7 @@ def sales_line(line: InvoiceLine, refs: InvoiceRefs, *, taxed: bool, number: int
     body: Json = {
         "LineNum": number,
         "DetailType": "SalesItemLineDetail",
-        "Amount": line.amount,
+        "Amount": amount,
         "SalesItemLineDetail": {
             "ItemRef": _ref(item_id),
             "Qty": _plain(line.quantity),

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote as quote_path
 
+from booksync import currency as iso
 from booksync.errors import (
     ConnectionDown,
     NeedsReconnection,
@@ -52,23 +53,12 @@ RECONNECT_FIX = "Reconnect Square (Settings > Integrations > Square > Reconnect)
 PAGE_LIMIT = 100  # payout entries: at most 100 per page
 FeeT = TypeVar("FeeT")
 
-# ISO 4217 minor-unit exponents that are not 2 (Square's currencies; the rest use cents).
-_ZERO_DECIMAL = frozenset({"JPY", "KRW", "CLP", "ISK", "VND", "XAF", "XOF", "XPF", "UGX", "PYG", "RWF"})
-_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND", "IQD", "LYD"})
 _SAFE_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,192}")
 
 Json = dict[str, Any]
 
 
 # --------------------------------------------------------------------------- money
-
-
-def exponent(currency: str) -> int:
-    if currency in _ZERO_DECIMAL:
-        return 0
-    if currency in _THREE_DECIMAL:
-        return 3
-    return 2
 
 
 @dataclass(frozen=True)
@@ -80,7 +70,7 @@ class Money:
 
     @property
     def minor(self) -> int:
-        return int(self.amount.scaleb(exponent(self.currency)))
+        return int(self.amount.scaleb(iso.minor_units(self.currency)))
 
     @classmethod
     def from_square(cls, value: Any) -> Money | None:
@@ -94,14 +84,12 @@ class Money:
         minor = value["amount"]
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise ValueError(f"Square money amount is not an integer: {minor!r}")  # noqa: TRY004
-        units = Decimal(minor)
-        return cls(
-            units.scaleb(-exponent(currency)).quantize(Decimal(1).scaleb(-exponent(currency))), currency
-        )
+        # Integer minor units of that currency: 380 JPY is 380, 380 USD is 3.80 (ISO 4217 decimals).
+        return cls(Decimal(minor).scaleb(-iso.minor_units(currency)).quantize(iso.unit(currency)), currency)
 
     @classmethod
     def zero(cls, currency: str = "USD") -> Money:
-        return cls(Decimal(0).quantize(Decimal(1).scaleb(-exponent(currency))), currency)
+        return cls(Decimal(0).quantize(iso.unit(currency)), currency)
 
 
 def _money(value: Any) -> Money | None:
