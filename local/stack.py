@@ -616,15 +616,19 @@ class LocalStack:
         """What `make dev` prints once everything is up."""
         model = self.model
         lines = [f"booksync local stack: {self.template_path}"]
+
+        def row(label: str, value: object) -> None:
+            lines.append(f"  {label:<30} {value}")
+
         for name, url in self.api_urls.items():
-            lines.append(f"  API {name:<22} {url}")
-        lines.append(f"  control API{'':<19} {self.control_url}")
-        lines.append(f"  moto (AWS_ENDPOINT_URL){'':<7} {self.moto_url}")
+            row(f"API {name}", url)
+        row("control API", self.control_url)
+        row("moto (AWS_ENDPOINT_URL)", self.moto_url)
         running = self.qbo_url and not any("QuickBooks sandbox NOT" in w for w in self.warnings)
-        lines.append(f"  QuickBooks sandbox{'':<12} {self.qbo_url if running else 'not running'}")
+        row("QuickBooks sandbox", self.qbo_url if running else "not running")
         square_up = self.square_sandbox is not None
-        lines.append(f"  Square sandbox{'':<16} {self.square_url if square_up else 'not running'}")
-        lines.append(f"  logs{'':<26} {self.state_dir / 'logs'}/<Function>.log")
+        row("Square sandbox", self.square_url if square_up else "not running")
+        row("logs", f"{self.state_dir / 'logs'}/<Function>.log")
         for spec in model.functions.values():
             lines.append(
                 f"  function {spec.logical_id} ({spec.handler}, {spec.timeout:g}s, x{spec.concurrency})"
@@ -637,7 +641,10 @@ class LocalStack:
         for schedule in model.schedules:
             lines.append(f"    {schedule.expression} -> {schedule.function}/{schedule.event}")
         lines.extend(f"  ! {warning}" for warning in self.warnings)
-        lines.append("  token: make token   (or python -m local.runtime.jwt_tokens --company demo-company)")
+        lines.append(
+            "  token: TOKEN=$(make -s token)   (or python -m local.runtime.jwt_tokens --company demo-company)"
+        )
+        lines.append("  first requests: README.md, 'The first hour'")
         return "\n".join(lines)
 
     def _load_config(self) -> dict[str, Any]:
