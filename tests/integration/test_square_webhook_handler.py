@@ -485,3 +485,29 @@ def test_fuzzed_requests_through_the_handler_never_5xx_and_change_nothing(stack:
     one()
     assert receive_sqs_event(stack.events_queue)["Records"] == []
     assert [r for r in WebhookEventModel.scan() if r.event_key.startswith("square#")] == []
+
+
+def test_a_payment_in_another_currency_than_its_invoice_is_held_not_recorded(stack: SimpleNamespace) -> None:
+    """380 in yen is not $380.00 (nor $3.80): Square's JPY money on a USD invoice is held with a
+    reason and reported once, and the invoice keeps no payment (issue 10, item 4)."""
+    stack.control.configure(currency="JPY")
+    answer = pay(stack, 380, reference_id="inv-1")
+    deliver_all(stack, answer)
+    square_id = answer["payment"]["id"]
+    assert DocumentRepository().get(COMPANY, DocumentKind.PAYMENT, f"square-{square_id}") is None
+    invoice = DocumentRepository().get(COMPANY, DocumentKind.INVOICE, "inv-1")
+    assert invoice is not None and not invoice.payment_ids
+    row = SquareActivityRepository().get(COMPANY, "payment", square_id)
+    assert row is not None and row.status == "rejected"
+    assert (row.amount, row.currency) == ("380", "JPY"), "JPY has no minor unit: 380 is 380 yen"
+    assert "in JPY but invoice 'inv-1' is in USD" in str(row.error)
+    runs = [r for r in SyncRunModel.query(COMPANY) if r.provider == "square"]
+    assert [e.code for r in runs for e in r.errors] == ["square_currency_mismatch"]
+    note = NotificationModel.get(COMPANY, "square:unmatched_payment")
+    assert note.resolved_at is None and "JPY" in str(note.message)
+    # Square redelivers: still held, reported once.
+    redelivered = stack.control.redeliver(answer["events"][0]["event_id"], send=False)
+    deliver_all(stack, redelivered)
+    runs = [r for r in SyncRunModel.query(COMPANY) if r.provider == "square"]
+    assert len(runs) == 1
+    assert not drain(stack.sync_queue), "nothing to sync"

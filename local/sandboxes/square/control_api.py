@@ -29,6 +29,8 @@ _SETTABLE: dict[str, type] = {
     "access_token_lifetime_s": int,
     "auth_code_lifetime_s": int,
     "pkce_refresh_token_lifetime_s": int,
+    # The sellers' currency (ISO 4217) for money made from now on: amounts are its minor units.
+    "currency": str,
 }
 _ID = "(?P<ident>[^/]+)"
 
@@ -415,6 +417,8 @@ def _setting(name: str, value: object) -> object:
     if kind is str:
         if name == "consent" and value not in {"approve", "deny"}:
             raise BadRequest("consent must be approve or deny")
+        if name == "currency" and not (isinstance(value, str) and len(value) == 3 and value.isupper()):
+            raise BadRequest("currency must be an ISO 4217 code such as USD or JPY")
         return str(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise BadRequest(f"{name} must be a positive integer")

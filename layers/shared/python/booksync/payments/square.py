@@ -16,6 +16,10 @@ A payment without ``reference_id``, or naming no booksync invoice, is kept (stat
 and reported; ``match`` records it on an invoice an admin picks. COMPLETED refunds become the
 booksync Refund ``square-<refund id>`` of payment ``square-<payment id>``; a refund of a payment
 not recorded yet waits (``waiting_for_payment``) and is recorded when its payment is.
+
+Square's money is integer minor units of its currency (380 JPY is 380, 380 USD is 3.80). A payment
+in another currency than its invoice is never recorded as if it were the invoice's: it is held
+(status ``rejected``, the reason on the row and in sync history, admins told once).
 """
 
 from __future__ import annotations
@@ -40,13 +44,18 @@ from booksync.store.models import SquareActivityModel
 from booksync.store.notifications import NotificationRepository
 from booksync.store.runs import RunRepository
 from booksync.store.square_activity import SquareActivityRepository
-from booksync.sync.records import DocumentService
+from booksync.sync.records import DocumentService, FieldProblem
 
 logger = logging.getLogger(__name__)
 PROVIDER = "square"
 COMPLETED = "COMPLETED"
 NOTIFICATION = "square:unmatched_payment"
 REFERENCE_LIMIT = 21
+CURRENCY_FIX = (
+    "Square took the money in another currency than the invoice's. Refund it in Square and take "
+    "the payment in the invoice's currency, or match it to an invoice in its currency "
+    "(POST /square/payments/{id}/match)."
+)
 
 
 def document_id(square_id: str) -> str:
@@ -164,6 +173,9 @@ class SquarePayments:
                 method=PaymentMethod.CREDIT_CARD,
                 reference=short_reference(row.square_id),
                 memo=f"Square payment {row.square_id}" + (f" ({row.card_brand})" if row.card_brand else ""),
+                # Square's money is in its own currency: one the invoice is not in is refused on
+                # receipt (held here as rejected, reported once), never recorded as the invoice's.
+                currency=row.currency,
             )
             self._service.put_payment(row.company_id, doc)
         except (BooksyncError, ValidationError) as exc:
@@ -174,7 +186,10 @@ class SquarePayments:
             row.status, row.error, row.invoice_id = "rejected", text, invoice_id
             self._activity.save(row, now=self._clock())
             if was != "rejected":
-                self._report(row, "square_payment_rejected", text, _fix(exc))
+                code, fix = "square_payment_rejected", _fix(exc)
+                if isinstance(exc, FieldProblem) and exc.field == "currency":
+                    code, fix = "square_currency_mismatch", CURRENCY_FIX
+                self._report(row, code, text, fix)
             return "rejected"
         row.status, row.error = "recorded", None
         row.invoice_id, row.document_id, row.recorded_amount = invoice_id, doc.id, str(doc.amount)
@@ -269,6 +284,7 @@ class SquarePayments:
                 date=date.fromisoformat(str(row.local_date)),
                 reason=_reason(row),
                 reference=short_reference(row.square_id),
+                currency=row.currency,
             )
             self._service.put_refund(row.company_id, doc)
         except (BooksyncError, ValidationError) as exc:
