@@ -11,6 +11,7 @@ from local.sandboxes.quickbooks import errors, ops, query
 from local.sandboxes.quickbooks.books import Books
 from local.sandboxes.quickbooks.clock import CompanyClock
 from local.sandboxes.quickbooks.config import SandboxConfig
+from local.sandboxes.quickbooks.currency import preferences
 from local.sandboxes.quickbooks.entities import BY_PATH, ENTITY_TYPES
 from local.sandboxes.quickbooks.faults import CallInfo
 from local.sandboxes.quickbooks.limits import RateLimiter, Throttled
@@ -121,7 +122,11 @@ class AccountingAPI:
                 return self._query(realm, _query_text(request))
             if call.operation == "batch":
                 return self._remembered(realm, request, lambda: self._batch(realm, request))
-            etype = BY_PATH.get(rest.strip("/").split("/")[0].lower())
+            head = rest.strip("/").split("/")[0].lower()
+            if head == "preferences" and call.operation == "read":
+                with self.books.lock:
+                    return self._ok({"Preferences": preferences(realm)})
+            etype = BY_PATH.get(head)
             if etype is None:
                 raise errors.unsupported_operation(f"{request.method} {rest}")
             if call.operation == "read":

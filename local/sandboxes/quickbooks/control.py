@@ -105,6 +105,18 @@ class SandboxControl:
     def create_realm(self, realm: str | None = None) -> str:
         return str(self._call("POST", "/_sandbox/realms", json={"realm": realm} if realm else {})["realm"])
 
+    def set_currency(
+        self, realm: str, *, home_currency: str | None = None, multicurrency: bool | None = None
+    ) -> dict[str, Any]:
+        """The company's currency settings, as its user sets them (Preferences.CurrencyPrefs)."""
+        body: dict[str, Any] = {}
+        if home_currency is not None:
+            body["home_currency"] = home_currency
+        if multicurrency is not None:
+            body["multicurrency"] = multicurrency
+        answer: dict[str, Any] = self._call("POST", f"/_sandbox/realms/{realm}/currency", json=body)
+        return answer
+
     def seed(
         self, realm: str, entities: Mapping[str, list[dict[str, Any]]]
     ) -> dict[str, list[dict[str, Any]]]:

@@ -51,6 +51,7 @@ def register_control_routes(sandbox: QuickBooksSandbox, add: AddRoute) -> None:
         ("POST", "/_sandbox/tokens/revoke", control.revoke_tokens),
         ("POST", "/_sandbox/tokens/issue", control.issue_tokens),
         ("POST", "/_sandbox/realms/(?P<realm>[^/]+)/seed", control.seed),
+        ("POST", "/_sandbox/realms/(?P<realm>[^/]+)/currency", control.set_currency),
         (
             "POST",
             "/_sandbox/realms/(?P<realm>[^/]+)/entities/(?P<entity>[A-Za-z]+)/(?P<id>[^/]+)/(?P<action>[a-z]+)",
@@ -111,6 +112,28 @@ class _Control:
     def open_realm(self, request: Request) -> object:
         realm_id = json_body(request).get("realm") or self.sb.config.realm_id_factory()
         return {"realm": self.sb.books.open(str(realm_id)).id}
+
+    def set_currency(self, request: Request, realm: str) -> object:
+        """The company's user sets its home currency or turns multicurrency on (Account and
+        Settings > Advanced > Currency). As in QuickBooks, multicurrency cannot be turned off and
+        the home currency cannot change once transactions exist."""
+        body = json_body(request)
+        book = self.sb.books.open(realm)
+        with self.sb.books.lock:
+            home = body.get("home_currency", book.home_currency)
+            if not (isinstance(home, str) and len(home) == 3 and home.isupper()):
+                raise _BadRequest("home_currency must be a currency code such as USD")
+            has_transactions = any(book.all(name) for name in ("Invoice", "Payment", "RefundReceipt"))
+            if home != book.home_currency and has_transactions:
+                raise _BadRequest("the home currency cannot change once the company has transactions")
+            multicurrency = body.get("multicurrency", book.multicurrency)
+            if not isinstance(multicurrency, bool) or (book.multicurrency and not multicurrency):
+                raise _BadRequest("multicurrency can only be turned on (QuickBooks cannot turn it off)")
+            if (home, multicurrency) != (book.home_currency, book.multicurrency):
+                book.home_currency, book.multicurrency = home, multicurrency
+                book.preferences_version += 1
+                book.preferences_changed_at = self.sb.company_clock.now()
+            return {"realm": realm, "home_currency": home, "multicurrency": multicurrency}
 
     def seed(self, request: Request, realm: str) -> object:
         """Entities created as the company's user would create them in QuickBooks."""

@@ -11,7 +11,6 @@ from typing import Any
 from local.sandboxes.quickbooks import errors
 
 CENT = Decimal("0.01")
-USD = {"value": "USD", "name": "United States Dollar"}
 
 
 def money(value: Decimal) -> Decimal:
@@ -58,6 +57,11 @@ class Realm:
     user_creates: Counter[str] = field(default_factory=Counter)
     answers: dict[str, StoredAnswer] = field(default_factory=dict)
     next_doc_number: int = 1001
+    # Preferences.CurrencyPrefs: set by the company's user (the control API), read by the API.
+    home_currency: str = "USD"
+    multicurrency: bool = False
+    preferences_version: int = 0
+    preferences_changed_at: datetime | None = None
     address_ids: int = 0
     # Derived values shared by the renders of one read (balances); emptied by every write.
     cache: dict[str, Any] = field(default_factory=dict)

@@ -150,7 +150,7 @@ CUSTOMER: Shape = {
     "PaymentMethodRef": R,
     "Balance": F(T.DEC, ro=True),
     "BalanceWithJobs": F(T.DEC, ro=True),
-    "CurrencyRef": F(shape=REF, ro=True),
+    "CurrencyRef": R,  # the home currency when absent; fixed once created
     "PreferredDeliveryMethod": F(T.STR, choices=frozenset({"Print", "Email", "None"})),
     "ResaleNum": S,
     "AcctNum": S,
@@ -185,7 +185,7 @@ _TXN_BASE: Shape = {
     "DocNumber": S,
     "TxnDate": DT,
     "PrivateNote": S,
-    "CurrencyRef": F(shape=REF, ro=True),
+    "CurrencyRef": R,  # the customer's currency when absent; must be it
     "LinkedTxn": F(shape=LINKED_TXN, many=True, ro=True),
     "TotalAmt": D,
 }
@@ -224,6 +224,7 @@ PAYMENT: Shape = {
 
 DEPOSIT: Shape = {
     **_TXN_BASE,
+    "CurrencyRef": F(shape=REF, ro=True),  # the bank account's (the home currency here)
     "TotalAmt": F(T.DEC, ro=True),
     "Line": F(shape=DEPOSIT_LINE, many=True),
     "DepositToAccountRef": R,

@@ -130,6 +130,7 @@ def _run_scenario(rec: Recorder) -> dict[str, list[dict[str, Any]]]:
             "PreferredDeliveryMethod": "Email",
             "ResaleNum": "R-1",
             "AcctNum": "A-1",
+            "CurrencyRef": {"value": "USD"},
         },
     )
     category = write("Item", {"Name": "Pumps", "Type": "Category", "Active": True})
@@ -159,6 +160,7 @@ def _run_scenario(rec: Recorder) -> dict[str, list[dict[str, Any]]]:
         "Invoice",
         {
             "DocNumber": "INV-1",
+            "CurrencyRef": {"value": "USD"},
             "TxnDate": "2025-03-01",
             "PrivateNote": "booksync:invoice:inv-1",
             "CustomerRef": {"value": customer["Id"], "name": "ignored"},
@@ -220,6 +222,7 @@ def _run_scenario(rec: Recorder) -> dict[str, list[dict[str, Any]]]:
         "Payment",
         {
             "DocNumber": "P-1",
+            "CurrencyRef": {"value": "USD"},
             "TxnDate": "2025-03-05",
             "PrivateNote": "booksync:payment:p-1",
             "TotalAmt": 300,
@@ -240,6 +243,7 @@ def _run_scenario(rec: Recorder) -> dict[str, list[dict[str, Any]]]:
         "RefundReceipt",
         {
             "DocNumber": "R-1",
+            "CurrencyRef": {"value": "USD"},
             "TxnDate": "2025-03-07",
             "PrivateNote": "booksync:refund:r-1",
             "CustomerRef": {"value": customer["Id"]},
@@ -311,6 +315,7 @@ def _more_answers(rec: Recorder, customer: dict[str, Any], invoice: dict[str, An
     """Reads, queries, batches, voids, deletes and faults: every other envelope the API answers."""
     qbo = rec.qbo
     rec.keep("read", qbo.read("Customer", customer["Id"]))
+    rec.keep("preferences", qbo.http.get("/preferences", params={"minorversion": "75"}))
     for entity in ENTITY_TYPES:
         rec.keep(f"query {entity}", qbo.query(f"select * from {entity} where Id > '0' maxresults 1000"))
     rec.keep("count", qbo.query("select count(*) from Invoice"))
@@ -426,7 +431,18 @@ def test_the_scenario_fills_every_field_the_sandbox_supports(
 def test_every_answer_matches_the_xsd(xsd: XsdModel, scenario: tuple[Recorder, Any]) -> None:
     recorder, _ = scenario
     labels = [label for label, _ in recorder.answers]
-    for wanted in ("read", "count", "empty", "bad query", "fault 6240", "void", "delete", "batch", "401"):
+    for wanted in (
+        "read",
+        "preferences",
+        "count",
+        "empty",
+        "bad query",
+        "fault 6240",
+        "void",
+        "delete",
+        "batch",
+        "401",
+    ):
         assert wanted in labels
     problems = [
         f"{label}: {p}" for label, body in recorder.answers for p in xsd.problems(body, "IntuitResponse")

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from local.sandboxes.quickbooks import errors, schema
+from local.sandboxes.quickbooks.currency import customer_currency
 from local.sandboxes.quickbooks.derived import cached, customer_balance
 from local.sandboxes.quickbooks.entities.base import (
     META_QUERY,
@@ -15,7 +16,7 @@ from local.sandboxes.quickbooks.entities.base import (
     check_text,
     check_unique_name,
 )
-from local.sandboxes.quickbooks.model import USD, Realm, Record, named_ref, ref_value, resolve_ref
+from local.sandboxes.quickbooks.model import Realm, Record, named_ref, ref_value, resolve_ref
 
 _NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
 # Intuit's documented maximum lengths for the name fields.
@@ -64,7 +65,7 @@ class CustomerType(EntityType):
             "Active": data.get("Active", True),
             "BillWithParent": data.get("BillWithParent", False),
             "PreferredDeliveryMethod": data.get("PreferredDeliveryMethod", "Print"),
-            "CurrencyRef": dict(USD),
+            "CurrencyRef": customer_currency(ctx.realm, data, existing),
             "IsProject": False,
         }
         _place_in_hierarchy(ctx.realm, stored, existing)

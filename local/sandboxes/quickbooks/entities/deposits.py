@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from local.sandboxes.quickbooks import errors, schema
+from local.sandboxes.quickbooks.currency import currency_ref
 from local.sandboxes.quickbooks.derived import ZERO, deposit_of
 from local.sandboxes.quickbooks.entities.base import (
     META_QUERY,
@@ -16,7 +17,7 @@ from local.sandboxes.quickbooks.entities.base import (
     require,
 )
 from local.sandboxes.quickbooks.entities.payments import DEPOSIT_ACCOUNT_TYPES
-from local.sandboxes.quickbooks.model import USD, Realm, Record, money, named_ref, ref_value, resolve_ref
+from local.sandboxes.quickbooks.model import Realm, Record, money, named_ref, ref_value, resolve_ref
 
 _SELECT_BANK = "Select a bank account for this deposit."
 
@@ -43,7 +44,7 @@ class DepositType(EntityType):
             "DepositToAccountRef": named_ref(account, "Name"),
             "Line": numbered,
             "TxnDate": data.get("TxnDate") or ctx.today.isoformat(),
-            "CurrencyRef": dict(USD),
+            "CurrencyRef": currency_ref(ctx.realm.home_currency),
         }
         if "CashBack" in data:
             stored["CashBack"] = _cash_back(realm, data["CashBack"])

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from local.sandboxes.quickbooks import errors, schema
+from local.sandboxes.quickbooks.currency import transaction_currency
 from local.sandboxes.quickbooks.derived import ZERO, payment_applications
 from local.sandboxes.quickbooks.entities.base import (
     META_QUERY,
@@ -18,7 +19,7 @@ from local.sandboxes.quickbooks.entities.base import (
     require,
 )
 from local.sandboxes.quickbooks.entities.lists import account_by_sub_type
-from local.sandboxes.quickbooks.model import USD, Realm, Record, money, named_ref, resolve_ref
+from local.sandboxes.quickbooks.model import Realm, Record, money, named_ref, resolve_ref
 
 DOC_NUMBER_MAX = 21
 _DEFAULT_TERMS_DAYS = 30  # a new company's default sales term is Net 30
@@ -64,7 +65,7 @@ class InvoiceType(EntityType):
             "TotalAmt": total,
             "Balance": total,
             "LinkedTxn": [],
-            "CurrencyRef": dict(USD),
+            "CurrencyRef": transaction_currency(ctx.realm, data, existing, customer),
             "TxnTaxDetail": {"TotalTax": tax},
             "ApplyTaxAfterDiscount": data.get("ApplyTaxAfterDiscount", False),
             "PrintStatus": data.get("PrintStatus", "NotSet"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from local.sandboxes.quickbooks import errors, schema
+from local.sandboxes.quickbooks.currency import currency_ref
 from local.sandboxes.quickbooks.derived import account_balance
 from local.sandboxes.quickbooks.entities.base import (
     META_QUERY,
@@ -15,7 +16,7 @@ from local.sandboxes.quickbooks.entities.base import (
     check_unique_name,
     require,
 )
-from local.sandboxes.quickbooks.model import USD, Realm, Record
+from local.sandboxes.quickbooks.model import Realm, Record
 
 # AccountType -> (Classification, default AccountSubType)
 ACCOUNT_TYPES: dict[str, tuple[str, str]] = {
@@ -93,7 +94,7 @@ class AccountType(EntityType):
             "Classification": classification,
             "AccountSubType": data.get("AccountSubType") or default_sub_type,
             "Active": data.get("Active", True),
-            "CurrencyRef": dict(USD),
+            "CurrencyRef": currency_ref(ctx.realm.home_currency),
         }
 
     def render_extra(self, realm: Realm, record: Record, out: dict[str, Any]) -> None:

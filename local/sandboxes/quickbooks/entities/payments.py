@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from local.sandboxes.quickbooks import errors, schema
+from local.sandboxes.quickbooks.currency import same_currency, transaction_currency
 from local.sandboxes.quickbooks.derived import ZERO, deposit_of, invoice_open_balance
 from local.sandboxes.quickbooks.entities.base import (
     META_QUERY,
@@ -18,7 +19,7 @@ from local.sandboxes.quickbooks.entities.base import (
     require,
 )
 from local.sandboxes.quickbooks.entities.lists import account_by_sub_type
-from local.sandboxes.quickbooks.model import USD, Realm, Record, money, named_ref, ref_value, resolve_ref
+from local.sandboxes.quickbooks.model import Realm, Record, money, named_ref, ref_value, resolve_ref
 
 DEPOSIT_ACCOUNT_TYPES = {"Bank", "Other Current Asset"}
 _MONEY_FIELDS = ("TotalAmt", "CustomerRef", "DepositToAccountRef", "Line")
@@ -47,7 +48,8 @@ class PaymentType(EntityType):
             raise errors.business("A payment amount can't be negative.", element="TotalAmt")
         for element, maximum in (("PaymentRefNum", 21), ("DocNumber", 21), ("PrivateNote", 4000)):
             check_text(data, element, maximum)
-        lines = _applied_lines(realm, customer, data.get("Line", []), existing)
+        currency = transaction_currency(realm, data, existing, customer)
+        lines = _applied_lines(realm, customer, currency["value"], data.get("Line", []), existing)
         applied = sum((line["Amount"] for line in lines), ZERO)
         if applied > total:
             raise errors.business(
@@ -62,7 +64,7 @@ class PaymentType(EntityType):
             "DepositToAccountRef": _deposit_account(realm, data.get("DepositToAccountRef")),
             "TxnDate": data.get("TxnDate") or ctx.today.isoformat(),
             "ProcessPayment": data.get("ProcessPayment", False),
-            "CurrencyRef": dict(USD),
+            "CurrencyRef": currency,
         }
         if "PaymentMethodRef" in data:
             method = resolve_ref(realm, "PaymentMethod", data["PaymentMethodRef"], "PaymentMethodRef")
@@ -97,7 +99,7 @@ def _deposit_account(realm: Realm, ref: object) -> dict[str, str]:
 
 
 def _applied_lines(
-    realm: Realm, customer: Record, lines: list[dict[str, Any]], existing: Record | None
+    realm: Realm, customer: Record, currency: str, lines: list[dict[str, Any]], existing: Record | None
 ) -> list[dict[str, Any]]:
     """Each line applies an amount to one of the customer's open invoices."""
     skip = existing.id if existing is not None else None
@@ -109,6 +111,7 @@ def _applied_lines(
         if len(links) != 1 or links[0].get("TxnType") != "Invoice":
             raise errors.business("A payment line must link exactly one invoice.", element="Line.LinkedTxn")
         invoice = _open_invoice(realm, customer, links[0])
+        same_currency(currency, invoice)
         per_invoice[invoice.id] += amount
         if amount < 0 or per_invoice[invoice.id] > invoice_open_balance(realm, invoice, skip_payment=skip):
             raise errors.business(

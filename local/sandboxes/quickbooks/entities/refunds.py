@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from local.sandboxes.quickbooks import errors, schema
+from local.sandboxes.quickbooks.currency import transaction_currency
 from local.sandboxes.quickbooks.derived import ZERO, deposit_of
 from local.sandboxes.quickbooks.entities.base import (
     META_QUERY,
@@ -21,7 +22,7 @@ from local.sandboxes.quickbooks.entities.base import (
     require,
 )
 from local.sandboxes.quickbooks.entities.invoices import sales_line
-from local.sandboxes.quickbooks.model import USD, Realm, Record, money, named_ref, resolve_ref
+from local.sandboxes.quickbooks.model import Realm, Record, money, named_ref, resolve_ref
 
 REFUND_FROM_ACCOUNT_TYPES = {"Bank", "Other Current Asset", "Credit Card"}
 
@@ -76,11 +77,12 @@ class RefundReceiptType(EntityType):
             "Balance": ZERO,
             "DepositToAccountRef": named_ref(account, "Name"),
             "TxnDate": data.get("TxnDate") or ctx.today.isoformat(),
-            "CurrencyRef": dict(USD),
         }
+        customer = None
         if "CustomerRef" in data:
             customer = resolve_ref(realm, "Customer", data["CustomerRef"], "CustomerRef")
             stored["CustomerRef"] = named_ref(customer, "DisplayName")
+        stored["CurrencyRef"] = transaction_currency(realm, data, existing, customer)
         if "PaymentMethodRef" in data:
             method = resolve_ref(realm, "PaymentMethod", data["PaymentMethodRef"], "PaymentMethodRef")
             stored["PaymentMethodRef"] = named_ref(method, "Name")
