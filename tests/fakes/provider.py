@@ -328,3 +328,22 @@ class FakeProvider:
 
     def with_remote(self, remote: RemoteObject, **changes: Any) -> RemoteObject:
         return replace(remote, **changes)
+
+
+class Recording:
+    """Any provider with every call to it counted by method name, reads and lookups included."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return attr(*args, **kwargs)
+
+        return call

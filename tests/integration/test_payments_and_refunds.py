@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import threading
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
@@ -20,6 +20,7 @@ from booksync.sync.sweep import Sweep
 
 from tests import builders
 from tests.integration.test_invoice_sync_engine import COMPANY, job, world
+from tests.threads import run_threads
 
 __all__ = ["world"]  # the fixture, shared with the engine tests
 
@@ -260,15 +261,13 @@ def test_concurrent_syncs_of_both_invoices_make_one_payment(world: SimpleNamespa
         except TransientError as exc:  # another worker holds the intent: the queue retries
             busy.append(exc)
 
-    threads = [
-        threading.Thread(target=attempt, args=(invoice_id, f"w{n}-{invoice_id}"))
-        for n in range(3)
-        for invoice_id in ("inv-1", "inv-2")
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(
+        *(
+            functools.partial(attempt, invoice_id, f"w{n}-{invoice_id}")
+            for n in range(3)
+            for invoice_id in ("inv-1", "inv-2")
+        )
+    )
     for invoice_id in ("inv-1", "inv-2"):  # the redeliveries of any busy refusals
         world.engine().run(job(invoice_id))
     assert world.provider.writes["create_payment"] == 1

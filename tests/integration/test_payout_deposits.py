@@ -3,7 +3,6 @@ QuickBooks sandbox, with Square's side in memory (tests/fakes/square_payouts.py)
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -28,6 +27,7 @@ from tests import builders
 from tests.fakes.square_payouts import InMemorySquare, entry_object, payout_object
 from tests.integration.test_invoice_sync_engine import ListQueue
 from tests.integration.test_quickbooks_adapter_sandbox import connect, control, oauth, sandbox
+from tests.threads import run_threads
 
 __all__ = ["control", "oauth", "sandbox"]  # the sandbox fixtures, shared with the adapter tests
 
@@ -155,11 +155,7 @@ def test_payout_sent_five_times_some_at_once_gives_one_deposit_of_the_payout_amo
     world: SimpleNamespace,
 ) -> None:
     results: list[PayoutResult] = [deliver(world, message())]
-    threads = [threading.Thread(target=lambda: results.append(deliver(world, message()))) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(*[lambda: results.append(deliver(world, message()))] * 3)
     results.append(deliver(world, message(event="payout.paid")))
     assert len(results) == 5 and {r.status for r in results} == {"deposited"}
     assert sum(r.created for r in results) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from types import SimpleNamespace
@@ -27,6 +26,7 @@ from tests.lambda_env import (
     idempotency_table,
     receive_sqs_event,
 )
+from tests.threads import run_threads
 
 COMPANY = "acme"
 CLIENT_ID, CLIENT_SECRET = "ABtestclient0001", "s3cr3t-for-tests"
@@ -105,11 +105,8 @@ def test_concurrent_deliveries_of_one_job_write_once(stack: SimpleNamespace) -> 
     def deliver() -> None:
         results.append(stack.fns.sync_invoice.handler({"Records": [record]}, Context()))
 
-    threads = [threading.Thread(target=deliver) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(deliver, deliver, deliver)
+    assert len(results) == 3
     # Deliveries that found the work in progress fail their item and come back later.
     for result in results:
         if result["batchItemFailures"]:

@@ -15,6 +15,7 @@ from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_
 from booksync.store.models import ConnectionModel
 
 from tests.fakes.oauth import FakeOAuth
+from tests.threads import run_threads
 
 COMPANY = "acme"
 
@@ -85,11 +86,7 @@ def test_twenty_workers_on_an_expiring_token_make_one_token_call(env: SimpleName
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(*[work] * 20)
     assert errors == []
     assert env.oauth.refresh_calls == 1
     assert len(set(results)) == 1 and results[0] != old

@@ -22,6 +22,7 @@ from booksync.store.connections import ConnectionRepository, sealed_tokens, toke
 from booksync.store.models import ConnectionModel
 
 from tests.reliability.conftest import CLIENT_ID, CLIENT_SECRET, COMPANY
+from tests.threads import run_threads
 
 pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("reliability")]
 
@@ -65,11 +66,7 @@ def all_at_once(work: Callable[[], str]) -> tuple[list[str], list[BaseException]
             with lock:
                 results.append(value)
 
-    threads = [threading.Thread(target=run) for _ in range(WORKERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(*[run] * WORKERS)
     return results, errors
 
 

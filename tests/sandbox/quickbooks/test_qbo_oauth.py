@@ -19,6 +19,7 @@ from local.sandboxes.quickbooks.testing import (
     connect,
     redirect_params,
 )
+from tests.threads import run_threads
 
 INVALID_REFRESH = {"error": "invalid_grant", "error_description": "Incorrect or invalid refresh token"}
 
@@ -197,11 +198,7 @@ def test_two_refreshes_racing_with_one_token_leave_one_winner(
         barrier.wait()
         statuses.append(refresh(sandbox, connection.refresh_token).status_code)
 
-    threads = [threading.Thread(target=race) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(race, race)
     assert sorted(statuses) == [200, 400]
 
 
