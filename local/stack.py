@@ -50,6 +50,7 @@ from local.runtime.jwt_tokens import (
 from local.runtime.model import IMPLICIT_HTTP_API, JwtAuthorizerSpec, ModelBuilder, StackModel
 from local.runtime.pollers import QueueInfo, QueueMonitor, QueuePoller
 from local.runtime.resources import Provisioned, Provisioner, check_resources
+from local.runtime.roles import RoleBuilder, check_event_sources, write_roles
 from local.runtime.schedules import Scheduler
 from local.runtime.template import Attributes, Pseudo, Resolver, Template, TemplateError, parameter_values
 from local.runtime.web import LOOPBACK, HttpRequest, HttpResponse, LoopbackServer
@@ -70,6 +71,9 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _STOP_SCHEDULES, _STOP_POLLING, _STOP_SERVERS, _STOP_FUNCTIONS, _STOP_POLLERS, _STOP_SANDBOXES, _STOP_MOTO = (
     range(7)
 )
+# Where the function workers record each IAM decision (python -m local.iam_report reads it).
+IAM_USAGE_VARIABLE = "BOOKSYNC_IAM_USAGE_DIR"
+DEFAULT_IAM_USAGE_DIR = REPO_ROOT / ".local" / "iam-usage"
 _QBO_SANDBOX_MODULE = "local.sandboxes.quickbooks.server"
 _SQUARE_SANDBOX_MODULE = "local.sandboxes.square.server"
 
@@ -223,7 +227,8 @@ class LocalStack:
             template, resolver, self.attributes, self.options.default_concurrency
         ).build()
         self.warnings.extend(self._model.warnings)
-        self._build_runtime(self._model)
+        role_files = self._write_roles(template, resolver, self._model)
+        self._build_runtime(self._model, role_files)
         self._serve()
         self._write_state()
 
@@ -393,7 +398,15 @@ class LocalStack:
                 params["Description"] = entry["description"]
             ssm.put_parameter(Overwrite=True, **params)
 
-    def _build_runtime(self, model: StackModel) -> None:
+    def _write_roles(self, template: Template, resolver: Resolver, model: StackModel) -> dict[str, Path]:
+        """Each function's role as the template declares it, for its workers to enforce."""
+        usage_dir = Path(os.environ.get(IAM_USAGE_VARIABLE) or DEFAULT_IAM_USAGE_DIR)
+        builder = RoleBuilder(template, resolver, usage_dir)
+        roles = {logical_id: builder.role(logical_id) for logical_id in model.functions}
+        check_event_sources(roles, model.queue_sources)
+        return write_roles(roles.values(), self.state_dir / "iam")
+
+    def _build_runtime(self, model: StackModel, role_files: Mapping[str, Path]) -> None:
         aws_environment = function_aws_environment(self.moto_url, REGION)
         runners = {
             logical_id: FunctionRunner(
@@ -402,6 +415,7 @@ class LocalStack:
                 log_dir=self.state_dir / "logs",
                 journal=self._journal,
                 console=self._console,
+                role_file=role_files[logical_id],
             )
             for logical_id, spec in model.functions.items()
         }

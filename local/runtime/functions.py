@@ -27,6 +27,8 @@ from typing import Any, Literal, TextIO
 from local.runtime.model import FunctionSpec
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+# The worker reads the function's role from this file and removes the variable before the handler.
+IAM_ROLE_VARIABLE = "_BOOKSYNC_IAM_ROLE"
 # Lambda gives the init phase (imports, module-level setup) 10 seconds.
 INIT_TIMEOUT_SECONDS = 10.0
 _KILL_WAIT_SECONDS = 5.0
@@ -226,8 +228,11 @@ class FunctionRunner:
         log_dir: Path,
         journal: InvocationJournal,
         console: TextIO | None = None,
+        role_file: Path | None = None,
     ) -> None:
         self.spec = spec
+        # The function's IAM role (local/runtime/roles.py); None runs it with no IAM checks.
+        self._role_file = role_file
         self._aws_environment = dict(aws_environment)
         self._sink = LogSink(spec.logical_id, log_dir / f"{spec.logical_id}.log", console)
         self._journal = journal
@@ -418,6 +423,8 @@ class FunctionRunner:
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             **self._aws_environment,
         }
+        if self._role_file is not None:
+            reserved[IAM_ROLE_VARIABLE] = str(self._role_file)
         # No X-Ray daemon runs locally; a template may still turn tracing on explicitly.
         defaults = {"POWERTOOLS_TRACE_DISABLED": "true"}
         return {**defaults, **spec.environment, **reserved}

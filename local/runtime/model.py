@@ -131,7 +131,8 @@ _FUNCTION_HANDLED = frozenset(
         "PackageType",
     }
 )
-# Accepted and not emulated: permissions, deployment, networking, tracing, versions.
+# Accepted and not emulated here: deployment, networking, tracing, versions. Role and Policies
+# become the function's role, enforced by its workers (local/runtime/roles.py).
 _FUNCTION_IGNORED = frozenset(
     {
         "Description",

@@ -565,7 +565,8 @@ _KINDS: dict[str, _Kind] = {
         _layer_names, "LayerName", _ANY, resolved=frozenset({"LayerName"})
     ),
     "AWS::Serverless::HttpApi": _Kind(_http_api_names, None, _ANY, resolved=frozenset()),
-    # Not emulated: no permissions are enforced locally and logs go to .local/logs.
+    # Not created: each function's role is enforced by its workers (local/runtime/roles.py, iam.py);
+    # logs go to .local/logs.
     "AWS::IAM::Role": _Kind(_iam_names, "RoleName", _ANY, emulated=False, resolved=frozenset({"RoleName"})),
     "AWS::IAM::Policy": _Kind(
         _iam_names, "PolicyName", _ANY, emulated=False, resolved=frozenset({"PolicyName"})

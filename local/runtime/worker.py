@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import decimal
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -157,9 +158,25 @@ def serve(connection: Connection, handler_spec: str) -> int:
         connection.send_bytes(json.dumps(reply).encode())
 
 
+def enforce_iam(role_file: str) -> None:
+    """Load local/runtime/iam.py by path (the runtime is not on the function's import path) and
+    make every botocore client of this process ask the function's role before each call."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "iam.py")
+    spec = importlib.util.spec_from_file_location("_booksync_local_iam", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    module.install(role_file)
+
+
 def main() -> int:
     # Started with `python -P`: sys.path begins with PYTHONPATH (code folder, then layers), as in Lambda.
     connection = Connection(int(sys.argv[1]))
+    role_file = os.environ.pop("_BOOKSYNC_IAM_ROLE", None)
+    if role_file:
+        enforce_iam(role_file)
     return serve(connection, os.environ["_HANDLER"])
 
 

@@ -1,0 +1,292 @@
+"""Least privilege, measured: per function, what its role allows that no test or demo run used.
+
+The local runtime records every IAM decision its functions' calls meet (``.local/iam-usage/``, or
+``BOOKSYNC_IAM_USAGE_DIR``). This module lists each function's grants (an action on a resource
+pattern, from SAM's expansion of template.yaml, with logical ids in place of local names), takes
+away those some recorded call used, and names what is left: each must be removed from the template
+or carry a one-line reason in ``local/iam/unused.yaml``.
+
+``local/iam/used.json`` keeps the measurement (what the test suite and the demo used), so the test
+that holds the template to it runs without the stack::
+
+    python -m local.iam_report              # unused grants, with their reasons (exit 1: some have none)
+    python -m local.iam_report --record     # add what .local/iam-usage/ saw to local/iam/used.json
+
+AWS managed policies that SAM attaches on its own (logs, traces, the SQS poller) are Lambda's, not
+the template's, and are not listed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from local.runtime.iam import RoleFile, iam_action, iam_prefix, read_usage
+from local.runtime.roles import RoleBuilder, SymbolicResources
+from local.runtime.template import Pseudo, Resolver, Template, parameter_values
+from local.stack import (
+    DEFAULT_CONFIG,
+    DEFAULT_IAM_USAGE_DIR,
+    IAM_USAGE_VARIABLE,
+    REPO_ROOT,
+    fill_placeholders,
+)
+
+TEMPLATE = REPO_ROOT / "template.yaml"
+USED_FILE = REPO_ROOT / "local" / "iam" / "used.json"
+REASONS_FILE = REPO_ROOT / "local" / "iam" / "unused.yaml"
+# Botocore's name for a service whose IAM prefix differs.
+_SERVICE_OF_PREFIX = {"cloudwatch": "cloudwatch"}
+
+
+@dataclass(frozen=True, order=True)
+class GrantKey:
+    """One thing a role allows: an action on a resource pattern (logical ids, not local names)."""
+
+    action: str
+    resource: str
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.resource}"
+
+
+def usage_dir() -> Path:
+    return Path(os.environ.get(IAM_USAGE_VARIABLE) or DEFAULT_IAM_USAGE_DIR)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the template allows
+
+
+def offline_roles(template_path: Path = TEMPLATE) -> dict[str, RoleFile]:
+    """Every function's role from the template alone, with the local stack's parameters."""
+    template = Template.load(template_path)
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8")) or {}
+    # The placeholders stand for URLs and ids of a running stack: any value of the right shape.
+    filler = _Placeholders()
+    overrides = fill_placeholders(config.get("parameters") or {}, filler, "local/stack.yaml parameters")
+    known = {name: value for name, value in overrides.items() if name in template.parameters}
+    pseudo = Pseudo(stack_name="booksync-local")
+    resolver = Resolver(template, parameter_values(template, known), pseudo, SymbolicResources(template))
+    builder = RoleBuilder(template, resolver, None)
+    functions = [r.logical_id for r in template.of_type("AWS::Serverless::Function") if resolver.enabled(r)]
+    return {function: builder.role(function) for function in functions}
+
+
+class _Placeholders(dict[str, str]):
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str)
+
+    def __getitem__(self, key: str) -> str:
+        return f"https://{key.replace('_', '-')}.local.example"
+
+
+@functools.lru_cache(maxsize=64)
+def _actions_of(prefix: str) -> frozenset[str]:
+    """Every IAM action of a service, from botocore's model of it (empty if botocore has none)."""
+    import botocore.session
+    from botocore.exceptions import UnknownServiceError
+
+    try:
+        model = botocore.session.get_session().get_service_model(_SERVICE_OF_PREFIX.get(prefix, prefix))
+    except UnknownServiceError:
+        return frozenset()
+    return frozenset(iam_action(iam_prefix(prefix), name) for name in model.operation_names)
+
+
+def expand_action(pattern: str) -> list[str]:
+    """``sqs:SendMessage*`` -> the IAM actions it matches (SendMessage; the batch is the same action)."""
+    from local.runtime.iam import wildcard_match
+
+    prefix = pattern.split(":", 1)[0].lower()
+    if "*" not in pattern and "?" not in pattern:
+        return [pattern]
+    found = sorted(
+        action for action in _actions_of(prefix) if wildcard_match(pattern, action, ignore_case=True)
+    )
+    return found or [pattern]
+
+
+def grants(role: RoleFile) -> set[GrantKey]:
+    """What the role's own (template-declared) Allow statements grant, one action and pattern each."""
+    found: set[GrantKey] = set()
+    for policy in role.policies:
+        if not policy.declared:
+            continue
+        statements = policy.symbolic.get("Statement", [])
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if statement.get("Effect") != "Allow" or "Action" not in statement:
+                continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement.get("Resource", [])
+            patterns = resources if isinstance(resources, list) else [resources]
+            for action in actions:
+                for expanded in expand_action(str(action)):
+                    found.update(GrantKey(expanded, str(pattern)) for pattern in patterns)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# What was used
+
+
+def observed(directory: Path) -> dict[str, set[GrantKey]]:
+    """The grants that let a recorded call through, per function."""
+    used: dict[str, set[GrantKey]] = {}
+    if not directory.is_dir():
+        return used
+    for entry in read_usage(directory):
+        if entry.get("allowed") and entry.get("grant"):
+            used.setdefault(str(entry["function"]), set()).add(
+                GrantKey(str(entry["action"]), str(entry["grant"]))
+            )
+    return used
+
+
+def load_used(path: Path = USED_FILE) -> dict[str, set[GrantKey]]:
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        function: {GrantKey(*item.split(" on ", 1)) for item in items}
+        for function, items in data.get("used", {}).items()
+    }
+
+
+def save_used(used: Mapping[str, set[GrantKey]], path: Path = USED_FILE) -> None:
+    body = {
+        "about": (
+            "Per function, the grants (action on resource pattern) that calls made through the local "
+            "runtime by the test suite and the demo used. Written by python -m local.iam_report --record."
+        ),
+        "used": {function: sorted(str(grant) for grant in used[function]) for function in sorted(used)},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+
+
+def load_reasons(path: Path = REASONS_FILE) -> dict[str, dict[str, str]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    return {
+        str(function): {str(k): str(v) for k, v in (items or {}).items()}
+        for function, items in (data or {}).items()
+    }
+
+
+def merge(*sources: Mapping[str, set[GrantKey]]) -> dict[str, set[GrantKey]]:
+    merged: dict[str, set[GrantKey]] = {}
+    for source in sources:
+        for function, items in source.items():
+            merged.setdefault(function, set()).update(items)
+    return merged
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+
+
+EVERY_FUNCTION = "*"  # a reason in local/iam/unused.yaml that holds for every function
+
+
+@dataclass(frozen=True)
+class FunctionReport:
+    """One function: the actions its role grants, the grants calls used, the reasons for the rest."""
+
+    function: str
+    allowed: frozenset[GrantKey]
+    used: frozenset[GrantKey]
+    reasons: Mapping[str, str]  # action -> why it stays though unused (the function's, then "*")
+
+    @property
+    def unused(self) -> list[str]:
+        """Actions the role allows that no recorded call used (on any resource)."""
+        used = {grant.action for grant in self.used & self.allowed}
+        return sorted({grant.action for grant in self.allowed} - used)
+
+    @property
+    def without_reason(self) -> list[str]:
+        return [action for action in self.unused if action not in self.reasons]
+
+    @property
+    def used_not_allowed(self) -> list[GrantKey]:
+        """Recorded uses the template no longer grants: a permission the code needs was removed."""
+        return sorted(self.used - self.allowed)
+
+
+def report(
+    roles: Mapping[str, RoleFile], used: Mapping[str, set[GrantKey]], reasons: Mapping[str, Mapping[str, str]]
+) -> list[FunctionReport]:
+    shared = reasons.get(EVERY_FUNCTION, {})
+    return [
+        FunctionReport(
+            function,
+            frozenset(grants(role)),
+            frozenset(used.get(function, set())),
+            {**shared, **reasons.get(function, {})},
+        )
+        for function, role in sorted(roles.items())
+    ]
+
+
+def stale_reasons(reports: Sequence[FunctionReport], reasons: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """Reasons for actions that are used after all, or no longer allowed (or for unknown functions)."""
+    unused = {item.function: set(item.unused) for item in reports}
+    everywhere = set().union(*unused.values()) if unused else set()
+    stale: list[str] = []
+    for function, items in reasons.items():
+        for action in items:
+            if function == EVERY_FUNCTION:
+                holds = action in everywhere
+            else:
+                holds = action in unused.get(function, set())
+            if not holds:
+                stale.append(f"{function}: {action}")
+    return stale
+
+
+def render(reports: Iterable[FunctionReport]) -> str:
+    lines: list[str] = []
+    for item in reports:
+        actions = {grant.action for grant in item.allowed}
+        lines.append(
+            f"{item.function}: {len(actions)} actions allowed, {len(actions) - len(item.unused)} used"
+        )
+        for action in item.unused:
+            reason = item.reasons.get(action)
+            lines.append(f"  unused  {action}  -- {reason or 'NO REASON'}")
+        lines.extend(f"  NOT ALLOWED but used  {grant}" for grant in item.used_not_allowed)
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.iam_report", description=__doc__.splitlines()[0])
+    parser.add_argument("--record", action="store_true", help="add the observed usage to local/iam/used.json")
+    parser.add_argument("--usage-dir", type=Path, default=None, help="default .local/iam-usage")
+    args = parser.parse_args(argv)
+    roles = offline_roles()
+    # Only template.yaml's functions: stacks of other templates (the runtime's fixtures) record too.
+    seen = {f: grants for f, grants in observed(args.usage_dir or usage_dir()).items() if f in roles}
+    used = merge(load_used(), seen)
+    if args.record:
+        save_used(used)
+        print(f"recorded {sum(len(v) for v in seen.values())} observed grants into {USED_FILE}")
+    reasons = load_reasons()
+    reports = report(roles, used, reasons)
+    print(render(reports))
+    for stale in stale_reasons(reports, reasons):
+        print(f"stale reason (the action is used, or no longer allowed): {stale}")
+    missing = sum(len(item.without_reason) for item in reports)
+    print(f"\n{missing} unused permission(s) without a reason")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
