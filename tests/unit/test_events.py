@@ -148,7 +148,8 @@ def samples_of(function: str) -> dict[str, dict[str, Any]]:
     return {str(p.relative_to(EVENTS)): json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 
 
-ALL_SAMPLES = sorted(str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*.json"))
+# Samples live in a function's folder; events/env.local.json (sam's --env-vars file) is not one.
+ALL_SAMPLES = sorted(str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*.json") if p.parent != EVENTS)
 
 
 def _route_regex(path: str) -> re.Pattern[str]:

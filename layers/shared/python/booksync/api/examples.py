@@ -30,6 +30,14 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
         }
     },
     "PUT /items/{doc_id}": {
+        "put_item_labor": {
+            "id": "item-301",
+            "name": "Labor (hours)",
+            "type": "service",
+            "unit_price": "95.00",
+            "description": "Plumber's labor, per hour",
+            "taxable": False,
+        },
         "put_item": {
             "id": "item-302",
             "name": "50 gal water heater",
