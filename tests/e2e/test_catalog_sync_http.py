@@ -113,33 +113,3 @@ def test_a_member_cannot_map_accounts(stack: LocalStack) -> None:
         ):
             response = c.request(method, path, json={"account_id": "1"})
             assert response.status_code == 403 and response.json()["fix"]
-
-
-def test_a_rate_limited_invoice_waits_its_retry_after_in_the_queue(
-    stack: LocalStack, api: httpx.Client
-) -> None:
-    """A 429 delays the job's message by its Retry-After (sqs:ChangeMessageVisibility, which the
-    local runtime checks against SyncInvoiceFunction's role as AWS would), then the invoice syncs."""
-    assert api.put(
-        "/customers/c-rl", json={"display_name": "Grace Hopper", "email": "gh@example.com"}
-    ).is_success
-    assert api.put("/items/i-rl", json={"name": "Leaf guard", "unit_price": "9.00"}).is_success
-    if api.get("/integrations/quickbooks").json().get("status") != "connected":
-        connect(stack, api)
-    stack.drain(timeout=60)
-    # Three 429s outlast the HTTP client's two inline retries: the job goes back to the queue.
-    with SandboxControl(stack.qbo_url) as control:
-        control.add_fault("http_429", entity="Invoice", operation="create", times=3, retry_after=1)
-    body = {
-        "customer_id": "c-rl",
-        "number": "RL-1",
-        "status": "SENT",
-        "issue_date": "2026-11-20",
-        "lines": [{"item_id": "i-rl", "quantity": "1", "unit_price": "9.00"}],
-    }
-    assert api.put("/invoices/rl-1", json=body).is_success
-    # Refused the visibility change, the message would come back only after the queue's 360 s.
-    stack.drain(timeout=60)
-    assert len(stack.invocations("SyncInvoiceFunction")) >= 2
-    assert [i["DocNumber"] for i in ledger(stack, "Invoice")] == ["RL-1"]
-    assert api.get("/invoices/rl-1/sync-status").json()["badge"] == "Synced"

@@ -1,0 +1,115 @@
+"""The template's permissions at work: paths through the local runtime that need a permission
+no other end-to-end test exercises, each checked by the runtime against the function's role as
+template.yaml declares it (an AWS call the role does not allow fails as it would in AWS).
+
+- a 429 from QuickBooks delays the sync job's message by its Retry-After
+  (SyncInvoiceFunction: sqs:ChangeMessageVisibility on its queue);
+- a signed QuickBooks webhook: the receiver reads its SecureString verifier token (ssm:GetParameter,
+  kms:Decrypt through SSM) and queues the delivery; the consumer claims and handles the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from local.sandboxes.quickbooks.control import SandboxControl
+from local.stack import LocalStack, StackOptions
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPANY = "iam-http"
+REALM = "9341453050079002"
+VERIFIER = "booksync-local-webhook-verifier"  # local/stack.yaml's webhook verifier token
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(StackOptions(template=str(ROOT / "template.yaml"), ports="auto")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(stack: LocalStack) -> Iterator[httpx.Client]:
+    token = stack.mint_token(COMPANY, "admin", sub="alice")
+    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
+        yield c
+
+
+def ledger(stack: LocalStack, entity: str) -> list[dict[str, Any]]:
+    assert stack.qbo_url is not None
+    with SandboxControl(stack.qbo_url) as control:
+        rows: list[dict[str, Any]] = control.ledger(REALM)["entities"].get(entity, [])
+    return rows
+
+
+def _connected(stack: LocalStack, api: httpx.Client) -> None:
+    """A customer and an item of this module's own, and the company connected (whatever ran before)."""
+    assert api.put(
+        "/customers/c-rl", json={"display_name": "Grace Hopper", "email": "gh@example.com"}
+    ).is_success
+    assert api.put("/items/i-rl", json={"name": "Leaf guard", "unit_price": "9.00"}).is_success
+    if api.get("/integrations/quickbooks").json().get("status") != "connected":
+        started = api.post("/integrations/quickbooks/connect")
+        assert started.status_code == 200, started.text
+        assert stack.qbo_url is not None
+        with SandboxControl(stack.qbo_url) as control:
+            location = control.approve_consent(started.json()["authorization_url"], realm=REALM)
+        assert httpx.get(location, timeout=30).status_code in (200, 302)
+    stack.drain(timeout=60)
+
+
+def _sent_invoice(api: httpx.Client, number: str) -> None:
+    body = {
+        "customer_id": "c-rl",
+        "number": number,
+        "status": "SENT",
+        "issue_date": "2026-11-20",
+        "lines": [{"item_id": "i-rl", "quantity": "1", "unit_price": "9.00"}],
+    }
+    assert api.put(f"/invoices/{number.lower()}", json=body).is_success
+
+
+def test_a_rate_limited_invoice_waits_its_retry_after_in_the_queue(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    """A 429 delays the job's message by its Retry-After (sqs:ChangeMessageVisibility, which the
+    local runtime checks against SyncInvoiceFunction's role as AWS would), then the invoice syncs."""
+    _connected(stack, api)
+    # Three 429s outlast the HTTP client's two inline retries: the job goes back to the queue.
+    assert stack.qbo_url is not None
+    with SandboxControl(stack.qbo_url) as control:
+        control.add_fault("http_429", entity="Invoice", operation="create", times=3, retry_after=1)
+    before = len(stack.invocations("SyncInvoiceFunction"))
+    _sent_invoice(api, "RL-1")
+    # Refused the visibility change, the message would come back only after the queue's 360 s.
+    stack.drain(timeout=60)
+    assert len(stack.invocations("SyncInvoiceFunction")) >= before + 2
+    assert "RL-1" in [i["DocNumber"] for i in ledger(stack, "Invoice")]
+    assert api.get("/invoices/rl-1/sync-status").json()["badge"] == "Synced"
+
+
+def test_a_quickbooks_webhook_goes_through_both_functions(stack: LocalStack, api: httpx.Client) -> None:
+    """Intuit's signed notification of an edit in QuickBooks: the receiver verifies it with the
+    verifier token (SSM SecureString, decrypted as its role) and queues it; the consumer dedupes
+    it and looks the invoice up, each within the role template.yaml gives it."""
+    _connected(stack, api)
+    _sent_invoice(api, "WH-1")
+    stack.drain(timeout=60)
+    remote = next(i for i in ledger(stack, "Invoice") if i["DocNumber"] == "WH-1")
+    change = {"realm": REALM, "entity": "Invoice", "id": str(remote["Id"]), "operation": "Update"}
+    assert stack.qbo_url is not None
+    with SandboxControl(stack.qbo_url) as control:
+        answer = control.send_webhook(f"{stack.api_url}/webhooks/quickbooks", VERIFIER, [change])
+    assert answer["status"] == 200, answer
+    stack.drain(timeout=60)
+    for function in ("QuickBooksWebhookFunction", "QuickBooksEventsFunction"):
+        runs = stack.invocations(function)
+        assert runs and all(run.error is None for run in runs), (function, [run.error for run in runs])
+    events = stack.boto3_client("dynamodb").scan(TableName=stack.physical_name("WebhookEventsTable"))
+    assert events["Items"], "the consumer recorded the event"
