@@ -10,42 +10,24 @@ template.yaml declares it (an AWS call the role does not allow fails as it would
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from local.sandboxes.quickbooks.control import SandboxControl
-from local.stack import LocalStack, StackOptions
+from local.stack import LocalStack
+from tests.e2e.conftest import quickbooks_ledger
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
 
-ROOT = Path(__file__).resolve().parents[2]
 COMPANY = "iam-http"
 REALM = "9341453050079002"
 VERIFIER = "booksync-local-webhook-verifier"  # local/stack.yaml's webhook verifier token
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(StackOptions(template=str(ROOT / "template.yaml"), ports="auto")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(stack: LocalStack) -> Iterator[httpx.Client]:
-    token = stack.mint_token(COMPANY, "admin", sub="alice")
-    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
-        yield c
-
-
 def ledger(stack: LocalStack, entity: str) -> list[dict[str, Any]]:
-    assert stack.qbo_url is not None
-    with SandboxControl(stack.qbo_url) as control:
-        rows: list[dict[str, Any]] = control.ledger(REALM)["entities"].get(entity, [])
-    return rows
+    return quickbooks_ledger(stack, REALM, entity)
 
 
 def _connected(stack: LocalStack, api: httpx.Client) -> None:

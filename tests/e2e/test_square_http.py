@@ -9,32 +9,15 @@ Square sandbox posting signed webhooks to the stack's own POST /webhooks/square)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from local.sandboxes.square.testing import SquareControl
-from local.stack import LocalStack, StackOptions
+from local.stack import LocalStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
 
-ROOT = Path(__file__).resolve().parents[2]
 COMPANY = "square-http"
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(StackOptions(template=str(ROOT / "template.yaml"), ports="auto")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(stack: LocalStack) -> Iterator[httpx.Client]:
-    token = stack.mint_token(COMPANY, "admin", sub="alice")
-    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
-        yield c
 
 
 def test_card_payments_reach_their_invoices(stack: LocalStack, api: httpx.Client) -> None:
