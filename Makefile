@@ -24,7 +24,7 @@ venv: $(PY) ## create .venv with the project and its dev tools (every target doe
 dev: $(PY) ## run the local stack (moto + runtime + provider sandboxes) until Ctrl-C
 	$(PY) -m local.stack
 
-demo: $(PY) ## start the local stack and run the whole scenario (exit 0 = every check held)
+demo: $(PY) ## start the local stack and run the whole scenario (exit 0 = every check held; DEMO_VERBOSE=1 also prints the functions' logs)
 	$(PY) -m scripts.demo
 
 test: $(PY) ## the whole test suite (unit, integration, contract, end to end)

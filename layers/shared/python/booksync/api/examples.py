@@ -47,7 +47,7 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
             "description": "Rheem 50 gal electric water heater, installed",
             "sku": "WH-50G-RH",
             "taxable": True,
-        }
+        },
     },
     "PUT /invoices/{doc_id}": {
         "put_invoice": {
