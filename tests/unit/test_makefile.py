@@ -17,10 +17,10 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def make(*args: str) -> str:
-    # -o: never rebuild .venv here (an edited pyproject.toml would); the test runs in that venv.
-    venv_python = str(Path(".venv/bin/python"))
+    # PY is this interpreter and -o keeps make from rebuilding it (an edited pyproject.toml would,
+    # and pip's output would then be in the answer): the same path in both, or make sees two targets.
     done = subprocess.run(
-        ["make", "-o", venv_python, f"PY={sys.executable}", *args],
+        ["make", "-o", sys.executable, f"PY={sys.executable}", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
