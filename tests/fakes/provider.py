@@ -1,7 +1,10 @@
 """An in-memory accounting provider for engine tests, with faults the tests control.
 
 It keeps what a real provider keeps (ids, versions, names, markers) and nothing of booksync's,
-so the engine's links, lookups and intents are what make it exactly-once.
+so the engine's links, lookups and intents are what make it exactly-once. Names are kept as
+QuickBooks keeps them (cleaned and cut by the adapter's own rules: "a:b" is stored "a-b", a
+500-character item name as its first 100), unique regardless of case; lookups find by exactly
+the stored name, and a customer only when the rest of the record agrees (as the adapter does).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from typing import Any, TypeVar
 
 from booksync.documents import Customer, Invoice, Item, Payment, Refund
 from booksync.errors import Conflict, DuplicateName, RateLimited, Rejected, TransientError
+from booksync.onboarding.duplicates import surely_same
 from booksync.providers.port import (
     Account,
     Deposit,
     InvoiceRefs,
     ItemRefs,
+    Named,
     PaymentRefs,
     RefundRefs,
     RemoteCustomer,
@@ -28,6 +33,8 @@ from booksync.providers.port import (
     RemoteObject,
     RemotePage,
 )
+from booksync.providers.quickbooks import mapping
+from booksync.providers.quickbooks.names import clean_display_name, clean_item_name, name_key, same_name
 
 T = TypeVar("T")
 
@@ -85,7 +92,8 @@ class FakeProvider:
     # -- helpers ---------------------------------------------------------------------------------
     def _create(self, kind: str, data: dict[str, Any], unique: str | None = None) -> RemoteObject:
         with self._lock:
-            if unique is not None and any(o.data.get("name") == unique for o in self.objects[kind].values()):
+            taken = (name_key(o.data.get("name", "")) for o in self.objects[kind].values())
+            if unique is not None and name_key(unique) in taken:
                 raise DuplicateName(f"{unique} exists", provider=self.name, provider_code="6240")
             stored = Stored(id=str(next(self._ids)), version=0, data=data)
             self.objects[kind][stored.id] = stored
@@ -131,41 +139,77 @@ class FakeProvider:
 
     # -- AccountingProvider ----------------------------------------------------------------------
     def find_customer(self, customer: Customer) -> RemoteObject | None:
-        if customer.email:
-            found = self._find("customer", email=customer.email)
-            if found:
-                return found
-        return self._find("customer", name=customer.display_name)
+        self.calls["find_customer"] += 1
+        name = clean_display_name(customer.display_name)
+        email = (customer.email or "").casefold()
+        for stored in self.objects["customer"].values():
+            data = stored.data
+            candidate = same_name(data["name"], name) or bool(
+                email and (data.get("email") or "").casefold() == email
+            )
+            seen = RemoteCustomer(
+                id=stored.id,
+                display_name=data["name"],
+                email=data.get("email"),
+                company_name=data.get("company"),
+                billing_address=data.get("address"),
+            )
+            if candidate and surely_same(customer, seen):
+                return self._remote(stored)
+        return None
+
+    def distinct(self, document: Named) -> Named:
+        return mapping.distinct(document)
 
     def get_customer(self, remote_id: str) -> RemoteObject | None:
         return self._get("customer", remote_id)
 
+    @staticmethod
+    def _customer_data(customer: Customer) -> dict[str, Any]:
+        return {
+            "name": clean_display_name(customer.display_name),
+            "email": customer.email,
+            "company": customer.company_name,
+            "address": customer.billing_address,
+        }
+
     def create_customer(self, customer: Customer, *, idempotency_key: str) -> RemoteObject:
-        data = {"name": customer.display_name, "email": customer.email}
-        return self._fault(
-            "create_customer", lambda: self._create("customer", data, unique=customer.display_name)
-        )
+        data = self._customer_data(customer)
+        return self._fault("create_customer", lambda: self._create("customer", data, unique=data["name"]))
 
     def update_customer(
         self, remote: RemoteObject, customer: Customer, *, idempotency_key: str
     ) -> RemoteObject:
-        data = {"name": customer.display_name, "email": customer.email}
+        data = self._customer_data(customer)
         return self._fault("update_customer", lambda: self._update("customer", remote, data))
 
     def find_item(self, item: Item) -> RemoteObject | None:
-        return self._find("item", name=item.name)
+        self.calls["find_item"] += 1
+        name = clean_item_name(item.name)
+        for stored in self.objects["item"].values():
+            if same_name(stored.data["name"], name):
+                return self._remote(stored)
+        return None
 
     def get_item(self, remote_id: str) -> RemoteObject | None:
         return self._get("item", remote_id)
 
     def create_item(self, item: Item, refs: ItemRefs, *, idempotency_key: str) -> RemoteObject:
-        data = {"name": item.name, "price": item.unit_price, "account": refs.income_account_id}
-        return self._fault("create_item", lambda: self._create("item", data, unique=item.name))
+        data = {
+            "name": clean_item_name(item.name),
+            "price": item.unit_price,
+            "account": refs.income_account_id,
+        }
+        return self._fault("create_item", lambda: self._create("item", data, unique=data["name"]))
 
     def update_item(
         self, remote: RemoteObject, item: Item, refs: ItemRefs, *, idempotency_key: str
     ) -> RemoteObject:
-        data = {"name": item.name, "price": item.unit_price, "account": refs.income_account_id}
+        data = {
+            "name": clean_item_name(item.name),
+            "price": item.unit_price,
+            "account": refs.income_account_id,
+        }
         return self._fault("update_item", lambda: self._update("item", remote, data))
 
     def _invoice_data(self, invoice: Invoice, refs: InvoiceRefs) -> dict[str, Any]:

@@ -191,8 +191,10 @@ def test_customer_create_find_update(company: Connected) -> None:
     created = provider.create_customer(ann(), idempotency_key="cust-c-1-v1")
     assert created.name == "Ann-Smith" and created.version is not None
 
-    by_email = provider.find_customer(ann(display_name="Someone Else"))
+    by_email = provider.find_customer(ann(display_name="SMITH, Ann"))
     assert by_email is not None and by_email.id == created.id
+    # The same mailbox is not enough: Jane Smith of the same household is someone else.
+    assert provider.find_customer(ann(id="c-2", display_name="Jane Smith", given_name="Jane")) is None
     by_name = provider.find_customer(ann(email=None))
     assert by_name is not None and by_name.id == created.id
 

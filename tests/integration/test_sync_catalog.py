@@ -179,22 +179,69 @@ def test_nothing_in_flight_beyond_ten(stack: SimpleNamespace) -> None:
     assert overlap <= 10
 
 
-def test_a_duplicate_name_in_a_batch_is_linked_and_names_are_cleaned(stack: SimpleNamespace) -> None:
-    # Two of the app's items clean to the same QuickBooks name (a tab is dropped): the second
-    # create in the batch gets 6240 and is linked to the first.
-    put_items(stack, ["Pipe\twrench", "Pipewrench", "Hose"])
+def test_items_whose_cleaned_names_collide_are_never_one_item(stack: SimpleNamespace) -> None:
+    """Issue 10.2 through the Batch API: the app's items whose names clean to one QuickBooks
+    name (a tab dropped, ':' made '-', 500 characters cut to 100) and "Strauß" beside the books'
+    "Strauss" are each their own item; the 6240 of the second create in a batch gets it a name
+    of its own, said in the run's notes and in its sync record."""
+    stack.control.seed(
+        stack.realm, {"Item": [{"Name": "Strauss", "Type": "Service", "IncomeAccountRef": {"value": "9"}}]}
+    )
+    long = "Replacement cartridge, ceramic disc, 35 mm, for single-lever kitchen mixer taps " * 6
+    names = [
+        "Pipe\twrench",
+        "Pipewrench",
+        "Valve a:b",
+        "Valve a-b",
+        long + "blue",
+        long + "red",
+        "Strauß",
+        "Hose",
+    ]
+    put_items(stack, names)
     run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
     run_until_done(stack, seconds=300)
 
-    names = sorted(i["Name"] for i in items_in_quickbooks(stack))
-    assert names == ["Hose", "Pipewrench"]
-    first, second, _ = links(DocumentKind.ITEM, 3)
-    assert first == second
+    remote = links(DocumentKind.ITEM, len(names))
+    assert None not in remote and len(set(remote)) == len(names), "two documents share one item"
+    stored = {i["Id"]: i["Name"] for i in items_in_quickbooks(stack)}
+    assert len(stored) == len(names) + 1  # each of ours, and the books' own Strauss untouched
+    assert "Strauss" not in {stored[r] for r in remote if r}
+    assert all(len(name) <= 100 for name in stored.values())
     run = RunRepository().get(COMPANY, run_id)
-    assert run is not None and run.status == "succeeded"
-    assert run.counts == {"created": 2, "linked": 1}
-    faults = [e for e in stack.control.requests(stack.realm) if e["operation"] == "batch"]
-    assert len(faults) == 1
+    assert run is not None and run.status == "succeeded", run.errors if run else None
+    assert run.counts == {"created": len(names), "renamed": 3}
+    renamed = sorted(n.document for n in run.notes or [])
+    assert len(renamed) == 3 and all(n.code == "renamed" for n in run.notes or [])
+    for note in run.notes or []:
+        row = DocumentRepository().get(COMPANY, DocumentKind.ITEM, note.document.split()[-1])
+        link = row.link_quickbooks
+        assert link.distinct_name and stored[link.remote_id] == link.remote_name
+        assert link.note == note.message and "suffix of its own" in note.message
+
+
+def test_a_household_sharing_a_mailbox_is_two_customers(stack: SimpleNamespace) -> None:
+    """Issue 10.1 through the Batch API: the books' John Smith shares Jane's mailbox; Jane gets
+    her own customer, John (the same name and mailbox) is linked to the books' John."""
+    smiths = {"Address": "smiths@example.com"}
+    stack.control.seed(stack.realm, {"Customer": [{"DisplayName": "John Smith", "PrimaryEmailAddr": smiths}]})
+    docs = stack.services.documents
+    docs.put_customer(
+        COMPANY, builders.customer("c-jane", display_name="Jane Smith", email=smiths["Address"])
+    )
+    docs.put_customer(
+        COMPANY, builders.customer("c-john", display_name="John Smith", email=smiths["Address"])
+    )
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["customers"])
+    run_until_done(stack, seconds=300)
+
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "succeeded", run.errors if run else None
+    assert run.counts == {"linked": 1, "created": 1}
+    customers = {c["Id"]: c["DisplayName"] for c in stack.control.ledger(stack.realm)["entities"]["Customer"]}
+    rows = DocumentRepository().get_many(COMPANY, DocumentKind.CUSTOMER, ["c-jane", "c-john"])
+    assert customers[rows["c-jane"].link_quickbooks.remote_id] == "Jane Smith"
+    assert customers[rows["c-john"].link_quickbooks.remote_id] == "John Smith"
 
 
 def test_a_lost_batch_answer_never_duplicates(stack: SimpleNamespace) -> None:
@@ -217,11 +264,7 @@ def test_a_lost_batch_answer_never_duplicates(stack: SimpleNamespace) -> None:
 def test_customers_are_linked_by_email_and_invoices_queued(stack: SimpleNamespace, sqs_queue: str) -> None:
     stack.control.seed(
         stack.realm,
-        {
-            "Customer": [
-                {"DisplayName": "Ada L. (old name)", "PrimaryEmailAddr": {"Address": "ada@example.com"}}
-            ]
-        },
+        {"Customer": [{"DisplayName": "LOVELACE, Ada", "PrimaryEmailAddr": {"Address": "ada@example.com"}}]},
     )
     docs = stack.services.documents
     docs.put_customer(COMPANY, builders.customer("c-1"))
@@ -236,7 +279,7 @@ def test_customers_are_linked_by_email_and_invoices_queued(stack: SimpleNamespac
     assert run is not None and run.status == "succeeded"
     assert run.counts == {"linked": 1, "created": 2, "invoices_queued": 0}
     customers = stack.control.ledger(stack.realm)["entities"]["Customer"]
-    assert sorted(c["DisplayName"] for c in customers) == ["Ada L. (old name)", "Grace Hopper"]
+    assert sorted(c["DisplayName"] for c in customers) == ["Grace Hopper", "LOVELACE, Ada"]
 
 
 def test_an_item_edited_on_both_sides_is_updated_with_the_current_sync_token(stack: SimpleNamespace) -> None:

@@ -16,9 +16,15 @@ What the run does (seeded, bounded):
 - runs the scheduler's sweep (now and then while work is in flight, and whenever the queue is
   empty) until quiet: queue empty, nothing pending, the sweep queues nothing.
 
+The data holds households (two people sharing one mailbox) and items whose names QuickBooks
+would store as one ("a:b" and "a-b", two 500-character names with the same first 100, two that
+differ only in case) beside "Strauß" and "Strauss" (issue 10).
+
 Then it proves from the sandbox's ledger: exactly one remote object per local object (refunds as
-RefundReceipts), the amounts equal (each split payment's lines on their invoices' balances),
-nothing pending, and every failed delivery failed for a reason a retry fixes.
+RefundReceipts), each in the right place (an invoice on its own customer, each line on its own
+item at its price, each customer and item under its own name or the unique one its record
+states), the amounts equal (each split payment's lines on their invoices' balances), nothing
+pending, and every failed delivery failed for a reason a retry fixes.
 
 Size: ``BOOKSYNC_SOAK_INVOICES`` (default 60, about a minute on two cores; 150 and more for a
 longer soak). Speed is not asserted here (see bench/).
@@ -148,13 +154,36 @@ def cents(rand: random.Random, low: int, high: int) -> Decimal:
     return Decimal(rand.randint(low, high)) / 100
 
 
+# Households: two people of one family share a mailbox (issue 10.1); each is its own customer.
+HOUSEHOLDS = ("Smith", "Garcia", "Nguyen")
+# Items whose names QuickBooks would store as one (issue 10.2): ':' becomes '-', names are cut to
+# 100 characters, names are unique regardless of case; "Strauß" is not "Strauss".
+_LONG = "Replacement cartridge, ceramic disc, 35 mm, for single-lever kitchen mixer taps " * 6
+COLLIDING = (("Valve a:b", "Valve a-b"), (_LONG + "blue", _LONG + "red"), ("Pipe wrench", "PIPE WRENCH"))
+NOT_COLLIDING = ("Strauß", "Strauss")
+
+
 def build_dataset(rand: random.Random, invoices: int) -> Dataset:
     customers = [
         Customer(id=f"c-{n}", display_name=f"Customer {n:03d}", email=f"customer{n}@example.com")
         for n in range(40)
     ]
+    customers += [
+        Customer(
+            id=f"c-{family.lower()}-{first.lower()}",
+            display_name=f"{first} {family}",
+            email=f"{family}@example.com",
+        )
+        for family in HOUSEHOLDS
+        for first in ("John", "Jane")
+    ]
+    names = (
+        [f"Service {n:02d}" for n in range(20)]
+        + [n for pair in COLLIDING for n in pair]
+        + list(NOT_COLLIDING)
+    )
     items = [
-        Item(id=f"i-{n}", name=f"Service {n:02d}", unit_price=cents(rand, 1_000, 30_000)) for n in range(20)
+        Item(id=f"i-{n}", name=name, unit_price=cents(rand, 1_000, 30_000)) for n, name in enumerate(names)
     ]
     result = Dataset(customers, items, {}, {}, [], [])
     unpaid: dict[str, Decimal] = {}
@@ -163,6 +192,9 @@ def build_dataset(rand: random.Random, invoices: int) -> Dataset:
         chosen = rand.sample(items, rand.randint(1, 3))
         if n < len(items):  # every item is used at least once
             chosen = [items[n], *[i for i in chosen if i.id != items[n].id]][:3]
+        customer = customers[n % len(customers)]
+        if n < len(customers) - 40:  # every household member is billed, early (before the kills thin out)
+            customer = customers[40 + n]
         lines = [
             {"item_id": it.id, "quantity": str(rand.randint(1, 4)), "unit_price": str(it.unit_price)}
             for it in chosen
@@ -172,7 +204,7 @@ def build_dataset(rand: random.Random, invoices: int) -> Dataset:
         invoice = Invoice.model_validate(
             {
                 "id": f"inv-{n}",
-                "customer_id": customers[n % len(customers)].id,
+                "customer_id": customer.id,
                 "number": f"S-{n:05d}",
                 "status": "SENT",
                 "issue_date": issued,
@@ -590,10 +622,23 @@ def _assert_books_match(stack: SimpleNamespace, data: Dataset) -> None:
             f"{entity}: {len(remote_ids)} in the books for {len(linked)} in booksync "
             f"(extra: {sorted(set(remote_ids) - set(linked.values()))[:5]})"
         )
+        if entity in ("Customer", "Item"):
+            _assert_named(ledger[entity], kind, linked, data)
         if entity == "Invoice":
             by_id = {str(obj["Id"]): obj for obj in ledger[entity]}
+            customer_links = links(DocumentKind.CUSTOMER, [c.id for c in data.customers])
+            item_links = links(DocumentKind.ITEM, [i.id for i in data.items])
             for invoice_id, remote_id in linked.items():
                 invoice, remote = final_invoices[invoice_id], by_id[remote_id]
+                # In the right place: its own customer, each line on its own item at its price.
+                assert remote["CustomerRef"]["value"] == customer_links[invoice.customer_id], invoice_id
+                lines = [
+                    (line["SalesItemLineDetail"]["ItemRef"]["value"], Decimal(str(line["Amount"])))
+                    for line in remote["Line"]
+                    if line.get("DetailType") == "SalesItemLineDetail"
+                ]
+                wanted = [(item_links[line.item_id], line.amount) for line in invoice.lines]
+                assert lines == wanted, invoice_id
                 paid = sum(
                     (a.amount for p in payments.values() for a in p.applied if a.invoice_id == invoice_id),
                     Decimal(0),
@@ -623,3 +668,28 @@ def _assert_books_match(stack: SimpleNamespace, data: Dataset) -> None:
                 assert remote["DepositToAccountRef"]["name"] == "Undeposited Funds", refund_id
     assert not pending_rows(), "nothing is left pending"
     assert not boto3.client("sqs").receive_message(QueueUrl=stack.queue, WaitTimeSeconds=0).get("Messages")
+
+
+def _assert_named(
+    remote: list[dict[str, Any]], kind: DocumentKind, linked: dict[str, str], data: Dataset
+) -> None:
+    """Each customer and item under its own name in the books, or under the unique name its sync
+    record states (a household member's or a colliding item's); never under another's."""
+    field = "DisplayName" if kind == DocumentKind.CUSTOMER else "Name"
+    stored = {str(obj["Id"]): obj[field] for obj in remote}
+    own = {c.id: c.display_name for c in data.customers} | {i.id: i.name for i in data.items}
+    rows = DocumentRepository().get_many(COMPANY, kind, list(linked))
+    for doc_id, remote_id in linked.items():
+        link = rows[doc_id].link("quickbooks")
+        assert link is not None
+        assert stored[remote_id] == (link.remote_name or own[doc_id]), (doc_id, stored[remote_id])
+        if link.distinct_name:
+            assert "suffix of its own" in (link.note or ""), doc_id
+    if kind == DocumentKind.CUSTOMER:
+        for family in HOUSEHOLDS:
+            for first in ("John", "Jane"):
+                doc_id = f"c-{family.lower()}-{first.lower()}"
+                assert stored[linked[doc_id]].startswith(f"{first} {family}"), doc_id
+    else:
+        renamed = [doc_id for doc_id in linked if rows[doc_id].link("quickbooks").distinct_name]  # type: ignore[union-attr]
+        assert len(renamed) >= len(COLLIDING), "each colliding pair has one item renamed"

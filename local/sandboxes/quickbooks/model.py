@@ -94,10 +94,10 @@ class Realm:
         self.deleted.setdefault(record.entity, {})[record.id] = record
 
     def find_by(self, entity: str, field_name: str, value: str) -> Record | None:
-        wanted = value.strip().casefold()
+        wanted = value.strip().lower()
         for record in self.all(entity):
             current = record.data.get(field_name)
-            if isinstance(current, str) and current.strip().casefold() == wanted:
+            if isinstance(current, str) and current.strip().lower() == wanted:
                 return record
         return None
 

@@ -181,6 +181,11 @@ def _parse_list(parser: _Parser) -> list[str]:
 def _parse_value(parser: _Parser, *, strings_only: bool = False) -> str:
     token = parser.next()
     if token.kind == "string":
+        if not token.text.isascii():
+            # Intuit's query lexer refuses characters outside ASCII in a literal (en dash, curly
+            # apostrophe, "ß"); clients fall back to LIKE with a wildcard in their place.
+            column = token.column + next(i for i, ch in enumerate(token.text) if not ch.isascii())
+            raise errors.query_parse(f"Lexical error at line 1, column {column}.")
         # Intuit escapes a quote inside a value with a backslash: 'O\'Brien'.
         return re.sub(r"\\(.)", r"\1", token.text[1:-1])
     if not strings_only and (token.kind == "number" or token.text.lower() in {"true", "false"}):
@@ -287,7 +292,8 @@ def _typed(kind: Q, value: str, name: str, clock: CompanyClock) -> object:
 
 
 def _as_text(value: str, _: CompanyClock) -> object:
-    return value.casefold()
+    # Intuit ignores letter case; it does not fold further ("ß" is not "ss").
+    return value.lower()
 
 
 def _as_id(value: str, _: CompanyClock) -> object:
@@ -347,7 +353,7 @@ def _row_value(row: dict[str, Any], name: str) -> object:
     if name.startswith("MetaData.") and isinstance(value, str):
         return datetime.fromisoformat(value)
     if isinstance(value, str):
-        return int(value) if value.isdigit() and (name == "Id" or name.endswith("Ref")) else value.casefold()
+        return int(value) if value.isdigit() and (name == "Id" or name.endswith("Ref")) else value.lower()
     return value
 
 

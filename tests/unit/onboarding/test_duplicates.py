@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from booksync.documents import Address, Customer
-from booksync.onboarding.duplicates import DuplicateFinder, normal_name, normal_street
+from booksync.onboarding.duplicates import DuplicateFinder, normal_name, normal_street, surely_same
 from booksync.providers.port import RemoteCustomer
 
 from bench.figures.onboarding import FLOOR, duplicate_results
@@ -60,6 +60,20 @@ def test_hard_negatives() -> None:
         finder().match(remote("Jon Smyth", None, Address(line1="16 Maple Street", postal_code="78701")))
         is None
     )
+
+
+def test_a_household_sharing_a_mailbox_is_not_one_customer() -> None:
+    """Issue 10.1: John and Jane Smith, one mailbox and one house, are two customers."""
+    jane = Customer(id="c-jane", display_name="Jane Smith", email="smiths@example.com", billing_address=MAPLE)
+    smiths = DuplicateFinder([jane])
+    assert smiths.match(remote("John Smith", "smiths@example.com", MAPLE)) is None
+    assert smiths.match(remote("Jane Smith", "Smiths@Example.com", MAPLE_SHORT)) is not None
+    assert smiths.match(remote("J. Smith", "smiths@example.com", MAPLE)) is not None  # an initial
+    # A sync links by itself only when the names agree too: a shared e-mail alone is not enough.
+    assert surely_same(jane, remote("SMITH, Jane", "smiths@example.com", None))
+    assert not surely_same(jane, remote("J. Smith", "smiths@example.com", MAPLE))
+    assert not surely_same(jane, remote("John Smith", "smiths@example.com", MAPLE))
+    assert not surely_same(jane, remote("Jane Smith", "jane@elsewhere.com", ELM))
 
 
 def test_a_name_alone_matches_only_when_nothing_else_can_be_compared() -> None:

@@ -131,7 +131,8 @@ def _condition(text: str) -> Callable[[Json], bool]:
     if any(ord(ch) > 0x7E for ch in value):
         raise ValueError("Lexical error")
     if op == "=":
-        return lambda obj: str(_field(obj, name) or "").casefold() == value.casefold()
+        # Intuit ignores letter case; it does not fold "ß" into "ss".
+        return lambda obj: str(_field(obj, name) or "").lower() == value.lower()
     pattern = re.compile(".*".join(re.escape(p) for p in value.split("%")), re.IGNORECASE | re.DOTALL)
     return lambda obj: bool(pattern.fullmatch(str(_field(obj, name) or "")))
 
@@ -225,7 +226,7 @@ class FakeIntuit:
             return self._update(entity, body)
         name_field = NAME_FIELDS.get(entity)
         if name_field and any(
-            str(o.get(name_field, "")).casefold() == str(body.get(name_field, "")).casefold()
+            str(o.get(name_field, "")).lower() == str(body.get(name_field, "")).lower()
             for o in self.store[entity].values()
         ):
             return 400, fault(

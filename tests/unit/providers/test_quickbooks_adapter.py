@@ -13,6 +13,7 @@ from booksync.documents import Address, Customer, Discount, Invoice, InvoiceLine
 from booksync.errors import Conflict, DuplicateName, Rejected, RemoteNotFound, TransientError
 from booksync.providers.port import AccountingProvider, InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
+from booksync.providers.quickbooks.names import ITEM_NAME_MAX
 
 from tests.unit.providers.qbo_fake import FakeIntuit, fault, respond
 
@@ -104,13 +105,52 @@ def test_create_customer_body(provider: QuickBooksProvider, intuit: FakeIntuit) 
     assert remote == RemoteObject(id=remote.id, version="0", name="Ann-Smith", active=True)
 
 
-def test_find_customer_by_email_first(provider: QuickBooksProvider, intuit: FakeIntuit) -> None:
-    intuit.add("Customer", DisplayName="Ann S.", PrimaryEmailAddr={"Address": "ann@example.com"})
+def test_find_customer_by_email_when_the_rest_agrees(
+    provider: QuickBooksProvider, intuit: FakeIntuit
+) -> None:
+    intuit.add("Customer", DisplayName="SMITH, Ann", PrimaryEmailAddr={"Address": "ann@example.com"})
     found = provider.find_customer(customer())
-    assert found is not None and found.name == "Ann S."
+    assert found is not None and found.name == "SMITH, Ann"
     assert queries(intuit) == [
-        "select * from Customer where PrimaryEmailAddr = 'ann@example.com' STARTPOSITION 1 MAXRESULTS 1000"
+        "select * from Customer where DisplayName = 'Ann Smith' and Active IN (true,false) "
+        "STARTPOSITION 1 MAXRESULTS 1000",
+        "select * from Customer where PrimaryEmailAddr = 'ann@example.com' STARTPOSITION 1 MAXRESULTS 1000",
     ]
+
+
+def test_a_household_sharing_a_mailbox_is_not_one_customer(
+    provider: QuickBooksProvider, intuit: FakeIntuit
+) -> None:
+    """Issue 10.1: John and Jane Smith, one mailbox: Jane is not linked to John."""
+    intuit.add("Customer", DisplayName="John Smith", PrimaryEmailAddr={"Address": "smiths@example.com"})
+    jane = customer(display_name="Jane Smith", email="smiths@example.com")
+    assert provider.find_customer(jane) is None
+    # Nor is a name alone enough when the e-mail says it is someone else.
+    intuit.add("Customer", DisplayName="Jane Smith", PrimaryEmailAddr={"Address": "jane@elsewhere.com"})
+    assert provider.find_customer(jane) is None
+
+
+def test_names_link_exactly_not_through_a_case_fold(provider: QuickBooksProvider, intuit: FakeIntuit) -> None:
+    """Issue 10.2: "Strauß" looked up through Intuit's LIKE fallback must not link "Strauss"."""
+    intuit.add("Item", Name="Strauss")
+    intuit.add("Customer", DisplayName="Strauss")
+    assert provider.find_item(item(name="Strauß")) is None
+    assert provider.find_customer(customer(display_name="Strauß", email=None)) is None
+    assert any("LIKE 'Strau%'" in q for q in queries(intuit))
+    # The same letters in another case are the same name to QuickBooks (it keeps names unique
+    # regardless of case), so that one is found.
+    assert provider.find_item(item(name="STRAUSS")) is not None
+
+
+def test_distinct_names_stay_within_the_limits_and_are_stable(provider: QuickBooksProvider) -> None:
+    long = "x" * 200 + ":tail"
+    first, again = provider.distinct(item(name=long)), provider.distinct(item(name=long))
+    assert first.name == again.name and len(first.name) == ITEM_NAME_MAX
+    assert first.name.startswith("x" * 90) and first.name.endswith(")")
+    other = provider.distinct(item(id="i-2", name=long))
+    assert other.name != first.name
+    ann = provider.distinct(customer(display_name="a:b"))
+    assert ann.display_name.startswith("a-b (") and ann.id == "c-1"
 
 
 def test_find_customer_by_cleaned_name_including_inactive(

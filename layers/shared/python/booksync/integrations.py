@@ -359,6 +359,9 @@ class Integrations:
             "synced_at": _iso(link.synced_at) if link and link.synced_at else None,
             "pending": bool(row.pending_bucket),
             "drift": _drift(link, provider),
+            # Customers and items: the provider's name for it when not its own, and why.
+            "remote_name": link.remote_name if link else None,
+            "note": link.note if link else None,
             "error": (
                 {"code": link.error_code, "message": link.error_message, "fix": link.error_fix}
                 if link is not None and link.error_message and badge in ("Failed", "Blocked")

@@ -428,6 +428,7 @@ def _run(row: Any) -> dict[str, Any]:
         "status": row.status,
         "counts": row.counts or {},
         "errors": [e.as_dict() for e in (row.errors or [])],
+        "notes": [n.as_dict() for n in (row.notes or [])],
         "started_at": _iso(row.started_at),
         "finished_at": _iso(row.finished_at),
         "duration_ms": int((row.finished_at - row.started_at) * 1000) if row.finished_at else None,

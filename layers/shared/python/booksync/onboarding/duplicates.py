@@ -6,6 +6,11 @@ dropped), then compared fuzzily (rapidfuzz). A pair is a duplicate when two of t
 (the same e-mail with a similar name, or the same name at the same address, ...), or when the
 name agrees and nothing else can be compared. A different e-mail *and* a different address rule
 a pair out however close the names are: that is another branch of a company or another person.
+A shared mailbox does not make two people one: the same family name with another first name
+(John and Jane Smith at one address) is a household, not a duplicate.
+
+``surely_same`` is the same judgement for a sync that links without a person looking: the
+finder's verdict, and the names must agree too (a shared e-mail alone is never enough).
 """
 
 from __future__ import annotations
@@ -142,7 +147,7 @@ def compare(a: _Side, b: _Side) -> tuple[bool, float, tuple[str, ...], tuple[str
     values = {"name": name, "address": address or 0.0, "email": email or 0.0}
     score = round(sum(weights[f] * values[f] for f in compared) / sum(weights[f] for f in compared), 3)
     contradicted = address is not None and address < ADDRESS_AGREES and email == 0.0
-    if contradicted:
+    if contradicted or ("name" not in matched and _household(a.name, b.name)):
         return False, score, matched, compared
     if "email" in matched and address is not None and address < ADDRESS_AGREES:
         # The same mailbox at another address: the customer moved only if the name is the same;
@@ -157,13 +162,31 @@ def compare(a: _Side, b: _Side) -> tuple[bool, float, tuple[str, ...], tuple[str
     return alone, score, matched, compared
 
 
+def _household(a: str, b: str) -> bool:
+    """Two people of one family: the same last word, first words that are not one another's
+    initial or short form (Jane / John Smith, not J. / John Smith)."""
+    first_a, *rest_a = a.split() or [""]
+    first_b, *rest_b = b.split() or [""]
+    if not rest_a or not rest_b or rest_a[-1] != rest_b[-1]:
+        return False
+    return not (first_a.startswith(first_b) or first_b.startswith(first_a))
+
+
+def _side(c: Customer | RemoteCustomer) -> _Side:
+    return _Side.of(c.display_name, c.company_name, c.email, c.billing_address)
+
+
+def surely_same(customer: Customer, remote: RemoteCustomer) -> bool:
+    """Whether a sync may link ``customer`` to ``remote`` by itself: a duplicate whose names agree."""
+    duplicate, _, matched, _ = compare(_side(customer), _side(remote))
+    return duplicate and "name" in matched
+
+
 class DuplicateFinder:
     """booksync's customers of one company, indexed for matching the provider's, page by page."""
 
     def __init__(self, existing: Iterable[Customer]) -> None:
-        self._sides: list[tuple[str, _Side]] = [
-            (c.id, _Side.of(c.display_name, c.company_name, c.email, c.billing_address)) for c in existing
-        ]
+        self._sides: list[tuple[str, _Side]] = [(c.id, _side(c)) for c in existing]
         self._names = [side.name for _, side in self._sides]
         self._by_email: dict[str, list[int]] = defaultdict(list)
         self._by_street: dict[str, list[int]] = defaultdict(list)
@@ -174,8 +197,7 @@ class DuplicateFinder:
                 self._by_street[side.street.split()[0] + side.postal].append(index)
 
     def match(self, customer: RemoteCustomer) -> Match | None:
-        c = customer
-        side = _Side.of(c.display_name, c.company_name, c.email, c.billing_address)
+        side = _side(customer)
         best: Match | None = None
         for index in self._candidates(side):
             doc_id, other = self._sides[index]

@@ -29,6 +29,7 @@ from booksync.onboarding.classifier import CustomerClassifier, RulesClassifier
 from booksync.providers.port import ProviderDirectory, RemoteCustomer, RemoteItem, RemotePage
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.catalog_runs import documents_page
+from booksync.store.claims import LinkClaims
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel, new_link
@@ -87,7 +88,9 @@ class Wizard:
         mappings: AccountMappingStore | None = None,
         check_income_account: Callable[[str, str, str], object] | None = None,
         clock: Callable[[], float] = time.time,
+        claims: LinkClaims | None = None,
     ) -> None:
+        self._claims = claims or LinkClaims()
         self._connections = connections
         self._docs = documents
         self._directory_for = directory_for
@@ -225,6 +228,8 @@ class Wizard:
             customer = _customer_document(doc_id, remote, kind)
         except ValidationError as exc:
             return _refused(remote.id, exc, provider, "customer")
+        if not self._hold(company_id, provider, DocumentKind.CUSTOMER, remote.id, doc_id, now):
+            return _held(remote.id, provider, "customer")
         outcome = self._docs.put(company_id, DocumentKind.CUSTOMER, customer, now=now, pending=False)
         self._link(outcome.row, provider, remote.id, remote.version, now)
         return {"remote_id": remote.id, "customer_id": doc_id, "type": kind.value}
@@ -288,6 +293,8 @@ class Wizard:
             item = _item_document(doc_id, remote)
         except ValidationError as exc:
             return _refused(remote.id, exc, provider, "item")
+        if not self._hold(company_id, provider, DocumentKind.ITEM, remote.id, doc_id, now):
+            return _held(remote.id, provider, "item")
         outcome = self._docs.put(company_id, DocumentKind.ITEM, item, now=now, pending=False)
         account = choice.income_account_id or remote.income_account_id
         doc = outcome.row
@@ -412,10 +419,18 @@ class Wizard:
         row = self._docs.get(company_id, kind, doc_id)
         if row is None or _has_link(row, provider):
             return False
+        if not self._hold(company_id, provider, kind, remote_id, doc_id, now):
+            return False  # another document holds it (a sync linked it meanwhile)
         # Linked as it stands in booksync: if it differs from the provider's record, booksync's
         # next sync of it pushes booksync's version (booksync is the source of truth).
         self._link(row, provider, remote_id, version, now, pushed=False)
         return True
+
+    def _hold(
+        self, company_id: str, provider: str, kind: DocumentKind, remote_id: str, doc_id: str, now: float
+    ) -> bool:
+        """A link is one-to-one: the remote object is claimed for the document before the link."""
+        return self._claims.claim(company_id, provider, kind, remote_id, doc_id, now=now)
 
     def _link(
         self,
@@ -446,6 +461,15 @@ def _refused(remote_id: str, exc: ValidationError, provider: str, what: str) -> 
     }
 
 
+def _held(remote_id: str, provider: str, what: str) -> dict[str, Any]:
+    label = PROVIDER_LABELS.get(provider, provider)
+    return {
+        "remote_id": remote_id,
+        "error": f"This {label} {what} is already linked to another booksync {what}.",
+        "fix": f"Nothing to import: the {what} it is linked to is the one booksync keeps.",
+    }
+
+
 def _finder(customers: Sequence[Customer]) -> DuplicateFinder:
     # Imported on first use: rapidfuzz is not needed for the API's other routes' cold start.
     from booksync.onboarding.duplicates import DuplicateFinder
@@ -459,7 +483,8 @@ def _has_link(row: DocumentModel, provider: str) -> bool:
 
 
 class _ItemIndex:
-    """booksync's unlinked items by cleaned name and by SKU."""
+    """booksync's unlinked items by name and by SKU, compared as the provider compares names
+    (letter case aside, nothing folded further: "Strauß" is not "Strauss")."""
 
     def __init__(self, items: Sequence[Item]) -> None:
         self._by_name = {_key(i.name): i.id for i in items}
@@ -475,7 +500,7 @@ class _ItemIndex:
 
 
 def _key(text: str | None) -> str:
-    return " ".join((text or "").casefold().split())
+    return " ".join((text or "").lower().split())
 
 
 def _customer_view(c: RemoteCustomer) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from booksync.documents import Customer, Item
 from booksync.errors import ProviderError
-from booksync.providers.port import ItemRefs, RemoteObject
+from booksync.providers.port import ItemRefs, Named, RemoteObject
 
 
 class OutOfTime(Exception):
@@ -53,6 +53,11 @@ class CatalogProvider(Protocol):
 
     def find_items(self, items: Sequence[Item]) -> Mapping[str, RemoteObject]:
         """Existing items (inactive included) matching by cleaned name; by item id."""
+        ...
+
+    def distinct(self, document: Named) -> Named:
+        """``document`` under a name unique to it within the provider's limits (its cleaned name
+        is held by another record)."""
         ...
 
     def current(self, kind: str, remote_ids: Sequence[str]) -> Mapping[str, RemoteObject]:

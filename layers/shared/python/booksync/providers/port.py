@@ -25,6 +25,8 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 from booksync.documents import Address, Customer, Invoice, Item, Payment, PaymentMethod, Refund
 
 T = TypeVar("T")
+# A document the provider keys on by name: a customer (DisplayName) or an item (Name).
+Named = TypeVar("Named", Customer, Item)
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,11 @@ class AccountingProvider(Protocol):
     def update_customer(
         self, remote: RemoteObject, customer: Customer, *, idempotency_key: str
     ) -> RemoteObject: ...
+
+    def distinct(self, document: Named) -> Named:
+        """``document`` (a customer or an item) under a name unique to it within the provider's
+        limits, the same each time: for when its cleaned name is held by another record."""
+        ...
 
     # items
     def find_item(self, item: Item) -> RemoteObject | None: ...

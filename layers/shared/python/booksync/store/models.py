@@ -138,6 +138,11 @@ class LinkMap(MapAttribute[str, Any]):
     error_message = UnicodeAttribute(null=True)
     error_fix = UnicodeAttribute(null=True)
     generation = NumberAttribute(default=0)
+    # Customers and items: the name the provider stores when it is not the document's own (cut,
+    # cleaned, or made unique), why, and whether booksync had to make it unique (updates keep it).
+    remote_name = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    distinct_name = BooleanAttribute(null=True)
     # The last change someone made in the provider that booksync did not make (drift), as the
     # provider's webhook reported it: e.g. "Update", "Void", "Delete", "Merge". Not pulled back.
     remote_change = UnicodeAttribute(null=True)
@@ -206,6 +211,8 @@ class IntentModel(Model):
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
     ttl = NumberAttribute(null=True)
+    # Link claims (store/claims.py) share the table: the document that holds the remote object.
+    claimed_by = UnicodeAttribute(null=True)
 
 
 class RunErrorMap(MapAttribute[str, Any]):
@@ -239,6 +246,8 @@ class SyncRunModel(Model):
     status = UnicodeAttribute(default="queued")  # queued | running | succeeded | failed | parked
     counts = JSONAttribute(default=dict)
     errors = ListAttribute(of=RunErrorMap, default=list)
+    # What the run did that the user should know without it being an error (a renamed record).
+    notes = ListAttribute(of=RunErrorMap, null=True)
     started_at = NumberAttribute()
     finished_at = NumberAttribute(null=True)
     ttl = NumberAttribute(null=True)

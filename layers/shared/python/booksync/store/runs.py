@@ -91,3 +91,10 @@ class RunRepository:
 
     def recent(self, company_id: str, limit: int = 50) -> list[SyncRunModel]:
         return list(SyncRunModel.query(company_id, scan_index_forward=False, limit=limit))
+
+
+def add_note(company_id: str, run_id: str, note: dict[str, str | None]) -> None:
+    """Append one note to a run's history (atomic: concurrent workers of one run keep theirs)."""
+    SyncRunModel(company_id, run_id).update(
+        actions=[SyncRunModel.notes.set((SyncRunModel.notes | []).append([RunErrorMap(**note)]))]
+    )

@@ -11,7 +11,11 @@ Nothing is written twice:
 - each batch of creates is recorded as an intent before it is sent; after an uncertain outcome
   (a lost answer, a reset, a worker killed) the intent shows an earlier attempt, and the batch's
   documents are looked up again before anything is re-sent;
-- a duplicate-name refusal (6240) is answered by looking the object up by name and linking it.
+- a duplicate-name refusal (6240) is answered by looking the object up by name and linking it
+  when it surely is ours;
+- two documents never share one remote object: a claim per object is taken before a link is
+  stored, and a document whose cleaned name is held by another document's (or a stranger's)
+  record is created under a name of its own, said in the run's notes and its sync record.
 A document that this run already linked in an earlier invocation is neither sent nor counted
 again (its link's ``synced_at`` is after the run started).
 """
@@ -43,14 +47,17 @@ from booksync.errors import (
 from booksync.providers.bulk import CatalogAnswer, CatalogProvider, CatalogWrite, Gate, OutOfTime
 from booksync.providers.port import ItemRefs, RemoteObject
 from booksync.store.catalog_runs import CatalogRunStore, documents_page
+from booksync.store.claims import LinkClaims
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import Claim, IntentBusy, IntentRepository
 from booksync.store.models import ConnectionModel, DocumentModel, RunErrorMap, SyncRunModel, new_link
+from booksync.store.runs import add_note
 from booksync.sync.accounts import NoIncomeAccount, item_income_account
 from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
 from booksync.sync.jobs import JobQueue, SyncJob
 from booksync.sync.limiter import Limiter, Limits
+from booksync.sync.naming import PROVIDER_NAMES, name_link, own_name
 from booksync.sync.records import SYNCABLE
 
 logger = logging.getLogger(__name__)
@@ -77,9 +84,12 @@ class CatalogReport:
 @dataclass
 class _Doc:
     row: DocumentModel
-    document: Customer | Item
+    document: Customer | Item  # as sent: under a name of its own when ``distinct``
     remote: RemoteObject | None = None  # set: update this object
     refs: ItemRefs | None = None  # items: the income account to send
+    own: str = ""  # the document's own name
+    distinct: bool = False  # its cleaned name is another record's: it has a name of its own
+    was_distinct: bool = False
 
 
 class CatalogSync:
@@ -99,7 +109,9 @@ class CatalogSync:
         reserve_seconds: float = 20.0,
         page_size: int = PAGE_SIZE,
         owner: str | None = None,
+        claims: LinkClaims | None = None,
     ) -> None:
+        self._claims = claims or LinkClaims()
         self._docs = documents
         self._connections = connections
         self._intents = intents
@@ -270,7 +282,7 @@ class _Walk:
         changed: list[_Doc] = []
         for row in rows:
             link = row.link(self.job.provider)
-            doc = _Doc(row, self.e._docs.parse(row))
+            doc = self._doc(row, bool(link is not None and link.distinct_name))
             if link is not None and link.remote_id and link.pushed_hash == row.content_hash:
                 if float(link.synced_at or 0) < self.started_at:
                     self._count("unchanged")
@@ -294,27 +306,56 @@ class _Walk:
             if isinstance(outcome, BaseException):
                 raise outcome
 
+    def _doc(self, row: DocumentModel, distinct: bool) -> _Doc:
+        document: Customer | Item = self.e._docs.parse(row)
+        doc = _Doc(row, document, own=own_name(document), was_distinct=distinct)
+        if distinct:
+            self._make_distinct(doc)
+        return doc
+
+    def _make_distinct(self, doc: _Doc) -> None:
+        """Its cleaned name is held by another record: send it under a name of its own."""
+        doc.document = self._catalog.distinct(self.e._docs.parse(doc.row))
+        doc.distinct = True
+
     @property
     def _catalog(self) -> CatalogProvider:
         assert self.catalog is not None
         return self.catalog
 
     def _existing(self, kind: DocumentKind, fresh: list[_Doc]) -> list[_Doc]:
-        """Link what the provider already has; what is left needs creating (or reactivating)."""
-        found = self._find(kind, [d.document for d in fresh])
+        """Link what the provider already has and no other document holds (a claim per remote
+        object); what is left needs creating (or reactivating). A document whose name finds
+        another document's object is looked up again under a name of its own."""
         rest: list[_Doc] = []
-        linked: list[tuple[DocumentModel, RemoteObject, str]] = []
-        for doc in fresh:
-            remote = found.get(doc.document.id)
-            if remote is None:
-                rest.append(doc)
-            elif remote.active:
-                linked.append((doc.row, remote, "linked"))
-            else:  # inactive still holds the name: bring it back with our data
-                doc.remote = remote
-                rest.append(doc)
+        linked: list[tuple[_Doc, RemoteObject, str]] = []
+        while fresh:
+            found = self._find(kind, [d.document for d in fresh])
+            taken: list[_Doc] = []
+            for doc in fresh:
+                remote = found.get(doc.document.id)
+                if remote is None:
+                    rest.append(doc)
+                elif not self._hold(kind, doc, remote.id):
+                    if doc.distinct:
+                        self._refused(doc, _held(self.job.provider, doc))
+                    else:
+                        self._make_distinct(doc)
+                        taken.append(doc)
+                elif remote.active:
+                    linked.append((doc, remote, "linked"))
+                else:  # inactive still holds the name: bring it back with our data
+                    doc.remote = remote
+                    rest.append(doc)
+            fresh = taken
         self._link_all(linked)
         return rest
+
+    def _hold(self, kind: DocumentKind, doc: _Doc, remote_id: str) -> bool:
+        """Two documents never share one remote object (design.md): the first claim wins."""
+        return self.e._claims.claim(
+            self.job.company_id, self.job.provider, kind, remote_id, doc.row.doc_id, now=self.e._clock()
+        )
 
     def _refreshed(self, kind: DocumentKind, changed: list[_Doc]) -> list[_Doc]:
         """Edited since the last push: update with the current SyncToken, or recreate if gone."""
@@ -442,11 +483,22 @@ class _Walk:
         """Link what was written; recover duplicates; return what must be tried again."""
         duplicates: list[_Doc] = []
         again: list[_Doc] = []
-        linked: list[tuple[DocumentModel, RemoteObject, str]] = []
+        linked: list[tuple[_Doc, RemoteObject, str]] = []
         for doc in chunk:
             answer = answers.get(doc.row.doc_id)
             if answer is not None and answer.remote is not None:
-                linked.append((doc.row, answer.remote, "updated" if doc.remote is not None else "created"))
+                if doc.remote is not None or self._hold(kind, doc, answer.remote.id):
+                    linked.append((doc, answer.remote, "updated" if doc.remote is not None else "created"))
+                else:  # found and linked to another document meanwhile: ours needs its own
+                    self._make_distinct(doc)
+                    again.append(doc)
+            elif answer is not None and isinstance(answer.error, DuplicateName) and doc.remote is not None:
+                # An update onto a name another record holds: never relinked to that record.
+                if doc.distinct:
+                    self._refused(doc, _held(self.job.provider, doc))
+                else:
+                    self._make_distinct(doc)
+                    again.append(doc)
             elif answer is not None and isinstance(answer.error, DuplicateName):
                 duplicates.append(doc)
             elif answer is not None and isinstance(answer.error, Rejected):
@@ -454,21 +506,18 @@ class _Walk:
             else:  # no answer for it, or a retryable fault: look it up, then try again
                 again.append(doc)
         if duplicates:
+            # The name is held: by ours (an earlier attempt's), by another document's object,
+            # or by a record that is not surely ours. Only the first is linked.
             found = self._find(kind, [d.document for d in duplicates])
             for doc in duplicates:
                 remote = found.get(doc.document.id)
-                if remote is not None:
-                    linked.append((doc.row, remote, "linked"))
+                if remote is not None and self._hold(kind, doc, remote.id):
+                    linked.append((doc, remote, "linked"))
+                elif not doc.distinct:
+                    self._make_distinct(doc)
+                    again.append(doc)
                 else:
-                    self._refused(
-                        doc,
-                        Rejected(
-                            f"{self.job.provider} says the name is taken, but no {doc.row.kind} "
-                            "of that name was found.",
-                            provider=self.job.provider,
-                            fix="Rename it in QuickBooks or in your app, then sync again.",
-                        ),
-                    )
+                    self._refused(doc, _held(self.job.provider, doc))
         self._link_all(linked)
         return again
 
@@ -476,7 +525,7 @@ class _Walk:
         provider = self.job.provider
         parts = sorted(
             f"{d.row.doc_id}:{d.remote.id if d.remote else 'new'}:{_generation(d.row, provider)}:"
-            f"{d.row.content_hash}"
+            f"{d.row.content_hash}{':distinct' * d.distinct}"
             for d in chunk
         )
         digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
@@ -506,29 +555,36 @@ class _Walk:
             return self._income[0]
 
     # -- results ---------------------------------------------------------------------------------
-    def _link_all(self, linked: Sequence[tuple[DocumentModel, RemoteObject, str]]) -> None:
-        """Store the links (only the link attribute: an edit landing meanwhile is kept), count them."""
+    def _link_all(self, linked: Sequence[tuple[_Doc, RemoteObject, str]]) -> None:
+        """Store the links (only the link attribute: an edit landing meanwhile is kept), count them,
+        and say under which name the provider holds each document when it is not its own."""
         if not linked:
             return
         now = self.e._clock()
-        links = [
-            (
-                row,
-                new_link(
-                    remote_id=remote.id,
-                    version=remote.version,
-                    pushed_hash=row.content_hash,
-                    synced_at=now,
-                    outcome="synced",
-                    generation=_generation(row, self.job.provider),
-                ),
+        for doc, remote, counted_as in linked:
+            link = new_link(
+                remote_id=remote.id,
+                version=remote.version,
+                pushed_hash=doc.row.content_hash,
+                synced_at=now,
+                outcome="synced",
+                generation=_generation(doc.row, self.job.provider),
             )
-            for row, remote, _ in linked
-        ]
-        for row, link in links:
-            self.e._docs.save_link(row, self.job.provider, link)
-        for _, _, counted_as in linked:
+            note = name_link(
+                link,
+                remote,
+                kind=doc.row.kind,
+                doc_id=doc.row.doc_id,
+                own=doc.own,
+                distinct=doc.distinct,
+                provider=self.job.provider,
+                was_distinct=doc.was_distinct,
+            )
+            self.e._docs.save_link(doc.row, self.job.provider, link)
             self._count(counted_as)
+            if note is not None:
+                self._count("renamed")
+                add_note(self.job.company_id, self.job.run_id, note)
 
     def _refused(self, doc: _Doc, exc: ProviderError) -> None:
         link = doc.row.link(self.job.provider) or new_link()
@@ -560,6 +616,16 @@ class _Walk:
         self.e._invoices.enqueue(jobs)
         with self._lock:
             self.counts["invoices_queued"] += len(jobs)
+
+
+def _held(provider: str, doc: _Doc) -> Rejected:
+    label = PROVIDER_NAMES.get(provider, provider)
+    return Rejected(
+        f"{label} holds the name {own_name(doc.document)!r} for another record, and booksync could "
+        f"not give this {doc.row.kind} a name of its own.",
+        provider=provider,
+        fix=f"Rename the {doc.row.kind} in your app or the other record in {label}, then sync again.",
+    )
 
 
 def _invoice_out_of_sync(row: DocumentModel, provider: str) -> bool:

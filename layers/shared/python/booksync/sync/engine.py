@@ -32,24 +32,26 @@ from booksync.providers.port import (
     AccountingProvider,
     InvoiceRefs,
     ItemRefs,
+    Named,
     PaymentRefs,
     RefundRefs,
     RemoteObject,
 )
+from booksync.store.claims import LinkClaims
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, new_link
 from booksync.store.notifications import NotificationRepository
-from booksync.store.runs import RunRepository
+from booksync.store.runs import RunRepository, add_note
 from booksync.sync.accounts import item_income_account
 from booksync.sync.jobs import SyncJob
-from booksync.sync.once import ExactlyOnce
+from booksync.sync.naming import PROVIDER_NAMES, name_link
+from booksync.sync.once import ExactlyOnce, WriteResult
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-PROVIDER_NAMES = {"quickbooks": "QuickBooks", "xero": "Xero", "freshbooks": "FreshBooks", "wave": "Wave"}
 CONFLICT_RETRIES = 3
 
 
@@ -96,8 +98,10 @@ class InvoiceSync:
         notifications: NotificationRepository | None = None,
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
+        claims: LinkClaims | None = None,
     ) -> None:
         self._notifications = notifications
+        self._claims = claims or LinkClaims()
         self._docs = documents
         self._connections = connections
         self._intents = intents
@@ -596,15 +600,15 @@ class _Step:
     def customer(self, customer_id: str) -> str:
         row = self._required(DocumentKind.CUSTOMER, customer_id)
         customer: Customer = self.e._docs.parse(row)
-        remote = self._push(
+        remote = self._named(
             row,
-            row.link(self.job.provider),
             DocumentKind.CUSTOMER,
+            customer,
+            customer.display_name,
             get=self.p.get_customer,
-            find=lambda: self.p.find_customer(customer),
-            create=lambda rid: self.p.create_customer(customer, idempotency_key=rid),
-            update=lambda current, rid: self.p.update_customer(current, customer, idempotency_key=rid),
-            link_existing=True,
+            find=self.p.find_customer,
+            create=lambda doc, rid: self.p.create_customer(doc, idempotency_key=rid),
+            update=lambda current, doc, rid: self.p.update_customer(current, doc, idempotency_key=rid),
         )
         return remote.id
 
@@ -618,15 +622,15 @@ class _Step:
             account = item_income_account(row, item.name, self.job.provider, self.income_account)
             return ItemRefs(income_account_id=account)
 
-        remote = self._push(
+        remote = self._named(
             row,
-            row.link(self.job.provider),
             DocumentKind.ITEM,
+            item,
+            item.name,
             get=self.p.get_item,
-            find=lambda: self.p.find_item(item),
-            create=lambda rid: self.p.create_item(item, refs(), idempotency_key=rid),
-            update=lambda current, rid: self.p.update_item(current, item, refs(), idempotency_key=rid),
-            link_existing=True,
+            find=self.p.find_item,
+            create=lambda doc, rid: self.p.create_item(doc, refs(), idempotency_key=rid),
+            update=lambda current, doc, rid: self.p.update_item(current, doc, refs(), idempotency_key=rid),
         )
         return remote.id
 
@@ -656,46 +660,141 @@ class _Step:
         find: Callable[[], RemoteObject | None],
         create: Callable[[str], RemoteObject],
         update: Callable[[RemoteObject, str], RemoteObject],
-        link_existing: bool = False,
     ) -> RemoteObject:
         """Create, update or leave alone one document's remote object, exactly once."""
-        if link is not None and link.remote_id:
-            if link.pushed_hash == row.content_hash:
-                self.report.counts["unchanged"] += 1
-                return RemoteObject(id=link.remote_id, version=link.version)
-            current = get(link.remote_id)
-            if current is not None and current.active:
-                remote = self._update(row, kind, current, get, update)
-                self._linked(row, remote, link, "updated")
-                return remote
-            # Deleted (or made inactive) in the provider since: the next generation recreates it.
-            link.generation = int(link.generation or 0) + 1
-        generation = int(link.generation or 0) if link is not None else 0
-        if link_existing:
-            found = find()
-            if found is not None:
-                remote = self._update(row, kind, found, get, update) if not found.active else found
-                self._linked(row, remote, link, "linked")
-                return remote
-        try:
-            result = self.once.write(
-                self.key(kind, row.doc_id, f"create#{generation}"), perform=create, lookup=find, fetch=get
-            )
-        except DuplicateName:
-            found = find()
-            if found is None:
-                raise
-            self._linked(row, found, link, "linked")
-            return found
-        remote = result.remote
-        if not result.created:
-            # Created by an earlier attempt (found by lookup, or its intent already done): it holds
-            # the content of that attempt, which an edit since may have changed. Push ours on top.
-            current = get(remote.id)
-            if current is not None:
-                remote = self._update(row, kind, current, get, update)
+        kept = self._kept(row, link, kind, get, update)
+        if kept is not None:
+            return kept
+        result = self.once.write(
+            self.key(kind, row.doc_id, f"create#{_generation(link)}"), perform=create, lookup=find, fetch=get
+        )
+        remote = self._brought_up_to_date(row, kind, result, get, update)
         self._linked(row, remote, link, "created" if result.created else "linked")
         return remote
+
+    def _kept(
+        self,
+        row: DocumentModel,
+        link: LinkMap | None,
+        kind: DocumentKind,
+        get: Callable[[str], RemoteObject | None],
+        update: Callable[[RemoteObject, str], RemoteObject],
+        named: _Naming | None = None,
+    ) -> RemoteObject | None:
+        """The linked object, updated if the document changed; None when there is none to keep
+        (never linked, or deleted or made inactive in the provider: then the next generation)."""
+        if link is None or not link.remote_id:
+            return None
+        if link.pushed_hash == row.content_hash:
+            self.report.counts["unchanged"] += 1
+            return RemoteObject(id=link.remote_id, version=link.version)
+        current = get(link.remote_id)
+        if current is not None and current.active:
+            remote = self._update(row, kind, current, get, update)
+            self._linked(row, remote, link, "updated", named)
+            return remote
+        link.generation = int(link.generation or 0) + 1
+        return None
+
+    def _brought_up_to_date(
+        self,
+        row: DocumentModel,
+        kind: DocumentKind,
+        result: WriteResult,
+        get: Callable[[str], RemoteObject | None],
+        update: Callable[[RemoteObject, str], RemoteObject],
+    ) -> RemoteObject:
+        if result.created:
+            return result.remote
+        # Created by an earlier attempt (found by lookup, or its intent already done): it holds
+        # the content of that attempt, which an edit since may have changed. Push ours on top.
+        current = get(result.remote.id)
+        return self._update(row, kind, current, get, update) if current is not None else result.remote
+
+    def _named(
+        self,
+        row: DocumentModel,
+        kind: DocumentKind,
+        document: Named,
+        own_name: str,
+        *,
+        get: Callable[[str], RemoteObject | None],
+        find: Callable[[Named], RemoteObject | None],
+        create: Callable[[Named, str], RemoteObject],
+        update: Callable[[RemoteObject, Named, str], RemoteObject],
+    ) -> RemoteObject:
+        """A customer or an item: linked to what the provider has only when it surely is this
+        document and no other document holds it (a claim per remote object, taken before the
+        link); otherwise created, under a name of its own when its cleaned name is taken.
+
+        The provider finds by exactly the name it stores (and a customer only when the rest of
+        the record agrees); two documents whose cleaned names collide ("a:b" and "a-b", two
+        500-character names cut to the same 100) get two objects, the second with a suffix.
+        Once a document has a name of its own, its updates keep it.
+        """
+        link = row.link(self.job.provider)
+        namings = [_Naming(own_name, True)] if link is not None and link.distinct_name else []
+        namings = namings or [_Naming(own_name, False), _Naming(own_name, True)]
+        if link is not None and link.remote_id:
+            for named in namings:
+                put = _put(update, self.p.distinct(document) if named.distinct else document)
+                try:
+                    kept = self._kept(row, link, kind, get, put, named)
+                except DuplicateName:
+                    continue  # renamed onto a name another record holds: a name of its own
+                if kept is not None:
+                    return kept
+                break  # gone from the provider: created again below
+            else:
+                raise self._no_name(kind, row)
+        for named in namings:
+            doc = self.p.distinct(document) if named.distinct else document
+            put = _put(update, doc)
+            found = find(doc)
+            if found is not None and self._claim(kind, row, found.id):
+                remote = self._update(row, kind, found, get, put) if not found.active else found
+                self._linked(row, remote, link, "linked", named)
+                return remote
+            if found is not None:
+                continue  # another document holds it: ours goes under a name of its own
+            try:
+                result = self.once.write(
+                    self.key(kind, row.doc_id, f"create#{_generation(link)}{'#distinct' * named.distinct}"),
+                    perform=functools.partial(create, doc),
+                    lookup=functools.partial(self._ours, kind, row, find, doc),
+                    fetch=get,
+                )
+            except DuplicateName:
+                # The name is held by a record that is not surely ours (a namesake, another
+                # case, a vendor): ours goes under a name of its own.
+                continue
+            if not self._claim(kind, row, result.remote.id):
+                continue  # a concurrent worker linked another document to it first
+            remote = self._brought_up_to_date(row, kind, result, get, put)
+            self._linked(row, remote, link, "created" if result.created else "linked", named)
+            return remote
+        raise self._no_name(kind, row)
+
+    def _no_name(self, kind: DocumentKind, row: DocumentModel) -> Rejected:
+        label = PROVIDER_NAMES.get(self.job.provider, self.job.provider)
+        return Rejected(
+            f"{label} refuses every name booksync tried for {kind.value} {row.doc_id}.",
+            provider=self.job.provider,
+            fix=f"Rename the {kind.value} in your app (or the record holding its name in {label}), "
+            "then sync again.",
+        )
+
+    def _ours(
+        self, kind: DocumentKind, row: DocumentModel, find: Callable[[Named], RemoteObject | None], doc: Named
+    ) -> RemoteObject | None:
+        found = find(doc)
+        return found if found is not None and self._claim(kind, row, found.id) else None
+
+    def _claim(self, kind: DocumentKind, row: DocumentModel, remote_id: str) -> bool:
+        """Two documents never share one remote object (design.md): the first claim wins."""
+        return self.e._claims.claim(
+            self.company, self.job.provider, kind, remote_id, row.doc_id, now=self.e._clock()
+        )
 
     def _update(
         self,
@@ -723,7 +822,12 @@ class _Step:
         raise AssertionError("unreachable")
 
     def _linked(
-        self, row: DocumentModel, remote: RemoteObject, link: LinkMap | None, counted_as: str
+        self,
+        row: DocumentModel,
+        remote: RemoteObject,
+        link: LinkMap | None,
+        counted_as: str,
+        named: _Naming | None = None,
     ) -> None:
         new = new_link(
             remote_id=remote.id,
@@ -733,6 +837,20 @@ class _Step:
             outcome=Outcome.SYNCED,
             generation=int(link.generation or 0) if link is not None else 0,
         )
+        if named is not None:
+            note = name_link(
+                new,
+                remote,
+                kind=row.kind,
+                doc_id=row.doc_id,
+                own=named.own,
+                distinct=named.distinct,
+                provider=self.job.provider,
+                was_distinct=bool(link is not None and link.distinct_name),
+            )
+            if note is not None and self.report.run_id:
+                self.report.counts["renamed"] += 1
+                add_note(self.company, self.report.run_id, note)
         self.e._docs.save_link(row, self.job.provider, new)
         setattr(row, f"link_{self.job.provider}", new)
         if row.pending_bucket:
@@ -742,3 +860,19 @@ class _Step:
             "document synced",
             extra={"company_id": self.company, "doc": row.doc_key, "remote_id": remote.id, "how": counted_as},
         )
+
+
+@dataclass(frozen=True)
+class _Naming:
+    own: str  # the document's own name, as the business wrote it
+    distinct: bool  # booksync made it unique (its cleaned name was held by another record)
+
+
+def _put(
+    update: Callable[[RemoteObject, Named, str], RemoteObject], doc: Named
+) -> Callable[[RemoteObject, str], RemoteObject]:
+    return lambda current, request_id: update(current, doc, request_id)
+
+
+def _generation(link: LinkMap | None) -> int:
+    return int(link.generation or 0) if link is not None else 0

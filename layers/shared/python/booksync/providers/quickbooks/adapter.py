@@ -22,6 +22,7 @@ from booksync.providers.port import (
     Deposit,
     InvoiceRefs,
     ItemRefs,
+    Named,
     PaymentRefs,
     RefundRefs,
     RemoteCustomer,
@@ -32,7 +33,7 @@ from booksync.providers.port import (
 from booksync.providers.quickbooks import mapping
 from booksync.providers.quickbooks.client import MAX_PAGE, QuickBooksClient, quote
 from booksync.providers.quickbooks.faults import LABEL, PROVIDER
-from booksync.providers.quickbooks.names import clean_line
+from booksync.providers.quickbooks.names import clean_line, same_name
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,11 @@ PAYMENT_METHOD_NAMES: Mapping[PaymentMethod, str] = {
 
 
 def _same(a: Any, b: str) -> bool:
-    # QuickBooks compares names without regard to case when it enforces uniqueness.
+    return isinstance(a, str) and same_name(a, b)
+
+
+def _same_folded(a: Any, b: str) -> bool:
+    # SKUs are codes, not names: compared without regard to case.
     return isinstance(a, str) and a.strip().casefold() == b.strip().casefold()
 
 
@@ -72,26 +77,21 @@ class QuickBooksProvider:
     # ------------------------------------------------------------------ customers
 
     def find_customer(self, customer: Customer) -> RemoteObject | None:
-        name = mapping.customer_name(customer)
-        if customer.email:
-            found = self._customer_by_email(customer.email, name)
-            if found is not None:
-                return mapping.to_remote(found, "DisplayName")
-        rows = self._lookup("Customer", "DisplayName", name, include_inactive=True)
-        return mapping.to_remote(rows[0], "DisplayName") if rows else None
+        """The customer that surely is this one, or None.
 
-    def _customer_by_email(self, email: str, name: str) -> Json | None:
-        rows = [
-            row
-            for row in self._lookup("Customer", "PrimaryEmailAddr", email, exact=False)
-            if _same((row.get("PrimaryEmailAddr") or {}).get("Address"), email)
-        ]
-        if len(rows) == 1:
-            return rows[0]
-        # Several customers share the address (a family, a company): only the one with the same
-        # name is surely ours; otherwise let the name lookup decide.
-        named = [row for row in rows if _same(row.get("DisplayName"), name)]
-        return named[0] if named else None
+        Candidates are the customer whose DisplayName is exactly ours (inactive included: it
+        still holds the name) and those with our e-mail; one is taken only when the rest of the
+        record agrees (the wizard's duplicate judgement, ``surely_same``): a household sharing a
+        mailbox, or a namesake with another address and e-mail, is someone else.
+        """
+        rows = self._lookup("Customer", "DisplayName", mapping.customer_name(customer), include_inactive=True)
+        if customer.email:
+            rows += self._customers_by_email(customer.email)
+        return mapping.surely_ours(customer, rows)
+
+    def _customers_by_email(self, email: str) -> list[Json]:
+        rows = self._lookup("Customer", "PrimaryEmailAddr", email, exact=False)
+        return [row for row in rows if mapping.same_email(row, email)]
 
     def get_customer(self, remote_id: str) -> RemoteObject | None:
         return self._get("Customer", remote_id, "DisplayName")
@@ -118,9 +118,14 @@ class QuickBooksProvider:
             rows = [
                 row
                 for row in self._lookup("Item", "Sku", sku, include_inactive=True, exact=False)
-                if _same(row.get("Sku"), sku)
+                if _same_folded(row.get("Sku"), sku)
             ]
         return mapping.to_remote(rows[0], "Name") if rows else None
+
+    def distinct(self, document: Named) -> Named:
+        """``document`` under a name unique to it within QuickBooks' limits ("a-b (k3f9qz)"):
+        for when its cleaned name is held by another record."""
+        return mapping.distinct(document)
 
     def get_item(self, remote_id: str) -> RemoteObject | None:
         return self._get("Item", remote_id, "Name")

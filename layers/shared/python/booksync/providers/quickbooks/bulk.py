@@ -10,6 +10,8 @@
   HTTP client's Retry-After handling.
 - Names the query lexer may refuse (non-ASCII) are looked up one at a time by the single-object
   adapter, which knows how to fall back to LIKE.
+- A name links only when it is exactly what QuickBooks stores, and a customer only when the rest
+  of the record agrees (``mapping.surely_ours``), as in the single-object adapter.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from typing import Any, TypeVar
 from booksync.documents import Customer, Item
 from booksync.errors import Rejected
 from booksync.providers.bulk import CatalogAnswer, CatalogWrite, Gate, OutOfTime
-from booksync.providers.port import ItemRefs, RemoteObject
+from booksync.providers.port import ItemRefs, Named, RemoteObject
 from booksync.providers.quickbooks import mapping
 from booksync.providers.quickbooks.adapter import ANY_ACTIVE, QuickBooksProvider
 from booksync.providers.quickbooks.client import MAX_BATCH_ITEMS, BatchOp, QuickBooksClient, quote
+from booksync.providers.quickbooks.names import name_key
 from booksync.sync.limiter import Limits
 
 Json = dict[str, Any]
@@ -31,10 +34,6 @@ T = TypeVar("T")
 IN_LIST_SIZE = 40
 # Intuit's throttles per realm and app (providers.md 1.6).
 QUICKBOOKS_LIMITS = Limits(max_concurrent=10, requests_per_minute=500, batches_per_minute=40)
-
-
-def _fold(value: Any) -> str | None:
-    return value.strip().casefold() if isinstance(value, str) else None
 
 
 def _chunks(values: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -55,71 +54,61 @@ class QuickBooksCatalog:
     # ------------------------------------------------------------------ lookups
 
     def find_customers(self, customers: Sequence[Customer]) -> Mapping[str, RemoteObject]:
-        found: dict[str, RemoteObject] = {}
+        """As the adapter's ``find_customer``, with the lookups done as IN lists: candidates by
+        exact DisplayName and by e-mail, taken only when the rest of the record agrees."""
         names = {c.id: mapping.customer_name(c) for c in customers}
-        emails = {c.id: c.email for c in customers if c.email and c.email.isascii()}
-        by_email = self._rows("Customer", "PrimaryEmailAddr", sorted(set(emails.values())), exact=False)
-        for customer_id, email in emails.items():
-            rows = [
-                r for r in by_email if _fold((r.get("PrimaryEmailAddr") or {}).get("Address")) == _fold(email)
+        plain = [c for c in customers if names[c.id].isascii()]
+        by_name: dict[str, list[Json]] = {}
+        for row in self._rows("Customer", "DisplayName", sorted({names[c.id] for c in plain})):
+            by_name.setdefault(name_key(str(row.get("DisplayName"))), []).append(row)
+        emails = sorted({c.email for c in plain if c.email and c.email.isascii()})
+        email_rows = self._rows("Customer", "PrimaryEmailAddr", emails)
+        found: dict[str, RemoteObject] = {}
+        for customer in plain:
+            candidates = by_name.get(name_key(names[customer.id]), []) + [
+                row for row in email_rows if customer.email and mapping.same_email(row, customer.email)
             ]
-            # Several customers share the address: only the one with our name is surely ours.
-            named = [r for r in rows if _fold(r.get("DisplayName")) == _fold(names[customer_id])]
-            row = rows[0] if len(rows) == 1 else (named[0] if named else None)
-            if row is not None:
-                found[customer_id] = mapping.to_remote(row, "DisplayName")
-        rest = [c for c in customers if c.id not in found]
-        for customer, remote in self._by_name(
-            rest, "Customer", "DisplayName", lambda c: names[c.id], self._single.find_customer
-        ):
-            found[customer.id] = remote
+            remote = mapping.surely_ours(customer, candidates)
+            if remote is not None:
+                found[customer.id] = remote
+        for customer in customers:
+            if customer not in plain:  # the query lexer may refuse it: the adapter's fallback
+                remote = self._gated(lambda c=customer: self._single.find_customer(c), batch=False)  # type: ignore[misc]
+                if remote is not None:
+                    found[customer.id] = remote
         return found
 
     def find_items(self, items: Sequence[Item]) -> Mapping[str, RemoteObject]:
+        """By exactly the Name QuickBooks stores (``names.same_name``)."""
         names = {i.id: mapping.item_name(i) for i in items}
-        return {
-            item.id: remote
-            for item, remote in self._by_name(
-                items, "Item", "Name", lambda i: names[i.id], self._single.find_item
-            )
+        plain = [i for i in items if names[i.id].isascii()]
+        rows = self._rows("Item", "Name", sorted({names[i.id] for i in plain}))
+        by_name = {name_key(str(row.get("Name"))): row for row in rows}
+        found = {
+            i.id: mapping.to_remote(by_name[name_key(names[i.id])], "Name")
+            for i in plain
+            if name_key(names[i.id]) in by_name
         }
-
-    def _by_name(
-        self,
-        docs: Sequence[T],
-        entity: str,
-        field: str,
-        name_of: Callable[[T], str],
-        find_one: Callable[[T], RemoteObject | None],
-    ) -> list[tuple[T, RemoteObject]]:
-        plain = [doc for doc in docs if name_of(doc).isascii()]
-        rows = self._rows(entity, field, sorted({name_of(doc) for doc in plain}), exact=True)
-        by_name = {_fold(row.get(field)): row for row in rows}
-        matches = [
-            (doc, mapping.to_remote(by_name[_fold(name_of(doc))], field))
-            for doc in plain
-            if _fold(name_of(doc)) in by_name
-        ]
-        for doc in docs:
-            if not name_of(doc).isascii():
-                remote = self._gated(lambda d=doc: find_one(d), batch=False)  # type: ignore[misc]
+        for item in items:
+            if item not in plain:
+                remote = self._gated(lambda i=item: self._single.find_item(i), batch=False)  # type: ignore[misc]
                 if remote is not None:
-                    matches.append((doc, remote))
-        return matches
+                    found[item.id] = remote
+        return found
 
-    def _rows(self, entity: str, field: str, values: Sequence[str], *, exact: bool) -> list[Json]:
+    def distinct(self, document: Named) -> Named:
+        return self._single.distinct(document)
+
+    def _rows(self, entity: str, field: str, values: Sequence[str]) -> list[Json]:
         rows: list[Json] = []
         for chunk in _chunks(values, IN_LIST_SIZE):
             where = f"{field} IN ({','.join(quote(v) for v in chunk)}) and {ANY_ACTIVE}"
             rows.extend(self._gated(lambda w=where: self._client.select_all(entity, w), batch=False))  # type: ignore[misc]
-        if not exact:
-            return rows
-        wanted = {_fold(v) for v in values}
-        return [row for row in rows if _fold(row.get(field)) in wanted]
+        return rows
 
     def current(self, kind: str, remote_ids: Sequence[str]) -> Mapping[str, RemoteObject]:
         entity, name_key = ("Customer", "DisplayName") if kind == "customer" else ("Item", "Name")
-        rows = self._rows(entity, "Id", sorted(set(remote_ids)), exact=False)
+        rows = self._rows(entity, "Id", sorted(set(remote_ids)))
         return {str(row["Id"]): mapping.to_remote(row, name_key) for row in rows}
 
     # ------------------------------------------------------------------ writes

@@ -5,7 +5,7 @@ Pure functions: no I/O, so every shape is testable without a fake server.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ from booksync.providers.port import (
     Deposit,
     InvoiceRefs,
     ItemRefs,
+    Named,
     PaymentRefs,
     RefundRefs,
     RemoteCustomer,
@@ -34,10 +35,13 @@ from booksync.providers.port import (
 )
 from booksync.providers.quickbooks.faults import LABEL, PROVIDER
 from booksync.providers.quickbooks.names import (
+    DISPLAY_NAME_MAX,
+    ITEM_NAME_MAX,
     clean_display_name,
     clean_item_name,
     clean_line,
     clean_text,
+    distinct_name,
 )
 
 Json = dict[str, Any]
@@ -402,6 +406,35 @@ def to_remote_customer(obj: Mapping[str, Any]) -> RemoteCustomer:
         billing_address=_address_read(obj.get("BillAddr")),
         active=obj.get("Active", True) is not False,
     )
+
+
+def distinct(document: Named) -> Named:
+    """``document`` under a name unique to it within QuickBooks' limits ("a-b (k3f9qz)")."""
+    if isinstance(document, Customer):
+        name = distinct_name(customer_name(document), document.id, DISPLAY_NAME_MAX)
+        return document.model_copy(update={"display_name": name})
+    name = distinct_name(item_name(document), document.id, ITEM_NAME_MAX)
+    return document.model_copy(update={"name": name})
+
+
+def same_email(row: Mapping[str, Any], email: str) -> bool:
+    found = (row.get("PrimaryEmailAddr") or {}).get("Address")
+    return isinstance(found, str) and found.strip().casefold() == email.strip().casefold()
+
+
+def surely_ours(customer: Customer, rows: Sequence[Mapping[str, Any]]) -> RemoteObject | None:
+    """The first of ``rows`` (candidates by name or e-mail) that surely is ``customer``."""
+    # Imported on first use: rapidfuzz only loads when a customer is looked up.
+    from booksync.onboarding.duplicates import surely_same
+
+    seen: set[str] = set()
+    for row in rows:
+        if str(row["Id"]) in seen:
+            continue
+        seen.add(str(row["Id"]))
+        if surely_same(customer, to_remote_customer(row)):
+            return to_remote(row, "DisplayName")
+    return None
 
 
 def to_remote_item(obj: Mapping[str, Any]) -> RemoteItem | None:

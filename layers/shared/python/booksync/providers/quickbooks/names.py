@@ -14,6 +14,8 @@ finds it again.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import unicodedata
 
 ITEM_NAME_MAX = 100
@@ -72,6 +74,32 @@ def clean_display_name(value: str) -> str:
 
 def clean_item_name(value: str) -> str:
     return clean_name(value, ITEM_NAME_MAX)
+
+
+def name_key(name: str) -> str:
+    """What makes two names one in QuickBooks: letter case only (it keeps names unique regardless
+    of case). Nothing is folded further: "Strauß" is not "Strauss", "a:b" is not "a-b"."""
+    return name.strip().lower()
+
+
+def same_name(stored: str, wanted: str) -> bool:
+    """``stored`` (what QuickBooks holds) is exactly the name ``wanted``, letter case aside."""
+    return name_key(stored) == name_key(wanted)
+
+
+def name_tag(doc_id: str) -> str:
+    """Six characters that stand for one booksync document (base32 of a hash of its id)."""
+    digest = hashlib.sha256(doc_id.encode()).digest()
+    return base64.b32encode(digest).decode()[:6].lower()
+
+
+def distinct_name(cleaned: str, doc_id: str, max_length: int) -> str:
+    """``cleaned`` made unique to one document within ``max_length``: "Jane Smith (k3f9qz)".
+
+    The same document always gets the same name, so a lookup after an uncertain create finds it.
+    """
+    suffix = f" ({name_tag(doc_id)})"
+    return clean_line(cleaned, max_length - len(suffix)) + suffix
 
 
 def clean_text(value: str, max_length: int) -> str:

@@ -1,0 +1,277 @@
+"""Issue 10, items 1 and 2: a link is one-to-one, and a lookup links only what surely is ours.
+
+The invoice engine over moto, first with the in-memory provider (which keeps names as QuickBooks
+keeps them), then with the real adapter against the QuickBooks sandbox:
+- a household (John and Jane Smith, one mailbox): Jane's invoice lands on a Jane customer;
+- two items whose names collide once cleaned (500 characters cut to 100; "a:b" and "a-b") are
+  two items in the books, each invoice line on its own item at its own price, and the second
+  one's record says how it was renamed;
+- "Strauß" and "Strauss" are two items;
+- the link claim: two documents can never hold one remote object, even when workers race.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from booksync.documents import DocumentKind, InvoiceLine
+from booksync.providers.port import AccountingProvider
+from booksync.providers.quickbooks.names import ITEM_NAME_MAX
+from booksync.store.claims import LinkClaims
+from booksync.store.connections import ConnectionRepository
+from booksync.store.documents import DocumentRepository
+from booksync.store.intents import IntentRepository
+from booksync.store.models import ConnectionModel
+from booksync.store.runs import RunRepository
+from booksync.sync.engine import InvoiceSync
+from booksync.sync.jobs import SyncJob
+from booksync.sync.records import DocumentService
+
+from local.sandboxes.quickbooks.control import SandboxControl
+from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from tests import builders
+from tests.fakes.provider import FakeProvider
+from tests.integration.test_quickbooks_adapter_sandbox import (
+    connect,
+    oauth,  # noqa: F401 (fixture)
+    sandbox,  # noqa: F401 (fixture)
+)
+
+COMPANY = "acme"
+SMITHS = "smiths@example.com"
+LONG = "Replacement cartridge, ceramic disc, 35 mm, for single-lever kitchen mixer taps " * 3
+
+
+class Books:
+    """What the books hold, read the same way from the fake and from the sandbox."""
+
+    def __init__(self, provider: AccountingProvider, read: Callable[[str, str], dict[str, Any]]) -> None:
+        self.provider = provider
+        self.read = read
+
+    def customer_name(self, remote_id: str) -> str:
+        return str(self.read("customer", remote_id)["name"])
+
+    def item(self, remote_id: str) -> dict[str, Any]:
+        return self.read("item", remote_id)
+
+    def invoice(self, remote_id: str) -> dict[str, Any]:
+        return self.read("invoice", remote_id)
+
+
+def fake_books() -> Books:
+    fake = FakeProvider()
+
+    def read(kind: str, remote_id: str) -> dict[str, Any]:
+        data = fake.objects[kind][remote_id].data
+        if kind == "invoice":
+            return {
+                "customer": data["customer"],
+                "lines": [(item, price) for item, _, price in data["lines"]],
+            }
+        return data
+
+    return Books(fake, read)
+
+
+def sandbox_books(connected: Any) -> Books:
+    client = connected.provider._client
+    entity = {"customer": "Customer", "item": "Item", "invoice": "Invoice"}
+
+    def read(kind: str, remote_id: str) -> dict[str, Any]:
+        row = client.read(entity[kind], remote_id)
+        if kind == "customer":
+            return {"name": row["DisplayName"]}
+        if kind == "item":
+            return {"name": row["Name"], "price": Decimal(str(row.get("UnitPrice")))}
+        lines = [
+            (
+                line["SalesItemLineDetail"]["ItemRef"]["value"],
+                Decimal(str(line["SalesItemLineDetail"]["UnitPrice"])),
+            )
+            for line in row["Line"]
+            if line.get("DetailType") == "SalesItemLineDetail"
+        ]
+        return {"customer": row["CustomerRef"]["value"], "lines": lines}
+
+    return Books(connected.provider, read)
+
+
+@pytest.fixture(params=["fake", "sandbox"])
+def world(request: pytest.FixtureRequest, tables: SimpleNamespace) -> SimpleNamespace:
+    ConnectionModel(
+        COMPANY, "quickbooks", connection_id="c1", status="connected", account_id="realm-1"
+    ).save()
+    income = "1"
+    if request.param == "fake":
+        books = fake_books()
+    else:
+        server: QuickBooksSandbox = request.getfixturevalue("sandbox")
+        with SandboxControl(server.url) as control:
+            connected = connect(request.getfixturevalue("oauth"), control, server)
+        books, income = sandbox_books(connected), connected.income_account_id
+    docs, conns, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
+    service = DocumentService(
+        documents=docs, connections=conns, runs=runs, queue=SimpleNamespace(enqueue=list)
+    )
+
+    def engine() -> InvoiceSync:
+        return InvoiceSync(
+            documents=docs,
+            connections=conns,
+            intents=IntentRepository(),
+            runs=runs,
+            provider_for=lambda _c: books.provider,
+            income_account_for=lambda _c, _p: income,
+        )
+
+    return SimpleNamespace(books=books, docs=docs, service=service, engine=engine, runs=runs)
+
+
+def sync(world: SimpleNamespace, invoice_id: str) -> Any:
+    report = world.engine().run(SyncJob(company_id=COMPANY, invoice_id=invoice_id))
+    assert report.outcome == "synced", report.error
+    return report
+
+
+def link(world: SimpleNamespace, kind: DocumentKind, doc_id: str) -> Any:
+    return world.docs.get(COMPANY, kind, doc_id).link("quickbooks")
+
+
+def invoice_for(world: SimpleNamespace, invoice_id: str, customer_id: str, *items: tuple[str, str]) -> None:
+    lines = [
+        InvoiceLine(item_id=item_id, quantity=Decimal(1), unit_price=Decimal(price))
+        for item_id, price in items
+    ]
+    world.service.put_invoice(
+        COMPANY, builders.invoice(invoice_id, customer_id=customer_id, number=invoice_id.upper(), lines=lines)
+    )
+
+
+def test_a_household_sharing_a_mailbox_is_two_customers(world: SimpleNamespace) -> None:
+    world.service.put_item(COMPANY, builders.item("i-1"))
+    world.service.put_customer(COMPANY, builders.customer("c-john", display_name="John Smith", email=SMITHS))
+    world.service.put_customer(COMPANY, builders.customer("c-jane", display_name="Jane Smith", email=SMITHS))
+    invoice_for(world, "inv-john", "c-john", ("i-1", "150.00"))
+    invoice_for(world, "inv-jane", "c-jane", ("i-1", "150.00"))
+    john, jane = sync(world, "inv-john"), sync(world, "inv-jane")
+
+    john_customer = world.books.invoice(john.remote_invoice_id)["customer"]
+    jane_customer = world.books.invoice(jane.remote_invoice_id)["customer"]
+    assert john_customer != jane_customer, "Jane's invoice was posted to John"
+    assert world.books.customer_name(jane_customer) == "Jane Smith"
+    assert world.books.customer_name(john_customer) == "John Smith"
+
+
+def test_a_display_name_held_by_a_stranger_gets_a_name_of_its_own(world: SimpleNamespace) -> None:
+    # The books already have a Jane Smith, but she is someone else (another mailbox).
+    world.service.put_item(COMPANY, builders.item("i-1"))
+    world.service.put_customer(
+        COMPANY, builders.customer("c-other", display_name="Jane Smith", email="jane@elsewhere.com")
+    )
+    invoice_for(world, "inv-other", "c-other", ("i-1", "150.00"))
+    other = sync(world, "inv-other")
+    world.service.put_customer(COMPANY, builders.customer("c-jane", display_name="Jane Smith", email=SMITHS))
+    invoice_for(world, "inv-jane", "c-jane", ("i-1", "150.00"))
+    jane = sync(world, "inv-jane")
+
+    customer = world.books.invoice(jane.remote_invoice_id)["customer"]
+    assert customer != world.books.invoice(other.remote_invoice_id)["customer"]
+    held = link(world, DocumentKind.CUSTOMER, "c-jane")
+    assert world.books.customer_name(customer) == held.remote_name
+    assert held.remote_name.startswith("Jane Smith (") and held.distinct_name
+    assert "another record in QuickBooks already has the name" in held.note
+    notes = world.runs.get(COMPANY, jane.run_id).notes
+    assert [n.code for n in notes] == ["renamed"] and notes[0].document == "customer c-jane"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (LONG + "blue", LONG + "red"),  # the same first 100 characters
+        ("Valve a:b", "Valve a-b"),  # ':' becomes '-'
+        ("Strauß", "Strauss"),  # Intuit's LIKE fallback and a case fold made these one
+    ],
+    ids=["cut-to-100", "colon", "eszett"],
+)
+def test_items_whose_cleaned_names_collide_are_two_items(
+    world: SimpleNamespace, first: str, second: str
+) -> None:
+    world.service.put_customer(COMPANY, builders.customer())
+    world.service.put_item(COMPANY, builders.item("i-first", name=first, price="10.00"))
+    world.service.put_item(COMPANY, builders.item("i-second", name=second, price="20.00"))
+    invoice_for(world, "inv-1", "c-1", ("i-first", "10.00"))
+    invoice_for(world, "inv-2", "c-1", ("i-second", "20.00"))
+    one, two = sync(world, "inv-1"), sync(world, "inv-2")
+
+    [(item_one, price_one)] = world.books.invoice(one.remote_invoice_id)["lines"]
+    [(item_two, price_two)] = world.books.invoice(two.remote_invoice_id)["lines"]
+    assert item_one != item_two, "two booksync items share one item in the books"
+    assert (price_one, price_two) == (Decimal("10.00"), Decimal("20.00"))
+    assert link(world, DocumentKind.ITEM, "i-first").remote_id == item_one
+    assert link(world, DocumentKind.ITEM, "i-second").remote_id == item_two
+    names = [world.books.item(item_one)["name"], world.books.item(item_two)["name"]]
+    assert all(len(name) <= ITEM_NAME_MAX for name in names)
+    assert names[0].lower() != names[1].lower()
+    # Each renamed item's sync record says under which name the books hold it, and why.
+    for doc_id, name in (("i-first", names[0]), ("i-second", names[1])):
+        held = link(world, DocumentKind.ITEM, doc_id)
+        own = first if doc_id == "i-first" else second
+        assert held.remote_name == (None if name == own else name)
+        assert (held.note is None) == (name == own)
+
+    # An edit of the renamed one keeps its own name (and its object).
+    world.service.put_item(COMPANY, builders.item("i-second", name=second, price="25.00"))
+    invoice_for(world, "inv-2", "c-1", ("i-second", "25.00"))
+    sync(world, "inv-2")
+    assert link(world, DocumentKind.ITEM, "i-second").remote_id == item_two
+    assert world.books.item(item_two)["name"] == names[1]
+
+
+def test_an_item_the_books_already_hold_under_its_exact_name_is_linked_once(world: SimpleNamespace) -> None:
+    world.service.put_customer(COMPANY, builders.customer())
+    world.service.put_item(COMPANY, builders.item("i-1", name="Valve a-b"))
+    invoice_for(world, "inv-1", "c-1", ("i-1", "150.00"))
+    first = sync(world, "inv-1")
+    # Another document, another name that QuickBooks would store the same: not linked to i-1's.
+    world.service.put_item(COMPANY, builders.item("i-2", name="Valve a:b"))
+    world.service.put_item(COMPANY, builders.item("i-3", name="valve A-B"))
+    invoice_for(world, "inv-2", "c-1", ("i-2", "150.00"), ("i-3", "150.00"))
+    second = sync(world, "inv-2")
+    held = {link(world, DocumentKind.ITEM, i).remote_id for i in ("i-1", "i-2", "i-3")}
+    assert len(held) == 3
+    assert (
+        world.books.invoice(first.remote_invoice_id)["lines"][0][0]
+        == link(world, DocumentKind.ITEM, "i-1").remote_id
+    )
+    assert {line[0] for line in world.books.invoice(second.remote_invoice_id)["lines"]} == held - {
+        link(world, DocumentKind.ITEM, "i-1").remote_id
+    }
+
+
+def test_a_link_claim_is_won_once_whoever_races(tables: SimpleNamespace) -> None:
+    claims = LinkClaims()
+    winners: list[str] = []
+    start = threading.Barrier(8)
+
+    def take(doc_id: str) -> None:
+        start.wait()
+        if claims.claim(COMPANY, "quickbooks", DocumentKind.ITEM, "77", doc_id, now=1.0):
+            winners.append(doc_id)
+
+    threads = [threading.Thread(target=take, args=(f"i-{n}",)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
+    assert claims.holder(COMPANY, "quickbooks", DocumentKind.ITEM, "77") == winners[0]
+    assert claims.claim(COMPANY, "quickbooks", DocumentKind.ITEM, "77", winners[0], now=2.0)  # again: ours
+    # Another kind, company or provider is another object.
+    assert claims.claim(COMPANY, "quickbooks", DocumentKind.CUSTOMER, "77", "c-1", now=2.0)
+    assert claims.claim("globex", "quickbooks", DocumentKind.ITEM, "77", "i-x", now=2.0)
