@@ -174,6 +174,32 @@ def test_import_is_admin_only_bulk_typed_linked_and_idempotent(world: SimpleName
     assert world.provider.writes == {}, "the wizard never writes to the provider"
 
 
+def test_a_household_sharing_a_mailbox_is_linked_person_to_person(world: SimpleNamespace) -> None:
+    """Issue 10.1 in the wizard: QuickBooks has John and Jane Smith, one mailbox and one house;
+    booksync has Jane. Only Jane is linked to Jane; John is imported as his own customer."""
+    smiths = "smiths@example.com"
+    world.provider.directory_customers += [
+        RemoteCustomer(id="20", display_name="John Smith", email=smiths, billing_address=HOME),
+        RemoteCustomer(id="21", display_name="Jane Smith", email=smiths, billing_address=HOME),
+    ]
+    world.service.put_customer(
+        COMPANY, builders.customer("c-jane", display_name="Jane Smith", email=smiths, billing_address=HOME)
+    )
+    listed = rows_by_id(world.call("GET", f"{W}/customers", claims=member())[1], "customers")
+    assert (listed["20"]["status"], listed["20"]["existing_customer_id"]) == ("New", None)
+    assert listed["21"]["existing_customer_id"] == "c-jane"
+
+    body = {"customers": [{"remote_id": "20", "type": "Homeowner"}]}
+    status, result, _ = world.call("POST", f"{W}/customers/import", body, claims=admin())
+    assert status == 200, result
+    assert {"remote_id": "21", "customer_id": "c-jane", "matched": ["name", "address", "email"]} in result[
+        "linked"
+    ]
+    assert not [r for r in result["linked"] if r["remote_id"] == "20"]
+    assert customer_doc(world, "c-jane").link("quickbooks").remote_id == "21"
+    assert customer_doc(world, "quickbooks-20").body["display_name"] == "John Smith"
+
+
 def test_a_customer_booksync_would_refuse_is_imported_without_the_bad_field(world: SimpleNamespace) -> None:
     body = {"customers": [{"remote_id": "5", "type": "Business"}]}
     result = world.call("POST", f"{W}/customers/import", body, claims=admin())[1]
