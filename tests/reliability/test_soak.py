@@ -637,7 +637,7 @@ def _assert_books_match(stack: SimpleNamespace, data: Dataset) -> None:
                     for line in remote["Line"]
                     if line.get("DetailType") == "SalesItemLineDetail"
                 ]
-                wanted = [(item_links[line.item_id], line.amount) for line in invoice.lines]
+                wanted = [(item_links[line.item_id], invoice.line_amount(line)) for line in invoice.lines]
                 assert lines == wanted, invoice_id
                 paid = sum(
                     (a.amount for p in payments.values() for a in p.applied if a.invoice_id == invoice_id),
