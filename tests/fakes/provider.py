@@ -22,6 +22,7 @@ from booksync.errors import Conflict, DuplicateName, RateLimited, Rejected, Tran
 from booksync.onboarding.duplicates import surely_same
 from booksync.providers.port import (
     Account,
+    CompanyCurrencies,
     Deposit,
     InvoiceRefs,
     ItemRefs,
@@ -64,6 +65,8 @@ class FakeProvider:
     # books before booksync was connected, as a test seeds them.
     directory_customers: list[RemoteCustomer] = field(default_factory=list)
     directory_items: list[RemoteItem] = field(default_factory=list)
+    # The company's currencies (Preferences.CurrencyPrefs in QuickBooks).
+    currencies: CompanyCurrencies = field(default_factory=lambda: CompanyCurrencies("USD", False))
 
     # -- faults --------------------------------------------------------------------------------
     def fail_next(self, operation: str, kind: str) -> None:
@@ -120,6 +123,7 @@ class FakeProvider:
             marker=stored.data.get("marker"),
             total=stored.data.get("total"),
             balance=stored.data.get("balance"),
+            currency=stored.data.get("currency"),
         )
 
     def _get(self, kind: str, remote_id: str) -> RemoteObject | None:
@@ -173,14 +177,17 @@ class FakeProvider:
             "address": customer.billing_address,
         }
 
-    def create_customer(self, customer: Customer, *, idempotency_key: str) -> RemoteObject:
-        data = self._customer_data(customer)
+    def create_customer(
+        self, customer: Customer, *, idempotency_key: str, currency: str | None = None
+    ) -> RemoteObject:
+        # A customer's currency, as QuickBooks keeps it (the home one when not given).
+        data = {**self._customer_data(customer), "currency": currency or self.currencies.home}
         return self._fault("create_customer", lambda: self._create("customer", data, unique=data["name"]))
 
     def update_customer(
         self, remote: RemoteObject, customer: Customer, *, idempotency_key: str
     ) -> RemoteObject:
-        data = self._customer_data(customer)
+        data = self._customer_data(customer)  # its currency stays
         return self._fault("update_customer", lambda: self._update("customer", remote, data))
 
     def find_item(self, item: Item) -> RemoteObject | None:
@@ -354,6 +361,10 @@ class FakeProvider:
                 sub_type="UndepositedFunds",
             ),
         ]
+
+    def company_currencies(self) -> CompanyCurrencies:
+        self.calls["company_currencies"] += 1
+        return self.currencies
 
     # -- ProviderDirectory (the post-connection wizard) ---------------------------------------
     def list_customers(self, start: int, page_size: int) -> RemotePage[RemoteCustomer]:

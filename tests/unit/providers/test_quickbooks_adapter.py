@@ -472,6 +472,7 @@ def test_create_payment_body_and_payment_method_created_once(
         "TotalAmt": 65.0,
         "TxnDate": "2025-03-05",
         "PrivateNote": "booksync:pay:p-1 | Paid at the door",
+        "CurrencyRef": {"value": "USD"},
         "Line": [{"Amount": 65.0, "LinkedTxn": [{"TxnId": "130", "TxnType": "Invoice"}]}],
         "PaymentRefNum": "CHK-1042",
         "PaymentMethodRef": {"value": method_id(intuit, "Check")},

@@ -113,6 +113,14 @@ class Rejected(ProviderError):
     code = "rejected"
 
 
+class CurrencyNotBookable(ProviderError):
+    """The books cannot hold the document's currency (a single-currency company, a customer kept
+    in another currency): the document is held, shown Blocked with the reason, until a person acts.
+    Never sent: it would be booked as if it were in the company's (or customer's) currency."""
+
+    code = "currency_not_bookable"
+
+
 class DuplicateName(Rejected):
     """The name is taken in the provider (QuickBooks 6240): look the object up and link it."""
 

@@ -41,6 +41,18 @@ class RemoteObject:
     balance: Decimal | None = None
     active: bool = True
     marker: str | None = None
+    currency: str | None = None  # ISO 4217, where the provider says (a QuickBooks customer's)
+
+
+@dataclass(frozen=True)
+class CompanyCurrencies:
+    """What a company's books can hold: its home currency, and whether others are allowed."""
+
+    home: str
+    multicurrency: bool
+
+    def books(self, currency: str) -> bool:
+        return currency == self.home or self.multicurrency
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class PaymentRefs:
     customer_id: str
     invoice_id: str  # the (first) invoice it pays
     marker: str
+    currency: str = "USD"  # its invoices' currency
     deposit_account_id: str | None = None  # None: the provider's default (QBO: Undeposited Funds)
     # A payment applied across several invoices: (remote invoice id, amount) for each, in order.
     # Empty: the whole amount goes to ``invoice_id``.
@@ -80,6 +93,7 @@ class RefundRefs:
     customer_id: str
     marker: str
     method: PaymentMethod  # the refunded payment's method
+    currency: str = "USD"  # its payment's (its invoices') currency
     # The account the money is paid from; None: the provider's default (QBO: Undeposited Funds).
     from_account_id: str | None = None
 
@@ -179,7 +193,10 @@ class AccountingProvider(Protocol):
     # customers
     def find_customer(self, customer: Customer) -> RemoteObject | None: ...
     def get_customer(self, remote_id: str) -> RemoteObject | None: ...
-    def create_customer(self, customer: Customer, *, idempotency_key: str) -> RemoteObject: ...
+    # ``currency``: the customer's, where the provider keeps one per customer (set once, at create).
+    def create_customer(
+        self, customer: Customer, *, idempotency_key: str, currency: str | None = None
+    ) -> RemoteObject: ...
     def update_customer(
         self, remote: RemoteObject, customer: Customer, *, idempotency_key: str
     ) -> RemoteObject: ...
@@ -226,6 +243,9 @@ class AccountingProvider(Protocol):
 
     # chart of accounts
     def list_accounts(self) -> Sequence[Account]: ...
+
+    # the company's currencies (QuickBooks: Preferences.CurrencyPrefs)
+    def company_currencies(self) -> CompanyCurrencies: ...
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,21 @@ class ConnectionRepository:
             ]
         )
 
+    def record_currencies(self, row: ConnectionModel, home: str, multicurrency: bool, now: float) -> None:
+        """Cache the company's currencies on its connection (one attribute update: tokens untouched)."""
+        try:
+            row.update(
+                actions=[
+                    ConnectionModel.home_currency.set(home),
+                    ConnectionModel.multicurrency.set(multicurrency),
+                    ConnectionModel.currencies_read_at.set(int(now)),
+                ],
+                condition=ConnectionModel.company_id.exists(),
+            )
+        except (UpdateError, PutError) as exc:
+            if not _conditional_failed(exc):
+                raise
+
     def record_sync(self, company_id: str, provider: str, now: float) -> None:
         try:
             ConnectionModel(company_id, provider).update(

@@ -104,6 +104,11 @@ class ConnectionModel(Model):
     # The post-connection wizard's progress (booksync/onboarding/wizard.py): each step's status
     # and what it imported or linked. Opened at connect; kept across reconnects.
     wizard = JSONAttribute(null=True)
+    # Accounting connections: what the company's books can hold (QuickBooks Preferences.CurrencyPrefs),
+    # read at the first sync and again when a day old or when a document would be held for it.
+    home_currency = UnicodeAttribute(null=True)
+    multicurrency = BooleanAttribute(null=True)
+    currencies_read_at = NumberAttribute(null=True)
     account_index = AccountIndex()
     refresh_index = RefreshIndex()
 

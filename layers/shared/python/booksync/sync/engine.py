@@ -22,6 +22,7 @@ from booksync.errors import (
     BooksyncError,
     Conflict,
     ConnectionDown,
+    CurrencyNotBookable,
     DuplicateName,
     NeedsReconnection,
     ProviderError,
@@ -30,6 +31,7 @@ from booksync.errors import (
 )
 from booksync.providers.port import (
     AccountingProvider,
+    CompanyCurrencies,
     InvoiceRefs,
     ItemRefs,
     Named,
@@ -53,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CONFLICT_RETRIES = 3
+# The company's currencies are read again after a day (and before any document is held for them).
+CURRENCIES_MAX_AGE_S = 24 * 3600
 
 
 class Outcome:
@@ -134,6 +138,12 @@ class InvoiceSync:
             report.outcome, report.error = Outcome.BLOCKED, exc.message
             self._record_invoice_error(job, exc, Outcome.BLOCKED)
             errors.append(_error_entry(f"invoice {job.invoice_id}", exc))
+        except CurrencyNotBookable as exc:
+            # Held until a person acts (multicurrency turned on, the invoice resent): not retried by
+            # the sweep, admins told once while it lasts.
+            report.outcome, report.error = Outcome.BLOCKED, exc.message
+            self._record_invoice_error(job, exc, Outcome.BLOCKED, settled=True)
+            errors.append(_error_entry(f"invoice {job.invoice_id}", exc))
         except (Rejected, RemoteNotFound) as exc:
             report.outcome, report.error = Outcome.FAILED, exc.message
             self._record_invoice_error(job, exc, Outcome.FAILED)
@@ -202,11 +212,10 @@ class InvoiceSync:
         name = PROVIDER_NAMES.get(job.provider, job.provider)
         if outcome == Outcome.BLOCKED:
             kind = f"{job.provider}:{first['code']}"
-            title = (
-                f"{name} needs to be reconnected"
-                if first["code"] == NeedsReconnection.code
-                else (f"{name} connection is down")
-            )
+            title = {
+                NeedsReconnection.code: f"{name} needs to be reconnected",
+                CurrencyNotBookable.code: f"An invoice's currency cannot be booked in {name}",
+            }.get(str(first["code"]), f"{name} connection is down")
         else:
             kind = f"{job.provider}:sync_failed:{first['code']}"
             title = f"A {first['document']} could not be synced to {name}"
@@ -247,7 +256,29 @@ class InvoiceSync:
                 row, status=ConnectionStatus.CONNECTION_DOWN, code="unauthorized", message=exc.message
             )
 
-    def _record_invoice_error(self, job: SyncJob, exc: BooksyncError, outcome: str) -> None:
+    def currencies(
+        self, connection: ConnectionModel, provider: AccountingProvider, *, fresh: bool = False
+    ) -> CompanyCurrencies:
+        """The company's currencies, cached on the connection row; read from the provider at the
+        first sync, when a day old, and when ``fresh`` (before a document is held for them)."""
+        read_at = connection.currencies_read_at
+        if (
+            not fresh
+            and connection.home_currency
+            and read_at is not None
+            and self._clock() - read_at < CURRENCIES_MAX_AGE_S
+        ):
+            return CompanyCurrencies(connection.home_currency, bool(connection.multicurrency))
+        found = provider.company_currencies()
+        now = self._clock()
+        self._connections.record_currencies(connection, found.home, found.multicurrency, now)
+        connection.home_currency, connection.multicurrency = found.home, found.multicurrency
+        connection.currencies_read_at = int(now)
+        return found
+
+    def _record_invoice_error(
+        self, job: SyncJob, exc: BooksyncError, outcome: str, *, settled: bool = False
+    ) -> None:
         row = self._docs.get(job.company_id, DocumentKind.INVOICE, job.invoice_id)
         if row is None:
             return
@@ -261,7 +292,7 @@ class InvoiceSync:
         link.error_message = exc.message
         link.error_fix = exc.fix or None
         self._docs.save_link(row, job.provider, link)
-        if outcome == Outcome.FAILED:
+        if outcome == Outcome.FAILED or settled:
             # A person must act (edit, map, rename); the sweep would only repeat the refusal.
             self._docs.clear_pending(row, row.content_hash)
 
@@ -299,6 +330,8 @@ class _Step:
             engine._intents, owner=engine._owner, provider=job.provider, clock=engine._clock
         )
         self._income_account: str | None = None
+        self._currencies: CompanyCurrencies | None = None
+        self.currency = "USD"  # the invoice's (its payments' and refunds' too: checked on receipt)
 
     @property
     def company(self) -> str:
@@ -313,7 +346,9 @@ class _Step:
         if invoice.status == InvoiceStatus.VOID:
             self._void(row, link)
             return
-        customer_id = self.customer(invoice.customer_id)
+        currencies = self.bookable(invoice)
+        self.currency = invoice.currency
+        customer_id = self.customer(invoice.customer_id, invoice, currencies)
         item_ids = {item_id: self.item(item_id) for item_id in invoice.item_ids}
         refs = InvoiceRefs(
             customer_id=customer_id,
@@ -333,6 +368,50 @@ class _Step:
         self._check_total(invoice, remote)
         self._clear_failure(row)
         self.payments(row, customer_id, remote.id)
+
+    def bookable(self, invoice: Invoice) -> CompanyCurrencies:
+        """The company's currencies, once they can hold the invoice's; else the invoice is held
+        (read afresh first: the user may just have turned multicurrency on)."""
+        if self._currencies is None or not self._currencies.books(invoice.currency):
+            self._currencies = self.e.currencies(self.connection, self.p)
+            if not self._currencies.books(invoice.currency):
+                self._currencies = self.e.currencies(self.connection, self.p, fresh=True)
+        found = self._currencies
+        if found.books(invoice.currency):
+            return found
+        name = PROVIDER_NAMES.get(self.job.provider, self.job.provider)
+        why = f"the {name} company keeps its books in {found.home} only (multicurrency is off)"
+        raise self._not_bookable(
+            invoice,
+            why,
+            f"Turn on multicurrency in {name} (Settings > Account and settings > Advanced > Currency), "
+            f"then resync the invoice; or send the invoice in {found.home}.",
+        )
+
+    def _not_bookable(self, invoice: Invoice, why: str, fix: str) -> CurrencyNotBookable:
+        return CurrencyNotBookable(
+            f"Invoice {invoice.number} is in {invoice.currency}, but {why}; it was not sent, so it is "
+            "not booked in another currency.",
+            provider=self.job.provider,
+            fix=fix,
+        )
+
+    def _customer_currency(self, remote: RemoteObject, invoice: Invoice, customer: Customer) -> None:
+        """A customer is booked in one currency: its invoices must be in it (multicurrency only)."""
+        currency = remote.currency
+        if currency is None:
+            current = self.p.get_customer(remote.id)
+            currency = current.currency if current is not None else None
+        if currency is None or currency == invoice.currency:
+            return
+        name = PROVIDER_NAMES.get(self.job.provider, self.job.provider)
+        raise self._not_bookable(
+            invoice,
+            f"customer {customer.display_name!r} is kept in {currency} in {name}, which books a "
+            "customer's invoices in the customer's currency",
+            f"Send {invoice.currency} invoices for this customer under a separate customer in your app "
+            f"(e.g. '{customer.display_name} ({invoice.currency})'), or send this invoice in {currency}.",
+        )
 
     def _check_total(self, invoice: Invoice, remote: RemoteObject) -> None:
         """The books must show what the customer was billed; say so when the provider disagrees."""
@@ -543,6 +622,7 @@ class _Step:
             customer_id=customer_id,
             invoice_id=remote_invoices[payment.invoice_ids[0]],
             marker=marker(self.company, DocumentKind.PAYMENT, payment.id),
+            currency=payment.currency or self.currency,
             applications=tuple((remote_invoices[a.invoice_id], a.amount) for a in payment.applied)
             if payment.applications is not None
             else (),
@@ -587,6 +667,7 @@ class _Step:
             marker=marker(self.company, DocumentKind.REFUND, refund.id),
             method=payment.method,
             from_account_id=settings.refunds_from_account_id if settings is not None else None,
+            currency=refund.currency or payment.currency or self.currency,
         )
         result = self.once.write(
             self.key(DocumentKind.REFUND, refund.id, f"create#{int(link.generation or 0) if link else 0}"),
@@ -597,9 +678,11 @@ class _Step:
         self._linked(row, result.remote, link, "created" if result.created else "linked")
 
     # -- customers and items -----------------------------------------------------------------
-    def customer(self, customer_id: str) -> str:
+    def customer(self, customer_id: str, invoice: Invoice, currencies: CompanyCurrencies) -> str:
         row = self._required(DocumentKind.CUSTOMER, customer_id)
         customer: Customer = self.e._docs.parse(row)
+        # Created in the invoice's currency (QuickBooks keeps it for good); the home one goes unsaid.
+        currency = invoice.currency if invoice.currency != currencies.home else None
         remote = self._named(
             row,
             DocumentKind.CUSTOMER,
@@ -607,9 +690,11 @@ class _Step:
             customer.display_name,
             get=self.p.get_customer,
             find=self.p.find_customer,
-            create=lambda doc, rid: self.p.create_customer(doc, idempotency_key=rid),
+            create=lambda doc, rid: self.p.create_customer(doc, idempotency_key=rid, currency=currency),
             update=lambda current, doc, rid: self.p.update_customer(current, doc, idempotency_key=rid),
         )
+        if currencies.multicurrency:
+            self._customer_currency(remote, invoice, customer)
         return remote.id
 
     def item(self, item_id: str) -> str:

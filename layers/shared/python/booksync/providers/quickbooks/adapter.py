@@ -19,6 +19,7 @@ from booksync.documents import Customer, Invoice, Item, Payment, PaymentMethod, 
 from booksync.errors import DuplicateName, Rejected, RemoteNotFound
 from booksync.providers.port import (
     Account,
+    CompanyCurrencies,
     Deposit,
     InvoiceRefs,
     ItemRefs,
@@ -96,9 +97,11 @@ class QuickBooksProvider:
     def get_customer(self, remote_id: str) -> RemoteObject | None:
         return self._get("Customer", remote_id, "DisplayName")
 
-    def create_customer(self, customer: Customer, *, idempotency_key: str) -> RemoteObject:
+    def create_customer(
+        self, customer: Customer, *, idempotency_key: str, currency: str | None = None
+    ) -> RemoteObject:
         created = self._client.create(
-            "Customer", mapping.customer_body(customer), idempotency_key=idempotency_key
+            "Customer", mapping.customer_body(customer, currency), idempotency_key=idempotency_key
         )
         return mapping.to_remote(created, "DisplayName")
 
@@ -348,6 +351,11 @@ class QuickBooksProvider:
 
     def list_accounts(self) -> Sequence[Account]:
         return [mapping.to_account(row) for row in self._client.select_all("Account")]
+
+    # ------------------------------------------------------------------ currencies
+
+    def company_currencies(self) -> CompanyCurrencies:
+        return mapping.to_currencies(self._client.preferences())
 
     # ------------------------------------------------------------------ helpers
 

@@ -157,6 +157,12 @@ class QuickBooksClient:
         path = f"{entity.lower()}/{quote_path(entity_id, safe='')}"
         return self._unwrap(self._call("GET", path, entity=entity, read=True), entity, write=False)
 
+    def preferences(self) -> Json:
+        """GET the company's Preferences (one per company, read without an id)."""
+        return self._unwrap(
+            self._call("GET", "preferences", entity="Preferences", read=True), "Preferences", write=False
+        )
+
     def create(self, entity: str, body: Mapping[str, Any], *, idempotency_key: str) -> Json:
         return self._write(entity, body, idempotency_key=idempotency_key)
 

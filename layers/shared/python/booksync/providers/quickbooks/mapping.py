@@ -23,6 +23,7 @@ from booksync.documents import (
 from booksync.errors import Rejected
 from booksync.providers.port import (
     Account,
+    CompanyCurrencies,
     Deposit,
     InvoiceRefs,
     ItemRefs,
@@ -96,9 +97,16 @@ def customer_name(customer: Customer) -> str:
     return _not_empty(clean_display_name(customer.display_name), "customer", customer.display_name)
 
 
-def customer_body(customer: Customer) -> Json:
+def currency_ref(code: str) -> Json:
+    return {"value": code}
+
+
+def customer_body(customer: Customer, currency: str | None = None) -> Json:
+    """``currency`` on create only: QuickBooks fixes a customer's currency once it exists."""
     # Active: a customer the app syncs is in use; an invoice for an inactive one fails (2500).
     body: Json = {"DisplayName": customer_name(customer), "Active": True}
+    if currency is not None:
+        body["CurrencyRef"] = currency_ref(currency)
     _put(body, "GivenName", _line(customer.given_name, PERSON_NAME_MAX))
     _put(body, "FamilyName", _line(customer.family_name, PERSON_NAME_MAX))
     _put(body, "CompanyName", _line(customer.company_name, PERSON_NAME_MAX))
@@ -175,6 +183,8 @@ def invoice_body(invoice: Invoice, refs: InvoiceRefs) -> Json:
         "Line": lines,
         "ApplyTaxAfterDiscount": True,
         "PrivateNote": clean_text(refs.marker, PRIVATE_NOTE_MAX),
+        # Always sent: without it QuickBooks books the amounts in the company's home currency.
+        "CurrencyRef": currency_ref(invoice.currency),
     }
     _put(body, "DueDate", invoice.due_date.isoformat() if invoice.due_date else None)
     if taxed:
@@ -243,6 +253,7 @@ def payment_body(payment: Payment, refs: PaymentRefs, method_id: str | None) -> 
         "TotalAmt": payment.amount,
         "TxnDate": payment.date.isoformat(),
         "PrivateNote": payment_note(payment, refs),
+        "CurrencyRef": currency_ref(refs.currency),
         # One line per invoice: QuickBooks applies each line to its invoice's balance.
         "Line": [
             {"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
@@ -283,6 +294,7 @@ def refund_body(
         "PrivateNote": clean_text(refs.marker, PRIVATE_NOTE_MAX),
         "DepositToAccountRef": _ref(from_account_id),
         "Line": [line],
+        "CurrencyRef": currency_ref(refs.currency),
     }
     _put(body, "PaymentRefNum", _line(refund.reference, PAYMENT_REF_MAX))
     if method_id is not None:
@@ -353,7 +365,15 @@ def to_remote(obj: Mapping[str, Any], name_key: str) -> RemoteObject:
         balance=_decimal(balance),
         active=obj.get("Active", True) is not False,
         marker=marker_of(obj.get("PrivateNote")),
+        currency=_text((obj.get("CurrencyRef") or {}).get("value")),
     )
+
+
+def to_currencies(preferences: Mapping[str, Any]) -> CompanyCurrencies:
+    """Preferences.CurrencyPrefs; a company that says nothing is single-currency USD (QBO US)."""
+    prefs = preferences.get("CurrencyPrefs") or {}
+    home = _text((prefs.get("HomeCurrency") or {}).get("value")) or "USD"
+    return CompanyCurrencies(home=home, multicurrency=prefs.get("MultiCurrencyEnabled") is True)
 
 
 def to_account(obj: Mapping[str, Any]) -> Account:

@@ -1,0 +1,98 @@
+"""The sync engine and the company's currencies (issue 10, item 4): an invoice the books cannot hold
+in its currency is held (Blocked, with the reason) instead of being booked in the home currency."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from booksync.documents import DocumentKind
+from booksync.providers.port import CompanyCurrencies
+from booksync.store.connections import ConnectionRepository
+from booksync.store.intents import IntentRepository
+from booksync.store.models import ConnectionModel
+from booksync.store.notifications import NotificationRepository
+from booksync.sync.engine import InvoiceSync
+
+from tests import builders
+from tests.integration.test_invoice_sync_engine import COMPANY, job, world
+
+__all__ = ["world"]
+
+
+def engine(world: SimpleNamespace, clock: list[float]) -> InvoiceSync:
+    return InvoiceSync(
+        documents=world.docs,
+        connections=ConnectionRepository(),
+        intents=IntentRepository(),
+        runs=world.runs,
+        provider_for=lambda _c: world.provider,
+        income_account_for=lambda _c, _p: "1",
+        notifications=NotificationRepository(),
+        clock=lambda: clock[0],
+    )
+
+
+def test_a_eur_invoice_in_a_usd_only_company_is_held_not_booked(world: SimpleNamespace) -> None:
+    clock = [1_800_000_000.0]
+    world.service.put_invoice(COMPANY, builders.invoice(currency="EUR"))
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    report = engine(world, clock).run(job())
+    assert report.outcome == "blocked"
+    assert "is in EUR" in str(report.error) and "USD only (multicurrency is off)" in str(report.error)
+    assert sum(world.provider.writes.values()) == 0, "nothing reached the books"
+    row = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1")
+    link = row.link("quickbooks")
+    assert link.outcome == "blocked" and link.error_code == "currency_not_bookable"
+    assert "multicurrency" in str(link.error_fix)
+    assert not row.pending_bucket, "not retried by every sweep: a person must act"
+    # The company's currencies are cached on the connection row.
+    connection = ConnectionModel.get(COMPANY, "quickbooks")
+    assert (connection.home_currency, connection.multicurrency) == ("USD", False)
+    # A second run (the user pressed Resync): still held, admins told once.
+    clock[0] += 60
+    assert engine(world, clock).run(job()).outcome == "blocked"
+    notes = [n for n in NotificationRepository().for_company(COMPANY) if "currency" in n.kind]
+    assert len(notes) == 1 and "EUR" in str(notes[0].message)
+    # Held before a refusal, the preferences are read afresh: once per run, no more.
+    assert world.provider.calls["company_currencies"] == 3
+
+
+def test_once_multicurrency_is_on_the_invoice_syncs_in_its_currency(world: SimpleNamespace) -> None:
+    clock = [1_800_000_000.0]
+    world.service.put_invoice(COMPANY, builders.invoice(currency="EUR"))
+    assert engine(world, clock).run(job()).outcome == "blocked"
+    world.provider.currencies = CompanyCurrencies("USD", multicurrency=True)
+    clock[0] += 60
+    report = engine(world, clock).run(job())
+    assert report.outcome == "synced", report.error
+    assert world.provider.writes["create_invoice"] == 1
+
+
+def test_the_cached_currencies_are_read_again_after_a_day(world: SimpleNamespace) -> None:
+    clock = [1_800_000_000.0]
+    world.service.put_invoice(COMPANY, builders.invoice())
+    assert engine(world, clock).run(job()).outcome == "synced"
+    assert world.provider.calls["company_currencies"] == 1
+    world.service.put_invoice(COMPANY, builders.invoice(memo="edited"))
+    clock[0] += 3600
+    engine(world, clock).run(job())
+    assert world.provider.calls["company_currencies"] == 1, "cached for a day"
+    world.service.put_invoice(COMPANY, builders.invoice(memo="edited again"))
+    clock[0] += 24 * 3600
+    engine(world, clock).run(job())
+    assert world.provider.calls["company_currencies"] == 2
+
+
+def test_a_customer_kept_in_usd_does_not_take_a_eur_invoice(world: SimpleNamespace) -> None:
+    """With multicurrency, a customer is booked in one currency: another is another customer."""
+    clock = [1_800_000_000.0]
+    world.provider.currencies = CompanyCurrencies("USD", multicurrency=True)
+    world.service.put_invoice(COMPANY, builders.invoice())
+    assert engine(world, clock).run(job()).outcome == "synced"
+    world.service.put_invoice(COMPANY, builders.invoice("inv-2", currency="EUR"))
+    report = engine(world, clock).run(job("inv-2"))
+    assert report.outcome == "blocked"
+    assert "customer 'Ada Lovelace' is kept in USD" in str(report.error)
+    link = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-2").link("quickbooks")
+    assert "Ada Lovelace (EUR)" in str(link.error_fix)
+    assert world.provider.writes["create_invoice"] == 1, "only the USD invoice reached the books"
