@@ -81,3 +81,20 @@ def test_the_amounts_the_readme_quotes_are_booksyncs() -> None:
     )
     assert "TotalAmt 827.14 and Balance 427.14" in section
     assert "| total | subtotal \N{MINUS SIGN} discount + tax | 827.14 |" in section
+
+
+def test_a_first_hour_invoice_before_its_item_names_the_line(api: SimpleNamespace) -> None:  # noqa: F811
+    """The usual first mistake: the invoice before its item. The problem names the line by index."""
+    puts = {url: body for method, url, body in map(request, curl_commands()) if method == "PUT"}
+    assert api.call("PUT", "/customers/cust-1", puts["$API/customers/cust-1"], claims=admin())[0] == 201
+    invoice = dict(puts["$API/invoices/inv-1"] or {})
+    invoice["lines"] = [*invoice["lines"], {"item_id": "item-9", "unit_price": "10.00"}]  # type: ignore[list-item]
+    status, problem, _ = api.call("PUT", "/invoices/inv-1", invoice, claims=admin())
+    assert status == 422
+    assert problem["errors"] == [
+        {
+            "field": "lines[0].item_id",
+            "message": "no item 'item-1' in booksync",
+            "fix": "Send it first with PUT /items/item-1.",
+        }
+    ]

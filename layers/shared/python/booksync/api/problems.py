@@ -109,7 +109,11 @@ def install(app: FastAPI) -> None:
     async def _booksync(_: Request, exc: BooksyncError) -> JSONResponse:
         for cls, status, title in _STATUS:
             if isinstance(exc, cls):
-                errors = [{"field": exc.field, "message": exc.message}] if hasattr(exc, "field") else None
+                errors = (
+                    [{"field": exc.field, "message": getattr(exc, "reason", exc.message), "fix": exc.fix or None}]
+                    if hasattr(exc, "field")
+                    else None
+                )
                 headers = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, RateLimited) else None
                 if status >= 500:
                     logger.warning("request failed", extra={"code": exc.code, "detail": exc.message})

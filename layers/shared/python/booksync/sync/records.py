@@ -58,6 +58,7 @@ class FieldProblem(InvalidRequest):
     def __init__(self, field: str, message: str, fix: str) -> None:
         super().__init__(f"{field}: {message}", fix=fix)
         self.field = field
+        self.reason = message  # the field's own message (the detail above names the field too)
 
 
 def _remote_id(row: DocumentModel, provider: str) -> str | None:
@@ -133,9 +134,12 @@ class DocumentService:
             self._docs.get_many(company_id, DocumentKind.ITEM, invoice.item_ids)
         )
         if missing:
-            first = sorted(missing)[0]
+            # The first line that names one, by its index (lines[2].item_id), as validation names it.
+            index, line = next((i, ln) for i, ln in enumerate(invoice.lines) if ln.item_id in missing)
             raise FieldProblem(
-                "lines.item_id", f"no item {first!r} in booksync", f"Send it first with PUT /items/{first}."
+                f"lines[{index}].item_id",
+                f"no item {line.item_id!r} in booksync",
+                f"Send it first with PUT /items/{line.item_id}.",
             )
         existing = self._docs.get(company_id, DocumentKind.INVOICE, invoice.id)
         if existing is not None and existing.status == DELETED:
