@@ -17,11 +17,10 @@ from booksync.payouts.deposits import PayoutMessage
 from booksync.providers.square.client import SquareClient
 from booksync.store.models import ConnectionModel, ConnectionSettingsMap
 
+from local.sandboxes.square import server as square_sandbox
+from local.sandboxes.square import testing as square_testing
 from tests import builders
 from tests.integration.test_payout_deposits import COMPANY, control, deliver, deposits, oauth, sandbox, world
-
-square_sandbox = pytest.importorskip("local.sandboxes.square.server")
-square_testing = pytest.importorskip("local.sandboxes.square.testing")
 
 __all__ = ["control", "oauth", "sandbox", "world"]
 
