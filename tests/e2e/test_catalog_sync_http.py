@@ -29,11 +29,11 @@ def ledger(stack: LocalStack, entity: str) -> list[dict[str, Any]]:
     return quickbooks_ledger(stack, REALM, entity)
 
 
-def connect(stack: LocalStack, api: httpx.Client) -> None:
+def connect(stack: LocalStack, api: httpx.Client, realm: str = REALM) -> None:
     started = api.post("/integrations/quickbooks/connect")
     assert started.status_code == 200, started.text
     with SandboxControl(stack.qbo_url) as control:
-        location = control.approve_consent(started.json()["authorization_url"], realm=REALM)
+        location = control.approve_consent(started.json()["authorization_url"], realm=realm)
     callback = httpx.get(location, timeout=30)
     assert callback.status_code in (200, 302), callback.text
 
@@ -86,10 +86,17 @@ def test_first_sync_then_sync_now_with_history(stack: LocalStack, api: httpx.Cli
     assert not [i for i in mapping["items"] if i["out_of_date"]]
 
 
-def test_a_member_cannot_map_accounts(stack: LocalStack) -> None:
-    token = stack.mint_token(COMPANY, "member", sub="bob")
+def test_a_member_reads_the_mapping_but_cannot_map_accounts(stack: LocalStack) -> None:
+    company, realm = "catalog-http-member", "9341453050079002"  # its own company: no order between tests
+    admin = stack.mint_token(company, "admin", sub="carol")
+    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as c:
+        assert c.put("/items/i-00", json={"name": "Gutter part 00", "unit_price": "12.50"}).status_code == 201
+        connect(stack, c, realm)
+    token = stack.mint_token(company, "member", sub="bob")
     with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
-        assert c.get("/integrations/quickbooks/account-mapping").status_code in (200, 404)
+        mapping = c.get("/integrations/quickbooks/account-mapping")
+        assert mapping.status_code == 200, mapping.text
+        assert mapping.json()["counts"]["items"] == 1
         for method, path in (
             ("PUT", "/integrations/quickbooks/account-mapping/items/i-00"),
             ("POST", "/integrations/quickbooks/account-mapping/apply-to-unmapped"),

@@ -155,6 +155,13 @@ def test_idempotent_write_is_retried_but_stays_uncertain_when_exhausted() -> Non
 def test_post_marked_as_read_is_retried_and_certain() -> None:
     script, sleeps = Scripted(503, 200), list[float]()
     assert post(make(script, sleeps), read=True).status_code == 200
+    assert len(script.requests) == 2 and sleeps == [0.5]
+    # Exhausted, it is a certain failure: a read changed nothing (a write's would be uncertain).
+    script, sleeps = Scripted(503, 503, 503), list[float]()
+    with pytest.raises(TransientError) as caught:
+        post(make(script, sleeps), read=True)
+    assert caught.value.uncertain is False
+    assert len(script.requests) == 3
 
 
 def test_bad_url_is_a_configuration_error() -> None:

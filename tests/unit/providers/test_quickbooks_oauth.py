@@ -164,8 +164,21 @@ def test_revoke_posts_json_with_basic_auth(oauth: QuickBooksOAuth, intuit: FakeI
     assert "refresh-1" not in intuit.refresh_tokens
 
 
-def test_revoking_a_dead_token_is_done(oauth: QuickBooksOAuth) -> None:
-    oauth.revoke("refresh-never-issued")  # Intuit answers 400; the token is gone either way
+def test_revoking_a_dead_token_is_done(oauth: QuickBooksOAuth, intuit: FakeIntuit) -> None:
+    assert oauth.revoke("refresh-never-issued") is None  # Intuit answers 400: gone either way
+    [asked] = intuit.requests  # asked once, not retried
+    assert asked.url == REVOKE_URL and json.loads(asked.content) == {"token": "refresh-never-issued"}
+
+
+def test_revoking_a_live_token_ends_it_and_another_refusal_is_raised(
+    oauth: QuickBooksOAuth, intuit: FakeIntuit
+) -> None:
+    tokens = oauth.exchange_code(code="good-code", redirect_uri=REDIRECT)
+    oauth.revoke(str(tokens.refresh_token))
+    assert str(tokens.refresh_token) not in intuit.refresh_tokens
+    intuit.oauth_clients["client-id"] = "rotated-secret"  # now Intuit refuses the client: 401
+    with pytest.raises(ConfigurationError):
+        oauth.revoke("refresh-never-issued")
 
 
 def test_missing_credentials_are_a_configuration_error() -> None:
