@@ -315,3 +315,16 @@ def test_a_payout_that_does_not_add_up_makes_no_deposit_and_says_by_how_much(wor
     assert "quickbooks:payout:po_1:not_balanced" in notification_kinds(world)
     [run] = [r for r in world.runs.recent(COMPANY) if r.kind == "deposit"]
     assert run.status == "failed" and said in run.errors[0].message
+
+
+def test_a_payout_in_another_currency_than_the_company_is_held_not_deposited(world: SimpleNamespace) -> None:
+    """A USD payout into a company that keeps its books in CAD would be booked as CAD: held, with
+    the reason, admins told once (issue 10, item 4)."""
+    world.control.set_currency(world.qbo.realm, home_currency="CAD")
+    for _ in range(2):
+        result = world.job().handle(message())
+        assert result.status == "failed"
+        assert "is in USD, but the QuickBooks company's home currency is CAD" in (result.reason or "")
+    assert deposits(world) == [] and world.square.reads["po_1"] == 0, "nothing read, nothing written"
+    assert "quickbooks:payout:po_1:currency" in notification_kinds(world)
+    assert len([n for n in world.notifications.for_company(COMPANY) if n.kind.endswith(":currency")]) == 1

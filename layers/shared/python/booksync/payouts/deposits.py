@@ -28,6 +28,7 @@ from booksync.documents import DocumentKind, Payment, Refund, payment_invoice_id
 from booksync.errors import (
     BooksyncError,
     ConnectionDown,
+    CurrencyNotBookable,
     InvalidRequest,
     NeedsReconnection,
     NotFoundError,
@@ -54,6 +55,7 @@ from booksync.store.models import ConnectionModel, DocumentModel, PayoutModel
 from booksync.store.notifications import NotificationRepository
 from booksync.store.payouts import PayoutRepository, PayoutStatus
 from booksync.store.runs import RunRepository
+from booksync.sync.currencies import company_currencies
 from booksync.sync.engine import SyncReport
 from booksync.sync.jobs import SyncJob
 from booksync.sync.once import ExactlyOnce
@@ -258,11 +260,14 @@ class _Attempt:
             return self._deposit(connection)
         except (NeedsReconnection, ConnectionDown) as exc:
             return self._wait([f"QuickBooks to be reconnected ({exc.message})"])
+        except CurrencyNotBookable as exc:
+            return self._held(exc)
         except (Rejected, RemoteNotFound) as exc:
             return self._refused(exc)
 
     def _deposit(self, connection: ConnectionModel) -> PayoutResult:
         provider = self.j._provider_for(connection)
+        self._check_currency(connection, provider)
         entries = list(self.j._square_for(self.company).iter_payout_entries(self.payout.id))
         payments = {pid: self._payment(pid) for pid in _charged(entries)}
         refunds = {rid: self._refund(connection, rid) for rid in _refunded(entries)}
@@ -275,6 +280,24 @@ class _Attempt:
         if isinstance(outcome, NotBalanced):
             return self._not_balanced(outcome)
         return self._write(provider, outcome, accounts)
+
+    def _check_currency(self, connection: ConnectionModel, provider: AccountingProvider) -> None:
+        """A deposit is booked in the home currency: a payout in another is never deposited as it."""
+        currency = self.payout.amount.currency
+        for fresh in (False, True):  # read afresh before holding it
+            home = company_currencies(
+                self.j._connections, connection, provider, self.j._clock(), fresh=fresh
+            ).home
+            if currency == home:
+                return
+        raise CurrencyNotBookable(
+            f"Square payout {self.payout.id} is in {currency}, but the QuickBooks company's home "
+            f"currency is {home}: booksync deposits payouts in the home currency only, so no "
+            f"deposit was made (it would be booked as {home}).",
+            provider=PROVIDER,
+            fix="Record this deposit by hand in QuickBooks at its converted amount, or pay out to a "
+            f"bank account in {home} in Square.",
+        )
 
     # -- payments --------------------------------------------------------------------------------
     def _payment(self, square_id: str) -> KnownPayment:
@@ -459,6 +482,13 @@ class _Attempt:
         return PayoutResult(
             self.payout.id, PayoutStatus.FAILED, self.run_id, self.row.deposit_id, reason=reason
         )
+
+    def _held(self, exc: CurrencyNotBookable) -> PayoutResult:
+        self._settle(PayoutStatus.FAILED, exc.message)
+        self._notify(
+            "currency", f"Square payout {self.payout.id} is in another currency", exc.message, exc.fix
+        )
+        return PayoutResult(self.payout.id, PayoutStatus.FAILED, self.run_id, reason=exc.message)
 
     def _refused(self, exc: ProviderError) -> PayoutResult:
         reason = f"QuickBooks refused the deposit: {exc.message}"

@@ -47,6 +47,7 @@ from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, new_l
 from booksync.store.notifications import NotificationRepository
 from booksync.store.runs import RunRepository, add_note
 from booksync.sync.accounts import item_income_account
+from booksync.sync.currencies import company_currencies
 from booksync.sync.jobs import SyncJob
 from booksync.sync.naming import PROVIDER_NAMES, name_link
 from booksync.sync.once import ExactlyOnce, WriteResult
@@ -55,8 +56,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CONFLICT_RETRIES = 3
-# The company's currencies are read again after a day (and before any document is held for them).
-CURRENCIES_MAX_AGE_S = 24 * 3600
 
 
 class Outcome:
@@ -259,22 +258,7 @@ class InvoiceSync:
     def currencies(
         self, connection: ConnectionModel, provider: AccountingProvider, *, fresh: bool = False
     ) -> CompanyCurrencies:
-        """The company's currencies, cached on the connection row; read from the provider at the
-        first sync, when a day old, and when ``fresh`` (before a document is held for them)."""
-        read_at = connection.currencies_read_at
-        if (
-            not fresh
-            and connection.home_currency
-            and read_at is not None
-            and self._clock() - read_at < CURRENCIES_MAX_AGE_S
-        ):
-            return CompanyCurrencies(connection.home_currency, bool(connection.multicurrency))
-        found = provider.company_currencies()
-        now = self._clock()
-        self._connections.record_currencies(connection, found.home, found.multicurrency, now)
-        connection.home_currency, connection.multicurrency = found.home, found.multicurrency
-        connection.currencies_read_at = int(now)
-        return found
+        return company_currencies(self._connections, connection, provider, self._clock(), fresh=fresh)
 
     def _record_invoice_error(
         self, job: SyncJob, exc: BooksyncError, outcome: str, *, settled: bool = False
