@@ -26,10 +26,11 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from local.runtime.iam import RoleFile, iam_action, iam_prefix, read_usage
+from local.runtime.iam import Request, RoleFile, explicitly_denied, iam_action, iam_prefix, read_usage
 from local.runtime.roles import RoleBuilder, SymbolicResources
 from local.runtime.template import Pseudo, Resolver, Template, parameter_values
 from local.stack import (
@@ -75,7 +76,8 @@ def offline_roles(template_path: Path = TEMPLATE) -> dict[str, RoleFile]:
     overrides = fill_placeholders(config.get("parameters") or {}, filler, "local/stack.yaml parameters")
     known = {name: value for name, value in overrides.items() if name in template.parameters}
     pseudo = Pseudo(stack_name="booksync-local")
-    resolver = Resolver(template, parameter_values(template, known), pseudo, SymbolicResources(template))
+    symbols = SymbolicResources(template, pseudo)
+    resolver = Resolver(template, parameter_values(template, known), pseudo, symbols)
     builder = RoleBuilder(template, resolver, None)
     functions = [r.logical_id for r in template.of_type("AWS::Serverless::Function") if resolver.enabled(r)]
     return {function: builder.role(function) for function in functions}
@@ -116,7 +118,8 @@ def expand_action(pattern: str) -> list[str]:
 
 
 def grants(role: RoleFile) -> set[GrantKey]:
-    """What the role's own (template-declared) Allow statements grant, one action and pattern each."""
+    """What the role's own (template-declared) Allow statements grant, one action and pattern each,
+    less what a Deny of the role takes back."""
     found: set[GrantKey] = set()
     for policy in role.policies:
         if not policy.declared:
@@ -131,46 +134,76 @@ def grants(role: RoleFile) -> set[GrantKey]:
             for action in actions:
                 for expanded in expand_action(str(action)):
                     found.update(GrantKey(expanded, str(pattern)) for pattern in patterns)
-    return found
+    documents = [policy.symbolic for policy in role.policies]
+    return {
+        grant for grant in found if not explicitly_denied(documents, Request(grant.action, grant.resource))
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # What was used
 
 
-def observed(directory: Path) -> dict[str, set[GrantKey]]:
-    """The grants that let a recorded call through, per function."""
-    used: dict[str, set[GrantKey]] = {}
+@dataclass(frozen=True, order=True)
+class Use:
+    """One call a function made, as IAM saw it, with logical ids in place of local names."""
+
+    action: str
+    resource: str
+    context: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def of(cls, action: str, resource: str, context: Mapping[str, Any] | None) -> Use:
+        items = sorted((context or {}).items())
+        return cls(
+            action, resource, tuple((k, tuple(v) if isinstance(v, list) else str(v)) for k, v in items)
+        )
+
+    def request(self) -> Request:
+        return Request(
+            self.action, self.resource, {k: list(v) if isinstance(v, tuple) else v for k, v in self.context}
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"action": self.action, "resource": self.resource}
+        if self.context:
+            body["context"] = dict(self.request().context)
+        return body
+
+
+def observed(directory: Path) -> dict[str, set[Use]]:
+    """The calls a role allowed, per function, from a usage directory."""
+    used: dict[str, set[Use]] = {}
     if not directory.is_dir():
         return used
     for entry in read_usage(directory):
-        if entry.get("allowed") and entry.get("grant"):
-            used.setdefault(str(entry["function"]), set()).add(
-                GrantKey(str(entry["action"]), str(entry["grant"]))
-            )
+        if entry.get("allowed") and "symbolic" in entry:
+            use = Use.of(str(entry["action"]), str(entry["symbolic"]), entry.get("context"))
+            used.setdefault(str(entry["function"]), set()).add(use)
     return used
 
 
-def load_used(path: Path = USED_FILE) -> dict[str, set[GrantKey]]:
+def load_used(path: Path = USED_FILE) -> dict[str, set[Use]]:
     if not path.exists():
         return {}
     data = json.loads(path.read_text(encoding="utf-8"))
     return {
-        function: {GrantKey(*item.split(" on ", 1)) for item in items}
+        function: {Use.of(item["action"], item["resource"], item.get("context")) for item in items}
         for function, items in data.get("used", {}).items()
     }
 
 
-def save_used(used: Mapping[str, set[GrantKey]], path: Path = USED_FILE) -> None:
+def save_used(used: Mapping[str, set[Use]], path: Path = USED_FILE) -> None:
     body = {
         "about": (
-            "Per function, the grants (action on resource pattern) that calls made through the local "
-            "runtime by the test suite and the demo used. Written by python -m local.iam_report --record."
+            "Per function, the AWS calls (IAM action, resource, condition keys; logical ids in place "
+            "of local names) that the test suite and the demo made through the local runtime. "
+            "Written by python -m local.iam_report --record."
         ),
-        "used": {function: sorted(str(grant) for grant in used[function]) for function in sorted(used)},
+        "used": {function: [use.as_json() for use in sorted(used[function])] for function in sorted(used)},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
 
 
 def load_reasons(path: Path = REASONS_FILE) -> dict[str, dict[str, str]]:
@@ -181,8 +214,8 @@ def load_reasons(path: Path = REASONS_FILE) -> dict[str, dict[str, str]]:
     }
 
 
-def merge(*sources: Mapping[str, set[GrantKey]]) -> dict[str, set[GrantKey]]:
-    merged: dict[str, set[GrantKey]] = {}
+def merge(*sources: Mapping[str, set[Use]]) -> dict[str, set[Use]]:
+    merged: dict[str, set[Use]] = {}
     for source in sources:
         for function, items in source.items():
             merged.setdefault(function, set()).update(items)
@@ -192,45 +225,46 @@ def merge(*sources: Mapping[str, set[GrantKey]]) -> dict[str, set[GrantKey]]:
 # ---------------------------------------------------------------------------------------------
 # The report
 
-
 EVERY_FUNCTION = "*"  # a reason in local/iam/unused.yaml that holds for every function
 
 
 @dataclass(frozen=True)
 class FunctionReport:
-    """One function: the actions its role grants, the grants calls used, the reasons for the rest."""
+    """One function: the actions its role grants, the calls it made, the reasons for the rest."""
 
     function: str
-    allowed: frozenset[GrantKey]
-    used: frozenset[GrantKey]
+    role: RoleFile
+    used: frozenset[Use]
     reasons: Mapping[str, str]  # action -> why it stays though unused (the function's, then "*")
+
+    @functools.cached_property
+    def allowed(self) -> frozenset[str]:
+        """The actions the template's own statements allow this role (AWS managed policies aside)."""
+        return frozenset(grant.action for grant in grants(self.role))
+
+    @functools.cached_property
+    def refused(self) -> list[Use]:
+        """Recorded calls the role now refuses: a permission the code needs was removed."""
+        return sorted(use for use in self.used if not self.role.decide(use.request()).allowed)
 
     @property
     def unused(self) -> list[str]:
-        """Actions the role allows that no recorded call used (on any resource)."""
-        used = {grant.action for grant in self.used & self.allowed}
-        return sorted({grant.action for grant in self.allowed} - used)
+        """Actions the role allows that no recorded call used."""
+        refused = set(self.refused)
+        return sorted(self.allowed - {use.action for use in self.used if use not in refused})
 
     @property
     def without_reason(self) -> list[str]:
         return [action for action in self.unused if action not in self.reasons]
 
-    @property
-    def used_not_allowed(self) -> list[GrantKey]:
-        """Recorded uses the template no longer grants: a permission the code needs was removed."""
-        return sorted(self.used - self.allowed)
-
 
 def report(
-    roles: Mapping[str, RoleFile], used: Mapping[str, set[GrantKey]], reasons: Mapping[str, Mapping[str, str]]
+    roles: Mapping[str, RoleFile], used: Mapping[str, set[Use]], reasons: Mapping[str, Mapping[str, str]]
 ) -> list[FunctionReport]:
     shared = reasons.get(EVERY_FUNCTION, {})
     return [
         FunctionReport(
-            function,
-            frozenset(grants(role)),
-            frozenset(used.get(function, set())),
-            {**shared, **reasons.get(function, {})},
+            function, role, frozenset(used.get(function, set())), {**shared, **reasons.get(function, {})}
         )
         for function, role in sorted(roles.items())
     ]
@@ -243,10 +277,9 @@ def stale_reasons(reports: Sequence[FunctionReport], reasons: Mapping[str, Mappi
     stale: list[str] = []
     for function, items in reasons.items():
         for action in items:
-            if function == EVERY_FUNCTION:
-                holds = action in everywhere
-            else:
-                holds = action in unused.get(function, set())
+            holds = (
+                action in everywhere if function == EVERY_FUNCTION else action in unused.get(function, set())
+            )
             if not holds:
                 stale.append(f"{function}: {action}")
     return stale
@@ -255,14 +288,11 @@ def stale_reasons(reports: Sequence[FunctionReport], reasons: Mapping[str, Mappi
 def render(reports: Iterable[FunctionReport]) -> str:
     lines: list[str] = []
     for item in reports:
-        actions = {grant.action for grant in item.allowed}
-        lines.append(
-            f"{item.function}: {len(actions)} actions allowed, {len(actions) - len(item.unused)} used"
-        )
+        used = len(item.allowed) - len(item.unused)
+        lines.append(f"{item.function}: {len(item.allowed)} actions allowed, {used} used")
         for action in item.unused:
-            reason = item.reasons.get(action)
-            lines.append(f"  unused  {action}  -- {reason or 'NO REASON'}")
-        lines.extend(f"  NOT ALLOWED but used  {grant}" for grant in item.used_not_allowed)
+            lines.append(f"  unused  {action}  -- {item.reasons.get(action) or 'NO REASON'}")
+        lines.extend(f"  REFUSED now, though used  {use.action} on {use.resource}" for use in item.refused)
     return "\n".join(lines)
 
 
@@ -277,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     used = merge(load_used(), seen)
     if args.record:
         save_used(used)
-        print(f"recorded {sum(len(v) for v in seen.values())} observed grants into {USED_FILE}")
+        print(f"recorded {sum(len(v) for v in seen.values())} observed calls into {USED_FILE}")
     reasons = load_reasons()
     reports = report(roles, used, reasons)
     print(render(reports))

@@ -236,6 +236,11 @@ class _Found:
     allow: Grant | None
 
 
+def explicitly_denied(documents: Sequence[Document], request: Request) -> bool:
+    """Whether a Deny statement of these documents applies to the request."""
+    return _scan(documents, request, lambda _statement: True).deny
+
+
 def _scan(
     documents: Sequence[Document], request: Request, applies: Callable[[Mapping[str, Any]], bool]
 ) -> _Found:
@@ -483,6 +488,8 @@ class RoleFile:
     policies: tuple[NamedPolicy, ...]
     key_policies: Mapping[str, KeyPolicy]  # by key ARN (a key absent here has the default policy)
     usage_dir: str | None
+    # Local names (tables, queues, key ids) -> "{LogicalId}" forms, for the usage record.
+    symbols: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -503,6 +510,7 @@ class RoleFile:
                 for arn, policy in self.key_policies.items()
             },
             "usage_dir": self.usage_dir,
+            "symbols": dict(self.symbols),
         }
 
     @classmethod
@@ -521,6 +529,7 @@ class RoleFile:
                 for arn, policy in data["key_policies"].items()
             },
             usage_dir=data.get("usage_dir"),
+            symbols=data.get("symbols") or {},
         )
 
     def decide(self, request: Request) -> Decision:
@@ -549,6 +558,13 @@ class RoleFile:
         if grant.resource < 0:
             return "NotResource " + json.dumps(statement.get("NotResource"))
         return str(_as_list(statement.get("Resource", []))[grant.resource])
+
+    def symbolize(self, text: str) -> str:
+        """An ARN with the local names in it replaced by their logical ids."""
+        for name in sorted(self.symbols, key=len, reverse=True):
+            pieces = re.split(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)
+            text = self.symbols[name].join(pieces)
+        return text
 
     def policy_name(self, grant: Grant) -> str:
         return "key policy" if grant.policy == KEY_POLICY else self.policies[grant.policy].name
@@ -597,6 +613,12 @@ class UsageLog:
                 "function": self._role.function,
                 "action": request.action,
                 "resource": request.resource,
+                # The same call with logical ids: what local/iam/used.json keeps.
+                "symbolic": self._role.symbolize(request.resource),
+                "context": {
+                    k: self._role.symbolize(v) if isinstance(v, str) else v
+                    for k, v in request.context.items()
+                },
                 "allowed": decision.allowed,
                 "grant": None if decision.grant is None else self._role.granted(decision.grant, request),
                 "policy": None if decision.grant is None else self._role.policy_name(decision.grant),

@@ -20,7 +20,7 @@ from typing import Any
 
 from local.runtime.iam import Decision, KeyPolicy, NamedPolicy, Place, Request, RoleFile
 from local.runtime.model import QueueSourceSpec
-from local.runtime.template import Attributes, Resolver, Template, TemplateError, load_yaml
+from local.runtime.template import Attributes, Pseudo, Resolver, Template, TemplateError, load_yaml
 
 _MANAGED = "arn:aws:iam::aws:policy/"
 _LOGS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
@@ -100,46 +100,73 @@ def sam_translation(template: Template) -> dict[str, Any]:
 
 
 class _SymbolicAttributes(Mapping[str, str]):
-    def __init__(self, logical_id: str) -> None:
+    def __init__(self, logical_id: str, shaped: Mapping[str, str]) -> None:
         self._logical_id = logical_id
+        self._shaped = shaped
 
     def __getitem__(self, attribute: str) -> str:
-        return f"{{{self._logical_id}.{attribute}}}"
+        return self._shaped.get(attribute, f"{{{self._logical_id}.{attribute}}}")
 
     def __contains__(self, attribute: object) -> bool:
         return isinstance(attribute, str)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(())
+        return iter(self._shaped)
 
     def __len__(self) -> int:
-        return 0
+        return len(self._shaped)
 
 
 class SymbolicResources(Mapping[str, Attributes]):
-    """Every resource of a template as ``{LogicalId}`` / ``{LogicalId.Attribute}``."""
+    """Every resource of a template as ``{LogicalId}`` / ``{LogicalId.Attribute}``; the ARNs of
+    tables, queues and keys keep AWS's shape around the name (``...:table/{DocumentsTable}``), so
+    an ARN a call names reads the same whichever way the template built it (GetAtt or Sub)."""
 
-    def __init__(self, template: Template) -> None:
-        self._ids = set(template.resources) | {
-            f"{resource.logical_id}Role" for resource in template.of_type("AWS::Serverless::Function")
-        }
+    def __init__(self, template: Template, pseudo: Pseudo) -> None:
+        self._types = {logical_id: resource.type for logical_id, resource in template.resources.items()}
+        self._types.update(
+            {f"{r.logical_id}Role": "AWS::IAM::Role" for r in template.of_type("AWS::Serverless::Function")}
+        )
+        self._pseudo = pseudo
+
+    def _arn(self, service: str, resource: str) -> str:
+        pseudo = self._pseudo
+        return f"arn:{pseudo.partition}:{service}:{pseudo.region}:{pseudo.account_id}:{resource}"
 
     def __getitem__(self, logical_id: str) -> Attributes:
-        if logical_id not in self._ids:
-            raise KeyError(logical_id)
-        return Attributes(ref=f"{{{logical_id}}}", atts=_SymbolicAttributes(logical_id))
+        kind = self._types[logical_id]
+        token = f"{{{logical_id}}}"
+        shaped: dict[str, str] = {}
+        ref = token
+        if kind in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+            shaped = {"Arn": self._arn("dynamodb", f"table/{token}")}
+        elif kind == "AWS::SQS::Queue":
+            name = f"{{{logical_id}.QueueName}}"
+            ref = f"https://sqs.{self._pseudo.region}.amazonaws.com/{self._pseudo.account_id}/{name}"
+            shaped = {"QueueName": name, "Arn": self._arn("sqs", name), "QueueUrl": ref}
+        elif kind == "AWS::KMS::Key":
+            shaped = {"Arn": self._arn("kms", f"key/{token}"), "KeyId": token}
+        return Attributes(ref=ref, atts=_SymbolicAttributes(logical_id, shaped))
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._ids))
+        return iter(sorted(self._types))
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._types)
 
 
 def symbolic_resolver(resolver: Resolver) -> Resolver:
-    return Resolver(
-        resolver.template, resolver.parameters, resolver.pseudo, SymbolicResources(resolver.template)
-    )
+    symbols = SymbolicResources(resolver.template, resolver.pseudo)
+    return Resolver(resolver.template, resolver.parameters, resolver.pseudo, symbols)
+
+
+# The name a call's ARN carries, per resource type: its Ref (None) or this attribute.
+_NAME_ATTRIBUTE: dict[str, str | None] = {
+    "AWS::DynamoDB::Table": None,
+    "AWS::Serverless::SimpleTable": None,
+    "AWS::KMS::Key": None,
+    "AWS::SQS::Queue": "QueueName",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,6 +213,18 @@ class RoleBuilder:
             policies[arn] = KeyPolicy(key, _document(document))
         return policies
 
+    def symbols(self) -> dict[str, str]:
+        """Local names (a table's, a queue's, a key id) -> their symbolic form, for the usage record."""
+        found: dict[str, str] = {}
+        for resource in self.template.resources.values():
+            if resource.type not in _NAME_ATTRIBUTE or not self.resolver.enabled(resource):
+                continue
+            lid = resource.logical_id
+            attribute = _NAME_ATTRIBUTE[resource.type]
+            value: dict[str, Any] = {"Ref": lid} if attribute is None else {"Fn::GetAtt": [lid, attribute]}
+            found[str(self.resolver.resolve(value, lid))] = str(self.symbolic.resolve(value, lid))
+        return found
+
     def _enabled(self, kind: str) -> list[str]:
         return [r.logical_id for r in self.template.of_type(kind) if self.resolver.enabled(r)]
 
@@ -207,6 +246,7 @@ class RoleBuilder:
             policies=tuple(policies),
             key_policies=self.key_policies(),
             usage_dir=None if self.usage_dir is None else str(self.usage_dir),
+            symbols=self.symbols(),
         )
 
     def _role_policies(self, role_id: str) -> Iterator[NamedPolicy]:

@@ -251,3 +251,20 @@ def test_access_denied_parses_for_each_protocol() -> None:
         http, parsed = access_denied(model, "no")
         assert http.status_code >= 400
         assert parsed["Error"]["Code"] in ("AccessDeniedException", "AccessDenied"), (service, parsed)
+
+
+def test_the_usage_record_names_resources_by_logical_id() -> None:
+    named = RoleFile(
+        "F",
+        ROLE,
+        PLACE,
+        (),
+        {},
+        None,
+        {"booksync-local-SyncInvoiceQueue": "{SyncInvoiceQueue.QueueName}", KEY_ID: "{TokenKey}"},
+    )
+    assert named.symbolize(QUEUE) == "arn:aws:sqs:us-east-1:123456789012:{SyncInvoiceQueue.QueueName}"
+    assert named.symbolize(KEY) == "arn:aws:kms:us-east-1:123456789012:key/{TokenKey}"
+    # Only whole names: a longer name that merely starts with a known one stays as it is.
+    other = QUEUE.replace("SyncInvoiceQueue", "SyncInvoiceQueueDeadLetters")
+    assert named.symbolize(other) == other
