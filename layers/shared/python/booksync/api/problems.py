@@ -110,7 +110,13 @@ def install(app: FastAPI) -> None:
         for cls, status, title in _STATUS:
             if isinstance(exc, cls):
                 errors = (
-                    [{"field": exc.field, "message": getattr(exc, "reason", exc.message), "fix": exc.fix or None}]
+                    [
+                        {
+                            "field": exc.field,
+                            "message": getattr(exc, "reason", exc.message),
+                            "fix": exc.fix or None,
+                        }
+                    ]
                     if hasattr(exc, "field")
                     else None
                 )
