@@ -86,14 +86,23 @@ def test_removing_a_needed_permission_is_caught(
 
 
 def test_roles_are_sams_expansion_of_the_policy_templates() -> None:
-    """DynamoDBCrudPolicy's actions come from SAM's own policy_templates.json, not a copy."""
+    """DynamoDBCrudPolicy's statement comes from SAM's own policy_templates.json, not a copy; the
+    template's TableRowsOnlyPolicy then takes the whole-table operations back."""
     import samtranslator
 
     path = Path(samtranslator.__file__).parent / "policy_templates_data" / "policy_templates.json"
     crud = json.loads(path.read_text())["Templates"]["DynamoDBCrudPolicy"]["Definition"]["Statement"][0]
     role = offline_roles()["SyncInvoiceFunction"]
     table = "arn:aws:dynamodb:us-east-1:123456789012:table/{IntentsTable}"
-    for action in crud["Action"]:
-        assert role.decide(Request(action, table)).allowed, action
-    assert not role.decide(Request("dynamodb:DeleteTable", table)).allowed
+    expanded = [
+        statement
+        for policy in role.policies
+        for statement in policy.symbolic.get("Statement", [])
+        if table in statement.get("Resource", [])
+    ]
+    assert [statement["Action"] for statement in expanded] == [crud["Action"]]
     assert GrantKey("dynamodb:Query", f"{table}/index/*") in grants(role)
+    assert role.decide(Request("dynamodb:PutItem", table)).allowed
+    for taken_back in ("dynamodb:Scan", "dynamodb:DescribeTable", "dynamodb:BatchWriteItem"):
+        assert not role.decide(Request(taken_back, table)).allowed
+        assert GrantKey(taken_back, table) not in grants(role)
