@@ -45,6 +45,8 @@ def test_a_eur_invoice_in_a_usd_only_company_is_held_not_booked(world: SimpleNam
     assert link.outcome == "blocked" and link.error_code == "currency_not_bookable"
     assert "multicurrency" in str(link.error_fix)
     assert not row.pending_bucket, "not retried by every sweep: a person must act"
+    payment = world.docs.get(COMPANY, DocumentKind.PAYMENT, "p-1")
+    assert not payment.pending_bucket and not payment.link("quickbooks"), "it waits with its invoice"
     # The company's currencies are cached on the connection row.
     connection = ConnectionModel.get(COMPANY, "quickbooks")
     assert (connection.home_currency, connection.multicurrency) == ("USD", False)
@@ -63,9 +65,11 @@ def test_once_multicurrency_is_on_the_invoice_syncs_in_its_currency(world: Simpl
     assert engine(world, clock).run(job()).outcome == "blocked"
     world.provider.currencies = CompanyCurrencies("USD", multicurrency=True)
     clock[0] += 60
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
     report = engine(world, clock).run(job())
     assert report.outcome == "synced", report.error
     assert world.provider.writes["create_invoice"] == 1
+    assert world.provider.writes["create_payment"] == 1, "the Resync pushes its payment too"
 
 
 def test_the_cached_currencies_are_read_again_after_a_day(world: SimpleNamespace) -> None:

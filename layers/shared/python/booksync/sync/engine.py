@@ -138,10 +138,11 @@ class InvoiceSync:
             self._record_invoice_error(job, exc, Outcome.BLOCKED)
             errors.append(_error_entry(f"invoice {job.invoice_id}", exc))
         except CurrencyNotBookable as exc:
-            # Held until a person acts (multicurrency turned on, the invoice resent): not retried by
-            # the sweep, admins told once while it lasts.
+            # Held until a person acts (multicurrency turned on, then Resync, which pushes its
+            # payments too): not retried by the sweep, admins told once while it lasts.
             report.outcome, report.error = Outcome.BLOCKED, exc.message
             self._record_invoice_error(job, exc, Outcome.BLOCKED, settled=True)
+            self._settle_payments(job)
             errors.append(_error_entry(f"invoice {job.invoice_id}", exc))
         except (Rejected, RemoteNotFound) as exc:
             report.outcome, report.error = Outcome.FAILED, exc.message
@@ -279,6 +280,18 @@ class InvoiceSync:
         if outcome == Outcome.FAILED or settled:
             # A person must act (edit, map, rename); the sweep would only repeat the refusal.
             self._docs.clear_pending(row, row.content_hash)
+
+    def _settle_payments(self, job: SyncJob) -> None:
+        """The held invoice's payments and refunds wait with it: no sweep re-queues them."""
+        row = self._docs.get(job.company_id, DocumentKind.INVOICE, job.invoice_id)
+        if row is None or not row.payment_ids:
+            return
+        payments = self._docs.get_many(job.company_id, DocumentKind.PAYMENT, sorted(row.payment_ids))
+        refund_ids = sorted({rid for payment in payments.values() for rid in payment.refund_ids or ()})
+        refunds = self._docs.get_many(job.company_id, DocumentKind.REFUND, refund_ids)
+        for waiting in [*payments.values(), *refunds.values()]:
+            if waiting.pending_bucket:
+                self._docs.clear_pending(waiting, waiting.content_hash)
 
 
 def _apply_update(
