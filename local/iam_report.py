@@ -215,11 +215,15 @@ def load_reasons(path: Path = REASONS_FILE) -> dict[str, dict[str, str]]:
 
 
 def merge(*sources: Mapping[str, set[Use]]) -> dict[str, set[Use]]:
-    merged: dict[str, set[Use]] = {}
+    """One use per action, resource and set of condition keys (the first seen): the values of an
+    encryption context are data (company and connection ids), and the record must not grow with them."""
+    merged: dict[str, dict[tuple[str, str, tuple[str, ...]], Use]] = {}
     for source in sources:
         for function, items in source.items():
-            merged.setdefault(function, set()).update(items)
-    return merged
+            kept = merged.setdefault(function, {})
+            for use in sorted(items):
+                kept.setdefault((use.action, use.resource, tuple(key for key, _ in use.context)), use)
+    return {function: set(kept.values()) for function, kept in merged.items()}
 
 
 # ---------------------------------------------------------------------------------------------
