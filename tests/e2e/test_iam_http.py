@@ -5,7 +5,9 @@ template.yaml declares it (an AWS call the role does not allow fails as it would
 - a 429 from QuickBooks delays the sync job's message by its Retry-After
   (SyncInvoiceFunction: sqs:ChangeMessageVisibility on its queue);
 - a signed QuickBooks webhook: the receiver reads its SecureString verifier token (ssm:GetParameter,
-  kms:Decrypt through SSM) and queues the delivery; the consumer claims and handles the event.
+  kms:Decrypt through SSM) and queues the delivery; the consumer claims and handles the event;
+- the scheduler's keep-alive refreshes a due grant (the refresh-index, the lease, TokenKey under its
+  key policy and TokenKeyUsePolicy).
 """
 
 from __future__ import annotations
@@ -95,3 +97,26 @@ def test_a_quickbooks_webhook_goes_through_both_functions(stack: LocalStack, api
         assert runs and all(run.error is None for run in runs), (function, [run.error for run in runs])
     events = stack.boto3_client("dynamodb").scan(TableName=stack.physical_name("WebhookEventsTable"))
     assert events["Items"], "the consumer recorded the event"
+
+
+def test_the_keep_alive_refreshes_a_due_grant_within_the_schedulers_role(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    """The six-hourly keep-alive (SchedulerFunction) finds a connection whose refresh is due on the
+    refresh-index, refreshes its token under the lease (the client secret from SSM, the token
+    decrypted and re-encrypted with TokenKey) and writes it back: every call within its role."""
+    _connected(stack, api)
+    table = stack.physical_name("ConnectionsTable")
+    dynamodb = stack.boto3_client("dynamodb")
+    key = {"company_id": {"S": COMPANY}, "provider": {"S": "quickbooks"}}
+    dynamodb.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET refresh_due_at = :due",
+        ExpressionAttributeValues={":due": {"N": "1"}},
+    )
+    result = stack.fire_schedule("SchedulerFunction", "KeepAlive")
+    assert result.error is None, result.error
+    assert result.payload["refreshed"] == 1, result.payload
+    row = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    assert float(row["refresh_due_at"]["N"]) > 1
