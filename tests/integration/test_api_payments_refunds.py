@@ -91,8 +91,15 @@ def test_a_refund_of_an_unknown_payment_or_over_the_payment_is_refused(api: Simp
 
 
 def test_a_split_payment_through_the_api(api: SimpleNamespace) -> None:
-    invoices_and_payment(api)
-    status, accepted, _ = api.call("PUT", "/payments/p-9", split_body(), claims=admin())
+    invoices_and_payment(api)  # p-1 pays 100.00 of inv-1's 380.00: 280.00 is left open
+    body = split_body(
+        amount="380.00",
+        applications=[
+            {"invoice_id": "inv-1", "amount": "280.00"},
+            {"invoice_id": "inv-2", "amount": "100.00"},
+        ],
+    )
+    status, accepted, _ = api.call("PUT", "/payments/p-9", body, claims=admin())
     assert status == 201 and accepted["pending_sync"]
     status, shown, _ = api.call("GET", "/payments/p-9", claims=admin())
     assert [a["invoice_id"] for a in shown["document"]["applications"]] == ["inv-1", "inv-2"]

@@ -3,17 +3,34 @@ naming the field and saying how to fix it, and nothing is stored (issues 10 and 
 
 from __future__ import annotations
 
+import json
+import time
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
-from booksync.documents import DocumentKind, parse_stored
+from booksync.documents import DocumentKind, InvoiceLine, parse_stored
+from booksync.errors import AlreadyExists
+from booksync.store.documents import BODY_LIMIT, ITEM_LIMIT, DocumentRepository, item_size
+from booksync.store.models import DocumentModel
+from booksync.sync.records import FieldProblem
+from pynamodb.exceptions import TransactWriteError
 
 from tests import builders
 from tests.apigw import admin
 from tests.integration.test_api import api, seed
+from tests.integration.test_invoice_sync_engine import COMPANY, job
+from tests.integration.test_payments_and_refunds import refund, world
+from tests.integration.test_refund_limit_concurrency import RivalFirst, service_over
 
-__all__ = ["api"]  # the fixture, shared with the API tests
+MOTO_ITEM_LIMIT = 405_000  # moto/dynamodb/models/dynamo_type.py, LimitedSizeDict
+__all__ = ["api", "world"]  # the fixtures, shared with the API and engine tests
+
+
+def invoice_row(world: SimpleNamespace, invoice_id: str = "inv-1") -> DocumentModel:
+    row: DocumentModel = world.docs.get(COMPANY, DocumentKind.INVOICE, invoice_id)
+    return row
 
 
 def invoice_body(**kw: Any) -> dict[str, Any]:
@@ -85,3 +102,188 @@ def test_a_document_stored_before_a_check_existed_is_still_read() -> None:
     body = invoice_body(issue_date="0001-01-01", discount={"kind": "amount", "value": "500.00"})
     stored = parse_stored(DocumentKind.INVOICE, body)
     assert str(stored.model_dump(mode="json")["issue_date"]) == "0001-01-01"
+
+
+# ---------------------------------------------------------------------- payments within the open balance
+
+
+def test_a_payment_over_the_open_balance_is_refused_with_the_balance(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())  # total 380.00
+    world.service.put_payment(COMPANY, builders.payment("p-1", "300.00"))
+    world.service.put_refund(COMPANY, refund("r-1", "50.00", payment_id="p-1"))  # reopens nothing
+    with pytest.raises(FieldProblem) as over:
+        world.service.put_payment(COMPANY, builders.payment("p-2", "100.00"))
+    assert over.value.field == "amount"
+    assert (
+        "more than its open balance 80.00 (total 380.00, 300.00 paid by other payments" in over.value.message
+    )
+    assert "at most 80.00" in over.value.fix
+    assert world.docs.get(COMPANY, DocumentKind.PAYMENT, "p-2") is None, "nothing stored"
+    assert invoice_row(world).payment_ids == {"p-1"}
+    world.service.put_payment(COMPANY, builders.payment("p-2", "80.00"))  # the balance, exactly
+    with pytest.raises(FieldProblem) as full:
+        world.service.put_payment(COMPANY, builders.payment("p-3", "0.01"))
+    assert "fully paid" in full.value.fix
+    # Editing a payment replaces what it applied: p-1 may grow into what p-2 leaves open.
+    world.service.put_payment(COMPANY, builders.payment("p-2", "30.00"))
+    world.service.put_payment(COMPANY, builders.payment("p-1", "350.00"))
+    assert dict(invoice_row(world).payment_amounts.as_dict()) == {"p-1": "350.00", "p-2": "30.00"}
+
+
+def test_a_split_payment_is_checked_against_each_invoice(world: SimpleNamespace) -> None:
+    for invoice_id in ("inv-1", "inv-2"):
+        world.service.put_invoice(COMPANY, builders.invoice(invoice_id))
+    split = builders.payment(
+        "p-9",
+        "480.00",
+        invoice_id=None,
+        applications=[
+            {"invoice_id": "inv-1", "amount": "80.00"},
+            {"invoice_id": "inv-2", "amount": "400.00"},
+        ],
+    )
+    with pytest.raises(FieldProblem) as over:
+        world.service.put_payment(COMPANY, split)
+    assert over.value.field == "applications.amount" and "invoice 'inv-2'" in over.value.message
+
+
+def test_an_invoice_cannot_drop_below_what_its_payments_apply(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "300.00"))
+    cheaper = builders.invoice(lines=[{"item_id": "i-1", "quantity": "1", "unit_price": "150.00"}])
+    with pytest.raises(FieldProblem) as lowered:
+        world.service.put_invoice(COMPANY, cheaper)
+    assert lowered.value.field == "lines" and "less than the 300.00" in lowered.value.message
+    assert invoice_row(world).body["lines"][0]["quantity"] == "2"
+
+
+def test_two_payments_checked_at_the_same_time_never_exceed_the_invoice(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())  # total 380.00
+    racing = service_over(
+        RivalFirst(
+            "put",
+            DocumentKind.PAYMENT,
+            lambda _n: world.service.put_payment(COMPANY, builders.payment("p-2", "300.00")),
+        ),
+        world,
+    )
+    # p-1 read "nothing paid" and checked 300.00 against 380.00; p-2 landed before its write.
+    with pytest.raises(FieldProblem) as refused:
+        racing.put_payment(COMPANY, builders.payment("p-1", "300.00"))
+    assert "open balance 80.00" in refused.value.message
+    assert world.docs.get(COMPANY, DocumentKind.PAYMENT, "p-1") is None
+    assert invoice_row(world).payment_ids == {"p-2"}
+
+
+# ---------------------------------------------------------------------- sized at the door
+
+
+def sized_invoice(stored_bytes: int, char: str = "x") -> dict[str, Any]:
+    """An invoice body whose line descriptions make it take ``stored_bytes`` stored (within a
+    character's escape)."""
+    body = invoice_body()
+    base = len(json.dumps(body))
+    width = len(json.dumps(char)) - 2  # "é" is stored as \\u00e9
+    line = {"item_id": "i-1", "quantity": "1", "unit_price": "1.00", "description": ""}
+    per_line = len(json.dumps(InvoiceLine.model_validate(line).model_dump(mode="json"))) + 2
+    room = stored_bytes - base
+    lines = []
+    while room > per_line:
+        chars = min(4000, (room - per_line) // width)
+        lines.append({**line, "description": char * chars})
+        room -= per_line + chars * width
+    return {**body, "lines": body["lines"] + lines}
+
+
+def test_a_document_too_large_to_keep_is_refused_naming_the_field(api: SimpleNamespace) -> None:
+    seed(api)
+    over = sized_invoice(BODY_LIMIT + 2_000, char="é")  # text outside ASCII counts 6 bytes a character
+    problem = refused(api, "/invoices/inv-1", over, "lines")
+    assert "more than the 262,144 booksync keeps" in problem["detail"]
+    assert "split the work over several invoices" in problem["fix"]
+    near = sized_invoice(BODY_LIMIT - 2_000)
+    assert api.call("PUT", "/invoices/inv-1", near, claims=admin())[0] == 201
+
+
+def test_a_payment_is_stored_with_its_invoice_or_not_at_all(world: SimpleNamespace) -> None:
+    """One transaction: an invoice row that cannot take the payment (here one stored before the
+    door sized documents, at the item limit) leaves no payment behind that would never sync."""
+    huge = builders.invoice().model_validate(sized_invoice(ITEM_LIMIT - 10_000), context={"stored": True})
+    DocumentRepository().put(
+        COMPANY, DocumentKind.INVOICE, huge, now=time.time(), status="SENT", pending=True
+    )
+    # Filled to 20 bytes under moto's limit (405,000 bytes; DynamoDB's is 400 KB): no map in it,
+    # so moto counts it as item_size does.
+    pad = MOTO_ITEM_LIMIT - 20 - item_size(invoice_row(world)) - len("filler")
+    boto3.client("dynamodb").update_item(
+        TableName=DocumentModel.Meta.table_name,
+        Key={"company_id": {"S": COMPANY}, "doc_key": {"S": "invoice#inv-1"}},
+        UpdateExpression="SET filler = :filler",
+        ExpressionAttributeValues={":filler": {"S": "x" * pad}},
+    )
+    with pytest.raises(TransactWriteError) as refused:
+        world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    assert "exceeded the maximum allowed size" in str(refused.value.cause)
+    assert world.docs.get(COMPANY, DocumentKind.PAYMENT, "p-1") is None, "no payment without its invoice"
+    assert invoice_row(world).payment_ids is None
+
+
+# ---------------------------------------------------------------------- one invoice per number
+
+
+def test_a_second_invoice_with_a_number_in_use_is_409_naming_the_other(api: SimpleNamespace) -> None:
+    seed(api)
+    assert api.call("PUT", "/invoices/inv-1", invoice_body(number="A-100"), claims=admin())[0] == 201
+    second = {**invoice_body(number="a-100 "), "id": "inv-2"}
+    status, problem, _ = api.call("PUT", "/invoices/inv-2", second, claims=admin())
+    assert status == 409 and problem["errors"] == [{"field": "number", "message": problem["detail"]}]
+    assert "already used by invoice 'inv-1'" in problem["detail"] and "PUT /invoices/inv-1" in problem["fix"]
+    assert api.call("GET", "/invoices/inv-2", claims=admin())[0] == 404, "nothing stored"
+    # Renumbering the first frees its number; deleting an invoice frees its number too.
+    assert api.call("PUT", "/invoices/inv-1", invoice_body(number="A-101"), claims=admin())[0] == 200
+    assert api.call("PUT", "/invoices/inv-2", second, claims=admin())[0] == 201
+    assert api.call("DELETE", "/invoices/inv-2", claims=admin())[0] == 200
+    third = {**invoice_body(number="A-100"), "id": "inv-3"}
+    assert api.call("PUT", "/invoices/inv-3", third, claims=admin())[0] == 201
+
+
+def test_two_invoices_created_at_once_with_one_number_are_not_both_stored(world: SimpleNamespace) -> None:
+    racing = service_over(
+        RivalFirst(
+            "put",
+            DocumentKind.INVOICE,
+            lambda _n: world.service.put_invoice(COMPANY, builders.invoice("inv-2", number="INV-1")),
+        ),
+        world,
+    )
+    # inv-1 found INV-1 free; inv-2 took it before inv-1 was written.
+    with pytest.raises(AlreadyExists) as taken:
+        racing.put_invoice(COMPANY, builders.invoice("inv-1", number="INV-1"))
+    assert "already used by invoice 'inv-2'" in taken.value.message
+    assert world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1") is None
+
+
+# ---------------------------------------------------------------------- a payment in the books stays as booked
+
+
+def test_a_synced_payment_sent_again_with_another_amount_is_refused(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.service.put_refund(COMPANY, refund("r-1", "10.00"))
+    world.engine().run(job())
+    with pytest.raises(FieldProblem) as changed:
+        world.service.put_payment(COMPANY, builders.payment("p-1", "120.00"))
+    assert changed.value.field == "amount"
+    assert "in QuickBooks already as recorded (amount 100.00)" in changed.value.message
+    assert "record a refund of the difference" in changed.value.fix
+    with pytest.raises(FieldProblem, match="memo None"):
+        world.service.put_payment(COMPANY, builders.payment("p-1", "100.00", memo="late note"))
+    with pytest.raises(
+        FieldProblem, match=r"refund r-1 is in QuickBooks already as recorded \(amount 10.00\)"
+    ):
+        world.service.put_refund(COMPANY, refund("r-1", "15.00"))
+    assert not world.service.put_payment(COMPANY, builders.payment("p-1", "100.00")).changed
+    assert world.docs.get(COMPANY, DocumentKind.PAYMENT, "p-1").body["amount"] == "100.00"
+    # Before it reaches the books, a payment may still change.
+    world.service.put_payment(COMPANY, builders.payment("p-2", "50.00"))
+    assert world.service.put_payment(COMPANY, builders.payment("p-2", "60.00")).changed

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from booksync.api.app import ApiServices
-from booksync.documents import DocumentKind, Refund, _Doc
+from booksync.documents import DocumentKind, Invoice, Payment, Refund, _Doc
 from booksync.errors import ConcurrentChange
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository, PutOutcome
@@ -34,7 +34,7 @@ __all__ = ["world"]  # the fixture, shared with the engine tests
 class RivalFirst(DocumentRepository):
     """Lets a rival request run to its end just before this request's step ``step`` on ``kind``:
     for a refund, its read of the payment's invoices (after the limit check, before the write);
-    for a payment, its write. ``times``: how many of this request's attempts it does so."""
+    for a payment, its write (with its invoices). ``times``: how many of this request's attempts it does so."""
 
     def __init__(self, step: str, kind: DocumentKind, rival: Callable[[int], object], times: int = 1) -> None:
         self._step, self._kind, self._rival, self._left = step, kind, rival, times
@@ -55,6 +55,14 @@ class RivalFirst(DocumentRepository):
     def put(self, company_id: str, kind: DocumentKind, doc: _Doc, **kw: Any) -> PutOutcome:
         self._before("put", kind)
         return super().put(company_id, kind, doc, **kw)
+
+    def put_invoice(self, company_id: str, invoice: Invoice, **kw: Any) -> PutOutcome:
+        self._before("put", DocumentKind.INVOICE)
+        return super().put_invoice(company_id, invoice, **kw)
+
+    def put_payment(self, payment: Payment, **kw: Any) -> PutOutcome:
+        self._before("put", DocumentKind.PAYMENT)
+        return super().put_payment(payment, **kw)
 
 
 def service_over(documents: DocumentRepository, world: SimpleNamespace) -> DocumentService:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import logging
 import os
 import queue
@@ -58,7 +59,7 @@ from booksync import wiring
 from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, Refund
 from booksync.errors import ProviderError
 from booksync.providers.quickbooks.client import shared_http
-from booksync.store.documents import DocumentRepository, pending_buckets
+from booksync.store.documents import BODY_LIMIT, DocumentRepository, pending_buckets
 from booksync.store.models import DocumentModel, LinkMap
 
 from tests.lambda_env import Context, sqs_record
@@ -199,6 +200,8 @@ def build_dataset(rand: random.Random, invoices: int) -> Dataset:
             {"item_id": it.id, "quantity": str(rand.randint(1, 4)), "unit_price": str(it.unit_price)}
             for it in chosen
         ]
+        if n % NEAR_LIMIT_EVERY == 4:
+            lines += near_limit_lines(chosen[0])
         issued = start + timedelta(days=n % 20)
         discount = {"kind": "amount", "value": "5.00"} if n % 7 == 3 else None
         invoice = Invoice.model_validate(
@@ -253,6 +256,17 @@ def build_dataset(rand: random.Random, invoices: int) -> Dataset:
 
 
 SPLIT_EVERY = 2  # of the invoices whose customer already has one: a payment across both
+NEAR_LIMIT_EVERY = 9  # invoices filled near the largest document booksync keeps (then paid, edited...)
+NEAR_LIMIT_DESCRIPTION = ("Réparation du siège, près de l'entrée; " * 110)[:4000]  # é: 6 bytes stored
+
+
+def near_limit_lines(item: Item) -> list[dict[str, str]]:
+    """Free lines with long accented descriptions that bring an invoice within about 8 KB of
+    ``BODY_LIMIT`` stored: its row must still take its links, payments and refunds later."""
+    line = {"item_id": item.id, "quantity": "1", "unit_price": "0.00", "description": NEAR_LIMIT_DESCRIPTION}
+    return [line] * ((BODY_LIMIT - 8_000) // len(json.dumps(line)))
+
+
 REFUND_SHARE = 0.15  # of payments refunded (a third, or all of it)
 
 

@@ -416,7 +416,9 @@ class Payment(_Doc):
     invoice_id: DocId | None = None
     amount: Cents
     # Checked even when absent (validate_default): one of the two forms must be given.
-    applications: Annotated[list[Application], Field(min_length=1, max_length=100)] | None = Field(
+    # At most 99 invoices: the payment and its invoices are written in one DynamoDB transaction
+    # (100 rows at most).
+    applications: Annotated[list[Application], Field(min_length=1, max_length=99)] | None = Field(
         default=None, validate_default=True
     )
     date: BookDate
@@ -470,10 +472,15 @@ class Payment(_Doc):
 
 def payment_invoice_ids(body: dict[str, object]) -> list[str]:
     """The invoices a stored payment body applies to (either form), without parsing it whole."""
+    return list(payment_applied(body))
+
+
+def payment_applied(body: dict[str, object]) -> dict[str, Decimal]:
+    """What a stored payment body applies to each invoice (either form), without parsing it whole."""
     applications = body.get("applications")
     if isinstance(applications, list):
-        return [str(a["invoice_id"]) for a in applications if isinstance(a, dict)]
-    return [str(body["invoice_id"])] if body.get("invoice_id") else []
+        return {str(a["invoice_id"]): Decimal(str(a["amount"])) for a in applications if isinstance(a, dict)}
+    return {str(body["invoice_id"]): Decimal(str(body["amount"]))} if body.get("invoice_id") else {}
 
 
 class Refund(_Doc):

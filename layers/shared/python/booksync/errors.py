@@ -39,6 +39,16 @@ class ConcurrentChange(BooksyncError):
     code = "concurrent_change"
 
 
+class AlreadyExists(BooksyncError):
+    """Another document already holds what must be unique (an invoice number): nothing was saved."""
+
+    code = "already_exists"
+
+    def __init__(self, field: str, message: str, *, fix: str) -> None:
+        super().__init__(f"{field}: {message}", fix=fix)
+        self.field = field
+
+
 class ProviderError(BooksyncError):
     """The accounting provider (or Square) refused or failed a call."""
 

@@ -325,11 +325,9 @@ class Integrations:
         connection = self._connections.get(company_id, provider)
         since = self._clock() - days * 86_400
         rows = sorted(self._docs.sent_since(company_id, since), key=lambda r: -(r.sent_at or 0))
-        return [
-            self.sync_state(row, provider, connection)
-            for row in rows
-            if row.kind == DocumentKind.INVOICE.value
-        ]
+        invoices = [row for row in rows if row.kind == DocumentKind.INVOICE.value]
+        payments = self._dependents(company_id, invoices)
+        return [self.sync_state(row, provider, connection, payments) for row in invoices]
 
     def document_state(
         self, company_id: str, kind: DocumentKind, doc_id: str, provider: str
@@ -337,10 +335,36 @@ class Integrations:
         row = self._docs.get(company_id, kind, doc_id)
         if row is None:
             raise NotFoundError(f"No {kind.value} {doc_id!r}.", fix="Check the id.")
-        return self.sync_state(row, provider, self._connections.get(company_id, provider))
+        connection = self._connections.get(company_id, provider)
+        return self.sync_state(row, provider, connection, self._dependents(company_id, [row]))
+
+    def _dependents(self, company_id: str, rows: Sequence[DocumentModel]) -> dict[str, list[DocumentModel]]:
+        """The payments of each invoice among ``rows`` and those payments' refunds (two batch reads)."""
+        invoices = [row for row in rows if row.kind == DocumentKind.INVOICE.value]
+        payments = self._docs.get_many(
+            company_id, DocumentKind.PAYMENT, [p for row in invoices for p in sorted(row.payment_ids or ())]
+        )
+        refunds = self._docs.get_many(
+            company_id,
+            DocumentKind.REFUND,
+            [r for p in payments.values() for r in sorted(p.refund_ids or ())],
+        )
+        found: dict[str, list[DocumentModel]] = {}
+        for row in invoices:
+            paid = [payments[p] for p in sorted(row.payment_ids or ()) if p in payments]
+            given_back = [refunds[r] for p in paid for r in sorted(p.refund_ids or ()) if r in refunds]
+            found[row.doc_id] = paid + given_back
+        return found
 
     @staticmethod
-    def sync_state(row: DocumentModel, provider: str, connection: ConnectionModel | None) -> dict[str, Any]:
+    def sync_state(
+        row: DocumentModel,
+        provider: str,
+        connection: ConnectionModel | None,
+        dependents: dict[str, list[DocumentModel]] | None = None,
+    ) -> dict[str, Any]:
+        """A document's badge and state; an invoice's also reflects its payments' and refunds'
+        (``dependents``): one that failed makes it Failed, one not in the books yet Out of Date."""
         link = row.link(provider)
         blocked = connection is None or connection.status != ConnectionStatus.CONNECTED
         badge = _badge(
@@ -350,6 +374,16 @@ class Integrations:
             link.outcome if link else None,
             blocked,
         )
+        error = (
+            {"code": link.error_code, "message": link.error_message, "fix": link.error_fix}
+            if link is not None and link.error_message and badge in ("Failed", "Blocked")
+            else None
+        )
+        if badge in ("Synced", "Out of Date"):
+            badge, error = _worst_dependent(badge, (dependents or {}).get(row.doc_id, []), provider) or (
+                badge,
+                error,
+            )
         return {
             "id": row.doc_id,
             "kind": row.kind,
@@ -362,12 +396,25 @@ class Integrations:
             # Customers and items: the provider's name for it when not its own, and why.
             "remote_name": link.remote_name if link else None,
             "note": link.note if link else None,
-            "error": (
-                {"code": link.error_code, "message": link.error_message, "fix": link.error_fix}
-                if link is not None and link.error_message and badge in ("Failed", "Blocked")
-                else None
-            ),
+            "error": error,
         }
+
+
+def _worst_dependent(
+    badge: str, rows: Sequence[DocumentModel], provider: str
+) -> tuple[str, dict[str, Any] | None] | None:
+    """What an invoice's payments and refunds make of its badge: the first one that failed makes it
+    Failed (with that one's error), one not in the books as it stands makes a Synced one Out of Date."""
+    for row in rows:
+        link = row.link(provider)
+        if link is not None and link.outcome == "failed":
+            return "Failed", {
+                "code": link.error_code,
+                "message": f"{row.kind.capitalize()} {row.doc_id}: {link.error_message}",
+                "fix": link.error_fix,
+            }
+    behind = any((link := row.link(provider)) is None or link.pushed_hash != row.content_hash for row in rows)
+    return ("Out of Date", None) if behind and badge == "Synced" else None
 
 
 DRIFT_CHANGES = ("Update", "Void")

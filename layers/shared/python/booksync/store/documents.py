@@ -4,35 +4,107 @@ A document is *pending* while it has something to push: the sweep finds it throu
 ``pending-index`` (never a scan). The marker is cleared only on condition that the content hash is
 still the one that was pushed, so an edit that lands during a sync is never lost.
 
-A payment row holds what each of its refunds takes of its amount (``RefundAmounts``). A refund is
-written together with its amount on the payment in one transaction, on condition that the payment
-(its amount and its refunds) is still the one the limit was checked against; a payment is edited
-on condition that its refunds are. Concurrent requests cannot both pass the check on the same read.
+A payment row holds what each of its refunds takes of its amount, and an invoice row what each of
+its payments applies to it (``HeldAmounts``). A refund is written together with its amount on the
+payment in one transaction, on condition that the payment (its amount and its refunds) is still
+the one the limit was checked against; a payment likewise with its amount on each of its invoices
+(their totals and payments as read), and on condition that its refunds are unchanged; an invoice
+is edited on condition that its payments are. Concurrent requests cannot both pass a check on the
+same read, and no crash leaves one of the rows written without the others.
 """
 
 from __future__ import annotations
 
+import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from booksync.documents import DocumentKind, Refund, _Doc, parse_stored
+from booksync.documents import (
+    DocumentKind,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    Refund,
+    _Doc,
+    parse_stored,
+    payment_applied,
+)
 from booksync.store.account_mapping import mapped_hash
 from booksync.store.models import DocumentModel, LinkMap
 
 PENDING_SHARDS = 8
 DELETED = "DELETED"
 
+# DynamoDB refuses an item over 400 KB, and booksync adds to a document's row after accepting it:
+# a link per provider, the ids and amounts of an invoice's payments or of a payment's refunds. The
+# document itself may therefore take at most BODY_LIMIT, and what is added later is bounded so the
+# whole row always fits (tests/unit/test_document_size.py fills a row to every bound).
+ITEM_LIMIT = 400 * 1024
+BODY_LIMIT = 256 * 1024
+MAX_PAYMENTS_PER_INVOICE = 200
+MAX_REFUNDS_PER_PAYMENT = 100
+LINK_TEXT_LIMIT = 1000  # bytes of each text a link keeps (a provider's error message, say)
+
+
+def attribute_size(value: dict[str, Any]) -> int:
+    """The bytes one DynamoDB attribute value counts toward the item limit (AWS's rules)."""
+    (kind, data), *_ = value.items()
+    if kind == "S":
+        return len(data.encode())
+    if kind == "N":
+        digits = data.lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1 + (1 if data.startswith("-") else 0)
+    if kind == "B":
+        return len(data)
+    if kind in ("SS", "NS", "BS"):
+        return sum(attribute_size({kind[0]: element}) for element in data)
+    if kind == "L":
+        return 3 + sum(1 + attribute_size(element) for element in data)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + attribute_size(element) for name, element in data.items())
+    return 1  # BOOL, NULL
+
+
+def item_size(row: DocumentModel) -> int:
+    """The bytes ``row`` counts toward DynamoDB's 400 KB item limit."""
+    return sum(len(name.encode()) + attribute_size(value) for name, value in row.serialize().items())
+
+
+def stored_sizes(doc: _Doc) -> tuple[int, dict[str, int]]:
+    """The bytes a document's body takes stored (as the row's JSON attribute writes it: text
+    outside ASCII escaped), and what each of its fields takes of that."""
+    body = doc.model_dump(mode="json")
+    return len(json.dumps(body)), {name: len(json.dumps(value)) for name, value in body.items()}
+
+
+def bounded(link: LinkMap) -> LinkMap:
+    """The link with each text cut to ``LINK_TEXT_LIMIT`` bytes, so that the row always fits."""
+    for name in LinkMap.get_attributes():
+        text = getattr(link, name)
+        if isinstance(text, str) and len(text.encode()) > LINK_TEXT_LIMIT:
+            cut = text.encode()[: LINK_TEXT_LIMIT - len("…".encode())].decode(errors="ignore")
+            setattr(link, name, cut + "…")
+    return link
+
 
 def doc_key(kind: DocumentKind, doc_id: str) -> str:
     return f"{kind.value}#{doc_id}"
+
+
+def number_key(number: str) -> str:
+    """The key of the row that claims an invoice number for one invoice of the company (numbers
+    that differ only in case are one number: the books' lookups by DocNumber ignore case)."""
+    return f"claim#invoice-number#{number.strip().casefold()}"
 
 
 def pending_bucket(kind: DocumentKind, company_id: str) -> str:
@@ -56,37 +128,81 @@ class StaleRead(Exception):
 
 
 @dataclass(frozen=True)
-class RefundAmounts:
-    """What a payment's refunds hold of its amount (refund id -> amount), as of ``version``.
+class Holding:
+    """Where a row keeps what other documents hold of its amount: a payment its refunds', an
+    invoice its payments' (id -> decimal string), the counter that grows with every change of
+    them, the held documents' ids, and what a held document's stored body holds of this row."""
 
-    ``version`` is None for a payment no refund has been written on since booksync began keeping
-    the amounts on the payment row (or none at all): its amounts are then read from its refund
-    rows, and the first refund written stores the whole map on condition that the version is still
-    absent. Migrating lazily like this needs no backfill job, and a migration racing another
-    refund (or another migration) fails its condition and re-reads instead of overwriting.
+    kind: DocumentKind
+    amounts: MapAttribute[str, Any]
+    version: NumberAttribute
+    ids: UnicodeSetAttribute
+    held_of: Callable[[dict[str, Any], str], Decimal | None]
+
+
+REFUNDS = Holding(
+    DocumentKind.REFUND,
+    DocumentModel.refund_amounts,
+    DocumentModel.refunds_version,
+    DocumentModel.refund_ids,
+    lambda body, _payment_id: Decimal(str(body["amount"])),
+)
+PAYMENTS = Holding(
+    DocumentKind.PAYMENT,
+    DocumentModel.payment_amounts,
+    DocumentModel.payments_version,
+    DocumentModel.payment_ids,
+    lambda body, invoice_id: payment_applied(body).get(invoice_id),
+)
+
+
+@dataclass(frozen=True)
+class HeldAmounts:
+    """What the documents held by one row hold of it (id -> amount), as of ``version``: a
+    payment's refunds, or an invoice's payments (``holding`` says which).
+
+    ``version`` is None for a row no such document has been written on since booksync began
+    keeping the amounts on the row (or none at all): its amounts are then read from the held
+    documents' rows, and the first write stores the whole map on condition that the version is
+    still absent. Migrating lazily like this needs no backfill job, and a migration racing another
+    write (or another migration) fails its condition and re-reads instead of overwriting.
     """
 
     amounts: dict[str, Decimal]
     version: int | None
+    holding: Holding = REFUNDS
 
     def total(self, *, but: str | None = None) -> Decimal:
-        """What they add up to (but one refund, when it is being replaced)."""
-        return sum((amount for rid, amount in self.amounts.items() if rid != but), Decimal("0"))
+        """What they add up to (but one document, when it is being replaced)."""
+        return sum((amount for did, amount in self.amounts.items() if did != but), Decimal("0"))
 
     def unchanged(self) -> Condition:
-        """The condition that no refund of the payment changed since these amounts were read."""
+        """The condition that none of the held documents changed since these amounts were read."""
         if self.version is None:
-            return DocumentModel.refunds_version.does_not_exist()
-        return DocumentModel.refunds_version == self.version
+            return self.holding.version.does_not_exist()
+        return self.holding.version == self.version
 
-    def holding(self, refund: Refund) -> list[Action]:
-        """The payment's update that makes ``refund`` hold its amount (replacing what it held)."""
-        amounts = {**self.amounts, refund.id: refund.amount}
+    def holds(self, doc_id: str, amount: Decimal) -> bool:
+        return self.amounts.get(doc_id) == amount
+
+    def hold(self, doc_id: str, amount: Decimal) -> list[Action]:
+        """The row's update that makes ``doc_id`` hold ``amount`` (replacing what it held)."""
+        amounts = {**self.amounts, doc_id: amount}
         return [
-            DocumentModel.refund_amounts.set({rid: str(amount) for rid, amount in amounts.items()}),
-            DocumentModel.refunds_version.set((self.version or 0) + 1),
-            DocumentModel.refund_ids.add({refund.id}),
+            self.holding.amounts.set({did: str(value) for did, value in amounts.items()}),
+            self.holding.version.set((self.version or 0) + 1),
+            self.holding.ids.add({doc_id}),
         ]
+
+
+@dataclass(frozen=True)
+class _Hold:
+    """A row that a document written with it holds ``amount`` of (as ``doc_id``)."""
+
+    row: DocumentModel
+    held: HeldAmounts
+    doc_id: str
+    amount: Decimal
 
 
 @dataclass(frozen=True)
@@ -118,6 +234,27 @@ def _lost_race(exc: UpdateError | TransactWriteError) -> bool:
         reasons = {reason.code for reason in exc.cancellation_reasons if reason is not None}
         return bool(reasons) and reasons <= {"ConditionalCheckFailed", "TransactionConflict"}
     return exc.cause_response_code in {"ConditionalCheckFailedException", "TransactionConflictException"}
+
+
+@contextmanager
+def _together(what: str) -> Iterator[TransactWrite]:
+    """One DynamoDB transaction: every write in it lands, or none. ``StaleRead`` when one of its
+    conditions failed because another request changed ``what`` meanwhile."""
+    try:
+        # The model's own connection: its endpoint and region (bind_tables) and its already
+        # built botocore client; a new Connection would build a second client on a cold path.
+        with TransactWrite(connection=DocumentModel._get_connection().connection) as transaction:
+            yield transaction
+    except TransactWriteError as exc:
+        if _lost_race(exc):
+            raise StaleRead(f"{what} changed since read") from exc
+        raise
+
+
+def _written(write: _Write) -> PutOutcome:
+    if write.actions:
+        write.row.refresh(consistent_read=True)  # a transaction does not return the new row
+    return write.outcome()
 
 
 class DocumentRepository:
@@ -237,18 +374,24 @@ class DocumentRepository:
             actions += [DocumentModel.pending_bucket.remove(), DocumentModel.pending_since.remove()]
         return _Write(existing, actions=tuple(actions))
 
-    def refund_amounts(self, payment: DocumentModel | None) -> RefundAmounts:
-        """What the payment's refunds hold of it, as stored on it or, before any refund was
-        written with the amounts kept there, as its refund rows say (see ``RefundAmounts``)."""
-        if payment is None:
-            return RefundAmounts({}, None)
-        if payment.refunds_version is not None:
-            stored = payment.refund_amounts.as_dict() if payment.refund_amounts is not None else {}
-            return RefundAmounts(
-                {rid: Decimal(str(amount)) for rid, amount in stored.items()}, int(payment.refunds_version)
+    def held(self, row: DocumentModel | None, holding: Holding) -> HeldAmounts:
+        """What the documents ``row`` holds (its refunds, or its payments) take of it, as stored on
+        it or, before any was written with the amounts kept there, as their rows say."""
+        if row is None:
+            return HeldAmounts({}, None, holding)
+        version = getattr(row, holding.version.attr_name)
+        if version is not None:
+            stored = getattr(row, holding.amounts.attr_name)
+            amounts = stored.as_dict() if stored is not None else {}
+            return HeldAmounts(
+                {did: Decimal(str(amount)) for did, amount in amounts.items()}, int(version), holding
             )
-        rows = self.get_many(payment.company_id, DocumentKind.REFUND, payment.refund_ids or ())
-        return RefundAmounts({rid: Decimal(str(row.body["amount"])) for rid, row in rows.items()}, None)
+        ids = getattr(row, holding.ids.attr_name) or ()
+        rows = self.get_many(row.company_id, holding.kind, ids)
+        legacy = {did: holding.held_of(held.body, row.doc_id) for did, held in rows.items()}
+        return HeldAmounts(
+            {did: amount for did, amount in legacy.items() if amount is not None}, None, holding
+        )
 
     def put_refund(
         self,
@@ -256,7 +399,7 @@ class DocumentRepository:
         *,
         existing: DocumentModel | None,
         payment: DocumentModel,
-        held: RefundAmounts,
+        held: HeldAmounts,
         now: float,
         pending: bool,
     ) -> PutOutcome:
@@ -278,35 +421,135 @@ class DocumentRepository:
             pending=pending,
             sent=False,
         )
-        if not write.changed and held.amounts.get(refund.id) == refund.amount:
+        return self._write_holding(
+            write,
+            [_Hold(payment, held, refund.id, refund.amount)],
+            guard=DocumentModel.content_hash == write.row.content_hash,
+            what=f"payment {payment.doc_id} or refund {refund.id}",
+        )
+
+    def put_payment(
+        self,
+        payment: Payment,
+        *,
+        company_id: str,
+        existing: DocumentModel | None,
+        refunds: HeldAmounts,
+        invoices: Sequence[tuple[DocumentModel, HeldAmounts]],
+        now: float,
+        pending: bool,
+    ) -> PutOutcome:
+        """Store the payment and what it applies to each of its invoices in one transaction.
+
+        The conditions: each invoice's payments are still its ``HeldAmounts`` and its content (its
+        total) is the one read; the payment's refunds are still ``refunds`` and its row is still
+        ``existing``. The caller checked open balances and refunds against exactly those;
+        otherwise ``StaleRead`` and nothing is written. No crash can leave a payment that its
+        invoice does not list (it would never sync), or two payments both fitting one balance.
+        """
+        write = self._write(
+            company_id,
+            DocumentKind.PAYMENT,
+            payment,
+            existing,
+            now=now,
+            status=None,
+            pending=pending,
+            sent=False,
+        )
+        applied = {a.invoice_id: a.amount for a in payment.applied}
+        guard = refunds.unchanged()
+        if existing is not None:
+            guard &= DocumentModel.content_hash == existing.content_hash
+        return self._write_holding(
+            write,
+            [_Hold(row, held, payment.id, applied[row.doc_id]) for row, held in invoices],
+            guard=guard,
+            what=f"payment {payment.id} or its invoices",
+        )
+
+    @staticmethod
+    def _write_holding(write: _Write, holds: Sequence[_Hold], *, guard: Condition, what: str) -> PutOutcome:
+        """Write a document and what it holds of other rows (its payment's, its invoices') in one
+        transaction, on condition that each of those rows is as read and that the document's own
+        row is (``guard``); ``StaleRead`` when one changed meanwhile: nothing is written."""
+        needed = [hold for hold in holds if not hold.held.holds(hold.doc_id, hold.amount)]
+        if not write.changed and not needed:
             return write.outcome()  # an identical re-send: already recorded and held
-        try:
-            # The model's own connection: its endpoint and region (bind_tables) and its already
-            # built botocore client; a new Connection would build a second client on a cold path.
-            with TransactWrite(connection=DocumentModel._get_connection().connection) as transaction:
+        with _together(what) as transaction:
+            for hold in needed:
                 transaction.update(
-                    payment,
-                    actions=held.holding(refund),
-                    condition=held.unchanged() & (DocumentModel.content_hash == payment.content_hash),
+                    hold.row,
+                    actions=hold.held.hold(hold.doc_id, hold.amount),
+                    condition=hold.held.unchanged() & (DocumentModel.content_hash == hold.row.content_hash),
                 )
-                if write.created:
-                    transaction.save(write.row, condition=DocumentModel.doc_key.does_not_exist())
-                elif write.actions:
-                    transaction.update(
-                        write.row,
-                        actions=list(write.actions),
-                        condition=DocumentModel.content_hash == write.row.content_hash,
-                    )
-        except TransactWriteError as exc:
-            if _lost_race(exc):
-                raise StaleRead(f"payment {payment.doc_id} or refund {refund.id} changed since read") from exc
-            raise
-        if write.actions:
-            write.row.refresh(consistent_read=True)  # a transaction does not return the new row
-        return write.outcome()
+            if write.created:
+                transaction.save(write.row, condition=DocumentModel.doc_key.does_not_exist())
+            elif write.actions:
+                transaction.update(write.row, actions=list(write.actions), condition=guard)
+        return _written(write)
+
+    def number_owner(self, company_id: str, number: str) -> str | None:
+        """The invoice that holds ``number``, if one does."""
+        try:
+            claim = DocumentModel.get(company_id, number_key(number), consistent_read=True)
+        except DocumentModel.DoesNotExist:
+            return None
+        return str(claim.doc_id)
+
+    def put_invoice(
+        self,
+        company_id: str,
+        invoice: Invoice,
+        *,
+        existing: DocumentModel | None,
+        paid: HeldAmounts,
+        now: float,
+        pending: bool,
+    ) -> PutOutcome:
+        """Store the invoice with the claim on its number in one transaction (and give up the
+        claim on its former number), on condition that no other invoice holds the number, that
+        its payments are still ``paid`` and its row still ``existing``; ``StaleRead`` otherwise:
+        two invoices created at once with one number cannot both be stored."""
+        write = self._write(
+            company_id,
+            DocumentKind.INVOICE,
+            invoice,
+            existing,
+            now=now,
+            status=invoice.status.value,
+            pending=pending,
+            sent=invoice.status != InvoiceStatus.DRAFT,
+        )
+        if not write.changed:
+            return write.outcome()
+        claim = number_key(invoice.number)
+        former = number_key(str(existing.body["number"])) if existing is not None else claim
+        ours = DocumentModel.doc_key.does_not_exist() | (DocumentModel.doc_id == invoice.id)
+        with _together(f"invoice {invoice.id} or its number") as transaction:
+            if write.created:
+                transaction.save(write.row, condition=DocumentModel.doc_key.does_not_exist())
+            else:
+                assert existing is not None
+                guard = paid.unchanged() & (DocumentModel.content_hash == existing.content_hash)
+                transaction.update(write.row, actions=list(write.actions), condition=guard)
+            claim_row = DocumentModel(
+                company_id,
+                claim,
+                kind="claim",
+                doc_id=invoice.id,
+                body={"number": invoice.number},
+                content_hash="claim",
+                updated_at=now,
+            )
+            transaction.save(claim_row, condition=ours)
+            if former != claim:
+                transaction.delete(DocumentModel(company_id, former), condition=ours)
+        return _written(write)
 
     def mark_deleted(self, row: DocumentModel, *, now: float, pending: bool) -> DocumentModel:
-        """A tombstone: the body stays for history; the hash changes so the deletion is pushed once."""
+        """A tombstone: the body stays for history; the hash changes so the deletion is pushed once.
+        A deleted invoice gives up its number (deleted in the books too, the number is free)."""
         actions: list[Action] = [
             DocumentModel.status.set(DELETED),
             DocumentModel.content_hash.set(f"{row.content_hash[:56]}:deleted"),
@@ -319,11 +562,16 @@ class DocumentRepository:
             ]
         else:
             actions += [DocumentModel.pending_bucket.remove(), DocumentModel.pending_since.remove()]
-        row.update(actions=actions)
+        if row.kind != DocumentKind.INVOICE.value:
+            row.update(actions=actions)
+            return row
+        claim = DocumentModel(row.company_id, number_key(str(row.body["number"])))
+        with _together(f"invoice {row.doc_id}") as transaction:
+            transaction.update(row, actions=actions)
+            ours = DocumentModel.doc_key.does_not_exist() | (DocumentModel.doc_id == row.doc_id)
+            transaction.delete(claim, condition=ours)
+        row.refresh(consistent_read=True)
         return row
-
-    def add_payment(self, invoice: DocumentModel, payment_id: str) -> None:
-        invoice.update(actions=[DocumentModel.payment_ids.add({payment_id})])
 
     def mark_pending(self, row: DocumentModel, now: float) -> None:
         row.update(
@@ -335,7 +583,7 @@ class DocumentRepository:
 
     def save_link(self, row: DocumentModel, provider: str, link: LinkMap) -> None:
         attribute = getattr(DocumentModel, f"link_{provider}")
-        row.update(actions=[attribute.set(link)])
+        row.update(actions=[attribute.set(bounded(link))])
 
     def clear_pending(self, row: DocumentModel, pushed_hash: str) -> bool:
         """Clear the pending marker if nothing changed since ``pushed_hash`` was pushed."""

@@ -175,9 +175,13 @@ class DocumentModel(Model):
     refund_ids = UnicodeSetAttribute(null=True)  # payments: the refunds recorded on them
     # Payments: what each refund holds of the amount (refund id -> decimal string), and a counter
     # that grows with every change of it. Refunds are checked against the payment and written on
-    # condition that the counter is unchanged (store/documents.py, RefundAmounts).
+    # condition that the counter is unchanged (store/documents.py, HeldAmounts).
     refund_amounts = MapAttribute[str, Any](null=True)
     refunds_version = NumberAttribute(null=True)
+    # Invoices: what each payment applies to them, kept the same way (``payment_ids`` are the
+    # payments): a payment is checked against the invoice's open balance and written with it.
+    payment_amounts = MapAttribute[str, Any](null=True)
+    payments_version = NumberAttribute(null=True)
     link_quickbooks = LinkMap(null=True)
     link_xero = LinkMap(null=True)
     link_freshbooks = LinkMap(null=True)
@@ -336,6 +340,9 @@ class NotificationModel(Model):
     dismissed = BooleanAttribute(default=False)
     resolved_at = NumberAttribute(null=True)
     ttl = NumberAttribute(null=True)
+    # The documents whose failure it reports ("payment p-1"), while they fail: it resolves itself
+    # once the last of them syncs (store/notifications.py, settle).
+    subjects = UnicodeSetAttribute(null=True)
 
 
 ALL_MODELS["notifications_table"] = NotificationModel

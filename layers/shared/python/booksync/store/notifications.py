@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
@@ -16,10 +18,20 @@ def _conditional_failed(exc: Exception) -> bool:
 
 class NotificationRepository:
     def raise_once(
-        self, company_id: str, kind: str, *, title: str, message: str, fix: str | None, now: float
+        self,
+        company_id: str,
+        kind: str,
+        *,
+        title: str,
+        message: str,
+        fix: str | None,
+        now: float,
+        subjects: Iterable[str] = (),
     ) -> bool:
-        """Record a failure. True when this opened a new notification, False when one is already open."""
+        """Record a failure (of ``subjects``, the documents that failed, when it is theirs). True
+        when this opened a new notification, False when one is already open."""
         row = NotificationModel(company_id, kind)
+        failing = set(subjects)
         try:
             # Still open: count it, keep the latest words, leave read/dismissed as the admin set them.
             row.update(
@@ -27,6 +39,7 @@ class NotificationRepository:
                     NotificationModel.occurrences.add(1),
                     NotificationModel.last_seen_at.set(now),
                     NotificationModel.message.set(message),
+                    *([NotificationModel.subjects.add(failing)] if failing else []),
                 ],
                 condition=NotificationModel.kind.exists() & NotificationModel.resolved_at.does_not_exist(),
             )
@@ -45,7 +58,38 @@ class NotificationRepository:
             last_seen_at=now,
             read=False,
             dismissed=False,
+            subjects=failing or None,
         ).save()
+        return True
+
+    def settle(self, company_id: str, kind: str, subject: str, now: float) -> bool:
+        """``subject`` (a document) no longer fails: the open notification of ``kind`` stops
+        counting it, and resolves itself when no document it reports fails any more. True when
+        it resolved. (One raised before subjects were kept resolves with the first one settled.)"""
+        row = NotificationModel(company_id, kind)
+        try:
+            row.update(
+                actions=[NotificationModel.subjects.delete({subject})],
+                condition=NotificationModel.kind.exists()
+                & NotificationModel.resolved_at.does_not_exist()
+                & (
+                    NotificationModel.subjects.contains(subject) | NotificationModel.subjects.does_not_exist()
+                ),
+            )
+            if row.subjects:
+                return False  # others still fail
+            row.update(
+                actions=[
+                    NotificationModel.resolved_at.set(now),
+                    NotificationModel.ttl.set(int(now + RESOLVED_TTL_SECONDS)),
+                ],
+                condition=NotificationModel.subjects.does_not_exist()
+                & NotificationModel.resolved_at.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False  # not open, not this document's, or another failure joined it meanwhile
+            raise
         return True
 
     def resolve(self, company_id: str, kind_prefix: str, now: float) -> int:

@@ -226,6 +226,8 @@ class InvoiceSync:
             message=str(first["message"]),
             fix=first["fix"],
             now=self._clock(),
+            # The documents it is about: once each of them syncs, it resolves itself (_settle).
+            subjects=[] if outcome == Outcome.BLOCKED else _failing(errors, first["code"]),
         )
         # One line a person can act on: which document of which company, where, what kind of
         # error and why (the messages are the ones users see: no token or secret is in them).
@@ -247,6 +249,14 @@ class InvoiceSync:
                 "new_notification": opened,
             },
         )
+
+    def _settle(self, job: SyncJob, row: DocumentModel, failed: LinkMap | None) -> None:
+        """``row`` synced after it had failed: its failure's notification no longer counts it."""
+        if self._notifications is None or failed is None or failed.outcome != Outcome.FAILED:
+            return
+        if failed.error_code:
+            kind = f"{job.provider}:sync_failed:{failed.error_code}"
+            self._notifications.settle(job.company_id, kind, f"{row.kind} {row.doc_id}", self._clock())
 
     def _mark_connection_down(self, job: SyncJob, exc: ConnectionDown) -> None:
         """A 401 right after a refresh: stop auto-sync trying until the user reconnects."""
@@ -298,6 +308,11 @@ def _apply_update(
     update: Callable[[RemoteObject, str], RemoteObject], current: RemoteObject, request_id: str
 ) -> RemoteObject:
     return update(current, request_id)
+
+
+def _failing(errors: list[dict[str, str | None]], code: str | None) -> list[str]:
+    """The documents (``invoice inv-1``, ``payment p-1``) that failed with ``code``."""
+    return [str(e["document"]) for e in errors if e["code"] == code and e["document"]]
 
 
 def _error_entry(document: str, exc: BooksyncError) -> dict[str, str | None]:
@@ -429,6 +444,7 @@ class _Step:
         """An earlier run failed (say, on an item); this one pushed everything: show it synced."""
         link = row.link(self.job.provider)
         if link is not None and link.outcome != Outcome.SYNCED and link.pushed_hash == row.content_hash:
+            self.e._settle(self.job, row, link)
             link.outcome, link.error_code, link.error_message, link.error_fix = (
                 Outcome.SYNCED,
                 None,
@@ -935,6 +951,7 @@ class _Step:
                 add_note(self.company, self.report.run_id, note)
         self.e._docs.save_link(row, self.job.provider, new)
         setattr(row, f"link_{self.job.provider}", new)
+        self.e._settle(self.job, row, link)
         if row.pending_bucket:
             self.e._docs.clear_pending(row, row.content_hash)
         self.report.counts[counted_as] += 1

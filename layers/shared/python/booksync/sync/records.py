@@ -4,9 +4,11 @@ A SENT invoice (or a payment on one) is marked pending before anything else, the
 auto-sync is on. The queue send is awaited; if it fails the pending marker is still there and
 the sweep queues the work within five minutes: nothing is fire-and-forget and nothing is lost.
 
-A payment's refunds never add up to more than it, whatever requests run at the same time: the
-limit is checked against what the payment row holds and written on condition that it still does
-(store/documents.py). A request that loses that race reads again and checks again.
+A payment's refunds never add up to more than it, and an invoice's payments never more than its
+total (QuickBooks refuses a payment over the open balance), whatever requests run at the same
+time: each limit is checked against what the row holds and written on condition that it still
+does, the payment with its invoices in one transaction (store/documents.py). A request that loses
+that race reads again and checks again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from decimal import Decimal
 from booksync import currency as iso
 from booksync.documents import (
     Customer,
+    Document,
     DocumentKind,
     Invoice,
     InvoiceStatus,
@@ -28,11 +31,24 @@ from booksync.documents import (
     Refund,
     payment_invoice_ids,
 )
-from booksync.errors import ConcurrentChange, InvalidRequest, NotFoundError
+from booksync.errors import AlreadyExists, ConcurrentChange, InvalidRequest, NotFoundError
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
-from booksync.store.documents import DELETED, DocumentRepository, PutOutcome, RefundAmounts, StaleRead
+from booksync.store.documents import (
+    BODY_LIMIT,
+    DELETED,
+    MAX_PAYMENTS_PER_INVOICE,
+    MAX_REFUNDS_PER_PAYMENT,
+    PAYMENTS,
+    REFUNDS,
+    DocumentRepository,
+    HeldAmounts,
+    PutOutcome,
+    StaleRead,
+    stored_sizes,
+)
 from booksync.store.models import PROVIDERS, DocumentModel
 from booksync.store.runs import RunRepository
+from booksync.sync.accounts import PROVIDER_LABELS
 from booksync.sync.jobs import JobQueue, SyncJob, Trigger
 
 logger = logging.getLogger(__name__)
@@ -118,17 +134,26 @@ class DocumentService:
 
     # -- customers and items: stored; they sync with the invoices that use them ----------------
     def put_customer(self, company_id: str, customer: Customer) -> Accepted:
+        _check_size(DocumentKind.CUSTOMER, customer)
         return self._accepted(
             self._docs.put(company_id, DocumentKind.CUSTOMER, customer, now=self._clock(), pending=False)
         )
 
     def put_item(self, company_id: str, item: Item) -> Accepted:
+        _check_size(DocumentKind.ITEM, item)
         return self._accepted(
             self._docs.put(company_id, DocumentKind.ITEM, item, now=self._clock(), pending=False)
         )
 
     # -- invoices ---------------------------------------------------------------------------------
     def put_invoice(self, company_id: str, invoice: Invoice) -> Accepted:
+        _check_size(DocumentKind.INVOICE, invoice)
+        return self._checked(
+            lambda: self._record_invoice(company_id, invoice),
+            f"Invoice {invoice.id}, its number or its payments",
+        )
+
+    def _record_invoice(self, company_id: str, invoice: Invoice) -> Accepted:
         self._require(company_id, DocumentKind.CUSTOMER, invoice.customer_id, "customer_id")
         missing = set(invoice.item_ids) - set(
             self._docs.get_many(company_id, DocumentKind.ITEM, invoice.item_ids)
@@ -152,14 +177,28 @@ class DocumentService:
             raise FieldProblem("status", "a void invoice cannot be reopened", "Create a new invoice instead.")
         if existing is not None and invoice_currency(existing) != invoice.currency:
             self._check_currency_change(existing, invoice.currency)
-        outcome = self._docs.put(
+        paid = self._docs.held(existing, PAYMENTS)
+        if invoice.total < paid.total():
+            raise FieldProblem(
+                "lines",
+                f"the invoice's total would be {invoice.total}, less than the {paid.total()} its payments "
+                "already apply to it",
+                "Keep the total at least what was paid, or change its payments first.",
+            )
+        owner = self._docs.number_owner(company_id, invoice.number)
+        if owner is not None and owner != invoice.id:
+            raise AlreadyExists(
+                "number",
+                f"invoice number {invoice.number!r} is already used by invoice {owner!r}",
+                fix=f"Give this invoice another number, or edit invoice {owner} (PUT /invoices/{owner}).",
+            )
+        outcome = self._docs.put_invoice(
             company_id,
-            DocumentKind.INVOICE,
             invoice,
+            existing=existing,
+            paid=paid,
             now=self._clock(),
-            status=invoice.status.value,
             pending=self._invoice_needs_push(invoice, existing),
-            sent=invoice.status != InvoiceStatus.DRAFT,
         )
         run_id = None
         if outcome.changed and outcome.row.pending_bucket:
@@ -217,8 +256,10 @@ class DocumentService:
     # -- payments ---------------------------------------------------------------------------------
     def put_payment(self, company_id: str, payment: Payment) -> Accepted:
         """Record a payment on every invoice it applies to; it syncs once all of them are sent."""
-        return self._checked_against_refunds(
-            lambda: self._record_payment(company_id, payment), f"Refunds of payment {payment.id}"
+        _check_size(DocumentKind.PAYMENT, payment)
+        return self._checked(
+            lambda: self._record_payment(company_id, payment),
+            f"Payment {payment.id}, its invoices or its refunds",
         )
 
     def _record_payment(self, company_id: str, payment: Payment) -> Accepted:
@@ -233,6 +274,7 @@ class DocumentService:
                 "a payment cannot move to other invoices",
                 "Delete the payment in your app and record a new one.",
             )
+        _check_not_booked(existing, payment)
         for row in invoice_rows:
             if row.status in (InvoiceStatus.VOID, DELETED):
                 state = "void" if row.status == InvoiceStatus.VOID else "deleted"
@@ -249,20 +291,22 @@ class DocumentService:
         _check_fits("amount", payment.amount, code)
         for application in payment.applications or ():
             _check_fits("applications.amount", application.amount, code)
-        held = self._docs.refund_amounts(existing)
+        held = self._docs.held(existing, REFUNDS)
         self._check_covers_refunds(held, payment.amount)
-        outcome = self._docs.put(
-            company_id,
-            DocumentKind.PAYMENT,
+        invoices = [(row, self._docs.held(row, PAYMENTS)) for row in invoice_rows]
+        applied = {a.invoice_id: a.amount for a in payment.applied}
+        for row, paid in invoices:
+            self._check_open_balance(row, paid, payment.id, applied[row.doc_id], field)
+        outcome = self._docs.put_payment(
             payment,
+            company_id=company_id,
+            existing=existing,
+            refunds=held,
+            invoices=invoices,
             now=self._clock(),
             # Waits (not pending) while any of its invoices is a draft: sending it syncs the payment.
             pending=all(row.status != InvoiceStatus.DRAFT for row in invoice_rows),
-            condition=held.unchanged(),
         )
-        for row in invoice_rows:
-            if payment.id not in (row.payment_ids or set()):
-                self._docs.add_payment(row, payment.id)
         run_id = None
         if outcome.changed and outcome.row.pending_bucket:
             run_id = self._auto_sync(company_id, payment.invoice_ids[0], "auto_sync_payments")
@@ -271,7 +315,8 @@ class DocumentService:
     # -- refunds ----------------------------------------------------------------------------------
     def put_refund(self, company_id: str, refund: Refund) -> Accepted:
         """Record a refund of a payment; it syncs after the payment (with its first invoice)."""
-        return self._checked_against_refunds(
+        _check_size(DocumentKind.REFUND, refund)
+        return self._checked(
             lambda: self._record_refund(company_id, refund),
             f"Payment {refund.payment_id} or its refunds",
         )
@@ -291,12 +336,13 @@ class DocumentService:
                 "a refund cannot move to another payment",
                 "Delete the refund in your app and record a new one.",
             )
+        _check_not_booked(existing, refund)
         invoice_ids = payment_invoice_ids(payment_row.body)
         invoices = self._docs.get_many(company_id, DocumentKind.INVOICE, invoice_ids)
         if invoices:
             code = _check_currency(refund.currency, list(invoices.values()), "payment_id", "refund")
             _check_fits("amount", refund.amount, code)
-        held = self._docs.refund_amounts(payment_row)
+        held = self._docs.held(payment_row, REFUNDS)
         self._check_refundable(payment_row, refund, held)
         outcome = self._docs.put_refund(
             refund,
@@ -312,9 +358,10 @@ class DocumentService:
         return self._accepted(outcome, run_id)
 
     @staticmethod
-    def _checked_against_refunds(record: Callable[[], Accepted], subject: str) -> Accepted:
-        """Run ``record`` (read, check the refund limit, write on condition) until its write finds
-        what it read, reading and checking again each time another request changed it first."""
+    def _checked(record: Callable[[], Accepted], subject: str) -> Accepted:
+        """Run ``record`` (read, check a limit: refunds within their payment, payments within their
+        invoice's balance; write on condition) until its write finds what it read, reading and
+        checking again each time another request changed it first."""
         lost: StaleRead | None = None
         for _ in range(CHECK_ATTEMPTS):
             try:
@@ -328,7 +375,7 @@ class DocumentService:
         ) from lost
 
     @staticmethod
-    def _check_covers_refunds(held: RefundAmounts, amount: Decimal) -> None:
+    def _check_covers_refunds(held: HeldAmounts, amount: Decimal) -> None:
         refunded = held.total()
         if amount < refunded:
             raise FieldProblem(
@@ -337,9 +384,49 @@ class DocumentService:
                 f"Keep the payment at {refunded} or more, or change its refunds first.",
             )
 
+    def _check_open_balance(
+        self, invoice_row: DocumentModel, paid: HeldAmounts, payment_id: str, amount: Decimal, field: str
+    ) -> None:
+        """QuickBooks refuses a payment over its invoice's open balance (6000); refuse it here.
+
+        The open balance is the total less what the invoice's other payments apply to it. A
+        refund does not reopen it: it is money given back, booked apart from the invoice.
+        """
+        if payment_id not in paid.amounts and len(paid.amounts) >= MAX_PAYMENTS_PER_INVOICE:
+            raise FieldProblem(
+                field,
+                f"invoice {invoice_row.doc_id!r} already has {len(paid.amounts)} payments, the most "
+                "booksync keeps on one invoice",
+                "Record the rest of what was paid as one payment (or a few), or edit an earlier one.",
+            )
+        total = self._docs.parse(invoice_row).total
+        others = paid.total(but=payment_id)
+        if amount <= total - others:
+            return
+        left = total - others
+        field = "amount" if field == "invoice_id" else "applications.amount"
+        raise FieldProblem(
+            field,
+            f"{amount} on invoice {invoice_row.doc_id!r} is more than its open balance {left} "
+            f"(total {total}, {others} paid by other payments; refunds do not reopen it)",
+            (
+                f"Record at most {left} on this invoice; put what the customer paid beyond it on "
+                "another of their invoices (applications), or correct the invoice first."
+                if left > 0
+                else f"Invoice {invoice_row.doc_id} is fully paid: record the payment on another invoice."
+            ),
+        )
+
     @staticmethod
-    def _check_refundable(payment_row: DocumentModel, refund: Refund, held: RefundAmounts) -> None:
+    def _check_refundable(payment_row: DocumentModel, refund: Refund, held: HeldAmounts) -> None:
         # Editing a refund replaces what it held: the others' amounts are what count against it.
+        if refund.id not in held.amounts and len(held.amounts) >= MAX_REFUNDS_PER_PAYMENT:
+            raise FieldProblem(
+                "payment_id",
+                f"payment {payment_row.doc_id!r} already has {len(held.amounts)} refunds, the most "
+                "booksync keeps on one payment",
+                "Record the rest as one refund, or edit an earlier refund of this payment.",
+            )
         refunded = held.total(but=refund.id)
         paid = Decimal(str(payment_row.body["amount"]))
         if refunded + refund.amount > paid:
@@ -437,3 +524,56 @@ class DocumentService:
             pending=bool(outcome.row.pending_bucket),
             queued_run_id=run_id,
         )
+
+
+# How to make a document smaller, by the field that takes the most of it.
+_SHRINK = {
+    "lines": "Shorten the lines' descriptions, or split the work over several invoices.",
+    "applications": "Record the payment as several payments, each on fewer invoices.",
+}
+
+
+def _check_size(kind: DocumentKind, doc: Document) -> None:
+    """Refuse a document that, stored, would leave no room for what booksync adds to its row later
+    (links, payments, refunds): DynamoDB would refuse the row, or a later write to it."""
+    size, fields = stored_sizes(doc)
+    if size <= BODY_LIMIT:
+        return
+    field, taken = max(fields.items(), key=lambda entry: entry[1])
+    raise FieldProblem(
+        field,
+        f"the {kind.value} takes {size:,} bytes stored, more than the {BODY_LIMIT:,} booksync keeps of one "
+        f"document (DynamoDB holds 400 KB a row, with room kept for links, payments and refunds); "
+        f"{field} takes {taken:,} of them (text outside ASCII counts up to 6 bytes a character)",
+        _SHRINK.get(field, f"Shorten {field} by {size - BODY_LIMIT:,} bytes or more."),
+    )
+
+
+def _check_not_booked(existing: DocumentModel | None, doc: Payment | Refund) -> None:
+    """A payment or refund already in the books is never edited there (booksync writes each once):
+    refuse a change to it here rather than accept a version the books will never show."""
+    if existing is None or existing.content_hash == doc.content_hash():
+        return
+    books = next((p for p in PROVIDERS if _remote_id(existing, p)), None)
+    if books is None:
+        return
+    name = PROVIDER_LABELS.get(books, books)
+    kind = "payment" if isinstance(doc, Payment) else "refund"
+    before, after = existing.body, doc.model_dump(mode="json")
+    changed = sorted(field for field in after if after.get(field) != before.get(field)) or ["amount"]
+    recorded = ", ".join(f"{field} {before.get(field)}" for field in changed)
+    if "amount" not in changed:
+        fix = f"Send the {kind} as it was; make the change in {name} by hand if the books need it."
+    elif kind == "payment":
+        fix = (
+            "Send the payment as it was, then: if less was received, record a refund of the difference "
+            f"(PUT /refunds/{{id}} with payment_id {doc.id}); if more, record another payment for the rest."
+        )
+    else:
+        fix = "Send the refund as it was, and record another refund of the payment for any further amount."
+    raise FieldProblem(
+        changed[0],
+        f"{kind} {doc.id} is in {name} already as recorded ({recorded}); booksync writes each {kind} "
+        f"to {name} once and never edits it there",
+        fix,
+    )
