@@ -403,11 +403,12 @@ class Integrations:
 def _worst_dependent(
     badge: str, rows: Sequence[DocumentModel], provider: str
 ) -> tuple[str, dict[str, Any] | None] | None:
-    """What an invoice's payments and refunds make of its badge: the first one that failed makes it
-    Failed (with that one's error), one not in the books as it stands makes a Synced one Out of Date."""
+    """What an invoice's payments and refunds make of its badge: the first one that failed (and was
+    not changed since: pending again, it waits for its next sync) makes it Failed with that one's
+    error, one not in the books as it stands makes a Synced one Out of Date."""
     for row in rows:
         link = row.link(provider)
-        if link is not None and link.outcome == "failed":
+        if link is not None and link.outcome == "failed" and not row.pending_bucket:
             return "Failed", {
                 "code": link.error_code,
                 "message": f"{row.kind.capitalize()} {row.doc_id}: {link.error_message}",
