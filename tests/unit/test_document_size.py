@@ -18,6 +18,7 @@ from booksync.store.documents import (
     item_size,
 )
 from booksync.store.models import PROVIDERS, DocumentModel, LinkMap
+from pynamodb.attributes import UnicodeAttribute
 
 
 def longest_id(n: int) -> str:
@@ -43,8 +44,11 @@ def test_the_fullest_row_booksync_can_write_still_fits() -> None:
     4-byte characters), the most payments an invoice and refunds a payment may have: < 400 KB."""
     body = {"memo": "x" * (BODY_LIMIT - len(json.dumps({"memo": ""})))}
     assert len(json.dumps(body)) == BODY_LIMIT
-    fields = ("remote_id", "version", "pushed_hash", "outcome", "error_code", "error_message", "error_fix")
-    texts = dict.fromkeys((*fields, "remote_change", "remote_change_at"), "😀" * LINK_TEXT_LIMIT)
+    texts = {
+        name: "😀" * LINK_TEXT_LIMIT
+        for name, attribute in LinkMap.get_attributes().items()
+        if isinstance(attribute, UnicodeAttribute)
+    }
     most = str(Decimal("-99999999999999.99"))
     payments = [longest_id(n) for n in range(MAX_PAYMENTS_PER_INVOICE)]
     refunds = [longest_id(n) for n in range(MAX_REFUNDS_PER_PAYMENT)]
