@@ -47,6 +47,7 @@ class AlreadyExists(BooksyncError):
     def __init__(self, field: str, message: str, *, fix: str) -> None:
         super().__init__(f"{field}: {message}", fix=fix)
         self.field = field
+        self.reason = message  # the field's own message (the detail above names the field too)
 
 
 class ProviderError(BooksyncError):

@@ -295,8 +295,9 @@ class DocumentService:
         self._check_covers_refunds(held, payment.amount)
         invoices = [(row, self._docs.held(row, PAYMENTS)) for row in invoice_rows]
         applied = {a.invoice_id: a.amount for a in payment.applied}
-        for row, paid in invoices:
-            self._check_open_balance(row, paid, payment.id, applied[row.doc_id], field)
+        for index, (row, paid) in enumerate(invoices):
+            amount_field = "amount" if payment.applications is None else f"applications[{index}].amount"
+            self._check_open_balance(row, paid, payment.id, applied[row.doc_id], amount_field)
         outcome = self._docs.put_payment(
             payment,
             company_id=company_id,
@@ -404,7 +405,6 @@ class DocumentService:
         if amount <= total - others:
             return
         left = total - others
-        field = "amount" if field == "invoice_id" else "applications.amount"
         raise FieldProblem(
             field,
             f"{amount} on invoice {invoice_row.doc_id!r} is more than its open balance {left} "
