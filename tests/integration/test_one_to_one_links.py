@@ -7,7 +7,8 @@ keeps them), then with the real adapter against the QuickBooks sandbox:
   two items in the books, each invoice line on its own item at its own price, and the second
   one's record says how it was renamed;
 - "Strauß" and "Strauss" are two items;
-- the link claim: two documents can never hold one remote object, even when workers race.
+- the link claim: two documents can never hold one remote object, even when workers race, and
+  links stored before claims existed are claimed on their next sync (a shared one given up).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from typing import Any
 
 import pytest
 from booksync.documents import DocumentKind, InvoiceLine
-from booksync.providers.port import AccountingProvider
+from booksync.providers.port import AccountingProvider, ItemRefs
 from booksync.providers.quickbooks.names import ITEM_NAME_MAX
 from booksync.store.claims import LinkClaims
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
-from booksync.store.models import ConnectionModel
+from booksync.store.models import ConnectionModel, new_link
 from booksync.store.runs import RunRepository
 from booksync.sync.engine import InvoiceSync
 from booksync.sync.jobs import SyncJob
@@ -130,7 +131,7 @@ def world(request: pytest.FixtureRequest, tables: SimpleNamespace) -> SimpleName
             income_account_for=lambda _c, _p: income,
         )
 
-    return SimpleNamespace(books=books, docs=docs, service=service, engine=engine, runs=runs)
+    return SimpleNamespace(books=books, docs=docs, service=service, engine=engine, runs=runs, income=income)
 
 
 def sync(world: SimpleNamespace, invoice_id: str) -> Any:
@@ -275,3 +276,31 @@ def test_a_link_claim_is_won_once_whoever_races(tables: SimpleNamespace) -> None
     # Another kind, company or provider is another object.
     assert claims.claim(COMPANY, "quickbooks", DocumentKind.CUSTOMER, "77", "c-1", now=2.0)
     assert claims.claim("globex", "quickbooks", DocumentKind.ITEM, "77", "i-x", now=2.0)
+
+
+def test_links_stored_before_claims_are_claimed_and_a_shared_one_is_given_up(world: SimpleNamespace) -> None:
+    """Two items the old code had merged onto one object (no claims then): the first to sync
+    claims it; the other lets go and gets an object of its own."""
+    world.service.put_customer(COMPANY, builders.customer())
+    world.service.put_item(COMPANY, builders.item("i-1", name="Valve a:b", price="10.00"))
+    world.service.put_item(COMPANY, builders.item("i-2", name="Valve a-b", price="20.00"))
+    first = world.docs.get(COMPANY, DocumentKind.ITEM, "i-1")
+    shared = world.books.provider.create_item(
+        world.docs.parse(first), ItemRefs(income_account_id=world.income), idempotency_key="legacy-i-1"
+    )
+    for doc_id in ("i-1", "i-2"):
+        row = world.docs.get(COMPANY, DocumentKind.ITEM, doc_id)
+        legacy = new_link(
+            remote_id=shared.id, version=shared.version, pushed_hash=row.content_hash, outcome="synced"
+        )
+        world.docs.save_link(row, "quickbooks", legacy)
+    invoice_for(world, "inv-1", "c-1", ("i-1", "10.00"))
+    invoice_for(world, "inv-2", "c-1", ("i-2", "20.00"))
+    one, two = sync(world, "inv-1"), sync(world, "inv-2")
+
+    assert link(world, DocumentKind.ITEM, "i-1").remote_id == shared.id
+    assert link(world, DocumentKind.ITEM, "i-1").claimed
+    own = link(world, DocumentKind.ITEM, "i-2")
+    assert own.remote_id != shared.id and own.claimed and own.distinct_name
+    assert world.books.invoice(one.remote_invoice_id)["lines"] == [(shared.id, Decimal("10.00"))]
+    assert world.books.invoice(two.remote_invoice_id)["lines"] == [(own.remote_id, Decimal("20.00"))]

@@ -20,6 +20,7 @@ import pytest
 from booksync.documents import DocumentKind
 from booksync.settings import ApiSettings
 from booksync.store.documents import DocumentRepository
+from booksync.store.models import new_link
 from booksync.store.runs import RunRepository
 from booksync.wiring import api_services
 
@@ -218,6 +219,28 @@ def test_items_whose_cleaned_names_collide_are_never_one_item(stack: SimpleNames
         link = row.link_quickbooks
         assert link.distinct_name and stored[link.remote_id] == link.remote_name
         assert link.note == note.message and "suffix of its own" in note.message
+
+
+def test_links_stored_before_claims_are_claimed_and_a_shared_one_is_given_up(stack: SimpleNamespace) -> None:
+    """Two items the old code had merged onto one object (no claims then): the catalog claims it
+    for the first and gives the second an object of its own."""
+    stack.control.seed(
+        stack.realm, {"Item": [{"Name": "Valve a-b", "Type": "Service", "IncomeAccountRef": {"value": "9"}}]}
+    )
+    shared = items_in_quickbooks(stack)[0]["Id"]
+    put_items(stack, ["Valve a-b", "Valve a:b"])
+    docs = DocumentRepository()
+    for index in range(2):
+        row = docs.get(COMPANY, DocumentKind.ITEM, f"i-{index:05d}")
+        docs.save_link(
+            row, "quickbooks", new_link(remote_id=shared, pushed_hash=row.content_hash, outcome="synced")
+        )
+    stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+    run_until_done(stack, seconds=300)
+
+    first, second = links(DocumentKind.ITEM, 2)
+    assert first == shared and second is not None and second != shared
+    assert len(items_in_quickbooks(stack)) == 2
 
 
 def test_a_household_sharing_a_mailbox_is_two_customers(stack: SimpleNamespace) -> None:

@@ -447,6 +447,7 @@ class Wizard:
             pushed_hash=row.content_hash if pushed else None,
             synced_at=now,
             outcome="linked",
+            claimed=True,
         )
         self._docs.save_link(row, provider, link)
 

@@ -148,6 +148,9 @@ class LinkMap(MapAttribute[str, Any]):
     remote_name = UnicodeAttribute(null=True)
     note = UnicodeAttribute(null=True)
     distinct_name = BooleanAttribute(null=True)
+    # The remote object is claimed for this document (store/claims.py); unset on links stored
+    # before claims existed, which are claimed on their next sync.
+    claimed = BooleanAttribute(null=True)
     # The last change someone made in the provider that booksync did not make (drift), as the
     # provider's webhook reported it: e.g. "Update", "Void", "Delete", "Merge". Not pulled back.
     remote_change = UnicodeAttribute(null=True)

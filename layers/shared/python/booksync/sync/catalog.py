@@ -51,7 +51,7 @@ from booksync.store.claims import LinkClaims
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import Claim, IntentBusy, IntentRepository
-from booksync.store.models import ConnectionModel, DocumentModel, RunErrorMap, SyncRunModel, new_link
+from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, RunErrorMap, SyncRunModel, new_link
 from booksync.store.runs import add_note
 from booksync.sync.accounts import NoIncomeAccount, item_income_account
 from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
@@ -283,6 +283,13 @@ class _Walk:
         for row in rows:
             link = row.link(self.job.provider)
             doc = self._doc(row, bool(link is not None and link.distinct_name))
+            if (
+                link is not None
+                and link.remote_id
+                and not link.claimed
+                and not self._claim_linked(kind, doc, link)
+            ):
+                link = None  # linked before claims to an object another document holds: its own now
             if link is not None and link.remote_id and link.pushed_hash == row.content_hash:
                 if float(link.synced_at or 0) < self.started_at:
                     self._count("unchanged")
@@ -350,6 +357,18 @@ class _Walk:
             fresh = taken
         self._link_all(linked)
         return rest
+
+    def _claim_linked(self, kind: DocumentKind, doc: _Doc, link: LinkMap) -> bool:
+        """A link stored before claims existed: claim its object now; False when another
+        document holds it (then this one gets an object of its own, as in the invoice engine)."""
+        assert link.remote_id is not None
+        if self._hold(kind, doc, link.remote_id):
+            link.claimed = True
+            self.e._docs.save_link(doc.row, self.job.provider, link)
+            return True
+        link.remote_id, link.version, link.pushed_hash = None, None, None
+        link.generation = int(link.generation or 0) + 1
+        return False
 
     def _hold(self, kind: DocumentKind, doc: _Doc, remote_id: str) -> bool:
         """Two documents never share one remote object (design.md): the first claim wins."""
@@ -569,6 +588,7 @@ class _Walk:
                 synced_at=now,
                 outcome="synced",
                 generation=_generation(doc.row, self.job.provider),
+                claimed=True,
             )
             note = name_link(
                 link,

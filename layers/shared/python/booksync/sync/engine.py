@@ -831,6 +831,8 @@ class _Step:
         Once a document has a name of its own, its updates keep it.
         """
         link = row.link(self.job.provider)
+        if link is not None and link.remote_id and not link.claimed:
+            self._claim_linked(kind, row, link)
         namings = [_Naming(own_name, True)] if link is not None and link.distinct_name else []
         namings = namings or [_Naming(own_name, False), _Naming(own_name, True)]
         if link is not None and link.remote_id:
@@ -881,6 +883,21 @@ class _Step:
             fix=f"Rename the {kind.value} in your app (or the record holding its name in {label}), "
             "then sync again.",
         )
+
+    def _claim_linked(self, kind: DocumentKind, row: DocumentModel, link: LinkMap) -> None:
+        """A link stored before claims existed: claim its object now. When another document
+        holds it (the two were merged then), this one lets go and gets an object of its own."""
+        assert link.remote_id is not None
+        if self._claim(kind, row, link.remote_id):
+            link.claimed = True
+            self.e._docs.save_link(row, self.job.provider, link)
+            return
+        logger.warning(
+            "a link shared with another document is given up",
+            extra={"company_id": self.company, "doc": row.doc_key, "remote_id": link.remote_id},
+        )
+        link.remote_id, link.version, link.pushed_hash = None, None, None
+        link.generation = int(link.generation or 0) + 1
 
     def _ours(
         self, kind: DocumentKind, row: DocumentModel, find: Callable[[Named], RemoteObject | None], doc: Named
@@ -936,6 +953,7 @@ class _Step:
             generation=int(link.generation or 0) if link is not None else 0,
         )
         if named is not None:
+            new.claimed = True
             note = name_link(
                 new,
                 remote,
