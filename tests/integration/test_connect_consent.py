@@ -6,10 +6,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from booksync.errors import InvalidRequest
-from booksync.integrations import Integrations
+from booksync.errors import AccountTaken, InvalidRequest
+from booksync.integrations import Connected, Integrations
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
+from booksync.store.links import LinkRepository
+from booksync.store.models import ConnectionModel, DocumentModel, LinkMap
+from booksync.store.runs import RunRepository
+from booksync.store.webhook_events import WebhookEventRepository
+from booksync.webhooks.events import QuickBooksEventProcessor
+from booksync.webhooks.quickbooks import ChangeEvent
 
 from tests.dynamo_limits import enforce
 from tests.fakes.integrations import fake_integrations
@@ -42,3 +48,68 @@ def test_a_callback_key_too_long_for_dynamodb_is_refused_before_any_read(
     enforce(monkeypatch)
     with pytest.raises(InvalidRequest, match="over 200 characters"):
         service.complete_connect(provider="quickbooks", state=state or real, code="c", account_id=realm)
+
+
+# -- one provider account, one company (item 6) ---------------------------------------------------
+
+
+def connect(service: Integrations, company: str, realm: str) -> Connected:
+    state = state_of(
+        service.start_connect(company_id=company, user_id=f"{company}-admin", provider="quickbooks")
+    )
+    return service.complete_connect(provider="quickbooks", state=state, code="c", account_id=realm)
+
+
+def test_a_realm_one_company_connected_is_refused_to_another_until_it_is_disconnected(
+    service: Integrations,
+) -> None:
+    connections = ConnectionRepository()
+    connect(service, "acme", "r-1")
+    with pytest.raises(AccountTaken, match="already connected to another booksync company") as taken:
+        connect(service, "rival", "r-1")
+    assert "disconnect it there first" in taken.value.fix
+    assert "acme" not in taken.value.message  # another company's name is not told
+    assert connections.get("rival", "quickbooks") is None
+    assert [row.company_id for row in connections.owner_connections("quickbooks", "r-1")] == ["acme"]
+    connect(service, "acme", "r-1")  # its own realm again: a reconnect
+    service.disconnect(company_id="acme", provider="quickbooks")
+    assert connect(service, "rival", "r-1").company_id == "rival"
+    assert connections.account_owner("quickbooks", "r-1") == "rival"
+
+
+def test_reconnecting_to_another_realm_frees_the_first(service: Integrations) -> None:
+    connect(service, "acme", "r-1")
+    connect(service, "acme", "r-2")
+    assert connect(service, "rival", "r-1").account_id == "r-1"
+    with pytest.raises(AccountTaken):
+        connect(service, "rival", "r-2")
+
+
+def test_quickbooks_webhooks_act_only_for_the_company_that_owns_the_realm(service: Integrations) -> None:
+    connect(service, "acme", "r-1")
+    # A second company's row for the same realm, as two connections made before claims left it.
+    ConnectionModel(
+        "rival", "quickbooks", connection_id="c9", account_id="r-1", account_key="quickbooks#r-1"
+    ).save()
+    for company in ("acme", "rival"):
+        DocumentModel(
+            company,
+            "customer#c-1",
+            kind="customer",
+            doc_id="c-1",
+            body={},
+            content_hash="h",
+            updated_at=1,
+            link_quickbooks=LinkMap(remote_id="42", outcome="synced", pushed_hash="h", synced_at=1),
+        ).save()
+    processor = QuickBooksEventProcessor(
+        events=WebhookEventRepository(),
+        connections=ConnectionRepository(),
+        links=LinkRepository(),
+        runs=RunRepository(),
+    )
+    event = ChangeEvent(event_id="e-1", realm_id="r-1", entity="Customer", entity_id="42", operation="Delete")
+    assert processor.handle(event) == "recreate"
+    links = {c: DocumentModel.get(c, "customer#c-1").link("quickbooks") for c in ("acme", "rival")}
+    assert links["acme"] is not None and links["acme"].remote_id is None  # recreated on the next sync
+    assert links["rival"] is not None and links["rival"].remote_id == "42"  # not its realm's owner

@@ -71,6 +71,10 @@ class Connections:
         assert provider == "square"
         return self.by_merchant.get(account_id, [])
 
+    def owner_connections(self, provider: str, account_id: str) -> list[Connection]:
+        """As ConnectionRepository: the owner's connection; here the merchant's first company owns it."""
+        return self.find_by_account(provider, account_id)[:1]
+
 
 class Payouts:
     def __init__(self) -> None:
@@ -134,15 +138,14 @@ def envelope(kind: str, name: str, obj: dict[str, Any], event_id: str = "e-1", m
     )
 
 
-def test_payouts_are_handed_on_once_per_connected_company_in_the_contract_shape() -> None:
-    built, _, payouts, _ = processor()
+def test_payouts_are_handed_on_once_for_the_company_that_owns_the_merchant_in_the_contract_shape() -> None:
+    built, _, payouts, _ = processor()  # acme owns M1; acme-2's row for it is not acted for
     assert built.handle_message(envelope("payout.sent", "payout", PAYOUT)) == "payout_forwarded"
     assert payouts.sent == [
-        {"company_id": c, "merchant_id": "M1", "payout_id": "po_1", "event_type": "payout.sent", "event_id": "e-1", "payout": PAYOUT}
-        for c in ("acme", "acme-2")
+        {"company_id": "acme", "merchant_id": "M1", "payout_id": "po_1", "event_type": "payout.sent", "event_id": "e-1", "payout": PAYOUT}
     ]  # fmt: skip
     assert built.handle_message(envelope("payout.sent", "payout", PAYOUT)) == "duplicate"
-    assert len(payouts.sent) == 2
+    assert len(payouts.sent) == 1
 
 
 def test_a_missing_payout_queue_releases_the_event_for_a_retry() -> None:
@@ -161,7 +164,7 @@ def test_payments_get_their_location_time_zone_and_strangers_are_acknowledged() 
         "location_id": "L1",
     }
     assert built.handle_message(envelope("payment.updated", "payment", payment)) == "recorded"
-    assert payments.calls == [("acme", "pay-1", "America/New_York"), ("acme-2", "pay-1", "America/New_York")]
+    assert payments.calls == [("acme", "pay-1", "America/New_York")]  # the owner's books only
     assert (
         built.handle_message(envelope("payment.created", "payment", payment, "e-3", merchant="M9"))
         == "unknown_merchant"

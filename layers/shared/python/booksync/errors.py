@@ -32,6 +32,13 @@ class InvalidRequest(BooksyncError):
     code = "invalid_request"
 
 
+class AccountTaken(BooksyncError):
+    """The provider account (QuickBooks company, Square seller) is connected to another booksync
+    company: one account belongs to one company, or webhooks would act for both."""
+
+    code = "account_connected_elsewhere"
+
+
 class ConcurrentChange(BooksyncError):
     """Other requests kept changing what this one was checked against (e.g. refunds of the same
     payment): nothing was saved; sending the same request again is safe."""

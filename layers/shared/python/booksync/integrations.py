@@ -12,7 +12,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError
 
 from booksync.documents import DocumentKind, InvoiceStatus
-from booksync.errors import BooksyncError, InvalidRequest, NotFoundError
+from booksync.errors import AccountTaken, BooksyncError, InvalidRequest, NotFoundError
 from booksync.keys import KEY_MAX_CHARS, fits_key
 from booksync.providers.oauth_common import code_challenge, new_code_verifier
 from booksync.providers.port import OAuthClient
@@ -167,21 +167,25 @@ class Integrations:
         tokens = self._oauth_for(provider).exchange_code(
             code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
         )
-        if provider == "square" and not tokens.account_id:
+        account = account_id or tokens.account_id
+        if not account or not fits_key(account):
             raise InvalidRequest(
                 "Square did not say which seller (merchant_id) was connected.",
                 fix="Start the connection again.",
             )
+        # Claimed once the grant names the account (Square's merchant_id comes with the tokens). A
+        # refused grant is not revoked: revoking it would end the owner's grant for the same app.
+        self._claim(provider, account, pending.company_id)
         connection_id = self._connections.new_connection_id()
         context = TokenContext(company_id=pending.company_id, provider=provider, connection_id=connection_id)
         sealed = self._cipher.seal(PlainTokens(tokens.access_token, tokens.refresh_token), context)
         now = self._clock()
-        first = self._connections.get(pending.company_id, provider) is None
+        previous = self._connections.get(pending.company_id, provider)
         self._connections.store_connection(
             company_id=pending.company_id,
             provider=provider,
             connection_id=connection_id,
-            account_id=account_id or tokens.account_id,
+            account_id=account,
             sealed=sealed,
             times=TokenTimes(
                 access_expires_at=tokens.access_expires_at.timestamp(),
@@ -194,15 +198,15 @@ class Integrations:
             now=now,
             refresh_every=self._keepalive,
         )
+        if previous is not None and previous.account_id and previous.account_id != account:
+            # Reconnected to another account: the one it left is free for another company.
+            self._connections.release_account(provider, previous.account_id, pending.company_id)
         if self._notifications is not None:
             # The connection works again: its "reconnect" notifications are over.
             for kind in ("needs_reconnection", "connection_down"):
                 self._notifications.resolve(pending.company_id, f"{provider}:{kind}", now)
         connected = Connected(
-            company_id=pending.company_id,
-            provider=provider,
-            account_id=account_id or tokens.account_id,
-            first=first,
+            company_id=pending.company_id, provider=provider, account_id=account, first=previous is None
         )
         hooks = self._on_payments_connected if provider in PAYMENT_PROVIDERS else self._on_connected
         for hook in hooks:
@@ -211,6 +215,17 @@ class Integrations:
             except Exception:  # the connection is stored; the next sweep does what the hook did not
                 logger.exception("after-connect step failed", extra={"provider": provider})
         return connected
+
+    def _claim(self, provider: str, account_id: str, company_id: str) -> None:
+        if self._connections.claim_account(provider, account_id, company_id, now=self._clock()) is None:
+            return
+        name = PROVIDER_LABELS.get(provider, provider)
+        raise AccountTaken(
+            f"This {name} account ({account_id}) is already connected to another booksync company, "
+            "so it was not connected here: one account's books and webhooks belong to one company.",
+            fix=f"Connect a different {name} account, or ask the admin of the company that connected "
+            "it to disconnect it there first, then connect again.",
+        )
 
     def _consume_state(self, state: str, provider: str) -> OAuthStateModel:
         """One-time: the conditional delete lets exactly one callback use a state. A state sent to
@@ -247,6 +262,8 @@ class Integrations:
             raise NotFoundError(f"{provider} is not connected.", fix="Nothing to disconnect.")
         revoked = self._revoke(row)
         self._connections.disconnect(row, now=self._clock())
+        if row.account_id:  # another company may connect this account now
+            self._connections.release_account(provider, row.account_id, company_id)
         return {**self._describe(provider, self._connections.get(company_id, provider)), "revoked": revoked}
 
     def _revoke(self, row: ConnectionModel) -> bool:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from booksync.errors import (
+    AccountTaken,
     AlreadyExists,
     BooksyncError,
     ConcurrentChange,
@@ -80,6 +81,7 @@ _STATUS: list[tuple[type[BooksyncError], int, str]] = [
     (InvalidRequest, 422, "The request cannot be processed"),
     (ConcurrentChange, 409, "Changed by another request at the same time"),
     (AlreadyExists, 409, "Already exists"),
+    (AccountTaken, 409, "Connected to another booksync company"),
     (ConfigurationError, 503, "booksync is not configured for this"),
     (RateLimited, 429, "The provider is rate limiting"),
     (NeedsReconnection, 409, "The integration needs to be reconnected"),
@@ -91,8 +93,9 @@ PROBLEM_STATUSES: dict[int, str] = {
     **{status: title for _, status, title in _STATUS},
     400: "The body is not JSON",
     405: "Method not allowed",
-    409: "The integration needs to be reconnected, another document already has this number, or other "
-    "requests changed the same record meanwhile",
+    409: "The integration needs to be reconnected, another document already has this number, the "
+    "provider account is connected to another booksync company, or other requests changed the same "
+    "record meanwhile",
     422: "Invalid request",
 }
 

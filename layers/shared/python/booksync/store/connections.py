@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from booksync.security.vault import SealedTokens, TokenContext
-from booksync.store.models import PROVIDERS, ConnectionModel
+from booksync.store.models import PROVIDERS, AccountClaimModel, ConnectionModel
 
 
 class ConnectionStatus:
@@ -28,6 +28,10 @@ class TokenTimes:
 
 def _conditional_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _claim_key(provider: str, account_id: str) -> str:
+    return f"account#{provider}#{account_id}"
 
 
 def token_context(row: ConnectionModel) -> TokenContext:
@@ -62,6 +66,51 @@ class ConnectionRepository:
 
     def find_by_account(self, provider: str, account_id: str) -> list[ConnectionModel]:
         return list(ConnectionModel.account_index.query(f"{provider}#{account_id}"))
+
+    # -- who owns a provider account -------------------------------------------------------------
+    def claim_account(self, provider: str, account_id: str, company_id: str, *, now: float) -> str | None:
+        """Claim the account for the company (again, if it is its own already). None when the
+        company holds it; else the company that does (a conditional put: one wins a race)."""
+        key = _claim_key(provider, account_id)
+        claim = AccountClaimModel(key, owner_company_id=company_id, claimed_at=now)
+        try:
+            claim.save(
+                condition=AccountClaimModel.claim_key.does_not_exist()
+                | (AccountClaimModel.owner_company_id == company_id)
+            )
+        except PutError as exc:
+            if not _conditional_failed(exc):
+                raise
+            return self.account_owner(provider, account_id) or self.claim_account(
+                provider, account_id, company_id, now=now
+            )  # released in between: try again
+        return None
+
+    def release_account(self, provider: str, account_id: str, company_id: str) -> None:
+        """Give the account up, if this company holds it (another's claim is left alone)."""
+        try:
+            AccountClaimModel(_claim_key(provider, account_id)).delete(
+                condition=AccountClaimModel.owner_company_id == company_id
+            )
+        except DeleteError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    def account_owner(self, provider: str, account_id: str) -> str | None:
+        try:
+            claim = AccountClaimModel.get(_claim_key(provider, account_id), "#owner", consistent_read=True)
+        except AccountClaimModel.DoesNotExist:
+            return None
+        return str(claim.owner_company_id)
+
+    def owner_connections(self, provider: str, account_id: str) -> list[ConnectionModel]:
+        """The connection that acts for this account (webhooks): its owner's. An account nobody
+        claimed (connected before claims existed) is acted on only when one company connected it."""
+        rows = self.find_by_account(provider, account_id)
+        owner = self.account_owner(provider, account_id)
+        if owner is not None:
+            return [row for row in rows if row.company_id == owner]
+        return rows if len(rows) == 1 else []
 
     def record_locations(self, company_id: str, provider: str, locations: list[dict[str, Any]]) -> None:
         """A payment processor's locations (Square), updated alone: tokens stay as they are."""

@@ -113,6 +113,21 @@ class ConnectionModel(Model):
     refresh_index = RefreshIndex()
 
 
+class AccountClaimModel(Model):
+    """Which booksync company owns a provider account (a QuickBooks realm, a Square merchant): one
+    row per account, so a second company cannot connect it and webhooks act for one company. Kept
+    in the Connections table (no table of its own): its key ``account#<provider>#<account id>`` /
+    ``#owner`` is no company's connection row."""
+
+    class Meta(_Meta):
+        pass
+
+    claim_key = UnicodeAttribute(hash_key=True, attr_name="company_id")
+    slot = UnicodeAttribute(range_key=True, attr_name="provider", default="#owner")
+    owner_company_id = UnicodeAttribute()
+    claimed_at = NumberAttribute()
+
+
 class PendingIndex(GlobalSecondaryIndex["DocumentModel"]):
     class Meta:
         index_name = "pending-index"
@@ -294,6 +309,9 @@ ALL_MODELS: dict[str, type[Model]] = {
     "oauth_states_table": OAuthStateModel,
 }
 
+# Models whose rows live in another model's table (bound with it).
+SHARING: dict[str, tuple[type[Model], ...]] = {"connections_table": (AccountClaimModel,)}
+
 
 def bind_tables(settings: object) -> None:
     """Point each model at the table its function's settings name (only those it has)."""
@@ -302,9 +320,10 @@ def bind_tables(settings: object) -> None:
     for field_name, model in ALL_MODELS.items():
         name = getattr(settings, field_name, None)
         if name and (model.Meta.table_name, model.Meta.region) != (name, region):
-            model.Meta.table_name = name
-            model.Meta.region = region
-            model._connection = None
+            for bound in (model, *SHARING.get(field_name, ())):
+                bound.Meta.table_name = name
+                bound.Meta.region = region
+                bound._connection = None
 
 
 def new_link(**values: Any) -> LinkMap:

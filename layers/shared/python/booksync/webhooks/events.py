@@ -95,7 +95,8 @@ class QuickBooksEventProcessor:
         return outcome
 
     def _act(self, event: ChangeEvent) -> tuple[str, str | None]:
-        connections = self._connections.find_by_account(PROVIDER, event.realm_id)
+        # Only the company that owns the realm's connection: never two companies' documents.
+        connections = self._connections.owner_connections(PROVIDER, event.realm_id)
         if not connections:
             return "unknown_realm", f"No company is connected to QuickBooks company {event.realm_id}."
         kind = KINDS.get(event.entity)

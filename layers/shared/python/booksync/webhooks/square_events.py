@@ -109,7 +109,8 @@ class SquareEventProcessor:
             return "ignored", f"booksync does not act on {event.type} events."
         connections = [
             c
-            for c in self._connections.find_by_account(PROVIDER, event.merchant_id)
+            # Only the company that owns the merchant's connection: never two companies' books.
+            for c in self._connections.owner_connections(PROVIDER, event.merchant_id)
             if c.status != ConnectionStatus.DISCONNECTED
         ]
         if not connections:
