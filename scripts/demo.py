@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
+from local import app_return
+
 COMPANY = "demo-company"
 REALM = "9341453050071426"
 
@@ -114,8 +116,8 @@ class Scenario:
     def consent_and_callback(self, started: httpx.Response) -> str:
         """Follow a connect/reconnect answer through Intuit's consent and booksync's callback."""
         location = consent(started.json()["authorization_url"], REALM)
-        callback = httpx.get(location, timeout=30)
-        return callback.headers.get("location", "") or callback.text[:160]
+        done = app_return.confirm(self.api, "quickbooks", httpx.get(location, timeout=30))
+        return short(done.text)
 
     def status(self, provider: str = "quickbooks") -> dict[str, Any]:
         return dict(self.api.get(f"/integrations/{provider}").json())
@@ -178,10 +180,15 @@ def connect_quickbooks(s: Scenario) -> None:
     callback = httpx.get(location, timeout=30)
     back_to_app = callback.headers.get("location", "")
     s.check(
-        "the callback stores the connection and returns to the app",
-        callback.status_code == 200
-        or (callback.status_code == 302 and "connected=quickbooks" in back_to_app),
+        "the callback returns to the app with a one-time consent, connecting nothing yet",
+        callback.status_code == 302 and "consent=" in back_to_app and s.status()["status"] != "connected",
         back_to_app.split("?")[0] or short(callback.text),
+    )
+    done = app_return.confirm(s.api, "quickbooks", callback)
+    s.check(
+        "the app confirms it with its user's token: connected to that user's company",
+        done.status_code == 200 and done.json().get("account_id") == REALM,
+        short(done.text),
     )
     status = s.status()
     s.check(
@@ -547,7 +554,7 @@ def square_payments_and_payout(s: Scenario) -> None:
         consent_page = httpx.get(
             f"{started.json()['authorization_url']}&merchant_id={merchant['id']}", timeout=30
         )
-        httpx.get(consent_page.headers.get("location", ""), timeout=30)
+        app_return.confirm(s.api, "square", httpx.get(consent_page.headers.get("location", ""), timeout=30))
         s.check("Square connected, its location recorded", s.status("square")["status_label"] == "Connected")
         _payout_accounts(s)
         s.put("/customers/cust-2", {"display_name": "Alan Turing", "email": "alan@example.com"})

@@ -173,7 +173,10 @@ def connect_company(
     url = services.integrations.start_connect(company_id=company_id, user_id=user_id, provider="quickbooks")
     query = parse_qs(urlsplit(control.approve_consent(url, realm=realm)).query)
     connected = str(query["realmId"][0])
-    services.integrations.complete_connect(
+    consent = services.integrations.accept_callback(
         provider="quickbooks", state=query["state"][0], code=query["code"][0], account_id=connected
+    )
+    services.integrations.confirm_connect(
+        company_id=company_id, user_id=user_id, provider="quickbooks", consent=consent
     )
     return connected

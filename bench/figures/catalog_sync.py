@@ -101,8 +101,11 @@ def _connect(env: dict[str, str], control: Any) -> tuple[Any, str]:
     url = services.integrations.start_connect(company_id=COMPANY, user_id="bench", provider="quickbooks")
     query = parse_qs(urlsplit(control.approve_consent(url)).query)
     realm = query["realmId"][0]
-    services.integrations.complete_connect(
+    consent = services.integrations.accept_callback(
         provider="quickbooks", state=query["state"][0], code=query["code"][0], account_id=realm
+    )
+    services.integrations.confirm_connect(
+        company_id=COMPANY, user_id="bench", provider="quickbooks", consent=consent
     )
     return services, realm
 

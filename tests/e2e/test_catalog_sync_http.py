@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from local import app_return
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.stack import LocalStack
 from tests.e2e.conftest import quickbooks_ledger
@@ -36,6 +37,7 @@ def connect(stack: LocalStack, api: httpx.Client, realm: str = REALM) -> None:
         location = control.approve_consent(started.json()["authorization_url"], realm=realm)
     callback = httpx.get(location, timeout=30)
     assert callback.status_code in (200, 302), callback.text
+    assert app_return.confirm(api, "quickbooks", callback).status_code == 200
 
 
 def test_first_sync_then_sync_now_with_history(stack: LocalStack, api: httpx.Client) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from local import app_return
 from local.sandboxes.square.testing import SquareControl
 from local.stack import LocalStack
 
@@ -32,6 +33,7 @@ def test_card_payments_reach_their_invoices(stack: LocalStack, api: httpx.Client
         assert consent.status_code == 302, consent.text
         callback = httpx.get(consent.headers["location"], timeout=30)
         assert callback.status_code in (200, 302), callback.text
+        assert app_return.confirm(api, "square", callback).status_code == 200
         described = api.get("/integrations/square").json()
         assert described["status"] == "connected" and described["account_id"] == merchant["id"]
         assert [loc["id"] for loc in described["locations"]] == [merchant["main_location_id"]]

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from local import app_return
 from local.sandboxes.square.testing import SquareControl
 from local.stack import LocalStack, StackOptions
 
@@ -45,6 +46,7 @@ def test_square_connects_with_pkce_when_the_stack_says_so(stack: LocalStack) -> 
         assert consent.status_code == 302, consent.text
         callback = httpx.get(consent.headers["location"], timeout=30)
         assert callback.status_code in (200, 302), callback.text
+        assert app_return.confirm(api, "square", callback).status_code == 200
         described = api.get("/integrations/square").json()
         assert described["status"] == "connected" and described["account_id"] == merchant["id"]
     grants = [g for g in stack.square_sandbox.oauth.grants.values() if g.merchant_id == merchant["id"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from booksync.integrations import Integrations
+from booksync.integrations import Connected, Integrations
 from booksync.providers.port import OAuthClient
 from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
@@ -31,3 +31,18 @@ def fake_integrations(
         redirect_uri_for=lambda p: f"https://api.example.com/oauth/{p}/callback",
         **hooks,
     )
+
+
+def complete_connect(
+    service: Integrations,
+    *,
+    provider: str,
+    state: str,
+    code: str,
+    account_id: str | None,
+    company_id: str,
+    user_id: str,
+) -> Connected:
+    """The provider's redirect to the callback, then the starter's app confirming the consent."""
+    consent = service.accept_callback(provider=provider, state=state, code=code, account_id=account_id)
+    return service.confirm_connect(company_id=company_id, user_id=user_id, provider=provider, consent=consent)

@@ -149,21 +149,44 @@ def test_connect_is_admin_only_and_the_state_is_one_time(api: SimpleNamespace) -
     state = started["authorization_url"].split("state=")[1].split("&")[0]
     path = f"/oauth/quickbooks/callback?code=abc&state={state}&realmId=9130"
     status, body, _ = api.call("GET", path, route_key="GET /oauth/{provider}/callback")
-    assert status == 200 and body["connected"] == "quickbooks"
+    assert status == 200 and body["status"] == "awaiting_confirmation"
     status, problem, _ = api.call("GET", path, route_key="GET /oauth/{provider}/callback")
     assert status == 422 and "already used" in problem["detail"]
+    assert api.call("GET", "/integrations", claims=admin())[1][0]["status_label"] == "Not Connected"
+    confirm = {"consent": body["consent"]}
+    status, done, _ = api.call("POST", "/oauth/quickbooks/complete", confirm, claims=admin())
+    assert status == 200 and (done["connected"], done["account_id"]) == ("quickbooks", "9130")
     status, listing, _ = api.call("GET", "/integrations", claims=admin())
     assert listing[0]["status_label"] == "Connected" and listing[0]["connected_by"] == "u-admin"
+
+
+def callback(api: SimpleNamespace, query: str) -> tuple[int, Any, dict[str, str]]:
+    """The provider's redirect to the public callback (no JWT)."""
+    return api.call("GET", f"/oauth/quickbooks/callback?{query}", route_key="GET /oauth/{provider}/callback")
+
+
+def test_a_consent_confirmed_by_another_company_is_403_saying_how_to_connect_your_own(
+    api: SimpleNamespace,
+) -> None:
+    _, started, _ = api.call("POST", "/integrations/quickbooks/connect", claims=admin())
+    state = started["authorization_url"].split("state=")[1].split("&")[0]
+    _, body, _ = callback(api, f"code=abc&state={state}&realmId=9130")
+    confirm = {"consent": body["consent"]}
+    status, problem, headers = api.call(
+        "POST", "/oauth/quickbooks/complete", confirm, claims=admin("rival", "rival-admin")
+    )
+    assert status == 403 and headers["content-type"] == "application/problem+json"
+    assert "started by another account" in problem["detail"]
+    assert "from your own account" in problem["fix"]
+    for company in ("rival", "acme"):
+        listing = api.call("GET", "/integrations", claims=admin(company))[1]
+        assert listing[0]["status_label"] == "Not Connected"
 
 
 def test_denied_consent_is_explained(api: SimpleNamespace) -> None:
     _, started, _ = api.call("POST", "/integrations/quickbooks/connect", claims=admin())
     state = started["authorization_url"].split("state=")[1].split("&")[0]
-    status, problem, _ = api.call(
-        "GET",
-        f"/oauth/quickbooks/callback?error=access_denied&state={state}",
-        route_key="GET /oauth/{provider}/callback",
-    )
+    status, problem, _ = callback(api, f"error=access_denied&state={state}")
     assert status == 422 and "access_denied" in problem["detail"]
 
 

@@ -1,17 +1,20 @@
-"""Whose connection is it: a connection link's state is checked before it is spent, and outside
-values that become keys are bounded before any read (Integrations and the API over moto)."""
+"""Whose connection is it (Integrations over moto's tables and KMS, the fake OAuth server):
+- a consent connects only the user and company that started it, whoever's browser brings it back;
+- one QuickBooks realm belongs to one company, and its webhooks act for that company only;
+- a connection link's state is checked before it is spent, and outside values that become keys
+  are bounded before any read."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import pytest
-from booksync.errors import AccountTaken, InvalidRequest
+from booksync.errors import AccountTaken, ConsentNotYours, InvalidRequest
 from booksync.integrations import Connected, Integrations
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.links import LinkRepository
-from booksync.store.models import ConnectionModel, DocumentModel, LinkMap
+from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, OAuthStateModel
 from booksync.store.runs import RunRepository
 from booksync.store.webhook_events import WebhookEventRepository
 from booksync.webhooks.events import QuickBooksEventProcessor
@@ -31,12 +34,19 @@ def service(tables: SimpleNamespace, kms_key: str) -> Integrations:
     return fake_integrations(ConnectionRepository(), DocumentRepository(), kms_key, oauth=FakeOAuth())
 
 
+def start(service: Integrations, company: str = "acme", user: str = "u1") -> str:
+    return state_of(service.start_connect(company_id=company, user_id=user, provider="quickbooks"))
+
+
 def test_a_state_sent_to_another_providers_callback_is_not_spent(service: Integrations) -> None:
-    state = state_of(service.start_connect(company_id="acme", user_id="u1", provider="quickbooks"))
+    state = start(service)
     with pytest.raises(InvalidRequest, match="started for quickbooks") as refused:
-        service.complete_connect(provider="square", state=state, code="c-1", account_id=None)
+        service.accept_callback(provider="square", state=state, code="c-1", account_id=None)
     assert "redirect URI" in (refused.value.fix or "")
-    connected = service.complete_connect(provider="quickbooks", state=state, code="c-1", account_id="r-1")
+    consent = service.accept_callback(provider="quickbooks", state=state, code="c-1", account_id="r-1")
+    connected = service.confirm_connect(
+        company_id="acme", user_id="u1", provider="quickbooks", consent=consent
+    )
     assert (connected.company_id, connected.account_id) == ("acme", "r-1")
 
 
@@ -44,20 +54,76 @@ def test_a_state_sent_to_another_providers_callback_is_not_spent(service: Integr
 def test_a_callback_key_too_long_for_dynamodb_is_refused_before_any_read(
     service: Integrations, monkeypatch: pytest.MonkeyPatch, state: str | None, realm: str
 ) -> None:
-    real = state_of(service.start_connect(company_id="acme", user_id="u1", provider="quickbooks"))
+    real = start(service)
     enforce(monkeypatch)
     with pytest.raises(InvalidRequest, match="over 200 characters"):
-        service.complete_connect(provider="quickbooks", state=state or real, code="c", account_id=realm)
+        service.accept_callback(provider="quickbooks", state=state or real, code="c", account_id=realm)
+
+
+def test_a_consent_key_too_long_for_dynamodb_is_refused_before_any_read(
+    service: Integrations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enforce(monkeypatch)
+    with pytest.raises(InvalidRequest, match="already used or is unknown"):
+        service.confirm_connect(
+            company_id="acme", user_id="u1", provider="quickbooks", consent="s" * 3_000 + ".x"
+        )
+
+
+# -- a consent connects whoever started it, and nobody else (item 5) -----------------------------
+
+
+def test_the_callback_connects_nothing_until_the_user_who_started_it_confirms(service: Integrations) -> None:
+    state = start(service)
+    consent = service.accept_callback(provider="quickbooks", state=state, code="c-1", account_id="r-1")
+    assert ConnectionRepository().get("acme", "quickbooks") is None
+    with pytest.raises(InvalidRequest, match="already used"):  # a replayed redirect
+        service.accept_callback(provider="quickbooks", state=state, code="c-1", account_id="r-1")
+    stored = OAuthStateModel.get(state)
+    assert stored.code_ciphertext is not None and b"c-1" not in stored.code_ciphertext  # sealed
+    assert consent.split(".", 1)[1] not in str(stored.consent_hash)  # only its digest is kept
+    connected = service.confirm_connect(
+        company_id="acme", user_id="u1", provider="quickbooks", consent=consent
+    )
+    assert (connected.company_id, connected.account_id) == ("acme", "r-1")
+    with pytest.raises(InvalidRequest, match="already used"):
+        service.confirm_connect(company_id="acme", user_id="u1", provider="quickbooks", consent=consent)
+
+
+@pytest.mark.parametrize(("company", "user"), [("rival", "rival-admin"), ("acme", "u2")])
+def test_a_consent_link_finished_by_another_account_connects_nothing_ever(
+    service: Integrations, company: str, user: str
+) -> None:
+    """acme's admin u1 sends the consent link to someone else, who approves their own books: the
+    browser that comes back is theirs, and their app confirms as them."""
+    consent = service.accept_callback(provider="quickbooks", state=start(service), code="c", account_id="r-9")
+    with pytest.raises(ConsentNotYours, match="started by another account") as refused:
+        service.confirm_connect(company_id=company, user_id=user, provider="quickbooks", consent=consent)
+    assert "Start the connection again from your own account" in refused.value.fix
+    connections = ConnectionRepository()
+    assert connections.get(company, "quickbooks") is None and connections.get("acme", "quickbooks") is None
+    assert connections.account_owner("quickbooks", "r-9") is None
+    with pytest.raises(InvalidRequest, match="already used"):  # spent: not even its starter can use it now
+        service.confirm_connect(company_id="acme", user_id="u1", provider="quickbooks", consent=consent)
+
+
+def test_a_wrong_consent_secret_is_refused_without_spending_the_real_one(service: Integrations) -> None:
+    consent = service.accept_callback(provider="quickbooks", state=start(service), code="c", account_id="r-1")
+    state = consent.split(".", 1)[0]
+    for wrong in (f"{state}.guess", state, f"{state}."):
+        with pytest.raises(InvalidRequest, match="already used or is unknown"):
+            service.confirm_connect(company_id="acme", user_id="u1", provider="quickbooks", consent=wrong)
+    assert service.confirm_connect(company_id="acme", user_id="u1", provider="quickbooks", consent=consent)
 
 
 # -- one provider account, one company (item 6) ---------------------------------------------------
 
 
 def connect(service: Integrations, company: str, realm: str) -> Connected:
-    state = state_of(
-        service.start_connect(company_id=company, user_id=f"{company}-admin", provider="quickbooks")
-    )
-    return service.complete_connect(provider="quickbooks", state=state, code="c", account_id=realm)
+    user = f"{company}-admin"
+    state = start(service, company, user)
+    consent = service.accept_callback(provider="quickbooks", state=state, code="c", account_id=realm)
+    return service.confirm_connect(company_id=company, user_id=user, provider="quickbooks", consent=consent)
 
 
 def test_a_realm_one_company_connected_is_refused_to_another_until_it_is_disconnected(

@@ -9,13 +9,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from booksync.integrations import Integrations
+from booksync.integrations import Connected, Integrations
 from booksync.providers.oauth_common import code_challenge
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import OAuthStateModel
 
-from tests.fakes.integrations import fake_integrations
+from tests.fakes.integrations import complete_connect, fake_integrations
 from tests.fakes.oauth import FakeOAuth
 
 
@@ -27,6 +27,19 @@ def state_of(url: str) -> str:
     return url.split("state=")[1].split("&", maxsplit=1)[0]
 
 
+def finish(service: Integrations, state: str) -> Connected:
+    """The provider's redirect with a code for realm-1, confirmed by the user who started it."""
+    return complete_connect(
+        service,
+        provider="quickbooks",
+        state=state,
+        code="c-1",
+        account_id="realm-1",
+        company_id="acme",
+        user_id="u1",
+    )
+
+
 def test_a_code_flow_client_sends_no_challenge_and_keeps_no_verifier(
     tables: SimpleNamespace, kms_key: str
 ) -> None:
@@ -36,7 +49,7 @@ def test_a_code_flow_client_sends_no_challenge_and_keeps_no_verifier(
     state = state_of(url)
     assert oauth.challenges == [None]
     assert OAuthStateModel.get(state).code_verifier is None
-    service.complete_connect(provider="quickbooks", state=state, code="c-1", account_id="realm-1")
+    finish(service, state)
     assert oauth.verifiers == [None]
 
 
@@ -51,7 +64,7 @@ def test_a_pkce_client_gets_the_challenge_and_the_callback_hands_back_its_verifi
     assert oauth.challenges == [code_challenge(verifier)]
     other = state_of(service.start_connect(company_id="acme", user_id="u1", provider="quickbooks"))
     assert OAuthStateModel.get(other).code_verifier != verifier  # one verifier per attempt
-    connected = service.complete_connect(provider="quickbooks", state=state, code="c-1", account_id="realm-1")
+    connected = finish(service, state)
     assert oauth.verifiers == [verifier]
     assert connected.account_id == "realm-1"
     with pytest.raises(OAuthStateModel.DoesNotExist):

@@ -299,7 +299,10 @@ def test_the_connect_callback_opens_the_wizard_and_a_reconnect_keeps_it(world: S
         started = world.call("POST", "/integrations/quickbooks/connect", claims=newco)[1]
         state = started["authorization_url"].split("state=")[1].split("&")[0]
         path = f"/oauth/quickbooks/callback?code=abc&state={state}&realmId=77"
-        assert world.call("GET", path, route_key="GET /oauth/{provider}/callback")[0] == 200
+        status, body, _ = world.call("GET", path, route_key="GET /oauth/{provider}/callback")
+        assert status == 200
+        confirm = {"consent": body["consent"]}
+        assert world.call("POST", "/oauth/quickbooks/complete", confirm, claims=newco)[0] == 200
 
     connect()
     status, state, _ = world.call("GET", W, claims=newco)

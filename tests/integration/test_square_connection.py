@@ -16,7 +16,7 @@ import httpx
 import pytest
 from booksync import wiring
 from booksync.errors import ConfigurationError, NeedsReconnection, Rejected, RemoteNotFound, TransientError
-from booksync.integrations import Integrations
+from booksync.integrations import Connected, Integrations
 from booksync.providers.oauth_common import new_code_verifier
 from booksync.providers.square.client import SquareClient
 from booksync.providers.square.oauth import SquareOAuth
@@ -30,7 +30,7 @@ from booksync.store.models import ConnectionModel, OAuthStateModel
 from local.sandboxes.square.config import ClientApp, SquareConfig
 from local.sandboxes.square.server import SquareSandbox
 from local.sandboxes.square.testing import SquareControl
-from tests.fakes.integrations import fake_integrations
+from tests.fakes.integrations import complete_connect, fake_integrations
 
 APP_ID, SECRET = "sandbox-sq0idb-oauth-tests", "sandbox-sq0csb-oauth-secret"
 REDIRECT = "https://api.example.com/oauth/square/callback"
@@ -156,15 +156,26 @@ def approve(square: SimpleNamespace, url: str) -> dict[str, str]:
     return dict(httpx.URL(answer.headers["location"]).params)
 
 
+def finish(service: Integrations, redirect: dict[str, str]) -> Connected:
+    """Square's redirect to the callback, confirmed by the user who started the connection."""
+    return complete_connect(
+        service,
+        provider="square",
+        state=redirect["state"],
+        code=redirect["code"],
+        account_id=None,
+        company_id="acme",
+        user_id="u1",
+    )
+
+
 def connect_with_pkce(square: SimpleNamespace, kms_key: str) -> SquareOAuth:
     oauth = pkce_oauth(square)
     service = integrations(oauth, kms_key)
     url = service.start_connect(company_id="acme", user_id="u1", provider="square")
     assert "code_challenge" in httpx.URL(url).params
     redirect = approve(square, url)
-    connected = service.complete_connect(
-        provider="square", state=redirect["state"], code=redirect["code"], account_id=None
-    )
+    connected = finish(service, redirect)
     assert connected.account_id == square.merchant["id"]
     return oauth
 
@@ -212,9 +223,7 @@ def test_a_verifier_that_does_not_match_the_challenge_is_refused_by_square(
         actions=[OAuthStateModel.code_verifier.set(new_code_verifier())]
     )
     with pytest.raises(Rejected, match="code_verifier does not match"):
-        service.complete_connect(
-            provider="square", state=redirect["state"], code=redirect["code"], account_id=None
-        )
+        finish(service, redirect)
     assert ConnectionRepository().get("acme", "square") is None
 
 

@@ -31,6 +31,7 @@ from local.sandboxes.square.server import SquareSandbox
 from local.sandboxes.square.testing import SquareControl
 from tests import builders
 from tests.apigw import admin, http_event
+from tests.fakes.integrations import complete_connect
 from tests.lambda_env import (
     Context,
     connect_company,
@@ -138,8 +139,14 @@ def connect_square(services: Any, merchant_id: str) -> None:
     consent = httpx.get(url + f"&merchant_id={merchant_id}", follow_redirects=False)
     assert consent.status_code == 302, consent.text
     query = dict(httpx.URL(consent.headers["location"]).params)
-    services.integrations.complete_connect(
-        provider="square", state=query["state"], code=query["code"], account_id=None
+    complete_connect(
+        services.integrations,
+        provider="square",
+        state=query["state"],
+        code=query["code"],
+        account_id=None,
+        company_id=COMPANY,
+        user_id="u-admin",
     )
 
 

@@ -52,6 +52,7 @@ PROXY_SAMPLES_REQUIRED = [
     ("POST", r"/integrations/quickbooks/account-mapping/apply-to-unmapped"),
     ("PATCH", r"/integrations/quickbooks/settings"),
     ("POST", r"/integrations/square/connect"),
+    ("POST", r"/oauth/quickbooks/complete"),
     ("GET", r"/square/payments/unmatched"),
     ("POST", r"/square/payments/[^/]+/match"),
     ("GET", r"/payouts"),

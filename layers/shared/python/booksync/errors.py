@@ -39,6 +39,13 @@ class AccountTaken(BooksyncError):
     code = "account_connected_elsewhere"
 
 
+class ConsentNotYours(BooksyncError):
+    """A provider consent was confirmed by another user or company than the one that started the
+    connection (e.g. a consent link sent to someone else): nothing is connected."""
+
+    code = "consent_not_yours"
+
+
 class ConcurrentChange(BooksyncError):
     """Other requests kept changing what this one was checked against (e.g. refunds of the same
     payment): nothing was saved; sending the same request again is safe."""

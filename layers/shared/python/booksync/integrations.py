@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -9,14 +11,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DeleteError
+from pynamodb.exceptions import DeleteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from booksync.documents import DocumentKind, InvoiceStatus
-from booksync.errors import AccountTaken, BooksyncError, InvalidRequest, NotFoundError
+from booksync.errors import AccountTaken, BooksyncError, ConsentNotYours, InvalidRequest, NotFoundError
 from booksync.keys import KEY_MAX_CHARS, fits_key
 from booksync.providers.oauth_common import code_challenge, new_code_verifier
 from booksync.providers.port import OAuthClient
-from booksync.security.vault import PlainTokens, TokenCipher, TokenContext
+from booksync.security.vault import PlainTokens, SealedTokens, TokenCipher, TokenContext
 from booksync.store.connections import (
     ConnectionRepository,
     ConnectionStatus,
@@ -130,7 +134,7 @@ class Integrations:
             code_challenge=code_challenge(verifier) if verifier is not None else None,
         )
 
-    def complete_connect(
+    def accept_callback(
         self,
         *,
         provider: str,
@@ -138,7 +142,11 @@ class Integrations:
         code: str | None,
         account_id: str | None,
         error: str | None = None,
-    ) -> Connected:
+    ) -> str:
+        """The provider's redirect, in whichever browser finishes the consent: nothing is connected
+        yet. The code waits (KMS-sealed) on the state's row, and the answer is a one-time consent
+        token that only this browser gets; ``confirm_connect`` redeems it for the user who started
+        the connection, so a consent link sent to someone else connects nothing."""
         _require_supported(provider)
         if not state:
             raise InvalidRequest(
@@ -151,8 +159,9 @@ class Integrations:
                 f"(over {KEY_MAX_CHARS} characters).",
                 fix="Start the connection again from Settings > Integrations.",
             )
-        pending = self._consume_state(state, provider)
+        pending = self._pending_state(state, provider)
         if error:
+            self._spend(pending)
             raise InvalidRequest(
                 f"{provider} did not grant access ({error}).",
                 fix="Start the connection again and choose Connect on the provider's consent screen.",
@@ -164,6 +173,53 @@ class Integrations:
                 "QuickBooks did not say which company (realmId) was connected.",
                 fix="Start the connection again.",
             )
+        secret = secrets.token_urlsafe(32)
+        sealed = self._cipher.seal(PlainTokens(code, None), _code_context(pending))
+        actions: list[Action] = [
+            OAuthStateModel.consent_hash.set(_digest(secret)),
+            OAuthStateModel.code_key.set(sealed.encrypted_key),
+            OAuthStateModel.code_nonce.set(sealed.nonce),
+            OAuthStateModel.code_ciphertext.set(sealed.ciphertext),
+        ]
+        if account_id is not None:  # QuickBooks names the realm on the redirect, Square with the tokens
+            actions.append(OAuthStateModel.account_id.set(account_id))
+        try:
+            pending.update(
+                actions=actions,
+                condition=OAuthStateModel.state.exists() & OAuthStateModel.consent_hash.does_not_exist(),
+            )
+        except UpdateError:
+            raise _used() from None
+        return f"{state}.{secret}"
+
+    def confirm_connect(self, *, company_id: str, user_id: str, provider: str, consent: str) -> Connected:
+        """Connect with the consent ``accept_callback`` answered, for the user and company that
+        started the connection only (the business's app sends its signed-in user's token). The
+        consent is spent whoever sends it: one that another account sends connects nothing, ever."""
+        _require_supported(provider)
+        state, _, secret = consent.partition(".")
+        if not (fits_key(state) and secret and len(secret) <= KEY_MAX_CHARS):
+            raise _used()
+        pending = self._pending_state(state, provider)
+        given = _digest(secret)
+        if pending.consent_hash is None or not hmac.compare_digest(pending.consent_hash, given):
+            raise _used()
+        self._spend(pending, condition=OAuthStateModel.consent_hash == given)
+        if (pending.company_id, pending.user_id) != (company_id, user_id):
+            logger.warning("consent confirmed by another account", extra={"provider": provider})
+            raise ConsentNotYours(
+                "This connection was started by another account, so nothing was connected: a "
+                f"{PROVIDER_LABELS.get(provider, provider)} consent connects only the company and user "
+                "that started it, whoever's browser gives it.",
+                fix="Start the connection again from your own account (Settings > Integrations > Connect) "
+                "and approve it in the same browser.",
+            )
+        code = self._cipher.open(_sealed_code(pending), _code_context(pending)).access_token
+        return self._connect(pending, provider, code, pending.account_id)
+
+    def _connect(
+        self, pending: OAuthStateModel, provider: str, code: str, account_id: str | None
+    ) -> Connected:
         tokens = self._oauth_for(provider).exchange_code(
             code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
         )
@@ -227,17 +283,13 @@ class Integrations:
             "it to disconnect it there first, then connect again.",
         )
 
-    def _consume_state(self, state: str, provider: str) -> OAuthStateModel:
-        """One-time: the conditional delete lets exactly one callback use a state. A state sent to
-        another provider's callback is refused before it is spent: its own callback can still use it."""
-        used = InvalidRequest(
-            "This connection link was already used or is unknown.",
-            fix="Start the connection again from Settings > Integrations.",
-        )
+    def _pending_state(self, state: str, provider: str) -> OAuthStateModel:
+        """The state's row, unspent. One that came back to another provider's callback is refused
+        before it is spent: its own callback can still use it."""
         try:
             row = OAuthStateModel.get(state, consistent_read=True)
         except OAuthStateModel.DoesNotExist:
-            raise used from None
+            raise _used() from None
         if row.provider != provider:
             raise InvalidRequest(
                 f"This connection link was started for {row.provider}, but it came back to the "
@@ -245,13 +297,18 @@ class Integrations:
                 fix=f"Check the redirect URI registered with {provider}: it must be booksync's "
                 f"/oauth/{provider}/callback.",
             )
-        try:
-            row.delete(condition=OAuthStateModel.state.exists())
-        except DeleteError:
-            raise used from None
         if row.ttl < self._clock():
             raise InvalidRequest("This connection link has expired.", fix="Start the connection again.")
         return row
+
+    @staticmethod
+    def _spend(row: OAuthStateModel, condition: Condition | None = None) -> None:
+        """One-time: the conditional delete lets exactly one request use a state."""
+        required = OAuthStateModel.state.exists()
+        try:
+            row.delete(condition=required & condition if condition is not None else required)
+        except DeleteError:
+            raise _used() from None
 
     def disconnect(self, *, company_id: str, provider: str) -> dict[str, Any]:
         """Revoke the grant at the provider and delete the tokens here. Nothing is deleted in the
@@ -508,3 +565,26 @@ def _iso(epoch: float | None) -> str | None:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(float(epoch), UTC).isoformat().replace("+00:00", "Z")
+
+
+def _used() -> InvalidRequest:
+    return InvalidRequest(
+        "This connection link was already used or is unknown.",
+        fix="Start the connection again from Settings > Integrations.",
+    )
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _code_context(row: OAuthStateModel) -> TokenContext:
+    """The code waiting for its confirmation is sealed like tokens, bound to its state's row."""
+    state_id = hashlib.sha256(str(row.state).encode()).hexdigest()[:32]
+    return TokenContext(company_id=row.company_id, provider=row.provider, connection_id=f"consent-{state_id}")
+
+
+def _sealed_code(row: OAuthStateModel) -> SealedTokens:
+    if row.code_key is None or row.code_nonce is None or row.code_ciphertext is None:
+        raise _used()
+    return SealedTokens(encrypted_key=row.code_key, nonce=row.code_nonce, ciphertext=row.code_ciphertext)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from booksync.api.document import openapi_builder
@@ -187,7 +186,7 @@ def _with_id(model: type[Any], body: dict[str, Any], doc_id: str) -> Any:
 # The routes each API function serves: template.yaml routes the post-connection setup screens'
 # paths (wizard, account mapping) to SetupApiFunction and the rest to ApiFunction, so neither
 # builds at cold start the routes it never answers. "whole" is the API as one document.
-_CORE_ROUTERS = ("booksync.api.square", "booksync.api.payouts")
+_CORE_ROUTERS = ("booksync.api.oauth", "booksync.api.square", "booksync.api.payouts")
 _SETUP_ROUTERS = ("booksync.api.accounts", "booksync.api.onboarding")
 ROUTERS: dict[ApiPart, tuple[str, ...]] = {
     "core": _CORE_ROUTERS,
@@ -256,30 +255,6 @@ def _core_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         who.require_admin()
         return svc.integrations.update_settings(who.company_id, provider, patch.model_dump(exclude_none=True))
-
-    @app.get("/oauth/{provider}/callback", tags=["integrations"], response_model=None, responses=ERRORS)
-    def oauth_callback(
-        provider: OutsideKey,
-        svc: Svc,
-        code: str | None = None,
-        state: str | None = None,
-        realmId: str | None = None,
-        error: str | None = None,
-    ) -> RedirectResponse | JSONResponse:
-        done = svc.integrations.complete_connect(
-            provider=provider, state=state, code=code, account_id=realmId, error=error
-        )
-        if svc.app_return_url:
-            return RedirectResponse(f"{svc.app_return_url}?connected={provider}&wizard=1", status_code=302)
-        return JSONResponse(
-            {
-                "connected": provider,
-                "company_id": done.company_id,
-                "account_id": done.account_id,
-                "status": "connected",
-                "next": "Open the post-connection wizard.",
-            }
-        )
 
     # -- documents ----------------------------------------------------------------------------------
     def put_route(

@@ -20,6 +20,7 @@ from booksync.errors import (
     BooksyncError,
     ConcurrentChange,
     ConfigurationError,
+    ConsentNotYours,
     InvalidRequest,
     NeedsReconnection,
     NotFoundError,
@@ -76,6 +77,7 @@ def problem(
 
 _STATUS: list[tuple[type[BooksyncError], int, str]] = [
     (Unauthorized, 401, "Not authenticated"),
+    (ConsentNotYours, 403, "This connection was started by another account"),
     (Forbidden, 403, "Not allowed"),
     (NotFoundError, 404, "Not found"),
     (InvalidRequest, 422, "The request cannot be processed"),

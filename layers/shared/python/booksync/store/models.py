@@ -299,6 +299,13 @@ class OAuthStateModel(Model):
     redirect_uri = UnicodeAttribute()
     code_verifier = UnicodeAttribute(null=True)
     ttl = NumberAttribute()
+    # Once the provider redirected back: the code, KMS-sealed like tokens, and the realm, waiting
+    # for the user who started the connection to confirm it with the consent token (its SHA-256).
+    consent_hash = UnicodeAttribute(null=True)
+    code_key = BinaryAttribute(null=True, legacy_encoding=False)
+    code_nonce = BinaryAttribute(null=True, legacy_encoding=False)
+    code_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    account_id = UnicodeAttribute(null=True)
 
 
 ALL_MODELS: dict[str, type[Model]] = {

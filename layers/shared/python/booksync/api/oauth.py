@@ -1,0 +1,78 @@
+"""The provider's OAuth redirect and its confirmation by the user who started the connection.
+
+``POST /integrations/{provider}/connect`` (api/app.py) answers the consent URL. The provider sends
+the browser back to ``GET /oauth/{provider}/callback`` (public: no JWT reaches it), which connects
+nothing: it hands that browser a one-time ``consent`` (on the redirect to ``APP_RETURN_URL``, or in
+its JSON), and the business's app confirms it with its signed-in user's token
+(``POST /oauth/{provider}/complete``). Only the user and company that started the connection can,
+so a consent link sent to someone else connects nobody's books to the sender's company.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from booksync.api.app import ERRORS, CallerDep, Svc
+from booksync.api.routes import LeanRoute
+from booksync.keys import OutsideKey
+
+router = APIRouter(tags=["integrations"], route_class=LeanRoute)
+
+
+class ConsentConfirmation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    consent: str = Field(
+        min_length=3, max_length=400, description="The `consent` the OAuth callback gave the browser"
+    )
+
+
+@router.get("/oauth/{provider}/callback", response_model=None, responses=ERRORS)
+def oauth_callback(
+    provider: OutsideKey,
+    svc: Svc,
+    code: str | None = None,
+    state: str | None = None,
+    realmId: str | None = None,
+    error: str | None = None,
+) -> RedirectResponse | JSONResponse:
+    """The provider's redirect. Nothing is connected yet: the browser is handed a one-time
+    ``consent`` for your app to confirm with its signed-in user's token (POST .../complete)."""
+    consent = svc.integrations.accept_callback(
+        provider=provider, state=state, code=code, account_id=realmId, error=error
+    )
+    if svc.app_return_url:
+        query = urlencode({"connecting": provider, "consent": consent})
+        return RedirectResponse(f"{svc.app_return_url}?{query}", status_code=302)
+    return JSONResponse(
+        {
+            "provider": provider,
+            "status": "awaiting_confirmation",
+            "consent": consent,
+            "next": f"Your app confirms it: POST /oauth/{provider}/complete with this consent and "
+            "the token of the user who started the connection.",
+        }
+    )
+
+
+@router.post("/oauth/{provider}/complete", responses=ERRORS)
+def oauth_complete(
+    provider: OutsideKey, body: ConsentConfirmation, who: CallerDep, svc: Svc
+) -> dict[str, Any]:
+    """Connect with the consent the callback handed the browser; only the user (and company)
+    that started the connection can, so a consent link sent to someone else connects nothing."""
+    who.require_admin()
+    done = svc.integrations.confirm_connect(
+        company_id=who.company_id, user_id=who.user_id, provider=provider, consent=body.consent
+    )
+    return {
+        "connected": provider,
+        "company_id": done.company_id,
+        "account_id": done.account_id,
+        "status": "connected",
+        "next": "Open the post-connection wizard.",
+    }
