@@ -2,19 +2,24 @@
 
 What the run does (seeded, bounded):
 - accepts customers, items, invoices and payments through ``DocumentService`` (the API's path),
-  which marks them pending and queues sync jobs on SQS (moto server);
-- delivers every SQS message one to three times, to several independent copies of
-  ``functions/sync_invoice/handler.py`` (each a Lambda instance: one invocation at a time, its
-  own Powertools idempotency and its own engine), sometimes concurrently;
+  which marks them pending and queues sync jobs on SQS (moto server), on a queue with the
+  template's visibility timeout and dead-letter redrive (``maxReceiveCount``);
+- delivers every received SQS message one to three times, in batches of the template's size, to
+  four Lambda instances of ``functions/sync_invoice/handler.py``, each a process of its own
+  (``soak_worker.py``), sometimes concurrently; a failed message is left to come back when its
+  visibility timeout (or the handler's delay after a 429 or a busy intent) runs out, as SQS does;
 - has the QuickBooks sandbox fault about a fifth of API calls (5xx, 429 with Retry-After, read
-  timeouts, hang-ups, resets, and committed-but-answer-lost);
-- "kills" workers between the provider's answer and the local write (after a create returned,
-  and after the intent was completed but before the document's link was stored);
+  timeouts, hang-ups, resets, and committed-but-answer-lost), and runs twice: with the sandbox
+  honouring ``requestid`` and ignoring it (Intuit does not promise it), so that in the second run
+  only the lookups after doubt stand between a retry and a duplicate;
+- kills workers for real (SIGKILL: no clean-up runs, leases and in-progress records stay until
+  they run out) after an intent is claimed, right after a create reached the provider, and after
+  the intent was completed but before the document's link was stored; a new process takes over;
 - edits some invoices after they synced and records late payments while work is in flight;
 - applies some payments across two invoices of one customer, and refunds part or all of some
   payments (some refunds arrive late, with the late payments);
-- runs the scheduler's sweep (now and then while work is in flight, and whenever the queue is
-  empty) until quiet: queue empty, nothing pending, the sweep queues nothing.
+- runs the scheduler's sweep on its (compressed) schedule and whenever nothing is in flight, until
+  quiet: queue empty, nothing in flight, nothing pending, the sweep queues nothing.
 
 The data holds households (two people sharing one mailbox) and items whose names QuickBooks
 would store as one ("a:b" and "a-b", two 500-character names with the same first 100, two that
@@ -24,57 +29,86 @@ Then it proves from the sandbox's ledger: exactly one remote object per local ob
 RefundReceipts), each in the right place (an invoice on its own customer, each line on its own
 item at its price, each customer and item under its own name or the unique one its record
 states), the amounts equal (each split payment's lines on their invoices' balances), nothing
-pending, and every failed delivery failed for a reason a retry fixes.
+pending, nothing dead-lettered and no message received as often as the dead-letter limit, every
+failed delivery failed for a reason a retry fixes, and every fault kind and kill point happened
+at least ``FLOOR`` times.
 
-Size: ``BOOKSYNC_SOAK_INVOICES`` (default 60, about a minute on two cores; 150 and more for a
-longer soak). Speed is not asserted here (see bench/).
+Time is compressed by ``TIME_SCALE`` (the visibility timeout, the intent lease, the HTTP client's
+waits, the busy-retry delay and the sweep's period alike), the Lambda's timeout by less
+(``FUNCTION_TIME_SCALE``: the work itself is not faster), still under the visibility timeout.
+Size: ``BOOKSYNC_SOAK_INVOICES`` (default 60, a few minutes per run, mostly waiting out visibility
+timeouts; 150 and more for a longer soak). Speed is not asserted here (see bench/).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
-import logging
 import os
 import queue
 import random
-import threading
+import signal
+import subprocess
+import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from booksync import wiring
 from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, Refund
-from booksync.errors import ProviderError
-from booksync.providers.quickbooks.client import shared_http
 from booksync.store.documents import BODY_LIMIT, DocumentRepository, pending_buckets
-from booksync.store.models import DocumentModel, LinkMap
+from booksync.store.models import DocumentModel
 
+from local.runtime.template import load_yaml
 from tests.lambda_env import Context, sqs_record
 from tests.reliability.conftest import COMPANY
+from tests.reliability.soak_worker import KILL_POINTS
 
 pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("reliability")]
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLER = ROOT / "functions" / "sync_invoice" / "handler.py"
 SEED = 20_261_102
 INSTANCES = 4  # Lambda instances of the sync function
-BATCH_SIZE = 5  # template.yaml: SyncInvoiceFunction's SQS BatchSize
-MAX_ROUNDS = 60  # a hard cap: quiet must come well before it
-SWEEP_EVERY = 2  # rounds: a sweep while work is in flight queues duplicate jobs (other job ids)
-KILL_PROBABILITY = 0.04
+TIME_SCALE = 10.0
+FUNCTION_TIME_SCALE = 2.0
+# Each time a worker passes a kill point (creates are rarer than claims and links).
+KILL_PROBABILITIES = {"after claim": 0.02, "after provider create": 0.06, "before document link": 0.03}
+FLOOR = 3  # each fault kind and each kill point happens at least this often in a run
+GUARD_SECONDS = 1_500  # a hang guard only: quiet comes long before
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What template.yaml declares for SyncInvoiceFunction and its queue."""
+
+    batch_size: int
+    function_timeout: float
+    visibility_timeout: float
+    max_receive_count: int
+
+
+def deployed() -> Deployed:
+    resources = load_yaml(ROOT / "template.yaml")["Resources"]
+    function = resources["SyncInvoiceFunction"]["Properties"]
+    [source] = [e["Properties"] for e in function["Events"].values() if e["Type"] == "SQS"]
+    queue_props = resources["SyncInvoiceQueue"]["Properties"]
+    return Deployed(
+        batch_size=int(source["BatchSize"]),
+        function_timeout=float(function["Timeout"]),
+        visibility_timeout=float(queue_props["VisibilityTimeout"]),
+        max_receive_count=int(queue_props["RedrivePolicy"]["maxReceiveCount"]),
+    )
+
+
+SWEEP_PERIOD = 300.0  # template.yaml: the scheduler's rate(5 minutes)
 
 
 def soak_size() -> int:
@@ -87,55 +121,14 @@ FAULTS: list[tuple[str, float, dict[str, Any]]] = [
     ("http_500", 0.035, {}),
     ("http_503", 0.025, {}),
     ("http_429", 0.015, {"retry_after": 1}),  # short: the HTTP client waits it out inline
-    ("http_429", 0.01, {"retry_after": 30}),  # long: the worker delays the message instead
-    ("timeout", 0.01, {"seconds": 1.5}),  # longer than the client's read timeout below
+    ("http_429", 0.01, {"retry_after": 3}),  # long (30 s uncompressed): the queue delays the message
+    ("timeout", 0.01, {"seconds": 1.5}),  # longer than the client's read timeout (soak_worker)
     ("timeout", 0.015, {"seconds": 0.2}),  # the server hangs up without answering
     ("reset", 0.03, {}),
     ("commit_then_500", 0.025, {}),
     ("commit_then_reset", 0.03, {}),
     ("commit_then_timeout", 0.015, {"seconds": 0.2}),
 ]
-
-
-class WorkerKilled(Exception):
-    """The Lambda died here: whatever came after this point never ran."""
-
-
-@dataclass
-class Killer:
-    """Decides, deterministically per (point, key, attempt), whether a worker dies at a point."""
-
-    rand: random.Random
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    kills: Counter[str] = field(default_factory=Counter)
-
-    def maybe(self, point: str) -> None:
-        with self.lock:
-            fire = self.rand.random() < KILL_PROBABILITY
-            if fire:
-                self.kills[point] += 1
-        if fire:
-            raise WorkerKilled(point)
-
-
-class KillAfterCreate:
-    """The real provider; a create may "kill" the worker right after the provider answered."""
-
-    def __init__(self, inner: Any, killer: Killer) -> None:
-        self._inner = inner
-        self._killer = killer
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._inner, name)
-        if not name.startswith("create_"):
-            return attr
-
-        def create(*args: Any, **kwargs: Any) -> Any:
-            remote = attr(*args, **kwargs)
-            self._killer.maybe(f"after provider {name}")
-            return remote
-
-        return create
 
 
 # -- the business's documents --------------------------------------------------------------------
@@ -317,17 +310,63 @@ def _maybe_refund(rand: random.Random, data: Dataset, payment: Payment, *, late:
         data.refunds[refund.id] = refund
 
 
-# -- Lambda instances and SQS deliveries -----------------------------------------------------------
-def load_instance(n: int) -> ModuleType:
-    """A fresh copy of the sync handler module: its own processor, engine, idempotency (one Lambda)."""
-    spec = importlib.util.spec_from_file_location(f"soak_sync_invoice_{n}_{uuid.uuid4().hex[:6]}", HANDLER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# -- Lambda instances (processes) and SQS deliveries ----------------------------------------------
+class Instance:
+    """One Lambda instance: a worker process, replaced by a fresh one when it is killed."""
 
+    def __init__(self, n: int, env: dict[str, str], logs: Path, timeout: float) -> None:
+        self.n, self._env, self._logs, self._timeout = n, env, logs, timeout
+        self.generation = 0
+        self._spawn()
 
-ACCEPTABLE = (ProviderError, IdempotencyAlreadyInProgressError, WorkerKilled)
+    def _spawn(self) -> None:
+        self.generation += 1
+        config = {
+            "seed": SEED + 1_000 * self.n + self.generation,
+            "kill_probabilities": KILL_PROBABILITIES,
+            "scale": TIME_SCALE,
+        }
+        self.log = self._logs / f"worker-{self.n}-{self.generation}.log"
+        with self.log.open("w") as log:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.reliability.soak_worker", json.dumps(config)],
+                cwd=ROOT,
+                env=self._env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+
+    def invoke(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """The handler's answer, or ``{"killed": point}`` when the process died at a kill point."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps({"records": records, "seconds": self._timeout}) + "\n")
+        self._proc.stdin.flush()
+        while True:
+            line = self._proc.stdout.readline()
+            if not line:
+                self._proc.wait()
+                raise AssertionError(
+                    f"worker {self.n} died outside a kill point (exit {self._proc.returncode}): "
+                    f"{self.log.read_text()[-3_000:]}"
+                )
+            answer: dict[str, Any] = json.loads(line)
+            if "ready" not in answer:
+                break
+        if "killed" in answer:
+            assert self._proc.wait() == -signal.SIGKILL
+            self._spawn()
+        return answer
+
+    def stop(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
 
 
 @dataclass
@@ -336,29 +375,31 @@ class Stats:
     batches: int = 0
     failed_items: int = 0
     failures_by_type: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
     bad_failures: list[str] = field(default_factory=list)
-    receives: Counter[str] = field(default_factory=Counter)
+    receives: dict[str, int] = field(default_factory=dict)  # SQS's ApproximateReceiveCount, last seen
+    kills: Counter[str] = field(default_factory=Counter)
     rounds: int = 0
     sweeps: int = 0
     swept_jobs: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Deliverer:
     """Shapes received messages as Lambda's SQS event source does and hands batches to instances."""
 
     def __init__(
-        self, queue_url: str, instances: list[ModuleType], rand: random.Random, stats: Stats
+        self, queue_url: str, instances: list[Instance], rand: random.Random, stats: Stats, batch_size: int
     ) -> None:
         self._url = queue_url
         self._sqs = boto3.client("sqs")
         self._arn = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        self._idle: queue.Queue[ModuleType] = queue.Queue()
+        self._idle: queue.Queue[Instance] = queue.Queue()
         for instance in instances:
             self._idle.put(instance)
         self._rand = rand
+        self._batch_size = batch_size
         self.stats = stats
 
     def receive_all(self) -> list[dict[str, Any]]:
@@ -373,18 +414,28 @@ class Deliverer:
             for message in got:
                 messages[message["MessageId"]] = message
 
+    def in_flight(self) -> int:
+        """Messages received and neither deleted nor visible again yet (or delayed)."""
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._url,
+            AttributeNames=["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+        )["Attributes"]
+        return sum(int(v) for v in attributes.values())
+
     def round(self) -> int:
-        """One visibility window: everything visible is delivered 1-3 times; returns messages seen."""
+        """Everything visible now is delivered 1-3 times; returns the number of messages received."""
         messages = self.receive_all()
         if not messages:
             return 0
         records = [sqs_record(m, self._arn) for m in messages]
         copies: list[dict[str, Any]] = []
         for record in records:
-            self.stats.receives[record["messageId"]] += 1
+            count = int(record["attributes"]["ApproximateReceiveCount"])
+            self.stats.receives[record["messageId"]] = count
             copies.extend([record] * self._rand.choice((1, 1, 2, 3)))
         self._rand.shuffle(copies)
-        batches = [copies[i : i + BATCH_SIZE] for i in range(0, len(copies), BATCH_SIZE)]
+        size = self._batch_size
+        batches = [copies[i : i + size] for i in range(0, len(copies), size)]
         succeeded: set[str] = set()
         with ThreadPoolExecutor(max_workers=INSTANCES) as pool:
             for ok in pool.map(self._invoke, batches):
@@ -392,11 +443,7 @@ class Deliverer:
         for record in records:
             if record["messageId"] in succeeded:
                 self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=record["receiptHandle"])
-            else:
-                # The visibility timeout (or the 429's Retry-After) has passed: time is compressed.
-                self._sqs.change_message_visibility(
-                    QueueUrl=self._url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
-                )
+            # A failed one comes back when its visibility timeout (or the handler's delay) runs out.
         return len(records)
 
     def _invoke(self, batch: list[dict[str, Any]]) -> set[str]:
@@ -404,65 +451,58 @@ class Deliverer:
         unique = list({r["messageId"]: r for r in batch}.values())
         instance = self._idle.get()
         try:
-            result = instance.handler({"Records": unique}, Context(seconds=120))
-            exceptions = list(instance.processor.exceptions)
+            answer = instance.invoke(unique)
         finally:
             self._idle.put(instance)
-        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-        with self.stats.lock:
-            self.stats.batches += 1
-            self.stats.deliveries += len(unique)
-            self.stats.failed_items += len(failed)
-            for _type, exc, _tb in exceptions:
-                name = type(exc).__name__
-                if isinstance(exc, ProviderError):
-                    name += "(retryable)" if exc.retryable else "(final)"
-                self.stats.failures_by_type[name] += 1
-                if not isinstance(exc, ACCEPTABLE) or (isinstance(exc, ProviderError) and not exc.retryable):
-                    self.stats.bad_failures.append(f"{type(exc).__name__}: {exc}")
+        self.stats.batches += 1
+        self.stats.deliveries += len(unique)
+        if "killed" in answer:  # the whole batch failed: Lambda reports nothing for it
+            self.stats.kills[answer["killed"]] += 1
+            self.stats.failed_items += len(unique)
+            return set()
+        failed = {f["itemIdentifier"] for f in answer["result"]["batchItemFailures"]}
+        self.stats.failed_items += len(failed)
+        for name, retryable, message in answer["failures"]:
+            self.stats.failures_by_type[name] += 1
+            self.stats.reasons[message] += 1
+            if not retryable:
+                self.stats.bad_failures.append(f"{name}: {message}")
         return {r["messageId"] for r in unique} - failed
 
 
 # -- fixtures -------------------------------------------------------------------------------------
 @pytest.fixture
-def quiet_logs() -> Iterator[None]:
-    """Thousands of jobs: keep the library's INFO lines out of the captured output (restored after)."""
-    logger = logging.getLogger("booksync")
-    saved = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(saved)
+def soak_queue(stack: SimpleNamespace, sqs_queue: str) -> tuple[str, str]:
+    """The stack's sync queue with the template's visibility timeout (compressed) and redrive."""
+    sqs = boto3.client("sqs")
+    spec = deployed()
+    dlq = sqs.create_queue(QueueName=f"{sqs_queue.rsplit('/', 1)[1]}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receive_count)}
+    sqs.set_queue_attributes(
+        QueueUrl=sqs_queue,
+        Attributes={
+            "VisibilityTimeout": str(round(spec.visibility_timeout / TIME_SCALE)),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )
+    return sqs_queue, dlq
 
 
 @pytest.fixture
-def fast_http() -> Iterator[None]:
-    """Compress the HTTP client's clock: short read timeout and backoff (the policy is unchanged)."""
-    http = shared_http()
-    saved = http.settings
-    http.settings = replace(saved, read_timeout=1.0, backoff_base=0.02, backoff_cap=0.1)
-    yield
-    http.settings = saved
-
-
-@pytest.fixture
-def killer(monkeypatch: pytest.MonkeyPatch) -> Killer:
-    """Fault hooks where a worker can die between the provider's answer and the local write."""
-    k = Killer(random.Random(SEED + 1))
-    real_provider = wiring.accounting_provider
-
-    def provider(*args: Any, **kwargs: Any) -> Any:
-        return KillAfterCreate(real_provider(*args, **kwargs), k)
-
-    monkeypatch.setattr(wiring, "accounting_provider", provider)
-    real_save_link = DocumentRepository.save_link
-
-    def save_link(self: DocumentRepository, row: DocumentModel, provider_name: str, link: LinkMap) -> None:
-        if link.remote_id:  # the intent is complete; the document's link is the local write
-            k.maybe("before document link")
-        real_save_link(self, row, provider_name, link)
-
-    monkeypatch.setattr(DocumentRepository, "save_link", save_link)
-    return k
+def instances(stack: SimpleNamespace, tmp_path: Path) -> Iterator[list[Instance]]:
+    env = {
+        **os.environ,
+        **stack.env,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "shared" / "python"), str(ROOT)]),
+    }
+    # The work itself is not compressed (a batch takes seconds on a busy machine), so the function's
+    # timeout is compressed less; it stays under the (compressed) visibility timeout, as deployed.
+    timeout = deployed().function_timeout / FUNCTION_TIME_SCALE
+    started = [Instance(n, env, tmp_path, timeout) for n in range(INSTANCES)]
+    yield started
+    for instance in started:
+        instance.stop()
 
 
 def pending_rows() -> list[DocumentModel]:
@@ -476,14 +516,18 @@ def pending_rows() -> list[DocumentModel]:
 
 
 # -- the soak ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("requestid", ["honoured", "ignored"])
 def test_soak_nothing_lost_nothing_written_twice(
     stack: SimpleNamespace,
-    fast_http: None,
-    quiet_logs: None,
-    killer: Killer,
+    soak_queue: tuple[str, str],
+    instances: list[Instance],
+    requestid: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     started = time.monotonic()
+    queue_url, dlq = soak_queue
+    spec = deployed()
+    stack.control.set_config(honor_request_id=requestid == "honoured")
     rand = random.Random(SEED)
     data = build_dataset(rand, soak_size())
     api = stack.services.documents
@@ -491,14 +535,14 @@ def test_soak_nothing_lost_nothing_written_twice(
         stack.control.add_fault(
             action, path=r"^/v3/company/", probability=probability, seed=SEED + number, **extra
         )
-    with _env(stack.env):
-        instances = [load_instance(n) for n in range(INSTANCES)]
     stats = Stats()
-    deliverer = Deliverer(stack.queue, instances, random.Random(SEED + 2), stats)
+    deliverer = Deliverer(queue_url, instances, random.Random(SEED + 2), stats, spec.batch_size)
 
-    def sweep() -> dict[str, Any]:
-        result: dict[str, Any] = stack.fns.scheduler.handler({"task": "sweep"}, Context())
-        return result
+    def sweep() -> int:
+        stats.sweeps += 1
+        queued = int(stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"])
+        stats.swept_jobs += queued
+        return queued
 
     used = {invoice.customer_id for invoice in data.invoices.values()}
     data.customers = [c for c in data.customers if c.id in used]
@@ -515,26 +559,34 @@ def test_soak_nothing_lost_nothing_written_twice(
 
     late_work = list(_later(api, data))
     quiet = False
-    while stats.rounds < MAX_ROUNDS:
-        stats.rounds += 1
+    last_sweep = time.monotonic()
+    while time.monotonic() - started < GUARD_SECONDS:
         seen = deliverer.round()
+        if seen:
+            stats.rounds += 1
         if late_work:  # after the first round: edits after sync and late payments, while work is in flight
             for work in late_work:
                 work()
             late_work = []
             continue
-        if seen == 0 or stats.rounds % SWEEP_EVERY == 0:
-            swept = sweep()
-            stats.sweeps += 1
-            stats.swept_jobs += swept["queued"]
-            if seen == 0 and swept["queued"] == 0 and not pending_rows():
-                quiet = True
-                break
+        if seen:
+            if time.monotonic() - last_sweep >= SWEEP_PERIOD / TIME_SCALE:
+                sweep()
+                last_sweep = time.monotonic()
+            continue
+        if deliverer.in_flight():
+            time.sleep(0.2)  # failed or delayed messages come back on their own
+            continue
+        last_sweep = time.monotonic()
+        if sweep() == 0 and not pending_rows():
+            quiet = True
+            break
 
     faults = stack.control.faults()
     requests = stack.control.requests(stack.realm)
-    injected = sum(int(f["fired"]) for f in faults)
+    faults_by_action = sum((Counter({f["action"]: int(f["fired"])}) for f in faults), Counter[str]())
     summary: dict[str, object] = {
+        "requestid": requestid,
         "invoices": len(data.invoices),
         "payments": len(data.payments) + len(data.late_payments),
         "late_payments": len(data.late_payments),
@@ -545,13 +597,11 @@ def test_soak_nothing_lost_nothing_written_twice(
         "batches": stats.batches,
         "failed_deliveries": stats.failed_items,
         "failures_by_type": dict(stats.failures_by_type),
-        "max_receives_per_message": max(stats.receives.values(), default=0),
+        "top_reasons": stats.reasons.most_common(6),
+        "receives_per_message": dict(sorted(Counter(stats.receives.values()).items())),
         "provider_requests": len(requests),
-        "faults_injected": injected,
-        "faults_by_action": dict(
-            sum((Counter({f["action"]: int(f["fired"])}) for f in faults), Counter[str]())
-        ),
-        "kills": dict(killer.kills),
+        "faults_by_action": dict(faults_by_action),
+        "kills": dict(stats.kills),
         "rounds_to_quiet": stats.rounds,
         "sweeps": stats.sweeps,
         "swept_jobs": stats.swept_jobs,
@@ -560,9 +610,19 @@ def test_soak_nothing_lost_nothing_written_twice(
     with capsys.disabled():
         print(f"\nsoak: {summary}")
 
-    assert quiet, f"not quiet after {MAX_ROUNDS} rounds: {len(pending_rows())} pending; {summary}"
+    assert quiet, f"not quiet after {GUARD_SECONDS} s: {len(pending_rows())} pending; {summary}"
     assert not stats.bad_failures, f"failures a retry cannot fix (DLQ-worthy): {stats.bad_failures[:5]}"
-    assert injected > 0 and sum(killer.kills.values()) > 0, "the faults did happen"
+    dead = boto3.client("sqs").receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages", [])
+    assert not dead, f"{len(dead)} messages dead-lettered: {[m['Body'] for m in dead][:3]}"
+    most = max(stats.receives.values(), default=0)
+    assert most < spec.max_receive_count, (
+        f"a message needed {most} receives (dead-letter limit {spec.max_receive_count})"
+    )
+    rare_faults = {a for a, _p, _e in FAULTS if faults_by_action[a] < FLOOR}
+    assert not rare_faults, f"fault kinds that fired fewer than {FLOOR} times: {rare_faults}"
+    assert set(KILL_PROBABILITIES) == set(KILL_POINTS)
+    rare_kills = {p for p in KILL_POINTS if stats.kills[p] < FLOOR}
+    assert not rare_kills, f"kill points taken fewer than {FLOOR} times: {rare_kills}"
     _assert_books_match(stack, data)
 
 
@@ -573,25 +633,6 @@ def _later(api: Any, data: Dataset) -> Iterator[Callable[[], object]]:
         yield functools.partial(api.put_payment, COMPANY, payment)
     for refund in data.late_refunds:
         yield functools.partial(api.put_refund, COMPANY, refund)
-
-
-class _env:
-    """The function's environment while its module is imported (settings are read at cold start)."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self._env = env
-        self._saved: dict[str, str | None] = {}
-
-    def __enter__(self) -> None:
-        self._saved = {k: os.environ.get(k) for k in self._env}
-        os.environ.update(self._env)
-
-    def __exit__(self, *_: object) -> None:
-        for k, v in self._saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 # -- the proof, from the sandbox's ledger --------------------------------------------------------

@@ -1,0 +1,156 @@
+"""One Lambda instance of SyncInvoiceFunction in a process of its own, for the soak, killed for real.
+
+The soak starts this module as a child process (``python -m tests.reliability.soak_worker``) with
+the function's environment, and hands it SQS batches one at a time on standard input (one JSON
+line each); the answer is one JSON line on the protocol pipe. At each kill point the process may
+die with SIGKILL: nothing after that point runs, no ``except``, no ``finally``, no release of an
+intent, no Powertools clean-up. Its intent leases and Powertools in-progress records stay until
+they run out, as a Lambda killed by its timeout or by the host leaves them.
+
+Kill points:
+- ``after claim``: the intent is claimed and nothing was sent yet;
+- ``after provider create``: the provider created the object and answered; nothing is recorded;
+- ``before document link``: the intent is complete but the document's link is not stored.
+
+Time is compressed by ``scale`` so the soak finishes: the Lambda's timeout, the intent lease, the
+HTTP client's waits and the busy-retry delay are all divided by it (the queue's visibility timeout
+is divided by it in the soak). Ratios between them are the production ones.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import random
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parents[2]
+HANDLER = ROOT / "functions" / "sync_invoice" / "handler.py"
+KILL_POINTS = ("after claim", "after provider create", "before document link")
+LEASE_SECONDS = 120.0  # ExactlyOnce's lease in production
+BUSY_RETRY_SECONDS = 5.0  # WriteInProgress's Retry-After in production
+
+
+class Killer:
+    def __init__(self, seed: int, probabilities: dict[str, float], channel: IO[str]) -> None:
+        self._rand = random.Random(seed)
+        self._probabilities = probabilities
+        self._channel = channel
+
+    def maybe(self, point: str) -> None:
+        if self._rand.random() < self._probabilities[point]:
+            self._channel.write(json.dumps({"killed": point}) + "\n")
+            self._channel.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def install(killer: Killer, scale: float) -> None:
+    """The kill points and the compressed clock, before the handler module is imported."""
+    from booksync import errors, wiring
+    from booksync.providers.quickbooks.client import shared_http
+    from booksync.store.documents import DocumentRepository
+    from booksync.store.intents import Claim, IntentRepository
+    from booksync.store.models import DocumentModel, LinkMap
+    from booksync.sync import once
+
+    http = shared_http()
+    http.settings = replace(
+        http.settings,
+        read_timeout=1.0,
+        backoff_base=0.02,
+        backoff_cap=0.1,
+        max_retry_wait=http.settings.max_retry_wait / scale,
+        time_reserve=http.settings.time_reserve / scale,
+        deadline_margin=http.settings.deadline_margin / scale,
+    )
+    kwdefaults = once.ExactlyOnce.__init__.__kwdefaults__
+    assert kwdefaults is not None and kwdefaults["lease_seconds"] == LEASE_SECONDS
+    kwdefaults["lease_seconds"] = LEASE_SECONDS / scale
+    busy_defaults = errors.WriteInProgress.__init__.__kwdefaults__
+    assert busy_defaults is not None and busy_defaults["retry_after"] == BUSY_RETRY_SECONDS
+    busy_defaults["retry_after"] = BUSY_RETRY_SECONDS / scale
+
+    real_claim = IntentRepository.claim
+
+    def claim(self: IntentRepository, intent_key: str, **kwargs: Any) -> Claim:
+        result = real_claim(self, intent_key, **kwargs)
+        if result.done_remote_id is None:
+            killer.maybe("after claim")
+        return result
+
+    IntentRepository.claim = claim  # type: ignore[method-assign]
+
+    real_provider = wiring.accounting_provider
+
+    class KillAfterCreate:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(self._inner, name)
+            if not name.startswith("create_"):
+                return attr
+
+            def create(*args: Any, **kwargs: Any) -> Any:
+                remote = attr(*args, **kwargs)
+                killer.maybe("after provider create")
+                return remote
+
+            return create
+
+    wiring.accounting_provider = lambda *a, **kw: KillAfterCreate(real_provider(*a, **kw))  # type: ignore[assignment]
+
+    real_save_link = DocumentRepository.save_link
+
+    def save_link(self: DocumentRepository, row: DocumentModel, provider_name: str, link: LinkMap) -> None:
+        if link.remote_id:  # the intent is complete; the document's link is the local write
+            killer.maybe("before document link")
+        real_save_link(self, row, provider_name, link)
+
+    DocumentRepository.save_link = save_link  # type: ignore[method-assign]
+
+
+def classify(exc: BaseException) -> tuple[str, bool, str]:
+    """The failure's name, whether a retry can fix it (a DLQ-worthy failure otherwise), its message."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+    from booksync.errors import ProviderError
+
+    name = type(exc).__name__
+    if isinstance(exc, ProviderError):
+        return f"{name}({'retryable' if exc.retryable else 'final'})", exc.retryable, str(exc)[:90]
+    return name, isinstance(exc, IdempotencyAlreadyInProgressError), str(exc)[:90]
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    # Standard output is the protocol; everything the function prints goes to standard error.
+    channel = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    logging.getLogger("booksync").setLevel(logging.WARNING)
+    install(Killer(config["seed"], config["kill_probabilities"], channel), config["scale"])
+
+    from tests.lambda_env import Context
+
+    spec = importlib.util.spec_from_file_location("soak_sync_invoice", HANDLER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    channel.write(json.dumps({"ready": os.getpid()}) + "\n")
+    channel.flush()
+    for line in sys.stdin:
+        batch = json.loads(line)
+        result = module.handler({"Records": batch["records"]}, Context(seconds=batch["seconds"]))
+        failures = [classify(exc) for _type, exc, _tb in module.processor.exceptions]
+        channel.write(json.dumps({"result": result, "failures": failures}) + "\n")
+        channel.flush()
+
+
+if __name__ == "__main__":
+    main()
