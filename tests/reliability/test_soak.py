@@ -618,12 +618,12 @@ def test_soak_nothing_lost_nothing_written_twice(
     assert most < spec.max_receive_count, (
         f"a message needed {most} receives (dead-letter limit {spec.max_receive_count})"
     )
+    _assert_books_match(stack, data)  # before the floors: a broken promise is the news
     rare_faults = {a for a, _p, _e in FAULTS if faults_by_action[a] < FLOOR}
     assert not rare_faults, f"fault kinds that fired fewer than {FLOOR} times: {rare_faults}"
     assert set(KILL_PROBABILITIES) == set(KILL_POINTS)
     rare_kills = {p for p in KILL_POINTS if stats.kills[p] < FLOOR}
     assert not rare_kills, f"kill points taken fewer than {FLOOR} times: {rare_kills}"
-    _assert_books_match(stack, data)
 
 
 def _later(api: Any, data: Dataset) -> Iterator[Callable[[], object]]:
