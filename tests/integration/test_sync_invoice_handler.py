@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from types import SimpleNamespace
@@ -84,36 +86,62 @@ def one_event(stack: SimpleNamespace) -> dict:
     return event
 
 
-def test_the_same_message_three_times_gives_one_invoice_and_one_payment_each(stack: SimpleNamespace) -> None:
+def another_job(record: dict) -> dict:
+    """The same invoice's job under another job id and message (a sweep's or a Resync's duplicate):
+    Powertools' idempotency, keyed by job id, does not know it, so the engine must."""
+    body = {**json.loads(record["body"]), "job_id": uuid.uuid4().hex}
+    return {**record, "messageId": str(uuid.uuid4()), "body": json.dumps(body)}
+
+
+def test_the_same_job_three_times_gives_one_invoice_and_one_payment_each(stack: SimpleNamespace) -> None:
     seed_invoice(stack)
-    event = one_event(stack)
-    first = event["Records"][0]
-    event = {"Records": [first]}
-    for _ in range(3):
-        result = stack.fns.sync_invoice.handler(event, Context())
+    first = one_event(stack)["Records"][0]
+    for record in (first, first, another_job(first), another_job(first)):
+        result = stack.fns.sync_invoice.handler({"Records": [record]}, Context())
         assert result == {"batchItemFailures": []}
     assert ledger_counts(stack) == {"Customer": 1, "Item": 2, "Invoice": 1, "Payment": 2}
     invoice = stack.control.ledger(stack.realm)["entities"]["Invoice"][0]
     assert Decimal(str(invoice["Balance"])) == Decimal("0")
 
 
-def test_concurrent_deliveries_of_one_job_write_once(stack: SimpleNamespace) -> None:
+def test_an_unchanged_invoice_costs_no_quickbooks_request(stack: SimpleNamespace) -> None:
+    seed_invoice(stack)
+    first = one_event(stack)["Records"][0]
+    assert stack.fns.sync_invoice.handler({"Records": [first]}, Context()) == {"batchItemFailures": []}
+    stack.control.clear_requests()
+    assert stack.fns.sync_invoice.handler({"Records": [another_job(first)]}, Context()) == {
+        "batchItemFailures": []
+    }
+    assert stack.control.requests(stack.realm) == [], "not a read, not a query, not a token call"
+    assert stack.control.requests() == []
+
+
+# QuickBooks' requestid is not trusted to dedupe (Intuit does not promise it): the sandbox ignores it.
+@pytest.mark.parametrize("sandbox", [{"honor_request_id": False}], indirect=True)
+def test_concurrent_jobs_for_one_invoice_write_once(stack: SimpleNamespace) -> None:
     seed_invoice(stack)
     record = one_event(stack)["Records"][0]
-    results: list[dict] = []
+    jobs = [another_job(record) for _ in range(3)]  # Powertools dedupes none of them: the intents must
+    results: dict[str, dict] = {}
 
-    def deliver() -> None:
-        results.append(stack.fns.sync_invoice.handler({"Records": [record]}, Context()))
+    def deliver(job: dict) -> None:
+        results[job["messageId"]] = stack.fns.sync_invoice.handler({"Records": [job]}, Context())
 
-    run_threads(deliver, deliver, deliver)
+    run_threads(*(functools.partial(deliver, job) for job in jobs))
     assert len(results) == 3
     # Deliveries that found the work in progress fail their item and come back later.
-    for result in results:
-        if result["batchItemFailures"]:
-            stack.fns.sync_invoice.handler({"Records": [record]}, Context())
+    for job in jobs:
+        if results[job["messageId"]]["batchItemFailures"]:
+            assert stack.fns.sync_invoice.handler({"Records": [job]}, Context()) == {"batchItemFailures": []}
     assert ledger_counts(stack) == {"Customer": 1, "Item": 2, "Invoice": 1, "Payment": 2}
 
 
+@pytest.mark.parametrize(
+    "sandbox",
+    [{"honor_request_id": True}, {"honor_request_id": False}],
+    indirect=True,
+    ids=["requestid", "lookup"],
+)
 @pytest.mark.parametrize("entity", ["Invoice", "Payment", "Customer"])
 def test_committed_but_answer_lost_is_found_not_duplicated(stack: SimpleNamespace, entity: str) -> None:
     seed_invoice(stack, payments=("50.00",))
@@ -159,6 +187,32 @@ def test_revoked_grant_parks_the_job_and_shows_needs_reconnection(stack: SimpleN
     assert status["status_label"] == "Needs Reconnection"
     state = stack.services.integrations.document_state(COMPANY, DocumentKind.INVOICE, "inv-1", "quickbooks")
     assert state["badge"] == "Blocked" and state["pending"] is True
+
+
+def test_a_401_with_a_fresh_token_is_connection_down_with_one_notification(stack: SimpleNamespace) -> None:
+    from booksync.store.notifications import NotificationRepository
+
+    seed_invoice(stack, payments=())
+    stack.services.documents.put_invoice(COMPANY, builders.invoice("inv-2"))
+    before = stack.control.token_calls(stack.realm).get("refresh_token", 0)
+    # Intuit refuses every API call with 401, a freshly refreshed token included.
+    stack.control.add_fault("http_401", path=r"^/v3/company/")
+    event = receive_sqs_event(stack.queue)
+    assert len(event["Records"]) == 2
+    assert stack.fns.sync_invoice.handler(event, Context()) == {"batchItemFailures": []}, (
+        "parked, not retried"
+    )
+    assert stack.control.token_calls(stack.realm).get("refresh_token", 0) == before + 1, "one refresh"
+    status = stack.services.integrations.describe(COMPANY, "quickbooks")
+    assert status["status_label"] == "Connection Down"
+    notes = NotificationRepository().for_company(COMPANY)
+    assert [(n.kind, int(n.occurrences)) for n in notes] == [("quickbooks:connection_down", 2)]
+    for invoice_id in ("inv-1", "inv-2"):
+        state = stack.services.integrations.document_state(
+            COMPANY, DocumentKind.INVOICE, invoice_id, "quickbooks"
+        )
+        assert state["badge"] == "Blocked" and state["pending"] is True
+    assert ledger_counts(stack).get("Invoice", 0) == 0
 
 
 def test_sweep_requeues_pending_work(stack: SimpleNamespace) -> None:

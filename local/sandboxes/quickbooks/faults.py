@@ -12,6 +12,7 @@ ACTIONS = {
     "http_500",
     "http_503",
     "http_429",
+    "http_401",
     "timeout",
     "reset",
     "commit_then_500",

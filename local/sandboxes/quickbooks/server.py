@@ -139,6 +139,9 @@ class QuickBooksSandbox(LoopbackSandbox):
             return html_response(503, _UNAVAILABLE_PAGE)
         if effect == "http_429":
             return self._injected_throttle(rule, call)
+        if effect == "http_401" and call.kind != "oauth":
+            # Intuit refusing a token it issued moments ago (an app or company problem on its side).
+            return self.accounting.fault_response(errors.authentication_failed("Token invalid"))
         if call.kind == "oauth":
             return json_response(500, {"error": "server_error"}, fault_code="server_error")
         return self.accounting.fault_response(errors.system_failure())

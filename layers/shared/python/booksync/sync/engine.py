@@ -176,6 +176,13 @@ class InvoiceSync:
     # -- the steps -------------------------------------------------------------------------------
     def _run(self, job: SyncJob, report: SyncReport) -> None:
         connection = self._connections.get(job.company_id, job.provider)
+        if connection is not None and connection.status == ConnectionStatus.CONNECTION_DOWN:
+            # The same failure as the job that found it (one notification for both), not "not connected".
+            raise ConnectionDown(
+                f"{job.provider} refuses booksync's access; the invoice waits until it is reconnected.",
+                provider=job.provider,
+                fix="Reconnect the integration; waiting work resumes by itself.",
+            )
         if connection is None or connection.status != ConnectionStatus.CONNECTED:
             raise NeedsReconnection(
                 f"{job.provider} is not connected; the invoice waits until it is.",
@@ -211,11 +218,12 @@ class InvoiceSync:
         first = errors[0]
         name = PROVIDER_NAMES.get(job.provider, job.provider)
         if outcome == Outcome.BLOCKED:
-            kind = f"{job.provider}:{first['code']}"
+            # One per failure type: the provider's own code (3200...) does not make another type.
+            kind = f"{job.provider}:{str(first['code']).partition(':')[0]}"
             title = {
                 NeedsReconnection.code: f"{name} needs to be reconnected",
                 CurrencyNotBookable.code: f"An invoice's currency cannot be booked in {name}",
-            }.get(str(first["code"]), f"{name} connection is down")
+            }.get(kind.partition(":")[2], f"{name} connection is down")
         else:
             kind = f"{job.provider}:sync_failed:{first['code']}"
             title = f"A {first['document']} could not be synced to {name}"
