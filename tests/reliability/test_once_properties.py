@@ -30,7 +30,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from booksync.errors import TransientError
+from booksync.errors import TransientError, WriteInProgress
 from booksync.providers.port import RemoteObject
 from booksync.store.intents import IntentRepository
 from booksync.sync.once import ExactlyOnce
@@ -252,3 +252,27 @@ def test_no_interleaving_or_failure_point_creates_twice(
     assert created == [last.remote.id], f"exactly one object for one intent, the one reported: {created}"
     answers = {r.remote.id for r in results.values() if r != "died"}
     assert answers <= {last.remote.id}, f"a worker reported an object the provider does not hold: {answers}"
+
+
+def test_a_busy_write_comes_back_when_the_holders_lease_runs_out(tables: SimpleNamespace) -> None:
+    """A worker that died holding the claim keeps it until its lease ends: a message retried sooner
+    would only spend its receives (the dead-letter queue takes it after 5)."""
+    key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
+    IntentRepository().claim(key, owner="dead", now=1_000.0, lease_seconds=LEASE)
+    once = ExactlyOnce(
+        IntentRepository(), owner="live", provider="quickbooks", lease_seconds=LEASE, clock=lambda: 1_030.0
+    )
+    with pytest.raises(WriteInProgress) as busy:
+        once.write(
+            key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
+        )
+    assert busy.value.retry_after == LEASE - 30
+    # A live holder's write ends well within its lease; the floor still applies near its end.
+    late = ExactlyOnce(
+        IntentRepository(), owner="late", provider="quickbooks", lease_seconds=LEASE, clock=lambda: 1_119.0
+    )
+    with pytest.raises(WriteInProgress) as soon:
+        late.write(
+            key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
+        )
+    assert soon.value.retry_after == 5.0

@@ -122,14 +122,18 @@ class TransientError(ProviderError):
 
 
 class WriteInProgress(TransientError):
-    """Another worker holds this write's claim right now: try again in a few seconds (not after a
-    whole visibility timeout)."""
+    """Another worker holds this write's claim right now: try again once its lease can have run out
+    (a few seconds at least; not after a whole visibility timeout)."""
 
     code = "write_in_progress"
 
-    def __init__(self, message: str, *, provider: str, retry_after: float = 5.0) -> None:
+    def __init__(
+        self, message: str, *, provider: str, retry_after: float = 5.0, lease_left: float = 0.0
+    ) -> None:
         super().__init__(message, provider=provider)
-        self.retry_after = retry_after
+        # Not before the holder's lease runs out: a worker that died keeps its claim that long, and
+        # each retry sooner only spends a receive toward the dead-letter queue.
+        self.retry_after = max(retry_after, lease_left)
 
 
 class Rejected(ProviderError):

@@ -30,7 +30,14 @@ def _conditional_failed(exc: Exception) -> bool:
 
 
 class IntentBusy(Exception):
-    """Another worker holds this intent's claim right now."""
+    """Another worker holds this intent's claim right now (until ``lease_until``, when known)."""
+
+    def __init__(self, intent_key: str, lease_until: float | None = None) -> None:
+        super().__init__(intent_key)
+        self.lease_until = lease_until
+
+    def lease_left(self, now: float) -> float:
+        return max(0.0, self.lease_until - now) if self.lease_until is not None else 0.0
 
 
 class IntentRepository:
@@ -77,7 +84,8 @@ class IntentRepository:
                     attempts_before=int(current.attempts),
                     done_remote_id=current.remote_id,
                 )
-            raise IntentBusy(intent_key) from None
+            lease_until = float(current.lease_until) if current.lease_until is not None else None
+            raise IntentBusy(intent_key, lease_until) from None
         return Claim(request_id=row.request_id, attempts_before=int(row.attempts) - 1, done_remote_id=None)
 
     def renew(self, intent_key: str, *, owner: str, now: float, lease_seconds: float) -> None:

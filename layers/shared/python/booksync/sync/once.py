@@ -51,10 +51,11 @@ class ExactlyOnce:
             claim = self._intents.claim(
                 intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease
             )
-        except IntentBusy:
+        except IntentBusy as busy:
             raise WriteInProgress(
                 "Another worker is writing this record right now; it will be retried.",
                 provider=self._provider,
+                lease_left=busy.lease_left(self._clock()),
             ) from None
         if claim.done_remote_id is not None:
             existing = fetch(claim.done_remote_id)
