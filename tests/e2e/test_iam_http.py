@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from local import app_return
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.stack import LocalStack
 from tests.e2e.conftest import quickbooks_ledger
@@ -44,7 +45,9 @@ def _connected(stack: LocalStack, api: httpx.Client) -> None:
         assert stack.qbo_url is not None
         with SandboxControl(stack.qbo_url) as control:
             location = control.approve_consent(started.json()["authorization_url"], realm=REALM)
-        assert httpx.get(location, timeout=30).status_code in (200, 302)
+        callback = httpx.get(location, timeout=30)
+        assert callback.status_code in (200, 302), callback.text
+        assert app_return.confirm(api, "quickbooks", callback).status_code == 200
     stack.drain(timeout=60)
 
 
