@@ -30,8 +30,8 @@ demo: $(PY) ## start the local stack and run the whole scenario (exit 0 = every 
 test: $(PY) ## the whole test suite (unit, integration, contract, end to end)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-test-fast: $(PY) ## every test but the end-to-end ones, stopping at the first failure
-	$(PY) -m pytest -m "not e2e" -x -q
+test-fast: $(PY) ## every test but the end-to-end and long ones, stopping at the first failure
+	$(PY) -m pytest -m "not e2e and not long" -x -q
 
 lint: $(PY) ## ruff (lint + format check) and mypy (strict)
 	$(VENV)/bin/ruff check .

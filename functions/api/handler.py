@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from booksync.api.app import ApiServices, create_app, lambda_adapter
 from booksync.logs import route_library_logs
+from booksync.observability import metrics
 from booksync.settings import ApiSettings
 from booksync.wiring import api_services
 
@@ -26,6 +27,7 @@ _asgi = lambda_adapter(app)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics  # this invocation's metrics, one EMF line on stdout
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response: dict[str, Any] = _asgi(event, context)
     return response

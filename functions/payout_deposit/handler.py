@@ -7,6 +7,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from booksync.logs import route_library_logs
+from booksync.observability import metrics
 from booksync.settings import PayoutDepositSettings
 from booksync.wiring import payout_deposits
 
@@ -35,6 +36,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics  # this invocation's metrics, one EMF line on stdout
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response: dict[str, Any] = dict(
         process_partial_response(

@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from booksync.logs import route_library_logs
+from booksync.observability import metrics
 from booksync.settings import CatalogWorkerSettings
 from booksync.sync.catalog_jobs import parse_catalog_job
 from booksync.wiring import sync_catalog
@@ -31,6 +32,7 @@ def engine() -> tuple["CatalogSync", Callable[[Any], None]]:
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics  # this invocation's metrics, one EMF line on stdout
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     engine()[1](context)
 

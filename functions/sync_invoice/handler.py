@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from booksync.logs import route_library_logs
+from booksync.observability import metrics
 from booksync.settings import SyncWorkerSettings
 from booksync.wiring import sync_worker
 
@@ -32,6 +33,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics  # this invocation's metrics, one EMF line on stdout
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     worker()[1](context)
     response: dict[str, Any] = dict(

@@ -9,8 +9,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -324,3 +326,87 @@ def test_an_item_edited_on_both_sides_is_updated_with_the_current_sync_token(sta
     gasket = next(i for i in items_in_quickbooks(stack) if i["Id"] == first)
     assert gasket["UnitPrice"] == 11.0
     assert len(items_in_quickbooks(stack)) == 2
+
+
+# ---------------------------------------------------------------- long runs: the step chain (issue 13)
+
+
+def rebuild_engine(stack: SimpleNamespace, **options: Any) -> None:
+    """The handler's engine built with these ``sync_catalog`` options."""
+    from booksync.wiring import sync_catalog
+
+    built = sync_catalog(stack.handler.SETTINGS, window_scale=SCALE, **options)
+    stack.handler.engine = lambda: built
+
+
+def put_many_items(count: int) -> None:
+    """``count`` items straight into the table (the API's checks are not what this tests)."""
+    from booksync.store.documents import DocumentRepository as Repository
+
+    repository = Repository()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(
+                lambda i: repository.put(
+                    COMPANY,
+                    DocumentKind.ITEM,
+                    builders.item(f"i-{i:05d}", name=f"Part {i:05d}", price="10.00"),
+                    now=time.time(),
+                    pending=False,
+                ),
+                range(count),
+            )
+        )
+
+
+# Each invocation has a Lambda's 300 s, so whatever is in flight has time to land, but stops
+# taking pages (of 100 documents) a second after it starts: a page or a few per step, so the
+# chain is long whatever the machine's speed.
+LONG_CHAIN = {"reserve_seconds": 300 - 1.0, "page_size": 100}
+# BOOKSYNC_LONG_CATALOG_ITEMS: the size of the long-chain proof (10,000 by default; it takes
+# minutes against moto server, hence the `long` marker).
+LONG_CATALOG_ITEMS = int(os.environ.get("BOOKSYNC_LONG_CATALOG_ITEMS", "10000"))
+
+
+@pytest.mark.long
+def test_a_10000_item_catalog_completes_over_many_steps_under_the_cap(stack: SimpleNamespace) -> None:
+    """Lambda's recursive loop detection stops a function that re-queues itself after about 16
+    hops (template.yaml allows SyncCatalogFunction's recursion): the run's own step cap bounds
+    the chain instead. With a few pages of 100 per step, 10,000 items take more than 16 steps
+    (at most 6 pages a second would be needed to stay under); the run finishes below the cap,
+    with every item created once."""
+    from booksync.sync.catalog import MAX_STEPS
+
+    rebuild_engine(stack, **LONG_CHAIN)
+    count = LONG_CATALOG_ITEMS
+    put_many_items(count)
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+
+    hops = run_until_done(stack, seconds=300, max_invocations=MAX_STEPS)
+
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "succeeded", run.errors if run else None
+    assert run.counts == {"created": count}
+    assert hops < MAX_STEPS
+    if count >= 10_000:
+        assert hops > 16, hops
+    assert int(run.step) == hops - 1  # the row keeps the step the chain is at
+    assert len(items_in_quickbooks(stack)) == count  # nothing created twice across the hops
+    assert not [e for e in stack.control.requests(stack.realm) if e["status"] == 429]
+
+
+def test_a_run_past_its_step_cap_stops_and_says_so_in_history(stack: SimpleNamespace) -> None:
+    rebuild_engine(stack, max_steps=2, **LONG_CHAIN)
+    put_many_items(700)
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+
+    hops = run_until_done(stack, seconds=300)
+
+    assert hops == 2  # no third message was queued
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "failed"
+    (error,) = [e for e in run.errors or [] if e.code == "step_cap_reached"]
+    assert "stopped after 2 steps" in str(error.message)
+    assert "Start the sync again" in str(error.fix)
+    synced = sum(1 for link in links(DocumentKind.ITEM, 700) if link)
+    assert 100 <= synced < 700 and run.counts["created"] == synced  # what it synced is kept

@@ -406,17 +406,18 @@ def test_shared_layer_is_built_by_its_makefile(template: dict[str, Any]) -> None
     assert "--python-version 3.12" in makefile
 
 
+def requirement_lines(path: Path) -> list[str]:
+    return [
+        line.split("#")[0].strip() for line in path.read_text().splitlines() if line.split("#")[0].strip()
+    ]
+
+
 def test_layer_requirements_match_pyproject() -> None:
     """The layer ships pyproject's runtime dependencies (minus boto3, which the runtime has),
     with the same lower bounds."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     declared = {Requirement(line) for line in pyproject["project"]["dependencies"]}
-    layer_lines = [
-        line.split("#")[0].strip()
-        for line in (ROOT / "layers/shared/requirements.txt").read_text().splitlines()
-        if line.split("#")[0].strip()
-    ]
-    layer = {Requirement(line) for line in layer_lines}
+    layer = {Requirement(line) for line in requirement_lines(ROOT / "layers/shared/requirements.in")}
 
     def lower_bounds(reqs: set[Requirement]) -> dict[str, tuple[str | None, frozenset[str]]]:
         out: dict[str, tuple[str | None, frozenset[str]]] = {}
@@ -427,6 +428,33 @@ def test_layer_requirements_match_pyproject() -> None:
 
     expected = {name: v for name, v in lower_bounds(declared).items() if name != "boto3"}
     assert lower_bounds(layer) == expected
+
+
+def test_layer_is_built_from_a_lock_file_with_hashes() -> None:
+    """requirements.txt pins every package the layer installs (==, with the hashes of its
+    wheels) and each pin satisfies requirements.in's range; the build installs only that."""
+    text = (ROOT / "layers/shared/requirements.txt").read_text()
+    entries = [
+        entry
+        for entry in text.replace("\\\n", " ").splitlines()
+        if entry and not entry.startswith(("#", " "))
+    ]
+    pins: dict[str, str] = {}
+    for entry in entries:
+        requirement = Requirement(entry.split(" --hash")[0].strip())
+        (spec,) = requirement.specifier
+        assert spec.operator == "==", entry
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), f"{requirement.name} has no hash"
+        pins[requirement.name.lower().replace("_", "-")] = spec.version
+    for line in requirement_lines(ROOT / "layers/shared/requirements.in"):
+        wanted = Requirement(line)
+        name = wanted.name.lower().replace("_", "-")
+        assert name in pins, f"{name} is not in the lock: make -C layers/shared lock"
+        assert wanted.specifier.contains(pins[name], prereleases=True), (
+            f"{name} {pins[name]} outside {wanted}"
+        )
+    makefile = (ROOT / "layers/shared/Makefile").read_text()
+    assert "--require-hashes --no-deps -r requirements.txt" in makefile
 
 
 # ---------------------------------------------------------------- functions and their settings

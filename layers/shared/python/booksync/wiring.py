@@ -174,11 +174,18 @@ def _catalog_requests(
 
 
 def sync_catalog(
-    settings: CatalogWorkerSettings, *, window_scale: float = 1.0
+    settings: CatalogWorkerSettings,
+    *,
+    window_scale: float = 1.0,
+    max_steps: int | None = None,
+    reserve_seconds: float | None = None,
+    page_size: int | None = None,
 ) -> tuple[CatalogSync, Callable[[Any], None]]:
     """The catalog job, and what to call at the start of each invocation with its Lambda context.
 
-    ``window_scale`` > 1 shortens the limiter's minute as a sandbox's ``clock_scale`` does (bench).
+    ``window_scale`` > 1 shortens the limiter's minute as a sandbox's ``clock_scale`` does (bench);
+    ``max_steps``, ``reserve_seconds``, ``page_size``: the run's step cap, how long before the
+    deadline a step stops, documents per page (defaults: ``sync.catalog``'s constants).
     """
     from dataclasses import replace
 
@@ -190,7 +197,7 @@ def sync_catalog(
     from booksync.store.documents import DocumentRepository
     from booksync.store.intents import IntentRepository
     from booksync.store.models import bind_tables
-    from booksync.sync.catalog import CatalogSync
+    from booksync.sync.catalog import MAX_STEPS, PAGE_SIZE, RESERVE_SECONDS, CatalogSync
     from booksync.sync.catalog_jobs import SqsCatalogQueue
     from booksync.sync.jobs import SqsJobQueue
 
@@ -230,6 +237,9 @@ def sync_catalog(
         requeue=SqsCatalogQueue(settings.sync_catalog_queue_url).enqueue,
         invoices=SqsJobQueue(settings.sync_invoice_queue_url),
         limits_for=lambda _provider: limits,
+        max_steps=MAX_STEPS if max_steps is None else max_steps,
+        reserve_seconds=RESERVE_SECONDS if reserve_seconds is None else reserve_seconds,
+        page_size=PAGE_SIZE if page_size is None else page_size,
     )
 
     def begin_invocation(context: Any) -> None:

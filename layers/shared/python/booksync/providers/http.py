@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from booksync import observability
 from booksync.errors import ConfigurationError, RateLimited, TransientError
 
 if TYPE_CHECKING:
@@ -246,6 +247,7 @@ class HttpClient:
 
     # -- the one entry point
 
+    @observability.capture_method
     def request(
         self,
         method: str,
@@ -303,7 +305,9 @@ class HttpClient:
                 timeout=timeout,
             )
         except httpx.TransportError as exc:
+            observability.provider_call(self.provider, (time.monotonic() - started) * 1000, None)
             return self._transport_failure(call, exc, attempt, started)
+        observability.provider_call(self.provider, (time.monotonic() - started) * 1000, response.status_code)
         self._log_response(call, response, attempt, started)
         return _Outcome(response=response, reason=f"HTTP {response.status_code}")
 

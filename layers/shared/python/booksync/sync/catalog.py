@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from booksync import observability
 from booksync.documents import Customer, DocumentKind, Item
 from booksync.errors import (
     BooksyncError,
@@ -67,6 +68,13 @@ BATCH_ATTEMPTS = 3
 # Longer than a lookup plus one batch request, the limiter's wait for a slot included.
 BATCH_LEASE_SECONDS = 120
 PARKED_BY = (NeedsReconnection.code, ConnectionDown.code)
+# The most invocations (steps) one run may chain. A step syncs up to ~5,600 documents (280 s at
+# Intuit's 20 per second), so 200 steps is over a million: only a run that makes no progress
+# (or a bug) reaches it. SyncCatalogFunction allows its own recursion (template.yaml
+# RecursiveLoop: Allow) because of this cap; Lambda alone would stop the chain after ~16 hops.
+MAX_STEPS = 200
+# A step stops taking work this long before its invocation's deadline (what is in flight lands).
+RESERVE_SECONDS = 20.0
 KINDS: Mapping[str, DocumentKind] = {"customers": DocumentKind.CUSTOMER, "items": DocumentKind.ITEM}
 
 CatalogFactory = Callable[[ConnectionModel, Gate, Callable[[], float | None]], CatalogProvider]
@@ -92,6 +100,12 @@ class _Doc:
     was_distinct: bool = False
 
 
+class StepCapReached(BooksyncError):
+    """A run used its last step without finishing: it stops instead of queueing another."""
+
+    code = "step_cap_reached"
+
+
 class CatalogSync:
     def __init__(
         self,
@@ -106,12 +120,14 @@ class CatalogSync:
         invoices: JobQueue,
         limits_for: Callable[[str], Limits],
         clock: Callable[[], float] = time.time,
-        reserve_seconds: float = 20.0,
+        reserve_seconds: float = RESERVE_SECONDS,
         page_size: int = PAGE_SIZE,
         owner: str | None = None,
         claims: LinkClaims | None = None,
+        max_steps: int = MAX_STEPS,
     ) -> None:
         self._claims = claims or LinkClaims()
+        self._max_steps = max_steps
         self._docs = documents
         self._connections = connections
         self._intents = intents
@@ -135,7 +151,15 @@ class CatalogSync:
             return CatalogReport(run_id=job.run_id, status="skipped")
         deadline = now + remaining_seconds() - self._reserve
         walk = _Walk(self, job, row, deadline)
-        return walk.run()
+        counts_before, errors_before = Counter(walk.counts), list(walk.errors)
+        report = walk.run()
+        # This step's share: a run's counts and errors accumulate over its steps.
+        observability.documents_synced(report.counts - counts_before)
+        if report.status == "parked":
+            observability.sync_parked()
+        else:
+            observability.sync_failed(error["code"] for error in report.errors if error not in errors_before)
+        return report
 
 
 class _Walk:
@@ -226,7 +250,25 @@ class _Walk:
         }
 
     def _continue(self) -> CatalogReport:
-        """Out of time: save where we are and queue the next step of the chain."""
+        """Out of time: save where we are and queue the next step of the chain, unless the run
+        has used its last step (its row keeps the step it is at)."""
+        if self.job.step + 1 >= self.e._max_steps:
+            self.errors.append(
+                _entry(
+                    "catalog",
+                    StepCapReached(
+                        f"The catalog sync stopped after {self.e._max_steps} steps without finishing; "
+                        "what it synced is kept.",
+                        fix="Start the sync again: documents already in sync are skipped, so it goes on "
+                        "from where it stopped. If it stops again, contact support.",
+                    ),
+                )
+            )
+            logger.error(
+                "catalog sync reached its step cap",
+                extra={"run_id": self.job.run_id, "step": self.job.step, "counts": dict(self.counts)},
+            )
+            return self._finish("failed")
         self._checkpoint()
         self.e._requeue(self.job.model_copy(update={"step": self.job.step + 1, "job_id": uuid.uuid4().hex}))
         logger.info(

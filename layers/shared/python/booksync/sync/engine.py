@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from booksync import observability
 from booksync.documents import Customer, DocumentKind, Invoice, InvoiceStatus, Item, Payment, Refund
 from booksync.errors import (
     BooksyncError,
@@ -162,6 +163,8 @@ class InvoiceSync:
                 }
             )
             self._runs.finish(run, status=status, counts=report.counts, errors=[entry], now=self._clock())
+            observability.documents_synced(report.counts)
+            observability.sync_failed([entry["code"]])
             raise
         self._notify(job, report.outcome, errors + report.failures, run_id=report.run_id)
         if report.failures and report.outcome == Outcome.SYNCED:
@@ -171,6 +174,11 @@ class InvoiceSync:
             report.outcome, "failed"
         )
         self._runs.finish(run, status=status, counts=report.counts, errors=errors, now=self._clock())
+        observability.documents_synced(report.counts)
+        if status == "parked":
+            observability.sync_parked()
+        else:
+            observability.sync_failed(error["code"] for error in errors)
         return report
 
     # -- the steps -------------------------------------------------------------------------------
