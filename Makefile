@@ -58,6 +58,11 @@ deploy-check: $(PY) ## the README's deploy commands against template.yaml's para
 bench: $(PY) ## performance figures -> bench/results.json (BENCH_ARGS=--only NAME, --strict)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
+# Mutation testing of the exactly-once core (mutation.toml; CPU-heavy, outside CI):
+# writes tests.mutation_score.core to bench/results.json. MUTATION_ARGS: e.g. --only signature.
+mutation: $(PY)
+	$(PY) -m scripts.mutation $(MUTATION_ARGS)
+
 # docs/openapi.json: the API's document, generated from the code (a test keeps it current).
 openapi: $(PY) ## regenerate docs/openapi.json from the code
 	$(PY) -m scripts.openapi

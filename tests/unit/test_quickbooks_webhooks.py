@@ -301,3 +301,13 @@ def test_fuzz_never_5xx_and_never_queues_without_a_valid_signature(
     valid = header is not None and signature.signature_matches(body, header, TOKEN)
     assert bool(box.sent) == valid
     assert (answer.status == 401) == (not valid)
+
+
+@pytest.mark.parametrize("junk", ["!", " ", "\n", "*"])
+def test_a_signature_with_characters_outside_base64_is_refused(junk: str) -> None:
+    """Decoding leniently would drop the stray character and accept a header that is not the
+    signature's text (found by make mutation: validate=True turned off survived)."""
+    body, key = b'{"eventNotifications": []}', "verifier-token"
+    good = signature.sign(body, key)
+    assert signature.signature_matches(body, good, key)
+    assert not signature.signature_matches(body, good[:8] + junk + good[8:], key)
