@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 STAGE ?= dev
 
-.PHONY: help venv dev demo test test-fast lint typecheck validate deploy-check bench build package deploy token openapi clean
+.PHONY: help venv dev demo test test-fast lint typecheck validate deploy-check bench mutation build package deploy token openapi clean
 
 # `make help` lists every target from its `## ` note (tests/unit/test_makefile.py holds every
 # .PHONY target to having one).
@@ -58,9 +58,8 @@ deploy-check: $(PY) ## the README's deploy commands against template.yaml's para
 bench: $(PY) ## performance figures -> bench/results.json (BENCH_ARGS=--only NAME, --strict)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-# Mutation testing of the exactly-once core (mutation.toml; CPU-heavy, outside CI):
-# writes tests.mutation_score.core to bench/results.json. MUTATION_ARGS: e.g. --only signature.
-mutation: $(PY)
+# Mutation testing of the exactly-once core (mutation.toml; CPU-heavy, outside CI).
+mutation: $(PY) ## mutation score of the exactly-once core -> bench/results.json (slow; MUTATION_ARGS=--only NAME)
 	$(PY) -m scripts.mutation $(MUTATION_ARGS)
 
 # docs/openapi.json: the API's document, generated from the code (a test keeps it current).
