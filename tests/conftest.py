@@ -7,6 +7,7 @@ import re
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,10 +17,22 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
+def moto_server() -> tuple[Any, str]:
+    """moto in server mode on a port the system chose as it bound (no free-then-rebind race)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port bound but not listening while the block runs: a connection is refused."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -33,15 +46,10 @@ def specs_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
     from local.runtime.atomic_dynamodb import serialise_dynamodb_writes
 
     serialise_dynamodb_writes()  # conditional writes are atomic in DynamoDB, not in moto
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
+    server, url = moto_server()
     previous = {
         k: os.environ.get(k)
         for k in (

@@ -45,17 +45,13 @@ def _scale() -> float:
 
 @contextmanager
 def _aws() -> Iterator[None]:
-    from moto.server import ThreadedMotoServer
-
     from local.runtime.atomic_dynamodb import serialise_dynamodb_writes
-    from tests.conftest import free_port
+    from tests.conftest import moto_server
 
     serialise_dynamodb_writes()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server, url = moto_server()
     os.environ.update(
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+        AWS_ENDPOINT_URL=url,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",

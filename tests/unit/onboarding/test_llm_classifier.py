@@ -16,7 +16,7 @@ from booksync.onboarding.classifier import CustomerType
 from booksync.onboarding.llm import LlmClassifier
 from booksync.providers.port import RemoteCustomer
 
-from tests.conftest import free_port
+from tests.conftest import closed_port
 
 CUSTOMERS = [
     RemoteCustomer(id="7", display_name="Summit Construction LLC"),
@@ -54,7 +54,7 @@ def model() -> Iterator[tuple[FakeModel, str]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield fake, f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -123,5 +123,6 @@ def test_a_slow_model_times_out_to_the_rules(model: tuple[FakeModel, str]) -> No
 
 
 def test_nothing_listening_falls_back() -> None:
-    results = classifier(f"http://127.0.0.1:{free_port()}/v1").classify(CUSTOMERS)
+    with closed_port() as port:
+        results = classifier(f"http://127.0.0.1:{port}/v1").classify(CUSTOMERS)
     assert "language model unavailable: unreachable" in results[1].reason
