@@ -203,10 +203,9 @@ def test_two_refreshes_racing_with_one_token_leave_one_winner(
 
 
 def test_refresh_token_expires_after_its_lifetime(start_sandbox: SandboxFactory) -> None:
-    # A short refresh lifetime keeps the code (10 min) alive long enough to be exchanged.
-    sandbox = start_sandbox(clock_scale=1000.0, refresh_token_lifetime_s=300)
+    sandbox = start_sandbox(refresh_token_lifetime_s=300)
     connection = connect(sandbox.url, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
-    time.sleep(0.4)
+    sandbox.clock.advance(301)  # the sandbox's clock: no wall-clock window to miss when busy
     assert refresh(sandbox, connection.refresh_token).json() == INVALID_REFRESH
 
 
@@ -254,10 +253,12 @@ def test_expired_access_token_is_401_authentication_fault_until_refreshed(
 
 
 def test_access_token_dies_at_the_end_of_its_lifetime(start_sandbox: SandboxFactory) -> None:
-    sandbox = start_sandbox(clock_scale=1000.0, access_token_lifetime_s=1000)  # 1 s real
+    sandbox = start_sandbox(access_token_lifetime_s=3600)
     client = QBOClient(sandbox.url, connect(sandbox.url, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI))
     assert client.read("Account", "1").status_code == 200
-    time.sleep(1.1)
+    sandbox.clock.advance(3590)  # the sandbox's clock, not the wall's: no window to miss when busy
+    assert client.read("Account", "1").status_code == 200
+    sandbox.clock.advance(11)
     assert client.read("Account", "1").status_code == 401
     client.close()
 
