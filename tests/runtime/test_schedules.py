@@ -94,13 +94,16 @@ def test_scheduled_event_shape() -> None:
 def test_schedules_fire_on_their_rate(tmp_path: Path) -> None:
     # At scale 0.01, TickFunction's rate(1 minute) fires every 0.6 s.
     with LocalStack(fixture_options(tmp_path, schedule_scale=0.01)) as stack:
-        deadline = time.monotonic() + 8
+        started = time.monotonic()
+        deadline = started + 60  # a hang guard only: two ticks come after about 1.2 s
         while time.monotonic() < deadline:
             ticks = [i for i in stack.invocations("TickFunction") if i.trigger == "schedule Tick"]
             if len(ticks) >= 2:
                 break
             time.sleep(0.1)
+        elapsed = time.monotonic() - started
         assert len(ticks) >= 2
         assert all(tick.payload == {"ticked": True} for tick in ticks)
-        gap = (ticks[1].started_at - ticks[0].started_at).total_seconds()
-        assert 0.4 < gap < 1.5
+        # Never faster than its rate (a busy machine only makes ticks late, so no upper bound on
+        # the gap here: how late is a bench question).
+        assert len(ticks) <= elapsed / 0.6 + 1

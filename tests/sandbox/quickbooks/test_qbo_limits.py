@@ -33,7 +33,9 @@ def test_more_than_ten_in_flight_is_429(start_sandbox: SandboxFactory) -> None:
     for client in clients:  # open every connection first, so the 14 calls really overlap
         assert client.read("Account", "1").status_code == 200
     with SandboxControl(sandbox.url) as control:
-        control.set_config(latency_ms=600)
+        # Each answer waits 3 s: the 14 barrier-released calls arrive well within it, however busy
+        # the machine (a shorter wait let early answers finish before the last calls arrived).
+        control.set_config(latency_ms=3000)
     barrier = threading.Barrier(len(clients))
 
     def call(client: QBOClient) -> httpx.Response:
