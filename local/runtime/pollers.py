@@ -112,8 +112,10 @@ class QueuePoller:
         sqs_client: Callable[[], Any],
         region: str,
         log: Callable[[str], None] = lambda _line: None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
+        self._clock = clock  # the batching window's (a test passes one it moves)
         self._runner = runner
         self._sqs_client = sqs_client
         self._region = region
@@ -184,9 +186,9 @@ class QueuePoller:
         messages = self._receive(sqs, min(_SQS_BATCH_LIMIT, wanted), LONG_POLL_SECONDS)
         if not messages or self.source.batching_window <= 0:
             return messages
-        deadline = time.monotonic() + self.source.batching_window
+        deadline = self._clock() + self.source.batching_window
         while len(messages) < wanted and not self._stopping.is_set():
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self._clock()
             if remaining <= 0:
                 break
             more = self._receive(

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
+
+import pytest
 
 from local.runtime.model import FunctionSpec, QueueSourceSpec
 from local.runtime.pollers import QueuePoller
@@ -66,8 +69,21 @@ class FakeRunner:
         )
 
 
-def _poller(source: QueueSourceSpec, sqs: FakeSqs, concurrency: int = 4) -> QueuePoller:
-    return QueuePoller(source, FakeRunner(concurrency), lambda: sqs, "us-east-1")  # type: ignore[arg-type]
+def _poller(
+    source: QueueSourceSpec, sqs: FakeSqs, concurrency: int = 4, clock: Callable[[], float] = time.monotonic
+) -> QueuePoller:
+    return QueuePoller(source, FakeRunner(concurrency), lambda: sqs, "us-east-1", clock=clock)  # type: ignore[arg-type]
+
+
+class SteppingClock:
+    """A clock that moves ``step`` seconds each time it is read: the window's time, not the wall's."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self._step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self._step
+        return self.now
 
 
 def test_without_a_window_one_receive_makes_the_batch() -> None:
@@ -81,24 +97,23 @@ def test_without_a_window_one_receive_makes_the_batch() -> None:
 
 
 def test_the_window_fills_the_batch_up_to_batch_size() -> None:
-    sqs = FakeSqs([2, 0, 3, 5])
-    poller = _poller(replace(SOURCE, batching_window=5.0), sqs)
-    started = time.monotonic()
+    sqs, clock = FakeSqs([2, 0, 3, 5]), SteppingClock(0.01)
+    poller = _poller(replace(SOURCE, batching_window=5.0), sqs, clock=clock)
     batch = poller._collect(sqs)
     assert len(batch) == 6  # 2 + 3, then only 1 more was asked for
     assert sqs.calls[-1]["MaxNumberOfMessages"] == 1
-    assert time.monotonic() - started < 2  # a full batch does not wait out the window
+    assert len(sqs.calls) == 4 and clock.now < 5.0  # a full batch does not wait out the window
     assert poller.in_flight == 6  # received and not yet settled
 
 
 def test_the_window_closes_a_partial_batch() -> None:
-    sqs = FakeSqs([1])
-    poller = _poller(replace(SOURCE, batching_window=0.3), sqs)
-    started = time.monotonic()
+    sqs, clock = FakeSqs([1]), SteppingClock(0.05)
+    poller = _poller(replace(SOURCE, batching_window=0.3), sqs, clock=clock)
     batch = poller._collect(sqs)
-    elapsed = time.monotonic() - started
     assert len(batch) == 1
-    assert 0.25 < elapsed < 1.5
+    # The first long poll, then one receive per reading inside the window (0.10 ... 0.30 after it
+    # opened at 0.05); the reading past its end (0.35) closed the partial batch.
+    assert len(sqs.calls) == 6 and clock.now == pytest.approx(0.35)
 
 
 def test_batches_over_ten_are_received_ten_at_a_time() -> None:
