@@ -58,6 +58,9 @@ def world(tables: SimpleNamespace) -> SimpleNamespace:
     service.put_customer(COMPANY, builders.customer())
     service.put_item(COMPANY, builders.item("i-1"))
     service.put_item(COMPANY, builders.item("i-2", name="Trip\tcharge", price="80.00"))
+    # The customer's own job (auto_sync_customers): left unrun, the invoices' jobs push it.
+    assert [(j.kind, j.invoice_id) for j in queue.jobs] == [("customer", "c-1")]
+    queue.jobs.clear()
     return SimpleNamespace(
         provider=provider, seen=seen, queue=queue, docs=docs, service=service, engine=engine, runs=runs
     )

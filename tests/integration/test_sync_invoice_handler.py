@@ -14,6 +14,10 @@ from types import SimpleNamespace
 import pytest
 from booksync.documents import DocumentKind
 from booksync.settings import ApiSettings
+from booksync.store.connections import ConnectionRepository
+from booksync.store.documents import DocumentRepository
+from booksync.store.models import ConnectionModel, DocumentModel
+from booksync.sync.jobs import SqsJobQueue
 from booksync.wiring import api_services
 
 from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
@@ -68,6 +72,9 @@ def stack(
 def seed_invoice(stack: SimpleNamespace, payments: tuple[str, ...] = ("100.00", "280.00")) -> None:
     docs = stack.services.documents
     docs.put_customer(COMPANY, builders.customer())
+    # Its own job (auto_sync_customers) is taken off the queue unprocessed, so the invoice's job is
+    # the one these tests deliver; the customer stays pending until the invoice's job pushes it.
+    assert len(receive_sqs_event(stack.queue)["Records"]) == 1, "the customer's job"
     docs.put_item(COMPANY, builders.item("i-1"))
     docs.put_item(COMPANY, builders.item("i-2", name="Trip\tcharge", price="80.00"))
     docs.put_invoice(COMPANY, builders.invoice())
@@ -219,7 +226,7 @@ def test_sweep_requeues_pending_work(stack: SimpleNamespace) -> None:
     seed_invoice(stack, payments=())
     receive_sqs_event(stack.queue)  # the auto-sync message is lost (never processed)
     result = stack.fns.scheduler.handler({"task": "sweep"}, Context())
-    assert result["queued"] == 1
+    assert result["queued"] == 2, "the invoice's job, and its customer's (lost in seed_invoice)"
     stack.fns.sync_invoice.handler(one_event(stack), Context())
     assert ledger_counts(stack)["Invoice"] == 1
     assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 0
@@ -243,7 +250,12 @@ def test_one_notification_per_failure_type_and_reconnect_resolves_it(stack: Simp
     connect_company(stack.services, stack.control, COMPANY, realm=stack.realm)
     assert NotificationRepository().for_company(COMPANY)[0].resolved_at is not None
     resumed = receive_sqs_event(stack.queue)
-    assert sorted(json.loads(r["body"])["invoice_id"] for r in resumed["Records"]) == ["inv-1", "inv-2"]
+    # The customer's own job too (taken off the queue unprocessed in seed_invoice: still pending).
+    assert sorted(json.loads(r["body"])["invoice_id"] for r in resumed["Records"]) == [
+        "c-1",
+        "inv-1",
+        "inv-2",
+    ]
     stack.fns.sync_invoice.handler(resumed, Context())
     assert ledger_counts(stack)["Invoice"] == 2
     assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 0
@@ -361,3 +373,95 @@ def test_a_failed_sync_logs_its_document_company_provider_and_reason(stack: Simp
     assert line["function_request_id"], "the Lambda context is on the line"
     # Never a secret: not the app's client secret, not a bearer token.
     assert CLIENT_SECRET not in out and "Bearer" not in out
+
+
+# -- a customer on its own: auto_sync_customers (issue 12 item 6) -------------------------------------
+def customer_row(stack: SimpleNamespace) -> DocumentModel:
+    row = DocumentRepository().get(COMPANY, DocumentKind.CUSTOMER, "c-1")
+    assert row is not None
+    return row
+
+
+def sweep(stack: SimpleNamespace) -> int:
+    return int(stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"])
+
+
+def test_a_customer_put_queues_one_job_and_the_customer_lands_once(stack: SimpleNamespace) -> None:
+    accepted = stack.services.documents.put_customer(COMPANY, builders.customer())
+    assert accepted.pending and accepted.queued_run_id
+    records = receive_sqs_event(stack.queue)["Records"]
+    assert [json.loads(r["body"])["kind"] for r in records] == ["customer"], "one job, the customer's"
+    assert stack.fns.sync_invoice.handler({"Records": records}, Context()) == {"batchItemFailures": []}
+    assert ledger_counts(stack) == {"Customer": 1, "Item": 0, "Invoice": 0, "Payment": 0}
+    remote = stack.control.ledger(stack.realm)["entities"]["Customer"][0]
+    row = customer_row(stack)
+    link = row.link("quickbooks")
+    assert link is not None and (link.remote_id, link.outcome) == (str(remote["Id"]), "synced")
+    assert not row.pending_bucket
+    # Unchanged: the same PUT queues nothing, and a duplicate job costs no QuickBooks request.
+    assert stack.services.documents.put_customer(COMPANY, builders.customer()).queued_run_id is None
+    stack.control.clear_requests()
+    assert stack.fns.sync_invoice.handler({"Records": [another_job(records[0])]}, Context()) == {
+        "batchItemFailures": []
+    }
+    assert stack.control.requests(stack.realm) == []
+    # Changed after its sync: queued again, updated in place.
+    assert stack.services.documents.put_customer(COMPANY, builders.customer(phone="555-0100")).queued_run_id
+    stack.fns.sync_invoice.handler(one_event(stack), Context())
+    customers = stack.control.ledger(stack.realm)["entities"]["Customer"]
+    assert [c["PrimaryPhone"]["FreeFormNumber"] for c in customers] == ["555-0100"]
+
+
+def test_with_auto_sync_customers_off_a_customer_put_queues_nothing(stack: SimpleNamespace) -> None:
+    connection = ConnectionRepository().get(COMPANY, "quickbooks")
+    assert connection is not None
+    connection.update(actions=[ConnectionModel.settings.auto_sync_customers.set(False)])
+    accepted = stack.services.documents.put_customer(COMPANY, builders.customer())
+    assert (accepted.pending, accepted.queued_run_id) == (False, None)
+    assert receive_sqs_event(stack.queue)["Records"] == []
+    assert sweep(stack) == 0
+    assert ledger_counts(stack)["Customer"] == 0
+
+
+def test_a_customer_whose_job_could_not_be_sent_is_delivered_by_the_sweep(
+    stack: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(self: SqsJobQueue, jobs: object) -> None:
+        raise RuntimeError("SQS is unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SqsJobQueue, "enqueue", unreachable)
+        accepted = stack.services.documents.put_customer(COMPANY, builders.customer())
+    assert accepted.pending and accepted.queued_run_id is None
+    assert receive_sqs_event(stack.queue)["Records"] == []
+    assert sweep(stack) == 1
+    assert stack.fns.sync_invoice.handler(one_event(stack), Context()) == {"batchItemFailures": []}
+    assert ledger_counts(stack)["Customer"] == 1
+    assert sweep(stack) == 0, "nothing left pending"
+
+
+@pytest.mark.parametrize("sandbox", [{"honor_request_id": False}], indirect=True)
+def test_duplicate_customer_jobs_beside_its_invoice_job_give_one_remote_customer(
+    stack: SimpleNamespace,
+) -> None:
+    stack.services.documents.put_customer(COMPANY, builders.customer())
+    customer_job = one_event(stack)["Records"][0]
+    stack.services.documents.put_item(COMPANY, builders.item("i-1"))
+    stack.services.documents.put_item(COMPANY, builders.item("i-2", name="Trip charge", price="80.00"))
+    stack.services.documents.put_invoice(COMPANY, builders.invoice())
+    invoice_job = one_event(stack)["Records"][0]
+    jobs = [customer_job, *(another_job(customer_job) for _ in range(3)), invoice_job]
+    results: dict[str, dict] = {}
+
+    def deliver(job: dict) -> None:
+        results[job["messageId"]] = stack.fns.sync_invoice.handler({"Records": [job]}, Context())
+
+    run_threads(*(functools.partial(deliver, job) for job in jobs))
+    for job in jobs:
+        if results[job["messageId"]]["batchItemFailures"]:  # found the write in progress: comes back
+            assert stack.fns.sync_invoice.handler({"Records": [job]}, Context()) == {"batchItemFailures": []}
+    assert stack.fns.sync_invoice.handler({"Records": [customer_job]}, Context()) == {"batchItemFailures": []}
+    assert ledger_counts(stack) == {"Customer": 1, "Item": 2, "Invoice": 1, "Payment": 0}
+    remote = stack.control.ledger(stack.realm)["entities"]["Customer"][0]
+    link = customer_row(stack).link("quickbooks")
+    assert link is not None and (link.remote_id, link.outcome) == (str(remote["Id"]), "synced")

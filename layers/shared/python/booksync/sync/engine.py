@@ -122,7 +122,7 @@ class InvoiceSync:
         ) or self._runs.start(
             job.company_id,
             provider=job.provider,
-            kind="invoice",
+            kind=job.kind,
             trigger=job.trigger,
             subject=job.invoice_id,
             now=now,
@@ -137,26 +137,26 @@ class InvoiceSync:
                 self._mark_connection_down(job, exc)
             report.outcome, report.error = Outcome.BLOCKED, exc.message
             self._record_invoice_error(job, exc, Outcome.BLOCKED)
-            errors.append(_error_entry(f"invoice {job.invoice_id}", exc))
+            errors.append(_error_entry(job.document, exc))
         except CurrencyNotBookable as exc:
             # Held until a person acts (multicurrency turned on, then Resync, which pushes its
             # payments too): not retried by the sweep, admins told once while it lasts.
             report.outcome, report.error = Outcome.BLOCKED, exc.message
             self._record_invoice_error(job, exc, Outcome.BLOCKED, settled=True)
             self._settle_payments(job)
-            errors.append(_error_entry(f"invoice {job.invoice_id}", exc))
+            errors.append(_error_entry(job.document, exc))
         except (Rejected, RemoteNotFound) as exc:
             report.outcome, report.error = Outcome.FAILED, exc.message
             self._record_invoice_error(job, exc, Outcome.FAILED)
-            errors.append(_error_entry(getattr(exc, "document", f"invoice {job.invoice_id}"), exc))
+            errors.append(_error_entry(getattr(exc, "document", job.document), exc))
         except BaseException as exc:
             # Retryable: the message comes back; history shows the attempt and why.
             status = "retrying" if isinstance(exc, ProviderError) and exc.retryable else "failed"
             entry = (
-                _error_entry(f"invoice {job.invoice_id}", exc)
+                _error_entry(job.document, exc)
                 if isinstance(exc, BooksyncError)
                 else {
-                    "document": f"invoice {job.invoice_id}",
+                    "document": job.document,
                     "code": "internal_error",
                     "message": "An unexpected error stopped this sync; it will be retried.",
                     "fix": None,
@@ -187,16 +187,27 @@ class InvoiceSync:
         if connection is not None and connection.status == ConnectionStatus.CONNECTION_DOWN:
             # The same failure as the job that found it (one notification for both), not "not connected".
             raise ConnectionDown(
-                f"{job.provider} refuses booksync's access; the invoice waits until it is reconnected.",
+                f"{job.provider} refuses booksync's access; the {job.kind} waits until it is reconnected.",
                 provider=job.provider,
                 fix="Reconnect the integration; waiting work resumes by itself.",
             )
         if connection is None or connection.status != ConnectionStatus.CONNECTED:
             raise NeedsReconnection(
-                f"{job.provider} is not connected; the invoice waits until it is.",
+                f"{job.provider} is not connected; the {job.kind} waits until it is.",
                 provider=job.provider,
                 fix="Reconnect the integration; waiting work resumes by itself.",
             )
+        if job.kind == "customer":
+            row = self._docs.get(job.company_id, DocumentKind.CUSTOMER, job.invoice_id)
+            if row is None:
+                raise Rejected(
+                    f"Customer {job.invoice_id} does not exist in booksync.",
+                    provider=job.provider,
+                    fix=f"Send the customer with PUT /customers/{job.invoice_id} first.",
+                )
+            _Step(self, job, self._provider_for(connection), connection, report).customer_alone(row)
+            self._connections.record_sync(job.company_id, job.provider, self._clock())
+            return
         inv_row = self._docs.get(job.company_id, DocumentKind.INVOICE, job.invoice_id)
         if inv_row is None:
             raise Rejected(
@@ -290,7 +301,7 @@ class InvoiceSync:
     def _record_invoice_error(
         self, job: SyncJob, exc: BooksyncError, outcome: str, *, settled: bool = False
     ) -> None:
-        row = self._docs.get(job.company_id, DocumentKind.INVOICE, job.invoice_id)
+        row = self._docs.get(job.company_id, DocumentKind(job.kind), job.invoice_id)
         if row is None:
             return
         link = row.link(job.provider) or new_link()
@@ -712,7 +723,21 @@ class _Step:
         customer: Customer = self.e._docs.parse(row)
         # Created in the invoice's currency (QuickBooks keeps it for good); the home one goes unsaid.
         currency = invoice.currency if invoice.currency != currencies.home else None
-        remote = self._named(
+        remote = self._customer(row, customer, currency)
+        if currencies.multicurrency:
+            self._customer_currency(remote, invoice, customer)
+        return remote.id
+
+    def customer_alone(self, row: DocumentModel) -> None:
+        """A customer job (auto_sync_customers): the customer as an invoice's job pushes it, in the
+        company's home currency; one already in sync costs no provider call."""
+        self._customer(row, self.e._docs.parse(row), None)
+        if row.pending_bucket:
+            # Unchanged since its last push (a redelivery, a sweep after a send that did land).
+            self.e._docs.clear_pending(row, row.content_hash)
+
+    def _customer(self, row: DocumentModel, customer: Customer, currency: str | None) -> RemoteObject:
+        return self._named(
             row,
             DocumentKind.CUSTOMER,
             customer,
@@ -722,9 +747,6 @@ class _Step:
             create=lambda doc, rid: self.p.create_customer(doc, idempotency_key=rid, currency=currency),
             update=lambda current, doc, rid: self.p.update_customer(current, doc, idempotency_key=rid),
         )
-        if currencies.multicurrency:
-            self._customer_currency(remote, invoice, customer)
-        return remote.id
 
     def item(self, item_id: str) -> str:
         row = self._required(DocumentKind.ITEM, item_id)

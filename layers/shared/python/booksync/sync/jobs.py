@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from booksync.queues import SqsQueue
 
 Trigger = Literal["auto", "manual", "sweep"]
+# What a job pushes: an invoice (with its customer, items, payments and refunds), or a customer
+# alone (auto_sync_customers: a new or changed customer syncs without waiting for an invoice).
+JobKind = Literal["invoice", "customer"]
 
 
 class SyncJob(BaseModel):
@@ -21,10 +24,17 @@ class SyncJob(BaseModel):
 
     job_id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
     company_id: str = Field(min_length=1, max_length=128)
+    # The id of the document the job pushes: the invoice's, or the customer's for kind "customer".
     invoice_id: str = Field(min_length=1, max_length=100)
+    kind: JobKind = "invoice"
     provider: Literal["quickbooks", "xero", "freshbooks", "wave"] = "quickbooks"
     trigger: Trigger = "auto"
     run_id: str | None = None
+
+    @property
+    def document(self) -> str:
+        """The job's document as people read it (``invoice inv-1``, ``customer c-1``)."""
+        return f"{self.kind} {self.invoice_id}"
 
 
 class JobQueue(Protocol):

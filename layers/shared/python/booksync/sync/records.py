@@ -49,7 +49,7 @@ from booksync.store.documents import (
 from booksync.store.models import PROVIDERS, DocumentModel
 from booksync.store.runs import RunRepository
 from booksync.sync.accounts import PROVIDER_LABELS
-from booksync.sync.jobs import JobQueue, SyncJob, Trigger
+from booksync.sync.jobs import JobKind, JobQueue, SyncJob, Trigger
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +134,17 @@ class DocumentService:
 
     # -- customers and items: stored; they sync with the invoices that use them ----------------
     def put_customer(self, company_id: str, customer: Customer) -> Accepted:
+        """A new or changed customer syncs on its own while the books' auto_sync_customers is on:
+        pending first, then queued (the sweep queues it if the send fails or the connection is
+        down); otherwise it waits for an invoice, a catalog sync or Sync Now."""
         _check_size(DocumentKind.CUSTOMER, customer)
-        return self._accepted(
-            self._docs.put(company_id, DocumentKind.CUSTOMER, customer, now=self._clock(), pending=False)
-        )
+        connection = self._connections.accounting_connection(company_id)
+        auto = connection is not None and getattr(connection.settings, "auto_sync_customers", True)
+        outcome = self._docs.put(company_id, DocumentKind.CUSTOMER, customer, now=self._clock(), pending=auto)
+        run_id = None
+        if outcome.changed and outcome.row.pending_bucket:
+            run_id = self._auto_sync(company_id, customer.id, "auto_sync_customers", kind="customer")
+        return self._accepted(outcome, run_id)
 
     def put_item(self, company_id: str, item: Item) -> Accepted:
         _check_size(DocumentKind.ITEM, item)
@@ -461,25 +468,31 @@ class DocumentService:
             )
         return self._queue_one(company_id, invoice_id, provider, "manual")
 
-    def _auto_sync(self, company_id: str, invoice_id: str, setting: str) -> str | None:
+    def _auto_sync(
+        self, company_id: str, doc_id: str, setting: str, *, kind: JobKind = "invoice"
+    ) -> str | None:
         connection = self._connections.accounting_connection(company_id)
         if connection is None or not getattr(connection.settings, setting, True):
             return None
         if connection.status != ConnectionStatus.CONNECTED:
             return None  # parked: the sweep queues it once the connection is back
         try:
-            return self._queue_one(company_id, invoice_id, connection.provider, "auto")
+            return self._queue_one(company_id, doc_id, connection.provider, "auto", kind=kind)
         except Exception:
-            logger.exception("sync job not queued; the sweep will queue it", extra={"invoice_id": invoice_id})
+            logger.exception(
+                "sync job not queued; the sweep will queue it", extra={"kind": kind, "doc_id": doc_id}
+            )
             return None
 
-    def _queue_one(self, company_id: str, invoice_id: str, provider: str, trigger: Trigger) -> str:
+    def _queue_one(
+        self, company_id: str, doc_id: str, provider: str, trigger: Trigger, *, kind: JobKind = "invoice"
+    ) -> str:
         run = self._runs.start(
             company_id,
             provider=provider,
-            kind="invoice",
+            kind=kind,
             trigger=trigger,
-            subject=invoice_id,
+            subject=doc_id,
             now=self._clock(),
             status="queued",
         )
@@ -487,7 +500,8 @@ class DocumentService:
             [
                 SyncJob(
                     company_id=company_id,
-                    invoice_id=invoice_id,
+                    invoice_id=doc_id,
+                    kind=kind,
                     provider=provider,
                     trigger=trigger,
                     run_id=run.run_id,

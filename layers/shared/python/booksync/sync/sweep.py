@@ -1,4 +1,5 @@
-"""The five-minute sweep: queue every out-of-date invoice and every unsynced payment or refund again.
+"""The five-minute sweep: queue every out-of-date invoice and customer, and every unsynced payment or
+refund, again.
 
 It reads the sparse pending index only (never a scan). Work whose connection is not usable is
 left pending (parked) and is picked up by the first sweep after the user reconnects.
@@ -15,10 +16,12 @@ from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository, pending_bucket, pending_buckets
 from booksync.store.models import ConnectionModel, DocumentModel
 from booksync.store.runs import RunRepository
-from booksync.sync.jobs import JobQueue, SyncJob
+from booksync.sync.jobs import JobKind, JobQueue, SyncJob
 
-# A payment or refund is pushed by its (first) invoice's job.
-SWEPT = (DocumentKind.INVOICE, DocumentKind.PAYMENT, DocumentKind.REFUND)
+# A payment or refund is pushed by its (first) invoice's job; a customer (auto_sync_customers) by its own.
+SWEPT = (DocumentKind.INVOICE, DocumentKind.PAYMENT, DocumentKind.REFUND, DocumentKind.CUSTOMER)
+# The setting that lets the sweep queue each kind of job.
+SETTING: dict[JobKind, str] = {"invoice": "auto_sync_invoices", "customer": "auto_sync_customers"}
 
 
 @dataclass
@@ -64,36 +67,40 @@ class Sweep:
 
     def _queue_pending(self, rows: Iterable[DocumentModel], now: float) -> SweepReport:
         report = SweepReport()
-        wanted: dict[tuple[str, str], None] = {}
+        wanted: dict[tuple[str, JobKind, str], None] = {}
         for row in rows:
+            if row.kind == DocumentKind.CUSTOMER.value:
+                wanted[(row.company_id, "customer", row.doc_id)] = None
+                continue
             invoice_id = self._invoice_of(row)
             if invoice_id is not None:
-                wanted[(row.company_id, invoice_id)] = None
+                wanted[(row.company_id, "invoice", invoice_id)] = None
         connections: dict[str, ConnectionModel | None] = {}
         jobs: list[SyncJob] = []
-        for company_id, invoice_id in wanted:
+        for company_id, kind, doc_id in wanted:
             if company_id not in connections:
                 connections[company_id] = self._connections.accounting_connection(company_id)
             connection = connections[company_id]
             if connection is None or connection.status != ConnectionStatus.CONNECTED:
                 report.parked += 1
                 continue
-            if not connection.settings.auto_sync_invoices:
+            if not getattr(connection.settings, SETTING[kind]):
                 report.skipped_auto_sync_off += 1
                 continue
             run = self._runs.start(
                 company_id,
                 provider=connection.provider,
-                kind="invoice",
+                kind=kind,
                 trigger="sweep",
-                subject=invoice_id,
+                subject=doc_id,
                 now=now,
                 status="queued",
             )
             jobs.append(
                 SyncJob(
                     company_id=company_id,
-                    invoice_id=invoice_id,
+                    invoice_id=doc_id,
+                    kind=kind,
                     provider=connection.provider,
                     trigger="sweep",
                     run_id=run.run_id,

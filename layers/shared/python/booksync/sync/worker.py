@@ -36,7 +36,7 @@ def parse_message(body: str) -> SyncJob:
         raise InvalidRequest(
             f"The sync job message is not valid: {exc}",
             fix="Send messages shaped as docs/architecture.md says "
-            "(job_id, company_id, invoice_id, provider, trigger).",
+            "(job_id, company_id, invoice_id, kind, provider, trigger).",
         ) from None
 
 
