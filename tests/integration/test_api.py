@@ -60,10 +60,15 @@ def api(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
 
 def seed(api: SimpleNamespace, claims: dict[str, str] | None = None) -> None:
     claims = claims or admin()
-    assert (
-        api.call("PUT", "/customers/c-1", builders.customer().model_dump(mode="json"), claims=claims)[0]
-        == 201
+    status, payload, _ = api.call(
+        "PUT", "/customers/c-1", builders.customer().model_dump(mode="json"), claims=claims
     )
+    assert status == 201
+    # Connected (auto_sync_customers on by default), the customer is pending and queued on its own.
+    jobs = [(j.kind, j.invoice_id) for j in api.queue.jobs]
+    assert jobs == ([("customer", "c-1")] if payload["pending_sync"] else [])
+    assert bool(payload["sync_run_id"]) == bool(jobs)
+    api.queue.jobs.clear()
     for iid, name in (("i-1", "Drain cleaning"), ("i-2", "Trip charge")):
         body = builders.item(iid, name=name).model_dump(mode="json")
         assert api.call("PUT", f"/items/{iid}", body, claims=claims)[0] == 201
