@@ -276,3 +276,47 @@ def test_a_busy_write_comes_back_when_the_holders_lease_runs_out(tables: SimpleN
             key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
         )
     assert soon.value.retry_after == 5.0
+
+
+def test_a_busy_write_taken_a_moment_ago_comes_back_soon(tables: SimpleNamespace) -> None:
+    """A holder that took the claim a second ago is most likely alive and about to finish (two
+    invoices' jobs writing one payment that covers both): its rival retries in 5 s, not after the
+    whole lease (the demo waits 60 s for its queue to drain)."""
+    key = f"acme#quickbooks#payment#{uuid.uuid4().hex}#create#0"
+    IntentRepository().claim(key, owner="alive", now=1_000.0, lease_seconds=LEASE)
+    once = ExactlyOnce(
+        IntentRepository(), owner="rival", provider="quickbooks", lease_seconds=LEASE, clock=lambda: 1_001.0
+    )
+    with pytest.raises(WriteInProgress) as busy:
+        once.write(
+            key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
+        )
+    assert busy.value.retry_after == 5.0
+
+
+def test_a_dead_holders_lease_is_waited_out_within_the_dead_letter_limit(tables: SimpleNamespace) -> None:
+    """Refused at once by a claim a dead worker just took, a message that comes back each time its
+    Retry-After says is written on its 5th receive at the latest (the queue's maxReceiveCount)."""
+    key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
+    IntentRepository().claim(key, owner="dead", now=1_000.0, lease_seconds=LEASE)
+    now = 1_000.0
+    for receive in range(1, 6):
+        once = ExactlyOnce(
+            IntentRepository(),
+            owner=f"r{receive}",
+            provider="quickbooks",
+            lease_seconds=LEASE,
+            clock=lambda t=now: t,
+        )
+        try:
+            result = once.write(
+                key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
+            )
+        except WriteInProgress as busy:
+            now += busy.retry_after
+            continue
+        assert result.remote.id == "r1"
+        assert receive <= 5
+        break
+    else:
+        pytest.fail(f"still busy after 5 receives (t+{now - 1_000.0:.0f} s)")

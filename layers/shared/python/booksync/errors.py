@@ -122,18 +122,30 @@ class TransientError(ProviderError):
 
 
 class WriteInProgress(TransientError):
-    """Another worker holds this write's claim right now: try again once its lease can have run out
-    (a few seconds at least; not after a whole visibility timeout)."""
+    """Another worker holds this write's claim right now: try again soon if it took the claim a
+    moment ago (it is most likely alive and about to finish), later the longer it has held it (it
+    may have died, and keeps the claim until its lease runs out)."""
 
     code = "write_in_progress"
 
+    # A retry waits this many times as long as the holder has held the claim (5 s at least, never
+    # past its lease): a dead holder's lease is waited out within the dead-letter queue's 5
+    # receives (5 s, 15 s, 60 s, the rest of 120 s), and a live one costs a retry after 5 s.
+    _GROWTH = 3.0
+    # A claim is free only once its lease has ended, so the last wait goes just past it.
+    _PAST_LEASE = 1.0
+
     def __init__(
-        self, message: str, *, provider: str, retry_after: float = 5.0, lease_left: float = 0.0
+        self,
+        message: str,
+        *,
+        provider: str,
+        retry_after: float = 5.0,
+        held_for: float = 0.0,
+        lease_left: float = 0.0,
     ) -> None:
         super().__init__(message, provider=provider)
-        # Not before the holder's lease runs out: a worker that died keeps its claim that long, and
-        # each retry sooner only spends a receive toward the dead-letter queue.
-        self.retry_after = max(retry_after, lease_left)
+        self.retry_after = max(retry_after, min(self._GROWTH * held_for, lease_left + self._PAST_LEASE))
 
 
 class Rejected(ProviderError):

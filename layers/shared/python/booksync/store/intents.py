@@ -39,6 +39,10 @@ class IntentBusy(Exception):
     def lease_left(self, now: float) -> float:
         return max(0.0, self.lease_until - now) if self.lease_until is not None else 0.0
 
+    def held_for(self, now: float, lease_seconds: float) -> float:
+        """How long the holder has held the claim (its lease began ``lease_seconds`` before it ends)."""
+        return max(0.0, lease_seconds - self.lease_left(now)) if self.lease_until is not None else 0.0
+
 
 class IntentRepository:
     def claim(self, intent_key: str, *, owner: str, now: float, lease_seconds: float) -> Claim:

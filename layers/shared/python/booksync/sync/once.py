@@ -52,10 +52,12 @@ class ExactlyOnce:
                 intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease
             )
         except IntentBusy as busy:
+            now = self._clock()
             raise WriteInProgress(
                 "Another worker is writing this record right now; it will be retried.",
                 provider=self._provider,
-                lease_left=busy.lease_left(self._clock()),
+                held_for=busy.held_for(now, self._lease),
+                lease_left=busy.lease_left(now),
             ) from None
         if claim.done_remote_id is not None:
             existing = fetch(claim.done_remote_id)
