@@ -63,8 +63,24 @@ def test_card_payments_reach_their_invoices(stack: LocalStack, api: httpx.Client
         unmatched = api.get("/square/payments/unmatched").json()
         assert [p["square_id"] for p in unmatched] == [stray["payment"]["id"]]
         assert "inv-unknown" in unmatched[0]["error"]
-        matched = api.post(
+        # inv-1001 is paid in full: the door refuses the stray 45.00 there (an overpayment), so the
+        # admin matches it to the invoice it was for.
+        overpaid = api.post(
             f"/square/payments/{stray['payment']['id']}/match", json={"invoice_id": "inv-1001"}
+        )
+        assert overpaid.status_code == 422, overpaid.text
+        assert "open balance 0.00" in overpaid.json()["detail"]
+        assert [p["square_id"] for p in api.get("/square/payments/unmatched").json()] == [
+            stray["payment"]["id"]
+        ]
+        second = {
+            **invoice,
+            "number": "1002",
+            "lines": [{"item_id": "i-1", "quantity": "1", "unit_price": "45.00"}],
+        }
+        assert api.put("/invoices/inv-1002", json=second).is_success
+        matched = api.post(
+            f"/square/payments/{stray['payment']['id']}/match", json={"invoice_id": "inv-1002"}
         )
         assert matched.status_code == 200, matched.text
         assert api.get("/square/payments/unmatched").json() == []
