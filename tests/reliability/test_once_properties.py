@@ -266,7 +266,7 @@ def test_a_busy_write_comes_back_when_the_holders_lease_runs_out(tables: SimpleN
         once.write(
             key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
         )
-    assert busy.value.retry_after == LEASE - 30
+    assert busy.value.retry_after == LEASE - 30 + 1  # just past the lease
     # A live holder's write ends well within its lease; the floor still applies near its end.
     late = ExactlyOnce(
         IntentRepository(), owner="late", provider="quickbooks", lease_seconds=LEASE, clock=lambda: 1_119.0
@@ -296,7 +296,8 @@ def test_a_busy_write_taken_a_moment_ago_comes_back_soon(tables: SimpleNamespace
 
 def test_a_dead_holders_lease_is_waited_out_within_the_dead_letter_limit(tables: SimpleNamespace) -> None:
     """Refused at once by a claim a dead worker just took, a message that comes back each time its
-    Retry-After says is written on its 5th receive at the latest (the queue's maxReceiveCount)."""
+    Retry-After says is written on its 4th receive at the latest (under the queue's maxReceiveCount
+    of 5, as the soak requires)."""
     key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
     IntentRepository().claim(key, owner="dead", now=1_000.0, lease_seconds=LEASE)
     now = 1_000.0
@@ -316,7 +317,7 @@ def test_a_dead_holders_lease_is_waited_out_within_the_dead_letter_limit(tables:
             now += busy.retry_after
             continue
         assert result.remote.id == "r1"
-        assert receive <= 5
+        assert receive <= 4
         break
     else:
         pytest.fail(f"still busy after 5 receives (t+{now - 1_000.0:.0f} s)")

@@ -129,9 +129,10 @@ class WriteInProgress(TransientError):
     code = "write_in_progress"
 
     # A retry waits this many times as long as the holder has held the claim (5 s at least, never
-    # past its lease): a dead holder's lease is waited out within the dead-letter queue's 5
-    # receives (5 s, 15 s, 60 s, the rest of 120 s), and a live one costs a retry after 5 s.
-    _GROWTH = 3.0
+    # past its lease): a dead holder's lease is waited out in at most 4 receives, under the
+    # dead-letter queue's 5 (5 s, 25 s, then the rest of 120 s), and a live one costs a retry
+    # after 5 s.
+    _GROWTH = 5.0
     # A claim is free only once its lease has ended, so the last wait goes just past it.
     _PAST_LEASE = 1.0
 
