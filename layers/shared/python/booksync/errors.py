@@ -123,17 +123,15 @@ class TransientError(ProviderError):
 
 class WriteInProgress(TransientError):
     """Another worker holds this write's claim right now: try again soon if it took the claim a
-    moment ago (it is most likely alive and about to finish), later the longer it has held it (it
-    may have died, and keeps the claim until its lease runs out)."""
+    moment ago (it is most likely alive and about to finish), else once its lease has run out (it
+    may have died, and keeps the claim that long)."""
 
     code = "write_in_progress"
 
-    # A retry waits this many times as long as the holder has held the claim (5 s at least, never
-    # past its lease): a dead holder's lease is waited out in at most 4 receives, under the
-    # dead-letter queue's 5 (5 s, 25 s, then the rest of 120 s), and a live one costs a retry
-    # after 5 s.
-    _GROWTH = 5.0
-    # A claim is free only once its lease has ended, so the last wait goes just past it.
+    # A claim is free only once its lease has ended, so a wait for a holder that may have died
+    # goes just past it: a dead holder then costs its rivals two refused receives at most, well under the
+    # dead-letter queue's 5 (which faults share), and a live one that took the claim moments ago
+    # costs a retry after ``retry_after``.
     _PAST_LEASE = 1.0
 
     def __init__(
@@ -146,7 +144,8 @@ class WriteInProgress(TransientError):
         lease_left: float = 0.0,
     ) -> None:
         super().__init__(message, provider=provider)
-        self.retry_after = max(retry_after, min(self._GROWTH * held_for, lease_left + self._PAST_LEASE))
+        held_long = held_for >= retry_after
+        self.retry_after = max(retry_after, lease_left + self._PAST_LEASE) if held_long else retry_after
 
 
 class Rejected(ProviderError):
