@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 from booksync.documents import DocumentKind, InvoiceLine, parse_stored
-from booksync.errors import AlreadyExists
+from booksync.errors import AlreadyExists, ConcurrentChange, InvalidRequest
 from booksync.store.documents import BODY_LIMIT, ITEM_LIMIT, DocumentRepository, item_size
 from booksync.store.models import DocumentModel
-from booksync.sync.records import FieldProblem
+from booksync.sync.records import CHECK_ATTEMPTS, FieldProblem
 from pynamodb.exceptions import TransactWriteError
 
 from tests import builders
@@ -264,6 +264,51 @@ def test_two_invoices_created_at_once_with_one_number_are_not_both_stored(world:
         racing.put_invoice(COMPANY, builders.invoice("inv-1", number="INV-1"))
     assert "already used by invoice 'inv-2'" in taken.value.message
     assert world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1") is None
+
+
+def deleting_after(world: SimpleNamespace, rival: Any) -> Any:
+    """A service whose deletions let ``rival`` run between their check and their write."""
+    return service_over(RivalFirst("delete", DocumentKind.INVOICE, rival), world)
+
+
+def test_a_payment_recorded_while_its_invoice_is_deleted_keeps_the_invoice(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    racing = deleting_after(world, lambda _n: world.service.put_payment(COMPANY, builders.payment()))
+    # The deletion found no payment; the payment was recorded (201) before the deletion was written.
+    with pytest.raises(InvalidRequest, match="has payments recorded against it"):
+        racing.delete_invoice(COMPANY, "inv-1")
+    assert invoice_row(world).status == "SENT" and invoice_row(world).payment_ids == {"p-1"}
+    assert world.docs.number_owner(COMPANY, "INV-1") == "inv-1"
+
+
+def test_an_invoice_renumbered_while_it_is_deleted_gives_up_its_new_number(world: SimpleNamespace) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    racing = deleting_after(
+        world, lambda _n: world.service.put_invoice(COMPANY, builders.invoice(number="INV-9"))
+    )
+    assert racing.delete_invoice(COMPANY, "inv-1").changed
+    assert invoice_row(world).status == "DELETED" and invoice_row(world).body["number"] == "INV-9"
+    assert world.docs.number_owner(COMPANY, "INV-9") is None, "no number held by a deleted invoice"
+    assert world.docs.number_owner(COMPANY, "INV-1") is None
+    assert world.service.put_invoice(COMPANY, builders.invoice("inv-2", number="INV-9")).created
+
+
+def test_a_deletion_that_keeps_losing_to_edits_is_a_conflict_with_nothing_deleted(
+    world: SimpleNamespace,
+) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice())
+    racing = service_over(
+        RivalFirst(
+            "delete",
+            DocumentKind.INVOICE,
+            lambda n: world.service.put_invoice(COMPANY, builders.invoice(memo=f"edit {n}")),
+            times=CHECK_ATTEMPTS,
+        ),
+        world,
+    )
+    with pytest.raises(ConcurrentChange, match="Invoice inv-1 or its payments changed"):
+        racing.delete_invoice(COMPANY, "inv-1")
+    assert invoice_row(world).status == "SENT" and invoice_row(world).body["memo"] == f"edit {CHECK_ATTEMPTS}"
 
 
 # ---------------------------------------------------------------------- a payment in the books stays as booked

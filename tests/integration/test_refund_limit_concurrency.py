@@ -34,7 +34,7 @@ __all__ = ["world"]  # the fixture, shared with the engine tests
 class RivalFirst(DocumentRepository):
     """Lets a rival request run to its end just before this request's step ``step`` on ``kind``:
     for a refund, its read of the payment's invoices (after the limit check, before the write);
-    for a payment, its write (with its invoices). ``times``: how many of this request's attempts it does so."""
+    for a payment, its write (with its invoices); for a deletion ("delete"), its write. ``times``: how many of this request's attempts it does so."""
 
     def __init__(self, step: str, kind: DocumentKind, rival: Callable[[int], object], times: int = 1) -> None:
         self._step, self._kind, self._rival, self._left = step, kind, rival, times
@@ -63,6 +63,10 @@ class RivalFirst(DocumentRepository):
     def put_payment(self, payment: Payment, **kw: Any) -> PutOutcome:
         self._before("put", DocumentKind.PAYMENT)
         return super().put_payment(payment, **kw)
+
+    def mark_deleted(self, row: DocumentModel, **kw: Any) -> DocumentModel:
+        self._before("delete", DocumentKind(row.kind))
+        return super().mark_deleted(row, **kw)
 
 
 def service_over(documents: DocumentRepository, world: SimpleNamespace) -> DocumentService:

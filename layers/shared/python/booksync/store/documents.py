@@ -565,13 +565,27 @@ class DocumentRepository:
         if row.kind != DocumentKind.INVOICE.value:
             row.update(actions=actions)
             return row
-        claim = DocumentModel(row.company_id, number_key(str(row.body["number"])))
+        # On condition that it is still the invoice the caller checked: the same content (so the
+        # same number) and no payment recorded on it meanwhile; ``StaleRead`` otherwise.
+        checked = (
+            DocumentModel.content_hash == row.content_hash
+        ) & DocumentModel.payment_ids.does_not_exist()
         with _together(f"invoice {row.doc_id}") as transaction:
-            transaction.update(row, actions=actions)
-            ours = DocumentModel.doc_key.does_not_exist() | (DocumentModel.doc_id == row.doc_id)
-            transaction.delete(claim, condition=ours)
+            transaction.update(row, actions=actions, condition=checked)
+            self._release_number(transaction, row.company_id, str(row.body["number"]), row.doc_id)
         row.refresh(consistent_read=True)
         return row
+
+    def _release_number(
+        self, transaction: TransactWrite, company_id: str, number: str, invoice_id: str
+    ) -> None:
+        """Give up the claim on ``number`` in ``transaction`` if ``invoice_id`` holds it. An invoice
+        stored before numbers were claimed may share its number with the invoice that holds it:
+        that claim is the other invoice's and stays."""
+        if self.number_owner(company_id, number) == invoice_id:
+            transaction.delete(
+                DocumentModel(company_id, number_key(number)), condition=DocumentModel.doc_id == invoice_id
+            )
 
     def mark_pending(self, row: DocumentModel, now: float) -> None:
         row.update(

@@ -238,7 +238,15 @@ class DocumentService:
         return True
 
     def delete_invoice(self, company_id: str, invoice_id: str) -> Accepted:
-        """Delete it here and, once synced, in the books (where its payments would become credits)."""
+        """Delete it here and, once synced, in the books (where its payments would become credits).
+
+        Deleted on condition that it is still the invoice checked (no payment recorded on it, not
+        renumbered meanwhile): a request that lost that race reads again and checks again."""
+        return self._checked(
+            lambda: self._delete_invoice(company_id, invoice_id), f"Invoice {invoice_id} or its payments"
+        )
+
+    def _delete_invoice(self, company_id: str, invoice_id: str) -> Accepted:
         row = self._docs.get(company_id, DocumentKind.INVOICE, invoice_id)
         if row is None:
             raise NotFoundError(f"No invoice {invoice_id!r}.", fix="Check the invoice id.")
