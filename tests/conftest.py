@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import socket
 import uuid
 from collections.abc import Iterator
@@ -13,6 +12,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+# Skips that hide: a skip whose reason is not on tests/skips_allowed.txt fails the run (the hook
+# registers the guard; the name is what makes pytest call it).
+from tests.skip_guard import pytest_configure
+
+__all__ = ["pytest_configure"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,38 +108,3 @@ def sqs_queue(moto_url: str) -> str:
     import boto3
 
     return str(boto3.client("sqs").create_queue(QueueName=f"sync-{uuid.uuid4().hex[:8]}")["QueueUrl"])
-
-
-# -- skips that hide: any skip whose reason is not on tests/skips_allowed.txt fails the run ----------
-SKIPS_ALLOWED = ROOT / "tests" / "skips_allowed.txt"
-_unexplained_skips: list[str] = []
-
-
-def allowed_skip_patterns() -> list[re.Pattern[str]]:
-    lines = (line.split("  # ", 1)[0].strip() for line in SKIPS_ALLOWED.read_text().splitlines())
-    return [re.compile(line) for line in lines if line and not line.startswith("#")]
-
-
-def skip_reason(report: pytest.TestReport) -> str:
-    longrepr = report.longrepr
-    text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-    return text.removeprefix("Skipped: ")
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and not hasattr(report, "wasxfail"):
-        reason = skip_reason(report)
-        if not any(p.search(reason) for p in allowed_skip_patterns()):
-            _unexplained_skips.append(f"{report.nodeid}: {reason}")
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _unexplained_skips and not hasattr(session.config, "workerinput") and exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _unexplained_skips:
-        terminalreporter.section("skips not on tests/skips_allowed.txt (the run fails)", red=True)
-        for line in _unexplained_skips:
-            terminalreporter.line(line)
