@@ -7,7 +7,6 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,8 +17,6 @@ import pytest
 from tests.skip_guard import pytest_configure
 
 __all__ = ["pytest_configure"]
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def moto_server() -> tuple[Any, str]:
@@ -38,15 +35,6 @@ def closed_port() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def specs_dir() -> Path:
-    """The providers' official specs; contract tests skip with a reason when they are absent."""
-    path = Path(os.environ.get("BOOKSYNC_SPECS_DIR", ROOT.parent / "shared" / "specs")).resolve()
-    if not path.is_dir():
-        pytest.skip(f"provider specs not found at {path} (set BOOKSYNC_SPECS_DIR to the shared/specs folder)")
-    return path
 
 
 @pytest.fixture(scope="session")
