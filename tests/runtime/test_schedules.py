@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
+from local.runtime.functions import FunctionPool
 from local.runtime.model import ScheduleSpec
-from local.runtime.schedules import parse_expression, scheduled_event
+from local.runtime.schedules import Scheduler, parse_expression, scheduled_event
 from local.stack import LocalStack
 from tests.runtime.conftest import fixture_options
 
@@ -90,20 +93,53 @@ def test_scheduled_event_shape() -> None:
     assert scheduled_event(_spec("ScheduleV2", None), NOW, "1", "r")["source"] == "aws.scheduler"
 
 
+TICKS = 4
+
+
+class SubmitTimes:
+    """A function pool that only notes when each invocation was submitted (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.calls: list[tuple[str, str]] = []
+        self.enough = threading.Event()
+
+    def submit(self, logical_id: str, event: Any, trigger: str) -> None:
+        self.times.append(time.monotonic())
+        self.calls.append((logical_id, trigger))
+        if len(self.times) >= TICKS:
+            self.enough.set()
+
+
+def test_a_rate_never_fires_before_its_time() -> None:
+    """rate(1 minute) at scale 0.002 is a tick every 0.12 s, anchored at the start: tick k comes at
+    (k+1) intervals at the earliest (Event.wait never returns early; a busy machine only makes a
+    tick late, so there is no upper bound here: how late is a bench question)."""
+    scale = 0.002
+    interval = 60 * scale
+    pool = SubmitTimes()
+    spec = ScheduleSpec("Fn", "Tick", "Schedule", "rate(1 minute)", None, True, "r", "arn:r", None)
+    scheduler = Scheduler([spec], cast(FunctionPool, pool), "123456789012", "us-east-1", scale)
+    started = time.monotonic()
+    scheduler.start()
+    try:
+        assert pool.enough.wait(60), f"{len(pool.times)} ticks in 60 s"  # a hang guard only
+    finally:
+        scheduler.stop()
+    for k, fired in enumerate(pool.times[:TICKS]):
+        assert fired - started >= (k + 1) * interval, f"tick {k} at {fired - started:.3f} s"
+    assert pool.calls[:TICKS] == [("Fn", "schedule Tick")] * TICKS
+
+
 @pytest.mark.xdist_group("stack")
 def test_schedules_fire_on_their_rate(tmp_path: Path) -> None:
-    # At scale 0.01, TickFunction's rate(1 minute) fires every 0.6 s.
+    # At scale 0.01, TickFunction's rate(1 minute) fires every 0.6 s (its timing: the test above).
     with LocalStack(fixture_options(tmp_path, schedule_scale=0.01)) as stack:
-        started = time.monotonic()
-        deadline = started + 60  # a hang guard only: two ticks come after about 1.2 s
+        deadline = time.monotonic() + 60  # a hang guard only: two ticks come after about 1.2 s
         while time.monotonic() < deadline:
             ticks = [i for i in stack.invocations("TickFunction") if i.trigger == "schedule Tick"]
             if len(ticks) >= 2:
                 break
             time.sleep(0.1)
-        elapsed = time.monotonic() - started
         assert len(ticks) >= 2
         assert all(tick.payload == {"ticked": True} for tick in ticks)
-        # Never faster than its rate (a busy machine only makes ticks late, so no upper bound on
-        # the gap here: how late is a bench question).
-        assert len(ticks) <= elapsed / 0.6 + 1
