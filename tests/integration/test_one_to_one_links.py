@@ -13,6 +13,7 @@ keeps them), then with the real adapter against the QuickBooks sandbox:
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -42,6 +43,7 @@ from tests.integration.test_quickbooks_adapter_sandbox import (
     oauth,  # noqa: F401 (fixture)
     sandbox,  # noqa: F401 (fixture)
 )
+from tests.threads import run_threads
 
 COMPANY = "acme"
 SMITHS = "smiths@example.com"
@@ -258,18 +260,14 @@ def test_an_item_the_books_already_hold_under_its_exact_name_is_linked_once(worl
 def test_a_link_claim_is_won_once_whoever_races(tables: SimpleNamespace) -> None:
     claims = LinkClaims()
     winners: list[str] = []
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=30)
 
     def take(doc_id: str) -> None:
         start.wait()
         if claims.claim(COMPANY, "quickbooks", DocumentKind.ITEM, "77", doc_id, now=1.0):
             winners.append(doc_id)
 
-    threads = [threading.Thread(target=take, args=(f"i-{n}",)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(*(functools.partial(take, f"i-{n}") for n in range(8)))
     assert len(winners) == 1
     assert claims.holder(COMPANY, "quickbooks", DocumentKind.ITEM, "77") == winners[0]
     assert claims.claim(COMPANY, "quickbooks", DocumentKind.ITEM, "77", winners[0], now=2.0)  # again: ours
