@@ -366,6 +366,11 @@ class Place:
             return key
         return self.keys.get(key, self.arn("kms", f"key/{key}"))
 
+    def aliases_of(self, key_arn: str) -> list[str]:
+        """The alias names that point at a key (KMS's kms:ResourceAliases condition key)."""
+        key_id = key_arn.rsplit("/", 1)[-1] if ":key/" in key_arn else None
+        return sorted(alias for alias, target in self.aliases.items() if key_id and target == key_id)
+
     def key_of_ciphertext(self, blob: Any) -> str | None:
         """moto's symmetric ciphertext starts with the key id (AWS's also carries it)."""
         data = bytes(blob) if isinstance(blob, bytes | bytearray) else str(blob).encode()
@@ -534,9 +539,17 @@ class RoleFile:
 
     def decide(self, request: Request) -> Decision:
         # The global keys AWS adds to every request a role makes.
-        principal = {"aws:PrincipalArn": self.role_arn, "aws:PrincipalAccount": self.place.account_id}
-        request = Request(request.action, request.resource, {**principal, **request.context})
+        added: dict[str, ContextValue] = {
+            "aws:PrincipalArn": self.role_arn,
+            "aws:PrincipalAccount": self.place.account_id,
+        }
         key_policy: Document | None = None
+        if request.action.lower().startswith("kms:"):
+            # KMS adds the key's aliases: the key is known by its alias in a policy of its users.
+            aliases = self.place.aliases_of(request.resource)
+            if aliases:
+                added["kms:ResourceAliases"] = aliases
+        request = Request(request.action, request.resource, {**added, **request.context})
         if request.action.lower().startswith("kms:"):
             # A key without a policy here has the default one: the account, so IAM decides.
             known = self.key_policies.get(request.resource)

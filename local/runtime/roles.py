@@ -10,10 +10,12 @@ key policies, with their encryption-context conditions.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import functools
 import hashlib
 import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,19 @@ def sam_translation(template: Template) -> dict[str, Any]:
     """The template as SAM's transform makes it."""
     digest = hashlib.sha256(template.path.read_bytes()).hexdigest()
     return copy.deepcopy(_translate(digest, template.path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write SAM's translation of a template as JSON (`make validate` lints it with cfn-lint: a
+    circular dependency through the roles SAM generates shows only there)."""
+    parser = argparse.ArgumentParser(prog="python -m local.runtime.roles", description=main.__doc__)
+    parser.add_argument("template", type=Path)
+    parser.add_argument("output", type=Path)
+    args = parser.parse_args(argv)
+    translated = sam_translation(Template.load(args.template))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(translated, indent=1) + "\n", encoding="utf-8")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,3 +337,7 @@ def check_event_sources(roles: Mapping[str, RoleFile], sources: Iterable[QueueSo
                     f"source: the execution role does not allow {action} on {source.queue_arn} "
                     f"({decision.reason})"
                 )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

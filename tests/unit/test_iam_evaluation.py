@@ -190,6 +190,20 @@ def role(*documents: dict[str, Any], key_policy: dict[str, Any] | None = None) -
     )
 
 
+def test_a_key_is_known_by_its_aliases_in_its_users_policy() -> None:
+    """template.yaml's TokenKeyUsePolicy names the key by alias (kms:ResourceAliases): KMS adds the
+    key's aliases to each request on it, so the alias's key passes and another key does not."""
+    by_alias = allow(
+        "kms:Decrypt",
+        f"arn:aws:kms:us-east-1:{ACCOUNT}:key/*",
+        Condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/booksync-dev-tokens"}},
+    )
+    tokens = role(by_alias, key_policy=key_policy_naming_account())
+    assert tokens.decide(Request("kms:Decrypt", KEY)).allowed
+    other = KEY.replace(KEY_ID, "0e0e0e0e-1111-4222-8333-444455556666")
+    assert not tokens.decide(Request("kms:Decrypt", other)).allowed
+
+
 @pytest.mark.parametrize(
     ("service", "operation", "params", "code"),
     [

@@ -714,7 +714,13 @@ def test_token_key_rotates_and_only_token_functions_use_it(template: dict[str, A
     # The identity half: one managed policy, attached to exactly the token functions.
     (statement,) = template["Resources"]["TokenKeyUsePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert set(as_list(statement["Action"])) == {"kms:GenerateDataKey", "kms:Decrypt"}
-    assert statement["Resource"] == {"Fn::GetAtt": ["TokenKey", "Arn"]}
+    # The key by its own alias, not its ARN: the key policy names the roles and the roles carry this
+    # policy, so !GetAtt TokenKey.Arn here would be a circular dependency (test_no_circular_dependency).
+    assert statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"
+    }
+    alias = template["Resources"]["TokenKeyAlias"]["Properties"]["AliasName"]
+    assert statement["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": alias}
     assert_bound_to_connection_row(statement["Condition"])
     for name, resource in template["Resources"].items():
         if name in ("TokenKey", "TokenKeyAlias", "TokenKeyUsePolicy"):
