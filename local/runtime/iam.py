@@ -173,6 +173,10 @@ def _match_one(operator: str, expected: str, actual: str) -> bool:
     raise PolicyError(f"condition operator {operator} is not supported by the local runtime")
 
 
+_POSITIVE = ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool")
+_OPERATORS = frozenset((*_POSITIVE, *_NEGATED, *_NUMERIC, "Null"))
+
+
 def _positive(operator: str) -> str:
     return {
         "StringNotEquals": "StringEquals",
@@ -187,6 +191,9 @@ def _condition_holds(full_operator: str, key: str, expected: Any, request: Reque
     qualifier, _, operator = full_operator.rpartition(":")
     if_exists = operator.endswith("IfExists")
     operator = operator.removesuffix("IfExists")
+    # Before any shortcut (a missing key): a Deny with an unknown operator must never read as allowed.
+    if operator not in _OPERATORS:
+        raise PolicyError(f"condition operator {full_operator} is not supported by the local runtime")
     expected_values = [
         str(value).lower() if isinstance(value, bool) else str(value) for value in _as_list(expected)
     ]

@@ -123,6 +123,22 @@ def test_an_unknown_condition_operator_is_an_error_not_a_guess() -> None:
         decide(Request("s:A", "*", {"aws:CurrentTime": "2030-01-01T00:00:00Z"}), policy)
 
 
+def test_an_unknown_operator_is_an_error_even_when_its_key_is_missing() -> None:
+    """A Deny whose condition the evaluator cannot read must not be skipped as not applying."""
+    deny = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": "s:A",
+                "Resource": "*",
+                "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+            }
+        ]
+    }
+    with pytest.raises(PolicyError, match="DateGreaterThan"):
+        decide(Request("s:A", "*"), allow("s:A", "*"), deny)
+
+
 def key_policy_naming_account(**condition: Any) -> dict[str, Any]:
     statement = {
         "Effect": "Allow",
