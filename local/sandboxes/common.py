@@ -45,9 +45,11 @@ class LoopbackSandbox:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the standalone entry point)."""
+    def serve_forever(self, on_listening: Callable[[str], object] = lambda _url: None) -> None:
+        """Serve in the calling thread until interrupted (the standalone entry point);
+        ``on_listening`` gets the URL once bound (port 0: the port the system picked)."""
         server = self._bind()
+        on_listening(self.url)
         try:
             server.serve_forever(poll_interval=0.2)
         finally:
@@ -127,9 +129,10 @@ def add_client_arguments(parser: argparse.ArgumentParser, env_prefix: str) -> No
     )
 
 
-def serve_until_interrupted(sandbox: LoopbackSandbox) -> int:
+def serve_until_interrupted(sandbox: LoopbackSandbox, name: str) -> int:
+    """Serve until Ctrl-C; once bound, print where (the port it bound, also when asked for 0)."""
     try:
-        sandbox.serve_forever()
+        sandbox.serve_forever(lambda url: print(f"{name} on {url} (Ctrl-C to stop)", flush=True))
     except KeyboardInterrupt:
         return 0
     return 0

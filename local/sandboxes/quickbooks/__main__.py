@@ -39,8 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         send_retry_after=not args.no_retry_after,
     )
     sandbox = QuickBooksSandbox(host=args.host, port=args.port, config=config)
-    print(f"QuickBooks sandbox on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    return serve_until_interrupted(sandbox)
+    return serve_until_interrupted(sandbox, "QuickBooks sandbox")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 
 from local.sandboxes.common import add_client_arguments, serve_until_interrupted
@@ -25,22 +24,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     clients = {}
     if args.client_id and args.client_secret and args.redirect_uri:
         clients[args.client_id] = ClientApp(secret=args.client_secret, redirect_uris=args.redirect_uri)
     config = SquareConfig(clients=clients, clock_scale=args.clock_scale, page_size=args.page_size)
-    port = args.port or _free_port(args.host)  # 0: say which port was picked
-    sandbox = SquareSandbox(host=args.host, port=port, config=config)
-    print(f"Square sandbox on http://{args.host}:{port} (Ctrl-C to stop)", flush=True)
-    return serve_until_interrupted(sandbox)
+    sandbox = SquareSandbox(host=args.host, port=args.port, config=config)
+    return serve_until_interrupted(sandbox, "Square sandbox")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
+import re
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -125,21 +125,15 @@ def test_unknown_paths_are_404(control: SandboxControl) -> None:
     assert raw.get(control.base_url + "/nowhere").status_code == 404
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_standalone_run_serves_the_same_api() -> None:
-    port = _free_port()
+    # Port 0: the system picks a free port as the sandbox binds, and the sandbox prints it (no
+    # free-then-rebind race: a port found free and closed here could be taken before it binds).
     command = [
         sys.executable,
         "-m",
         "local.sandboxes.quickbooks",
         "--port",
-        str(port),
+        "0",
         "--client-id",
         "cli-app",
         "--client-secret",
@@ -147,17 +141,21 @@ def test_standalone_run_serves_the_same_api() -> None:
         "--redirect-uri",
         "http://127.0.0.1:3000/cb",
     ]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if raw.get(f"{url}/_sandbox/config").status_code == 200:
-                    break
-            except Exception:  # not listening yet
-                time.sleep(0.05)
-        assert raw.get(f"{url}/_sandbox/config").json()["clients"] == ["cli-app"]
+        assert process.stdout is not None
+        watchdog = threading.Timer(30, process.kill)  # a hang guard only: the banner comes at once
+        watchdog.start()
+        banner = process.stdout.readline()  # printed once bound: the server is listening
+        watchdog.cancel()
+        match = re.fullmatch(
+            r"QuickBooks sandbox on (http://127\.0\.0\.1:(\d+)) \(Ctrl-C to stop\)\n", banner
+        )
+        assert match, f"no address announced: {banner!r}"
+        assert int(match.group(2)) != 0
+        assert raw.get(f"{match.group(1)}/_sandbox/config").json()["clients"] == ["cli-app"]
     finally:
         process.terminate()
         process.wait(timeout=5)
