@@ -84,7 +84,12 @@ def money(value: Any) -> str:
 def short(text: str, limit: int = 100) -> str:
     """One line, cut at a word with an ellipsis, so a detail never runs on or breaks mid-word."""
     line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: line.rfind(" ", 0, limit)].rstrip(",;:") + " …"
+    if len(line) <= limit:
+        return line
+    cut = line.rfind(" ", 0, limit)
+    # No space to cut at (one long word, a URL, an id): cut at the limit itself.
+    cut = cut if cut > 0 else limit
+    return line[:cut].rstrip(",;:") + " …"
 
 
 @dataclass

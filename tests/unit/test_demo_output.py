@@ -23,3 +23,8 @@ def test_a_detail_stays_on_one_line_and_is_cut_at_a_word() -> None:
     assert "\n" not in cut and cut.endswith(" …") and len(cut) <= 42
     assert cut == "quickbooks no longer accepts this …"
     assert short("fits as it is") == "fits as it is"
+
+
+def test_a_detail_without_a_space_is_cut_at_the_limit() -> None:
+    url = "https://sandbox-quickbooks.api.intuit.com/v3/company/9130/invoice/177?minorversion=75"
+    assert short(url, 40) == url[:40] + " …"
