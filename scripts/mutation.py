@@ -19,6 +19,7 @@ import argparse
 import fnmatch
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -52,24 +53,35 @@ def tracked_copy(into: Path) -> None:
             shutil.copy2(source, into / name)
 
 
+class BaselineFailed(Exception):
+    """The tests fail on the unmutated copy: every mutant would count as killed."""
+
+
+def test_command(tests: list[str]) -> list[str]:
+    """The command cosmic-ray runs against each mutant (and once before, unmutated)."""
+    return [
+        sys.executable,
+        *("-m", "pytest", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "-n", "0"),
+        *tests,
+    ]
+
+
+def check_baseline(work: Path, command: list[str], module: str) -> None:
+    """Run the tests once on the unmutated copy; a failure there would make the score read 1.0."""
+    outcome = subprocess.run(command, check=False, cwd=work, capture_output=True, text=True)
+    if outcome.returncode != 0:
+        tail = "\n".join((outcome.stdout + outcome.stderr).strip().splitlines()[-15:])
+        raise BaselineFailed(
+            f"{module}: the tests fail before any mutation (exit {outcome.returncode}), so no mutant "
+            f"can be judged; fix them first.\ncommand: {shlex.join(command)}\n{tail}"
+        )
+
+
 def run_target(work: Path, module: str, tests: list[str], timeout: float) -> tuple[int, int, list[str]]:
     """(killed, total, survivors) for one module mutated against its tests."""
-    command = " ".join(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-x",
-            "-q",
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-            "-n",
-            "0",
-            *tests,
-        ]
-    )
+    argv = test_command(tests)
+    check_baseline(work, argv, module)
+    command = shlex.join(argv)
     config = work / f"cr-{Path(module).stem}.toml"
     config.write_text(
         "[cosmic-ray]\n"
@@ -126,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         tracked_copy(work)
         for target in chosen:
-            k, t, s = run_target(work, target["module"], target["tests"], float(target.get("timeout", 300)))
+            timeout = float(target.get("timeout", 300))
+            try:
+                k, t, s = run_target(work, target["module"], target["tests"], timeout)
+            except BaselineFailed as error:
+                print(error, file=sys.stderr)
+                return 2
             print(f"{target['module']}: {k} of {t} mutants killed", flush=True)
             killed, total, survivors = killed + k, total + t, survivors + s
     patterns = equivalent_patterns()
