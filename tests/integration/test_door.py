@@ -266,6 +266,43 @@ def test_two_invoices_created_at_once_with_one_number_are_not_both_stored(world:
     assert world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1") is None
 
 
+def legacy_invoice(world: SimpleNamespace, invoice_id: str, number: str) -> None:
+    """An invoice as booksync stored it before invoice numbers were claimed (no claim row)."""
+    doc = builders.invoice(invoice_id, number=number)
+    world.docs.put(COMPANY, DocumentKind.INVOICE, doc, now=1.0, status="SENT", pending=False, sent=True)
+
+
+def test_an_invoice_from_before_sharing_a_number_can_still_be_edited_renumbered_and_deleted(
+    world: SimpleNamespace,
+) -> None:
+    world.service.put_invoice(COMPANY, builders.invoice("inv-1", number="N-1"))
+    legacy_invoice(world, "inv-2", "N-1")
+    legacy_invoice(world, "inv-3", "N-1")
+    # Its edits keep the number it was accepted with (the claim stays the first invoice's).
+    assert world.service.put_invoice(COMPANY, builders.invoice("inv-2", number="n-1", memo="late")).changed
+    assert world.docs.number_owner(COMPANY, "N-1") == "inv-1"
+    # Another invoice's number is still refused; a free one is claimed, N-1 stays the first's.
+    with pytest.raises(AlreadyExists, match="already used by invoice 'inv-1'"):
+        world.service.put_invoice(COMPANY, builders.invoice("inv-5", number="N-1 "))
+    world.service.put_invoice(COMPANY, builders.invoice("inv-4", number="N-4"))
+    with pytest.raises(AlreadyExists, match="already used by invoice 'inv-4'"):
+        world.service.put_invoice(COMPANY, builders.invoice("inv-2", number="N-4"))
+    assert world.service.put_invoice(COMPANY, builders.invoice("inv-2", number="N-2")).changed
+    assert world.docs.number_owner(COMPANY, "N-2") == "inv-2"
+    assert world.docs.number_owner(COMPANY, "N-1") == "inv-1"
+    # Deleted, it leaves the first invoice's claim alone.
+    assert world.service.delete_invoice(COMPANY, "inv-3").changed
+    assert invoice_row(world, "inv-3").status == "DELETED"
+    assert world.docs.number_owner(COMPANY, "N-1") == "inv-1"
+
+
+def test_an_invoice_from_before_claims_its_number_when_no_other_holds_it(world: SimpleNamespace) -> None:
+    legacy_invoice(world, "inv-1", "N-1")
+    assert world.docs.number_owner(COMPANY, "N-1") is None
+    assert world.service.put_invoice(COMPANY, builders.invoice("inv-1", number="N-1", memo="edit")).changed
+    assert world.docs.number_owner(COMPANY, "N-1") == "inv-1"
+
+
 def deleting_after(world: SimpleNamespace, rival: Any) -> Any:
     """A service whose deletions let ``rival`` run between their check and their write."""
     return service_over(RivalFirst("delete", DocumentKind.INVOICE, rival), world)

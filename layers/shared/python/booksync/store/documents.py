@@ -107,6 +107,19 @@ def number_key(number: str) -> str:
     return f"claim#invoice-number#{number.strip().casefold()}"
 
 
+def number_claim(company_id: str, number: str, invoice_id: str, now: float) -> DocumentModel:
+    """The row by which ``invoice_id`` holds ``number`` in its company."""
+    return DocumentModel(
+        company_id,
+        number_key(number),
+        kind="claim",
+        doc_id=invoice_id,
+        body={"number": number},
+        content_hash="claim",
+        updated_at=now,
+    )
+
+
 def pending_bucket(kind: DocumentKind, company_id: str) -> str:
     return f"{kind.value}#{zlib.crc32(company_id.encode()) % PENDING_SHARDS}"
 
@@ -504,13 +517,18 @@ class DocumentRepository:
         *,
         existing: DocumentModel | None,
         paid: HeldAmounts,
+        number_owner: str | None,
         now: float,
         pending: bool,
     ) -> PutOutcome:
         """Store the invoice with the claim on its number in one transaction (and give up the
-        claim on its former number), on condition that no other invoice holds the number, that
-        its payments are still ``paid`` and its row still ``existing``; ``StaleRead`` otherwise:
-        two invoices created at once with one number cannot both be stored."""
+        claim on its former number if it held it), on condition that no other invoice holds the
+        number, that its payments are still ``paid`` and its row still ``existing``; ``StaleRead``
+        otherwise: two invoices created at once with one number cannot both be stored.
+
+        ``number_owner`` is the invoice the caller found holding the number: when it is another
+        one, the caller let through an invoice stored before numbers were claimed that keeps the
+        number it shares; it is stored without claiming it (the claim stays the other's)."""
         write = self._write(
             company_id,
             DocumentKind.INVOICE,
@@ -524,7 +542,6 @@ class DocumentRepository:
         if not write.changed:
             return write.outcome()
         claim = number_key(invoice.number)
-        former = number_key(str(existing.body["number"])) if existing is not None else claim
         ours = DocumentModel.doc_key.does_not_exist() | (DocumentModel.doc_id == invoice.id)
         with _together(f"invoice {invoice.id} or its number") as transaction:
             if write.created:
@@ -533,18 +550,10 @@ class DocumentRepository:
                 assert existing is not None
                 guard = paid.unchanged() & (DocumentModel.content_hash == existing.content_hash)
                 transaction.update(write.row, actions=list(write.actions), condition=guard)
-            claim_row = DocumentModel(
-                company_id,
-                claim,
-                kind="claim",
-                doc_id=invoice.id,
-                body={"number": invoice.number},
-                content_hash="claim",
-                updated_at=now,
-            )
-            transaction.save(claim_row, condition=ours)
-            if former != claim:
-                transaction.delete(DocumentModel(company_id, former), condition=ours)
+            if number_owner in (None, invoice.id):
+                transaction.save(number_claim(company_id, invoice.number, invoice.id, now), condition=ours)
+            if existing is not None and number_key(str(existing.body["number"])) != claim:
+                self._release_number(transaction, company_id, str(existing.body["number"]), invoice.id)
         return _written(write)
 
     def mark_deleted(self, row: DocumentModel, *, now: float, pending: bool) -> DocumentModel:

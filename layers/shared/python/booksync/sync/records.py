@@ -44,6 +44,7 @@ from booksync.store.documents import (
     HeldAmounts,
     PutOutcome,
     StaleRead,
+    number_key,
     stored_sizes,
 )
 from booksync.store.models import PROVIDERS, DocumentModel
@@ -193,7 +194,7 @@ class DocumentService:
                 "Keep the total at least what was paid, or change its payments first.",
             )
         owner = self._docs.number_owner(company_id, invoice.number)
-        if owner is not None and owner != invoice.id:
+        if owner is not None and owner != invoice.id and not _kept_number(existing, invoice):
             raise AlreadyExists(
                 "number",
                 f"invoice number {invoice.number!r} is already used by invoice {owner!r}",
@@ -204,6 +205,7 @@ class DocumentService:
             invoice,
             existing=existing,
             paid=paid,
+            number_owner=owner,
             now=self._clock(),
             pending=self._invoice_needs_push(invoice, existing),
         )
@@ -569,6 +571,14 @@ def _check_size(kind: DocumentKind, doc: Document) -> None:
         f"{field} takes {taken:,} of them (text outside ASCII counts up to 6 bytes a character)",
         _SHRINK.get(field, f"Shorten {field} by {size - BODY_LIMIT:,} bytes or more."),
     )
+
+
+def _kept_number(existing: DocumentModel | None, invoice: Invoice) -> bool:
+    """Does the edit keep the number the invoice was stored with? An invoice stored before numbers
+    were claimed may share its number with the invoice that holds it: booksync accepted it then and
+    the books have it, so its edits (sent, paid, voided) go through under that number; only another
+    number must be free (README: "One invoice per number")."""
+    return existing is not None and number_key(str(existing.body["number"])) == number_key(invoice.number)
 
 
 def _check_not_booked(existing: DocumentModel | None, doc: Payment | Refund) -> None:
