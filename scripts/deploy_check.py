@@ -38,7 +38,7 @@ from local.runtime.template import (
     Resolver,
     Template,
     TemplateError,
-    load_yaml,
+    references,
     typed_parameter,
 )
 
@@ -140,12 +140,12 @@ def problems(
 def rule_problems(template: Template, values: Mapping[str, Any], stack: str) -> list[str]:
     """The template's Rules, as CloudFormation evaluates them before creating anything. A rule
     that names a parameter with no value is left to that parameter's own problem."""
-    rules: Mapping[str, Any] = load_yaml(template.path).get("Rules") or {}
     resolver = Resolver(template, values, Pseudo(stack_name=stack), {})
     found: list[str] = []
-    for name, rule in rules.items():
+    for name, rule in template.rules.items():
         where = f"Rules.{name}"
-        missing = _referenced_parameters(rule) - set(values)
+        # Parameters only (a pseudo parameter always has a value), through Ref and Fn::Sub alike.
+        missing = (references(rule) & set(template.parameters)) - set(values)
         if missing:
             continue
         if "RuleCondition" in rule and resolver.resolve(rule["RuleCondition"], where) is not True:
@@ -154,15 +154,6 @@ def rule_problems(template: Template, values: Mapping[str, Any], stack: str) -> 
             if resolver.resolve(assertion["Assert"], f"{where}.Assertions[{index}]") is not True:
                 found.append(f"{where}: {str(assertion.get('AssertDescription', 'assertion fails')).strip()}")
     return found
-
-
-def _referenced_parameters(node: Any) -> set[str]:
-    if isinstance(node, dict):
-        refs = {str(node["Ref"])} if "Ref" in node else set()
-        return refs | {name for value in node.values() for name in _referenced_parameters(value)}
-    if isinstance(node, list):
-        return {name for item in node for name in _referenced_parameters(item)}
-    return set()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,7 @@ class Template:
     mappings: dict[str, Any]
     conditions: dict[str, Any]
     resources: dict[str, Resource]
+    rules: dict[str, Any] = field(default_factory=dict)  # CloudFormation's Rules, as written
 
     @property
     def directory(self) -> Path:
@@ -193,6 +194,7 @@ class Template:
                 logical_id: _resource(logical_id, body)
                 for logical_id, body in (document.get("Resources") or {}).items()
             },
+            rules=dict(document.get("Rules") or {}),
         )
 
     def of_type(self, *types: str) -> list[Resource]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from local.runtime.template import Template
 from scripts import deploy_check
 from scripts.deploy_check import make_command, parse_command, problems, readme_commands
 
@@ -165,3 +166,32 @@ def test_validate_runs_the_deploy_check() -> None:
     assert "deploy-check" in validate.split()
     (recipe,) = re.findall(r"^deploy-check:.*\n\t(.*)$", makefile, flags=re.MULTILINE)
     assert "scripts.deploy_check --readme" in recipe
+
+
+RULES_TEMPLATE = """
+Parameters:
+  Stage: {Type: String, Default: dev}
+  AlarmEmail: {Type: String}
+Rules:
+  StackNamedForItsStage:
+    Assertions:
+      - Assert: !Equals [!Ref AWS::StackName, !Sub "booksync-${Stage}"]
+        AssertDescription: the stack is named booksync-<Stage>
+  AlarmEmailGiven:
+    Assertions:
+      - Assert: !Not [!Equals [!Sub "${AlarmEmail}", ""]]
+        AssertDescription: AlarmEmail is empty
+Resources: {}
+"""
+
+
+def test_a_rule_is_checked_unless_a_parameter_it_names_has_no_value(tmp_path: Path) -> None:
+    """A pseudo parameter (AWS::StackName) always has a value, so its rule is checked; a parameter
+    without one, named through Fn::Sub as through Ref, leaves the rule to that parameter's problem."""
+    path = tmp_path / "template.yaml"
+    path.write_text(RULES_TEMPLATE)
+    template = Template.load(path)
+    assert set(template.rules) == {"StackNamedForItsStage", "AlarmEmailGiven"}
+    found = deploy_check.rule_problems(template, {"Stage": "dev"}, "booksync-prod")
+    assert found == ["Rules.StackNamedForItsStage: the stack is named booksync-<Stage>"]
+    assert deploy_check.rule_problems(template, {"Stage": "prod"}, "booksync-prod") == []
