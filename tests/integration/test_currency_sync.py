@@ -7,8 +7,6 @@ from types import SimpleNamespace
 
 from booksync.documents import DocumentKind
 from booksync.providers.port import CompanyCurrencies
-from booksync.store.connections import ConnectionRepository
-from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel
 from booksync.store.notifications import NotificationRepository
 from booksync.sync.engine import InvoiceSync
@@ -20,16 +18,7 @@ __all__ = ["world"]
 
 
 def engine(world: SimpleNamespace, clock: list[float]) -> InvoiceSync:
-    return InvoiceSync(
-        documents=world.docs,
-        connections=ConnectionRepository(),
-        intents=IntentRepository(),
-        runs=world.runs,
-        provider_for=lambda _c: world.provider,
-        income_account_for=lambda _c, _p: "1",
-        notifications=NotificationRepository(),
-        clock=lambda: clock[0],
-    )
+    return world.engine(notifications=NotificationRepository(), clock=lambda: clock[0])
 
 
 def test_a_eur_invoice_in_a_usd_only_company_is_held_not_booked(world: SimpleNamespace) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -13,6 +15,7 @@ from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel
+from booksync.store.notifications import NotificationRepository
 from booksync.store.runs import RunRepository
 from booksync.sync.engine import InvoiceSync
 from booksync.sync.jobs import SyncJob
@@ -44,7 +47,11 @@ def world(tables: SimpleNamespace) -> SimpleNamespace:
     docs, conns, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
     service = DocumentService(documents=docs, connections=conns, runs=runs, queue=queue)
 
-    def engine(owner: str | None = None) -> InvoiceSync:
+    def engine(
+        owner: str | None = None,
+        notifications: NotificationRepository | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> InvoiceSync:
         return InvoiceSync(
             documents=docs,
             connections=conns,
@@ -52,6 +59,8 @@ def world(tables: SimpleNamespace) -> SimpleNamespace:
             runs=runs,
             provider_for=lambda _c: seen,
             income_account_for=lambda _c, _p: "1",
+            notifications=notifications,
+            clock=clock,
             owner=owner,
         )
 

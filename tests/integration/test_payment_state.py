@@ -8,7 +8,6 @@ from types import SimpleNamespace
 from booksync.documents import DocumentKind
 from booksync.integrations import Integrations
 from booksync.store.connections import ConnectionRepository
-from booksync.store.intents import IntentRepository
 from booksync.store.notifications import NotificationRepository
 from booksync.sync.engine import InvoiceSync
 
@@ -21,15 +20,7 @@ __all__ = ["world"]  # the fixture, shared with the engine tests
 
 
 def engine(world: SimpleNamespace) -> InvoiceSync:
-    return InvoiceSync(
-        documents=world.docs,
-        connections=ConnectionRepository(),
-        intents=IntentRepository(),
-        runs=world.runs,
-        provider_for=lambda _c: world.provider,
-        income_account_for=lambda _c, _p: "1",
-        notifications=NotificationRepository(),
-    )
+    return world.engine(notifications=NotificationRepository())
 
 
 def integrations(world: SimpleNamespace, kms_key: str) -> Integrations:
