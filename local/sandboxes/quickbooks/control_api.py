@@ -115,17 +115,22 @@ class _Control:
 
     def set_currency(self, request: Request, realm: str) -> object:
         """The company's user sets its home currency or turns multicurrency on (Account and
-        Settings > Advanced > Currency). As in QuickBooks, multicurrency cannot be turned off and
-        the home currency cannot change once transactions exist."""
+        Settings > Advanced > Currency). As in QuickBooks, multicurrency cannot be turned off, and
+        the home currency cannot change once transactions exist (a deposit too) nor once
+        multicurrency is on (QuickBooks locks it then)."""
         body = json_body(request)
         book = self.sb.books.open(realm)
         with self.sb.books.lock:
             home = body.get("home_currency", book.home_currency)
             if not (isinstance(home, str) and len(home) == 3 and home.isupper()):
                 raise _BadRequest("home_currency must be a currency code such as USD")
-            has_transactions = any(book.all(name) for name in ("Invoice", "Payment", "RefundReceipt"))
-            if home != book.home_currency and has_transactions:
+            transactions = ("Invoice", "Payment", "RefundReceipt", "Deposit")
+            if home != book.home_currency and any(book.all(name) for name in transactions):
                 raise _BadRequest("the home currency cannot change once the company has transactions")
+            if home != book.home_currency and book.multicurrency:
+                raise _BadRequest(
+                    "the home currency cannot change once multicurrency is on (QuickBooks locks it)"
+                )
             multicurrency = body.get("multicurrency", book.multicurrency)
             if not isinstance(multicurrency, bool) or (book.multicurrency and not multicurrency):
                 raise _BadRequest("multicurrency can only be turned on (QuickBooks cannot turn it off)")

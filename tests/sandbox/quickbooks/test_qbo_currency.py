@@ -6,7 +6,14 @@ import pytest
 
 from local.sandboxes.quickbooks.control import ControlError, SandboxControl
 from local.sandboxes.quickbooks.testing import QBOClient
-from tests.sandbox.quickbooks.qbo_helpers import fault_of, new_customer, new_invoice, new_item, sales_line
+from tests.sandbox.quickbooks.qbo_helpers import (
+    account_id,
+    fault_of,
+    new_customer,
+    new_invoice,
+    new_item,
+    sales_line,
+)
 
 EUR = {"value": "EUR"}
 
@@ -92,3 +99,20 @@ def test_the_currency_settings_change_as_in_quickbooks(qbo: QBOClient, control: 
     control.set_currency(realm, multicurrency=True)
     with pytest.raises(ControlError, match="can only be turned on"):
         control.set_currency(realm, multicurrency=False)
+
+
+def test_a_deposit_locks_the_home_currency(qbo: QBOClient, control: SandboxControl) -> None:
+    income = {"AccountRef": {"value": account_id(qbo, "Services")}}
+    direct = {"Amount": "50.00", "DetailType": "DepositLineDetail", "DepositLineDetail": income}
+    qbo.created("Deposit", {"DepositToAccountRef": {"value": account_id(qbo, "Checking")}, "Line": [direct]})
+    with pytest.raises(ControlError, match="cannot change once the company has transactions"):
+        control.set_currency(qbo.connection.realm, home_currency="CAD")
+    assert preferences(qbo)["HomeCurrency"] == {"value": "USD"}
+
+
+def test_multicurrency_on_locks_the_home_currency(qbo: QBOClient, control: SandboxControl) -> None:
+    realm = qbo.connection.realm
+    control.set_currency(realm, multicurrency=True)
+    with pytest.raises(ControlError, match="once multicurrency is on"):
+        control.set_currency(realm, home_currency="CAD")
+    assert preferences(qbo)["HomeCurrency"] == {"value": "USD"}
