@@ -143,6 +143,42 @@ def test_a_realm_one_company_connected_is_refused_to_another_until_it_is_disconn
     assert connections.account_owner("quickbooks", "r-1") == "rival"
 
 
+def before_claims(company: str, realm: str, *, at: float, status: str = "connected") -> None:
+    """A connection as booksync stored it before it claimed accounts (no claim row)."""
+    ConnectionModel(
+        company,
+        "quickbooks",
+        connection_id=f"c-{company}",
+        account_id=realm,
+        account_key=f"quickbooks#{realm}",
+        connected_at=at,
+        status=status,
+    ).save()
+
+
+def test_a_realm_connected_before_claims_stays_with_the_company_that_connected_it_first(
+    service: Integrations,
+) -> None:
+    connections = ConnectionRepository()
+    before_claims("old-gone", "r-1", at=1.0, status="disconnected")  # gave it up: no say
+    before_claims("acme", "r-1", at=20.0)
+    before_claims("beta", "r-1", at=30.0)  # a second company that connected it back then
+    with pytest.raises(AccountTaken, match="already connected to another booksync company"):
+        connect(service, "rival", "r-1")
+    assert connections.get("rival", "quickbooks") is None
+    assert connections.account_owner("quickbooks", "r-1") == "acme"
+    assert [row.company_id for row in connections.owner_connections("quickbooks", "r-1")] == ["acme"]
+    with pytest.raises(AccountTaken):  # beta connected it later than acme
+        connect(service, "beta", "r-1")
+    assert connect(service, "acme", "r-1").company_id == "acme"
+
+
+def test_a_realm_only_disconnected_companies_connected_before_claims_is_free(service: Integrations) -> None:
+    before_claims("acme", "r-1", at=1.0, status="disconnected")
+    assert connect(service, "rival", "r-1").company_id == "rival"
+    assert ConnectionRepository().account_owner("quickbooks", "r-1") == "rival"
+
+
 def test_reconnecting_to_another_realm_frees_the_first(service: Integrations) -> None:
     connect(service, "acme", "r-1")
     connect(service, "acme", "r-2")

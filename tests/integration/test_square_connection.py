@@ -15,7 +15,14 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from booksync import wiring
-from booksync.errors import ConfigurationError, NeedsReconnection, Rejected, RemoteNotFound, TransientError
+from booksync.errors import (
+    AccountTaken,
+    ConfigurationError,
+    NeedsReconnection,
+    Rejected,
+    RemoteNotFound,
+    TransientError,
+)
 from booksync.integrations import Connected, Integrations
 from booksync.providers.oauth_common import new_code_verifier
 from booksync.providers.square.client import SquareClient
@@ -25,7 +32,7 @@ from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
 from booksync.settings import SchedulerSettings
 from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_tokens, token_context
 from booksync.store.documents import DocumentRepository
-from booksync.store.models import ConnectionModel, OAuthStateModel
+from booksync.store.models import AccountClaimModel, ConnectionModel, OAuthStateModel
 
 from local.sandboxes.square.config import ClientApp, SquareConfig
 from local.sandboxes.square.server import SquareSandbox
@@ -156,7 +163,9 @@ def approve(square: SimpleNamespace, url: str) -> dict[str, str]:
     return dict(httpx.URL(answer.headers["location"]).params)
 
 
-def finish(service: Integrations, redirect: dict[str, str]) -> Connected:
+def finish(
+    service: Integrations, redirect: dict[str, str], company: str = "acme", user: str = "u1"
+) -> Connected:
     """Square's redirect to the callback, confirmed by the user who started the connection."""
     return complete_connect(
         service,
@@ -164,8 +173,8 @@ def finish(service: Integrations, redirect: dict[str, str]) -> Connected:
         state=redirect["state"],
         code=redirect["code"],
         account_id=None,
-        company_id="acme",
-        user_id="u1",
+        company_id=company,
+        user_id=user,
     )
 
 
@@ -288,3 +297,24 @@ class _Static:
 
     def refreshed_after_rejection(self, rejected_token: str) -> str:
         return self.token
+
+
+# ---------------------------------------------------------------- one Square seller, one company
+
+
+@pytest.mark.parametrize("before_claims", [False, True], ids=["claimed", "connected-before-claims"])
+def test_a_seller_one_company_connected_is_refused_to_a_second_company(
+    square: SimpleNamespace, tables: SimpleNamespace, kms_key: str, before_claims: bool
+) -> None:
+    connect_with_pkce(square, kms_key)
+    repo, merchant = ConnectionRepository(), square.merchant["id"]
+    if before_claims:  # acme connected before booksync claimed accounts: no claim row
+        AccountClaimModel(f"account#square#{merchant}").delete()
+        assert repo.account_owner("square", merchant) is None
+    service = integrations(pkce_oauth(square), kms_key)
+    redirect = approve(square, service.start_connect(company_id="rival", user_id="r1", provider="square"))
+    with pytest.raises(AccountTaken, match="already connected to another booksync company"):
+        finish(service, redirect, "rival", "r1")
+    assert repo.get("rival", "square") is None
+    assert repo.account_owner("square", merchant) == "acme"
+    assert [row.company_id for row in repo.owner_connections("square", merchant)] == ["acme"]

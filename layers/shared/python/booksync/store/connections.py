@@ -70,7 +70,22 @@ class ConnectionRepository:
     # -- who owns a provider account -------------------------------------------------------------
     def claim_account(self, provider: str, account_id: str, company_id: str, *, now: float) -> str | None:
         """Claim the account for the company (again, if it is its own already). None when the
-        company holds it; else the company that does (a conditional put: one wins a race)."""
+        company holds it; else the company that does (a conditional put: one wins a race).
+
+        An account connected before claims existed has no claim: it goes first to the company
+        that connected it earliest (and is still connected), so no newcomer takes its webhooks."""
+        if self.account_owner(provider, account_id) is None:
+            earliest = min(
+                (
+                    row
+                    for row in self.find_by_account(provider, account_id)
+                    if row.status != ConnectionStatus.DISCONNECTED
+                ),
+                key=lambda row: (row.connected_at or 0.0, row.company_id),
+                default=None,
+            )
+            if earliest is not None and earliest.company_id != company_id:
+                self.claim_account(provider, account_id, str(earliest.company_id), now=now)
         key = _claim_key(provider, account_id)
         claim = AccountClaimModel(key, owner_company_id=company_id, claimed_at=now)
         try:
