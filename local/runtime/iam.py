@@ -295,8 +295,11 @@ def evaluate(
         return Decision(False, f"{user} with an explicit deny in a resource-based policy")
     if direct.allow is not None:
         return Decision(True, "allowed", Grant(KEY_POLICY, direct.allow.statement, direct.allow.resource))
-    if delegated.allow is not None and found.allow is not None:
-        return Decision(True, "allowed", found.allow)
+    if delegated.allow is not None:
+        if found.allow is not None:
+            return Decision(True, "allowed", found.allow)
+        # The key policy lets IAM decide, and no identity policy allows: that is what AWS names.
+        return Decision(False, f"{user} because no identity-based policy allows the {request.action} action")
     return Decision(False, f"{user} because no resource-based policy allows the {request.action} action")
 
 
@@ -327,7 +330,8 @@ _TRANSACT_ACTIONS = {
     "Get": "GetItem",
 }
 # SSM's AWS managed key (alias/aws/ssm): moto has none, so it gets a fixed id of the usual shape.
-SSM_SERVICE_KEY_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "alias/aws/ssm"))
+SSM_SERVICE_KEY_ALIAS = "alias/aws/ssm"
+SSM_SERVICE_KEY_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, SSM_SERVICE_KEY_ALIAS))
 
 
 def iam_prefix(signing_name: str) -> str:
@@ -376,7 +380,11 @@ class Place:
     def aliases_of(self, key_arn: str) -> list[str]:
         """The alias names that point at a key (KMS's kms:ResourceAliases condition key)."""
         key_id = key_arn.rsplit("/", 1)[-1] if ":key/" in key_arn else None
-        return sorted(alias for alias, target in self.aliases.items() if key_id and target == key_id)
+        found = [alias for alias, target in self.aliases.items() if key_id and target == key_id]
+        return sorted([*found, SSM_SERVICE_KEY_ALIAS] if key_id == SSM_SERVICE_KEY_ID else found)
+
+    def ssm_key_arn(self) -> str:
+        return self.arn("kms", f"key/{SSM_SERVICE_KEY_ID}")
 
     def key_of_ciphertext(self, blob: Any) -> str | None:
         """moto's symmetric ciphertext starts with the key id (AWS's also carries it)."""
@@ -459,12 +467,13 @@ def requests_for(prefix: str, operation: str, params: Mapping[str, Any], place: 
     return [Request(iam_action(prefix, operation), str(resource))]
 
 
-def ssm_decrypt_request(parameter_name: str, key_id: str | None, place: Place) -> Request:
-    """What SSM asks KMS on the caller's behalf to return a SecureString decrypted."""
+def ssm_decrypt_request(parameter_name: str, place: Place) -> Request:
+    """What SSM asks KMS on the caller's behalf to return a SecureString decrypted (with SSM's AWS
+    managed key, alias/aws/ssm: the key of every SecureString booksync reads)."""
     parameter_arn = place.parameter_arn(parameter_name)
     return Request(
         "kms:Decrypt",
-        place.key_arn(key_id) if key_id else place.arn("kms", f"key/{SSM_SERVICE_KEY_ID}"),
+        place.ssm_key_arn(),
         {
             "kms:CallerAccount": place.account_id,
             "kms:ViaService": f"ssm.{place.region}.amazonaws.com",
@@ -558,9 +567,15 @@ class RoleFile:
                 added["kms:ResourceAliases"] = aliases
         request = Request(request.action, request.resource, {**added, **request.context})
         if request.action.lower().startswith("kms:"):
-            # A key without a policy here has the default one: the account, so IAM decides.
+            # A key without a policy here has the default one (the account, so IAM decides), but
+            # for SSM's AWS managed key, whose policy AWS sets.
             known = self.key_policies.get(request.resource)
-            key_policy = known.document if known else default_key_policy(self.place.account_id)
+            if known is not None:
+                key_policy = known.document
+            elif request.resource == self.place.ssm_key_arn():
+                key_policy = ssm_key_policy(self.place.account_id, self.place.region)
+            else:
+                key_policy = default_key_policy(self.place.account_id)
         return evaluate(
             request,
             [policy.document for policy in self.policies],
@@ -600,6 +615,43 @@ def default_key_policy(account_id: str) -> Document:
                 "Action": "kms:*",
                 "Resource": "*",
             }
+        ]
+    }
+
+
+def ssm_key_policy(account_id: str, region: str) -> Document:
+    """The key policy AWS gives SSM's managed key (alias/aws/ssm): any principal of the account may
+    use it through SSM, so reading a SecureString needs ssm:GetParameter and no kms:Decrypt grant."""
+    return {
+        "Statement": [
+            {
+                "Sid": "Allow access through Systems Manager for all principals in the account that "
+                "are authorized to use Systems Manager",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:CreateGrant",
+                    "kms:DescribeKey",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": account_id,
+                        "kms:ViaService": f"ssm.{region}.amazonaws.com",
+                    }
+                },
+            },
+            {
+                "Sid": "Allow direct access to key metadata to the account",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
+                "Resource": "*",
+            },
         ]
     }
 
@@ -708,7 +760,7 @@ class Enforcer:
         for parameter in found:
             if parameter.get("Type") != "SecureString":
                 continue
-            decision = self.decide(ssm_decrypt_request(str(parameter["Name"]), None, self.role.place))
+            decision = self.decide(ssm_decrypt_request(str(parameter["Name"]), self.role.place))
             if not decision.allowed:
                 denied_http, denied = access_denied(model, decision.reason)
                 http_response.status_code = denied_http.status_code

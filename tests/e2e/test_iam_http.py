@@ -4,8 +4,8 @@ template.yaml declares it (an AWS call the role does not allow fails as it would
 
 - a 429 from QuickBooks delays the sync job's message by its Retry-After
   (SyncInvoiceFunction: sqs:ChangeMessageVisibility on its queue);
-- a signed QuickBooks webhook: the receiver reads its SecureString verifier token (ssm:GetParameter,
-  kms:Decrypt through SSM) and queues the delivery; the consumer claims and handles the event;
+- a signed QuickBooks webhook: the receiver reads its SecureString verifier token (ssm:GetParameter;
+  SSM decrypts it with alias/aws/ssm, whose key policy allows it) and queues the delivery; the consumer claims and handles the event;
 - the scheduler's keep-alive refreshes a due grant (the refresh-index, the lease, TokenKey under its
   key policy and TokenKeyUsePolicy).
 """

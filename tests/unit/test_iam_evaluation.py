@@ -188,7 +188,7 @@ def test_calls_become_the_requests_aws_evaluates() -> None:
     assert [r.action for r in transaction] == ["dynamodb:UpdateItem", "dynamodb:PutItem"]
     by_alias = requests_for("kms", "Decrypt", {"KeyId": "alias/booksync-dev-tokens"}, PLACE)
     assert by_alias[0].resource == KEY
-    secret = ssm_decrypt_request("/booksync/dev/quickbooks/client-secret", None, PLACE)
+    secret = ssm_decrypt_request("/booksync/dev/quickbooks/client-secret", PLACE)
     assert secret.value("kms:viaservice") == "ssm.us-east-1.amazonaws.com"
     assert secret.value("kms:EncryptionContext:PARAMETER_ARN") == (
         f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/booksync/dev/quickbooks/client-secret"
@@ -218,6 +218,27 @@ def test_a_key_is_known_by_its_aliases_in_its_users_policy() -> None:
     assert tokens.decide(Request("kms:Decrypt", KEY)).allowed
     other = KEY.replace(KEY_ID, "0e0e0e0e-1111-4222-8333-444455556666")
     assert not tokens.decide(Request("kms:Decrypt", other)).allowed
+
+
+def test_a_secure_string_under_ssms_managed_key_needs_no_kms_grant() -> None:
+    """alias/aws/ssm's key policy lets any principal of the account use it through SSM."""
+    name = "/booksync/dev/quickbooks/client-secret"
+    reader = role(allow("ssm:GetParameter", PLACE.parameter_arn(name)))
+    through_ssm = ssm_decrypt_request(name, PLACE)
+    assert through_ssm.resource == PLACE.ssm_key_arn()
+    assert reader.decide(through_ssm).allowed
+    # Not directly: the key policy asks kms:ViaService, and no identity policy allows kms:Decrypt.
+    direct = Request("kms:Decrypt", PLACE.ssm_key_arn(), {"kms:CallerAccount": ACCOUNT})
+    assert not reader.decide(direct).allowed
+
+
+def test_a_refusal_names_the_missing_identity_policy_when_the_key_policy_delegates() -> None:
+    decision = role().decide(Request("kms:Decrypt", KEY))  # the default key policy: IAM decides
+    assert not decision.allowed
+    assert "because no identity-based policy allows the kms:Decrypt action" in decision.reason
+    only_other_role = key_policy_naming_account(ArnEquals={"aws:PrincipalArn": [ROLE + "-other"]})
+    refused = role(allow("kms:Decrypt", KEY), key_policy=only_other_role).decide(Request("kms:Decrypt", KEY))
+    assert "because no resource-based policy allows the kms:Decrypt action" in refused.reason
 
 
 @pytest.mark.parametrize(
