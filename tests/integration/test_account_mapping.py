@@ -14,7 +14,6 @@ from booksync.documents import DocumentKind
 from booksync.providers.port import Account
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
-from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel
 from booksync.store.runs import RunRepository
 from booksync.sync.engine import InvoiceSync
@@ -75,13 +74,8 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
     )
 
     def engine() -> InvoiceSync:
-        return InvoiceSync(
-            documents=docs,
-            connections=conns,
-            intents=IntentRepository(),
-            runs=runs,
-            provider_for=lambda _c: provider,
-            income_account_for=lambda _c, _p: default["account"],
+        return builders.invoice_sync(
+            docs, conns, runs, provider, income_account_for=lambda _c, _p: default["account"]
         )
 
     service.put_customer(COMPANY, builders.customer())

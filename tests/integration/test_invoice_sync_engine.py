@@ -13,7 +13,6 @@ from booksync.documents import DocumentKind
 from booksync.errors import RateLimited, TransientError
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
-from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel
 from booksync.store.notifications import NotificationRepository
 from booksync.store.runs import RunRepository
@@ -52,16 +51,8 @@ def world(tables: SimpleNamespace) -> SimpleNamespace:
         notifications: NotificationRepository | None = None,
         clock: Callable[[], float] = time.time,
     ) -> InvoiceSync:
-        return InvoiceSync(
-            documents=docs,
-            connections=conns,
-            intents=IntentRepository(),
-            runs=runs,
-            provider_for=lambda _c: seen,
-            income_account_for=lambda _c, _p: "1",
-            notifications=notifications,
-            clock=clock,
-            owner=owner,
+        return builders.invoice_sync(
+            docs, conns, runs, seen, notifications=notifications, clock=clock, owner=owner
         )
 
     service.put_customer(COMPANY, builders.customer())

@@ -18,7 +18,6 @@ from booksync.onboarding.wizard import Wizard
 from booksync.providers.port import RemoteCustomer, RemoteItem
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
-from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel
 from booksync.store.runs import RunRepository
 from booksync.sync.engine import InvoiceSync
@@ -89,14 +88,7 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
     service.put_item(COMPANY, builders.item("i-2", name="Trip charge", sku="TRIP"))
 
     def engine() -> InvoiceSync:
-        return InvoiceSync(
-            documents=docs,
-            connections=conns,
-            intents=IntentRepository(),
-            runs=runs,
-            provider_for=lambda _c: provider,
-            income_account_for=lambda _c, _p: "1",
-        )
+        return builders.invoice_sync(docs, conns, runs, provider)
 
     return SimpleNamespace(
         call=Lambda(services), docs=docs, provider=provider, wizard=wizard, service=service, engine=engine

@@ -27,7 +27,6 @@ from booksync.providers.quickbooks.names import ITEM_NAME_MAX
 from booksync.store.claims import LinkClaims
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
-from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel, new_link
 from booksync.store.runs import RunRepository
 from booksync.sync.engine import InvoiceSync
@@ -124,13 +123,8 @@ def world(request: pytest.FixtureRequest, tables: SimpleNamespace) -> SimpleName
     )
 
     def engine() -> InvoiceSync:
-        return InvoiceSync(
-            documents=docs,
-            connections=conns,
-            intents=IntentRepository(),
-            runs=runs,
-            provider_for=lambda _c: books.provider,
-            income_account_for=lambda _c, _p: income,
+        return builders.invoice_sync(
+            docs, conns, runs, books.provider, income_account_for=lambda _c, _p: income
         )
 
     return SimpleNamespace(books=books, docs=docs, service=service, engine=engine, runs=runs, income=income)
