@@ -254,44 +254,44 @@ def test_no_interleaving_or_failure_point_creates_twice(
     assert answers <= {last.remote.id}, f"a worker reported an object the provider does not hold: {answers}"
 
 
-def test_a_busy_write_comes_back_when_the_holders_lease_runs_out(tables: SimpleNamespace) -> None:
-    """A worker that died holding the claim keeps it until its lease ends: a message retried sooner
-    would only spend its receives (the dead-letter queue takes it after 5)."""
+def write_at(key: str, now: float, owner: str) -> Any:
+    """One delivery of the write by ``owner`` at ``now``: its result, or the WriteInProgress it
+    raises while another owner holds the claim (the provider would create "r1")."""
+    once = ExactlyOnce(
+        IntentRepository(), owner=owner, provider="quickbooks", lease_seconds=LEASE, clock=lambda: now
+    )
+    return once.write(
+        key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
+    )
+
+
+def retry_after(key: str, now: float) -> float:
+    """The Retry-After a rival's write at ``now`` is refused with (the key is held)."""
+    with pytest.raises(WriteInProgress) as busy:
+        write_at(key, now, owner="rival")
+    return busy.value.retry_after
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # A holder that took the claim a second ago is most likely alive and about to finish (two
+        # invoices' jobs writing one payment that covers both): its rival retries in 5 s, not
+        # after the whole lease (the demo waits 60 s for its queue to drain).
+        pytest.param(1_001.0, 5.0, id="taken-a-moment-ago"),
+        # A worker that died holding the claim keeps it until its lease ends: a message retried
+        # sooner would only spend its receives (the dead-letter queue takes it after 5).
+        pytest.param(1_030.0, LEASE - 30 + 1, id="held-a-while-waits-just-past-the-lease"),
+        # A live holder's write ends well within its lease; the floor still applies near its end.
+        pytest.param(1_119.0, 5.0, id="near-the-lease-end-the-floor"),
+    ],
+)
+def test_a_busy_write_is_retried_when_its_holder_may_be_done(
+    tables: SimpleNamespace, now: float, expected: float
+) -> None:
     key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
-    IntentRepository().claim(key, owner="dead", now=1_000.0, lease_seconds=LEASE)
-    once = ExactlyOnce(
-        IntentRepository(), owner="live", provider="quickbooks", lease_seconds=LEASE, clock=lambda: 1_030.0
-    )
-    with pytest.raises(WriteInProgress) as busy:
-        once.write(
-            key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
-        )
-    assert busy.value.retry_after == LEASE - 30 + 1  # just past the lease
-    # A live holder's write ends well within its lease; the floor still applies near its end.
-    late = ExactlyOnce(
-        IntentRepository(), owner="late", provider="quickbooks", lease_seconds=LEASE, clock=lambda: 1_119.0
-    )
-    with pytest.raises(WriteInProgress) as soon:
-        late.write(
-            key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
-        )
-    assert soon.value.retry_after == 5.0
-
-
-def test_a_busy_write_taken_a_moment_ago_comes_back_soon(tables: SimpleNamespace) -> None:
-    """A holder that took the claim a second ago is most likely alive and about to finish (two
-    invoices' jobs writing one payment that covers both): its rival retries in 5 s, not after the
-    whole lease (the demo waits 60 s for its queue to drain)."""
-    key = f"acme#quickbooks#payment#{uuid.uuid4().hex}#create#0"
-    IntentRepository().claim(key, owner="alive", now=1_000.0, lease_seconds=LEASE)
-    once = ExactlyOnce(
-        IntentRepository(), owner="rival", provider="quickbooks", lease_seconds=LEASE, clock=lambda: 1_001.0
-    )
-    with pytest.raises(WriteInProgress) as busy:
-        once.write(
-            key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
-        )
-    assert busy.value.retry_after == 5.0
+    IntentRepository().claim(key, owner="holder", now=1_000.0, lease_seconds=LEASE)
+    assert retry_after(key, now) == expected
 
 
 def test_a_dead_holders_lease_is_waited_out_within_the_dead_letter_limit(tables: SimpleNamespace) -> None:
@@ -302,17 +302,8 @@ def test_a_dead_holders_lease_is_waited_out_within_the_dead_letter_limit(tables:
     IntentRepository().claim(key, owner="dead", now=1_000.0, lease_seconds=LEASE)
     now = 1_000.0
     for receive in range(1, 6):
-        once = ExactlyOnce(
-            IntentRepository(),
-            owner=f"r{receive}",
-            provider="quickbooks",
-            lease_seconds=LEASE,
-            clock=lambda t=now: t,
-        )
         try:
-            result = once.write(
-                key, perform=lambda _rid: RemoteObject(id="r1"), lookup=lambda: None, fetch=lambda rid: None
-            )
+            result = write_at(key, now, owner=f"r{receive}")
         except WriteInProgress as busy:
             now += busy.retry_after
             continue
