@@ -423,12 +423,14 @@ def test_with_auto_sync_customers_off_a_customer_put_queues_nothing(stack: Simpl
     assert ledger_counts(stack)["Customer"] == 0
 
 
+def unreachable(self: SqsJobQueue, jobs: object) -> None:
+    """SqsJobQueue.enqueue when SQS cannot be reached (the PUT still stores; the sweep sends)."""
+    raise RuntimeError("SQS is unreachable")
+
+
 def test_a_customer_whose_job_could_not_be_sent_is_delivered_by_the_sweep(
     stack: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unreachable(self: SqsJobQueue, jobs: object) -> None:
-        raise RuntimeError("SQS is unreachable")
-
     with monkeypatch.context() as patched:
         patched.setattr(SqsJobQueue, "enqueue", unreachable)
         accepted = stack.services.documents.put_customer(COMPANY, builders.customer())
@@ -437,6 +439,25 @@ def test_a_customer_whose_job_could_not_be_sent_is_delivered_by_the_sweep(
     assert sweep(stack) == 1
     assert stack.fns.sync_invoice.handler(one_event(stack), Context()) == {"batchItemFailures": []}
     assert ledger_counts(stack)["Customer"] == 1
+    assert sweep(stack) == 0, "nothing left pending"
+
+
+def test_an_invoice_whose_job_could_not_be_sent_is_delivered_by_the_sweep(
+    stack: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = stack.services.documents
+    docs.put_customer(COMPANY, builders.customer())
+    assert stack.fns.sync_invoice.handler(one_event(stack), Context()) == {"batchItemFailures": []}
+    docs.put_item(COMPANY, builders.item("i-1"))
+    docs.put_item(COMPANY, builders.item("i-2", name="Trip charge", price="80.00"))
+    with monkeypatch.context() as patched:
+        patched.setattr(SqsJobQueue, "enqueue", unreachable)
+        accepted = docs.put_invoice(COMPANY, builders.invoice())
+    assert accepted.pending and accepted.queued_run_id is None
+    assert receive_sqs_event(stack.queue)["Records"] == []
+    assert sweep(stack) == 1
+    assert stack.fns.sync_invoice.handler(one_event(stack), Context()) == {"batchItemFailures": []}
+    assert ledger_counts(stack) == {"Customer": 1, "Item": 2, "Invoice": 1, "Payment": 0}
     assert sweep(stack) == 0, "nothing left pending"
 
 
