@@ -461,6 +461,24 @@ def test_an_invoice_whose_job_could_not_be_sent_is_delivered_by_the_sweep(
     assert sweep(stack) == 0, "nothing left pending"
 
 
+def test_a_payment_of_exactly_the_open_balance_leaves_the_quickbooks_invoice_at_zero(
+    stack: SimpleNamespace,
+) -> None:
+    seed_invoice(stack, payments=("300.00",))  # total 380.00
+    assert stack.fns.sync_invoice.handler(one_event(stack), Context()) == {"batchItemFailures": []}
+    invoice = stack.control.ledger(stack.realm)["entities"]["Invoice"][0]
+    assert Decimal(str(invoice["Balance"])) == Decimal("80.00")
+    accepted = stack.services.documents.put_payment(COMPANY, builders.payment("p-2", "80.00"))
+    assert accepted.pending and accepted.queued_run_id
+    assert stack.fns.sync_invoice.handler(one_event(stack), Context()) == {"batchItemFailures": []}
+    ledger = stack.control.ledger(stack.realm)["entities"]
+    assert sorted(Decimal(str(p["TotalAmt"])) for p in ledger["Payment"]) == [
+        Decimal("80.00"),
+        Decimal("300.00"),
+    ]
+    assert [Decimal(str(i["Balance"])) for i in ledger["Invoice"]] == [Decimal("0")]
+
+
 @pytest.mark.parametrize("sandbox", [{"honor_request_id": False}], indirect=True)
 def test_duplicate_customer_jobs_beside_its_invoice_job_give_one_remote_customer(
     stack: SimpleNamespace,
