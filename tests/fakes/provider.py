@@ -196,6 +196,10 @@ class FakeProvider:
         for stored in self.objects["item"].values():
             if same_name(stored.data["name"], name):
                 return self._remote(stored)
+        sku = (item.sku or "").casefold()
+        for stored in self.objects["item"].values():
+            if sku and (stored.data.get("sku") or "").casefold() == sku:
+                return self._remote(stored)  # as QuickBooks' adapter: by SKU when no name matches
         return None
 
     def get_item(self, remote_id: str) -> RemoteObject | None:
@@ -206,6 +210,7 @@ class FakeProvider:
             "name": clean_item_name(item.name),
             "price": item.unit_price,
             "account": refs.income_account_id,
+            "sku": item.sku,
         }
         return self._fault("create_item", lambda: self._create("item", data, unique=data["name"]))
 
@@ -216,6 +221,7 @@ class FakeProvider:
             "name": clean_item_name(item.name),
             "price": item.unit_price,
             "account": refs.income_account_id,
+            "sku": item.sku,
         }
         return self._fault("update_item", lambda: self._update("item", remote, data))
 

@@ -150,13 +150,18 @@ def invoice_for(world: SimpleNamespace, invoice_id: str, customer_id: str, *item
     )
 
 
-def test_a_household_sharing_a_mailbox_is_two_customers(world: SimpleNamespace) -> None:
+def john_then(world: SimpleNamespace, doc_id: str, name: str) -> tuple[Any, Any]:
+    """John Smith's invoice synced, then one for ``name``, who shares his mailbox."""
     world.service.put_item(COMPANY, builders.item("i-1"))
     world.service.put_customer(COMPANY, builders.customer("c-john", display_name="John Smith", email=SMITHS))
-    world.service.put_customer(COMPANY, builders.customer("c-jane", display_name="Jane Smith", email=SMITHS))
+    world.service.put_customer(COMPANY, builders.customer(doc_id, display_name=name, email=SMITHS))
     invoice_for(world, "inv-john", "c-john", ("i-1", "150.00"))
-    invoice_for(world, "inv-jane", "c-jane", ("i-1", "150.00"))
-    john, jane = sync(world, "inv-john"), sync(world, "inv-jane")
+    invoice_for(world, f"inv-{doc_id}", doc_id, ("i-1", "150.00"))
+    return sync(world, "inv-john"), sync(world, f"inv-{doc_id}")
+
+
+def test_a_household_sharing_a_mailbox_is_two_customers(world: SimpleNamespace) -> None:
+    john, jane = john_then(world, "c-jane", "Jane Smith")
 
     john_customer = world.books.invoice(john.remote_invoice_id)["customer"]
     jane_customer = world.books.invoice(jane.remote_invoice_id)["customer"]
@@ -296,3 +301,37 @@ def test_links_stored_before_claims_are_claimed_and_a_shared_one_is_given_up(wor
     assert own.remote_id != shared.id and own.claimed and own.distinct_name
     assert world.books.invoice(one.remote_invoice_id)["lines"] == [(shared.id, Decimal("10.00"))]
     assert world.books.invoice(two.remote_invoice_id)["lines"] == [(own.remote_id, Decimal("20.00"))]
+
+
+def test_a_customer_found_by_a_claimed_customers_email_gets_its_own_under_its_own_name(
+    world: SimpleNamespace,
+) -> None:
+    """John Smith Jr shares John Smith's mailbox: the lookup by e-mail finds John's customer,
+    which John holds. That record is not Jr's, and Jr's own name is free: no suffix, no refusal."""
+    john, jr = john_then(world, "c-jr", "John Smith Jr")
+
+    jr_customer = world.books.invoice(jr.remote_invoice_id)["customer"]
+    assert jr_customer != world.books.invoice(john.remote_invoice_id)["customer"]
+    assert world.books.customer_name(jr_customer) == "John Smith Jr"
+    held = link(world, DocumentKind.CUSTOMER, "c-jr")
+    assert held.remote_id == jr_customer and held.claimed
+    assert held.remote_name is None and not held.distinct_name and held.note is None
+    assert not world.runs.get(COMPANY, jr.run_id).notes
+
+
+def test_an_item_found_by_a_claimed_items_sku_gets_its_own_under_its_own_name(world: SimpleNamespace) -> None:
+    """Two items with one SKU: the lookup falls back to the SKU and finds the first one's item,
+    which it holds. The second's own name is free: it is created under it, no suffix."""
+    world.service.put_customer(COMPANY, builders.customer())
+    world.service.put_item(COMPANY, builders.item("i-1", name="Valve, brass", price="10.00", sku="V-1"))
+    world.service.put_item(COMPANY, builders.item("i-2", name="Valve, chrome", price="20.00", sku="V-1"))
+    invoice_for(world, "inv-1", "c-1", ("i-1", "10.00"))
+    invoice_for(world, "inv-2", "c-1", ("i-2", "20.00"))
+    one, two = sync(world, "inv-1"), sync(world, "inv-2")
+
+    [(item_one, _)] = world.books.invoice(one.remote_invoice_id)["lines"]
+    [(item_two, price_two)] = world.books.invoice(two.remote_invoice_id)["lines"]
+    assert item_one != item_two and price_two == Decimal("20.00")
+    assert world.books.item(item_two)["name"] == "Valve, chrome"
+    held = link(world, DocumentKind.ITEM, "i-2")
+    assert held.remote_id == item_two and held.remote_name is None and not held.distinct_name

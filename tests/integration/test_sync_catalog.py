@@ -245,28 +245,60 @@ def test_links_stored_before_claims_are_claimed_and_a_shared_one_is_given_up(sta
     assert len(items_in_quickbooks(stack)) == 2
 
 
+SMITHS = {"Address": "smiths@example.com"}
+
+
+def books_hold_john_smith(stack: SimpleNamespace) -> None:
+    stack.control.seed(stack.realm, {"Customer": [{"DisplayName": "John Smith", "PrimaryEmailAddr": SMITHS}]})
+
+
+def put_smith(stack: SimpleNamespace, doc_id: str, name: str) -> None:
+    stack.services.documents.put_customer(
+        COMPANY, builders.customer(doc_id, display_name=name, email=SMITHS["Address"])
+    )
+
+
+def customers_synced(stack: SimpleNamespace, run_id: str, doc_ids: list[str]) -> tuple[Any, dict[str, str]]:
+    """Runs the catalog out; the (succeeded) run's counts and each document's name in the books."""
+    run_until_done(stack, seconds=300)
+    run = RunRepository().get(COMPANY, run_id)
+    assert run is not None and run.status == "succeeded", run.errors if run else None
+    customers = {c["Id"]: c["DisplayName"] for c in stack.control.ledger(stack.realm)["entities"]["Customer"]}
+    rows = DocumentRepository().get_many(COMPANY, DocumentKind.CUSTOMER, doc_ids)
+    return run.counts, {doc_id: customers[rows[doc_id].link_quickbooks.remote_id] for doc_id in doc_ids}
+
+
 def test_a_household_sharing_a_mailbox_is_two_customers(stack: SimpleNamespace) -> None:
     """Issue 10.1 through the Batch API: the books' John Smith shares Jane's mailbox; Jane gets
     her own customer, John (the same name and mailbox) is linked to the books' John."""
-    smiths = {"Address": "smiths@example.com"}
-    stack.control.seed(stack.realm, {"Customer": [{"DisplayName": "John Smith", "PrimaryEmailAddr": smiths}]})
-    docs = stack.services.documents
-    docs.put_customer(
-        COMPANY, builders.customer("c-jane", display_name="Jane Smith", email=smiths["Address"])
-    )
-    docs.put_customer(
-        COMPANY, builders.customer("c-john", display_name="John Smith", email=smiths["Address"])
-    )
+    books_hold_john_smith(stack)
+    put_smith(stack, "c-jane", "Jane Smith")
+    put_smith(stack, "c-john", "John Smith")
     run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["customers"])
-    run_until_done(stack, seconds=300)
+    counts, names = customers_synced(stack, run_id, ["c-jane", "c-john"])
 
-    run = RunRepository().get(COMPANY, run_id)
-    assert run is not None and run.status == "succeeded", run.errors if run else None
-    assert run.counts == {"linked": 1, "created": 1}
-    customers = {c["Id"]: c["DisplayName"] for c in stack.control.ledger(stack.realm)["entities"]["Customer"]}
-    rows = DocumentRepository().get_many(COMPANY, DocumentKind.CUSTOMER, ["c-jane", "c-john"])
-    assert customers[rows["c-jane"].link_quickbooks.remote_id] == "Jane Smith"
-    assert customers[rows["c-john"].link_quickbooks.remote_id] == "John Smith"
+    assert counts == {"linked": 1, "created": 1}
+    assert names["c-jane"] == "Jane Smith"
+    assert names["c-john"] == "John Smith"
+
+
+def test_a_customer_found_by_a_linked_customers_email_gets_its_own_under_its_own_name(
+    stack: SimpleNamespace,
+) -> None:
+    """John Smith Jr shares the mailbox of John Smith, whom the books hold and John's document
+    is linked to: the lookup by e-mail finds John's record, which is not Jr's. Jr's own name is
+    free: Jr is created under it (no suffix, no refusal)."""
+    books_hold_john_smith(stack)
+    put_smith(stack, "c-john", "John Smith")
+    customers_synced(stack, stack.services.catalog.request(COMPANY, "quickbooks", ["customers"]), ["c-john"])
+    put_smith(stack, "c-jr", "John Smith Jr")
+    run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["customers"])
+    counts, names = customers_synced(stack, run_id, ["c-john", "c-jr"])
+
+    assert counts == {"unchanged": 1, "created": 1}
+    assert names == {"c-john": "John Smith", "c-jr": "John Smith Jr"}
+    jr = DocumentRepository().get(COMPANY, DocumentKind.CUSTOMER, "c-jr").link_quickbooks
+    assert not jr.distinct_name and jr.remote_name is None
 
 
 def test_a_lost_batch_answer_never_duplicates(stack: SimpleNamespace) -> None:

@@ -374,29 +374,21 @@ class _Walk:
 
     def _existing(self, kind: DocumentKind, fresh: list[_Doc]) -> list[_Doc]:
         """Link what the provider already has and no other document holds (a claim per remote
-        object); what is left needs creating (or reactivating). A document whose name finds
-        another document's object is looked up again under a name of its own."""
+        object); what is left needs creating (or reactivating). What was found (by name, e-mail
+        or SKU) but is held by another document is not ours, which says nothing of the name:
+        ours is created under it, and a DuplicateName answer alone asks for another name."""
         rest: list[_Doc] = []
         linked: list[tuple[_Doc, RemoteObject, str]] = []
-        while fresh:
-            found = self._find(kind, [d.document for d in fresh])
-            taken: list[_Doc] = []
-            for doc in fresh:
-                remote = found.get(doc.document.id)
-                if remote is None:
-                    rest.append(doc)
-                elif not self._hold(kind, doc, remote.id):
-                    if doc.distinct:
-                        self._refused(doc, _held(self.job.provider, doc))
-                    else:
-                        self._make_distinct(doc)
-                        taken.append(doc)
-                elif remote.active:
-                    linked.append((doc, remote, "linked"))
-                else:  # inactive still holds the name: bring it back with our data
-                    doc.remote = remote
-                    rest.append(doc)
-            fresh = taken
+        found = self._find(kind, [d.document for d in fresh])
+        for doc in fresh:
+            remote = found.get(doc.document.id)
+            if remote is None or not self._hold(kind, doc, remote.id):
+                rest.append(doc)
+            elif remote.active:
+                linked.append((doc, remote, "linked"))
+            else:  # inactive still holds the name: bring it back with our data
+                doc.remote = remote
+                rest.append(doc)
         self._link_all(linked)
         return rest
 

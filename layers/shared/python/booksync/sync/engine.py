@@ -893,8 +893,9 @@ class _Step:
                 remote = self._update(row, kind, found, get, put) if not found.active else found
                 self._linked(row, remote, link, "linked", named)
                 return remote
-            if found is not None:
-                continue  # another document holds it: ours goes under a name of its own
+            # Nothing found, or what was found (by name, e-mail or SKU) is another document's:
+            # that record is not ours, which says nothing of the name. Ours is created under it;
+            # a DuplicateName answer alone says the name is held and another one is needed.
             try:
                 result = self.once.write(
                     self.key(kind, row.doc_id, f"create#{_generation(link)}{'#distinct' * named.distinct}"),
