@@ -10,6 +10,7 @@ from booksync.providers.port import CompanyCurrencies
 from booksync.store.models import ConnectionModel
 from booksync.store.notifications import NotificationRepository
 from booksync.sync.engine import InvoiceSync
+from booksync.sync.jobs import SyncJob
 
 from tests import builders
 from tests.integration.test_invoice_sync_engine import COMPANY, job, world
@@ -89,3 +90,39 @@ def test_a_customer_kept_in_usd_does_not_take_a_eur_invoice(world: SimpleNamespa
     link = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-2").link("quickbooks")
     assert "Ada Lovelace (EUR)" in str(link.error_fix)
     assert world.provider.writes["create_invoice"] == 1, "only the USD invoice reached the books"
+
+
+def customer_job(customer_id: str = "c-1") -> SyncJob:
+    return SyncJob(company_id=COMPANY, invoice_id=customer_id, kind="customer")
+
+
+def test_with_multicurrency_a_new_customers_own_job_leaves_it_to_its_first_invoice(
+    world: SimpleNamespace,
+) -> None:
+    """The customer's own job (auto_sync_customers) would create it in the home currency, which
+    the books keep for good: its first EUR invoice would be held. It waits for that invoice."""
+    clock = [1_800_000_000.0]
+    world.provider.currencies = CompanyCurrencies("USD", multicurrency=True)
+    report = engine(world, clock).run(customer_job())
+    assert report.outcome == "synced" and report.counts == {"waiting": 1}
+    assert world.provider.writes["create_customer"] == 0
+    row = world.docs.get(COMPANY, DocumentKind.CUSTOMER, "c-1")
+    assert row.pending_bucket is None, "not swept again: its invoice pushes it"
+    [note] = world.runs.get(COMPANY, report.run_id).notes
+    assert note.document == "customer c-1" and "waits for its first invoice" in note.message
+
+    world.service.put_invoice(COMPANY, builders.invoice(currency="EUR"))
+    assert engine(world, clock).run(job()).outcome == "synced"
+    [customer] = world.provider.objects["customer"].values()
+    assert customer.data["currency"] == "EUR"
+
+    # Once linked, its own job updates it as before.
+    world.service.put_customer(COMPANY, builders.customer(email="ada@lovelace.example"))
+    assert engine(world, clock).run(customer_job()).counts == {"updated": 1}
+    assert customer.data["email"] == "ada@lovelace.example"
+
+
+def test_without_multicurrency_a_new_customers_own_job_creates_it(world: SimpleNamespace) -> None:
+    report = engine(world, [1_800_000_000.0]).run(customer_job())
+    assert report.outcome == "synced" and report.counts == {"created": 1}
+    assert world.provider.writes["create_customer"] == 1

@@ -729,8 +729,26 @@ class _Step:
         return remote.id
 
     def customer_alone(self, row: DocumentModel) -> None:
-        """A customer job (auto_sync_customers): the customer as an invoice's job pushes it, in the
-        company's home currency; one already in sync costs no provider call."""
+        """A customer job (auto_sync_customers): the customer as an invoice's job pushes it; one
+        already in sync costs no provider call. In a multicurrency company a customer not yet in
+        the books waits for its first invoice: the books set a customer's currency when it is
+        created, and only an invoice says which (created alone, it would be in the home currency
+        and its first invoice in another one would be held)."""
+        link = row.link(self.job.provider)
+        if (link is None or not link.remote_id) and self.e.currencies(self.connection, self.p).multicurrency:
+            if row.pending_bucket:
+                self.e._docs.clear_pending(row, row.content_hash)  # its first invoice's job pushes it
+            self.report.counts["waiting"] += 1
+            if self.report.run_id:
+                message = f"Customer {row.doc_id} waits for its first invoice, which sets its currency."
+                note = {
+                    "document": f"customer {row.doc_id}",
+                    "code": "waiting",
+                    "message": message,
+                    "fix": None,
+                }
+                add_note(self.company, self.report.run_id, note)
+            return
         self._customer(row, self.e._docs.parse(row), None)
         if row.pending_bucket:
             # Unchanged since its last push (a redelivery, a sweep after a send that did land).
