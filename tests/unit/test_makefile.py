@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +20,13 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 def make(*args: str) -> str:
     # PY is this interpreter and -o keeps make from rebuilding it (an edited pyproject.toml would,
     # and pip's output would then be in the answer): the same path in both, or make sees two targets.
+    # As from a shell: under `make test` (CI) the inherited MAKELEVEL makes this a sub-make, which
+    # prints "Entering directory" around its output.
+    shell_env = {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
     done = subprocess.run(
         ["make", "-o", sys.executable, f"PY={sys.executable}", *args],
         cwd=ROOT,
+        env=shell_env,
         capture_output=True,
         text=True,
         timeout=60,

@@ -142,5 +142,10 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
             "items": [{"remote_id": "19", "income_account_id": "79"}, {"remote_id": "23"}]
         }
     },
+    "POST /oauth/{provider}/complete": {
+        "oauth_quickbooks_complete": {
+            "consent": "V2h5IGFyZSB5b3UgcmVhZGluZyB0aGlzPyBTdGF0ZQ.Q29uc2VudCBzZWNyZXQgZm9yIHRoZSBzYW1wbGUgZXZlbnQ"
+        }
+    },
     "POST /square/payments/{square_payment_id}/match": {"match_square_payment": {"invoice_id": "inv-1001"}},
 }
