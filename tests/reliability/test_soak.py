@@ -82,6 +82,9 @@ FUNCTION_TIME_SCALE = 2.0
 # Each time a worker passes a kill point (creates are rarer than claims and links).
 KILL_PROBABILITIES = {"after claim": 0.05, "after provider create": 0.06, "before document link": 0.03}
 FLOOR = 3  # each fault kind and each kill point happens at least this often in a run
+# A kill point taken fewer than FLOOR times so far is this much likelier in the next worker spawned:
+# at its base rate alone, a point with few chances fell short of the floor in about one run in six (0.03 over some 150 chances).
+BELOW_FLOOR_BOOST = 2.0
 GUARD_SECONDS = 1_500  # a hang guard only: quiet comes long before
 
 
@@ -311,11 +314,19 @@ def _maybe_refund(rand: random.Random, data: Dataset, payment: Payment, *, late:
 
 
 # -- Lambda instances (processes) and SQS deliveries ----------------------------------------------
+def kill_probabilities(taken: Counter[str]) -> dict[str, float]:
+    return {
+        point: base * (BELOW_FLOOR_BOOST if taken[point] < FLOOR else 1.0)
+        for point, base in KILL_PROBABILITIES.items()
+    }
+
+
 class Instance:
     """One Lambda instance: a worker process, replaced by a fresh one when it is killed."""
 
-    def __init__(self, n: int, env: dict[str, str], logs: Path, timeout: float) -> None:
+    def __init__(self, n: int, env: dict[str, str], logs: Path, timeout: float, taken: Counter[str]) -> None:
         self.n, self._env, self._logs, self._timeout = n, env, logs, timeout
+        self._taken = taken  # kills by point so far, shared by every instance of the run
         self.generation = 0
         self._spawn()
 
@@ -323,7 +334,7 @@ class Instance:
         self.generation += 1
         config = {
             "seed": SEED + 1_000 * self.n + self.generation,
-            "kill_probabilities": KILL_PROBABILITIES,
+            "kill_probabilities": kill_probabilities(self._taken),
             "scale": TIME_SCALE,
         }
         self.log = self._logs / f"worker-{self.n}-{self.generation}.log"
@@ -356,6 +367,7 @@ class Instance:
                 break
         if "killed" in answer:
             assert self._proc.wait() == -signal.SIGKILL
+            self._taken[answer["killed"]] += 1
             self._spawn()
         return answer
 
@@ -499,7 +511,8 @@ def instances(stack: SimpleNamespace, tmp_path: Path) -> Iterator[list[Instance]
     # The work itself is not compressed (a batch takes seconds on a busy machine), so the function's
     # timeout is compressed less; it stays under the (compressed) visibility timeout, as deployed.
     timeout = deployed().function_timeout / FUNCTION_TIME_SCALE
-    started = [Instance(n, env, tmp_path, timeout) for n in range(INSTANCES)]
+    taken: Counter[str] = Counter()
+    started = [Instance(n, env, tmp_path, timeout, taken) for n in range(INSTANCES)]
     yield started
     for instance in started:
         instance.stop()

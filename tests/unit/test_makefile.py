@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
-import os
 import subprocess
 import sys
 from pathlib import Path
