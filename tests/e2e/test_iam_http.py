@@ -12,6 +12,7 @@ template.yaml declares it (an AWS call the role does not allow fails as it would
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -68,15 +69,21 @@ def test_a_rate_limited_invoice_waits_its_retry_after_in_the_queue(
     """A 429 delays the job's message by its Retry-After (sqs:ChangeMessageVisibility, which the
     local runtime checks against SyncInvoiceFunction's role as AWS would), then the invoice syncs."""
     _connected(stack, api)
-    # Three 429s outlast the HTTP client's two inline retries: the job goes back to the queue.
+    # A Retry-After beyond the HTTP client's 10 s inline budget: the job goes back to the queue at once.
+    retry_after = 12
     assert stack.qbo_url is not None
     with SandboxControl(stack.qbo_url) as control:
-        control.add_fault("http_429", entity="Invoice", operation="create", times=3, retry_after=1)
+        control.add_fault("http_429", entity="Invoice", operation="create", times=1, retry_after=retry_after)
     before = len(stack.invocations("SyncInvoiceFunction"))
     _sent_invoice(api, "RL-1")
     # Refused the visibility change, the message would come back only after the queue's 360 s.
-    stack.drain(timeout=60)
-    assert len(stack.invocations("SyncInvoiceFunction")) >= before + 2
+    stack.drain(timeout=90)
+    runs = stack.invocations("SyncInvoiceFunction")[before:]
+    refused = next(i for i, run in enumerate(runs) if run.ok and run.payload["batchItemFailures"])
+    retried = runs[refused + 1]
+    refused_at = runs[refused].started_at + timedelta(milliseconds=runs[refused].duration_ms)
+    # Not sooner than Retry-After (a lower bound: a busy machine only makes the gap longer).
+    assert (retried.started_at - refused_at).total_seconds() >= retry_after
     assert "RL-1" in [i["DocNumber"] for i in ledger(stack, "Invoice")]
     assert api.get("/invoices/rl-1/sync-status").json()["badge"] == "Synced"
 
