@@ -1,15 +1,17 @@
-"""Least privilege, measured: per function, what its role allows that no test or demo run used.
+"""Least privilege, measured: per function, the grants of its role no test or demo run used.
 
 The local runtime records every IAM decision its functions' calls meet (``.local/iam-usage/``, or
 ``BOOKSYNC_IAM_USAGE_DIR``). This module lists each function's grants (an action on a resource
-pattern, from SAM's expansion of template.yaml, with logical ids in place of local names), takes
-away those some recorded call used, and names what is left: each must be removed from the template
-or carry a one-line reason in ``local/iam/unused.yaml``.
+pattern, from SAM's expansion of template.yaml, with logical ids in place of local names) and judges
+each against the recorded calls: a grant no call used (an action used on one table leaves its grant
+on another unused), and a wildcard grant whose calls all named one resource (too broad), must be
+removed or narrowed in the template, or carry a one-line reason in ``local/iam/unused.yaml``.
 
 ``local/iam/used.json`` keeps the measurement (what the test suite and the demo used), so the test
 that holds the template to it runs without the stack::
 
-    python -m local.iam_report              # unused grants, with their reasons (exit 1: some have none)
+    python -m local.iam_report              # unused and too broad grants, with their reasons
+                                            # (exit 1: some have none)
     python -m local.iam_report --record     # add what .local/iam-usage/ saw to local/iam/used.json
 
 AWS managed policies that SAM attaches on its own (logs, traces, the SQS poller) are Lambda's, not
@@ -30,7 +32,15 @@ from typing import Any
 
 import yaml
 
-from local.runtime.iam import Request, RoleFile, explicitly_denied, iam_action, iam_prefix, read_usage
+from local.runtime.iam import (
+    Request,
+    RoleFile,
+    explicitly_denied,
+    iam_action,
+    iam_prefix,
+    read_usage,
+    wildcard_match,
+)
 from local.runtime.roles import RoleBuilder, SymbolicResources
 from local.runtime.template import Pseudo, Resolver, Template, parameter_values
 from local.stack import (
@@ -106,8 +116,6 @@ def _actions_of(prefix: str) -> frozenset[str]:
 
 def expand_action(pattern: str) -> list[str]:
     """``sqs:SendMessage*`` -> the IAM actions it matches (SendMessage; the batch is the same action)."""
-    from local.runtime.iam import wildcard_match
-
     prefix = pattern.split(":", 1)[0].lower()
     if "*" not in pattern and "?" not in pattern:
         return [pattern]
@@ -232,34 +240,87 @@ def merge(*sources: Mapping[str, set[Use]]) -> dict[str, set[Use]]:
 EVERY_FUNCTION = "*"  # a reason in local/iam/unused.yaml that holds for every function
 
 
+def _uses(use: Use, grant: GrantKey) -> bool:
+    """A call uses a grant when its action is the grant's and its resource matches the pattern."""
+    return use.action.lower() == grant.action.lower() and wildcard_match(grant.resource, use.resource)
+
+
+def _covers(key: str, grant: GrantKey) -> bool:
+    """A reason's key: an action (on every resource it is granted on), or "<action> on <resource>";
+    either may hold IAM's wildcards (``dynamodb:*Item on *:table/*/index/*``)."""
+    action, _, resource = key.partition(" on ")
+    return wildcard_match(action, grant.action, ignore_case=True) and (
+        not resource or wildcard_match(resource, grant.resource)
+    )
+
+
+def _wildcard_resource(pattern: str) -> bool:
+    """``*``, or an ARN whose resource name is a wildcard (``...:key/*``, ``...:parameter/app/*``)."""
+    return pattern == "*" or pattern.endswith(("/*", ":*"))
+
+
 @dataclass(frozen=True)
 class FunctionReport:
-    """One function: the actions its role grants, the calls it made, the reasons for the rest."""
+    """One function: what its role grants, the calls it made, the reasons for the rest."""
 
     function: str
     role: RoleFile
     used: frozenset[Use]
-    reasons: Mapping[str, str]  # action -> why it stays though unused (the function's, then "*")
+    # "<action>" or "<action> on <resource pattern>" (wildcards allowed) -> why the grant stays
+    # though unused or broad; the function's own keys first, then those of "*"
+    reasons: Mapping[str, str]
 
     @functools.cached_property
-    def allowed(self) -> frozenset[str]:
-        """The actions the template's own statements allow this role (AWS managed policies aside)."""
-        return frozenset(grant.action for grant in grants(self.role))
+    def allowed(self) -> frozenset[GrantKey]:
+        """What the template's own statements grant this role (AWS managed policies aside), one
+        action on one resource pattern each."""
+        return frozenset(grants(self.role))
 
     @functools.cached_property
     def refused(self) -> list[Use]:
         """Recorded calls the role now refuses: a permission the code needs was removed."""
         return sorted(use for use in self.used if not self.role.decide(use.request()).allowed)
 
-    @property
-    def unused(self) -> list[str]:
-        """Actions the role allows that no recorded call used."""
+    @functools.cached_property
+    def used_on(self) -> dict[GrantKey, list[str]]:
+        """Per grant, the resources the allowed recorded calls named through it."""
         refused = set(self.refused)
-        return sorted(self.allowed - {use.action for use in self.used if use not in refused})
+        calls = [use for use in self.used if use not in refused]
+        return {grant: sorted({use.resource for use in calls if _uses(use, grant)}) for grant in self.allowed}
 
     @property
-    def without_reason(self) -> list[str]:
-        return [action for action in self.unused if action not in self.reasons]
+    def unused(self) -> list[GrantKey]:
+        """Grants (an action on a resource) that no recorded call used: an action used on one
+        resource does not make its grant on another used."""
+        return sorted(grant for grant, resources in self.used_on.items() if not resources)
+
+    @property
+    def too_broad(self) -> list[GrantKey]:
+        """Grants on ``*`` (or every resource of a kind) whose calls all named one specific resource
+        or a few: a grant on those would do."""
+        return sorted(
+            grant
+            for grant, resources in self.used_on.items()
+            if resources and _wildcard_resource(grant.resource) and not any("*" in r for r in resources)
+        )
+
+    def reason(self, grant: GrantKey, *, broad: bool = False) -> str | None:
+        """Why the grant stays: for a too broad one, only a key that names a resource pattern (a
+        reason an action is unused says nothing about its resource)."""
+        keys = [(key, why) for key, why in self.reasons.items() if not broad or " on " in key]
+        return next((why for key, why in keys if _covers(key, grant)), None)
+
+    def covers(self, key: str) -> bool:
+        """Whether a reason's key covers one of this function's unused or too broad grants."""
+        broad = self.too_broad if " on " in key else []
+        return any(_covers(key, grant) for grant in [*self.unused, *broad])
+
+    @property
+    def without_reason(self) -> list[GrantKey]:
+        return [
+            *(grant for grant in self.unused if self.reason(grant) is None),
+            *(grant for grant in self.too_broad if self.reason(grant, broad=True) is None),
+        ]
 
 
 def report(
@@ -268,24 +329,20 @@ def report(
     shared = reasons.get(EVERY_FUNCTION, {})
     return [
         FunctionReport(
-            function, role, frozenset(used.get(function, set())), {**shared, **reasons.get(function, {})}
+            function, role, frozenset(used.get(function, set())), {**reasons.get(function, {}), **shared}
         )
         for function, role in sorted(roles.items())
     ]
 
 
 def stale_reasons(reports: Sequence[FunctionReport], reasons: Mapping[str, Mapping[str, str]]) -> list[str]:
-    """Reasons for actions that are used after all, or no longer allowed (or for unknown functions)."""
-    unused = {item.function: set(item.unused) for item in reports}
-    everywhere = set().union(*unused.values()) if unused else set()
+    """Reasons that cover no unused or too broad grant (used after all, no longer granted, or of
+    an unknown function)."""
+    by_function = {item.function: [item] for item in reports}
     stale: list[str] = []
     for function, items in reasons.items():
-        for action in items:
-            holds = (
-                action in everywhere if function == EVERY_FUNCTION else action in unused.get(function, set())
-            )
-            if not holds:
-                stale.append(f"{function}: {action}")
+        scope = reports if function == EVERY_FUNCTION else by_function.get(function, [])
+        stale.extend(f"{function}: {key}" for key in items if not any(item.covers(key) for item in scope))
     return stale
 
 
@@ -293,9 +350,13 @@ def render(reports: Iterable[FunctionReport]) -> str:
     lines: list[str] = []
     for item in reports:
         used = len(item.allowed) - len(item.unused)
-        lines.append(f"{item.function}: {len(item.allowed)} actions allowed, {used} used")
-        for action in item.unused:
-            lines.append(f"  unused  {action}  -- {item.reasons.get(action) or 'NO REASON'}")
+        lines.append(f"{item.function}: {len(item.allowed)} grants, {used} used")
+        for grant in item.unused:
+            lines.append(f"  unused  {grant}  -- {item.reason(grant) or 'NO REASON'}")
+        for grant in item.too_broad:
+            on = ", ".join(item.used_on[grant])
+            reason = item.reason(grant, broad=True) or "NO REASON"
+            lines.append(f"  too broad  {grant} (used on {on})  -- {reason}")
         lines.extend(f"  REFUSED now, though used  {use.action} on {use.resource}" for use in item.refused)
     return "\n".join(lines)
 
@@ -316,9 +377,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     reports = report(roles, used, reasons)
     print(render(reports))
     for stale in stale_reasons(reports, reasons):
-        print(f"stale reason (the action is used, or no longer allowed): {stale}")
+        print(f"stale reason (it covers no unused or too broad grant): {stale}")
     missing = sum(len(item.without_reason) for item in reports)
-    print(f"\n{missing} unused permission(s) without a reason")
+    print(f"\n{missing} unused or too broad grant(s) without a reason")
     return 1 if missing else 0
 
 

@@ -1,10 +1,11 @@
-"""Least privilege, measured: the permissions each function's role grants that no call used.
+"""Least privilege, measured: the grants of each function's role that no call used, or too broad.
 
 The local runtime records every IAM decision its functions meet (tests and the demo run through
 it); local/iam/used.json keeps that measurement, and this figure adds whatever .local/iam-usage/
-holds now (run `make demo` or the tests first for a fresh look). An action a role allows that no
-call used must be removed from template.yaml or carry a one-line reason in local/iam/unused.yaml:
-the figure counts those without one (goal 0). See `python -m local.iam_report`.
+holds now (run `make demo` or the tests first for a fresh look). A grant (an action on a resource
+pattern) that no call used, or a wildcard one whose calls all named one resource, must be removed
+from template.yaml or carry a one-line reason in local/iam/unused.yaml: the figure counts those
+without one (goal 0). See `python -m local.iam_report`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ GOAL = Goal("<=", 0)
 
 def measure() -> list[Figure]:
     reports = report(offline_roles(), merge(load_used(), observed(usage_dir())), load_reasons())
-    missing = [f"{item.function} {action}" for item in reports for action in item.without_reason]
-    unused = sum(len(item.unused) for item in reports)
+    missing = [f"{item.function} {grant}" for item in reports for grant in item.without_reason]
+    flagged = sum(len(item.unused) + len(item.too_broad) for item in reports)
     allowed = sum(len(item.allowed) for item in reports)
     note = (
-        f"{allowed} actions allowed over {len(reports)} functions, "
-        f"{unused} unused ({unused - len(missing)} with a reason)"
+        f"{allowed} grants over {len(reports)} functions, "
+        f"{flagged} unused or too broad ({flagged - len(missing)} with a reason)"
     )
     if missing:
         note += "; without a reason: " + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")

@@ -35,11 +35,11 @@ def reports() -> list[FunctionReport]:
     return report(offline_roles(), load_used(), load_reasons())
 
 
-def test_every_allowed_action_is_used_or_has_a_reason(reports: list[FunctionReport]) -> None:
+def test_every_grant_is_used_or_has_a_reason(reports: list[FunctionReport]) -> None:
     missing = {item.function: item.without_reason for item in reports if item.without_reason}
     assert not missing, (
-        "these actions are allowed but no call through the local runtime used them: remove them from "
-        f"template.yaml, or give each a one-line reason in local/iam/unused.yaml: {missing}"
+        "these grants are unused or broader than the calls through the local runtime that used them: "
+        f"narrow or remove them in template.yaml, or give each a one-line reason in local/iam/unused.yaml: {missing}"
     )
 
 
@@ -106,3 +106,91 @@ def test_roles_are_sams_expansion_of_the_policy_templates() -> None:
     for taken_back in ("dynamodb:Scan", "dynamodb:DescribeTable", "dynamodb:BatchWriteItem"):
         assert not role.decide(Request(taken_back, table)).allowed
         assert GrantKey(taken_back, table) not in grants(role)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per grant, not per action: a small template and usage record
+
+_GRANTS_TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  Audit:
+    Type: AWS::SQS::Queue
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/worker/
+      Handler: app.handler
+      Runtime: python3.12
+      Policies:
+        - SQSSendMessagePolicy: { QueueName: !GetAtt Jobs.QueueName }
+        - SQSSendMessagePolicy: { QueueName: !GetAtt Audit.QueueName }
+        - Statement:
+            - Effect: Allow
+              Action: ssm:GetParameter
+              Resource: "*"
+"""
+_QUEUE = "arn:aws:sqs:us-east-1:123456789012:{%s.QueueName}"
+_PARAMETER = "arn:aws:ssm:us-east-1:123456789012:parameter/worker/secret"
+
+
+@pytest.fixture
+def worker(tmp_path: Path) -> dict[str, Any]:
+    """The Worker's role, and what it used: a send to Jobs (never to Audit), one parameter read."""
+    template = tmp_path / "template.yaml"
+    template.write_text(_GRANTS_TEMPLATE)
+    used = tmp_path / "used.json"
+    used.write_text(
+        json.dumps(
+            {
+                "used": {
+                    "Worker": [
+                        {"action": "sqs:SendMessage", "resource": _QUEUE % "Jobs"},
+                        {"action": "ssm:GetParameter", "resource": _PARAMETER},
+                    ]
+                }
+            }
+        )
+    )
+    return {"roles": offline_roles(template), "used": load_used(used)}
+
+
+def test_an_action_used_on_one_resource_leaves_its_grant_on_another_unused(worker: dict[str, Any]) -> None:
+    (item,) = report(worker["roles"], worker["used"], {})
+    assert item.unused == [GrantKey("sqs:SendMessage", _QUEUE % "Audit")]
+    assert GrantKey("sqs:SendMessage", _QUEUE % "Jobs") not in item.unused
+
+
+def test_a_grant_on_star_used_on_one_resource_is_too_broad(worker: dict[str, Any]) -> None:
+    (item,) = report(worker["roles"], worker["used"], {})
+    assert item.too_broad == [GrantKey("ssm:GetParameter", "*")]
+    assert item.used_on[GrantKey("ssm:GetParameter", "*")] == [_PARAMETER]
+    assert set(item.without_reason) == {GrantKey("sqs:SendMessage", _QUEUE % "Audit"), *item.too_broad}
+
+
+def test_reasons_name_a_grant_by_action_and_resource_pattern(worker: dict[str, Any]) -> None:
+    reasons = {
+        "Worker": {
+            # An action's reason covers its unused grants, never a too broad one.
+            "sqs:SendMessage": "audit trail, not reached by the tests",
+            "ssm:GetParameter": "says nothing about the resource",
+            "ssm:* on *": "the parameter's name is chosen at deploy time",
+            "sqs:SendMessage on *{Jobs.QueueName}": "covers nothing: Jobs is used",
+        }
+    }
+    (item,) = report(worker["roles"], worker["used"], reasons)
+    assert item.without_reason == []
+    assert (
+        item.reason(GrantKey("ssm:GetParameter", "*"), broad=True)
+        == "the parameter's name is chosen at deploy time"
+    )
+    assert stale_reasons([item], reasons) == [
+        "Worker: ssm:GetParameter",
+        "Worker: sqs:SendMessage on *{Jobs.QueueName}",
+    ]
+    without_star = {"Worker": {k: v for k, v in reasons["Worker"].items() if k != "ssm:* on *"}}
+    (item,) = report(worker["roles"], worker["used"], without_star)
+    assert item.without_reason == [GrantKey("ssm:GetParameter", "*")]
