@@ -6,34 +6,26 @@ and a whole module's at collection (``pytest_collectreport``: a module-level ``i
 ``pytest.skip(allow_module_level=True)``; under xdist the controller receives the workers'
 skipped collect reports through the same hook). The unexplained skips are kept on the config, so
 a run inside a run (pytester) keeps its own.
-
-A line tagged ``local-only:`` allows its skip only outside CI (``CI`` set, as .ci/run exports
-it): the providers' specs always exist beside the repository there, so a broken specs path must
-fail the run instead of skipping every contract test.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-LOCAL_ONLY = "local-only:"
 SKIPS_ALLOWED = Path(__file__).resolve().parent / "skips_allowed.txt"
 
 
 def allowed_skip_patterns() -> list[re.Pattern[str]]:
-    """The allow-list's patterns; in CI (``CI`` set) without the ``local-only:`` ones."""
-    in_ci = bool(os.environ.get("CI"))
+    """The allow-list's patterns (each line's part before ``  # ``; blank and comment lines aside)."""
     patterns = []
     for text in SKIPS_ALLOWED.read_text().splitlines():
         line = text.split("  # ", 1)[0].strip()
-        if not line or line.startswith("#") or (in_ci and line.startswith(LOCAL_ONLY)):
-            continue
-        patterns.append(re.compile(line.removeprefix(LOCAL_ONLY).lstrip()))
+        if line and not line.startswith("#"):
+            patterns.append(re.compile(line))
     return patterns
 
 

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.skip_guard import allowed_skip_patterns
-
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,35 +68,3 @@ def test_under_xdist_the_controller_fails_on_a_workers_collection_skip(
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*test_gone.py: a renamed fixture file"])
-
-
-def set_ci(monkeypatch: pytest.MonkeyPatch, ci: str | None) -> None:
-    if ci is None:
-        monkeypatch.delenv("CI", raising=False)
-    else:
-        monkeypatch.setenv("CI", ci)
-
-
-SPECS_MISSING = "Intuit's XSDs are not at /nowhere/quickbooks (missing x.xsd); set BOOKSYNC_SPECS_DIR"
-
-
-@pytest.mark.parametrize(("ci", "allowed"), [(None, True), ("true", False)])
-def test_a_local_only_skip_is_allowed_outside_ci_only(
-    monkeypatch: pytest.MonkeyPatch, ci: str | None, allowed: bool
-) -> None:
-    """In CI the providers' specs are always beside the repository: a broken specs path must fail
-    the run, not skip every contract test."""
-    set_ci(monkeypatch, ci)
-    assert any(p.search(SPECS_MISSING) for p in allowed_skip_patterns()) is allowed
-    assert any(p.search("make is not installed") for p in allowed_skip_patterns())  # not tagged
-
-
-@pytest.mark.parametrize(("ci", "code"), [(None, pytest.ExitCode.OK), ("true", pytest.ExitCode.TESTS_FAILED)])
-def test_a_missing_specs_folder_fails_a_ci_run(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str | None, code: pytest.ExitCode
-) -> None:
-    set_ci(monkeypatch, ci)
-    result = run(
-        pytester, test_contract=f"import pytest\npytest.skip({SPECS_MISSING!r}, allow_module_level=True)\n"
-    )
-    assert result.ret == code

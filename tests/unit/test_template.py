@@ -476,6 +476,23 @@ def test_functions_have_code_handler_and_timeout(template: dict[str, Any]) -> No
         assert props["Timeout"] == timeout
 
 
+def test_no_function_or_layer_ships_the_providers_specs(template: dict[str, Any]) -> None:
+    """specs/ (the providers' contracts, 4.6 MB, read by the tests only) lies outside every folder
+    sam build copies into a function or the layer, and holds none of them."""
+    specs = (ROOT / "specs").resolve()
+    packaged = {
+        name: (ROOT / props[key]).resolve()
+        for name, resource in template["Resources"].items()
+        for props in [resource.get("Properties", {})]
+        for key in ("CodeUri", "ContentUri")
+        if isinstance(props.get(key), str)
+    }
+    assert len(packaged) >= 2  # the functions and the layer
+    for name, folder in packaged.items():
+        assert not specs.is_relative_to(folder), f"{name} ships specs/ ({folder})"
+        assert not folder.is_relative_to(specs), f"{name} is built from specs/ ({folder})"
+
+
 def test_function_environment_follows_the_contract(template: dict[str, Any]) -> None:
     for name, function in functions(template).items():
         env = function["Properties"]["Environment"]["Variables"]

@@ -1,18 +1,13 @@
-"""Fixtures for the QuickBooks contract tests: Intuit's XSDs, or a skip that says where they go."""
+"""Fixtures for the QuickBooks contract tests: Intuit's XSDs from the repository's specs/quickbooks."""
 
 from __future__ import annotations
 
 import pytest
-from qbo_xsd import XSD_FILES, XsdModel, specs_dir
+from qbo_xsd import XsdModel
+
+from tests.specs import SPECS_DIR
 
 
 @pytest.fixture(scope="session")
 def xsd() -> XsdModel:
-    folder = specs_dir() / "quickbooks"
-    missing = [name for name in XSD_FILES if not (folder / name).is_file()]
-    if missing:
-        pytest.skip(
-            f"Intuit's XSDs are not at {folder} (missing {', '.join(missing)}); "
-            "set BOOKSYNC_SPECS_DIR to the folder that holds quickbooks/"
-        )
-    return XsdModel(folder)
+    return XsdModel(SPECS_DIR / "quickbooks")

@@ -8,14 +8,12 @@ followed, so one check covers every entity.
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
-REPO_ROOT = Path(__file__).resolve().parents[3]
 XSD_FILES = ("IntuitBaseTypes.xsd", "IntuitNamesTypes.xsd", "Finance.xsd", "IntuitRestServiceDef.xsd")
 NUMERIC = {
     "decimal",
@@ -28,11 +26,6 @@ NUMERIC = {
     "float",
     "short",
 }
-
-
-def specs_dir() -> Path:
-    configured = os.environ.get("BOOKSYNC_SPECS_DIR")
-    return Path(configured) if configured else (REPO_ROOT / ".." / "shared" / "specs").resolve()
 
 
 def _local(name: str | None) -> str | None:

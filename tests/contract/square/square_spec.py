@@ -9,7 +9,6 @@ the sandbox's answers fails instead of passing silently.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,7 @@ from openapi_schema_validator import OAS30ReadValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 BASE = "urn:square:api.json"
-
-
-def specs_dir() -> Path:
-    configured = os.environ.get("BOOKSYNC_SPECS_DIR")
-    return Path(configured) if configured else (REPO_ROOT / ".." / "shared" / "specs").resolve()
 
 
 def _closed(node: Any) -> Any:
