@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,21 +40,13 @@ from local.runtime.iam import (
     read_usage,
     wildcard_match,
 )
-from local.runtime.roles import RoleBuilder, SymbolicResources
+from local.runtime.roles import RoleBuilder, symbolic_resolver
 from local.runtime.template import Pseudo, Resolver, Template, parameter_values
-from local.stack import (
-    DEFAULT_CONFIG,
-    DEFAULT_IAM_USAGE_DIR,
-    IAM_USAGE_VARIABLE,
-    REPO_ROOT,
-    fill_placeholders,
-)
+from local.stack import DEFAULT_CONFIG, REPO_ROOT, fill_placeholders, iam_usage_dir
 
 TEMPLATE = REPO_ROOT / "template.yaml"
 USED_FILE = REPO_ROOT / "local" / "iam" / "used.json"
 REASONS_FILE = REPO_ROOT / "local" / "iam" / "unused.yaml"
-# Botocore's name for a service whose IAM prefix differs.
-_SERVICE_OF_PREFIX = {"cloudwatch": "cloudwatch"}
 
 
 @dataclass(frozen=True, order=True)
@@ -67,10 +58,6 @@ class GrantKey:
 
     def __str__(self) -> str:
         return f"{self.action} on {self.resource}"
-
-
-def usage_dir() -> Path:
-    return Path(os.environ.get(IAM_USAGE_VARIABLE) or DEFAULT_IAM_USAGE_DIR)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,9 +72,8 @@ def offline_roles(template_path: Path = TEMPLATE) -> dict[str, RoleFile]:
     filler = _Placeholders()
     overrides = fill_placeholders(config.get("parameters") or {}, filler, "local/stack.yaml parameters")
     known = {name: value for name, value in overrides.items() if name in template.parameters}
-    pseudo = Pseudo(stack_name="booksync-local")
-    symbols = SymbolicResources(template, pseudo)
-    resolver = Resolver(template, parameter_values(template, known), pseudo, symbols)
+    # Logical ids in place of local names, in the roles as in the usage record.
+    resolver = symbolic_resolver(Resolver(template, parameter_values(template, known), Pseudo(), {}))
     builder = RoleBuilder(template, resolver, None)
     functions = [r.logical_id for r in template.of_type("AWS::Serverless::Function") if resolver.enabled(r)]
     return {function: builder.role(function) for function in functions}
@@ -108,7 +94,7 @@ def _actions_of(prefix: str) -> frozenset[str]:
     from botocore.exceptions import UnknownServiceError
 
     try:
-        model = botocore.session.get_session().get_service_model(_SERVICE_OF_PREFIX.get(prefix, prefix))
+        model = botocore.session.get_session().get_service_model(prefix)
     except UnknownServiceError:
         return frozenset()
     return frozenset(iam_action(iam_prefix(prefix), name) for name in model.operation_names)
@@ -368,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     roles = offline_roles()
     # Only template.yaml's functions: stacks of other templates (the runtime's fixtures) record too.
-    seen = {f: grants for f, grants in observed(args.usage_dir or usage_dir()).items() if f in roles}
+    seen = {f: grants for f, grants in observed(args.usage_dir or iam_usage_dir()).items() if f in roles}
     used = merge(load_used(), seen)
     if args.record:
         save_used(used)

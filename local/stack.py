@@ -52,12 +52,19 @@ from local.runtime.pollers import QueueInfo, QueueMonitor, QueuePoller
 from local.runtime.resources import Provisioned, Provisioner, check_resources
 from local.runtime.roles import RoleBuilder, check_event_sources, write_roles
 from local.runtime.schedules import Scheduler
-from local.runtime.template import Attributes, Pseudo, Resolver, Template, TemplateError, parameter_values
+from local.runtime.template import (
+    LOCAL_STACK_NAME,
+    Attributes,
+    Pseudo,
+    Resolver,
+    Template,
+    TemplateError,
+    parameter_values,
+)
 from local.runtime.web import LOOPBACK, HttpRequest, HttpResponse, LoopbackServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "local" / "stack.yaml"
-STACK_NAME = "booksync-local"
 PORT_DEFAULTS = {"moto": 4566, "api": 3000, "control": 3001, "qbo": 8301, "square": 0}
 PORT_VARIABLES = {
     "moto": "BOOKSYNC_MOTO_PORT",
@@ -74,6 +81,13 @@ _STOP_SCHEDULES, _STOP_POLLING, _STOP_SERVERS, _STOP_FUNCTIONS, _STOP_POLLERS, _
 # Where the function workers record each IAM decision (python -m local.iam_report reads it).
 IAM_USAGE_VARIABLE = "BOOKSYNC_IAM_USAGE_DIR"
 DEFAULT_IAM_USAGE_DIR = REPO_ROOT / ".local" / "iam-usage"
+
+
+def iam_usage_dir() -> Path:
+    """Where the runtime records each IAM decision (``BOOKSYNC_IAM_USAGE_DIR``, else .local/iam-usage)."""
+    return Path(os.environ.get(IAM_USAGE_VARIABLE) or DEFAULT_IAM_USAGE_DIR)
+
+
 _QBO_SANDBOX_MODULE = "local.sandboxes.quickbooks.server"
 _SQUARE_SANDBOX_MODULE = "local.sandboxes.square.server"
 
@@ -103,7 +117,7 @@ class StackOptions:
     schedule_scale: float | None = None
     # Print function logs, requests and events on stdout (prefixed with their source).
     echo: bool = True
-    stack_name: str = STACK_NAME
+    stack_name: str = LOCAL_STACK_NAME
     default_concurrency: int = 4
 
 
@@ -400,8 +414,7 @@ class LocalStack:
 
     def _write_roles(self, template: Template, resolver: Resolver, model: StackModel) -> dict[str, Path]:
         """Each function's role as the template declares it, for its workers to enforce."""
-        usage_dir = Path(os.environ.get(IAM_USAGE_VARIABLE) or DEFAULT_IAM_USAGE_DIR)
-        builder = RoleBuilder(template, resolver, usage_dir)
+        builder = RoleBuilder(template, resolver, iam_usage_dir())
         roles = {logical_id: builder.role(logical_id) for logical_id in model.functions}
         check_event_sources(roles, model.queue_sources)
         return write_roles(roles.values(), self.state_dir / "iam")

@@ -18,8 +18,10 @@ from typing import Any
 
 import httpx
 
-OUT = Path(__file__).resolve().parent.parent / "events" / "env.local.json"
-TOKEN_KEY_ALIAS = "alias/booksync-local-tokens"
+from local.runtime.template import Pseudo, Resolver, Template
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "events" / "env.local.json"
 # The sample deliveries in events/webhooks/ are signed with sample keys, not the stack's: under
 # sam local invoke the webhook functions read those (README: put them in moto's SSM first).
 SAMPLE_KEYS = {
@@ -33,12 +35,22 @@ SAMPLE_KEYS = {
 }
 
 
+def token_key_alias(template_path: Path = ROOT / "template.yaml") -> str:
+    """The token key's alias on the local stack: the template's AliasName (it derives it from the
+    stack name), resolved with the local stack's name."""
+    template = Template.load(template_path)
+    (alias,) = template.of_type("AWS::KMS::Alias")
+    where = f"Resources.{alias.logical_id}.AliasName"
+    return str(Resolver(template, {}, Pseudo(), {}).resolve(alias.properties["AliasName"], where))
+
+
 def environments(functions: list[dict[str, Any]], moto_url: str) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
+    alias = token_key_alias()
     for function in sorted(functions, key=lambda f: str(f["logicalId"])):
         variables = dict(function["environment"])
         if "TOKEN_KEY_ID" in variables:
-            variables["TOKEN_KEY_ID"] = TOKEN_KEY_ALIAS
+            variables["TOKEN_KEY_ID"] = alias
         variables["AWS_ENDPOINT_URL"] = moto_url
         variables.update(SAMPLE_KEYS.get(str(function["logicalId"]), {}))
         found[str(function["logicalId"])] = dict(sorted(variables.items()))

@@ -11,13 +11,14 @@ without one (goal 0). See `python -m local.iam_report`.
 from __future__ import annotations
 
 from bench.figure import Figure, Goal
-from local.iam_report import load_reasons, load_used, merge, observed, offline_roles, report, usage_dir
+from local.iam_report import load_reasons, load_used, merge, observed, offline_roles, report
+from local.stack import iam_usage_dir
 
 GOAL = Goal("<=", 0)
 
 
 def measure() -> list[Figure]:
-    reports = report(offline_roles(), merge(load_used(), observed(usage_dir())), load_reasons())
+    reports = report(offline_roles(), merge(load_used(), observed(iam_usage_dir())), load_reasons())
     missing = [f"{item.function} {grant}" for item in reports for grant in item.without_reason]
     flagged = sum(len(item.unused) + len(item.too_broad) for item in reports)
     allowed = sum(len(item.allowed) for item in reports)

@@ -189,7 +189,9 @@ _NAME_ATTRIBUTE: dict[str, str | None] = {
 
 
 class RoleBuilder:
-    """Builds every function's RoleFile from SAM's translation of the template."""
+    """Builds every function's RoleFile from SAM's translation of the template. What every role
+    shares (the place, the key policies, the symbols, the template's managed policies) is
+    resolved once, not per function."""
 
     def __init__(self, template: Template, resolver: Resolver, usage_dir: Path | None) -> None:
         self.template = template
@@ -202,6 +204,7 @@ class RoleBuilder:
     def _both(self, value: Any, where: str) -> tuple[Any, Any]:
         return self.resolver.resolve(value, where), self.symbolic.resolve(value, where)
 
+    @functools.cached_property
     def place(self) -> Place:
         keys: dict[str, str] = {}
         aliases: dict[str, str] = {}
@@ -217,6 +220,7 @@ class RoleBuilder:
         pseudo = self.resolver.pseudo
         return Place(pseudo.account_id, pseudo.region, keys, aliases)
 
+    @functools.cached_property
     def key_policies(self) -> dict[str, KeyPolicy]:
         policies: dict[str, KeyPolicy] = {}
         for key in self._enabled("AWS::KMS::Key"):
@@ -228,8 +232,10 @@ class RoleBuilder:
             policies[arn] = KeyPolicy(key, _document(document))
         return policies
 
+    @functools.cached_property
     def symbols(self) -> dict[str, str]:
-        """Local names (a table's, a queue's, a key id) -> their symbolic form, for the usage record."""
+        """Local names (a table's, a queue's, a key id) -> their symbolic form, for the usage record
+        (empty when the resolver is symbolic already, as for the least-privilege report)."""
         found: dict[str, str] = {}
         for resource in self.template.resources.values():
             if resource.type not in _NAME_ATTRIBUTE or not self.resolver.enabled(resource):
@@ -237,7 +243,9 @@ class RoleBuilder:
             lid = resource.logical_id
             attribute = _NAME_ATTRIBUTE[resource.type]
             value: dict[str, Any] = {"Ref": lid} if attribute is None else {"Fn::GetAtt": [lid, attribute]}
-            found[str(self.resolver.resolve(value, lid))] = str(self.symbolic.resolve(value, lid))
+            name, symbol = str(self.resolver.resolve(value, lid)), str(self.symbolic.resolve(value, lid))
+            if name != symbol:
+                found[name] = symbol
         return found
 
     def _enabled(self, kind: str) -> list[str]:
@@ -257,11 +265,11 @@ class RoleBuilder:
         return RoleFile(
             function=function,
             role_arn=role_arn,
-            place=self.place(),
+            place=self.place,
             policies=tuple(policies),
-            key_policies=self.key_policies(),
+            key_policies=self.key_policies,
             usage_dir=None if self.usage_dir is None else str(self.usage_dir),
-            symbols=self.symbols(),
+            symbols=self.symbols,
         )
 
     def _role_policies(self, role_id: str) -> Iterator[NamedPolicy]:
@@ -272,26 +280,27 @@ class RoleBuilder:
             name = str(inline.get("PolicyName", f"{role_id}Policy{index}"))
             yield NamedPolicy(name, _document(real), _document(symbolic), declared=True)
         arns = self.resolver.resolve(properties.get("ManagedPolicyArns") or [], f"{where}.ManagedPolicyArns")
-        managed = self._template_managed_policies()
         for arn in arns:
             if arn in AWS_MANAGED_POLICIES:
                 document = AWS_MANAGED_POLICIES[arn]
                 yield NamedPolicy(arn.rsplit("/", 1)[-1], document, document, declared=False)
-            elif arn in managed:
-                logical_id = managed[arn]
-                body = self.template.resources[logical_id].properties.get("PolicyDocument")
-                real, symbolic = self._both(body, f"Resources.{logical_id}.PolicyDocument")
-                yield NamedPolicy(logical_id, _document(real), _document(symbolic), declared=True)
+            elif arn in self._template_managed_policies:
+                yield self._template_managed_policies[arn]
             else:
                 raise TemplateError(
                     f"{where}.ManagedPolicyArns: the local runtime does not know the policy {arn}"
                 )
 
-    def _template_managed_policies(self) -> dict[str, str]:
-        return {
-            str(self.resolver.resolve({"Ref": logical_id}, logical_id)): logical_id
-            for logical_id in self._enabled("AWS::IAM::ManagedPolicy")
-        }
+    @functools.cached_property
+    def _template_managed_policies(self) -> dict[str, NamedPolicy]:
+        """The template's own managed policies by ARN, each resolved once for every role using it."""
+        found: dict[str, NamedPolicy] = {}
+        for logical_id in self._enabled("AWS::IAM::ManagedPolicy"):
+            body = self.template.resources[logical_id].properties.get("PolicyDocument")
+            real, symbolic = self._both(body, f"Resources.{logical_id}.PolicyDocument")
+            arn = str(self.resolver.resolve({"Ref": logical_id}, logical_id))
+            found[arn] = NamedPolicy(logical_id, _document(real), _document(symbolic), declared=True)
+        return found
 
 
 def _role_id(role_ref: Any) -> str | None:

@@ -281,13 +281,17 @@ def _scalar_text(value: Any) -> str:
 # Intrinsic functions
 
 
+# The local stack's name: its resources' physical names and the token key's alias derive from it.
+LOCAL_STACK_NAME = "booksync-local"
+
+
 @dataclass(frozen=True)
 class Pseudo:
     """The pseudo parameters of the local stack."""
 
     region: str = "us-east-1"
     account_id: str = "123456789012"
-    stack_name: str = "booksync-local"
+    stack_name: str = LOCAL_STACK_NAME
     partition: str = "aws"
     url_suffix: str = "amazonaws.com"
 

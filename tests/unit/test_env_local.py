@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scripts.env_local import OUT, SAMPLE_KEYS, TOKEN_KEY_ALIAS, environments
+from scripts.env_local import OUT, SAMPLE_KEYS, environments, token_key_alias
 from tests.unit.test_template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,14 +30,14 @@ def test_every_function_has_its_variables_and_only_declared_ones() -> None:
     for name, variables in env.items():
         assert set(variables) <= functions[name], (name, sorted(set(variables) - functions[name]))
         assert variables["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566", name
-        assert "TOKEN_KEY_ID" not in variables or variables["TOKEN_KEY_ID"] == TOKEN_KEY_ALIAS
+        assert "TOKEN_KEY_ID" not in variables or variables["TOKEN_KEY_ID"] == token_key_alias()
 
 
 def test_the_key_alias_is_the_local_stacks() -> None:
     template = load_template(ROOT / "template.yaml")
     (alias,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::KMS::Alias"]
     assert alias["Properties"]["AliasName"] == {"Fn::Sub": "alias/${AWS::StackName}-tokens"}
-    assert TOKEN_KEY_ALIAS == "alias/booksync-local-tokens"  # the local stack is booksync-local
+    assert token_key_alias() == "alias/booksync-local-tokens"  # the local stack is booksync-local
 
 
 def test_the_file_is_made_from_the_stacks_environments() -> None:
@@ -50,6 +50,18 @@ def test_the_file_is_made_from_the_stacks_environments() -> None:
     assert made["SquareWebhookFunction"] == {
         "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
         "STAGE": "dev",
-        "TOKEN_KEY_ID": TOKEN_KEY_ALIAS,
+        "TOKEN_KEY_ID": "alias/booksync-local-tokens",
         **SAMPLE_KEYS["SquareWebhookFunction"],
     }
+
+
+def test_the_alias_is_the_templates_resolved_with_the_local_stack_name(tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Resources:\n"
+        "  Key: {Type: AWS::KMS::Key, Properties: {}}\n"
+        "  KeyAlias:\n"
+        "    Type: AWS::KMS::Alias\n"
+        "    Properties: {AliasName: !Sub 'alias/${AWS::StackName}-keys', TargetKeyId: !Ref Key}\n"
+    )
+    assert token_key_alias(template) == "alias/booksync-local-keys"

@@ -194,3 +194,28 @@ def test_reasons_name_a_grant_by_action_and_resource_pattern(worker: dict[str, A
     without_star = {"Worker": {k: v for k, v in reasons["Worker"].items() if k != "ssm:* on *"}}
     (item,) = report(worker["roles"], worker["used"], without_star)
     assert item.without_reason == [GrantKey("ssm:GetParameter", "*")]
+
+
+def test_the_roles_share_what_the_template_resolves_once() -> None:
+    """The template's managed policies and key policies are resolved once for every role, and the
+    offline roles carry no map of logical ids onto themselves (their resolver is symbolic already)."""
+    roles = offline_roles()
+    api, worker = roles["ApiFunction"], roles["SyncInvoiceFunction"]
+    shared = {policy.name: policy for policy in api.policies}
+    assert [policy for policy in worker.policies if policy.name == "TokenKeyUsePolicy"] == [
+        shared["TokenKeyUsePolicy"]
+    ]
+    assert next(p for p in worker.policies if p.name == "TokenKeyUsePolicy") is shared["TokenKeyUsePolicy"]
+    assert worker.key_policies is api.key_policies
+    assert api.symbols == {}
+
+
+def test_the_usage_directory_is_the_variables_or_the_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from local.stack import DEFAULT_IAM_USAGE_DIR, IAM_USAGE_VARIABLE, iam_usage_dir
+
+    monkeypatch.setenv(IAM_USAGE_VARIABLE, str(tmp_path))
+    assert iam_usage_dir() == tmp_path
+    monkeypatch.delenv(IAM_USAGE_VARIABLE)
+    assert iam_usage_dir() == DEFAULT_IAM_USAGE_DIR
