@@ -9,6 +9,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from booksync.currency import EXPECTED_FORM, is_currency
+
 from local.sandboxes.common import AddRoute, BadRequest, FaultControl, control_route, json_body
 from local.sandboxes.quickbooks import errors, ops
 from local.sandboxes.quickbooks.config import Limits
@@ -122,8 +124,8 @@ class _Control:
         book = self.sb.books.open(realm)
         with self.sb.books.lock:
             home = body.get("home_currency", book.home_currency)
-            if not (isinstance(home, str) and len(home) == 3 and home.isupper()):
-                raise _BadRequest("home_currency must be a currency code such as USD")
+            if not is_currency(home):
+                raise _BadRequest(f"home_currency must be {EXPECTED_FORM}")
             transactions = ("Invoice", "Payment", "RefundReceipt", "Deposit")
             if home != book.home_currency and any(book.all(name) for name in transactions):
                 raise _BadRequest("the home currency cannot change once the company has transactions")

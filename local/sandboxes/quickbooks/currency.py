@@ -7,14 +7,14 @@ currency exists. The exact fault wording is unconfirmed (6000 Business Validatio
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from booksync.currency import is_currency
 
 from local.sandboxes.quickbooks import errors
 from local.sandboxes.quickbooks.clock import CompanyClock
 from local.sandboxes.quickbooks.model import Realm, Record, ref_value
 
-_CODE = re.compile(r"^[A-Z]{3}$")
 NAMES = {
     "USD": "United States Dollar",
     "CAD": "Canadian Dollar",
@@ -34,7 +34,7 @@ def _given(data: dict[str, Any]) -> str | None:
     if ref is None:
         return None
     code = ref_value(ref)
-    if code is None or not _CODE.match(code):
+    if not is_currency(code):
         raise errors.invalid_reference("CurrencyRef")
     return code
 

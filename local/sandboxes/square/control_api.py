@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from booksync.currency import EXPECTED_FORM, is_currency
+
 from local.sandboxes.common import AddRoute, BadRequest, FaultControl, control_route, json_body
 from local.sandboxes.quickbooks.wire import Request
 from local.sandboxes.square.config import ClientApp, FeeModel
@@ -417,8 +419,8 @@ def _setting(name: str, value: object) -> object:
     if kind is str:
         if name == "consent" and value not in {"approve", "deny"}:
             raise BadRequest("consent must be approve or deny")
-        if name == "currency" and not (isinstance(value, str) and len(value) == 3 and value.isupper()):
-            raise BadRequest("currency must be an ISO 4217 code such as USD or JPY")
+        if name == "currency" and not is_currency(value):
+            raise BadRequest(f"currency must be {EXPECTED_FORM}")
         return str(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise BadRequest(f"{name} must be a positive integer")

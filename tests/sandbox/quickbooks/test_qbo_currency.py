@@ -116,3 +116,17 @@ def test_multicurrency_on_locks_the_home_currency(qbo: QBOClient, control: Sandb
     with pytest.raises(ControlError, match="once multicurrency is on"):
         control.set_currency(realm, home_currency="CAD")
     assert preferences(qbo)["HomeCurrency"] == {"value": "USD"}
+
+
+@pytest.mark.parametrize("code", ["XYZ", "usd", "US"])
+def test_a_code_that_is_not_an_iso_4217_currency_is_refused(
+    code: str, qbo: QBOClient, control: SandboxControl
+) -> None:
+    """Three capitals are not enough: booksync.currency.is_currency is the one check (XYZ is none)."""
+    realm = qbo.connection.realm
+    with pytest.raises(ControlError, match="ISO 4217"):
+        control.set_currency(realm, home_currency=code)
+    control.set_currency(realm, multicurrency=True)
+    answer = qbo.write("Customer", {"DisplayName": "Nowhere Co", "CurrencyRef": {"value": code}})
+    assert answer.status_code == 400 and fault_of(answer.json())["element"] == "CurrencyRef"
+    assert preferences(qbo)["HomeCurrency"] == {"value": "USD"}

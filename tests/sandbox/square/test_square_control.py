@@ -113,6 +113,14 @@ def test_fee_settings_are_checked_and_applied(control: SquareControl, merchant: 
     assert control.http.post("/_sandbox/config", json={"clock_scale": 2}).status_code == 400
 
 
+@pytest.mark.parametrize("code", ["XYZ", "jpy", 392])
+def test_the_sellers_currency_must_be_an_iso_4217_code(control: SquareControl, code: object) -> None:
+    """Three capitals are not enough: booksync.currency.is_currency is the one check (XYZ is none)."""
+    answer = control.http.post("/_sandbox/config", json={"currency": code})
+    assert answer.status_code == 400 and "ISO 4217" in answer.json()["error"]
+    assert control.http.post("/_sandbox/config", json={"currency": "JPY"}).status_code == 200
+
+
 _JSON = st.recursive(
     st.none()
     | st.booleans()

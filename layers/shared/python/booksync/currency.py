@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Final
+from typing import Final, TypeGuard
 
 _ZERO: Final = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF"
 _THREE: Final = "BHD IQD JOD KWD LYD OMR TND"
@@ -40,8 +40,10 @@ MINOR_UNITS: Final[Mapping[str, int]] = {
 EXPECTED_FORM: Final = "the three-letter ISO 4217 code of a currency in use, e.g. USD, EUR, GBP, JPY"
 
 
-def is_currency(code: str) -> bool:
-    return code in MINOR_UNITS
+def is_currency(code: object) -> TypeGuard[str]:
+    """``code`` is the ISO 4217 code of a currency in use (USD, JPY): the one check of a currency
+    code, for booksync's door and the local sandboxes alike (three capitals such as XYZ are not)."""
+    return isinstance(code, str) and code in MINOR_UNITS
 
 
 def minor_units(code: str) -> int:
