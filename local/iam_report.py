@@ -34,10 +34,12 @@ import yaml
 from local.runtime.iam import (
     Request,
     RoleFile,
+    as_list,
     explicitly_denied,
     iam_action,
     iam_prefix,
     read_usage,
+    statements_of,
     wildcard_match,
 )
 from local.runtime.roles import RoleBuilder, symbolic_resolver
@@ -118,14 +120,11 @@ def grants(role: RoleFile) -> set[GrantKey]:
     for policy in role.policies:
         if not policy.declared:
             continue
-        statements = policy.symbolic.get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
+        for statement in statements_of(policy.symbolic):
             if statement.get("Effect") != "Allow" or "Action" not in statement:
                 continue
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            resources = statement.get("Resource", [])
-            patterns = resources if isinstance(resources, list) else [resources]
-            for action in actions:
+            patterns = as_list(statement.get("Resource", []))
+            for action in as_list(statement["Action"]):
                 for expanded in expand_action(str(action)):
                     found.update(GrantKey(expanded, str(pattern)) for pattern in patterns)
     documents = [policy.symbolic for policy in role.policies]

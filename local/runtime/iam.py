@@ -51,7 +51,7 @@ def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bo
     return _glob(pattern, ignore_case=ignore_case).fullmatch(value) is not None
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
@@ -95,24 +95,24 @@ class Decision:
     grant: Grant | None = None
 
 
-def _statements(document: Document) -> list[Mapping[str, Any]]:
+def statements_of(document: Document) -> list[Mapping[str, Any]]:
     statements = document.get("Statement", [])
-    return [dict(item) for item in _as_list(statements)]
+    return [dict(item) for item in as_list(statements)]
 
 
 def _action_matches(statement: Mapping[str, Any], action: str) -> bool:
     if "NotAction" in statement:
-        return not any(wildcard_match(p, action, ignore_case=True) for p in _as_list(statement["NotAction"]))
-    return any(wildcard_match(p, action, ignore_case=True) for p in _as_list(statement.get("Action", [])))
+        return not any(wildcard_match(p, action, ignore_case=True) for p in as_list(statement["NotAction"]))
+    return any(wildcard_match(p, action, ignore_case=True) for p in as_list(statement.get("Action", [])))
 
 
 def _resource_index(statement: Mapping[str, Any], resource: str) -> int | None:
     """The index of the first Resource pattern that matches (-1 for a NotResource that lets it pass)."""
     if "NotResource" in statement:
-        if any(wildcard_match(p, resource) for p in _as_list(statement["NotResource"])):
+        if any(wildcard_match(p, resource) for p in as_list(statement["NotResource"])):
             return None
         return -1
-    for index, pattern in enumerate(_as_list(statement.get("Resource", []))):
+    for index, pattern in enumerate(as_list(statement.get("Resource", []))):
         if wildcard_match(str(pattern), resource):
             return index
     return None
@@ -127,7 +127,7 @@ def principal_matches(statement: Mapping[str, Any], principal_arn: str) -> bool:
         return True
     if not isinstance(principal, Mapping):
         return False
-    return any(str(name) in ("*", principal_arn) for name in _as_list(principal.get("AWS", [])))
+    return any(str(name) in ("*", principal_arn) for name in as_list(principal.get("AWS", [])))
 
 
 def names_account(statement: Mapping[str, Any], account_id: str) -> bool:
@@ -137,7 +137,7 @@ def names_account(statement: Mapping[str, Any], account_id: str) -> bool:
         return False
     return any(
         str(name) in (account_id, f"arn:aws:iam::{account_id}:root")
-        for name in _as_list(principal.get("AWS", []))
+        for name in as_list(principal.get("AWS", []))
     )
 
 
@@ -195,7 +195,7 @@ def _condition_holds(full_operator: str, key: str, expected: Any, request: Reque
     if operator not in _OPERATORS:
         raise PolicyError(f"condition operator {full_operator} is not supported by the local runtime")
     expected_values = [
-        str(value).lower() if isinstance(value, bool) else str(value) for value in _as_list(expected)
+        str(value).lower() if isinstance(value, bool) else str(value) for value in as_list(expected)
     ]
     actual = request.value(key)
     if operator == "Null":
@@ -209,7 +209,7 @@ def _condition_holds(full_operator: str, key: str, expected: Any, request: Reque
         if qualifier == "ForAllValues":
             return True
         return if_exists or (negated and qualifier == "")
-    values = _as_list(actual)
+    values = as_list(actual)
 
     def one(value: str) -> bool:
         matched = any(_match_one(positive, want, value) for want in expected_values)
@@ -254,7 +254,7 @@ def _scan(
     deny = False
     allow: Grant | None = None
     for policy_index, document in enumerate(documents):
-        for statement_index, statement in enumerate(_statements(document)):
+        for statement_index, statement in enumerate(statements_of(document)):
             if not applies(statement) or not _action_matches(statement, request.action):
                 continue
             resource_index = _resource_index(statement, request.resource)
@@ -589,10 +589,10 @@ class RoleFile:
         if grant.policy == KEY_POLICY:
             known = self.key_policies.get(request.resource)
             return f"key policy of {known.key if known else request.resource}"
-        statement = _statements(self.policies[grant.policy].symbolic)[grant.statement]
+        statement = statements_of(self.policies[grant.policy].symbolic)[grant.statement]
         if grant.resource < 0:
             return "NotResource " + json.dumps(statement.get("NotResource"))
-        return str(_as_list(statement.get("Resource", []))[grant.resource])
+        return str(as_list(statement.get("Resource", []))[grant.resource])
 
     def symbolize(self, text: str) -> str:
         """An ARN with the local names in it replaced by their logical ids."""
