@@ -26,6 +26,8 @@ class FakeOAuth:
         self.refresh_calls = 0
         self.exchanges = 0
         self.revoked: list[str] = []
+        self._approved: dict[str, str] = {}  # code -> the account its consent was given for
+        self._granted: dict[str, str] = {}  # access token -> that account
         self._live_refresh: set[str] = set()
         self._lock = threading.Lock()
         self._delay = delay
@@ -51,7 +53,10 @@ class FakeOAuth:
         self.verifiers.append(code_verifier)
         if self.uses_pkce and (code_verifier is None or code_challenge(code_verifier) not in self.challenges):
             raise Rejected("The code_verifier does not match the code_challenge.", provider=self.name)
-        return self.issue()
+        tokens = self.issue()
+        if code in self._approved:
+            self._granted[tokens.access_token] = self._approved[code]
+        return tokens
 
     def refresh(self, refresh_token: str) -> TokenSet:
         with self._lock:
@@ -63,6 +68,14 @@ class FakeOAuth:
             time.sleep(self._delay)
         with self._lock:
             return self.issue()
+
+    def approve(self, code: str, account_id: str) -> None:
+        """The consent page: ``code`` is granted for ``account_id`` (a code never approved here
+        is granted for whatever account the callback names, as the tests that do not care assume)."""
+        self._approved[code] = account_id
+
+    def owns_account(self, tokens: TokenSet, account_id: str) -> bool:
+        return self._granted.get(tokens.access_token, account_id) == account_id
 
     def revoke(self, token: str) -> None:
         self.revoked.append(token)

@@ -143,6 +143,30 @@ def test_a_realm_one_company_connected_is_refused_to_another_until_it_is_disconn
     assert connections.account_owner("quickbooks", "r-1") == "rival"
 
 
+def test_a_callback_naming_another_realm_than_the_one_approved_connects_nothing(
+    tables: SimpleNamespace, kms_key: str
+) -> None:
+    oauth = FakeOAuth()
+    service = fake_integrations(ConnectionRepository(), DocumentRepository(), kms_key, oauth=oauth)
+    oauth.approve("c-own", "r-own")
+    consent = service.accept_callback(
+        provider="quickbooks", state=start(service), code="c-own", account_id="r-9"
+    )
+    with pytest.raises(InvalidRequest, match=r"not given for the account the callback names \(r-9\)"):
+        service.confirm_connect(company_id="acme", user_id="u1", provider="quickbooks", consent=consent)
+    connections = ConnectionRepository()
+    assert connections.get("acme", "quickbooks") is None
+    assert connections.account_owner("quickbooks", "r-9") is None
+    oauth.approve("c-9", "r-9")
+    consent = service.accept_callback(
+        provider="quickbooks", state=start(service), code="c-9", account_id="r-9"
+    )
+    connected = service.confirm_connect(
+        company_id="acme", user_id="u1", provider="quickbooks", consent=consent
+    )
+    assert connected.account_id == "r-9"
+
+
 def before_claims(company: str, realm: str, *, at: float, status: str = "connected") -> None:
     """A connection as booksync stored it before it claimed accounts (no claim row)."""
     ConnectionModel(

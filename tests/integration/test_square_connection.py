@@ -18,6 +18,7 @@ from booksync import wiring
 from booksync.errors import (
     AccountTaken,
     ConfigurationError,
+    InvalidRequest,
     NeedsReconnection,
     Rejected,
     RemoteNotFound,
@@ -164,15 +165,21 @@ def approve(square: SimpleNamespace, url: str) -> dict[str, str]:
 
 
 def finish(
-    service: Integrations, redirect: dict[str, str], company: str = "acme", user: str = "u1"
+    service: Integrations,
+    redirect: dict[str, str],
+    company: str = "acme",
+    user: str = "u1",
+    *,
+    account_id: str | None = None,
 ) -> Connected:
-    """Square's redirect to the callback, confirmed by the user who started the connection."""
+    """Square's redirect to the callback, confirmed by the user who started the connection
+    (``account_id``: a realmId added to the callback's address on its way)."""
     return complete_connect(
         service,
         provider="square",
         state=redirect["state"],
         code=redirect["code"],
-        account_id=None,
+        account_id=account_id,
         company_id=company,
         user_id=user,
     )
@@ -318,3 +325,16 @@ def test_a_seller_one_company_connected_is_refused_to_a_second_company(
     assert repo.get("rival", "square") is None
     assert repo.account_owner("square", merchant) == "acme"
     assert [row.company_id for row in repo.owner_connections("square", merchant)] == ["acme"]
+
+
+def test_a_callback_naming_another_seller_connects_nothing(
+    square: SimpleNamespace, tables: SimpleNamespace, kms_key: str
+) -> None:
+    other = square.control.add_merchant("Someone Else", ["Shop"])["id"]
+    service = integrations(pkce_oauth(square), kms_key)
+    redirect = approve(square, service.start_connect(company_id="rival", user_id="r1", provider="square"))
+    with pytest.raises(InvalidRequest, match=f"Square says .* the callback names \\({other}\\)"):
+        finish(service, redirect, "rival", "r1", account_id=other)
+    repo = ConnectionRepository()
+    assert repo.get("rival", "square") is None
+    assert repo.account_owner("square", other) is None

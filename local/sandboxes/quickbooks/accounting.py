@@ -126,6 +126,8 @@ class AccountingAPI:
             if head == "preferences" and call.operation == "read":
                 with self.books.lock:
                     return self._ok({"Preferences": preferences(realm)})
+            if head == "companyinfo" and call.operation == "read":
+                return self._ok({"CompanyInfo": company_info(realm)})
             etype = BY_PATH.get(head)
             if etype is None:
                 raise errors.unsupported_operation(f"{request.method} {rest}")
@@ -213,3 +215,20 @@ def _batch_entity(item: dict[str, Any]) -> tuple[str, Any]:
     if len(names) != 1 or names[0] not in ENTITY_TYPES:
         raise errors.unsupported_property(names[0] if names else "BatchItemRequest")
     return names[0], copy.deepcopy(item[names[0]])
+
+
+def company_info(realm: Realm) -> dict[str, Any]:
+    """The CompanyInfo entity (GET /companyinfo/{realm}), as much of it as the sandbox models: read
+    with a token for another company it is refused (403) by the bearer check, as Intuit does."""
+    return {
+        "CompanyName": f"Sandbox Company {realm.id}",
+        "Country": "US",
+        "Id": "1",
+        "SyncToken": "0",
+        "MetaData": {
+            "CreateTime": CompanyClock.meta_time(realm.created_at),
+            "LastUpdatedTime": CompanyClock.meta_time(realm.created_at),
+        },
+        "domain": "QBO",
+        "sparse": False,
+    }

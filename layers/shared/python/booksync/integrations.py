@@ -220,7 +220,8 @@ class Integrations:
     def _connect(
         self, pending: OAuthStateModel, provider: str, code: str, account_id: str | None
     ) -> Connected:
-        tokens = self._oauth_for(provider).exchange_code(
+        oauth = self._oauth_for(provider)
+        tokens = oauth.exchange_code(
             code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
         )
         account = account_id or tokens.account_id
@@ -229,8 +230,11 @@ class Integrations:
                 "Square did not say which seller (merchant_id) was connected.",
                 fix="Start the connection again.",
             )
-        # Claimed once the grant names the account (Square's merchant_id comes with the tokens). A
-        # refused grant is not revoked: revoking it would end the owner's grant for the same app.
+        # Claimed once the grant is shown to be the account's (a realmId comes on the browser's
+        # redirect: one call bound to it confirms it; Square's merchant_id comes with the tokens).
+        # A refused grant is not revoked: revoking it would end the owner's grant for the same app.
+        if not oauth.owns_account(tokens, account):
+            raise _not_granted(provider, account)
         self._claim(provider, account, pending.company_id)
         connection_id = self._connections.new_connection_id()
         context = TokenContext(company_id=pending.company_id, provider=provider, connection_id=connection_id)
@@ -571,6 +575,16 @@ def _used() -> InvalidRequest:
     return InvalidRequest(
         "This connection link was already used or is unknown.",
         fix="Start the connection again from Settings > Integrations.",
+    )
+
+
+def _not_granted(provider: str, account_id: str) -> InvalidRequest:
+    name = PROVIDER_LABELS.get(provider, provider)
+    return InvalidRequest(
+        f"{name} says this authorization was not given for the account the callback names "
+        f"({account_id}), so nothing was connected: the callback's address was changed on its way.",
+        fix=f"Start the connection again from Settings > Integrations and choose the account on {name}'s "
+        f"consent screen; the address {name} redirects to must reach booksync unchanged.",
     )
 
 

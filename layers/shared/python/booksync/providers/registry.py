@@ -35,6 +35,7 @@ def oauth_client(
         auth_url=quickbooks.auth_url,
         token_url=quickbooks.token_url,
         revoke_url=quickbooks.revoke_url,
+        api_base_url=quickbooks.api_base_url,
     )
 
 

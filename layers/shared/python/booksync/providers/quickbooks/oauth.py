@@ -8,6 +8,8 @@ inline once sent: a refresh whose answer was lost may already have rotated the t
 
 The realmId arrives on the redirect (``?code=…&state=…&realmId=…``), not in the token answer:
 the callback passes it to ``exchange_code(realm_id=…)``, which puts it in ``TokenSet.account_id``.
+The browser brings it, so it can be edited: ``owns_account`` reads that company's CompanyInfo
+with the new tokens before it is claimed (Intuit answers 403, or 401, to another company's token).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import base64
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from booksync.errors import ConfigurationError, NeedsReconnection
 from booksync.providers.http import HttpClient, dumps_json, redact, response_json
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 AUTH_URL = "https://appcenter.intuit.com/connect/oauth2"
 TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+API_BASE_URL = "https://quickbooks.api.intuit.com"
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 
 CLIENT_SETTINGS = "QBO_CLIENT_ID and QBO_CLIENT_SECRET (QBO_CLIENT_SECRET_PARAM in AWS)"
@@ -50,6 +53,7 @@ class QuickBooksOAuth:
         auth_url: str = AUTH_URL,
         token_url: str = TOKEN_URL,
         revoke_url: str = REVOKE_URL,
+        api_base_url: str = API_BASE_URL,
         scopes: Sequence[str] = (ACCOUNTING_SCOPE,),
         now: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -64,6 +68,7 @@ class QuickBooksOAuth:
         self.auth_url = auth_url
         self.token_url = token_url
         self.revoke_url = revoke_url
+        self.api_base_url = api_base_url.rstrip("/")
         self.scopes = tuple(scopes)
         self._now = now
 
@@ -113,6 +118,21 @@ class QuickBooksOAuth:
         if response.is_success or response.status_code == 400:
             return
         raise self._error(response, secrets=(token,))
+
+    def owns_account(self, tokens: TokenSet, account_id: str) -> bool:
+        """Whether the tokens are realm ``account_id``'s: its CompanyInfo read with them (one GET
+        bound to the realm). Intuit refuses another company's token (403, or 401)."""
+        realm = quote(account_id, safe="")
+        response = self._http.request(
+            "GET",
+            f"{self.api_base_url}/v3/company/{realm}/companyinfo/{realm}",
+            headers={"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"},
+        )
+        if response.is_success:
+            return True
+        if response.status_code in (401, 403):
+            return False
+        raise self._error(response, secrets=(tokens.access_token, tokens.refresh_token))
 
     # ------------------------------------------------------------------ helpers
 

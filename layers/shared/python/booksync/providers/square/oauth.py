@@ -126,6 +126,11 @@ class SquareOAuth:
             body["code_verifier"] = code_verifier
         return self._token_call(body, secrets=(code, code_verifier), refreshing=False)
 
+    def owns_account(self, tokens: TokenSet, account_id: str) -> bool:
+        """Square names the seller with the tokens (``merchant_id``, from Square itself, not the
+        browser): the tokens are ``account_id``'s when it is that seller."""
+        return tokens.account_id == account_id
+
     def refresh(self, refresh_token: str) -> TokenSet:
         body = {**self._client_credentials(), "grant_type": "refresh_token", "refresh_token": refresh_token}
         tokens = self._token_call(body, secrets=(refresh_token,), refreshing=True)
