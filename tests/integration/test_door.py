@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from booksync.documents import DocumentKind, InvoiceLine, parse_stored
+from booksync.documents import NOTE_MEMO_MAX, DocumentKind, InvoiceLine, parse_stored
 from booksync.errors import AlreadyExists, ConcurrentChange, InvalidRequest
 from booksync.store.documents import BODY_LIMIT, ITEM_LIMIT, DocumentRepository, item_size
 from booksync.store.models import DocumentModel
@@ -102,6 +102,62 @@ def test_a_document_stored_before_a_check_existed_is_still_read() -> None:
     body = invoice_body(issue_date="0001-01-01", discount={"kind": "amount", "value": "500.00"})
     stored = parse_stored(DocumentKind.INVOICE, body)
     assert str(stored.model_dump(mode="json")["issue_date"]) == "0001-01-01"
+
+
+# ---------------------------------------------------------------------- text QuickBooks would cut
+
+EMOJI = "\U0001f600"  # two UTF-16 code units, as QuickBooks counts
+PAYMENT = {"id": "p-9", "invoice_id": "inv-1", "amount": "10.00", "date": "2026-12-01"}
+REFUND = {"id": "r-9", "payment_id": "p-1", "amount": "10.00", "date": "2026-12-01"}
+
+
+def with_invoice_and_payment(api: SimpleNamespace) -> None:
+    seed(api)
+    assert api.call("PUT", "/invoices/inv-1", invoice_body(), claims=admin())[0] == 201
+    payment = builders.payment("p-1", "100.00").model_dump(mode="json")
+    assert api.call("PUT", "/payments/p-1", payment, claims=admin())[0] == 201
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "limit", "got"),
+    [
+        ("/invoices/inv-9", invoice_body(id="inv-9", number="INV-9", memo="x" * 1001), "memo", 1000, 1001),
+        ("/invoices/inv-9", invoice_body(id="inv-9", number="INV-9", memo=EMOJI * 501), "memo", 1000, 1002),
+        (
+            "/payments/p-9",
+            {**PAYMENT, "memo": "x" * (NOTE_MEMO_MAX + 1)},
+            "memo",
+            NOTE_MEMO_MAX,
+            NOTE_MEMO_MAX + 1,
+        ),
+        ("/refunds/r-9", {**REFUND, "reason": EMOJI * 2001}, "reason", 4000, 4002),
+    ],
+    ids=["invoice-memo", "invoice-memo-emoji", "payment-memo", "refund-reason-emoji"],
+)
+def test_text_quickbooks_would_cut_is_refused_with_its_limit(
+    api: SimpleNamespace, path: str, body: dict[str, Any], field: str, limit: int, got: int
+) -> None:
+    with_invoice_and_payment(api)
+    problem = refused(api, path, body, field)
+    [error] = [e for e in problem["errors"] if e["field"] == field]
+    assert error["message"].startswith(f"must be at most {limit} characters (got {got}")
+    assert "booksync does not cut it" in error["message"]
+    assert error["fix"] == f"Shorten {field} to {limit} characters or fewer."
+
+
+def test_text_at_quickbooks_limits_is_accepted(api: SimpleNamespace) -> None:
+    with_invoice_and_payment(api)
+    invoice = invoice_body(id="inv-9", number="INV-9", memo=EMOJI * 500)
+    assert api.call("PUT", "/invoices/inv-9", invoice, claims=admin())[0] == 201
+    payment = {**PAYMENT, "memo": "x" * NOTE_MEMO_MAX}
+    assert api.call("PUT", "/payments/p-9", payment, claims=admin())[0] == 201
+    refund = {**REFUND, "reason": EMOJI * 2000}
+    assert api.call("PUT", "/refunds/r-9", refund, claims=admin())[0] == 201
+
+
+def test_a_memo_stored_before_the_limits_is_still_read() -> None:
+    stored = parse_stored(DocumentKind.INVOICE, invoice_body(memo="x" * 4000))
+    assert len(stored.model_dump()["memo"]) == 4000
 
 
 # ---------------------------------------------------------------------- payments within the open balance

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from booksync.api.app import create_app, lambda_adapter
 from booksync.api.examples import EXAMPLES
+from booksync.documents import NOTE_MEMO_MAX
 from booksync.sync.records import Accepted
 
 from tests.apigw import admin, http_event
@@ -229,6 +230,8 @@ def test_the_examples_are_the_sample_events_bodies_and_are_valid(api: SimpleName
         ("Invoice", "issue_date", "YYYY-MM-DD"),
         ("Invoice", "total", "must equal that total"),
         ("Invoice", "tax_rate_percent", "0 to 100"),
+        ("Invoice", "memo", "At most 1000 characters"),
+        ("Payment", "memo", f"At most {NOTE_MEMO_MAX} characters"),
     ],
 )
 def test_the_document_states_the_constraints(schema: str, field: str, says: str) -> None:

@@ -9,12 +9,31 @@ from typing import Any
 
 import httpx
 import pytest
-from booksync.documents import Address, Customer, Discount, Invoice, InvoiceLine, Item, ItemType, Payment
+from booksync.documents import (
+    DOC_ID_MAX,
+    NOTE_MEMO_MAX,
+    NOTE_SEPARATOR,
+    PRIVATE_NOTE_MAX,
+    Address,
+    Customer,
+    Discount,
+    DocumentKind,
+    Invoice,
+    InvoiceLine,
+    Item,
+    ItemType,
+    Payment,
+    marker,
+    utf16_length,
+)
 from booksync.errors import Conflict, DuplicateName, Rejected, RemoteNotFound, TransientError
+from booksync.keys import KEY_MAX_CHARS
 from booksync.providers.port import AccountingProvider, InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
+from booksync.providers.quickbooks.mapping import payment_body
 from booksync.providers.quickbooks.names import ITEM_NAME_MAX
 
+from tests import builders
 from tests.unit.providers.qbo_fake import FakeIntuit, fault, respond
 
 MARKER = "booksync:inv:inv-1"
@@ -569,3 +588,13 @@ def test_list_accounts(provider: QuickBooksProvider, intuit: FakeIntuit) -> None
 def test_remote_not_found_on_update(provider: QuickBooksProvider) -> None:
     with pytest.raises(RemoteNotFound):
         provider.update_customer(RemoteObject(id="999", version="0"), customer(), idempotency_key="k")
+
+
+def test_the_longest_payment_memo_follows_the_longest_marker_uncut() -> None:
+    """The door's NOTE_MEMO_MAX leaves room for any marker: the PrivateNote keeps the whole memo."""
+    longest = marker("\U00010000" * KEY_MAX_CHARS, DocumentKind.PAYMENT, "p" * DOC_ID_MAX)
+    memo = "m" * (NOTE_MEMO_MAX - 1) + "!"
+    refs = PaymentRefs(customer_id="58", invoice_id="130", marker=longest)
+    note = payment_body(builders.payment(memo=memo), refs, None)["PrivateNote"]
+    assert note == f"{longest}{NOTE_SEPARATOR}{memo}"
+    assert utf16_length(note) <= PRIVATE_NOTE_MAX

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from booksync import observability
-from booksync.documents import Customer, DocumentKind, Invoice, InvoiceStatus, Item, Payment, Refund
+from booksync.documents import Customer, DocumentKind, Invoice, InvoiceStatus, Item, Payment, Refund, marker
 from booksync.errors import (
     BooksyncError,
     Conflict,
@@ -77,10 +77,6 @@ class SyncReport:
     error: str | None = None
     # Documents refused on their own (a payment) while the rest of the invoice synced.
     failures: list[dict[str, str | None]] = field(default_factory=list)
-
-
-def marker(company_id: str, kind: DocumentKind, doc_id: str) -> str:
-    return f"booksync:{company_id}:{kind.value}:{doc_id}"
 
 
 ProviderFactory = Callable[[ConnectionModel], AccountingProvider]

@@ -10,6 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from booksync.documents import (
+    DESCRIPTION_MAX,
+    INVOICE_MEMO_MAX,
+    NOTE_SEPARATOR,
+    PRIVATE_NOTE_MAX,
     Address,
     Customer,
     Discount,
@@ -56,10 +60,7 @@ CITY_MAX = 255
 REGION_MAX = 255
 POSTAL_CODE_MAX = 30
 COUNTRY_MAX = 255
-DESCRIPTION_MAX = 4000
 SKU_MAX = 100
-CUSTOMER_MEMO_MAX = 1000
-PRIVATE_NOTE_MAX = 4000
 PAYMENT_REF_MAX = 21
 CENT = Decimal("0.01")
 
@@ -190,7 +191,7 @@ def invoice_body(invoice: Invoice, refs: InvoiceRefs) -> Json:
     if taxed:
         body["TxnTaxDetail"] = {"TotalTax": invoice.tax_amount}
     if invoice.memo:
-        _put(body, "CustomerMemo", {"value": clean_text(invoice.memo, CUSTOMER_MEMO_MAX)})
+        _put(body, "CustomerMemo", {"value": clean_text(invoice.memo, INVOICE_MEMO_MAX)})
     return body
 
 
@@ -235,10 +236,6 @@ def _plain(value: Decimal) -> Decimal:
 def payment_note(payment: Payment, refs: PaymentRefs) -> str:
     """The marker first (what ``find_payment`` matches); the memo, if any, after it."""
     return marked_note(refs.marker, payment.memo)
-
-
-# One line: QuickBooks refuses control characters (a newline too) in a transaction's PrivateNote.
-NOTE_SEPARATOR = " | "
 
 
 def marked_note(marker: str, memo: str | None) -> str:
