@@ -312,12 +312,13 @@ def report(
     roles: Mapping[str, RoleFile], used: Mapping[str, set[Use]], reasons: Mapping[str, Mapping[str, str]]
 ) -> list[FunctionReport]:
     shared = reasons.get(EVERY_FUNCTION, {})
-    return [
-        FunctionReport(
-            function, role, frozenset(used.get(function, set())), {**reasons.get(function, {}), **shared}
-        )
-        for function, role in sorted(roles.items())
-    ]
+    reports: list[FunctionReport] = []
+    for function, role in sorted(roles.items()):
+        own = reasons.get(function, {})
+        # The function's own keys first, with their own words, then the shared ones it lacks.
+        ordered = {**own, **{key: why for key, why in shared.items() if key not in own}}
+        reports.append(FunctionReport(function, role, frozenset(used.get(function, set())), ordered))
+    return reports
 
 
 def stale_reasons(reports: Sequence[FunctionReport], reasons: Mapping[str, Mapping[str, str]]) -> list[str]:

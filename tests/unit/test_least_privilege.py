@@ -220,3 +220,13 @@ def test_the_usage_directory_is_the_variables_or_the_default(
     assert iam_usage_dir() == tmp_path
     monkeypatch.delenv(IAM_USAGE_VARIABLE)
     assert iam_usage_dir() == DEFAULT_IAM_USAGE_DIR
+
+
+def test_a_functions_own_reason_comes_before_the_shared_one(worker: dict[str, Any]) -> None:
+    audit = GrantKey("sqs:SendMessage", _QUEUE % "Audit")
+    reasons = {"*": {"sqs:SendMessage": "shared"}, "Worker": {"sqs:SendMessage": "the worker's own"}}
+    (item,) = report(worker["roles"], worker["used"], reasons)
+    assert item.reason(audit) == "the worker's own"
+    reasons = {"*": {"sqs:*": "any send", "sqs:SendMessage": "shared"}, "Worker": {"sqs:SendMessage": "own"}}
+    (item,) = report(worker["roles"], worker["used"], reasons)
+    assert item.reason(audit) == "own"
