@@ -144,7 +144,8 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "POST /oauth/{provider}/complete": {
         "oauth_quickbooks_complete": {
-            "consent": "V2h5IGFyZSB5b3UgcmVhZGluZyB0aGlzPyBTdGF0ZQ.Q29uc2VudCBzZWNyZXQgZm9yIHRoZSBzYW1wbGUgZXZlbnQ"
+            "consent": "V2h5IGFyZSB5b3UgcmVhZGluZyB0aGlzPyBTdGF0ZQ"
+            ".Q29uc2VudCBzZWNyZXQgZm9yIHRoZSBzYW1wbGUgZXZlbnQ"
         }
     },
     "POST /square/payments/{square_payment_id}/match": {"match_square_payment": {"invoice_id": "inv-1001"}},
