@@ -5,12 +5,14 @@ The modules whose every line carries the promise (``mutation.toml``): the intent
 the engine's link-before-create and update keys (``sync/engine.py``) and the webhook signatures
 (``webhooks/signature.py``), each mutated against only the tests that cover it. cosmic-ray edits
 the files it mutates, so the run happens in a copy of the repository's tracked files (the working
-tree is never touched). The share of mutants killed is written to ``bench/results.json`` as
-``tests.mutation_score.core`` (goal ≥ 0.9); surviving mutants are listed for a test or a one-line
-reason in ``tests/mutation_equivalent.txt``.
+tree is never touched). The share of mutants killed is written to ``bench/results.json``, per
+module (``tests.mutation_score.once`` ...) and as ``tests.mutation_score.core`` over every module
+measured so far (goal ≥ 0.9); surviving mutants are listed for a test or a one-line reason in
+``tests/mutation_equivalent.txt``. A mutant that is not Python is skipped, not counted as killed.
 
     python -m scripts.mutation                    # every module of mutation.toml
     python -m scripts.mutation --only signature   # the modules whose path contains the text
+    python -m scripts.mutation --sample 40        # 40 random mutants of each (a busy machine)
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ import argparse
 import fnmatch
 import json
 import os
+import random
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import tomllib
+import warnings
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from bench.figure import Figure, Goal
 
@@ -77,8 +82,60 @@ def check_baseline(work: Path, command: list[str], module: str) -> None:
         )
 
 
-def run_target(work: Path, module: str, tests: list[str], timeout: float) -> tuple[int, int, list[str]]:
-    """(killed, total, survivors) for one module mutated against its tests."""
+def skip_uncompilable(session: Path, work: Path) -> int:
+    """Mark the mutants that are not Python as skipped; how many. cosmic-ray turns the bare ``*`` of
+    keyword-only parameters into ``+``, ``-``, ``**`` ...: the tests would fail on the import's
+    SyntaxError and count a kill no test made."""
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    skipped = 0
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            for mutation in item.mutations:
+                source = (work / mutation.module_path).read_text()
+                mutant = mutate_code(source, get_operator(mutation.operator_name)(), mutation.occurrence)
+                try:
+                    with warnings.catch_warnings():  # `x is "literal"`, a mutant that compiles
+                        warnings.simplefilter("ignore", SyntaxWarning)
+                        compile(mutant or source, str(mutation.module_path), "exec")
+                except SyntaxError as error:
+                    result = WorkResult(output=f"not Python: {error}", worker_outcome=WorkerOutcome.SKIPPED)
+                    db.set_result(item.job_id, result)
+                    skipped += 1
+                    break
+    return skipped
+
+
+def keep_sample(session: Path, size: int) -> int:
+    """Leave ``size`` of the pending mutants, drawn at random, and skip the rest (a machine that
+    cannot afford them all still estimates the score); how many were pending."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        pending = sorted(item.job_id for item in db.pending_work_items)
+        left_out = set(pending) - set(random.sample(pending, min(size, len(pending))))
+        for job_id in left_out:
+            db.set_result(
+                job_id, WorkResult(output="not in the sample", worker_outcome=WorkerOutcome.SKIPPED)
+            )
+    return len(pending)
+
+
+class Outcome(NamedTuple):
+    killed: int
+    total: int  # mutants tested (not those that are not Python, nor those left out of a sample)
+    survivors: list[str]
+    sampled_from: int | None  # the mutants there were, when only a sample was tested
+
+
+def run_target(
+    work: Path, module: str, tests: list[str], timeout: float, sample: int | None = None
+) -> Outcome:
+    """One module mutated against its tests (mutants that are not Python are skipped)."""
     argv = test_command(tests)
     check_baseline(work, argv, module)
     command = shlex.join(argv)
@@ -94,6 +151,10 @@ def run_target(work: Path, module: str, tests: list[str], timeout: float) -> tup
     session = work / f"cr-{Path(module).stem}.sqlite"
     cosmic = str(Path(sys.executable).with_name("cosmic-ray"))
     subprocess.run([cosmic, "init", str(config), str(session)], cwd=work, check=True)
+    print(f"{module}: {skip_uncompilable(session, work)} mutants that are not Python skipped", flush=True)
+    sampled_from = keep_sample(session, sample) if sample is not None else None
+    if sampled_from is not None:
+        print(f"{module}: a sample of {min(sample or 0, sampled_from)} of {sampled_from} mutants", flush=True)
     subprocess.run([cosmic, "exec", str(config), str(session)], cwd=work, check=True)
     dump = subprocess.run(
         [cosmic, "dump", str(session)], cwd=work, check=True, capture_output=True, text=True
@@ -102,7 +163,7 @@ def run_target(work: Path, module: str, tests: list[str], timeout: float) -> tup
     survivors: list[str] = []
     for line in filter(None, dump.splitlines()):
         job, result = json.loads(line)
-        if result is None:
+        if result is None or result["worker_outcome"] == "skipped":
             continue
         total += 1
         if result["test_outcome"] == "survived":
@@ -113,26 +174,66 @@ def run_target(work: Path, module: str, tests: list[str], timeout: float) -> tup
             )
         else:
             killed += 1
-    return killed, total, survivors
+    return Outcome(killed, total, survivors, sampled_from)
 
 
-def write_figure(killed: int, total: int, note: str) -> None:
+def module_figure(module: str) -> str:
+    """The figure of one module's score: ``tests.mutation_score.once`` for ``sync/once.py``."""
+    return f"tests.mutation_score.{Path(module).stem}"
+
+
+def score_figure(name: str, killed: int, total: int, note: str) -> Figure:
+    return Figure(name, round(killed / total, 3) if total else None, "", Goal(">=", 0.9), note=note)
+
+
+class Score(NamedTuple):
+    killed: int
+    total: int  # tested, less the equivalent ones
+    equivalent: int
+    sampled_from: int | None = None  # the module's mutants, when a sample of them was tested
+
+
+def write_figures(scores: dict[str, Score], modules: list[str]) -> dict[str, Any]:
+    """Record each module's score as its own figure, then ``FIGURE`` over every module of
+    ``modules`` measured so far, in this run or an earlier one (a run of one module with ``--only``
+    adds to the others' instead of replacing them); the core figure is returned."""
     figures = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
-    figures = [f for f in figures if f.get("name") != FIGURE]
-    figure = Figure(FIGURE, round(killed / total, 3) if total else None, "", Goal(">=", 0.9), note=note)
-    figures.append(figure.as_json())
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    by_name: dict[str, dict[str, Any]] = {f["name"]: f for f in figures}
+    for module, score in scores.items():
+        note = f"{score.killed} of {score.total} mutants killed, {score.equivalent} equivalent left out"
+        if score.sampled_from is not None:
+            note += f", a random sample of {score.total + score.equivalent} of {score.sampled_from} mutants"
+        figure = score_figure(
+            module_figure(module), score.killed, score.total, f"{note} ({module})"
+        ).as_json()
+        by_name[figure["name"]] = {**figure, **score._asdict()}
+    measured = [by_name[module_figure(m)] for m in modules if module_figure(m) in by_name]
+    missing = [m for m in modules if module_figure(m) not in by_name]
+    sampled = [
+        m for m in modules if module_figure(m) in by_name and by_name[module_figure(m)]["sampled_from"]
+    ]
+    killed, total, equivalent = (sum(f[k] for f in measured) for k in ("killed", "total", "equivalent"))
+    note = f"{killed} of {total} mutants killed, {equivalent} equivalent left out"
+    note += f"; sampled: {', '.join(sampled)}" if sampled else ""
+    note += f"; not run yet: {', '.join(missing)}" if missing else " (all core modules)"
+    by_name[FIGURE] = score_figure(FIGURE, killed, total, note).as_json()
+    RESULTS.write_text(json.dumps(list(by_name.values()), indent=2) + "\n")
+    return by_name[FIGURE]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.mutation", description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="only the modules whose path contains this text")
+    parser.add_argument(
+        "--sample", type=int, help="test only this many of each module's mutants, drawn at random"
+    )
     args = parser.parse_args(argv)
     # Fewer hypothesis examples per mutant: a surviving interleaving bug is still found by most.
     os.environ.setdefault("BOOKSYNC_ONCE_EXAMPLES", "20")
     targets = tomllib.loads(CONFIG.read_text())["target"]
     chosen = [t for t in targets if not args.only or args.only in t["module"]]
-    killed = total = 0
+    patterns = equivalent_patterns()
+    scores: dict[str, Score] = {}
     survivors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="booksync-mutation-") as tmp:
         work = Path(tmp)
@@ -140,20 +241,23 @@ def main(argv: list[str] | None = None) -> int:
         for target in chosen:
             timeout = float(target.get("timeout", 300))
             try:
-                k, t, s = run_target(work, target["module"], target["tests"], timeout)
+                outcome = run_target(work, target["module"], target["tests"], timeout, args.sample)
             except BaselineFailed as error:
                 print(error, file=sys.stderr)
                 return 2
-            print(f"{target['module']}: {k} of {t} mutants killed", flush=True)
-            killed, total, survivors = killed + k, total + t, survivors + s
-    patterns = equivalent_patterns()
-    equivalent = [s for s in survivors if any(fnmatch.fnmatchcase(s, p) for p in patterns)]
-    survivors = [s for s in survivors if s not in equivalent]
-    total -= len(equivalent)
-    scope = "all core modules" if len(chosen) == len(targets) else ", ".join(t["module"] for t in chosen)
-    note = f"{killed} of {total} mutants killed, {len(equivalent)} equivalent left out ({scope})"
-    write_figure(killed, total, note)
-    print(f"{FIGURE} = {killed}/{total} ({len(equivalent)} equivalent left out); survivors needing a test:")
+            equivalent = [s for s in outcome.survivors if any(fnmatch.fnmatchcase(s, p) for p in patterns)]
+            survivors += [s for s in outcome.survivors if s not in equivalent]
+            score = Score(
+                outcome.killed, outcome.total - len(equivalent), len(equivalent), outcome.sampled_from
+            )
+            scores[target["module"]] = score
+            print(
+                f"{target['module']}: {score.killed} of {score.total} mutants killed "
+                f"({score.equivalent} equivalent left out)",
+                flush=True,
+            )
+    core = write_figures(scores, [t["module"] for t in targets])
+    print(f"{FIGURE} = {core['value']}: {core['note']}; survivors needing a test:")
     for line in survivors:
         print(f"  {line}")
     return 0

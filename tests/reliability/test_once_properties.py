@@ -25,6 +25,7 @@ import functools
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -32,8 +33,9 @@ from typing import Any
 import pytest
 from booksync.errors import TransientError, WriteInProgress
 from booksync.providers.port import RemoteObject
-from booksync.store.intents import IntentRepository
-from booksync.sync.once import ExactlyOnce
+from booksync.store.intents import Claim, IntentBusy, IntentRepository, request_id_for
+from booksync.store.models import IntentModel, bind_tables
+from booksync.sync.once import ExactlyOnce, WriteResult
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +46,16 @@ pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("reliability")]
 LEASE = 120.0
 ENDINGS = ("answered", "refused", "answer_lost", "died_after_commit")
 MAX_STEPS = 200
+
+
+@pytest.fixture(scope="module")
+def intents(moto_url: str) -> Iterator[None]:
+    """One intents table (the only one these tests use) for the module: each test writes its own
+    intent key, so they need not pay for a fresh set of every table each."""
+    bind_tables(SimpleNamespace(intents_table=f"intents-{uuid.uuid4().hex[:8]}"))
+    IntentModel.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    yield
+    IntentModel.delete_table()
 
 
 class Died(BaseException):
@@ -220,7 +232,7 @@ def worker_loop(
 )
 @given(data=st.data(), workers=st.integers(min_value=1, max_value=4))
 def test_no_interleaving_or_failure_point_creates_twice(
-    tables: SimpleNamespace, data: st.DataObject, workers: int
+    intents: None, data: st.DataObject, workers: int
 ) -> None:
     key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
     books = Books()
@@ -287,14 +299,14 @@ def retry_after(key: str, now: float) -> float:
     ],
 )
 def test_a_busy_write_is_retried_when_its_holder_may_be_done(
-    tables: SimpleNamespace, now: float, expected: float
+    intents: None, now: float, expected: float
 ) -> None:
     key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
     IntentRepository().claim(key, owner="holder", now=1_000.0, lease_seconds=LEASE)
     assert retry_after(key, now) == expected
 
 
-def test_a_dead_holders_lease_is_waited_out_within_the_dead_letter_limit(tables: SimpleNamespace) -> None:
+def test_a_dead_holders_lease_is_waited_out_within_the_dead_letter_limit(intents: None) -> None:
     """Refused at once by a claim a dead worker just took, a message that comes back each time its
     Retry-After says is written on its 3rd receive at the latest (faults share the queue's
     maxReceiveCount of 5 with it)."""
@@ -312,3 +324,159 @@ def test_a_dead_holders_lease_is_waited_out_within_the_dead_letter_limit(tables:
         break
     else:
         pytest.fail(f"still busy after 5 receives (t+{now - 1_000.0:.0f} s)")
+
+
+class Ledger:
+    """A provider for one intent: what it created, and every call ``ExactlyOnce`` made to it."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        self.calls: list[str] = []
+
+    def perform(self, _request_id: str) -> RemoteObject:
+        self.calls.append("perform")
+        self.created.append(f"r{len(self.created) + 1}")
+        return RemoteObject(id=self.created[-1])
+
+    def lookup(self) -> RemoteObject | None:
+        self.calls.append("lookup")
+        return RemoteObject(id=self.created[0]) if self.created else None
+
+
+def test_a_write_looks_up_only_after_doubt_and_a_failed_attempt_gives_its_claim_back(
+    intents: None,
+) -> None:
+    """The first attempt creates without a lookup (a lookup is a provider call). It commits, but its
+    answer is lost: the attempt gives its claim back, so the next delivery, a moment later, need not
+    wait out the lease; being in doubt, it looks up first and links what the first one created."""
+    key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
+    ledger = Ledger()
+
+    def answer_lost(request_id: str) -> RemoteObject:
+        ledger.perform(request_id)
+        raise TransientError("reset after the commit", provider="quickbooks", uncertain=True)
+
+    first = ExactlyOnce(
+        IntentRepository(), owner="w1", provider="quickbooks", lease_seconds=LEASE, clock=lambda: 1_000.0
+    )
+    with pytest.raises(TransientError):
+        first.write(key, perform=answer_lost, lookup=ledger.lookup, fetch=lambda rid: None)
+    assert ledger.calls == ["perform"]
+
+    retry = ExactlyOnce(
+        IntentRepository(), owner="w2", provider="quickbooks", lease_seconds=LEASE, clock=lambda: 1_001.0
+    )
+    result = retry.write(key, perform=ledger.perform, lookup=ledger.lookup, fetch=lambda rid: None)
+    assert ledger.calls == ["perform", "lookup"]
+    assert result == WriteResult(RemoteObject(id="r1"), created=False)
+    assert ledger.created == ["r1"]
+
+
+def test_a_write_done_before_answers_with_the_object_as_the_provider_has_it_now(
+    intents: None,
+) -> None:
+    """A write that was done is not performed again: its result is the object as fetched (its
+    version may have moved since), or only its id once the provider no longer has it (the caller
+    decides whether to recreate it)."""
+    key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
+    ledger = Ledger()
+    once = ExactlyOnce(
+        IntentRepository(), owner="w1", provider="quickbooks", lease_seconds=LEASE, clock=lambda: 1_000.0
+    )
+
+    def write(fetch: Any) -> WriteResult:
+        return once.write(key, perform=ledger.perform, lookup=ledger.lookup, fetch=fetch)
+
+    assert write(lambda rid: None) == WriteResult(RemoteObject(id="r1"), created=True)
+    now = RemoteObject(id="r1", version="3", name="INV-1")
+    assert write(lambda rid: now if rid == "r1" else None) == WriteResult(now, created=False)
+    assert write(lambda rid: None) == WriteResult(RemoteObject(id="r1"), created=False)
+    assert ledger.calls == ["perform"]
+
+
+def test_a_write_whose_lease_lapsed_during_its_lookup_and_was_taken_is_not_performed(
+    intents: None,
+) -> None:
+    """w1, in doubt, looks up slowly; its lease runs out meanwhile and w2 takes the claim and writes.
+    w1 must not write as well: it is told another worker took over (retried later), and gives back
+    nothing that is no longer its own."""
+    key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
+    IntentRepository().claim(key, owner="died", now=1_000.0, lease_seconds=LEASE)
+    ledger = Ledger()
+    taken: dict[str, WriteResult] = {}
+
+    def slow_lookup() -> RemoteObject | None:
+        ledger.calls.append("lookup")  # w1's query finds nothing, but its answer comes back late...
+        late = 1_000.0 + 3 * LEASE  # ...after w1's lease has run out and w2 took the claim
+        w2 = ExactlyOnce(
+            IntentRepository(), owner="w2", provider="quickbooks", lease_seconds=LEASE, clock=lambda: late
+        )
+        taken["w2"] = w2.write(key, perform=ledger.perform, lookup=ledger.lookup, fetch=lambda rid: None)
+        return None
+
+    w1 = ExactlyOnce(
+        IntentRepository(),
+        owner="w1",
+        provider="quickbooks",
+        lease_seconds=LEASE,
+        clock=lambda: 1_000.0 + LEASE + 1,
+    )
+    with pytest.raises(WriteInProgress, match="took over"):
+        w1.write(key, perform=ledger.perform, lookup=slow_lookup, fetch=lambda rid: None)
+    assert ledger.created == ["r1"]
+    assert taken["w2"] == WriteResult(RemoteObject(id="r1"), created=True)
+
+
+def intent_row(key: str) -> dict[str, Any]:
+    row = IntentModel.get(key, consistent_read=True)
+    names = ("state", "attempts", "owner", "lease_until", "remote_id", "updated_at", "ttl")
+    return {name: getattr(row, name) for name in names}
+
+
+def test_each_claim_of_an_intent_knows_how_many_attempts_came_before_it(intents: None) -> None:
+    """The count tells a claim whether an earlier attempt may have reached the provider, and the
+    catalog's batches key each attempt by it (``{key}#{attempts_before}``): it must be exact. The
+    row outlives any redelivery: DynamoDB deletes it 90 days after it was first claimed."""
+    key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
+    repo = IntentRepository()
+    for attempt, now in enumerate((1_000.0, 1_001.0, 1_002.0)):
+        claim = repo.claim(key, owner=f"w{attempt}", now=now, lease_seconds=LEASE)
+        assert claim == Claim(request_id=request_id_for(key), attempts_before=attempt, done_remote_id=None)
+        expected = {
+            "state": "pending",
+            "attempts": attempt + 1,
+            "owner": f"w{attempt}",
+            "lease_until": now + LEASE,
+        }
+        assert intent_row(key) | expected == intent_row(key)
+        repo.release(key, owner=f"w{attempt}", now=now)
+    assert intent_row(key)["ttl"] == 1_000 + 90 * 86_400
+    repo.complete(key, owner="w2", remote_id="r1", now=1_003.0)
+    assert intent_row(key) | {
+        "state": "done",
+        "remote_id": "r1",
+        "owner": None,
+        "lease_until": None,
+    } == intent_row(key)
+    done = repo.claim(key, owner="w3", now=1_004.0, lease_seconds=LEASE)
+    assert done == Claim(request_id=request_id_for(key), attempts_before=3, done_remote_id="r1")
+
+
+def test_a_lease_is_its_holders_until_its_last_instant_and_only_its_holder_renews_or_releases_it(
+    intents: None,
+) -> None:
+    key = f"acme#quickbooks#invoice#{uuid.uuid4().hex}#create#0"
+    repo = IntentRepository()
+    repo.claim(key, owner="holder", now=1_000.0, lease_seconds=LEASE)
+    with pytest.raises(IntentBusy) as busy:
+        repo.claim(key, owner="rival", now=1_000.0 + LEASE, lease_seconds=LEASE)
+    assert busy.value.lease_until == 1_000.0 + LEASE
+    repo.release(key, owner="rival", now=1_010.0)  # not the rival's to give back
+    with pytest.raises(IntentBusy):
+        repo.renew(key, owner="rival", now=1_010.0, lease_seconds=LEASE)
+    assert intent_row(key)["owner"] == "holder" and intent_row(key)["lease_until"] == 1_000.0 + LEASE
+    repo.renew(key, owner="holder", now=1_100.0, lease_seconds=LEASE)
+    assert intent_row(key)["lease_until"] == 1_100.0 + LEASE
+    with pytest.raises(IntentBusy):
+        repo.claim(key, owner="rival", now=1_000.0 + LEASE + 1, lease_seconds=LEASE)  # the old end
+    assert repo.claim(key, owner="rival", now=1_100.0 + LEASE + 0.5, lease_seconds=LEASE).attempts_before == 1

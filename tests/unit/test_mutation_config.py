@@ -3,6 +3,8 @@ equivalent mutant is of a module it mutates."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -10,7 +12,19 @@ from pathlib import Path
 import pytest
 
 import scripts.mutation
-from scripts.mutation import CONFIG, ROOT, BaselineFailed, equivalent_patterns, run_target
+from scripts.mutation import (
+    CONFIG,
+    ROOT,
+    BaselineFailed,
+    Score,
+    equivalent_patterns,
+    keep_sample,
+    run_target,
+    skip_uncompilable,
+    write_figures,
+)
+
+COSMIC_RAY = str(Path(sys.executable).with_name("cosmic-ray"))
 
 
 def test_every_module_and_test_of_mutation_toml_exists() -> None:
@@ -35,3 +49,67 @@ def test_a_run_whose_tests_fail_unmutated_is_refused(tmp_path: Path, monkeypatch
         run_target(tmp_path, "booksync/sync/once.py", ["tests/x.py"], 10)
     assert "the suite is red" in str(refused.value)  # the failure is shown, with the command
     assert not list(tmp_path.glob("cr-*.sqlite"))  # no cosmic-ray session was started
+
+
+def cosmic_ray_session(work: Path, source: str) -> Path:
+    """A cosmic-ray session of the module ``source`` (as m.py in ``work``), nothing run yet."""
+    (work / "m.py").write_text(source)
+    (work / "cr.toml").write_text(
+        '[cosmic-ray]\nmodule-path = "m.py"\ntimeout = 10\nexcluded-modules = []\n'
+        'test-command = "true"\n\n[cosmic-ray.distributor]\nname = "local"\n'
+    )
+    subprocess.run([COSMIC_RAY, "init", "cr.toml", "s.sqlite"], cwd=work, check=True)
+    return work / "s.sqlite"
+
+
+def pending(session: Path) -> list[str]:
+    dump = subprocess.run(
+        [COSMIC_RAY, "dump", str(session)], check=True, capture_output=True, text=True
+    ).stdout
+    return [
+        job["mutations"][0]["operator_name"]
+        for job, result in map(json.loads, dump.splitlines())
+        if not result
+    ]
+
+
+def test_a_mutant_that_is_not_python_is_skipped_not_counted_as_killed(tmp_path: Path) -> None:
+    """cosmic-ray turns the bare ``*`` of keyword-only parameters into ``+``, ``-`` ...; the tests
+    would fail on the SyntaxError and count a kill. ``/`` still compiles: it is tested."""
+    session = cosmic_ray_session(tmp_path, "def f(a, *, b):\n    return a\n")
+    assert skip_uncompilable(session, tmp_path) == 10  # `*` becomes each of the other 11 binary operators
+    assert pending(session) == ["core/ReplaceBinaryOperator_Mul_Div"]
+
+
+def test_a_sample_leaves_that_many_mutants_to_test(tmp_path: Path) -> None:
+    session = cosmic_ray_session(tmp_path, "def f(a, b):\n    return a + b > 1\n")
+    mutants = len(pending(session))
+    assert keep_sample(session, 3) == mutants > 3
+    assert len(pending(session)) == 3
+
+
+def test_a_run_of_one_module_adds_to_the_core_score_of_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scripts.mutation, "RESULTS", tmp_path / "results.json")
+    modules = ["x/once.py", "x/intents.py", "x/tokens.py"]
+    first = write_figures({"x/once.py": Score(45, 50, 4)}, modules)
+    assert (first["value"], first["note"]) == (
+        0.9,
+        "45 of 50 mutants killed, 4 equivalent left out; not run yet: x/intents.py, x/tokens.py",
+    )
+    write_figures(
+        {"x/intents.py": Score(19, 20, 0, sampled_from=90), "x/tokens.py": Score(20, 30, 2)}, modules
+    )
+    core = write_figures({"x/tokens.py": Score(30, 30, 2)}, modules)  # a second run replaces the first
+    assert (core["value"], core["note"]) == (
+        0.94,
+        "94 of 100 mutants killed, 6 equivalent left out; sampled: x/intents.py (all core modules)",
+    )
+    figures = {f["name"]: f for f in json.loads((tmp_path / "results.json").read_text())}
+    assert figures["tests.mutation_score.tokens"]["value"] == 1.0
+    assert (
+        figures["tests.mutation_score.intents"]["note"]
+        == "19 of 20 mutants killed, 0 equivalent left out, a random sample of 20 of 90 mutants (x/intents.py)"
+    )
+    assert figures["tests.mutation_score.core"] == core
