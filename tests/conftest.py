@@ -84,6 +84,20 @@ def tables(moto_url: str) -> Iterator[SimpleNamespace]:
         model.delete_table()
 
 
+@contextmanager
+def only_table(field: str) -> Iterator[None]:
+    """One fresh booksync table, ``ALL_MODELS[field]``'s, bound while the block runs: for tests that
+    use no other (creating every table costs seconds per test on a busy machine)."""
+    from booksync.store.models import ALL_MODELS, bind_tables
+
+    bind_tables(SimpleNamespace(**{field: f"{field}-{uuid.uuid4().hex[:8]}"}))
+    ALL_MODELS[field].create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    try:
+        yield
+    finally:
+        ALL_MODELS[field].delete_table()
+
+
 @pytest.fixture
 def kms_key(moto_url: str) -> str:
     import boto3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import boto3
@@ -14,6 +15,7 @@ from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext, Va
 from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_tokens
 from booksync.store.models import ConnectionModel
 
+from tests.conftest import only_table
 from tests.fakes.oauth import FakeOAuth
 from tests.threads import run_threads
 
@@ -40,10 +42,11 @@ def connect(repo: ConnectionRepository, vault: KmsTokenVault, oauth: FakeOAuth, 
 
 
 @pytest.fixture
-def env(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
-    return SimpleNamespace(
-        repo=ConnectionRepository(), vault=KmsTokenVault(kms_key), oauth=FakeOAuth(delay=0.2)
-    )
+def env(moto_url: str, kms_key: str) -> Iterator[SimpleNamespace]:
+    with only_table("connections_table"):  # the only table these tests use
+        yield SimpleNamespace(
+            repo=ConnectionRepository(), vault=KmsTokenVault(kms_key), oauth=FakeOAuth(delay=0.2)
+        )
 
 
 def source(env: SimpleNamespace, **kw: object) -> ConnectionTokenSource:

@@ -27,18 +27,18 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from booksync.errors import TransientError, WriteInProgress
 from booksync.providers.port import RemoteObject
 from booksync.store.intents import Claim, IntentBusy, IntentRepository, request_id_for
-from booksync.store.models import IntentModel, bind_tables
+from booksync.store.models import IntentModel
 from booksync.sync.once import ExactlyOnce, WriteResult
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import only_table
 from tests.threads import running
 
 pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("reliability")]
@@ -52,10 +52,8 @@ MAX_STEPS = 200
 def intents(moto_url: str) -> Iterator[None]:
     """One intents table (the only one these tests use) for the module: each test writes its own
     intent key, so they need not pay for a fresh set of every table each."""
-    bind_tables(SimpleNamespace(intents_table=f"intents-{uuid.uuid4().hex[:8]}"))
-    IntentModel.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
-    yield
-    IntentModel.delete_table()
+    with only_table("intents_table"):
+        yield
 
 
 class Died(BaseException):
