@@ -82,31 +82,49 @@ def check_baseline(work: Path, command: list[str], module: str) -> None:
         )
 
 
-def skip_uncompilable(session: Path, work: Path) -> int:
-    """Mark the mutants that are not Python as skipped; how many. cosmic-ray turns the bare ``*`` of
-    keyword-only parameters into ``+``, ``-``, ``**`` ...: the tests would fail on the import's
-    SyntaxError and count a kill no test made."""
+def mutant_name(module_path: object, line: int, operator: str, occurrence: int) -> str:
+    """A mutant as survivors are printed and ``tests/mutation_equivalent.txt`` lists them."""
+    return f"{module_path}:{line} {operator} #{occurrence}"
+
+
+def skip_before_running(session: Path, work: Path, equivalent: list[str]) -> tuple[int, list[str]]:
+    """Mark as skipped the mutants no test needs to run: those that are not Python (cosmic-ray turns
+    the bare ``*`` of keyword-only parameters into ``+``, ``-``, ``**`` ...: the import's
+    SyntaxError would count a kill no test made) and those listed as equivalent (``fnmatch``
+    patterns). Their number, and the names of the equivalent ones."""
     from cosmic_ray.mutating import mutate_code
     from cosmic_ray.plugins import get_operator
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    skipped = 0
+    not_python = 0
+    listed: list[str] = []
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item in list(db.pending_work_items):
-            for mutation in item.mutations:
-                source = (work / mutation.module_path).read_text()
-                mutant = mutate_code(source, get_operator(mutation.operator_name)(), mutation.occurrence)
-                try:
-                    with warnings.catch_warnings():  # `x is "literal"`, a mutant that compiles
-                        warnings.simplefilter("ignore", SyntaxWarning)
-                        compile(mutant or source, str(mutation.module_path), "exec")
-                except SyntaxError as error:
-                    result = WorkResult(output=f"not Python: {error}", worker_outcome=WorkerOutcome.SKIPPED)
-                    db.set_result(item.job_id, result)
-                    skipped += 1
-                    break
-    return skipped
+            (mutation,) = item.mutations
+            name = mutant_name(
+                mutation.module_path, mutation.start_pos[0], mutation.operator_name, mutation.occurrence
+            )
+            source = (work / mutation.module_path).read_text()
+            mutant = mutate_code(source, get_operator(mutation.operator_name)(), mutation.occurrence)
+            try:
+                with warnings.catch_warnings():  # `x is "literal"`, a mutant that compiles
+                    warnings.simplefilter("ignore", SyntaxWarning)
+                    compile(mutant or source, str(mutation.module_path), "exec")
+            except SyntaxError as error:
+                db.set_result(
+                    item.job_id,
+                    WorkResult(output=f"not Python: {error}", worker_outcome=WorkerOutcome.SKIPPED),
+                )
+                not_python += 1
+                continue
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in equivalent):
+                db.set_result(
+                    item.job_id,
+                    WorkResult(output="listed as equivalent", worker_outcome=WorkerOutcome.SKIPPED),
+                )
+                listed.append(name)
+    return not_python, sorted(listed)
 
 
 def keep_sample(session: Path, size: int) -> int:
@@ -127,15 +145,19 @@ def keep_sample(session: Path, size: int) -> int:
 
 class Outcome(NamedTuple):
     killed: int
-    total: int  # mutants tested (not those that are not Python, nor those left out of a sample)
+    total: (
+        int  # mutants tested (not those that are not Python, nor listed equivalent, nor left out of a sample)
+    )
     survivors: list[str]
-    sampled_from: int | None  # the mutants there were, when only a sample was tested
+    equivalent: list[str]  # listed as equivalent, so not run
+    sampled_from: int | None  # the mutants there were to test, when only a sample was tested
 
 
 def run_target(
     work: Path, module: str, tests: list[str], timeout: float, sample: int | None = None
 ) -> Outcome:
-    """One module mutated against its tests (mutants that are not Python are skipped)."""
+    """One module mutated against its tests (mutants that are not Python, or listed as equivalent,
+    are skipped)."""
     argv = test_command(tests)
     check_baseline(work, argv, module)
     command = shlex.join(argv)
@@ -151,7 +173,11 @@ def run_target(
     session = work / f"cr-{Path(module).stem}.sqlite"
     cosmic = str(Path(sys.executable).with_name("cosmic-ray"))
     subprocess.run([cosmic, "init", str(config), str(session)], cwd=work, check=True)
-    print(f"{module}: {skip_uncompilable(session, work)} mutants that are not Python skipped", flush=True)
+    not_python, equivalent = skip_before_running(session, work, equivalent_patterns())
+    print(
+        f"{module}: {not_python} mutants that are not Python and {len(equivalent)} listed equivalent skipped",
+        flush=True,
+    )
     sampled_from = keep_sample(session, sample) if sample is not None else None
     if sampled_from is not None:
         print(f"{module}: a sample of {min(sample or 0, sampled_from)} of {sampled_from} mutants", flush=True)
@@ -167,14 +193,18 @@ def run_target(
             continue
         total += 1
         if result["test_outcome"] == "survived":
-            mutation = job["mutations"][0]
+            (mutation,) = job["mutations"]
             survivors.append(
-                f"{mutation['module_path']}:{mutation['start_pos'][0]} {mutation['operator_name']}"
-                f" #{mutation['occurrence']}"
+                mutant_name(
+                    mutation["module_path"],
+                    mutation["start_pos"][0],
+                    mutation["operator_name"],
+                    mutation["occurrence"],
+                )
             )
         else:
             killed += 1
-    return Outcome(killed, total, survivors, sampled_from)
+    return Outcome(killed, total, survivors, equivalent, sampled_from)
 
 
 def module_figure(module: str) -> str:
@@ -202,7 +232,7 @@ def write_figures(scores: dict[str, Score], modules: list[str]) -> dict[str, Any
     for module, score in scores.items():
         note = f"{score.killed} of {score.total} mutants killed, {score.equivalent} equivalent left out"
         if score.sampled_from is not None:
-            note += f", a random sample of {score.total + score.equivalent} of {score.sampled_from} mutants"
+            note += f", a random sample of {score.total} of {score.sampled_from} mutants"
         figure = score_figure(
             module_figure(module), score.killed, score.total, f"{note} ({module})"
         ).as_json()
@@ -230,9 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Fewer hypothesis examples per mutant: a surviving interleaving bug is still found by most.
     os.environ.setdefault("BOOKSYNC_ONCE_EXAMPLES", "20")
+    os.environ.setdefault("BOOKSYNC_ONCE_SHRINK", "0")  # a failing example kills: no need to shrink it
     targets = tomllib.loads(CONFIG.read_text())["target"]
     chosen = [t for t in targets if not args.only or args.only in t["module"]]
-    patterns = equivalent_patterns()
     scores: dict[str, Score] = {}
     survivors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="booksync-mutation-") as tmp:
@@ -245,11 +275,8 @@ def main(argv: list[str] | None = None) -> int:
             except BaselineFailed as error:
                 print(error, file=sys.stderr)
                 return 2
-            equivalent = [s for s in outcome.survivors if any(fnmatch.fnmatchcase(s, p) for p in patterns)]
-            survivors += [s for s in outcome.survivors if s not in equivalent]
-            score = Score(
-                outcome.killed, outcome.total - len(equivalent), len(equivalent), outcome.sampled_from
-            )
+            survivors += outcome.survivors
+            score = Score(outcome.killed, outcome.total, len(outcome.equivalent), outcome.sampled_from)
             scores[target["module"]] = score
             print(
                 f"{target['module']}: {score.killed} of {score.total} mutants killed "

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-from booksync.errors import NeedsReconnection
+from booksync.errors import ConnectionDown, NeedsReconnection, TransientError
 from booksync.security.tokens import ConnectionTokenSource, RefreshPolicy
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext, VaultError
-from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_tokens
+from booksync.store.connections import ConnectionRepository, ConnectionStatus, TokenTimes, sealed_tokens
 from booksync.store.models import ConnectionModel
 
 from tests.conftest import only_table
@@ -145,3 +145,83 @@ def test_a_fresh_token_needs_no_call(env: SimpleNamespace) -> None:
     src = source(env)
     src.access_token()
     assert env.oauth.refresh_calls == 0
+
+
+def expiry(env: SimpleNamespace) -> float:
+    return float(env.repo.get(COMPANY, "quickbooks").access_expires_at)
+
+
+def test_a_token_is_refreshed_once_under_five_minutes_of_it_are_left(env: SimpleNamespace) -> None:
+    first = connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    ends = expiry(env)
+    assert source(env, clock=lambda: ends - 300.5).access_token() == first
+    assert env.oauth.refresh_calls == 0
+    renewed = source(env, clock=lambda: ends - 300).access_token()
+    assert renewed != first and env.oauth.refresh_calls == 1
+
+
+def test_a_token_the_provider_rejected_is_refreshed_though_it_looks_fresh_once(env: SimpleNamespace) -> None:
+    """A 401 on a token an hour from its end: it is refreshed all the same. A second worker that
+    was refused the same old token gets the new one, with no second token call."""
+    rejected = connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    renewed = source(env).refreshed_after_rejection(rejected)
+    assert renewed != rejected and env.oauth.refresh_calls == 1
+    assert source(env).refreshed_after_rejection(rejected) == renewed
+    assert source(env).access_token() == renewed and env.oauth.refresh_calls == 1
+
+
+def test_keep_alive_refreshes_a_fresh_token_and_is_due_again_a_day_later(env: SimpleNamespace) -> None:
+    old = connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    now = time.time()
+    source(env, clock=lambda: now).keep_alive()
+    row = env.repo.get(COMPANY, "quickbooks")
+    assert env.oauth.refresh_calls == 1 and source(env).access_token() != old
+    assert (row.refreshed_at, row.refresh_due_at) == (now, now + 86_400)
+
+
+def test_a_worker_waits_for_another_workers_refresh_then_gives_up_after_wait_seconds(
+    env: SimpleNamespace,
+) -> None:
+    """The lease holder never finishes (it died without its lease running out yet): a worker polls
+    for wait_seconds (20), then says so, rather than refreshing too (a rotated refresh token)."""
+    connect(env.repo, env.vault, env.oauth, expires_in=60)
+    now = [time.time()]
+    env.repo.try_acquire_lease(
+        env.repo.get(COMPANY, "quickbooks"), owner="dead", now=now[0], lease_seconds=600
+    )
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    waiting = source(env, clock=lambda: now[0], sleep=sleep, policy=RefreshPolicy(poll_seconds=5.0))
+    with pytest.raises(TransientError, match="has not finished"):
+        waiting.access_token()
+    assert slept == [5.0] * 4 and env.oauth.refresh_calls == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (ConnectionStatus.CONNECTION_DOWN, ConnectionDown),
+        (ConnectionStatus.NEEDS_RECONNECTION, NeedsReconnection),
+    ],
+)
+def test_a_broken_connection_says_why_and_makes_no_token_call(
+    env: SimpleNamespace, status: str, error: type[Exception]
+) -> None:
+    connect(env.repo, env.vault, env.oauth, expires_in=60)
+    env.repo.mark_broken(
+        env.repo.get(COMPANY, "quickbooks"), status=status, code="x", message="QuickBooks said 401."
+    )
+    with pytest.raises(error, match="QuickBooks said 401"):
+        source(env).access_token()
+    assert env.oauth.refresh_calls == 0
+
+
+def test_a_disconnected_company_is_told_to_connect_first(env: SimpleNamespace) -> None:
+    connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    env.repo.disconnect(env.repo.get(COMPANY, "quickbooks"), now=time.time())
+    with pytest.raises(NeedsReconnection, match="not connected"):
+        source(env).access_token()

@@ -20,7 +20,7 @@ from scripts.mutation import (
     equivalent_patterns,
     keep_sample,
     run_target,
-    skip_uncompilable,
+    skip_before_running,
     write_figures,
 )
 
@@ -77,8 +77,25 @@ def test_a_mutant_that_is_not_python_is_skipped_not_counted_as_killed(tmp_path: 
     """cosmic-ray turns the bare ``*`` of keyword-only parameters into ``+``, ``-`` ...; the tests
     would fail on the SyntaxError and count a kill. ``/`` still compiles: it is tested."""
     session = cosmic_ray_session(tmp_path, "def f(a, *, b):\n    return a\n")
-    assert skip_uncompilable(session, tmp_path) == 10  # `*` becomes each of the other 11 binary operators
+    # `*` becomes each of the other 11 binary operators
+    assert skip_before_running(session, tmp_path, equivalent=[]) == (10, [])
     assert pending(session) == ["core/ReplaceBinaryOperator_Mul_Div"]
+
+
+def test_a_mutant_listed_as_equivalent_is_not_run(tmp_path: Path) -> None:
+    session = cosmic_ray_session(tmp_path, "def f(a, *, b):\n    return a > 1\n")
+    listed = ["m.py:1 core/ReplaceBinaryOperator_Mul_Div *", "m.py:2 core/ReplaceComparisonOperator_Gt_GtE *"]
+    assert skip_before_running(session, tmp_path, listed) == (
+        10,
+        [
+            "m.py:1 core/ReplaceBinaryOperator_Mul_Div #0",
+            "m.py:2 core/ReplaceComparisonOperator_Gt_GtE #0",
+        ],
+    )
+    assert "core/ReplaceComparisonOperator_Gt_Lt" in pending(session)
+    assert not {"core/ReplaceBinaryOperator_Mul_Div", "core/ReplaceComparisonOperator_Gt_GtE"} & set(
+        pending(session)
+    )
 
 
 def test_a_sample_leaves_that_many_mutants_to_test(tmp_path: Path) -> None:
