@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from booksync.logs import route_library_logs
 from booksync.settings import QuickBooksWebhookSettings
-from booksync.webhooks.apigw import raw_body, response
+from booksync.webhooks.apigw import header, raw_body, response
 from booksync.wiring import quickbooks_webhook_receiver
 
 if TYPE_CHECKING:
@@ -24,6 +24,5 @@ def receiver() -> "QuickBooksWebhookReceiver":
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    answer = receiver().receive(raw_body(event), headers.get("intuit-signature"))
+    answer = receiver().receive(raw_body(event), header(event, receiver().texts.signature_header))
     return response(answer)

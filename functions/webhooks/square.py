@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 logger = Logger()
 route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = SquareWebhookSettings.from_env()  # validated at cold start
-SIGNATURE_HEADER = "x-square-hmacsha256-signature"
 
 
 @cache
@@ -25,5 +24,5 @@ def receiver() -> "SquareWebhookReceiver":
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    answer = receiver().receive(raw_body(event), header(event, SIGNATURE_HEADER))
+    answer = receiver().receive(raw_body(event), header(event, receiver().texts.signature_header))
     return response(answer)

@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 from booksync.documents import NOTE_MEMO_MAX, DocumentKind, InvoiceLine, parse_stored
-from booksync.errors import AlreadyExists, ConcurrentChange, InvalidRequest
+from booksync.errors import AlreadyExists, ConcurrentChange, FieldProblem, InvalidRequest
 from booksync.store.documents import BODY_LIMIT, ITEM_LIMIT, DocumentRepository, item_size
 from booksync.store.models import DocumentModel
-from booksync.sync.records import CHECK_ATTEMPTS, FieldProblem
+from booksync.sync.records import CHECK_ATTEMPTS
 from pynamodb.exceptions import TransactWriteError
 
 from tests import builders

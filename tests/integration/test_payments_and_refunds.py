@@ -11,11 +11,10 @@ from types import SimpleNamespace
 
 import pytest
 from booksync.documents import DocumentKind, Payment, Refund
-from booksync.errors import TransientError
+from booksync.errors import FieldProblem, TransientError
 from booksync.integrations import Integrations
 from booksync.store.connections import ConnectionRepository
 from booksync.store.models import ConnectionModel
-from booksync.sync.records import FieldProblem
 from booksync.sync.sweep import Sweep
 
 from tests import builders

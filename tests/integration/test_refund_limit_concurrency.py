@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from booksync.api.app import ApiServices
 from booksync.documents import DocumentKind, Invoice, Payment, Refund, _Doc
-from booksync.errors import ConcurrentChange
+from booksync.errors import ConcurrentChange, FieldProblem
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository, PutOutcome
 from booksync.store.models import DocumentModel
 from booksync.store.runs import RunRepository
-from booksync.sync.records import CHECK_ATTEMPTS, DocumentService, FieldProblem
+from booksync.sync.records import CHECK_ATTEMPTS, DocumentService
 
 from tests import builders
 from tests.apigw import admin

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from booksync.api.app import create_app, lambda_adapter
 from booksync.api.examples import EXAMPLES
+from booksync.api.field_errors import PATTERNS
 from booksync.documents import NOTE_MEMO_MAX
 from booksync.sync.records import Accepted
 
@@ -237,3 +238,20 @@ def test_the_examples_are_the_sample_events_bodies_and_are_valid(api: SimpleName
 def test_the_document_states_the_constraints(schema: str, field: str, says: str) -> None:
     prop = _document()["components"]["schemas"][schema]["properties"][field]
     assert says in json.dumps(prop), prop
+
+
+def test_every_pattern_a_field_checks_is_put_in_words() -> None:
+    """A validation error says the form a pattern asks for (field_errors.PATTERNS), never the regex."""
+
+    def patterns(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            own = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+            return own.union(*(patterns(value) for value in node.values()))
+        return set().union(*(patterns(value) for value in node)) if isinstance(node, list) else set()
+
+    schemas = _document()["components"]["schemas"]
+    checked = set().union(
+        *(patterns(schemas[name]) for name in ("Customer", "Item", "Invoice", "Payment", "Refund"))
+    )
+    decimals = {p for p in checked if p.endswith(r"(\.\d{1,2})?$") or p.endswith(r"(\.\d{1,4})?$")}
+    assert checked - decimals == set(PATTERNS)

@@ -50,11 +50,21 @@ def _decimal_text(
     )
 
 
+# The patterns of the fields from outside, each in one place (the door, the paths, and the
+# validation errors that put them in words: api/field_errors.py).
+DOC_ID_MAX = 100
 # Underscores too: Square's refund ids carry one (``<payment id>_<suffix>``).
+DOC_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{DOC_ID_MAX - 1}}}$"
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
 DocId = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"),
-    Field(description="Your app's id: 1 to 100 letters, digits and _ . : -, starting with a letter or digit"),
+    StringConstraints(pattern=DOC_ID_PATTERN),
+    Field(
+        description=f"Your app's id: 1 to {DOC_ID_MAX} letters, digits and _ . : -, starting with "
+        "a letter or digit"
+    ),
 ]
 Money = Annotated[
     Decimal, Field(max_digits=14, decimal_places=2), _decimal_text("An amount of money", 2, 14, "150.00")
@@ -110,7 +120,7 @@ def _iso_4217(code: str, info: ValidationInfo) -> str:
 
 
 # The pattern first (its message says the form), then the code must be a currency in use.
-CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_iso_4217)]
+CurrencyCode = Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN), AfterValidator(_iso_4217)]
 
 
 def _currency_of(info: ValidationInfo) -> str:
@@ -139,7 +149,6 @@ DESCRIPTION_MAX = 4000  # an item's or a line's Description (a refund's reason)
 # Between the marker and a payment's memo in its PrivateNote (one line: QuickBooks refuses control
 # characters, a newline too, there).
 NOTE_SEPARATOR = " | "
-DOC_ID_MAX = 100
 
 
 def utf16_length(text: str) -> int:
@@ -235,7 +244,7 @@ class Customer(_Doc):
     email: (
         Annotated[
             str,
-            StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+            StringConstraints(strip_whitespace=True, to_lower=True, pattern=EMAIL_PATTERN),
         ]
         | None
     ) = None

@@ -6,6 +6,8 @@ carries ``fix``: what to do, in words a bookkeeper understands.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 
 class BooksyncError(Exception):
     """Base of every error booksync raises on purpose."""
@@ -32,6 +34,33 @@ class InvalidRequest(BooksyncError):
     code = "invalid_request"
 
 
+@dataclass(frozen=True)
+class FieldError:
+    """One field's problem, as a problem document's errors list it: the field's path (lines[2].item_id;
+    body for the body as a whole), what is wrong with the form expected, and what to send instead."""
+
+    field: str
+    message: str
+    fix: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+class FieldProblem(InvalidRequest):
+    """A request refused for one of its fields by a check that runs once the body parsed (the
+    door's own: a payment over the open balance, an unknown invoice, a number in use...)."""
+
+    def __init__(self, field: str, message: str, fix: str) -> None:
+        super().__init__(f"{field}: {message}", fix=fix)
+        self.field = field
+        self.reason = message  # the field's own message (the detail above names the field too)
+
+    @property
+    def error(self) -> FieldError:
+        return FieldError(self.field, self.reason, self.fix or None)
+
+
 class AccountTaken(BooksyncError):
     """The provider account (QuickBooks company, Square seller) is connected to another booksync
     company: one account belongs to one company, or webhooks would act for both."""
@@ -53,15 +82,10 @@ class ConcurrentChange(BooksyncError):
     code = "concurrent_change"
 
 
-class AlreadyExists(BooksyncError):
+class AlreadyExists(FieldProblem):
     """Another document already holds what must be unique (an invoice number): nothing was saved."""
 
     code = "already_exists"
-
-    def __init__(self, field: str, message: str, *, fix: str) -> None:
-        super().__init__(f"{field}: {message}", fix=fix)
-        self.field = field
-        self.reason = message  # the field's own message (the detail above names the field too)
 
 
 class ProviderError(BooksyncError):

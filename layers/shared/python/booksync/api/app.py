@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from booksync.api.document import openapi_builder
 from booksync.api.problems import Forbidden, Unauthorized, install
 from booksync.api.routes import LeanRoute
-from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, Refund
+from booksync.documents import DOC_ID_PATTERN, Customer, DocumentKind, Invoice, Item, Payment, Refund
 from booksync.errors import NotFoundError
 from booksync.keys import OutsideKey, fits_key
 from booksync.settings import ApiPart
@@ -34,9 +34,7 @@ if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request t
     from booksync.sync.records import Accepted, DocumentService
 
 SCHEMAS = "#/components/schemas/"
-IdPath = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", description="Your app's id for it")
-]
+IdPath = Annotated[str, Path(pattern=DOC_ID_PATTERN, description="Your app's id for it")]
 # Descriptions only: api/document.py documents every error as a Problem. A model here would cost
 # FastAPI a validator per status per route at cold start, for responses it never validates.
 ERRORS: dict[int | str, dict[str, Any]] = {

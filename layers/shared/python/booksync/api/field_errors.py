@@ -13,7 +13,6 @@ import difflib
 import json
 import types
 import typing
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -22,14 +21,18 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from booksync.documents import CURRENCY_PATTERN, DOC_ID_MAX, DOC_ID_PATTERN, EMAIL_PATTERN
+from booksync.errors import FieldError
+
 DATE_EXAMPLE = "2026-12-01"
 # The patterns of documents.py, in words.
 PATTERNS = {
-    r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$": (
-        'an id: 1 to 100 letters, digits and _ . : - (starting with a letter or a digit), e.g. "c-17"'
+    DOC_ID_PATTERN: (
+        f"an id: 1 to {DOC_ID_MAX} letters, digits and _ . : - (starting with a letter or a digit), "
+        'e.g. "c-17"'
     ),
-    r"^[A-Z]{3}$": 'a currency code: 3 capital letters (ISO 4217), e.g. "USD"',
-    r"^[^@\s]+@[^@\s]+\.[^@\s]+$": 'an e-mail address, e.g. "name@example.com"',
+    CURRENCY_PATTERN: 'a currency code: 3 capital letters (ISO 4217), e.g. "USD"',
+    EMAIL_PATTERN: 'an e-mail address, e.g. "name@example.com"',
 }
 _DECIMAL_ERRORS = {
     "decimal_parsing",
@@ -43,16 +46,6 @@ _DECIMAL_ERRORS = {
 _DATE_ERRORS = {"date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"}
 
 
-@dataclass(frozen=True)
-class Taught:
-    field: str
-    message: str
-    fix: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message, "fix": self.fix}
-
-
 def field_path(loc: tuple[Any, ...]) -> str:
     """("body", "lines", 2, "item_id") -> "lines[2].item_id"."""
     text = ""
@@ -63,7 +56,7 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return text or "body"
 
 
-def teach(err: dict[str, Any], model: type[BaseModel] | None, body: Any = None) -> Taught:
+def teach(err: dict[str, Any], model: type[BaseModel] | None, body: Any = None) -> FieldError:
     """One pydantic/FastAPI error as a field error with the expected form and a fix."""
     kind = str(err.get("type", ""))
     loc = tuple(err.get("loc", ()))
@@ -75,22 +68,22 @@ def teach(err: dict[str, Any], model: type[BaseModel] | None, body: Any = None) 
     info = _field_at(model, inner) if model else None
     got = err.get("input")
     if "fix" in ctx:  # a check of booksync's own that knows the way out (PydanticCustomError)
-        return Taught(path, str(err.get("msg")), str(ctx["fix"]))
+        return FieldError(path, str(err.get("msg")), str(ctx["fix"]))
     if kind == "id_mismatch":
-        return Taught(
+        return FieldError(
             path, str(err["msg"]), "Send the same id in the path and the body, or leave id out of the body."
         )
     if kind == "extra_forbidden":
         return _unknown_field(path, inner, model)
     if kind == "missing":
         form = _form(info) if info else None
-        return Taught(
+        return FieldError(
             path,
             f"is required{f': {form}' if form else ''}",
             f"Add {path}{f' ({form})' if form else ''}.",
         )
     if kind in _DATE_ERRORS:
-        return Taught(
+        return FieldError(
             path,
             f'must be a date written YYYY-MM-DD, e.g. "{DATE_EXAMPLE}" (got {_shown(got)})',
             f'Write {path} as YYYY-MM-DD, e.g. "{DATE_EXAMPLE}".',
@@ -104,52 +97,54 @@ def teach(err: dict[str, Any], model: type[BaseModel] | None, body: Any = None) 
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         form = PATTERNS.get(pattern, f"text matching {pattern}")
-        return Taught(path, f"must be {form} (got {_shown(got)})", f"Send {path} as {form}.")
+        return FieldError(path, f"must be {form} (got {_shown(got)})", f"Send {path} as {form}.")
     if kind == "string_too_long":
         limit = ctx.get("max_length")
-        return Taught(
+        return FieldError(
             path,
             f"must be at most {limit} characters (got {len(str(got))})",
             f"Shorten {path} to {limit} characters or fewer.",
         )
     if kind == "string_too_short":
-        return Taught(
+        return FieldError(
             path, "must not be empty", f"Give {path} a value, or leave the field out if it is optional."
         )
     if kind == "too_short":
         least = ctx.get("min_length")
-        return Taught(
+        return FieldError(
             path, f"must have at least {least} entries", f"Send at least {least} entries in {path}."
         )
     if kind == "too_long":
         most = ctx.get("max_length")
-        return Taught(
+        return FieldError(
             path, f"must have at most {most} entries", f"Send at most {most} entries in {path} (split it)."
         )
     if kind in {"bool_parsing", "bool_type"}:
-        return Taught(path, f"must be true or false (got {_shown(got)})", f"Send {path} as true or false.")
+        return FieldError(
+            path, f"must be true or false (got {_shown(got)})", f"Send {path} as true or false."
+        )
     if kind in {"string_type"}:
-        return Taught(path, f"must be text (got {_shown(got)})", f"Send {path} as a JSON string.")
+        return FieldError(path, f"must be text (got {_shown(got)})", f"Send {path} as a JSON string.")
     if kind in {"model_type", "model_attributes_type", "dict_type"}:
-        return Taught(
+        return FieldError(
             path, f"must be a JSON object (got {_shown(got)})", f"Send {path} as an object {{...}}."
         )
     if kind == "list_type":
-        return Taught(path, f"must be a JSON array (got {_shown(got)})", f"Send {path} as a list [...].")
+        return FieldError(path, f"must be a JSON array (got {_shown(got)})", f"Send {path} as a list [...].")
     message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
-    return Taught(path, message, f"Correct {path} as this message says, then send the request again.")
+    return FieldError(path, message, f"Correct {path} as this message says, then send the request again.")
 
 
-def _json_error(loc: tuple[Any, ...], ctx: dict[str, Any], body: Any) -> Taught:
+def _json_error(loc: tuple[Any, ...], ctx: dict[str, Any], body: Any) -> FieldError:
     position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
     reason = str(ctx.get("error", "not valid JSON"))
     if position is None or not isinstance(body, str | bytes):
-        return Taught("body", f"is not valid JSON: {reason}", "Send one JSON object (UTF-8).")
+        return FieldError("body", f"is not valid JSON: {reason}", "Send one JSON object (UTF-8).")
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     line = text.count("\n", 0, position) + 1
     column = position - (text.rfind("\n", 0, position) + 1) + 1
     where = f"line {line}, column {column}"
-    return Taught(
+    return FieldError(
         "body",
         f"is not valid JSON: {reason} at {where} (character {position})",
         f"Correct the JSON at {where}: a comma after the last member, a missing comma or an "
@@ -157,25 +152,25 @@ def _json_error(loc: tuple[Any, ...], ctx: dict[str, Any], body: Any) -> Taught:
     )
 
 
-def _unknown_field(path: str, inner: list[Any], model: type[BaseModel] | None) -> Taught:
+def _unknown_field(path: str, inner: list[Any], model: type[BaseModel] | None) -> FieldError:
     name = str(inner[-1]) if inner else path
     owner = _model_at(model, inner[:-1]) if model else None
     if owner is None:
-        return Taught(path, "is not a field of this request", f"Remove {path}.")
+        return FieldError(path, "is not a field of this request", f"Remove {path}.")
     names = sorted(_input_names(owner))
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6) or difflib.get_close_matches(
         name.lower().replace("-", "_"), names, n=1, cutoff=0.6
     )
     if close:
-        return Taught(path, f"is not a field; did you mean {close[0]}?", f"Rename {name} to {close[0]}.")
-    return Taught(
+        return FieldError(path, f"is not a field; did you mean {close[0]}?", f"Rename {name} to {close[0]}.")
+    return FieldError(
         path,
         f"is not a field; the fields here are {', '.join(names)}",
         f"Remove {name}, or use one of: {', '.join(names)}.",
     )
 
 
-def _number_error(path: str, kind: str, ctx: dict[str, Any], got: Any, info: FieldInfo | None) -> Taught:
+def _number_error(path: str, kind: str, ctx: dict[str, Any], got: Any, info: FieldInfo | None) -> FieldError:
     places = _constraint(info, "decimal_places") if info else None
     digits = _constraint(info, "max_digits") if info else None
     money = places == 2
@@ -211,7 +206,7 @@ def _number_error(path: str, kind: str, ctx: dict[str, Any], got: Any, info: Fie
         if money
         else f"Send {path} as {form}."
     )
-    return Taught(path, f"must be {form} ({why})", fix)
+    return FieldError(path, f"must be {form} ({why})", fix)
 
 
 def _bounds(info: FieldInfo) -> str:
@@ -223,13 +218,13 @@ def _bounds(info: FieldInfo) -> str:
     return f" {' and '.join(parts)}" if parts else ""
 
 
-def _choice_error(path: str, ctx: dict[str, Any], got: Any) -> Taught:
+def _choice_error(path: str, ctx: dict[str, Any], got: Any) -> FieldError:
     expected = str(ctx.get("expected", ""))
     choices = [part.strip(" '\"") for part in expected.replace(" or ", ", ").split(",") if part.strip()]
     near = [c for c in choices if isinstance(got, str) and c.lower() == got.strip().lower()]
     near = near or difflib.get_close_matches(str(got), choices, n=1, cutoff=0.6)
     hint = f"; did you mean {near[0]}?" if near else ""
-    return Taught(
+    return FieldError(
         path,
         f"must be one of {', '.join(choices)} (got {_shown(got)}){hint}",
         f"Send {path} as {near[0] if near else 'one of ' + ', '.join(choices)} (exactly, case included).",

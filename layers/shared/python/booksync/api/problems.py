@@ -21,6 +21,8 @@ from booksync.errors import (
     ConcurrentChange,
     ConfigurationError,
     ConsentNotYours,
+    FieldError,
+    FieldProblem,
     InvalidRequest,
     NeedsReconnection,
     NotFoundError,
@@ -30,12 +32,6 @@ from booksync.errors import (
 
 logger = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
-
-
-class FieldError(BaseModel):
-    field: str  # the path, e.g. lines[2].item_id ("body" for the body as a whole)
-    message: str  # what is wrong and the form expected
-    fix: str | None = None  # what to send instead
 
 
 class Problem(BaseModel):
@@ -61,7 +57,7 @@ def problem(
     title: str,
     detail: str,
     fix: str | None = None,
-    errors: list[dict[str, str]] | None = None,
+    errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
@@ -70,7 +66,7 @@ def problem(
         "status": status,
         "detail": detail,
         "fix": fix,
-        "errors": errors or [],
+        "errors": [error.as_dict() for error in errors or []],
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
@@ -80,9 +76,9 @@ _STATUS: list[tuple[type[BooksyncError], int, str]] = [
     (ConsentNotYours, 403, "This connection was started by another account"),
     (Forbidden, 403, "Not allowed"),
     (NotFoundError, 404, "Not found"),
+    (AlreadyExists, 409, "Already exists"),  # a FieldProblem: before InvalidRequest
     (InvalidRequest, 422, "The request cannot be processed"),
     (ConcurrentChange, 409, "Changed by another request at the same time"),
-    (AlreadyExists, 409, "Already exists"),
     (AccountTaken, 409, "Connected to another booksync company"),
     (ConfigurationError, 503, "booksync is not configured for this"),
     (RateLimited, 429, "The provider is rate limiting"),
@@ -117,17 +113,7 @@ def install(app: FastAPI) -> None:
     async def _booksync(_: Request, exc: BooksyncError) -> JSONResponse:
         for cls, status, title in _STATUS:
             if isinstance(exc, cls):
-                errors = (
-                    [
-                        {
-                            "field": exc.field,
-                            "message": getattr(exc, "reason", exc.message),
-                            "fix": exc.fix or None,
-                        }
-                    ]
-                    if hasattr(exc, "field")
-                    else None
-                )
+                errors = [exc.error] if isinstance(exc, FieldProblem) else None
                 headers = {"Retry-After": str(int(exc.retry_after))} if isinstance(exc, RateLimited) else None
                 if status >= 500:
                     logger.warning("request failed", extra={"code": exc.code, "detail": exc.message})
@@ -142,14 +128,14 @@ def install(app: FastAPI) -> None:
         model = getattr(exc, "model", None) or _route_body_model(request)
         taught = [teach(dict(err), model, exc.body) for err in exc.errors()]
         detail = "; ".join(f"{t.field}: {t.message}" for t in taught)
-        fixes = list(dict.fromkeys(t.fix for t in taught))
+        fixes = list(dict.fromkeys(t.fix for t in taught if t.fix))
         return problem(
             422,
             "validation_error",
             "Some fields are invalid" if taught[0].field != "body" else "The body is not valid JSON",
             detail,
             " ".join(fixes),
-            [t.as_dict() for t in taught],
+            taught,
         )
 
     @app.exception_handler(StarletteHTTPException)

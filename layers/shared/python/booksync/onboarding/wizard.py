@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ValidationError
 
 from booksync.documents import Customer, CustomerType, DocumentKind, Item, ItemType
-from booksync.errors import NotFoundError
+from booksync.errors import FieldProblem, NotFoundError
 from booksync.onboarding.classifier import CustomerClassifier, RulesClassifier
 from booksync.providers.port import ProviderDirectory, RemoteCustomer, RemoteItem, RemotePage
 from booksync.store.account_mapping import AccountMappingStore
@@ -34,7 +34,6 @@ from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel, new_link
 from booksync.sync.accounts import PROVIDER_LABELS
-from booksync.sync.records import FieldProblem
 
 if TYPE_CHECKING:
     from booksync.onboarding.duplicates import DuplicateFinder

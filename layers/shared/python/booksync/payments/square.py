@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from booksync.documents import DocumentKind, Payment, PaymentMethod, Refund
-from booksync.errors import BooksyncError, InvalidRequest, NotFoundError
+from booksync.errors import BooksyncError, FieldProblem, InvalidRequest, NotFoundError
 from booksync.providers.square.client import Money
 from booksync.providers.square.client import Payment as SquarePayment
 from booksync.providers.square.client import Refund as SquareRefund
@@ -44,7 +44,7 @@ from booksync.store.models import SquareActivityModel
 from booksync.store.notifications import NotificationRepository
 from booksync.store.runs import RunRepository
 from booksync.store.square_activity import SquareActivityRepository
-from booksync.sync.records import DocumentService, FieldProblem
+from booksync.sync.records import DocumentService
 
 logger = logging.getLogger(__name__)
 PROVIDER = "square"

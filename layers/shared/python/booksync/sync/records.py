@@ -31,7 +31,7 @@ from booksync.documents import (
     Refund,
     payment_invoice_ids,
 )
-from booksync.errors import AlreadyExists, ConcurrentChange, InvalidRequest, NotFoundError
+from booksync.errors import AlreadyExists, ConcurrentChange, FieldProblem, InvalidRequest, NotFoundError
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import (
     BODY_LIMIT,
@@ -67,15 +67,6 @@ class Accepted:
     changed: bool
     pending: bool
     queued_run_id: str | None
-
-
-class FieldProblem(InvalidRequest):
-    """A request whose fields refer to something that does not exist."""
-
-    def __init__(self, field: str, message: str, fix: str) -> None:
-        super().__init__(f"{field}: {message}", fix=fix)
-        self.field = field
-        self.reason = message  # the field's own message (the detail above names the field too)
 
 
 def _remote_id(row: DocumentModel, provider: str) -> str | None:
