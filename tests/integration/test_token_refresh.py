@@ -225,3 +225,19 @@ def test_a_disconnected_company_is_told_to_connect_first(env: SimpleNamespace) -
     env.repo.disconnect(env.repo.get(COMPANY, "quickbooks"), now=time.time())
     with pytest.raises(NeedsReconnection, match="not connected"):
         source(env).access_token()
+
+
+def test_tokens_are_decrypted_once_per_version_not_per_request(
+    env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every provider call asks for a token: KMS is asked again only once the stored tokens change."""
+    first = connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    opened: list[str] = []
+    open_sealed = env.vault.open
+    monkeypatch.setattr(env.vault, "open", lambda *a: opened.append("kms") or open_sealed(*a))
+    src = source(env)
+    assert [src.access_token() for _ in range(3)] == [first] * 3
+    assert opened == ["kms"]
+    renewed = src.refreshed_after_rejection(first)
+    assert [src.access_token() for _ in range(2)] == [renewed] * 2
+    assert len(opened) == 2  # the new version's tokens, once (the refresh itself had them in hand)

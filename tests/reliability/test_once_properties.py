@@ -471,12 +471,30 @@ def test_a_lease_is_its_holders_until_its_last_instant_and_only_its_holder_renew
     with pytest.raises(IntentBusy) as busy:
         repo.claim(key, owner="rival", now=1_000.0 + LEASE, lease_seconds=LEASE)
     assert busy.value.lease_until == 1_000.0 + LEASE
-    repo.release(key, owner="rival", now=1_010.0)  # not the rival's to give back
-    with pytest.raises(IntentBusy):
-        repo.renew(key, owner="rival", now=1_010.0, lease_seconds=LEASE)
+    for rival in ("a-rival", "z-rival"):  # named before and after the holder: owners are not ordered
+        repo.release(key, owner=rival, now=1_010.0)  # not the rival's to give back
+        with pytest.raises(IntentBusy):
+            repo.renew(key, owner=rival, now=1_010.0, lease_seconds=LEASE)
     assert intent_row(key)["owner"] == "holder" and intent_row(key)["lease_until"] == 1_000.0 + LEASE
     repo.renew(key, owner="holder", now=1_100.0, lease_seconds=LEASE)
     assert intent_row(key)["lease_until"] == 1_100.0 + LEASE
     with pytest.raises(IntentBusy):
         repo.claim(key, owner="rival", now=1_000.0 + LEASE + 1, lease_seconds=LEASE)  # the old end
     assert repo.claim(key, owner="rival", now=1_100.0 + LEASE + 0.5, lease_seconds=LEASE).attempts_before == 1
+
+
+@pytest.mark.parametrize(
+    ("now", "lease_until", "held_for", "lease_left"),
+    [
+        pytest.param(1_000.5, 1_120.0, 0.5, 119.5, id="taken-half-a-second-ago"),
+        pytest.param(1_100.0, 1_120.0, 100.0, 20.0, id="near-its-end"),
+        pytest.param(1_130.0, 1_120.0, LEASE, 0.0, id="run-out"),
+        pytest.param(1_000.0, 1_125.0, 0.0, 125.0, id="a-longer-lease-than-ours"),
+        pytest.param(1_000.0, None, 0.0, 0.0, id="end-unknown"),
+    ],
+)
+def test_a_busy_claim_says_how_long_it_was_held_and_how_long_it_has_left(
+    now: float, lease_until: float | None, held_for: float, lease_left: float
+) -> None:
+    busy = IntentBusy("key", lease_until)
+    assert (busy.held_for(now, LEASE), busy.lease_left(now)) == (held_for, lease_left)
