@@ -273,17 +273,31 @@ def test_missing_or_unknown_bearer_is_401(
     assert fault_of(answer.json())["code"] == "3200"
 
 
-def test_token_of_another_company_is_403(sandbox: QuickBooksSandbox, connection: Connection) -> None:
+@pytest.mark.parametrize("path", ["account/1", "companyinfo/{realm}"])
+def test_token_of_another_company_is_403(
+    sandbox: QuickBooksSandbox, connection: Connection, path: str
+) -> None:
     other = connect(sandbox.url, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
     assert other.realm != connection.realm
     answer = raw.get(
-        f"{sandbox.url}/v3/company/{connection.realm}/account/1",
+        f"{sandbox.url}/v3/company/{connection.realm}/{path.format(realm=connection.realm)}",
         headers={"Authorization": f"Bearer {other.access_token}"},
     )
     assert answer.status_code == 403
     error = fault_of(answer.json())
     assert error["code"] == "3100"
     assert "errorCode=003100" in str(error["Message"])
+
+
+def test_the_companys_own_token_reads_its_company_info(
+    sandbox: QuickBooksSandbox, connection: Connection
+) -> None:
+    answer = raw.get(
+        f"{sandbox.url}/v3/company/{connection.realm}/companyinfo/{connection.realm}",
+        headers={"Authorization": f"Bearer {connection.access_token}", "Accept": "application/json"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["CompanyInfo"]["CompanyName"] == f"Sandbox Company {connection.realm}"
 
 
 def test_token_calls_are_counted_per_realm_and_grant_type(
