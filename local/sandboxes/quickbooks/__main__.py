@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from local.sandboxes.common import add_client_arguments, serve_until_interrupted
+from local.sandboxes.kit.serving import add_client_arguments, serve_until_interrupted
 from local.sandboxes.quickbooks.server import ClientApp, QuickBooksSandbox, SandboxConfig
 
 

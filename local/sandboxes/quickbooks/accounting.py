@@ -7,17 +7,17 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from local.sandboxes.kit.faults import CallInfo
+from local.sandboxes.kit.wire import Request, Response, json_response
 from local.sandboxes.quickbooks import errors, ops, query
 from local.sandboxes.quickbooks.books import Books
 from local.sandboxes.quickbooks.clock import CompanyClock
 from local.sandboxes.quickbooks.config import SandboxConfig
 from local.sandboxes.quickbooks.currency import preferences
 from local.sandboxes.quickbooks.entities import BY_PATH, ENTITY_TYPES
-from local.sandboxes.quickbooks.faults import CallInfo
 from local.sandboxes.quickbooks.limits import RateLimiter, Throttled
 from local.sandboxes.quickbooks.model import Realm, StoredAnswer
 from local.sandboxes.quickbooks.oauth import OAuthServer
-from local.sandboxes.quickbooks.wire import Request, Response, json_response
 
 _BATCH_ATTRIBUTES = {"bId", "operation", "optionsData"}
 

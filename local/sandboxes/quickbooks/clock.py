@@ -1,41 +1,10 @@
-"""Two clocks: a scaled one for lifetimes and throttle windows, and the wall clock for timestamps."""
+"""The company's wall clock for timestamps, as Intuit formats them (lifetimes and throttle windows
+run on the kit's scaled ``SandboxClock``)."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-
-class SandboxClock:
-    """Monotonic seconds that run ``scale`` times faster than real time.
-
-    Every lifetime (tokens, codes) and every throttle window is measured on this clock, so a
-    bench can compress an hour into seconds while every ratio between them stays the same.
-    """
-
-    def __init__(self, scale: float) -> None:
-        self._scale = scale
-        self._origin = time.monotonic()
-        self._offset = 0.0
-
-    @property
-    def scale(self) -> float:
-        return self._scale
-
-    def now(self) -> float:
-        return self._offset + (time.monotonic() - self._origin) * self._scale
-
-    def advance(self, seconds: float) -> float:
-        """Move sandbox time forward (never back) and answer the new reading: a test makes a
-        lifetime run out without waiting for it, whatever the machine's load."""
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        self._offset += seconds
-        return self.now()
-
-    def to_real_seconds(self, sandbox_seconds: float) -> float:
-        return sandbox_seconds / self._scale
 
 
 class CompanyClock:

@@ -6,18 +6,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from local.sandboxes.kit.oauth import ClientApp
+
+__all__ = ["ClientApp", "Limits", "SandboxConfig", "new_realm_id"]
+
 
 def new_realm_id() -> str:
     """A realm id shaped like Intuit's sandbox company ids (19 digits starting 9130)."""
     return "9130" + "".join(str(secrets.randbelow(10)) for _ in range(15))
-
-
-@dataclass(frozen=True)
-class ClientApp:
-    """An Intuit app registration: its secret and the redirect URIs registered for it."""
-
-    secret: str
-    redirect_uris: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -1,7 +1,5 @@
-"""The control API under /_sandbox/: what tests and the demo use to steer and inspect the sandbox.
-
-No authentication (it listens on loopback only) and no logging: it is not Intuit traffic.
-"""
+"""The control API under /_sandbox/: what tests and the demo use to steer and inspect the sandbox
+(the kit's shared routes: fault rules and the request log, ``?realm=`` filtering it)."""
 
 from __future__ import annotations
 
@@ -11,13 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 from booksync.currency import EXPECTED_FORM, is_currency
 
-from local.sandboxes.common import AddRoute, BadRequest, FaultControl, control_route, json_body
+from local.sandboxes.kit.control import (
+    AddRoute,
+    BadRequest,
+    ControlRoutes,
+    add_control_routes,
+    json_body,
+    shared_routes,
+)
+from local.sandboxes.kit.wire import Request
 from local.sandboxes.quickbooks import errors, ops
 from local.sandboxes.quickbooks.config import Limits
 from local.sandboxes.quickbooks.entities import ENTITY_TYPES, entity_type
 from local.sandboxes.quickbooks.entities.base import EntityType
 from local.sandboxes.quickbooks.model import Realm
-from local.sandboxes.quickbooks.wire import Request
 
 if TYPE_CHECKING:
     from local.sandboxes.quickbooks.server import QuickBooksSandbox
@@ -41,10 +46,8 @@ class _BadRequest(BadRequest):
 
 def register_control_routes(sandbox: QuickBooksSandbox, add: AddRoute) -> None:
     control = _Control(sandbox)
-    routes: list[tuple[str, str, Callable[..., object]]] = [
-        *FaultControl(sandbox.faults).routes(),
-        ("GET", "/_sandbox/requests", control.requests),
-        ("DELETE", "/_sandbox/requests", control.clear_requests),
+    routes: ControlRoutes = [
+        *shared_routes(sandbox.faults, sandbox.log),
         ("GET", "/_sandbox/ledger", control.ledger),
         ("GET", "/_sandbox/realms", control.realms),
         ("POST", "/_sandbox/realms", control.open_realm),
@@ -64,21 +67,12 @@ def register_control_routes(sandbox: QuickBooksSandbox, add: AddRoute) -> None:
         ("POST", "/_sandbox/config", control.set_config),
         ("POST", "/_sandbox/webhooks", control.send_webhook),
     ]
-    for method, pattern, handler in routes:
-        add(method, pattern, control_route(handler))
+    add_control_routes(add, routes)
 
 
 class _Control:
     def __init__(self, sandbox: QuickBooksSandbox) -> None:
         self.sb = sandbox
-
-    # request log
-    def requests(self, request: Request) -> object:
-        return {"requests": self.sb.log.entries(request.param("realm"))}
-
-    def clear_requests(self, request: Request) -> object:
-        self.sb.log.clear()
-        return {"requests": []}
 
     # companies
     def _realm(self, realm_id: str | None) -> Realm:

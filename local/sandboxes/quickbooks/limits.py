@@ -8,7 +8,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from local.sandboxes.quickbooks.clock import SandboxClock
+from local.sandboxes.kit.clock import SandboxClock
 from local.sandboxes.quickbooks.config import Limits
 
 WINDOW_SECONDS = 60.0

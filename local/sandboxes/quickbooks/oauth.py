@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import html
 import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
+from local.sandboxes.kit.clock import SandboxClock
+from local.sandboxes.kit.oauth import basic_credentials, bearer_token, error_page, with_query
+from local.sandboxes.kit.wire import Request, Response, html_response, json_response, redirect
 from local.sandboxes.quickbooks import errors
 from local.sandboxes.quickbooks.books import Books
-from local.sandboxes.quickbooks.clock import SandboxClock
 from local.sandboxes.quickbooks.config import SandboxConfig
-from local.sandboxes.quickbooks.wire import Request, Response, html_response, json_response, redirect
 
 KNOWN_SCOPES = {
     "com.intuit.quickbooks.accounting",
@@ -82,17 +80,17 @@ class OAuthServer:
         params["response_type"] = request.param("response_type") or ""
         problem = self._authorize_problem(params)
         if problem:
-            return _error_page(problem)
+            return error_page(problem)
         return html_response(200, _consent_html(params, self.config.realm_id_factory()))
 
     def consent(self, request: Request) -> Response:
         form = request.form()
         problem = self._authorize_problem(form)
         if problem:
-            return _error_page(problem)
+            return error_page(problem)
         state = form.get("state", "")
         if form.get("decision") != "approve":
-            return redirect(_with_query(form["redirect_uri"], {"error": "access_denied", "state": state}))
+            return redirect(with_query(form["redirect_uri"], {"error": "access_denied", "state": state}))
         realm_id = (form.get("realm") or "").strip() or self.config.realm_id_factory()
         self.books.open(realm_id)
         code = "AB11" + secrets.token_urlsafe(32)
@@ -101,9 +99,7 @@ class OAuthServer:
             self.codes[code] = AuthCode(
                 form["client_id"], form["redirect_uri"], realm_id, form["scope"], expires_at
             )
-        return redirect(
-            _with_query(form["redirect_uri"], {"code": code, "state": state, "realmId": realm_id})
-        )
+        return redirect(with_query(form["redirect_uri"], {"code": code, "state": state, "realmId": realm_id}))
 
     def _authorize_problem(self, params: dict[str, str]) -> str | None:
         app = self.config.clients.get(params.get("client_id", ""))
@@ -148,7 +144,7 @@ class OAuthServer:
 
     def _client(self, request: Request, form: dict[str, str]) -> str | None:
         """client_secret_basic or client_secret_post, as Intuit's discovery document lists."""
-        client_id, secret = _basic_credentials(request.header("authorization"))
+        client_id, secret = basic_credentials(request.header("authorization"))
         if client_id is None:
             client_id, secret = form.get("client_id"), form.get("client_secret")
         app = self.config.clients.get(client_id or "")
@@ -252,10 +248,11 @@ class OAuthServer:
 
     def check_bearer(self, header: str | None, realm_id: str) -> None:
         """401 for a missing, unknown, revoked or expired token; 403 for another company's token."""
-        if not header or not header.lower().startswith("bearer ") or not header[7:].strip():
+        token = bearer_token(header)
+        if token is None:
             raise errors.authentication_failed("Authorization header missing or not a bearer token")
         with self.lock:
-            access = self.access.get(header[7:].strip())
+            access = self.access.get(token)
             grant = self.grants.get(access.grant_id) if access else None
             if access is None or grant is None:
                 raise errors.authentication_failed("Token invalid")
@@ -287,26 +284,6 @@ class OAuthServer:
             counts = self.token_calls.get(realm_id, Counter())
             base = {"authorization_code": 0, "refresh_token": 0, "invalid_grant": 0, "total": 0}
             return {**base, **counts}
-
-
-def _basic_credentials(header: str | None) -> tuple[str | None, str | None]:
-    if not header or not header.lower().startswith("basic "):
-        return None, None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None, None
-    client_id, _, secret = decoded.partition(":")
-    return client_id, secret
-
-
-def _with_query(uri: str, params: dict[str, str]) -> str:
-    return f"{uri}{'&' if '?' in uri else '?'}{urlencode(params)}"
-
-
-def _error_page(problem: str) -> Response:
-    body = f"<!doctype html><title>Error</title><h1>Something went wrong</h1><p>{html.escape(problem)}</p>"
-    return html_response(400, body)
 
 
 def _consent_html(params: dict[str, str], suggested_realm: str) -> str:

@@ -1,41 +1,30 @@
 """QuickBooksSandbox: the Intuit look-alike on loopback, in a background thread or standalone.
 
-Request pipeline for Intuit's own paths: classify the call, log it, let a fault rule answer
-instead (or swallow the answer after the work is done), else authenticate, throttle and serve.
-The control API under /_sandbox/ bypasses all of that.
+The kit's pipeline (classify, log, fault or serve) around Intuit's routes: OAuth, then the
+Accounting API (authenticate, throttle, serve); the control API under /_sandbox/ bypasses it.
 """
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from local.sandboxes.common import ControlServe, LoopbackSandbox, fault_effect
+from local.sandboxes.kit.clock import SandboxClock
+from local.sandboxes.kit.control import ControlServe
+from local.sandboxes.kit.faults import CallInfo, FaultRule, fault_effect
+from local.sandboxes.kit.pipeline import ProviderSandbox
+from local.sandboxes.kit.reqlog import LogShape
+from local.sandboxes.kit.wire import Drop, Outcome, Request, Response, html_response, json_response
 from local.sandboxes.quickbooks import errors
 from local.sandboxes.quickbooks.accounting import AccountingAPI, classify
 from local.sandboxes.quickbooks.books import Books
-from local.sandboxes.quickbooks.clock import CompanyClock, SandboxClock
+from local.sandboxes.quickbooks.clock import CompanyClock
 from local.sandboxes.quickbooks.config import ClientApp, Limits, SandboxConfig
 from local.sandboxes.quickbooks.control_api import register_control_routes
-from local.sandboxes.quickbooks.faults import CallInfo, FaultInjector, FaultRule
 from local.sandboxes.quickbooks.limits import RateLimiter
 from local.sandboxes.quickbooks.oauth import OAuthServer
-from local.sandboxes.quickbooks.reqlog import LogEntry, RequestLog
-from local.sandboxes.quickbooks.wire import (
-    Drop,
-    Outcome,
-    Request,
-    Response,
-    Router,
-    html_response,
-    json_response,
-)
 
 __all__ = ["ClientApp", "Limits", "QuickBooksSandbox", "SandboxConfig"]
-
-log = logging.getLogger("booksync.sandbox.quickbooks")
 
 Classifier = Callable[[Request, dict[str, str]], CallInfo]
 Serve = Callable[[Request, CallInfo, dict[str, str]], Outcome]
@@ -48,8 +37,12 @@ class Route:
     control: ControlServe | None = None
 
 
-class QuickBooksSandbox(LoopbackSandbox):
+class QuickBooksSandbox(ProviderSandbox[Route]):
     thread_name = "qbo-sandbox"
+    provider = "quickbooks"
+    log_shape = LogShape(
+        account_key="realm", trace_header="intuit_tid", query_fields=("requestid", "minorversion")
+    )
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, config: SandboxConfig | None = None) -> None:
         super().__init__(host, port)
@@ -58,13 +51,10 @@ class QuickBooksSandbox(LoopbackSandbox):
         self.company_clock = CompanyClock(self.config.company_timezone)
         self.books = Books(self.company_clock)
         self.oauth = OAuthServer(self.config, self.clock, self.books)
-        self.faults = FaultInjector()
-        self.log = RequestLog()
         self.limiter = RateLimiter(self.clock)
         self.accounting = AccountingAPI(
             self.config, self.books, self.oauth, self.limiter, self.company_clock, self.stopping
         )
-        self.router: Router[Route] = Router()
         self._add_routes()
 
     # ------------------------------------------------------------ routing
@@ -91,46 +81,26 @@ class QuickBooksSandbox(LoopbackSandbox):
     def _classify_token(self, request: Request, _: dict[str, str]) -> CallInfo:
         return CallInfo("oauth", "token", self.oauth.realm_of_token_request(request))
 
-    # ------------------------------------------------------------ pipeline
+    # ------------------------------------------------------------ the pipeline's parts
 
-    def handle(self, request: Request) -> Outcome:
-        try:
-            return self._pipeline(request)
-        except Exception:  # a sandbox bug must still answer like a server, not hang the client
-            log.exception("sandbox error on %s %s", request.method, request.path)
-            return self.accounting.fault_response(errors.system_failure())
-
-    def _pipeline(self, request: Request) -> Outcome:
-        found = self.router.match(request.method, request.path)
-        if found is None:
-            return html_response(404, "<!doctype html><title>404</title><h1>Not Found</h1>")
-        route, params = found
-        if route.control is not None:
-            return route.control(request, params)
-        assert route.serve is not None
+    def classify(self, route: Route, request: Request, params: dict[str, str]) -> CallInfo:
         assert route.classify is not None
-        call = route.classify(request, params)
-        entry = self.log.start(request, call, self.company_clock.response_time())
-        rule = self.faults.pick(request.method, request.path, call)
-        if rule is not None and not rule.commits_first:
-            outcome = self._injected(rule, call)
-        else:
-            outcome = self._serve(route, request, call, params)
-            if rule is not None:
-                entry.committed_status = outcome.status if isinstance(outcome, Response) else None
-                outcome = self._injected(rule, call)
-        self._record(entry, outcome, rule)
-        return outcome
+        return route.classify(request, params)
 
-    def _serve(self, route: Route, request: Request, call: CallInfo, params: dict[str, str]) -> Outcome:
+    def serve(self, route: Route, request: Request, call: CallInfo, params: dict[str, str]) -> Outcome:
         assert route.serve is not None
-        try:
-            return route.serve(request, call, params)
-        except Exception:  # a sandbox bug must still answer like a server, and be logged as one
-            log.exception("sandbox error on %s %s", request.method, request.path)
-            return self.accounting.fault_response(errors.system_failure())
+        return route.serve(request, call, params)
 
-    def _injected(self, rule: FaultRule, call: CallInfo) -> Outcome:
+    def failure(self) -> Response:
+        return self.accounting.fault_response(errors.system_failure())
+
+    def not_found(self, request: Request) -> Response:
+        return html_response(404, "<!doctype html><title>404</title><h1>Not Found</h1>")
+
+    def log_time(self) -> str:
+        return self.company_clock.response_time()
+
+    def injected(self, rule: FaultRule, call: CallInfo) -> Outcome:
         effect = fault_effect(rule)
         if isinstance(effect, Drop):
             return effect
@@ -153,18 +123,6 @@ class QuickBooksSandbox(LoopbackSandbox):
         return json_response(
             429, {"error": "too_many_requests"}, headers=headers, fault_code="too_many_requests"
         )
-
-    def _record(self, entry: LogEntry, outcome: Outcome, rule: FaultRule | None) -> None:
-        entry.injected = rule.action if rule is not None else None
-        if isinstance(outcome, Drop):
-            entry.delivered = False
-            self.log.finish(entry, None, None)
-            return
-        # Intuit tags every answer with a transaction id support can trace; so does the sandbox.
-        entry.intuit_tid = outcome.headers.setdefault("intuit_tid", str(uuid.uuid4()))
-        entry.replayed = outcome.replayed
-        entry.delivered = rule is None or not rule.commits_first
-        self.log.finish(entry, outcome.status, outcome.fault_code)
 
 
 _UNAVAILABLE_PAGE = "<!doctype html><title>503 Service Unavailable</title><h1>Service Unavailable</h1>"

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from local.sandboxes.quickbooks.wire import Request
+from local.sandboxes.kit.wire import Request
 from local.sandboxes.square import errors
 from local.sandboxes.square.config import SquareConfig
 from local.sandboxes.square.ledger import PAYOUT_STATUSES, Ledger

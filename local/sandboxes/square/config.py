@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from local.sandboxes.quickbooks.config import ClientApp
+from local.sandboxes.kit.oauth import ClientApp
 
 __all__ = ["ClientApp", "FeeModel", "SquareConfig"]
 

@@ -8,14 +8,20 @@ action that Square would announce by webhook answers the events it raised and, w
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from booksync.currency import EXPECTED_FORM, is_currency
 
-from local.sandboxes.common import AddRoute, BadRequest, FaultControl, control_route, json_body
-from local.sandboxes.quickbooks.wire import Request
+from local.sandboxes.kit.control import (
+    AddRoute,
+    BadRequest,
+    ControlRoutes,
+    add_control_routes,
+    json_body,
+    shared_routes,
+)
+from local.sandboxes.kit.wire import Request
 from local.sandboxes.square.config import ClientApp, FeeModel
 from local.sandboxes.square.ledger import Event, LedgerError
 from local.sandboxes.square.webhooks import signed_request
@@ -39,13 +45,11 @@ _ID = "(?P<ident>[^/]+)"
 
 def register_control_routes(sandbox: SquareSandbox, add: AddRoute) -> None:
     control = _Control(sandbox)
-    routes: list[tuple[str, str, Callable[..., object]]] = [
+    routes: ControlRoutes = [
         ("POST", "/_sandbox/reset", control.reset),
         ("GET", "/_sandbox/config", control.get_config),
         ("POST", "/_sandbox/config", control.set_config),
-        *FaultControl(sandbox.faults).routes(),
-        ("GET", "/_sandbox/requests", control.requests),
-        ("DELETE", "/_sandbox/requests", control.clear_requests),
+        *shared_routes(sandbox.faults, sandbox.log),
         ("POST", "/_sandbox/clock/advance", control.advance_clock),
         ("POST", "/_sandbox/clients", control.register_client),
         ("GET", "/_sandbox/merchants", control.list_merchants),
@@ -70,8 +74,7 @@ def register_control_routes(sandbox: SquareSandbox, add: AddRoute) -> None:
         ("GET", f"/_sandbox/events/{_ID}", control.show_event),
         ("POST", f"/_sandbox/events/{_ID}/deliver", control.deliver_event),
     ]
-    for method, pattern, handler in routes:
-        add(method, pattern, control_route(handler, refusals=(LedgerError,)))
+    add_control_routes(add, routes, refusals=(LedgerError,))
 
 
 def _cents(body: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -115,7 +118,7 @@ class _Control:
         self.sb.oauth.reset()
         self.sb.webhooks.reset(subscriptions=drop_subscriptions)
         self.sb.faults.clear()
-        self.sb.clear_request_log()
+        self.sb.log.clear()
         return {"reset": True, "subscriptions": len(self.sb.webhooks.subscriptions)}
 
     def get_config(self, request: Request) -> object:
@@ -138,13 +141,6 @@ class _Control:
                     f"{name} can't be changed at run time (settable: {sorted(_SETTABLE)} and fees)"
                 )
         return self.get_config(request)
-
-    def requests(self, request: Request) -> object:
-        return {"requests": self.sb.request_log()}
-
-    def clear_requests(self, request: Request) -> object:
-        self.sb.clear_request_log()
-        return {"requests": []}
 
     def advance_clock(self, request: Request) -> object:
         """Jump token and code lifetimes forward: {"seconds": 2592000} expires 30-day tokens."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.sandboxes.quickbooks.wire import Response, json_response
+from local.sandboxes.kit.wire import Response, json_response
 
 
 class SquareError(Exception):

@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import re
 import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from local.sandboxes.quickbooks.clock import SandboxClock
-from local.sandboxes.quickbooks.wire import Request, Response, html_response, json_response, redirect
+from local.sandboxes.kit.clock import SandboxClock
+from local.sandboxes.kit.oauth import bearer_token, error_page, with_query
+from local.sandboxes.kit.wire import Request, Response, json_response, redirect
 from local.sandboxes.square import errors, ids
 from local.sandboxes.square.config import SquareConfig
 from local.sandboxes.square.errors import SquareError
@@ -103,31 +102,33 @@ class SquareOAuth:
         client_id = request.param("client_id") or ""
         app = self.config.clients.get(client_id)
         if app is None:
-            return _error_page("The client_id is not the application id of any registered app.")
+            return _square_error_page("The client_id is not the application id of any registered app.")
         redirect_uri = request.param("redirect_uri")
         if redirect_uri is not None and redirect_uri not in app.redirect_uris:
-            return _error_page("The redirect_uri does not match the redirect URL registered for this app.")
+            return _square_error_page(
+                "The redirect_uri does not match the redirect URL registered for this app."
+            )
         target = redirect_uri or (app.redirect_uris[0] if app.redirect_uris else None)
         if target is None:
-            return _error_page("The app has no redirect URL registered.")
+            return _square_error_page("The app has no redirect URL registered.")
         scopes = (request.param("scope") or "").replace(",", " ").split()
         if not scopes:
-            return _error_page("The scope parameter is required.")
+            return _square_error_page("The scope parameter is required.")
         challenge = request.param("code_challenge")
         if challenge is not None and not PKCE_CHALLENGE.match(challenge):
-            return _error_page(
+            return _square_error_page(
                 "The code_challenge must be BASE64URL(SHA256(code_verifier)) without padding (43 characters)."
             )
         state = request.param("state")
         if self.config.consent != "approve":
             return redirect(
-                _with_query(
+                with_query(
                     target, {"error": "access_denied", "error_description": "user_denied", "state": state}
                 )
             )
         asked = request.param("merchant_id")
         if asked is not None and asked not in self.ledger.merchants:
-            return _error_page(
+            return _square_error_page(
                 f"No seller {asked!r} in the sandbox: register it with POST /_sandbox/merchants."
             )
         merchant_id = self._consenting_merchant(asked)
@@ -137,7 +138,7 @@ class SquareOAuth:
             self.codes[code] = AuthCode(
                 client_id, redirect_uri, merchant_id, scopes, expires, code_challenge=challenge
             )
-        return redirect(_with_query(target, {"code": code, "response_type": "code", "state": state}))
+        return redirect(with_query(target, {"code": code, "response_type": "code", "state": state}))
 
     def _consenting_merchant(self, asked: str | None) -> str:
         """``merchant_id`` on the URL (a sandbox extension), the one set by control, or the newest."""
@@ -303,10 +304,11 @@ class SquareOAuth:
     def merchant_of(self, header: str | None, scope: str | None = None) -> str:
         """The seller a bearer token acts for; 401 as Square answers for a missing/expired/revoked one,
         403 INSUFFICIENT_SCOPES when the seller did not grant ``scope``."""
-        if not header or not header.lower().startswith("bearer ") or not header[7:].strip():
+        token = bearer_token(header)
+        if token is None:
             raise errors.unauthorized("This request could not be authorized.")
         with self.lock:
-            access = self.access.get(header[7:].strip())
+            access = self.access.get(token)
             if access is None:
                 raise errors.unauthorized("This request could not be authorized.")
             if access.revoked or access.grant.revoked:
@@ -383,14 +385,5 @@ def _check_verifier(verifier: Any, challenge: str) -> None:
         )
 
 
-def _with_query(uri: str, params: dict[str, str | None]) -> str:
-    present = {key: value for key, value in params.items() if value is not None}
-    return f"{uri}{'&' if '?' in uri else '?'}{urlencode(present)}"
-
-
-def _error_page(problem: str) -> Response:
-    body = (
-        "<!doctype html><title>Square - Error</title><h1>Something went wrong</h1>"
-        f"<p>{html.escape(problem)}</p>"
-    )
-    return html_response(400, body)
+def _square_error_page(problem: str) -> Response:
+    return error_page(problem, title="Square - Error")

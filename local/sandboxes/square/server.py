@@ -1,34 +1,25 @@
 """SquareSandbox: the Square Connect look-alike on loopback, in a background thread or standalone.
 
-Same pipeline as the QuickBooks sandbox, whose HTTP layer, scaled clock and fault rules it reuses:
-classify the call, let a fault rule answer instead (or after the work), else authenticate and serve.
-The control API under /_sandbox/ bypasses all of that.
+The kit's pipeline (classify, log, fault or serve) around Square's routes: OAuth endpoints (they
+authenticate by themselves) and Connect calls (bearer token and scope); the control API under
+/_sandbox/ bypasses it.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
-from local.sandboxes.common import ControlServe, LoopbackSandbox, fault_effect
-from local.sandboxes.quickbooks.faults import CallInfo, FaultInjector, FaultRule
-from local.sandboxes.quickbooks.wire import (
-    Drop,
-    Outcome,
-    Request,
-    Response,
-    Router,
-    json_response,
-)
+from local.sandboxes.kit.clock import SandboxClock
+from local.sandboxes.kit.control import ControlServe
+from local.sandboxes.kit.faults import CallInfo, FaultRule, fault_effect
+from local.sandboxes.kit.pipeline import CONTROL_PREFIX, ProviderSandbox
+from local.sandboxes.kit.reqlog import LogShape
+from local.sandboxes.kit.wire import Drop, Outcome, Request, Response, json_response
 from local.sandboxes.square import errors
 from local.sandboxes.square.api import DataAPI
-from local.sandboxes.square.clock import SquareClock
 from local.sandboxes.square.config import ClientApp, FeeModel, SquareConfig
 from local.sandboxes.square.control_api import register_control_routes
 from local.sandboxes.square.errors import SquareError
@@ -38,7 +29,6 @@ from local.sandboxes.square.webhooks import Webhooks
 
 __all__ = ["ClientApp", "FeeModel", "SquareConfig", "SquareSandbox"]
 
-log = logging.getLogger("booksync.sandbox.square")
 _VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 ApiServe = Callable[..., dict[str, Any]]
@@ -58,21 +48,24 @@ class Route:
     scope: str | None = None
 
 
-class SquareSandbox(LoopbackSandbox):
+class SquareSandbox(ProviderSandbox[Route]):
     thread_name = "square-sandbox"
+    provider = "square"
+    log_shape = LogShape(
+        account_key="merchant_id",
+        trace_header="square-trace-id",
+        fault_key="error_code",
+        header_fields=(("square_version", "square-version"),),
+    )
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, config: SquareConfig | None = None) -> None:
         super().__init__(host, port)
         self.config = config or SquareConfig()
-        self.clock = SquareClock(self.config.clock_scale)
+        self.clock = SandboxClock(self.config.clock_scale)
         self.ledger = Ledger(self.config)
         self.oauth = SquareOAuth(self.config, self.clock, self.ledger)
         self.api = DataAPI(self.config, self.ledger)
         self.webhooks = Webhooks(self.oauth.has_grant)
-        self.faults = FaultInjector()
-        self.requests: list[dict[str, Any]] = []
-        self._requests_lock = threading.Lock()
-        self.router: Router[Route] = Router()
         self._add_routes()
 
     # ------------------------------------------------------------ routing
@@ -106,55 +99,22 @@ class SquareSandbox(LoopbackSandbox):
             self, lambda method, pattern, serve: add(method, pattern, Route(control=serve))
         )
 
-    # ------------------------------------------------------------ pipeline
+    # ------------------------------------------------------------ the pipeline's parts
 
-    def handle(self, request: Request) -> Outcome:
-        try:
-            outcome = self._pipeline(request)
-        except Exception:  # a sandbox bug must still answer like a server, not hang the client
-            log.exception("sandbox error on %s %s", request.method, request.path)
-            outcome = errors.internal().response()
-        if isinstance(outcome, Response) and not request.path.startswith("/_sandbox/"):
-            # Square tags answers with a trace id support can look up; so does the sandbox.
-            outcome.headers.setdefault("square-trace-id", str(uuid.uuid4()))
-        return outcome
+    def not_found(self, request: Request) -> Response:
+        if request.path.startswith(CONTROL_PREFIX):
+            return json_response(404, {"error": f"no control route {request.method} {request.path}"})
+        return errors.SquareError(
+            404,
+            "INVALID_REQUEST_ERROR",
+            "NOT_FOUND",
+            f"{request.method} {request.path} is not a Square endpoint.",
+        ).response()
 
-    def _pipeline(self, request: Request) -> Outcome:
-        found = self.router.match(request.method, request.path)
-        if found is None:
-            if request.path.startswith("/_sandbox/"):
-                return json_response(404, {"error": f"no control route {request.method} {request.path}"})
-            return errors.SquareError(
-                404,
-                "INVALID_REQUEST_ERROR",
-                "NOT_FOUND",
-                f"{request.method} {request.path} is not a Square endpoint.",
-            ).response()
-        route, params = found
-        if route.control is not None:
-            return route.control(request, params)
-        call = CallInfo(
+    def classify(self, route: Route, request: Request, params: dict[str, str]) -> CallInfo:
+        return CallInfo(
             "oauth" if route.oauth else "api", route.operation, self._merchant_hint(request), route.entity
         )
-        rule = self._fault_for(request, call)
-        if rule is not None and not rule.commits_first:
-            outcome = self._injected(rule)
-        else:
-            outcome = self._serve(route, request, params)
-            if rule is not None:
-                outcome = self._injected(rule)
-        self._record(request, outcome, rule)
-        return outcome
-
-    def _fault_for(self, request: Request, call: CallInfo) -> FaultRule | None:
-        """A rule's ``path`` regex is tried on the path, then on path?query, so a rule can aim at
-        the pages after the first (``payout-entries\\?.*cursor=``) while ``/payout-entries$`` still
-        matches every page."""
-        rule = self.faults.pick(request.method, request.path, call)
-        if rule is None and request.query:
-            target = f"{request.path}?{urlencode(request.query, doseq=True)}"
-            rule = self.faults.pick(request.method, target, call)
-        return rule
 
     def _merchant_hint(self, request: Request) -> str | None:
         """The seller a call concerns, so a fault rule's ``realm`` can name a merchant id."""
@@ -163,7 +123,7 @@ class SquareSandbox(LoopbackSandbox):
         except SquareError:
             return None
 
-    def _serve(self, route: Route, request: Request, params: dict[str, str]) -> Outcome:
+    def serve(self, route: Route, request: Request, call: CallInfo, params: dict[str, str]) -> Outcome:
         if route.oauth is not None:
             return route.oauth(request)
         assert route.api is not None
@@ -181,7 +141,7 @@ class SquareSandbox(LoopbackSandbox):
         except SquareError as error:
             return error.response()
 
-    def _injected(self, rule: FaultRule) -> Outcome:
+    def injected(self, rule: FaultRule, call: CallInfo) -> Outcome:
         action = fault_effect(rule)
         if isinstance(action, Drop):
             return action
@@ -191,23 +151,5 @@ class SquareSandbox(LoopbackSandbox):
             return errors.unavailable().response()
         return errors.internal().response()
 
-    def _record(self, request: Request, outcome: Outcome, rule: FaultRule | None) -> None:
-        entry = {
-            "method": request.method,
-            "path": request.path,
-            "query": {key: values[0] for key, values in request.query.items()},
-            "square_version": request.header("square-version"),
-            "status": outcome.status if isinstance(outcome, Response) else None,
-            "error_code": outcome.fault_code if isinstance(outcome, Response) else None,
-            "injected": rule.action if rule is not None else None,
-        }
-        with self._requests_lock:
-            self.requests.append(entry)
-
-    def request_log(self) -> list[dict[str, Any]]:
-        with self._requests_lock:
-            return list(self.requests)
-
-    def clear_request_log(self) -> None:
-        with self._requests_lock:
-            self.requests.clear()
+    def failure(self) -> Response:
+        return errors.internal().response()

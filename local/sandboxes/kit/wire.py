@@ -1,7 +1,7 @@
 """The HTTP layer: a threaded stdlib server whose sockets the sandbox controls.
 
 A real socket server (not ASGI) is what lets a fault reset a connection with RST or hold a
-request open until the client's read timeout fires, exactly as a flaky Intuit edge would.
+request open until the client's read timeout fires, exactly as a flaky provider's edge would.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-log = logging.getLogger("booksync.sandbox.quickbooks")
+log = logging.getLogger("booksync.sandbox")
 RouteT = TypeVar("RouteT")
 
 
@@ -57,9 +57,9 @@ class Response:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    # The Intuit error code (or OAuth error) this answer carries, for the request log.
+    # The provider's error code (or OAuth error) this answer carries, for the request log.
     fault_code: str | None = None
-    # Answered from the requestid store: nothing was applied this time.
+    # Answered from an idempotency store (Intuit's requestid): nothing was applied this time.
     replayed: bool = False
 
 
@@ -75,7 +75,7 @@ Outcome = Response | Drop
 
 
 def _json_default(value: object) -> object:
-    # Intuit's JSON carries money as numbers; Decimals are exact here and become numbers on the wire.
+    # Providers' JSON carries money as numbers; Decimals are exact here and become numbers on the wire.
     if isinstance(value, Decimal):
         return float(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,4 +1,5 @@
-"""Fault injection rules: which requests fail, how, and how often."""
+"""Fault injection rules: which requests fail, how, and how often (the same rules in every sandbox;
+each renders an injected answer in its provider's shape)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
+
+from local.sandboxes.kit.wire import Drop, Request
 
 ACTIONS = {
     "http_500",
@@ -28,7 +32,7 @@ class CallInfo:
 
     kind: str  # "api" | "oauth"
     operation: str
-    realm: str | None = None
+    realm: str | None = None  # the provider's account the call concerns (a realm, a merchant id)
     entity: str | None = None
     # (entity, operation) of each batch item, so a rule naming an entity also hits a batch.
     batch_items: list[tuple[str | None, str]] = field(default_factory=list)
@@ -60,10 +64,11 @@ class FaultRule:
         extra = ("probability", "seed", "retry_after", "seconds", "fired")
         return {name: getattr(self, name) for name in fields + extra}
 
-    def matches(self, method: str, path: str, call: CallInfo) -> bool:
+    def matches(self, method: str, targets: tuple[str, ...], call: CallInfo) -> bool:
+        """``targets``: the request's path, then path?query when it has one (``path`` may match either)."""
         if self.method and self.method.upper() != method:
             return False
-        if self.path and not re.search(self.path, path):
+        if self.path and not any(re.search(self.path, target) for target in targets):
             return False
         if self.realm and self.realm != call.realm:
             return False
@@ -133,11 +138,18 @@ class FaultInjector:
         with self._lock:
             return [rule.public() for rule in self._rules]
 
-    def pick(self, method: str, path: str, call: CallInfo) -> FaultRule | None:
-        """The first rule that fires for this request; a ``times`` rule is spent by firing."""
+    def pick(self, request: Request, call: CallInfo) -> FaultRule | None:
+        """The first rule that fires for this request; a ``times`` rule is spent by firing.
+
+        A rule's ``path`` regex is tried on the path, then on path?query, so a rule can aim at the
+        pages after the first (``payout-entries\\?.*cursor=``) while ``/payout-entries$`` still
+        matches every page; a rule with a ``probability`` draws once per request either way."""
+        targets: tuple[str, ...] = (request.path,)
+        if request.query:
+            targets += (f"{request.path}?{urlencode(request.query, doseq=True)}",)
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(method, path, call):
+                if not rule.matches(request.method, targets, call):
                     continue
                 if rule.probability is not None and rule._random.random() >= rule.probability:
                     continue
@@ -148,3 +160,22 @@ class FaultInjector:
                         self._rules.remove(rule)
                 return rule
             return None
+
+
+# A commit-first rule lets the work happen, then has the plain rule's effect on the answer.
+_AFTER_COMMIT = {
+    "commit_then_500": "http_500",
+    "commit_then_reset": "reset",
+    "commit_then_timeout": "timeout",
+}
+
+
+def fault_effect(rule: FaultRule) -> Drop | str:
+    """A dropped connection (reset, timeout), or the kind of answer (``http_429``, ``http_503``,
+    ``http_500``) for the sandbox to render in its provider's shape."""
+    effect = _AFTER_COMMIT.get(rule.action, rule.action)
+    if effect == "reset":
+        return Drop("reset")
+    if effect == "timeout":
+        return Drop("timeout", rule.seconds)
+    return effect
