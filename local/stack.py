@@ -62,16 +62,67 @@ from local.runtime.template import (
     parameter_values,
 )
 from local.runtime.web import LOOPBACK, HttpRequest, HttpResponse, LoopbackServer
+from local.sandboxes.kit.serving import HostedApp
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "local" / "stack.yaml"
-PORT_DEFAULTS = {"moto": 4566, "api": 3000, "control": 3001, "qbo": 8301, "square": 0}
+
+
+@dataclass(frozen=True)
+class SandboxRow:
+    """One provider sandbox the stack runs. ``module`` has ``for_stack(HostedApp)``; ``key`` names
+    its port (``BOOKSYNC_<KEY>_PORT``) and the placeholders it gives local/stack.yaml: ``{<key>_url}``,
+    ``{<key>_client_id}``, ``{<key>_client_secret}`` and, with a ``webhook_path`` (the provider posts
+    to a subscription), ``{<key>_notification_url}`` and ``{<key>_webhook_signature_key}``. The
+    ``<name>:`` section of local/stack.yaml may set ``client_id``, ``redirect_path``,
+    ``webhook_path`` and ``webhook_signature_key``."""
+
+    name: str  # the provider, as booksync names it; also its local/stack.yaml section
+    label: str
+    module: str
+    key: str
+    default_port: int  # 0: a free port
+    client_id: str
+    redirect_path: str
+    secret_prefix: str = ""  # the provider's own secret format (Square: sandbox-sq0csb-...)
+    webhook_path: str | None = None
+    webhook_signature_key: str | None = None
+
+    @property
+    def port_variable(self) -> str:
+        return f"BOOKSYNC_{self.key.upper()}_PORT"
+
+
+# The sandboxes the stack starts, in order. A new provider's sandbox is a row here.
+SANDBOXES = (
+    SandboxRow(
+        "quickbooks",
+        "QuickBooks sandbox",
+        "local.sandboxes.quickbooks.server",
+        key="qbo",
+        default_port=8301,
+        client_id="booksync-local-qbo",
+        redirect_path="/oauth/quickbooks/callback",
+    ),
+    SandboxRow(
+        "square",
+        "Square sandbox",
+        "local.sandboxes.square.server",
+        key="square",
+        default_port=0,
+        client_id="sandbox-sq0idb-booksync-local",
+        redirect_path="/oauth/square/callback",
+        secret_prefix="sandbox-sq0csb-",
+        webhook_path="/webhooks/square",
+        webhook_signature_key="booksync-local-square-key",
+    ),
+)
+# The stack's own servers' ports (a sandbox's are its row's: BOOKSYNC_<KEY>_PORT, default_port).
+PORT_DEFAULTS = {"moto": 4566, "api": 3000, "control": 3001}
 PORT_VARIABLES = {
     "moto": "BOOKSYNC_MOTO_PORT",
     "api": "BOOKSYNC_API_PORT",
     "control": "BOOKSYNC_CONTROL_PORT",
-    "qbo": "BOOKSYNC_QBO_PORT",
-    "square": "BOOKSYNC_SQUARE_PORT",  # 0 or unset: a free port
 }
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # Stop order: no new work first, then the workers (which ends running invocations), then AWS.
@@ -88,10 +139,6 @@ def iam_usage_dir() -> Path:
     return Path(os.environ.get(IAM_USAGE_VARIABLE) or DEFAULT_IAM_USAGE_DIR)
 
 
-_QBO_SANDBOX_MODULE = "local.sandboxes.quickbooks.server"
-_SQUARE_SANDBOX_MODULE = "local.sandboxes.square.server"
-
-
 class DrainTimeout(TimeoutError):
     """The event sources did not go idle in time; ``pending`` says what was still going on."""
 
@@ -100,13 +147,56 @@ class DrainTimeout(TimeoutError):
         self.pending = dict(pending)
 
 
+@dataclass
+class SandboxRun:
+    """A row's sandbox in this stack: its app (the secret new at every start: registered in the
+    sandbox and written to SSM, nothing to leak), its URLs and, once started, the sandbox object
+    (None with ``sandboxes=False`` or when its module cannot be imported)."""
+
+    row: SandboxRow
+    client_id: str
+    client_secret: str
+    redirect_path: str
+    webhook_path: str | None
+    webhook_signature_key: str | None
+    url: str = ""
+    redirect_uri: str = ""
+    notification_url: str | None = None
+    sandbox: Any = None
+
+    @classmethod
+    def of(cls, row: SandboxRow, config: Mapping[str, Any]) -> SandboxRun:
+        webhook_key = config.get("webhook_signature_key", row.webhook_signature_key)
+        webhook_path = config.get("webhook_path", row.webhook_path)
+        return cls(
+            row,
+            client_id=str(config.get("client_id", row.client_id)),
+            client_secret=row.secret_prefix + secrets.token_urlsafe(32),
+            redirect_path=str(config.get("redirect_path", row.redirect_path)),
+            webhook_path=str(webhook_path) if row.webhook_path else None,
+            webhook_signature_key=str(webhook_key) if row.webhook_path and webhook_key else None,
+        )
+
+    def placeholders(self) -> dict[str, str]:
+        key = self.row.key
+        values = {
+            f"{key}_url": self.url,
+            f"{key}_client_id": self.client_id,
+            f"{key}_client_secret": self.client_secret,
+        }
+        if self.row.webhook_path is not None:
+            values[f"{key}_notification_url"] = self.notification_url or ""
+            values[f"{key}_webhook_signature_key"] = self.webhook_signature_key or ""
+        return values
+
+
 @dataclass(frozen=True)
 class StackOptions:
     template: str | Path = "template.yaml"
     # local/stack.yaml: parameter overrides and SSM parameters; None for none (fixture templates).
     config: str | Path | None = DEFAULT_CONFIG
     # "env": BOOKSYNC_*_PORT or the defaults; "auto": free ports; or a mapping for some of
-    # moto/api/control/qbo (the others as "env"). 0 always means a free port.
+    # moto/api/control and the sandboxes' keys (qbo, square; the others as "env"). 0 always means a free port.
     ports: Literal["auto", "env"] | Mapping[str, int] = "env"
     # Template parameter overrides applied over the config's (placeholders allowed).
     parameters: Mapping[str, Any] = field(default_factory=dict)
@@ -171,23 +261,8 @@ class LocalStack:
         self.attributes: dict[str, Attributes] = {}
         self.provisioned: dict[str, Provisioned] = {}
         self.warnings: list[str] = []
-        self.qbo_client_id = str(
-            (self._config.get("quickbooks") or {}).get("client_id", "booksync-local-qbo")
-        )
-        # New at every start, registered in the sandbox and written to SSM: nothing to leak.
-        self.qbo_client_secret = secrets.token_urlsafe(32)
-        self.qbo_url: str | None = None
-        # The Square sandbox: its app registration (secret new every start) and webhook subscription.
-        square = self._config.get("square") or {}
-        self.square_client_id = str(square.get("client_id", "sandbox-sq0idb-booksync-local"))
-        self.square_client_secret = "sandbox-sq0csb-" + secrets.token_urlsafe(32)
-        self.square_webhook_signature_key = str(
-            square.get("webhook_signature_key", "booksync-local-square-key")
-        )
-        self._square_redirect_path = str(square.get("redirect_path", "/oauth/square/callback"))
-        self._square_webhook_path = str(square.get("webhook_path", "/webhooks/square"))
-        self.square_url: str | None = None
-        self.square_sandbox: Any = None  # the SquareSandbox object, for tests that steer it in-process
+        # The provider sandboxes, by provider (SANDBOXES): their apps, URLs and running objects.
+        self.sandboxes = {row.name: SandboxRun.of(row, self._config.get(row.name) or {}) for row in SANDBOXES}
         self._stops: list[tuple[int, str, Callable[[], None]]] = []
         self._servers: dict[str, LoopbackServer] = {}
         self._moto: MotoServer | None = None
@@ -233,8 +308,8 @@ class LocalStack:
         self._moto = MotoServer(self._port("moto"))
         self._moto.start()
         self._stops.append((_STOP_MOTO, "moto", self._moto.stop))
-        self._start_sandboxes()
-        self._start_square_sandbox()
+        for run in self.sandboxes.values():
+            self._start_sandbox(run)
         resolver = self._provision(template)
         self._seed_ssm()
         self._model = ModelBuilder(
@@ -261,13 +336,15 @@ class LocalStack:
 
     # -- start-up steps
 
-    def _port(self, name: str) -> int:
+    def _port(self, name: str, setting: tuple[str, int] | None = None) -> int:
+        """``setting``: (variable, default) of a sandbox's port; the stack's own servers' otherwise."""
         ports = self.options.ports
         if ports == "auto":
             return 0
         if isinstance(ports, Mapping) and name in ports:
             return int(ports[name])
-        return int(os.environ.get(PORT_VARIABLES[name], PORT_DEFAULTS[name]))
+        variable, default = setting or (PORT_VARIABLES[name], PORT_DEFAULTS[name])
+        return int(os.environ.get(variable, default))
 
     def _bind_servers(self, template: Template) -> None:
         """Bind every port first: the template's parameters need the URLs."""
@@ -293,66 +370,37 @@ class LocalStack:
             names.append(IMPLICIT_HTTP_API)
         return names
 
-    def _start_sandboxes(self) -> None:
-        qbo_port = self._port("qbo") or _free_port()
-        self.qbo_url = f"http://{LOOPBACK}:{qbo_port}"
+    def _start_sandbox(self, run: SandboxRun) -> None:
+        row = run.row
+        port = self._port(row.key, (row.port_variable, row.default_port)) or _free_port()
+        api_url = self._primary_api_url()
+        run.url = f"http://{LOOPBACK}:{port}"
+        run.redirect_uri = f"{api_url}{run.redirect_path}"
+        run.notification_url = f"{api_url}{run.webhook_path}" if run.webhook_path is not None else None
         if not self.options.sandboxes:
             return
         try:
-            module = importlib.import_module(_QBO_SANDBOX_MODULE)
+            module = importlib.import_module(row.module)
         except ImportError as error:
             self.warnings.append(
-                f"QuickBooks sandbox NOT running: {_QBO_SANDBOX_MODULE} cannot be imported ({error}); "
-                f"QuickBooks URLs point at {self.qbo_url}, where nothing answers"
+                f"{row.label} NOT running: {row.module} cannot be imported ({error}); "
+                f"its URLs point at {run.url}, where nothing answers"
             )
             return
-        redirect = f"{self._primary_api_url()}/oauth/quickbooks/callback"
-        config = module.SandboxConfig(
-            clients={
-                self.qbo_client_id: module.ClientApp(secret=self.qbo_client_secret, redirect_uris=[redirect])
-            }
+        app = HostedApp(
+            LOOPBACK,
+            port,
+            run.client_id,
+            run.client_secret,
+            run.redirect_uri,
+            run.notification_url,
+            run.webhook_signature_key,
         )
-        sandbox = module.QuickBooksSandbox(host=LOOPBACK, port=qbo_port, config=config)
+        sandbox = module.for_stack(app)
         sandbox.start()
-        self._stops.append((_STOP_SANDBOXES, "QuickBooks sandbox", sandbox.stop))
-        self.qbo_url = str(sandbox.url).rstrip("/")
-
-    @property
-    def square_redirect_uri(self) -> str:
-        return f"{self._primary_api_url()}{self._square_redirect_path}"
-
-    @property
-    def square_notification_url(self) -> str:
-        """Where the Square sandbox's webhook subscription posts (the stack's own endpoint)."""
-        return f"{self._primary_api_url()}{self._square_webhook_path}"
-
-    def _start_square_sandbox(self) -> None:
-        port = self._port("square") or _free_port()
-        self.square_url = f"http://{LOOPBACK}:{port}"
-        if not self.options.sandboxes:
-            return
-        try:
-            module = importlib.import_module(_SQUARE_SANDBOX_MODULE)
-        except ImportError as error:
-            self.warnings.append(
-                f"Square sandbox NOT running: {_SQUARE_SANDBOX_MODULE} cannot be imported ({error}); "
-                f"Square URLs point at {self.square_url}, where nothing answers"
-            )
-            return
-        client = module.ClientApp(secret=self.square_client_secret, redirect_uris=[self.square_redirect_uri])
-        sandbox = module.SquareSandbox(
-            host=LOOPBACK, port=port, config=module.SquareConfig(clients={self.square_client_id: client})
-        )
-        sandbox.webhooks.subscribe(
-            {
-                "notification_url": self.square_notification_url,
-                "signature_key": self.square_webhook_signature_key,
-            }
-        )
-        sandbox.start()
-        self._stops.append((_STOP_SANDBOXES, "Square sandbox", sandbox.stop))
-        self.square_sandbox = sandbox
-        self.square_url = str(sandbox.url).rstrip("/")
+        self._stops.append((_STOP_SANDBOXES, row.label, sandbox.stop))
+        run.sandbox = sandbox
+        run.url = str(sandbox.url).rstrip("/")
 
     def placeholders(self) -> dict[str, str]:
         """The values local/stack.yaml may use in braces."""
@@ -360,14 +408,7 @@ class LocalStack:
             "api_url": self._primary_api_url(),
             "control_url": self.control_url,
             "moto_url": self.moto_url,
-            "qbo_url": self.qbo_url or "",
-            "qbo_client_id": self.qbo_client_id,
-            "qbo_client_secret": self.qbo_client_secret,
-            "square_url": self.square_url or "",
-            "square_client_id": self.square_client_id,
-            "square_client_secret": self.square_client_secret,
-            "square_webhook_signature_key": self.square_webhook_signature_key,
-            "square_notification_url": self.square_notification_url,
+            **{name: value for run in self.sandboxes.values() for name, value in run.placeholders().items()},
             "jwt_issuer": LOCAL_ISSUER,
             "jwt_audience": LOCAL_AUDIENCE,
             "stack_name": self.options.stack_name,
@@ -564,8 +605,7 @@ class LocalStack:
             "api_urls": self.api_urls,
             "control_url": self.control_url,
             "moto_url": self.moto_url,
-            "qbo_url": self.qbo_url,
-            "square_url": self.square_url,
+            **{f"{run.row.key}_url": run.url for run in self.sandboxes.values()},
         }
 
     def boto3_client(self, service: str) -> Any:
@@ -651,10 +691,8 @@ class LocalStack:
             row(f"API {name}", url)
         row("control API", self.control_url)
         row("moto (AWS_ENDPOINT_URL)", self.moto_url)
-        running = self.qbo_url and not any("QuickBooks sandbox NOT" in w for w in self.warnings)
-        row("QuickBooks sandbox", self.qbo_url if running else "not running")
-        square_up = self.square_sandbox is not None
-        row("Square sandbox", self.square_url if square_up else "not running")
+        for run in self.sandboxes.values():
+            row(run.row.label, run.url if run.sandbox is not None else "not running")
         row("logs", f"{self.state_dir / 'logs'}/<Function>.log")
         for spec in model.functions.values():
             lines.append(

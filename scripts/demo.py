@@ -156,7 +156,7 @@ def run(stack: Any) -> Checks:
         stack=stack,
         checks=Checks(),
         api=httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30),
-        qbo=httpx.Client(base_url=stack.qbo_url, timeout=10),
+        qbo=httpx.Client(base_url=stack.sandboxes["quickbooks"].url, timeout=10),
     )
     for play in CHAPTERS:
         play(scenario)
@@ -553,7 +553,7 @@ def square_payments_and_payout(s: Scenario) -> None:
     from local.sandboxes.square.testing import SquareControl
 
     step("Square: customers pay two invoices by card; the payout becomes one QuickBooks deposit")
-    with SquareControl(s.stack.square_url) as square:
+    with SquareControl(s.stack.sandboxes["square"].url) as square:
         merchant = square.add_merchant("Harper Plumbing", ["Main"])
         started = s.api.post("/integrations/square/connect")
         consent_page = httpx.get(
@@ -675,7 +675,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Starting the local stack (moto, runtime from template.yaml, QuickBooks sandbox)...", flush=True)
     began = time.monotonic()
     with LocalStack(StackOptions(template="template.yaml", ports="auto", echo=verbose)) as stack:
-        print(f"  API {stack.api_url}   QuickBooks sandbox {stack.qbo_url}   AWS (moto) {stack.moto_url}")
+        qbo_url = stack.sandboxes["quickbooks"].url
+        print(f"  API {stack.api_url}   QuickBooks sandbox {qbo_url}   AWS (moto) {stack.moto_url}")
         if not verbose:
             logs = stack.state_dir / "logs"
             print(f"  function logs: {logs}/<Function>.log (--verbose or DEMO_VERBOSE=1 prints them here)")

@@ -31,7 +31,6 @@ def api(stack: LocalStack, request: pytest.FixtureRequest) -> Iterator[httpx.Cli
 
 def quickbooks_ledger(stack: LocalStack, realm: str, entity: str) -> list[dict[str, Any]]:
     """The sandbox's rows of one entity for a realm (what QuickBooks holds)."""
-    assert stack.qbo_url is not None
-    with SandboxControl(stack.qbo_url) as control:
+    with SandboxControl(stack.sandboxes["quickbooks"].url) as control:
         rows: list[dict[str, Any]] = control.ledger(realm)["entities"].get(entity, [])
     return rows

@@ -33,7 +33,7 @@ def ledger(stack: LocalStack, entity: str) -> list[dict[str, Any]]:
 def connect(stack: LocalStack, api: httpx.Client, realm: str = REALM) -> None:
     started = api.post("/integrations/quickbooks/connect")
     assert started.status_code == 200, started.text
-    with SandboxControl(stack.qbo_url) as control:
+    with SandboxControl(stack.sandboxes["quickbooks"].url) as control:
         location = control.approve_consent(started.json()["authorization_url"], realm=realm)
     callback = httpx.get(location, timeout=30)
     assert callback.status_code in (200, 302), callback.text

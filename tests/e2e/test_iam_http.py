@@ -43,8 +43,7 @@ def _connected(stack: LocalStack, api: httpx.Client) -> None:
     if api.get("/integrations/quickbooks").json().get("status") != "connected":
         started = api.post("/integrations/quickbooks/connect")
         assert started.status_code == 200, started.text
-        assert stack.qbo_url is not None
-        with SandboxControl(stack.qbo_url) as control:
+        with SandboxControl(stack.sandboxes["quickbooks"].url) as control:
             location = control.approve_consent(started.json()["authorization_url"], realm=REALM)
         callback = httpx.get(location, timeout=30)
         assert callback.status_code in (200, 302), callback.text
@@ -71,8 +70,7 @@ def test_a_rate_limited_invoice_waits_its_retry_after_in_the_queue(
     _connected(stack, api)
     # A Retry-After beyond the HTTP client's 10 s inline budget: the job goes back to the queue at once.
     retry_after = 12
-    assert stack.qbo_url is not None
-    with SandboxControl(stack.qbo_url) as control:
+    with SandboxControl(stack.sandboxes["quickbooks"].url) as control:
         control.add_fault("http_429", entity="Invoice", operation="create", times=1, retry_after=retry_after)
     before = len(stack.invocations("SyncInvoiceFunction"))
     _sent_invoice(api, "RL-1")
@@ -97,8 +95,7 @@ def test_a_quickbooks_webhook_goes_through_both_functions(stack: LocalStack, api
     stack.drain(timeout=60)
     remote = next(i for i in ledger(stack, "Invoice") if i["DocNumber"] == "WH-1")
     change = {"realm": REALM, "entity": "Invoice", "id": str(remote["Id"]), "operation": "Update"}
-    assert stack.qbo_url is not None
-    with SandboxControl(stack.qbo_url) as control:
+    with SandboxControl(stack.sandboxes["quickbooks"].url) as control:
         answer = control.send_webhook(f"{stack.api_url}/webhooks/quickbooks", VERIFIER, [change])
     assert answer["status"] == 200, answer
     stack.drain(timeout=60)

@@ -27,7 +27,10 @@ def script(stack: LocalStack, token: str) -> str:
     # The stack runs on free ports here, and its token is minted in-process (make token is
     # tested on its own): everything else runs exactly as the README prints it.
     text, ports = re.subn(
-        r"^export API=\S+ QBO=\S+$", f"export API={stack.api_url} QBO={stack.qbo_url}", text, flags=re.M
+        r"^export API=\S+ QBO=\S+$",
+        f"export API={stack.api_url} QBO={stack.sandboxes['quickbooks'].url}",
+        text,
+        flags=re.M,
     )
     text, minted = re.subn(r"^export TOKEN=\$\(make -s token\)$", f"export TOKEN={token}", text, flags=re.M)
     assert (ports, minted) == (1, 1), "the README's first hour no longer sets API, QBO and TOKEN"
@@ -46,7 +49,9 @@ def test_the_first_hour_runs_as_written() -> None:
         realm = httpx.get(
             f"{stack.api_url}/integrations/quickbooks", headers={"Authorization": f"Bearer {token}"}
         ).json()["account_id"]
-        entities = httpx.get(f"{stack.qbo_url}/_sandbox/ledger", params={"realm": realm}).json()["entities"]
+        entities = httpx.get(
+            f"{stack.sandboxes['quickbooks'].url}/_sandbox/ledger", params={"realm": realm}
+        ).json()["entities"]
     (invoice,) = entities["Invoice"]
     (payment,) = entities["Payment"]
     assert [c["DisplayName"] for c in entities["Customer"]] == ["Harper Plumbing LLC"]

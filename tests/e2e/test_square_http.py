@@ -22,8 +22,8 @@ COMPANY = "square-http"
 
 
 def test_card_payments_reach_their_invoices(stack: LocalStack, api: httpx.Client) -> None:
-    assert stack.square_url
-    with SquareControl(stack.square_url) as square:
+    assert stack.sandboxes["square"].url
+    with SquareControl(stack.sandboxes["square"].url) as square:
         merchant = square.add_merchant("Harper Plumbing", ["Main"])
         started = api.post("/integrations/square/connect")
         assert started.status_code == 200, started.text

@@ -31,11 +31,11 @@ def stack() -> Iterator[LocalStack]:
 
 
 def test_square_connects_with_pkce_when_the_stack_says_so(stack: LocalStack) -> None:
-    assert stack.square_url and stack.square_sandbox is not None
+    assert stack.sandboxes["square"].url and stack.sandboxes["square"].sandbox is not None
     token = stack.mint_token(COMPANY, "admin", sub="alice")
     with (
         httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as api,
-        SquareControl(stack.square_url) as square,
+        SquareControl(stack.sandboxes["square"].url) as square,
     ):
         merchant = square.add_merchant("Harper Plumbing", ["Main"])
         started = api.post("/integrations/square/connect")
@@ -49,5 +49,7 @@ def test_square_connects_with_pkce_when_the_stack_says_so(stack: LocalStack) -> 
         assert app_return.confirm(api, "square", callback).status_code == 200
         described = api.get("/integrations/square").json()
         assert described["status"] == "connected" and described["account_id"] == merchant["id"]
-    grants = [g for g in stack.square_sandbox.oauth.grants.values() if g.merchant_id == merchant["id"]]
+    grants = [
+        g for g in stack.sandboxes["square"].sandbox.oauth.grants.values() if g.merchant_id == merchant["id"]
+    ]
     assert [grant.pkce for grant in grants] == [True]

@@ -3,6 +3,7 @@ runtime cannot run fail at start-up, naming what is unsupported."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -201,13 +202,17 @@ quickbooks:
 
 def test_stack_config_fills_parameters_and_seeds_ssm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A sandbox module that cannot be imported is reported, not fatal.
-    monkeypatch.setattr(stack_module, "_QBO_SANDBOX_MODULE", "local.sandboxes.not_written_yet")
+    quickbooks = dataclasses.replace(stack_module.SANDBOXES[0], module="local.sandboxes.not_written_yet")
+    monkeypatch.setattr(stack_module, "SANDBOXES", (quickbooks, *stack_module.SANDBOXES[1:]))
     config = tmp_path / "stack.yaml"
     config.write_text(CONFIG)
     with LocalStack(fixture_options(tmp_path, config=config, parameters={}, sandboxes=True)) as stack:
         ssm = stack.boto3_client("ssm")
         secret = ssm.get_parameter(Name="/fixture/client-secret", WithDecryption=True)["Parameter"]
-        assert (secret["Type"], secret["Value"]) == ("SecureString", stack.qbo_client_secret)
+        assert (secret["Type"], secret["Value"]) == (
+            "SecureString",
+            stack.sandboxes["quickbooks"].client_secret,
+        )
         greeting = ssm.get_parameter(Name="/booksync-local/greeting")["Parameter"]["Value"]
         assert greeting == f"fixture-client@{stack.api_url}"
         assert any("NotInTheTemplate" in warning for warning in stack.warnings)
@@ -219,6 +224,47 @@ def test_stack_config_fills_parameters_and_seeds_ssm(tmp_path: Path, monkeypatch
             f"{stack.api_url}/private", headers={"authorization": f"Bearer {token}"}, timeout=15
         )
         assert response.status_code == 200
+
+
+def test_a_new_providers_sandbox_is_a_row_in_the_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row in SANDBOXES is all the stack needs: it starts the row's module on the row's port
+    setting, registers its app (the secret new and written to SSM through the row's placeholders),
+    lists it in the banner and urls(), and stops it (here Xero's row played by the QuickBooks module)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("BOOKSYNC_XERO_PORT", str(port))
+    xero = stack_module.SandboxRow(
+        "xero",
+        "Xero sandbox",
+        "local.sandboxes.quickbooks.server",
+        key="xero",
+        default_port=0,
+        client_id="booksync-local-xero",
+        redirect_path="/oauth/xero/callback",
+    )
+    monkeypatch.setattr(stack_module, "SANDBOXES", (*stack_module.SANDBOXES, xero))
+    config = tmp_path / "stack.yaml"
+    config.write_text(
+        "ssm_parameters:\n  - name: /fixture/xero-secret\n    value: '{xero_client_secret}'\n"
+        "xero:\n  client_id: fixture-xero\n"
+    )
+    with LocalStack(
+        fixture_options(tmp_path, config=config, ports={"moto": 0, "api": 0, "control": 0}, sandboxes=True)
+    ) as stack:
+        run = stack.sandboxes["xero"]
+        assert run.url == f"http://127.0.0.1:{port}" and run.sandbox is not None
+        assert run.client_id == "fixture-xero" and run.redirect_uri == f"{stack.api_url}/oauth/xero/callback"
+        assert stack.urls()["xero_url"] == run.url
+        assert f"Xero sandbox{'':<18} {run.url}" in stack.banner()
+        secret = stack.boto3_client("ssm").get_parameter(Name="/fixture/xero-secret", WithDecryption=True)
+        assert secret["Parameter"]["Value"] == run.client_secret
+        assert run.sandbox.config.clients["fixture-xero"].redirect_uris == [run.redirect_uri]
+        assert httpx.get(f"{run.url}/_sandbox/config", timeout=5).json()["clients"] == ["fixture-xero"]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{run.url}/_sandbox/config", timeout=5)
 
 
 def test_unknown_placeholder_fails(tmp_path: Path) -> None:
@@ -234,4 +280,4 @@ def test_the_repositorys_stack_config_is_usable(tmp_path: Path) -> None:
         secret = stack.boto3_client("ssm").get_parameter(
             Name="/booksync/local/quickbooks/client-secret", WithDecryption=True
         )["Parameter"]["Value"]
-        assert secret == stack.qbo_client_secret
+        assert secret == stack.sandboxes["quickbooks"].client_secret

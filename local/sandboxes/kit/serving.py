@@ -1,5 +1,5 @@
-"""Serving a sandbox on loopback: in a daemon thread or the calling thread, with a prompt stop,
-and the standalone entry points' shared arguments."""
+"""Serving a sandbox on loopback: in a daemon thread or the calling thread, with a prompt stop;
+what a host (the local stack) sets one up with; the standalone entry points' shared arguments."""
 
 from __future__ import annotations
 
@@ -7,9 +7,24 @@ import argparse
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Self
 
 from local.sandboxes.kit.wire import Outcome, Request, SandboxHTTPServer
+
+
+@dataclass(frozen=True)
+class HostedApp:
+    """What a host sets a sandbox up with (each sandbox's ``for_stack`` reads it): where it listens,
+    the app it registers and, for a provider that pushes webhooks to subscribers, the subscription."""
+
+    host: str
+    port: int
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    notification_url: str | None = None
+    signature_key: str | None = None
 
 
 class LoopbackSandbox:

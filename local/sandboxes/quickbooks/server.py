@@ -14,6 +14,7 @@ from local.sandboxes.kit.control import ControlServe
 from local.sandboxes.kit.faults import CallInfo, FaultRule, fault_effect
 from local.sandboxes.kit.pipeline import ProviderSandbox
 from local.sandboxes.kit.reqlog import LogShape
+from local.sandboxes.kit.serving import HostedApp
 from local.sandboxes.kit.wire import Drop, Outcome, Request, Response, html_response, json_response
 from local.sandboxes.quickbooks import errors
 from local.sandboxes.quickbooks.accounting import AccountingAPI, classify
@@ -24,7 +25,7 @@ from local.sandboxes.quickbooks.control_api import register_control_routes
 from local.sandboxes.quickbooks.limits import RateLimiter
 from local.sandboxes.quickbooks.oauth import OAuthServer
 
-__all__ = ["ClientApp", "Limits", "QuickBooksSandbox", "SandboxConfig"]
+__all__ = ["ClientApp", "Limits", "QuickBooksSandbox", "SandboxConfig", "for_stack"]
 
 Classifier = Callable[[Request, dict[str, str]], CallInfo]
 Serve = Callable[[Request, CallInfo, dict[str, str]], Outcome]
@@ -130,3 +131,10 @@ _UNAVAILABLE_PAGE = "<!doctype html><title>503 Service Unavailable</title><h1>Se
 
 def _oauth(operation: str) -> Classifier:
     return lambda request, params: CallInfo("oauth", operation)
+
+
+def for_stack(app: HostedApp) -> QuickBooksSandbox:
+    """The sandbox the local stack runs: its app registered (Intuit has no webhook subscription to
+    make: the sandbox signs deliveries on request, ``POST /_sandbox/webhooks``)."""
+    clients = {app.client_id: ClientApp(secret=app.client_secret, redirect_uris=[app.redirect_uri])}
+    return QuickBooksSandbox(host=app.host, port=app.port, config=SandboxConfig(clients=clients))

@@ -17,6 +17,7 @@ from local.sandboxes.kit.control import ControlServe
 from local.sandboxes.kit.faults import CallInfo, FaultRule, fault_effect
 from local.sandboxes.kit.pipeline import CONTROL_PREFIX, ProviderSandbox
 from local.sandboxes.kit.reqlog import LogShape
+from local.sandboxes.kit.serving import HostedApp
 from local.sandboxes.kit.wire import Drop, Outcome, Request, Response, json_response
 from local.sandboxes.square import errors
 from local.sandboxes.square.api import DataAPI
@@ -27,7 +28,7 @@ from local.sandboxes.square.ledger import Ledger
 from local.sandboxes.square.oauth import SquareOAuth
 from local.sandboxes.square.webhooks import Webhooks
 
-__all__ = ["ClientApp", "FeeModel", "SquareConfig", "SquareSandbox"]
+__all__ = ["ClientApp", "FeeModel", "SquareConfig", "SquareSandbox", "for_stack"]
 
 _VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -153,3 +154,15 @@ class SquareSandbox(ProviderSandbox[Route]):
 
     def failure(self) -> Response:
         return errors.internal().response()
+
+
+def for_stack(app: HostedApp) -> SquareSandbox:
+    """The sandbox the local stack runs: its app registered and, with a notification URL, the
+    webhook subscription that posts to it signed with ``signature_key``."""
+    clients = {app.client_id: ClientApp(secret=app.client_secret, redirect_uris=[app.redirect_uri])}
+    sandbox = SquareSandbox(host=app.host, port=app.port, config=SquareConfig(clients=clients))
+    if app.notification_url is not None:
+        sandbox.webhooks.subscribe(
+            {"notification_url": app.notification_url, "signature_key": app.signature_key}
+        )
+    return sandbox

@@ -26,21 +26,26 @@ def test_the_stack_runs_the_square_sandbox_wired_to_its_own_endpoints(tmp_path: 
         echo=False,
     )
     with LocalStack(options) as stack:
-        assert stack.square_url and stack.square_sandbox is not None
-        assert stack.urls()["square_url"] == stack.square_url
-        assert f"Square sandbox{'':<16} {stack.square_url}" in stack.banner()
-        assert httpx.get(f"{stack.square_url}/v2/locations").status_code == 401
-        [subscription] = stack.square_sandbox.webhooks.subscriptions.values()
+        assert stack.sandboxes["square"].url and stack.sandboxes["square"].sandbox is not None
+        assert stack.urls()["square_url"] == stack.sandboxes["square"].url
+        assert f"Square sandbox{'':<16} {stack.sandboxes['square'].url}" in stack.banner()
+        assert httpx.get(f"{stack.sandboxes['square'].url}/v2/locations").status_code == 401
+        [subscription] = stack.sandboxes["square"].sandbox.webhooks.subscriptions.values()
         assert subscription.notification_url == f"{stack.api_url}/webhooks/square"
-        assert subscription.signature_key == stack.square_webhook_signature_key
+        assert subscription.signature_key == stack.sandboxes["square"].webhook_signature_key
         secret = stack.boto3_client("ssm").get_parameter(
             Name="/booksync/local/square/application-secret", WithDecryption=True
         )["Parameter"]["Value"]
-        assert secret == stack.square_client_secret
-        tokens = connect(stack.square_url, stack.square_client_id, secret, stack.square_redirect_uri)
+        assert secret == stack.sandboxes["square"].client_secret
+        tokens = connect(
+            stack.sandboxes["square"].url,
+            stack.sandboxes["square"].client_id,
+            secret,
+            stack.sandboxes["square"].redirect_uri,
+        )
         assert tokens.merchant_id
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{stack.square_url}/v2/locations")
+        httpx.get(f"{stack.sandboxes['square'].url}/v2/locations")
 
 
 def test_without_sandboxes_the_url_is_still_known(tmp_path: Path) -> None:
@@ -54,5 +59,5 @@ def test_without_sandboxes_the_url_is_still_known(tmp_path: Path) -> None:
         echo=False,
     )
     with LocalStack(options) as stack:
-        assert stack.square_url and stack.square_sandbox is None
+        assert stack.sandboxes["square"].url and stack.sandboxes["square"].sandbox is None
         assert "Square sandbox                 not running" in stack.banner()
