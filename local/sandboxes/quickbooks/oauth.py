@@ -9,7 +9,15 @@ from collections import Counter
 from dataclasses import dataclass
 
 from local.sandboxes.kit.clock import SandboxClock
-from local.sandboxes.kit.oauth import basic_credentials, bearer_token, error_page, with_query
+from local.sandboxes.kit.oauth import (
+    AccessTokens,
+    BearerRefused,
+    Refusal,
+    basic_credentials,
+    error_page,
+    revoke_grants,
+    with_query,
+)
 from local.sandboxes.kit.wire import Request, Response, html_response, json_response, redirect
 from local.sandboxes.quickbooks import errors
 from local.sandboxes.quickbooks.books import Books
@@ -23,6 +31,13 @@ KNOWN_SCOPES = {
     "email",
     "phone",
     "address",
+}
+# Intuit's words for a bearer token that does not authenticate (AuthenticationFailed, 3200).
+_REFUSALS = {
+    Refusal.MISSING: "Authorization header missing or not a bearer token",
+    Refusal.UNKNOWN: "Token invalid",
+    Refusal.REVOKED: "Token revoked",
+    Refusal.EXPIRED: "Token expired: the access token has expired",
 }
 INVALID_REFRESH = {"error": "invalid_grant", "error_description": "Incorrect or invalid refresh token"}
 
@@ -49,12 +64,9 @@ class Grant:
     refresh_expires_at: float
     revoked: bool = False
 
-
-@dataclass
-class AccessToken:
-    grant_id: str
-    realm_id: str
-    expires_at: float
+    @property
+    def account(self) -> str:
+        return self.realm_id
 
 
 class OAuthServer:
@@ -70,7 +82,7 @@ class OAuthServer:
         self.grants: dict[str, Grant] = {}
         # Every refresh token ever issued, so a call with a retired one is still counted per realm.
         self.refresh_index: dict[str, str] = {}
-        self.access: dict[str, AccessToken] = {}
+        self.access: AccessTokens[Grant] = AccessTokens(self.clock)
         self.token_calls: dict[str, Counter[str]] = {}
 
     # ------------------------------------------------------------ consent
@@ -195,7 +207,7 @@ class OAuthServer:
         """A new access token and a new refresh token; the previous refresh token dies."""
         now = self.clock.now()
         access = secrets.token_urlsafe(48)
-        self.access[access] = AccessToken(grant.id, grant.realm_id, now + self.config.access_token_lifetime_s)
+        self.access.issue(access, grant, self.config.access_token_lifetime_s)
         grant.refresh_token = "AB11" + secrets.token_urlsafe(36)
         grant.refresh_expires_at = now + self.config.refresh_token_lifetime_s
         self.refresh_index[grant.refresh_token] = grant.id
@@ -240,44 +252,31 @@ class OAuthServer:
 
     def _grant_of_token(self, token: str) -> Grant | None:
         grant_id = self.refresh_index.get(token)
-        if grant_id is None and token in self.access:
-            grant_id = self.access[token].grant_id
+        if grant_id is None and token in self.access.tokens:
+            return self.access.tokens[token].grant
         return self.grants.get(grant_id or "")
 
     # ------------------------------------------------------------ API authentication
 
     def check_bearer(self, header: str | None, realm_id: str) -> None:
         """401 for a missing, unknown, revoked or expired token; 403 for another company's token."""
-        token = bearer_token(header)
-        if token is None:
-            raise errors.authentication_failed("Authorization header missing or not a bearer token")
         with self.lock:
-            access = self.access.get(token)
-            grant = self.grants.get(access.grant_id) if access else None
-            if access is None or grant is None:
-                raise errors.authentication_failed("Token invalid")
-            if grant.revoked:
-                raise errors.authentication_failed("Token revoked")
-            if access.expires_at <= self.clock.now():
-                raise errors.authentication_failed("Token expired: the access token has expired")
-            if access.realm_id != realm_id:
+            try:
+                access = self.access.check(header)
+            except BearerRefused as refused:
+                raise errors.authentication_failed(_REFUSALS[refused.reason]) from None
+            if access.grant.realm_id != realm_id:
                 raise errors.authorization_failed()
 
     # ------------------------------------------------------------ control
 
     def expire_access_tokens(self, realm_id: str) -> int:
         with self.lock:
-            expired = [token for token in self.access.values() if token.realm_id == realm_id]
-            for token in expired:
-                token.expires_at = self.clock.now() - 1
-            return len(expired)
+            return self.access.expire(realm_id)
 
     def revoke_realm(self, realm_id: str) -> int:
         with self.lock:
-            grants = [grant for grant in self.grants.values() if grant.realm_id == realm_id]
-            for grant in grants:
-                grant.revoked = True
-            return len(grants)
+            return revoke_grants(self.grants.values(), realm_id)
 
     def calls_for(self, realm_id: str) -> dict[str, int]:
         with self.lock:

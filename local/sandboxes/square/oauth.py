@@ -25,7 +25,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local.sandboxes.kit.clock import SandboxClock
-from local.sandboxes.kit.oauth import bearer_token, error_page, with_query
+from local.sandboxes.kit.oauth import (
+    AccessTokens,
+    BearerRefused,
+    Refusal,
+    error_page,
+    revoke_grants,
+    with_query,
+)
 from local.sandboxes.kit.wire import Request, Response, json_response, redirect
 from local.sandboxes.square import errors, ids
 from local.sandboxes.square.config import SquareConfig
@@ -72,12 +79,9 @@ class Grant:
     pkce: bool = False
     refresh_expires_at: float | None = None  # PKCE only
 
-
-@dataclass
-class AccessToken:
-    grant: Grant
-    expires_at: float
-    revoked: bool = False
+    @property
+    def account(self) -> str:
+        return self.merchant_id
 
 
 class SquareOAuth:
@@ -91,7 +95,7 @@ class SquareOAuth:
     def reset(self) -> None:
         self.codes: dict[str, AuthCode] = {}
         self.grants: dict[str, Grant] = {}  # by refresh token
-        self.access: dict[str, AccessToken] = {}
+        self.access: AccessTokens[Grant] = AccessTokens(self.clock)
         # Who approves the next consent (POST /_sandbox/consent); else the newest merchant.
         self.next_merchant: str | None = None
 
@@ -226,7 +230,7 @@ class SquareOAuth:
     def _issue(self, grant: Grant, short_lived: bool) -> dict[str, Any]:
         lifetime = 24 * 3600 if short_lived else self.config.access_token_lifetime_s
         token = ids.access_token()
-        self.access[token] = AccessToken(grant, self.clock.now() + lifetime)
+        self.access.issue(token, grant, lifetime)
         answer: dict[str, Any] = {
             "access_token": token,
             "token_type": "bearer",
@@ -277,7 +281,7 @@ class SquareOAuth:
         only_access = bool(body.get("revoke_only_access_token"))
         with self.lock:
             if token:
-                access = self.access.get(str(token))
+                access = self.access.tokens.get(str(token))
                 if access is None or access.grant.client_id != client_id:
                     raise errors.not_found("access token", "(redacted)")
                 merchant_id = access.grant.merchant_id
@@ -288,7 +292,7 @@ class SquareOAuth:
 
     def _revoke_merchant(self, client_id: str, merchant_id: str, only_access: bool) -> int:
         count = 0
-        for access in self.access.values():
+        for access in self.access.tokens.values():
             if access.grant.client_id == client_id and access.grant.merchant_id == merchant_id:
                 access.revoked = True
                 count += 1
@@ -304,17 +308,11 @@ class SquareOAuth:
     def merchant_of(self, header: str | None, scope: str | None = None) -> str:
         """The seller a bearer token acts for; 401 as Square answers for a missing/expired/revoked one,
         403 INSUFFICIENT_SCOPES when the seller did not grant ``scope``."""
-        token = bearer_token(header)
-        if token is None:
-            raise errors.unauthorized("This request could not be authorized.")
         with self.lock:
-            access = self.access.get(token)
-            if access is None:
-                raise errors.unauthorized("This request could not be authorized.")
-            if access.revoked or access.grant.revoked:
-                raise errors.unauthorized("The access token has been revoked.", code="ACCESS_TOKEN_REVOKED")
-            if access.expires_at <= self.clock.now():
-                raise errors.unauthorized("The access token has expired.", code="ACCESS_TOKEN_EXPIRED")
+            try:
+                access = self.access.check(header)
+            except BearerRefused as refused:
+                raise _refusal(refused.reason) from None
             if scope is not None and scope not in access.grant.scopes:
                 raise errors.forbidden(
                     f"The merchant has not given your application sufficient permissions to do that: "
@@ -337,17 +335,11 @@ class SquareOAuth:
 
     def expire(self, merchant_id: str) -> int:
         with self.lock:
-            hit = [a for a in self.access.values() if a.grant.merchant_id == merchant_id]
-            for access in hit:
-                access.expires_at = self.clock.now() - 1
-            return len(hit)
+            return self.access.expire(merchant_id)
 
     def revoke_all(self, merchant_id: str) -> int:
         with self.lock:
-            hit = [g for g in self.grants.values() if g.merchant_id == merchant_id]
-            for grant in hit:
-                grant.revoked = True
-            return len(hit)
+            return revoke_grants(self.grants.values(), merchant_id)
 
     def set_consenting_merchant(self, merchant_id: str) -> None:
         with self.ledger.lock:
@@ -387,3 +379,12 @@ def _check_verifier(verifier: Any, challenge: str) -> None:
 
 def _square_error_page(problem: str) -> Response:
     return error_page(problem, title="Square - Error")
+
+
+def _refusal(reason: Refusal) -> SquareError:
+    """Square's 401 for a bearer token that does not authenticate."""
+    if reason is Refusal.REVOKED:
+        return errors.unauthorized("The access token has been revoked.", code="ACCESS_TOKEN_REVOKED")
+    if reason is Refusal.EXPIRED:
+        return errors.unauthorized("The access token has expired.", code="ACCESS_TOKEN_EXPIRED")
+    return errors.unauthorized("This request could not be authorized.")
