@@ -413,11 +413,13 @@ def _setting(name: str, value: object) -> object:
             raise BadRequest(f"{name} must be true or false")
         return value
     if kind is str:
-        if name == "consent" and value not in {"approve", "deny"}:
-            raise BadRequest("consent must be approve or deny")
         if name == "currency" and not is_currency(value):
             raise BadRequest(f"currency must be {EXPECTED_FORM}")
-        return str(value)
+        if not isinstance(value, str):
+            raise BadRequest(f"{name} must be a string")
+        if name == "consent" and value not in {"approve", "deny"}:
+            raise BadRequest("consent must be approve or deny")
+        return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise BadRequest(f"{name} must be a positive integer")
     return value

@@ -113,6 +113,13 @@ def test_fee_settings_are_checked_and_applied(control: SquareControl, merchant: 
     assert control.http.post("/_sandbox/config", json={"clock_scale": 2}).status_code == 400
 
 
+@pytest.mark.parametrize("value", [[], {}, 1, None])
+def test_a_text_setting_that_is_not_text_is_refused(control: SquareControl, value: object) -> None:
+    """{"consent": []} answered 500 (a list is unhashable in the set of choices): now a 400 naming it."""
+    answer = control.http.post("/_sandbox/config", json={"consent": value})
+    assert answer.status_code == 400 and answer.json()["error"] == "consent must be a string"
+
+
 @pytest.mark.parametrize("code", ["XYZ", "jpy", 392])
 def test_the_sellers_currency_must_be_an_iso_4217_code(control: SquareControl, code: object) -> None:
     """Three capitals are not enough: booksync.currency.is_currency is the one check (XYZ is none)."""
