@@ -90,8 +90,8 @@ def mutant_name(module_path: object, line: int, operator: str, occurrence: int) 
 def skip_before_running(session: Path, work: Path, equivalent: list[str]) -> tuple[int, list[str]]:
     """Mark as skipped the mutants no test needs to run: those that are not Python (cosmic-ray turns
     the bare ``*`` of keyword-only parameters into ``+``, ``-``, ``**`` ...: the import's
-    SyntaxError would count a kill no test made) and those listed as equivalent (``fnmatch``
-    patterns). Their number, and the names of the equivalent ones."""
+    SyntaxError would count a kill no test made) or that cosmic-ray cannot make, and those listed
+    as equivalent (``fnmatch`` patterns). The number of the former, the names of the latter."""
     from cosmic_ray.mutating import mutate_code
     from cosmic_ray.plugins import get_operator
     from cosmic_ray.work_db import WorkDB, use_db
@@ -106,7 +106,15 @@ def skip_before_running(session: Path, work: Path, equivalent: list[str]) -> tup
                 mutation.module_path, mutation.start_pos[0], mutation.operator_name, mutation.occurrence
             )
             source = (work / mutation.module_path).read_text()
-            mutant = mutate_code(source, get_operator(mutation.operator_name)(), mutation.occurrence)
+            try:  # cosmic-ray 8.7 fails on some nodes, e.g. `except (binascii.Error, ValueError)`
+                mutant = mutate_code(source, get_operator(mutation.operator_name)(), mutation.occurrence)
+            except Exception as error:  # a mutant cosmic-ray cannot make is no kill either
+                outcome = WorkResult(
+                    output=f"cosmic-ray cannot make it: {error!r}", worker_outcome=WorkerOutcome.SKIPPED
+                )
+                db.set_result(item.job_id, outcome)
+                not_python += 1
+                continue
             try:
                 with warnings.catch_warnings():  # `x is "literal"`, a mutant that compiles
                     warnings.simplefilter("ignore", SyntaxWarning)
@@ -189,7 +197,8 @@ def run_target(
     survivors: list[str] = []
     for line in filter(None, dump.splitlines()):
         job, result = json.loads(line)
-        if result is None or result["worker_outcome"] == "skipped":
+        # Skipped, or "incompetent": cosmic-ray could not make the mutant or start the tests (no kill).
+        if result is None or result["worker_outcome"] == "skipped" or result["test_outcome"] == "incompetent":
             continue
         total += 1
         if result["test_outcome"] == "survived":

@@ -130,3 +130,13 @@ def test_a_run_of_one_module_adds_to_the_core_score_of_the_others(
         == "19 of 20 mutants killed, 0 equivalent left out, a random sample of 20 of 90 mutants (x/intents.py)"
     )
     assert figures["tests.mutation_score.core"] == core
+
+
+def test_a_mutant_cosmic_ray_cannot_make_is_skipped_not_counted_as_killed(tmp_path: Path) -> None:
+    """cosmic-ray 8.7's ExceptionReplacer fails on a tuple with a dotted name (webhooks/signature.py
+    has one); cosmic-ray exec records it "incompetent", which used to count as a kill."""
+    session = cosmic_ray_session(
+        tmp_path, "import binascii\ntry:\n    pass\nexcept (binascii.Error, ValueError):\n    pass\n"
+    )
+    assert skip_before_running(session, tmp_path, equivalent=[]) == (1, [])
+    assert pending(session) == ["core/ExceptionReplacer"]  # ValueError's; binascii.Error's is skipped
