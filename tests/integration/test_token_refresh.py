@@ -177,6 +177,9 @@ def test_keep_alive_refreshes_a_fresh_token_and_is_due_again_a_day_later(env: Si
     row = env.repo.get(COMPANY, "quickbooks")
     assert env.oauth.refresh_calls == 1 and source(env).access_token() != old
     assert (row.refreshed_at, row.refresh_due_at) == (now, now + 86_400)
+    assert (
+        row.refresh_expires_at > now + 99 * 86_400
+    )  # the provider's word on the new refresh token (100 days)
 
 
 def test_a_worker_waits_for_another_workers_refresh_then_gives_up_after_wait_seconds(
@@ -195,10 +198,10 @@ def test_a_worker_waits_for_another_workers_refresh_then_gives_up_after_wait_sec
         slept.append(seconds)
         now[0] += seconds
 
-    waiting = source(env, clock=lambda: now[0], sleep=sleep, policy=RefreshPolicy(poll_seconds=5.0))
+    waiting = source(env, clock=lambda: now[0], sleep=sleep, policy=RefreshPolicy(poll_seconds=1.0))
     with pytest.raises(TransientError, match="has not finished"):
         waiting.access_token()
-    assert slept == [5.0] * 4 and env.oauth.refresh_calls == 0
+    assert slept == [1.0] * 20 and env.oauth.refresh_calls == 0
 
 
 @pytest.mark.parametrize(
