@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -24,10 +25,11 @@ import pytest
 from booksync.documents import DocumentKind, InvoiceLine
 from booksync.providers.port import AccountingProvider, ItemRefs
 from booksync.providers.quickbooks.names import ITEM_NAME_MAX
-from booksync.store.claims import LinkClaims
+from booksync.store.claims import LinkClaims, LinkScope, legacy_claim_key
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
-from booksync.store.models import ConnectionModel, new_link
+from booksync.store.intents import IntentRepository
+from booksync.store.models import ConnectionModel, IntentModel, new_link
 from booksync.store.runs import RunRepository
 from booksync.sync.engine import InvoiceSync
 from booksync.sync.jobs import SyncJob
@@ -258,21 +260,82 @@ def test_an_item_the_books_already_hold_under_its_exact_name_is_linked_once(worl
 
 def test_a_link_claim_is_won_once_whoever_races(tables: SimpleNamespace) -> None:
     claims = LinkClaims()
+    scope = LinkScope(COMPANY, "quickbooks", "realm-1")
     winners: list[str] = []
     start = threading.Barrier(8, timeout=30)
 
     def take(doc_id: str) -> None:
         start.wait()
-        if claims.claim(COMPANY, "quickbooks", DocumentKind.ITEM, "77", doc_id, now=1.0):
+        if claims.claim(scope, DocumentKind.ITEM, "77", doc_id, now=1.0):
             winners.append(doc_id)
 
     run_threads(*(functools.partial(take, f"i-{n}") for n in range(8)))
     assert len(winners) == 1
-    assert claims.holder(COMPANY, "quickbooks", DocumentKind.ITEM, "77") == winners[0]
-    assert claims.claim(COMPANY, "quickbooks", DocumentKind.ITEM, "77", winners[0], now=2.0)  # again: ours
-    # Another kind, company or provider is another object.
-    assert claims.claim(COMPANY, "quickbooks", DocumentKind.CUSTOMER, "77", "c-1", now=2.0)
-    assert claims.claim("globex", "quickbooks", DocumentKind.ITEM, "77", "i-x", now=2.0)
+    assert claims.holder(scope, DocumentKind.ITEM, "77") == winners[0]
+    assert claims.claim(scope, DocumentKind.ITEM, "77", winners[0], now=2.0)  # again: ours
+    # Another kind, company, provider or provider account (QuickBooks realm) is another object.
+    assert claims.claim(scope, DocumentKind.CUSTOMER, "77", "c-1", now=2.0)
+    assert claims.claim(replace(scope, company_id="globex"), DocumentKind.ITEM, "77", "i-x", now=2.0)
+    assert claims.claim(replace(scope, provider="xero"), DocumentKind.ITEM, "77", "i-x", now=2.0)
+    assert claims.claim(replace(scope, account_id="realm-2"), DocumentKind.ITEM, "77", "i-x", now=2.0)
+
+
+def test_a_claim_taken_before_accounts_were_in_its_key_still_holds_its_object(
+    tables: SimpleNamespace,
+) -> None:
+    """A claim row of the earlier key (no provider account) keeps its object for its document."""
+    scope = LinkScope(COMPANY, "quickbooks", "realm-1")
+    key = legacy_claim_key(scope, DocumentKind.ITEM, "77")
+    IntentModel(
+        key, request_id=key, state="claimed", claimed_by="i-old", created_at=1.0, updated_at=1.0
+    ).save()
+    claims = LinkClaims()
+    assert claims.holder(scope, DocumentKind.ITEM, "77") == "i-old"
+    assert not claims.claim(scope, DocumentKind.ITEM, "77", "i-new", now=2.0)
+    assert claims.claim(scope, DocumentKind.ITEM, "77", "i-old", now=2.0)
+
+
+def test_the_same_remote_id_in_another_quickbooks_company_is_linked_there(tables: SimpleNamespace) -> None:
+    """Remote ids are unique within one QuickBooks company (realm) only. A company that moves its
+    connection to another realm finds there, under an id its first realm's customer also had, the
+    customer its next document surely is: it is linked, not created again under a suffix."""
+    ConnectionModel(
+        COMPANY, "quickbooks", connection_id="c1", status="connected", account_id="realm-1"
+    ).save()
+    realms = {"realm-1": FakeProvider(), "realm-2": FakeProvider()}
+    docs, conns, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
+    service = DocumentService(
+        documents=docs, connections=conns, runs=runs, queue=SimpleNamespace(enqueue=list)
+    )
+    engine = InvoiceSync(
+        documents=docs,
+        connections=conns,
+        intents=IntentRepository(),
+        runs=runs,
+        provider_for=lambda connection: realms[str(connection.account_id)],
+        income_account_for=lambda _c, _p: "1",
+    )
+    service.put_customer(COMPANY, builders.customer("c-1"))
+    assert engine.run(SyncJob(company_id=COMPANY, invoice_id="c-1", kind="customer")).outcome == "synced"
+    first = link_of(docs, "c-1")
+    grace = realms["realm-2"]._create("customer", {"name": "Grace Hopper", "email": "grace@example.com"})
+    assert grace.id == first.remote_id  # the same id, another company's customer
+
+    conns.get(COMPANY, "quickbooks").update(actions=[ConnectionModel.account_id.set("realm-2")])
+    service.put_customer(
+        COMPANY, builders.customer("c-2", display_name="Grace Hopper", email="grace@example.com")
+    )
+    assert engine.run(SyncJob(company_id=COMPANY, invoice_id="c-2", kind="customer")).outcome == "synced"
+
+    held = link_of(docs, "c-2")
+    assert held.remote_id == grace.id and held.claimed and not held.distinct_name
+    assert list(realms["realm-2"].objects["customer"]) == [grace.id], "nothing created in realm 2"
+
+
+def link_of(docs: DocumentRepository, customer_id: str) -> Any:
+    row = docs.get(COMPANY, DocumentKind.CUSTOMER, customer_id)
+    assert row is not None
+    return row.link("quickbooks")
 
 
 def test_links_stored_before_claims_are_claimed_and_a_shared_one_is_given_up(world: SimpleNamespace) -> None:

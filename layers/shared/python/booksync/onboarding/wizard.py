@@ -29,7 +29,7 @@ from booksync.onboarding.classifier import CustomerClassifier, RulesClassifier
 from booksync.providers.port import ProviderDirectory, RemoteCustomer, RemoteItem, RemotePage
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.catalog_runs import documents_page
-from booksync.store.claims import LinkClaims
+from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel, new_link
@@ -194,8 +194,7 @@ class Wizard:
                 match is not None
                 and match.doc_id not in taken
                 and self._link_existing(
-                    company_id,
-                    provider,
+                    LinkScope.of(row),
                     DocumentKind.CUSTOMER,
                     match.doc_id,
                     customer.id,
@@ -214,20 +213,21 @@ class Wizard:
                     {"remote_id": choice.remote_id, "customer_id": linked[choice.remote_id]}
                 )
                 continue
-            created = self._create_customer(company_id, provider, by_id[choice.remote_id], choice.type, now)
+            created = self._create_customer(LinkScope.of(row), by_id[choice.remote_id], choice.type, now)
             report["added" if "customer_id" in created else "failed"].append(created)
         self._record(row, "customers", report)
         return {"provider": provider, **report, **self._counts(report)}
 
     def _create_customer(
-        self, company_id: str, provider: str, remote: RemoteCustomer, kind: CustomerType, now: float
+        self, scope: LinkScope, remote: RemoteCustomer, kind: CustomerType, now: float
     ) -> dict[str, Any]:
+        company_id, provider = scope.company_id, scope.provider
         doc_id = doc_id_for(provider, remote.id)
         try:
             customer = _customer_document(doc_id, remote, kind)
         except ValidationError as exc:
             return _refused(remote.id, exc, provider, "customer")
-        if not self._hold(company_id, provider, DocumentKind.CUSTOMER, remote.id, doc_id, now):
+        if not self._hold(scope, DocumentKind.CUSTOMER, remote.id, doc_id, now):
             return _held(remote.id, provider, "customer")
         outcome = self._docs.put(company_id, DocumentKind.CUSTOMER, customer, now=now, pending=False)
         self._link(outcome.row, provider, remote.id, remote.version, now)
@@ -270,7 +270,7 @@ class Wizard:
                 continue
             same = existing.match(item)
             if same and self._link_existing(
-                company_id, provider, DocumentKind.ITEM, same, item.id, item.version, now
+                LinkScope.of(row), DocumentKind.ITEM, same, item.id, item.version, now
             ):
                 existing.take(same)
                 linked[item.id] = same
@@ -279,20 +279,21 @@ class Wizard:
             if choice.remote_id in linked:
                 report["already"].append({"remote_id": choice.remote_id, "item_id": linked[choice.remote_id]})
                 continue
-            created = self._create_item(company_id, provider, by_id[choice.remote_id], choice, now)
+            created = self._create_item(LinkScope.of(row), by_id[choice.remote_id], choice, now)
             report["added" if "item_id" in created else "failed"].append(created)
         self._record(row, "items", report)
         return {"provider": provider, **report, **self._counts(report)}
 
     def _create_item(
-        self, company_id: str, provider: str, remote: RemoteItem, choice: ItemChoice, now: float
+        self, scope: LinkScope, remote: RemoteItem, choice: ItemChoice, now: float
     ) -> dict[str, Any]:
+        company_id, provider = scope.company_id, scope.provider
         doc_id = doc_id_for(provider, remote.id)
         try:
             item = _item_document(doc_id, remote)
         except ValidationError as exc:
             return _refused(remote.id, exc, provider, "item")
-        if not self._hold(company_id, provider, DocumentKind.ITEM, remote.id, doc_id, now):
+        if not self._hold(scope, DocumentKind.ITEM, remote.id, doc_id, now):
             return _held(remote.id, provider, "item")
         outcome = self._docs.put(company_id, DocumentKind.ITEM, item, now=now, pending=False)
         account = choice.income_account_id or remote.income_account_id
@@ -407,29 +408,27 @@ class Wizard:
 
     def _link_existing(
         self,
-        company_id: str,
-        provider: str,
+        scope: LinkScope,
         kind: DocumentKind,
         doc_id: str,
         remote_id: str,
         version: str | None,
         now: float,
     ) -> bool:
-        row = self._docs.get(company_id, kind, doc_id)
+        provider = scope.provider
+        row = self._docs.get(scope.company_id, kind, doc_id)
         if row is None or _has_link(row, provider):
             return False
-        if not self._hold(company_id, provider, kind, remote_id, doc_id, now):
+        if not self._hold(scope, kind, remote_id, doc_id, now):
             return False  # another document holds it (a sync linked it meanwhile)
         # Linked as it stands in booksync: if it differs from the provider's record, booksync's
         # next sync of it pushes booksync's version (booksync is the source of truth).
         self._link(row, provider, remote_id, version, now, pushed=False)
         return True
 
-    def _hold(
-        self, company_id: str, provider: str, kind: DocumentKind, remote_id: str, doc_id: str, now: float
-    ) -> bool:
+    def _hold(self, scope: LinkScope, kind: DocumentKind, remote_id: str, doc_id: str, now: float) -> bool:
         """A link is one-to-one: the remote object is claimed for the document before the link."""
-        return self._claims.claim(company_id, provider, kind, remote_id, doc_id, now=now)
+        return self._claims.claim(scope, kind, remote_id, doc_id, now=now)
 
     def _link(
         self,

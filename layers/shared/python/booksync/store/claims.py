@@ -1,31 +1,58 @@
 """A link is one-to-one (design.md): one claim row per remote object, taken before a link is stored.
 
-A claim is a conditional put in the Intents table, keyed by company, provider, remote kind and
-remote id, naming the booksync document that holds it. The first document to claim an object
-keeps it; any other worker, however concurrent, loses the claim and must create its own object
-instead of linking to this one. Claiming again for the same document is a no-op, so a worker
-killed between the claim and the link finds its claim on retry. Claims carry no TTL: the
-promise lasts as long as the link may.
+A claim is a conditional put in the Intents table, keyed by company, provider, the provider
+account the connection is on (QuickBooks realm, Square seller) and the remote kind and id,
+naming the booksync document that holds it. Remote ids are unique only within one provider
+account: id 58 in one QuickBooks company and id 58 in another are two customers, so the account
+is part of the key. The first document to claim an object keeps it; any other worker, however
+concurrent, loses the claim and must create its own object instead of linking to this one.
+Claiming again for the same document is a no-op, so a worker killed between the claim and the
+link finds its claim on retry. Claims carry no TTL: the promise lasts as long as the link may.
+
+Claims taken before the account was part of the key (``legacy_claim_key``) still hold their
+object, in whichever account: nothing writes them any more, so reading one before a claim is
+enough to keep its promise.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pynamodb.exceptions import PutError
 
 from booksync.documents import DocumentKind
-from booksync.store.models import IntentModel
+from booksync.store.models import ConnectionModel, IntentModel
 
 
-def claim_key(company_id: str, provider: str, kind: DocumentKind, remote_id: str) -> str:
-    return f"link#{company_id}#{provider}#{kind.value}#{remote_id}"
+@dataclass(frozen=True)
+class LinkScope:
+    """Where remote ids are unique: one company's connection to one provider account."""
+
+    company_id: str
+    provider: str
+    account_id: str
+
+    @classmethod
+    def of(cls, connection: ConnectionModel) -> LinkScope:
+        return cls(str(connection.company_id), str(connection.provider), str(connection.account_id or ""))
+
+
+def claim_key(scope: LinkScope, kind: DocumentKind, remote_id: str) -> str:
+    return f"link#{scope.company_id}#{scope.provider}#{scope.account_id}#{kind.value}#{remote_id}"
+
+
+def legacy_claim_key(scope: LinkScope, kind: DocumentKind, remote_id: str) -> str:
+    """The key claims had before the provider account was part of it."""
+    return f"link#{scope.company_id}#{scope.provider}#{kind.value}#{remote_id}"
 
 
 class LinkClaims:
-    def claim(
-        self, company_id: str, provider: str, kind: DocumentKind, remote_id: str, doc_id: str, *, now: float
-    ) -> bool:
+    def claim(self, scope: LinkScope, kind: DocumentKind, remote_id: str, doc_id: str, *, now: float) -> bool:
         """True when ``doc_id`` holds ``remote_id`` (newly or already); False when another does."""
-        key = claim_key(company_id, provider, kind, remote_id)
+        legacy = self._holder(legacy_claim_key(scope, kind, remote_id))
+        if legacy is not None and legacy != doc_id:
+            return False
+        key = claim_key(scope, kind, remote_id)
         try:
             IntentModel(
                 key,
@@ -41,10 +68,16 @@ class LinkClaims:
             return False
         return True
 
-    def holder(self, company_id: str, provider: str, kind: DocumentKind, remote_id: str) -> str | None:
+    def holder(self, scope: LinkScope, kind: DocumentKind, remote_id: str) -> str | None:
         """The document that holds ``remote_id``, if any."""
+        return self._holder(claim_key(scope, kind, remote_id)) or self._holder(
+            legacy_claim_key(scope, kind, remote_id)
+        )
+
+    @staticmethod
+    def _holder(key: str) -> str | None:
         try:
-            row = IntentModel.get(claim_key(company_id, provider, kind, remote_id), consistent_read=True)
+            row = IntentModel.get(key, consistent_read=True)
         except IntentModel.DoesNotExist:
             return None
         return row.claimed_by

@@ -48,7 +48,7 @@ from booksync.errors import (
 from booksync.providers.bulk import CatalogAnswer, CatalogProvider, CatalogWrite, Gate, OutOfTime
 from booksync.providers.port import ItemRefs, RemoteObject
 from booksync.store.catalog_runs import CatalogRunStore, documents_page
-from booksync.store.claims import LinkClaims
+from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import Claim, IntentBusy, IntentRepository
@@ -406,8 +406,9 @@ class _Walk:
 
     def _hold(self, kind: DocumentKind, doc: _Doc, remote_id: str) -> bool:
         """Two documents never share one remote object (design.md): the first claim wins."""
+        assert self.connection is not None
         return self.e._claims.claim(
-            self.job.company_id, self.job.provider, kind, remote_id, doc.row.doc_id, now=self.e._clock()
+            LinkScope.of(self.connection), kind, remote_id, doc.row.doc_id, now=self.e._clock()
         )
 
     def _refreshed(self, kind: DocumentKind, changed: list[_Doc]) -> list[_Doc]:

@@ -40,7 +40,7 @@ from booksync.providers.port import (
     RefundRefs,
     RemoteObject,
 )
-from booksync.store.claims import LinkClaims
+from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import IntentRepository
@@ -961,7 +961,7 @@ class _Step:
     def _claim(self, kind: DocumentKind, row: DocumentModel, remote_id: str) -> bool:
         """Two documents never share one remote object (design.md): the first claim wins."""
         return self.e._claims.claim(
-            self.company, self.job.provider, kind, remote_id, row.doc_id, now=self.e._clock()
+            LinkScope.of(self.connection), kind, remote_id, row.doc_id, now=self.e._clock()
         )
 
     def _update(
