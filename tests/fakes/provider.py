@@ -148,8 +148,9 @@ class FakeProvider:
         email = (customer.email or "").casefold()
         for stored in self.objects["customer"].values():
             data = stored.data
+            # By e-mail only while active, as the adapter finds (INACTIVE_BY_EMAIL).
             candidate = same_name(data["name"], name) or bool(
-                email and (data.get("email") or "").casefold() == email
+                email and stored.active and (data.get("email") or "").casefold() == email
             )
             seen = RemoteCustomer(
                 id=stored.id,

@@ -17,8 +17,10 @@ from booksync.errors import DuplicateName, NeedsReconnection, RateLimited, Trans
 from booksync.providers.http import HttpClient, HttpSettings
 from booksync.providers.port import InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject, TokenSet
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
+from booksync.providers.quickbooks.bulk import QUICKBOOKS_LIMITS, QuickBooksCatalog
 from booksync.providers.quickbooks.client import QuickBooksClient
 from booksync.providers.quickbooks.oauth import QuickBooksOAuth
+from booksync.sync.limiter import Limiter
 
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import ClientApp, QuickBooksSandbox, SandboxConfig
@@ -212,6 +214,31 @@ def test_inactive_customer_is_found_with_active_false(company: Connected, contro
     control.inactivate_entity(company.realm, "Customer", created.id)
     found = company.provider.find_customer(ann(email=None))
     assert found is not None and found.id == created.id and found.active is False
+
+
+def test_an_inactive_customer_matched_by_email_alone_is_not_reused_by_either_lookup(
+    company: Connected, control: SandboxControl
+) -> None:
+    """A customer someone made inactive, whose name is not ours but whose e-mail and address are:
+    neither the single lookup (the invoice engine's) nor the bulk one (Sync Now's) takes it, so a
+    record the books retired is never revived and renamed; both take it once it is active again."""
+    retired = company.provider.create_customer(
+        ann(display_name="Ann Smith (old)"), idempotency_key="cust-old"
+    )
+    control.inactivate_entity(company.realm, "Customer", retired.id)
+    catalog = QuickBooksCatalog(company.provider._client, Limiter(QUICKBOOKS_LIMITS))
+    ours = ann(display_name="Ann Smith")
+
+    assert company.provider.find_customer(ours) is None
+    assert catalog.find_customers([ours]) == {}
+
+    current = company.provider.get_customer(retired.id)
+    assert current is not None and not current.active
+    company.provider.update_customer(
+        current, ann(display_name="Ann Smith (old)"), idempotency_key="cust-back"
+    )
+    assert (found := company.provider.find_customer(ours)) is not None and found.id == retired.id
+    assert catalog.find_customers([ours])[ours.id].id == retired.id
 
 
 def test_item_create_find_update(company: Connected) -> None:

@@ -2,10 +2,11 @@
 
 Lookups (``find_*``) are what the engine runs before a create and after an uncertain outcome,
 so each searches on the key QuickBooks itself keeps unique or on booksync's marker:
-customers by e-mail then DisplayName, items by Name then Sku (inactive ones included, since
-they still hold their name), invoices by DocNumber, payments and refund receipts by customer and
-date; invoice, payment and refund matches must carry the marker in PrivateNote, so a record
-someone else made with the same number is never taken for ours.
+customers by DisplayName and e-mail, items by Name then Sku (inactive ones included, since
+they still hold their name; a customer by its e-mail only while active: ``INACTIVE_BY_EMAIL``),
+invoices by DocNumber, payments and refund receipts by customer and date; invoice, payment and
+refund matches must carry the marker in PrivateNote, so a record someone else made with the
+same number is never taken for ours.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ logger = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 ANY_ACTIVE = "Active IN (true,false)"
+# A customer found by its e-mail alone must be active, in the single and the bulk lookup alike.
+# An inactive customer still holds its DisplayName (so one found by exactly our name is taken,
+# and brought back with our data: QuickBooks would refuse ours the name), but one whose name is
+# not ours was made inactive by a person (merged, gone, replaced): reviving and renaming it
+# because an e-mail and an address agree would silently rewrite a record the books retired.
+INACTIVE_BY_EMAIL = False
 QUERY_PARSE_ERROR = "4000"
 _NOT_PLAIN_ASCII = re.compile(r"[^\x20-\x7e]+")
 REFUNDS_ITEM_NAME = "Refunds"
@@ -91,7 +98,9 @@ class QuickBooksProvider:
         return mapping.surely_ours(customer, rows)
 
     def _customers_by_email(self, email: str) -> list[Json]:
-        rows = self._lookup("Customer", "PrimaryEmailAddr", email, exact=False)
+        rows = self._lookup(
+            "Customer", "PrimaryEmailAddr", email, include_inactive=INACTIVE_BY_EMAIL, exact=False
+        )
         return [row for row in rows if mapping.same_email(row, email)]
 
     def get_customer(self, remote_id: str) -> RemoteObject | None:

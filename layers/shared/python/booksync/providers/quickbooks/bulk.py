@@ -1,7 +1,8 @@
 """``QuickBooksCatalog``: the bulk catalog port over QuickBooks' query and Batch API.
 
 - Lookups are plain queries with ``IN`` lists (40 values each), inactive rows included
-  (``Active IN (true,false)``: inactive customers and items still hold their names). They are
+  (``Active IN (true,false)``: inactive customers and items still hold their names), except a
+  customer's by e-mail, active only as in the adapter (``INACTIVE_BY_EMAIL``). They are
   ordinary requests, so the 40-batch-requests-per-minute budget goes to writes only.
 - Writes go 30 to a Batch API request (Intuit's recommended maximum), creates and sparse
   updates alike; each item's fault comes back on its own answer.
@@ -24,7 +25,7 @@ from booksync.errors import Rejected
 from booksync.providers.bulk import CatalogAnswer, CatalogWrite, Gate, OutOfTime
 from booksync.providers.port import ItemRefs, Named, RemoteObject
 from booksync.providers.quickbooks import mapping
-from booksync.providers.quickbooks.adapter import ANY_ACTIVE, QuickBooksProvider
+from booksync.providers.quickbooks.adapter import ANY_ACTIVE, INACTIVE_BY_EMAIL, QuickBooksProvider
 from booksync.providers.quickbooks.client import MAX_BATCH_ITEMS, BatchOp, QuickBooksClient, quote
 from booksync.providers.quickbooks.names import name_key
 from booksync.sync.limiter import Limits
@@ -62,7 +63,7 @@ class QuickBooksCatalog:
         for row in self._rows("Customer", "DisplayName", sorted({names[c.id] for c in plain})):
             by_name.setdefault(name_key(str(row.get("DisplayName"))), []).append(row)
         emails = sorted({c.email for c in plain if c.email and c.email.isascii()})
-        email_rows = self._rows("Customer", "PrimaryEmailAddr", emails)
+        email_rows = self._rows("Customer", "PrimaryEmailAddr", emails, include_inactive=INACTIVE_BY_EMAIL)
         found: dict[str, RemoteObject] = {}
         for customer in plain:
             candidates = by_name.get(name_key(names[customer.id]), []) + [
@@ -99,10 +100,14 @@ class QuickBooksCatalog:
     def distinct(self, document: Named) -> Named:
         return self._single.distinct(document)
 
-    def _rows(self, entity: str, field: str, values: Sequence[str]) -> list[Json]:
+    def _rows(
+        self, entity: str, field: str, values: Sequence[str], *, include_inactive: bool = True
+    ) -> list[Json]:
         rows: list[Json] = []
         for chunk in _chunks(values, IN_LIST_SIZE):
-            where = f"{field} IN ({','.join(quote(v) for v in chunk)}) and {ANY_ACTIVE}"
+            where = (
+                f"{field} IN ({','.join(quote(v) for v in chunk)})" + f" and {ANY_ACTIVE}" * include_inactive
+            )
             rows.extend(self._gated(lambda w=where: self._client.select_all(entity, w), batch=False))  # type: ignore[misc]
         return rows
 
