@@ -67,6 +67,8 @@ class FakeProvider:
     directory_items: list[RemoteItem] = field(default_factory=list)
     # The company's currencies (Preferences.CurrencyPrefs in QuickBooks).
     currencies: CompanyCurrencies = field(default_factory=lambda: CompanyCurrencies("USD", False))
+    # False: objects carry no version (Xero, FreshBooks and Wave have no SyncToken).
+    versioned: bool = True
 
     # -- faults --------------------------------------------------------------------------------
     def fail_next(self, operation: str, kind: str) -> None:
@@ -117,7 +119,7 @@ class FakeProvider:
     def _remote(self, stored: Stored) -> RemoteObject:
         return RemoteObject(
             id=stored.id,
-            version=str(stored.version),
+            version=str(stored.version) if self.versioned else None,
             name=stored.data.get("name"),
             active=stored.active,
             marker=stored.data.get("marker"),
@@ -229,6 +231,7 @@ class FakeProvider:
     def _invoice_data(self, invoice: Invoice, refs: InvoiceRefs) -> dict[str, Any]:
         return {
             "number": invoice.number,
+            "memo": invoice.memo,
             "customer": refs.customer_id,
             "marker": refs.marker,
             "total": invoice.total,

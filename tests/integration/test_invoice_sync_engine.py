@@ -189,6 +189,21 @@ def test_stale_version_is_reread_and_retried(world: SimpleNamespace) -> None:
     assert world.provider.writes["update_invoice"] == 1
 
 
+def test_edits_a_b_a_b_all_reach_a_provider_without_versions(world: SimpleNamespace) -> None:
+    """Issue 14: a provider with no version on its objects (Xero, FreshBooks and Wave have no
+    SyncToken). Keyed by content hash and version, the second B found the first B's update done
+    and pushed nothing, while the invoice showed Synced: every push has a key of its own."""
+    world.provider.versioned = False
+    world.service.put_invoice(COMPANY, builders.invoice(memo="A"))
+    world.engine().run(job())
+    remote_id = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1").link("quickbooks").remote_id
+    for memo in ("B", "A", "B"):
+        world.service.put_invoice(COMPANY, builders.invoice(memo=memo))
+        assert world.engine().run(job()).outcome == "synced"
+        assert world.provider.objects["invoice"][remote_id].data["memo"] == memo
+    assert world.provider.writes["update_invoice"] == 3
+
+
 def test_deleted_in_provider_is_recreated(world: SimpleNamespace) -> None:
     world.service.put_invoice(COMPANY, builders.invoice())
     world.engine().run(job())

@@ -158,6 +158,9 @@ class LinkMap(MapAttribute[str, Any]):
     error_message = UnicodeAttribute(null=True)
     error_fix = UnicodeAttribute(null=True)
     generation = NumberAttribute(default=0)
+    # How many writes booksync has recorded on this link (kept across generations, never lowered):
+    # every write's exactly-once key holds it, so no edit history (A->B->A->B) replays an old key.
+    pushes = NumberAttribute(default=0)
     # Customers and items: the name the provider stores when it is not the document's own (cut,
     # cleaned, or made unique), why, and whether booksync had to make it unique (updates keep it).
     remote_name = UnicodeAttribute(null=True)
@@ -335,6 +338,14 @@ def bind_tables(settings: object) -> None:
 
 def new_link(**values: Any) -> LinkMap:
     return LinkMap(**values)
+
+
+def link_generation(link: LinkMap | None) -> int:
+    return int(link.generation or 0) if link is not None else 0
+
+
+def link_pushes(link: LinkMap | None) -> int:
+    return int(link.pushes or 0) if link is not None else 0
 
 
 def settings_dict(row: ConnectionModel) -> dict[str, Any]:

@@ -44,7 +44,14 @@ from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import IntentRepository
-from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, new_link
+from booksync.store.models import (
+    ConnectionModel,
+    DocumentModel,
+    LinkMap,
+    link_generation,
+    link_pushes,
+    new_link,
+)
 from booksync.store.notifications import NotificationRepository
 from booksync.store.runs import RunRepository, add_note
 from booksync.sync.accounts import item_income_account
@@ -816,7 +823,10 @@ class _Step:
         if kept is not None:
             return kept
         result = self.once.write(
-            self.key(kind, row.doc_id, f"create#{_generation(link)}"), perform=create, lookup=find, fetch=get
+            self.key(kind, row.doc_id, f"create#{link_generation(link)}"),
+            perform=create,
+            lookup=find,
+            fetch=get,
         )
         remote = self._brought_up_to_date(row, kind, result, get, update)
         self._linked(row, remote, link, "created" if result.created else "linked")
@@ -912,7 +922,9 @@ class _Step:
             # a DuplicateName answer alone says the name is held and another one is needed.
             try:
                 result = self.once.write(
-                    self.key(kind, row.doc_id, f"create#{_generation(link)}{'#distinct' * named.distinct}"),
+                    self.key(
+                        kind, row.doc_id, f"create#{link_generation(link)}{'#distinct' * named.distinct}"
+                    ),
                     perform=functools.partial(create, doc),
                     lookup=functools.partial(self._ours, kind, row, find, doc),
                     fetch=get,
@@ -972,11 +984,19 @@ class _Step:
         get: Callable[[str], RemoteObject | None],
         update: Callable[[RemoteObject, str], RemoteObject],
     ) -> RemoteObject:
+        link = row.link(self.job.provider)
         for attempt in range(CONFLICT_RETRIES):
             perform = functools.partial(_apply_update, update, current)
             try:
                 return self.once.write(
-                    self.key(kind, row.doc_id, f"update#{row.content_hash[:20]}#{current.version}"),
+                    # The link's push count only grows, so no edit history (A->B->A->B) meets an
+                    # earlier push's key, versions or none; a retry of this push (same content,
+                    # same version) reuses it, as QuickBooks' requestid wants.
+                    self.key(
+                        kind,
+                        row.doc_id,
+                        f"update#{link_generation(link)}#{link_pushes(link)}#{row.content_hash[:20]}#{current.version}",
+                    ),
                     perform=perform,
                     lookup=lambda: None,
                     fetch=get,
@@ -1003,7 +1023,8 @@ class _Step:
             pushed_hash=row.content_hash,
             synced_at=self.e._clock(),
             outcome=Outcome.SYNCED,
-            generation=int(link.generation or 0) if link is not None else 0,
+            generation=link_generation(link),
+            pushes=link_pushes(link) + 1,
         )
         if named is not None:
             new.claimed = True
@@ -1042,7 +1063,3 @@ def _put(
     update: Callable[[RemoteObject, Named, str], RemoteObject], doc: Named
 ) -> Callable[[RemoteObject, str], RemoteObject]:
     return lambda current, request_id: update(current, doc, request_id)
-
-
-def _generation(link: LinkMap | None) -> int:
-    return int(link.generation or 0) if link is not None else 0
