@@ -360,6 +360,25 @@ def test_an_item_edited_on_both_sides_is_updated_with_the_current_sync_token(sta
     assert len(items_in_quickbooks(stack)) == 2
 
 
+def test_an_item_edited_back_and_forth_is_updated_by_every_sync_now(stack: SimpleNamespace) -> None:
+    """Issue 14: an item edited A->B->A->B with Sync Now each time. Keyed without the version or a
+    push count, the second B's batch found the first B's intent done, and the run ended failed
+    ('another worker took over') until the intent expired: each push has a key of its own."""
+    put_items(stack, ["Gasket"])
+    stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+    run_until_done(stack, seconds=300)
+    [remote_id] = links(DocumentKind.ITEM, 1)
+    for price in ("11.00", "10.00", "11.00"):
+        stack.services.documents.put_item(COMPANY, builders.item("i-00000", name="Gasket", price=price))
+        run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
+        run_until_done(stack, seconds=300)
+        run = RunRepository().get(COMPANY, run_id)
+        assert run is not None and run.status == "succeeded", run.errors if run else None
+        assert run.counts == {"updated": 1}
+        [gasket] = items_in_quickbooks(stack)
+        assert gasket["Id"] == remote_id and gasket["UnitPrice"] == float(price)
+
+
 # ---------------------------------------------------------------- long runs: the step chain (issue 13)
 
 

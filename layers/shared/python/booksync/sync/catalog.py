@@ -52,7 +52,16 @@ from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import Claim, IntentBusy, IntentRepository
-from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, RunErrorMap, SyncRunModel, new_link
+from booksync.store.models import (
+    ConnectionModel,
+    DocumentModel,
+    LinkMap,
+    RunErrorMap,
+    SyncRunModel,
+    link_generation,
+    link_pushes,
+    new_link,
+)
 from booksync.store.runs import add_note
 from booksync.sync.accounts import NoIncomeAccount, item_income_account
 from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
@@ -577,8 +586,11 @@ class _Walk:
 
     def _intent_key(self, kind: DocumentKind, chunk: Sequence[_Doc]) -> str:
         provider = self.job.provider
+        # Each document's part holds its link's push count, which only grows, and the version
+        # it updates: no edit history (A->B->A->B) meets an earlier batch's key.
         parts = sorted(
-            f"{d.row.doc_id}:{d.remote.id if d.remote else 'new'}:{_generation(d.row, provider)}:"
+            f"{d.row.doc_id}:{d.remote.id if d.remote else 'new'}:{d.remote.version if d.remote else ''}:"
+            f"{link_generation(d.row.link(provider))}:{link_pushes(d.row.link(provider))}:"
             f"{d.row.content_hash}{':distinct' * d.distinct}"
             for d in chunk
         )
@@ -622,7 +634,8 @@ class _Walk:
                 pushed_hash=doc.row.content_hash,
                 synced_at=now,
                 outcome="synced",
-                generation=_generation(doc.row, self.job.provider),
+                generation=link_generation(doc.row.link(self.job.provider)),
+                pushes=link_pushes(doc.row.link(self.job.provider)) + 1,
                 claimed=True,
             )
             note = name_link(
@@ -644,6 +657,7 @@ class _Walk:
     def _refused(self, doc: _Doc, exc: ProviderError) -> None:
         link = doc.row.link(self.job.provider) or new_link()
         link.outcome, link.error_message, link.error_fix = "failed", exc.message, exc.fix or None
+        link.pushes = link_pushes(link) + 1  # its batch is done: the next try is a push of its own
         link.error_code = f"{exc.code}:{exc.provider_code}" if exc.provider_code else exc.code
         self.e._docs.save_link(doc.row, self.job.provider, link)
         with self._lock:
@@ -692,11 +706,6 @@ def _invoice_out_of_sync(row: DocumentModel, provider: str) -> bool:
 
 def _error_dict(error: RunErrorMap) -> dict[str, str | None]:
     return {"document": error.document, "code": error.code, "message": error.message, "fix": error.fix}
-
-
-def _generation(row: DocumentModel, provider: str) -> int:
-    link = row.link(provider)
-    return int(link.generation or 0) if link is not None else 0
 
 
 def _entry(document: str, exc: BooksyncError) -> dict[str, str | None]:
