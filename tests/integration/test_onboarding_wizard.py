@@ -265,6 +265,25 @@ def test_step_2_links_existing_items_and_imports_new_ones_with_their_accounts(wo
     assert again["counts"] == {"added": 0, "linked": 0, "already": 2, "failed": 0}
 
 
+def test_step_2_finds_an_item_under_the_name_quickbooks_stores_for_it(world: SimpleNamespace) -> None:
+    """QuickBooks stores "Valve a:b" as "Valve a-b" (a colon is its hierarchy separator) and a
+    tab-pasted SKU without the tab: the wizard compares as the provider stores (its profile), so
+    neither item is offered as new beside the one the books already hold."""
+    world.provider.directory_items += [
+        RemoteItem(id="14", name="Valve a-b", unit_price=Decimal("9"), income_account_id="1"),
+        RemoteItem(
+            id="15", name="Cartridge", sku="TKO-813PB", unit_price=Decimal("5"), income_account_id="1"
+        ),
+    ]
+    world.service.put_item(COMPANY, builders.item("i-3", name="Valve a:b", price="9.00"))
+    world.service.put_item(
+        COMPANY, builders.item("i-4", name="Ceramic cartridge", price="5.00", sku="TKO-\t813PB")
+    )
+    rows = rows_by_id(world.call("GET", f"{W}/items", claims=member())[1], "items")
+    assert (rows["14"]["status"], rows["14"]["existing_item_id"]) == ("Already exists", "i-3")
+    assert (rows["15"]["status"], rows["15"]["existing_item_id"]) == ("Already exists", "i-4")
+
+
 def test_steps_can_be_skipped_and_run_again_then_the_summary(world: SimpleNamespace) -> None:
     assert world.call("POST", f"{W}/customers/skip", claims=member())[0] == 403
     status, state, _ = world.call("POST", f"{W}/customers/skip", claims=admin())

@@ -328,7 +328,7 @@ def test_a_refund_edited_after_sync_is_reported_like_an_edited_payment(world: Si
     world.docs.put(COMPANY, DocumentKind.REFUND, refund(amount="45.00"), now=1.0, pending=True)
     report = world.engine().run(job())
     assert report.outcome == "failed"
-    assert "Refund r-1 changed after it reached quickbooks" in (report.error or "")
+    assert "Refund r-1 changed after it reached QuickBooks" in (report.error or "")
     assert report.failures[0]["document"] == "refund r-1"
     assert world.provider.writes["create_refund"] == 1
     assert world.docs.get(COMPANY, DocumentKind.REFUND, "r-1").link("quickbooks").outcome == "failed"

@@ -72,9 +72,8 @@ def install(killer: Killer, scale: float) -> None:
     kwdefaults = once.ExactlyOnce.__init__.__kwdefaults__
     assert kwdefaults is not None and kwdefaults["lease_seconds"] == LEASE_SECONDS
     kwdefaults["lease_seconds"] = LEASE_SECONDS / scale
-    busy_defaults = errors.WriteInProgress.__init__.__kwdefaults__
-    assert busy_defaults is not None and busy_defaults["retry_after"] == BUSY_RETRY_SECONDS
-    busy_defaults["retry_after"] = BUSY_RETRY_SECONDS / scale
+    assert errors.WriteInProgress.RECENT_HOLD_SECONDS == BUSY_RETRY_SECONDS
+    errors.WriteInProgress.RECENT_HOLD_SECONDS = BUSY_RETRY_SECONDS / scale
 
     real_claim = IntentRepository.claim
 

@@ -16,11 +16,11 @@ from typing import Any
 from booksync.documents import DocumentKind
 from booksync.errors import InvalidRequest, NotFoundError
 from booksync.providers.port import Account, AccountingProvider
+from booksync.providers.profile import provider_label
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel
-from booksync.sync.accounts import PROVIDER_LABELS
 
 ACCOUNT_FILTERS: dict[str, Callable[[Account], bool]] = {
     "income": lambda a: a.classification == "Revenue",
@@ -119,7 +119,7 @@ class AccountMapping:
         wrong_kind: str,
     ) -> Account:
         """The active account of ``kind``; refusals name it (``context`` says for what)."""
-        label = PROVIDER_LABELS.get(provider, provider)
+        label = provider_label(provider)
         chart = {a.id: a for a in self._chart(company_id, provider, fresh_if_missing=account_id)}
         account = chart.get(account_id)
         if account is None:
@@ -147,7 +147,7 @@ class AccountMapping:
         return chart
 
     def _connection(self, company_id: str, provider: str) -> ConnectionModel:
-        label = PROVIDER_LABELS.get(provider, provider)
+        label = provider_label(provider)
         if provider not in PROVIDERS:  # e.g. Square: a payment processor keeps no chart of accounts
             raise NotFoundError(
                 f"{provider!r} is not an accounting system: it has no account mapping.",

@@ -152,10 +152,14 @@ class WriteInProgress(TransientError):
 
     code = "write_in_progress"
 
+    # A holder that took the claim less than this ago is most likely alive and about to finish
+    # (two invoices' jobs writing the payment that covers both): its rival retries this soon, and
+    # never sooner whoever holds it.
+    RECENT_HOLD_SECONDS = 5.0
     # A claim is free only once its lease has ended, so a wait for a holder that may have died
     # goes just past it: a dead holder then costs its rivals two refused receives at most, well under the
     # dead-letter queue's 5 (which faults share), and a live one that took the claim moments ago
-    # costs a retry after ``retry_after``.
+    # costs a retry after ``RECENT_HOLD_SECONDS``.
     _PAST_LEASE = 1.0
 
     def __init__(
@@ -163,13 +167,12 @@ class WriteInProgress(TransientError):
         message: str,
         *,
         provider: str,
-        retry_after: float = 5.0,
         held_for: float = 0.0,
         lease_left: float = 0.0,
     ) -> None:
         super().__init__(message, provider=provider)
-        held_long = held_for >= retry_after
-        self.retry_after = max(retry_after, lease_left + self._PAST_LEASE) if held_long else retry_after
+        recent = self.RECENT_HOLD_SECONDS
+        self.retry_after = max(recent, lease_left + self._PAST_LEASE) if held_for >= recent else recent
 
 
 class Rejected(ProviderError):
@@ -203,3 +206,15 @@ class RemoteNotFound(ProviderError):
     """The linked object no longer exists in the provider (deleted or merged there)."""
 
     code = "remote_not_found"
+
+
+def error_code(exc: BooksyncError) -> str:
+    """The code history and sync records keep: booksync's, then the provider's own (``rejected:6240``)."""
+    if isinstance(exc, ProviderError) and exc.provider_code:
+        return f"{exc.code}:{exc.provider_code}"
+    return exc.code
+
+
+def error_entry(document: str, exc: BooksyncError) -> dict[str, str | None]:
+    """One error of a run's history: the document, its code, what happened and what to do."""
+    return {"document": document, "code": error_code(exc), "message": exc.message, "fix": exc.fix or None}

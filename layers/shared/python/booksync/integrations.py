@@ -20,6 +20,7 @@ from booksync.errors import AccountTaken, BooksyncError, ConsentNotYours, Invali
 from booksync.keys import KEY_MAX_CHARS, fits_key
 from booksync.providers.oauth_common import code_challenge, new_code_verifier
 from booksync.providers.port import OAuthClient
+from booksync.providers.profile import provider_label
 from booksync.security.vault import PlainTokens, SealedTokens, TokenCipher, TokenContext
 from booksync.store.connections import (
     ConnectionRepository,
@@ -37,7 +38,6 @@ from booksync.store.models import (
     settings_dict,
 )
 from booksync.store.notifications import NotificationRepository
-from booksync.sync.accounts import PROVIDER_LABELS
 
 logger = logging.getLogger(__name__)
 STATE_TTL_SECONDS = 600
@@ -209,7 +209,7 @@ class Integrations:
             logger.warning("consent confirmed by another account", extra={"provider": provider})
             raise ConsentNotYours(
                 "This connection was started by another account, so nothing was connected: a "
-                f"{PROVIDER_LABELS.get(provider, provider)} consent connects only the company and user "
+                f"{provider_label(provider)} consent connects only the company and user "
                 "that started it, whoever's browser gives it.",
                 fix="Start the connection again from your own account (Settings > Integrations > Connect) "
                 "and approve it in the same browser.",
@@ -279,7 +279,7 @@ class Integrations:
     def _claim(self, provider: str, account_id: str, company_id: str) -> None:
         if self._connections.claim_account(provider, account_id, company_id, now=self._clock()) is None:
             return
-        name = PROVIDER_LABELS.get(provider, provider)
+        name = provider_label(provider)
         raise AccountTaken(
             f"This {name} account ({account_id}) is already connected to another booksync company, "
             "so it was not connected here: one account's books and webhooks belong to one company.",
@@ -504,7 +504,7 @@ def _drift(link: LinkMap | None, provider: str) -> dict[str, Any] | None:
     change = link.remote_change if link is not None else None
     if change not in DRIFT_CHANGES or link is None:
         return None
-    name = PROVIDER_LABELS.get(provider, provider)
+    name = provider_label(provider)
     when = f" ({link.remote_change_at})" if link.remote_change_at else ""
     message = (
         f"Voided in {name}{when}, but not in your app. booksync does not copy changes back."
@@ -526,7 +526,7 @@ def drift_summary(company_id: str, provider: str) -> dict[str, Any]:
 
     by_kind = drifted_counts(company_id, provider, DRIFT_CHANGES)
     count = sum(by_kind.values())
-    name = PROVIDER_LABELS.get(provider, provider)
+    name = provider_label(provider)
     message = (
         f"{count} document{'s were' if count != 1 else ' was'} changed or voided in {name} "
         "after booksync sent them. booksync does not copy changes back."
@@ -579,7 +579,7 @@ def _used() -> InvalidRequest:
 
 
 def _not_granted(provider: str, account_id: str) -> InvalidRequest:
-    name = PROVIDER_LABELS.get(provider, provider)
+    name = provider_label(provider)
     return InvalidRequest(
         f"{name} says this authorization was not given for the account the callback names "
         f"({account_id}), so nothing was connected: the callback's address was changed on its way.",

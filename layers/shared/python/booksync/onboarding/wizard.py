@@ -27,13 +27,13 @@ from booksync.documents import Customer, CustomerType, DocumentKind, Item, ItemT
 from booksync.errors import FieldProblem, NotFoundError
 from booksync.onboarding.classifier import CustomerClassifier, RulesClassifier
 from booksync.providers.port import ProviderDirectory, RemoteCustomer, RemoteItem, RemotePage
+from booksync.providers.profile import profile, provider_label
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.catalog_runs import documents_page
 from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel, new_link
-from booksync.sync.accounts import PROVIDER_LABELS
 
 if TYPE_CHECKING:
     from booksync.onboarding.duplicates import DuplicateFinder
@@ -238,7 +238,7 @@ class Wizard:
         row = self._connection(company_id, provider)
         listing = self._directory_for(row).list_items((page - 1) * page_size + 1, page_size)
         linked, unlinked = self._books(company_id, provider, DocumentKind.ITEM)
-        existing = _ItemIndex(unlinked)
+        existing = _ItemIndex(unlinked, provider)
         rows = []
         for item in listing.rows:
             same = linked.get(item.id) or existing.match(item)
@@ -264,7 +264,7 @@ class Wizard:
         linked, unlinked = self._books(company_id, provider, DocumentKind.ITEM)
         now = self._clock()
         report: dict[str, list[Any]] = {"added": [], "linked": [], "already": [], "failed": []}
-        existing = _ItemIndex(unlinked)
+        existing = _ItemIndex(unlinked, provider)
         for item in remote:  # existing items are linked automatically, by name or SKU
             if item.id in linked:
                 continue
@@ -306,7 +306,7 @@ class Wizard:
 
     # -- helpers --------------------------------------------------------------------------------
     def _connection(self, company_id: str, provider: str) -> ConnectionModel:
-        label = PROVIDER_LABELS.get(provider, provider)
+        label = provider_label(provider)
         row = self._connections.get(company_id, provider) if provider in PROVIDERS else None
         if row is None or row.status == ConnectionStatus.DISCONNECTED:
             raise NotFoundError(
@@ -380,7 +380,7 @@ class Wizard:
     ) -> None:
         missing = [remote_id for remote_id in wanted if remote_id not in known]
         if missing:
-            label = PROVIDER_LABELS.get(provider, provider)
+            label = provider_label(provider)
             more = "" if complete else f" among the first {WALK_LIMIT}"
             raise FieldProblem(
                 f"{field}.remote_id",
@@ -452,7 +452,7 @@ class Wizard:
 
 def _refused(remote_id: str, exc: ValidationError, provider: str, what: str) -> dict[str, Any]:
     problem = exc.errors()[0]
-    label = PROVIDER_LABELS.get(provider, provider)
+    label = provider_label(provider)
     return {
         "remote_id": remote_id,
         "error": f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}",
@@ -461,7 +461,7 @@ def _refused(remote_id: str, exc: ValidationError, provider: str, what: str) -> 
 
 
 def _held(remote_id: str, provider: str, what: str) -> dict[str, Any]:
-    label = PROVIDER_LABELS.get(provider, provider)
+    label = provider_label(provider)
     return {
         "remote_id": remote_id,
         "error": f"This {label} {what} is already linked to another booksync {what}.",
@@ -482,24 +482,25 @@ def _has_link(row: DocumentModel, provider: str) -> bool:
 
 
 class _ItemIndex:
-    """booksync's unlinked items by name and by SKU, compared as the provider compares names
-    (letter case aside, nothing folded further: "Strauß" is not "Strauss")."""
+    """booksync's unlinked items by name and by SKU, compared as the provider stores and compares
+    them (its profile: QuickBooks cleans a name, "a:b" is stored "a-b", then compares it letter
+    case aside, nothing folded further: "Strauß" is not "Strauss")."""
 
-    def __init__(self, items: Sequence[Item]) -> None:
-        self._by_name = {_key(i.name): i.id for i in items}
-        self._by_sku = {_key(i.sku): i.id for i in items if i.sku}
+    def __init__(self, items: Sequence[Item], provider: str) -> None:
+        declared = profile(provider)
+        self._name, self._sku = declared.item_name_key, declared.sku_key
+        self._by_name = {self._name(i.name): i.id for i in items}
+        self._by_sku = {self._sku(i.sku): i.id for i in items if i.sku}
         self._taken: set[str] = set()
 
     def match(self, item: RemoteItem) -> str | None:
-        found = self._by_name.get(_key(item.name)) or (self._by_sku.get(_key(item.sku)) if item.sku else None)
+        found = self._by_name.get(self._name(item.name)) or (
+            self._by_sku.get(self._sku(item.sku)) if item.sku else None
+        )
         return found if found not in self._taken else None
 
     def take(self, doc_id: str) -> None:
         self._taken.add(doc_id)
-
-
-def _key(text: str | None) -> str:
-    return " ".join((text or "").lower().split())
 
 
 def _customer_view(c: RemoteCustomer) -> dict[str, Any]:

@@ -16,12 +16,16 @@ enough to keep its promise.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from pynamodb.exceptions import PutError
 
 from booksync.documents import DocumentKind
-from booksync.store.models import ConnectionModel, IntentModel
+from booksync.store.documents import DocumentRepository
+from booksync.store.models import ConnectionModel, DocumentModel, IntentModel, LinkMap
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,32 @@ class LinkClaims:
                 raise
             return False
         return True
+
+    def claim_stored(
+        self,
+        scope: LinkScope,
+        kind: DocumentKind,
+        row: DocumentModel,
+        link: LinkMap,
+        documents: DocumentRepository,
+        *,
+        now: float,
+    ) -> bool:
+        """A link stored before claims existed: claim its object now (the link is saved claimed).
+        When another document holds it (the two were merged then), this one lets go: the link
+        keeps no object, its next generation gets one of its own, and False says so."""
+        assert link.remote_id is not None
+        if self.claim(scope, kind, link.remote_id, row.doc_id, now=now):
+            link.claimed = True
+            documents.save_link(row, scope.provider, link)
+            return True
+        logger.warning(
+            "a link shared with another document is given up",
+            extra={"company_id": scope.company_id, "doc": row.doc_key, "remote_id": link.remote_id},
+        )
+        link.remote_id, link.version, link.pushed_hash = None, None, None
+        link.generation = int(link.generation or 0) + 1
+        return False
 
     def holder(self, scope: LinkScope, kind: DocumentKind, remote_id: str) -> str | None:
         """The document that holds ``remote_id``, if any."""

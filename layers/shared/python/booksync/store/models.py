@@ -22,6 +22,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from booksync.errors import BooksyncError, error_code
+
 PROVIDERS = ("quickbooks", "xero", "freshbooks", "wave")
 
 
@@ -338,6 +340,14 @@ def bind_tables(settings: object) -> None:
 
 def new_link(**values: Any) -> LinkMap:
     return LinkMap(**values)
+
+
+def refused_link(link: LinkMap | None, exc: BooksyncError, outcome: str = "failed") -> LinkMap:
+    """``link`` (or a new one) saying why its document was refused, and what a person must do."""
+    failed = link or new_link()
+    failed.outcome = outcome
+    failed.error_code, failed.error_message, failed.error_fix = error_code(exc), exc.message, exc.fix or None
+    return failed
 
 
 def link_generation(link: LinkMap | None) -> int:

@@ -10,15 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from booksync.errors import Rejected
+from booksync.providers.profile import provider_label
 from booksync.store.models import DocumentModel
-
-PROVIDER_LABELS = {
-    "quickbooks": "QuickBooks",
-    "xero": "Xero",
-    "freshbooks": "FreshBooks",
-    "wave": "Wave",
-    "square": "Square",
-}
 
 
 class NoIncomeAccount(Rejected):
@@ -38,7 +31,7 @@ def item_income_account(
     fallback = default()
     if fallback:
         return fallback
-    label = PROVIDER_LABELS.get(provider, provider)
+    label = provider_label(provider)
     raise NoIncomeAccount(
         f"Item '{item_name.strip()}' has no income account in {label}. "
         "Map it in Account mapping, or set a default income account.",

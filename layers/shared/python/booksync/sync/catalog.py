@@ -44,9 +44,11 @@ from booksync.errors import (
     RateLimited,
     Rejected,
     TransientError,
+    error_entry,
 )
 from booksync.providers.bulk import CatalogAnswer, CatalogProvider, CatalogWrite, Gate, OutOfTime
 from booksync.providers.port import ItemRefs, RemoteObject
+from booksync.providers.profile import provider_label
 from booksync.store.catalog_runs import CatalogRunStore, documents_page
 from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
@@ -55,19 +57,19 @@ from booksync.store.intents import Claim, IntentBusy, IntentRepository
 from booksync.store.models import (
     ConnectionModel,
     DocumentModel,
-    LinkMap,
     RunErrorMap,
     SyncRunModel,
     link_generation,
     link_pushes,
     new_link,
+    refused_link,
 )
 from booksync.store.runs import add_note
 from booksync.sync.accounts import NoIncomeAccount, item_income_account
 from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
 from booksync.sync.jobs import JobQueue, SyncJob
 from booksync.sync.limiter import Limiter, Limits
-from booksync.sync.naming import PROVIDER_NAMES, name_link, own_name
+from booksync.sync.naming import name_link, own_name
 from booksync.sync.records import SYNCABLE
 
 logger = logging.getLogger(__name__)
@@ -227,7 +229,7 @@ class _Walk:
                 self._mark_down(connection, exc)
             return self._park(exc)
         except BooksyncError as exc:
-            self.errors.append(_entry("catalog", exc))
+            self.errors.append(error_entry("catalog", exc))
             return self._finish("failed")
         self.e._connections.record_sync(self.job.company_id, self.job.provider, self.e._clock())
         return self._finish("failed" if self.errors else "succeeded")
@@ -263,7 +265,7 @@ class _Walk:
         has used its last step (its row keeps the step it is at)."""
         if self.job.step + 1 >= self.e._max_steps:
             self.errors.append(
-                _entry(
+                error_entry(
                     "catalog",
                     StepCapReached(
                         f"The catalog sync stopped after {self.e._max_steps} steps without finishing; "
@@ -338,7 +340,9 @@ class _Walk:
                 link is not None
                 and link.remote_id
                 and not link.claimed
-                and not self._claim_linked(kind, doc, link)
+                and not self.e._claims.claim_stored(
+                    self._scope, kind, row, link, self.e._docs, now=self.e._clock()
+                )
             ):
                 link = None  # linked before claims to an object another document holds: its own now
             if link is not None and link.remote_id and link.pushed_hash == row.content_hash:
@@ -401,24 +405,14 @@ class _Walk:
         self._link_all(linked)
         return rest
 
-    def _claim_linked(self, kind: DocumentKind, doc: _Doc, link: LinkMap) -> bool:
-        """A link stored before claims existed: claim its object now; False when another
-        document holds it (then this one gets an object of its own, as in the invoice engine)."""
-        assert link.remote_id is not None
-        if self._hold(kind, doc, link.remote_id):
-            link.claimed = True
-            self.e._docs.save_link(doc.row, self.job.provider, link)
-            return True
-        link.remote_id, link.version, link.pushed_hash = None, None, None
-        link.generation = int(link.generation or 0) + 1
-        return False
-
     def _hold(self, kind: DocumentKind, doc: _Doc, remote_id: str) -> bool:
         """Two documents never share one remote object (design.md): the first claim wins."""
+        return self.e._claims.claim(self._scope, kind, remote_id, doc.row.doc_id, now=self.e._clock())
+
+    @property
+    def _scope(self) -> LinkScope:
         assert self.connection is not None
-        return self.e._claims.claim(
-            LinkScope.of(self.connection), kind, remote_id, doc.row.doc_id, now=self.e._clock()
-        )
+        return LinkScope.of(self.connection)
 
     def _refreshed(self, kind: DocumentKind, changed: list[_Doc]) -> list[_Doc]:
         """Edited since the last push: update with the current SyncToken, or recreate if gone."""
@@ -655,14 +649,12 @@ class _Walk:
                 add_note(self.job.company_id, self.job.run_id, note)
 
     def _refused(self, doc: _Doc, exc: ProviderError) -> None:
-        link = doc.row.link(self.job.provider) or new_link()
-        link.outcome, link.error_message, link.error_fix = "failed", exc.message, exc.fix or None
+        link = refused_link(doc.row.link(self.job.provider), exc)
         link.pushes = link_pushes(link) + 1  # its batch is done: the next try is a push of its own
-        link.error_code = f"{exc.code}:{exc.provider_code}" if exc.provider_code else exc.code
         self.e._docs.save_link(doc.row, self.job.provider, link)
         with self._lock:
             self.counts["failed"] += 1
-            self.errors.append(_entry(f"{doc.row.kind} {doc.row.doc_id}", exc))
+            self.errors.append(error_entry(f"{doc.row.kind} {doc.row.doc_id}", exc))
 
     def _count(self, what: str) -> None:
         with self._lock:
@@ -688,7 +680,7 @@ class _Walk:
 
 
 def _held(provider: str, doc: _Doc) -> Rejected:
-    label = PROVIDER_NAMES.get(provider, provider)
+    label = provider_label(provider)
     return Rejected(
         f"{label} holds the name {own_name(doc.document)!r} for another record, and booksync could "
         f"not give this {doc.row.kind} a name of its own.",
@@ -706,13 +698,6 @@ def _invoice_out_of_sync(row: DocumentModel, provider: str) -> bool:
 
 def _error_dict(error: RunErrorMap) -> dict[str, str | None]:
     return {"document": error.document, "code": error.code, "message": error.message, "fix": error.fix}
-
-
-def _entry(document: str, exc: BooksyncError) -> dict[str, str | None]:
-    code = exc.code
-    if isinstance(exc, ProviderError) and exc.provider_code:
-        code = f"{exc.code}:{exc.provider_code}"
-    return {"document": document, "code": code, "message": exc.message, "fix": exc.fix or None}
 
 
 __all__ = ["CatalogKind", "CatalogReport", "CatalogSync"]

@@ -29,6 +29,7 @@ from booksync.errors import (
     ProviderError,
     Rejected,
     RemoteNotFound,
+    error_entry,
 )
 from booksync.providers.port import (
     AccountingProvider,
@@ -40,6 +41,7 @@ from booksync.providers.port import (
     RefundRefs,
     RemoteObject,
 )
+from booksync.providers.profile import profile, provider_label
 from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository
@@ -51,13 +53,14 @@ from booksync.store.models import (
     link_generation,
     link_pushes,
     new_link,
+    refused_link,
 )
 from booksync.store.notifications import NotificationRepository
 from booksync.store.runs import RunRepository, add_note
 from booksync.sync.accounts import item_income_account
 from booksync.sync.currencies import company_currencies
 from booksync.sync.jobs import SyncJob
-from booksync.sync.naming import PROVIDER_NAMES, name_link
+from booksync.sync.naming import name_link
 from booksync.sync.once import ExactlyOnce, WriteResult
 
 logger = logging.getLogger(__name__)
@@ -140,23 +143,23 @@ class InvoiceSync:
                 self._mark_connection_down(job, exc)
             report.outcome, report.error = Outcome.BLOCKED, exc.message
             self._record_invoice_error(job, exc, Outcome.BLOCKED)
-            errors.append(_error_entry(job.document, exc))
+            errors.append(error_entry(job.document, exc))
         except CurrencyNotBookable as exc:
             # Held until a person acts (multicurrency turned on, then Resync, which pushes its
             # payments too): not retried by the sweep, admins told once while it lasts.
             report.outcome, report.error = Outcome.BLOCKED, exc.message
             self._record_invoice_error(job, exc, Outcome.BLOCKED, settled=True)
             self._settle_payments(job)
-            errors.append(_error_entry(job.document, exc))
+            errors.append(error_entry(job.document, exc))
         except (Rejected, RemoteNotFound) as exc:
             report.outcome, report.error = Outcome.FAILED, exc.message
             self._record_invoice_error(job, exc, Outcome.FAILED)
-            errors.append(_error_entry(getattr(exc, "document", job.document), exc))
+            errors.append(error_entry(getattr(exc, "document", job.document), exc))
         except BaseException as exc:
             # Retryable: the message comes back; history shows the attempt and why.
             status = "retrying" if isinstance(exc, ProviderError) and exc.retryable else "failed"
             entry = (
-                _error_entry(job.document, exc)
+                error_entry(job.document, exc)
                 if isinstance(exc, BooksyncError)
                 else {
                     "document": job.document,
@@ -238,7 +241,7 @@ class InvoiceSync:
         if not errors:
             return
         first = errors[0]
-        name = PROVIDER_NAMES.get(job.provider, job.provider)
+        name = provider_label(job.provider)
         if outcome == Outcome.BLOCKED:
             # One per failure type: the provider's own code (3200...) does not make another type.
             kind = f"{job.provider}:{str(first['code']).partition(':')[0]}"
@@ -307,15 +310,7 @@ class InvoiceSync:
         row = self._docs.get(job.company_id, DocumentKind(job.kind), job.invoice_id)
         if row is None:
             return
-        link = row.link(job.provider) or new_link()
-        link.outcome = outcome
-        link.error_code = (
-            exc.code
-            if not isinstance(exc, ProviderError) or not exc.provider_code
-            else (f"{exc.code}:{exc.provider_code}")
-        )
-        link.error_message = exc.message
-        link.error_fix = exc.fix or None
+        link = refused_link(row.link(job.provider), exc, outcome)
         self._docs.save_link(row, job.provider, link)
         if outcome == Outcome.FAILED or settled:
             # A person must act (edit, map, rename); the sweep would only repeat the refusal.
@@ -343,13 +338,6 @@ def _apply_update(
 def _failing(errors: list[dict[str, str | None]], code: str | None) -> list[str]:
     """The documents (``invoice inv-1``, ``payment p-1``) that failed with ``code``."""
     return [str(e["document"]) for e in errors if e["code"] == code and e["document"]]
-
-
-def _error_entry(document: str, exc: BooksyncError) -> dict[str, str | None]:
-    code = exc.code
-    if isinstance(exc, ProviderError) and exc.provider_code:
-        code = f"{exc.code}:{exc.provider_code}"
-    return {"document": document, "code": code, "message": exc.message, "fix": exc.fix or None}
 
 
 class _Step:
@@ -421,13 +409,15 @@ class _Step:
         found = self._currencies
         if found.books(invoice.currency):
             return found
-        name = PROVIDER_NAMES.get(self.job.provider, self.job.provider)
+        declared = profile(self.job.provider)
+        name = declared.label
         why = f"the {name} company keeps its books in {found.home} only (multicurrency is off)"
+        where = f" ({declared.multicurrency_setting})" if declared.multicurrency_setting else ""
         raise self._not_bookable(
             invoice,
             why,
-            f"Turn on multicurrency in {name} (Settings > Account and settings > Advanced > Currency), "
-            f"then resync the invoice; or send the invoice in {found.home}.",
+            f"Turn on multicurrency in {name}{where}, then resync the invoice; "
+            f"or send the invoice in {found.home}.",
         )
 
     def _not_bookable(self, invoice: Invoice, why: str, fix: str) -> CurrencyNotBookable:
@@ -446,7 +436,7 @@ class _Step:
             currency = current.currency if current is not None else None
         if currency is None or currency == invoice.currency:
             return
-        name = PROVIDER_NAMES.get(self.job.provider, self.job.provider)
+        name = provider_label(self.job.provider)
         raise self._not_bookable(
             invoice,
             f"customer {customer.display_name!r} is kept in {currency} in {name}, which books a "
@@ -459,14 +449,14 @@ class _Step:
         """The books must show what the customer was billed; say so when the provider disagrees."""
         if remote.total is None or remote.total == invoice.total:
             return
-        shown = f"{self.job.provider} shows a total of {remote.total} for invoice {invoice.number}"
+        declared = profile(self.job.provider)
+        shown = f"{declared.label} shows a total of {remote.total} for invoice {invoice.number}"
         self.report.failures.append(
             {
                 "document": f"invoice {invoice.id}",
                 "code": "total_mismatch",
                 "message": f"{shown}; booksync sent {invoice.total}.",
-                "fix": "Check the company's sales-tax settings in QuickBooks (automated sales tax can "
-                "recompute tax), then resync the invoice.",
+                "fix": f"Check {declared.tax_settings}, then resync the invoice.",
             }
         )
 
@@ -636,22 +626,20 @@ class _Step:
 
     def _edited(self, kind: DocumentKind, doc_id: str) -> Rejected:
         what = "refund receipt" if kind == DocumentKind.REFUND else kind.value
+        books = provider_label(self.job.provider)
         return Rejected(
-            f"{kind.value.capitalize()} {doc_id} changed after it reached {self.job.provider}; "
+            f"{kind.value.capitalize()} {doc_id} changed after it reached {books}; "
             f"booksync records each {kind.value} once and does not edit it there.",
             provider=self.job.provider,
-            fix=f"Make the same change to the {what} in QuickBooks, or record a correcting {kind.value}.",
+            fix=f"Make the same change to the {what} in {books}, or record a correcting {kind.value}.",
         )
 
     def _payment_refused(self, row: DocumentModel, link: LinkMap | None, exc: ProviderError) -> None:
         """One refused payment (or refund) does not hold back the others; a person must act on it."""
-        failed = link or new_link()
-        failed.outcome, failed.error_message, failed.error_fix = Outcome.FAILED, exc.message, exc.fix or None
-        failed.error_code = f"{exc.code}:{exc.provider_code}" if exc.provider_code else exc.code
-        self.e._docs.save_link(row, self.job.provider, failed)
+        self.e._docs.save_link(row, self.job.provider, refused_link(link, exc))
         self.e._docs.clear_pending(row, row.content_hash)
         self.report.counts["failed"] += 1
-        self.report.failures.append(_error_entry(f"{row.kind} {row.doc_id}", exc))
+        self.report.failures.append(error_entry(f"{row.kind} {row.doc_id}", exc))
 
     def _payment(
         self,
@@ -894,7 +882,9 @@ class _Step:
         """
         link = row.link(self.job.provider)
         if link is not None and link.remote_id and not link.claimed:
-            self._claim_linked(kind, row, link)
+            self.e._claims.claim_stored(
+                LinkScope.of(self.connection), kind, row, link, self.e._docs, now=self.e._clock()
+            )
         namings = [_Naming(own_name, True)] if link is not None and link.distinct_name else []
         namings = namings or [_Naming(own_name, False), _Naming(own_name, True)]
         if link is not None and link.remote_id:
@@ -941,28 +931,13 @@ class _Step:
         raise self._no_name(kind, row)
 
     def _no_name(self, kind: DocumentKind, row: DocumentModel) -> Rejected:
-        label = PROVIDER_NAMES.get(self.job.provider, self.job.provider)
+        label = provider_label(self.job.provider)
         return Rejected(
             f"{label} refuses every name booksync tried for {kind.value} {row.doc_id}.",
             provider=self.job.provider,
             fix=f"Rename the {kind.value} in your app (or the record holding its name in {label}), "
             "then sync again.",
         )
-
-    def _claim_linked(self, kind: DocumentKind, row: DocumentModel, link: LinkMap) -> None:
-        """A link stored before claims existed: claim its object now. When another document
-        holds it (the two were merged then), this one lets go and gets an object of its own."""
-        assert link.remote_id is not None
-        if self._claim(kind, row, link.remote_id):
-            link.claimed = True
-            self.e._docs.save_link(row, self.job.provider, link)
-            return
-        logger.warning(
-            "a link shared with another document is given up",
-            extra={"company_id": self.company, "doc": row.doc_key, "remote_id": link.remote_id},
-        )
-        link.remote_id, link.version, link.pushed_hash = None, None, None
-        link.generation = int(link.generation or 0) + 1
 
     def _ours(
         self, kind: DocumentKind, row: DocumentModel, find: Callable[[Named], RemoteObject | None], doc: Named

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from booksync.errors import BooksyncError, NeedsReconnection
+from booksync.providers.profile import provider_label
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.models import ConnectionModel
 from booksync.store.notifications import NotificationRepository
-from booksync.sync.accounts import PROVIDER_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class KeepAlive:
         if expires is None or float(expires) - self._clock() > self._warning:
             return
         days = max(0, int((float(expires) - self._clock()) // 86_400))
-        label = PROVIDER_LABELS.get(row.provider, row.provider)
+        label = provider_label(row.provider)
         self._notifications.raise_once(
             row.company_id,
             f"{row.provider}:refresh_expiring",
@@ -101,7 +101,7 @@ class KeepAlive:
         report.warned += 1
 
     def _notify_reconnect(self, row: ConnectionModel) -> None:
-        label = PROVIDER_LABELS.get(row.provider, row.provider)
+        label = provider_label(row.provider)
         self._notifications.raise_once(
             row.company_id,
             f"{row.provider}:needs_reconnection",

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from booksync.documents import Customer, Item
 from booksync.providers.port import RemoteObject
+from booksync.providers.profile import profile
 from booksync.store.models import LinkMap
-
-PROVIDER_NAMES = {"quickbooks": "QuickBooks", "xero": "Xero", "freshbooks": "FreshBooks", "wave": "Wave"}
 
 
 def own_name(document: Customer | Item) -> str:
@@ -33,13 +32,13 @@ def name_link(
     stored = remote.name if remote.name is not None and remote.name != own else None
     if stored is None:
         return None
-    label = PROVIDER_NAMES.get(provider, provider)
+    declared = profile(provider)
+    label = declared.label
     why = (
         f"another record in {label} already has the name it would get there, so booksync added "
         "a suffix of its own"
         if distinct
-        else f"{label} limits the length and characters of names (cut to its limit, ':' replaced "
-        "by '-', control characters removed)"
+        else declared.name_rules
     )
     link.remote_name = stored
     link.distinct_name = distinct or None

@@ -32,6 +32,7 @@ from booksync.documents import (
     payment_invoice_ids,
 )
 from booksync.errors import AlreadyExists, ConcurrentChange, FieldProblem, InvalidRequest, NotFoundError
+from booksync.providers.profile import provider_label
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import (
     BODY_LIMIT,
@@ -49,7 +50,6 @@ from booksync.store.documents import (
 )
 from booksync.store.models import PROVIDERS, DocumentModel
 from booksync.store.runs import RunRepository
-from booksync.sync.accounts import PROVIDER_LABELS
 from booksync.sync.jobs import JobKind, JobQueue, SyncJob, Trigger
 
 logger = logging.getLogger(__name__)
@@ -580,7 +580,7 @@ def _check_not_booked(existing: DocumentModel | None, doc: Payment | Refund) -> 
     books = next((p for p in PROVIDERS if _remote_id(existing, p)), None)
     if books is None:
         return
-    name = PROVIDER_LABELS.get(books, books)
+    name = provider_label(books)
     kind = "payment" if isinstance(doc, Payment) else "refund"
     before, after = existing.body, doc.model_dump(mode="json")
     changed = sorted(field for field in after if after.get(field) != before.get(field)) or ["amount"]
