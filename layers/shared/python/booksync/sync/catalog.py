@@ -8,9 +8,10 @@ land, saves the cursor and its counts, and queues the next step of the chain.
 Nothing is written twice:
 - each document is looked up (by e-mail, then by cleaned name, inactive included) before it is
   created, and what exists is linked;
-- each batch of creates is recorded as an intent before it is sent; after an uncertain outcome
-  (a lost answer, a reset, a worker killed) the intent shows an earlier attempt, and the batch's
-  documents are looked up again before anything is re-sent;
+- each batch is written through the invoice engine's exactly-once protocol (``sync/once.py``):
+  recorded as an intent before it is sent, keyed by each document's push count, version and
+  content; after an uncertain outcome (a lost answer, a reset, a worker killed) the intent shows
+  an earlier attempt, and the batch's documents are looked up again before anything is re-sent;
 - a duplicate-name refusal (6240) is answered by looking the object up by name and linking it
   when it surely is ours;
 - two documents never share one remote object: a claim per object is taken before a link is
@@ -44,6 +45,7 @@ from booksync.errors import (
     RateLimited,
     Rejected,
     TransientError,
+    WriteInProgress,
     error_entry,
 )
 from booksync.providers.bulk import CatalogAnswer, CatalogProvider, CatalogWrite, Gate, OutOfTime
@@ -53,7 +55,7 @@ from booksync.store.catalog_runs import CatalogRunStore, documents_page
 from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DELETED, DocumentRepository
-from booksync.store.intents import Claim, IntentBusy, IntentRepository
+from booksync.store.intents import IntentRepository
 from booksync.store.models import (
     ConnectionModel,
     DocumentModel,
@@ -70,6 +72,7 @@ from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
 from booksync.sync.jobs import JobQueue, SyncJob
 from booksync.sync.limiter import Limiter, Limits
 from booksync.sync.naming import name_link, own_name
+from booksync.sync.once import ExactlyOnce
 from booksync.sync.records import SYNCABLE
 
 logger = logging.getLogger(__name__)
@@ -458,48 +461,35 @@ class _Walk:
             chunk = self._accounted(chunk)
             if not chunk:
                 return
+        once = ExactlyOnce(
+            self.e._intents,
+            owner=self.e._owner,
+            provider=self.job.provider,
+            lease_seconds=BATCH_LEASE_SECONDS,
+            clock=self.e._clock,
+        )
         doubt = False  # an earlier attempt may have reached the provider
         for _ in range(BATCH_ATTEMPTS):
-            key = self._intent_key(kind, chunk)
-            claim = self._claim(key)
-            if doubt or claim.attempts_before > 0 or claim.done_remote_id is not None:
-                # What an earlier attempt created is linked, not created again; updates go out
-                # again with the SyncToken as it stands now (5010), or recreate what is gone (610).
-                chunk = self._existing(kind, [d for d in chunk if d.remote is None]) + self._refreshed(
-                    kind, [d for d in chunk if d.remote is not None]
-                )
+            if doubt:
+                chunk = self._still_to_write(kind, chunk)
                 if not chunk:
-                    self.e._intents.complete(
-                        key, owner=self.e._owner, remote_id="linked", now=self.e._clock()
-                    )
                     return
-                self._renew(key)  # the lookups may have outlasted the lease: write only while ours
-            writes = [
-                CatalogWrite(key=d.row.doc_id, document=d.document, remote=d.remote, refs=d.refs)
-                for d in chunk
-            ]
             try:
-                answers = self._catalog.write_many(writes, idempotency_key=f"{key}#{claim.attempts_before}")
+                sent, answers = self._batch(once, kind, chunk)
+            except WriteInProgress:
+                raise  # another worker holds this batch: the walk stops, retried later
             except TransientError as exc:
-                self.e._intents.release(key, owner=self.e._owner, now=self.e._clock())
                 logger.warning(
                     "catalog batch answer lost; looking up before retrying", extra={"error": exc.message}
                 )
                 doubt = True
                 continue
             except RateLimited as exc:
-                self.e._intents.release(key, owner=self.e._owner, now=self.e._clock())
                 if self.e._clock() + exc.retry_after > self.deadline:
                     raise OutOfTime("throttled past the deadline") from None
                 time.sleep(exc.retry_after)
                 continue
-            except BaseException:
-                self.e._intents.release(key, owner=self.e._owner, now=self.e._clock())
-                raise
-            self.e._intents.complete(
-                key, owner=self.e._owner, remote_id=f"{len(answers)} objects", now=self.e._clock()
-            )
-            chunk, doubt = self._answered(kind, chunk, answers), True
+            chunk, doubt = self._answered(kind, sent, answers), True
             if not chunk:
                 return
         for doc in chunk:
@@ -512,27 +502,45 @@ class _Walk:
                 ),
             )
 
-    def _claim(self, key: str) -> Claim:
-        try:
-            return self.e._intents.claim(
-                key, owner=self.e._owner, now=self.e._clock(), lease_seconds=BATCH_LEASE_SECONDS
-            )
-        except IntentBusy:
-            raise TransientError(
-                "Another worker is writing these records right now; it will be retried.",
-                provider=self.job.provider,
-            ) from None
+    def _batch(
+        self, once: ExactlyOnce, kind: DocumentKind, chunk: list[_Doc]
+    ) -> tuple[list[_Doc], Mapping[str, CatalogAnswer]]:
+        """One batch request, exactly once: the documents it was for and their answers."""
+        pending = chunk
 
-    def _renew(self, key: str) -> None:
-        try:
-            self.e._intents.renew(
-                key, owner=self.e._owner, now=self.e._clock(), lease_seconds=BATCH_LEASE_SECONDS
-            )
-        except IntentBusy:
-            raise TransientError(
-                "Another worker took over these records' write; it will be retried.",
-                provider=self.job.provider,
-            ) from None
+        def narrowed() -> Mapping[str, CatalogAnswer] | None:
+            """After an earlier attempt: link what it wrote; None while some is left to send."""
+            nonlocal pending
+            pending = self._still_to_write(kind, pending)
+            return None if pending else {}
+
+        def send(_request_id: str) -> Mapping[str, CatalogAnswer]:
+            writes = [
+                CatalogWrite(key=d.row.doc_id, document=d.document, remote=d.remote, refs=d.refs)
+                for d in pending
+            ]
+            # Keyed by what it sends: a retry of this very batch repeats its requestid, and one
+            # the lookup narrowed is another request (QuickBooks replays a requestid's first
+            # answer, which would then answer for other documents).
+            return self._catalog.write_many(writes, idempotency_key=self._intent_key(kind, pending))
+
+        result = once.run(
+            self._intent_key(kind, chunk),
+            perform=send,
+            lookup=narrowed,
+            # Sent and done before, its links not all stored: link what it wrote; the rest, with
+            # no answer here, is tried again.
+            done=lambda _answered: narrowed() or {},
+            remote_id=lambda answers: f"{len(answers)} objects",
+        )
+        return pending, result.remote
+
+    def _still_to_write(self, kind: DocumentKind, chunk: list[_Doc]) -> list[_Doc]:
+        """What an earlier attempt created is linked, not created again; updates go out again with
+        the SyncToken as it stands now (5010), or recreate what is gone (610)."""
+        return self._existing(kind, [d for d in chunk if d.remote is None]) + self._refreshed(
+            kind, [d for d in chunk if d.remote is not None]
+        )
 
     def _answered(
         self, kind: DocumentKind, chunk: list[_Doc], answers: Mapping[str, CatalogAnswer]

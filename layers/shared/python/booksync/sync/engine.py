@@ -848,7 +848,7 @@ class _Step:
         self,
         row: DocumentModel,
         kind: DocumentKind,
-        result: WriteResult,
+        result: WriteResult[RemoteObject],
         get: Callable[[str], RemoteObject | None],
         update: Callable[[RemoteObject, str], RemoteObject],
     ) -> RemoteObject:

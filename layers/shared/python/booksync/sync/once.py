@@ -11,15 +11,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from booksync.errors import WriteInProgress
 from booksync.providers.port import RemoteObject
 from booksync.store.intents import IntentBusy, IntentRepository
 
+R = TypeVar("R")
+
 
 @dataclass(frozen=True)
-class WriteResult:
-    remote: RemoteObject
+class WriteResult(Generic[R]):
+    remote: R  # what the provider holds: one object, or a batch's answers
     created: bool  # False: found by lookup or already done
 
 
@@ -46,7 +49,30 @@ class ExactlyOnce:
         perform: Callable[[str], RemoteObject],
         lookup: Callable[[], RemoteObject | None],
         fetch: Callable[[str], RemoteObject | None],
-    ) -> WriteResult:
+    ) -> WriteResult[RemoteObject]:
+        """One object: ``perform`` creates or changes it; ``fetch`` reads what an earlier attempt
+        wrote (done earlier but gone from the provider since: the caller decides to recreate)."""
+        return self.run(
+            intent_key,
+            perform=perform,
+            lookup=lookup,
+            done=lambda remote_id: fetch(remote_id) or RemoteObject(id=remote_id),
+            remote_id=lambda remote: remote.id,
+        )
+
+    def run(
+        self,
+        intent_key: str,
+        *,
+        perform: Callable[[str], R],
+        lookup: Callable[[], R | None],
+        done: Callable[[str], R],
+        remote_id: Callable[[R], str],
+    ) -> WriteResult[R]:
+        """The protocol for any write: claim the intent (or refuse while another worker holds it);
+        an intent done earlier answers ``done(its remote id)``; after an earlier attempt, ``lookup``
+        first (what it finds is the write's result), then ``perform`` with the intent's request id
+        only while the claim is still ours; the intent is done with ``remote_id`` of the result."""
         try:
             claim = self._intents.claim(
                 intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease
@@ -60,17 +86,13 @@ class ExactlyOnce:
                 lease_left=busy.lease_left(now),
             ) from None
         if claim.done_remote_id is not None:
-            existing = fetch(claim.done_remote_id)
-            if existing is not None:
-                return WriteResult(existing, created=False)
-            # Done earlier but gone from the provider since: the caller decides to recreate.
-            return WriteResult(RemoteObject(id=claim.done_remote_id), created=False)
+            return WriteResult(done(claim.done_remote_id), created=False)
         try:
             if claim.attempts_before > 0:
                 found = lookup()
                 if found is not None:
                     self._intents.complete(
-                        intent_key, owner=self._owner, remote_id=found.id, now=self._clock()
+                        intent_key, owner=self._owner, remote_id=remote_id(found), now=self._clock()
                     )
                     return WriteResult(found, created=False)
                 # The lookup may have been slow (retries, backoff): write only while the claim is
@@ -78,7 +100,7 @@ class ExactlyOnce:
                 self._intents.renew(
                     intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease
                 )
-            remote = perform(claim.request_id)
+            result = perform(claim.request_id)
         except IntentBusy:
             raise WriteInProgress(
                 "Another worker took over this record's write; it will be retried.", provider=self._provider
@@ -86,5 +108,5 @@ class ExactlyOnce:
         except BaseException:
             self._intents.release(intent_key, owner=self._owner, now=self._clock())
             raise
-        self._intents.complete(intent_key, owner=self._owner, remote_id=remote.id, now=self._clock())
-        return WriteResult(remote, created=True)
+        self._intents.complete(intent_key, owner=self._owner, remote_id=remote_id(result), now=self._clock())
+        return WriteResult(result, created=True)
