@@ -244,3 +244,24 @@ def test_tokens_are_decrypted_once_per_version_not_per_request(
     renewed = src.refreshed_after_rejection(first)
     assert [src.access_token() for _ in range(2)] == [renewed] * 2
     assert len(opened) == 2  # the new version's tokens, once (the refresh itself had them in hand)
+
+
+def test_a_refresh_holds_the_lease_in_its_workers_name_or_a_name_of_its_own(
+    env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease's owner is what tells two workers apart: the one a worker was given, else a fresh
+    one per token source (never none, which every unnamed worker would share)."""
+    connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    holders: list[str | None] = []
+    refresh = env.oauth.refresh
+
+    def refresh_seen_from_the_table(refresh_token: str) -> object:
+        holders.append(env.repo.get(COMPANY, "quickbooks").lease_owner)
+        return refresh(refresh_token)
+
+    monkeypatch.setattr(env.oauth, "refresh", refresh_seen_from_the_table)
+    source(env, owner="worker-1").keep_alive()
+    source(env).keep_alive()
+    source(env).keep_alive()
+    assert holders[0] == "worker-1"
+    assert None not in holders[1:] and len(set(holders)) == 3
