@@ -265,3 +265,22 @@ def test_a_refresh_holds_the_lease_in_its_workers_name_or_a_name_of_its_own(
     source(env).keep_alive()
     assert holders[0] == "worker-1"
     assert None not in holders[1:] and len(set(holders)) == 3
+
+
+def test_a_rejected_token_refreshed_by_another_worker_just_before_this_one_took_the_lease_is_not_refreshed_again(
+    env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers were refused the same token. B refreshes it between A's last look at the row and
+    A taking the lease: A, re-reading under the lease, answers with B's token (one token call)."""
+    rejected = connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    acquire = env.repo.try_acquire_lease
+    by_b: list[str] = []
+
+    def b_refreshes_first(*args: object, **kw: object) -> object:
+        if kw["owner"] == "a" and not by_b:
+            by_b.append(source(env, owner="b").refreshed_after_rejection(rejected))
+        return acquire(*args, **kw)
+
+    monkeypatch.setattr(env.repo, "try_acquire_lease", b_refreshes_first)
+    assert source(env, owner="a").refreshed_after_rejection(rejected) == by_b[0] != rejected
+    assert env.oauth.refresh_calls == 1
