@@ -284,3 +284,30 @@ def test_a_rejected_token_refreshed_by_another_worker_just_before_this_one_took_
     monkeypatch.setattr(env.repo, "try_acquire_lease", b_refreshes_first)
     assert source(env, owner="a").refreshed_after_rejection(rejected) == by_b[0] != rejected
     assert env.oauth.refresh_calls == 1
+
+
+def test_a_reconnect_whose_token_ends_at_the_same_second_is_read_afresh(env: SimpleNamespace) -> None:
+    """The cached tokens are keyed by their version: a reconnect's new tokens are used at once even
+    when they happen to expire at the very same time as the old ones."""
+    old = connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    src = source(env)
+    assert src.access_token() == old
+    row = env.repo.get(COMPANY, "quickbooks")
+    times = TokenTimes(access_expires_at=float(row.access_expires_at), refresh_expires_at=None)
+    new = env.oauth.issue()
+    env.repo.store_connection(
+        company_id=COMPANY,
+        provider="quickbooks",
+        connection_id=row.connection_id,
+        account_id="realm-1",
+        sealed=env.vault.seal(
+            PlainTokens(new.access_token, new.refresh_token),
+            TokenContext(COMPANY, "quickbooks", row.connection_id),
+        ),
+        times=times,
+        has_refresh_token=True,
+        connected_by="u1",
+        now=time.time(),
+        refresh_every=86_400,
+    )
+    assert src.access_token() == new.access_token
