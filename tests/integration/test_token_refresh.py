@@ -311,3 +311,14 @@ def test_a_reconnect_whose_token_ends_at_the_same_second_is_read_afresh(env: Sim
         refresh_every=86_400,
     )
     assert src.access_token() == new.access_token
+
+
+def test_a_rejected_token_is_refreshed_on_a_connection_refreshed_hundreds_of_times(
+    env: SimpleNamespace,
+) -> None:
+    """Versions are compared by value: past 256 (an hourly refresh for 11 days) two equal numbers
+    are no longer one object in Python."""
+    rejected = connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    env.repo.get(COMPANY, "quickbooks").update(actions=[ConnectionModel.token_version.set(1_000)])
+    assert source(env).refreshed_after_rejection(rejected) != rejected
+    assert env.oauth.refresh_calls == 1
