@@ -80,7 +80,7 @@ INSTANCES = 4  # Lambda instances of the sync function
 TIME_SCALE = 10.0
 FUNCTION_TIME_SCALE = 2.0
 # Each time a worker passes a kill point (creates are rarer than claims and links).
-KILL_PROBABILITIES = {"after claim": 0.05, "after provider create": 0.06, "before document link": 0.03}
+KILL_PROBABILITIES = {"after claim": 0.04, "after provider create": 0.05, "before document link": 0.03}
 FLOOR = 3  # each fault kind and each kill point happens at least this often in a run
 # A kill point taken fewer than FLOOR times so far is this much likelier in the next worker spawned:
 # at its base rate alone, a point with few chances fell short of the floor in about one run in six (0.03 over some 150 chances).
