@@ -34,7 +34,10 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RefreshPolicy:
     refresh_margin_seconds: float = 300.0  # refresh when under 5 minutes are left
-    lease_seconds: float = 30.0  # longer than a token call's timeout, so a lease outlives its call
+    # Outlives one token call at the HTTP client's worst (connects retried, a full read): a lease
+    # that ran out mid-call lets a second worker spend the same refresh token, and Intuit answers
+    # the later of the two with invalid_grant (the connection would need reconnecting).
+    lease_seconds: float = 90.0
     wait_seconds: float = 20.0  # how long a worker waits for another's refresh
     poll_seconds: float = 0.1
     keepalive_every_seconds: float = 86_400.0  # refresh tokens older than a day (keep-alive)
