@@ -246,6 +246,21 @@ def test_tokens_are_decrypted_once_per_version_not_per_request(
     assert len(opened) == 2  # the new version's tokens, once (the refresh itself had them in hand)
 
 
+def test_tokens_past_version_256_are_still_decrypted_once_per_version(
+    env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache compares versions by value: past 256 two equal numbers read from the table are not
+    one object in Python, and KMS would be asked on every provider call."""
+    first = connect(env.repo, env.vault, env.oauth, expires_in=3600)
+    env.repo.get(COMPANY, "quickbooks").update(actions=[ConnectionModel.token_version.set(1_000)])
+    opened: list[str] = []
+    open_sealed = env.vault.open
+    monkeypatch.setattr(env.vault, "open", lambda *a: opened.append("kms") or open_sealed(*a))
+    src = source(env)
+    assert [src.access_token() for _ in range(3)] == [first] * 3
+    assert opened == ["kms"]
+
+
 def test_a_refresh_holds_the_lease_in_its_workers_name_or_a_name_of_its_own(
     env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
