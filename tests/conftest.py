@@ -19,6 +19,16 @@ from tests.skip_guard import pytest_configure
 __all__ = ["pytest_configure"]
 
 
+@pytest.fixture(autouse=True)
+def no_deadline_left_bound() -> Iterator[None]:
+    """A handler binds its invocation's deadline on the process-wide provider clients, as in Lambda;
+    a test that ends must not leave a later one (same process) the remains of its context's time."""
+    yield
+    from booksync.providers.http import bind_deadline
+
+    bind_deadline(None)
+
+
 def moto_server() -> tuple[Any, str]:
     """moto in server mode on a port the system chose as it bound (no free-then-rebind race)."""
     from moto.server import ThreadedMotoServer

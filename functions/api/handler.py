@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from booksync.api.app import ApiServices, create_app, lambda_adapter
 from booksync.logs import route_library_logs
 from booksync.observability import metrics
+from booksync.providers.http import bind_lambda_deadline
 from booksync.settings import ApiSettings
 from booksync.wiring import api_services
 
@@ -29,5 +30,6 @@ _asgi = lambda_adapter(app)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics  # this invocation's metrics, one EMF line on stdout
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bind_lambda_deadline(context)  # provider calls and waits end before this invocation does
     response: dict[str, Any] = _asgi(event, context)
     return response

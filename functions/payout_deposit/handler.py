@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from booksync.logs import route_library_logs
 from booksync.observability import metrics
+from booksync.providers.http import bind_lambda_deadline
 from booksync.settings import PayoutDepositSettings
 from booksync.wiring import payout_deposits
 
@@ -38,6 +39,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @logger.inject_lambda_context
 @metrics.log_metrics  # this invocation's metrics, one EMF line on stdout
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bind_lambda_deadline(context)  # provider calls and waits end before this invocation does
     response: dict[str, Any] = dict(
         process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aws_lambda_powertools import Logger
 from booksync.logs import route_library_logs
 from booksync.observability import metrics
+from booksync.providers.http import bind_lambda_deadline
 from booksync.settings import SchedulerSettings
 from booksync.wiring import catalog_resumer, keep_alive, payout_sweep, sweep
 from pydantic import BaseModel, ConfigDict
@@ -51,6 +52,7 @@ def keeper() -> "KeepAlive":
 @logger.inject_lambda_context
 @metrics.log_metrics  # this invocation's metrics, one EMF line on stdout
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bind_lambda_deadline(context)  # provider calls and waits end before this invocation does
     task = ScheduledTask.model_validate(event)
     result: dict[str, Any] = {"task": task.task}
     if task.task == "sweep":

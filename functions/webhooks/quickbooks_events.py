@@ -7,6 +7,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from booksync.logs import route_library_logs
+from booksync.providers.http import bind_lambda_deadline
 from booksync.settings import QuickBooksEventsSettings
 from booksync.wiring import quickbooks_event_processor
 
@@ -30,6 +31,7 @@ def record_handler(record: SQSRecord) -> dict[str, int]:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bind_lambda_deadline(context)  # provider calls and waits end before this invocation does
     answer = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

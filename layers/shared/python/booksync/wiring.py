@@ -189,8 +189,9 @@ def sync_catalog(
     """
     from dataclasses import replace
 
+    from booksync.providers.http import bind_lambda_deadline
     from booksync.providers.quickbooks.bulk import QUICKBOOKS_LIMITS, QuickBooksCatalog
-    from booksync.providers.quickbooks.client import QuickBooksClient, shared_http
+    from booksync.providers.quickbooks.client import QuickBooksClient
     from booksync.security.tokens import ConnectionTokenSource
     from booksync.store.catalog_runs import CatalogRunStore
     from booksync.store.connections import ConnectionRepository
@@ -243,14 +244,14 @@ def sync_catalog(
     )
 
     def begin_invocation(context: Any) -> None:
-        shared_http().deadline = lambda: context.get_remaining_time_in_millis() / 1000
+        bind_lambda_deadline(context)
 
     return engine, begin_invocation
 
 
 def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, Callable[[Any], None]]:
     """The worker, and what to call at the start of each invocation with its Lambda context."""
-    from booksync.providers.quickbooks.client import shared_http
+    from booksync.providers.http import bind_lambda_deadline
     from booksync.store.connections import ConnectionRepository
     from booksync.store.documents import DocumentRepository
     from booksync.store.intents import IntentRepository
@@ -278,8 +279,7 @@ def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, Callable[[Any
 
     def begin_invocation(context: Any) -> None:
         idempotency.register_lambda_context(context)
-        # Provider calls and Retry-After waits must end before the Lambda does.
-        shared_http().deadline = lambda: context.get_remaining_time_in_millis() / 1000
+        bind_lambda_deadline(context)
 
     return SyncWorker(engine, queue, idempotent=idempotency), begin_invocation
 

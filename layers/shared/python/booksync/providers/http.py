@@ -178,6 +178,37 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     return max(0.0, when.timestamp() - now())
 
 
+# One client per provider per process (warm invocations reuse its connections), and the deadline
+# the running invocation set: every provider's client gets it, including one made later.
+_SHARED: dict[str, HttpClient] = {}
+_deadline: Callable[[], float] | None = None
+
+
+def shared_client(*, provider: str, label: str, trace_header: str | None = None) -> HttpClient:
+    """The process-wide client for ``provider``, with the running invocation's deadline."""
+    client = _SHARED.get(provider)
+    if client is None:
+        client = _SHARED[provider] = HttpClient(
+            provider=provider, label=label, trace_header=trace_header, deadline=_deadline
+        )
+    return client
+
+
+def bind_deadline(deadline: Callable[[], float] | None) -> None:
+    """Every provider call and Retry-After wait from now on ends before ``deadline`` (the seconds
+    the invocation has left): an answer lost to a Lambda killed at its timeout is an unrecorded,
+    uncertain write. Call it at the start of each invocation of every function that calls out."""
+    global _deadline  # noqa: PLW0603 - the invocation's deadline is process-wide, as the clients are
+    _deadline = deadline
+    for client in _SHARED.values():
+        client.deadline = deadline
+
+
+def bind_lambda_deadline(context: Any) -> None:
+    """``bind_deadline`` with the Lambda context's remaining time."""
+    bind_deadline(lambda: context.get_remaining_time_in_millis() / 1000)
+
+
 # Transport failures where the request certainly never reached the server.
 _NOT_SENT = ("ConnectError", "ConnectTimeout", "PoolTimeout")
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as quote_path
 
 from booksync.errors import ConfigurationError, ProviderError, TransientError
-from booksync.providers.http import HttpClient, dumps_json, parse_retry_after, response_json
+from booksync.providers.http import HttpClient, dumps_json, parse_retry_after, response_json, shared_client
 from booksync.providers.port import TokenSource
 from booksync.providers.quickbooks.faults import LABEL, PROVIDER, FaultInfo, parse_faults, to_error
 
@@ -48,17 +48,11 @@ _SAFE_REALM = re.compile(r"[A-Za-z0-9_-]{1,64}")
 Json = dict[str, Any]
 
 
-_shared: HttpClient | None = None
-
-
 def shared_http() -> HttpClient:
     """The process-wide HTTP client for the QuickBooks API: warm Lambda invocations reuse its
-    connection pool and TLS sessions instead of paying a handshake per job. Set its
-    ``deadline`` per invocation."""
-    global _shared  # noqa: PLW0603 - one pool per process is the point
-    if _shared is None:
-        _shared = HttpClient(provider=PROVIDER, label=LABEL, trace_header=TRACE_HEADER)
-    return _shared
+    connection pool and TLS sessions instead of paying a handshake per job. Its deadline is the
+    running invocation's (``booksync.providers.http.bind_lambda_deadline``)."""
+    return shared_client(provider=PROVIDER, label=LABEL, trace_header=TRACE_HEADER)
 
 
 def request_id(key: str, limit: int = MAX_REQUEST_ID) -> str:

@@ -37,7 +37,7 @@ from booksync.errors import (
     RemoteNotFound,
     TransientError,
 )
-from booksync.providers.http import HttpClient, parse_retry_after, redact, response_json
+from booksync.providers.http import HttpClient, parse_retry_after, redact, response_json, shared_client
 from booksync.providers.port import TokenSource
 
 if TYPE_CHECKING:
@@ -355,15 +355,10 @@ class PayoutEntry:
 
 # --------------------------------------------------------------------------- client
 
-_shared: HttpClient | None = None
-
 
 def shared_http() -> HttpClient:
     """The process-wide HTTP client for Square (warm invocations reuse its connections)."""
-    global _shared  # noqa: PLW0603 - one pool per process is the point
-    if _shared is None:
-        _shared = HttpClient(provider=PROVIDER, label=LABEL, trace_header=TRACE_HEADER)
-    return _shared
+    return shared_client(provider=PROVIDER, label=LABEL, trace_header=TRACE_HEADER)
 
 
 class SquareClient:

@@ -1,0 +1,56 @@
+"""Every function that calls a provider ends its calls before its invocation does, whichever
+provider's client it uses (the payout function calls both Square and QuickBooks)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from booksync.providers import http
+from booksync.providers.quickbooks.client import shared_http as quickbooks_http
+from booksync.providers.square.client import shared_http as square_http
+
+ROOT = Path(__file__).resolve().parents[3]
+# The functions whose code calls a provider (the two webhook receivers only verify and queue).
+CALLING_OUT = (
+    "functions/api/handler.py",
+    "functions/payout_deposit/handler.py",
+    "functions/scheduler/handler.py",
+    "functions/sync_catalog/handler.py",
+    "functions/sync_invoice/handler.py",
+    "functions/webhooks/quickbooks_events.py",
+    "functions/webhooks/square_events.py",
+)
+
+
+class Context:
+    def get_remaining_time_in_millis(self) -> int:
+        return 12_000
+
+
+def test_the_deadline_reaches_every_providers_client_even_one_made_later() -> None:
+    made_before = quickbooks_http()
+    http._SHARED.pop("square", None)  # Square's client is made after the deadline is bound
+    http.bind_lambda_deadline(Context())
+    for client in (made_before, square_http()):
+        assert client.deadline is not None and client.deadline() == 12.0
+    http.bind_deadline(None)
+    assert made_before.deadline is None and square_http().deadline is None
+
+
+def test_each_provider_has_one_client_per_process() -> None:
+    assert quickbooks_http() is quickbooks_http() and square_http() is square_http()
+    assert quickbooks_http() is not square_http()
+
+
+def _binds_the_deadline_first(path: str) -> bool:
+    """The handler's first statement binds the deadline (directly or through the wiring's
+    begin-invocation callable, which does)."""
+    tree = ast.parse((ROOT / path).read_text())
+    handler = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "handler")
+    first = ast.unparse(handler.body[0])
+    return first.startswith("bind_lambda_deadline(context)") or first.endswith("[1](context)")
+
+
+def test_every_function_that_calls_out_binds_its_deadline() -> None:
+    assert [path for path in CALLING_OUT if not _binds_the_deadline_first(path)] == []
