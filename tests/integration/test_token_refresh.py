@@ -230,14 +230,20 @@ def test_a_disconnected_company_is_told_to_connect_first(env: SimpleNamespace) -
         source(env).access_token()
 
 
+def kms_opens(env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A list that grows by one each time the vault decrypts tokens (asks KMS)."""
+    opened: list[str] = []
+    open_sealed = env.vault.open
+    monkeypatch.setattr(env.vault, "open", lambda *a: opened.append("kms") or open_sealed(*a))
+    return opened
+
+
 def test_tokens_are_decrypted_once_per_version_not_per_request(
     env: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every provider call asks for a token: KMS is asked again only once the stored tokens change."""
     first = connect(env.repo, env.vault, env.oauth, expires_in=3600)
-    opened: list[str] = []
-    open_sealed = env.vault.open
-    monkeypatch.setattr(env.vault, "open", lambda *a: opened.append("kms") or open_sealed(*a))
+    opened = kms_opens(env, monkeypatch)
     src = source(env)
     assert [src.access_token() for _ in range(3)] == [first] * 3
     assert opened == ["kms"]
@@ -253,9 +259,7 @@ def test_tokens_past_version_256_are_still_decrypted_once_per_version(
     one object in Python, and KMS would be asked on every provider call."""
     first = connect(env.repo, env.vault, env.oauth, expires_in=3600)
     env.repo.get(COMPANY, "quickbooks").update(actions=[ConnectionModel.token_version.set(1_000)])
-    opened: list[str] = []
-    open_sealed = env.vault.open
-    monkeypatch.setattr(env.vault, "open", lambda *a: opened.append("kms") or open_sealed(*a))
+    opened = kms_opens(env, monkeypatch)
     src = source(env)
     assert [src.access_token() for _ in range(3)] == [first] * 3
     assert opened == ["kms"]
