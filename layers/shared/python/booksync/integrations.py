@@ -227,7 +227,7 @@ class Integrations:
         account = account_id or tokens.account_id
         if not account or not fits_key(account):
             raise InvalidRequest(
-                "Square did not say which seller (merchant_id) was connected.",
+                f"{provider_label(provider)} did not say which account was connected.",
                 fix="Start the connection again.",
             )
         # Claimed once the grant is shown to be the account's (a realmId comes on the browser's
