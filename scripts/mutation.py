@@ -13,6 +13,7 @@ measured so far (goal ≥ 0.9); surviving mutants are listed for a test or a one
     python -m scripts.mutation                    # every module of mutation.toml
     python -m scripts.mutation --only signature   # the modules whose path contains the text
     python -m scripts.mutation --sample 40        # 40 random mutants of each (a busy machine)
+    python -m scripts.mutation --minutes 50       # stop each module's mutants after 50 minutes
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import random
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -87,32 +89,50 @@ def mutant_name(module_path: object, line: int, operator: str, occurrence: int) 
     return f"{module_path}:{line} {operator} #{occurrence}"
 
 
-def skip_before_running(session: Path, work: Path, equivalent: list[str]) -> tuple[int, list[str]]:
-    """Mark as skipped the mutants no test needs to run: those that are not Python (cosmic-ray turns
-    the bare ``*`` of keyword-only parameters into ``+``, ``-``, ``**`` ...: the import's
-    SyntaxError would count a kill no test made) or that cosmic-ray cannot make, and those listed
-    as equivalent (``fnmatch`` patterns). The number of the former, the names of the latter."""
+def skip_before_running(
+    session: Path, work: Path, equivalent: list[str], sample: int | None = None
+) -> tuple[int, list[str]]:
+    """Mark as skipped the mutants no test needs to run: those listed as equivalent (``fnmatch``
+    patterns, matched by name), and those that are not Python (cosmic-ray turns the bare ``*`` of
+    keyword-only parameters into ``+``, ``-``, ``**`` ...: the import's SyntaxError would count a
+    kill no test made) or that cosmic-ray cannot make. With ``sample``, only that many mutants are
+    left to test, drawn at random: the others are checked (one parse of the module each, seconds
+    on a busy machine) only until the sample is full, and the rest are left out unchecked. The
+    number of mutants found not Python, the names of those listed."""
     from cosmic_ray.mutating import mutate_code
     from cosmic_ray.plugins import get_operator
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    not_python = 0
+    def skip(job_id: str, why: str) -> None:
+        db.set_result(job_id, WorkResult(output=why, worker_outcome=WorkerOutcome.SKIPPED))
+
+    not_python = kept = 0
     listed: list[str] = []
     with use_db(str(session), WorkDB.Mode.open) as db:
-        for item in list(db.pending_work_items):
+        unlisted = []
+        for item in sorted(db.pending_work_items, key=lambda item: item.job_id):
             (mutation,) = item.mutations
             name = mutant_name(
                 mutation.module_path, mutation.start_pos[0], mutation.operator_name, mutation.occurrence
             )
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in equivalent):
+                skip(item.job_id, "listed as equivalent")
+                listed.append(name)
+            else:
+                unlisted.append(item)
+        if sample is not None:
+            random.shuffle(unlisted)
+        for item in unlisted:
+            if sample is not None and kept >= sample:
+                skip(item.job_id, "not in the sample")
+                continue
+            (mutation,) = item.mutations
             source = (work / mutation.module_path).read_text()
             try:  # cosmic-ray 8.7 fails on some nodes, e.g. `except (binascii.Error, ValueError)`
                 mutant = mutate_code(source, get_operator(mutation.operator_name)(), mutation.occurrence)
             except Exception as error:  # a mutant cosmic-ray cannot make is no kill either
-                outcome = WorkResult(
-                    output=f"cosmic-ray cannot make it: {error!r}", worker_outcome=WorkerOutcome.SKIPPED
-                )
-                db.set_result(item.job_id, outcome)
+                skip(item.job_id, f"cosmic-ray cannot make it: {error!r}")
                 not_python += 1
                 continue
             try:
@@ -120,35 +140,35 @@ def skip_before_running(session: Path, work: Path, equivalent: list[str]) -> tup
                     warnings.simplefilter("ignore", SyntaxWarning)
                     compile(mutant or source, str(mutation.module_path), "exec")
             except SyntaxError as error:
-                db.set_result(
-                    item.job_id,
-                    WorkResult(output=f"not Python: {error}", worker_outcome=WorkerOutcome.SKIPPED),
-                )
+                skip(item.job_id, f"not Python: {error}")
                 not_python += 1
                 continue
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in equivalent):
-                db.set_result(
-                    item.job_id,
-                    WorkResult(output="listed as equivalent", worker_outcome=WorkerOutcome.SKIPPED),
-                )
-                listed.append(name)
+            kept += 1
     return not_python, sorted(listed)
 
 
-def keep_sample(session: Path, size: int) -> int:
-    """Leave ``size`` of the pending mutants, drawn at random, and skip the rest (a machine that
-    cannot afford them all still estimates the score); how many were pending."""
+def pending_count(session: Path) -> int:
     from cosmic_ray.work_db import WorkDB, use_db
-    from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     with use_db(str(session), WorkDB.Mode.open) as db:
-        pending = sorted(item.job_id for item in db.pending_work_items)
-        left_out = set(pending) - set(random.sample(pending, min(size, len(pending))))
-        for job_id in left_out:
-            db.set_result(
-                job_id, WorkResult(output="not in the sample", worker_outcome=WorkerOutcome.SKIPPED)
-            )
-    return len(pending)
+        return len(db.pending_work_items)
+
+
+def execute(cosmic: str, config: Path, session: Path, work: Path, module: str, minutes: float | None) -> None:
+    """``cosmic-ray exec``, stopped after ``minutes`` if given: the mutants it did not reach stay
+    untested and are not counted (it tests them in random order, so those tested are a random
+    sample of them). The mutant under test when it stops is put back to the module's source."""
+    process = subprocess.Popen([cosmic, "exec", str(config), str(session)], cwd=work, start_new_session=True)
+    try:
+        code = process.wait(timeout=None if minutes is None else minutes * 60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGTERM)  # its test run too
+        process.wait()
+        shutil.copy2(ROOT / module, work / module)
+        print(f"{module}: stopped after {minutes} minutes; untested mutants are not counted", flush=True)
+        return
+    if code != 0:
+        raise subprocess.CalledProcessError(code, ["cosmic-ray", "exec"])
 
 
 class Outcome(NamedTuple):
@@ -162,7 +182,12 @@ class Outcome(NamedTuple):
 
 
 def run_target(
-    work: Path, module: str, tests: list[str], timeout: float, sample: int | None = None
+    work: Path,
+    module: str,
+    tests: list[str],
+    timeout: float,
+    sample: int | None = None,
+    minutes: float | None = None,
 ) -> Outcome:
     """One module mutated against its tests (mutants that are not Python, or listed as equivalent,
     are skipped)."""
@@ -181,15 +206,18 @@ def run_target(
     session = work / f"cr-{Path(module).stem}.sqlite"
     cosmic = str(Path(sys.executable).with_name("cosmic-ray"))
     subprocess.run([cosmic, "init", str(config), str(session)], cwd=work, check=True)
-    not_python, equivalent = skip_before_running(session, work, equivalent_patterns())
+    made = pending_count(session)
+    not_python, equivalent = skip_before_running(session, work, equivalent_patterns(), sample)
     print(
         f"{module}: {not_python} mutants that are not Python and {len(equivalent)} listed equivalent skipped",
         flush=True,
     )
-    sampled_from = keep_sample(session, sample) if sample is not None else None
+    # With a sample, only the mutants drawn were checked for being Python: of the others, the
+    # few that are not (keyword-only `*` made `+` ...) are still counted here.
+    sampled_from = made - len(equivalent) - not_python if sample is not None else None
     if sampled_from is not None:
         print(f"{module}: a sample of {min(sample or 0, sampled_from)} of {sampled_from} mutants", flush=True)
-    subprocess.run([cosmic, "exec", str(config), str(session)], cwd=work, check=True)
+    execute(cosmic, config, session, work, module, minutes)
     dump = subprocess.run(
         [cosmic, "dump", str(session)], cwd=work, check=True, capture_output=True, text=True
     ).stdout
@@ -266,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sample", type=int, help="test only this many of each module's mutants, drawn at random"
     )
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="stop testing each module's mutants after this long (those not reached are not counted)",
+    )
     args = parser.parse_args(argv)
     # Fewer hypothesis examples per mutant: a surviving interleaving bug is still found by most.
     os.environ.setdefault("BOOKSYNC_ONCE_EXAMPLES", "20")
@@ -280,7 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         for target in chosen:
             timeout = float(target.get("timeout", 300))
             try:
-                outcome = run_target(work, target["module"], target["tests"], timeout, args.sample)
+                outcome = run_target(
+                    work, target["module"], target["tests"], timeout, args.sample, args.minutes
+                )
             except BaselineFailed as error:
                 print(error, file=sys.stderr)
                 return 2

@@ -18,7 +18,6 @@ from scripts.mutation import (
     BaselineFailed,
     Score,
     equivalent_patterns,
-    keep_sample,
     run_target,
     skip_before_running,
     write_figures,
@@ -98,11 +97,19 @@ def test_a_mutant_listed_as_equivalent_is_not_run(tmp_path: Path) -> None:
     )
 
 
-def test_a_sample_leaves_that_many_mutants_to_test(tmp_path: Path) -> None:
-    session = cosmic_ray_session(tmp_path, "def f(a, b):\n    return a + b > 1\n")
-    mutants = len(pending(session))
-    assert keep_sample(session, 3) == mutants > 3
-    assert len(pending(session)) == 3
+def test_a_sample_leaves_that_many_mutants_to_test_none_of_them_listed_or_not_python(
+    tmp_path: Path,
+) -> None:
+    session = cosmic_ray_session(tmp_path, "def f(a, *, b):\n    return a + b > 1\n")
+    listed = ["m.py:2 core/ReplaceBinaryOperator_Add_*"]
+    assert len(pending(session)) > 3 + 10 + 11
+    _, equivalent = skip_before_running(session, tmp_path, listed, sample=3)
+    assert len(equivalent) == 11  # every one listed is skipped, drawn or not
+    left = pending(session)
+    assert len(left) == 3
+    assert not any(op.startswith("core/ReplaceBinaryOperator_Add_") for op in left)
+    # of the keyword-only `*`'s mutants only `/` compiles: a drawn `+` is replaced by another
+    assert not any(op.startswith("core/ReplaceBinaryOperator_Mul_") for op in left if not op.endswith("Div"))
 
 
 def test_a_run_of_one_module_adds_to_the_core_score_of_the_others(
