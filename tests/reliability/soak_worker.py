@@ -38,13 +38,13 @@ BUSY_RETRY_SECONDS = 5.0  # WriteInProgress's Retry-After in production
 
 
 class Killer:
-    def __init__(self, seed: int, probabilities: dict[str, float], channel: IO[str]) -> None:
+    def __init__(self, seed: int, channel: IO[str]) -> None:
         self._rand = random.Random(seed)
-        self._probabilities = probabilities
         self._channel = channel
+        self.probabilities = dict.fromkeys(KILL_POINTS, 0.0)  # the soak sets them for each batch
 
     def maybe(self, point: str) -> None:
-        if self._rand.random() < self._probabilities[point]:
+        if self._rand.random() < self.probabilities[point]:
             self._channel.write(json.dumps({"killed": point}) + "\n")
             self._channel.flush()
             os.kill(os.getpid(), signal.SIGKILL)
@@ -133,7 +133,8 @@ def main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     logging.getLogger("booksync").setLevel(logging.WARNING)
-    install(Killer(config["seed"], config["kill_probabilities"], channel), config["scale"])
+    killer = Killer(config["seed"], channel)
+    install(killer, config["scale"])
 
     from tests.lambda_env import Context
 
@@ -145,6 +146,7 @@ def main() -> None:
     channel.flush()
     for line in sys.stdin:
         batch = json.loads(line)
+        killer.probabilities = batch["kill_probabilities"]
         result = module.handler({"Records": batch["records"]}, Context(seconds=batch["seconds"]))
         failures = [classify(exc) for _type, exc, _tb in module.processor.exceptions]
         channel.write(json.dumps({"result": result, "failures": failures}) + "\n")
