@@ -101,7 +101,7 @@ def test_a_square_payout_becomes_one_deposit_of_its_amount(
         ),
     )
     made = ctl.payout(merchant, instant=True, adjustment=-250)["payout"]
-    ctl.configure(page_size=2)  # the entries come over several cursor pages
+    ctl.set_config(page_size=2)  # the entries come over several cursor pages
     message = PayoutMessage(
         company_id=COMPANY,
         merchant_id=merchant,

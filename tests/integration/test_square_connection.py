@@ -251,7 +251,7 @@ def test_a_lost_pkce_refresh_answer_ends_in_needs_reconnection(
     source = ConnectionTokenSource(
         company_id="acme", provider="square", repository=repo, cipher=KmsTokenVault(kms_key), oauth=oauth
     )
-    square.control.fault(action="commit_then_500", operation="token", times=1)
+    square.control.add_fault(action="commit_then_500", operation="token", times=1)
     with pytest.raises(TransientError):
         source.keep_alive()  # Square issued a successor, but its answer never arrived
     with pytest.raises(NeedsReconnection):

@@ -497,7 +497,7 @@ def test_fuzzed_requests_through_the_handler_never_5xx_and_change_nothing(stack:
 def test_a_payment_in_another_currency_than_its_invoice_is_held_not_recorded(stack: SimpleNamespace) -> None:
     """380 in yen is not $380.00 (nor $3.80): Square's JPY money on a USD invoice is held with a
     reason and reported once, and the invoice keeps no payment (issue 10, item 4)."""
-    stack.control.configure(currency="JPY")
+    stack.control.set_config(currency="JPY")
     answer = pay(stack, 380, reference_id="inv-1")
     deliver_all(stack, answer)
     square_id = answer["payment"]["id"]

@@ -1,4 +1,5 @@
-"""SandboxControl: a small httpx client for the sandbox's control API and its consent page."""
+"""SandboxControl: the QuickBooks sandbox's control API (realms, ledger, tokens, consent page,
+webhooks) on the kit's ControlClient."""
 
 from __future__ import annotations
 
@@ -7,19 +8,9 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin
 
-import httpx
+from local.sandboxes.kit.client import SHARED_TLS, ControlClient, ControlError
 
-# Building an SSL context costs ~0.1 s per httpx.Client; one shared context keeps tests fast.
-SHARED_TLS = httpx.create_ssl_context()
-
-
-class ControlError(Exception):
-    """The control API (or the consent page) refused a request."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"sandbox answered {status}: {body[:300]}")
-        self.status = status
-        self.body = body
+__all__ = ["SHARED_TLS", "ControlError", "SandboxControl"]
 
 
 class _ConsentForm(HTMLParser):
@@ -41,56 +32,8 @@ class _ConsentForm(HTMLParser):
             self.decisions.add(attributes.get("value", ""))
 
 
-class SandboxControl:
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, verify=SHARED_TLS)
-
-    @property
-    def http(self) -> httpx.Client:
-        """The underlying client, for raw calls to the sandbox (e.g. the token endpoint in tests)."""
-        return self._http
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> SandboxControl:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def _call(
-        self, method: str, path: str, *, json: object = None, params: Mapping[str, str] | None = None
-    ) -> Any:
-        response = self._http.request(method, path, json=json, params=params)
-        if response.status_code >= 400:
-            raise ControlError(response.status_code, response.text)
-        return response.json()
-
-    # ------------------------------------------------------------ faults
-
-    def add_fault(self, action: str, **match: object) -> dict[str, Any]:
-        """A rule, e.g. ``add_fault("commit_then_reset", entity="Invoice", operation="create", times=1)``."""
-        result: dict[str, Any] = self._call("POST", "/_sandbox/faults", json={"action": action, **match})
-        return result
-
-    def faults(self) -> list[dict[str, Any]]:
-        rules: list[dict[str, Any]] = self._call("GET", "/_sandbox/faults")["rules"]
-        return rules
-
-    def clear_faults(self) -> None:
-        self._call("DELETE", "/_sandbox/faults")
-
-    # ------------------------------------------------------------ request log
-
-    def requests(self, realm: str | None = None) -> list[dict[str, Any]]:
-        params = {"realm": realm} if realm else None
-        entries: list[dict[str, Any]] = self._call("GET", "/_sandbox/requests", params=params)["requests"]
-        return entries
-
-    def clear_requests(self) -> None:
-        self._call("DELETE", "/_sandbox/requests")
+class SandboxControl(ControlClient):
+    ACCOUNT_KEY = "realm"
 
     # ------------------------------------------------------------ companies
 
@@ -202,15 +145,3 @@ class SandboxControl:
         body = {"url": url, "verifier_token": verifier_token, "format": fmt, "changes": changes}
         result: dict[str, Any] = self._call("POST", "/_sandbox/webhooks", json=body)
         return result
-
-    def reset(self) -> None:
-        self._call("POST", "/_sandbox/reset")
-
-    def config(self) -> dict[str, Any]:
-        config: dict[str, Any] = self._call("GET", "/_sandbox/config")
-        return config
-
-    def set_config(self, **settings: object) -> dict[str, Any]:
-        """Change latency_ms, honor_request_id, send_retry_after or limits of a running sandbox."""
-        config: dict[str, Any] = self._call("POST", "/_sandbox/config", json=settings)
-        return config

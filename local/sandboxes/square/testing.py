@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from local.sandboxes.kit.client import ControlClient
+
 SQUARE_VERSION = "2025-08-20"
 SCOPES = "MERCHANT_PROFILE_READ PAYMENTS_READ PAYOUTS_READ"
 # RFC 7636 appendix B: a code verifier and its S256 code challenge.
@@ -41,24 +43,17 @@ class Connection:
     refresh_token_expires_at: str | None = None  # the PKCE flow's
 
 
-class SquareControl:
+class SquareControl(ControlClient):
     """The control API (/_sandbox/...) as typed calls; every call fails loudly on an error answer."""
 
+    ACCOUNT_KEY = "merchant_id"
+
     def __init__(self, base_url: str, timeout: float = 30.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
-
-    def __enter__(self) -> SquareControl:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.http.close()
+        super().__init__(base_url, timeout=timeout)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        answer = self.http.request(method, f"/_sandbox{path}", json=body)
-        if answer.status_code != 200:
-            raise AssertionError(f"{method} /_sandbox{path} -> {answer.status_code} {answer.text}")
-        return answer.json()
+        """Any control route by its path under /_sandbox."""
+        return self._call(method, f"/_sandbox{path}", json=body)
 
     def register_client(self, client_id: str, secret: str, redirect_uris: list[str]) -> None:
         self.call(
@@ -122,18 +117,6 @@ class SquareControl:
 
     def advance_clock(self, seconds: int) -> None:
         self.call("POST", "/clock/advance", {"seconds": seconds})
-
-    def reset(self, *, subscriptions: bool = False) -> None:
-        """Forget sellers, tokens, events, faults and logs (apps, config and subscriptions stay)."""
-        self.call("POST", "/reset", {"subscriptions": subscriptions})
-
-    def fault(self, **rule: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self.call("POST", "/faults", rule)
-        return result
-
-    def configure(self, **settings: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self.call("POST", "/config", settings)
-        return result
 
 
 def connect(

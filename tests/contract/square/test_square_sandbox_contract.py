@@ -221,7 +221,7 @@ def _errors(found: Scenario, sandbox: SquareSandbox, control: SquareControl, squ
     ).json()["access_token"]
     _record(found, "/v2/payouts", SquareClient(sandbox.url, token).get("/v2/payouts"))
     for action in ("http_429", "http_500", "http_503"):
-        control.fault(action=action, path="^/v2/payouts$", times=1)
+        control.add_fault(action=action, path="^/v2/payouts$", times=1)
         _record(found, "/v2/payouts", square.get("/v2/payouts"))
 
 

@@ -107,7 +107,7 @@ def test_bad_payout_requests_change_nothing(
 def test_fee_settings_are_checked_and_applied(control: SquareControl, merchant: dict[str, Any]) -> None:
     for fees in ({"card_rate_bps": "290"}, {"card_rate_bps": -1}, {"refund_returns_fee": 1}, {"flat": 1}):
         assert control.http.post("/_sandbox/config", json={"fees": fees}).status_code == 400
-    control.configure(fees={"card_rate_bps": 290, "card_fixed_cents": 30})
+    control.set_config(fees={"card_rate_bps": 290, "card_fixed_cents": 30})
     payment = control.pay(merchant["id"], 10_000)["payment"]
     assert payment["processing_fee"][0]["amount_money"]["amount"] == 290 + 30
     assert control.http.post("/_sandbox/config", json={"clock_scale": 2}).status_code == 400
@@ -225,7 +225,7 @@ def test_data_api_never_answers_5xx(
 def test_reset_keeps_apps_config_and_subscriptions_unless_asked(
     sandbox: SquareSandbox, control: SquareControl, merchant: dict[str, Any], subscribed: Receiver
 ) -> None:
-    control.configure(page_size=5)
+    control.set_config(page_size=5)
     control.pay(merchant["id"], 1_000)
     control.reset()
     assert control.call("GET", "/merchants")["merchants"] == []

@@ -23,7 +23,7 @@ def payout_id(control: SquareControl, merchant: dict[str, Any]) -> str:
 def test_the_next_two_calls_fail_with_500_then_it_recovers(
     control: SquareControl, square: SquareClient, payout_id: str
 ) -> None:
-    control.fault(action="http_500", path="/payout-entries$", times=2)
+    control.add_fault(action="http_500", path="/payout-entries$", times=2)
     path = f"/v2/payouts/{payout_id}/payout-entries"
     assert square.get(f"/v2/payouts/{payout_id}").status_code == 200  # another path is untouched
     for _ in range(2):
@@ -41,24 +41,24 @@ def test_the_next_two_calls_fail_with_500_then_it_recovers(
 
 
 def test_429_carries_retry_after(control: SquareControl, square: SquareClient, payout_id: str) -> None:
-    control.fault(action="http_429", path="^/v2/payouts", times=1, retry_after=7)
+    control.add_fault(action="http_429", path="^/v2/payouts", times=1, retry_after=7)
     answer = square.get(f"/v2/payouts/{payout_id}")
     assert answer.status_code == 429
     assert answer.headers["Retry-After"] == "7"
     assert answer.json()["errors"][0]["category"] == "RATE_LIMIT_ERROR"
     assert answer.json()["errors"][0]["code"] == "RATE_LIMITED"
-    control.configure(send_retry_after=False)
-    control.fault(action="http_429", path="^/v2/payouts", times=1)
+    control.set_config(send_retry_after=False)
+    control.add_fault(action="http_429", path="^/v2/payouts", times=1)
     assert "Retry-After" not in square.get(f"/v2/payouts/{payout_id}").headers
 
 
 def test_503_and_token_endpoint_faults(
     sandbox: SquareSandbox, control: SquareControl, square: SquareClient
 ) -> None:
-    control.fault(action="http_503", entity="location", times=1)
+    control.add_fault(action="http_503", entity="location", times=1)
     answer = square.get("/v2/locations")
     assert answer.status_code == 503 and answer.json()["errors"][0]["code"] == "SERVICE_UNAVAILABLE"
-    control.fault(action="http_500", operation="token", times=1)
+    control.add_fault(action="http_500", operation="token", times=1)
     token = httpx.post(f"{sandbox.url}/oauth2/token", json={"client_id": "x", "grant_type": "refresh_token"})
     assert token.status_code == 500
 
@@ -66,7 +66,7 @@ def test_503_and_token_endpoint_faults(
 def test_a_timeout_holds_the_answer_until_the_client_gives_up(
     control: SquareControl, square: SquareClient, payout_id: str
 ) -> None:
-    control.fault(action="timeout", path="/payout-entries$", times=1, seconds=2)
+    control.add_fault(action="timeout", path="/payout-entries$", times=1, seconds=2)
     with pytest.raises(httpx.ReadTimeout):
         square.http.get(f"/v2/payouts/{payout_id}/payout-entries", timeout=0.3)
     assert square.get(f"/v2/payouts/{payout_id}/payout-entries").status_code == 200
@@ -86,7 +86,7 @@ def test_a_lost_token_answer_spends_the_code_but_not_the_refresh_token(
         ]
     )["code"]
     form = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-    control.fault(action="commit_then_500", operation="token", times=1)
+    control.add_fault(action="commit_then_500", operation="token", times=1)
     lost = httpx.post(
         f"{sandbox.url}/oauth2/token", json={**form, "grant_type": "authorization_code", "code": code}
     )
@@ -97,7 +97,7 @@ def test_a_lost_token_answer_spends_the_code_but_not_the_refresh_token(
     assert retry.status_code == 401 and "already redeemed" in retry.json()["errors"][0]["detail"]
     tokens = control.call("POST", "/tokens/issue", {"client_id": CLIENT_ID, "merchant_id": merchant["id"]})
     refresh = {**form, "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
-    control.fault(action="commit_then_reset", operation="token", times=1)
+    control.add_fault(action="commit_then_reset", operation="token", times=1)
     with pytest.raises(httpx.TransportError):
         httpx.post(f"{sandbox.url}/oauth2/token", json=refresh)
     again = httpx.post(f"{sandbox.url}/oauth2/token", json=refresh)
@@ -110,7 +110,7 @@ def test_concurrent_readers_all_get_whole_pages(
     for amount in range(1_000, 1_012):
         control.pay(merchant["id"], amount)
     payout_id = control.payout(merchant["id"])["payout"]["id"]
-    control.configure(page_size=5)
+    control.set_config(page_size=5)
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: len(square.all_payout_entries(payout_id)), range(16)))
     assert results == [12] * 16
@@ -122,8 +122,8 @@ def test_a_rule_can_fail_only_the_pages_after_the_first(
     for amount in range(1_000, 1_005):
         control.pay(merchant["id"], amount)
     payout_id = control.payout(merchant["id"])["payout"]["id"]
-    control.configure(page_size=2)
-    control.fault(action="http_500", path=r"payout-entries\?.*cursor=", times=1)
+    control.set_config(page_size=2)
+    control.add_fault(action="http_500", path=r"payout-entries\?.*cursor=", times=1)
     path = f"/v2/payouts/{payout_id}/payout-entries"
     first = square.get(path)
     assert first.status_code == 200

@@ -82,7 +82,7 @@ def test_unknown_client_and_missing_scope_are_refused(sandbox: SquareSandbox, co
 def test_denied_consent_redirects_with_access_denied(
     sandbox: SquareSandbox, control: SquareControl, merchant: dict[str, Any]
 ) -> None:
-    control.configure(consent="deny")
+    control.set_config(consent="deny")
     answer = httpx.get(authorize_url(sandbox.url, CLIENT_ID, REDIRECT_URI, "s-9"))
     params = redirect_params(answer.headers["location"])
     assert params == {"error": "access_denied", "error_description": "user_denied", "state": "s-9"}

@@ -98,7 +98,7 @@ def test_payout_entries_page_with_cursors(
     for amount in range(1_000, 1_007):
         control.pay(merchant["id"], amount)
     payout_id = control.payout(merchant["id"])["payout"]["id"]
-    control.configure(page_size=3)
+    control.set_config(page_size=3)
     pages: list[list[str]] = []
     cursor: str | None = None
     while True:

@@ -151,7 +151,7 @@ def test_a_lost_pkce_refresh_answer_spends_the_grant(
     sandbox: SquareSandbox, control: SquareControl, merchant: dict[str, Any]
 ) -> None:
     tokens = connect(sandbox.url, CLIENT_ID, None, REDIRECT_URI, merchant["id"], pkce=PKCE)
-    control.fault(action="commit_then_500", operation="token", times=1)
+    control.add_fault(action="commit_then_500", operation="token", times=1)
     lost = _token(sandbox, grant_type="refresh_token", refresh_token=tokens.refresh_token)
     assert lost.status_code == 500
     retry = _token(sandbox, grant_type="refresh_token", refresh_token=tokens.refresh_token)
