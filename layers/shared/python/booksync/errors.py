@@ -134,6 +134,17 @@ class RateLimited(ProviderError):
         self.retry_after = retry_after
 
 
+class DailyLimitReached(RateLimited):
+    """The provider's requests for the day are spent for this connection: the work is parked (not
+    retried) until ``resume_at``, the start of the provider's next day, and says so."""
+
+    code = "daily_limit_reached"
+
+    def __init__(self, message: str, *, provider: str, resume_at: float, now: float, **kw: object) -> None:
+        super().__init__(message, provider=provider, retry_after=max(1.0, resume_at - now), **kw)
+        self.resume_at = resume_at
+
+
 class TransientError(ProviderError):
     """5xx, timeout, reset: safe to retry, but a write may have happened (see ``uncertain``)."""
 

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from booksync.sync.catalog import CatalogSync
     from booksync.sync.catalog_jobs import CatalogRequests
     from booksync.sync.keepalive import KeepAlive
+    from booksync.sync.limiter import Limits
+    from booksync.sync.rate_limits import ConnectionGate, RateLimiter
     from booksync.sync.sweep import Sweep
     from booksync.sync.worker import SyncWorker
     from booksync.webhooks.events import QuickBooksEventProcessor
@@ -109,9 +111,10 @@ def _wizard(
     from booksync.providers.port import ProviderDirectory
 
     vault = _vault(settings.token_key_id)
+    limiter = shared_limiter(settings)
 
     def directory_for(connection: ConnectionModel) -> ProviderDirectory:
-        provider = accounting_provider(connection, settings, connections, vault)
+        provider = accounting_provider(connection, settings, connections, vault, limiter)
         if not isinstance(provider, ProviderDirectory):
             raise NotFoundError(
                 f"Importing from {connection.provider} is not supported yet.",
@@ -144,10 +147,13 @@ def _account_mapping(
     from booksync.account_mapping import AccountMapping
 
     vault = _vault(settings.token_key_id)
+    limiter = shared_limiter(settings)
     return AccountMapping(
         connections=connections,
         documents=documents,
-        provider_for=lambda connection: accounting_provider(connection, settings, connections, vault),
+        provider_for=lambda connection: accounting_provider(
+            connection, settings, connections, vault, limiter
+        ),
     )
 
 
@@ -205,6 +211,8 @@ def sync_catalog(
     bind_tables(settings)
     connections = ConnectionRepository()
     vault = _vault(settings.token_key_id)
+    limiter = shared_limiter(settings)
+    limits = replace(QUICKBOOKS_LIMITS, window_seconds=QUICKBOOKS_LIMITS.window_seconds / window_scale)
 
     def catalog_for(connection: ConnectionModel, gate: Any, deadline: Callable[[], float | None]) -> Any:
         tokens = ConnectionTokenSource(
@@ -219,15 +227,17 @@ def sync_catalog(
             realm_id=str(connection.account_id),
             tokens=tokens,
             minor_version=settings.quickbooks.minor_version,
+            # Shared with every other process calling this company; the walk's own limiter
+            # (``gate``) paces this step's threads within it.
+            gate=connection_gate(connection, limiter, limits),
         )
         return QuickBooksCatalog(client, gate, deadline=deadline)
 
     def income_account(connection: ConnectionModel) -> str | None:
         return default_income_account(
-            connection, accounting_provider(connection, settings, connections, vault)
+            connection, accounting_provider(connection, settings, connections, vault, limiter)
         )
 
-    limits = replace(QUICKBOOKS_LIMITS, window_seconds=QUICKBOOKS_LIMITS.window_seconds / window_scale)
     engine = CatalogSync(
         documents=DocumentRepository(),
         connections=connections,
@@ -265,12 +275,15 @@ def sync_worker(settings: SyncWorkerSettings) -> tuple[SyncWorker, Callable[[Any
     bind_tables(settings)
     connections = ConnectionRepository()
     vault = _vault(settings.token_key_id)
+    limiter = shared_limiter(settings)
     engine = InvoiceSync(
         documents=DocumentRepository(),
         connections=connections,
         intents=IntentRepository(),
         runs=RunRepository(),
-        provider_for=lambda connection: accounting_provider(connection, settings, connections, vault),
+        provider_for=lambda connection: accounting_provider(
+            connection, settings, connections, vault, limiter
+        ),
         income_account_for=default_income_account,
         notifications=NotificationRepository(),
     )
@@ -336,6 +349,7 @@ def accounting_provider(
     settings: SyncWorkerSettings | CatalogWorkerSettings | ApiSettings | PayoutDepositSettings,
     connections: ConnectionRepository,
     vault: KmsTokenVault,
+    limiter: RateLimiter | None = None,
 ) -> AccountingProvider:
     from booksync.providers.registry import accounting_provider as build
     from booksync.security.tokens import ConnectionTokenSource
@@ -347,7 +361,40 @@ def accounting_provider(
         cipher=vault,
         oauth=oauth_client(connection.provider, settings),
     )
-    return build(connection, settings.quickbooks, tokens)
+    return build(connection, settings.quickbooks, tokens, connection_gate(connection, limiter))
+
+
+def shared_limiter(
+    settings: SyncWorkerSettings | CatalogWorkerSettings | ApiSettings | PayoutDepositSettings,
+) -> RateLimiter | None:
+    """The rate limiter every process calling a provider company shares (rows in the Intents
+    table); None in ApiFunction (``API_PART=core``), which may only read that table: its only
+    provider reads are an admin's settings checks, while the setup screens' run in SetupApiFunction."""
+    if isinstance(settings, ApiSettings) and settings.api_part == "core":
+        return None
+    from booksync.store.rate_limits import DynamoRateLimiter
+
+    return DynamoRateLimiter()
+
+
+def connection_gate(
+    connection: ConnectionModel, limiter: RateLimiter | None, limits: Limits | None = None
+) -> ConnectionGate | None:
+    """The gate every request to ``connection``'s provider company passes, with the provider's
+    declared limits (None: no limiter here, or the provider declares no limits)."""
+    from booksync.providers.http import time_left
+    from booksync.sync.rate_limits import ConnectionGate, declared_limits
+
+    limits = limits or declared_limits(str(connection.provider))
+    if limiter is None or limits is None:
+        return None
+    return ConnectionGate(
+        limiter,
+        provider=str(connection.provider),
+        account_id=str(connection.account_id or ""),
+        limits=limits,
+        remaining=time_left,
+    )
 
 
 def default_income_account(connection: ConnectionModel, provider: AccountingProvider) -> str | None:
@@ -528,9 +575,10 @@ def payout_deposits(settings: PayoutDepositSettings) -> PayoutDeposits:
     connections, documents, runs = ConnectionRepository(), DocumentRepository(), RunRepository()
     notifications = NotificationRepository()
     vault = _vault(settings.token_key_id)
+    limiter = shared_limiter(settings)
 
     def provider_for(connection: ConnectionModel) -> AccountingProvider:
-        return accounting_provider(connection, settings, connections, vault)
+        return accounting_provider(connection, settings, connections, vault, limiter)
 
     def square_for(company_id: str) -> SquareClient:
         tokens = ConnectionTokenSource(

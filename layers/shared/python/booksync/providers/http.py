@@ -204,6 +204,11 @@ def bind_deadline(deadline: Callable[[], float] | None) -> None:
         client.deadline = deadline
 
 
+def time_left() -> float | None:
+    """Seconds the running invocation has left (None: no deadline bound)."""
+    return _deadline() if _deadline is not None else None
+
+
 def bind_lambda_deadline(context: Any) -> None:
     """``bind_deadline`` with the Lambda context's remaining time."""
     bind_deadline(lambda: context.get_remaining_time_in_millis() / 1000)

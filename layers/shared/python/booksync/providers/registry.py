@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from booksync.errors import NotFoundError
 from booksync.providers.port import AccountingProvider, OAuthClient, TokenSource
 from booksync.settings import QuickBooksSettings, SquareSettings
 from booksync.store.models import ConnectionModel, update_connection_settings
+
+if TYPE_CHECKING:
+    from booksync.sync.rate_limits import RequestGate
 
 INCOME_ACCOUNT_PREFERENCE = ("Services", "Sales", "Sales of Product Income")
 
@@ -40,7 +45,10 @@ def oauth_client(
 
 
 def accounting_provider(
-    connection: ConnectionModel, quickbooks: QuickBooksSettings, tokens: TokenSource
+    connection: ConnectionModel,
+    quickbooks: QuickBooksSettings,
+    tokens: TokenSource,
+    gate: RequestGate | None = None,
 ) -> AccountingProvider:
     if connection.provider != "quickbooks":
         raise NotFoundError(f"No adapter for {connection.provider!r} yet.", fix="Use quickbooks.")
@@ -52,6 +60,7 @@ def accounting_provider(
         realm_id=str(connection.account_id),
         tokens=tokens,
         minor_version=quickbooks.minor_version,
+        gate=gate,
     )
     return QuickBooksProvider(client)
 

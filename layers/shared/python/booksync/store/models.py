@@ -247,6 +247,21 @@ class IntentModel(Model):
     claimed_by = UnicodeAttribute(null=True)
 
 
+class RateLimitModel(Model):
+    """One provider company's shared rate-limit state (``sync/rate_limits.py``), kept in the
+    Intents table under ``limit#<provider>#<account id>`` (no table of its own): slots out with
+    their leases, answers in the minute's windows, the day's count. Every change is conditional on
+    ``version``; ``ttl`` lets an idle company's row go after its day has ended."""
+
+    class Meta(_Meta):
+        pass
+
+    key = UnicodeAttribute(hash_key=True, attr_name="intent_key")
+    version = NumberAttribute(default=0)
+    state = UnicodeAttribute()
+    ttl = NumberAttribute()
+
+
 class RunErrorMap(MapAttribute[str, Any]):
     document = UnicodeAttribute()
     code = UnicodeAttribute()
@@ -322,7 +337,10 @@ ALL_MODELS: dict[str, type[Model]] = {
 }
 
 # Models whose rows live in another model's table (bound with it).
-SHARING: dict[str, tuple[type[Model], ...]] = {"connections_table": (AccountClaimModel,)}
+SHARING: dict[str, tuple[type[Model], ...]] = {
+    "connections_table": (AccountClaimModel,),
+    "intents_table": (RateLimitModel,),
+}
 
 
 def bind_tables(settings: object) -> None:

@@ -26,6 +26,11 @@ class Limits:
     requests_per_minute: int
     batches_per_minute: int
     window_seconds: float = 60.0  # a bench scales it with the sandbox's clock
+    # Requests a day per company (None: no daily cap), counted in the provider's day: the IANA
+    # zone its day begins in (UTC unless it declares another). Held across processes by
+    # ``sync/rate_limits.py``, not by this in-process limiter.
+    requests_per_day: int | None = None
+    day_zone: str = "UTC"
 
 
 class Limiter:

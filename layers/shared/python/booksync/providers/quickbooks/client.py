@@ -16,6 +16,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as quote_path
@@ -27,6 +28,8 @@ from booksync.providers.quickbooks.faults import LABEL, PROVIDER, FaultInfo, par
 
 if TYPE_CHECKING:
     import httpx
+
+    from booksync.sync.rate_limits import RequestGate
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ class QuickBooksClient:
         http: HttpClient | None = None,
         api_base_url: str = PRODUCTION_API_BASE,
         minor_version: int = DEFAULT_MINOR_VERSION,
+        gate: RequestGate | None = None,
     ) -> None:
         if not _SAFE_REALM.fullmatch(realm_id):
             raise ConfigurationError("the QuickBooks company id (realmId) is not valid")
@@ -134,6 +138,8 @@ class QuickBooksClient:
         self.minor_version = minor_version
         self._tokens = tokens
         self._http = http or shared_http()
+        # The company's shared limiter (sync/rate_limits.py): every request holds a slot while out.
+        self._gate = gate
         self._base = f"{api_base_url.rstrip('/')}/v3/company/{realm_id}"
 
     def __repr__(self) -> str:
@@ -271,12 +277,13 @@ class QuickBooksClient:
         url = f"{self._base}/{path}"
 
         token = self._tokens.access_token()
-        response = self._send(method, url, query, headers, content, token=token, read=read)
+        batch = entity == "batch"  # Intuit counts batch requests apart (40 a minute)
+        response = self._send(method, url, query, headers, content, token=token, read=read, batch=batch)
         if _auth_failed(response):
             # Intuit rejected the token (expired early, or rotated by another worker): one fresh
             # token, one retry. Nothing was applied on a 401, so a write is safe to resend.
             token = self._tokens.refreshed_after_rejection(token)
-            response = self._send(method, url, query, headers, content, token=token, read=read)
+            response = self._send(method, url, query, headers, content, token=token, read=read, batch=batch)
         return self._payload(response, entity=entity, write=not read, token=token)
 
     def _send(
@@ -289,16 +296,18 @@ class QuickBooksClient:
         *,
         token: str,
         read: bool,
+        batch: bool = False,
     ) -> httpx.Response:
-        return self._http.request(
-            method,
-            url,
-            params=query,
-            headers={**headers, "Authorization": f"Bearer {token}"},
-            content=content.encode() if content is not None else None,
-            read=read,
-            idempotent=False,
-        )
+        with self._gate.slot(batch=batch) if self._gate is not None else nullcontext():
+            return self._http.request(
+                method,
+                url,
+                params=query,
+                headers={**headers, "Authorization": f"Bearer {token}"},
+                content=content.encode() if content is not None else None,
+                read=read,
+                idempotent=False,
+            )
 
     def _payload(self, response: httpx.Response, *, entity: str, write: bool, token: str) -> Json:
         payload = response_json(response)
