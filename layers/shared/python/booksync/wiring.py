@@ -179,6 +179,11 @@ def _catalog_requests(
     )
 
 
+# A catalog step waits this long for a slot other work holds (within its invocation's time), where
+# an invoice job would rather go back to its queue.
+CATALOG_SLOT_WAIT_SECONDS = 60.0
+
+
 def sync_catalog(
     settings: CatalogWorkerSettings,
     *,
@@ -229,7 +234,7 @@ def sync_catalog(
             minor_version=settings.quickbooks.minor_version,
             # Shared with every other process calling this company; the walk's own limiter
             # (``gate``) paces this step's threads within it.
-            gate=connection_gate(connection, limiter, limits),
+            gate=connection_gate(connection, limiter, limits, max_wait=CATALOG_SLOT_WAIT_SECONDS),
         )
         return QuickBooksCatalog(client, gate, deadline=deadline)
 
@@ -378,12 +383,16 @@ def shared_limiter(
 
 
 def connection_gate(
-    connection: ConnectionModel, limiter: RateLimiter | None, limits: Limits | None = None
+    connection: ConnectionModel,
+    limiter: RateLimiter | None,
+    limits: Limits | None = None,
+    *,
+    max_wait: float | None = None,
 ) -> ConnectionGate | None:
     """The gate every request to ``connection``'s provider company passes, with the provider's
     declared limits (None: no limiter here, or the provider declares no limits)."""
     from booksync.providers.http import time_left
-    from booksync.sync.rate_limits import ConnectionGate, declared_limits
+    from booksync.sync.rate_limits import MAX_WAIT_SECONDS, ConnectionGate, declared_limits
 
     limits = limits or declared_limits(str(connection.provider))
     if limiter is None or limits is None:
@@ -394,6 +403,7 @@ def connection_gate(
         account_id=str(connection.account_id or ""),
         limits=limits,
         remaining=time_left,
+        max_wait=MAX_WAIT_SECONDS if max_wait is None else max_wait,
     )
 
 

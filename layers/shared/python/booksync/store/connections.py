@@ -30,6 +30,11 @@ def _conditional_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+def held(row: ConnectionModel, now: float) -> bool:
+    """The connection's work is parked until its provider's next day (daily limit reached)."""
+    return row.held_until is not None and now < float(row.held_until)
+
+
 def _claim_key(provider: str, account_id: str) -> str:
     return f"account#{provider}#{account_id}"
 
@@ -314,6 +319,17 @@ class ConnectionRepository:
                     ConnectionModel.multicurrency.set(multicurrency),
                     ConnectionModel.currencies_read_at.set(int(now)),
                 ],
+                condition=ConnectionModel.company_id.exists(),
+            )
+        except (UpdateError, PutError) as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    def hold_until(self, company_id: str, provider: str, until: float, reason: str) -> None:
+        """Park the connection's work until ``until`` (its daily limit is reached), saying why."""
+        try:
+            ConnectionModel(company_id, provider).update(
+                actions=[ConnectionModel.held_until.set(until), ConnectionModel.held_reason.set(reason)],
                 condition=ConnectionModel.company_id.exists(),
             )
         except (UpdateError, PutError) as exc:

@@ -111,6 +111,10 @@ class ConnectionModel(Model):
     home_currency = UnicodeAttribute(null=True)
     multicurrency = BooleanAttribute(null=True)
     currencies_read_at = NumberAttribute(null=True)
+    # The provider's daily request limit is reached (sync/rate_limits.py): work for this connection
+    # is parked until then (the start of the provider's next day), and why.
+    held_until = NumberAttribute(null=True)
+    held_reason = UnicodeAttribute(null=True)
     account_index = AccountIndex()
     refresh_index = RefreshIndex()
 

@@ -39,6 +39,7 @@ from booksync.documents import Customer, DocumentKind, Item
 from booksync.errors import (
     BooksyncError,
     ConnectionDown,
+    DailyLimitReached,
     DuplicateName,
     NeedsReconnection,
     ProviderError,
@@ -53,7 +54,7 @@ from booksync.providers.port import ItemRefs, RemoteObject
 from booksync.providers.profile import provider_label
 from booksync.store.catalog_runs import CatalogRunStore, documents_page
 from booksync.store.claims import LinkClaims, LinkScope
-from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.connections import ConnectionRepository, ConnectionStatus, held
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import IntentRepository
 from booksync.store.models import (
@@ -81,7 +82,7 @@ PAGE_SIZE = 300
 BATCH_ATTEMPTS = 3
 # Longer than a lookup plus one batch request, the limiter's wait for a slot included.
 BATCH_LEASE_SECONDS = 120
-PARKED_BY = (NeedsReconnection.code, ConnectionDown.code)
+PARKED_BY = (NeedsReconnection.code, ConnectionDown.code, DailyLimitReached.code)
 # The most invocations (steps) one run may chain. A step syncs up to ~5,600 documents (280 s at
 # Intuit's 20 per second), so 200 steps is over a million: only a run that makes no progress
 # (or a bug) reaches it. SyncCatalogFunction allows its own recursion (template.yaml
@@ -214,7 +215,20 @@ class _Walk:
                 )
             )
         self.connection = connection
-        # Resumed after a reconnection: why it was parked is over.
+        now = self.e._clock()
+        if held(connection, now):  # the provider's daily limit is reached: not a request until then
+            return self._park(
+                DailyLimitReached(
+                    str(
+                        connection.held_reason
+                        or f"{provider_label(self.job.provider)}'s daily limit is reached."
+                    ),
+                    provider=self.job.provider,
+                    resume_at=float(connection.held_until),
+                    now=now,
+                )
+            )
+        # Resumed after a reconnection (or the next day): why it was parked is over.
         self.errors = [e for e in self.errors if not (e["document"] == "catalog" and e["code"] in PARKED_BY)]
         self.catalog = self.e._catalog_for(connection, self.limiter, lambda: self.deadline)
         try:
@@ -227,9 +241,13 @@ class _Walk:
                     self._pages(KINDS[kind])
         except OutOfTime:
             return self._continue()
-        except (NeedsReconnection, ConnectionDown) as exc:
+        except (NeedsReconnection, ConnectionDown, DailyLimitReached) as exc:
             if isinstance(exc, ConnectionDown):
                 self._mark_down(connection, exc)
+            if isinstance(exc, DailyLimitReached):
+                self.e._connections.hold_until(
+                    self.job.company_id, self.job.provider, exc.resume_at, exc.message
+                )
             return self._park(exc)
         except BooksyncError as exc:
             self.errors.append(error_entry("catalog", exc))
@@ -293,22 +311,25 @@ class _Walk:
             run_id=self.job.run_id, status="continued", counts=self.counts, errors=self.errors
         )
 
-    def _park(self, exc: NeedsReconnection | ConnectionDown) -> CatalogReport:
-        """The connection broke: keep the cursor and stop, unfinished. Reconnecting re-enqueues
+    def _park(self, exc: NeedsReconnection | ConnectionDown | DailyLimitReached) -> CatalogReport:
+        """The connection broke, or its daily limit is reached: keep the cursor and stop,
+        unfinished. Reconnecting (or the sweep, once the provider's next day begins) re-enqueues
         the run (``CatalogRequests.resume_parked``) and it continues from here."""
         self.errors.append(
             {
                 "document": "catalog",
                 "code": exc.code,
                 "message": f"{exc.message} The catalog sync is parked where it stopped.",
-                "fix": "Reconnect the integration: the sync continues by itself from where it stopped.",
+                "fix": "Nothing to do: the sync continues by itself from where it stopped tomorrow."
+                if isinstance(exc, DailyLimitReached)
+                else "Reconnect the integration: the sync continues by itself from where it stopped.",
             }
         )
         self.e._runs.park(
             self.row, step=self.job.step, cursor=self._cursor(), counts=self.counts, errors=self.errors
         )
         logger.warning(
-            "catalog sync parked until reconnection",
+            "catalog sync parked",
             extra={"run_id": self.job.run_id, "code": exc.code, "counts": dict(self.counts)},
         )
         return CatalogReport(run_id=self.job.run_id, status="parked", counts=self.counts, errors=self.errors)
@@ -476,8 +497,8 @@ class _Walk:
                     return
             try:
                 sent, answers = self._batch(once, kind, chunk)
-            except WriteInProgress:
-                raise  # another worker holds this batch: the walk stops, retried later
+            except (WriteInProgress, DailyLimitReached):
+                raise  # another worker holds this batch, or the day is spent: the walk stops
             except TransientError as exc:
                 logger.warning(
                     "catalog batch answer lost; looking up before retrying", extra={"error": exc.message}

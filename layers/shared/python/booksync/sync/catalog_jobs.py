@@ -175,8 +175,9 @@ class CatalogRequests:
 
     def resume_left_parked(self) -> list[str]:
         """The sweep's share: resume the parked runs of every connection that works again but
-        whose reconnection did not resume them (its send failed, or it reconnected elsewhere)."""
-        from booksync.store.connections import ConnectionStatus
+        whose reconnection did not resume them (its send failed, or it reconnected elsewhere),
+        and those parked by a daily limit once the provider's next day has begun."""
+        from booksync.store.connections import ConnectionStatus, held
         from booksync.store.models import PROVIDERS
 
         if self._parked is None:
@@ -185,7 +186,11 @@ class CatalogRequests:
         for provider in PROVIDERS:
             for company_id in sorted(self._parked.parked_companies(provider)):
                 connection = self._connections.get(company_id, provider)
-                if connection is not None and connection.status == ConnectionStatus.CONNECTED:
+                if (
+                    connection is not None
+                    and connection.status == ConnectionStatus.CONNECTED
+                    and not held(connection, self._clock())  # its daily limit: resumed the next day
+                ):
                     resumed += self.resume_parked(company_id, provider)
         return resumed
 

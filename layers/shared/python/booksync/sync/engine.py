@@ -24,6 +24,7 @@ from booksync.errors import (
     Conflict,
     ConnectionDown,
     CurrencyNotBookable,
+    DailyLimitReached,
     DuplicateName,
     NeedsReconnection,
     ProviderError,
@@ -138,9 +139,11 @@ class InvoiceSync:
         errors: list[dict[str, str | None]] = []
         try:
             self._run(job, report)
-        except (NeedsReconnection, ConnectionDown) as exc:
+        except (NeedsReconnection, ConnectionDown, DailyLimitReached) as exc:
             if isinstance(exc, ConnectionDown):
                 self._mark_connection_down(job, exc)
+            if isinstance(exc, DailyLimitReached):  # left pending: the sweep queues it tomorrow
+                self._connections.hold_until(job.company_id, job.provider, exc.resume_at, exc.message)
             report.outcome, report.error = Outcome.BLOCKED, exc.message
             self._record_invoice_error(job, exc, Outcome.BLOCKED)
             errors.append(error_entry(job.document, exc))
@@ -248,6 +251,7 @@ class InvoiceSync:
             title = {
                 NeedsReconnection.code: f"{name} needs to be reconnected",
                 CurrencyNotBookable.code: f"An invoice's currency cannot be booked in {name}",
+                DailyLimitReached.code: f"{name}'s daily limit reached: syncing resumes tomorrow",
             }.get(kind.partition(":")[2], f"{name} connection is down")
         else:
             kind = f"{job.provider}:sync_failed:{first['code']}"

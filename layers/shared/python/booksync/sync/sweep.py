@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from booksync.documents import DocumentKind, payment_invoice_ids
-from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.connections import ConnectionRepository, ConnectionStatus, held
 from booksync.store.documents import DocumentRepository, pending_bucket, pending_buckets
 from booksync.store.models import ConnectionModel, DocumentModel
 from booksync.store.runs import RunRepository
@@ -81,7 +81,8 @@ class Sweep:
             if company_id not in connections:
                 connections[company_id] = self._connections.accounting_connection(company_id)
             connection = connections[company_id]
-            if connection is None or connection.status != ConnectionStatus.CONNECTED:
+            # Not connected, or its provider's daily limit reached: left pending (parked) until then.
+            if connection is None or connection.status != ConnectionStatus.CONNECTED or held(connection, now):
                 report.parked += 1
                 continue
             if not getattr(connection.settings, SETTING[kind]):
