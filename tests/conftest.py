@@ -79,9 +79,10 @@ def moto_url() -> Iterator[str]:
             os.environ[key] = value
 
 
-@pytest.fixture
-def tables(moto_url: str) -> Iterator[SimpleNamespace]:
-    """Fresh booksync tables (from the pynamodb models, indexes included) bound for this test."""
+@contextmanager
+def fresh_tables() -> Iterator[SimpleNamespace]:
+    """Fresh booksync tables (from the pynamodb models, indexes included), bound while the block
+    runs; their names, for a caller that binds them again later (``bind_tables(names)``)."""
     from booksync.store.models import ALL_MODELS, bind_tables
 
     suffix = uuid.uuid4().hex[:8]
@@ -89,9 +90,19 @@ def tables(moto_url: str) -> Iterator[SimpleNamespace]:
     bind_tables(names)
     for model in ALL_MODELS.values():
         model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
-    yield names
-    for model in ALL_MODELS.values():
-        model.delete_table()
+    try:
+        yield names
+    finally:
+        bind_tables(names)
+        for model in ALL_MODELS.values():
+            model.delete_table()
+
+
+@pytest.fixture
+def tables(moto_url: str) -> Iterator[SimpleNamespace]:
+    """Fresh booksync tables bound for this test."""
+    with fresh_tables() as names:
+        yield names
 
 
 @contextmanager

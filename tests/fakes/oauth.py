@@ -29,6 +29,7 @@ class FakeOAuth:
         self._approved: dict[str, str] = {}  # code -> the account its consent was given for
         self._granted: dict[str, str] = {}  # access token -> that account
         self._live_refresh: set[str] = set()
+        self._live_access: set[str] = set()  # what its API accepts as a bearer token
         self._lock = threading.Lock()
         self._delay = delay
         self._lifetime = access_lifetime
@@ -36,9 +37,11 @@ class FakeOAuth:
     def issue(self) -> TokenSet:
         refresh = "rt-" + secrets.token_hex(8)
         self._live_refresh.add(refresh)
+        access = "at-" + secrets.token_hex(8)
+        self._live_access.add(access)
         now = datetime.now(UTC)
         return TokenSet(
-            access_token="at-" + secrets.token_hex(8),
+            access_token=access,
             refresh_token=refresh,
             access_expires_at=now + timedelta(seconds=self._lifetime),
             refresh_expires_at=now + timedelta(days=100),
@@ -62,7 +65,7 @@ class FakeOAuth:
         with self._lock:
             self.refresh_calls += 1
             if refresh_token not in self._live_refresh:
-                raise NeedsReconnection("invalid_grant", provider="quickbooks")
+                raise NeedsReconnection("invalid_grant", provider=self.name)
             self._live_refresh.discard(refresh_token)
         if self._delay:
             time.sleep(self._delay)
@@ -80,3 +83,14 @@ class FakeOAuth:
     def revoke(self, token: str) -> None:
         self.revoked.append(token)
         self._live_refresh.discard(token)
+        self._live_access.discard(token)
+
+    def accepts(self, access_token: str) -> bool:
+        """The API's bearer check: a token this server issued whose grant was not revoked."""
+        return access_token in self._live_access
+
+    def revoke_grants(self) -> None:
+        """The user disconnects the app in the provider: every token issued so far dies."""
+        with self._lock:
+            self._live_refresh.clear()
+            self._live_access.clear()

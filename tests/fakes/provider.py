@@ -69,6 +69,8 @@ class FakeProvider:
     currencies: CompanyCurrencies = field(default_factory=lambda: CompanyCurrencies("USD", False))
     # False: objects carry no version (Xero, FreshBooks and Wave have no SyncToken).
     versioned: bool = True
+    # The Retry-After a "rate_limited" fault answers, in seconds.
+    retry_after: float = 3
 
     # -- faults --------------------------------------------------------------------------------
     def fail_next(self, operation: str, kind: str) -> None:
@@ -89,7 +91,7 @@ class FakeProvider:
         if kind == "transient":
             raise TransientError("503", provider=self.name)
         if kind == "rate_limited":
-            raise RateLimited("429", provider=self.name, retry_after=3)
+            raise RateLimited("429", provider=self.name, retry_after=self.retry_after)
         if kind == "conflict":
             raise Conflict("stale", provider=self.name)
         raise Rejected("refused", provider=self.name, fix="fix it")

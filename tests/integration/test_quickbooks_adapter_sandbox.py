@@ -47,16 +47,22 @@ def control(sandbox: QuickBooksSandbox) -> Iterator[SandboxControl]:
         ctl.clear_faults()
 
 
-@pytest.fixture
-def oauth(sandbox: QuickBooksSandbox) -> QuickBooksOAuth:
-    url = sandbox.url
+def sandbox_oauth(
+    url: str, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET
+) -> QuickBooksOAuth:
+    """booksync's QuickBooks OAuth client against the sandbox at ``url``, as this app."""
     return QuickBooksOAuth(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
+        client_id=client_id,
+        client_secret=client_secret,
         auth_url=f"{url}/connect/oauth2",
         token_url=f"{url}/oauth2/v1/tokens/bearer",
         revoke_url=f"{url}/v2/oauth2/tokens/revoke",
     )
+
+
+@pytest.fixture
+def oauth(sandbox: QuickBooksSandbox) -> QuickBooksOAuth:
+    return sandbox_oauth(sandbox.url)
 
 
 class GrantTokens:

@@ -1,0 +1,375 @@
+"""The books each provider's conformance run writes to: the provider's adapter against its local
+books (its sandbox, or memory) and the faults those books can inject, behind one interface.
+
+A provider plugs into the suite with one subclass of ``Books`` and one row in ``PROVIDERS``
+(tests/conformance/conftest.py). The suite reads what the books hold from the books themselves
+(a sandbox's ledger, the in-memory objects), never through the adapter it is testing.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from booksync.errors import ConnectionDown
+from booksync.providers.http import HttpClient, HttpSettings
+from booksync.providers.port import AccountingProvider, OAuthClient, TokenSet
+from booksync.providers.quickbooks.adapter import QuickBooksProvider
+from booksync.providers.quickbooks.client import QuickBooksClient
+from booksync.providers.quickbooks.oauth import QuickBooksOAuth
+from booksync.security.tokens import ConnectionTokenSource
+from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
+from booksync.store.connections import ConnectionRepository, TokenTimes
+
+from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
+from local.sandboxes.quickbooks.control import SandboxControl
+from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from tests.fakes.oauth import FakeOAuth
+from tests.fakes.provider import FakeProvider
+from tests.integration.test_quickbooks_adapter_sandbox import sandbox_oauth
+
+# What the suite counts in the books: booksync's document kinds.
+KINDS = ("customer", "item", "invoice", "payment", "refund")
+
+
+@dataclass(frozen=True)
+class SeenInvoice:
+    """An invoice as the books hold it."""
+
+    total: Decimal
+    balance: Decimal
+    memo: str | None
+
+
+class Books(ABC):
+    """One company's books at one provider, connected through the provider's own OAuth and
+    booksync's token store (KMS-sealed tokens, the fenced refresh), as in production."""
+
+    provider: ClassVar[str]  # the key its connections and jobs carry
+    payments: ClassVar[bool]  # it records payments (and refunds of them)
+
+    def __init__(self, company: str, connections: ConnectionRepository, vault: KmsTokenVault) -> None:
+        self.company = company
+        self._connections = connections
+        self._vault = vault
+        self.oauth = self._oauth()
+        self.tokens = ConnectionTokenSource(
+            company_id=company,
+            provider=self.provider,
+            repository=connections,
+            cipher=vault,
+            oauth=self.oauth,
+        )
+
+    @functools.cached_property
+    def adapter(self) -> AccountingProvider:
+        """The adapter as booksync builds it for the connection (connect first)."""
+        return self._adapter()
+
+    @classmethod
+    def open(cls, request: pytest.FixtureRequest, *company: Any) -> Books:
+        """A new company's books: ``company`` is ``__init__``'s arguments (a provider whose books
+        need fixtures, such as its sandbox, takes them from ``request``)."""
+        return cls(*company)
+
+    def connect(self) -> None:
+        """The user consents (again, after a revocation): the tokens are stored as booksync stores them."""
+        tokens, account_id = self._consent()
+        connection_id = self._connections.new_connection_id()
+        context = TokenContext(self.company, self.provider, connection_id)
+        refresh_expiry = tokens.refresh_expires_at
+        self._connections.store_connection(
+            company_id=self.company,
+            provider=self.provider,
+            connection_id=connection_id,
+            account_id=account_id,
+            sealed=self._vault.seal(PlainTokens(tokens.access_token, tokens.refresh_token), context),
+            times=TokenTimes(
+                access_expires_at=tokens.access_expires_at.timestamp(),
+                refresh_expires_at=refresh_expiry.timestamp() if refresh_expiry else None,
+            ),
+            has_refresh_token=bool(tokens.refresh_token),
+            connected_by="conformance-admin",
+            now=time.time(),
+            refresh_every=86_400,
+        )
+
+    # -- the provider's parts --------------------------------------------------------------------
+    @abstractmethod
+    def _oauth(self) -> OAuthClient: ...
+
+    @abstractmethod
+    def _adapter(self) -> AccountingProvider:
+        """The adapter for the connection, with ``self.tokens``."""
+
+    @abstractmethod
+    def _consent(self) -> tuple[TokenSet, str]:
+        """The consent round trip: the tokens and the provider account they are for."""
+
+    # -- what the books hold ---------------------------------------------------------------------
+    @abstractmethod
+    def count(self, kind: str) -> int:
+        """How many objects of booksync's ``kind`` (``KINDS``) the books hold."""
+
+    def counts(self, *kinds: str) -> tuple[int, ...]:
+        return tuple(self.count(kind) for kind in kinds)
+
+    @abstractmethod
+    def invoice(self, remote_id: str) -> SeenInvoice: ...
+
+    # -- faults ----------------------------------------------------------------------------------
+    @abstractmethod
+    def lose_answer(self, kind: str, operation: str = "create") -> None:
+        """The next ``operation`` of ``kind`` is committed, and its answer lost (a reset)."""
+
+    @abstractmethod
+    def throttle(self, kind: str, retry_after: int) -> None:
+        """The next create of ``kind`` is refused with 429 and this Retry-After (seconds)."""
+
+    @abstractmethod
+    def revoke(self) -> None:
+        """The user disconnects booksync in the provider: every token of the grant dies."""
+
+    @abstractmethod
+    def refuse(self) -> None:
+        """Every API call is refused as unauthorised (401), a freshly refreshed token's too."""
+
+    @abstractmethod
+    def allow(self) -> None:
+        """API calls are judged by their token again."""
+
+
+# ------------------------------------------------------------------------------------- QuickBooks
+
+QBO_CLIENT_ID, QBO_CLIENT_SECRET = "conformance-app", "conformance-secret-0001"
+QBO_REDIRECT = "https://booksync.test/oauth/quickbooks/callback"
+QBO_ENTITIES = {
+    "customer": "Customer",
+    "item": "Item",
+    "invoice": "Invoice",
+    "payment": "Payment",
+    "refund": "RefundReceipt",
+}
+
+
+def start_quickbooks_sandbox() -> QuickBooksSandbox:
+    """The QuickBooks sandbox the suite runs against. It ignores requestid, as Intuit does not
+    promise to honour it: booksync's intents and lookups must carry exactly-once on their own."""
+    config = SandboxConfig(
+        clients={QBO_CLIENT_ID: ClientApp(secret=QBO_CLIENT_SECRET, redirect_uris=[QBO_REDIRECT])},
+        honor_request_id=False,
+    )
+    return QuickBooksSandbox(host="127.0.0.1", port=0, config=config).start()
+
+
+class QuickBooksBooks(Books):
+    """The QuickBooks adapter against the QuickBooks sandbox (a new company per test)."""
+
+    provider = "quickbooks"
+    payments = True
+
+    def __init__(self, sandbox: QuickBooksSandbox, control: SandboxControl, *args: Any) -> None:
+        self._sandbox = sandbox
+        self.control = control
+        self.realm: str | None = None
+        super().__init__(*args)
+
+    @classmethod
+    def open(cls, request: pytest.FixtureRequest, *company: Any) -> Books:
+        sandbox: QuickBooksSandbox = request.getfixturevalue("quickbooks_sandbox")
+        control = SandboxControl(sandbox.url)
+        request.addfinalizer(control.close)
+        return cls(sandbox, control, *company)
+
+    def _oauth(self) -> OAuthClient:
+        return sandbox_oauth(self._sandbox.url, QBO_CLIENT_ID, QBO_CLIENT_SECRET)
+
+    def _adapter(self) -> AccountingProvider:
+        assert self.realm is not None, "connect first"
+        http = HttpClient(
+            provider="quickbooks",
+            label="QuickBooks",
+            settings=HttpSettings(connect_timeout=2, read_timeout=2, write_timeout=2, backoff_base=0.05),
+            trace_header="intuit_tid",
+        )
+        client = QuickBooksClient(
+            realm_id=self.realm, tokens=self.tokens, http=http, api_base_url=self._sandbox.url
+        )
+        return QuickBooksProvider(client)
+
+    def _consent(self) -> tuple[TokenSet, str]:
+        oauth = self.oauth
+        assert isinstance(oauth, QuickBooksOAuth)
+        authorize = oauth.authorization_url(state=uuid.uuid4().hex, redirect_uri=QBO_REDIRECT)
+        query = parse_qs(urlsplit(self.control.approve_consent(authorize, realm=self.realm)).query)
+        self.realm = query["realmId"][0]
+        tokens = oauth.exchange_code(code=query["code"][0], redirect_uri=QBO_REDIRECT, realm_id=self.realm)
+        return tokens, self.realm
+
+    def _entities(self, kind: str) -> list[dict[str, Any]]:
+        assert self.realm is not None
+        entities: list[dict[str, Any]] = self.control.ledger(self.realm)["entities"][QBO_ENTITIES[kind]]
+        return entities
+
+    def count(self, kind: str) -> int:
+        return len(self._entities(kind))
+
+    def invoice(self, remote_id: str) -> SeenInvoice:
+        (stored,) = (i for i in self._entities("invoice") if i["Id"] == remote_id)
+        return SeenInvoice(
+            total=Decimal(str(stored["TotalAmt"])),
+            balance=Decimal(str(stored["Balance"])),
+            memo=(stored.get("CustomerMemo") or {}).get("value"),
+        )
+
+    def _fault(self, action: str, **match: object) -> None:
+        self.control.add_fault(action, realm=self.realm, **match)
+
+    def lose_answer(self, kind: str, operation: str = "create") -> None:
+        self._fault("commit_then_reset", entity=QBO_ENTITIES[kind], operation=operation, times=1)
+
+    def throttle(self, kind: str, retry_after: int) -> None:
+        self._fault(
+            "http_429", entity=QBO_ENTITIES[kind], operation="create", times=1, retry_after=retry_after
+        )
+
+    def revoke(self) -> None:
+        assert self.realm is not None
+        self.control.revoke_grant(self.realm)
+
+    def refuse(self) -> None:
+        self._fault("http_401", path=r"^/v3/company/")
+
+    def allow(self) -> None:
+        self.control.clear_faults()
+
+
+# ----------------------------------------------------------------------------------- in memory
+
+
+class BearerGate:
+    """In-memory books behind an API's bearer check: every call is made with the access token the
+    connection's token source gives, and the books accept only tokens the OAuth server issued and
+    has not revoked. A refused call gets one refreshed token and one retry; refused again, the
+    connection is down (as QuickBooksClient and every OAuth API client behaves)."""
+
+    LOCAL = frozenset({"distinct", "with_remote"})  # what the adapter answers without a call
+    PAYMENTS = frozenset({"find_payment", "create_payment", "find_refund", "create_refund"})
+
+    def __init__(
+        self, books: FakeProvider, tokens: ConnectionTokenSource, oauth: FakeOAuth, *, payments: bool
+    ) -> None:
+        self.books = books
+        self.refusing = False
+        self._tokens = tokens
+        self._oauth = oauth
+        self._payments = payments
+
+    def _accepts(self, token: str) -> bool:
+        return not self.refusing and self._oauth.accepts(token)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.books, name)
+        if name.startswith("_") or name in self.LOCAL or not callable(attr):
+            return attr
+        # Books that record no payments have no such calls: an engine that made one fails here.
+        assert self._payments or name not in self.PAYMENTS, f"{self.books.name} records no payments"
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            token = self._tokens.access_token()
+            if not self._accepts(token) and not self._accepts(self._tokens.refreshed_after_rejection(token)):
+                raise ConnectionDown(
+                    "The books refuse booksync's access token (401).",
+                    provider=self.books.name,
+                    fix="Reconnect the integration.",
+                )
+            return attr(*args, **kwargs)
+
+        return call
+
+
+class MemoryBooks(Books):
+    """The in-memory provider (tests/fakes/provider.py) with no versions on its objects, no batch
+    and no payments, under a provider key with no package yet (``wave``): nothing QuickBooks'
+    package declares helps it pass."""
+
+    provider = "wave"
+    payments = False
+
+    def __init__(self, *args: Any) -> None:
+        self.memory = FakeProvider(name=self.provider, versioned=False)
+        super().__init__(*args)
+
+    def _oauth(self) -> OAuthClient:
+        oauth = FakeOAuth()
+        oauth.name = self.provider
+        return oauth
+
+    def _adapter(self) -> AccountingProvider:
+        assert isinstance(self.oauth, FakeOAuth)
+        self.gate = BearerGate(self.memory, self.tokens, self.oauth, payments=self.payments)
+        adapter: AccountingProvider = self.gate  # type: ignore[assignment]
+        return adapter
+
+    def _consent(self) -> tuple[TokenSet, str]:
+        assert isinstance(self.oauth, FakeOAuth)
+        return self.oauth.issue(), f"books-{self.company}"
+
+    def count(self, kind: str) -> int:
+        return len(self.memory.objects[kind])
+
+    def invoice(self, remote_id: str) -> SeenInvoice:
+        data = self.memory.objects["invoice"][remote_id].data
+        return SeenInvoice(total=data["total"], balance=data["balance"], memo=data["memo"])
+
+    def lose_answer(self, kind: str, operation: str = "create") -> None:
+        self.memory.fail_next(f"{operation}_{kind}", "lost_answer")
+
+    def throttle(self, kind: str, retry_after: int) -> None:
+        self.memory.retry_after = retry_after
+        self.memory.fail_next(f"create_{kind}", "rate_limited")
+
+    def revoke(self) -> None:
+        assert isinstance(self.oauth, FakeOAuth)
+        self.oauth.revoke_grants()
+
+    def refuse(self) -> None:
+        self.gate.refusing = True
+
+    def allow(self) -> None:
+        self.gate.refusing = False
+
+
+# Every accounting provider the suite runs for: each must pass every test of it.
+PROVIDERS: dict[str, type[Books]] = {"quickbooks": QuickBooksBooks, "memory": MemoryBooks}
+
+
+class Held:
+    """``adapter`` with its first ``method`` call held before it is sent, until released: a
+    worker caught in the middle of a write while another delivery of the same job runs."""
+
+    def __init__(self, adapter: AccountingProvider, method: str) -> None:
+        self.inner = adapter
+        self.method = method
+        self.entered = threading.Event()
+        self.released = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name != self.method or self.entered.is_set():
+            return attr
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.entered.set()
+            assert self.released.wait(30), "never released"
+            return attr(*args, **kwargs)
+
+        return held

@@ -1,0 +1,143 @@
+"""One world per test and provider: a new company connected to that provider's books, booksync's
+own stores (moto), the document service that accepts the business's documents, and the sync
+engine over the provider's adapter. ``world`` runs a test for every provider in ``PROVIDERS``;
+``paying_world`` for those that record payments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from booksync.documents import DocumentKind
+from booksync.security.vault import KmsTokenVault
+from booksync.store.connections import ConnectionRepository
+from booksync.store.documents import DocumentRepository
+from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, bind_tables
+from booksync.store.notifications import NotificationRepository
+from booksync.store.runs import RunRepository
+from booksync.sync.engine import InvoiceSync, SyncReport
+from booksync.sync.jobs import SyncJob
+from booksync.sync.records import DocumentService
+from booksync.wiring import default_income_account
+
+from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from tests import builders
+from tests.conformance.books import PROVIDERS, Books, start_quickbooks_sandbox
+from tests.conftest import fresh_tables
+from tests.integration.test_invoice_sync_engine import ListQueue
+
+
+@pytest.fixture(scope="session")
+def conformance_tables(moto_url: str) -> Iterator[SimpleNamespace]:
+    """booksync's tables, made once: each test is a company of its own in them."""
+    with fresh_tables() as names:
+        yield names
+
+
+@pytest.fixture(scope="session")
+def token_vault(moto_url: str) -> KmsTokenVault:
+    key = boto3.client("kms").create_key(Description="booksync conformance tokens")
+    return KmsTokenVault(str(key["KeyMetadata"]["KeyId"]))
+
+
+@pytest.fixture(scope="session")
+def quickbooks_sandbox_server() -> Iterator[QuickBooksSandbox]:
+    sandbox = start_quickbooks_sandbox()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def quickbooks_sandbox(quickbooks_sandbox_server: QuickBooksSandbox) -> Iterator[QuickBooksSandbox]:
+    yield quickbooks_sandbox_server
+    quickbooks_sandbox_server.faults.clear()
+
+
+@dataclass
+class World:
+    books: Books
+    company: str
+    docs: DocumentRepository
+    connections: ConnectionRepository
+    runs: RunRepository
+    queue: ListQueue
+    service: DocumentService
+
+    def engine(self, owner: str | None = None, adapter: object | None = None) -> InvoiceSync:
+        return builders.invoice_sync(
+            self.docs,
+            self.connections,
+            self.runs,
+            adapter or self.books.adapter,  # type: ignore[arg-type]
+            owner=owner,
+            income_account_for=default_income_account,
+            notifications=NotificationRepository(),
+        )
+
+    def job(self, invoice_id: str = "inv-1") -> SyncJob:
+        return SyncJob(company_id=self.company, invoice_id=invoice_id, provider=self.books.provider)
+
+    def sync(self, invoice_id: str = "inv-1") -> SyncReport:
+        return self.engine().run(self.job(invoice_id))
+
+    def row(self, kind: DocumentKind, doc_id: str) -> DocumentModel:
+        row = self.docs.get(self.company, kind, doc_id)
+        assert row is not None
+        return row
+
+    def link(self, kind: DocumentKind, doc_id: str) -> LinkMap:
+        link = self.row(kind, doc_id).link(self.books.provider)
+        assert link is not None, f"{kind.value} {doc_id} has no link"
+        return link
+
+    def connection(self) -> ConnectionModel:
+        row = self.connections.get(self.company, self.books.provider)
+        assert row is not None
+        return row
+
+    def remote_invoice(self, invoice_id: str = "inv-1") -> str:
+        remote_id = self.link(DocumentKind.INVOICE, invoice_id).remote_id
+        assert remote_id
+        return str(remote_id)
+
+
+def open_world(
+    request: pytest.FixtureRequest, name: str, tables: SimpleNamespace, vault: KmsTokenVault
+) -> World:
+    """A company connected to ``name``'s books, with a customer and two items (not synced yet)."""
+    bind_tables(tables)  # other tests in this process bind tables of their own
+    company = f"co-{uuid.uuid4().hex[:12]}"
+    connections, docs, runs, queue = (
+        ConnectionRepository(),
+        DocumentRepository(),
+        RunRepository(),
+        ListQueue(),
+    )
+    books = PROVIDERS[name].open(request, company, connections, vault)
+    books.connect()
+    service = DocumentService(documents=docs, connections=connections, runs=runs, queue=queue)
+    service.put_customer(company, builders.customer())
+    service.put_item(company, builders.item("i-1"))
+    service.put_item(company, builders.item("i-2", name="Trip\tcharge", price="80.00"))
+    queue.jobs.clear()  # the customer's own job: the invoices' jobs push it
+    return World(books, company, docs, connections, runs, queue, service)
+
+
+@pytest.fixture(params=sorted(PROVIDERS))
+def world(
+    request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
+) -> World:
+    return open_world(request, request.param, conformance_tables, token_vault)
+
+
+@pytest.fixture(params=sorted(name for name, books in PROVIDERS.items() if books.payments))
+def paying_world(
+    request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
+) -> World:
+    return open_world(request, request.param, conformance_tables, token_vault)
