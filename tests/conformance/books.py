@@ -20,11 +20,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from booksync.errors import ConnectionDown
+from booksync.providers.declaration import AnyDeclaration
 from booksync.providers.http import HttpClient, HttpSettings
 from booksync.providers.port import AccountingProvider, OAuthClient, TokenSet
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
 from booksync.providers.quickbooks.client import QuickBooksClient
 from booksync.providers.quickbooks.oauth import QuickBooksOAuth
+from booksync.providers.registry import declaration
 from booksync.security.tokens import ConnectionTokenSource
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
 from booksync.store.connections import ConnectionRepository, TokenTimes
@@ -33,7 +35,7 @@ from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
 from tests.fakes.oauth import FakeOAuth
-from tests.fakes.provider import FakeProvider
+from tests.fakes.provider import FakeProvider, plain_books
 from tests.integration.test_quickbooks_adapter_sandbox import sandbox_oauth
 
 # What the suite counts in the books: booksync's document kinds.
@@ -103,6 +105,10 @@ class Books(ABC):
         )
 
     # -- the provider's parts --------------------------------------------------------------------
+    def declaration(self) -> AnyDeclaration:
+        """The provider as its package declares it (providers/registry.py)."""
+        return declaration(self.provider)
+
     @abstractmethod
     def _oauth(self) -> OAuthClient: ...
 
@@ -297,16 +303,19 @@ class BearerGate:
 
 
 class MemoryBooks(Books):
-    """The in-memory provider (tests/fakes/provider.py) with no versions on its objects, no batch
-    and no payments, under a provider key with no package yet (``wave``): nothing QuickBooks'
-    package declares helps it pass."""
+    """The in-memory provider (tests/fakes/provider.py, ``plain_books``) with no versions on its
+    objects, no batch and no payments, under a provider key with no package yet (``wave``),
+    declared by the fake itself: nothing QuickBooks' package declares helps it pass."""
 
     provider = "wave"
     payments = False
 
     def __init__(self, *args: Any) -> None:
-        self.memory = FakeProvider(name=self.provider, versioned=False)
+        self.memory = plain_books(name=self.provider)
         super().__init__(*args)
+
+    def declaration(self) -> AnyDeclaration:
+        return self.memory.declaration()
 
     def _oauth(self) -> OAuthClient:
         oauth = FakeOAuth()

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from booksync.documents import DocumentKind
+from booksync.providers.registry import REGISTRY
 from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
@@ -120,6 +121,7 @@ def open_world(
         ListQueue(),
     )
     books = PROVIDERS[name].open(request, company, connections, vault)
+    request.addfinalizer(REGISTRY.declare(books.declaration()))  # booksync knows it as declared
     books.connect()
     service = DocumentService(documents=docs, connections=connections, runs=runs, queue=queue)
     service.put_customer(company, builders.customer())

@@ -5,6 +5,10 @@ so the engine's links, lookups and intents are what make it exactly-once. Names 
 QuickBooks keeps them (cleaned and cut by the adapter's own rules: "a:b" is stored "a-b", a
 500-character item name as its first 100), unique regardless of case; lookups find by exactly
 the stored name, and a customer only when the rest of the record agrees (as the adapter does).
+
+It declares itself as a provider does (``declaration()``): by default with QuickBooks'
+capabilities; ``plain_books()`` is a provider with no versions, no batch writes and no payments
+(nor refunds), which refuses what it cannot do, as such a provider would.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, TypeVar
 from booksync.documents import Customer, Invoice, Item, Payment, Refund
 from booksync.errors import Conflict, DuplicateName, RateLimited, Rejected, TransientError
 from booksync.onboarding.duplicates import surely_same
+from booksync.providers.declaration import AnyDeclaration, Builders, Capability, ProviderDeclaration
 from booksync.providers.port import (
     Account,
     CompanyCurrencies,
@@ -34,7 +39,9 @@ from booksync.providers.port import (
     RemoteObject,
     RemotePage,
 )
+from booksync.providers.profile import ProviderProfile
 from booksync.providers.quickbooks import mapping
+from booksync.providers.quickbooks.declaration import DECLARATION as QUICKBOOKS
 from booksync.providers.quickbooks.names import clean_display_name, clean_item_name, name_key, same_name
 
 T = TypeVar("T")
@@ -71,6 +78,32 @@ class FakeProvider:
     versioned: bool = True
     # The Retry-After a "rate_limited" fault answers, in seconds.
     retry_after: float = 3
+    # What it declares it can do, and its name in messages (``declaration``).
+    capabilities: frozenset[Capability] = QUICKBOOKS.capabilities
+    label: str = "QuickBooks"
+
+    def declaration(self) -> AnyDeclaration:
+        """The fake, declared as a provider package declares itself (its builders build it)."""
+        return ProviderDeclaration[None](
+            name=self.name,
+            kind="accounting",
+            profile=ProviderProfile(
+                label=self.label,
+                name_rules=f"{self.label} keeps names as QuickBooks does",
+                item_name_key=QUICKBOOKS.profile.item_name_key,
+                sku_key=QUICKBOOKS.profile.sku_key,
+            ),
+            capabilities=self.capabilities | ({Capability.VERSIONS} if self.versioned else set()),
+            limits=QUICKBOOKS.limits,
+            read_settings=lambda: None,
+            builders=Builders(oauth=_no_oauth, adapter=lambda _settings, _account, _tokens, _gate: self),
+        )
+
+    def _can(self, capability: Capability, operation: str) -> None:
+        """Refuses what it did not declare, as a provider without it answers (an engine that did
+        not ask first fails there)."""
+        if capability not in self.capabilities:
+            raise Rejected(f"{self.label} has no {operation}", provider=self.name, fix="none")
 
     # -- faults --------------------------------------------------------------------------------
     def fail_next(self, operation: str, kind: str) -> None:
@@ -260,6 +293,7 @@ class FakeProvider:
         return self._fault("update_invoice", lambda: self._update("invoice", remote, data))
 
     def void_invoice(self, remote: RemoteObject, *, idempotency_key: str) -> RemoteObject:
+        self._can(Capability.VOIDS, "voids")
         return self._fault(
             "void_invoice",
             lambda: self._update("invoice", remote, {"total": Decimal(0), "balance": Decimal(0)}),
@@ -287,6 +321,10 @@ class FakeProvider:
         return self._find("payment", marker=refs.marker)
 
     def create_payment(self, payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
+        self._can(Capability.PAYMENTS, "payments")
+        if refs.applications:
+            self._can(Capability.PAYMENTS_ACROSS_INVOICES, "payments across invoices")
+
         def commit() -> RemoteObject:
             lines = refs.lines(payment.amount)
             data = {
@@ -307,6 +345,7 @@ class FakeProvider:
         return self._find("refund", marker=refs.marker)
 
     def create_refund(self, refund: Refund, refs: RefundRefs, *, idempotency_key: str) -> RemoteObject:
+        self._can(Capability.REFUNDS, "refunds")
         data = {
             "amount": refund.amount,
             "customer": refs.customer_id,
@@ -395,6 +434,23 @@ class FakeProvider:
 
     def with_remote(self, remote: RemoteObject, **changes: Any) -> RemoteObject:
         return replace(remote, **changes)
+
+
+def _no_oauth(_settings: None) -> Any:
+    raise AssertionError("the in-memory provider is given to the engine, never connected through OAuth")
+
+
+# Versions, batch writes, payments (and so refunds and deposits) are what QuickBooks has and
+# Xero-, FreshBooks- or Wave-like books may not: the core must not assume any of them.
+PLAIN_CAPABILITIES = frozenset({Capability.VOIDS, Capability.INCOME_ACCOUNT_PER_ITEM})
+
+
+def plain_books(*more: Capability, less: Capability | None = None, name: str = "quickbooks") -> FakeProvider:
+    """An in-memory provider "Plain Books" with no versions, no batch writes and no payments;
+    ``more`` and ``less`` make variants of it (payments, but not across invoices...); ``name``:
+    the key its connections and links are stored under."""
+    capabilities = (PLAIN_CAPABILITIES | set(more)) - {less}
+    return FakeProvider(name=name, versioned=False, capabilities=frozenset(capabilities), label="Plain Books")
 
 
 class Recording:

@@ -8,10 +8,11 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
-from booksync.providers.quickbooks import bulk
+from booksync.providers.quickbooks.declaration import LIMITS
 from booksync.store.connections import ConnectionRepository
 from booksync.store.models import ConnectionModel
 from booksync.store.runs import RunRepository
+from booksync.sync import rate_limits
 
 from tests.integration.test_catalog_accounts_and_resume import catalog_runs
 from tests.integration.test_sync_catalog import (
@@ -33,7 +34,7 @@ def test_a_run_that_meets_the_daily_limit_is_parked_until_the_next_day(
 ) -> None:
     put_items(stack, ["Gasket", "Washer", "Hose"])
     # A day of one request for this company: the lookup passes, the batch finds the day spent.
-    monkeypatch.setattr(bulk, "QUICKBOOKS_LIMITS", replace(bulk.QUICKBOOKS_LIMITS, requests_per_day=1))
+    monkeypatch.setattr(rate_limits, "declared_limits", lambda _p: replace(LIMITS, requests_per_day=1))
     rebuild_engine(stack)
     run_id = stack.services.catalog.request(COMPANY, "quickbooks", ["items"])
     assert run_until_done(stack, seconds=300) == 1, "parked: no chain of invocations spinning all day"

@@ -17,8 +17,9 @@ from booksync.errors import DuplicateName, NeedsReconnection, RateLimited, Trans
 from booksync.providers.http import HttpClient, HttpSettings
 from booksync.providers.port import InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject, TokenSet
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
-from booksync.providers.quickbooks.bulk import QUICKBOOKS_LIMITS, QuickBooksCatalog
+from booksync.providers.quickbooks.bulk import QuickBooksCatalog
 from booksync.providers.quickbooks.client import QuickBooksClient
+from booksync.providers.quickbooks.declaration import LIMITS
 from booksync.providers.quickbooks.oauth import QuickBooksOAuth
 from booksync.sync.limiter import Limiter
 
@@ -232,7 +233,7 @@ def test_an_inactive_customer_matched_by_email_alone_is_not_reused_by_either_loo
         ann(display_name="Ann Smith (old)"), idempotency_key="cust-old"
     )
     control.inactivate_entity(company.realm, "Customer", retired.id)
-    catalog = QuickBooksCatalog(company.provider._client, Limiter(QUICKBOOKS_LIMITS))
+    catalog = QuickBooksCatalog(company.provider._client, Limiter(LIMITS))
     ours = ann(display_name="Ann Smith")
 
     assert company.provider.find_customer(ours) is None

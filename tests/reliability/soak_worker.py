@@ -53,18 +53,19 @@ class Killer:
 def install(killer: Killer, scale: float) -> None:
     """The kill points and the compressed clock, before the handler module is imported."""
     from booksync import errors, wiring
-    from booksync.providers.quickbooks import bulk
     from booksync.providers.quickbooks.client import shared_http
+    from booksync.providers.quickbooks.declaration import LIMITS
     from booksync.store.documents import DocumentRepository
     from booksync.store.intents import Claim, IntentRepository
     from booksync.store.models import DocumentModel, LinkMap
-    from booksync.sync import once
+    from booksync.sync import once, rate_limits
 
     # The soak's sandbox does not throttle (conftest: Intuit's limits are not what it is about), so
     # neither does the limiter the workers share (sync/rate_limits.py) at QuickBooks' real ones.
-    bulk.QUICKBOOKS_LIMITS = replace(
-        bulk.QUICKBOOKS_LIMITS, max_concurrent=1_000, requests_per_minute=1_000_000, batches_per_minute=1_000
+    unthrottled = replace(
+        LIMITS, max_concurrent=1_000, requests_per_minute=1_000_000, batches_per_minute=1_000
     )
+    rate_limits.declared_limits = lambda _provider: unthrottled
     http = shared_http()
     http.settings = replace(
         http.settings,

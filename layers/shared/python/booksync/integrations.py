@@ -21,6 +21,7 @@ from booksync.keys import KEY_MAX_CHARS, fits_key
 from booksync.providers.oauth_common import code_challenge, new_code_verifier
 from booksync.providers.port import OAuthClient
 from booksync.providers.profile import provider_label
+from booksync.providers.registry import REGISTRY, declaration
 from booksync.security.vault import PlainTokens, SealedTokens, TokenCipher, TokenContext
 from booksync.store.connections import (
     ConnectionRepository,
@@ -41,10 +42,6 @@ from booksync.store.notifications import NotificationRepository
 
 logger = logging.getLogger(__name__)
 STATE_TTL_SECONDS = 600
-SUPPORTED = ("quickbooks", "square")
-# Connections that are a payment processor, never the company's books: no catalog, no parked
-# invoices, no account mapping or drift (the on_connected hooks are for accounting systems).
-PAYMENT_PROVIDERS = ("square",)
 STATUS_LABELS = {
     ConnectionStatus.CONNECTED: "Connected",
     ConnectionStatus.NEEDS_RECONNECTION: "Needs Reconnection",
@@ -168,9 +165,10 @@ class Integrations:
             )
         if not code:
             raise InvalidRequest("The callback has no authorization code.", fix="Start the connection again.")
-        if provider == "quickbooks" and not account_id:
+        named = declaration(provider).account_on_redirect
+        if named is not None and not account_id:
             raise InvalidRequest(
-                "QuickBooks did not say which company (realmId) was connected.",
+                f"{provider_label(provider)} did not say which {named} was connected.",
                 fix="Start the connection again.",
             )
         secret = secrets.token_urlsafe(32)
@@ -268,7 +266,10 @@ class Integrations:
         connected = Connected(
             company_id=pending.company_id, provider=provider, account_id=account, first=previous is None
         )
-        hooks = self._on_payments_connected if provider in PAYMENT_PROVIDERS else self._on_connected
+        # A payment processor is never the company's books: no catalog, no parked invoices, no
+        # account mapping or drift (the on_connected hooks are for accounting systems).
+        payments = declaration(provider).kind == "payments"
+        hooks = self._on_payments_connected if payments else self._on_connected
         for hook in hooks:
             try:
                 hook(connected)
@@ -345,13 +346,13 @@ class Integrations:
     # -- status and settings ---------------------------------------------------------------------
     def overview(self, company_id: str) -> list[dict[str, Any]]:
         rows = {row.provider: row for row in self._connections.list_for_company(company_id)}
-        return [self._describe(provider, rows.get(provider)) for provider in SUPPORTED]
+        return [self._describe(provider, rows.get(provider)) for provider in REGISTRY.names()]
 
     def describe(self, company_id: str, provider: str) -> dict[str, Any]:
         _require_supported(provider)
         row = self._connections.get(company_id, provider)
         described = self._describe(provider, row)
-        if provider in PAYMENT_PROVIDERS:
+        if declaration(provider).kind == "payments":
             return {**described, "locations": (row.locations or []) if row is not None else []}
         return {**described, "drift": drift_summary(company_id, provider)}
 
@@ -556,11 +557,7 @@ def _badge(
 
 
 def _require_supported(provider: str) -> None:
-    if provider not in SUPPORTED:
-        raise NotFoundError(
-            f"Unknown or not yet supported provider {provider!r}.",
-            fix=f"Use one of: {', '.join(SUPPORTED)}.",
-        )
+    declaration(provider)  # an unknown provider is refused, naming those booksync knows
 
 
 def _iso(epoch: float | None) -> str | None:

@@ -11,10 +11,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from booksync.errors import ConfigurationError
 
@@ -164,14 +171,27 @@ class _ProviderAccess(CommonSettings):
     """Functions that decrypt tokens and call providers."""
 
     token_key_id: str = Field(alias="TOKEN_KEY_ID", min_length=1)
+    # Each provider's own settings, read on first use as its declaration says (providers/registry.py).
+    _providers: dict[str, Any] = PrivateAttr(default_factory=dict)
 
-    @cached_property
+    def provider_settings(self, provider: str) -> Any:
+        if provider not in self._providers:
+            from booksync.providers.registry import declaration
+
+            self._providers[provider] = declaration(provider).read_settings()
+        return self._providers[provider]
+
+    @property
     def quickbooks(self) -> QuickBooksSettings:
-        return QuickBooksSettings.from_env()
+        found = self.provider_settings("quickbooks")
+        assert isinstance(found, QuickBooksSettings)
+        return found
 
-    @cached_property
+    @property
     def square(self) -> SquareSettings:
-        return SquareSettings.from_env()
+        found = self.provider_settings("square")
+        assert isinstance(found, SquareSettings)
+        return found
 
 
 class _TokenSettings(_ProviderAccess):

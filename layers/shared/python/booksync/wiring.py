@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from booksync.payments.square import SquarePayments
     from booksync.payouts.deposits import PayoutDeposits
     from booksync.payouts.sweep import PayoutSweep
+    from booksync.providers.bulk import CatalogProvider, Gate
     from booksync.providers.port import AccountingProvider, OAuthClient
+    from booksync.security.tokens import ConnectionTokenSource
     from booksync.security.vault import KmsTokenVault
     from booksync.store.connections import ConnectionRepository
     from booksync.store.models import ConnectionModel
@@ -109,18 +111,23 @@ def _wizard(
     from booksync.onboarding.classifier import CustomerClassifier, RulesClassifier
     from booksync.onboarding.wizard import Wizard
     from booksync.providers.port import ProviderDirectory
+    from booksync.providers.profile import provider_label
+    from booksync.providers.registry import declaration
 
     vault = _vault(settings.token_key_id)
     limiter = shared_limiter(settings)
 
     def directory_for(connection: ConnectionModel) -> ProviderDirectory:
-        provider = accounting_provider(connection, settings, connections, vault, limiter)
-        if not isinstance(provider, ProviderDirectory):
+        build = declaration(connection.provider).builders.directory
+        if build is None:
             raise NotFoundError(
-                f"Importing from {connection.provider} is not supported yet.",
+                f"Importing customers and items from {provider_label(connection.provider)} "
+                "is not supported yet.",
                 fix="Add customers and items with PUT /customers/{id} and PUT /items/{id}.",
             )
-        return provider
+        return build(
+            *_parts_of(connection, settings, connections, vault), connection_gate(connection, limiter)
+        )
 
     classifier: CustomerClassifier = RulesClassifier()
     if settings.customer_classifier == "llm":
@@ -198,12 +205,10 @@ def sync_catalog(
     ``max_steps``, ``reserve_seconds``, ``page_size``: the run's step cap, how long before the
     deadline a step stops, documents per page (defaults: ``sync.catalog``'s constants).
     """
-    from dataclasses import replace
-
+    from booksync.errors import NotFoundError
     from booksync.providers.http import bind_lambda_deadline
-    from booksync.providers.quickbooks.bulk import QUICKBOOKS_LIMITS, QuickBooksCatalog
-    from booksync.providers.quickbooks.client import QuickBooksClient
-    from booksync.security.tokens import ConnectionTokenSource
+    from booksync.providers.profile import provider_label
+    from booksync.providers.registry import declaration
     from booksync.store.catalog_runs import CatalogRunStore
     from booksync.store.connections import ConnectionRepository
     from booksync.store.documents import DocumentRepository
@@ -212,31 +217,37 @@ def sync_catalog(
     from booksync.sync.catalog import MAX_STEPS, PAGE_SIZE, RESERVE_SECONDS, CatalogSync
     from booksync.sync.catalog_jobs import SqsCatalogQueue
     from booksync.sync.jobs import SqsJobQueue
+    from booksync.sync.rate_limits import declared_limits
 
     bind_tables(settings)
     connections = ConnectionRepository()
     vault = _vault(settings.token_key_id)
     limiter = shared_limiter(settings)
-    limits = replace(QUICKBOOKS_LIMITS, window_seconds=QUICKBOOKS_LIMITS.window_seconds / window_scale)
 
-    def catalog_for(connection: ConnectionModel, gate: Any, deadline: Callable[[], float | None]) -> Any:
-        tokens = ConnectionTokenSource(
-            company_id=connection.company_id,
-            provider=connection.provider,
-            repository=connections,
-            cipher=vault,
-            oauth=oauth_client(connection.provider, settings),
+    def catalog_for(
+        connection: ConnectionModel, pacing: Gate, deadline: Callable[[], float | None]
+    ) -> CatalogProvider:
+        build = declaration(connection.provider).builders.catalog
+        if build is None:
+            raise NotFoundError(
+                "Sync Now of customers and items is not supported by "
+                f"{provider_label(connection.provider)} yet.",
+                fix="Each customer and item syncs with its first invoice.",
+            )
+        # The gate is shared with every other process calling this company; the walk's own
+        # limiter (``pacing``) paces this step's threads within it.
+        gate = connection_gate(
+            connection, limiter, limits_for(connection.provider), max_wait=CATALOG_SLOT_WAIT_SECONDS
         )
-        client = QuickBooksClient(
-            api_base_url=settings.quickbooks.api_base_url,
-            realm_id=str(connection.account_id),
-            tokens=tokens,
-            minor_version=settings.quickbooks.minor_version,
-            # Shared with every other process calling this company; the walk's own limiter
-            # (``gate``) paces this step's threads within it.
-            gate=connection_gate(connection, limiter, limits, max_wait=CATALOG_SLOT_WAIT_SECONDS),
-        )
-        return QuickBooksCatalog(client, gate, deadline=deadline)
+        return build(*_parts_of(connection, settings, connections, vault), gate, pacing, deadline)
+
+    def limits_for(provider: str) -> Limits:
+        limits = declared_limits(provider)
+        if limits is None:
+            raise NotFoundError(
+                f"{provider} declares no limits.", fix="Sync Now is for accounting providers."
+            )
+        return limits.scaled(window_scale)
 
     def income_account(connection: ConnectionModel) -> str | None:
         return default_income_account(
@@ -252,7 +263,7 @@ def sync_catalog(
         income_account_for=income_account,
         requeue=SqsCatalogQueue(settings.sync_catalog_queue_url).enqueue,
         invoices=SqsJobQueue(settings.sync_invoice_queue_url),
-        limits_for=lambda _provider: limits,
+        limits_for=limits_for,
         max_steps=MAX_STEPS if max_steps is None else max_steps,
         reserve_seconds=RESERVE_SECONDS if reserve_seconds is None else reserve_seconds,
         page_size=PAGE_SIZE if page_size is None else page_size,
@@ -346,7 +357,7 @@ def oauth_client(
 ) -> OAuthClient:
     from booksync.providers.registry import oauth_client as build
 
-    return build(provider, settings.quickbooks, settings.square)
+    return build(provider, settings)
 
 
 def accounting_provider(
@@ -357,16 +368,43 @@ def accounting_provider(
     limiter: RateLimiter | None = None,
 ) -> AccountingProvider:
     from booksync.providers.registry import accounting_provider as build
+
+    tokens = _token_source(connection.company_id, connection.provider, settings, connections, vault)
+    return build(connection, settings, tokens, connection_gate(connection, limiter))
+
+
+def _parts_of(
+    connection: ConnectionModel,
+    settings: CatalogWorkerSettings | ApiSettings,
+    connections: ConnectionRepository,
+    vault: KmsTokenVault,
+) -> tuple[Any, str, ConnectionTokenSource]:
+    """What a provider's builders take: its own settings, the connection's account, the company's tokens."""
+    tokens = _token_source(connection.company_id, connection.provider, settings, connections, vault)
+    return settings.provider_settings(connection.provider), str(connection.account_id), tokens
+
+
+def _token_source(
+    company_id: str,
+    provider: str,
+    settings: SyncWorkerSettings
+    | CatalogWorkerSettings
+    | ApiSettings
+    | PayoutDepositSettings
+    | SchedulerSettings,
+    connections: ConnectionRepository,
+    vault: KmsTokenVault,
+) -> ConnectionTokenSource:
+    """The company's tokens for ``provider``, refreshed through its OAuth client."""
     from booksync.security.tokens import ConnectionTokenSource
 
-    tokens = ConnectionTokenSource(
-        company_id=connection.company_id,
-        provider=connection.provider,
+    return ConnectionTokenSource(
+        company_id=company_id,
+        provider=provider,
         repository=connections,
         cipher=vault,
-        oauth=oauth_client(connection.provider, settings),
+        oauth=oauth_client(provider, settings),
     )
-    return build(connection, settings.quickbooks, tokens, connection_gate(connection, limiter))
 
 
 def shared_limiter(
@@ -414,7 +452,7 @@ def default_income_account(connection: ConnectionModel, provider: AccountingProv
 
 
 def keep_alive(settings: SchedulerSettings) -> KeepAlive:
-    from booksync.security.tokens import ConnectionTokenSource
+    from booksync.providers.registry import refreshed_by_keep_alive
     from booksync.store.connections import ConnectionRepository
     from booksync.store.models import bind_tables
     from booksync.store.notifications import NotificationRepository
@@ -425,20 +463,13 @@ def keep_alive(settings: SchedulerSettings) -> KeepAlive:
     vault = _vault(settings.token_key_id)
 
     def refresher(connection: ConnectionModel) -> ConnectionTokenSource:
-        return ConnectionTokenSource(
-            company_id=connection.company_id,
-            provider=connection.provider,
-            repository=connections,
-            cipher=vault,
-            oauth=oauth_client(connection.provider, settings),
-        )
+        return _token_source(connection.company_id, connection.provider, settings, connections, vault)
 
     return KeepAlive(
         connections=connections,
         notifications=NotificationRepository(),
         refresher_for=refresher,
-        # Square's code-flow refresh token never lapses; a PKCE one does, 90 days after it is issued.
-        providers=("quickbooks", "square") if settings.square.uses_pkce else ("quickbooks",),
+        providers=refreshed_by_keep_alive(settings),
         warning_seconds=settings.refresh_expiry_warning_days * 86_400,
     )
 

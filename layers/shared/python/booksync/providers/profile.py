@@ -1,6 +1,7 @@
 """What the core says of a provider, declared by the provider's own package: the name a person
-reads, the rules its books apply to names, and where its own settings are. The sync engine, the
-catalog sync and the wizard ask ``profile(provider)`` instead of knowing QuickBooks."""
+reads, the rules its books apply to names, and where its own settings are: part of its
+declaration (``providers/declaration.py``). The sync engine, the catalog sync and the wizard ask
+``profile(provider)`` instead of knowing QuickBooks."""
 
 from __future__ import annotations
 
@@ -30,20 +31,11 @@ class ProviderProfile:
             object.__setattr__(self, "tax_settings", f"the company's tax settings in {self.label}")
 
 
-def _generic(label: str) -> ProviderProfile:
-    return ProviderProfile(label=label, name_rules=f"{label} limits the length and characters of names")
-
-
-_LABELS = {"xero": "Xero", "freshbooks": "FreshBooks", "wave": "Wave", "square": "Square"}
-
-
 def profile(provider: str) -> ProviderProfile:
-    """The provider's declaration; a provider without a package yet is known by its label only."""
-    if provider == "quickbooks":
-        from booksync.providers.quickbooks.profile import PROFILE
+    """What the provider's declaration says of it (``providers/registry.py``)."""
+    from booksync.providers.registry import declaration
 
-        return PROFILE
-    return _generic(_LABELS.get(provider, provider))
+    return declaration(provider).profile
 
 
 def provider_label(provider: str) -> str:

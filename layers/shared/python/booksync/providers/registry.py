@@ -1,12 +1,17 @@
-"""Which adapter serves which provider, built from settings."""
+"""The providers booksync knows, each by its declaration (``providers/declaration.py``), and the
+parts built from it. Adding a provider is a package with a ``DECLARATION`` and a line in
+``_DECLARED`` below."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
+
+from pydantic import AfterValidator
 
 from booksync.errors import NotFoundError
+from booksync.providers.declaration import AnyDeclaration, ProviderKind
 from booksync.providers.port import AccountingProvider, OAuthClient, TokenSource
-from booksync.settings import QuickBooksSettings, SquareSettings
 from booksync.store.models import ConnectionModel, update_connection_settings
 
 if TYPE_CHECKING:
@@ -15,54 +20,139 @@ if TYPE_CHECKING:
 INCOME_ACCOUNT_PREFERENCE = ("Services", "Sales", "Sales of Product Income")
 
 
-def oauth_client(
-    provider: str, quickbooks: QuickBooksSettings, square: SquareSettings | None = None
-) -> OAuthClient:
-    if provider == "square" and square is not None:
-        from booksync.providers.square.oauth import SquareOAuth
+def _quickbooks() -> AnyDeclaration:
+    from booksync.providers.quickbooks.declaration import DECLARATION
 
-        application_id, application_secret = square.credentials()
-        return SquareOAuth(
-            application_id=application_id,
-            application_secret=application_secret,
-            base_url=square.api_base_url,
-            square_version=square.square_version,
-            uses_pkce=square.uses_pkce,
+    return DECLARATION
+
+
+def _square() -> AnyDeclaration:
+    from booksync.providers.square.declaration import DECLARATION
+
+    return DECLARATION
+
+
+# Loaded on first use: a function imports only the declarations it asks for.
+_DECLARED: Mapping[str, Callable[[], AnyDeclaration]] = {"quickbooks": _quickbooks, "square": _square}
+
+
+_KINDS: Mapping[ProviderKind, str] = {
+    "accounting": "an accounting system",
+    "payments": "a payments processor",
+}
+
+
+class UnknownProvider(NotFoundError):
+    code = "unknown_provider"
+
+
+class ProviderRegistry:
+    """Provider name -> declaration."""
+
+    def __init__(self, declared: Mapping[str, Callable[[], AnyDeclaration]]) -> None:
+        self._declared = dict(declared)
+        self._loaded: dict[str, AnyDeclaration] = {}
+
+    def names(self, kind: ProviderKind | None = None) -> tuple[str, ...]:
+        return tuple(name for name in self._declared if kind is None or self.get(name).kind == kind)
+
+    def get(self, provider: str) -> AnyDeclaration:
+        found = self._loaded.get(provider)
+        if found is None:
+            load = self._declared.get(provider)
+            if load is None:
+                known = ", ".join(self._declared)
+                raise UnknownProvider(
+                    f"booksync knows no provider {provider!r} (it knows {known}).",
+                    fix=f"Use one of: {known}.",
+                )
+            found = self._loaded[provider] = load()
+        return found
+
+    def declare(self, declaration: AnyDeclaration) -> Callable[[], None]:
+        """Adds (or replaces) one provider until the returned function is called: a test's
+        in-memory provider, known everywhere the registry is read (jobs, labels, connect)."""
+        before = self._declared.get(declaration.name)
+        self._declared[declaration.name] = lambda: declaration
+        self._loaded.pop(declaration.name, None)
+
+        def undo() -> None:
+            self._loaded.pop(declaration.name, None)
+            if before is None:
+                self._declared.pop(declaration.name, None)
+            else:
+                self._declared[declaration.name] = before
+
+        return undo
+
+    def with_declaration(self, declaration: AnyDeclaration) -> ProviderRegistry:
+        """This registry and one more (or another) provider: a test's, or a provider being built."""
+        return ProviderRegistry({**self._declared, declaration.name: lambda: declaration})
+
+
+REGISTRY = ProviderRegistry(_DECLARED)
+
+
+def declaration(provider: str) -> AnyDeclaration:
+    """The provider's declaration; an unknown one is refused, naming those booksync knows."""
+    return REGISTRY.get(provider)
+
+
+def require_kind(provider: str, kind: ProviderKind) -> str:
+    """``provider`` if booksync knows it as ``kind``; else a clear refusal."""
+    declared = declaration(provider)
+    if declared.kind != kind:
+        known = ", ".join(REGISTRY.names(kind))
+        raise UnknownProvider(
+            f"{declared.label} is not {_KINDS[kind]} but {_KINDS[declared.kind]} (booksync's are {known}).",
+            fix=f"Use one of: {known}.",
         )
-    if provider != "quickbooks":
-        raise NotFoundError(f"No OAuth client for {provider!r} yet.", fix="Use quickbooks or square.")
-    from booksync.providers.quickbooks.oauth import QuickBooksOAuth
+    return provider
 
-    client_id, client_secret = quickbooks.credentials()
-    return QuickBooksOAuth(
-        client_id=client_id,
-        client_secret=client_secret,
-        auth_url=quickbooks.auth_url,
-        token_url=quickbooks.token_url,
-        revoke_url=quickbooks.revoke_url,
-        api_base_url=quickbooks.api_base_url,
+
+def _accounting_name(provider: str) -> str:
+    try:
+        return require_kind(provider, "accounting")
+    except UnknownProvider as exc:
+        raise ValueError(exc.message) from None
+
+
+# A job's provider: one booksync knows as an accounting system (a queue message naming another is refused).
+AccountingProviderName = Annotated[str, AfterValidator(_accounting_name)]
+
+
+class ProviderSettingsSource(Protocol):
+    """A function's settings, which read each provider's own settings on first use."""
+
+    def provider_settings(self, provider: str) -> Any: ...
+
+
+def refreshed_by_keep_alive(settings: ProviderSettingsSource) -> tuple[str, ...]:
+    """The providers whose refresh tokens lapse unless used, as each declares with its settings."""
+    return tuple(
+        name
+        for name in REGISTRY.names()
+        if declaration(name).refresh_lapses(settings.provider_settings(name))
     )
+
+
+def oauth_client(provider: str, settings: ProviderSettingsSource) -> OAuthClient:
+    declared = declaration(provider)
+    return declared.builders.oauth(settings.provider_settings(provider))
 
 
 def accounting_provider(
     connection: ConnectionModel,
-    quickbooks: QuickBooksSettings,
+    settings: ProviderSettingsSource,
     tokens: TokenSource,
     gate: RequestGate | None = None,
 ) -> AccountingProvider:
-    if connection.provider != "quickbooks":
-        raise NotFoundError(f"No adapter for {connection.provider!r} yet.", fix="Use quickbooks.")
-    from booksync.providers.quickbooks.adapter import QuickBooksProvider
-    from booksync.providers.quickbooks.client import QuickBooksClient
-
-    client = QuickBooksClient(
-        api_base_url=quickbooks.api_base_url,
-        realm_id=str(connection.account_id),
-        tokens=tokens,
-        minor_version=quickbooks.minor_version,
-        gate=gate,
-    )
-    return QuickBooksProvider(client)
+    """The connection's adapter; ``gate``: what every request to its provider company passes."""
+    declared = declaration(require_kind(connection.provider, "accounting"))
+    adapter = declared.builders.adapter
+    if adapter is None:
+        raise AssertionError("an accounting declaration has an adapter (checked when declared)")
+    return adapter(settings.provider_settings(connection.provider), str(connection.account_id), tokens, gate)
 
 
 def pick_default_income_account(connection: ConnectionModel, provider: AccountingProvider) -> str | None:

@@ -50,6 +50,7 @@ from booksync.errors import (
     error_entry,
 )
 from booksync.providers.bulk import CatalogAnswer, CatalogProvider, CatalogWrite, Gate, OutOfTime
+from booksync.providers.declaration import Limits
 from booksync.providers.port import ItemRefs, RemoteObject
 from booksync.providers.profile import provider_label
 from booksync.store.catalog_runs import CatalogRunStore, documents_page
@@ -71,7 +72,7 @@ from booksync.store.runs import add_note
 from booksync.sync.accounts import NoIncomeAccount, item_income_account
 from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
 from booksync.sync.jobs import JobQueue, SyncJob
-from booksync.sync.limiter import Limiter, Limits
+from booksync.sync.limiter import Limiter
 from booksync.sync.naming import name_link, own_name
 from booksync.sync.once import ExactlyOnce
 from booksync.sync.records import SYNCABLE

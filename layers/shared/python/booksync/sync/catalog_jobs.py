@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, cast, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from booksync.errors import InvalidRequest
+from booksync.providers.registry import AccountingProviderName
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -39,7 +40,7 @@ class CatalogJob(BaseModel):
 
     job_id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
     company_id: str = Field(min_length=1, max_length=128)
-    provider: Literal["quickbooks", "xero", "freshbooks", "wave"] = "quickbooks"
+    provider: AccountingProviderName = "quickbooks"
     run_id: str = Field(min_length=1, max_length=64)
     kinds: tuple[CatalogKind, ...] = Field(min_length=1)
     step: int = Field(default=0, ge=0)

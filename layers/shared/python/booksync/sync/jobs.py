@@ -9,6 +9,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from booksync.providers.registry import AccountingProviderName
 from booksync.queues import SqsQueue
 
 Trigger = Literal["auto", "manual", "sweep"]
@@ -27,7 +28,7 @@ class SyncJob(BaseModel):
     # The id of the document the job pushes: the invoice's, or the customer's for kind "customer".
     invoice_id: str = Field(min_length=1, max_length=100)
     kind: JobKind = "invoice"
-    provider: Literal["quickbooks", "xero", "freshbooks", "wave"] = "quickbooks"
+    provider: AccountingProviderName = "quickbooks"
     trigger: Trigger = "auto"
     run_id: str | None = None
 

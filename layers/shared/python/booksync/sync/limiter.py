@@ -1,7 +1,8 @@
 """A client-side limiter for one provider company: requests in flight, per minute, batches per minute.
 
-The provider's throttles (QuickBooks: 10 concurrent, 500 requests/min, 40 batch requests/min per
-realm and app) are honoured before a request is sent, so the provider never has to answer 429.
+The provider's throttles, as its declaration gives them (``Limits``; QuickBooks: 10 concurrent,
+500 requests/min, 40 batch requests/min per realm and app), are honoured before a request is
+sent, so the provider never has to answer 429.
 
 Each admitted request is entered in its sliding window at the moment its *answer* arrives, not
 when it was sent: the provider admitted it somewhere in between, so the client's window always
@@ -17,20 +18,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
+from booksync.providers.declaration import Limits
 
-@dataclass(frozen=True)
-class Limits:
-    max_concurrent: int
-    requests_per_minute: int
-    batches_per_minute: int
-    window_seconds: float = 60.0  # a bench scales it with the sandbox's clock
-    # Requests a day per company (None: no daily cap), counted in the provider's day: the IANA
-    # zone its day begins in (UTC unless it declares another). Held across processes by
-    # ``sync/rate_limits.py``, not by this in-process limiter.
-    requests_per_day: int | None = None
-    day_zone: str = "UTC"
+__all__ = ["Limiter", "Limits"]  # Limits: the declared ones (providers/declaration.py)
 
 
 class Limiter:
@@ -96,7 +87,8 @@ class Limiter:
         waits = [0.0]
         if len(self._requests) + self._in_flight >= self.limits.requests_per_minute:
             waits.append(self._until_free(self._requests, now))
-        if batch and len(self._batches) + self._batches_in_flight >= self.limits.batches_per_minute:
+        per_minute = self.limits.batches_per_minute
+        if batch and per_minute is not None and len(self._batches) + self._batches_in_flight >= per_minute:
             waits.append(self._until_free(self._batches, now))
         return max(waits)
 

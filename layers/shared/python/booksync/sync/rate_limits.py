@@ -56,11 +56,9 @@ def limit_key(provider: str, account_id: str) -> str:
 
 def declared_limits(provider: str) -> Limits | None:
     """The provider's declared limits (None: it declares none, nothing is limited)."""
-    if provider == "quickbooks":
-        from booksync.providers.quickbooks.bulk import QUICKBOOKS_LIMITS
+    from booksync.providers.registry import declaration
 
-        return QUICKBOOKS_LIMITS
-    return None
+    return declaration(provider).limits
 
 
 def day_zone(limits: Limits) -> tzinfo:
@@ -139,7 +137,8 @@ class LimitState:
             waits.append(max(0.01, min(POLL_SECONDS, earliest - now)))
         if len(self.requests) + out >= limits.requests_per_minute:
             waits.append(self._until_free(limits, self.requests, now))
-        if batch and len(self.batches) + batches_out >= limits.batches_per_minute:
+        per_minute = limits.batches_per_minute
+        if batch and per_minute is not None and len(self.batches) + batches_out >= per_minute:
             waits.append(self._until_free(limits, self.batches, now))
         if max(waits) > 0:
             return Admission(slot=None, wait=max(waits))

@@ -28,13 +28,10 @@ from booksync.providers.quickbooks import mapping
 from booksync.providers.quickbooks.adapter import ANY_ACTIVE, INACTIVE_BY_EMAIL, QuickBooksProvider
 from booksync.providers.quickbooks.client import MAX_BATCH_ITEMS, BatchOp, QuickBooksClient, quote
 from booksync.providers.quickbooks.names import name_key
-from booksync.sync.limiter import Limits
 
 Json = dict[str, Any]
 T = TypeVar("T")
 IN_LIST_SIZE = 40
-# Intuit's throttles per realm and app (providers.md 1.6).
-QUICKBOOKS_LIMITS = Limits(max_concurrent=10, requests_per_minute=500, batches_per_minute=40)
 
 
 def _chunks(values: Sequence[T], size: int) -> list[Sequence[T]]:

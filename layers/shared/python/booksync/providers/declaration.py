@@ -1,0 +1,151 @@
+"""What a provider package declares once, and everything outside the package reads.
+
+A provider is one ``ProviderDeclaration`` (``providers/<name>/declaration.py``), listed in
+``providers/registry.py``: its name and label, its kind (accounting books, or a payments
+processor), what it can do (``Capability``), what it allows (``Limits``), where its settings
+come from, and the builders of its parts (OAuth client, adapter, catalog writer, directory).
+The registry, the wiring, the connect flow, the job types, the keep-alive and the sync engines
+ask the declaration instead of naming a provider; what a provider cannot do is said to people as
+"<what> is not supported by <label>" (``not_supported``), never tried and failed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from booksync.errors import ProviderError
+from booksync.providers.profile import ProviderProfile
+
+if TYPE_CHECKING:
+    from booksync.providers.bulk import CatalogProvider, Gate
+    from booksync.providers.port import AccountingProvider, OAuthClient, ProviderDirectory, TokenSource
+    from booksync.sync.rate_limits import RequestGate
+
+S = TypeVar("S")
+ProviderKind = Literal["accounting", "payments"]
+
+
+class Capability(enum.Enum):
+    """What a provider may or may not do; the engines ask before they try."""
+
+    BATCH_WRITES = "batch_writes"  # many customers or items in one request (Sync Now's catalog)
+    VERSIONS = "versions"  # its records carry a version an update must name (QuickBooks SyncToken)
+    PAYMENTS = "payments"
+    PAYMENTS_ACROSS_INVOICES = "payments_across_invoices"  # one payment applied to several invoices
+    REFUNDS = "refunds"
+    VOIDS = "voids"
+    DEPOSITS = "deposits"  # book a payout: a bank deposit of payments, fees and refunds
+    WEBHOOKS = "webhooks"
+    ORGANISATION_CHOICE = "organisation_choice"  # one consent may grant several organisations
+    INCOME_ACCOUNT_PER_ITEM = "income_account_per_item"
+
+    @property
+    def action(self) -> str:
+        """What it is, as the start of a sentence people read: "Recording refunds"."""
+        return _ACTIONS[self]
+
+
+_ACTIONS: Mapping[Capability, str] = {
+    Capability.BATCH_WRITES: "Writing many customers or items in one request",
+    Capability.VERSIONS: "Versioned records",
+    Capability.PAYMENTS: "Recording payments",
+    Capability.PAYMENTS_ACROSS_INVOICES: "Recording one payment across several invoices",
+    Capability.REFUNDS: "Recording refunds",
+    Capability.VOIDS: "Voiding an invoice",
+    Capability.DEPOSITS: "Booking a payout as a bank deposit",
+    Capability.WEBHOOKS: "Webhooks",
+    Capability.ORGANISATION_CHOICE: "Choosing an organisation after consent",
+    Capability.INCOME_ACCOUNT_PER_ITEM: "An income account per item",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the provider allows per provider company (QuickBooks: per realm and app).
+
+    ``window_seconds`` is the length of a "minute": a bench shortens it as a sandbox's scaled
+    clock does (``scaled``)."""
+
+    max_concurrent: int  # requests in flight at once
+    requests_per_minute: int
+    # Batch requests a minute (counted in the requests too); None: no cap of their own.
+    batches_per_minute: int | None = None
+    window_seconds: float = 60.0
+    # Requests a day per company (None: no daily cap), counted in the provider's day: the IANA
+    # zone its day begins in (UTC unless it declares another). Held across processes by
+    # ``sync/rate_limits.py``, not by the in-process ``sync/limiter.py``.
+    requests_per_day: int | None = None
+    day_zone: str = "UTC"
+
+    def scaled(self, scale: float) -> Limits:
+        """The same limits on a clock running ``scale`` times faster."""
+        return replace(self, window_seconds=self.window_seconds / scale)
+
+
+class NotSupported(ProviderError):
+    """The provider cannot do what the document asks (its declaration says so). Not a failure: no
+    retry changes it and no admin is told; the document and its history say it, once."""
+
+    code = "not_supported"
+
+
+@dataclass(frozen=True)
+class Builders(Generic[S]):
+    """How the core builds the provider's parts from its settings (``S``). Each imports its own
+    modules when called, so a function loads only the providers it uses. The parts take the
+    connection's account id (QuickBooks realm), the company's tokens and the gate every request
+    to that provider company passes (``sync/rate_limits.py``; None: not limited here)."""
+
+    oauth: Callable[[S], OAuthClient]
+    adapter: Callable[[S, str, TokenSource, RequestGate | None], AccountingProvider] | None = None
+    # The bulk catalog writer (Sync Now), also paced by the walk's own gate, within its deadline.
+    catalog: (
+        Callable[[S, str, TokenSource, RequestGate | None, Gate, Callable[[], float | None]], CatalogProvider]
+        | None
+    ) = None
+    # The wizard's reads of the customers and items already in the books.
+    directory: Callable[[S, str, TokenSource, RequestGate | None], ProviderDirectory] | None = None
+
+
+@dataclass(frozen=True)
+class ProviderDeclaration(Generic[S]):
+    name: str  # the key in connections, links, jobs and routes: "quickbooks"
+    kind: ProviderKind
+    profile: ProviderProfile  # its label, naming rules, where its settings are in its menus
+    capabilities: frozenset[Capability]
+    # Its published throttles; None only for a payments provider that publishes none (its 429s
+    # are honoured through Retry-After).
+    limits: Limits | None
+    read_settings: Callable[[], S]  # its own settings (pydantic, from the environment)
+    builders: Builders[S]
+    # What the consent's redirect must name, said when it does not ("company (realmId)");
+    # None: the account comes with the tokens.
+    account_on_redirect: str | None = None
+    # Whether its refresh tokens lapse unless used (the keep-alive refreshes them), by its settings.
+    refresh_lapses: Callable[[S], bool] = field(default=lambda _settings: False)
+
+    def __post_init__(self) -> None:
+        if self.kind == "accounting" and (self.limits is None or self.builders.adapter is None):
+            raise ValueError(f"{self.name}: an accounting provider declares its limits and its adapter")
+
+    @property
+    def label(self) -> str:
+        return self.profile.label
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def not_supported(self, capability: Capability, what: str = "", fix: str | None = None) -> NotSupported:
+        """The refusal people read: "Recording refunds is not supported by Wave (refund r-1)."."""
+        where = f" ({what})" if what else ""
+        return NotSupported(
+            f"{capability.action} is not supported by {self.label}{where}.",
+            provider=self.name,
+            fix=fix or f"Record it in {self.label} yourself if it belongs in the books there.",
+        )
+
+
+AnyDeclaration = ProviderDeclaration[Any]

@@ -1,0 +1,101 @@
+"""QuickBooks Online, declared once (``booksync.providers.declaration``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
+from booksync.providers.quickbooks.faults import PROVIDER
+from booksync.providers.quickbooks.profile import PROFILE
+from booksync.settings import QuickBooksSettings
+
+if TYPE_CHECKING:
+    from booksync.providers.bulk import Gate
+    from booksync.providers.port import TokenSource
+    from booksync.providers.quickbooks.adapter import QuickBooksProvider
+    from booksync.providers.quickbooks.bulk import QuickBooksCatalog
+    from booksync.providers.quickbooks.client import QuickBooksClient
+    from booksync.providers.quickbooks.oauth import QuickBooksOAuth
+    from booksync.sync.rate_limits import RequestGate
+
+# Intuit's throttles per realm and app (providers.md 1.6): 10 concurrent, 500 requests and 40
+# batch requests a minute; no daily cap for the Accounting API.
+LIMITS = Limits(max_concurrent=10, requests_per_minute=500, batches_per_minute=40)
+
+
+def _oauth(settings: QuickBooksSettings) -> QuickBooksOAuth:
+    from booksync.providers.quickbooks.oauth import QuickBooksOAuth
+
+    client_id, client_secret = settings.credentials()
+    return QuickBooksOAuth(
+        client_id=client_id,
+        client_secret=client_secret,
+        auth_url=settings.auth_url,
+        token_url=settings.token_url,
+        revoke_url=settings.revoke_url,
+        api_base_url=settings.api_base_url,
+    )
+
+
+def _client(
+    settings: QuickBooksSettings, realm_id: str, tokens: TokenSource, gate: RequestGate | None
+) -> QuickBooksClient:
+    from booksync.providers.quickbooks.client import QuickBooksClient
+
+    return QuickBooksClient(
+        api_base_url=settings.api_base_url,
+        realm_id=realm_id,
+        tokens=tokens,
+        minor_version=settings.minor_version,
+        gate=gate,
+    )
+
+
+def _adapter(
+    settings: QuickBooksSettings, realm_id: str, tokens: TokenSource, gate: RequestGate | None
+) -> QuickBooksProvider:
+    from booksync.providers.quickbooks.adapter import QuickBooksProvider
+
+    return QuickBooksProvider(_client(settings, realm_id, tokens, gate))
+
+
+def _catalog(
+    settings: QuickBooksSettings,
+    realm_id: str,
+    tokens: TokenSource,
+    gate: RequestGate | None,
+    pacing: Gate,
+    deadline: Callable[[], float | None],
+) -> QuickBooksCatalog:
+    from booksync.providers.quickbooks.bulk import QuickBooksCatalog
+
+    return QuickBooksCatalog(_client(settings, realm_id, tokens, gate), pacing, deadline=deadline)
+
+
+DECLARATION = ProviderDeclaration[QuickBooksSettings](
+    name=PROVIDER,
+    kind="accounting",
+    profile=PROFILE,
+    # Every one but choosing an organisation: a consent grants the one company (realm) chosen on it.
+    capabilities=frozenset(
+        {
+            Capability.BATCH_WRITES,
+            Capability.VERSIONS,  # SyncToken
+            Capability.PAYMENTS,
+            Capability.PAYMENTS_ACROSS_INVOICES,
+            Capability.REFUNDS,  # as refund receipts
+            Capability.VOIDS,
+            Capability.DEPOSITS,
+            Capability.WEBHOOKS,
+            Capability.INCOME_ACCOUNT_PER_ITEM,
+        }
+    ),
+    limits=LIMITS,
+    read_settings=QuickBooksSettings.from_env,
+    # The adapter is also the wizard's directory (paged queries of customers and items).
+    builders=Builders(oauth=_oauth, adapter=_adapter, catalog=_catalog, directory=_adapter),
+    account_on_redirect="company (realmId)",
+    # Intuit's refresh tokens roll over 100 days from last use (and end after 5 years).
+    refresh_lapses=lambda _settings: True,
+)

@@ -1,0 +1,123 @@
+"""Each provider declares itself once (providers/declaration.py), and the registry, the job types,
+the keep-alive and the wiring read that declaration instead of naming a provider (issue 14)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from booksync.errors import NotFoundError
+from booksync.providers import registry
+from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
+from booksync.providers.profile import ProviderProfile, provider_label
+from booksync.providers.quickbooks.adapter import QuickBooksProvider
+from booksync.providers.square.oauth import SquareOAuth
+from booksync.settings import ApiSettings
+from booksync.sync.catalog_jobs import CatalogJob
+from booksync.sync.jobs import SyncJob
+from pydantic import ValidationError
+
+from tests.unit.providers.qbo_fake import FakeTokens
+from tests.unit.test_settings import BASE
+
+ENV = {
+    **BASE,
+    "QBO_CLIENT_ID": "ABcd1234",
+    "QBO_CLIENT_SECRET": "s3cr3tV4lue",
+    "QBO_API_BASE_URL": "http://127.0.0.1:1/qbo",
+    "SQUARE_APPLICATION_ID": "sq0idp-Abcd1234",
+    "SQUARE_APPLICATION_SECRET": "sq0csp-s3cr3tV4lue",
+}
+
+
+def settings(monkeypatch: pytest.MonkeyPatch, **extra: str) -> ApiSettings:
+    for name, value in {**ENV, **extra}.items():
+        monkeypatch.setenv(name, value)
+    return ApiSettings.from_env()
+
+
+def test_an_unknown_provider_is_refused_naming_the_ones_booksync_knows() -> None:
+    with pytest.raises(NotFoundError) as refused:
+        registry.declaration("xero")
+    assert refused.value.message == "booksync knows no provider 'xero' (it knows quickbooks, square)."
+    assert refused.value.fix == "Use one of: quickbooks, square."
+    with pytest.raises(NotFoundError, match="it knows quickbooks, square"):
+        provider_label("freshbooks")  # labels too come from declarations only
+
+
+def test_jobs_name_an_accounting_provider_the_registry_knows() -> None:
+    assert SyncJob(company_id="acme", invoice_id="inv-1", provider="quickbooks").provider == "quickbooks"
+    with pytest.raises(ValidationError, match=r"Square is not an accounting system but a payments processor"):
+        SyncJob(company_id="acme", invoice_id="inv-1", provider="square")
+    with pytest.raises(ValidationError, match=r"booksync knows no provider 'wave'"):
+        CatalogJob(company_id="acme", run_id="r-1", kinds=("items",), provider="wave")
+
+
+def test_the_declarations_say_what_each_provider_is_and_allows() -> None:
+    quickbooks, square = registry.declaration("quickbooks"), registry.declaration("square")
+    assert (quickbooks.kind, quickbooks.label, square.kind, square.label) == (
+        "accounting",
+        "QuickBooks",
+        "payments",
+        "Square",
+    )
+    assert registry.REGISTRY.names("accounting") == ("quickbooks",)
+    assert registry.REGISTRY.names("payments") == ("square",)
+    # Intuit's throttles per realm and app; no daily cap.
+    assert quickbooks.limits == Limits(max_concurrent=10, requests_per_minute=500, batches_per_minute=40)
+    assert quickbooks.limits is not None and quickbooks.limits.scaled(4).window_seconds == 15.0
+    assert quickbooks.supports(Capability.VERSIONS) and quickbooks.supports(Capability.DEPOSITS)
+    assert not quickbooks.supports(Capability.ORGANISATION_CHOICE)
+    assert square.capabilities == {Capability.WEBHOOKS} and square.builders.adapter is None
+
+
+def test_an_accounting_declaration_without_limits_or_adapter_is_refused() -> None:
+    with pytest.raises(ValueError, match="declares its limits and its adapter"):
+        ProviderDeclaration[Any](
+            name="books",
+            kind="accounting",
+            profile=ProviderProfile(label="Books", name_rules=""),
+            capabilities=frozenset(),
+            limits=None,
+            read_settings=lambda: None,
+            builders=Builders(oauth=lambda _s: SimpleNamespace()),
+        )
+
+
+def test_the_parts_are_built_from_each_providers_declaration(monkeypatch: pytest.MonkeyPatch) -> None:
+    api = settings(monkeypatch, SQUARE_OAUTH_FLOW="pkce")
+    square = registry.oauth_client("square", api)
+    assert isinstance(square, SquareOAuth) and square.uses_pkce
+    connection = SimpleNamespace(provider="quickbooks", account_id="9130")
+    adapter = registry.accounting_provider(connection, api, FakeTokens("a-1"))  # type: ignore[arg-type]
+    assert isinstance(adapter, QuickBooksProvider) and adapter._client.realm_id == "9130"
+    with pytest.raises(NotFoundError, match="Square is not an accounting system"):
+        registry.accounting_provider(SimpleNamespace(provider="square"), api, FakeTokens("a-1"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("flow", "kept_alive"), [("code", ("quickbooks",)), ("pkce", ("quickbooks", "square"))]
+)
+def test_the_keep_alive_refreshes_the_providers_whose_refresh_tokens_lapse(
+    monkeypatch: pytest.MonkeyPatch, flow: str, kept_alive: tuple[str, ...]
+) -> None:
+    """Intuit's refresh tokens lapse 100 days after last use; Square's only in the PKCE flow."""
+    assert registry.refreshed_by_keep_alive(settings(monkeypatch, SQUARE_OAUTH_FLOW=flow)) == kept_alive
+
+
+def test_a_declared_provider_joins_the_registry_and_the_not_supported_message_names_it() -> None:
+    books = ProviderDeclaration[Any](
+        name="books",
+        kind="accounting",
+        profile=ProviderProfile(label="Plain Books", name_rules=""),
+        capabilities=frozenset({Capability.PAYMENTS}),
+        limits=Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=5000),
+        read_settings=lambda: None,
+        builders=Builders(oauth=lambda _s: SimpleNamespace(), adapter=lambda _s, _a, _t: SimpleNamespace()),
+    )
+    grown = registry.REGISTRY.with_declaration(books)
+    assert grown.names("accounting") == ("quickbooks", "books") and grown.get("books") is books
+    refused = books.not_supported(Capability.REFUNDS, "refund r-1")
+    assert refused.message == "Recording refunds is not supported by Plain Books (refund r-1)."
+    assert refused.code == "not_supported" and not refused.retryable and refused.provider == "books"
