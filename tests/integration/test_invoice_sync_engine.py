@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from booksync.documents import DocumentKind
-from booksync.errors import RateLimited, TransientError
+from booksync.errors import Conflict, RateLimited, TransientError
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import ConnectionModel
@@ -187,6 +187,26 @@ def test_stale_version_is_reread_and_retried(world: SimpleNamespace) -> None:
     world.service.put_invoice(COMPANY, builders.invoice(memo="changed"))
     assert world.engine().run(job()).outcome == "synced"
     assert world.provider.writes["update_invoice"] == 1
+
+
+def test_a_stale_version_is_reread_up_to_three_times_then_the_conflict_is_the_answer(
+    world: SimpleNamespace,
+) -> None:
+    """Two edits racing ours in the provider are outlasted; a third makes the job fail as a
+    Conflict (the queue retries it), not as an internal error, and after exactly three tries."""
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.engine().run(job())
+    world.service.put_invoice(COMPANY, builders.invoice(memo="changed"))
+    for _ in range(2):
+        world.provider.fail_next("update_invoice", "conflict")
+    assert world.engine().run(job()).outcome == "synced"
+    assert (world.provider.calls["update_invoice"], world.provider.writes["update_invoice"]) == (3, 1)
+    world.service.put_invoice(COMPANY, builders.invoice(memo="changed again"))
+    for _ in range(3):
+        world.provider.fail_next("update_invoice", "conflict")
+    with pytest.raises(Conflict):
+        world.engine().run(job())
+    assert (world.provider.calls["update_invoice"], world.provider.writes["update_invoice"]) == (6, 1)
 
 
 def test_edits_a_b_a_b_all_reach_a_provider_without_versions(world: SimpleNamespace) -> None:
