@@ -307,6 +307,39 @@ def test_a_refund_syncs_once_after_its_payment_even_when_the_answer_is_lost(worl
     assert world.provider.writes["create_refund"] == 1 and world.provider.writes["create_payment"] == 1
 
 
+@pytest.mark.parametrize("kind", ["payment", "refund"])
+def test_a_write_whose_answer_was_lost_is_looked_up_before_every_later_try_even_after_a_refusal(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """The doubt a lost answer leaves stays with the write: a retry the provider refused (its
+    lookup had missed the object, as a search not yet up to date does) is not the end of it, and
+    the next try still looks before it creates."""
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    if kind == "refund":
+        world.service.put_refund(COMPANY, refund())
+    world.provider.fail_next(f"create_{kind}", "lost_answer")
+    with pytest.raises(TransientError):
+        world.engine().run(job())
+    (created,) = world.provider.objects[kind]
+    find, missed = getattr(world.provider, f"find_{kind}"), []
+
+    def misses_once(*args: object) -> object:
+        if not missed:
+            missed.append(args)
+            return None
+        return find(*args)
+
+    monkeypatch.setattr(world.provider, f"find_{kind}", misses_once)
+    world.provider.fail_next(f"create_{kind}", "rejected")
+    refused = world.engine().run(job())
+    assert refused.outcome == "failed" and refused.failures[0]["document"] == f"{kind} {kind[0]}-1"
+    assert world.engine().run(job()).outcome == "synced"
+    assert len(missed) == 1 and list(world.provider.objects[kind]) == [created]
+    row = world.docs.get(COMPANY, DocumentKind(kind), f"{kind[0]}-1")
+    assert row.link("quickbooks").remote_id == created
+
+
 def test_refunds_are_paid_from_the_connection_setting(world: SimpleNamespace) -> None:
     connection = ConnectionRepository().get(COMPANY, "quickbooks")
     connection.update(actions=[ConnectionModel.settings.refunds_from_account_id.set("2")])
