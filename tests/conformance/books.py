@@ -8,19 +8,22 @@ A provider plugs into the suite with one subclass of ``Books`` and one row in ``
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from booksync.errors import ConnectionDown
-from booksync.providers.declaration import AnyDeclaration
+from booksync.errors import ConnectionDown, RateLimited
+from booksync.providers.declaration import AnyDeclaration, Limits
 from booksync.providers.http import HttpClient, HttpSettings
 from booksync.providers.port import AccountingProvider, OAuthClient, TokenSet
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
@@ -30,6 +33,9 @@ from booksync.providers.registry import declaration
 from booksync.security.tokens import ConnectionTokenSource
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
 from booksync.store.connections import ConnectionRepository, TokenTimes
+from booksync.store.rate_limits import DynamoRateLimiter
+from booksync.sync.rate_limits import ConnectionGate, declared_limits
+from booksync.wiring import connection_gate
 
 from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
 from local.sandboxes.quickbooks.control import SandboxControl
@@ -75,6 +81,21 @@ class Books(ABC):
     def adapter(self) -> AccountingProvider:
         """The adapter as booksync builds it for the connection (connect first)."""
         return self._adapter()
+
+    @property
+    def limits(self) -> Limits:
+        """The limits the provider declares (its in-flight cap among them)."""
+        limits = declared_limits(self.provider)
+        assert limits is not None, f"{self.provider} declares no limits"
+        return limits
+
+    def gate(self) -> ConnectionGate:
+        """The connection's gate, as booksync builds it: the shared limiter with the declared limits."""
+        connection = self._connections.get(self.company, self.provider)
+        assert connection is not None, "connect first"
+        gate = connection_gate(connection, DynamoRateLimiter())
+        assert gate is not None
+        return gate
 
     @classmethod
     def open(cls, request: pytest.FixtureRequest, *company: Any) -> Books:
@@ -145,6 +166,14 @@ class Books(ABC):
         """The user disconnects booksync in the provider: every token of the grant dies."""
 
     @abstractmethod
+    def slow(self, seconds: float) -> None:
+        """Every API call takes this long to answer (so calls overlap)."""
+
+    @abstractmethod
+    def refused_over_limits(self) -> int:
+        """How many calls the books refused (429) for going over the provider's limits."""
+
+    @abstractmethod
     def refuse(self) -> None:
         """Every API call is refused as unauthorised (401), a freshly refreshed token's too."""
 
@@ -207,7 +236,11 @@ class QuickBooksBooks(Books):
             trace_header="intuit_tid",
         )
         client = QuickBooksClient(
-            realm_id=self.realm, tokens=self.tokens, http=http, api_base_url=self._sandbox.url
+            realm_id=self.realm,
+            tokens=self.tokens,
+            http=http,
+            api_base_url=self._sandbox.url,
+            gate=self.gate(),
         )
         return QuickBooksProvider(client)
 
@@ -247,6 +280,13 @@ class QuickBooksBooks(Books):
             "http_429", entity=QBO_ENTITIES[kind], operation="create", times=1, retry_after=retry_after
         )
 
+    def slow(self, seconds: float) -> None:
+        self._sandbox.config.latency_ms = round(seconds * 1000)  # the sandbox's fixture resets it
+
+    def refused_over_limits(self) -> int:
+        # The sandbox throttles as Intuit does (its limits are Intuit's: 10 in flight a company).
+        return sum(1 for r in self.control.requests(self.realm) if r["status"] == 429)
+
     def revoke(self) -> None:
         assert self.realm is not None
         self.control.revoke_grant(self.realm)
@@ -271,13 +311,24 @@ class BearerGate:
     PAYMENTS = frozenset({"find_payment", "create_payment", "find_refund", "create_refund"})
 
     def __init__(
-        self, books: FakeProvider, tokens: ConnectionTokenSource, oauth: FakeOAuth, *, payments: bool
+        self,
+        books: FakeProvider,
+        tokens: ConnectionTokenSource,
+        oauth: FakeOAuth,
+        gate: ConnectionGate,
+        *,
+        payments: bool,
     ) -> None:
         self.books = books
         self.refusing = False
+        self.latency = 0.0
+        self.in_flight = 0
+        self.over_limits = 0  # calls refused for going over the declared in-flight cap
         self._tokens = tokens
         self._oauth = oauth
+        self._gate = gate
         self._payments = payments
+        self._lock = threading.Lock()
 
     def _accepts(self, token: str) -> bool:
         return not self.refusing and self._oauth.accepts(token)
@@ -297,9 +348,25 @@ class BearerGate:
                     provider=self.books.name,
                     fix="Reconnect the integration.",
                 )
-            return attr(*args, **kwargs)
+            with self._gate.slot(batch=False), self._served():
+                return attr(*args, **kwargs)
 
         return call
+
+    @contextlib.contextmanager
+    def _served(self) -> Iterator[None]:
+        """One call at the books, which throttle past the declared in-flight cap (429)."""
+        with self._lock:
+            if self.in_flight >= self._gate.limits.max_concurrent:
+                self.over_limits += 1
+                raise RateLimited("429: too many requests in flight", provider=self.books.name, retry_after=1)
+            self.in_flight += 1
+        try:
+            time.sleep(self.latency)
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
 
 class MemoryBooks(Books):
@@ -309,13 +376,15 @@ class MemoryBooks(Books):
 
     provider = "wave"
     payments = False
+    # Its published throttles: 2 requests in flight (a tight cap, so the suite passes it quickly).
+    LIMITS = Limits(max_concurrent=2, requests_per_minute=1000)
 
     def __init__(self, *args: Any) -> None:
         self.memory = plain_books(name=self.provider)
         super().__init__(*args)
 
     def declaration(self) -> AnyDeclaration:
-        return self.memory.declaration()
+        return dataclasses.replace(self.memory.declaration(), limits=self.LIMITS)
 
     def _oauth(self) -> OAuthClient:
         oauth = FakeOAuth()
@@ -324,8 +393,10 @@ class MemoryBooks(Books):
 
     def _adapter(self) -> AccountingProvider:
         assert isinstance(self.oauth, FakeOAuth)
-        self.gate = BearerGate(self.memory, self.tokens, self.oauth, payments=self.payments)
-        adapter: AccountingProvider = self.gate  # type: ignore[assignment]
+        self.gate_keeper = BearerGate(
+            self.memory, self.tokens, self.oauth, self.gate(), payments=self.payments
+        )
+        adapter: AccountingProvider = self.gate_keeper  # type: ignore[assignment]
         return adapter
 
     def _consent(self) -> tuple[TokenSet, str]:
@@ -350,11 +421,17 @@ class MemoryBooks(Books):
         assert isinstance(self.oauth, FakeOAuth)
         self.oauth.revoke_grants()
 
+    def slow(self, seconds: float) -> None:
+        self.gate_keeper.latency = seconds
+
+    def refused_over_limits(self) -> int:
+        return self.gate_keeper.over_limits
+
     def refuse(self) -> None:
-        self.gate.refusing = True
+        self.gate_keeper.refusing = True
 
     def allow(self) -> None:
-        self.gate.refusing = False
+        self.gate_keeper.refusing = False
 
 
 # Every accounting provider the suite runs for: each must pass every test of it.
@@ -382,3 +459,24 @@ class Held:
             return attr(*args, **kwargs)
 
         return held
+
+
+class Together:
+    """``adapter`` whose ``method`` calls wait for one another and are sent at once (``parties``
+    of them): as many requests as the jobs can make at the same moment."""
+
+    def __init__(self, adapter: AccountingProvider, method: str, parties: int) -> None:
+        self.inner = adapter
+        self.method = method
+        self.barrier = threading.Barrier(parties, timeout=60)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name != self.method:
+            return attr
+
+        def together(*args: Any, **kwargs: Any) -> Any:
+            self.barrier.wait()
+            return attr(*args, **kwargs)
+
+        return together

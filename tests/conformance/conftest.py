@@ -58,6 +58,7 @@ def quickbooks_sandbox_server() -> Iterator[QuickBooksSandbox]:
 def quickbooks_sandbox(quickbooks_sandbox_server: QuickBooksSandbox) -> Iterator[QuickBooksSandbox]:
     yield quickbooks_sandbox_server
     quickbooks_sandbox_server.faults.clear()
+    quickbooks_sandbox_server.config.latency_ms = 0
 
 
 @dataclass

@@ -5,6 +5,7 @@ provider's adapter against its books. A provider passes only if it passes every 
 
 from __future__ import annotations
 
+import functools
 import threading
 from decimal import Decimal
 
@@ -18,9 +19,10 @@ from booksync.sync.sweep import Sweep
 from booksync.sync.worker import SyncWorker
 
 from tests import builders
-from tests.conformance.books import Held
+from tests.conformance.books import Held, Together
 from tests.conformance.conftest import World
 from tests.integration.test_api_payments_refunds import split_body
+from tests.threads import run_threads
 
 
 def test_a_customer_and_an_item_already_in_the_books_are_linked_not_created_again(world: World) -> None:
@@ -172,6 +174,29 @@ def test_a_429_retry_after_is_honoured_by_the_queue_and_the_work_lands_after_it(
     assert worker.handle(body, "receipt-2")["outcome"] == Outcome.SYNCED
     assert queue.delays == [("receipt-1", 120)]
     assert world.books.count("invoice") == 1
+
+
+def test_no_more_requests_in_flight_than_the_provider_declares(world: World) -> None:
+    """More jobs at once than the provider allows requests in flight, their calls sent at the same
+    moment and slowed so they overlap: the connection's shared gate holds the rest back, so the
+    books refuse none."""
+    world.service.put_invoice(world.company, builders.invoice())
+    world.sync()  # the customer and items: each job below makes one call, its invoice's create
+    invoice_ids = [f"inv-{n}" for n in range(2, world.books.limits.max_concurrent + 4)]
+    for invoice_id in invoice_ids:
+        world.service.put_invoice(world.company, builders.invoice(invoice_id))
+    world.books.slow(1.5)
+    at_once = Together(world.books.adapter, "create_invoice", len(invoice_ids))
+    outcomes: dict[str, str] = {}
+
+    def deliver(invoice_id: str) -> None:
+        outcomes[invoice_id] = world.engine(adapter=at_once).run(world.job(invoice_id)).outcome
+
+    run_threads(*(functools.partial(deliver, invoice_id) for invoice_id in invoice_ids))
+
+    assert world.books.refused_over_limits() == 0
+    assert sorted(outcomes) == sorted(invoice_ids) and set(outcomes.values()) == {Outcome.SYNCED}
+    assert world.books.count("invoice") == len(invoice_ids) + 1
 
 
 # ------------------------------------------------------------- providers that record payments
