@@ -199,11 +199,11 @@ def test_no_more_requests_in_flight_than_the_provider_declares(world: World) -> 
     assert world.books.count("invoice") == len(invoice_ids) + 1
 
 
-# ------------------------------------------------------------- providers that record payments
+# -------------------------------------------- providers whose declarations say they record payments
 
 
-def test_a_refund_reaches_the_books_once(paying_world: World) -> None:
-    world = paying_world
+def test_a_refund_reaches_the_books_once(refunding_world: World) -> None:
+    world = refunding_world
     world.service.put_invoice(world.company, builders.invoice())
     world.service.put_payment(world.company, builders.payment("p-1", "200.00"))
     refund = Refund.model_validate(
@@ -221,9 +221,9 @@ def test_a_refund_reaches_the_books_once(paying_world: World) -> None:
     assert world.books.invoice(world.remote_invoice()).balance == Decimal("180.00")
 
 
-def test_one_payment_across_two_invoices_is_one_payment_in_the_books(paying_world: World) -> None:
+def test_one_payment_across_two_invoices_is_one_payment_in_the_books(splitting_world: World) -> None:
     """Pushed by whichever invoice's job comes first, once, after a lost answer too."""
-    world = paying_world
+    world = splitting_world
     world.service.put_invoice(world.company, builders.invoice("inv-1"))
     world.service.put_invoice(world.company, builders.invoice("inv-2"))
     split = Payment.model_validate(split_body())  # 380.00 on inv-1, 100.00 on inv-2
