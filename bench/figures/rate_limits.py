@@ -17,7 +17,7 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
-from bench.figure import Figure, Goal
+from bench.figure import BenchError, Figure, Goal
 
 REQUESTS = 400
 THREADS = 8
@@ -54,10 +54,13 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def measure() -> list[Figure]:
-    from booksync.providers.quickbooks.bulk import QUICKBOOKS_LIMITS
     from booksync.store.models import IntentModel, bind_tables
     from booksync.store.rate_limits import DynamoRateLimiter
-    from booksync.sync.rate_limits import ConnectionGate
+    from booksync.sync.rate_limits import ConnectionGate, declared_limits
+
+    limits = declared_limits("quickbooks")
+    if limits is None:
+        raise BenchError("QuickBooks declares no limits")
 
     from bench.figures.catalog_sync import _aws
 
@@ -69,9 +72,7 @@ def measure() -> list[Figure]:
         limiter = DynamoRateLimiter()
 
         def gate(account: str) -> ConnectionGate:
-            return ConnectionGate(
-                limiter, provider="quickbooks", account_id=account, limits=QUICKBOOKS_LIMITS
-            )
+            return ConnectionGate(limiter, provider="quickbooks", account_id=account, limits=limits)
 
         alone = gate("bench-alone")
         aws.reset()
