@@ -29,6 +29,7 @@ from booksync.errors import (
     BooksyncError,
     ConnectionDown,
     CurrencyNotBookable,
+    DailyLimitReached,
     InvalidRequest,
     NeedsReconnection,
     NotFoundError,
@@ -260,6 +261,8 @@ class _Attempt:
             return self._deposit(connection)
         except (NeedsReconnection, ConnectionDown) as exc:
             return self._wait([f"QuickBooks to be reconnected ({exc.message})"])
+        except DailyLimitReached as exc:  # the sweep retries it; it goes through the next day
+            return self._wait([f"QuickBooks' next day ({exc.message})"])
         except CurrencyNotBookable as exc:
             return self._held(exc)
         except (Rejected, RemoteNotFound) as exc:
