@@ -48,7 +48,7 @@ from booksync.payouts.plan import (
     plan,
 )
 from booksync.providers.port import AccountingProvider, Deposit, DepositLine
-from booksync.providers.square.client import Payout, PayoutEntry
+from booksync.providers.square.models import Payout, PayoutEntry
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
