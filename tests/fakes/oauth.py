@@ -7,20 +7,30 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from booksync.errors import NeedsReconnection, Rejected
-from booksync.providers.oauth_common import code_challenge
-from booksync.providers.port import TokenSet
+from booksync.providers.oauth_common import code_challenge, the_one_organisation
+from booksync.providers.port import Organisation, TokenSet
 
 
 class FakeOAuth:
     name = "quickbooks"
 
     def __init__(
-        self, *, delay: float = 0.0, access_lifetime: float = 3600.0, uses_pkce: bool = False
+        self,
+        *,
+        delay: float = 0.0,
+        access_lifetime: float = 3600.0,
+        uses_pkce: bool = False,
+        organisations: Sequence[Organisation] = (),
     ) -> None:
         self.uses_pkce = uses_pkce
+        # What every consent grants, as Xero's connections list it; none: the one account the
+        # redirect names, as QuickBooks.
+        self.organisations = tuple(organisations)
+        self.disconnected: list[Mapping[str, str]] = []  # the ids of every disconnect
         self.challenges: list[str | None] = []  # the code_challenge of every authorization URL
         self.verifiers: list[str | None] = []  # the code_verifier of every exchange
         self.refresh_calls = 0
@@ -94,3 +104,10 @@ class FakeOAuth:
         with self._lock:
             self._live_refresh.clear()
             self._live_access.clear()
+
+    def list_organisations(self, tokens: TokenSet) -> Sequence[Organisation]:
+        return self.organisations or the_one_organisation(tokens, self.name)
+
+    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
+        self.disconnected.append(dict(ids))
+        self.revoke(refresh_token or access_token)

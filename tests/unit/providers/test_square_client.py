@@ -17,8 +17,7 @@ from booksync.errors import (
     RemoteNotFound,
 )
 from booksync.providers.http import HttpClient, HttpSettings
-from booksync.providers.square.client import SquareClient
-from booksync.providers.square.models import Money
+from booksync.providers.square.client import Money, SquareClient
 
 BASE = "https://square.test"
 

@@ -18,7 +18,7 @@ from booksync.errors import InvalidRequest, NotFoundError
 from booksync.providers.port import Account, AccountingProvider
 from booksync.providers.profile import provider_label
 from booksync.store.account_mapping import AccountMappingStore
-from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.connections import ConnectionRepository, ConnectionStatus, organisation_not_chosen
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel
 
@@ -158,6 +158,8 @@ class AccountMapping:
             raise NotFoundError(
                 f"{label} is not connected.", fix="Connect it in Settings > Integrations first."
             )
+        if row.status == ConnectionStatus.CHOOSE_ORGANISATION:
+            raise organisation_not_chosen(provider, "its chart of accounts")
         return row
 
     # -- the mapping ----------------------------------------------------------------------------

@@ -117,6 +117,13 @@ class NeedsReconnection(ProviderError):
     code = "needs_reconnection"
 
 
+class OrganisationNotChosen(NeedsReconnection):
+    """The consent granted several organisations and an admin has not chosen one yet: work waits
+    (parked, as for a reconnection) and resumes once one is chosen."""
+
+    code = "choose_organisation"
+
+
 class ConnectionDown(ProviderError):
     """The provider refuses a freshly refreshed token (401): the connection is unusable."""
 

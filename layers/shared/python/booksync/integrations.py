@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, UpdateError
@@ -18,8 +18,9 @@ from pynamodb.expressions.update import Action
 from booksync.documents import DocumentKind, InvoiceStatus
 from booksync.errors import AccountTaken, BooksyncError, ConsentNotYours, InvalidRequest, NotFoundError
 from booksync.keys import KEY_MAX_CHARS, fits_key
+from booksync.providers.declaration import Capability
 from booksync.providers.oauth_common import code_challenge, new_code_verifier
-from booksync.providers.port import OAuthClient
+from booksync.providers.port import OAuthClient, Organisation, TokenSet
 from booksync.providers.profile import provider_label
 from booksync.providers.registry import REGISTRY, declaration
 from booksync.security.vault import PlainTokens, SealedTokens, TokenCipher, TokenContext
@@ -27,6 +28,8 @@ from booksync.store.connections import (
     ConnectionRepository,
     ConnectionStatus,
     TokenTimes,
+    organisation_not_chosen,
+    provider_ids,
     sealed_tokens,
     token_context,
 )
@@ -47,6 +50,7 @@ STATUS_LABELS = {
     ConnectionStatus.NEEDS_RECONNECTION: "Needs Reconnection",
     ConnectionStatus.CONNECTION_DOWN: "Connection Down",
     ConnectionStatus.DISCONNECTED: "Not Connected",
+    ConnectionStatus.CHOOSE_ORGANISATION: "Choose Organisation",
 }
 
 
@@ -57,6 +61,10 @@ class Connected:
     account_id: str | None
     # No connection row existed before: the company's first connection to this provider.
     first: bool = False
+    # choose_organisation: the consent granted several organisations (``organisations``, each
+    # {"id", "name"}); nothing is claimed or synced until an admin picks one.
+    status: str = ConnectionStatus.CONNECTED
+    organisations: tuple[dict[str, str | None], ...] = ()
 
 
 # The payout deposit settings whose account ids are checked against the chart (account_mapping).
@@ -223,49 +231,75 @@ class Integrations:
             code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
         )
         account = account_id or tokens.account_id
-        if not account or not fits_key(account):
+        if account is not None:
+            # Claimed once the grant is shown to be the account's (a realmId comes on the
+            # browser's redirect: one call bound to it confirms it; Square's merchant_id comes
+            # with the tokens). A refused grant is not revoked: revoking it would end the
+            # owner's grant for the same app.
+            if not fits_key(account):
+                raise _no_account(provider)
+            if not oauth.owns_account(tokens, account):
+                raise _not_granted(provider, account)
+            tokens = replace(tokens, account_id=account)
+        # Ids that cannot be keys are no organisation booksync can keep.
+        granted = [o for o in oauth.list_organisations(tokens) if fits_key(o.id)]
+        if not granted:
+            raise _no_account(provider)
+        if len(granted) > 1 and not declaration(provider).supports(Capability.ORGANISATION_CHOICE):
             raise InvalidRequest(
-                f"{provider_label(provider)} did not say which account was connected.",
-                fix="Start the connection again.",
+                f"{provider_label(provider)} granted {len(granted)} accounts for one consent, but booksync "
+                "connects one account per consent there, so nothing was connected.",
+                fix="Start the connection again and choose one account on the consent screen.",
             )
-        # Claimed once the grant is shown to be the account's (a realmId comes on the browser's
-        # redirect: one call bound to it confirms it; Square's merchant_id comes with the tokens).
-        # A refused grant is not revoked: revoking it would end the owner's grant for the same app.
-        if not oauth.owns_account(tokens, account):
-            raise _not_granted(provider, account)
-        self._claim(provider, account, pending.company_id)
+        previous = self._connections.get(pending.company_id, provider)
+        chosen = granted[0] if len(granted) == 1 else None
+        if chosen is not None:
+            self._claim(provider, chosen.id, pending.company_id)
         connection_id = self._connections.new_connection_id()
         context = TokenContext(company_id=pending.company_id, provider=provider, connection_id=connection_id)
         sealed = self._cipher.seal(PlainTokens(tokens.access_token, tokens.refresh_token), context)
-        now = self._clock()
-        previous = self._connections.get(pending.company_id, provider)
         self._connections.store_connection(
             company_id=pending.company_id,
             provider=provider,
             connection_id=connection_id,
-            account_id=account,
+            account_id=chosen.id if chosen is not None else None,
+            account_ids=chosen.ids if chosen is not None else None,
+            choices=None if chosen is not None else [_choice(o) for o in granted],
             sealed=sealed,
-            times=TokenTimes(
-                access_expires_at=tokens.access_expires_at.timestamp(),
-                refresh_expires_at=tokens.refresh_expires_at.timestamp()
-                if tokens.refresh_expires_at
-                else None,
-            ),
+            times=_token_times(tokens),
             has_refresh_token=bool(tokens.refresh_token),
             connected_by=pending.user_id,
-            now=now,
+            now=self._clock(),
             refresh_every=self._keepalive,
         )
-        if previous is not None and previous.account_id and previous.account_id != account:
+        first = previous is None or (chosen is None and previous.account_id is None)
+        if chosen is None:
+            # Several organisations: the tokens wait here, nothing is claimed or synced yet.
+            return Connected(
+                company_id=pending.company_id,
+                provider=provider,
+                account_id=None,
+                first=first,
+                status=ConnectionStatus.CHOOSE_ORGANISATION,
+                organisations=tuple(_public(o) for o in (_choice(g) for g in granted)),
+            )
+        return self._connected(
+            pending.company_id, provider, chosen.id, previous.account_id if previous else None, first=first
+        )
+
+    def _connected(
+        self, company_id: str, provider: str, account: str, previous: str | None, *, first: bool
+    ) -> Connected:
+        """The connection works with ``account`` (after a consent, or an admin's choice of
+        organisation): the account it left is freed, reconnect notices end, the hooks run."""
+        if previous and previous != account:
             # Reconnected to another account: the one it left is free for another company.
-            self._connections.release_account(provider, previous.account_id, pending.company_id)
+            self._connections.release_account(provider, previous, company_id)
         if self._notifications is not None:
             # The connection works again: its "reconnect" notifications are over.
             for kind in ("needs_reconnection", "connection_down"):
-                self._notifications.resolve(pending.company_id, f"{provider}:{kind}", now)
-        connected = Connected(
-            company_id=pending.company_id, provider=provider, account_id=account, first=previous is None
-        )
+                self._notifications.resolve(company_id, f"{provider}:{kind}", self._clock())
+        connected = Connected(company_id=company_id, provider=provider, account_id=account, first=first)
         # A payment processor is never the company's books: no catalog, no parked invoices, no
         # account mapping or drift (the on_connected hooks are for accounting systems).
         payments = declaration(provider).kind == "payments"
@@ -276,6 +310,45 @@ class Integrations:
             except Exception:  # the connection is stored; the next sweep does what the hook did not
                 logger.exception("after-connect step failed", extra={"provider": provider})
         return connected
+
+    def choose_organisation(self, *, company_id: str, provider: str, organisation_id: str) -> dict[str, Any]:
+        """An admin picks the organisation a consent for several is to connect: it is claimed as
+        a consent's one account is (one booksync company each), then the connection works and
+        the wizard and first sync start, as after a consent for one."""
+        _require_supported(provider)
+        name = provider_label(provider)
+        row = self._connections.get(company_id, provider)
+        if row is None or row.status != ConnectionStatus.CHOOSE_ORGANISATION:
+            status = STATUS_LABELS[row.status if row is not None else ConnectionStatus.DISCONNECTED]
+            raise InvalidRequest(
+                f"{name} has no organisation waiting to be chosen (it is {status}): an organisation "
+                "is chosen after a consent that granted several.",
+                fix=f"Connect {name} (POST /integrations/{provider}/connect); if its consent grants "
+                "several organisations, choose one here then.",
+            )
+        choices = [dict(c) for c in row.organisations or []]
+        chosen = next((c for c in choices if c.get("id") == organisation_id), None)
+        if chosen is None:
+            named = "; ".join(f"{c.get('name') or c['id']} ({c['id']})" for c in choices)
+            raise InvalidRequest(
+                f"{organisation_id!r} is not one of the organisations this {name} consent granted: {named}.",
+                fix="Send one of their ids as organisation_id: "
+                + ", ".join(str(c["id"]) for c in choices)
+                + ".",
+            )
+        account = str(chosen["id"])
+        previous = row.account_id
+        self._claim(provider, account, company_id)
+        ids = {str(k): str(v) for k, v in dict(chosen.get("ids") or {}).items()}
+        if not self._connections.choose_organisation(row, account_id=account, account_ids=ids):
+            if account != previous:  # the row moved on (a newer consent): the claim is not its
+                self._connections.release_account(provider, account, company_id)
+            raise InvalidRequest(
+                f"The {name} connection changed while the organisation was being chosen.",
+                fix=f"Read GET /integrations/{provider} again and choose from what it lists now.",
+            )
+        self._connected(company_id, provider, account, previous, first=previous is None)
+        return self.describe(company_id, provider)
 
     def _claim(self, provider: str, account_id: str, company_id: str) -> None:
         if self._connections.claim_account(provider, account_id, company_id, now=self._clock()) is None:
@@ -335,9 +408,11 @@ class Integrations:
             return False
         try:
             tokens = self._cipher.open(sealed, token_context(row))
-            oauth = self._oauth_for(row.provider)
-            by_access = getattr(oauth, "revoke_with_access_token", False)  # Square
-            oauth.revoke(tokens.access_token if by_access else tokens.refresh_token or tokens.access_token)
+            self._oauth_for(row.provider).disconnect(
+                access_token=tokens.access_token,
+                refresh_token=tokens.refresh_token,
+                ids=_granted_ids(row),
+            )
         except BooksyncError as exc:
             logger.warning("token revocation failed; tokens deleted anyway", extra={"code": exc.code})
             return False
@@ -363,13 +438,21 @@ class Integrations:
             ConnectionStatus.NEEDS_RECONNECTION: ["manage", "reconnect", "disconnect"],
             ConnectionStatus.CONNECTION_DOWN: ["manage", "reconnect", "disconnect"],
             ConnectionStatus.DISCONNECTED: ["connect"],
+            ConnectionStatus.CHOOSE_ORGANISATION: ["choose_organisation", "disconnect"],
         }[status]
         settings = settings_dict(row) if row is not None else {}
+        choices = (row.organisations or []) if row is not None else []
+        choosing = status == ConnectionStatus.CHOOSE_ORGANISATION
         return {
             "provider": provider,
             "status": status,
             "status_label": STATUS_LABELS[status],
-            "account_id": row.account_id if row is not None else None,
+            "account_id": row.account_id if row is not None and not choosing else None,
+            "account_ids": provider_ids(row) if row is not None and not choosing else {},
+            # choose_organisation: what the consent granted, to pick one of
+            # (POST /integrations/{provider}/organisation).
+            "organisations": [_public(c) for c in choices] if choosing else [],
+            "waiting_for": _waiting(organisation_not_chosen(provider)) if choosing else None,
             "connected_by": row.connected_by if row is not None else None,
             "connected_at": _iso(row.connected_at) if row is not None else None,
             "last_sync_at": _iso(row.last_sync_at) if row is not None else None,
@@ -455,7 +538,7 @@ class Integrations:
         )
         error = (
             {"code": link.error_code, "message": link.error_message, "fix": link.error_fix}
-            if link is not None and link.error_message and badge in ("Failed", "Blocked", "Not Supported")
+            if link is not None and link.error_message and badge in ("Failed", "Blocked")
             else None
         )
         if badge in ("Synced", "Out of Date"):
@@ -547,8 +630,6 @@ def _badge(
     in_sync = remote_id is not None and pushed == row.content_hash and outcome == "synced"
     if in_sync:
         return "Synced"
-    if outcome == "not_supported" and pushed == row.content_hash:
-        return "Not Supported"  # the provider cannot take it as it stands (its declaration says so)
     if blocked or outcome == "blocked":
         return "Blocked"
     if outcome == "failed":
@@ -574,6 +655,39 @@ def _used() -> InvalidRequest:
     return InvalidRequest(
         "This connection link was already used or is unknown.",
         fix="Start the connection again from Settings > Integrations.",
+    )
+
+
+def _no_account(provider: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"{provider_label(provider)} did not say which account was connected.",
+        fix="Start the connection again.",
+    )
+
+
+def _choice(organisation: Organisation) -> dict[str, Any]:
+    """An organisation as the connection keeps it while one is chosen (names and ids only)."""
+    return {"id": organisation.id, "name": organisation.name, "ids": dict(organisation.ids)}
+
+
+def _public(choice: dict[str, Any]) -> dict[str, str | None]:
+    return {"id": str(choice["id"]), "name": choice.get("name")}
+
+
+def _granted_ids(row: ConnectionModel) -> dict[str, str]:
+    """The provider's ids of the connected organisation; none while one is being chosen (the
+    grant alone is given up then: revoking it ends what it covers)."""
+    return {} if row.status == ConnectionStatus.CHOOSE_ORGANISATION else provider_ids(row)
+
+
+def _waiting(reason: BooksyncError) -> str:
+    return f"{reason.message} {reason.fix}"
+
+
+def _token_times(tokens: TokenSet) -> TokenTimes:
+    return TokenTimes(
+        access_expires_at=tokens.access_expires_at.timestamp(),
+        refresh_expires_at=tokens.refresh_expires_at.timestamp() if tokens.refresh_expires_at else None,
     )
 
 

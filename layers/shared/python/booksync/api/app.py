@@ -127,6 +127,16 @@ class ConnectStarted(BaseModel):
     authorization_url: str
 
 
+class OrganisationChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    organisation_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The id of one of the organisations GET /integrations/{provider} lists while "
+        "its status is choose_organisation",
+    )
+
+
 class SettingsPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     auto_sync_invoices: bool | None = None
@@ -246,6 +256,17 @@ def _core_routes(app: FastAPI) -> None:
     def disconnect(provider: OutsideKey, who: CallerDep, svc: Svc) -> dict[str, Any]:
         who.require_admin()
         return svc.integrations.disconnect(company_id=who.company_id, provider=provider)
+
+    @app.post("/integrations/{provider}/organisation", tags=["integrations"], responses=ERRORS)
+    def choose_organisation(
+        provider: OutsideKey, body: OrganisationChoice, who: CallerDep, svc: Svc
+    ) -> dict[str, Any]:
+        """After a consent that granted several organisations (status choose_organisation): the
+        one to connect. Claimed as a consent's account is; then the wizard and first sync start."""
+        who.require_admin()
+        return svc.integrations.choose_organisation(
+            company_id=who.company_id, provider=provider, organisation_id=body.organisation_id
+        )
 
     @app.patch("/integrations/{provider}/settings", tags=["integrations"], responses=ERRORS)
     def update_settings(

@@ -121,6 +121,9 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
             "payout_fees_account_id": "60",
         },
     },
+    "POST /integrations/{provider}/organisation": {
+        "choose_organisation": {"organisation_id": "a3f1c9e2-7b4d-4e0a-9c55-2d8e6b1f0a47"}
+    },
     "POST /integrations/{provider}/sync": {"sync_catalog": {"kinds": ["customers", "items", "invoices"]}},
     "PUT /integrations/{provider}/account-mapping/items/{item_id}": {
         "map_item_income_account": {"account_id": "79"}

@@ -69,10 +69,15 @@ def oauth_complete(
     done = svc.integrations.confirm_connect(
         company_id=who.company_id, user_id=who.user_id, provider=provider, consent=body.consent
     )
+    choosing = bool(done.organisations)
     return {
         "connected": provider,
         "company_id": done.company_id,
         "account_id": done.account_id,
-        "status": "connected",
-        "next": "Open the post-connection wizard.",
+        "status": done.status,
+        "organisations": list(done.organisations),
+        "next": f"Choose the organisation: POST /integrations/{provider}/organisation with one of "
+        "these ids as organisation_id."
+        if choosing
+        else "Open the post-connection wizard.",
     }

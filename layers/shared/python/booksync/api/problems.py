@@ -26,6 +26,7 @@ from booksync.errors import (
     InvalidRequest,
     NeedsReconnection,
     NotFoundError,
+    OrganisationNotChosen,
     ProviderError,
     RateLimited,
 )
@@ -82,6 +83,7 @@ _STATUS: list[tuple[type[BooksyncError], int, str]] = [
     (AccountTaken, 409, "Connected to another booksync company"),
     (ConfigurationError, 503, "booksync is not configured for this"),
     (RateLimited, 429, "The provider is rate limiting"),
+    (OrganisationNotChosen, 409, "Choose the organisation to connect"),  # before NeedsReconnection
     (NeedsReconnection, 409, "The integration needs to be reconnected"),
     (ProviderError, 502, "The provider refused or failed"),
 ]
@@ -91,9 +93,9 @@ PROBLEM_STATUSES: dict[int, str] = {
     **{status: title for _, status, title in _STATUS},
     400: "The body is not JSON",
     405: "Method not allowed",
-    409: "The integration needs to be reconnected, another document already has this number, the "
-    "provider account is connected to another booksync company, or other requests changed the same "
-    "record meanwhile",
+    409: "The integration needs to be reconnected (or its organisation chosen), another document "
+    "already has this number, the provider account is connected to another booksync company, or "
+    "other requests changed the same record meanwhile",
     422: "Invalid request",
 }
 

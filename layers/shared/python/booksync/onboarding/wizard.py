@@ -31,7 +31,7 @@ from booksync.providers.profile import profile, provider_label
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.catalog_runs import documents_page
 from booksync.store.claims import LinkClaims, LinkScope
-from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.connections import ConnectionRepository, ConnectionStatus, organisation_not_chosen
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel, new_link
 
@@ -313,6 +313,8 @@ class Wizard:
                 f"{label} is not connected, so it has no post-connection wizard.",
                 fix=f"Connect it first: POST /integrations/{provider}/connect.",
             )
+        if row.status == ConnectionStatus.CHOOSE_ORGANISATION:
+            raise organisation_not_chosen(provider, "the post-connection wizard")
         return row
 
     def _state(self, row: ConnectionModel) -> dict[str, Any]:

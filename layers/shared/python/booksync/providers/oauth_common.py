@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from booksync.errors import Rejected, TransientError
 from booksync.providers.http import HttpClient, response_json
+from booksync.providers.port import Organisation, TokenSet
+from booksync.providers.profile import profile
 
 if TYPE_CHECKING:
     import httpx
@@ -78,3 +80,15 @@ def sign_in_refused(
         status=status,
         fix=fix,
     )
+
+
+def the_one_organisation(tokens: TokenSet, provider: str) -> list[Organisation]:
+    """The organisation of a provider whose consent is for one account: the one the tokens (or
+    the redirect) name, under the id key its profile declares; none when nothing names it."""
+    if not tokens.account_id:
+        return []
+    return [
+        Organisation(
+            id=tokens.account_id, name=None, ids={profile(provider).account_id_key: tokens.account_id}
+        )
+    ]

@@ -11,7 +11,9 @@
 References to other remote objects travel as ``InvoiceRefs``/``PaymentRefs``/``RefundRefs`` so that an adapter
 never reads booksync's tables.
 
-``OAuthClient`` is the authorization-code flow and token lifecycle of one provider.
+``OAuthClient`` is the authorization-code flow and token lifecycle of one provider, with the
+organisations a consent grants (``list_organisations``: one where a consent is for one account,
+several where the user may pick, as Xero's tenants) and how a grant is given up (``disconnect``).
 """
 
 from __future__ import annotations
@@ -261,6 +263,18 @@ class TokenSet:
     account_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Organisation:
+    """One provider company a consent grants: ``id`` is the one booksync claims and keys on
+    (QuickBooks realm, Xero tenant, FreshBooks account), ``name`` what a person picks it by, and
+    ``ids`` every id the provider keys it by, by kind (``{"realm": ...}``; Xero's
+    ``{"tenant": ..., "connection": ...}``; FreshBooks' ``{"account": ..., "business": ...}``)."""
+
+    id: str
+    name: str | None
+    ids: Mapping[str, str]
+
+
 @runtime_checkable
 class OAuthClient(Protocol):
     """Authorization-code flow and token lifecycle for one provider."""
@@ -282,6 +296,17 @@ class OAuthClient(Protocol):
         """Whether ``tokens`` were granted for ``account_id``, as the provider says (a QuickBooks
         realmId comes on the browser's redirect, where it can be edited: one call bound to it
         answers; Square names its merchant with the tokens)."""
+        ...
+
+    def list_organisations(self, tokens: TokenSet) -> Sequence[Organisation]:
+        """The organisations ``tokens`` were granted for. A provider with one account per consent
+        answers that one (``tokens.account_id``, the redirect's where it names it); one whose
+        consent may cover several (Xero's connections) asks, and an admin then picks one."""
+        ...
+
+    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
+        """Give the grant up at the provider: revoke it, and whatever more the provider keeps
+        (Xero: delete the connection ``ids["connection"]``). A grant already gone is success."""
         ...
 
 

@@ -25,6 +25,9 @@ class ProviderProfile:
     multicurrency_setting: str | None = None
     # What may make the provider's invoice total differ from booksync's (its own tax settings).
     tax_settings: str = ""
+    # What the provider calls the account a consent is for, the key of its id among the
+    # connection's ids ({"realm": ...}); a connection stored before it kept ids is read so.
+    account_id_key: str = "account"
 
     def __post_init__(self) -> None:
         if not self.tax_settings:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
+from booksync.errors import OrganisationNotChosen
 from booksync.security.vault import SealedTokens, TokenContext
 from booksync.store.models import PROVIDERS, AccountClaimModel, ConnectionModel
 
@@ -18,6 +20,9 @@ class ConnectionStatus:
     NEEDS_RECONNECTION = "needs_reconnection"
     CONNECTION_DOWN = "connection_down"
     DISCONNECTED = "disconnected"
+    # Consent given for several organisations (Xero tenants): tokens stored, nothing claimed or
+    # synced until an admin picks one (``Integrations.choose_organisation``).
+    CHOOSE_ORGANISATION = "choose_organisation"
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,33 @@ def _claim_key(provider: str, account_id: str) -> str:
 
 def token_context(row: ConnectionModel) -> TokenContext:
     return TokenContext(company_id=row.company_id, provider=row.provider, connection_id=row.connection_id)
+
+
+def provider_ids(row: ConnectionModel) -> dict[str, str]:
+    """The provider's ids of the connected account, by kind ({"realm": ...}). A row stored before
+    connections kept them holds its account id alone: read under the key its provider declares."""
+    if row.account_ids:
+        return {str(kind): str(value) for kind, value in dict(row.account_ids).items()}
+    if not row.account_id:
+        return {}
+    from booksync.providers.profile import profile
+
+    return {profile(str(row.provider)).account_id_key: str(row.account_id)}
+
+
+def organisation_not_chosen(provider: str, waiting: str = "") -> OrganisationNotChosen:
+    """Why work waits on a connection in choose_organisation, and what ends the wait; ``waiting``
+    names what waits ("the invoice")."""
+    from booksync.providers.profile import provider_label
+
+    name = provider_label(provider)
+    return OrganisationNotChosen(
+        f"{name} is connected for several organisations and none is chosen yet"
+        + (f"; {waiting} waits until one is." if waiting else "."),
+        provider=provider,
+        fix=f"An admin chooses one with POST /integrations/{provider}/organisation "
+        f"(GET /integrations/{provider} lists them); waiting work then resumes by itself.",
+    )
 
 
 def sealed_tokens(row: ConnectionModel) -> SealedTokens | None:
@@ -155,14 +187,24 @@ class ConnectionRepository:
         connected_by: str,
         now: float,
         refresh_every: float,
+        account_ids: Mapping[str, str] | None = None,
+        choices: Sequence[Mapping[str, Any]] | None = None,
     ) -> ConnectionModel:
-        """Create or replace the connection after a consent; settings and links are kept."""
+        """Create or replace the connection after a consent; settings and links are kept.
+
+        With ``choices`` (the consent granted several organisations) the row waits in
+        choose_organisation with them, keeping the account it had (and its claim) until one is
+        picked; ``account_id`` is then ignored."""
         existing = self.get(company_id, provider)
         row = existing or ConnectionModel(company_id, provider)
         row.connection_id = connection_id
-        row.status = ConnectionStatus.CONNECTED
-        row.account_id = account_id
-        row.account_key = f"{provider}#{account_id}" if account_id else None
+        if choices is not None:
+            row.status = ConnectionStatus.CHOOSE_ORGANISATION
+            row.organisations = [dict(choice) for choice in choices]
+        else:
+            row.status = ConnectionStatus.CONNECTED
+            self._set_account(row, provider, account_id, account_ids)
+            row.organisations = None
         self._apply_tokens(row, sealed, times, has_refresh_token, now, refresh_every)
         row.token_version = (row.token_version or 0) + 1
         row.connected_by = connected_by
@@ -173,6 +215,37 @@ class ConnectionRepository:
         row.lease_expires_at = None
         row.save()
         return row
+
+    @staticmethod
+    def _set_account(
+        row: ConnectionModel, provider: str, account_id: str | None, account_ids: Mapping[str, str] | None
+    ) -> None:
+        row.account_id = account_id
+        row.account_key = f"{provider}#{account_id}" if account_id else None
+        row.account_ids = dict(account_ids) if account_ids else None
+
+    def choose_organisation(
+        self, row: ConnectionModel, *, account_id: str, account_ids: Mapping[str, str]
+    ) -> bool:
+        """Connect the organisation an admin picked, if the row still waits for that choice from
+        the same consent (a newer consent's row is left alone). False when it no longer does."""
+        try:
+            row.update(
+                actions=[
+                    ConnectionModel.status.set(ConnectionStatus.CONNECTED),
+                    ConnectionModel.account_id.set(account_id),
+                    ConnectionModel.account_key.set(f"{row.provider}#{account_id}"),
+                    ConnectionModel.account_ids.set(dict(account_ids)),
+                    ConnectionModel.organisations.remove(),
+                ],
+                condition=(ConnectionModel.status == ConnectionStatus.CHOOSE_ORGANISATION)
+                & (ConnectionModel.connection_id == row.connection_id),
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     @staticmethod
     def _apply_tokens(

@@ -78,8 +78,15 @@ class ConnectionModel(Model):
     provider = UnicodeAttribute(range_key=True)
     connection_id = UnicodeAttribute()
     status = UnicodeAttribute(default="connected")
+    # The provider account booksync claims and keys on (QuickBooks realm, Square merchant, Xero
+    # tenant), and every id the provider keys it by ({"realm": ...}; {"tenant", "connection"}):
+    # read through ``store.connections.provider_ids`` (a row stored before holds only account_id).
     account_id = UnicodeAttribute(null=True)
     account_key = UnicodeAttribute(null=True)
+    account_ids = JSONAttribute(null=True)
+    # While the status is choose_organisation: the organisations the consent granted, each
+    # {"id", "name", "ids"} (never a token), one of which an admin picks.
+    organisations = JSONAttribute(null=True)
     # Token envelope: KMS-encrypted data key, AES-GCM nonce and ciphertext. Never plaintext.
     token_key = BinaryAttribute(null=True, legacy_encoding=False)
     token_nonce = BinaryAttribute(null=True, legacy_encoding=False)

@@ -42,6 +42,7 @@ from booksync.errors import (
     DailyLimitReached,
     DuplicateName,
     NeedsReconnection,
+    OrganisationNotChosen,
     ProviderError,
     RateLimited,
     Rejected,
@@ -55,7 +56,7 @@ from booksync.providers.port import ItemRefs, RemoteObject
 from booksync.providers.profile import provider_label
 from booksync.store.catalog_runs import CatalogRunStore, documents_page
 from booksync.store.claims import LinkClaims, LinkScope
-from booksync.store.connections import ConnectionRepository, ConnectionStatus, held
+from booksync.store.connections import ConnectionRepository, ConnectionStatus, held, organisation_not_chosen
 from booksync.store.documents import DELETED, DocumentRepository
 from booksync.store.intents import IntentRepository
 from booksync.store.models import (
@@ -83,7 +84,7 @@ PAGE_SIZE = 300
 BATCH_ATTEMPTS = 3
 # Longer than a lookup plus one batch request, the limiter's wait for a slot included.
 BATCH_LEASE_SECONDS = 120
-PARKED_BY = (NeedsReconnection.code, ConnectionDown.code, DailyLimitReached.code)
+PARKED_BY = (NeedsReconnection.code, ConnectionDown.code, DailyLimitReached.code, OrganisationNotChosen.code)
 # The most invocations (steps) one run may chain. A step syncs up to ~5,600 documents (280 s at
 # Intuit's 20 per second), so 200 steps is over a million: only a run that makes no progress
 # (or a bug) reaches it. SyncCatalogFunction allows its own recursion (template.yaml
@@ -206,6 +207,8 @@ class _Walk:
     # -- the walk --------------------------------------------------------------------------------
     def run(self) -> CatalogReport:
         connection = self.e._connections.get(self.job.company_id, self.job.provider)
+        if connection is not None and connection.status == ConnectionStatus.CHOOSE_ORGANISATION:
+            return self._park(organisation_not_chosen(self.job.provider, "the catalog sync"))
         if connection is None or connection.status != ConnectionStatus.CONNECTED:
             down = connection is not None and connection.status == ConnectionStatus.CONNECTION_DOWN
             broken = ConnectionDown if down else NeedsReconnection
@@ -323,6 +326,8 @@ class _Walk:
                 "message": f"{exc.message} The catalog sync is parked where it stopped.",
                 "fix": "Nothing to do: the sync continues by itself from where it stopped tomorrow."
                 if isinstance(exc, DailyLimitReached)
+                else exc.fix
+                if isinstance(exc, OrganisationNotChosen)
                 else "Reconnect the integration: the sync continues by itself from where it stopped.",
             }
         )

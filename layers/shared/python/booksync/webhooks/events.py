@@ -28,7 +28,6 @@ from booksync.store.models import DocumentModel, WebhookEventModel
 from booksync.store.runs import RunRepository
 from booksync.store.webhook_events import WebhookEventRepository
 from booksync.webhooks.consumer import act_once, keep_malformed
-from booksync.webhooks.port import WebhookOperation
 from booksync.webhooks.quickbooks import ChangeEvent, MalformedPayload, parse_payload
 
 logger = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ class QuickBooksEventProcessor:
             return {self._keep_malformed(message): 1}
         try:
             events = (
-                [ChangeEvent.from_json(item) for item in message["events"]]
+                [ChangeEvent(**item) for item in message["events"]]
                 if "events" in message
                 else parse_payload(message["body"])
             )
@@ -87,7 +86,7 @@ class QuickBooksEventProcessor:
             realm_id=event.realm_id,
             entity=event.entity,
             entity_id=event.entity_id,
-            operation=event.recorded_operation,
+            operation=event.operation,
         )
         outcome = act_once(self._events, row, lambda: self._act(event), now=self._clock())
         if outcome is None:
@@ -107,20 +106,18 @@ class QuickBooksEventProcessor:
         return ",".join(sorted(outcomes)), None
 
     def _act_for(self, company_id: str, kind: DocumentKind, event: ChangeEvent) -> str:
-        if event.operation is WebhookOperation.MERGE and event.merged_away_id:
+        if event.operation == "Merge" and event.merged_away_id:
             return self._merged(company_id, kind, event, event.merged_away_id)
         rows = self._links.linked(company_id, kind, [event.entity_id])
         if not rows:
             return "not_linked"
-        if event.operation is WebhookOperation.DELETE:
+        if event.operation == "Delete":
             return self._deleted(company_id, kind, event, rows)
-        if event.operation is WebhookOperation.EMAILED:
+        if event.operation == "Emailed":
             return "ignored"
         drifted = [row for row in rows if not self._own_write(kind, event, row)]
         for row in drifted:
-            if self._links.record_change(
-                row, event.entity_id, event.recorded_operation, at=event.occurred_at
-            ):
+            if self._links.record_change(row, event.entity_id, event.operation, at=event.occurred_at):
                 self._history(company_id, row, event, "changed_in_quickbooks", _drift_text(kind, event))
         return "drift" if drifted else "own_write"
 
@@ -141,7 +138,7 @@ class QuickBooksEventProcessor:
         for row in rows:
             if str(row.status or "").upper() == "DELETED":
                 # Deleted in booksync too: nothing to recreate.
-                self._links.record_change(row, event.entity_id, WebhookOperation.DELETE, at=event.occurred_at)
+                self._links.record_change(row, event.entity_id, "Delete", at=event.occurred_at)
                 continue
             message = (
                 f"{event.entity} {event.entity_id} was deleted in QuickBooks; "
@@ -155,7 +152,7 @@ class QuickBooksEventProcessor:
         return "recreate"
 
     def _own_write(self, kind: DocumentKind, event: ChangeEvent, row: DocumentModel) -> bool:
-        if event.operation is WebhookOperation.VOID:
+        if event.operation == "Void":
             return kind is DocumentKind.INVOICE and row.status == InvoiceStatus.VOID
         link = row.link(PROVIDER)
         changed_at = _epoch(event.occurred_at)
@@ -180,7 +177,7 @@ class QuickBooksEventProcessor:
             "message": text,
             "fix": None,
         }
-        counts = {event.recorded_operation.lower(): 1}
+        counts = {event.operation.lower(): 1}
         self._runs.finish(run, status="recorded", counts=counts, errors=[entry], now=now)
 
     def _keep_malformed(self, message: dict[str, Any]) -> str:
@@ -190,12 +187,7 @@ class QuickBooksEventProcessor:
 
 
 def _drift_text(kind: DocumentKind, event: ChangeEvent) -> str:
-    verbs = {
-        WebhookOperation.VOID: "voided",
-        WebhookOperation.UPDATE: "changed",
-        WebhookOperation.CREATE: "created",
-    }
-    verb = verbs.get(event.operation, event.recorded_operation)
+    verb = {"Void": "voided", "Update": "changed", "Create": "created"}.get(event.operation, event.operation)
     return (
         f"QuickBooks {event.entity} {event.entity_id} (booksync {kind.value}) was {verb} in QuickBooks. "
         "booksync does not copy changes back; your app's version is sent again on its next edit."

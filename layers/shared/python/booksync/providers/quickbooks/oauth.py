@@ -15,15 +15,21 @@ with the new tokens before it is claimed (Intuit answers 403, or 401, to another
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from booksync.errors import ConfigurationError, NeedsReconnection
 from booksync.providers.http import HttpClient, dumps_json, redact, response_json
-from booksync.providers.oauth_common import sign_in_refused, token_answer, token_call, utcnow
-from booksync.providers.port import TokenSet
+from booksync.providers.oauth_common import (
+    sign_in_refused,
+    the_one_organisation,
+    token_answer,
+    token_call,
+    utcnow,
+)
+from booksync.providers.port import Organisation, TokenSet
 from booksync.providers.quickbooks.faults import LABEL, PROVIDER, RECONNECT_FIX
 
 if TYPE_CHECKING:
@@ -133,6 +139,14 @@ class QuickBooksOAuth:
         if response.status_code in (401, 403):
             return False
         raise self._error(response, secrets=(tokens.access_token, tokens.refresh_token))
+
+    def list_organisations(self, tokens: TokenSet) -> list[Organisation]:
+        """A consent is for one company: the realm the redirect named (confirmed by ``owns_account``)."""
+        return the_one_organisation(tokens, PROVIDER)
+
+    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
+        """Intuit keeps nothing but the grant: revoking the refresh token ends it."""
+        self.revoke(refresh_token or access_token)
 
     # ------------------------------------------------------------------ helpers
 

@@ -25,5 +25,6 @@ PROFILE = ProviderProfile(
     item_name_key=item_name_key,
     sku_key=sku_key,
     multicurrency_setting="Settings > Account and settings > Advanced > Currency",
+    account_id_key="realm",
     tax_settings=f"the company's sales-tax settings in {LABEL} (automated sales tax can recompute tax)",
 )

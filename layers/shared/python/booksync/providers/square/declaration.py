@@ -30,7 +30,11 @@ def _oauth(settings: SquareSettings) -> SquareOAuth:
 DECLARATION = ProviderDeclaration[SquareSettings](
     name=PROVIDER,
     kind="payments",
-    profile=ProviderProfile(label=LABEL, name_rules=f"{LABEL} limits the length and characters of names"),
+    profile=ProviderProfile(
+        label=LABEL,
+        name_rules=f"{LABEL} limits the length and characters of names",
+        account_id_key="merchant",
+    ),
     capabilities=frozenset({Capability.WEBHOOKS}),
     # Square publishes no fixed rate limits: its 429s are honoured through Retry-After.
     limits=None,

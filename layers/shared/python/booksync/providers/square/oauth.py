@@ -21,7 +21,7 @@ PAYOUTS_READ (payouts and their entries), MERCHANT_PROFILE_READ (locations).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -31,11 +31,12 @@ from booksync.providers.http import HttpClient, dumps_json, redact, response_jso
 from booksync.providers.oauth_common import (
     refused_text,
     sign_in_refused,
+    the_one_organisation,
     token_answer,
     token_call,
     utcnow,
 )
-from booksync.providers.port import TokenSet
+from booksync.providers.port import Organisation, TokenSet
 from booksync.providers.square.client import (
     DEFAULT_SQUARE_VERSION,
     LABEL,
@@ -59,8 +60,6 @@ class SquareOAuth:
     (SQUARE_OAUTH_FLOW=pkce). ``now`` exists for tests."""
 
     name = PROVIDER
-    # Square revokes a grant by its access token (RevokeTokenRequest has no refresh_token field).
-    revoke_with_access_token = True
 
     def __init__(
         self,
@@ -164,6 +163,14 @@ class SquareOAuth:
         if response.is_success or response.status_code == 404:
             return
         raise self._error(response, secrets=(token,), refreshing=False)
+
+    def list_organisations(self, tokens: TokenSet) -> list[Organisation]:
+        """A consent is for one seller: the ``merchant_id`` Square answered with the tokens."""
+        return the_one_organisation(tokens, PROVIDER)
+
+    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
+        """Square revokes a grant by its access token (RevokeTokenRequest has no refresh_token field)."""
+        self.revoke(access_token)
 
     # ------------------------------------------------------------------ helpers
 
