@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 import warnings
 from pathlib import Path
@@ -73,8 +74,10 @@ def test_command(tests: list[str]) -> list[str]:
     ]
 
 
-def check_baseline(work: Path, command: list[str], module: str) -> None:
-    """Run the tests once on the unmutated copy; a failure there would make the score read 1.0."""
+def check_baseline(work: Path, command: list[str], module: str) -> float:
+    """Run the tests once on the unmutated copy; a failure there would make the score read 1.0.
+    The seconds they took."""
+    started = time.monotonic()
     outcome = subprocess.run(command, check=False, cwd=work, capture_output=True, text=True)
     if outcome.returncode != 0:
         tail = "\n".join((outcome.stdout + outcome.stderr).strip().splitlines()[-15:])
@@ -82,6 +85,7 @@ def check_baseline(work: Path, command: list[str], module: str) -> None:
             f"{module}: the tests fail before any mutation (exit {outcome.returncode}), so no mutant "
             f"can be judged; fix them first.\ncommand: {shlex.join(command)}\n{tail}"
         )
+    return time.monotonic() - started
 
 
 def mutant_name(module_path: object, line: int, operator: str, occurrence: int) -> str:
@@ -192,7 +196,9 @@ def run_target(
     """One module mutated against its tests (mutants that are not Python, or listed as equivalent,
     are skipped)."""
     argv = test_command(tests)
-    check_baseline(work, argv, module)
+    # cosmic-ray counts a run out of time as a kill: each mutant gets at least three times the
+    # unmutated run (on a busy machine that run alone can outlast the configured timeout).
+    timeout = max(timeout, 3 * check_baseline(work, argv, module))
     command = shlex.join(argv)
     config = work / f"cr-{Path(module).stem}.toml"
     config.write_text(

@@ -10,7 +10,7 @@ from booksync.webhooks.apigw import header, raw_body, response
 from booksync.wiring import quickbooks_webhook_receiver
 
 if TYPE_CHECKING:
-    from booksync.webhooks.receiver import QuickBooksWebhookReceiver
+    from booksync.webhooks.quickbooks import QuickBooksWebhookReceiver
 
 logger = Logger()
 route_library_logs(logger)  # booksync's own log lines carry their context too

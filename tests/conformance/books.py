@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from booksync.errors import ConnectionDown, RateLimited
-from booksync.providers.declaration import AnyDeclaration, Limits
+from booksync.providers.declaration import AnyDeclaration, Capability, Limits
 from booksync.providers.http import HttpClient, HttpSettings
 from booksync.providers.port import AccountingProvider, OAuthClient, TokenSet
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
@@ -62,7 +62,6 @@ class Books(ABC):
     booksync's token store (KMS-sealed tokens, the fenced refresh), as in production."""
 
     provider: ClassVar[str]  # the key its connections and jobs carry
-    payments: ClassVar[bool]  # it records payments (and refunds of them)
 
     def __init__(self, company: str, connections: ConnectionRepository, vault: KmsTokenVault) -> None:
         self.company = company
@@ -129,6 +128,11 @@ class Books(ABC):
     def declaration(self) -> AnyDeclaration:
         """The provider as its package declares it (providers/registry.py)."""
         return declaration(self.provider)
+
+    @classmethod
+    def supports(cls, capability: Capability) -> bool:
+        """What its declaration says it can do (the suite's tests of it run where it can)."""
+        return declaration(cls.provider).supports(capability)
 
     @abstractmethod
     def _oauth(self) -> OAuthClient: ...
@@ -209,7 +213,6 @@ class QuickBooksBooks(Books):
     """The QuickBooks adapter against the QuickBooks sandbox (a new company per test)."""
 
     provider = "quickbooks"
-    payments = True
 
     def __init__(self, sandbox: QuickBooksSandbox, control: SandboxControl, *args: Any) -> None:
         self._sandbox = sandbox
@@ -308,7 +311,6 @@ class BearerGate:
     connection is down (as QuickBooksClient and every OAuth API client behaves)."""
 
     LOCAL = frozenset({"distinct", "with_remote"})  # what the adapter answers without a call
-    PAYMENTS = frozenset({"find_payment", "create_payment", "find_refund", "create_refund"})
 
     def __init__(
         self,
@@ -316,8 +318,6 @@ class BearerGate:
         tokens: ConnectionTokenSource,
         oauth: FakeOAuth,
         gate: ConnectionGate,
-        *,
-        payments: bool,
     ) -> None:
         self.books = books
         self.refusing = False
@@ -327,7 +327,6 @@ class BearerGate:
         self._tokens = tokens
         self._oauth = oauth
         self._gate = gate
-        self._payments = payments
         self._lock = threading.Lock()
 
     def _accepts(self, token: str) -> bool:
@@ -337,8 +336,6 @@ class BearerGate:
         attr = getattr(self.books, name)
         if name.startswith("_") or name in self.LOCAL or not callable(attr):
             return attr
-        # Books that record no payments have no such calls: an engine that made one fails here.
-        assert self._payments or name not in self.PAYMENTS, f"{self.books.name} records no payments"
 
         def call(*args: Any, **kwargs: Any) -> Any:
             token = self._tokens.access_token()
@@ -375,7 +372,6 @@ class MemoryBooks(Books):
     declared by the fake itself: nothing QuickBooks' package declares helps it pass."""
 
     provider = "wave"
-    payments = False
     # Its published throttles: 2 requests in flight (a tight cap, so the suite passes it quickly).
     LIMITS = Limits(max_concurrent=2, requests_per_minute=1000)
 
@@ -386,6 +382,10 @@ class MemoryBooks(Books):
     def declaration(self) -> AnyDeclaration:
         return dataclasses.replace(self.memory.declaration(), limits=self.LIMITS)
 
+    @classmethod
+    def supports(cls, capability: Capability) -> bool:
+        return capability in plain_books().capabilities
+
     def _oauth(self) -> OAuthClient:
         oauth = FakeOAuth()
         oauth.name = self.provider
@@ -393,9 +393,7 @@ class MemoryBooks(Books):
 
     def _adapter(self) -> AccountingProvider:
         assert isinstance(self.oauth, FakeOAuth)
-        self.gate_keeper = BearerGate(
-            self.memory, self.tokens, self.oauth, self.gate(), payments=self.payments
-        )
+        self.gate_keeper = BearerGate(self.memory, self.tokens, self.oauth, self.gate())
         adapter: AccountingProvider = self.gate_keeper  # type: ignore[assignment]
         return adapter
 

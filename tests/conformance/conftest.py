@@ -1,7 +1,8 @@
 """One world per test and provider: a new company connected to that provider's books, booksync's
 own stores (moto), the document service that accepts the business's documents, and the sync
 engine over the provider's adapter. ``world`` runs a test for every provider in ``PROVIDERS``;
-``paying_world`` for those that record payments."""
+``refunding_world`` and ``splitting_world`` for those whose declarations say they record refunds,
+and payments across invoices."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from booksync.documents import DocumentKind
+from booksync.providers.declaration import Capability
 from booksync.providers.registry import REGISTRY
 from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
@@ -139,8 +141,20 @@ def world(
     return open_world(request, request.param, conformance_tables, token_vault)
 
 
-@pytest.fixture(params=sorted(name for name, books in PROVIDERS.items() if books.payments))
-def paying_world(
+def able(*capabilities: Capability) -> list[str]:
+    """The providers whose declarations say they can do all of ``capabilities``."""
+    return sorted(name for name, books in PROVIDERS.items() if all(map(books.supports, capabilities)))
+
+
+@pytest.fixture(params=able(Capability.PAYMENTS, Capability.REFUNDS))
+def refunding_world(
+    request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
+) -> World:
+    return open_world(request, request.param, conformance_tables, token_vault)
+
+
+@pytest.fixture(params=able(Capability.PAYMENTS_ACROSS_INVOICES))
+def splitting_world(
     request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
 ) -> World:
     return open_world(request, request.param, conformance_tables, token_vault)

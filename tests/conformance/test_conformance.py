@@ -12,8 +12,10 @@ from decimal import Decimal
 import pytest
 from booksync.documents import DocumentKind, Payment, Refund
 from booksync.errors import RateLimited, TransientError, WriteInProgress
+from booksync.providers.declaration import Capability
 from booksync.providers.port import ItemRefs
 from booksync.store.connections import ConnectionStatus
+from booksync.store.notifications import NotificationRepository
 from booksync.sync.engine import Outcome
 from booksync.sync.sweep import Sweep
 from booksync.sync.worker import SyncWorker
@@ -199,11 +201,11 @@ def test_no_more_requests_in_flight_than_the_provider_declares(world: World) -> 
     assert world.books.count("invoice") == len(invoice_ids) + 1
 
 
-# ------------------------------------------------------------- providers that record payments
+# -------------------------------------------- providers whose declarations say they record payments
 
 
-def test_a_refund_reaches_the_books_once(paying_world: World) -> None:
-    world = paying_world
+def test_a_refund_reaches_the_books_once(refunding_world: World) -> None:
+    world = refunding_world
     world.service.put_invoice(world.company, builders.invoice())
     world.service.put_payment(world.company, builders.payment("p-1", "200.00"))
     refund = Refund.model_validate(
@@ -221,9 +223,9 @@ def test_a_refund_reaches_the_books_once(paying_world: World) -> None:
     assert world.books.invoice(world.remote_invoice()).balance == Decimal("180.00")
 
 
-def test_one_payment_across_two_invoices_is_one_payment_in_the_books(paying_world: World) -> None:
+def test_one_payment_across_two_invoices_is_one_payment_in_the_books(splitting_world: World) -> None:
     """Pushed by whichever invoice's job comes first, once, after a lost answer too."""
-    world = paying_world
+    world = splitting_world
     world.service.put_invoice(world.company, builders.invoice("inv-1"))
     world.service.put_invoice(world.company, builders.invoice("inv-2"))
     split = Payment.model_validate(split_body())  # 380.00 on inv-1, 100.00 on inv-2
@@ -238,3 +240,31 @@ def test_one_payment_across_two_invoices_is_one_payment_in_the_books(paying_worl
     assert world.books.count("invoice") == 2
     assert world.books.invoice(world.remote_invoice("inv-1")).balance == Decimal(0)
     assert world.books.invoice(world.remote_invoice("inv-2")).balance == Decimal("280.00")
+
+
+def test_a_payment_across_invoices_is_one_payment_or_not_supported_where_declared(world: World) -> None:
+    """Books that declare payments across invoices get one payment; books that declare none get
+    none, and the payment says "not supported by <label>": not a failure, no admin notification,
+    nothing left pending for the sweep, both invoices synced."""
+    declared = world.books.declaration()
+    world.service.put_invoice(world.company, builders.invoice("inv-1"))
+    world.service.put_invoice(world.company, builders.invoice("inv-2"))
+    split = Payment.model_validate(split_body())  # 380.00 on inv-1, 100.00 on inv-2
+    world.service.put_payment(world.company, split)
+
+    assert world.sync("inv-1").outcome == Outcome.SYNCED
+    assert world.sync("inv-2").outcome == Outcome.SYNCED
+    assert world.books.count("invoice") == 2
+    link = world.link(DocumentKind.PAYMENT, split.id)
+    if declared.supports(Capability.PAYMENTS) and declared.supports(Capability.PAYMENTS_ACROSS_INVOICES):
+        assert world.books.count("payment") == 1 and link.remote_id and link.outcome == Outcome.SYNCED
+        assert world.books.invoice(world.remote_invoice("inv-2")).balance == Decimal("280.00")
+    else:
+        assert world.books.count("payment") == 0 and not link.remote_id
+        assert link.outcome == Outcome.NOT_SUPPORTED
+        assert f"is not supported by {declared.label} (payment {split.id}" in str(link.error_message)
+        assert world.books.invoice(world.remote_invoice("inv-1")).balance == Decimal("380.00")
+        assert NotificationRepository().for_company(world.company) == [], "not a failure: nobody is told"
+    assert world.row(DocumentKind.PAYMENT, split.id).pending_bucket is None, (
+        "the sweep has nothing to re-queue"
+    )

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from booksync.providers.square.client import PayoutEntry
+from booksync.providers.square.models import PayoutEntry
 
 
 def money(cents: int) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, OAuth
 from booksync.store.runs import RunRepository
 from booksync.store.webhook_events import WebhookEventRepository
 from booksync.webhooks.events import QuickBooksEventProcessor
+from booksync.webhooks.port import WebhookOperation
 from booksync.webhooks.quickbooks import ChangeEvent
 
 from tests.dynamo_limits import enforce
@@ -234,7 +235,9 @@ def test_quickbooks_webhooks_act_only_for_the_company_that_owns_the_realm(servic
         links=LinkRepository(),
         runs=RunRepository(),
     )
-    event = ChangeEvent(event_id="e-1", realm_id="r-1", entity="Customer", entity_id="42", operation="Delete")
+    event = ChangeEvent(
+        event_id="e-1", realm_id="r-1", entity="Customer", entity_id="42", operation=WebhookOperation.DELETE
+    )
     assert processor.handle(event) == "recreate"
     links = {c: DocumentModel.get(c, "customer#c-1").link("quickbooks") for c in ("acme", "rival")}
     assert links["acme"] is not None and links["acme"].remote_id is None  # recreated on the next sync

@@ -12,6 +12,7 @@ from booksync.store.models import ConnectionModel
 from booksync.store.runs import RunRepository
 from booksync.store.webhook_events import WebhookEventRepository
 from booksync.webhooks.events import QuickBooksEventProcessor
+from booksync.webhooks.port import WebhookOperation
 from booksync.webhooks.quickbooks import ChangeEvent
 
 from tests import builders
@@ -21,7 +22,7 @@ from tests.integration.test_account_mapping import COMPANY, job, world
 __all__ = ["world"]
 
 
-def quickbooks_says(operation: str, entity: str, remote_id: str, event_id: str) -> str:
+def quickbooks_says(operation: WebhookOperation, entity: str, remote_id: str, event_id: str) -> str:
     """The webhook consumer acts on one event for the company's realm (r1)."""
     connection = ConnectionRepository().get(COMPANY, "quickbooks")
     assert connection is not None
@@ -52,9 +53,9 @@ def test_drift_shows_in_plain_words_and_a_push_clears_it(world: SimpleNamespace)
     _, detail, _ = world.call("GET", "/integrations/quickbooks", claims=member())
     assert detail["drift"]["count"] == 0
 
-    assert quickbooks_says("Update", "Invoice", report.remote_invoice_id, "e-1") == "drift"
+    assert quickbooks_says(WebhookOperation.UPDATE, "Invoice", report.remote_invoice_id, "e-1") == "drift"
     item_remote = world.docs.get(COMPANY, DocumentKind.ITEM, "i-1").link("quickbooks").remote_id
-    assert quickbooks_says("Update", "Item", item_remote, "e-2") == "drift"
+    assert quickbooks_says(WebhookOperation.UPDATE, "Item", item_remote, "e-2") == "drift"
 
     _, state, _ = world.call("GET", "/invoices/inv-1/sync-status", claims=member())
     assert state["badge"] == "Synced", "booksync's version is still what it pushed"
@@ -79,7 +80,7 @@ def test_drift_shows_in_plain_words_and_a_push_clears_it(world: SimpleNamespace)
 def test_a_void_made_in_quickbooks_says_so(world: SimpleNamespace) -> None:
     world.service.put_invoice(COMPANY, builders.invoice())
     report = world.engine().run(job())
-    assert quickbooks_says("Void", "Invoice", report.remote_invoice_id, "e-3") == "drift"
+    assert quickbooks_says(WebhookOperation.VOID, "Invoice", report.remote_invoice_id, "e-3") == "drift"
     _, state, _ = world.call("GET", "/invoices/inv-1", claims=member())
     assert state["sync"]["drift"]["change"] == "Void"
     assert state["sync"]["drift"]["message"].startswith("Voided in QuickBooks")

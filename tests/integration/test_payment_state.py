@@ -3,6 +3,7 @@ itself once what failed is fixed and synced (issue 12)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import SimpleNamespace
 
 from booksync.documents import DocumentKind
@@ -75,6 +76,27 @@ def test_a_notification_stays_open_while_another_document_still_fails(
     assert badge(world, kms_key)["badge"] == "Failed"
     engine(world).run(job())  # p-0 books at last
     assert open_notifications() == []
+
+
+def test_a_notification_counts_only_the_documents_that_failed_its_way(world: SimpleNamespace) -> None:
+    """Its subjects are what must sync for it to resolve: a document that failed otherwise in the
+    same job (a refused payment beside the invoice's total) would hold it open for good, as that
+    document's sync settles only its own failure's notification."""
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    original = world.provider._invoice_data
+
+    def taxed(invoice: object, refs: object) -> dict[str, object]:  # tax the business never charged
+        data = original(invoice, refs)
+        data["total"] += Decimal("7.00")
+        return data
+
+    world.provider._invoice_data = taxed
+    world.provider.fail_next("create_payment", "rejected")
+    report = engine(world).run(job())
+    assert [f["code"] for f in report.failures] == ["total_mismatch", "rejected"]
+    subjects = {n.kind: n.subjects for n in NotificationRepository().for_company(COMPANY)}
+    assert subjects["quickbooks:sync_failed:total_mismatch"] == {"invoice inv-1"}
 
 
 def test_a_refused_refund_fails_its_invoice_too(world: SimpleNamespace, kms_key: str) -> None:

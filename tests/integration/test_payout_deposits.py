@@ -19,6 +19,8 @@ from booksync.store.notifications import NotificationRepository
 from booksync.store.payouts import PayoutRepository
 from booksync.store.runs import RunRepository
 from booksync.sync.engine import InvoiceSync
+from booksync.sync.limiter import Limits
+from booksync.sync.rate_limits import ConnectionGate, InMemoryRateLimiter
 from booksync.sync.records import DocumentService
 
 from local.sandboxes.quickbooks.control import SandboxControl
@@ -328,3 +330,29 @@ def test_a_payout_in_another_currency_than_the_company_is_held_not_deposited(wor
     assert deposits(world) == [] and world.square.reads["po_1"] == 0, "nothing read, nothing written"
     assert "quickbooks:payout:po_1:currency" in notification_kinds(world)
     assert len([n for n in world.notifications.for_company(COMPANY) if n.kind.endswith(":currency")]) == 1
+
+
+def test_a_payout_that_meets_the_daily_limit_waits_for_the_next_day(world: SimpleNamespace) -> None:
+    """QuickBooks' daily limit reached: the payout waits with the reason (not a failure that comes
+    back five times and dead-letters), and the sweep deposits it once the limit allows again."""
+    spent = ConnectionGate(
+        InMemoryRateLimiter(),
+        provider="quickbooks",
+        account_id=world.qbo.realm,
+        limits=Limits(max_concurrent=10, requests_per_minute=500, requests_per_day=0),
+    )
+
+    class Limited:
+        def __getattr__(self, name: str) -> Any:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                with spent.slot(batch=False):
+                    return getattr(world.qbo.provider, name)(*args, **kwargs)
+
+            return call
+
+    first = world.job(provider_for=lambda _c: Limited()).handle(message())
+    assert first.status == "waiting"
+    assert first.waiting_for[0].startswith("QuickBooks' next day (Daily limit reached: QuickBooks allows")
+    assert world.payouts.get(COMPANY, "po_1").status == "waiting" and deposits(world) == []
+    assert world.job().retry_waiting() == 1  # the next day: the sweep retries it
+    assert world.payouts.get(COMPANY, "po_1").status == "deposited" and len(deposits(world)) == 1

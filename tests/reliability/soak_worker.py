@@ -14,7 +14,9 @@ Kill points:
 
 Time is compressed by ``scale`` so the soak finishes: the Lambda's timeout, the intent lease, the
 HTTP client's waits and the busy-retry delay are all divided by it (the queue's visibility timeout
-is divided by it in the soak). Ratios between them are the production ones.
+is divided by it in the soak). Ratios between them are the production ones, including the part
+of the lease a write leaves unused (``ExactlyOnce.LEASE_MARGIN``, a fraction of the lease): a
+write's calls end before its scaled lease does.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def install(killer: Killer, scale: float) -> None:
     kwdefaults = once.ExactlyOnce.__init__.__kwdefaults__
     assert kwdefaults is not None and kwdefaults["lease_seconds"] == LEASE_SECONDS
     kwdefaults["lease_seconds"] = LEASE_SECONDS / scale
+    assert 0 < once.ExactlyOnce.LEASE_MARGIN < 1  # a fraction of the lease: scaled with it
     assert errors.WriteInProgress.RECENT_HOLD_SECONDS == BUSY_RETRY_SECONDS
     errors.WriteInProgress.RECENT_HOLD_SECONDS = BUSY_RETRY_SECONDS / scale
 

@@ -14,8 +14,9 @@ returned that one. A worker's unexpected error fails the example (``tests.thread
 
 Model assumption: the lookup after doubt may be slow (retries, backoff), so the clock may jump
 past the lease while live workers are looking up; the write re-checks its claim before it
-performs. One provider call is shorter than the lease (120 s; the HTTP client stops long before),
-so the clock never jumps between that re-check and the call's end. A worker that died keeps its
+performs. A write's calls end before its lease does (ExactlyOnce bounds them by it: see
+``test_a_write_whose_retries_would_outlive_its_lease_ends_before_the_lease_does``), so the clock
+never jumps between that re-check and the call's end. A worker that died keeps its
 claim until the lease runs out, which the clock may then let happen.
 """
 
@@ -29,8 +30,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
-from booksync.errors import TransientError, WriteInProgress
+from booksync.errors import ProviderError, TransientError, WriteInProgress
+from booksync.providers.http import HttpClient, HttpSettings
 from booksync.providers.port import RemoteObject
 from booksync.store.intents import Claim, IntentBusy, IntentRepository, request_id_for
 from booksync.store.models import IntentModel
@@ -498,3 +501,67 @@ def test_a_busy_claim_says_how_long_it_was_held_and_how_long_it_has_left(
 ) -> None:
     busy = IntentBusy("key", lease_until)
     assert (busy.held_for(now, LEASE), busy.lease_left(now)) == (held_for, lease_left)
+
+
+class SlowThrottling:
+    """A provider at its slowest within the HTTP client's timeouts: each attempt takes the whole
+    connect and read time it is given (the clock moves by as much) and is answered 429 with a
+    Retry-After of 10 s; an attempt whose read time was cut short is given up (a read timeout)."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+        self.attempts: list[tuple[float, float]] = []  # (began, ended) per attempt
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        timeout = request.extensions["timeout"]
+        began = self.clock[0]
+        self.clock[0] += timeout["connect"] + timeout["read"]
+        self.attempts.append((began, self.clock[0]))
+        if timeout["read"] < HttpSettings().read_timeout:
+            raise httpx.ReadTimeout("the answer did not come in time", request=request)
+        return httpx.Response(429, headers={"Retry-After": "10"})
+
+
+def test_a_write_whose_retries_would_outlive_its_lease_ends_before_the_lease_does(intents: None) -> None:
+    """The HTTP client's slowest write (three attempts, each a 5 s connect and a 30 s answer of 429,
+    with two Retry-After waits of 10 s) takes 125 s: past the lease (120 s), when a rival may take
+    the lapsed claim, look up, find nothing yet and create the same object while the first write
+    is still on its way. Under its claim the write's calls end before the lease does, however long
+    the invocation has left (the catalog's function runs 300 s): its last attempt is cut short, it
+    fails retryably, gives its claim back, and the next attempt looks up before it writes."""
+    key = f"acme#quickbooks#item#{uuid.uuid4().hex}#create#0"
+    clock = [1_000.0]
+    provider = SlowThrottling(clock)
+    client = HttpClient(
+        provider="quickbooks",
+        label="QuickBooks",
+        transport=httpx.MockTransport(provider),
+        deadline=lambda: 1_300.0 - clock[0],
+        sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds),
+        rand=lambda: 1.0,
+    )
+
+    def perform(request_id: str) -> RemoteObject:
+        client.request(
+            "POST", "https://quickbooks.test/v3/item", params={"requestid": request_id}, content=b"{}"
+        )
+        raise AssertionError("a 429 is never an answer to link")
+
+    once = ExactlyOnce(
+        IntentRepository(), owner="w1", provider="quickbooks", lease_seconds=LEASE, clock=lambda: clock[0]
+    )
+    with pytest.raises(ProviderError) as failed:
+        once.write(key, perform=perform, lookup=lambda: None, fetch=lambda rid: None)
+    assert [ended <= 1_000.0 + LEASE for _began, ended in provider.attempts] == [True] * 3, provider.attempts
+    assert isinstance(failed.value, TransientError) and failed.value.uncertain  # retried, in doubt
+    # Given back at once: the next delivery need not wait out the lease, and is in doubt.
+    assert (
+        IntentRepository().claim(key, owner="w2", now=clock[0] + 1, lease_seconds=LEASE).attempts_before == 1
+    )
+
+
+def test_the_lease_margin_covers_what_the_http_clients_time_caps_do_not_add_up() -> None:
+    """The client caps each phase of a request by the time left, so the pool wait and the connect
+    before the read may overrun the end it was given by as much as their own timeouts."""
+    http = HttpSettings()
+    assert http.pool_timeout + http.connect_timeout < LEASE * ExactlyOnce.LEASE_MARGIN

@@ -9,8 +9,14 @@ import json
 
 import pytest
 from booksync.webhooks import signature
-from booksync.webhooks.quickbooks import MalformedPayload, legacy_event_id, parse_payload
-from booksync.webhooks.receiver import QuickBooksWebhookReceiver
+from booksync.webhooks.port import WebhookOperation
+from booksync.webhooks.quickbooks import (
+    ChangeEvent,
+    MalformedPayload,
+    QuickBooksWebhookReceiver,
+    legacy_event_id,
+    parse_payload,
+)
 from booksync.webhooks.sources import SsmVerifierToken
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -112,6 +118,56 @@ def test_legacy_payload_with_two_realms() -> None:
     assert events[1].merged_away_id == "7"
     assert events[0].event_id == legacy_event_id("111", "Customer", "1", "Create", "2015-10-05T14:42:19-0700")
     assert len({e.event_id for e in events}) == 3
+
+
+def cloud_event(operation: str) -> dict[str, str]:
+    return {
+        "specversion": "1.0",
+        "id": f"e-{operation}",
+        "type": f"qbo.invoice.{operation}.v1",
+        "intuitaccountid": "111",
+        "intuitentityid": "42",
+    }
+
+
+def legacy(operation: str) -> dict[str, object]:
+    entity = {"name": "Invoice", "id": "42", "operation": operation}
+    return {"eventNotifications": [{"realmId": "111", "dataChangeEvent": {"entities": [entity]}}]}
+
+
+@pytest.mark.parametrize(
+    ("legacy_verb", "cloud_verb", "operation"),
+    [
+        ("Create", "created", WebhookOperation.CREATE),
+        ("Update", "updated", WebhookOperation.UPDATE),
+        ("Delete", "deleted", WebhookOperation.DELETE),
+        ("Merge", "merged", WebhookOperation.MERGE),
+        ("Void", "voided", WebhookOperation.VOID),
+        ("Emailed", "emailed", WebhookOperation.EMAILED),
+    ],
+)
+def test_both_formats_spellings_become_booksyncs_own_operation(
+    legacy_verb: str, cloud_verb: str, operation: WebhookOperation
+) -> None:
+    (old,) = parse_payload(json.dumps(legacy(legacy_verb)))
+    (new,) = parse_payload(json.dumps([cloud_event(cloud_verb)]))
+    assert old.operation is operation and new.operation is operation
+    assert (old.provider_operation, new.provider_operation) == (None, None)
+    # Queued and read back (also as a message queued before: Intuit's verb): the same event.
+    assert ChangeEvent.from_json(json.loads(json.dumps(new.to_json()))) == new
+    assert ChangeEvent.from_json({**new.to_json(), "operation": legacy_verb}) == new
+
+
+def test_a_verb_booksync_has_no_operation_for_is_other_and_intuits_word_is_kept() -> None:
+    (old,) = parse_payload(json.dumps(legacy("Archive")))
+    (new,) = parse_payload(json.dumps([cloud_event("archived")]))
+    assert (old.operation, old.provider_operation, old.recorded_operation) == (
+        WebhookOperation.OTHER,
+        "Archive",
+        "Archive",
+    )
+    assert (new.operation, new.recorded_operation) == (WebhookOperation.OTHER, "archived")
+    assert ChangeEvent.from_json(json.loads(json.dumps(old.to_json()))) == old
 
 
 def test_cloud_events_with_mixed_realms() -> None:

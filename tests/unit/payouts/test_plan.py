@@ -15,9 +15,11 @@ from booksync.payouts.plan import (
     Waiting,
     plan,
 )
-from booksync.providers.square.client import Payout, PayoutEntry
+from booksync.providers.square.models import Payout, PayoutEntry
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.imports import modules_loaded_by
 
 ACCOUNTS = PayoutAccounts(
     bank="35", merchant_fees="60", tips="70", refunds="4", adjustments="80", payout_fees="61"
@@ -240,3 +242,10 @@ def test_a_planned_deposit_adds_up_to_the_payout_or_none_is_planned_and_the_diff
         assert f"difference {result.difference}" in result.message
     else:
         assert isinstance(result, NotADeposit) and the_payout.amount.amount < 0
+
+
+def test_the_planner_reads_squares_data_types_without_loading_the_http_client() -> None:
+    """Square's objects live apart from its HTTP client: planning a deposit calls no provider."""
+    loaded = modules_loaded_by("booksync.payouts.plan")
+    assert "booksync.providers.square.models" in loaded
+    assert {"booksync.providers.square.client", "booksync.providers.http", "httpx"} & loaded == set()

@@ -16,6 +16,7 @@ from booksync.providers.http import (
     HttpClient,
     HttpSettings,
     backoff_delay,
+    calls_end_within,
     dumps_json,
     loads_json,
     parse_retry_after,
@@ -24,6 +25,8 @@ from booksync.providers.http import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.threads import run_threads
 
 URL = "https://api.test/v1/thing"
 SECRET = "Bearer eyJhbGciOiJIUzI1NiJ9.super-secret-token-value"
@@ -264,6 +267,37 @@ def test_backoff_that_would_pass_the_deadline_ends_the_call() -> None:
     with pytest.raises(TransientError):
         get(make(script, sleeps, deadline=lambda: 5.2))
     assert sleeps == []
+
+
+def test_calls_inside_a_tighter_end_end_before_it_in_this_thread_only() -> None:
+    """A write under an intent's lease: its calls end before the lease does, though the function
+    has minutes left; the same client's calls in another thread (a catalog batch worker) are not
+    bound by it, and an end inside another keeps the earlier of the two."""
+    script, sleeps = Scripted(200, 200, 200, 200), list[float]()
+    client = make(script, sleeps, deadline=lambda: 300.0)
+    with calls_end_within(lambda: 4.0, what="this write's claim"):
+        get(client)
+        with calls_end_within(lambda: 9.0, what="a later end"):
+            get(client)
+        run_threads(lambda: get(client))
+    get(client)
+    reads = [request.extensions["timeout"]["read"] for request in script.requests]
+    assert reads == [pytest.approx(3.0), pytest.approx(3.0), 30.0, 30.0]  # 1 s margin before the end
+
+
+def test_no_call_is_made_when_a_tighter_end_is_out_of_time_and_the_error_names_it() -> None:
+    script, sleeps = Scripted(200), list[float]()
+    with calls_end_within(lambda: 1.2, what="this write's claim"), pytest.raises(TransientError) as caught:
+        post(make(script, sleeps, deadline=lambda: 300.0))
+    assert (caught.value.uncertain, caught.value.retryable, script.requests) == (False, True, [])
+    assert str(caught.value).startswith("Acme was not called: this write's claim is out of time")
+
+
+def test_a_retry_wait_that_would_pass_a_tighter_end_ends_the_call() -> None:
+    script, sleeps = Scripted(503), list[float]()
+    with calls_end_within(lambda: 5.2, what="this write's claim"), pytest.raises(TransientError):
+        get(make(script, sleeps, deadline=lambda: 300.0))
+    assert (sleeps, len(script.requests)) == ([], 1)
 
 
 @given(

@@ -17,7 +17,8 @@ from booksync.errors import (
     RemoteNotFound,
 )
 from booksync.providers.http import HttpClient, HttpSettings
-from booksync.providers.square.client import Money, SquareClient
+from booksync.providers.square.client import SquareClient
+from booksync.providers.square.models import Money
 
 BASE = "https://square.test"
 

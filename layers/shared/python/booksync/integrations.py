@@ -538,7 +538,7 @@ class Integrations:
         )
         error = (
             {"code": link.error_code, "message": link.error_message, "fix": link.error_fix}
-            if link is not None and link.error_message and badge in ("Failed", "Blocked")
+            if link is not None and link.error_message and badge in ("Failed", "Blocked", "Not Supported")
             else None
         )
         if badge in ("Synced", "Out of Date"):
@@ -630,6 +630,8 @@ def _badge(
     in_sync = remote_id is not None and pushed == row.content_hash and outcome == "synced"
     if in_sync:
         return "Synced"
+    if outcome == "not_supported" and pushed == row.content_hash:
+        return "Not Supported"  # the provider cannot take it as it stands (its declaration says so)
     if blocked or outcome == "blocked":
         return "Blocked"
     if outcome == "failed":

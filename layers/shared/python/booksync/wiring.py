@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from booksync.sync.sweep import Sweep
     from booksync.sync.worker import SyncWorker
     from booksync.webhooks.events import QuickBooksEventProcessor
-    from booksync.webhooks.receiver import QuickBooksWebhookReceiver
+    from booksync.webhooks.quickbooks import QuickBooksWebhookReceiver
     from booksync.webhooks.square import SquareWebhookReceiver
     from booksync.webhooks.square_events import SquareEventProcessor
 
@@ -476,7 +476,7 @@ def keep_alive(settings: SchedulerSettings) -> KeepAlive:
 
 def quickbooks_webhook_receiver(settings: QuickBooksWebhookSettings) -> QuickBooksWebhookReceiver:
     """Only the verifier token and the queue: no table, no provider before the answer."""
-    from booksync.webhooks.receiver import QuickBooksWebhookReceiver
+    from booksync.webhooks.quickbooks import QuickBooksWebhookReceiver
     from booksync.webhooks.sources import SqsInbox, SsmVerifierToken
 
     return QuickBooksWebhookReceiver(

@@ -36,9 +36,9 @@ from pydantic import ValidationError
 
 from booksync.documents import DocumentKind, Payment, PaymentMethod, Refund
 from booksync.errors import BooksyncError, FieldProblem, InvalidRequest, NotFoundError
-from booksync.providers.square.client import Money
-from booksync.providers.square.client import Payment as SquarePayment
-from booksync.providers.square.client import Refund as SquareRefund
+from booksync.providers.square.models import Money
+from booksync.providers.square.models import Payment as SquarePayment
+from booksync.providers.square.models import Refund as SquareRefund
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import SquareActivityModel
 from booksync.store.notifications import NotificationRepository

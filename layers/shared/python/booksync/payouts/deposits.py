@@ -29,6 +29,7 @@ from booksync.errors import (
     BooksyncError,
     ConnectionDown,
     CurrencyNotBookable,
+    DailyLimitReached,
     InvalidRequest,
     NeedsReconnection,
     NotFoundError,
@@ -47,7 +48,7 @@ from booksync.payouts.plan import (
     plan,
 )
 from booksync.providers.port import AccountingProvider, Deposit, DepositLine
-from booksync.providers.square.client import Payout, PayoutEntry
+from booksync.providers.square.models import Payout, PayoutEntry
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
@@ -260,6 +261,8 @@ class _Attempt:
             return self._deposit(connection)
         except (NeedsReconnection, ConnectionDown) as exc:
             return self._wait([f"QuickBooks to be reconnected ({exc.message})"])
+        except DailyLimitReached as exc:  # the sweep retries it; it goes through the next day
+            return self._wait([f"QuickBooks' next day ({exc.message})"])
         except CurrencyNotBookable as exc:
             return self._held(exc)
         except (Rejected, RemoteNotFound) as exc:

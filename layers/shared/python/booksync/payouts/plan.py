@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from booksync.providers.square.client import Payout, PayoutEntry
+from booksync.providers.square.models import Payout, PayoutEntry
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")

@@ -25,7 +25,9 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -214,6 +216,28 @@ def bind_lambda_deadline(context: Any) -> None:
     bind_deadline(lambda: context.get_remaining_time_in_millis() / 1000)
 
 
+# A tighter end than the invocation's for the calls this thread makes inside ``calls_end_within``
+# (a write under an intent's lease): each thread (a catalog batch worker) has its own.
+_WITHIN: ContextVar[tuple[Callable[[], float], str] | None] = ContextVar(
+    "booksync_calls_end_within", default=None
+)
+
+
+@contextmanager
+def calls_end_within(seconds_left: Callable[[], float], *, what: str) -> Iterator[None]:
+    """Every provider call and wait this thread makes in the block also ends before
+    ``seconds_left()`` reaches zero (the earlier of it and the invocation's deadline counts):
+    a retry or a Retry-After wait that would run past it is not made, and the call fails
+    retryably instead. ``what`` names what ends, for the error (``"this write's claim"``)."""
+    outer = _WITHIN.get()
+    bound = seconds_left if outer is None else (lambda: min(seconds_left(), outer[0]()))
+    token = _WITHIN.set((bound, what))
+    try:
+        yield
+    finally:
+        _WITHIN.reset(token)
+
+
 # Transport failures where the request certainly never reached the server.
 _NOT_SENT = ("ConnectError", "ConnectTimeout", "PoolTimeout")
 
@@ -352,14 +376,16 @@ class HttpClient:
 
         s = self.settings
         connect, read, write, pool = s.connect_timeout, s.read_timeout, s.write_timeout, s.pool_timeout
-        if self.deadline is not None:
-            budget = self.deadline() - s.deadline_margin
+        left = self._time_left()
+        if left is not None:
+            budget = left[0] - s.deadline_margin
             if budget < 0.5:
                 # Nothing has been sent: safe to redo on the next delivery.
                 raise TransientError(
-                    f"{self.label} was not called: the function is out of time",
+                    f"{self.label} was not called: {left[1]} is out of time",
                     provider=self.provider,
                     uncertain=False,
+                    fix="Nothing to do: booksync tries again automatically.",
                 )
             connect, read, write, pool = (min(x, budget) for x in (connect, read, write, pool))
         return httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
@@ -433,7 +459,16 @@ class HttpClient:
     def _fits(self, wait: float) -> bool:
         if wait > self.settings.max_retry_wait:
             return False
-        return self.deadline is None or self.deadline() - wait >= self.settings.time_reserve
+        left = self._time_left()
+        return left is None or left[0] - wait >= self.settings.time_reserve
+
+    def _time_left(self) -> tuple[float, str] | None:
+        """Seconds left before the earliest end that binds this call, and what ends there."""
+        ends = [(self.deadline(), "the function")] if self.deadline is not None else []
+        within = _WITHIN.get()
+        if within is not None:
+            ends.append((within[0](), within[1]))
+        return min(ends, key=lambda end: end[0]) if ends else None
 
     def _transient(
         self, outcome: _Outcome, *, uncertain: bool, response: httpx.Response | None

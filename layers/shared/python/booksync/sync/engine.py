@@ -33,6 +33,7 @@ from booksync.errors import (
     RemoteNotFound,
     error_entry,
 )
+from booksync.providers.declaration import AnyDeclaration, Capability, NotSupported
 from booksync.providers.port import (
     AccountingProvider,
     CompanyCurrencies,
@@ -44,6 +45,7 @@ from booksync.providers.port import (
     RemoteObject,
 )
 from booksync.providers.profile import profile, provider_label
+from booksync.providers.registry import declaration
 from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, organisation_not_chosen
 from booksync.store.documents import DELETED, DocumentRepository
@@ -77,6 +79,9 @@ class Outcome:
     BLOCKED = "blocked"
     SKIPPED = "skipped"
     DELETED = "deleted"
+    # The provider cannot do it (its declaration says so): said on the document and in history,
+    # never retried nor notified.
+    NOT_SUPPORTED = "not_supported"
 
 
 @dataclass
@@ -89,6 +94,8 @@ class SyncReport:
     error: str | None = None
     # Documents refused on their own (a payment) while the rest of the invoice synced.
     failures: list[dict[str, str | None]] = field(default_factory=list)
+    # Documents the provider cannot take (a payment where it has none): the run's notes.
+    unsupported: list[dict[str, str | None]] = field(default_factory=list)
 
 
 ProviderFactory = Callable[[ConnectionModel], AccountingProvider]
@@ -111,7 +118,9 @@ class InvoiceSync:
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
         claims: LinkClaims | None = None,
+        declarations: Callable[[str], AnyDeclaration] = declaration,
     ) -> None:
+        self._declarations = declarations
         self._notifications = notifications
         self._claims = claims or LinkClaims()
         self._docs = documents
@@ -180,9 +189,14 @@ class InvoiceSync:
         if report.failures and report.outcome == Outcome.SYNCED:
             report.outcome, report.error = Outcome.FAILED, report.failures[0]["message"]
             errors.extend(report.failures)
-        status = {Outcome.SYNCED: "succeeded", Outcome.SKIPPED: "skipped", Outcome.BLOCKED: "parked"}.get(
-            report.outcome, "failed"
-        )
+        status = {
+            Outcome.SYNCED: "succeeded",
+            Outcome.SKIPPED: "skipped",
+            Outcome.BLOCKED: "parked",
+            Outcome.NOT_SUPPORTED: "not_supported",
+        }.get(report.outcome, "failed")
+        for note in report.unsupported:
+            add_note(job.company_id, run.run_id, note)
         self._runs.finish(run, status=status, counts=report.counts, errors=errors, now=self._clock())
         observability.documents_synced(report.counts)
         if status == "parked":
@@ -364,6 +378,7 @@ class _Step:
         self.p = provider
         self.connection = connection
         self.report = report
+        self.declared = engine._declarations(job.provider)
         self.once = ExactlyOnce(
             engine._intents, owner=engine._owner, provider=job.provider, clock=engine._clock
         )
@@ -518,6 +533,10 @@ class _Step:
         if link.pushed_hash == row.content_hash:
             self.report.counts["unchanged"] += 1
             return
+        if not self.declared.supports(Capability.VOIDS):
+            self.report.outcome = Outcome.NOT_SUPPORTED
+            self.not_supported(row, self.declared.not_supported(Capability.VOIDS, f"invoice {row.doc_id}"))
+            return
         remote_id = link.remote_id
         current = self.p.get_invoice(remote_id)
         if current is None:
@@ -540,9 +559,14 @@ class _Step:
             row = rows.get(payment_id)
             if row is None:
                 continue
+            if self._said_not_supported(row):
+                continue
             if not self._in_books(row):
                 try:
                     pushed = self._new_payment(row, invoice_row.doc_id, customer_id, remote_invoice_id)
+                except NotSupported as exc:
+                    self._payment_not_supported(row, exc)
+                    continue
                 except (Rejected, RemoteNotFound) as exc:
                     self._payment_refused(row, row.link(self.job.provider), exc)
                     continue
@@ -571,6 +595,7 @@ class _Step:
         Returns its row as it now stands, or None while it waits for an invoice in draft.
         """
         payment: Payment = self.e._docs.parse(row)
+        self._payable(payment)
         remote_invoices = self._remote_invoices(payment, invoice_id, remote_invoice_id)
         if remote_invoices is None:
             if row.pending_bucket:
@@ -584,6 +609,54 @@ class _Step:
                 return row
         self._payment(row, row.link(self.job.provider), payment, customer_id, remote_invoices)
         return row
+
+    def _payable(self, payment: Payment) -> None:
+        """Raises ``NotSupported`` for a payment the provider cannot record, before anything is sent."""
+        label = self.declared.label
+        if not self.declared.supports(Capability.PAYMENTS):
+            raise self.declared.not_supported(Capability.PAYMENTS, f"payment {payment.id}")
+        if len(payment.invoice_ids) > 1 and not self.declared.supports(Capability.PAYMENTS_ACROSS_INVOICES):
+            raise self.declared.not_supported(
+                Capability.PAYMENTS_ACROSS_INVOICES,
+                f"payment {payment.id} pays {len(payment.invoice_ids)} invoices",
+                fix=f"Record one payment per invoice in your app, or this one in {label} yourself.",
+            )
+
+    def not_supported(self, row: DocumentModel, exc: NotSupported) -> None:
+        """Said once, on the document (its content judged: not sent again until it changes) and
+        in this run's notes: no admin notification, no pending marker for the sweep to re-queue."""
+        link = refused_link(row.link(self.job.provider), exc, Outcome.NOT_SUPPORTED)
+        link.pushed_hash = row.content_hash
+        self.e._docs.save_link(row, self.job.provider, link)
+        setattr(row, f"link_{self.job.provider}", link)
+        self.e._docs.clear_pending(row, row.content_hash)
+        self.report.counts["not_supported"] += 1
+        self.report.unsupported.append(error_entry(f"{row.kind} {row.doc_id}", exc))
+
+    def _said_not_supported(self, row: DocumentModel) -> bool:
+        """Judged not supported as it stands: nothing more to say or send (an edit judges it again)."""
+        link = row.link(self.job.provider)
+        judged = link is not None and link.outcome == Outcome.NOT_SUPPORTED
+        if judged and link is not None and link.pushed_hash == row.content_hash:
+            self.report.counts["not_supported"] += 1
+            return True
+        return False
+
+    def _payment_not_supported(self, row: DocumentModel, exc: NotSupported) -> None:
+        """The payment, and its refunds with it (a refund needs its payment in the books)."""
+        self.not_supported(row, exc)
+        refunds = self.e._docs.get_many(self.company, DocumentKind.REFUND, sorted(row.refund_ids or ()))
+        for refund in refunds.values():
+            if not self._said_not_supported(refund):
+                self.not_supported(
+                    refund,
+                    NotSupported(
+                        f"Refund {refund.doc_id} is of payment {row.doc_id}, which is not in "
+                        f"{self.declared.label}: {exc.message}",
+                        provider=exc.provider,
+                        fix=exc.fix,
+                    ),
+                )
 
     def _remote_invoices(self, payment: Payment, here: str, remote_here: str) -> dict[str, str] | None:
         """The remote id of every invoice ``payment`` pays (local id -> remote id).
@@ -690,7 +763,12 @@ class _Step:
         payment: Payment | None = None
         for refund_id in refund_ids:
             row = rows.get(refund_id)
-            if row is None or self._in_books(row):
+            if row is None or self._said_not_supported(row) or self._in_books(row):
+                continue
+            if not self.declared.supports(Capability.REFUNDS):
+                self.not_supported(
+                    row, self.declared.not_supported(Capability.REFUNDS, f"refund {refund_id}")
+                )
                 continue
             payment = payment or self.e._docs.parse(payment_row)
             try:
@@ -978,7 +1056,7 @@ class _Step:
                     self.key(
                         kind,
                         row.doc_id,
-                        f"update#{link_generation(link)}#{link_pushes(link)}#{row.content_hash[:20]}#{current.version}",
+                        f"update#{link_generation(link)}#{link_pushes(link)}#{row.content_hash[:20]}{self._version(current)}",
                     ),
                     perform=perform,
                     lookup=lambda: None,
@@ -991,6 +1069,10 @@ class _Step:
                     raise
                 current = fresh
         raise AssertionError("unreachable")
+
+    def _version(self, current: RemoteObject) -> str:
+        """The version an update applies to, in its key; none where the provider keeps none."""
+        return f"#{current.version}" if self.declared.supports(Capability.VERSIONS) else ""
 
     def _linked(
         self,

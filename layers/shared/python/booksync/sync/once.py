@@ -4,6 +4,11 @@ A write is claimed in the intents table before it is sent. The provider receives
 key derived from the intent. If an earlier attempt may have reached the provider (a timeout, a
 reset, a worker killed before it stored the answer), the object is looked up in the provider
 before anything is created again; QuickBooks' requestid alone is not trusted to prevent that.
+
+A write never outlives its claim: the provider calls that make it (retries and Retry-After waits
+included) end before the claim's lease does, less ``LEASE_MARGIN`` of it, else a worker that took
+the lapsed lease could write the same thing while the first write is still on its way. One that
+would run past it fails retryably instead; the next attempt looks up before it writes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from booksync.errors import WriteInProgress
+from booksync.providers.http import calls_end_within
 from booksync.providers.port import RemoteObject
 from booksync.store.intents import IntentBusy, IntentRepository
 
@@ -27,6 +33,11 @@ class WriteResult(Generic[R]):
 
 
 class ExactlyOnce:
+    # The part of the lease a write leaves unused at its end: the HTTP client caps each phase of a
+    # request (pool, connect, write, read) by the time left, not their sum, and the workers' clocks
+    # (which the lease is read by) may differ by a little.
+    LEASE_MARGIN = 0.1
+
     def __init__(
         self,
         intents: IntentRepository,
@@ -73,9 +84,10 @@ class ExactlyOnce:
         an intent done earlier answers ``done(its remote id)``; after an earlier attempt, ``lookup``
         first (what it finds is the write's result), then ``perform`` with the intent's request id
         only while the claim is still ours; the intent is done with ``remote_id`` of the result."""
+        claimed_at = self._clock()
         try:
             claim = self._intents.claim(
-                intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease
+                intent_key, owner=self._owner, now=claimed_at, lease_seconds=self._lease
             )
         except IntentBusy as busy:
             now = self._clock()
@@ -97,10 +109,11 @@ class ExactlyOnce:
                     return WriteResult(found, created=False)
                 # The lookup may have been slow (retries, backoff): write only while the claim is
                 # still ours, or a worker that took the lapsed lease could write the same thing.
-                self._intents.renew(
-                    intent_key, owner=self._owner, now=self._clock(), lease_seconds=self._lease
-                )
-            result = perform(claim.request_id)
+                claimed_at = self._clock()
+                self._intents.renew(intent_key, owner=self._owner, now=claimed_at, lease_seconds=self._lease)
+            write_ends = claimed_at + self._lease * (1 - self.LEASE_MARGIN)
+            with calls_end_within(lambda: write_ends - self._clock(), what="this write's claim"):
+                result = perform(claim.request_id)
         except IntentBusy:
             raise WriteInProgress(
                 "Another worker took over this record's write; it will be retried.", provider=self._provider

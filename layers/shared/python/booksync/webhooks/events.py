@@ -28,6 +28,7 @@ from booksync.store.models import DocumentModel, WebhookEventModel
 from booksync.store.runs import RunRepository
 from booksync.store.webhook_events import WebhookEventRepository
 from booksync.webhooks.consumer import act_once, keep_malformed
+from booksync.webhooks.port import WebhookOperation
 from booksync.webhooks.quickbooks import ChangeEvent, MalformedPayload, parse_payload
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class QuickBooksEventProcessor:
             return {self._keep_malformed(message): 1}
         try:
             events = (
-                [ChangeEvent(**item) for item in message["events"]]
+                [ChangeEvent.from_json(item) for item in message["events"]]
                 if "events" in message
                 else parse_payload(message["body"])
             )
@@ -86,7 +87,7 @@ class QuickBooksEventProcessor:
             realm_id=event.realm_id,
             entity=event.entity,
             entity_id=event.entity_id,
-            operation=event.operation,
+            operation=event.recorded_operation,
         )
         outcome = act_once(self._events, row, lambda: self._act(event), now=self._clock())
         if outcome is None:
@@ -106,18 +107,20 @@ class QuickBooksEventProcessor:
         return ",".join(sorted(outcomes)), None
 
     def _act_for(self, company_id: str, kind: DocumentKind, event: ChangeEvent) -> str:
-        if event.operation == "Merge" and event.merged_away_id:
+        if event.operation is WebhookOperation.MERGE and event.merged_away_id:
             return self._merged(company_id, kind, event, event.merged_away_id)
         rows = self._links.linked(company_id, kind, [event.entity_id])
         if not rows:
             return "not_linked"
-        if event.operation == "Delete":
+        if event.operation is WebhookOperation.DELETE:
             return self._deleted(company_id, kind, event, rows)
-        if event.operation == "Emailed":
+        if event.operation is WebhookOperation.EMAILED:
             return "ignored"
         drifted = [row for row in rows if not self._own_write(kind, event, row)]
         for row in drifted:
-            if self._links.record_change(row, event.entity_id, event.operation, at=event.occurred_at):
+            if self._links.record_change(
+                row, event.entity_id, event.recorded_operation, at=event.occurred_at
+            ):
                 self._history(company_id, row, event, "changed_in_quickbooks", _drift_text(kind, event))
         return "drift" if drifted else "own_write"
 
@@ -138,7 +141,7 @@ class QuickBooksEventProcessor:
         for row in rows:
             if str(row.status or "").upper() == "DELETED":
                 # Deleted in booksync too: nothing to recreate.
-                self._links.record_change(row, event.entity_id, "Delete", at=event.occurred_at)
+                self._links.record_change(row, event.entity_id, WebhookOperation.DELETE, at=event.occurred_at)
                 continue
             message = (
                 f"{event.entity} {event.entity_id} was deleted in QuickBooks; "
@@ -152,7 +155,7 @@ class QuickBooksEventProcessor:
         return "recreate"
 
     def _own_write(self, kind: DocumentKind, event: ChangeEvent, row: DocumentModel) -> bool:
-        if event.operation == "Void":
+        if event.operation is WebhookOperation.VOID:
             return kind is DocumentKind.INVOICE and row.status == InvoiceStatus.VOID
         link = row.link(PROVIDER)
         changed_at = _epoch(event.occurred_at)
@@ -177,7 +180,7 @@ class QuickBooksEventProcessor:
             "message": text,
             "fix": None,
         }
-        counts = {event.operation.lower(): 1}
+        counts = {event.recorded_operation.lower(): 1}
         self._runs.finish(run, status="recorded", counts=counts, errors=[entry], now=now)
 
     def _keep_malformed(self, message: dict[str, Any]) -> str:
@@ -187,7 +190,12 @@ class QuickBooksEventProcessor:
 
 
 def _drift_text(kind: DocumentKind, event: ChangeEvent) -> str:
-    verb = {"Void": "voided", "Update": "changed", "Create": "created"}.get(event.operation, event.operation)
+    verbs = {
+        WebhookOperation.VOID: "voided",
+        WebhookOperation.UPDATE: "changed",
+        WebhookOperation.CREATE: "created",
+    }
+    verb = verbs.get(event.operation, event.recorded_operation)
     return (
         f"QuickBooks {event.entity} {event.entity_id} (booksync {kind.value}) was {verb} in QuickBooks. "
         "booksync does not copy changes back; your app's version is sent again on its next edit."

@@ -1,4 +1,8 @@
-"""QuickBooks Online webhook payloads, both formats, normalised to one event shape.
+"""QuickBooks Online webhooks: the payloads, both formats, normalised to one event shape, and
+the receiver of POST /webhooks/quickbooks (``QuickBooksWebhookReceiver``).
+
+Intuit wants a 200 within 3 seconds and holds back later events until it gets one: the receiver
+verifies ``intuit-signature``, queues the raw body and answers (``receiver.py``).
 
 Intuit sends either the legacy ``{"eventNotifications": [...]}`` object (one realm per
 notification) or, since the CloudEvents migration, a JSON array of CloudEvents
@@ -10,6 +14,10 @@ lenient about everything else, so a field Intuit adds later does not make us ref
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,6 +25,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from booksync.keys import OutsideKey
 from booksync.webhooks.body import load_json
+from booksync.webhooks.port import WebhookOperation
+from booksync.webhooks.receiver import (
+    MAX_MESSAGE_BYTES,
+    Inbox,
+    OneSecret,
+    ProviderTexts,
+    SignedWebhookReceiver,
+    VerifierToken,
+    truncated,
+)
+from booksync.webhooks.signature import signature_matches
+
+logger = logging.getLogger(__name__)
 
 # CloudEvents spell entities and operations in lower case; the legacy format and our records
 # use Intuit's entity names and operation verbs.
@@ -30,13 +51,18 @@ _ENTITY_NAMES = {
         "Vendor", "VendorCredit",
     )
 }  # fmt: skip
+# Intuit's verbs, in both formats' spellings (legacy ``Update``, CloudEvents ``updated``).
 _OPERATIONS = {
-    "created": "Create",
-    "updated": "Update",
-    "deleted": "Delete",
-    "merged": "Merge",
-    "voided": "Void",
-    "emailed": "Emailed",
+    spelling: operation
+    for operation, spellings in (
+        (WebhookOperation.CREATE, ("create", "created")),
+        (WebhookOperation.UPDATE, ("update", "updated")),
+        (WebhookOperation.DELETE, ("delete", "deleted")),
+        (WebhookOperation.MERGE, ("merge", "merged")),
+        (WebhookOperation.VOID, ("void", "voided")),
+        (WebhookOperation.EMAILED, ("emailed",)),
+    )
+    for spelling in spellings
 }
 
 
@@ -52,13 +78,29 @@ class ChangeEvent:
     realm_id: str
     entity: str
     entity_id: str
-    operation: str  # Create | Update | Delete | Merge | Void | Emailed | (what Intuit adds)
+    operation: WebhookOperation
     occurred_at: str | None = None
     # Merge: the id that was merged away (the event's entity_id is the one that survives).
     merged_away_id: str | None = None
+    # Intuit's own verb when it is none of booksync's operations (OTHER: one Intuit adds later).
+    provider_operation: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> ChangeEvent:
+        """An event as ``to_json`` queued it (a message queued before the operation was
+        booksync's own carries Intuit's verb: it is read the same way)."""
+        operation, word = WebhookOperation.named(str(item["operation"]), _OPERATIONS)
+        if operation is WebhookOperation.OTHER and item.get("provider_operation"):
+            word = str(item["provider_operation"])
+        return cls(**{**item, "operation": operation, "provider_operation": word})
+
+    @property
+    def recorded_operation(self) -> str:
+        """What the event's row records: booksync's word, or Intuit's for one booksync has none for."""
+        return self.provider_operation or self.operation.value
 
 
 class _Entity(BaseModel):
@@ -126,6 +168,7 @@ def _from_legacy(payload: _Legacy) -> list[ChangeEvent]:
     for note in payload.eventNotifications:
         for entity in note.dataChangeEvent.entities:
             merged_away = entity.deletedId or _text((entity.model_extra or {}).get("deletedid"))
+            operation, word = WebhookOperation.named(entity.operation, _OPERATIONS)
             events.append(
                 ChangeEvent(
                     # The legacy format has no event id: this tuple is what identifies a change,
@@ -136,9 +179,10 @@ def _from_legacy(payload: _Legacy) -> list[ChangeEvent]:
                     realm_id=note.realmId,
                     entity=_ENTITY_NAMES.get(entity.name.lower(), entity.name),
                     entity_id=entity.id,
-                    operation=entity.operation,
+                    operation=operation,
                     occurred_at=entity.lastUpdated,
                     merged_away_id=merged_away,
+                    provider_operation=word,
                 )
             )
     return events
@@ -147,14 +191,16 @@ def _from_legacy(payload: _Legacy) -> list[ChangeEvent]:
 def _from_cloud_event(event: _CloudEvent) -> ChangeEvent:
     _, entity, operation, _ = event.type.split(".")
     data = event.data or {}
+    verb, word = WebhookOperation.named(operation, _OPERATIONS)
     return ChangeEvent(
         event_id=f"ce:{event.id}",
         realm_id=event.intuitaccountid,
         entity=_ENTITY_NAMES.get(entity.lower(), entity.capitalize()),
         entity_id=event.intuitentityid,
-        operation=_OPERATIONS.get(operation.lower(), operation.capitalize()),
+        operation=verb,
         occurred_at=event.time,
         merged_away_id=_text(data.get("deletedid") or data.get("deletedId")),
+        provider_operation=word,
     )
 
 
@@ -174,3 +220,72 @@ def _describe(exc: ValidationError) -> str:
         parts.append(f"{where}: {err.get('msg', 'is invalid')}")
     more = len(exc.errors()) - 5
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+_QUICKBOOKS = ProviderTexts(
+    provider="quickbooks",
+    sender="Intuit",
+    secret_log="verifier token",
+    secret_detail="verifier token",
+    not_configured_title="QuickBooks webhooks are not configured",
+    not_configured_fix=(
+        "Store the Verifier Token from your Intuit app's Webhooks page in the SSM parameter named "
+        "by QBO_WEBHOOK_VERIFIER_PARAM (template parameter QuickBooksWebhookVerifierParameterName)."
+    ),
+    signature_header="intuit-signature",
+    bad_signature_fix="Check that the Verifier Token stored for booksync is the one of this Intuit app.",
+    malformed_title="Not a QuickBooks webhook payload",
+    malformed_fix=(
+        "booksync kept the body; it expects Intuit's eventNotifications object or a CloudEvents array."
+    ),
+)
+
+
+class QuickBooksWebhookReceiver(SignedWebhookReceiver[list[ChangeEvent]]):
+    texts = _QUICKBOOKS
+    malformed = MalformedPayload
+    log = logger
+
+    def __init__(
+        self,
+        *,
+        token: VerifierToken,
+        inbox: Inbox,
+        production: bool,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(secrets=OneSecret(token), inbox=inbox, production=production, clock=clock)
+
+    def _parse(self, body: bytes) -> list[ChangeEvent]:
+        return parse_payload(body)
+
+    def _matches(self, body: bytes, signature: str | None, secret: str) -> bool:
+        return signature_matches(body, signature, secret)
+
+    def _queued_extra(self, parsed: list[ChangeEvent]) -> dict[str, Any]:
+        return {"events": len(parsed)}
+
+    def _too_big(
+        self, envelope: dict[str, Any], text: str, parsed: list[ChangeEvent] | None, malformed: str | None
+    ) -> list[str]:
+        if parsed is None:
+            return [truncated(envelope, text, malformed)]
+        return _chunks(envelope, parsed)
+
+
+def _chunks(envelope: dict[str, Any], events: list[ChangeEvent]) -> list[str]:
+    """A delivery too big for one message (Intuit sets no size limit) travels as its events."""
+    messages: list[str] = []
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for event in events:
+        item = event.to_json()
+        item_size = len(json.dumps(item).encode()) + 2
+        if batch and size + item_size > MAX_MESSAGE_BYTES - 200:
+            messages.append(json.dumps({**envelope, "events": batch}))
+            batch, size = [], 0
+        batch.append(item)
+        size += item_size
+    if batch:
+        messages.append(json.dumps({**envelope, "events": batch}))
+    return messages

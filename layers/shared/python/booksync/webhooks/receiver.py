@@ -1,32 +1,30 @@
-"""POST /webhooks/quickbooks: verify, enqueue, answer (design.md, "Webhooks").
+"""Any provider's webhook endpoint: verify, enqueue, answer (design.md, "Webhooks").
 
-Intuit wants a 200 within 3 seconds and holds back later events until it gets one, so the only
-round trip before the answer is one SQS SendMessage of the verified raw body; everything else
-(dedupe, finding the company, acting on documents) happens in the queue's consumer.
+Providers want a 2xx within seconds (Intuit 3, Xero 5, Square 10), so the only round trip
+before the answer is one SQS SendMessage of the verified raw body; everything else (dedupe,
+finding the company, acting on documents, calling the provider's API for a thin event) happens
+in the queue's consumer. A provider's receiver (``quickbooks.py``, ``square.py``) says how its
+signature is checked and its body parsed; this module knows no provider.
 
 Answers:
 - 200, empty body: verified and queued.
-- 400 problem: verified but not a QuickBooks payload. The raw body is still queued (the consumer
-  records it, so nothing Intuit sent is lost) and the 400 makes Intuit retry, which a fix of the
-  parser turns into a success; redeliveries of the same bytes are deduplicated by the consumer.
-- 401 problem: missing or wrong ``intuit-signature``; nothing queued.
-- 503 problem: in production the verifier token is not configured (every request, until it is),
-  or the queue could not take the message (Intuit retries).
+- 400 problem: verified but not the provider's payload. The raw body is still queued (the
+  consumer records it, so nothing the provider sent is lost) and the 400 makes the provider
+  retry, which a fix of the parser turns into a success; redeliveries of the same bytes are
+  deduplicated by the consumer.
+- 401 problem: missing or wrong signature; nothing queued.
+- 503 problem: in production the signing secret is not configured (every request, until it
+  is), or the queue could not take the message (the provider retries).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from booksync.webhooks.quickbooks import ChangeEvent, MalformedPayload, parse_payload
-from booksync.webhooks.signature import signature_matches
-
-logger = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 # SQS refuses messages over 256 KiB; leave room for the envelope and attribute overhead.
 MAX_MESSAGE_BYTES = 240_000
@@ -49,6 +47,32 @@ class VerifierToken(Protocol):
     def refreshed(self) -> str | None:
         """Re-read the token after a mismatch (a rotated token); None if not due or unusable."""
         ...
+
+
+class SecretLookup(Protocol):
+    """The secret a delivery is signed with, by the connection or account it says it is for
+    (``account``; None where one secret signs every delivery of the provider)."""
+
+    def current(self, account: str | None) -> tuple[str | None, str | None]:
+        """The secret, or None with the reason there is none (names the setting or the account)."""
+        ...
+
+    def refreshed(self, account: str | None) -> str | None:
+        """Re-read the secret after a mismatch (a rotated one); None if not due or unusable."""
+        ...
+
+
+@dataclass(frozen=True)
+class OneSecret:
+    """One secret signs every connection's deliveries (Intuit's verifier token, Square's key)."""
+
+    token: VerifierToken
+
+    def current(self, account: str | None) -> tuple[str | None, str | None]:
+        return self.token.current()
+
+    def refreshed(self, account: str | None) -> str | None:
+        return self.token.refreshed()
 
 
 class Inbox(Protocol):
@@ -83,21 +107,28 @@ class ProviderTexts:
     bad_signature_fix: str
     malformed_title: str
     malformed_fix: str
+    # Where each connection signs with its own secret: what the body names to choose it by.
+    signer: str = "account"
+    unknown_signer_fix: str = ""
 
 
 class SignedWebhookReceiver(Generic[Parsed]):
     """Verify the signature, queue the raw body, answer. A provider says how to check a
     signature (``_matches``), parse a body (``_parse``, raising ``malformed``) and keep one too
-    big for a message (``_too_big``); ``texts`` are its words."""
+    big for a message (``_too_big``); ``texts`` are its words. Where each connection signs with
+    its own secret (``signed_per_account``: FreshBooks signs each account's callbacks with its
+    own verifier), ``_signer`` reads from the body, not yet trusted, whose secret to check it
+    with; a body that names none, or names one booksync holds no secret for, is refused."""
 
     texts: ClassVar[ProviderTexts]
     malformed: ClassVar[type[Exception]]
     log: ClassVar[logging.Logger]
+    signed_per_account: ClassVar[bool] = False
 
     def __init__(
-        self, *, secret: VerifierToken, inbox: Inbox, production: bool, clock: Callable[[], float]
+        self, *, secrets: SecretLookup, inbox: Inbox, production: bool, clock: Callable[[], float]
     ) -> None:
-        self._secret_source = secret
+        self._secrets = secrets
         self._inbox = inbox
         self._production = production
         self._clock = clock
@@ -118,8 +149,12 @@ class SignedWebhookReceiver(Generic[Parsed]):
     def _queued_extra(self, parsed: Parsed) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _secret(self) -> tuple[str | None, str | None]:
-        return self._secret_source.current()
+    def _signer(self, body: bytes) -> str | None:
+        """The connection or account whose secret signed ``body`` (``signed_per_account`` only)."""
+        raise NotImplementedError
+
+    def _secret(self, account: str | None) -> tuple[str | None, str | None]:
+        return self._secrets.current(account)
 
     # ------------------------------------------------------------ the flow
 
@@ -161,7 +196,10 @@ class SignedWebhookReceiver(Generic[Parsed]):
     def _verify(self, body: bytes, signature: str | None) -> tuple[Answer | None, bool]:
         """A refusal, or None and whether the signature was checked (False: dev, no secret)."""
         texts = self.texts
-        secret, reason = self._secret()
+        account = self._signer(body) if self.signed_per_account else None
+        refused, secret, reason = self._secret_for(account)
+        if refused is not None:
+            return refused, False
         if secret is None:
             if self._production:
                 self.log.error(
@@ -174,20 +212,51 @@ class SignedWebhookReceiver(Generic[Parsed]):
             return None, False
         if self._matches(body, signature, secret):
             return None, True
-        fresh = self._secret_source.refreshed() if signature else None
+        fresh = self._secrets.refreshed(account) if signature else None
         if fresh is not None and fresh != secret and self._matches(body, signature, fresh):
             return None, True
         self.log.warning(f"{texts.provider} webhook signature refused", extra={"signed": bool(signature)})
-        return (
-            problem(
-                401,
-                "bad_signature",
-                "Signature missing or wrong",
-                f"The {texts.signature_header} header is missing or does not match the body.",
-                texts.bad_signature_fix,
-            ),
-            False,
-        )
+        header = texts.signature_header
+        return self._refused(f"The {header} header is missing or does not match the body."), False
+
+    def _secret_for(self, account: str | None) -> tuple[Answer | None, str | None, str | None]:
+        """A refusal, or the secret (None: not configured) and the reason there is none. Signed
+        per account: a body that names none, or one booksync holds no secret for, is refused."""
+        texts = self.texts
+        if self.signed_per_account and account is None:
+            self.log.warning(f"{texts.provider} webhook names no {texts.signer}")
+            return self._refused(f"The body names no {texts.signer}, so no secret can verify it."), None, None
+        try:
+            secret, reason = self._secret(account)
+        except Exception as exc:  # the secret store's own errors: the provider delivers it again
+            self.log.exception(
+                f"{texts.provider} webhook secret not read", extra={"error": type(exc).__name__}
+            )
+            unavailable = problem(
+                503,
+                "webhook_secret_unavailable",
+                "The signing secret could not be read",
+                f"booksync could not read the secret that verifies this {texts.signer}'s deliveries.",
+                f"Nothing to do: {texts.sender} delivers it again.",
+            )
+            return unavailable, None, None
+        if secret is None and account is not None:
+            self.log.warning(
+                f"{texts.provider} webhook {texts.signer} has no secret", extra={"reason": reason}
+            )
+            return (
+                self._refused(f"booksync holds no signing secret for this {texts.signer}: {reason}."),
+                None,
+                None,
+            )
+        return None, secret, reason
+
+    def _refused(self, detail: str) -> Answer:
+        texts = self.texts
+        fix = texts.bad_signature_fix
+        if self.signed_per_account and texts.unknown_signer_fix:
+            fix = f"{fix} {texts.unknown_signer_fix}"
+        return problem(401, "bad_signature", "Signature missing or wrong", detail, fix)
 
     def _not_configured(self, reason: str | None) -> Answer:
         texts = self.texts
@@ -217,72 +286,3 @@ def truncated(envelope: dict[str, Any], text: str, malformed: str | None) -> str
     """A body too big to keep whole and not to be split: its start, for a person to read."""
     cut = text[: MAX_MESSAGE_BYTES // 8]
     return json.dumps({**envelope, "body": cut, "malformed": malformed, "truncated": True})
-
-
-_QUICKBOOKS = ProviderTexts(
-    provider="quickbooks",
-    sender="Intuit",
-    secret_log="verifier token",
-    secret_detail="verifier token",
-    not_configured_title="QuickBooks webhooks are not configured",
-    not_configured_fix=(
-        "Store the Verifier Token from your Intuit app's Webhooks page in the SSM parameter named "
-        "by QBO_WEBHOOK_VERIFIER_PARAM (template parameter QuickBooksWebhookVerifierParameterName)."
-    ),
-    signature_header="intuit-signature",
-    bad_signature_fix="Check that the Verifier Token stored for booksync is the one of this Intuit app.",
-    malformed_title="Not a QuickBooks webhook payload",
-    malformed_fix=(
-        "booksync kept the body; it expects Intuit's eventNotifications object or a CloudEvents array."
-    ),
-)
-
-
-class QuickBooksWebhookReceiver(SignedWebhookReceiver[list[ChangeEvent]]):
-    texts = _QUICKBOOKS
-    malformed = MalformedPayload
-    log = logger
-
-    def __init__(
-        self,
-        *,
-        token: VerifierToken,
-        inbox: Inbox,
-        production: bool,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(secret=token, inbox=inbox, production=production, clock=clock)
-
-    def _parse(self, body: bytes) -> list[ChangeEvent]:
-        return parse_payload(body)
-
-    def _matches(self, body: bytes, signature: str | None, secret: str) -> bool:
-        return signature_matches(body, signature, secret)
-
-    def _queued_extra(self, parsed: list[ChangeEvent]) -> dict[str, Any]:
-        return {"events": len(parsed)}
-
-    def _too_big(
-        self, envelope: dict[str, Any], text: str, parsed: list[ChangeEvent] | None, malformed: str | None
-    ) -> list[str]:
-        if parsed is None:
-            return [truncated(envelope, text, malformed)]
-        return _chunks(envelope, parsed)
-
-
-def _chunks(envelope: dict[str, Any], events: list[ChangeEvent]) -> list[str]:
-    """A delivery too big for one message (Intuit sets no size limit) travels as its events."""
-    messages: list[str] = []
-    batch: list[dict[str, Any]] = []
-    size = 0
-    for event in events:
-        item = event.to_json()
-        item_size = len(json.dumps(item).encode()) + 2
-        if batch and size + item_size > MAX_MESSAGE_BYTES - 200:
-            messages.append(json.dumps({**envelope, "events": batch}))
-            batch, size = [], 0
-        batch.append(item)
-        size += item_size
-    if batch:
-        messages.append(json.dumps({**envelope, "events": batch}))
-    return messages

@@ -25,6 +25,7 @@ from booksync.keys import KEY_MAX_CHARS, fits_key
 from booksync.webhooks.body import load_json
 from booksync.webhooks.receiver import (
     Inbox,
+    OneSecret,
     ProviderTexts,
     SignedWebhookReceiver,
     VerifierToken,
@@ -126,11 +127,11 @@ class SquareWebhookReceiver(SignedWebhookReceiver[SquareEvent]):
         production: bool,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(secret=key, inbox=inbox, production=production, clock=clock)
+        super().__init__(secrets=OneSecret(key), inbox=inbox, production=production, clock=clock)
         self._url = notification_url or None
 
-    def _secret(self) -> tuple[str | None, str | None]:
-        key, reason = super()._secret()
+    def _secret(self, account: str | None) -> tuple[str | None, str | None]:
+        key, reason = super()._secret(account)
         if self._url is None:
             return None, "is usable, but SQUARE_WEBHOOK_NOTIFICATION_URL is not set"
         return key, reason

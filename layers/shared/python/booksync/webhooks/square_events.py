@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from booksync.errors import ConfigurationError
 from booksync.keys import fits_key
 from booksync.payments.square import SquarePayments
-from booksync.providers.square.client import Payment, Refund
+from booksync.providers.square.models import Payment, Refund
 from booksync.queues import SqsQueue
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.models import ConnectionModel, WebhookEventModel

@@ -1,0 +1,181 @@
+"""The engine asks the provider's declaration before it writes (issue 14): what a provider cannot
+do is said as "not supported by <label>" on the document and in history, never tried and failed,
+never notified to admins, never re-queued by the sweep; customers, items and invoices still sync.
+
+The provider is the in-memory one declared as "Plain Books" (tests/fakes/provider.py): no
+versions, no batch writes, no payments. It refuses what it did not declare, so an engine that
+did not ask first would fail there (and notify, and retry)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from booksync.documents import DocumentKind
+from booksync.integrations import Integrations
+from booksync.providers.declaration import Capability
+from booksync.store.connections import ConnectionRepository
+from booksync.store.models import IntentModel
+from booksync.store.notifications import NotificationRepository
+from booksync.sync.sweep import Sweep
+
+from tests import builders
+from tests.fakes.provider import FakeProvider, plain_books
+from tests.integration.test_invoice_sync_engine import COMPANY, job, world
+from tests.integration.test_payments_and_refunds import refund, split_payment
+
+__all__ = ["world"]  # the fixture, shared with the engine tests
+
+
+def engine_over(world: SimpleNamespace, books: FakeProvider) -> SimpleNamespace:
+    notifications = NotificationRepository()
+    engine = builders.invoice_sync(
+        world.docs,
+        ConnectionRepository(),
+        world.runs,
+        books,
+        notifications=notifications,
+        declarations=lambda _provider: books.declaration(),
+    )
+    return SimpleNamespace(engine=engine, notifications=notifications, books=books)
+
+
+def state(world: SimpleNamespace, kind: DocumentKind, doc_id: str) -> dict[str, object]:
+    row = world.docs.get(COMPANY, kind, doc_id)
+    connection = ConnectionRepository().get(COMPANY, "quickbooks")
+    dependents = None
+    if kind == DocumentKind.INVOICE:
+        payments = world.docs.get_many(COMPANY, DocumentKind.PAYMENT, sorted(row.payment_ids or ()))
+        dependents = {doc_id: list(payments.values())}
+    return Integrations.sync_state(row, "quickbooks", connection, dependents)
+
+
+def notes(world: SimpleNamespace, run_id: str | None) -> list[tuple[str, str, str]]:
+    run = world.runs.get(COMPANY, str(run_id))
+    return [(n.document, n.code, n.message) for n in run.notes or []]
+
+
+def swept(world: SimpleNamespace) -> list[str]:
+    """What the five-minute sweep queues now (pending work older than no grace at all)."""
+    world.queue.jobs.clear()
+    Sweep(
+        documents=world.docs,
+        connections=ConnectionRepository(),
+        runs=world.runs,
+        queue=world.queue,
+        grace_seconds=-60,
+    ).run()
+    return [f"{j.kind} {j.invoice_id}" for j in world.queue.jobs]
+
+
+def test_payments_not_supported_are_said_once_and_the_rest_syncs(world: SimpleNamespace) -> None:
+    plain = engine_over(world, plain_books())
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.service.put_refund(COMPANY, refund("r-1", "40.00"))
+
+    report = plain.engine.run(job())
+    assert report.outcome == "synced" and report.error is None
+    assert plain.books.writes == {"create_customer": 1, "create_item": 2, "create_invoice": 1}
+    said = "Recording payments is not supported by Plain Books (payment p-1)."
+    assert notes(world, report.run_id) == [
+        ("payment p-1", "not_supported", said),
+        ("refund r-1", "not_supported", f"Refund r-1 is of payment p-1, which is not in Plain Books: {said}"),
+    ]
+    assert world.runs.get(COMPANY, str(report.run_id)).status == "succeeded"
+    assert plain.notifications.for_company(COMPANY) == [], "not a failure: no admin is told"
+    payment = state(world, DocumentKind.PAYMENT, "p-1")
+    assert payment["badge"] == "Not Supported" and payment["error"]["message"] == said  # type: ignore[index]
+    assert state(world, DocumentKind.REFUND, "r-1")["badge"] == "Not Supported"
+    assert state(world, DocumentKind.INVOICE, "inv-1")["badge"] == "Synced"
+    assert swept(world) == [], "nothing is left pending for the sweep to re-queue"
+
+    again = plain.engine.run(job())  # a Resync: nothing written, nothing said again
+    assert again.outcome == "synced" and again.counts["not_supported"] == 1  # its refund waits with it
+    assert notes(world, again.run_id) == [] and sum(plain.books.writes.values()) == 4
+    assert plain.notifications.for_company(COMPANY) == []
+
+
+def test_a_payment_across_invoices_is_not_supported_where_only_single_ones_are(
+    world: SimpleNamespace,
+) -> None:
+    plain = engine_over(world, plain_books(Capability.PAYMENTS))
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_invoice(COMPANY, builders.invoice("inv-2", number="1002"))
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.service.put_payment(COMPANY, split_payment("p-9", "80.00", "100.00"))
+
+    report = plain.engine.run(job())
+    assert report.outcome == "synced"
+    assert plain.books.writes["create_payment"] == 1, "the single payment is recorded"
+    assert plain.books.writes["create_invoice"] == 1, (
+        "no other invoice is synced for a payment that waits for none"
+    )
+    assert notes(world, report.run_id) == [
+        (
+            "payment p-9",
+            "not_supported",
+            "Recording one payment across several invoices is not supported by Plain Books "
+            "(payment p-9 pays 2 invoices).",
+        )
+    ]
+    assert state(world, DocumentKind.PAYMENT, "p-9")["error"]["fix"] == (  # type: ignore[index]
+        "Record one payment per invoice in your app, or this one in Plain Books yourself."
+    )
+    assert swept(world) == ["invoice inv-2"], "the other invoice waits for its own job, not the payment"
+    other = plain.engine.run(job("inv-2"))
+    assert (
+        other.outcome == "synced" and other.counts["not_supported"] == 1 and notes(world, other.run_id) == []
+    )
+    assert plain.books.writes["create_payment"] == 1 and plain.books.writes["create_invoice"] == 2
+    assert plain.notifications.for_company(COMPANY) == [] and swept(world) == []
+
+
+def test_refunds_not_supported_leave_their_payment_recorded(world: SimpleNamespace) -> None:
+    plain = engine_over(world, plain_books(Capability.PAYMENTS))
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.service.put_refund(COMPANY, refund("r-1", "40.00"))
+
+    report = plain.engine.run(job())
+    assert report.outcome == "synced" and plain.books.writes["create_payment"] == 1
+    assert "create_refund" not in plain.books.writes
+    assert notes(world, report.run_id) == [
+        ("refund r-1", "not_supported", "Recording refunds is not supported by Plain Books (refund r-1).")
+    ]
+    assert plain.notifications.for_company(COMPANY) == [] and swept(world) == []
+
+
+def test_a_void_not_supported_is_said_on_the_invoice_not_failed(world: SimpleNamespace) -> None:
+    plain = engine_over(world, plain_books(less=Capability.VOIDS))
+    world.service.put_invoice(COMPANY, builders.invoice())
+    assert plain.engine.run(job()).outcome == "synced"
+    world.service.put_invoice(COMPANY, builders.invoice(status="VOID"))
+
+    report = plain.engine.run(job())
+    assert report.outcome == "not_supported"
+    assert "void_invoice" not in plain.books.calls and "update_invoice" not in plain.books.writes
+    assert world.runs.get(COMPANY, str(report.run_id)).status == "not_supported"
+    said = "Voiding an invoice is not supported by Plain Books (invoice inv-1)."
+    assert notes(world, report.run_id) == [("invoice inv-1", "not_supported", said)]
+    invoice = state(world, DocumentKind.INVOICE, "inv-1")
+    assert invoice["badge"] == "Not Supported" and invoice["error"]["message"] == said  # type: ignore[index]
+    assert plain.notifications.for_company(COMPANY) == [] and swept(world) == []
+
+
+@pytest.mark.parametrize("versioned", [True, False])
+def test_an_update_names_a_version_only_where_the_provider_keeps_one(
+    world: SimpleNamespace, versioned: bool
+) -> None:
+    """The key of an update holds the version it applies to (QuickBooks' SyncToken); a provider
+    that declares none has no version to name, and its key does not pretend one."""
+    books = plain_books()
+    books.versioned = versioned
+    plain = engine_over(world, books)
+    world.service.put_invoice(COMPANY, builders.invoice(memo="A"))
+    plain.engine.run(job())
+    world.service.put_invoice(COMPANY, builders.invoice(memo="B"))
+    plain.engine.run(job())
+    assert books.writes["update_invoice"] == 1
+    (update,) = [i.intent_key for i in IntentModel.scan() if "#invoice#inv-1#update#" in i.intent_key]
+    assert update.endswith("#0") == versioned and "None" not in update, update

@@ -1,0 +1,158 @@
+"""The generic webhook receiver (``webhooks/receiver.py``): one provider-neutral flow, and a
+secret chosen per connection where the provider signs each account's callbacks with its own
+(FreshBooks gives every callback its own verifier). The provider here is a small one of the
+test's own: form-encoded callbacks naming their ``account_id``, signed base64(HMAC-SHA256)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlencode
+
+import pytest
+from booksync.webhooks.receiver import Answer, ProviderTexts, SignedWebhookReceiver
+from booksync.webhooks.signature import sign, signature_matches
+
+from tests.fakes.webhooks import FakeInbox
+from tests.imports import modules_loaded_by
+
+SECRETS = {"acct-a": "verifier-of-a-0001", "acct-b": "verifier-of-b-0002"}
+
+
+class NotACallback(ValueError):
+    pass
+
+
+class Secrets:
+    """Each connection's verifier, by account id; ``down``: the store cannot be read."""
+
+    def __init__(self, down: bool = False) -> None:
+        self.down = down
+        self.asked: list[str | None] = []
+
+    def current(self, account: str | None) -> tuple[str | None, str | None]:
+        self.asked.append(account)
+        if self.down:
+            raise ConnectionError("secret store unreachable")
+        secret = SECRETS.get(account or "")
+        return secret, None if secret else f"no connection has account {account}"
+
+    def refreshed(self, account: str | None) -> str | None:
+        return None
+
+
+class PerAccountReceiver(SignedWebhookReceiver[dict[str, str]]):
+    texts: ClassVar[ProviderTexts] = ProviderTexts(
+        provider="books",
+        sender="Books",
+        secret_log="verifier",
+        secret_detail="Books verifier",
+        not_configured_title="Books webhooks are not configured",
+        not_configured_fix="Connect Books again.",
+        signature_header="x-books-signature",
+        bad_signature_fix="Check that the callback was registered by booksync.",
+        malformed_title="Not a Books callback",
+        malformed_fix="booksync kept the body; it expects name and object_id.",
+        signer="Books account",
+        unknown_signer_fix="Connect that Books account to booksync (its callbacks are registered then).",
+    )
+    malformed = NotACallback
+    log = logging.getLogger("tests.books")
+    signed_per_account = True
+
+    def _signer(self, body: bytes) -> str | None:
+        accounts = parse_qs(body.decode(errors="replace")).get("account_id")
+        return accounts[0] if accounts else None
+
+    def _matches(self, body: bytes, signature: str | None, secret: str) -> bool:
+        return signature_matches(body, signature, secret)
+
+    def _parse(self, body: bytes) -> dict[str, str]:
+        fields = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        missing = [name for name in ("name", "object_id") if name not in fields]
+        if missing:
+            raise NotACallback(f"it has no {', '.join(missing)}")
+        return fields
+
+    def _queued_extra(self, parsed: dict[str, str]) -> dict[str, Any]:
+        return {"name": parsed["name"]}
+
+    def _too_big(
+        self, envelope: dict[str, Any], text: str, parsed: dict[str, str] | None, malformed: str | None
+    ) -> list[str]:
+        raise AssertionError("a callback is small")
+
+
+def receive(
+    body: bytes, signature: str | None, *, secrets: Secrets | None = None
+) -> tuple[Answer, FakeInbox]:
+    inbox = FakeInbox()
+    receiver = PerAccountReceiver(
+        secrets=secrets or Secrets(), inbox=inbox, production=True, clock=lambda: 1.0
+    )
+    return receiver.receive(body, signature), inbox
+
+
+def callback(**fields: str) -> bytes:
+    return urlencode({"name": "invoice.create", "object_id": "77", **fields}).encode()
+
+
+def test_a_callback_is_verified_with_its_own_accounts_secret() -> None:
+    for account, secret in SECRETS.items():
+        body = callback(account_id=account)
+        answer, inbox = receive(body, sign(body, secret))
+        assert answer.status == 200
+        assert [json.loads(m)["body"] for m in inbox.sent] == [body.decode()]
+
+
+def test_a_callback_signed_with_another_connections_secret_is_refused_and_nothing_queued() -> None:
+    body = callback(account_id="acct-a")
+    secrets = Secrets()
+    answer, inbox = receive(body, sign(body, SECRETS["acct-b"]), secrets=secrets)
+    assert answer.status == 401 and inbox.sent == []
+    assert secrets.asked == ["acct-a"]  # the secret of the account the body names, not a global one
+    assert answer.body is not None and "x-books-signature" in answer.body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        pytest.param(
+            callback(), "The body names no Books account, so no secret can verify it.", id="no-account"
+        ),
+        pytest.param(
+            callback(account_id="acct-z"),
+            "booksync holds no signing secret for this Books account: no connection has account acct-z.",
+            id="unknown-account",
+        ),
+    ],
+)
+def test_a_callback_no_secret_can_verify_is_refused_saying_why(body: bytes, detail: str) -> None:
+    answer, inbox = receive(body, sign(body, SECRETS["acct-a"]))
+    assert (answer.status, inbox.sent) == (401, [])
+    assert answer.body is not None and answer.body["detail"] == detail
+    assert "Connect that Books account to booksync" in answer.body["fix"]
+
+
+def test_a_secret_store_that_cannot_be_read_answers_503_so_the_provider_delivers_again() -> None:
+    body = callback(account_id="acct-a")
+    answer, inbox = receive(body, sign(body, SECRETS["acct-a"]), secrets=Secrets(down=True))
+    assert (answer.status, inbox.sent) == (503, [])
+    assert answer.body is not None and answer.body["fix"] == "Nothing to do: Books delivers it again."
+
+
+def test_a_signed_callback_that_is_not_one_is_kept_and_answered_400() -> None:
+    body = urlencode({"account_id": "acct-b", "object_id": "77"}).encode()
+    answer, inbox = receive(body, sign(body, SECRETS["acct-b"]))
+    assert answer.status == 400 and answer.body is not None
+    assert answer.body["detail"] == "The body was signed correctly but it has no name."
+    (kept,) = [json.loads(m) for m in inbox.sent]
+    assert (kept["body"], kept["malformed"], kept["signed"]) == (body.decode(), "it has no name", True)
+
+
+@pytest.mark.parametrize(
+    "module", ["booksync.webhooks.receiver", "booksync.webhooks.square", "booksync.webhooks.square_events"]
+)
+def test_the_generic_receiver_and_squares_webhooks_load_no_quickbooks_code(module: str) -> None:
+    assert sorted(name for name in modules_loaded_by(module) if "quickbooks" in name) == []
