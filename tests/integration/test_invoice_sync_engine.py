@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from booksync.documents import DocumentKind
-from booksync.errors import Conflict, RateLimited, TransientError
+from booksync.errors import Conflict, NeedsReconnection, RateLimited, TransientError
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import ConnectionModel
@@ -207,6 +207,30 @@ def test_a_stale_version_is_reread_up_to_three_times_then_the_conflict_is_the_an
     with pytest.raises(Conflict):
         world.engine().run(job())
     assert (world.provider.calls["update_invoice"], world.provider.writes["update_invoice"]) == (6, 1)
+
+
+def test_an_invoice_parked_after_it_reached_the_books_shows_synced_once_its_job_completes(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grant went away between the invoice and its payment: the job is parked with the invoice
+    already in the books. Once reconnected, the unchanged invoice is not pushed again, and its
+    status stops saying it is blocked."""
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment())
+    create_payment = world.provider.create_payment
+
+    def revoked(*args: object, **kwargs: object) -> object:
+        monkeypatch.setattr(world.provider, "create_payment", create_payment)
+        raise NeedsReconnection("invalid_grant", provider="quickbooks")
+
+    monkeypatch.setattr(world.provider, "create_payment", revoked)
+    assert world.engine().run(job()).outcome == "blocked"
+    parked = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1").link("quickbooks")
+    assert parked.remote_id and parked.outcome == "blocked"
+    assert world.engine().run(job()).outcome == "synced"
+    link = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1").link("quickbooks")
+    assert (link.outcome, link.error_code, link.error_message) == ("synced", None, None)
+    assert world.provider.writes["create_invoice"] == 1 and world.provider.writes["create_payment"] == 1
 
 
 def test_edits_a_b_a_b_all_reach_a_provider_without_versions(world: SimpleNamespace) -> None:
