@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
+from booksync.documents import DocumentKind
 from booksync.errors import AccountTaken, InvalidRequest, OrganisationNotChosen
 from booksync.integrations import Connected, Integrations
 from booksync.providers.declaration import Capability
@@ -228,6 +229,9 @@ def test_work_waits_for_the_choice_and_says_why(world: SimpleNamespace, tables: 
     service.put_item("acme", builders.item("i-2", name="Trip charge", price="80.00"))
     service.put_invoice("acme", builders.invoice())
     assert queue.jobs == []  # auto-sync waits: nothing is queued for a connection not chosen yet
+    badge = world.service.document_state("acme", DocumentKind.INVOICE, "inv-1", PROVIDER)
+    assert badge["badge"] == "Blocked" and badge["error"]["code"] == "choose_organisation"
+    assert "none is chosen yet; this invoice waits until one is" in badge["error"]["message"]
     provider, notifications = FakeProvider(), NotificationRepository()
     engine = builders.invoice_sync(docs, world.connections, runs, provider, notifications=notifications)
     report = engine.run(SyncJob(company_id="acme", invoice_id="inv-1", provider=PROVIDER))

@@ -541,6 +541,11 @@ class Integrations:
             if link is not None and link.error_message and badge in ("Failed", "Blocked", "Not Supported")
             else None
         )
+        choosing = connection is not None and connection.status == ConnectionStatus.CHOOSE_ORGANISATION
+        if badge == "Blocked" and choosing:
+            # Not this document's fault: it waits for an admin's choice of organisation.
+            waiting = organisation_not_chosen(provider, f"this {row.kind}")
+            error = {"code": waiting.code, "message": waiting.message, "fix": waiting.fix}
         if badge in ("Synced", "Out of Date"):
             badge, error = _worst_dependent(badge, (dependents or {}).get(row.doc_id, []), provider) or (
                 badge,
