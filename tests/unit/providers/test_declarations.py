@@ -7,17 +7,18 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from booksync.errors import NotFoundError
+from booksync.errors import InvalidRequest, NotFoundError
 from booksync.providers import registry
 from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
 from booksync.providers.profile import ProviderProfile, provider_label
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
 from booksync.providers.square.oauth import SquareOAuth
 from booksync.settings import ApiSettings
-from booksync.sync.catalog_jobs import CatalogJob
+from booksync.sync.catalog_jobs import CatalogJob, CatalogRequests
 from booksync.sync.jobs import SyncJob
 from pydantic import ValidationError
 
+from tests.fakes.provider import plain_books
 from tests.unit.providers.qbo_fake import FakeTokens
 from tests.unit.test_settings import BASE
 
@@ -121,3 +122,29 @@ def test_a_declared_provider_joins_the_registry_and_the_not_supported_message_na
     refused = books.not_supported(Capability.REFUNDS, "refund r-1")
     assert refused.message == "Recording refunds is not supported by Plain Books (refund r-1)."
     assert refused.code == "not_supported" and not refused.retryable and refused.provider == "books"
+
+
+def test_sync_now_of_customers_and_items_is_refused_where_no_batch_writes_are_declared() -> None:
+    """Books without a batch API: Sync Now of customers and items says so at the door (each syncs
+    with its first invoice), and a first connection starts no catalog run it could not do."""
+    undo = registry.REGISTRY.declare(plain_books(name="wave").declaration())
+    try:
+        connection = SimpleNamespace(settings=SimpleNamespace(auto_sync_customers=True, auto_sync_items=True))
+        requests = CatalogRequests(
+            runs=None,  # type: ignore[arg-type]
+            connections=SimpleNamespace(get=lambda _company, _provider: connection),  # type: ignore[arg-type]
+            queue=None,  # type: ignore[arg-type]
+            has_documents=lambda _company, _kind: True,
+        )
+        with pytest.raises(InvalidRequest) as refused:
+            requests.request("acme", "wave", ["customers", "items", "invoices"])
+        assert refused.value.message == (
+            "Writing many customers or items in one request is not supported by Plain Books "
+            "(Sync Now of customers and items)."
+        )
+        assert refused.value.fix.startswith("Each customer and item syncs with its first invoice")
+        assert requests.first_sync("acme", "wave") is None
+    finally:
+        undo()
+    with pytest.raises(NotFoundError, match="knows no provider 'wave'"):
+        registry.declaration("wave")  # declared for the test only

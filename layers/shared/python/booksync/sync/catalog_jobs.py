@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Literal, Protocol, cast, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from booksync.errors import InvalidRequest
-from booksync.providers.registry import AccountingProviderName
+from booksync.providers.declaration import Capability
+from booksync.providers.registry import REGISTRY, AccountingProviderName, declaration
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -31,6 +32,8 @@ CatalogTrigger = Literal["manual", "connect", "auto", "first_sync"]
 CATALOG_TRIGGERS: tuple[str, ...] = get_args(CatalogTrigger)
 PARKED_LOOKBACK_SECONDS = 30 * 86_400
 KIND_ORDER: tuple[CatalogKind, ...] = ("customers", "items", "invoices")
+# The kinds written through the provider's batch API (Capability.BATCH_WRITES).
+BATCHED: tuple[CatalogKind, ...] = ("customers", "items")
 
 
 class CatalogJob(BaseModel):
@@ -102,13 +105,20 @@ class CatalogRequests:
         *,
         trigger: CatalogTrigger = "manual",
     ) -> str:
-        from booksync.store.models import PROVIDERS  # here: the store loads on first use
-
-        if provider not in PROVIDERS:  # e.g. square: a payments connection, not the books
+        declared = declaration(provider)
+        if declared.kind != "accounting":  # e.g. square: a payments connection, not the books
             raise InvalidRequest(
-                f"{provider} is not an accounting system; the catalog syncs to the company's books.",
+                f"{declared.label} is not an accounting system; the catalog syncs to the company's books.",
                 fix="Sync the accounting connection, e.g. POST /integrations/quickbooks/sync.",
             )
+        if not declared.supports(Capability.BATCH_WRITES) and set(kinds) & set(BATCHED):
+            refused = declared.not_supported(
+                Capability.BATCH_WRITES,
+                "Sync Now of customers and items",
+                fix='Each customer and item syncs with its first invoice; {"kinds": ["invoices"]} '
+                "syncs the invoices.",
+            )
+            raise InvalidRequest(refused.message, fix=refused.fix)
         connection = self._connections.get(company_id, provider)
         if connection is None:
             raise InvalidRequest(
@@ -179,12 +189,11 @@ class CatalogRequests:
         whose reconnection did not resume them (its send failed, or it reconnected elsewhere),
         and those parked by a daily limit once the provider's next day has begun."""
         from booksync.store.connections import ConnectionStatus, held
-        from booksync.store.models import PROVIDERS
 
         if self._parked is None:
             return []
         resumed: list[str] = []
-        for provider in PROVIDERS:
+        for provider in REGISTRY.names("accounting"):
             for company_id in sorted(self._parked.parked_companies(provider)):
                 connection = self._connections.get(company_id, provider)
                 if (
@@ -201,6 +210,8 @@ class CatalogRequests:
         connection = self._connections.get(company_id, provider)
         if connection is None or self._has_documents is None:
             return None
+        if not declaration(provider).supports(Capability.BATCH_WRITES):
+            return None  # each customer and item syncs with its first invoice (or its own job)
         wanted = {
             "customers": connection.settings.auto_sync_customers,
             "items": connection.settings.auto_sync_items,
