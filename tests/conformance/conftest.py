@@ -19,7 +19,7 @@ from booksync.providers.registry import REGISTRY
 from booksync.security.vault import KmsTokenVault
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
-from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, bind_tables
+from booksync.store.models import ALL_MODELS, ConnectionModel, DocumentModel, LinkMap, bind_tables
 from booksync.store.notifications import NotificationRepository
 from booksync.store.runs import RunRepository
 from booksync.sync.engine import InvoiceSync, SyncReport
@@ -30,19 +30,30 @@ from booksync.wiring import default_income_account
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
 from tests import builders
 from tests.conformance.books import PROVIDERS, Books, start_quickbooks_sandbox
-from tests.conftest import fresh_tables
 from tests.integration.test_invoice_sync_engine import ListQueue
 
 
 @pytest.fixture(scope="session")
-def conformance_tables(moto_url: str) -> Iterator[SimpleNamespace]:
-    """booksync's tables, made once: each test is a company of its own in them."""
-    with fresh_tables() as names:
-        yield names
+def conformance_table_names(moto_url: str) -> SimpleNamespace:
+    suffix = uuid.uuid4().hex[:8]
+    return SimpleNamespace(**{field: f"{field}-conformance-{suffix}" for field in ALL_MODELS})
 
 
-@pytest.fixture(scope="session")
-def token_vault(moto_url: str) -> KmsTokenVault:
+@pytest.fixture
+def conformance_tables(conformance_table_names: SimpleNamespace) -> SimpleNamespace:
+    """booksync's tables, shared by the suite (each test is a company of its own in them): made on
+    first use and again after a local stack started in this process reset moto, whose state every
+    moto server of the process shares. Never deleted: they go with the session's moto server."""
+    bind_tables(conformance_table_names)
+    for model in ALL_MODELS.values():
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    return conformance_table_names
+
+
+@pytest.fixture
+def token_vault(conformance_tables: SimpleNamespace) -> KmsTokenVault:
+    """A key of its own per test: a session's key would go with a reset of moto too."""
     key = boto3.client("kms").create_key(Description="booksync conformance tokens")
     return KmsTokenVault(str(key["KeyMetadata"]["KeyId"]))
 

@@ -85,7 +85,8 @@ FUNCTION_TIME_SCALE = 2.0
 # Each time a worker passes a kill point (creates are rarer than claims and links).
 KILL_PROBABILITIES = {"after claim": 0.04, "after provider create": 0.05, "before document link": 0.03}
 FLOOR = 3  # each fault kind and each kill point happens at least this often in a run
-# A kill point taken fewer than FLOOR times so far is this much likelier in the next batch:
+# A kill point taken fewer than FLOOR times so far is this much likelier in the next batch (and the
+# points that met it are off until every point has; see kill_probabilities):
 # at its base rate alone, a point with few chances fell short of the floor in about one run in six
 # (0.03 over some 150 chances), and the kill budget below takes chances away. The budget also keeps
 # a livelier point from stacking kills on one document.
@@ -326,8 +327,15 @@ def _maybe_refund(rand: random.Random, data: Dataset, payment: Payment, *, late:
 
 # -- Lambda instances (processes) and SQS deliveries ----------------------------------------------
 def kill_probabilities(taken: Counter[str]) -> dict[str, float]:
+    """Until every point has met its floor, only the points short of it kill (BELOW_FLOOR_BOOST
+    times as likely): the documents' kill budgets go to them first. 'before document link' comes
+    last in a document's work, so kills at the earlier points used to spend the budgets it needed
+    (CI: taken twice in a run)."""
+    short = {point for point in KILL_PROBABILITIES if taken[point] < FLOOR}
+    if not short:
+        return dict(KILL_PROBABILITIES)
     return {
-        point: base * (BELOW_FLOOR_BOOST if taken[point] < FLOOR else 1.0)
+        point: base * BELOW_FLOOR_BOOST if point in short else 0.0
         for point, base in KILL_PROBABILITIES.items()
     }
 
