@@ -26,16 +26,21 @@ from booksync.settings import (
 if TYPE_CHECKING:
     from booksync.account_mapping import AccountMapping
     from booksync.api.app import ApiServices
+    from booksync.integrations import Connected
     from booksync.onboarding.wizard import Wizard
     from booksync.payments.square import SquarePayments
     from booksync.payouts.deposits import PayoutDeposits
     from booksync.payouts.sweep import PayoutSweep
+    from booksync.payouts.views import PayoutViews
     from booksync.providers.bulk import CatalogProvider, Gate
     from booksync.providers.port import AccountingProvider, OAuthClient
+    from booksync.providers.square.client import SquareClient
     from booksync.security.tokens import ConnectionTokenSource
     from booksync.security.vault import KmsTokenVault
     from booksync.store.connections import ConnectionRepository
+    from booksync.store.documents import DocumentRepository
     from booksync.store.models import ConnectionModel
+    from booksync.store.runs import RunRepository
     from booksync.sync.catalog import CatalogSync
     from booksync.sync.catalog_jobs import CatalogRequests
     from booksync.sync.keepalive import KeepAlive
@@ -47,6 +52,11 @@ if TYPE_CHECKING:
     from booksync.webhooks.quickbooks import QuickBooksWebhookReceiver
     from booksync.webhooks.square import SquareWebhookReceiver
     from booksync.webhooks.square_events import SquareEventProcessor
+
+# The settings of every function that decrypts a company's tokens and calls its providers.
+ProviderAccess = (
+    ApiSettings | SyncWorkerSettings | CatalogWorkerSettings | PayoutDepositSettings | SchedulerSettings
+)
 
 
 def api_services(settings: ApiSettings) -> ApiServices:
@@ -104,7 +114,10 @@ def api_services(settings: ApiSettings) -> ApiServices:
 
 
 def _wizard(
-    settings: ApiSettings, connections: ConnectionRepository, documents: Any, accounts: AccountMapping
+    settings: ApiSettings,
+    connections: ConnectionRepository,
+    documents: DocumentRepository,
+    accounts: AccountMapping,
 ) -> Wizard:
     """The post-connection wizard, with the classifier CUSTOMER_CLASSIFIER chooses."""
     from booksync.errors import NotFoundError
@@ -149,7 +162,7 @@ def _wizard(
 
 
 def _account_mapping(
-    settings: ApiSettings, connections: ConnectionRepository, documents: Any
+    settings: ApiSettings, connections: ConnectionRepository, documents: DocumentRepository
 ) -> AccountMapping:
     from booksync.account_mapping import AccountMapping
 
@@ -165,7 +178,7 @@ def _account_mapping(
 
 
 def _catalog_requests(
-    settings: ApiSettings | SchedulerSettings, runs: Any, connections: Any
+    settings: ApiSettings | SchedulerSettings, runs: RunRepository, connections: ConnectionRepository
 ) -> CatalogRequests | None:
     if settings.sync_catalog_queue_url is None:
         return None
@@ -347,14 +360,7 @@ def _vault(key_id: str) -> KmsTokenVault:
     return KmsTokenVault(key_id)
 
 
-def oauth_client(
-    provider: str,
-    settings: ApiSettings
-    | SyncWorkerSettings
-    | SchedulerSettings
-    | CatalogWorkerSettings
-    | PayoutDepositSettings,
-) -> OAuthClient:
+def oauth_client(provider: str, settings: ProviderAccess) -> OAuthClient:
     from booksync.providers.registry import oauth_client as build
 
     return build(provider, settings)
@@ -362,40 +368,39 @@ def oauth_client(
 
 def accounting_provider(
     connection: ConnectionModel,
-    settings: SyncWorkerSettings | CatalogWorkerSettings | ApiSettings | PayoutDepositSettings,
+    settings: ProviderAccess,
     connections: ConnectionRepository,
     vault: KmsTokenVault,
     limiter: RateLimiter | None = None,
 ) -> AccountingProvider:
     from booksync.providers.registry import accounting_provider as build
 
-    tokens = _token_source(connection.company_id, connection.provider, settings, connections, vault)
+    tokens = token_source(connection.company_id, connection.provider, settings, connections, vault)
     return build(connection, settings, tokens, connection_gate(connection, limiter))
 
 
 def _parts_of(
     connection: ConnectionModel,
-    settings: CatalogWorkerSettings | ApiSettings,
+    settings: ProviderAccess,
     connections: ConnectionRepository,
     vault: KmsTokenVault,
 ) -> tuple[Any, str, ConnectionTokenSource]:
-    """What a provider's builders take: its own settings, the connection's account, the company's tokens."""
-    tokens = _token_source(connection.company_id, connection.provider, settings, connections, vault)
+    """What a provider's builders take: its own settings (typed by its declaration), the
+    connection's account, the company's tokens."""
+    tokens = token_source(connection.company_id, connection.provider, settings, connections, vault)
     return settings.provider_settings(connection.provider), str(connection.account_id), tokens
 
 
-def _token_source(
+def token_source(
     company_id: str,
     provider: str,
-    settings: SyncWorkerSettings
-    | CatalogWorkerSettings
-    | ApiSettings
-    | PayoutDepositSettings
-    | SchedulerSettings,
+    settings: ProviderAccess,
     connections: ConnectionRepository,
     vault: KmsTokenVault,
 ) -> ConnectionTokenSource:
-    """The company's tokens for ``provider``, refreshed through its OAuth client."""
+    """The company's tokens for ``provider``, refreshed through the OAuth client its declaration
+    builds: the one place a token source is made (adapters, directories, catalog writers, the
+    keep-alive and the Square client all take theirs from here)."""
     from booksync.security.tokens import ConnectionTokenSource
 
     return ConnectionTokenSource(
@@ -407,9 +412,7 @@ def _token_source(
     )
 
 
-def shared_limiter(
-    settings: SyncWorkerSettings | CatalogWorkerSettings | ApiSettings | PayoutDepositSettings,
-) -> RateLimiter | None:
+def shared_limiter(settings: ProviderAccess) -> RateLimiter | None:
     """The rate limiter every process calling a provider company shares (rows in the Intents
     table); None in ApiFunction (``API_PART=core``), which may only read that table: its only
     provider reads are an admin's settings checks, while the setup screens' run in SetupApiFunction."""
@@ -463,7 +466,7 @@ def keep_alive(settings: SchedulerSettings) -> KeepAlive:
     vault = _vault(settings.token_key_id)
 
     def refresher(connection: ConnectionModel) -> ConnectionTokenSource:
-        return _token_source(connection.company_id, connection.provider, settings, connections, vault)
+        return token_source(connection.company_id, connection.provider, settings, connections, vault)
 
     return KeepAlive(
         connections=connections,
@@ -506,39 +509,42 @@ def quickbooks_event_processor(settings: QuickBooksEventsSettings) -> QuickBooks
 # -- Square ---------------------------------------------------------------------------------------
 
 
-def _square_locations(settings: ApiSettings, connections: ConnectionRepository) -> Callable[[Any], None]:
+def square_client(
+    company_id: str, settings: ProviderAccess, connections: ConnectionRepository, vault: KmsTokenVault
+) -> SquareClient:
+    """Square's API with the company's own tokens (its merchant's)."""
+    from booksync.providers.square.client import PROVIDER, SquareClient
+
+    return SquareClient(
+        tokens=token_source(company_id, PROVIDER, settings, connections, vault),
+        api_base_url=settings.square.api_base_url,
+        square_version=settings.square.square_version,
+    )
+
+
+def _square_locations(
+    settings: ApiSettings, connections: ConnectionRepository
+) -> Callable[[Connected], None]:
     """After Square connects: record the seller's locations on the connection (GET /v2/locations)."""
 
-    def record(done: Any) -> None:
-        from booksync.providers.square.client import SquareClient
-        from booksync.security.tokens import ConnectionTokenSource
-
-        tokens = ConnectionTokenSource(
-            company_id=done.company_id,
-            provider="square",
-            repository=connections,
-            cipher=_vault(settings.token_key_id),
-            oauth=oauth_client("square", settings),
-        )
-        client = SquareClient(
-            tokens=tokens,
-            api_base_url=settings.square.api_base_url,
-            square_version=settings.square.square_version,
-        )
+    def record(done: Connected) -> None:
+        client = square_client(done.company_id, settings, connections, _vault(settings.token_key_id))
         locations = [location.to_json() for location in client.list_locations()]
-        connections.record_locations(done.company_id, "square", locations)
+        connections.record_locations(done.company_id, done.provider, locations)
 
     return record
 
 
-def square_payments_api(settings: ApiSettings, documents: Any) -> SquarePayments | None:
+def square_payments_api(settings: ApiSettings, documents: DocumentRepository) -> SquarePayments | None:
     """The unmatched-payments routes' service, when the API is given the SquareActivity table."""
     if not settings.square_activity_table:
         return None
     return _square_payments(settings, documents)
 
 
-def _square_payments(settings: ApiSettings | SquareEventsSettings, documents: Any) -> SquarePayments:
+def _square_payments(
+    settings: ApiSettings | SquareEventsSettings, documents: DocumentRepository | None
+) -> SquarePayments:
     from booksync.payments.square import SquarePayments
     from booksync.store.connections import ConnectionRepository
     from booksync.store.documents import DocumentRepository
@@ -598,11 +604,9 @@ def square_event_processor(settings: SquareEventsSettings) -> SquareEventProcess
 
 
 def payout_deposits(settings: PayoutDepositSettings) -> PayoutDeposits:
-    """The payout deposit job: QuickBooks for the deposit (and payments synced first), Square for
-    the payout's entries, both with the company's own tokens."""
+    """The payout deposit job: the company's accounting connection books the payout (and the
+    payments synced first), Square gives the payout's entries, both with the company's own tokens."""
     from booksync.payouts.deposits import PayoutDeposits
-    from booksync.providers.square.client import SquareClient
-    from booksync.security.tokens import ConnectionTokenSource
     from booksync.store.connections import ConnectionRepository
     from booksync.store.documents import DocumentRepository
     from booksync.store.intents import IntentRepository
@@ -622,20 +626,9 @@ def payout_deposits(settings: PayoutDepositSettings) -> PayoutDeposits:
         return accounting_provider(connection, settings, connections, vault, limiter)
 
     def square_for(company_id: str) -> SquareClient:
-        tokens = ConnectionTokenSource(
-            company_id=company_id,
-            provider="square",
-            repository=connections,
-            cipher=vault,
-            oauth=oauth_client("square", settings),
-        )
-        return SquareClient(
-            tokens=tokens,
-            api_base_url=settings.square.api_base_url,
-            square_version=settings.square.square_version,
-        )
+        return square_client(company_id, settings, connections, vault)
 
-    # Payments not yet in QuickBooks are synced first, in-process, as the sync worker does.
+    # Payments not yet in the books are synced first, in-process, as the sync worker does.
     invoices = InvoiceSync(
         documents=documents,
         connections=connections,
@@ -673,7 +666,7 @@ def payout_sweep(settings: SchedulerSettings) -> PayoutSweep | None:
     )
 
 
-def _payout_views(settings: ApiSettings) -> Any:
+def _payout_views(settings: ApiSettings) -> PayoutViews | None:
     """GET /payouts and the admin's retry (None where the stack has no payouts table)."""
     if not settings.payouts_table:
         return None
