@@ -11,7 +11,9 @@ import pytest
 from booksync.account_mapping import AccountMapping
 from booksync.api.app import ApiServices
 from booksync.documents import DocumentKind
+from booksync.providers.declaration import Capability
 from booksync.providers.port import Account
+from booksync.providers.registry import REGISTRY
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import ConnectionModel
@@ -23,7 +25,7 @@ from booksync.sync.records import DocumentService
 from tests import builders
 from tests.apigw import admin, member
 from tests.fakes.integrations import fake_integrations
-from tests.fakes.provider import FakeProvider
+from tests.fakes.provider import FakeProvider, plain_books
 from tests.integration.test_api import Lambda
 from tests.integration.test_invoice_sync_engine import ListQueue
 
@@ -139,6 +141,43 @@ def test_an_item_with_no_account_and_no_default_fails_its_invoice_naming_the_ite
     world.call("PUT", f"{ITEMS}/items/i-2", {"account_id": "1"}, claims=admin())
     assert world.engine().run(job()).outcome == "synced"
     assert remote_accounts(world) == {"Gutter cleaning": "7", "Trip charge": "1"}
+
+
+def test_a_provider_without_income_accounts_per_item_is_never_asked_for_one(
+    world: SimpleNamespace, request: pytest.FixtureRequest
+) -> None:
+    """Its items go without an account (no mapping, no default, no failure), and choosing one is
+    refused as not supported, with nothing saved."""
+    books = plain_books(less=Capability.INCOME_ACCOUNT_PER_ITEM)
+    request.addfinalizer(REGISTRY.declare(books.declaration()))
+    world.default["account"] = None
+    world.service.put_invoice(COMPANY, builders.invoice())
+    engine = builders.invoice_sync(
+        world.docs,
+        ConnectionRepository(),
+        RunRepository(),
+        books,
+        income_account_for=lambda _c, _p: world.default["account"],
+        declarations=lambda _provider: books.declaration(),
+    )
+    report = engine.run(job())
+
+    assert report.outcome == "synced", report.error
+    assert {o.data["name"]: o.data["account"] for o in books.objects["item"].values()} == {
+        "Gutter cleaning": None,
+        "Trip charge": None,
+    }
+    said = "An income account per item is not supported by Plain Books"
+    for method, path, body in (
+        ("GET", ITEMS, None),
+        ("PUT", f"{ITEMS}/items/i-1", {"account_id": "7"}),
+        ("POST", f"{ITEMS}/apply-to-unmapped", {"account_id": "7"}),
+        ("PATCH", "/integrations/quickbooks/settings", {"default_income_account_id": "7"}),
+    ):
+        status, problem, _ = world.call(method, path, body, claims=admin())
+        assert status == 422 and problem["detail"].startswith(said), (path, problem)
+        assert "without an account" in problem["fix"]
+    assert world.docs.get(COMPANY, DocumentKind.ITEM, "i-1").income_account("quickbooks") is None
 
 
 def test_changing_the_mapping_makes_the_item_out_of_date_and_the_next_sync_updates_it(

@@ -4,6 +4,11 @@ check every chosen account passes (known, active, an income account) before it i
 
 The chart of accounts is read from the provider and kept for a minute per company, so the
 mapping page and the saves behind it cost one provider request, not one each.
+
+Only a provider that declares ``INCOME_ACCOUNT_PER_ITEM`` keeps an income account on each item:
+for another, choosing one (the mapping, the default income account, the wizard's import) is
+refused as not supported, its chart is still listed, and its items sync with no account
+(``sync/accounts.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from typing import Any
 
 from booksync.documents import DocumentKind
 from booksync.errors import InvalidRequest, NotFoundError
+from booksync.providers.declaration import Capability
 from booksync.providers.port import Account, AccountingProvider
 from booksync.providers.profile import provider_label
+from booksync.providers.registry import declaration
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, organisation_not_chosen
 from booksync.store.documents import DocumentRepository
@@ -45,6 +52,19 @@ DEPOSIT_ACCOUNT_KINDS: dict[str, str] = {
 }
 CACHE_SECONDS = 60.0
 BULK_WRITERS = 16
+
+
+def require_income_account_per_item(provider: str, what: str) -> None:
+    """Refuses choosing an item's income account (``what``) where the provider keeps none per item."""
+    declared = declaration(provider)
+    if not declared.supports(Capability.INCOME_ACCOUNT_PER_ITEM):
+        refused = declared.not_supported(
+            Capability.INCOME_ACCOUNT_PER_ITEM,
+            what,
+            fix=f"Nothing to choose: booksync sends items to {declared.label} without an account, "
+            f"and {declared.label} posts their sales as its own settings say.",
+        )
+        raise InvalidRequest(refused.message, fix=refused.fix)
 
 
 def account_dict(account: Account) -> dict[str, Any]:
@@ -84,6 +104,7 @@ class AccountMapping:
 
     def check_income_account(self, company_id: str, provider: str, account_id: str) -> Account:
         """The account, if items can post their sales to it; else a refusal saying why."""
+        require_income_account_per_item(provider, f"account {account_id}")
         return self._check(
             company_id,
             provider,
@@ -166,6 +187,7 @@ class AccountMapping:
     def mapping(self, company_id: str, provider: str) -> dict[str, Any]:
         """Every item with the account it posts to: its own, the default, or none ("unmapped")."""
         connection = self._connection(company_id, provider)
+        require_income_account_per_item(provider, "account mapping")
         default = connection.settings.default_income_account_id if connection.settings else None
         names = {a.id: a.name for a in self._chart(company_id, provider)}
         items = [self._entry(row, provider, default, names) for row in self._mappings.items(company_id)]
@@ -181,6 +203,7 @@ class AccountMapping:
 
     def map_item(self, company_id: str, provider: str, item_id: str, account_id: str) -> dict[str, Any]:
         connection = self._connection(company_id, provider)
+        require_income_account_per_item(provider, f"item {item_id}")
         row = self._docs.get(company_id, DocumentKind.ITEM, item_id)
         if row is None:
             raise NotFoundError(f"No item {item_id!r}.", fix=f"Send it first with PUT /items/{item_id}.")
@@ -195,6 +218,7 @@ class AccountMapping:
     def apply_to_unmapped(self, company_id: str, provider: str, account_id: str) -> dict[str, Any]:
         """Bulk assign: every item without its own account gets this one (mapped ones are kept)."""
         self._connection(company_id, provider)
+        require_income_account_per_item(provider, "apply to unmapped")
         account = self.check_income_account(company_id, provider, account_id)
         unmapped = [row for row in self._mappings.items(company_id) if not row.income_account(provider)]
         # One conditional write per item, several at a time: thousands must fit the API's 29 s.

@@ -26,8 +26,10 @@ from pydantic import ValidationError
 from booksync.documents import Customer, CustomerType, DocumentKind, Item, ItemType
 from booksync.errors import FieldProblem, NotFoundError
 from booksync.onboarding.classifier import CustomerClassifier, RulesClassifier
+from booksync.providers.declaration import Capability
 from booksync.providers.port import ProviderDirectory, RemoteCustomer, RemoteItem, RemotePage
 from booksync.providers.profile import profile, provider_label
+from booksync.providers.registry import declaration
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.catalog_runs import documents_page
 from booksync.store.claims import LinkClaims, LinkScope
@@ -296,7 +298,9 @@ class Wizard:
         if not self._hold(scope, DocumentKind.ITEM, remote.id, doc_id, now):
             return _held(remote.id, provider, "item")
         outcome = self._docs.put(company_id, DocumentKind.ITEM, item, now=now, pending=False)
-        account = choice.income_account_id or remote.income_account_id
+        # Where the provider keeps an income account per item (else its choice was refused).
+        per_item = declaration(provider).supports(Capability.INCOME_ACCOUNT_PER_ITEM)
+        account = (choice.income_account_id or remote.income_account_id) if per_item else None
         doc = outcome.row
         if account:
             # Mapped before the link: the pushed hash must include the account.

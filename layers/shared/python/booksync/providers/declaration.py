@@ -126,6 +126,10 @@ class ProviderDeclaration(Generic[S]):
     account_on_redirect: str | None = None
     # Whether its refresh tokens lapse unless used (the keep-alive refreshes them), by its settings.
     refresh_lapses: Callable[[S], bool] = field(default=lambda _settings: False)
+    # With INCOME_ACCOUNT_PER_ITEM: the names its charts give the usual income account, most
+    # usual first. A first sync with no default income account set takes the first one the
+    # chart has (else its first income account) and saves it as the default.
+    income_account_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind == "accounting" and (self.limits is None or self.builders.adapter is None):

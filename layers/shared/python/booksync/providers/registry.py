@@ -17,8 +17,6 @@ from booksync.store.models import ConnectionModel, update_connection_settings
 if TYPE_CHECKING:
     from booksync.sync.rate_limits import RequestGate
 
-INCOME_ACCOUNT_PREFERENCE = ("Services", "Sales", "Sales of Product Income")
-
 
 def _quickbooks() -> AnyDeclaration:
     from booksync.providers.quickbooks.declaration import DECLARATION
@@ -156,15 +154,15 @@ def accounting_provider(
 
 
 def pick_default_income_account(connection: ConnectionModel, provider: AccountingProvider) -> str | None:
-    """The connection's default income account; else the provider's usual one, remembered."""
+    """The connection's default income account; else the provider's usual one (the first of its
+    declaration's ``income_account_names`` in the chart, else its first income account), remembered."""
     chosen = connection.settings.default_income_account_id if connection.settings else None
     if chosen:
         return str(chosen)
+    usual = declaration(str(connection.provider)).income_account_names
     income = [a for a in provider.list_accounts() if a.classification == "Revenue" and a.active]
     by_name = {a.name: a for a in income}
-    pick = next(
-        (by_name[n] for n in INCOME_ACCOUNT_PREFERENCE if n in by_name), income[0] if income else None
-    )
+    pick = next((by_name[n] for n in usual if n in by_name), income[0] if income else None)
     if pick is None:
         return None
     update_connection_settings(connection, {"default_income_account_id": pick.id})

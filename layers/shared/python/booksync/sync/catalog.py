@@ -54,6 +54,7 @@ from booksync.providers.bulk import CatalogAnswer, CatalogProvider, CatalogWrite
 from booksync.providers.declaration import Limits
 from booksync.providers.port import ItemRefs, RemoteObject
 from booksync.providers.profile import provider_label
+from booksync.providers.registry import declaration
 from booksync.store.catalog_runs import CatalogRunStore, documents_page
 from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, held, organisation_not_chosen
@@ -201,6 +202,7 @@ class _Walk:
         self.started_at = float(row.started_at)
         self._lock = threading.Lock()
         self._income: tuple[str | None] | None = None
+        self._declared = declaration(job.provider)
         self.connection: ConnectionModel | None = None
         self.catalog: CatalogProvider | None = None
 
@@ -633,7 +635,7 @@ class _Walk:
         for doc in chunk:
             try:
                 account = item_income_account(
-                    doc.row, str(getattr(doc.document, "name", "")), self.job.provider, self._income_account
+                    doc.row, str(getattr(doc.document, "name", "")), self._declared, self._income_account
                 )
             except NoIncomeAccount as exc:
                 self._refused(doc, exc)

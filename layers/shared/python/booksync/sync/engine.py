@@ -850,7 +850,7 @@ class _Step:
         def refs() -> ItemRefs:
             # Resolved when the item is written, not before: an unchanged or linked item needs
             # no account, and the default is looked up in the provider only if it is used.
-            account = item_income_account(row, item.name, self.job.provider, self.income_account)
+            account = item_income_account(row, item.name, self.declared, self.income_account)
             return ItemRefs(income_account_id=account)
 
         remote = self._named(

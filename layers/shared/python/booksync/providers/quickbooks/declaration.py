@@ -98,4 +98,6 @@ DECLARATION = ProviderDeclaration[QuickBooksSettings](
     account_on_redirect="company (realmId)",
     # Intuit's refresh tokens roll over 100 days from last use (and end after 5 years).
     refresh_lapses=lambda _settings: True,
+    # The income accounts QuickBooks' charts of accounts start with.
+    income_account_names=("Services", "Sales", "Sales of Product Income"),
 )
