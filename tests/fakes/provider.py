@@ -363,6 +363,7 @@ class FakeProvider:
 
     def create_deposit(self, deposit: Deposit, *, idempotency_key: str) -> RemoteObject:
         """As QuickBooks: each linked payment exists, is deposited whole and only once."""
+        self._can(Capability.DEPOSITS, "deposits")
 
         def commit() -> RemoteObject:
             with self._lock:

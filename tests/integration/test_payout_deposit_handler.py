@@ -84,5 +84,5 @@ def test_a_bad_message_fails_alone_and_payout_failed_is_recorded_and_notified(fn
     [run] = RunRepository().recent(COMPANY)
     assert (run.kind, run.subject, run.status) == ("deposit", "po_9", "failed")
     kinds = [n.kind for n in NotificationRepository().for_company(COMPANY)]
-    assert kinds == ["quickbooks:payout:po_9:failed"]
+    assert kinds == ["square:payout:po_9:failed"], "no books connected: kept under the payout's source"
     assert PayoutRepository().get(COMPANY, "po_x") is None, "the refused message recorded nothing"

@@ -1,8 +1,10 @@
 """Square payouts become one QuickBooks deposit each: the job over real tables (moto) and the
-QuickBooks sandbox, with Square's side in memory (tests/fakes/square_payouts.py)."""
+QuickBooks sandbox, with Square's side in memory (tests/fakes/square_payouts.py). Books of another
+provider (the in-memory one, declared under ``wave``) book a payout, or say they cannot."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -11,6 +13,9 @@ import pytest
 from booksync.documents import DocumentKind, Refund
 from booksync.errors import TransientError
 from booksync.payouts.deposits import PayoutDeposits, PayoutMessage, PayoutResult, marker
+from booksync.providers.declaration import Capability
+from booksync.providers.port import AccountingProvider
+from booksync.providers.registry import REGISTRY
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
@@ -26,6 +31,7 @@ from booksync.sync.records import DocumentService
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
 from tests import builders
+from tests.fakes.provider import FakeProvider, plain_books
 from tests.fakes.square_payouts import InMemorySquare, entry_object, payout_object
 from tests.integration.test_invoice_sync_engine import ListQueue
 from tests.integration.test_quickbooks_adapter_sandbox import connect, control, oauth, sandbox
@@ -47,14 +53,37 @@ def world(
     bank = next(a for a in chart if a.account_type == "Bank")
     fees = next(a for a in chart if a.classification == "Expense")
     tips = next(a for a in chart if a.classification == "Revenue")
+    return SimpleNamespace(
+        **books_world(
+            "quickbooks", qbo.realm, qbo.provider, qbo.income_account_id, bank.id, fees.id, tips.id
+        ),
+        qbo=qbo,
+        control=control,
+        bank=bank,
+        fees=fees,
+        tips=tips,
+    )
+
+
+def books_world(
+    provider: str,
+    account_id: str,
+    books: AccountingProvider,
+    income_account_id: str,
+    bank_id: str,
+    fees_id: str,
+    tips_id: str,
+) -> dict[str, Any]:
+    """A company whose books (``provider``) are connected with the deposit settings chosen, two
+    card payments recorded on two invoices, and Square's payout po_1 of them (in memory)."""
     ConnectionModel(
         COMPANY,
-        "quickbooks",
+        provider,
         connection_id="c1",
         status="connected",
-        account_id=qbo.realm,
+        account_id=account_id,
         settings=ConnectionSettingsMap(
-            deposit_bank_account_id=bank.id, merchant_fees_account_id=fees.id, tips_account_id=tips.id
+            deposit_bank_account_id=bank_id, merchant_fees_account_id=fees_id, tips_account_id=tips_id
         ),
     ).save()
     docs, conns, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
@@ -84,8 +113,8 @@ def world(
         connections=conns,
         intents=IntentRepository(),
         runs=runs,
-        provider_for=lambda _c: qbo.provider,
-        income_account_for=lambda _c, _p: qbo.income_account_id,
+        provider_for=lambda _c: books,
+        income_account_for=lambda _c, _p: income_account_id,
     )
 
     def job(**kw: Any) -> PayoutDeposits:
@@ -96,26 +125,21 @@ def world(
             "intents": IntentRepository(),
             "runs": runs,
             "notifications": notifications,
-            "provider_for": lambda _c: qbo.provider,
+            "provider_for": lambda _c: books,
             "square_for": lambda _company: square,
             "sync_invoice": engine.run,
         }
         return PayoutDeposits(**{**parts, **kw})
 
-    return SimpleNamespace(
-        qbo=qbo,
-        control=control,
-        bank=bank,
-        fees=fees,
-        tips=tips,
-        docs=docs,
-        service=service,
-        runs=runs,
-        square=square,
-        notifications=notifications,
-        payouts=payouts,
-        job=job,
-    )
+    return {
+        "docs": docs,
+        "service": service,
+        "runs": runs,
+        "square": square,
+        "notifications": notifications,
+        "payouts": payouts,
+        "job": job,
+    }
 
 
 def message(
@@ -286,7 +310,7 @@ def test_payout_failed_creates_no_deposit_and_notifies(world: SimpleNamespace) -
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"status": "disconnected"}, "QuickBooks is not connected"),
+        ({"status": "disconnected"}, "No accounting system is connected"),
         ({"settings": ConnectionSettingsMap(auto_sync_deposits=False)}, "Deposit auto-sync is off"),
     ],
 )
@@ -356,3 +380,80 @@ def test_a_payout_that_meets_the_daily_limit_waits_for_the_next_day(world: Simpl
     assert world.payouts.get(COMPANY, "po_1").status == "waiting" and deposits(world) == []
     assert world.job().retry_waiting() == 1  # the next day: the sweep retries it
     assert world.payouts.get(COMPANY, "po_1").status == "deposited" and len(deposits(world)) == 1
+
+
+def test_a_connection_waiting_for_its_organisation_says_so_and_the_payout_waits(
+    world: SimpleNamespace,
+) -> None:
+    """Worded as the choose_organisation state (the invoice badges' words and route), not as a
+    reconnection; the sweep deposits it once an organisation is chosen."""
+    row = ConnectionModel.get(COMPANY, "quickbooks")
+    row.status = "choose_organisation"
+    row.save()
+    result = world.job().handle(message())
+    assert result.status == "waiting"
+    assert result.waiting_for == ["an admin to choose the QuickBooks organisation (choose_organisation)"]
+    assert result.reason == (
+        "QuickBooks is connected for several organisations and none is chosen yet; Square payout po_1 "
+        "waits until one is. An admin chooses one with POST /integrations/quickbooks/organisation "
+        "(GET /integrations/quickbooks lists them); waiting work then resumes by itself."
+    )
+    assert world.payouts.get(COMPANY, "po_1").reason == result.reason
+    assert deposits(world) == [] and world.square.reads["po_1"] == 0
+    row.status = "connected"
+    row.save()
+    assert world.job().retry_waiting() == 1
+    assert world.payouts.get(COMPANY, "po_1").status == "deposited" and len(deposits(world)) == 1
+
+
+@pytest.fixture
+def wave(tables: SimpleNamespace, request: pytest.FixtureRequest) -> Callable[..., SimpleNamespace]:
+    """Opens books of the in-memory provider, declared as ``wave`` with the capabilities given
+    beside its plain ones, connected for the company as QuickBooks is in ``world``."""
+
+    def open_books(*capabilities: Capability) -> SimpleNamespace:
+        books = plain_books(*capabilities, name="wave")
+        request.addfinalizer(REGISTRY.declare(books.declaration()))
+        return SimpleNamespace(**books_world("wave", "books-1", books, "1", "2", "4", "1"), books=books)
+
+    return open_books
+
+
+def test_books_that_cannot_book_a_payout_say_so_once_and_are_never_retried(wave: Any) -> None:
+    world = wave(Capability.PAYMENTS)
+    books: FakeProvider = world.books
+    result = world.job().handle(message())
+    said = "Booking a payout is not supported by Plain Books (Square payout po_1)."
+    assert (result.status, result.reason, result.deposit_id) == ("not_supported", said, None)
+    row = world.payouts.get(COMPANY, "po_1")
+    assert (row.status, row.reason, row.waiting_for) == ("not_supported", said, None)
+    [run] = [r for r in world.runs.recent(COMPANY) if r.kind == "deposit"]
+    assert (run.status, run.provider, run.errors[0].code, run.errors[0].message) == (
+        "not_supported",
+        "wave",
+        "not_supported",
+        said,
+    )
+    assert run.errors[0].fix == "Record the payout's deposit in Plain Books yourself."
+    # Nothing asked of Square or the books, no admin told, nothing for the sweep to retry.
+    assert world.square.reads["po_1"] == 0 and sum(books.calls.values()) == 0 and not books.writes
+    assert world.notifications.for_company(COMPANY) == []
+    assert world.job(grace_seconds=0).retry_waiting() == 0
+
+
+def test_books_of_any_provider_that_book_payouts_get_one_deposit_through_their_port(wave: Any) -> None:
+    world = wave(Capability.PAYMENTS, Capability.DEPOSITS)
+    books: FakeProvider = world.books
+    books.fail_next("create_deposit", "lost_answer")  # made, but its answer never came back
+    results = [deliver(world, message()) for _ in range(3)]
+    assert [r.status for r in results] == ["deposited"] * 3
+    assert not any(r.created for r in results), "found by its marker after the lost answer"
+    assert books.calls["create_deposit"] == 1
+    [deposit] = books.objects["deposit"].values()
+    assert results[0].deposit_id == deposit.id and deposit.data["total"] == Decimal(PAYOUT_CENTS).scaleb(-2)
+    assert deposit.data["marker"] == marker(COMPANY, "po_1") and deposit.data["bank"] == "2"
+    links = {
+        world.docs.get(COMPANY, DocumentKind.PAYMENT, f"square-sq-{sq}").link("wave").remote_id for sq in "ab"
+    }
+    assert {line.payment_id for line in deposit.data["lines"] if line.payment_id} == links
+    assert {r.provider for r in world.runs.recent(COMPANY)} == {"wave"}

@@ -28,7 +28,14 @@ from booksync.documents import (
 )
 from booksync.errors import Conflict, DuplicateName, Rejected, RemoteNotFound, TransientError
 from booksync.keys import KEY_MAX_CHARS
-from booksync.providers.port import AccountingProvider, InvoiceRefs, ItemRefs, PaymentRefs, RemoteObject
+from booksync.providers.port import (
+    AccountingProvider,
+    InvoiceRefs,
+    ItemRefs,
+    PaymentRefs,
+    PayoutBooks,
+    RemoteObject,
+)
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
 from booksync.providers.quickbooks.mapping import payment_body
 from booksync.providers.quickbooks.names import ITEM_NAME_MAX
@@ -79,6 +86,7 @@ REFS = InvoiceRefs(customer_id="58", item_ids={"i-1": "7", "i-2": "8"}, marker=M
 
 def test_implements_the_port(provider: QuickBooksProvider) -> None:
     assert isinstance(provider, AccountingProvider)
+    assert isinstance(provider, PayoutBooks), "QuickBooks declares booking payouts (Capability.DEPOSITS)"
     assert provider.name == "quickbooks"
 
 

@@ -1,4 +1,4 @@
-"""Square payouts and the QuickBooks deposits they became: read by members, retried by admins."""
+"""Square payouts and the deposits they became in the books: read by members, retried by admins."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the store loads on the first request that needs it
 PayoutIdPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,191}$", description="Square's payout id (po_...)")
 ]
-Status = Literal["received", "waiting", "deposited", "failed", "skipped", "not_balanced"]
+Status = Literal["received", "waiting", "deposited", "failed", "skipped", "not_balanced", "not_supported"]
 
 router = APIRouter(tags=["payouts"], route_class=LeanRoute)
 

@@ -1,14 +1,17 @@
-"""One Square payout event in, at most one QuickBooks deposit out.
+"""One Square payout event in, at most one deposit in the company's books out.
 
-``PayoutDeposits.handle`` records the payout, then (when QuickBooks is connected and deposit
-auto-sync is on) reads the payout's entries from Square, makes sure each payment is in the books
-(syncing its invoice first when it is not), plans the deposit (``payouts/plan.py``) and writes
-it exactly once: the intent is keyed by company and payout id, and after an uncertain answer the
-deposit is looked up by the memo marker before anything is created again.
+``PayoutDeposits.handle`` records the payout, then (when the company's accounting connection can
+book a payout, ``Capability.DEPOSITS``, is connected and deposit auto-sync is on) reads the
+payout's entries from Square, makes sure each payment is in the books (syncing its invoice first
+when it is not), plans the deposit (``payouts/plan.py``) and books it through the adapter's
+``PayoutBooks`` port exactly once: the intent is keyed by company, provider and payout id, and
+after an uncertain answer the deposit is looked up by the memo marker before anything is created
+again.
 
 Every outcome is a sync-history run (kind ``deposit``) and a state on the payout row: deposited,
 waiting (naming what for; the sweep retries it and admins hear after the grace period),
-not_balanced (the numbers), failed (``payout.failed``, or QuickBooks refused) or skipped (why).
+not_balanced (the numbers), failed (``payout.failed``, or the books refused), not_supported (the
+provider cannot book a payout: said once per attempt, never retried or notified) or skipped (why).
 Only what a retry can fix raises (rate limits, transient faults, another worker on it).
 """
 
@@ -33,6 +36,7 @@ from booksync.errors import (
     InvalidRequest,
     NeedsReconnection,
     NotFoundError,
+    OrganisationNotChosen,
     ProviderError,
     Rejected,
     RemoteNotFound,
@@ -47,9 +51,11 @@ from booksync.payouts.plan import (
     Waiting,
     plan,
 )
-from booksync.providers.port import AccountingProvider, Deposit, DepositLine
+from booksync.providers.declaration import AnyDeclaration, Capability, NotSupported
+from booksync.providers.port import AccountingProvider, Deposit, DepositLine, PayoutBooks
+from booksync.providers.registry import declaration
 from booksync.providers.square.models import Payout, PayoutEntry
-from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.connections import ConnectionRepository, ConnectionStatus, organisation_not_chosen
 from booksync.store.documents import DocumentRepository
 from booksync.store.intents import IntentRepository
 from booksync.store.models import ConnectionModel, DocumentModel, PayoutModel
@@ -63,7 +69,8 @@ from booksync.sync.once import ExactlyOnce
 
 logger = logging.getLogger(__name__)
 
-PROVIDER = "quickbooks"
+# Where payouts come from: a payout's run is kept under it while no books are connected.
+SOURCE = "square"
 EventType = Literal["payout.sent", "payout.failed", "payout.paid"]
 Trigger = Literal["webhook", "sweep", "manual"]
 
@@ -138,8 +145,8 @@ def marker(company_id: str, payout_id: str) -> str:
     return f"booksync:{company_id}:payout:{payout_id}"
 
 
-def intent_key(company_id: str, payout_id: str) -> str:
-    return f"{company_id}#{PROVIDER}#deposit#{payout_id}"
+def intent_key(company_id: str, provider: str, payout_id: str) -> str:
+    return f"{company_id}#{provider}#deposit#{payout_id}"
 
 
 class PayoutDeposits:
@@ -158,6 +165,7 @@ class PayoutDeposits:
         grace_seconds: float = 24 * 3600,
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
+        declarations: Callable[[str], AnyDeclaration] = declaration,
     ) -> None:
         self._payouts = payouts
         self._connections = connections
@@ -171,6 +179,7 @@ class PayoutDeposits:
         self._grace = grace_seconds
         self._clock = clock
         self._owner = owner or uuid.uuid4().hex
+        self._declarations = declarations
 
     # -- entry points ----------------------------------------------------------------------------
     def handle(self, message: PayoutMessage, *, trigger: Trigger = "webhook") -> PayoutResult:
@@ -213,10 +222,13 @@ class PayoutDeposits:
             # Redelivered, or payout.paid after payout.sent: the deposit is there; no run, no call.
             return PayoutResult(payout.id, row.status, row.last_run_id, deposit_id=row.deposit_id)
         now = self._clock()
+        # The company's books, whichever provider keeps them (None: none connected).
+        connection = self._connections.accounting_connection(row.company_id)
+        provider = str(connection.provider) if connection is not None else SOURCE
         run = self._runs.start(
-            row.company_id, provider=PROVIDER, kind="deposit", trigger=trigger, subject=payout.id, now=now
+            row.company_id, provider=provider, kind="deposit", trigger=trigger, subject=payout.id, now=now
         )
-        attempt = _Attempt(self, row, payout, run.run_id)
+        attempt = _Attempt(self, row, payout, run.run_id, connection)
         try:
             result = attempt.run(event_type)
         except BaseException as exc:
@@ -228,6 +240,7 @@ class PayoutDeposits:
             PayoutStatus.DEPOSITED: "succeeded",
             PayoutStatus.SKIPPED: "skipped",
             PayoutStatus.WAITING: "waiting",
+            PayoutStatus.NOT_SUPPORTED: "not_supported",
         }.get(result.status, "failed")
         errors = [] if result.status == PayoutStatus.DEPOSITED else [attempt.error_entry(result)]
         counts = {"created": 1} if result.created else ({"unchanged": 1} if result.deposit_id else {})
@@ -240,36 +253,65 @@ class PayoutDeposits:
 class _Attempt:
     """One payout's walk: connection, entries, payments, plan, deposit."""
 
-    def __init__(self, job: PayoutDeposits, row: PayoutModel, payout: Payout, run_id: str) -> None:
+    def __init__(
+        self,
+        job: PayoutDeposits,
+        row: PayoutModel,
+        payout: Payout,
+        run_id: str,
+        connection: ConnectionModel | None,
+    ) -> None:
         self.j = job
         self.row = row
         self.payout = payout
         self.run_id = run_id
         self.company = row.company_id
+        self.connection = connection
+        # The books' provider: its key for links, intents and notifications, its name in messages.
+        self.provider = str(connection.provider) if connection is not None else SOURCE
+        self.label = job._declarations(self.provider).label if connection is not None else "the books"
+        self.fix: str | None = None  # what the history's entry says to do (not supported)
 
     def run(self, event_type: str) -> PayoutResult:
         if event_type == "payout.failed" or self.payout.status == "FAILED":
             return self._failed()
-        connection = self.j._connections.get(self.company, PROVIDER)
-        if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
-            return self._skip("QuickBooks is not connected: no deposit is made for this payout.")
+        connection = self.connection
+        if connection is None:
+            return self._skip("No accounting system is connected: no deposit is made for this payout.")
+        declared = self.j._declarations(self.provider)
+        if not declared.supports(Capability.DEPOSITS):
+            return self._not_supported(
+                declared.not_supported(
+                    Capability.DEPOSITS,
+                    f"Square payout {self.payout.id}",
+                    fix=f"Record the payout's deposit in {self.label} yourself.",
+                )
+            )
         if connection.settings is not None and connection.settings.auto_sync_deposits is False:
-            return self._skip("Deposit auto-sync is off in the QuickBooks settings (auto_sync_deposits).")
+            return self._skip(f"Deposit auto-sync is off in the {self.label} settings (auto_sync_deposits).")
+        if connection.status == ConnectionStatus.CHOOSE_ORGANISATION:
+            return self._choosing()
         if connection.status != ConnectionStatus.CONNECTED:
-            return self._wait(["QuickBooks to be reconnected"])
+            return self._wait([f"{self.label} to be reconnected"])
         try:
             return self._deposit(connection)
+        except OrganisationNotChosen:
+            return self._choosing()
         except (NeedsReconnection, ConnectionDown) as exc:
-            return self._wait([f"QuickBooks to be reconnected ({exc.message})"])
+            return self._wait([f"{self.label} to be reconnected ({exc.message})"])
         except DailyLimitReached as exc:  # the sweep retries it; it goes through the next day
-            return self._wait([f"QuickBooks' next day ({exc.message})"])
+            return self._wait([f"{_possessive(self.label)} next day ({exc.message})"])
         except CurrencyNotBookable as exc:
             return self._held(exc)
+        except NotSupported as exc:
+            return self._not_supported(exc)
         except (Rejected, RemoteNotFound) as exc:
             return self._refused(exc)
 
     def _deposit(self, connection: ConnectionModel) -> PayoutResult:
         provider = self.j._provider_for(connection)
+        if not isinstance(provider, PayoutBooks):
+            raise TypeError(f"{self.label} declares booking payouts, but its adapter has no deposit methods")
         self._check_currency(connection, provider)
         entries = list(self.j._square_for(self.company).iter_payout_entries(self.payout.id))
         payments = {pid: self._payment(pid) for pid in _charged(entries)}
@@ -294,17 +336,17 @@ class _Attempt:
             if currency == home:
                 return
         raise CurrencyNotBookable(
-            f"Square payout {self.payout.id} is in {currency}, but the QuickBooks company's home "
+            f"Square payout {self.payout.id} is in {currency}, but the {self.label} company's home "
             f"currency is {home}: booksync deposits payouts in the home currency only, so no "
             f"deposit was made (it would be booked as {home}).",
-            provider=PROVIDER,
-            fix="Record this deposit by hand in QuickBooks at its converted amount, or pay out to a "
+            provider=self.provider,
+            fix=f"Record this deposit by hand in {self.label} at its converted amount, or pay out to a "
             f"bank account in {home} in Square.",
         )
 
     # -- payments --------------------------------------------------------------------------------
     def _payment(self, square_id: str) -> KnownPayment:
-        """The QuickBooks Payment of a Square payment, syncing its invoice first if need be."""
+        """The books' payment of a Square payment, syncing its invoice first if need be."""
         doc_id = f"square-{square_id}"
         row = self.j._docs.get(self.company, DocumentKind.PAYMENT, doc_id)
         if row is None:
@@ -319,9 +361,9 @@ class _Attempt:
         return KnownPayment(square_id, remote_id=remote_id, amount=payment.amount)
 
     def _refund(self, connection: ConnectionModel, square_id: str) -> KnownRefund:
-        """The refund receipt of a Square refund (synced first if need be), when a deposit can net
-        it: booksync pays card refunds out of Undeposited Funds unless refunds_from_account_id says
-        otherwise."""
+        """The refund of a Square refund in the books (synced first if need be), when a deposit can
+        net it: booksync pays card refunds out of the account payments wait in for their deposit
+        (the provider's default) unless refunds_from_account_id says otherwise."""
         doc_id = f"square-{square_id}"
         row = self.j._docs.get(self.company, DocumentKind.REFUND, doc_id)
         if row is None:
@@ -329,7 +371,8 @@ class _Attempt:
         if connection.settings is not None and connection.settings.refunds_from_account_id:
             return KnownRefund(
                 square_id,
-                problem="its refund receipt is paid from refunds_from_account_id, not Undeposited Funds",
+                problem="its refund is paid from refunds_from_account_id, "
+                "not where payments wait for their deposit",
             )
         recorded = row
 
@@ -347,16 +390,16 @@ class _Attempt:
     def _pushed(
         self, kind: DocumentKind, doc_id: str, row: DocumentModel, invoice_ids: Callable[[], list[str]]
     ) -> tuple[DocumentModel, str | None, str | None]:
-        """The row and its QuickBooks id, syncing the invoice that pushes it first when it has
+        """The row and its id in the books, syncing the invoice that pushes it first when it has
         none (re-read after); or no id and why it is not in the books."""
-        link = row.link(PROVIDER)
+        link = row.link(self.provider)
         if link is not None and link.remote_id:
             return row, link.remote_id, None
         problem = self._sync_first(invoice_ids())
         row = self.j._docs.get(self.company, kind, doc_id) or row
-        link = row.link(PROVIDER)
+        link = row.link(self.provider)
         if link is None or not link.remote_id:
-            return row, None, problem or "not in QuickBooks after its sync"
+            return row, None, problem or f"not in {self.label} after its sync"
         return row, link.remote_id, None
 
     def _sync_first(self, invoice_ids: list[str]) -> str | None:
@@ -366,7 +409,9 @@ class _Attempt:
             return "not matched to an invoice"
         if self.j._sync_invoice is None:
             return f"invoice {invoice_ids[0]} not synced yet"
-        report = self.j._sync_invoice(SyncJob(company_id=self.company, invoice_id=invoice_ids[0]))
+        report = self.j._sync_invoice(
+            SyncJob(company_id=self.company, invoice_id=invoice_ids[0], provider=self.provider)
+        )
         why = report.error or (report.failures[0]["message"] if report.failures else None)
         return f"its invoice {invoice_ids[0]} did not sync: {why}" if why else None
 
@@ -384,9 +429,7 @@ class _Attempt:
         )
 
     # -- the write -------------------------------------------------------------------------------
-    def _write(
-        self, provider: AccountingProvider, planned: Planned, accounts: PayoutAccounts
-    ) -> PayoutResult:
+    def _write(self, provider: PayoutBooks, planned: Planned, accounts: PayoutAccounts) -> PayoutResult:
         deposit = Deposit(
             bank_account_id=str(accounts.bank),
             date=date.fromisoformat(self.payout.arrival_date) if self.payout.arrival_date else date.today(),
@@ -403,9 +446,9 @@ class _Attempt:
                 for line in planned.lines
             ),
         )
-        once = ExactlyOnce(self.j._intents, owner=self.j._owner, provider=PROVIDER, clock=self.j._clock)
+        once = ExactlyOnce(self.j._intents, owner=self.j._owner, provider=self.provider, clock=self.j._clock)
         written = once.write(
-            intent_key(self.company, self.payout.id),
+            intent_key(self.company, self.provider, self.payout.id),
             perform=lambda request_id: provider.create_deposit(deposit, idempotency_key=request_id),
             lookup=lambda: provider.find_deposit(deposit),
             fetch=provider.get_deposit,
@@ -420,7 +463,9 @@ class _Attempt:
             lines_total=str(planned.total),
             deposit_id=written.remote.id,
         )
-        self.j._notifications.resolve(self.company, f"{PROVIDER}:payout:{self.payout.id}", self.j._clock())
+        self.j._notifications.resolve(
+            self.company, f"{self.provider}:payout:{self.payout.id}", self.j._clock()
+        )
         return PayoutResult(
             self.payout.id, PayoutStatus.DEPOSITED, self.run_id, written.remote.id, created=written.created
         )
@@ -441,20 +486,36 @@ class _Attempt:
         self._settle(PayoutStatus.SKIPPED, reason)
         return PayoutResult(self.payout.id, PayoutStatus.SKIPPED, self.run_id, reason=reason)
 
-    def _wait(self, waiting_for: list[str]) -> PayoutResult:
-        reason = "Waiting for " + "; ".join(waiting_for) + "."
+    def _wait(self, waiting_for: list[str], reason: str | None = None) -> PayoutResult:
+        reason = reason or "Waiting for " + "; ".join(waiting_for) + "."
         self._settle(PayoutStatus.WAITING, reason, waiting_for=waiting_for)
         if self.j._clock() - float(self.row.first_seen_at) >= self.j._grace:
             hours = round(self.j._grace / 3600)
             self._notify(
                 "waiting",
-                f"Square payout {self.payout.id} is still not in QuickBooks",
+                f"Square payout {self.payout.id} is still not in {self.label}",
                 f"It has waited over {hours} h. {reason}",
                 "Resolve what it waits for (GET /payouts/{payout_id}); the sweep deposits it then.",
             )
         return PayoutResult(
             self.payout.id, PayoutStatus.WAITING, self.run_id, reason=reason, waiting_for=waiting_for
         )
+
+    def _choosing(self) -> PayoutResult:
+        """The connection waits for an admin's choice of organisation (choose_organisation), as the
+        invoice badges say it: with the route that ends the wait."""
+        waiting = organisation_not_chosen(self.provider, f"Square payout {self.payout.id}")
+        return self._wait(
+            [f"an admin to choose the {self.label} organisation (choose_organisation)"],
+            reason=f"{waiting.message} {waiting.fix}",
+        )
+
+    def _not_supported(self, exc: NotSupported) -> PayoutResult:
+        """The books cannot book a payout: said on the payout and in history, never retried by the
+        sweep nor notified (nothing a retry or an admin's wait changes)."""
+        self.fix = exc.fix or None
+        self._settle(PayoutStatus.NOT_SUPPORTED, exc.message)
+        return PayoutResult(self.payout.id, PayoutStatus.NOT_SUPPORTED, self.run_id, reason=exc.message)
 
     def _not_balanced(self, outcome: NotBalanced) -> PayoutResult:
         self._settle(
@@ -474,7 +535,7 @@ class _Attempt:
     def _failed(self) -> PayoutResult:
         reason = f"Square reports payout {self.payout.id} failed: the money did not reach the bank."
         if self.row.deposit_id:
-            reason += f" Deposit {self.row.deposit_id} was made for it in QuickBooks; delete it there."
+            reason += f" Deposit {self.row.deposit_id} was made for it in {self.label}; delete it there."
         self._settle(PayoutStatus.FAILED, reason)
         self._notify(
             "failed",
@@ -494,7 +555,7 @@ class _Attempt:
         return PayoutResult(self.payout.id, PayoutStatus.FAILED, self.run_id, reason=exc.message)
 
     def _refused(self, exc: ProviderError) -> PayoutResult:
-        reason = f"QuickBooks refused the deposit: {exc.message}"
+        reason = f"{self.label} refused the deposit: {exc.message}"
         self._settle(PayoutStatus.FAILED, reason)
         self._notify(
             "refused", f"Square payout {self.payout.id} could not be deposited", reason, exc.fix or None
@@ -504,7 +565,7 @@ class _Attempt:
     def _notify(self, what: str, title: str, message: str, fix: str | None) -> None:
         self.j._notifications.raise_once(
             self.company,
-            f"{PROVIDER}:payout:{self.payout.id}:{what}",
+            f"{self.provider}:payout:{self.payout.id}:{what}",
             title=title,
             message=message,
             fix=fix,
@@ -516,8 +577,14 @@ class _Attempt:
             PayoutStatus.SKIPPED: "payout_skipped",
             PayoutStatus.WAITING: "payout_waiting",
             PayoutStatus.NOT_BALANCED: "payout_not_balanced",
+            PayoutStatus.NOT_SUPPORTED: NotSupported.code,
         }.get(result.status, "payout_failed")
-        return {"document": f"payout {self.payout.id}", "code": code, "message": result.reason, "fix": None}
+        return {
+            "document": f"payout {self.payout.id}",
+            "code": code,
+            "message": result.reason,
+            "fix": self.fix,
+        }
 
 
 def _charged(entries: list[PayoutEntry]) -> list[str]:
@@ -526,6 +593,10 @@ def _charged(entries: list[PayoutEntry]) -> list[str]:
 
 def _refunded(entries: list[PayoutEntry]) -> list[str]:
     return list(dict.fromkeys(e.refund_id for e in entries if e.type == "REFUND" and e.refund_id))
+
+
+def _possessive(label: str) -> str:
+    return label + ("'" if label.endswith("s") else "'s")
 
 
 def _memo(payout: Payout) -> str:

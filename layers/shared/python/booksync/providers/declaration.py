@@ -37,7 +37,8 @@ class Capability(enum.Enum):
     PAYMENTS_ACROSS_INVOICES = "payments_across_invoices"  # one payment applied to several invoices
     REFUNDS = "refunds"
     VOIDS = "voids"
-    DEPOSITS = "deposits"  # book a payout: a bank deposit of payments, fees and refunds
+    # Book a payout: a bank deposit of its payments, fees and refunds (the adapter is a PayoutBooks).
+    DEPOSITS = "deposits"
     WEBHOOKS = "webhooks"
     ORGANISATION_CHOICE = "organisation_choice"  # one consent may grant several organisations
     INCOME_ACCOUNT_PER_ITEM = "income_account_per_item"
@@ -55,7 +56,7 @@ _ACTIONS: Mapping[Capability, str] = {
     Capability.PAYMENTS_ACROSS_INVOICES: "Recording one payment across several invoices",
     Capability.REFUNDS: "Recording refunds",
     Capability.VOIDS: "Voiding an invoice",
-    Capability.DEPOSITS: "Booking a payout as a bank deposit",
+    Capability.DEPOSITS: "Booking a payout",
     Capability.WEBHOOKS: "Webhooks",
     Capability.ORGANISATION_CHOICE: "Choosing an organisation after consent",
     Capability.INCOME_ACCOUNT_PER_ITEM: "An income account per item",

@@ -502,7 +502,7 @@ class WaitingPayoutIndex(GlobalSecondaryIndex["PayoutModel"]):
 class PayoutModel(Model):
     """A Square payout and the deposit it became (``booksync/payouts/``).
 
-    status: received | waiting | deposited | failed | skipped | not_balanced.
+    status: received | waiting | deposited | failed | skipped | not_balanced | not_supported.
     Amounts are decimal strings in major units; ``lines`` are the planned deposit lines.
     """
 

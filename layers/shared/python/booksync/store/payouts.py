@@ -21,6 +21,8 @@ class PayoutStatus:
     FAILED = "failed"
     SKIPPED = "skipped"
     NOT_BALANCED = "not_balanced"
+    # The company's books cannot book a payout (their provider's declaration says so).
+    NOT_SUPPORTED = "not_supported"
 
 
 def _put(attribute: Attribute[Any], value: Any) -> Action:
