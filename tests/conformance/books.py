@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -23,15 +23,21 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from booksync.errors import ConnectionDown, RateLimited
+from booksync.providers.bulk import CatalogProvider, Gate
 from booksync.providers.declaration import AnyDeclaration, Capability, Limits
-from booksync.providers.http import HttpClient, HttpSettings
-from booksync.providers.port import AccountingProvider, OAuthClient, TokenSet
-from booksync.providers.quickbooks.adapter import QuickBooksProvider
-from booksync.providers.quickbooks.client import QuickBooksClient
+from booksync.providers.port import (
+    AccountingProvider,
+    OAuthClient,
+    ProviderDirectory,
+    RemoteCustomer,
+    RemoteItem,
+    TokenSet,
+)
 from booksync.providers.quickbooks.oauth import QuickBooksOAuth
 from booksync.providers.registry import declaration
 from booksync.security.tokens import ConnectionTokenSource
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
+from booksync.settings import QuickBooksSettings
 from booksync.store.connections import ConnectionRepository, TokenTimes
 from booksync.store.rate_limits import DynamoRateLimiter
 from booksync.sync.rate_limits import ConnectionGate, declared_limits
@@ -42,7 +48,6 @@ from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
 from tests.fakes.oauth import FakeOAuth
 from tests.fakes.provider import FakeProvider, plain_books
-from tests.integration.test_quickbooks_adapter_sandbox import sandbox_oauth
 
 # What the suite counts in the books: booksync's document kinds.
 KINDS = ("customer", "item", "invoice", "payment", "refund")
@@ -129,6 +134,29 @@ class Books(ABC):
         """The provider as its package declares it (providers/registry.py)."""
         return declaration(self.provider)
 
+    def settings(self) -> Any:
+        """The provider's settings, as its declaration's builders take them, naming these books."""
+        return None
+
+    @property
+    def account_id(self) -> str:
+        connection = self._connections.get(self.company, self.provider)
+        assert connection is not None, "connect first"
+        return str(connection.account_id)
+
+    def catalog(self, pacing: Gate, deadline: Callable[[], float | None]) -> CatalogProvider:
+        """The bulk catalog writer (Sync Now) as the declaration builds it, for a provider that
+        declares batch writes."""
+        build = self.declaration().builders.catalog
+        assert build is not None, f"{self.provider} declares no catalog writer"
+        return build(self.settings(), self.account_id, self.tokens, self.gate(), pacing, deadline)
+
+    def directory(self) -> ProviderDirectory:
+        """The wizard's reads of what the books hold, as the declaration builds them."""
+        build = self.declaration().builders.directory
+        assert build is not None, f"{self.provider} declares no directory"
+        return build(self.settings(), self.account_id, self.tokens, self.gate())
+
     @classmethod
     def supports(cls, capability: Capability) -> bool:
         """What its declaration says it can do (the suite's tests of it run where it can)."""
@@ -155,6 +183,10 @@ class Books(ABC):
 
     @abstractmethod
     def invoice(self, remote_id: str) -> SeenInvoice: ...
+
+    @abstractmethod
+    def item_price(self, remote_id: str) -> Decimal:
+        """The unit price of the item the books hold under ``remote_id``."""
 
     # -- faults ----------------------------------------------------------------------------------
     @abstractmethod
@@ -227,25 +259,28 @@ class QuickBooksBooks(Books):
         request.addfinalizer(control.close)
         return cls(sandbox, control, *company)
 
+    def settings(self) -> QuickBooksSettings:
+        """QuickBooks' settings as a deployment names them (QBO_*), pointed at the sandbox."""
+        url = self._sandbox.url
+        return QuickBooksSettings.model_validate(
+            {
+                "QBO_API_BASE_URL": url,
+                "QBO_AUTH_URL": f"{url}/connect/oauth2",
+                "QBO_TOKEN_URL": f"{url}/oauth2/v1/tokens/bearer",
+                "QBO_REVOKE_URL": f"{url}/v2/oauth2/tokens/revoke",
+                "QBO_CLIENT_ID": QBO_CLIENT_ID,
+                "QBO_CLIENT_SECRET": QBO_CLIENT_SECRET,
+            }
+        )
+
     def _oauth(self) -> OAuthClient:
-        return sandbox_oauth(self._sandbox.url, QBO_CLIENT_ID, QBO_CLIENT_SECRET)
+        return self.declaration().builders.oauth(self.settings())
 
     def _adapter(self) -> AccountingProvider:
-        assert self.realm is not None, "connect first"
-        http = HttpClient(
-            provider="quickbooks",
-            label="QuickBooks",
-            settings=HttpSettings(connect_timeout=2, read_timeout=2, write_timeout=2, backoff_base=0.05),
-            trace_header="intuit_tid",
-        )
-        client = QuickBooksClient(
-            realm_id=self.realm,
-            tokens=self.tokens,
-            http=http,
-            api_base_url=self._sandbox.url,
-            gate=self.gate(),
-        )
-        return QuickBooksProvider(client)
+        """Built by QuickBooks' declaration, as the sync worker builds it (the process-wide client)."""
+        build = self.declaration().builders.adapter
+        assert build is not None and self.realm is not None, "connect first"
+        return build(self.settings(), self.realm, self.tokens, self.gate())
 
     def _consent(self) -> tuple[TokenSet, str]:
         oauth = self.oauth
@@ -263,6 +298,10 @@ class QuickBooksBooks(Books):
 
     def count(self, kind: str) -> int:
         return len(self._entities(kind))
+
+    def item_price(self, remote_id: str) -> Decimal:
+        (stored,) = (i for i in self._entities("item") if i["Id"] == remote_id)
+        return Decimal(str(stored["UnitPrice"]))
 
     def invoice(self, remote_id: str) -> SeenInvoice:
         (stored,) = (i for i in self._entities("invoice") if i["Id"] == remote_id)
@@ -403,6 +442,31 @@ class MemoryBooks(Books):
 
     def count(self, kind: str) -> int:
         return len(self.memory.objects[kind])
+
+    def item_price(self, remote_id: str) -> Decimal:
+        return Decimal(self.memory.objects["item"][remote_id].data["price"])
+
+    def directory(self) -> ProviderDirectory:
+        """The fake's listing (what a unit test seeds) made of what these books hold, read through
+        the bearer check as every other call."""
+        held = self.memory.objects
+        self.memory.directory_customers[:] = [
+            RemoteCustomer(id=s.id, display_name=s.data["name"], email=s.data["email"], active=s.active)
+            for s in held["customer"].values()
+        ]
+        self.memory.directory_items[:] = [
+            RemoteItem(
+                id=s.id,
+                name=s.data["name"],
+                sku=s.data["sku"],
+                unit_price=s.data["price"],
+                income_account_id=s.data["account"],
+                active=s.active,
+            )
+            for s in held["item"].values()
+        ]
+        directory: ProviderDirectory = self.gate_keeper  # type: ignore[assignment]
+        return directory
 
     def invoice(self, remote_id: str) -> SeenInvoice:
         data = self.memory.objects["invoice"][remote_id].data

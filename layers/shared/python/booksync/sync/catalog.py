@@ -1,5 +1,10 @@
 """Bulk catalog sync: every customer and item not in sync, through the provider's batch API.
 
+Only for a provider that declares batch writes (``Capability.BATCH_WRITES``): Sync Now of
+customers and items is refused at the door for the others (``catalog_jobs.py``), and a run that
+still names them (queued or parked before) says in its history that they are not supported by the
+provider, writes none of them, and goes on with its invoices.
+
 One invocation works page by page (300 documents: ten batch requests of 30) from the cursor in
 the run's row, with as many requests in flight and per minute as the provider allows and no
 more (``sync/limiter.py``). Before its deadline it stops taking slots, lets what is in flight
@@ -9,10 +14,11 @@ Nothing is written twice:
 - each document is looked up (by e-mail, then by cleaned name, inactive included) before it is
   created, and what exists is linked;
 - each batch is written through the invoice engine's exactly-once protocol (``sync/once.py``):
-  recorded as an intent before it is sent, keyed by each document's push count, version and
-  content; after an uncertain outcome (a lost answer, a reset, a worker killed) the intent shows
-  an earlier attempt, and the batch's documents are looked up again before anything is re-sent;
-- a duplicate-name refusal (6240) is answered by looking the object up by name and linking it
+  recorded as an intent before it is sent, keyed by each document's push count and content, and
+  the version it updates where the provider declares versions (``Capability.VERSIONS``); after
+  an uncertain outcome (a lost answer, a reset, a worker killed) the intent shows an earlier
+  attempt, and the batch's documents are looked up again before anything is re-sent;
+- a duplicate-name refusal is answered by looking the object up by name and linking it
   when it surely is ours;
 - two documents never share one remote object: a claim per object is taken before a link is
   stored, and a document whose cleaned name is held by another document's (or a stranger's)
@@ -51,7 +57,7 @@ from booksync.errors import (
     error_entry,
 )
 from booksync.providers.bulk import CatalogAnswer, CatalogProvider, CatalogWrite, Gate, OutOfTime
-from booksync.providers.declaration import Limits
+from booksync.providers.declaration import AnyDeclaration, Capability, Limits
 from booksync.providers.port import ItemRefs, RemoteObject
 from booksync.providers.profile import provider_label
 from booksync.providers.registry import declaration
@@ -72,7 +78,7 @@ from booksync.store.models import (
 )
 from booksync.store.runs import add_note
 from booksync.sync.accounts import NoIncomeAccount, item_income_account
-from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
+from booksync.sync.catalog_jobs import BATCHED, CatalogJob, CatalogKind
 from booksync.sync.jobs import JobQueue, SyncJob
 from booksync.sync.limiter import Limiter
 from booksync.sync.naming import name_link, own_name
@@ -143,7 +149,9 @@ class CatalogSync:
         owner: str | None = None,
         claims: LinkClaims | None = None,
         max_steps: int = MAX_STEPS,
+        declarations: Callable[[str], AnyDeclaration] = declaration,
     ) -> None:
+        self._declarations = declarations
         self._claims = claims or LinkClaims()
         self._max_steps = max_steps
         self._docs = documents
@@ -205,6 +213,7 @@ class _Walk:
         self._declared = declaration(job.provider)
         self.connection: ConnectionModel | None = None
         self.catalog: CatalogProvider | None = None
+        self.declared = engine._declarations(job.provider)
 
     # -- the walk --------------------------------------------------------------------------------
     def run(self) -> CatalogReport:
@@ -236,14 +245,17 @@ class _Walk:
             )
         # Resumed after a reconnection (or the next day): why it was parked is over.
         self.errors = [e for e in self.errors if not (e["document"] == "catalog" and e["code"] in PARKED_BY)]
-        self.catalog = self.e._catalog_for(connection, self.limiter, lambda: self.deadline)
         try:
             for kind in self.job.kinds[self.job.kinds.index(self.kind) :]:
                 if self.kind != kind:
                     self.kind, self.after = kind, None
                 if kind == "invoices":
                     self._queue_invoices()
+                elif not self.declared.supports(Capability.BATCH_WRITES):
+                    self._not_supported(kind)
                 else:
+                    if self.catalog is None:
+                        self.catalog = self.e._catalog_for(connection, self.limiter, lambda: self.deadline)
                     self._pages(KINDS[kind])
         except OutOfTime:
             return self._continue()
@@ -273,6 +285,19 @@ class _Walk:
             self._checkpoint()
             if next_after is None:
                 return
+
+    def _not_supported(self, kind: CatalogKind) -> None:
+        """A run that names customers or items for a provider without batch writes (queued or
+        parked before the door refused it): said once in its history, not a failure; each syncs
+        with its first invoice."""
+        assert kind in BATCHED
+        refused = self.declared.not_supported(
+            Capability.BATCH_WRITES,
+            f"Sync Now of {kind}",
+            fix=f"Nothing to do: each of the {kind} syncs with its first invoice.",
+        )
+        add_note(self.job.company_id, self.job.run_id, error_entry("catalog", refused))
+        self._count("not_supported")
 
     def _checkpoint(self) -> None:
         self.e._runs.checkpoint(
@@ -447,7 +472,7 @@ class _Walk:
         return LinkScope.of(self.connection)
 
     def _refreshed(self, kind: DocumentKind, changed: list[_Doc]) -> list[_Doc]:
-        """Edited since the last push: update with the current SyncToken, or recreate if gone."""
+        """Edited since the last push: update with the current version, or recreate if gone."""
         if not changed:
             return []
         current = self._catalog.current(kind.value, [d.remote.id for d in changed if d.remote])
@@ -548,8 +573,8 @@ class _Walk:
                 CatalogWrite(key=d.row.doc_id, document=d.document, remote=d.remote, refs=d.refs)
                 for d in pending
             ]
-            # Keyed by what it sends: a retry of this very batch repeats its requestid, and one
-            # the lookup narrowed is another request (QuickBooks replays a requestid's first
+            # Keyed by what it sends: a retry of this very batch repeats its idempotency key, and
+            # one the lookup narrowed is another request (a provider may replay a key's first
             # answer, which would then answer for other documents).
             return self._catalog.write_many(writes, idempotency_key=self._intent_key(kind, pending))
 
@@ -566,7 +591,7 @@ class _Walk:
 
     def _still_to_write(self, kind: DocumentKind, chunk: list[_Doc]) -> list[_Doc]:
         """What an earlier attempt created is linked, not created again; updates go out again with
-        the SyncToken as it stands now (5010), or recreate what is gone (610)."""
+        the version as it stands now (a stale one is refused), or recreate what is gone."""
         return self._existing(kind, [d for d in chunk if d.remote is None]) + self._refreshed(
             kind, [d for d in chunk if d.remote is not None]
         )
@@ -617,16 +642,23 @@ class _Walk:
 
     def _intent_key(self, kind: DocumentKind, chunk: Sequence[_Doc]) -> str:
         provider = self.job.provider
-        # Each document's part holds its link's push count, which only grows, and the version
-        # it updates: no edit history (A->B->A->B) meets an earlier batch's key.
+        # Each document's part holds its link's push count, which only grows, so no edit history
+        # (A->B->A->B) meets an earlier batch's key, versions or none; and the version it updates
+        # where the provider keeps versions (a retry after a conflict is another write).
         parts = sorted(
-            f"{d.row.doc_id}:{d.remote.id if d.remote else 'new'}:{d.remote.version if d.remote else ''}:"
+            f"{d.row.doc_id}:{d.remote.id if d.remote else 'new'}:{self._version(d)}:"
             f"{link_generation(d.row.link(provider))}:{link_pushes(d.row.link(provider))}:"
             f"{d.row.content_hash}{':distinct' * d.distinct}"
             for d in chunk
         )
         digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
         return f"{self.job.company_id}#{self.job.provider}#catalog#{kind.value}#{digest}"
+
+    def _version(self, doc: _Doc) -> str:
+        """The version an update applies to, in its key; none where the provider keeps none."""
+        if doc.remote is None or not self.declared.supports(Capability.VERSIONS):
+            return ""
+        return str(doc.remote.version)
 
     def _accounted(self, chunk: list[_Doc]) -> list[_Doc]:
         """Each item's income account (the engine's resolution); an item with none is refused
