@@ -27,6 +27,7 @@ from booksync.onboarding.duplicates import surely_same
 from booksync.providers.declaration import AnyDeclaration, Builders, Capability, ProviderDeclaration
 from booksync.providers.port import (
     Account,
+    AccountKind,
     CompanyCurrencies,
     Deposit,
     InvoiceRefs,
@@ -403,12 +404,12 @@ class FakeProvider:
 
     def list_accounts(self) -> Sequence[Account]:
         return [
-            Account(id="1", name="Services", classification="Revenue", account_type="Income"),
-            Account(id="2", name="Checking", classification="Asset", account_type="Bank"),
+            Account(id="1", name="Services", kind=AccountKind.INCOME, account_type="Income"),
+            Account(id="2", name="Checking", kind=AccountKind.BANK, account_type="Bank"),
             Account(
                 id="3",
                 name="Undeposited Funds",
-                classification="Asset",
+                kind=AccountKind.CLEARING,
                 account_type="Other Current Asset",
                 sub_type="UndepositedFunds",
             ),

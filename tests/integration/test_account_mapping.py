@@ -12,7 +12,7 @@ from booksync.account_mapping import AccountMapping
 from booksync.api.app import ApiServices
 from booksync.documents import DocumentKind
 from booksync.providers.declaration import Capability
-from booksync.providers.port import Account
+from booksync.providers.port import Account, AccountKind
 from booksync.providers.registry import REGISTRY
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
@@ -46,11 +46,11 @@ class ChartProvider(FakeProvider):
     def list_accounts(self) -> Sequence[Account]:
         self.chart_reads += 1
         return [
-            Account(id="1", name="Services", classification="Revenue", account_type="Income"),
-            Account(id="7", name="Gutter Income", classification="Revenue", account_type="Income"),
-            Account(id="8", name="Old Sales", classification="Revenue", account_type="Income", active=False),
-            Account(id="2", name="Checking", classification="Asset", account_type="Bank"),
-            Account(id="5", name="Merchant Fees", classification="Expense", account_type="Expense"),
+            Account(id="1", name="Services", kind=AccountKind.INCOME, account_type="Income"),
+            Account(id="7", name="Gutter Income", kind=AccountKind.INCOME, account_type="Income"),
+            Account(id="8", name="Old Sales", kind=AccountKind.INCOME, account_type="Income", active=False),
+            Account(id="2", name="Checking", kind=AccountKind.BANK, account_type="Bank"),
+            Account(id="5", name="Merchant Fees", kind=AccountKind.EXPENSE, account_type="Expense"),
         ]
 
 
@@ -220,7 +220,11 @@ def test_accounts_by_type_for_members_too(world: SimpleNamespace) -> None:
     assert status == 200
     assert [(a["id"], a["name"]) for a in income] == [("1", "Services"), ("7", "Gutter Income")]
     status, bank, _ = world.call("GET", "/integrations/quickbooks/accounts?type=bank", claims=member())
-    assert [a["id"] for a in bank] == ["2"]
+    assert [(a["id"], a["kind"], a["classification"], a["type"]) for a in bank] == [
+        ("2", "bank", "Asset", "Bank")
+    ]
+    status, assets, _ = world.call("GET", "/integrations/quickbooks/accounts?type=asset", claims=member())
+    assert [a["id"] for a in assets] == ["2"]
     world.call("GET", "/integrations/quickbooks/accounts", claims=member())
     assert world.provider.chart_reads == 1, "the chart is read once a minute, not per request"
     status, problem, _ = world.call("GET", "/integrations/quickbooks/accounts?type=cheese", claims=admin())

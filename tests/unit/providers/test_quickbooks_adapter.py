@@ -30,12 +30,14 @@ from booksync.errors import Conflict, DuplicateName, Rejected, RemoteNotFound, T
 from booksync.keys import KEY_MAX_CHARS
 from booksync.providers.port import (
     AccountingProvider,
+    AccountKind,
     InvoiceRefs,
     ItemRefs,
     PaymentRefs,
     PayoutBooks,
     RemoteObject,
 )
+from booksync.providers.quickbooks import mapping
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
 from booksync.providers.quickbooks.mapping import payment_body
 from booksync.providers.quickbooks.names import ITEM_NAME_MAX
@@ -587,10 +589,44 @@ def test_list_accounts(provider: QuickBooksProvider, intuit: FakeIntuit) -> None
     intuit.add("Account", Name="Checking", Classification="Asset", AccountType="Bank")
     intuit.add("Account", Name="Old", Classification="Asset", AccountType="Bank", Active=False)
     accounts = provider.list_accounts()
-    assert [(a.name, a.classification, a.account_type, a.sub_type) for a in accounts] == [
-        ("Services", "Revenue", "Income", "ServiceFeeIncome"),
-        ("Checking", "Asset", "Bank", None),
+    assert [(a.name, a.kind, a.classification, a.account_type, a.sub_type) for a in accounts] == [
+        ("Services", AccountKind.INCOME, "Revenue", "Income", "ServiceFeeIncome"),
+        ("Checking", AccountKind.BANK, "Asset", "Bank", None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("account_type", "sub_type", "classification", "kind"),
+    [
+        ("Bank", "Checking", "Asset", AccountKind.BANK),
+        ("Other Current Asset", "UndepositedFunds", "Asset", AccountKind.CLEARING),
+        ("Other Current Asset", "Inventory", "Asset", AccountKind.ASSET),
+        ("Accounts Receivable", "AccountsReceivable", "Asset", AccountKind.RECEIVABLE),
+        ("Credit Card", None, "Liability", AccountKind.CREDIT_CARD),
+        ("Accounts Payable", None, "Liability", AccountKind.PAYABLE),
+        ("Long Term Liability", None, "Liability", AccountKind.LIABILITY),
+        ("Equity", "OpeningBalanceEquity", "Equity", AccountKind.EQUITY),
+        ("Income", "DiscountsRefundsGiven", "Revenue", AccountKind.INCOME),
+        ("Other Income", None, "Revenue", AccountKind.INCOME),
+        ("Cost of Goods Sold", None, "Expense", AccountKind.EXPENSE),
+        ("A Type Intuit Adds Later", None, "Expense", AccountKind.EXPENSE),
+        ("A Type Intuit Adds Later", None, "", AccountKind.OTHER),
+    ],
+)
+def test_quickbooks_account_types_map_to_booksyncs_kinds(
+    account_type: str, sub_type: str | None, classification: str, kind: AccountKind
+) -> None:
+    """The chart in booksync's words, QuickBooks' own type kept beside the kind."""
+    account = mapping.to_account(
+        {
+            "Id": "1",
+            "Name": "A",
+            "AccountType": account_type,
+            "AccountSubType": sub_type,
+            "Classification": classification,
+        }
+    )
+    assert (account.kind, account.account_type, account.sub_type) == (kind, account_type, sub_type)
 
 
 def test_remote_not_found_on_update(provider: QuickBooksProvider) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from booksync.documents import DocumentKind
 from booksync.errors import InvalidRequest, NotFoundError
 from booksync.providers.declaration import Capability
-from booksync.providers.port import Account, AccountingProvider
+from booksync.providers.port import Account, AccountingProvider, AccountKind
 from booksync.providers.profile import provider_label
 from booksync.providers.registry import declaration
 from booksync.store.account_mapping import AccountMappingStore
@@ -29,14 +29,16 @@ from booksync.store.connections import ConnectionRepository, ConnectionStatus, o
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel
 
+# The API's ``?type=`` words, each by booksync's kinds of account (``AccountKind``): the adapter
+# maps its provider's own types to those kinds.
 ACCOUNT_FILTERS: dict[str, Callable[[Account], bool]] = {
-    "income": lambda a: a.classification == "Revenue",
-    "bank": lambda a: a.account_type == "Bank",
-    "expense": lambda a: a.classification == "Expense",
+    "income": lambda a: a.kind is AccountKind.INCOME,
+    "bank": lambda a: a.kind is AccountKind.BANK,
+    "expense": lambda a: a.kind is AccountKind.EXPENSE,
     "asset": lambda a: a.classification == "Asset",
     "liability": lambda a: a.classification == "Liability",
-    "equity": lambda a: a.classification == "Equity",
-    "credit_card": lambda a: a.account_type == "Credit Card",
+    "equity": lambda a: a.kind is AccountKind.EQUITY,
+    "credit_card": lambda a: a.kind is AccountKind.CREDIT_CARD,
     "all": lambda a: True,
 }
 # The payout deposit settings (booksync/payouts/) and the accounts each may name.
@@ -71,6 +73,7 @@ def account_dict(account: Account) -> dict[str, Any]:
     return {
         "id": account.id,
         "name": account.name,
+        "kind": account.kind.value,
         "classification": account.classification,
         "type": account.account_type,
         "sub_type": account.sub_type,

@@ -19,7 +19,8 @@ from booksync.keys import OutsideKey
 if TYPE_CHECKING:  # the store loads on the first request that needs it
     from booksync.account_mapping import AccountMapping
 
-# booksync.account_mapping.ACCOUNT_FILTERS has one filter per value.
+# booksync.account_mapping.ACCOUNT_FILTERS has one filter per value, by booksync's kinds of
+# account (providers.port.AccountKind), never a provider's own types.
 AccountType = Literal["income", "bank", "expense", "asset", "liability", "equity", "credit_card", "all"]
 
 router = APIRouter(tags=["account mapping"], route_class=LeanRoute)

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from booksync.documents import Address, Customer, Invoice, Item, Payment, PaymentMethod, Refund
@@ -57,14 +58,56 @@ class CompanyCurrencies:
         return currency == self.home or self.multicurrency
 
 
+class AccountKind(StrEnum):
+    """What an account is for, in booksync's words: each adapter maps its provider's own types to
+    these (QuickBooks' AccountType and AccountSubType, Xero's Type and Class...) and keeps the
+    provider's own type beside the kind (``Account.account_type``, ``sub_type``)."""
+
+    BANK = "bank"
+    CLEARING = "clearing"  # money received and not yet banked (QuickBooks' Undeposited Funds)
+    RECEIVABLE = "receivable"
+    ASSET = "asset"  # any other asset
+    CREDIT_CARD = "credit_card"
+    PAYABLE = "payable"
+    LIABILITY = "liability"  # any other liability
+    EQUITY = "equity"
+    INCOME = "income"
+    EXPENSE = "expense"
+    OTHER = "other"  # a type booksync has no word for: listed, never chosen for a purpose
+
+    @property
+    def classification(self) -> str:
+        """Which of the five parts of the books it is in (Asset, Liability, Equity, Revenue,
+        Expense); "" for ``OTHER``."""
+        return _CLASSIFICATION.get(self, "")
+
+
+_CLASSIFICATION: Mapping[AccountKind, str] = {
+    AccountKind.BANK: "Asset",
+    AccountKind.CLEARING: "Asset",
+    AccountKind.RECEIVABLE: "Asset",
+    AccountKind.ASSET: "Asset",
+    AccountKind.CREDIT_CARD: "Liability",
+    AccountKind.PAYABLE: "Liability",
+    AccountKind.LIABILITY: "Liability",
+    AccountKind.EQUITY: "Equity",
+    AccountKind.INCOME: "Revenue",
+    AccountKind.EXPENSE: "Expense",
+}
+
+
 @dataclass(frozen=True)
 class Account:
     id: str
     name: str
-    classification: str  # Asset, Liability, Equity, Revenue, Expense
-    account_type: str  # provider's own type, e.g. "Income", "Bank", "Other Current Asset"
-    sub_type: str | None = None
+    kind: AccountKind
+    account_type: str  # the provider's own type, e.g. "Income", "Bank", "Other Current Asset"
+    sub_type: str | None = None  # the provider's own finer type, e.g. "UndepositedFunds"
     active: bool = True
+
+    @property
+    def classification(self) -> str:
+        return self.kind.classification
 
 
 @dataclass(frozen=True)

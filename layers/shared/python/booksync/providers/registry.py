@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 
 from booksync.errors import NotFoundError
 from booksync.providers.declaration import AnyDeclaration, ProviderKind
-from booksync.providers.port import AccountingProvider, OAuthClient, TokenSource
+from booksync.providers.port import AccountingProvider, AccountKind, OAuthClient, TokenSource
 from booksync.store.models import ConnectionModel, update_connection_settings
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def pick_default_income_account(connection: ConnectionModel, provider: Accountin
     if chosen:
         return str(chosen)
     usual = declaration(str(connection.provider)).income_account_names
-    income = [a for a in provider.list_accounts() if a.classification == "Revenue" and a.active]
+    income = [a for a in provider.list_accounts() if a.kind is AccountKind.INCOME and a.active]
     by_name = {a.name: a for a in income}
     pick = next((by_name[n] for n in usual if n in by_name), income[0] if income else None)
     if pick is None:

@@ -20,6 +20,7 @@ from booksync.documents import Customer, Invoice, Item, Payment, PaymentMethod, 
 from booksync.errors import DuplicateName, Rejected, RemoteNotFound
 from booksync.providers.port import (
     Account,
+    AccountKind,
     CompanyCurrencies,
     Deposit,
     InvoiceRefs,
@@ -212,7 +213,7 @@ class QuickBooksProvider:
             refund,
             refs,
             item_id=self._refunds_item_id(f"{idempotency_key}-item"),
-            from_account_id=refs.from_account_id or self._account_id_of_sub_type("UndepositedFunds"),
+            from_account_id=refs.from_account_id or self._account_id_of_sub_type(mapping.UNDEPOSITED_FUNDS),
             method_id=self._payment_method_id(refs.method, idempotency_key),
         )
         created = self._client.create("RefundReceipt", body, idempotency_key=idempotency_key)
@@ -252,9 +253,9 @@ class QuickBooksProvider:
             return rows[0]
 
     def _refunds_income_account_id(self) -> str:
-        accounts = [a for a in self.list_accounts() if a.active and a.classification == "Revenue"]
+        accounts = [a for a in self.list_accounts() if a.active and a.kind is AccountKind.INCOME]
         for account in accounts:
-            if account.sub_type == "DiscountsRefundsGiven":
+            if account.sub_type == mapping.DISCOUNTS_REFUNDS_GIVEN:
                 return account.id
         if not accounts:
             raise Rejected(

@@ -27,6 +27,7 @@ from booksync.documents import (
 from booksync.errors import Rejected
 from booksync.providers.port import (
     Account,
+    AccountKind,
     CompanyCurrencies,
     Deposit,
     InvoiceRefs,
@@ -62,6 +63,9 @@ POSTAL_CODE_MAX = 30
 COUNTRY_MAX = 255
 SKU_MAX = 100
 PAYMENT_REF_MAX = 21
+# The AccountSubType of the account payments wait in until deposited.
+UNDEPOSITED_FUNDS = "UndepositedFunds"
+DISCOUNTS_REFUNDS_GIVEN = "DiscountsRefundsGiven"
 CENT = Decimal("0.01")
 
 ITEM_TYPES = {ItemType.SERVICE: "Service", ItemType.NON_INVENTORY: "NonInventory"}
@@ -373,14 +377,53 @@ def to_currencies(preferences: Mapping[str, Any]) -> CompanyCurrencies:
     return CompanyCurrencies(home=home, multicurrency=prefs.get("MultiCurrencyEnabled") is True)
 
 
+# QuickBooks' AccountType (and, for one, AccountSubType) as booksync's kinds of account.
+_KIND_OF_TYPE: Mapping[str, AccountKind] = {
+    "Bank": AccountKind.BANK,
+    "Accounts Receivable": AccountKind.RECEIVABLE,
+    "Other Current Asset": AccountKind.ASSET,
+    "Fixed Asset": AccountKind.ASSET,
+    "Other Asset": AccountKind.ASSET,
+    "Credit Card": AccountKind.CREDIT_CARD,
+    "Accounts Payable": AccountKind.PAYABLE,
+    "Other Current Liability": AccountKind.LIABILITY,
+    "Long Term Liability": AccountKind.LIABILITY,
+    "Equity": AccountKind.EQUITY,
+    "Income": AccountKind.INCOME,
+    "Other Income": AccountKind.INCOME,
+    "Expense": AccountKind.EXPENSE,
+    "Other Expense": AccountKind.EXPENSE,
+    "Cost of Goods Sold": AccountKind.EXPENSE,
+}
+_KIND_OF_SUB_TYPE: Mapping[str, AccountKind] = {UNDEPOSITED_FUNDS: AccountKind.CLEARING}
+# A type this table does not know yet, by its Classification.
+_KIND_OF_CLASSIFICATION: Mapping[str, AccountKind] = {
+    "Asset": AccountKind.ASSET,
+    "Liability": AccountKind.LIABILITY,
+    "Equity": AccountKind.EQUITY,
+    "Revenue": AccountKind.INCOME,
+    "Expense": AccountKind.EXPENSE,
+}
+
+
+def account_kind(account_type: str, sub_type: str | None, classification: str) -> AccountKind:
+    """booksync's kind of a QuickBooks account (``AccountKind.OTHER`` where none fits)."""
+    return (
+        _KIND_OF_SUB_TYPE.get(sub_type or "")
+        or _KIND_OF_TYPE.get(account_type)
+        or _KIND_OF_CLASSIFICATION.get(classification, AccountKind.OTHER)
+    )
+
+
 def to_account(obj: Mapping[str, Any]) -> Account:
-    sub_type = obj.get("AccountSubType")
+    sub_type = _text(obj.get("AccountSubType"))
+    account_type = str(obj.get("AccountType") or "")
     return Account(
         id=str(obj["Id"]),
         name=str(obj.get("Name") or ""),
-        classification=str(obj.get("Classification") or ""),
-        account_type=str(obj.get("AccountType") or ""),
-        sub_type=None if sub_type is None else str(sub_type),
+        kind=account_kind(account_type, sub_type, str(obj.get("Classification") or "")),
+        account_type=account_type,
+        sub_type=sub_type,
         active=obj.get("Active", True) is not False,
     )
 
