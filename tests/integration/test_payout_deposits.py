@@ -4,6 +4,7 @@ provider (the in-memory one, declared under ``wave``) book a payout, or say they
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from types import SimpleNamespace
@@ -25,6 +26,7 @@ from booksync.store.payouts import PayoutRepository
 from booksync.store.runs import RunRepository
 from booksync.sync.engine import InvoiceSync
 from booksync.sync.limiter import Limits
+from booksync.sync.once import ExactlyOnce
 from booksync.sync.rate_limits import ConnectionGate, InMemoryRateLimiter
 from booksync.sync.records import DocumentService
 
@@ -457,3 +459,37 @@ def test_books_of_any_provider_that_book_payouts_get_one_deposit_through_their_p
     }
     assert {line.payment_id for line in deposit.data["lines"] if line.payment_id} == links
     assert {r.provider for r in world.runs.recent(COMPANY)} == {"wave"}
+
+
+def test_the_deposit_write_ends_before_its_claim_does(world: SimpleNamespace) -> None:
+    """A deposit whose claim is about to lapse is not sent (another worker may take the claim and
+    book it): the attempt fails retryably with nothing sent, and the next one books it once."""
+    late = {"by": 0.0}
+
+    def clock() -> float:
+        return time.time() + late["by"]
+
+    class ClaimRunsOut:
+        """The books, with the claim's time spent while the deposit is being sent."""
+
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(world.qbo.provider, name)
+            if name != "create_deposit":
+                return attr
+
+            def create(*args: Any, **kwargs: Any) -> Any:
+                late["by"] = 120.0 * (1 - ExactlyOnce.LEASE_MARGIN) - 0.5
+                try:
+                    return attr(*args, **kwargs)
+                finally:
+                    late["by"] = 0.0
+
+            return create
+
+    with pytest.raises(TransientError) as caught:
+        world.job(provider_for=lambda _c: ClaimRunsOut(), clock=clock).handle(message())
+    assert "QuickBooks was not called: this write's claim is out of time" in caught.value.message
+    assert not caught.value.uncertain and deposits(world) == []
+    assert [r.status for r in world.runs.recent(COMPANY) if r.kind == "deposit"] == ["retrying"]
+    again = world.job().handle(message())
+    assert again.status == "deposited" and again.created and len(deposits(world)) == 1

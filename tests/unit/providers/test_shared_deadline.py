@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from booksync.providers import http
+from booksync.providers.quickbooks.adapter import QuickBooksProvider
 from booksync.providers.quickbooks.client import shared_http as quickbooks_http
 from booksync.providers.square.client import shared_http as square_http
 
@@ -54,3 +57,35 @@ def _binds_the_deadline_first(path: str) -> bool:
 
 def test_every_function_that_calls_out_binds_its_deadline() -> None:
     assert [path for path in CALLING_OUT if not _binds_the_deadline_first(path)] == []
+
+
+def test_the_payout_functions_calls_end_before_it_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clients the payout function builds, Square's (the payout's entries) and the books'
+    adapter (the deposit, and the payments synced first), take the invocation's deadline; the
+    deposit's write also ends before its claim (``sync/once.py``; test_payout_deposits)."""
+    from booksync.settings import PayoutDepositSettings
+    from booksync.store.models import ALL_MODELS, ConnectionModel
+    from booksync.wiring import payout_deposits
+
+    from tests.lambda_env import environment
+
+    tables = SimpleNamespace(**{field: f"{field}-deadline" for field in ALL_MODELS})
+    env = environment(
+        tables,
+        queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/q",
+        key_id="alias/booksync-tokens",
+        qbo_url="http://127.0.0.1:9",
+        client_id="ABtestclient0001",
+        client_secret="s3cr3t-for-tests",
+        idempotency_table="idempotency-deadline",
+        square={"SQUARE_APPLICATION_ID": "sq0idp-deadline", "SQUARE_APPLICATION_SECRET": "sq0csp-deadline"},
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    job = payout_deposits(PayoutDepositSettings.from_env())
+    http.bind_lambda_deadline(Context())
+    square = job._square_for("acme")
+    books = job._provider_for(ConnectionModel("acme", "quickbooks", account_id="9130", status="connected"))
+    assert isinstance(books, QuickBooksProvider)
+    for client in (square.http, books._client.http):
+        assert client.deadline is not None and client.deadline() == 12.0, client
