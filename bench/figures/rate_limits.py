@@ -3,9 +3,10 @@ store/rate_limits.py) against moto server on loopback.
 
 ``rate_limiter.overhead_p50_ms`` / ``p99_ms``: one slot taken and given back (what every provider
 request adds), one worker, as a company's minute fills with 400 answers (the row grows with them).
-``rate_limiter.aws_calls_per_request``: DynamoDB requests per slot, uncontended (goal 4: a read
-and a conditional write to take it, the same to give it back); ``..._contended``: the same with 8
-threads on one company, where a write that lost a race reads again.
+``rate_limiter.aws_calls_per_request``: DynamoDB requests per slot, uncontended (goal at most 4;
+3 since a release is one conditional append: a read and a conditional write to take it, the
+append to give it back); ``..._contended``: the same with 8 threads on one company, where an
+admission that lost a race reads again.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from booksync.errors import DailyLimitReached, RateLimited
@@ -117,3 +118,68 @@ def test_the_days_cap_holds_across_gates_and_resumes_the_next_day(table: str) ->
     now[0] = caught.value.resume_at
     with gate(limits, lambda: now[0]).slot(batch=False):
         pass
+
+
+@pytest.fixture
+def dynamodb_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The DynamoDB operations pynamodb sends (through botocore clients of its own)."""
+    from pynamodb.connection.base import Connection
+
+    sent: list[str] = []
+    original = Connection._make_api_call
+
+    def call(connection: Connection, operation: str, kwargs: dict[str, Any]) -> Any:
+        sent.append(operation)
+        return original(connection, operation, kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", call)
+    return sent
+
+
+def test_giving_a_slot_back_is_one_conditional_write_and_no_read(
+    table: str, dynamodb_requests: list[str]
+) -> None:
+    """Issue 14's limiter cost: a slot was 4 requests (read and write to take it, the same to give
+    it back) and 18 with 8 threads on one company. Given back, it is one append now."""
+    limits = Limits(max_concurrent=2, requests_per_minute=100, batches_per_minute=40)
+    with gate(limits).slot(batch=True):
+        assert dynamodb_requests == ["GetItem", "PutItem"]
+        dynamodb_requests.clear()
+    assert dynamodb_requests == ["UpdateItem"]
+    state = DynamoRateLimiter().state(limit_key("quickbooks", "realm-1"))
+    assert state.leases == {} and state.requests == [FROZEN] and state.batches == [FROZEN]
+
+
+def test_a_slot_given_back_while_another_is_being_taken_is_not_lost(table: str) -> None:
+    """A release lands between an admission's read and its write: the admission reads again (the
+    release moved the row's version) and keeps it, so the slot is free and its answer counted."""
+    limits = Limits(max_concurrent=2, requests_per_minute=100, batches_per_minute=40)
+    key = limit_key("quickbooks", "realm-1")
+    first = gate(limits).slot(batch=False)
+    first.__enter__()
+    original = RateLimitModel.get
+    reads = [0]
+
+    def read_then_release(*args: Any, **kwargs: Any) -> RateLimitModel:
+        row = original(*args, **kwargs)
+        reads[0] += 1
+        if reads[0] == 1:  # the second slot's admission read the row: the first comes back now
+            first.__exit__(None, None, None)
+        return row
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RateLimitModel, "get", read_then_release)
+        with gate(limits, max_wait=0.0).slot(batch=False):
+            state = DynamoRateLimiter().state(key)
+            assert len(state.leases) == 1 and state.requests == [FROZEN]
+    state = DynamoRateLimiter().state(key)
+    assert state.leases == {} and state.requests == [FROZEN, FROZEN]
+
+
+def test_giving_back_a_slot_of_a_row_gone_writes_nothing(table: str) -> None:
+    """A row past its TTL is gone with everything in it: a release makes no row of its own (one
+    without a state, which no admission could read)."""
+    key = limit_key("quickbooks", "realm-gone")
+    DynamoRateLimiter().release(key, Limits(max_concurrent=1, requests_per_minute=10), "slot-1", now=FROZEN)
+    with pytest.raises(RateLimitModel.DoesNotExist):
+        RateLimitModel.get(key, consistent_read=True)

@@ -262,7 +262,10 @@ class RateLimitModel(Model):
     """One provider company's shared rate-limit state (``sync/rate_limits.py``), kept in the
     Intents table under ``limit#<provider>#<account id>`` (no table of its own): slots out with
     their leases, answers in the minute's windows, the day's count. Every change is conditional on
-    ``version``; ``ttl`` lets an idle company's row go after its day has ended."""
+    ``version``; ``ttl`` lets an idle company's row go after its day has ended. ``released``: slots
+    given back since ``state`` was last written ("<slot> <epoch seconds>" each), appended by one
+    write without a read and folded into ``state`` by the next admission (rows without it read as
+    none released)."""
 
     class Meta(_Meta):
         pass
@@ -271,6 +274,7 @@ class RateLimitModel(Model):
     version = NumberAttribute(default=0)
     state = UnicodeAttribute()
     ttl = NumberAttribute()
+    released = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class RunErrorMap(MapAttribute[str, Any]):

@@ -2,9 +2,15 @@
 changed only by a write conditional on the version it was read at, so ten Lambdas admitting
 requests for one provider company at once never admit more than its limits allow together.
 
-A change reads the row (consistently), applies ``LimitState``'s rule and writes it back on
-condition that nobody wrote it meanwhile; a lost race reads again. Rows carry a TTL past the end
-of the provider's day, so an idle company's row goes by itself.
+Taking a slot reads the row (consistently), applies ``LimitState``'s rule and writes it back on
+condition that nobody wrote it meanwhile; a lost race reads again. Giving one back is one write
+and no read: the slot and when its answer came are appended to the row's ``released`` list (the
+row must exist: it was written when the slot was taken), and its version moves, so a concurrent
+admission that read the row before reads again. The next admission folds what was released into
+the state (``LimitState.release``, at each slot's own time) and writes the state without the list.
+Uncontended, a slot costs three requests (read, write; append); two admissions racing still lose
+and read again, but a release never does. Rows carry a TTL past the end of the provider's day, so
+an idle company's row goes by itself.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from booksync.store.models import RateLimitModel
 from booksync.sync.limiter import Limits
@@ -40,12 +46,27 @@ class DynamoRateLimiter:
         )
 
     def release(self, key: str, limits: Limits, slot: str, *, now: float) -> None:
-        self._change(key, limits, now, lambda state: state.release(slot, now=now), write_if=lambda _: True)
+        """One conditional append, no read. A row that is gone (its TTL passed: nothing in it
+        matters any more) has nothing to give back."""
+        try:
+            # Through the table connection: Model.update would ask for the whole row back.
+            RateLimitModel._get_connection().update_item(
+                key,
+                actions=[
+                    RateLimitModel.released.set((RateLimitModel.released | []).append([f"{slot} {now!r}"])),
+                    RateLimitModel.version.add(1),
+                ],
+                condition=RateLimitModel.key.exists(),
+                return_values="NONE",
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
 
     def state(self, key: str) -> LimitState:
-        """As stored now (tests and reports)."""
+        """As stored now, what was given back included (tests and reports)."""
         try:
-            return LimitState.loads(RateLimitModel.get(key, consistent_read=True).state)
+            return _stored(RateLimitModel.get(key, consistent_read=True))
         except DoesNotExist:
             return LimitState()
 
@@ -63,7 +84,7 @@ class DynamoRateLimiter:
                 row: RateLimitModel | None = RateLimitModel.get(key, consistent_read=True)
             except DoesNotExist:
                 row = None
-            state = LimitState.loads(row.state if row is not None else None)
+            state = _stored(row) if row is not None else LimitState()
             result = change(state)
             if not write_if(result):
                 return result  # nothing admitted: the row stays as it was
@@ -81,3 +102,12 @@ class DynamoRateLimiter:
                 continue
             return result
         raise LimitContended(key)
+
+
+def _stored(row: RateLimitModel) -> LimitState:
+    """The row's state with the slots given back since it was written folded in."""
+    state = LimitState.loads(row.state)
+    for entry in row.released or ():
+        slot, _, at = str(entry).partition(" ")
+        state.release(slot, now=float(at))
+    return state
