@@ -407,10 +407,11 @@ class BearerGate:
 
 class MemoryBooks(Books):
     """The in-memory provider (tests/fakes/provider.py, ``plain_books``) with no versions on its
-    objects, no batch and no payments, under a provider key with no package yet (``wave``),
-    declared by the fake itself: nothing QuickBooks' package declares helps it pass."""
+    objects, no batch and no payments, under a provider name of its own that no fixed list in
+    the core holds (``memory``), declared by the fake itself: nothing QuickBooks' package
+    declares helps it pass, and its links are stored under its name as any provider's are."""
 
-    provider = "wave"
+    provider = "memory"
     # Its published throttles: 2 requests in flight (a tight cap, so the suite passes it quickly).
     LIMITS = Limits(max_concurrent=2, requests_per_minute=1000)
 

@@ -232,7 +232,7 @@ def test_quickbooks_webhooks_act_only_for_the_company_that_owns_the_realm(servic
     processor = QuickBooksEventProcessor(
         events=WebhookEventRepository(),
         connections=ConnectionRepository(),
-        links=LinkRepository(),
+        links=LinkRepository("quickbooks"),
         runs=RunRepository(),
     )
     event = ChangeEvent(

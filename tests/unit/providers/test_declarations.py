@@ -51,8 +51,8 @@ def test_jobs_name_an_accounting_provider_the_registry_knows() -> None:
     assert SyncJob(company_id="acme", invoice_id="inv-1", provider="quickbooks").provider == "quickbooks"
     with pytest.raises(ValidationError, match=r"Square is not an accounting system but a payments processor"):
         SyncJob(company_id="acme", invoice_id="inv-1", provider="square")
-    with pytest.raises(ValidationError, match=r"booksync knows no provider 'wave'"):
-        CatalogJob(company_id="acme", run_id="r-1", kinds=("items",), provider="wave")
+    with pytest.raises(ValidationError, match=r"booksync knows no provider 'memory'"):
+        CatalogJob(company_id="acme", run_id="r-1", kinds=("items",), provider="memory")
 
 
 def test_the_declarations_say_what_each_provider_is_and_allows() -> None:
@@ -127,7 +127,7 @@ def test_a_declared_provider_joins_the_registry_and_the_not_supported_message_na
 def test_sync_now_of_customers_and_items_is_refused_where_no_batch_writes_are_declared() -> None:
     """Books without a batch API: Sync Now of customers and items says so at the door (each syncs
     with its first invoice), and a first connection starts no catalog run it could not do."""
-    undo = registry.REGISTRY.declare(plain_books(name="wave").declaration())
+    undo = registry.REGISTRY.declare(plain_books(name="memory").declaration())
     try:
         connection = SimpleNamespace(settings=SimpleNamespace(auto_sync_customers=True, auto_sync_items=True))
         requests = CatalogRequests(
@@ -137,14 +137,14 @@ def test_sync_now_of_customers_and_items_is_refused_where_no_batch_writes_are_de
             has_documents=lambda _company, _kind: True,
         )
         with pytest.raises(InvalidRequest) as refused:
-            requests.request("acme", "wave", ["customers", "items", "invoices"])
+            requests.request("acme", "memory", ["customers", "items", "invoices"])
         assert refused.value.message == (
             "Writing many customers or items in one request is not supported by Plain Books "
             "(Sync Now of customers and items)."
         )
         assert refused.value.fix.startswith("Each customer and item syncs with its first invoice")
-        assert requests.first_sync("acme", "wave") is None
+        assert requests.first_sync("acme", "memory") is None
     finally:
         undo()
-    with pytest.raises(NotFoundError, match="knows no provider 'wave'"):
-        registry.declaration("wave")  # declared for the test only
+    with pytest.raises(NotFoundError, match="knows no provider 'memory'"):
+        registry.declaration("memory")  # declared for the test only

@@ -23,11 +23,11 @@ from booksync.errors import InvalidRequest, NotFoundError
 from booksync.providers.declaration import Capability
 from booksync.providers.port import Account, AccountingProvider, AccountKind
 from booksync.providers.profile import provider_label
-from booksync.providers.registry import declaration
+from booksync.providers.registry import REGISTRY, declaration, is_accounting
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, organisation_not_chosen
 from booksync.store.documents import DocumentRepository
-from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel
+from booksync.store.models import ConnectionModel, DocumentModel
 
 # The API's ``?type=`` words, each by booksync's kinds of account (``AccountKind``): the adapter
 # maps its provider's own types to those kinds.
@@ -172,10 +172,10 @@ class AccountMapping:
 
     def _connection(self, company_id: str, provider: str) -> ConnectionModel:
         label = provider_label(provider)
-        if provider not in PROVIDERS:  # e.g. Square: a payment processor keeps no chart of accounts
+        if not is_accounting(provider):  # e.g. Square: a payment processor keeps no chart of accounts
             raise NotFoundError(
                 f"{provider!r} is not an accounting system: it has no account mapping.",
-                fix=f"Use one of: {', '.join(PROVIDERS)}.",
+                fix=f"Use one of: {', '.join(REGISTRY.names('accounting'))}.",
             )
         row = self._connections.get(company_id, provider)
         if row is None or row.status == ConnectionStatus.DISCONNECTED:

@@ -29,13 +29,13 @@ from booksync.onboarding.classifier import CustomerClassifier, RulesClassifier
 from booksync.providers.declaration import Capability
 from booksync.providers.port import ProviderDirectory, RemoteCustomer, RemoteItem, RemotePage
 from booksync.providers.profile import profile, provider_label
-from booksync.providers.registry import declaration
+from booksync.providers.registry import declaration, is_accounting
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.catalog_runs import documents_page
 from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, organisation_not_chosen
 from booksync.store.documents import DocumentRepository
-from booksync.store.models import PROVIDERS, ConnectionModel, DocumentModel, new_link
+from booksync.store.models import ConnectionModel, DocumentModel, new_link
 
 if TYPE_CHECKING:
     from booksync.onboarding.duplicates import DuplicateFinder
@@ -104,7 +104,7 @@ class Wizard:
     def open(self, company_id: str, provider: str) -> None:
         """After a connect: the wizard's state, unless it already has one (a reconnect keeps it)."""
         row = self._connections.get(company_id, provider)
-        if row is not None and row.wizard is None and provider in PROVIDERS:
+        if row is not None and row.wizard is None and is_accounting(provider):
             row.update(actions=[ConnectionModel.wizard.set(_blank_state(self._clock()))])
 
     def state(self, company_id: str, provider: str) -> dict[str, Any]:
@@ -311,7 +311,7 @@ class Wizard:
     # -- helpers --------------------------------------------------------------------------------
     def _connection(self, company_id: str, provider: str) -> ConnectionModel:
         label = provider_label(provider)
-        row = self._connections.get(company_id, provider) if provider in PROVIDERS else None
+        row = self._connections.get(company_id, provider) if is_accounting(provider) else None
         if row is None or row.status == ConnectionStatus.DISCONNECTED:
             raise NotFoundError(
                 f"{label} is not connected, so it has no post-connection wizard.",

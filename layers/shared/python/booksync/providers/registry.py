@@ -108,6 +108,11 @@ def require_kind(provider: str, kind: ProviderKind) -> str:
     return provider
 
 
+def is_accounting(provider: str) -> bool:
+    """Does booksync know ``provider`` as an accounting system (the company's books)?"""
+    return provider in REGISTRY.names("accounting")
+
+
 def _accounting_name(provider: str) -> str:
     try:
         return require_kind(provider, "accounting")

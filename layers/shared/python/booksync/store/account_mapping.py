@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pynamodb.exceptions import UpdateError
 
 from booksync.documents import DocumentKind, parse_stored
-from booksync.store.models import PROVIDERS, DocumentModel
+from booksync.store.models import DocumentModel
 
 WRITE_ATTEMPTS = 5
 
@@ -28,7 +28,8 @@ def mapped_hash(body_hash: str, row: DocumentModel | None) -> str:
     """The content hash of a document whose body hashes to ``body_hash``, with ``row``'s mapping."""
     if row is None:
         return body_hash
-    chosen = [f"{p}={row.income_account(p)}" for p in PROVIDERS if row.income_account(p)]
+    # By provider name: the order of the providers stored before (QuickBooks alone) is kept.
+    chosen = [f"{p}={account}" for p, account in sorted(row.income_accounts_chosen().items())]
     if not chosen:
         return body_hash
     return hashlib.sha256("|".join([body_hash, *chosen]).encode()).hexdigest()
@@ -56,17 +57,19 @@ class AccountMappingStore:
         Conditional on the content hash read, so a PUT of the item landing meanwhile is never
         overwritten with a hash of the old body: the write is redone on the fresh row.
         """
-        attribute = getattr(DocumentModel, f"income_account_{provider}")
         for _ in range(WRITE_ATTEMPTS):
             if row.income_account(provider) == account_id:
                 return False
             read_hash = row.content_hash
-            setattr(row, f"income_account_{provider}", account_id)
+            row.choose_income_account(provider, account_id)
             new_hash = mapped_hash(body_hash(row), row)
+            # One provider's choice, in the attribute it is kept in: the whole ``income_accounts``
+            # map is safe to write, as every choice in it is part of the hash the write checks.
+            attribute, value = DocumentModel.income_account_attribute(row, provider)
             try:
                 row.update(
                     actions=[
-                        attribute.set(account_id) if account_id else attribute.remove(),
+                        attribute.set(value) if value else attribute.remove(),
                         DocumentModel.content_hash.set(new_hash),
                     ],
                     condition=DocumentModel.content_hash == read_hash,

@@ -11,8 +11,9 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from booksync.errors import OrganisationNotChosen
+from booksync.providers.registry import is_accounting
 from booksync.security.vault import SealedTokens, TokenContext
-from booksync.store.models import PROVIDERS, AccountClaimModel, ConnectionModel
+from booksync.store.models import AccountClaimModel, ConnectionModel
 
 
 class ConnectionStatus:
@@ -97,7 +98,7 @@ class ConnectionRepository:
         rows = [
             r
             for r in self.list_for_company(company_id)
-            if r.status != ConnectionStatus.DISCONNECTED and r.provider in PROVIDERS
+            if r.status != ConnectionStatus.DISCONNECTED and is_accounting(r.provider)
         ]
         return rows[0] if rows else None
 

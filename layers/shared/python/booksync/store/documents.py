@@ -605,8 +605,25 @@ class DocumentRepository:
         )
 
     def save_link(self, row: DocumentModel, provider: str, link: LinkMap) -> None:
-        attribute = getattr(DocumentModel, f"link_{provider}")
-        row.update(actions=[attribute.set(bounded(link))])
+        """Store the provider's link whole. DynamoDB refuses a path into a map the row does not
+        have yet: a row's first link in ``links`` stores the map with it, on condition that no
+        other writer stored one meanwhile (the map is never removed: the link then goes in it)."""
+        link = bounded(link)
+        entry = DocumentModel.link_attribute(provider).set(link)
+        if DocumentModel.keeps_own_link(provider):
+            row.update(actions=[entry])
+            return
+        for action, condition in (
+            (entry, DocumentModel.links.exists()),
+            (DocumentModel.links.set({provider: link}), DocumentModel.links.does_not_exist()),
+        ):
+            try:
+                row.update(actions=[action], condition=condition)
+                return
+            except UpdateError as exc:
+                if not _conditional_failed(exc):
+                    raise
+        row.update(actions=[entry])
 
     def clear_pending(self, row: DocumentModel, pushed_hash: str) -> bool:
         """Clear the pending marker if nothing changed since ``pushed_hash`` was pushed."""

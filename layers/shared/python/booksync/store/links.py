@@ -7,6 +7,7 @@ an event that arrives after a sync has already relinked the document changes not
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
@@ -24,9 +25,10 @@ def _conditional_failed(exc: Exception) -> bool:
 
 
 class LinkRepository:
-    def __init__(self, provider: str = "quickbooks") -> None:
+    def __init__(self, provider: str) -> None:
         self._provider = provider
-        self._attr = getattr(DocumentModel, f"link_{provider}")
+        # The link as a document path: its fields are paths there (pynamodb types them as values).
+        self._attr: Any = DocumentModel.link_attribute(provider)
 
     def linked(self, company_id: str, kind: DocumentKind, remote_ids: Iterable[str]) -> list[DocumentModel]:
         """The company's documents of ``kind`` linked to any of ``remote_ids``.
@@ -115,7 +117,7 @@ def drifted_counts(company_id: str, provider: str, changes: Iterable[str]) -> di
     """How many of the company's documents, by kind, someone changed in the provider since
     booksync's last push (the link's ``remote_change``; a push replaces the link and so clears
     it). Count queries per kind: only counts travel, not the documents."""
-    attribute = getattr(DocumentModel, f"link_{provider}")
+    attribute: Any = DocumentModel.link_attribute(provider)  # a path, as in ``LinkRepository``
     wanted = tuple(changes)
     counts = {
         kind.value: DocumentModel.count(

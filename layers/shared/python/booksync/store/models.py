@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from pynamodb.attributes import (
+    Attribute,
     BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
@@ -19,12 +20,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.constants import MAP, STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from booksync.errors import BooksyncError, error_code
-
-PROVIDERS = ("quickbooks", "xero", "freshbooks", "wave")
 
 
 class _Meta:
@@ -188,6 +188,40 @@ class LinkMap(MapAttribute[str, Any]):
     remote_change_at = UnicodeAttribute(null=True)
 
 
+class TextsAttribute(Attribute[dict[str, str]]):
+    """A map of name -> text (DynamoDB's map of strings), read and written as a plain dict."""
+
+    attr_type = MAP
+
+    def serialize(self, value: dict[str, str]) -> dict[str, Any]:
+        return {name: {STRING: text} for name, text in value.items()}
+
+    def deserialize(self, value: dict[str, Any]) -> dict[str, str]:
+        return {name: str(text[STRING]) for name, text in value.items()}
+
+
+class LinksAttribute(Attribute[dict[str, LinkMap]]):
+    """A map of provider name -> ``LinkMap``. ``DocumentModel.links["<provider>"]`` is that
+    provider's link as a document path (``links.<provider>``), with its fields (``.remote_id``)
+    for conditions and updates, as a ``LinkMap`` attribute of its own would be."""
+
+    attr_type = MAP
+
+    def serialize(self, value: dict[str, LinkMap]) -> dict[str, Any]:
+        return {provider: {MAP: link.serialize(link)} for provider, link in value.items()}
+
+    def deserialize(self, value: dict[str, Any]) -> dict[str, LinkMap]:
+        return {provider: self[provider].deserialize(link[MAP]) for provider, link in value.items()}
+
+    def __getitem__(self, provider: str) -> LinkMap:  # type: ignore[override]
+        element = LinkMap()
+        element._make_attribute()
+        element.attr_path = [*self.attr_path, provider]
+        for segment in reversed(element.attr_path):
+            element._update_attribute_paths(segment)
+        return element
+
+
 class DocumentModel(Model):
     """A customer, item, invoice or payment as the business's app sent it, with its links."""
 
@@ -216,26 +250,92 @@ class DocumentModel(Model):
     # payments): a payment is checked against the invoice's open balance and written with it.
     payment_amounts = MapAttribute[str, Any](null=True)
     payments_version = NumberAttribute(null=True)
+    # Each provider's link, by the registry's provider name: a provider declared in the registry
+    # has links without a change here.
+    links = LinksAttribute(null=True)
+    # QuickBooks' links were stored in an attribute of their own before ``links``: they stay
+    # there (read and written), so that no row needs moving and a function still running the
+    # code before (during a deploy, or after a rollback) finds every link where it looks.
     link_quickbooks = LinkMap(null=True)
-    link_xero = LinkMap(null=True)
-    link_freshbooks = LinkMap(null=True)
-    link_wave = LinkMap(null=True)
     # Items: the income account chosen in Account mapping, per provider (none: the default).
-    # Kept beside the links, not in them: a sync replaces a link whole.
+    # Kept beside the links, not in them: a sync replaces a link whole. QuickBooks' is in its own
+    # attribute, as stored before ``income_accounts``.
+    income_accounts = TextsAttribute(null=True)
     income_account_quickbooks = UnicodeAttribute(null=True)
-    income_account_xero = UnicodeAttribute(null=True)
-    income_account_freshbooks = UnicodeAttribute(null=True)
-    income_account_wave = UnicodeAttribute(null=True)
     pending_index = PendingIndex()
     sent_index = SentIndex()
 
-    def link(self, provider: str) -> LinkMap | None:
-        link: LinkMap | None = getattr(self, f"link_{provider}", None)
+    @classmethod
+    def _own_attribute(cls, prefix: str, provider: str) -> str | None:
+        """The attribute of its own a provider's ``prefix`` value was stored in before the maps."""
+        name = f"{prefix}_{provider}"
+        return name if name in cls.get_attributes() else None
+
+    @classmethod
+    def keeps_own_link(cls, provider: str) -> bool:
+        """Are the provider's links in an attribute of their own (stored before ``links``)?"""
+        return cls._own_attribute("link", provider) is not None
+
+    @classmethod
+    def link_attribute(cls, provider: str) -> LinkMap:
+        """The provider's link as a document path, for updates and conditions."""
+        own = cls._own_attribute("link", provider)
+        link: LinkMap = getattr(cls, own) if own else cls.links[provider]
         return link
 
+    def link(self, provider: str) -> LinkMap | None:
+        own = self._own_attribute("link", provider)
+        if own:
+            link: LinkMap | None = getattr(self, own)
+            return link
+        return (self.links or {}).get(provider)
+
+    def set_link(self, provider: str, link: LinkMap) -> None:
+        """Replace the provider's link on this row in memory (``DocumentRepository.save_link``
+        stores one)."""
+        own = self._own_attribute("link", provider)
+        if own:
+            setattr(self, own, link)
+        else:
+            self.links = {**(self.links or {}), provider: link}
+
+    def all_links(self) -> dict[str, LinkMap]:
+        """Every provider's link on this row, by provider name."""
+        own = {
+            name.removeprefix("link_"): link
+            for name in self.get_attributes()
+            if name.startswith("link_") and (link := getattr(self, name)) is not None
+        }
+        return {**(self.links or {}), **own}
+
     def income_account(self, provider: str) -> str | None:
-        account: str | None = getattr(self, f"income_account_{provider}", None)
-        return account
+        return self.income_accounts_chosen().get(provider)
+
+    def income_accounts_chosen(self) -> dict[str, str]:
+        """The item's income account per provider, where one was chosen in Account mapping."""
+        own = {
+            name.removeprefix("income_account_"): str(account)
+            for name in self.get_attributes()
+            if name.startswith("income_account_") and (account := getattr(self, name))
+        }
+        return {**(self.income_accounts or {}), **own}
+
+    def income_account_attribute(self, provider: str) -> tuple[Attribute[Any], Any]:
+        """The attribute holding the provider's income account on this row, and its value."""
+        own = self._own_attribute("income_account", provider)
+        attribute: Attribute[Any] = getattr(type(self), own or "income_accounts")
+        return attribute, getattr(self, own or "income_accounts")
+
+    def choose_income_account(self, provider: str, account_id: str | None) -> None:
+        """Set (None: unset) the item's income account for the provider on this row in memory."""
+        own = self._own_attribute("income_account", provider)
+        if own:
+            setattr(self, own, account_id)
+            return
+        chosen = {p: a for p, a in (self.income_accounts or {}).items() if p != provider}
+        if account_id:
+            chosen[provider] = account_id
+        self.income_accounts = chosen or None
 
 
 class IntentModel(Model):

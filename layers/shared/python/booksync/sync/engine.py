@@ -628,7 +628,7 @@ class _Step:
         link = refused_link(row.link(self.job.provider), exc, Outcome.NOT_SUPPORTED)
         link.pushed_hash = row.content_hash
         self.e._docs.save_link(row, self.job.provider, link)
-        setattr(row, f"link_{self.job.provider}", link)
+        row.set_link(self.job.provider, link)
         self.e._docs.clear_pending(row, row.content_hash)
         self.report.counts["not_supported"] += 1
         self.report.unsupported.append(error_entry(f"{row.kind} {row.doc_id}", exc))
@@ -1107,7 +1107,7 @@ class _Step:
                 self.report.counts["renamed"] += 1
                 add_note(self.company, self.report.run_id, note)
         self.e._docs.save_link(row, self.job.provider, new)
-        setattr(row, f"link_{self.job.provider}", new)
+        row.set_link(self.job.provider, new)
         self.e._settle(self.job, row, link)
         if row.pending_bucket:
             self.e._docs.clear_pending(row, row.content_hash)

@@ -33,6 +33,7 @@ from booksync.documents import (
 )
 from booksync.errors import AlreadyExists, ConcurrentChange, FieldProblem, InvalidRequest, NotFoundError
 from booksync.providers.profile import provider_label
+from booksync.providers.registry import REGISTRY, is_accounting
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import (
     BODY_LIMIT,
@@ -48,7 +49,7 @@ from booksync.store.documents import (
     number_key,
     stored_sizes,
 )
-from booksync.store.models import PROVIDERS, DocumentModel
+from booksync.store.models import DocumentModel
 from booksync.store.runs import RunRepository
 from booksync.sync.jobs import JobKind, JobQueue, SyncJob, Trigger
 
@@ -69,9 +70,9 @@ class Accepted:
     queued_run_id: str | None
 
 
-def _remote_id(row: DocumentModel, provider: str) -> str | None:
-    link = row.link(provider)
-    return link.remote_id if link is not None else None
+def _in_books(row: DocumentModel) -> str | None:
+    """The provider whose books hold the document (its link there has a remote id), if any."""
+    return next((provider for provider, link in sorted(row.all_links().items()) if link.remote_id), None)
 
 
 def invoice_currency(row: DocumentModel) -> str:
@@ -211,7 +212,7 @@ class DocumentService:
         was = invoice_currency(existing)
         if existing.payment_ids:
             held = f"it has payments recorded in {was}"
-        elif any(_remote_id(existing, p) for p in PROVIDERS):
+        elif _in_books(existing):
             held = f"it is in the books in {was}, which cannot change a transaction's currency"
         else:
             return
@@ -227,7 +228,7 @@ class DocumentService:
             return False
         if invoice.status == InvoiceStatus.VOID:
             # Only an invoice already in the books has anything to void there.
-            return existing is not None and any(existing.link(p) is not None for p in PROVIDERS)
+            return existing is not None and bool(existing.all_links())
         return True
 
     def delete_invoice(self, company_id: str, invoice_id: str) -> Accepted:
@@ -256,7 +257,7 @@ class DocumentService:
                 f"Invoice {invoice_id} has payments recorded against it.",
                 fix="Refund or remove its payments in your app first, or void the invoice instead.",
             )
-        linked = any(_remote_id(row, p) for p in PROVIDERS)
+        linked = _in_books(row) is not None
         row = self._docs.mark_deleted(row, now=self._clock(), pending=linked)
         run_id = self._auto_sync(company_id, invoice_id, "auto_sync_invoices") if linked else None
         return Accepted(doc_id=invoice_id, created=False, changed=True, pending=linked, queued_run_id=run_id)
@@ -457,10 +458,11 @@ class DocumentService:
                 f"Invoice {invoice_id} is a draft; drafts never sync.",
                 fix="Mark it SENT (PUT the invoice with status SENT), then sync.",
             )
-        if provider not in PROVIDERS:  # e.g. square: a payments connection, not the books
+        if not is_accounting(provider):  # e.g. square: a payments connection, not the books
             raise InvalidRequest(
                 f"{provider} is not an accounting system; invoices sync to the company's books.",
-                fix="Sync to the accounting connection, e.g. ?provider=quickbooks.",
+                fix="Sync to the company's accounting connection, one of: "
+                f"{', '.join(REGISTRY.names('accounting'))}.",
             )
         connection = self._connections.get(company_id, provider)
         if connection is None:
@@ -577,7 +579,7 @@ def _check_not_booked(existing: DocumentModel | None, doc: Payment | Refund) -> 
     refuse a change to it here rather than accept a version the books will never show."""
     if existing is None or existing.content_hash == doc.content_hash():
         return
-    books = next((p for p in PROVIDERS if _remote_id(existing, p)), None)
+    books = _in_books(existing)
     if books is None:
         return
     name = provider_label(books)
