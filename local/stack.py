@@ -116,6 +116,17 @@ SANDBOXES = (
         webhook_path="/webhooks/square",
         webhook_signature_key="booksync-local-square-key",
     ),
+    SandboxRow(
+        "xero",
+        "Xero sandbox",
+        "local.sandboxes.xero.server",
+        key="xero",
+        default_port=0,
+        client_id="booksync-local-xero",
+        redirect_path="/oauth/xero/callback",
+        webhook_path="/webhooks/xero",
+        webhook_signature_key="booksync-local-xero-key",
+    ),
 )
 # The stack's own servers' ports (a sandbox's are its row's: BOOKSYNC_<KEY>_PORT, default_port).
 PORT_DEFAULTS = {"moto": 4566, "api": 3000, "control": 3001}

@@ -231,38 +231,43 @@ def test_a_new_providers_sandbox_is_a_row_in_the_list(
 ) -> None:
     """A row in SANDBOXES is all the stack needs: it starts the row's module on the row's port
     setting, registers its app (the secret new and written to SSM through the row's placeholders),
-    lists it in the banner and urls(), and stops it (here Xero's row played by the QuickBooks module)."""
+    lists it in the banner and urls(), and stops it (here FreshBooks' row played by the QuickBooks module)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setenv("BOOKSYNC_XERO_PORT", str(port))
-    xero = stack_module.SandboxRow(
-        "xero",
-        "Xero sandbox",
+    monkeypatch.setenv("BOOKSYNC_FRESHBOOKS_PORT", str(port))
+    freshbooks = stack_module.SandboxRow(
+        "freshbooks",
+        "FreshBooks sandbox",
         "local.sandboxes.quickbooks.server",
-        key="xero",
+        key="freshbooks",
         default_port=0,
-        client_id="booksync-local-xero",
-        redirect_path="/oauth/xero/callback",
+        client_id="booksync-local-freshbooks",
+        redirect_path="/oauth/freshbooks/callback",
     )
-    monkeypatch.setattr(stack_module, "SANDBOXES", (*stack_module.SANDBOXES, xero))
+    monkeypatch.setattr(stack_module, "SANDBOXES", (*stack_module.SANDBOXES, freshbooks))
     config = tmp_path / "stack.yaml"
     config.write_text(
-        "ssm_parameters:\n  - name: /fixture/xero-secret\n    value: '{xero_client_secret}'\n"
-        "xero:\n  client_id: fixture-xero\n"
+        "ssm_parameters:\n  - name: /fixture/freshbooks-secret\n    value: '{freshbooks_client_secret}'\n"
+        "freshbooks:\n  client_id: fixture-freshbooks\n"
     )
     with LocalStack(
         fixture_options(tmp_path, config=config, ports={"moto": 0, "api": 0, "control": 0}, sandboxes=True)
     ) as stack:
-        run = stack.sandboxes["xero"]
+        run = stack.sandboxes["freshbooks"]
         assert run.url == f"http://127.0.0.1:{port}" and run.sandbox is not None
-        assert run.client_id == "fixture-xero" and run.redirect_uri == f"{stack.api_url}/oauth/xero/callback"
-        assert stack.urls()["xero_url"] == run.url
-        assert f"Xero sandbox{'':<18} {run.url}" in stack.banner()
-        secret = stack.boto3_client("ssm").get_parameter(Name="/fixture/xero-secret", WithDecryption=True)
+        assert (
+            run.client_id == "fixture-freshbooks"
+            and run.redirect_uri == f"{stack.api_url}/oauth/freshbooks/callback"
+        )
+        assert stack.urls()["freshbooks_url"] == run.url
+        assert f"FreshBooks sandbox{'':<12} {run.url}" in stack.banner()
+        secret = stack.boto3_client("ssm").get_parameter(
+            Name="/fixture/freshbooks-secret", WithDecryption=True
+        )
         assert secret["Parameter"]["Value"] == run.client_secret
-        assert run.sandbox.config.clients["fixture-xero"].redirect_uris == [run.redirect_uri]
-        assert httpx.get(f"{run.url}/_sandbox/config", timeout=5).json()["clients"] == ["fixture-xero"]
+        assert run.sandbox.config.clients["fixture-freshbooks"].redirect_uris == [run.redirect_uri]
+        assert httpx.get(f"{run.url}/_sandbox/config", timeout=5).json()["clients"] == ["fixture-freshbooks"]
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{run.url}/_sandbox/config", timeout=5)
 
