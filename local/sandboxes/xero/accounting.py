@@ -346,14 +346,15 @@ class Accounting:
         return elements
 
     def _save(
-        self, org: Organisation, entity: Entity, element: dict[str, Any], ident: str | None
+        self, org: Organisation, entity: Entity, element: dict[str, Any], ident: str | None, *, match: bool
     ) -> dict[str, Any]:
+        """PUT creates (``match`` False); POST also updates the element its number or code names."""
         if entity is CONTACTS:
-            return org.save_contact(element, ident)
+            return org.save_contact(element, ident, match=match)
         if entity is ITEMS:
-            return org.save_item(element, ident)
+            return org.save_item(element, ident, match=match)
         if entity is INVOICES:
-            return org.save_invoice(element, ident)
+            return org.save_invoice(element, ident, match=match)
         if entity is CREDIT_NOTES:
             return org.save_credit_note({**element, **({"CreditNoteID": ident} if ident else {})})
         return org.add_payment(element)
@@ -371,7 +372,7 @@ class Accounting:
                 try:
                     if create_only and element.get(entity.id_key):
                         raise Invalid(f"{entity.id_key} cannot be set when creating (use POST to update)")
-                    saved = dict(self._save(org, entity, element, ident))
+                    saved = dict(self._save(org, entity, element, ident, match=not create_only))
                     if not summarize:
                         saved["StatusAttributeString"] = "OK"
                     answers.append(saved)

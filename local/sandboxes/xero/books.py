@@ -221,13 +221,16 @@ class Organisation:
     def find(self, records: dict[str, Record], key: str, value: object) -> Record | None:
         return next((r for r in records.values() if value is not None and r.body.get(key) == value), None)
 
-    def save_contact(self, element: dict[str, Any], contact_id: str | None = None) -> dict[str, Any]:
-        """Create, or update the contact named by ContactID (or ``contact_id``) or ContactNumber."""
+    def save_contact(
+        self, element: dict[str, Any], contact_id: str | None = None, *, match: bool = True
+    ) -> dict[str, Any]:
+        """Create, or update the contact named by ContactID (or ``contact_id``) or, with ``match``
+        (POST), by ContactNumber."""
         wanted = contact_id or element.get("ContactID")
         record = (
             self.contacts.get(wanted)
             if wanted
-            else self.find(self.contacts, "ContactNumber", element.get("ContactNumber"))
+            else self.find(self.contacts, "ContactNumber", element.get("ContactNumber") if match else None)
         )
         if wanted and record is None:
             raise Invalid(f"The contact with ContactID {wanted} could not be found")
@@ -278,9 +281,15 @@ class Organisation:
 
     # ------------------------------------------------------------ items
 
-    def save_item(self, element: dict[str, Any], item_id: str | None = None) -> dict[str, Any]:
+    def save_item(
+        self, element: dict[str, Any], item_id: str | None = None, *, match: bool = True
+    ) -> dict[str, Any]:
         wanted = item_id or element.get("ItemID")
-        record = self.items.get(wanted) if wanted else self.find(self.items, "Code", element.get("Code"))
+        record = (
+            self.items.get(wanted)
+            if wanted
+            else self.find(self.items, "Code", element.get("Code") if match else None)
+        )
         if wanted and record is None:
             raise Invalid(f"The item with ItemID {wanted} could not be found")
         code = element.get("Code", record.body["Code"] if record else None)
@@ -407,12 +416,14 @@ class Organisation:
             raise Invalid(*problems)
         return out, subtotal, tax
 
-    def save_invoice(self, element: dict[str, Any], invoice_id: str | None = None) -> dict[str, Any]:
+    def save_invoice(
+        self, element: dict[str, Any], invoice_id: str | None = None, *, match: bool = True
+    ) -> dict[str, Any]:
         wanted = invoice_id or element.get("InvoiceID")
         record = self.invoices.get(wanted) if wanted else None
         if wanted and record is None:
             raise Invalid(f"The invoice with InvoiceID {wanted} could not be found")
-        if record is None and element.get("InvoiceNumber") is not None:
+        if record is None and match and element.get("InvoiceNumber") is not None:
             record = self.find(self.invoices, "InvoiceNumber", element["InvoiceNumber"])
         if record is None:
             return self._new_invoice(element)
