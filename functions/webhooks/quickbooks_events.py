@@ -9,11 +9,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from booksync.logs import route_library_logs
 from booksync.providers.http import bind_lambda_deadline
 from booksync.settings import QuickBooksEventsSettings
-from booksync.wiring import quickbooks_event_processor
+from booksync.wiring import webhook_consumer
 
 if TYPE_CHECKING:
-    from booksync.webhooks.events import QuickBooksEventProcessor
+    from booksync.providers.declaration import EventConsumer
 
+PROVIDER = "quickbooks"
 logger = Logger()
 route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = QuickBooksEventsSettings.from_env()  # validated at cold start
@@ -21,11 +22,11 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 @cache
-def events() -> "QuickBooksEventProcessor":
-    return quickbooks_event_processor(SETTINGS)
+def events() -> "EventConsumer":
+    return webhook_consumer(PROVIDER, SETTINGS)
 
 
-def record_handler(record: SQSRecord) -> dict[str, int]:
+def record_handler(record: SQSRecord) -> object:
     return events().handle_message(record.body)
 
 

@@ -17,9 +17,9 @@ from booksync.store.links import LinkRepository
 from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, OAuthStateModel
 from booksync.store.runs import RunRepository
 from booksync.store.webhook_events import WebhookEventRepository
-from booksync.webhooks.events import QuickBooksEventProcessor
-from booksync.webhooks.port import WebhookOperation
-from booksync.webhooks.quickbooks import ChangeEvent
+from booksync.webhooks.events import ChangeEventProcessor
+from booksync.webhooks.port import ChangeEvent, WebhookOperation
+from booksync.webhooks.quickbooks import FEED
 
 from tests.dynamo_limits import enforce
 from tests.fakes.integrations import fake_integrations
@@ -229,14 +229,17 @@ def test_quickbooks_webhooks_act_only_for_the_company_that_owns_the_realm(servic
             updated_at=1,
             link_quickbooks=LinkMap(remote_id="42", outcome="synced", pushed_hash="h", synced_at=1),
         ).save()
-    processor = QuickBooksEventProcessor(
+    processor = ChangeEventProcessor(
+        provider="quickbooks",
+        label="QuickBooks",
+        feed=FEED,
         events=WebhookEventRepository(),
         connections=ConnectionRepository(),
         links=LinkRepository("quickbooks"),
         runs=RunRepository(),
     )
     event = ChangeEvent(
-        event_id="e-1", realm_id="r-1", entity="Customer", entity_id="42", operation=WebhookOperation.DELETE
+        event_id="e-1", account_id="r-1", entity="Customer", entity_id="42", operation=WebhookOperation.DELETE
     )
     assert processor.handle(event) == "recreate"
     links = {c: DocumentModel.get(c, "customer#c-1").link("quickbooks") for c in ("acme", "rival")}

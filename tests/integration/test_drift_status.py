@@ -11,9 +11,9 @@ from booksync.store.links import LinkRepository
 from booksync.store.models import ConnectionModel
 from booksync.store.runs import RunRepository
 from booksync.store.webhook_events import WebhookEventRepository
-from booksync.webhooks.events import QuickBooksEventProcessor
-from booksync.webhooks.port import WebhookOperation
-from booksync.webhooks.quickbooks import ChangeEvent
+from booksync.webhooks.events import ChangeEventProcessor
+from booksync.webhooks.port import ChangeEvent, WebhookOperation
+from booksync.webhooks.quickbooks import FEED
 
 from tests import builders
 from tests.apigw import admin, member
@@ -28,7 +28,10 @@ def quickbooks_says(operation: WebhookOperation, entity: str, remote_id: str, ev
     assert connection is not None
     if connection.account_key is None:  # the fixture's row was saved without the realm index key
         connection.update(actions=[ConnectionModel.account_key.set("quickbooks#r1")])
-    processor = QuickBooksEventProcessor(
+    processor = ChangeEventProcessor(
+        provider="quickbooks",
+        label="QuickBooks",
+        feed=FEED,
         events=WebhookEventRepository(),
         connections=ConnectionRepository(),
         links=LinkRepository("quickbooks"),
@@ -36,7 +39,7 @@ def quickbooks_says(operation: WebhookOperation, entity: str, remote_id: str, ev
     )
     event = ChangeEvent(
         event_id=event_id,
-        realm_id="r1",
+        account_id="r1",
         entity=entity,
         entity_id=remote_id,
         operation=operation,

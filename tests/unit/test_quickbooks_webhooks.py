@@ -11,11 +11,11 @@ import pytest
 from booksync.webhooks import signature
 from booksync.webhooks.port import WebhookOperation
 from booksync.webhooks.quickbooks import (
-    ChangeEvent,
     MalformedPayload,
     QuickBooksWebhookReceiver,
     legacy_event_id,
     parse_payload,
+    read_queued,
 )
 from booksync.webhooks.sources import SsmVerifierToken
 from hypothesis import HealthCheck, given, settings
@@ -110,7 +110,7 @@ def test_signature_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) 
 
 def test_legacy_payload_with_two_realms() -> None:
     events = parse_payload(json.dumps(LEGACY))
-    assert [(e.realm_id, e.entity, e.entity_id, e.operation) for e in events] == [
+    assert [(e.account_id, e.entity, e.entity_id, e.operation) for e in events] == [
         ("111", "Customer", "1", "Create"),
         ("111", "Customer", "5", "Merge"),
         ("222", "Invoice", "9", "Void"),
@@ -154,8 +154,13 @@ def test_both_formats_spellings_become_booksyncs_own_operation(
     assert old.operation is operation and new.operation is operation
     assert (old.provider_operation, new.provider_operation) == (None, None)
     # Queued and read back (also as a message queued before: Intuit's verb): the same event.
-    assert ChangeEvent.from_json(json.loads(json.dumps(new.to_json()))) == new
-    assert ChangeEvent.from_json({**new.to_json(), "operation": legacy_verb}) == new
+    assert read_queued(json.loads(json.dumps(new.to_json()))) == new
+    assert read_queued({**new.to_json(), "operation": legacy_verb}) == new
+    assert read_queued({**new.to_json(), "operation": cloud_verb}) == new
+    # A message queued before events were any provider's: its account was the realm.
+    older = {**new.to_json(), "operation": legacy_verb, "realm_id": "111"}
+    del older["account_id"], older["version"]
+    assert read_queued(older) == new
 
 
 def test_a_verb_booksync_has_no_operation_for_is_other_and_intuits_word_is_kept() -> None:
@@ -167,12 +172,12 @@ def test_a_verb_booksync_has_no_operation_for_is_other_and_intuits_word_is_kept(
         "Archive",
     )
     assert (new.operation, new.recorded_operation) == (WebhookOperation.OTHER, "archived")
-    assert ChangeEvent.from_json(json.loads(json.dumps(old.to_json()))) == old
+    assert read_queued(json.loads(json.dumps(old.to_json()))) == old
 
 
 def test_cloud_events_with_mixed_realms() -> None:
     events = parse_payload(json.dumps(CLOUD).encode())
-    assert [(e.event_id, e.realm_id, e.entity, e.entity_id, e.operation) for e in events] == [
+    assert [(e.event_id, e.account_id, e.entity, e.entity_id, e.operation) for e in events] == [
         ("ce:e-1", "111", "Invoice", "42", "Delete"),
         ("ce:e-2", "333", "Customer", "58", "Merge"),
         ("ce:e-3", "111", "SalesReceipt", "3", "Update"),

@@ -13,11 +13,8 @@ from booksync.settings import (
     ApiSettings,
     CatalogWorkerSettings,
     PayoutDepositSettings,
-    QuickBooksEventsSettings,
-    QuickBooksWebhookSettings,
     SchedulerSettings,
     SquareEventsSettings,
-    SquareWebhookSettings,
     SyncWorkerSettings,
 )
 
@@ -33,6 +30,7 @@ if TYPE_CHECKING:
     from booksync.payouts.sweep import PayoutSweep
     from booksync.payouts.views import PayoutViews
     from booksync.providers.bulk import CatalogProvider, Gate
+    from booksync.providers.declaration import EventConsumer
     from booksync.providers.port import AccountingProvider, OAuthClient
     from booksync.providers.square.client import SquareClient
     from booksync.security.tokens import ConnectionTokenSource
@@ -48,10 +46,7 @@ if TYPE_CHECKING:
     from booksync.sync.rate_limits import ConnectionGate, RateLimiter
     from booksync.sync.sweep import Sweep
     from booksync.sync.worker import SyncWorker
-    from booksync.webhooks.events import QuickBooksEventProcessor
-    from booksync.webhooks.quickbooks import QuickBooksWebhookReceiver
-    from booksync.webhooks.square import SquareWebhookReceiver
-    from booksync.webhooks.square_events import SquareEventProcessor
+    from booksync.webhooks.receiver import SecretLookup, WebhookReceiver
 
 # The settings of every function that decrypts a company's tokens and calls its providers.
 ProviderAccess = (
@@ -477,32 +472,65 @@ def keep_alive(settings: SchedulerSettings) -> KeepAlive:
     )
 
 
-def quickbooks_webhook_receiver(settings: QuickBooksWebhookSettings) -> QuickBooksWebhookReceiver:
-    """Only the verifier token and the queue: no table, no provider before the answer."""
-    from booksync.webhooks.quickbooks import QuickBooksWebhookReceiver
-    from booksync.webhooks.sources import SqsInbox, SsmVerifierToken
+def webhook_receiver(provider: str, settings: Any = None) -> WebhookReceiver:
+    """POST /webhooks/<provider>: the receiver its declaration builds from its function's settings
+    (read from the environment unless given). Only its secret and its queue: no table, no
+    provider call before the answer, unless it signs per connection (its connection rows)."""
+    from booksync.providers.declaration import ReceiverParts
+    from booksync.providers.registry import declaration
+    from booksync.webhooks.sources import SqsInbox
 
-    return QuickBooksWebhookReceiver(
-        token=SsmVerifierToken(parameter_name=settings.verifier_param, local_value=settings.verifier_token),
-        inbox=SqsInbox(settings.queue_url),
-        production=settings.is_prod,
+    parts = declaration(provider).webhook_parts()
+    settings = parts.receiver_settings() if settings is None else settings
+
+    def connection_secrets() -> SecretLookup:
+        from booksync.store.connections import ConnectionRepository
+        from booksync.store.models import bind_tables
+        from booksync.webhooks.secrets import StoredWebhookSecrets
+
+        bind_tables(settings)
+        return StoredWebhookSecrets(provider, ConnectionRepository(), _vault(settings.token_key_id))
+
+    return parts.receiver(
+        settings,
+        ReceiverParts(
+            inbox=SqsInbox(settings.queue_url),
+            production=settings.is_prod,
+            connection_secrets=connection_secrets,
+        ),
     )
 
 
-def quickbooks_event_processor(settings: QuickBooksEventsSettings) -> QuickBooksEventProcessor:
+def webhook_consumer(provider: str, settings: Any = None) -> EventConsumer:
+    """The consumer of <provider>'s events queue, as its declaration builds it from its function's
+    settings (read from the environment unless given). Where it fetches records for thin events,
+    it calls the provider as the sync worker does: the company's tokens, the shared limiter's
+    gate, the deadline its handler binds (``bind_lambda_deadline``)."""
+    from booksync.providers.declaration import ConsumerParts
+    from booksync.providers.registry import declaration
     from booksync.store.connections import ConnectionRepository
-    from booksync.store.links import LinkRepository
     from booksync.store.models import bind_tables
     from booksync.store.runs import RunRepository
     from booksync.store.webhook_events import WebhookEventRepository
-    from booksync.webhooks.events import QuickBooksEventProcessor
 
+    parts = declaration(provider).webhook_parts()
+    settings = parts.consumer_settings() if settings is None else settings
     bind_tables(settings)
-    return QuickBooksEventProcessor(
-        events=WebhookEventRepository(),
-        connections=ConnectionRepository(),
-        links=LinkRepository("quickbooks"),
-        runs=RunRepository(),
+    connections = ConnectionRepository()
+
+    def adapter_for(connection: ConnectionModel) -> AccountingProvider:
+        return accounting_provider(
+            connection, settings, connections, _vault(settings.token_key_id), shared_limiter(settings)
+        )
+
+    return parts.consumer(
+        settings,
+        ConsumerParts(
+            events=WebhookEventRepository(),
+            connections=connections,
+            runs=RunRepository(),
+            adapter_for=adapter_for,
+        ),
     )
 
 
@@ -539,10 +567,10 @@ def square_payments_api(settings: ApiSettings, documents: DocumentRepository) ->
     """The unmatched-payments routes' service, when the API is given the SquareActivity table."""
     if not settings.square_activity_table:
         return None
-    return _square_payments(settings, documents)
+    return square_payments(settings, documents)
 
 
-def _square_payments(
+def square_payments(
     settings: ApiSettings | SquareEventsSettings, documents: DocumentRepository | None
 ) -> SquarePayments:
     from booksync.payments.square import SquarePayments
@@ -567,39 +595,6 @@ def _square_payments(
         ),
         runs=runs,
         notifications=NotificationRepository(),
-    )
-
-
-def square_webhook_receiver(settings: SquareWebhookSettings) -> SquareWebhookReceiver:
-    """Only the signature key and the queue: no table, no provider before the answer."""
-    from booksync.webhooks.sources import SqsInbox, SsmVerifierToken
-    from booksync.webhooks.square import SquareWebhookReceiver
-
-    return SquareWebhookReceiver(
-        key=SsmVerifierToken(
-            parameter_name=settings.signature_key_param,
-            local_value=settings.signature_key,
-            value_setting="SQUARE_WEBHOOK_SIGNATURE_KEY",
-            param_setting="SQUARE_WEBHOOK_SIGNATURE_KEY_PARAM",
-        ),
-        notification_url=settings.notification_url,
-        inbox=SqsInbox(settings.queue_url),
-        production=settings.is_prod,
-    )
-
-
-def square_event_processor(settings: SquareEventsSettings) -> SquareEventProcessor:
-    from booksync.store.connections import ConnectionRepository
-    from booksync.store.models import bind_tables
-    from booksync.store.webhook_events import WebhookEventRepository
-    from booksync.webhooks.square_events import SqsPayoutHandOff, SquareEventProcessor
-
-    bind_tables(settings)
-    return SquareEventProcessor(
-        events=WebhookEventRepository(),
-        connections=ConnectionRepository(),
-        payments=_square_payments(settings, None),
-        payouts=SqsPayoutHandOff(settings.payout_deposit_queue_url),
     )
 
 

@@ -3,7 +3,8 @@
 A provider is one ``ProviderDeclaration`` (``providers/<name>/declaration.py``), listed in
 ``providers/registry.py``: its name and label, its kind (accounting books, or a payments
 processor), what it can do (``Capability``), what it allows (``Limits``), where its settings
-come from, and the builders of its parts (OAuth client, adapter, catalog writer, directory).
+come from, and the builders of its parts (OAuth client, adapter, catalog writer, directory,
+webhook receiver and consumer).
 The registry, the wiring, the connect flow, the job types, the keep-alive and the sync engines
 ask the declaration instead of naming a provider; what a provider cannot do is said to people as
 "<what> is not supported by <label>" (``not_supported``), never tried and failed.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from booksync.errors import ProviderError
 from booksync.providers.profile import ProviderProfile
@@ -22,9 +23,16 @@ from booksync.providers.profile import ProviderProfile
 if TYPE_CHECKING:
     from booksync.providers.bulk import CatalogProvider, Gate
     from booksync.providers.port import AccountingProvider, OAuthClient, ProviderDirectory, TokenSource
+    from booksync.store.connections import ConnectionRepository
+    from booksync.store.models import ConnectionModel
+    from booksync.store.runs import RunRepository
+    from booksync.store.webhook_events import WebhookEventRepository
     from booksync.sync.rate_limits import RequestGate
+    from booksync.webhooks.receiver import Inbox, SecretLookup, WebhookReceiver
 
 S = TypeVar("S")
+R = TypeVar("R")  # a webhook receiver function's settings
+C = TypeVar("C")  # a webhook consumer function's settings
 ProviderKind = Literal["accounting", "payments"]
 
 
@@ -94,6 +102,50 @@ class NotSupported(ProviderError):
 
 
 @dataclass(frozen=True)
+class ReceiverParts:
+    """What the generic wiring gives a provider's webhook receiver builder."""
+
+    inbox: Inbox  # its events queue
+    production: bool  # unverifiable deliveries are refused (in development they are let through)
+    # Each connection's own signing secret, read from its connection row (``webhooks/secrets.py``;
+    # built on first call: it needs the Connections table and the token key in the settings).
+    connection_secrets: Callable[[], SecretLookup]
+
+
+@dataclass(frozen=True)
+class ConsumerParts:
+    """What the generic wiring gives a provider's webhook consumer builder: its tables, and for
+    events that name a record only (thin), the connection's adapter, with its tokens, behind its
+    gate (built on call: the consumer's settings then name the token key and the Intents table)."""
+
+    events: WebhookEventRepository
+    connections: ConnectionRepository
+    runs: RunRepository
+    adapter_for: Callable[[ConnectionModel], AccountingProvider]
+
+
+class EventConsumer(Protocol):
+    def handle_message(self, body: str) -> object:
+        """Act on one queued delivery; raises only for what a redelivery can fix."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebhookParts(Generic[R, C]):
+    """How a provider's webhooks are received (POST /webhooks/<name>) and consumed (its events
+    queue), each built by the generic wiring from its function's own settings.
+
+    The receiver says how a delivery is verified (its signature header, its algorithm, compared
+    in constant time, and whose secret: one for the provider, or each connection's own through
+    ``ReceiverParts.connection_secrets``) and parsed before it is queued (``webhooks/receiver.py``)."""
+
+    receiver_settings: Callable[[], R]
+    receiver: Callable[[R, ReceiverParts], WebhookReceiver]
+    consumer_settings: Callable[[], C]
+    consumer: Callable[[C, ConsumerParts], EventConsumer]
+
+
+@dataclass(frozen=True)
 class Builders(Generic[S]):
     """How the core builds the provider's parts from its settings (``S``). Each imports its own
     modules when called, so a function loads only the providers it uses. The parts take the
@@ -109,6 +161,8 @@ class Builders(Generic[S]):
     ) = None
     # The wizard's reads of the customers and items already in the books.
     directory: Callable[[S, str, TokenSource, RequestGate | None], ProviderDirectory] | None = None
+    # Its webhook receiver and consumer (declared with Capability.WEBHOOKS).
+    webhooks: WebhookParts[Any, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +196,14 @@ class ProviderDeclaration(Generic[S]):
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    def webhook_parts(self) -> WebhookParts[Any, Any]:
+        """Its webhook receiver and consumer; a provider without webhooks is refused saying so."""
+        if self.builders.webhooks is None:
+            raise self.not_supported(
+                Capability.WEBHOOKS, fix=f"Point no {self.label} webhook subscription at booksync."
+            )
+        return self.builders.webhooks
 
     def not_supported(self, capability: Capability, what: str = "", fix: str | None = None) -> NotSupported:
         """The refusal people read: "Recording refunds is not supported by Wave (refund r-1)."."""

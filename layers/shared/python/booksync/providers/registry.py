@@ -11,10 +11,11 @@ from pydantic import AfterValidator
 
 from booksync.errors import NotFoundError
 from booksync.providers.declaration import AnyDeclaration, ProviderKind
-from booksync.providers.port import AccountingProvider, AccountKind, OAuthClient, TokenSource
-from booksync.store.models import ConnectionModel, update_connection_settings
 
+# A webhook receiver reads its declaration before its 3-second answer: it loads no store or port.
 if TYPE_CHECKING:
+    from booksync.providers.port import AccountingProvider, OAuthClient, TokenSource
+    from booksync.store.models import ConnectionModel
     from booksync.sync.rate_limits import RequestGate
 
 
@@ -165,10 +166,14 @@ def pick_default_income_account(connection: ConnectionModel, provider: Accountin
     if chosen:
         return str(chosen)
     usual = declaration(str(connection.provider)).income_account_names
+    from booksync.providers.port import AccountKind
+
     income = [a for a in provider.list_accounts() if a.kind is AccountKind.INCOME and a.active]
     by_name = {a.name: a for a in income}
     pick = next((by_name[n] for n in usual if n in by_name), income[0] if income else None)
     if pick is None:
         return None
+    from booksync.store.models import update_connection_settings
+
     update_connection_settings(connection, {"default_income_account_id": pick.id})
     return pick.id

@@ -76,6 +76,13 @@ def organisation_not_chosen(provider: str, waiting: str = "") -> OrganisationNot
     )
 
 
+def sealed_webhook_secret(row: ConnectionModel) -> SealedTokens | None:
+    key, nonce, ciphertext = row.webhook_secret_key, row.webhook_secret_nonce, row.webhook_secret_ciphertext
+    if key is None or nonce is None or ciphertext is None:
+        return None
+    return SealedTokens(encrypted_key=key, nonce=nonce, ciphertext=ciphertext)
+
+
 def sealed_tokens(row: ConnectionModel) -> SealedTokens | None:
     if row.token_ciphertext is None or row.token_key is None or row.token_nonce is None:
         return None
@@ -164,6 +171,25 @@ class ConnectionRepository:
         if owner is not None:
             return [row for row in rows if row.company_id == owner]
         return rows if len(rows) == 1 else []
+
+    def store_webhook_secret(self, row: ConnectionModel, sealed: SealedTokens, *, now: float) -> bool:
+        """Keep the connection's webhook signing secret (sealed), if the row is still this
+        connection (a newer consent's row is left alone: its secret is set anew). False if not."""
+        try:
+            row.update(
+                actions=[
+                    ConnectionModel.webhook_secret_key.set(sealed.encrypted_key),
+                    ConnectionModel.webhook_secret_nonce.set(sealed.nonce),
+                    ConnectionModel.webhook_secret_ciphertext.set(sealed.ciphertext),
+                    ConnectionModel.webhook_secret_set_at.set(now),
+                ],
+                condition=ConnectionModel.connection_id == row.connection_id,
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def record_locations(self, company_id: str, provider: str, locations: list[dict[str, Any]]) -> None:
         """A payment processor's locations (Square), updated alone: tokens stay as they are."""

@@ -122,6 +122,13 @@ class ConnectionModel(Model):
     # is parked until then (the start of the provider's next day), and why.
     held_until = NumberAttribute(null=True)
     held_reason = UnicodeAttribute(null=True)
+    # The secret the provider signs this connection's webhook deliveries with, where each
+    # connection has its own (FreshBooks' callback verifier): sealed as the tokens are, under a
+    # context of its own (``webhooks/secrets.py``), so neither blob opens as the other.
+    webhook_secret_key = BinaryAttribute(null=True, legacy_encoding=False)
+    webhook_secret_nonce = BinaryAttribute(null=True, legacy_encoding=False)
+    webhook_secret_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    webhook_secret_set_at = NumberAttribute(null=True)
     account_index = AccountIndex()
     refresh_index = RefreshIndex()
 

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the handler module loads before any receiver is built
-    from booksync.webhooks.receiver import Answer
+    from booksync.webhooks.receiver import Answer, WebhookReceiver
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
@@ -38,3 +38,8 @@ def response(answer: Answer) -> dict[str, Any]:
         "body": json.dumps(answer.body) if answer.body is not None else "",
         "isBase64Encoded": False,
     }
+
+
+def answered(receiver: WebhookReceiver, event: dict[str, Any]) -> dict[str, Any]:
+    """The provider's delivery, verified, queued and answered by its receiver."""
+    return response(receiver.receive(raw_body(event), header(event, receiver.signature_header)))

@@ -17,15 +17,15 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from booksync.documents import DocumentKind
 from booksync.keys import OutsideKey
 from booksync.webhooks.body import load_json
-from booksync.webhooks.port import WebhookOperation
+from booksync.webhooks.port import ChangeEvent, ChangeFeed, WebhookOperation
 from booksync.webhooks.receiver import (
     MAX_MESSAGE_BYTES,
     Inbox,
@@ -68,39 +68,6 @@ _OPERATIONS = {
 
 class MalformedPayload(ValueError):
     """The body is not a QuickBooks webhook payload; the message says what is wrong."""
-
-
-@dataclass(frozen=True)
-class ChangeEvent:
-    """One entity change in one realm, whichever format it arrived in."""
-
-    event_id: str
-    realm_id: str
-    entity: str
-    entity_id: str
-    operation: WebhookOperation
-    occurred_at: str | None = None
-    # Merge: the id that was merged away (the event's entity_id is the one that survives).
-    merged_away_id: str | None = None
-    # Intuit's own verb when it is none of booksync's operations (OTHER: one Intuit adds later).
-    provider_operation: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, item: dict[str, Any]) -> ChangeEvent:
-        """An event as ``to_json`` queued it (a message queued before the operation was
-        booksync's own carries Intuit's verb: it is read the same way)."""
-        operation, word = WebhookOperation.named(str(item["operation"]), _OPERATIONS)
-        if operation is WebhookOperation.OTHER and item.get("provider_operation"):
-            word = str(item["provider_operation"])
-        return cls(**{**item, "operation": operation, "provider_operation": word})
-
-    @property
-    def recorded_operation(self) -> str:
-        """What the event's row records: booksync's word, or Intuit's for one booksync has none for."""
-        return self.provider_operation or self.operation.value
 
 
 class _Entity(BaseModel):
@@ -176,7 +143,7 @@ def _from_legacy(payload: _Legacy) -> list[ChangeEvent]:
                     event_id=legacy_event_id(
                         note.realmId, entity.name, entity.id, entity.operation, entity.lastUpdated
                     ),
-                    realm_id=note.realmId,
+                    account_id=note.realmId,
                     entity=_ENTITY_NAMES.get(entity.name.lower(), entity.name),
                     entity_id=entity.id,
                     operation=operation,
@@ -194,7 +161,7 @@ def _from_cloud_event(event: _CloudEvent) -> ChangeEvent:
     verb, word = WebhookOperation.named(operation, _OPERATIONS)
     return ChangeEvent(
         event_id=f"ce:{event.id}",
-        realm_id=event.intuitaccountid,
+        account_id=event.intuitaccountid,
         entity=_ENTITY_NAMES.get(entity.lower(), entity.capitalize()),
         entity_id=event.intuitentityid,
         operation=verb,
@@ -202,6 +169,25 @@ def _from_cloud_event(event: _CloudEvent) -> ChangeEvent:
         merged_away_id=_text(data.get("deletedid") or data.get("deletedId")),
         provider_operation=word,
     )
+
+
+def read_queued(item: Mapping[str, Any]) -> ChangeEvent:
+    """An event queued alone (a delivery too big for one message); one queued before booksync
+    had its own operations carries Intuit's verb, read the same way."""
+    return ChangeEvent.from_json(item, _OPERATIONS)
+
+
+# The QuickBooks objects that are booksync's documents.
+KINDS: Mapping[str, DocumentKind] = {
+    "Customer": DocumentKind.CUSTOMER,
+    "Item": DocumentKind.ITEM,
+    "Invoice": DocumentKind.INVOICE,
+    "Payment": DocumentKind.PAYMENT,
+    "RefundReceipt": DocumentKind.REFUND,
+}
+# Intuit's events say what happened and when (CloudEvents name the entity, id, verb and time):
+# enough to act on a link without reading the object, so they are not fetched (not thin).
+FEED = ChangeFeed(parse=parse_payload, read_queued=read_queued, kinds=KINDS)
 
 
 def legacy_event_id(realm: str, entity: str, entity_id: str, operation: str, updated: str | None) -> str:

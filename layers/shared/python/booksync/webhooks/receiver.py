@@ -75,6 +75,17 @@ class OneSecret:
         return self.token.refreshed()
 
 
+class WebhookReceiver(Protocol):
+    """What a webhook function calls: a provider's receiver, built from its declaration."""
+
+    @property
+    def signature_header(self) -> str:
+        """The request header its provider signs deliveries in."""
+        ...
+
+    def receive(self, body: bytes, signature: str | None) -> Answer: ...
+
+
 class Inbox(Protocol):
     def send(self, messages: Sequence[str]) -> None:
         """Queue every message or raise."""
@@ -132,6 +143,10 @@ class SignedWebhookReceiver(Generic[Parsed]):
         self._inbox = inbox
         self._production = production
         self._clock = clock
+
+    @property
+    def signature_header(self) -> str:
+        return self.texts.signature_header
 
     # ------------------------------------------------------------ the provider's part
 

@@ -1,8 +1,5 @@
 """QuickBooks Online adapter: OAuth (``oauth``), the API client (``client``), name cleaning
-(``names``), document mapping (``mapping``) and the ``AccountingProvider`` (``adapter``)."""
+(``names``), document mapping (``mapping``) and the ``AccountingProvider`` (``adapter``).
 
-from booksync.providers.quickbooks.adapter import QuickBooksProvider
-from booksync.providers.quickbooks.client import QuickBooksClient
-from booksync.providers.quickbooks.oauth import QuickBooksOAuth
-
-__all__ = ["QuickBooksClient", "QuickBooksOAuth", "QuickBooksProvider"]
+Nothing is imported here: a function that reads the declaration alone (a webhook receiver)
+loads neither the client nor the adapter."""

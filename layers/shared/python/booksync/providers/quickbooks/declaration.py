@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
+from booksync.providers.declaration import (
+    Builders,
+    Capability,
+    ConsumerParts,
+    Limits,
+    ProviderDeclaration,
+    ReceiverParts,
+    WebhookParts,
+)
 from booksync.providers.quickbooks.faults import PROVIDER
 from booksync.providers.quickbooks.profile import PROFILE
-from booksync.settings import QuickBooksSettings
+from booksync.settings import QuickBooksEventsSettings, QuickBooksSettings, QuickBooksWebhookSettings
 
 if TYPE_CHECKING:
     from booksync.providers.bulk import Gate
@@ -18,6 +26,8 @@ if TYPE_CHECKING:
     from booksync.providers.quickbooks.client import QuickBooksClient
     from booksync.providers.quickbooks.oauth import QuickBooksOAuth
     from booksync.sync.rate_limits import RequestGate
+    from booksync.webhooks.events import ChangeEventProcessor
+    from booksync.webhooks.quickbooks import QuickBooksWebhookReceiver
 
 # Intuit's throttles per realm and app (providers.md 1.6): 10 concurrent, 500 requests and 40
 # batch requests a minute; no daily cap for the Accounting API.
@@ -73,6 +83,34 @@ def _catalog(
     return QuickBooksCatalog(_client(settings, realm_id, tokens, gate), pacing, deadline=deadline)
 
 
+def _webhook_receiver(settings: QuickBooksWebhookSettings, parts: ReceiverParts) -> QuickBooksWebhookReceiver:
+    """intuit-signature: base64(HMAC-SHA256(the app's verifier token, raw body)), one token for
+    every realm (SSM, QBO_WEBHOOK_VERIFIER_PARAM)."""
+    from booksync.webhooks.quickbooks import QuickBooksWebhookReceiver
+    from booksync.webhooks.sources import SsmVerifierToken
+
+    return QuickBooksWebhookReceiver(
+        token=SsmVerifierToken(parameter_name=settings.verifier_param, local_value=settings.verifier_token),
+        inbox=parts.inbox,
+        production=parts.production,
+    )
+
+
+def _webhook_consumer(settings: QuickBooksEventsSettings, parts: ConsumerParts) -> ChangeEventProcessor:
+    from booksync.webhooks.events import change_processor
+    from booksync.webhooks.quickbooks import FEED
+
+    return change_processor(PROVIDER, PROFILE.label, FEED, parts)
+
+
+WEBHOOKS = WebhookParts(
+    receiver_settings=QuickBooksWebhookSettings.from_env,
+    receiver=_webhook_receiver,
+    consumer_settings=QuickBooksEventsSettings.from_env,
+    consumer=_webhook_consumer,
+)
+
+
 DECLARATION = ProviderDeclaration[QuickBooksSettings](
     name=PROVIDER,
     kind="accounting",
@@ -94,7 +132,9 @@ DECLARATION = ProviderDeclaration[QuickBooksSettings](
     limits=LIMITS,
     read_settings=QuickBooksSettings.from_env,
     # The adapter is also the wizard's directory (paged queries of customers and items).
-    builders=Builders(oauth=_oauth, adapter=_adapter, catalog=_catalog, directory=_adapter),
+    builders=Builders(
+        oauth=_oauth, adapter=_adapter, catalog=_catalog, directory=_adapter, webhooks=WEBHOOKS
+    ),
     account_on_redirect="company (realmId)",
     # Intuit's refresh tokens roll over 100 days from last use (and end after 5 years).
     refresh_lapses=lambda _settings: True,
