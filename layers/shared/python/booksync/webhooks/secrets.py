@@ -68,7 +68,7 @@ class StoredWebhookSecrets:
     # -- SecretLookup ----------------------------------------------------------------------------
     def current(self, account: str | None) -> tuple[str | None, str | None]:
         if account is None:
-            return None, f"the delivery names no {self._provider} account"
+            return None, f"the delivery names no {self._label()} account"
         cached = self._cache.get(account)
         if cached is None or self._clock() - cached.at >= self._ttl(cached):
             cached = self._read(account)
@@ -108,23 +108,26 @@ class StoredWebhookSecrets:
         ]
         return rows[0] if len(rows) == 1 else None
 
+    def _label(self) -> str:
+        from booksync.providers.profile import provider_label
+
+        return provider_label(self._provider)
+
     def _read(self, account: str) -> _Read:
         row = self._owner(account)
         secret: str | None = None
+        where = f"{self._label()} account {account}"
         if row is None:
-            reason = f"no company is connected to {self._provider} account {account}"
+            reason = f"no company is connected to {where}"
         elif (sealed := sealed_webhook_secret(row)) is None:
-            reason = f"the connection of {self._provider} account {account} holds no signing secret yet"
+            reason = f"the connection of {where} holds no signing secret yet"
         else:
             try:
                 secret = self._cipher.open(sealed, secret_context(row)).access_token
                 reason = None
             except VaultError:
                 # Sealed for another connection (a reconnect since): it is set anew, not retried.
-                reason = (
-                    f"the signing secret stored for {self._provider} account {account} "
-                    "is not its connection's"
-                )
+                reason = f"the signing secret stored for {where} is not its connection's"
         read = _Read(secret=secret, reason=reason, at=self._clock())
         self._cache[account] = read
         return read

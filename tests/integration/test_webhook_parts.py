@@ -1,0 +1,408 @@
+"""A provider's webhooks built from its declaration alone (``wiring.webhook_receiver`` /
+``webhook_consumer``), against moto (DynamoDB, KMS, SQS): "Thin Books", a provider of the test's
+own shaped like FreshBooks. Its callbacks are form-encoded, name their account, are signed with
+that account's own verifier (kept sealed on the connection row), and say only which record
+changed: the consumer fetches the record through the adapter (the company's tokens, the shared
+limiter's gate) and acts on what it finds."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlencode
+
+import pytest
+from booksync.documents import DocumentKind
+from booksync.errors import NeedsReconnection, TransientError
+from booksync.providers.declaration import (
+    Builders,
+    Capability,
+    Limits,
+    ProviderDeclaration,
+    ReceiverParts,
+    WebhookParts,
+)
+from booksync.providers.port import RemoteObject, TokenSource
+from booksync.providers.profile import ProviderProfile
+from booksync.providers.registry import REGISTRY
+from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
+from booksync.store.connections import ConnectionRepository, TokenTimes
+from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, WebhookEventModel, bind_tables
+from booksync.sync.rate_limits import ConnectionGate, RequestGate
+from booksync.webhooks.events import change_processor
+from booksync.webhooks.port import ChangeEvent, ChangeFeed, WebhookOperation
+from booksync.webhooks.receiver import ProviderTexts, SignedWebhookReceiver
+from booksync.webhooks.secrets import StoredWebhookSecrets
+from booksync.webhooks.signature import sign, signature_matches
+from booksync.wiring import webhook_consumer, webhook_receiver
+
+from tests.fakes.oauth import FakeOAuth
+from tests.fakes.provider import FakeProvider
+from tests.lambda_env import receive_sqs_event
+
+# Links are kept per provider under its name: the test provider stands in QuickBooks' place.
+PROVIDER = "quickbooks"
+LABEL = "Thin Books"
+ACCOUNTS = {"acme": "acct-a", "rival": "acct-b"}
+VERIFIERS = {"acct-a": "verifier-of-acme-3f9a", "acct-b": "verifier-of-rival-77c1"}
+
+
+class NotACallback(ValueError):
+    pass
+
+
+def _fields(body: bytes | str) -> dict[str, str]:
+    text = body.decode(errors="replace") if isinstance(body, bytes) else body
+    return {key: values[0] for key, values in parse_qs(text).items()}
+
+
+class ThinBooksReceiver(SignedWebhookReceiver[dict[str, str]]):
+    texts: ClassVar[ProviderTexts] = ProviderTexts(
+        provider=PROVIDER,
+        sender=LABEL,
+        secret_log="verifier",
+        secret_detail=f"{LABEL} verifier",
+        not_configured_title=f"{LABEL} webhooks are not configured",
+        not_configured_fix=f"Connect {LABEL} again.",
+        signature_header="x-thinbooks-hmac-sha256",
+        bad_signature_fix="Check that the callback was registered by booksync.",
+        malformed_title=f"Not a {LABEL} callback",
+        malformed_fix="booksync kept the body; it expects name, object_id and account_id.",
+        signer=f"{LABEL} account",
+        unknown_signer_fix=f"Connect that {LABEL} account to booksync.",
+    )
+    malformed = NotACallback
+    log = logging.getLogger("tests.thinbooks")
+    signed_per_account = True
+
+    def _signer(self, body: bytes) -> str | None:
+        return _fields(body).get("account_id")
+
+    def _matches(self, body: bytes, signature: str | None, secret: str) -> bool:
+        return signature_matches(body, signature, secret)
+
+    def _parse(self, body: bytes) -> dict[str, str]:
+        fields = _fields(body)
+        missing = [name for name in ("name", "object_id", "account_id") if name not in fields]
+        if missing:
+            raise NotACallback(f"it has no {', '.join(missing)}")
+        return fields
+
+    def _queued_extra(self, parsed: dict[str, str]) -> dict[str, Any]:
+        return {"name": parsed["name"]}
+
+    def _too_big(
+        self, envelope: dict[str, Any], text: str, parsed: dict[str, str] | None, malformed: str | None
+    ) -> list[str]:
+        raise AssertionError("a callback is small")
+
+
+def parse_callback(body: str) -> list[ChangeEvent]:
+    """``name=invoice.update&object_id=…&account_id=…``: the record's type and id, nothing more."""
+    fields = _fields(body)
+    entity, _, verb = fields["name"].partition(".")
+    spellings = {"create": WebhookOperation.CREATE, "update": WebhookOperation.UPDATE}
+    operation, word = WebhookOperation.named(verb, {**spellings, "delete": WebhookOperation.DELETE})
+    return [
+        ChangeEvent(
+            event_id=f"cb:{fields['account_id']}:{fields['name']}:{fields['object_id']}:{fields.get('n', '')}",
+            account_id=fields["account_id"],
+            entity=entity,
+            entity_id=fields["object_id"],
+            operation=operation,
+            provider_operation=word,
+        )
+    ]
+
+
+FEED = ChangeFeed(
+    parse=parse_callback,
+    read_queued=ChangeEvent.from_json,
+    kinds={"invoice": DocumentKind.INVOICE, "client": DocumentKind.CUSTOMER, "item": DocumentKind.ITEM},
+    thin=True,
+)
+
+
+class Fetching:
+    """The books as the adapter reads them: each read asks the token source for the company's
+    access token and passes the gate, as a provider's HTTP client does."""
+
+    def __init__(self, books: FakeProvider, tokens: TokenSource, gate: RequestGate | None) -> None:
+        self.books, self.tokens, self.gate = books, tokens, gate
+        self.seen_tokens: list[str] = []
+
+    def get_invoice(self, remote_id: str) -> RemoteObject | None:
+        assert self.gate is not None, "every fetch passes the connection's gate"
+        with self.gate.slot(batch=False):
+            self.seen_tokens.append(self.tokens.access_token())
+            return self.books.get_invoice(remote_id)
+
+
+@pytest.fixture
+def world(tables: SimpleNamespace, kms_key: str, sqs_queue: str) -> Iterator[SimpleNamespace]:
+    books = FakeProvider(name=PROVIDER, label=LABEL)
+    adapters: list[Fetching] = []
+    failures: list[Exception] = []
+
+    def adapter(_settings: Any, account: str, tokens: TokenSource, gate: RequestGate | None) -> Any:
+        built = Fetching(books, tokens, gate)
+        if failures:
+            raise failures.pop(0)
+        adapters.append(built)
+        return built
+
+    settings = SimpleNamespace(
+        **vars(tables),
+        queue_url=sqs_queue,
+        is_prod=True,
+        token_key_id=kms_key,
+        provider_settings=lambda _name: None,
+    )
+    declared = ProviderDeclaration[None](
+        name=PROVIDER,
+        kind="accounting",
+        profile=ProviderProfile(label=LABEL, name_rules=f"{LABEL} keeps names as they are"),
+        capabilities=frozenset({Capability.WEBHOOKS}),
+        limits=Limits(max_concurrent=2, requests_per_minute=60),
+        read_settings=lambda: None,
+        builders=Builders(
+            oauth=lambda _settings: FakeOAuth(),
+            adapter=adapter,
+            webhooks=WebhookParts(
+                receiver_settings=lambda: settings,
+                receiver=lambda _s, parts: built_receiver(parts),
+                consumer_settings=lambda: settings,
+                consumer=lambda _s, parts: change_processor(PROVIDER, LABEL, FEED, parts),
+            ),
+        ),
+    )
+    undo = REGISTRY.declare(declared)
+    vault = KmsTokenVault(kms_key)
+    for company, account in ACCOUNTS.items():
+        connect(company, account, vault)
+    try:
+        yield SimpleNamespace(
+            books=books, adapters=adapters, failures=failures, settings=settings, vault=vault, queue=sqs_queue
+        )
+    finally:
+        undo()
+
+
+def built_receiver(parts: ReceiverParts) -> ThinBooksReceiver:
+    return ThinBooksReceiver(
+        secrets=parts.connection_secrets(), inbox=parts.inbox, production=parts.production, clock=lambda: 1.0
+    )
+
+
+def connect(company: str, account: str, vault: KmsTokenVault) -> None:
+    repo = ConnectionRepository()
+    connection_id = f"conn-{company}"
+    sealed = vault.seal(
+        PlainTokens(access_token=f"at-{company}", refresh_token=f"rt-{company}"),
+        TokenContext(company_id=company, provider=PROVIDER, connection_id=connection_id),
+    )
+    repo.store_connection(
+        company_id=company,
+        provider=PROVIDER,
+        connection_id=connection_id,
+        account_id=account,
+        sealed=sealed,
+        times=TokenTimes(access_expires_at=4_000_000_000.0, refresh_expires_at=None),
+        has_refresh_token=True,
+        connected_by="u1",
+        now=1.0,
+        refresh_every=86_400.0,
+    )
+    assert repo.claim_account(PROVIDER, account, company, now=1.0) is None
+
+
+def secrets_of(world: SimpleNamespace) -> StoredWebhookSecrets:
+    return StoredWebhookSecrets(PROVIDER, ConnectionRepository(), world.vault)
+
+
+def callback(account: str, name: str = "invoice.update", object_id: str = "100", n: str = "1") -> bytes:
+    return urlencode({"name": name, "object_id": object_id, "account_id": account, "n": n}).encode()
+
+
+def deliver(world: SimpleNamespace, body: bytes, signature: str | None) -> tuple[int, dict[str, Any] | None]:
+    answer = webhook_receiver(PROVIDER).receive(body, signature)
+    return answer.status, answer.body
+
+
+def linked_invoice(world: SimpleNamespace, company: str = "acme") -> str:
+    """An invoice booksync pushed to the books and links, at the version it pushed."""
+    pushed = world.books._create("invoice", {"marker": f"inv-{company}"})
+    DocumentModel(
+        company,
+        "invoice#inv-1",
+        kind="invoice",
+        doc_id="inv-1",
+        body={},
+        content_hash="h",
+        updated_at=1,
+        link_quickbooks=LinkMap(remote_id=pushed.id, version=pushed.version, outcome="synced", synced_at=1),
+    ).save()
+    return pushed.id
+
+
+def consume(world: SimpleNamespace) -> list[object]:
+    consumer = webhook_consumer(PROVIDER)
+    return [consumer.handle_message(r["body"]) for r in receive_sqs_event(world.queue)["Records"]]
+
+
+def link_of(company: str = "acme") -> Any:
+    return DocumentModel.get(company, "invoice#inv-1").link(PROVIDER)
+
+
+# ------------------------------------------------------------------ per-connection secrets
+
+
+def test_a_callback_signed_with_its_connections_stored_secret_is_queued(world: SimpleNamespace) -> None:
+    secrets = secrets_of(world)
+    for account, verifier in VERIFIERS.items():
+        assert secrets.keep(account, verifier)
+    body = callback("acct-a")
+    assert deliver(world, body, sign(body, VERIFIERS["acct-a"]))[0] == 200
+    (queued,) = [json.loads(r["body"]) for r in receive_sqs_event(world.queue)["Records"]]
+    assert (queued["body"], queued["signed"]) == (body.decode(), True)
+
+
+def test_the_secret_is_sealed_on_the_connection_row_never_kept_in_clear(world: SimpleNamespace) -> None:
+    assert secrets_of(world).keep("acct-a", VERIFIERS["acct-a"])
+    row = ConnectionModel.get("acme", PROVIDER)
+    stored = b"".join(bytes(v or b"") for v in (row.webhook_secret_ciphertext, row.webhook_secret_key))
+    assert row.webhook_secret_ciphertext and VERIFIERS["acct-a"].encode() not in stored
+    assert secrets_of(world).current("acct-a") == (VERIFIERS["acct-a"], None)
+
+
+@pytest.mark.parametrize(
+    ("signed_with", "detail"),
+    [
+        pytest.param(
+            "another-verifier-entirely", "The x-thinbooks-hmac-sha256 header is missing", id="wrong-secret"
+        ),
+        pytest.param(VERIFIERS["acct-b"], "The x-thinbooks-hmac-sha256 header is missing", id="rival-secret"),
+    ],
+)
+def test_a_callback_signed_with_a_wrong_or_another_connections_secret_is_refused(
+    world: SimpleNamespace, signed_with: str, detail: str
+) -> None:
+    secrets = secrets_of(world)
+    for account, verifier in VERIFIERS.items():
+        assert secrets.keep(account, verifier)
+    body = callback("acct-a")
+    status, problem = deliver(world, body, sign(body, signed_with))
+    assert status == 401 and problem is not None and problem["detail"].startswith(detail)
+    assert receive_sqs_event(world.queue)["Records"] == []
+    assert signed_with not in json.dumps(problem)
+
+
+def test_a_secret_copied_from_another_connections_row_does_not_open(world: SimpleNamespace) -> None:
+    assert secrets_of(world).keep("acct-b", VERIFIERS["acct-b"])
+    rival = ConnectionModel.get("rival", PROVIDER)
+    ConnectionModel.get("acme", PROVIDER).update(
+        actions=[
+            ConnectionModel.webhook_secret_key.set(rival.webhook_secret_key),
+            ConnectionModel.webhook_secret_nonce.set(rival.webhook_secret_nonce),
+            ConnectionModel.webhook_secret_ciphertext.set(rival.webhook_secret_ciphertext),
+        ]
+    )
+    body = callback("acct-a")
+    status, problem = deliver(world, body, sign(body, VERIFIERS["acct-b"]))
+    assert status == 401 and problem is not None
+    assert problem["detail"] == (
+        f"booksync holds no signing secret for this {LABEL} account: the signing secret stored for "
+        f"{LABEL} account acct-a is not its connection's."
+    )
+
+
+def test_an_account_with_no_secret_yet_is_refused_saying_so(world: SimpleNamespace) -> None:
+    body = callback("acct-a")
+    status, problem = deliver(world, body, sign(body, VERIFIERS["acct-a"]))
+    assert status == 401 and problem is not None
+    assert problem["detail"].endswith(
+        f"the connection of {LABEL} account acct-a holds no signing secret yet."
+    )
+
+
+def test_a_secret_store_that_cannot_be_read_answers_503_and_queues_nothing(world: SimpleNamespace) -> None:
+    assert secrets_of(world).keep("acct-a", VERIFIERS["acct-a"])
+    broken = SimpleNamespace(**{**vars(world.settings), "connections_table": "no-such-table"})
+    body = callback("acct-a")
+    answer = webhook_receiver(PROVIDER, broken).receive(body, sign(body, VERIFIERS["acct-a"]))
+    bind_tables(world.settings)
+    assert answer.status == 503 and answer.body is not None
+    assert answer.body["title"] == "The signing secret could not be read"
+    assert receive_sqs_event(world.queue)["Records"] == []
+
+
+def test_keep_refuses_an_account_no_company_holds(world: SimpleNamespace) -> None:
+    assert secrets_of(world).keep("acct-unknown", "some-verifier-1") is False
+
+
+# ------------------------------------------------------------------ thin events
+
+
+def signed_delivery(world: SimpleNamespace, **kw: str) -> None:
+    secrets = secrets_of(world)
+    secrets.keep("acct-a", VERIFIERS["acct-a"])
+    body = callback("acct-a", **kw)
+    assert deliver(world, body, sign(body, VERIFIERS["acct-a"]))[0] == 200
+
+
+def test_a_thin_event_is_fetched_with_the_companys_tokens_through_its_gate(world: SimpleNamespace) -> None:
+    remote = linked_invoice(world)
+    signed_delivery(world, object_id=remote)
+    assert consume(world) == [{"own_write": 1}]  # the version booksync pushed: its own write
+    (adapter,) = world.adapters
+    assert adapter.seen_tokens == ["at-acme"]  # the connection's own tokens, decrypted
+    assert isinstance(adapter.gate, ConnectionGate) and adapter.gate.provider == PROVIDER
+    assert world.books.calls["get_invoice"] == 1
+    assert link_of().remote_change is None
+
+
+def test_a_thin_event_for_a_record_changed_in_the_books_is_drift(world: SimpleNamespace) -> None:
+    remote = linked_invoice(world)
+    world.books._update("invoice", RemoteObject(id=remote), {"memo": "edited in the books"})
+    signed_delivery(world, object_id=remote)
+    assert consume(world) == [{"drift": 1}]
+    link = link_of()
+    assert (link.remote_change, link.version) == ("Update", "0")  # recorded, not pulled back
+
+
+def test_a_thin_event_for_a_record_gone_from_the_books_recreates_it(world: SimpleNamespace) -> None:
+    remote = linked_invoice(world)
+    world.books.delete("invoice", remote)
+    signed_delivery(world, object_id=remote)
+    assert consume(world) == [{"recreate": 1}]
+    assert link_of().remote_id is None
+
+
+def test_a_thin_event_for_a_record_booksync_does_not_link_fetches_nothing(world: SimpleNamespace) -> None:
+    linked_invoice(world)
+    signed_delivery(world, object_id="999")
+    assert consume(world) == [{"not_linked": 1}]
+    assert world.books.calls["get_invoice"] == 0 and world.adapters == []
+
+
+def test_a_fetch_a_redelivery_can_fix_gives_the_event_back(world: SimpleNamespace) -> None:
+    remote = linked_invoice(world)
+    signed_delivery(world, object_id=remote)
+    message = receive_sqs_event(world.queue)["Records"][0]["body"]
+    world.failures.append(TransientError("503 from the books", provider=PROVIDER))
+    with pytest.raises(TransientError):
+        webhook_consumer(PROVIDER).handle_message(message)
+    # The claim was given back: the redelivery is acted on.
+    assert webhook_consumer(PROVIDER).handle_message(message) == {"own_write": 1}
+
+
+def test_a_fetch_no_redelivery_fixes_acts_on_the_event_as_it_came(world: SimpleNamespace) -> None:
+    remote = linked_invoice(world)
+    signed_delivery(world, object_id=remote)
+    world.failures.append(NeedsReconnection("grant revoked", provider=PROVIDER))
+    assert consume(world) == [{"drift": 1}]  # no version to compare: recorded as a change
+    (row,) = list(WebhookEventModel.scan())
+    assert row.outcome == "drift"
