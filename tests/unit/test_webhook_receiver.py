@@ -156,3 +156,17 @@ def test_a_signed_callback_that_is_not_one_is_kept_and_answered_400() -> None:
 )
 def test_the_generic_receiver_and_squares_webhooks_load_no_quickbooks_code(module: str) -> None:
     assert sorted(name for name in modules_loaded_by(module) if "quickbooks" in name) == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "booksync.providers.registry",
+        "booksync.providers.quickbooks.declaration",
+        "booksync.providers.square.declaration",
+    ],
+)
+def test_a_receiver_built_from_its_declaration_loads_no_store(module: str) -> None:
+    """Before its answer (Intuit waits 3 s) a receiver reads its declaration: no table client."""
+    loaded = modules_loaded_by(module)
+    assert sorted(name for name in loaded if name.startswith(("pynamodb", "booksync.store"))) == []
