@@ -27,6 +27,8 @@ from local.sandboxes.xero.identity import Grant, XeroIdentity
 from local.sandboxes.xero.limits import Idempotency, Limits
 
 PREFIX = "/api.xro/2.0"
+# The ids a 400's Element carries (spec ``Element``).
+ELEMENT_IDS = frozenset({"ContactID", "InvoiceID", "ItemID", "CreditNoteID"})
 
 
 @dataclass(frozen=True)
@@ -382,10 +384,32 @@ class Accounting:
             if failed and summarize:
                 if snapshot is not None:
                     org.__dict__.update({k: v for k, v in snapshot.items() if k != "lock"})
-                return errors.validation("A validation exception occurred", answers).response()
+                return errors.validation(
+                    "A validation exception occurred", self._elements_of(entity, elements, answers)
+                ).response()
             return json_response(200, {entity.plural: answers})
 
         return serve
+
+    @staticmethod
+    def _elements_of(
+        entity: Entity, elements: list[dict[str, Any]], answers: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A summarized 400's ``Elements`` (spec ``Element``): each element's validation errors,
+        with the id it was sent with (nothing was saved)."""
+        return [
+            {
+                "ValidationErrors": answer.get("ValidationErrors", [])
+                if answer.get("StatusAttributeString") == "ERROR"
+                else [],
+                **(
+                    {entity.id_key: element[entity.id_key]}
+                    if entity.id_key in ELEMENT_IDS and element.get(entity.id_key)
+                    else {}
+                ),
+            }
+            for element, answer in zip(elements, answers, strict=True)
+        ]
 
     @staticmethod
     def _failed(entity: Entity, element: dict[str, Any], invalid: Invalid) -> dict[str, Any]:

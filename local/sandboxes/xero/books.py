@@ -462,8 +462,8 @@ class Organisation:
         if amount_types not in {"Exclusive", "Inclusive", "NoTax"}:
             raise Invalid("LineAmountTypes must be Exclusive, Inclusive or NoTax")
         lines, subtotal, tax = self._lines(element.get("LineItems", base.get("LineItems", [])), amount_types)
-        issued = day(element.get("Date", base.get("DateString") or date.today().isoformat()), "Date")
-        due = element.get("DueDate", base.get("DueDateString"))
+        issued = day(element.get("Date", base.get("Date") or date.today().isoformat()), "Date")
+        due = element.get("DueDate", base.get("DueDate"))
         total = subtotal + tax
         paid = base.get("AmountPaid", ZERO)
         credited = base.get("AmountCredited", ZERO)
@@ -482,7 +482,6 @@ class Organisation:
             "LineAmountTypes": amount_types,
             "LineItems": lines,
             "Date": day_json(issued),
-            "DateString": f"{issued.isoformat()}T00:00:00",
             "SubTotal": subtotal,
             "TotalTax": tax,
             "Total": total,
@@ -492,7 +491,7 @@ class Organisation:
         }
         if due is not None:
             due_day = day(due, "DueDate")
-            body.update({"DueDate": day_json(due_day), "DueDateString": f"{due_day.isoformat()}T00:00:00"})
+            body["DueDate"] = day_json(due_day)
         for name in ("Reference", "SentToContact", "ExpectedPaymentDate", "BrandingThemeID"):
             if name in element:
                 body[name] = element[name]
