@@ -11,9 +11,14 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode
 
 import pytest
+from booksync.providers.declaration import NotSupported
+from booksync.providers.registry import REGISTRY
+from booksync.settings import QuickBooksWebhookSettings, SquareWebhookSettings
 from booksync.webhooks.receiver import Answer, ProviderTexts, SignedWebhookReceiver
 from booksync.webhooks.signature import sign, signature_matches
+from booksync.wiring import webhook_receiver
 
+from tests.fakes.provider import plain_books
 from tests.fakes.webhooks import FakeInbox
 from tests.imports import modules_loaded_by
 
@@ -170,3 +175,45 @@ def test_a_receiver_built_from_its_declaration_loads_no_store(module: str) -> No
     """Before its answer (Intuit waits 3 s) a receiver reads its declaration: no table client."""
     loaded = modules_loaded_by(module)
     assert sorted(name for name in loaded if name.startswith(("pynamodb", "booksync.store"))) == []
+
+
+@pytest.mark.parametrize(
+    ("provider", "settings", "header"),
+    [
+        (
+            "quickbooks",
+            QuickBooksWebhookSettings.from_env(
+                {"QBO_WEBHOOK_QUEUE_URL": "https://sqs.example/q", "QBO_WEBHOOK_VERIFIER_TOKEN": "tok-7a1c9e"}
+            ),
+            "intuit-signature",
+        ),
+        (
+            "square",
+            SquareWebhookSettings.from_env(
+                {
+                    "SQUARE_EVENTS_QUEUE_URL": "https://sqs.example/q",
+                    "SQUARE_WEBHOOK_SIGNATURE_KEY": "key-5d20b1",
+                    "SQUARE_WEBHOOK_NOTIFICATION_URL": "https://api.example.com/webhooks/square",
+                }
+            ),
+            "x-square-hmacsha256-signature",
+        ),
+    ],
+)
+def test_each_providers_receiver_is_built_by_name_from_its_declaration(
+    provider: str, settings: Any, header: str
+) -> None:
+    receiver = webhook_receiver(provider, settings)
+    assert receiver.signature_header == header
+    body = b'{"not": "signed by its provider"}'
+    answer = receiver.receive(body, sign(body, "some-other-secret"))  # refused before any queue call
+    assert answer.status == 401 and answer.body is not None and header in answer.body["detail"]
+
+
+def test_a_provider_without_webhooks_has_no_receiver_and_says_so() -> None:
+    undo = REGISTRY.declare(plain_books(name="memory").declaration())
+    try:
+        with pytest.raises(NotSupported, match=r"^Receiving webhooks is not supported by Plain Books\.$"):
+            webhook_receiver("memory")
+    finally:
+        undo()

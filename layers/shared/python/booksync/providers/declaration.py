@@ -65,7 +65,7 @@ _ACTIONS: Mapping[Capability, str] = {
     Capability.REFUNDS: "Recording refunds",
     Capability.VOIDS: "Voiding an invoice",
     Capability.DEPOSITS: "Booking a payout",
-    Capability.WEBHOOKS: "Webhooks",
+    Capability.WEBHOOKS: "Receiving webhooks",
     Capability.ORGANISATION_CHOICE: "Choosing an organisation after consent",
     Capability.INCOME_ACCOUNT_PER_ITEM: "An income account per item",
 }
