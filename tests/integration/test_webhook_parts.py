@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 from booksync.documents import DocumentKind
-from booksync.errors import NeedsReconnection, TransientError
+from booksync.errors import ConfigurationError, NeedsReconnection, TransientError
 from booksync.providers.declaration import (
     Builders,
     Capability,
@@ -29,6 +29,7 @@ from booksync.providers.port import RemoteObject, TokenSource
 from booksync.providers.profile import ProviderProfile
 from booksync.providers.registry import REGISTRY
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
+from booksync.settings import ThinEventsSettings, WebhookSecretsSettings
 from booksync.store.connections import ConnectionRepository, TokenTimes
 from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, WebhookEventModel, bind_tables
 from booksync.sync.rate_limits import ConnectionGate, RequestGate
@@ -154,13 +155,10 @@ def world(tables: SimpleNamespace, kms_key: str, sqs_queue: str) -> Iterator[Sim
         adapters.append(built)
         return built
 
-    settings = SimpleNamespace(
-        **vars(tables),
-        queue_url=sqs_queue,
-        is_prod=True,
-        token_key_id=kms_key,
-        provider_settings=lambda _name: None,
-    )
+    env = {name.upper(): value for name, value in vars(tables).items()}
+    env |= {"STAGE": "prod", "TOKEN_KEY_ID": kms_key, "SYNC_INVOICE_QUEUE_URL": sqs_queue}
+    env |= {"NOTIFICATIONS_TABLE": env.get("NOTIFICATIONS_TABLE", "unused"), "WEBHOOK_QUEUE_URL": sqs_queue}
+    receiving, consuming = WebhookSecretsSettings.from_env(env), ThinEventsSettings.from_env(env)
     declared = ProviderDeclaration[None](
         name=PROVIDER,
         kind="accounting",
@@ -172,9 +170,9 @@ def world(tables: SimpleNamespace, kms_key: str, sqs_queue: str) -> Iterator[Sim
             oauth=lambda _settings: FakeOAuth(),
             adapter=adapter,
             webhooks=WebhookParts(
-                receiver_settings=lambda: settings,
+                receiver_settings=lambda: receiving,
                 receiver=lambda _s, parts: built_receiver(parts),
-                consumer_settings=lambda: settings,
+                consumer_settings=lambda: consuming,
                 consumer=lambda _s, parts: change_processor(PROVIDER, LABEL, FEED, parts),
             ),
         ),
@@ -185,7 +183,13 @@ def world(tables: SimpleNamespace, kms_key: str, sqs_queue: str) -> Iterator[Sim
         connect(company, account, vault)
     try:
         yield SimpleNamespace(
-            books=books, adapters=adapters, failures=failures, settings=settings, vault=vault, queue=sqs_queue
+            books=books,
+            adapters=adapters,
+            failures=failures,
+            settings=receiving,
+            tables=tables,
+            vault=vault,
+            queue=sqs_queue,
         )
     finally:
         undo()
@@ -330,10 +334,10 @@ def test_an_account_with_no_secret_yet_is_refused_saying_so(world: SimpleNamespa
 
 def test_a_secret_store_that_cannot_be_read_answers_503_and_queues_nothing(world: SimpleNamespace) -> None:
     assert secrets_of(world).keep("acct-a", VERIFIERS["acct-a"])
-    broken = SimpleNamespace(**{**vars(world.settings), "connections_table": "no-such-table"})
+    broken = world.settings.model_copy(update={"connections_table": "no-such-table"})
     body = callback("acct-a")
     answer = webhook_receiver(PROVIDER, broken).receive(body, sign(body, VERIFIERS["acct-a"]))
-    bind_tables(world.settings)
+    bind_tables(world.tables)
     assert answer.status == 503 and answer.body is not None
     assert answer.body["title"] == "The signing secret could not be read"
     assert receive_sqs_event(world.queue)["Records"] == []
@@ -406,3 +410,12 @@ def test_a_fetch_no_redelivery_fixes_acts_on_the_event_as_it_came(world: SimpleN
     assert consume(world) == [{"drift": 1}]  # no version to compare: recorded as a change
     (row,) = list(WebhookEventModel.scan())
     assert row.outcome == "drift"
+
+
+def test_a_thin_consumer_without_token_access_says_what_its_settings_lack(world: SimpleNamespace) -> None:
+    remote = linked_invoice(world)
+    signed_delivery(world, object_id=remote)
+    message = receive_sqs_event(world.queue)["Records"][0]["body"]
+    tables_only = SimpleNamespace(**vars(world.tables))  # a QuickBooks-like consumer's settings
+    with pytest.raises(ConfigurationError, match="events are thin: its consumer reads records"):
+        webhook_consumer(PROVIDER, tables_only).handle_message(message)

@@ -301,6 +301,29 @@ class QuickBooksWebhookSettings(_Settings):
         return self.stage == "prod"
 
 
+class ThinEventsSettings(_TokenSettings):
+    """The consumer of a provider's events queue whose events are thin (Xero, FreshBooks: a
+    record's type and id): it reads each record booksync links through the provider's adapter, so
+    it decrypts the company's tokens (TOKEN_KEY_ID, the provider's OAuth settings) and shares the
+    rate limiter (INTENTS_TABLE)."""
+
+    webhook_events_table: str = Field(alias="WEBHOOK_EVENTS_TABLE", min_length=1)
+
+
+class WebhookSecretsSettings(_Settings):
+    """A receiver whose provider signs each connection's deliveries with its own secret (FreshBooks'
+    callback verifier): the secret is on the connection row, sealed with the token key."""
+
+    stage: Stage = Field(alias="STAGE", default="dev")
+    queue_url: str = Field(alias="WEBHOOK_QUEUE_URL", min_length=1)
+    connections_table: str = Field(alias="CONNECTIONS_TABLE", min_length=1)
+    token_key_id: str = Field(alias="TOKEN_KEY_ID", min_length=1)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage == "prod"
+
+
 class QuickBooksEventsSettings(_Settings):
     """The consumer of QuickBooksEventsQueue: dedupes, finds the company, marks documents."""
 

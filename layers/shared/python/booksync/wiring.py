@@ -16,6 +16,8 @@ from booksync.settings import (
     SchedulerSettings,
     SquareEventsSettings,
     SyncWorkerSettings,
+    ThinEventsSettings,
+    WebhookSecretsSettings,
 )
 
 # Imports live inside the builders: a handler module loads in a fraction of the time, and what a
@@ -50,7 +52,12 @@ if TYPE_CHECKING:
 
 # The settings of every function that decrypts a company's tokens and calls its providers.
 ProviderAccess = (
-    ApiSettings | SyncWorkerSettings | CatalogWorkerSettings | PayoutDepositSettings | SchedulerSettings
+    ApiSettings
+    | SyncWorkerSettings
+    | CatalogWorkerSettings
+    | PayoutDepositSettings
+    | SchedulerSettings
+    | ThinEventsSettings
 )
 
 
@@ -484,10 +491,17 @@ def webhook_receiver(provider: str, settings: Any = None) -> WebhookReceiver:
     settings = parts.receiver_settings() if settings is None else settings
 
     def connection_secrets() -> SecretLookup:
+        from booksync.errors import ConfigurationError
         from booksync.store.connections import ConnectionRepository
         from booksync.store.models import bind_tables
         from booksync.webhooks.secrets import StoredWebhookSecrets
 
+        if not isinstance(settings, WebhookSecretsSettings):
+            raise ConfigurationError(
+                f"{provider} signs each connection's webhooks with its own secret, kept on the "
+                "connection row: its receiver's settings name no Connections table or token key.",
+                fix="Give its webhook function WebhookSecretsSettings (CONNECTIONS_TABLE, TOKEN_KEY_ID).",
+            )
         bind_tables(settings)
         return StoredWebhookSecrets(provider, ConnectionRepository(), _vault(settings.token_key_id))
 
@@ -519,6 +533,15 @@ def webhook_consumer(provider: str, settings: Any = None) -> EventConsumer:
     connections = ConnectionRepository()
 
     def adapter_for(connection: ConnectionModel) -> AccountingProvider:
+        from booksync.errors import ConfigurationError
+
+        if not isinstance(settings, ThinEventsSettings):
+            raise ConfigurationError(
+                f"{provider}'s events are thin: its consumer reads records with the company's "
+                "tokens, but its settings name no token key or Intents table.",
+                fix="Give its events function ThinEventsSettings "
+                "(TOKEN_KEY_ID, INTENTS_TABLE, the provider's OAuth settings).",
+            )
         return accounting_provider(
             connection, settings, connections, _vault(settings.token_key_id), shared_limiter(settings)
         )
