@@ -25,6 +25,7 @@ from local.sandboxes.xero.books import Invalid, Organisation, Organisations, Rec
 from local.sandboxes.xero.errors import XeroError
 from local.sandboxes.xero.identity import Grant, XeroIdentity
 from local.sandboxes.xero.limits import Idempotency, Limits
+from local.sandboxes.xero.spec import SpecCheck
 
 PREFIX = "/api.xro/2.0"
 # The ids a 400's Element carries (spec ``Element``).
@@ -131,12 +132,14 @@ class Accounting:
         limits: Limits,
         idempotency: Idempotency,
         page_size: Callable[[], int],
+        spec_check: Callable[[], SpecCheck | None] = lambda: None,
     ) -> None:
         self.organisations = organisations
         self.identity = identity
         self.limits = limits
         self.idempotency = idempotency
         self.page_size = page_size
+        self.spec_check = spec_check
 
     # ------------------------------------------------------------ routes
 
@@ -192,6 +195,11 @@ class Accounting:
             grant = None
         if response.status != 401 and tenant and grant is not None:
             response.headers.update(self.limits.headers(tenant, grant.client_id))
+        check = self.spec_check()
+        if check is not None:
+            check.exchange(
+                request.method, request.path[len(PREFIX) :], request.body, response.status, response.body
+            )
         return response
 
     @staticmethod

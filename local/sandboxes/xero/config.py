@@ -36,6 +36,9 @@ class XeroConfig:
     idempotency_ttl_s: int = 6 * 60
     # The largest page list endpoints answer when no pageSize is asked (Xero: 100).
     page_size: int = 100
+    # Check each Accounting request and answer against specs/xero/xero_accounting.yaml
+    # (GET /_sandbox/spec lists what did not match); the local stack's sandbox does.
+    check_spec: bool = False
 
     def __post_init__(self) -> None:
         if self.clock_scale <= 0:

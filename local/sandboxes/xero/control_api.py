@@ -35,6 +35,7 @@ _SETTABLE: dict[str, type] = {
     "app_minute_limit": int,
     "idempotency_ttl_s": int,
     "page_size": int,
+    "check_spec": bool,
 }
 _TENANT = "(?P<tenant>[^/]+)"
 _LEDGER = ("contacts", "items", "invoices", "payments", "credit_notes", "accounts")
@@ -59,6 +60,8 @@ def register_control_routes(sandbox: XeroSandbox, add: AddRoute) -> None:
         ("POST", "/_sandbox/webhooks", control.configure_webhook),
         ("POST", "/_sandbox/webhooks/intent", control.intent_to_receive),
         ("POST", "/_sandbox/webhooks/deliver", control.deliver),
+        ("GET", "/_sandbox/spec", control.spec_report),
+        ("DELETE", "/_sandbox/spec", control.clear_spec),
     ]
     add_control_routes(add, routes, refusals=(LookupError,))
 
@@ -186,3 +189,11 @@ class _Control:
             int(_number(body, "times", 1)) or 1, wrong_signature=body.get("wrong_signature") is True
         )
         return {"deliveries": [d.public() for d in done]}
+
+    def spec_report(self, request: Request) -> object:
+        """What the Accounting calls checked against Xero's OpenAPI found (``check_spec``)."""
+        return {"checking": self.sb.config.check_spec, **self.sb.spec_check.report()}
+
+    def clear_spec(self, request: Request) -> object:
+        self.sb.spec_check.clear()
+        return self.spec_report(request)

@@ -27,6 +27,7 @@ from local.sandboxes.xero.config import ClientApp, XeroConfig
 from local.sandboxes.xero.control_api import register_control_routes
 from local.sandboxes.xero.identity import XeroIdentity
 from local.sandboxes.xero.limits import Idempotency, Limits
+from local.sandboxes.xero.spec import SpecCheck
 from local.sandboxes.xero.webhooks import Webhooks
 
 __all__ = ["ClientApp", "XeroConfig", "XeroSandbox", "for_stack"]
@@ -70,8 +71,14 @@ class XeroSandbox(ProviderSandbox[Route]):
         self.identity = XeroIdentity(self.config, self.clock, self.organisations)
         self.limits = Limits(self.config, self.clock)
         self.idempotency = Idempotency(self.config, self.clock)
+        self.spec_check = SpecCheck()
         self.accounting = Accounting(
-            self.organisations, self.identity, self.limits, self.idempotency, lambda: self.config.page_size
+            self.organisations,
+            self.identity,
+            self.limits,
+            self.idempotency,
+            lambda: self.config.page_size,
+            lambda: self.spec_check if self.config.check_spec else None,
         )
         self.webhooks = Webhooks(self.organisations, self._connected, lambda: self.url)
         self._add_routes()
@@ -140,10 +147,11 @@ class XeroSandbox(ProviderSandbox[Route]):
 
 
 def for_stack(app: HostedApp) -> XeroSandbox:
-    """The sandbox the local stack runs: its app registered and, with a notification URL, the
-    app's webhook posting to it signed with ``signature_key``."""
+    """The sandbox the local stack runs: its app registered, what it receives and answers checked
+    against Xero's OpenAPI (``GET /_sandbox/spec``) and, with a notification URL, the app's
+    webhook posting to it signed with ``signature_key``."""
     clients = {app.client_id: ClientApp(secret=app.client_secret, redirect_uris=[app.redirect_uri])}
-    sandbox = XeroSandbox(host=app.host, port=app.port, config=XeroConfig(clients=clients))
+    sandbox = XeroSandbox(host=app.host, port=app.port, config=XeroConfig(clients=clients, check_spec=True))
     if app.notification_url is not None and app.signature_key is not None:
         sandbox.webhooks.configure(app.notification_url, app.signature_key)
     return sandbox

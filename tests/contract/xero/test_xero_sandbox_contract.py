@@ -18,9 +18,9 @@ from threading import Thread
 from typing import Any
 
 import pytest
-from xero_spec import XeroSpec
 
-from local.sandboxes.xero.server import XeroSandbox
+from local.sandboxes.xero.server import XeroConfig, XeroSandbox
+from local.sandboxes.xero.spec import XeroSpec
 from local.sandboxes.xero.testing import XeroClient, XeroControl
 
 pytestmark = pytest.mark.contract
@@ -44,6 +44,7 @@ class Scenario:
     connections: Any = None
     token: dict[str, Any] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    own_check: dict[str, Any] = field(default_factory=dict)  # the sandbox's check_spec report
 
 
 class Recorder:
@@ -80,7 +81,11 @@ def _receiver(events: list[dict[str, Any]]) -> ThreadingHTTPServer:
 def scenario() -> Iterator[Scenario]:
     found = Scenario()
     receiver = _receiver(found.events)
-    with XeroSandbox(organisations=("Contract Co",)) as sandbox, XeroControl(sandbox.url) as control:
+    config = XeroConfig(check_spec=True)
+    with (
+        XeroSandbox(config=config, organisations=("Contract Co",)) as sandbox,
+        XeroControl(sandbox.url) as control,
+    ):
         control.register_client(CLIENT_ID, SECRET, [REDIRECT])
         code = control.consent(CLIENT_ID, REDIRECT)["code"]
         token = control.http.post(
@@ -96,6 +101,7 @@ def scenario() -> Iterator[Scenario]:
         client = XeroClient(sandbox.url, found.token["access_token"], found.connections[0]["tenantId"])
         _accounting(Recorder(client, found))
         control.call("POST", "/webhooks/deliver", {})
+        found.own_check = control.call("GET", "/spec")
         client.close()
         yield found
     receiver.shutdown()
@@ -247,3 +253,22 @@ def test_the_webhook_payload_validates(scenario: Scenario, webhooks: XeroSpec) -
     assert scenario.events and scenario.events[0]["events"]
     for payload in scenario.events:
         assert not webhooks.schema_problems("WebhookEvent", payload)
+
+
+def test_the_sandboxs_own_check_saw_every_call_and_found_nothing(scenario: Scenario) -> None:
+    assert scenario.own_check["checking"] is True
+    assert scenario.own_check["checked"] == len(scenario.exchanges)
+    assert scenario.own_check["problems"] == []
+
+
+def test_the_sandboxs_own_check_reports_what_xeros_document_does_not_have() -> None:
+    with XeroSandbox(config=XeroConfig(check_spec=True)) as sandbox, XeroControl(sandbox.url) as control:
+        control.register_client(CLIENT_ID, SECRET, [REDIRECT])
+        tokens = control.connect(CLIENT_ID, SECRET, REDIRECT)
+        client = XeroClient(sandbox.url, tokens.access_token, tokens.tenant_ids[0])
+        answer = client.request("PUT", "/Contacts", json={"Contacts": [{"Name": "Ada", "Nickname": "A"}]})
+        client.close()
+        assert answer.status_code == 200  # Xero ignores a field it does not know; the check tells the test
+        report = control.call("GET", "/spec")
+    assert report["checked"] == 1
+    assert any("'Nickname' was unexpected" in problem for problem in report["problems"]), report
