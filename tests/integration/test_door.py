@@ -10,15 +10,18 @@ from typing import Any
 
 import boto3
 import pytest
-from booksync.documents import NOTE_MEMO_MAX, DocumentKind, InvoiceLine, parse_stored
+from booksync.documents import DocumentKind, InvoiceLine, parse_stored
 from booksync.errors import AlreadyExists, ConcurrentChange, FieldProblem, InvalidRequest
+from booksync.providers.quickbooks.mapping import NOTE_MEMO_MAX
+from booksync.providers.registry import REGISTRY
 from booksync.store.documents import BODY_LIMIT, ITEM_LIMIT, DocumentRepository, item_size
-from booksync.store.models import DocumentModel
+from booksync.store.models import ConnectionModel, DocumentModel
 from booksync.sync.records import CHECK_ATTEMPTS
 from pynamodb.exceptions import TransactWriteError
 
 from tests import builders
 from tests.apigw import admin
+from tests.fakes.provider import plain_books
 from tests.integration.test_api import api, seed
 from tests.integration.test_invoice_sync_engine import COMPANY, job
 from tests.integration.test_payments_and_refunds import refund, world
@@ -111,7 +114,10 @@ PAYMENT = {"id": "p-9", "invoice_id": "inv-1", "amount": "10.00", "date": "2026-
 REFUND = {"id": "r-9", "payment_id": "p-1", "amount": "10.00", "date": "2026-12-01"}
 
 
-def with_invoice_and_payment(api: SimpleNamespace) -> None:
+def with_invoice_and_payment(api: SimpleNamespace, *, books: str | None = "quickbooks") -> None:
+    """A company whose books are with ``books`` (None: none connected yet)."""
+    if books is not None:
+        ConnectionModel("acme", books, connection_id="c1", status="connected", account_id="r1").save()
     seed(api)
     assert api.call("PUT", "/invoices/inv-1", invoice_body(), claims=admin())[0] == 201
     payment = builders.payment("p-1", "100.00").model_dump(mode="json")
@@ -131,8 +137,19 @@ def with_invoice_and_payment(api: SimpleNamespace) -> None:
             NOTE_MEMO_MAX + 1,
         ),
         ("/refunds/r-9", {**REFUND, "reason": EMOJI * 2001}, "reason", 4000, 4002),
+        ("/invoices/inv-9", invoice_body(id="inv-9", number="N" * 22), "number", 21, 22),
+        ("/payments/p-9", {**PAYMENT, "reference": "R" * 22}, "reference", 21, 22),
+        ("/refunds/r-9", {**REFUND, "reference": "R" * 22}, "reference", 21, 22),
     ],
-    ids=["invoice-memo", "invoice-memo-emoji", "payment-memo", "refund-reason-emoji"],
+    ids=[
+        "invoice-memo",
+        "invoice-memo-emoji",
+        "payment-memo",
+        "refund-reason-emoji",
+        "invoice-number",
+        "payment-reference",
+        "refund-reference",
+    ],
 )
 def test_text_quickbooks_would_cut_is_refused_with_its_limit(
     api: SimpleNamespace, path: str, body: dict[str, Any], field: str, limit: int, got: int
@@ -141,8 +158,52 @@ def test_text_quickbooks_would_cut_is_refused_with_its_limit(
     problem = refused(api, path, body, field)
     [error] = [e for e in problem["errors"] if e["field"] == field]
     assert error["message"].startswith(f"must be at most {limit} characters (got {got}")
-    assert "booksync does not cut it" in error["message"]
+    assert "QuickBooks" in error["message"] and "booksync does not cut it" in error["message"]
     assert error["fix"] == f"Shorten {field} to {limit} characters or fewer."
+
+
+LONG_TEXT = {
+    "/invoices/inv-9": invoice_body(id="inv-9", number="N" * 22, memo="x" * 1001),
+    "/payments/p-9": {**PAYMENT, "reference": "R" * 22, "memo": "x" * (NOTE_MEMO_MAX + 1)},
+    "/refunds/r-9": {**REFUND, "reference": "R" * 22, "reason": EMOJI * 2001},
+}
+
+
+def test_text_longer_than_quickbooks_keeps_is_accepted_for_books_that_keep_it(
+    api: SimpleNamespace, request: pytest.FixtureRequest
+) -> None:
+    """QuickBooks' limits are QuickBooks': a company on a provider that declares none of them
+    (the in-memory Plain Books, as "wave") keeps the 22-character number whole."""
+    request.addfinalizer(REGISTRY.declare(plain_books(name="wave").declaration()))
+    with_invoice_and_payment(api, books="wave")
+    for path, body in LONG_TEXT.items():
+        status, answer, _ = api.call("PUT", path, body, claims=admin())
+        assert status == 201, (path, answer)
+    status, answer, _ = api.call("GET", "/invoices/inv-9", claims=admin())
+    assert answer["document"]["number"] == "N" * 22
+
+
+def test_text_too_long_for_the_books_connected_later_is_refused_before_its_push(
+    world: SimpleNamespace,
+) -> None:
+    """Accepted while no books were connected; once they are QuickBooks, the push says what is
+    too long for QuickBooks and how to fix it, and sends nothing."""
+    books = ConnectionModel.get(COMPANY, "quickbooks")
+    books.delete()
+    world.service.put_invoice(COMPANY, builders.invoice(number="N" * 22))
+    books.save()
+
+    report = world.engine().run(job())
+
+    assert report.outcome == "failed"
+    assert report.error == (
+        "Invoice inv-1: number must be at most 21 characters (got 22; an emoji counts as two): "
+        "QuickBooks keeps at most that as the invoice's number (DocNumber), and booksync does not cut it."
+    )
+    assert world.provider.writes["create_invoice"] == 0
+    link = invoice_row(world).link("quickbooks")
+    assert (link.outcome, link.error_code) == ("failed", "text_too_long")
+    assert link.error_fix == "Shorten number to 21 characters or fewer. Then sync it again."
 
 
 def test_text_at_quickbooks_limits_is_accepted(api: SimpleNamespace) -> None:

@@ -16,7 +16,7 @@ import pytest
 from booksync.api.app import create_app, lambda_adapter
 from booksync.api.examples import EXAMPLES
 from booksync.api.field_errors import PATTERNS
-from booksync.documents import NOTE_MEMO_MAX
+from booksync.providers.quickbooks.mapping import NOTE_MEMO_MAX
 from booksync.sync.records import Accepted
 
 from tests.apigw import admin, http_event
@@ -148,11 +148,11 @@ def test_an_enum_suggests_the_value_meant(api: SimpleNamespace) -> None:
 
 
 def test_a_pattern_and_a_length_say_the_form(api: SimpleNamespace) -> None:
-    problem = refused(api, "/invoices/inv-1", {**INVOICE, "currency": "usd", "number": "x" * 30})
+    problem = refused(api, "/invoices/inv-1", {**INVOICE, "currency": "usd", "number": "x" * 101})
     by_field = {e["field"]: e for e in problem["errors"]}
     assert "3 capital letters (ISO 4217)" in by_field["currency"]["message"]
-    assert by_field["number"]["message"] == "must be at most 21 characters (got 30)"
-    assert by_field["number"]["fix"] == "Shorten number to 21 characters or fewer."
+    assert by_field["number"]["message"] == "must be at most 100 characters (got 101)"
+    assert by_field["number"]["fix"] == "Shorten number to 100 characters or fewer."
 
 
 def test_the_fix_is_the_errors_own(api: SimpleNamespace) -> None:

@@ -11,9 +11,6 @@ import httpx
 import pytest
 from booksync.documents import (
     DOC_ID_MAX,
-    NOTE_MEMO_MAX,
-    NOTE_SEPARATOR,
-    PRIVATE_NOTE_MAX,
     Address,
     Customer,
     Discount,
@@ -24,7 +21,6 @@ from booksync.documents import (
     ItemType,
     Payment,
     marker,
-    utf16_length,
 )
 from booksync.errors import Conflict, DuplicateName, Rejected, RemoteNotFound, TransientError
 from booksync.keys import KEY_MAX_CHARS
@@ -39,8 +35,13 @@ from booksync.providers.port import (
 )
 from booksync.providers.quickbooks import mapping
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
-from booksync.providers.quickbooks.mapping import payment_body
-from booksync.providers.quickbooks.names import ITEM_NAME_MAX
+from booksync.providers.quickbooks.mapping import (
+    NOTE_MEMO_MAX,
+    NOTE_SEPARATOR,
+    PRIVATE_NOTE_MAX,
+    payment_body,
+)
+from booksync.providers.quickbooks.names import ITEM_NAME_MAX, utf16_length
 
 from tests import builders
 from tests.unit.providers.qbo_fake import FakeIntuit, fault, respond

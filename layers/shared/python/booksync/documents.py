@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -28,7 +28,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from booksync import currency as iso
-from booksync.keys import KEY_MAX_CHARS
 
 
 def _decimal_text(
@@ -141,66 +140,10 @@ def marker(company_id: str, kind: DocumentKind, doc_id: str) -> str:
     return f"booksync:{company_id}:{kind.value}:{doc_id}"
 
 
-# QuickBooks' lengths for what it shows or keeps of a document (Finance.xsd), checked at the door
-# so that nothing is cut on the way. QuickBooks counts UTF-16 code units: an emoji counts as two.
-INVOICE_MEMO_MAX = 1000  # Invoice.CustomerMemo ("The maximum length for Invoice Msg is 1000")
-PRIVATE_NOTE_MAX = 4000  # a transaction's PrivateNote
-DESCRIPTION_MAX = 4000  # an item's or a line's Description (a refund's reason)
-# Between the marker and a payment's memo in its PrivateNote (one line: QuickBooks refuses control
-# characters, a newline too, there).
-NOTE_SEPARATOR = " | "
-
-
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-# A payment's memo follows its marker in PrivateNote: it gets what the longest marker leaves (a
-# company id of KEY_MAX_CHARS characters, each two units at worst, and an id of DOC_ID_MAX).
-NOTE_MEMO_MAX = PRIVATE_NOTE_MAX - utf16_length(
-    marker("\U00010000" * KEY_MAX_CHARS, DocumentKind.PAYMENT, "x" * DOC_ID_MAX) + NOTE_SEPARATOR
-)
-
-
-def _kept_whole(limit: int, where: str) -> tuple[AfterValidator, Any]:
-    """Text QuickBooks keeps in a field of ``limit`` UTF-16 units (``where``): longer is refused at
-    the door rather than cut at sync. Stored text is read as it was."""
-
-    def check(value: str, info: ValidationInfo) -> str:
-        used = utf16_length(value)
-        if _at_door(info) and used > limit:
-            raise PydanticCustomError(
-                "text_too_long_for_quickbooks",
-                "must be at most {limit} characters (got {used}; an emoji counts as two): {where}, "
-                "and booksync does not cut it",
-                {
-                    "limit": limit,
-                    "used": used,
-                    "where": where,
-                    "fix": f"Shorten {info.field_name} to {limit} characters or fewer.",
-                },
-            )
-        return value
-
-    return AfterValidator(check), Field(
-        json_schema_extra={"maxLength": limit},
-        description=f"At most {limit} characters (an emoji counts as two): {where}",
-    )
-
-
-InvoiceMemo = Annotated[
-    Text, *_kept_whole(INVOICE_MEMO_MAX, "QuickBooks shows at most that on the invoice (its message)")
-]
-PaymentMemo = Annotated[
-    Text,
-    *_kept_whole(
-        NOTE_MEMO_MAX,
-        f"QuickBooks keeps it in a {PRIVATE_NOTE_MAX}-character private note after booksync's marker",
-    ),
-]
-RefundReason = Annotated[
-    Text, *_kept_whole(DESCRIPTION_MAX, "QuickBooks keeps it as the refund line's description")
-]
+# booksync's own lengths (a provider's are in its declaration's text limits, checked at the door
+# for a company whose books are with it: ``sync/records.py``).
+NUMBER_MAX = 100  # an invoice's number
+REFERENCE_MAX = 100  # a payment's or refund's reference (a cheque or transfer number)
 
 
 class _Doc(BaseModel):
@@ -312,7 +255,7 @@ class InvoiceLine(_Doc):
 class Invoice(_Doc):
     id: DocId
     customer_id: DocId
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=21)]
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NUMBER_MAX)]
     status: InvoiceStatus = InvoiceStatus.DRAFT
     issue_date: BookDate
     due_date: BookDate | None = None
@@ -330,7 +273,7 @@ class Invoice(_Doc):
         ]
         | None
     ) = None
-    memo: InvoiceMemo | None = None
+    memo: Text | None = None
     # booksync computes the total (``total`` below); an app that sends one has it checked, never
     # stored: one that disagrees with the lines is refused rather than silently replaced.
     stated_total: Money | None = Field(
@@ -477,7 +420,7 @@ Cents = Annotated[
     Field(gt=0, max_digits=14, decimal_places=2),
     _decimal_text("An amount of money, more than 0", 2, 14, "150.00", positive=True),
 ]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=21)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=REFERENCE_MAX)]
 
 
 class Application(_Doc):
@@ -502,7 +445,7 @@ class Payment(_Doc):
     date: BookDate
     method: PaymentMethod = PaymentMethod.OTHER
     reference: Reference | None = None
-    memo: PaymentMemo | None = None
+    memo: Text | None = None
     # The payment's currency; absent: its invoices'. Given, it must be theirs (checked on receipt).
     currency: CurrencyCode | None = None
     # The single form's invoice_id or the split form's applications, whichever is unused.
@@ -568,7 +511,7 @@ class Refund(_Doc):
     payment_id: DocId
     amount: Cents
     date: BookDate
-    reason: RefundReason | None = None
+    reason: Text | None = None
     reference: Reference | None = None
     # The refund's currency; absent: its payment's. Given, it must be the payment's.
     currency: CurrencyCode | None = None

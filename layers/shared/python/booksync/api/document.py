@@ -44,6 +44,7 @@ def _document(app: FastAPI) -> dict[str, Any]:
     _hoist_definitions(document["paths"], components)
     for schema in list(components.values()):
         _hoist_definitions(schema, components)
+    _provider_text_limits(components)
     from booksync.api.examples import EXAMPLES
 
     for path, operations in document["paths"].items():
@@ -54,6 +55,25 @@ def _document(app: FastAPI) -> dict[str, Any]:
                 _document_problems(operation)
     _drop_unreferenced(document)
     return document
+
+
+def _provider_text_limits(components: dict[str, Any]) -> None:
+    """Each accounting provider's text limits (its declaration's), said on the fields they bound:
+    booksync's own lengths are the schema's; a company's books refuse longer at the door."""
+    from booksync.providers.registry import REGISTRY
+
+    for name in REGISTRY.names("accounting"):
+        declared = REGISTRY.get(name)
+        counted = f" ({declared.text_limits.counting})" if declared.text_limits.counting else ""
+        for (kind, field), rule in declared.text_limits.fields.items():
+            prop = components.get(kind.value.capitalize(), {}).get("properties", {}).get(field)
+            if prop is None:
+                continue
+            said = (
+                f"At most {rule.limit} characters{counted} for a company whose books are in "
+                f"{declared.label}: {rule.where}."
+            )
+            prop["description"] = f"{prop['description']} {said}" if prop.get("description") else said
 
 
 def _bare_request_reference(operation: dict[str, Any]) -> None:

@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
-from booksync.errors import ProviderError
+from booksync.documents import DocumentKind
+from booksync.errors import ProviderError, Rejected
 from booksync.providers.profile import ProviderProfile
 
 if TYPE_CHECKING:
@@ -92,6 +93,64 @@ class Limits:
     def scaled(self, scale: float) -> Limits:
         """The same limits on a clock running ``scale`` times faster."""
         return replace(self, window_seconds=self.window_seconds / scale)
+
+
+@dataclass(frozen=True)
+class TextLimit:
+    """The longest text the provider keeps whole in one field, and what it keeps it as (said
+    with a refusal: "QuickBooks shows at most that on the invoice (its message)")."""
+
+    limit: int
+    where: str
+
+
+@dataclass(frozen=True)
+class TooLong:
+    """A field's text over the provider's limit, in the words of a refusal."""
+
+    field: str
+    limit: int
+    used: int
+    where: str
+    counting: str
+
+    @property
+    def message(self) -> str:
+        counted = f"; {self.counting}" if self.counting else ""
+        return (
+            f"must be at most {self.limit} characters (got {self.used}{counted}): {self.where}, "
+            "and booksync does not cut it"
+        )
+
+    @property
+    def fix(self) -> str:
+        return f"Shorten {self.field} to {self.limit} characters or fewer."
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """What the provider keeps of a document's text, per (kind, field): longer would be cut or
+    refused there. Checked at the door for a company whose books are with the provider (a 422
+    naming the field), and before each push for the rest (``TextTooLong``); booksync never cuts."""
+
+    fields: Mapping[tuple[DocumentKind, str], TextLimit] = field(default_factory=dict)
+    length: Callable[[str], int] = len  # how the provider counts characters
+    counting: str = ""  # said with a count: "an emoji counts as two"
+
+    def too_long(self, kind: DocumentKind, document: object) -> list[TooLong]:
+        found = []
+        for (of, name), rule in self.fields.items():
+            value = getattr(document, name, None) if of is kind else None
+            if isinstance(value, str) and (used := self.length(value)) > rule.limit:
+                found.append(TooLong(name, rule.limit, used, rule.where, self.counting))
+        return found
+
+
+class TextTooLong(Rejected):
+    """A document's text the provider would cut (its declared ``TextLimits``), found before a push:
+    a person shortens it; nothing is sent."""
+
+    code = "text_too_long"
 
 
 class NotSupported(ProviderError):
@@ -181,6 +240,8 @@ class ProviderDeclaration(Generic[S]):
     account_on_redirect: str | None = None
     # Whether its refresh tokens lapse unless used (the keep-alive refreshes them), by its settings.
     refresh_lapses: Callable[[S], bool] = field(default=lambda _settings: False)
+    # The text it keeps whole per document field (none declared: no limit of its own).
+    text_limits: TextLimits = field(default_factory=TextLimits)
     # With INCOME_ACCOUNT_PER_ITEM: the names its charts give the usual income account, most
     # usual first. A first sync with no default income account set takes the first one the
     # chart has (else its first income account) and saves it as the default.
@@ -204,6 +265,15 @@ class ProviderDeclaration(Generic[S]):
                 Capability.WEBHOOKS, fix=f"Point no {self.label} webhook subscription at booksync."
             )
         return self.builders.webhooks
+
+    def refuse_too_long(self, kind: DocumentKind, document: object, doc_id: str) -> None:
+        """Raises ``TextTooLong`` for the first field of ``document`` longer than it keeps."""
+        for found in self.text_limits.too_long(kind, document):
+            raise TextTooLong(
+                f"{kind.value.capitalize()} {doc_id}: {found.field} {found.message}.",
+                provider=self.name,
+                fix=f"{found.fix} Then sync it again.",
+            )
 
     def not_supported(self, capability: Capability, what: str = "", fix: str | None = None) -> NotSupported:
         """The refusal people read: "Recording refunds is not supported by Wave (refund r-1)."."""

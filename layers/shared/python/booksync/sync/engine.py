@@ -399,6 +399,7 @@ class _Step:
         if invoice.status == InvoiceStatus.VOID:
             self._void(row, link)
             return
+        self.declared.refuse_too_long(DocumentKind.INVOICE, invoice, invoice.id)
         currencies = self.bookable(invoice)
         self.currency = invoice.currency
         customer_id = self.customer(invoice.customer_id, invoice, currencies)
@@ -611,10 +612,12 @@ class _Step:
         return row
 
     def _payable(self, payment: Payment) -> None:
-        """Raises ``NotSupported`` for a payment the provider cannot record, before anything is sent."""
+        """Raises ``NotSupported`` for a payment the provider cannot record, and ``TextTooLong`` for
+        one whose text it would cut, before anything is sent."""
         label = self.declared.label
         if not self.declared.supports(Capability.PAYMENTS):
             raise self.declared.not_supported(Capability.PAYMENTS, f"payment {payment.id}")
+        self.declared.refuse_too_long(DocumentKind.PAYMENT, payment, payment.id)
         if len(payment.invoice_ids) > 1 and not self.declared.supports(Capability.PAYMENTS_ACROSS_INVOICES):
             raise self.declared.not_supported(
                 Capability.PAYMENTS_ACROSS_INVOICES,
@@ -777,6 +780,7 @@ class _Step:
                 self._payment_refused(row, row.link(self.job.provider), exc)
 
     def _refund(self, row: DocumentModel, refund: Refund, payment: Payment, customer_id: str) -> None:
+        self.declared.refuse_too_long(DocumentKind.REFUND, refund, refund.id)
         link = row.link(self.job.provider)
         settings = self.connection.settings
         refs = RefundRefs(

@@ -33,7 +33,7 @@ from booksync.documents import (
 )
 from booksync.errors import AlreadyExists, ConcurrentChange, FieldProblem, InvalidRequest, NotFoundError
 from booksync.providers.profile import provider_label
-from booksync.providers.registry import REGISTRY, is_accounting
+from booksync.providers.registry import REGISTRY, declaration, is_accounting
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.documents import (
     BODY_LIMIT,
@@ -125,6 +125,16 @@ class DocumentService:
         self._queue = queue
         self._clock = clock
 
+    def _check_text(self, company_id: str, kind: DocumentKind, doc: Document) -> None:
+        """Text the company's accounting provider would cut (its declaration's text limits) is
+        refused here, naming the field. A company with none connected yet has it checked before
+        each push instead (the sync engine), once it has chosen its books."""
+        connection = self._connections.accounting_connection(company_id)
+        if connection is None:
+            return
+        for found in declaration(str(connection.provider)).text_limits.too_long(kind, doc):
+            raise FieldProblem(found.field, found.message, found.fix)
+
     # -- customers and items: stored; they sync with the invoices that use them ----------------
     def put_customer(self, company_id: str, customer: Customer) -> Accepted:
         """A new or changed customer syncs on its own while the books' auto_sync_customers is on:
@@ -148,6 +158,7 @@ class DocumentService:
     # -- invoices ---------------------------------------------------------------------------------
     def put_invoice(self, company_id: str, invoice: Invoice) -> Accepted:
         _check_size(DocumentKind.INVOICE, invoice)
+        self._check_text(company_id, DocumentKind.INVOICE, invoice)
         return self._checked(
             lambda: self._record_invoice(company_id, invoice),
             f"Invoice {invoice.id}, its number or its payments",
@@ -266,6 +277,7 @@ class DocumentService:
     def put_payment(self, company_id: str, payment: Payment) -> Accepted:
         """Record a payment on every invoice it applies to; it syncs once all of them are sent."""
         _check_size(DocumentKind.PAYMENT, payment)
+        self._check_text(company_id, DocumentKind.PAYMENT, payment)
         return self._checked(
             lambda: self._record_payment(company_id, payment),
             f"Payment {payment.id}, its invoices or its refunds",
@@ -326,6 +338,7 @@ class DocumentService:
     def put_refund(self, company_id: str, refund: Refund) -> Accepted:
         """Record a refund of a payment; it syncs after the payment (with its first invoice)."""
         _check_size(DocumentKind.REFUND, refund)
+        self._check_text(company_id, DocumentKind.REFUND, refund)
         return self._checked(
             lambda: self._record_refund(company_id, refund),
             f"Payment {refund.payment_id} or its refunds",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from booksync.documents import DocumentKind
 from booksync.providers.declaration import (
     Builders,
     Capability,
@@ -12,9 +13,20 @@ from booksync.providers.declaration import (
     Limits,
     ProviderDeclaration,
     ReceiverParts,
+    TextLimit,
+    TextLimits,
     WebhookParts,
 )
-from booksync.providers.quickbooks.faults import PROVIDER
+from booksync.providers.quickbooks.faults import LABEL, PROVIDER
+from booksync.providers.quickbooks.mapping import (
+    DESCRIPTION_MAX,
+    DOC_NUMBER_MAX,
+    INVOICE_MEMO_MAX,
+    NOTE_MEMO_MAX,
+    PAYMENT_REF_MAX,
+    PRIVATE_NOTE_MAX,
+)
+from booksync.providers.quickbooks.names import utf16_length
 from booksync.providers.quickbooks.profile import PROFILE
 from booksync.settings import QuickBooksEventsSettings, QuickBooksSettings, QuickBooksWebhookSettings
 
@@ -32,6 +44,33 @@ if TYPE_CHECKING:
 # Intuit's throttles per realm and app (providers.md 1.6): 10 concurrent, 500 requests and 40
 # batch requests a minute; no daily cap for the Accounting API.
 LIMITS = Limits(max_concurrent=10, requests_per_minute=500, batches_per_minute=40)
+
+# What QuickBooks keeps whole of a document's text (Finance.xsd), counted in UTF-16 code units.
+TEXT_LIMITS = TextLimits(
+    fields={
+        (DocumentKind.INVOICE, "number"): TextLimit(
+            DOC_NUMBER_MAX, f"{LABEL} keeps at most that as the invoice's number (DocNumber)"
+        ),
+        (DocumentKind.INVOICE, "memo"): TextLimit(
+            INVOICE_MEMO_MAX, f"{LABEL} shows at most that on the invoice (its message)"
+        ),
+        (DocumentKind.PAYMENT, "reference"): TextLimit(
+            PAYMENT_REF_MAX, f"{LABEL} keeps at most that as the payment's reference number"
+        ),
+        (DocumentKind.PAYMENT, "memo"): TextLimit(
+            NOTE_MEMO_MAX,
+            f"{LABEL} keeps it in a {PRIVATE_NOTE_MAX}-character private note after booksync's marker",
+        ),
+        (DocumentKind.REFUND, "reference"): TextLimit(
+            PAYMENT_REF_MAX, f"{LABEL} keeps at most that as the refund receipt's reference number"
+        ),
+        (DocumentKind.REFUND, "reason"): TextLimit(
+            DESCRIPTION_MAX, f"{LABEL} keeps it as the refund line's description"
+        ),
+    },
+    length=utf16_length,
+    counting="an emoji counts as two",
+)
 
 
 def _oauth(settings: QuickBooksSettings) -> QuickBooksOAuth:
@@ -130,6 +169,7 @@ DECLARATION = ProviderDeclaration[QuickBooksSettings](
         }
     ),
     limits=LIMITS,
+    text_limits=TEXT_LIMITS,
     read_settings=QuickBooksSettings.from_env,
     # The adapter is also the wizard's directory (paged queries of customers and items).
     builders=Builders(

@@ -10,21 +10,21 @@ from decimal import Decimal
 from typing import Any
 
 from booksync.documents import (
-    DESCRIPTION_MAX,
-    INVOICE_MEMO_MAX,
-    NOTE_SEPARATOR,
-    PRIVATE_NOTE_MAX,
+    DOC_ID_MAX,
     Address,
     Customer,
     Discount,
+    DocumentKind,
     Invoice,
     InvoiceLine,
     Item,
     ItemType,
     Payment,
     Refund,
+    marker,
 )
 from booksync.errors import Rejected
+from booksync.keys import KEY_MAX_CHARS
 from booksync.providers.port import (
     Account,
     AccountKind,
@@ -48,6 +48,7 @@ from booksync.providers.quickbooks.names import (
     clean_line,
     clean_text,
     distinct_name,
+    utf16_length,
 )
 
 Json = dict[str, Any]
@@ -63,6 +64,19 @@ POSTAL_CODE_MAX = 30
 COUNTRY_MAX = 255
 SKU_MAX = 100
 PAYMENT_REF_MAX = 21
+# What QuickBooks shows or keeps of a document (Finance.xsd), in UTF-16 code units (an emoji
+# counts as two); the declaration's text limits (declaration.TEXT_LIMITS) refuse longer text.
+INVOICE_MEMO_MAX = 1000  # Invoice.CustomerMemo ("The maximum length for Invoice Msg is 1000")
+PRIVATE_NOTE_MAX = 4000  # a transaction's PrivateNote
+DESCRIPTION_MAX = 4000  # an item's or a line's Description (a refund's reason)
+# Between the marker and a payment's memo in its PrivateNote (one line: QuickBooks refuses control
+# characters, a newline too, there).
+NOTE_SEPARATOR = " | "
+# A payment's memo follows its marker in PrivateNote: it gets what the longest marker leaves (a
+# company id of KEY_MAX_CHARS characters, each two units at worst, and an id of DOC_ID_MAX).
+NOTE_MEMO_MAX = PRIVATE_NOTE_MAX - utf16_length(
+    marker("\U00010000" * KEY_MAX_CHARS, DocumentKind.PAYMENT, "x" * DOC_ID_MAX) + NOTE_SEPARATOR
+)
 # The AccountSubType of the account payments wait in until deposited.
 UNDEPOSITED_FUNDS = "UndepositedFunds"
 DISCOUNTS_REFUNDS_GIVEN = "DiscountsRefundsGiven"
