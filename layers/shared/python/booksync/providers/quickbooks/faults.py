@@ -23,7 +23,6 @@ from booksync.errors import (
     RemoteNotFound,
     TransientError,
 )
-from booksync.providers.http import redact
 
 PROVIDER = "quickbooks"
 LABEL = "QuickBooks"
@@ -141,6 +140,8 @@ def to_error(
     trace: str = "",
 ) -> ProviderError:
     """The typed error for one fault. ``entity`` names what was being sent (e.g. "Customer")."""
+    from booksync.providers.http import redact  # the HTTP stack only where a fault is read
+
     message = redact(fault.message, secrets)
     detail = redact(fault.detail, secrets)
     code = fault.code

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from booksync.providers.profile import ProviderProfile
 from booksync.providers.quickbooks.faults import LABEL
-from booksync.providers.quickbooks.mapping import SKU_MAX
 from booksync.providers.quickbooks.names import COLON_REPLACEMENT, clean_item_name, clean_line, name_key
 
 
@@ -15,6 +14,8 @@ def item_name_key(name: str | None) -> str:
 
 def sku_key(sku: str | None) -> str:
     """SKUs are codes: compared cleaned, without regard to case (as the adapter's lookup)."""
+    from booksync.providers.quickbooks.mapping import SKU_MAX  # the mapping only where a SKU is compared
+
     return clean_line(sku or "", SKU_MAX).casefold()
 
 
