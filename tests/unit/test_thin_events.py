@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from booksync.documents import DocumentKind
-from booksync.errors import NeedsReconnection, TransientError
+from booksync.errors import DailyLimitReached, NeedsReconnection, TransientError
 from booksync.providers.port import AccountingProvider, RemoteObject
 from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, WebhookEventModel
 from booksync.webhooks.events import ChangeEventProcessor
@@ -176,11 +176,21 @@ def test_a_fetch_a_redelivery_can_fix_gives_the_claim_back() -> None:
     assert consumer.handle(thin(remote.id)) == "own_write"
 
 
-def test_a_fetch_no_redelivery_fixes_acts_on_the_event_as_it_came() -> None:
-    consumer, links, fetches, _ = processor()
+@pytest.mark.parametrize(
+    "failure",
+    [
+        NeedsReconnection("grant revoked", provider=PROVIDER),
+        # Redeliveries end (5 receives, 15 minutes) long before the provider's next day begins.
+        DailyLimitReached("day spent", provider=PROVIDER, resume_at=90_000.0, now=5.0),
+    ],
+    ids=["reconnect", "daily-limit"],
+)
+def test_a_fetch_no_redelivery_fixes_acts_on_the_event_as_it_came(failure: Exception) -> None:
+    consumer, links, fetches, events = processor()
     remote = linked(links, fetches)
-    fetches.fail = NeedsReconnection("grant revoked", provider=PROVIDER)
+    fetches.fail = failure
     assert consumer.handle(thin(remote.id)) == "drift"
+    assert events.outcomes == {"quickbooks#e-1": "drift"}
 
 
 def test_events_that_say_what_happened_are_never_fetched() -> None:

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from booksync.documents import DocumentKind, InvoiceStatus
-from booksync.errors import ProviderError
+from booksync.errors import DailyLimitReached, ProviderError
 from booksync.store.connections import ConnectionRepository
 from booksync.store.links import LinkRepository
 from booksync.store.models import ConnectionModel, DocumentModel, WebhookEventModel
@@ -174,12 +174,13 @@ class ChangeEventProcessor:
     def _fetched(self, connection: ConnectionModel, kind: DocumentKind, event: ChangeEvent) -> ChangeEvent:
         """A thin event made whole from the record, read with the connection's tokens (through
         its gate, within the deadline). A provider error a redelivery can change is raised (the
-        event goes back to its queue); any other leaves the event as it came."""
+        event goes back to its queue); any other leaves the event as it came, and so does the
+        day's requests spent: no redelivery comes after the provider's next day begins."""
         assert self._fetch_for is not None
         try:
             remote = _fetch(self._fetch_for(connection), kind, event.entity_id)
         except ProviderError as exc:
-            if exc.retryable:
+            if exc.retryable and not isinstance(exc, DailyLimitReached):
                 raise
             logger.warning(
                 f"{self._provider} record not fetched for its event",
