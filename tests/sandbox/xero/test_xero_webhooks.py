@@ -25,6 +25,7 @@ class Receiver:
 
     def __init__(self, *, lenient: bool = False) -> None:
         self.lenient = lenient
+        self.down = False  # answer 503 to everything
         self.received: list[tuple[bool, dict[str, Any]]] = []
         receiver = self
 
@@ -34,7 +35,7 @@ class Receiver:
                 expected = base64.b64encode(hmac.new(KEY.encode(), body, hashlib.sha256).digest()).decode()
                 good = hmac.compare_digest(expected, self.headers.get("x-xero-signature", ""))
                 receiver.received.append((good, json.loads(body)))
-                self.send_response(200 if good or receiver.lenient else 401)
+                self.send_response(503 if receiver.down else 200 if good or receiver.lenient else 401)
                 self.send_header("content-length", "0")
                 self.end_headers()
 
@@ -125,5 +126,8 @@ def test_a_refused_delivery_is_kept_for_the_next_one(
     xero.request("PUT", "/Contacts", json={"Contacts": [{"Name": "Ada"}]})
     wrong = control.call("POST", "/webhooks/deliver", {"wrong_signature": True})["deliveries"]
     assert [d["status"] for d in wrong] == [401]
+    receiver.down = True
+    assert [d["status"] for d in control.call("POST", "/webhooks/deliver", {})["deliveries"]] == [503]
+    receiver.down = False
     again = control.call("POST", "/webhooks/deliver", {"times": 2})["deliveries"]
     assert [(d["status"], d["events"]) for d in again] == [(200, 1), (200, 1)]
