@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,15 +35,20 @@ class ConsentConfirmation(BaseModel):
 def oauth_callback(
     provider: OutsideKey,
     svc: Svc,
+    request: Request,
     code: str | None = None,
     state: str | None = None,
-    realmId: str | None = None,
     error: str | None = None,
 ) -> RedirectResponse | JSONResponse:
     """The provider's redirect. Nothing is connected yet: the browser is handed a one-time
-    ``consent`` for your app to confirm with its signed-in user's token (POST .../complete)."""
+    ``consent`` for your app to confirm with its signed-in user's token (POST .../complete).
+    A provider that names the account on it (QuickBooks' ``realmId``) declares the parameter."""
+    from booksync.providers.registry import declaration
+
+    parameter = declaration(provider).account_parameter
+    account_id = request.query_params.get(parameter) if parameter else None
     consent = svc.integrations.accept_callback(
-        provider=provider, state=state, code=code, account_id=realmId, error=error
+        provider=provider, state=state, code=code, account_id=account_id, error=error
     )
     if svc.app_return_url:
         query = urlencode({"connecting": provider, "consent": consent})

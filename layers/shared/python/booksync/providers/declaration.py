@@ -238,6 +238,8 @@ class ProviderDeclaration(Generic[S]):
     # What the consent's redirect must name, said when it does not ("company (realmId)");
     # None: the account comes with the tokens.
     account_on_redirect: str | None = None
+    # The redirect's query parameter that names it (QuickBooks: realmId), read by the callback.
+    account_parameter: str | None = None
     # Whether its refresh tokens lapse unless used (the keep-alive refreshes them), by its settings.
     refresh_lapses: Callable[[S], bool] = field(default=lambda _settings: False)
     # The text it keeps whole per document field (none declared: no limit of its own).

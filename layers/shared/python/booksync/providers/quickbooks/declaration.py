@@ -176,6 +176,7 @@ DECLARATION = ProviderDeclaration[QuickBooksSettings](
         oauth=_oauth, adapter=_adapter, catalog=_catalog, directory=_adapter, webhooks=WEBHOOKS
     ),
     account_on_redirect="company (realmId)",
+    account_parameter="realmId",
     # Intuit's refresh tokens roll over 100 days from last use (and end after 5 years).
     refresh_lapses=lambda _settings: True,
     # The income accounts QuickBooks' charts of accounts start with.
