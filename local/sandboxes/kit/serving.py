@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
 
+from local.sandboxes.kit.oauth import ClientApp
 from local.sandboxes.kit.wire import Outcome, Request, SandboxHTTPServer
 
 
@@ -113,6 +114,26 @@ def add_client_arguments(parser: argparse.ArgumentParser, env_prefix: str) -> No
         default=[uri for uri in os.environ.get(f"{env_prefix}_REDIRECT_URIS", "").split(",") if uri],
         help="a registered redirect URI (repeatable)",
     )
+
+
+def standalone_parser(
+    prog: str, description: str | None, env_prefix: str, default_port: int
+) -> argparse.ArgumentParser:
+    """A standalone entry point's arguments every sandbox takes: --host, --port (default
+    ``{env_prefix}_PORT``, else ``default_port``), the app (``add_client_arguments``) and --clock-scale."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get(f"{env_prefix}_PORT") or default_port))
+    add_client_arguments(parser, env_prefix)
+    parser.add_argument("--clock-scale", type=float, default=1.0)
+    return parser
+
+
+def registered_clients(args: argparse.Namespace) -> dict[str, ClientApp]:
+    """The app the arguments register (none unless id, secret and a redirect URI are all given)."""
+    if args.client_id and args.client_secret and args.redirect_uri:
+        return {args.client_id: ClientApp(secret=args.client_secret, redirect_uris=args.redirect_uri)}
+    return {}
 
 
 def serve_until_interrupted(sandbox: LoopbackSandbox, name: str) -> int:

@@ -6,30 +6,19 @@ BOOKSYNC_SQUARE_REDIRECT_URIS (comma-separated); more can be registered with POS
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 
-from local.sandboxes.kit.serving import add_client_arguments, serve_until_interrupted
-from local.sandboxes.square.server import ClientApp, SquareConfig, SquareSandbox
-
-
-def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m local.sandboxes.square", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BOOKSYNC_SQUARE_PORT") or "8302"))
-    add_client_arguments(parser, "BOOKSYNC_SQUARE")
-    parser.add_argument("--clock-scale", type=float, default=1.0)
-    parser.add_argument("--page-size", type=int, default=100, help="largest page the list endpoints answer")
-    return parser.parse_args(argv)
+from local.sandboxes.kit.serving import registered_clients, serve_until_interrupted, standalone_parser
+from local.sandboxes.square.server import SquareConfig, SquareSandbox
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _arguments(argv)
-    clients = {}
-    if args.client_id and args.client_secret and args.redirect_uri:
-        clients[args.client_id] = ClientApp(secret=args.client_secret, redirect_uris=args.redirect_uri)
-    config = SquareConfig(clients=clients, clock_scale=args.clock_scale, page_size=args.page_size)
+    parser = standalone_parser("python -m local.sandboxes.square", __doc__, "BOOKSYNC_SQUARE", 8302)
+    parser.add_argument("--page-size", type=int, default=100, help="largest page the list endpoints answer")
+    args = parser.parse_args(argv)
+    config = SquareConfig(
+        clients=registered_clients(args), clock_scale=args.clock_scale, page_size=args.page_size
+    )
     sandbox = SquareSandbox(host=args.host, port=args.port, config=config)
     return serve_until_interrupted(sandbox, "Square sandbox")
 

@@ -6,30 +6,19 @@ BOOKSYNC_XERO_REDIRECT_URIS (comma-separated); more can be registered with POST 
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 
-from local.sandboxes.kit.serving import add_client_arguments, serve_until_interrupted
-from local.sandboxes.xero.server import ClientApp, XeroConfig, XeroSandbox
-
-
-def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m local.sandboxes.xero", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BOOKSYNC_XERO_PORT") or "8303"))
-    add_client_arguments(parser, "BOOKSYNC_XERO")
-    parser.add_argument("--clock-scale", type=float, default=1.0)
-    parser.add_argument("--day-limit", type=int, default=5_000, help="calls a day per tenant (1,000 Starter)")
-    return parser.parse_args(argv)
+from local.sandboxes.kit.serving import registered_clients, serve_until_interrupted, standalone_parser
+from local.sandboxes.xero.server import XeroConfig, XeroSandbox
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _arguments(argv)
-    clients = {}
-    if args.client_id and args.client_secret and args.redirect_uri:
-        clients[args.client_id] = ClientApp(secret=args.client_secret, redirect_uris=args.redirect_uri)
-    config = XeroConfig(clients=clients, clock_scale=args.clock_scale, day_limit=args.day_limit)
+    parser = standalone_parser("python -m local.sandboxes.xero", __doc__, "BOOKSYNC_XERO", 8303)
+    parser.add_argument("--day-limit", type=int, default=5_000, help="calls a day per tenant (1,000 Starter)")
+    args = parser.parse_args(argv)
+    config = XeroConfig(
+        clients=registered_clients(args), clock_scale=args.clock_scale, day_limit=args.day_limit
+    )
     return serve_until_interrupted(XeroSandbox(host=args.host, port=args.port, config=config), "Xero sandbox")
 
 

@@ -21,19 +21,9 @@ from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, OA
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
+from local.sandboxes.kit.openapi import closed
+
 SPECS_DIR = Path(__file__).resolve().parents[3] / "specs" / "xero"
-
-
-def _closed(node: Any) -> Any:
-    """Every object schema with ``properties`` gets ``additionalProperties: false`` unless it says."""
-    if isinstance(node, dict):
-        result = {key: _closed(value) for key, value in node.items()}
-        if "properties" in result and "additionalProperties" not in result:
-            result["additionalProperties"] = False
-        return result
-    if isinstance(node, list):
-        return [_closed(item) for item in node]
-    return node
 
 
 class XeroSpec:
@@ -42,10 +32,10 @@ class XeroSpec:
     def __init__(self, path: Path) -> None:
         self.base = f"urn:xero:{path.name}"
         self.document: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-        closed = {**self.document, "components": _closed(self.document["components"])}
+        strict = {**self.document, "components": closed(self.document["components"])}
         # The webhooks document is OpenAPI 3.1 (JSON Schema 2020-12: ``const``); the others 3.0.
         self.v31 = str(self.document["openapi"]).startswith("3.1")
-        resource = Resource.from_contents(closed, default_specification=DRAFT202012 if self.v31 else DRAFT4)
+        resource = Resource.from_contents(strict, default_specification=DRAFT202012 if self.v31 else DRAFT4)
         self.registry: Registry[Any] = Registry().with_resource(self.base, resource)
         self._paths = [
             (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$", re.IGNORECASE), template)

@@ -17,30 +17,23 @@ from openapi_schema_validator import OAS30ReadValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from local.sandboxes.kit.openapi import closed
+
 BASE = "urn:square:api.json"
-
-
-def _closed(node: Any) -> Any:
-    """Every object schema with ``properties`` gets ``additionalProperties: false`` unless it says."""
-    if isinstance(node, dict):
-        result = {key: _closed(value) for key, value in node.items()}
-        if "properties" in result and "additionalProperties" not in result and result.get("type") == "object":
-            result["additionalProperties"] = False
-        return result
-    if isinstance(node, list):
-        return [_closed(item) for item in node]
-    return node
 
 
 class SquareSpec:
     def __init__(self, path: Path) -> None:
         self.document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         self.schemas: dict[str, Any] = self.document["components"]["schemas"]
-        closed = {
+        strict = {
             **self.document,
-            "components": {**self.document["components"], "schemas": _closed(self.schemas)},
+            "components": {
+                **self.document["components"],
+                "schemas": closed(self.schemas, typed_objects_only=True),
+            },
         }
-        resource = Resource.from_contents(closed, default_specification=DRAFT4)
+        resource = Resource.from_contents(strict, default_specification=DRAFT4)
         self.registry: Registry[Any] = Registry().with_resource(BASE, resource)
         self._validators: dict[str, OAS30ReadValidator] = {}
 
