@@ -363,6 +363,50 @@ class SquareSettings(_Settings):
         return app_id, secret
 
 
+class XeroSettings(_Settings):
+    """The Xero app (OAuth so far; issue 15). Not yet read by any declaration: Xero is registered
+    once its adapter exists. The secret lives in SSM; locally it may be a variable."""
+
+    client_id: str | None = Field(alias="XERO_CLIENT_ID", default=None)
+    client_secret_param: str | None = Field(alias="XERO_CLIENT_SECRET_PARAM", default=None)
+    client_secret_value: str | None = Field(alias="XERO_CLIENT_SECRET", default=None, repr=False)
+    auth_url: str = Field(alias="XERO_AUTH_URL", default="https://login.xero.com/identity/connect/authorize")
+    token_url: str = Field(alias="XERO_TOKEN_URL", default="https://identity.xero.com/connect/token")
+    revoke_url: str = Field(alias="XERO_REVOKE_URL", default="https://identity.xero.com/connect/revocation")
+    connections_url: str = Field(alias="XERO_CONNECTIONS_URL", default="https://api.xero.com/connections")
+    # Space-separated; apps created since 2026-03-02 must ask for granular scopes (providers.md 7.1).
+    scopes: str = Field(
+        alias="XERO_SCOPES",
+        default="offline_access accounting.contacts accounting.invoices accounting.payments "
+        "accounting.settings",
+    )
+    # "code" (the app authenticates with its secret) or "pkce" (S256; a PKCE app may have no secret).
+    oauth_flow: Literal["code", "pkce"] = Field(alias="XERO_OAUTH_FLOW", default="code")
+
+    @property
+    def uses_pkce(self) -> bool:
+        return self.oauth_flow == "pkce"
+
+    @property
+    def scope_list(self) -> tuple[str, ...]:
+        return tuple(self.scopes.split())
+
+    def credentials(self) -> tuple[str, str | None]:
+        """The client id and secret, refused when unset or placeholders (the secret may be absent
+        in the PKCE flow)."""
+        client_id = require_credential("XERO_CLIENT_ID", self.client_id)
+        if self.uses_pkce and self.client_secret_value is None and not self.client_secret_param:
+            return client_id, None
+        secret = secret_credential(
+            "XERO_CLIENT_SECRET",
+            self.client_secret_value,
+            "XERO_CLIENT_SECRET_PARAM",
+            self.client_secret_param,
+            holds="the Xero app's client secret",
+        )
+        return client_id, secret
+
+
 class SquareWebhookSettings(_Settings):
     """POST /webhooks/square: only what verifying and queueing a delivery needs."""
 

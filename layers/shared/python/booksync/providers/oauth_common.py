@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from booksync.errors import Rejected, TransientError
+from booksync.errors import NeedsReconnection, Rejected, TransientError
 from booksync.providers.http import HttpClient, response_json
 from booksync.providers.port import Organisation, TokenSet
 from booksync.providers.profile import profile
@@ -77,6 +77,19 @@ def sign_in_refused(
         provider=provider,
         provider_code=code,
         detail=said or None,
+        status=status,
+        fix=fix,
+    )
+
+
+def grant_refused(*, label: str, provider: str, said: str, status: int, fix: str) -> NeedsReconnection:
+    """The provider's ``invalid_grant``: the grant is gone (revoked, lapsed, or a refresh token
+    spent): Needs Reconnection."""
+    return NeedsReconnection(
+        f"{label} no longer accepts this connection's authorization (invalid_grant"
+        + (f": {said})" if said else ")"),
+        provider=provider,
+        provider_code="invalid_grant",
         status=status,
         fix=fix,
     )

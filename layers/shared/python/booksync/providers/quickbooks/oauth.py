@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from booksync.errors import ConfigurationError, NeedsReconnection
+from booksync.errors import ConfigurationError
 from booksync.providers.http import HttpClient, dumps_json, redact, response_json
 from booksync.providers.oauth_common import (
+    grant_refused,
     sign_in_refused,
     the_one_organisation,
     token_answer,
@@ -188,14 +189,7 @@ class QuickBooksOAuth:
         )
         status = response.status_code
         if error == "invalid_grant":
-            return NeedsReconnection(
-                f"{LABEL} no longer accepts this connection's authorization (invalid_grant"
-                + (f": {said})" if said else ")"),
-                provider=PROVIDER,
-                provider_code=error,
-                status=status,
-                fix=RECONNECT_FIX,
-            )
+            return grant_refused(label=LABEL, provider=PROVIDER, said=said, status=status, fix=RECONNECT_FIX)
         if error == "invalid_client" or status == 401:
             return ConfigurationError(
                 f"Intuit does not recognise the app's client id or secret: check {CLIENT_SETTINGS}",

@@ -1,0 +1,174 @@
+"""Xero's OAuth client against the Xero sandbox on loopback: the consent URL with granular scopes
+(the sandbox refuses broad ones), two organisations consented → both listed with their tenant and
+connection ids, PKCE without a secret, refresh tokens rotating with Xero's 30-minute grace on the
+spent one, invalid_grant → Needs Reconnection, and disconnect deleting the tenant's connection
+before revoking the grant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from booksync.errors import ConfigurationError, NeedsReconnection
+from booksync.providers.oauth_common import code_challenge, new_code_verifier
+from booksync.providers.port import OAuthClient, TokenSet
+from booksync.providers.xero.oauth import XeroOAuth
+from booksync.settings import XeroSettings
+
+from local.sandboxes.xero.server import XeroSandbox
+from local.sandboxes.xero.testing import XeroControl, redirect_params
+
+CLIENT_ID, CLIENT_SECRET = "booksync-xero", "booksync-xero-secret"
+REDIRECT_URI = "https://app.test/oauth/xero/callback"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[XeroSandbox]:
+    with XeroSandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def control(sandbox: XeroSandbox) -> Iterator[XeroControl]:
+    with XeroControl(sandbox.url) as ctl:
+        ctl.register_client(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
+        yield ctl
+
+
+def _settings(sandbox: XeroSandbox, *, secret: str | None = CLIENT_SECRET, **env: str) -> XeroSettings:
+    return XeroSettings.from_env(
+        {
+            "XERO_CLIENT_ID": CLIENT_ID,
+            **({"XERO_CLIENT_SECRET": secret} if secret is not None else {}),
+            "XERO_AUTH_URL": f"{sandbox.url}/identity/connect/authorize",
+            "XERO_TOKEN_URL": f"{sandbox.url}/connect/token",
+            "XERO_REVOKE_URL": f"{sandbox.url}/connect/revocation",
+            "XERO_CONNECTIONS_URL": f"{sandbox.url}/connections",
+            **env,
+        }
+    )
+
+
+@pytest.fixture
+def oauth(sandbox: XeroSandbox) -> XeroOAuth:
+    return XeroOAuth.from_settings(_settings(sandbox))
+
+
+def _consent(control: XeroControl, url: str, tenants: list[str] | None = None) -> dict[str, str]:
+    """As the user: open booksync's authorize URL, tick ``tenants`` (default all) and allow."""
+    assert urlsplit(url).path == "/identity/connect/authorize"
+    params = redirect_params(url)
+    client_id, redirect_uri = params.pop("client_id"), params.pop("redirect_uri")
+    return control.consent(client_id, redirect_uri, tenants, **params)
+
+
+def _connect(oauth: XeroOAuth, control: XeroControl, tenants: list[str] | None = None) -> TokenSet:
+    code = _consent(control, oauth.authorization_url(state="s1", redirect_uri=REDIRECT_URI), tenants)["code"]
+    return oauth.exchange_code(code=code, redirect_uri=REDIRECT_URI)
+
+
+def test_consent_to_two_organisations_lists_both_with_tenant_and_connection_ids(
+    oauth: XeroOAuth, control: XeroControl
+) -> None:
+    assert isinstance(oauth, OAuthClient)
+    url = oauth.authorization_url(state="s1", redirect_uri=REDIRECT_URI)
+    assert "offline_access" in url and "accounting.invoices" in url
+    before = datetime.now(UTC)
+    tokens = _connect(oauth, control)
+    assert tokens.refresh_token and tokens.account_id is None  # Xero's answer names no tenant
+    assert (
+        before + timedelta(minutes=29) < tokens.access_expires_at <= datetime.now(UTC) + timedelta(minutes=30)
+    )
+    assert tokens.refresh_expires_at is not None
+    assert tokens.refresh_expires_at - tokens.access_expires_at > timedelta(days=59)
+
+    listed = oauth.list_organisations(tokens)
+    sandbox_orgs = {o["tenant_id"]: o["name"] for o in control.organisations()}
+    assert {o.id: o.name for o in listed} == sandbox_orgs and len(listed) == 2
+    for org in listed:
+        assert org.ids["tenant"] == org.id and org.ids["connection"] and org.ids["connection"] != org.id
+        assert oauth.owns_account(tokens, org.id)
+    assert not oauth.owns_account(tokens, "00000000-0000-0000-0000-000000000000")
+
+    one = _connect(oauth, control, tenants=[listed[1].id])
+    assert [o.name for o in oauth.list_organisations(one)] == [listed[1].name]
+
+
+def test_a_broad_scope_setting_is_refused_by_xero_at_consent(
+    sandbox: XeroSandbox, control: XeroControl
+) -> None:
+    broad = XeroOAuth.from_settings(_settings(sandbox, XERO_SCOPES="offline_access accounting.transactions"))
+    refused = _consent(control, broad.authorization_url(state="s1", redirect_uri=REDIRECT_URI))
+    assert refused.get("error") == "invalid_scope"
+    with pytest.raises(ConfigurationError, match="offline_access"):
+        XeroOAuth.from_settings(_settings(sandbox, XERO_SCOPES="accounting.invoices"))
+
+
+def test_pkce_connects_and_refreshes_without_a_secret(sandbox: XeroSandbox, control: XeroControl) -> None:
+    oauth = XeroOAuth.from_settings(_settings(sandbox, secret=None, XERO_OAUTH_FLOW="pkce"))
+    assert oauth.uses_pkce
+    with pytest.raises(ConfigurationError, match="XERO_CLIENT_SECRET"):  # the code flow needs it
+        XeroOAuth.from_settings(_settings(sandbox, secret=None))
+    verifier = new_code_verifier()
+    url = oauth.authorization_url(
+        state="s1", redirect_uri=REDIRECT_URI, code_challenge=code_challenge(verifier)
+    )
+    code = _consent(control, url)["code"]
+    tokens = oauth.exchange_code(code=code, redirect_uri=REDIRECT_URI, code_verifier=verifier)
+    assert len(oauth.list_organisations(tokens)) == 2
+    assert oauth.refresh(tokens.refresh_token or "").refresh_token not in (None, tokens.refresh_token)
+
+
+def test_refresh_rotates_and_the_spent_token_has_thirty_minutes_grace(
+    oauth: XeroOAuth, control: XeroControl
+) -> None:
+    first = _connect(oauth, control)
+    assert first.refresh_token
+    rotated = oauth.refresh(first.refresh_token)
+    assert rotated.refresh_token and rotated.refresh_token != first.refresh_token
+    # The answer was lost (say the fenced write lost its lease): the spent token, inside the
+    # grace, gives the same new refresh token, so nothing is lost by redoing the refresh.
+    control.advance(29 * 60)
+    again = oauth.refresh(first.refresh_token)
+    assert again.refresh_token == rotated.refresh_token
+    control.advance(2 * 60)
+    with pytest.raises(NeedsReconnection) as late:
+        oauth.refresh(first.refresh_token)
+    assert late.value.provider_code == "invalid_grant"
+    assert oauth.refresh(rotated.refresh_token).access_token
+
+
+def test_invalid_grant_is_needs_reconnection(oauth: XeroOAuth, control: XeroControl) -> None:
+    tokens = _connect(oauth, control)
+    assert tokens.refresh_token
+    with pytest.raises(NeedsReconnection) as unknown:
+        oauth.refresh("not-a-refresh-token")
+    assert (unknown.value.provider_code, unknown.value.status) == ("invalid_grant", 400)
+    assert "Reconnect Xero" in (unknown.value.fix or "")
+    control.advance(60 * 86400 + 1)  # unused for 60 days: lapsed
+    with pytest.raises(NeedsReconnection):
+        oauth.refresh(tokens.refresh_token)
+
+
+def test_a_wrong_secret_is_a_configuration_error_naming_the_settings(sandbox: XeroSandbox) -> None:
+    wrong = XeroOAuth.from_settings(_settings(sandbox, secret="not-the-real-one"))
+    with pytest.raises(ConfigurationError, match="XERO_CLIENT_ID and XERO_CLIENT_SECRET"):
+        wrong.refresh("anything")
+
+
+def test_disconnect_deletes_the_tenants_connection_then_revokes(
+    oauth: XeroOAuth, control: XeroControl
+) -> None:
+    tokens = _connect(oauth, control)
+    chosen, other = oauth.list_organisations(tokens)
+    assert tokens.refresh_token
+    # The connection alone first (no refresh token: the access token cannot revoke a Xero grant).
+    oauth.disconnect(access_token=tokens.access_token, refresh_token=None, ids=chosen.ids)
+    assert [o.id for o in oauth.list_organisations(tokens)] == [other.id]
+    # Again: the connection already gone is success; with the refresh token the grant ends.
+    oauth.disconnect(access_token=tokens.access_token, refresh_token=tokens.refresh_token, ids=chosen.ids)
+    with pytest.raises(NeedsReconnection):
+        oauth.refresh(tokens.refresh_token)
+    oauth.revoke(tokens.refresh_token)  # a grant already gone is success
