@@ -1,24 +1,30 @@
 """Xero's OAuth client against the Xero sandbox on loopback: the consent URL with granular scopes
 (the sandbox refuses broad ones), two organisations consented → both listed with their tenant and
 connection ids, PKCE without a secret, refresh tokens rotating with Xero's 30-minute grace on the
-spent one, invalid_grant → Needs Reconnection, and disconnect deleting the tenant's connection
-before revoking the grant."""
+spent one, invalid_grant → Needs Reconnection, disconnect deleting the tenant's connection before revoking
+the grant, and (with the token source over moto) a refresh whose answer was lost after Xero
+rotated redone with the spent token in the grace, its successor stored under the fenced lease."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from booksync.errors import ConfigurationError, NeedsReconnection
+from booksync.errors import ConfigurationError, NeedsReconnection, TransientError
 from booksync.providers.oauth_common import code_challenge, new_code_verifier
 from booksync.providers.port import OAuthClient, TokenSet
 from booksync.providers.xero.oauth import XeroOAuth
+from booksync.security.tokens import ConnectionTokenSource
+from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
 from booksync.settings import XeroSettings
+from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_tokens
 
 from local.sandboxes.xero.server import XeroSandbox
 from local.sandboxes.xero.testing import XeroControl, redirect_params
+from tests.conftest import only_table
 
 CLIENT_ID, CLIENT_SECRET = "booksync-xero", "booksync-xero-secret"
 REDIRECT_URI = "https://app.test/oauth/xero/callback"
@@ -172,3 +178,60 @@ def test_disconnect_deletes_the_tenants_connection_then_revokes(
     with pytest.raises(NeedsReconnection):
         oauth.refresh(tokens.refresh_token)
     oauth.revoke(tokens.refresh_token)  # a grant already gone is success
+
+
+class _LostAnswer:
+    """Xero's client whose first refresh answer is lost after Xero rotated the token (a timeout
+    on the way back, or a worker killed before its fenced write)."""
+
+    def __init__(self, oauth: XeroOAuth) -> None:
+        self.oauth, self.lost = oauth, 0
+        self.name, self.uses_pkce = oauth.name, oauth.uses_pkce
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        answer = self.oauth.refresh(refresh_token)
+        if not self.lost:
+            self.lost += 1
+            raise TransientError("the answer was lost", provider="xero", uncertain=True)
+        return answer
+
+
+def test_a_rotation_whose_answer_was_lost_is_redone_in_the_grace_and_stored_under_the_lease(
+    moto_url: str, kms_key: str, oauth: XeroOAuth, control: XeroControl
+) -> None:
+    with only_table("connections_table"):
+        repo, vault = ConnectionRepository(), KmsTokenVault(kms_key)
+        tokens = _connect(oauth, control)
+        connection_id = repo.new_connection_id()
+        context = TokenContext("acme", "xero", connection_id)
+        repo.store_connection(
+            company_id="acme",
+            provider="xero",
+            connection_id=connection_id,
+            account_id="tenant-1",
+            sealed=vault.seal(PlainTokens(tokens.access_token, tokens.refresh_token), context),
+            times=TokenTimes(access_expires_at=time.time() + 60, refresh_expires_at=None),  # due
+            has_refresh_token=True,
+            connected_by="u1",
+            now=time.time(),
+            refresh_every=86_400,
+        )
+        lossy = _LostAnswer(oauth)
+        worker = ConnectionTokenSource(
+            company_id="acme",
+            provider="xero",
+            repository=repo,
+            cipher=vault,
+            oauth=lossy,  # type: ignore[arg-type]
+        )
+        with pytest.raises(TransientError):
+            worker.access_token()
+        control.advance(10 * 60)  # inside Xero's 30-minute grace on the spent token
+        access = worker.access_token()
+        row = repo.get("acme", "xero")
+        sealed = sealed_tokens(row) if row is not None else None
+        assert sealed is not None
+        stored = vault.open(sealed, context)
+        assert stored.access_token == access and stored.refresh_token not in (None, tokens.refresh_token)
+        control.advance(31 * 60)  # the spent token is dead now; the stored successor is not
+        assert stored.refresh_token and oauth.refresh(stored.refresh_token).access_token
