@@ -1,0 +1,204 @@
+"""An invoice's payments: each pushed once, when every invoice it pays is in the books (the other
+invoices of a payment across invoices are synced first; while one is a draft the payment waits),
+then its refunds. What the provider cannot record is said not supported, with its refunds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from booksync.documents import DocumentKind, Invoice, InvoiceStatus, Payment, marker
+from booksync.errors import Rejected, RemoteNotFound
+from booksync.providers.declaration import AnyDeclaration, Capability, NotSupported
+from booksync.providers.port import AccountingProvider, PaymentRefs
+from booksync.store.documents import DELETED
+from booksync.store.models import DocumentModel
+from booksync.sync.context import JobContext
+from booksync.sync.recorded import RecordedOnce
+from booksync.sync.refunds import RefundSync
+from booksync.sync.report import Outcome
+from booksync.sync.unsupported import Unsupported
+
+# Syncs another invoice (and its payments) within this job: the walk's ``invoice_and_payments``.
+SyncInvoice = Callable[[DocumentModel, Invoice], None]
+
+
+class PaymentSync:
+    def __init__(
+        self,
+        context: JobContext,
+        *,
+        provider: AccountingProvider,
+        declared: AnyDeclaration,
+        recorded: RecordedOnce,
+        unsupported: Unsupported,
+        refunds: RefundSync,
+        sync_invoice: SyncInvoice,
+    ) -> None:
+        self._context = context
+        self._provider = provider
+        self._declared = declared
+        self._recorded = recorded
+        self._unsupported = unsupported
+        self._refunds = refunds
+        self._sync_invoice = sync_invoice
+
+    def push_all(
+        self, invoice_row: DocumentModel, customer_id: str, remote_invoice_id: str, currency: str
+    ) -> None:
+        """The invoice's payments and their refunds (``currency``: the invoice's, for those that
+        name none)."""
+        context = self._context
+        payment_ids = sorted(invoice_row.payment_ids or ())
+        rows = context.documents.get_many(context.company, DocumentKind.PAYMENT, payment_ids)
+        for payment_id in payment_ids:
+            row = rows.get(payment_id)
+            if row is None:
+                continue
+            if self._unsupported.already_said(row):
+                continue
+            if not self._recorded.in_books(row):
+                try:
+                    pushed = self._new_payment(
+                        row, invoice_row.doc_id, customer_id, remote_invoice_id, currency
+                    )
+                except NotSupported as exc:
+                    self._not_supported(row, exc)
+                    continue
+                except (Rejected, RemoteNotFound) as exc:
+                    self._recorded.refused(row, context.link(row), exc)
+                    continue
+                if pushed is None:
+                    continue  # waits for an invoice still in draft
+                row = pushed
+            self._refunds.push_all(row, customer_id, currency)
+
+    def _new_payment(
+        self, row: DocumentModel, invoice_id: str, customer_id: str, remote_invoice_id: str, currency: str
+    ) -> DocumentModel | None:
+        """Push a payment not yet in the books, once every invoice it pays is there.
+
+        Returns its row as it now stands, or None while it waits for an invoice in draft.
+        """
+        context = self._context
+        payment: Payment = context.documents.parse(row)
+        self._payable(payment)
+        remote_invoices = self._remote_invoices(payment, invoice_id, remote_invoice_id)
+        if remote_invoices is None:
+            if row.pending_bucket:
+                context.documents.clear_pending(row, row.content_hash)  # the draft's own sync pushes it
+            context.report.counts["waiting"] += 1
+            return None
+        if len(remote_invoices) > 1:
+            # Syncing its other invoices may have pushed it (their jobs push their payments).
+            row = context.documents.get(context.company, DocumentKind.PAYMENT, payment.id) or row
+            if self._recorded.in_books(row):
+                return row
+        self._push(row, payment, customer_id, remote_invoices, currency)
+        return row
+
+    def _payable(self, payment: Payment) -> None:
+        """Raises ``NotSupported`` for a payment the provider cannot record, and ``TextTooLong`` for
+        one whose text it would cut, before anything is sent."""
+        declared = self._declared
+        if not declared.supports(Capability.PAYMENTS):
+            raise declared.not_supported(Capability.PAYMENTS, f"payment {payment.id}")
+        declared.refuse_too_long(DocumentKind.PAYMENT, payment, payment.id)
+        if len(payment.invoice_ids) > 1 and not declared.supports(Capability.PAYMENTS_ACROSS_INVOICES):
+            raise declared.not_supported(
+                Capability.PAYMENTS_ACROSS_INVOICES,
+                f"payment {payment.id} pays {len(payment.invoice_ids)} invoices",
+                fix=f"Record one payment per invoice in your app, or this one in {declared.label} yourself.",
+            )
+
+    def _not_supported(self, row: DocumentModel, exc: NotSupported) -> None:
+        """The payment, and its refunds with it (a refund needs its payment in the books)."""
+        context = self._context
+        self._unsupported.say(row, exc)
+        refunds = context.documents.get_many(
+            context.company, DocumentKind.REFUND, sorted(row.refund_ids or ())
+        )
+        for refund in refunds.values():
+            if not self._unsupported.already_said(refund):
+                self._unsupported.say(
+                    refund,
+                    NotSupported(
+                        f"Refund {refund.doc_id} is of payment {row.doc_id}, which is not in "
+                        f"{self._declared.label}: {exc.message}",
+                        provider=exc.provider,
+                        fix=exc.fix,
+                    ),
+                )
+
+    def _remote_invoices(self, payment: Payment, here: str, remote_here: str) -> dict[str, str] | None:
+        """The remote id of every invoice ``payment`` pays (local id -> remote id).
+
+        An invoice of a split payment that is not in the books yet is synced first (QuickBooks
+        records one payment across invoices only once they all exist); while one is a draft the
+        payment waits (None): sending that invoice syncs it.
+        """
+        context = self._context
+        remote = {here: remote_here}
+        others = [invoice_id for invoice_id in payment.invoice_ids if invoice_id != here]
+        rows = context.documents.get_many(context.company, DocumentKind.INVOICE, others)
+        for invoice_id in others:
+            row = rows.get(invoice_id)
+            if row is None or row.status in (DELETED, InvoiceStatus.VOID):
+                state = "missing" if row is None else ("deleted" if row.status == DELETED else "void")
+                raise Rejected(
+                    f"Payment {payment.id} also pays invoice {invoice_id}, which is {state}.",
+                    provider=context.provider,
+                    fix="Record the payment again on live invoices, or split it per invoice.",
+                )
+            link = context.link(row)
+            if link is not None and link.remote_id and link.outcome != Outcome.DELETED:
+                remote[invoice_id] = link.remote_id
+            elif row.status == InvoiceStatus.DRAFT:
+                return None
+            else:
+                remote[invoice_id] = self._other_invoice(row, payment.id)
+        return remote
+
+    def _other_invoice(self, row: DocumentModel, payment_id: str) -> str:
+        """Sync another invoice of a split payment within this job; its remote id."""
+        context = self._context
+        shown = context.report.remote_invoice_id
+        try:
+            self._sync_invoice(row, context.documents.parse(row))
+        except (Rejected, RemoteNotFound) as exc:
+            raise Rejected(
+                f"Payment {payment_id} waits for invoice {row.doc_id}, which could not be synced: "
+                f"{exc.message}",
+                provider=context.provider,
+                fix=exc.fix or "Fix the invoice, then sync it again.",
+            ) from exc
+        finally:
+            context.report.remote_invoice_id = shown
+        link = context.link(row)
+        if link is None or not link.remote_id:
+            raise AssertionError("an invoice synced without error is linked")
+        return link.remote_id
+
+    def _push(
+        self,
+        row: DocumentModel,
+        payment: Payment,
+        customer_id: str,
+        remote_invoices: dict[str, str],
+        currency: str,
+    ) -> None:
+        refs = PaymentRefs(
+            customer_id=customer_id,
+            invoice_id=remote_invoices[payment.invoice_ids[0]],
+            marker=marker(self._context.company, DocumentKind.PAYMENT, payment.id),
+            currency=payment.currency or currency,
+            applications=tuple((remote_invoices[a.invoice_id], a.amount) for a in payment.applied)
+            if payment.applications is not None
+            else (),
+        )
+        self._recorded.create(
+            row,
+            perform=lambda request_id: self._provider.create_payment(
+                payment, refs, idempotency_key=request_id
+            ),
+            lookup=lambda: self._provider.find_payment(payment, refs),
+        )
