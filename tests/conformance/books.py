@@ -414,9 +414,11 @@ class MemoryBooks(Books):
     provider = "memory"
     # Its published throttles: 2 requests in flight (a tight cap, so the suite passes it quickly).
     LIMITS = Limits(max_concurrent=2, requests_per_minute=1000)
+    # What it declares beyond plain books' capabilities.
+    MORE: tuple[Capability, ...] = ()
 
     def __init__(self, *args: Any) -> None:
-        self.memory = plain_books(name=self.provider)
+        self.memory = plain_books(*self.MORE, name=self.provider)
         super().__init__(*args)
 
     def declaration(self) -> AnyDeclaration:
@@ -424,7 +426,7 @@ class MemoryBooks(Books):
 
     @classmethod
     def supports(cls, capability: Capability) -> bool:
-        return capability in plain_books().capabilities
+        return capability in plain_books(*cls.MORE).capabilities
 
     def _oauth(self) -> OAuthClient:
         oauth = FakeOAuth()
@@ -497,8 +499,21 @@ class MemoryBooks(Books):
         self.gate_keeper.refusing = False
 
 
+class PerInvoiceMemoryBooks(MemoryBooks):
+    """The in-memory provider with payments and refunds, but no payment across invoices (as Xero
+    records a payment per invoice), under a name of its own: booksync records a payment across
+    invoices there as one payment per invoice."""
+
+    provider = "memory-per-invoice"
+    MORE = (Capability.PAYMENTS, Capability.REFUNDS)
+
+
 # Every accounting provider the suite runs for: each must pass every test of it.
-PROVIDERS: dict[str, type[Books]] = {"quickbooks": QuickBooksBooks, "memory": MemoryBooks}
+PROVIDERS: dict[str, type[Books]] = {
+    "quickbooks": QuickBooksBooks,
+    "memory": MemoryBooks,
+    "memory-per-invoice": PerInvoiceMemoryBooks,
+}
 
 
 class Held:

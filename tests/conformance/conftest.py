@@ -2,7 +2,8 @@
 own stores (moto), the document service that accepts the business's documents, and the sync
 engine over the provider's adapter. ``world`` runs a test for every provider in ``PROVIDERS``;
 ``refunding_world`` and ``splitting_world`` for those whose declarations say they record refunds,
-and payments across invoices."""
+and payments across invoices; ``per_invoice_world`` for those that record payments, but each on
+one invoice."""
 
 from __future__ import annotations
 
@@ -168,4 +169,14 @@ def refunding_world(
 def splitting_world(
     request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
 ) -> World:
+    return open_world(request, request.param, conformance_tables, token_vault)
+
+
+@pytest.fixture(
+    params=sorted(set(able(Capability.PAYMENTS)) - set(able(Capability.PAYMENTS_ACROSS_INVOICES)))
+)
+def per_invoice_world(
+    request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
+) -> World:
+    """Books that record payments, each on one invoice: booksync splits a payment across invoices."""
     return open_world(request, request.param, conformance_tables, token_vault)

@@ -15,6 +15,7 @@ from booksync.errors import RateLimited, TransientError, WriteInProgress
 from booksync.providers.declaration import Capability
 from booksync.providers.port import ItemRefs
 from booksync.store.connections import ConnectionStatus
+from booksync.store.models import link_parts
 from booksync.store.notifications import NotificationRepository
 from booksync.sync.engine import Outcome
 from booksync.sync.sweep import Sweep
@@ -242,10 +243,36 @@ def test_one_payment_across_two_invoices_is_one_payment_in_the_books(splitting_w
     assert world.books.invoice(world.remote_invoice("inv-2")).balance == Decimal("280.00")
 
 
+def test_one_payment_across_two_invoices_is_one_payment_per_invoice_where_each_pays_one(
+    per_invoice_world: World,
+) -> None:
+    """Books whose payments each pay one invoice get one per invoice, each with its invoice's
+    share, each written once: after a lost answer too, and whichever invoice's job comes first."""
+    world = per_invoice_world
+    world.service.put_invoice(world.company, builders.invoice("inv-1"))
+    world.service.put_invoice(world.company, builders.invoice("inv-2"))
+    split = Payment.model_validate(split_body())  # 380.00 on inv-1, 100.00 on inv-2
+    world.service.put_payment(world.company, split)
+    world.books.lose_answer("payment")
+    with pytest.raises(TransientError):
+        world.sync("inv-2")
+
+    assert world.sync("inv-2").outcome == Outcome.SYNCED
+    assert world.sync("inv-1").outcome == Outcome.SYNCED
+    assert world.books.counts("invoice", "payment") == (2, 2)
+    link = world.link(DocumentKind.PAYMENT, split.id)
+    parts = link_parts(link)
+    assert sorted(parts) == ["inv-1", "inv-2"] and len(set(parts.values())) == 2
+    assert link.remote_id in parts.values() and link.outcome == Outcome.SYNCED
+    assert world.books.invoice(world.remote_invoice("inv-1")).balance == Decimal(0)
+    assert world.books.invoice(world.remote_invoice("inv-2")).balance == Decimal("280.00")
+
+
 def test_a_payment_across_invoices_is_one_payment_or_not_supported_where_declared(world: World) -> None:
-    """Books that declare payments across invoices get one payment; books that declare none get
-    none, and the payment says "not supported by <label>": not a failure, no admin notification,
-    nothing left pending for the sweep, both invoices synced."""
+    """Books that declare payments across invoices get one payment; books whose payments each pay
+    one invoice get one per invoice; books that declare no payments get none, and the payment says
+    "not supported by <label>": not a failure, no admin notification, nothing left pending for the
+    sweep, both invoices synced."""
     declared = world.books.declaration()
     world.service.put_invoice(world.company, builders.invoice("inv-1"))
     world.service.put_invoice(world.company, builders.invoice("inv-2"))
@@ -258,6 +285,11 @@ def test_a_payment_across_invoices_is_one_payment_or_not_supported_where_declare
     link = world.link(DocumentKind.PAYMENT, split.id)
     if declared.supports(Capability.PAYMENTS) and declared.supports(Capability.PAYMENTS_ACROSS_INVOICES):
         assert world.books.count("payment") == 1 and link.remote_id and link.outcome == Outcome.SYNCED
+        assert world.books.invoice(world.remote_invoice("inv-2")).balance == Decimal("280.00")
+    elif declared.supports(Capability.PAYMENTS):
+        assert world.books.count("payment") == 2 and link.remote_id and link.outcome == Outcome.SYNCED
+        assert sorted(link_parts(link)) == ["inv-1", "inv-2"]
+        assert world.books.invoice(world.remote_invoice("inv-1")).balance == Decimal(0)
         assert world.books.invoice(world.remote_invoice("inv-2")).balance == Decimal("280.00")
     else:
         assert world.books.count("payment") == 0 and not link.remote_id

@@ -8,14 +8,17 @@ did not ask first would fail there (and notify, and retry)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from booksync.documents import DocumentKind
+from booksync.documents import DocumentKind, Payment
+from booksync.errors import TransientError
 from booksync.integrations import Integrations
 from booksync.providers.declaration import Capability
+from booksync.providers.port import PaymentRefs, RemoteObject
 from booksync.store.connections import ConnectionRepository
-from booksync.store.models import IntentModel
+from booksync.store.models import IntentModel, link_parts
 from booksync.store.notifications import NotificationRepository
 from booksync.sync.sweep import Sweep
 
@@ -96,9 +99,27 @@ def test_payments_not_supported_are_said_once_and_the_rest_syncs(world: SimpleNa
     assert plain.notifications.for_company(COMPANY) == []
 
 
-def test_a_payment_across_invoices_is_not_supported_where_only_single_ones_are(
+def remote_id(world: SimpleNamespace, kind: DocumentKind, doc_id: str) -> str:
+    row = world.docs.get(COMPANY, kind, doc_id)
+    link = row.link("quickbooks") if row is not None else None
+    assert link is not None and link.remote_id, f"{kind.value} {doc_id} is not linked"
+    return str(link.remote_id)
+
+
+def payment_parts(world: SimpleNamespace, payment_id: str) -> dict[str, str]:
+    """What the payment's link says it is in the books: local invoice id -> remote payment id."""
+    row = world.docs.get(COMPANY, DocumentKind.PAYMENT, payment_id)
+    parts = link_parts(row.link("quickbooks") if row is not None else None)
+    assert parts, f"payment {payment_id} has no parts"
+    return parts
+
+
+def test_a_payment_across_invoices_is_one_payment_per_invoice_where_the_books_take_one_invoice_each(
     world: SimpleNamespace,
 ) -> None:
+    """Books with payments but none across invoices (Xero records a payment per invoice): the
+    split payment is one payment per invoice it pays, with that invoice's amount, its link keeps
+    each; nothing is "not supported", nothing failed, nothing is left for the sweep."""
     plain = engine_over(world, plain_books(Capability.PAYMENTS))
     world.service.put_invoice(COMPANY, builders.invoice())
     world.service.put_invoice(COMPANY, builders.invoice("inv-2", number="1002"))
@@ -106,29 +127,54 @@ def test_a_payment_across_invoices_is_not_supported_where_only_single_ones_are(
     world.service.put_payment(COMPANY, split_payment("p-9", "80.00", "100.00"))
 
     report = plain.engine.run(job())
-    assert report.outcome == "synced"
-    assert plain.books.writes["create_payment"] == 1, "the single payment is recorded"
-    assert plain.books.writes["create_invoice"] == 1, (
-        "no other invoice is synced for a payment that waits for none"
-    )
-    assert notes(world, report.run_id) == [
-        (
-            "payment p-9",
-            "not_supported",
-            "Recording one payment across several invoices is not supported by Plain Books "
-            "(payment p-9 pays 2 invoices).",
-        )
-    ]
-    assert state(world, DocumentKind.PAYMENT, "p-9")["error"]["fix"] == (  # type: ignore[index]
-        "Record one payment per invoice in your app, or this one in Plain Books yourself."
-    )
-    assert swept(world) == ["invoice inv-2"], "the other invoice waits for its own job, not the payment"
-    other = plain.engine.run(job("inv-2"))
-    assert (
-        other.outcome == "synced" and other.counts["not_supported"] == 1 and notes(world, other.run_id) == []
-    )
-    assert plain.books.writes["create_payment"] == 1 and plain.books.writes["create_invoice"] == 2
+    assert report.outcome == "synced" and notes(world, report.run_id) == []
+    assert plain.books.writes["create_invoice"] == 2, "the split payment's other invoice is synced first"
+    assert plain.books.writes["create_payment"] == 3, "the single payment, and one per invoice of p-9"
+    parts = payment_parts(world, "p-9")
+    assert remote_id(world, DocumentKind.PAYMENT, "p-9") == parts["inv-1"]
+    first, second = (remote_id(world, DocumentKind.INVOICE, i) for i in ("inv-1", "inv-2"))
+    paid = {
+        invoice_id: plain.books.objects["payment"][remote].data["lines"]
+        for invoice_id, remote in parts.items()
+    }
+    assert paid == {"inv-1": [(first, Decimal("80.00"))], "inv-2": [(second, Decimal("100.00"))]}
+    assert state(world, DocumentKind.PAYMENT, "p-9")["badge"] == "Synced"
     assert plain.notifications.for_company(COMPANY) == [] and swept(world) == []
+
+    other = plain.engine.run(job("inv-2"))
+    assert other.outcome == "synced" and plain.books.writes["create_payment"] == 3, "each written once"
+
+
+@pytest.mark.parametrize("lost", [1, 2], ids=["first-answer-lost", "second-answer-lost"])
+def test_each_payment_of_a_payment_split_per_invoice_is_written_once_after_a_lost_answer(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, lost: int
+) -> None:
+    """Exactly once per remote payment: each has a key and a marker of its own, so whichever one's
+    answer was lost, the retry finds that one and writes only what is missing; a redelivery
+    writes nothing."""
+    books = plain_books(Capability.PAYMENTS)
+    create, sent = books.create_payment, []
+
+    def create_payment(payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
+        sent.append(refs.invoice_id)
+        if len(sent) == lost:
+            books.fail_next("create_payment", "lost_answer")  # committed, its answer lost
+        return create(payment, refs, idempotency_key=idempotency_key)
+
+    monkeypatch.setattr(books, "create_payment", create_payment)
+    plain = engine_over(world, books)
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_invoice(COMPANY, builders.invoice("inv-2", number="1002"))
+    world.service.put_payment(COMPANY, split_payment("p-9", "80.00", "100.00"))
+    with pytest.raises(TransientError):
+        plain.engine.run(job())
+
+    assert plain.engine.run(job()).outcome == "synced"
+    assert plain.engine.run(job("inv-2")).outcome == "synced"
+    remote = books.objects["payment"]
+    assert len(remote) == 2 and sorted(payment_parts(world, "p-9").values()) == sorted(remote)
+    assert books.paid(remote_id(world, DocumentKind.INVOICE, "inv-1")) == Decimal("80.00")
+    assert books.paid(remote_id(world, DocumentKind.INVOICE, "inv-2")) == Decimal("100.00")
 
 
 def test_refunds_not_supported_leave_their_payment_recorded(world: SimpleNamespace) -> None:

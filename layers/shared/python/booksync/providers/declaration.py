@@ -43,7 +43,9 @@ class Capability(enum.Enum):
     BATCH_WRITES = "batch_writes"  # many customers or items in one request (Sync Now's catalog)
     VERSIONS = "versions"  # its records carry a version an update must name (QuickBooks SyncToken)
     PAYMENTS = "payments"
-    PAYMENTS_ACROSS_INVOICES = "payments_across_invoices"  # one payment applied to several invoices
+    # One payment applied to several invoices; without it (Xero), a payment across invoices is
+    # recorded as one payment per invoice (the engine's link keeps each: LinkMap.parts).
+    PAYMENTS_ACROSS_INVOICES = "payments_across_invoices"
     REFUNDS = "refunds"
     VOIDS = "voids"
     # Book a payout: a bank deposit of its payments, fees and refunds (the adapter is a PayoutBooks).

@@ -125,7 +125,8 @@ class PaymentRefs:
     currency: str = "USD"  # its invoices' currency
     deposit_account_id: str | None = None  # None: the provider's default (QBO: Undeposited Funds)
     # A payment applied across several invoices: (remote invoice id, amount) for each, in order.
-    # Empty: the whole amount goes to ``invoice_id``.
+    # Empty: the whole amount goes to ``invoice_id``. A provider whose declaration has no
+    # payments_across_invoices never gets any: it is asked for one payment per invoice instead.
     applications: tuple[tuple[str, Decimal], ...] = ()
 
     def lines(self, amount: Decimal) -> list[tuple[str, Decimal]]:

@@ -189,6 +189,10 @@ class LinkMap(MapAttribute[str, Any]):
     # The remote object is claimed for this document (store/claims.py); unset on links stored
     # before claims existed, which are claimed on their next sync.
     claimed = BooleanAttribute(null=True)
+    # One document recorded as several remote objects: a payment across invoices where the books
+    # take one invoice per payment (its declaration has no payments_across_invoices), one remote
+    # payment per invoice: local invoice id -> remote payment id (``remote_id`` is the first's).
+    parts = MapAttribute[str, Any](null=True)
     # The last change someone made in the provider that booksync did not make (drift), as the
     # provider's webhook reported it: e.g. "Update", "Void", "Delete", "Merge". Not pulled back.
     remote_change = UnicodeAttribute(null=True)
@@ -496,6 +500,15 @@ def link_generation(link: LinkMap | None) -> int:
 
 def link_pushes(link: LinkMap | None) -> int:
     return int(link.pushes or 0) if link is not None else 0
+
+
+def link_parts(link: LinkMap | None) -> dict[str, str]:
+    """The remote objects a document is recorded as, by part (``LinkMap.parts``); {} for one."""
+    parts = link.parts if link is not None else None
+    if parts is None:
+        return {}
+    stored = parts.as_dict() if isinstance(parts, MapAttribute) else dict(parts)
+    return {str(name): str(remote_id) for name, remote_id in stored.items()}
 
 
 def settings_dict(row: ConnectionModel) -> dict[str, Any]:

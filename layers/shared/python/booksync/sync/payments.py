@@ -1,19 +1,22 @@
 """An invoice's payments: each pushed once, when every invoice it pays is in the books (the other
 invoices of a payment across invoices are synced first; while one is a draft the payment waits),
-then its refunds. What the provider cannot record is said not supported, with its refunds."""
+then its refunds. A payment across invoices is one remote payment where the books take one across
+invoices, else one per invoice (``LinkMap.parts``), each written once. Where the books record no
+payments, the payment is said not supported, with its refunds."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
-from booksync.documents import DocumentKind, Invoice, InvoiceStatus, Payment, marker
+from booksync.documents import Application, DocumentKind, Invoice, InvoiceStatus, Payment, marker
 from booksync.errors import Rejected, RemoteNotFound
 from booksync.providers.declaration import AnyDeclaration, Capability, NotSupported
 from booksync.providers.port import AccountingProvider, PaymentRefs
 from booksync.store.documents import DELETED
 from booksync.store.models import DocumentModel
 from booksync.sync.context import JobContext
-from booksync.sync.recorded import RecordedOnce
+from booksync.sync.recorded import Part, RecordedOnce
 from booksync.sync.refunds import RefundSync
 from booksync.sync.report import Outcome
 from booksync.sync.unsupported import Unsupported
@@ -99,16 +102,9 @@ class PaymentSync:
     def _payable(self, payment: Payment) -> None:
         """Raises ``NotSupported`` for a payment the provider cannot record, and ``TextTooLong`` for
         one whose text it would cut, before anything is sent."""
-        declared = self._declared
-        if not declared.supports(Capability.PAYMENTS):
-            raise declared.not_supported(Capability.PAYMENTS, f"payment {payment.id}")
-        declared.refuse_too_long(DocumentKind.PAYMENT, payment, payment.id)
-        if len(payment.invoice_ids) > 1 and not declared.supports(Capability.PAYMENTS_ACROSS_INVOICES):
-            raise declared.not_supported(
-                Capability.PAYMENTS_ACROSS_INVOICES,
-                f"payment {payment.id} pays {len(payment.invoice_ids)} invoices",
-                fix=f"Record one payment per invoice in your app, or this one in {declared.label} yourself.",
-            )
+        if not self._declared.supports(Capability.PAYMENTS):
+            raise self._declared.not_supported(Capability.PAYMENTS, f"payment {payment.id}")
+        self._declared.refuse_too_long(DocumentKind.PAYMENT, payment, payment.id)
 
     def _not_supported(self, row: DocumentModel, exc: NotSupported) -> None:
         """The payment, and its refunds with it (a refund needs its payment in the books)."""
@@ -186,6 +182,8 @@ class PaymentSync:
         remote_invoices: dict[str, str],
         currency: str,
     ) -> None:
+        """One remote payment; or, across invoices where the books take one invoice per payment
+        (no ``payments_across_invoices`` in the declaration), one for each invoice it pays."""
         refs = PaymentRefs(
             customer_id=customer_id,
             invoice_id=remote_invoices[payment.invoice_ids[0]],
@@ -195,10 +193,34 @@ class PaymentSync:
             if payment.applications is not None
             else (),
         )
+        if len(remote_invoices) > 1 and not self._declared.supports(Capability.PAYMENTS_ACROSS_INVOICES):
+            parts = [self._part(payment, refs, a, remote_invoices[a.invoice_id]) for a in payment.applied]
+            self._recorded.create_each(row, parts)
+            return
         self._recorded.create(
             row,
             perform=lambda request_id: self._provider.create_payment(
                 payment, refs, idempotency_key=request_id
             ),
             lookup=lambda: self._provider.find_payment(payment, refs),
+        )
+
+    def _part(
+        self, payment: Payment, refs: PaymentRefs, application: Application, remote_invoice_id: str
+    ) -> Part:
+        """The remote payment of what ``payment`` applies to one invoice: that amount on that invoice
+        alone, under a marker of its own (each part is looked up by its own)."""
+        invoice_id = application.invoice_id
+        alone = payment.model_copy(
+            update={"invoice_id": invoice_id, "applications": None, "amount": application.amount}
+        )
+        on_it = replace(
+            refs, invoice_id=remote_invoice_id, marker=f"{refs.marker}:invoice:{invoice_id}", applications=()
+        )
+        return Part(
+            invoice_id,
+            perform=lambda request_id: self._provider.create_payment(
+                alone, on_it, idempotency_key=request_id
+            ),
+            lookup=lambda: self._provider.find_payment(alone, on_it),
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from booksync.documents import DocumentKind
@@ -261,9 +261,11 @@ class Pusher:
         link: LinkMap | None,
         counted_as: str,
         named: Naming | None = None,
+        parts: Mapping[str, str] | None = None,
     ) -> None:
         """``row`` is now ``remote`` in the books, as it stands: store the link (a new push), settle
-        its earlier failure, clear its pending marker and count it ``counted_as``."""
+        its earlier failure, clear its pending marker and count it ``counted_as``. ``parts``: every
+        remote object of a document recorded as several (``LinkMap.parts``)."""
         context = self._context
         new = new_link(
             remote_id=remote.id,
@@ -274,6 +276,8 @@ class Pusher:
             generation=link_generation(link),
             pushes=link_pushes(link) + 1,
         )
+        if parts is not None:
+            new.parts = dict(parts)
         if named is not None:
             new.claimed = True
             note = name_link(

@@ -4,7 +4,8 @@ only that document, never its invoice's others."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from booksync.documents import DocumentKind
 from booksync.errors import ProviderError, Rejected, error_entry
@@ -15,6 +16,16 @@ from booksync.sync.context import JobContext
 from booksync.sync.once import ExactlyOnce
 from booksync.sync.push import Pusher
 from booksync.sync.report import Outcome
+
+
+@dataclass(frozen=True)
+class Part:
+    """One of the remote objects a document is recorded as (``name``: what it is of the document,
+    the local invoice id of a payment's part), written by ``perform`` and found by ``lookup``."""
+
+    name: str
+    perform: Callable[[str], RemoteObject]
+    lookup: Callable[[], RemoteObject | None]
 
 
 class RecordedOnce:
@@ -72,3 +83,24 @@ class RecordedOnce:
             fetch=lambda remote_id: RemoteObject(id=remote_id),
         )
         self._pusher.linked(row, result.remote, link, "created" if result.created else "linked")
+
+    def create_each(self, row: DocumentModel, parts: Sequence[Part]) -> None:
+        """Write ``row`` as several objects, each once under a key of its own (the document's, with
+        the part's name: a retry after any one answer was lost writes none twice), then link them
+        together: the link's remote id is the first's, ``parts`` holds each one's."""
+        context = self._context
+        link = context.link(row)
+        kind, generation = DocumentKind(row.kind), link_generation(link)
+        written: dict[str, str] = {}
+        created = False
+        for part in parts:
+            result = self._once.write(
+                context.key(kind, row.doc_id, f"create#{generation}#part#{part.name}"),
+                perform=part.perform,
+                lookup=part.lookup,
+                fetch=lambda remote_id: RemoteObject(id=remote_id),
+            )
+            written[part.name] = result.remote.id
+            created = created or result.created
+        first = RemoteObject(id=written[parts[0].name])
+        self._pusher.linked(row, first, link, "created" if created else "linked", parts=written)
