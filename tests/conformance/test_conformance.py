@@ -224,16 +224,23 @@ def test_a_refund_reaches_the_books_once(refunding_world: World) -> None:
     assert world.books.invoice(world.remote_invoice()).balance == Decimal("180.00")
 
 
-def test_one_payment_across_two_invoices_is_one_payment_in_the_books(splitting_world: World) -> None:
-    """Pushed by whichever invoice's job comes first, once, after a lost answer too."""
-    world = splitting_world
+def split_payment_answer_lost(world: World, first_job: str) -> Payment:
+    """Two invoices and a payment across them (380.00 on inv-1, 100.00 on inv-2), whose first
+    payment create in ``first_job``'s sync is committed and its answer lost."""
     world.service.put_invoice(world.company, builders.invoice("inv-1"))
     world.service.put_invoice(world.company, builders.invoice("inv-2"))
-    split = Payment.model_validate(split_body())  # 380.00 on inv-1, 100.00 on inv-2
+    split = Payment.model_validate(split_body())
     world.service.put_payment(world.company, split)
     world.books.lose_answer("payment")
     with pytest.raises(TransientError):
-        world.sync("inv-1")
+        world.sync(first_job)
+    return split
+
+
+def test_one_payment_across_two_invoices_is_one_payment_in_the_books(splitting_world: World) -> None:
+    """Pushed by whichever invoice's job comes first, once, after a lost answer too."""
+    world = splitting_world
+    split_payment_answer_lost(world, "inv-1")
 
     assert world.sync("inv-2").outcome == Outcome.SYNCED
     assert world.sync("inv-1").outcome == Outcome.SYNCED
@@ -249,13 +256,7 @@ def test_one_payment_across_two_invoices_is_one_payment_per_invoice_where_each_p
     """Books whose payments each pay one invoice get one per invoice, each with its invoice's
     share, each written once: after a lost answer too, and whichever invoice's job comes first."""
     world = per_invoice_world
-    world.service.put_invoice(world.company, builders.invoice("inv-1"))
-    world.service.put_invoice(world.company, builders.invoice("inv-2"))
-    split = Payment.model_validate(split_body())  # 380.00 on inv-1, 100.00 on inv-2
-    world.service.put_payment(world.company, split)
-    world.books.lose_answer("payment")
-    with pytest.raises(TransientError):
-        world.sync("inv-2")
+    split = split_payment_answer_lost(world, "inv-2")
 
     assert world.sync("inv-2").outcome == Outcome.SYNCED
     assert world.sync("inv-1").outcome == Outcome.SYNCED

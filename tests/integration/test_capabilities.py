@@ -145,36 +145,75 @@ def test_a_payment_across_invoices_is_one_payment_per_invoice_where_the_books_ta
     assert other.outcome == "synced" and plain.books.writes["create_payment"] == 3, "each written once"
 
 
-@pytest.mark.parametrize("lost", [1, 2], ids=["first-answer-lost", "second-answer-lost"])
-def test_each_payment_of_a_payment_split_per_invoice_is_written_once_after_a_lost_answer(
-    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, lost: int
-) -> None:
-    """Exactly once per remote payment: each has a key and a marker of its own, so whichever one's
-    answer was lost, the retry finds that one and writes only what is missing; a redelivery
-    writes nothing."""
+def split_per_invoice(
+    world: SimpleNamespace,
+    monkeypatch: pytest.MonkeyPatch,
+    nth: int,
+    fault: str,
+    synced_first: str | None = None,
+) -> SimpleNamespace:
+    """Books with payments each on one invoice, whose ``nth`` payment create meets ``fault``; two
+    invoices (``synced_first``, if given, synced before the payment is sent) and a payment across
+    them (80.00 on inv-1, 100.00 on inv-2)."""
     books = plain_books(Capability.PAYMENTS)
     create, sent = books.create_payment, []
 
     def create_payment(payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
         sent.append(refs.invoice_id)
-        if len(sent) == lost:
-            books.fail_next("create_payment", "lost_answer")  # committed, its answer lost
+        if len(sent) == nth:
+            books.fail_next("create_payment", fault)
         return create(payment, refs, idempotency_key=idempotency_key)
 
     monkeypatch.setattr(books, "create_payment", create_payment)
-    plain = engine_over(world, books)
     world.service.put_invoice(COMPANY, builders.invoice())
     world.service.put_invoice(COMPANY, builders.invoice("inv-2", number="1002"))
+    plain = engine_over(world, books)
+    if synced_first:
+        assert plain.engine.run(job(synced_first)).outcome == "synced"
     world.service.put_payment(COMPANY, split_payment("p-9", "80.00", "100.00"))
+    return plain
+
+
+def assert_one_payment_per_invoice(world: SimpleNamespace, books: FakeProvider) -> None:
+    remote = books.objects["payment"]
+    assert len(remote) == 2 and sorted(payment_parts(world, "p-9").values()) == sorted(remote)
+    assert books.paid(remote_id(world, DocumentKind.INVOICE, "inv-1")) == Decimal("80.00")
+    assert books.paid(remote_id(world, DocumentKind.INVOICE, "inv-2")) == Decimal("100.00")
+
+
+@pytest.mark.parametrize("lost", [1, 2], ids=["first-answer-lost", "second-answer-lost"])
+def test_each_payment_of_a_payment_split_per_invoice_is_written_once_after_a_lost_answer(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, lost: int
+) -> None:
+    """Exactly once per remote payment: each has a key and a marker of its own, so whichever one's
+    answer was lost (committed, the answer never heard), the retry finds that one and writes only
+    what is missing; a redelivery writes nothing."""
+    plain = split_per_invoice(world, monkeypatch, lost, "lost_answer")
     with pytest.raises(TransientError):
         plain.engine.run(job())
 
     assert plain.engine.run(job()).outcome == "synced"
     assert plain.engine.run(job("inv-2")).outcome == "synced"
-    remote = books.objects["payment"]
-    assert len(remote) == 2 and sorted(payment_parts(world, "p-9").values()) == sorted(remote)
-    assert books.paid(remote_id(world, DocumentKind.INVOICE, "inv-1")) == Decimal("80.00")
-    assert books.paid(remote_id(world, DocumentKind.INVOICE, "inv-2")) == Decimal("100.00")
+    assert_one_payment_per_invoice(world, plain.books)
+
+
+def test_a_payment_split_per_invoice_refused_halfway_keeps_what_is_in_the_books(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second invoice's payment refused: the payment fails (a person must act) and its link
+    keeps the first invoice's, which is in the books; a resync writes only the missing one."""
+    # inv-2 in the books already: no job syncs it within another (whose own payments would
+    # retry the refused one in the same job).
+    plain = split_per_invoice(world, monkeypatch, 2, "rejected", synced_first="inv-2")
+
+    assert plain.engine.run(job()).outcome == "failed"
+    (first,) = plain.books.objects["payment"]
+    assert payment_parts(world, "p-9") == {"inv-1": first}
+    assert state(world, DocumentKind.PAYMENT, "p-9")["badge"] == "Failed"
+
+    assert plain.engine.run(job()).outcome == "synced"
+    assert payment_parts(world, "p-9")["inv-1"] == first
+    assert_one_payment_per_invoice(world, plain.books)
 
 
 def test_refunds_not_supported_leave_their_payment_recorded(world: SimpleNamespace) -> None:

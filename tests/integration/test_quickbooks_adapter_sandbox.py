@@ -299,7 +299,9 @@ def test_invoice_and_payment_round_trip(company: Connected) -> None:
         reference="CHK-1",
         memo="Paid at the door.\nSquare payment 123",  # a line break: refused by Intuit in a note
     )
-    pay_refs = PaymentRefs(customer_id=customer.id, invoice_id=created.id, marker="booksync:payment:p-1")
+    pay_refs = PaymentRefs(
+        customer_id=customer.id, invoice_id=created.id, marker="booksync:payment:p-1", currency="USD"
+    )
     paid = provider.create_payment(pay, pay_refs, idempotency_key="pay-p-1-v1")
     assert paid.total == Decimal("100.00") and paid.marker == "booksync:payment:p-1"
     found_payment = provider.find_payment(pay, pay_refs)

@@ -68,6 +68,7 @@ def test_one_payment_across_two_invoices_pays_each_line_and_is_found_again(
         invoice_id=first.id,
         marker="m:payment:p-1",
         applications=((first.id, Decimal("270.00")), (second.id, Decimal("100.00"))),
+        currency="USD",
     )
     paid = company.provider.create_payment(payment, refs, idempotency_key="p-1-create")
     assert paid.total == Decimal("370.00")
@@ -83,7 +84,9 @@ def test_one_payment_across_two_invoices_pays_each_line_and_is_found_again(
     assert found is not None and found.id == paid.id
 
     rest = Payment(id="p-2", invoice_id="inv-2", amount=Decimal("170.00"), date=date(2025, 3, 9))
-    rest_refs = PaymentRefs(customer_id=customer.id, invoice_id=second.id, marker="m:payment:p-2")
+    rest_refs = PaymentRefs(
+        customer_id=customer.id, invoice_id=second.id, marker="m:payment:p-2", currency="USD"
+    )
     company.provider.create_payment(rest, rest_refs, idempotency_key="p-2-create")
     assert balance(company, second) == Decimal("0"), "paid once the payments total it"
 
@@ -98,7 +101,7 @@ def paid_invoice(company: Connected) -> RemoteObject:
     payment = Payment(
         id="p-1", invoice_id="inv-1", amount=Decimal("270.00"), date=date(2025, 3, 5), method="credit_card"
     )
-    refs = PaymentRefs(customer_id=customer.id, invoice_id=first.id, marker="m:payment:p-1")
+    refs = PaymentRefs(customer_id=customer.id, invoice_id=first.id, marker="m:payment:p-1", currency="USD")
     company.provider.create_payment(payment, refs, idempotency_key="p-1-create")
     return customer
 
@@ -107,12 +110,16 @@ def test_a_refund_is_a_refund_receipt_on_the_refunds_item_out_of_undeposited_fun
     company: Connected, control: SandboxControl
 ) -> None:
     customer = paid_invoice(company)
-    refs = RefundRefs(customer_id=customer.id, marker="m:refund:r-1", method=PaymentMethod.CREDIT_CARD)
+    refs = RefundRefs(
+        customer_id=customer.id, marker="m:refund:r-1", method=PaymentMethod.CREDIT_CARD, currency="USD"
+    )
     created = company.provider.create_refund(
         refund(reason="Part returned", reference="sq-rf-1"), refs, idempotency_key="r-1-create"
     )
     assert created.total == Decimal("40.00") and created.marker == "m:refund:r-1"
-    second_refs = RefundRefs(customer_id=customer.id, marker="m:refund:r-2", method=PaymentMethod.CREDIT_CARD)
+    second_refs = RefundRefs(
+        customer_id=customer.id, marker="m:refund:r-2", method=PaymentMethod.CREDIT_CARD, currency="USD"
+    )
     company.provider.create_refund(refund("r-2", "10.00"), second_refs, idempotency_key="r-2-create")
 
     ledger = control.ledger(company.realm)["entities"]
@@ -135,7 +142,9 @@ def test_a_refund_is_a_refund_receipt_on_the_refunds_item_out_of_undeposited_fun
 
     found = company.provider.find_refund(refund(), refs)
     assert found is not None and found.id == created.id
-    other = RefundRefs(customer_id=customer.id, marker="m:refund:r-9", method=PaymentMethod.CREDIT_CARD)
+    other = RefundRefs(
+        customer_id=customer.id, marker="m:refund:r-9", method=PaymentMethod.CREDIT_CARD, currency="USD"
+    )
     assert company.provider.find_refund(refund(), other) is None
 
 
@@ -147,6 +156,7 @@ def test_refunds_paid_from_the_chosen_account(company: Connected, control: Sandb
         marker="m:refund:r-1",
         method=PaymentMethod.CHECK,
         from_account_id=checking.id,
+        currency="USD",
     )
     company.provider.create_refund(refund(), refs, idempotency_key="r-1-create")
     (receipt,) = control.ledger(company.realm)["entities"]["RefundReceipt"]
@@ -158,7 +168,9 @@ def test_a_lost_refund_answer_is_uncertain_and_the_lookup_finds_it(
     company: Connected, control: SandboxControl
 ) -> None:
     customer = paid_invoice(company)
-    refs = RefundRefs(customer_id=customer.id, marker="m:refund:r-1", method=PaymentMethod.CREDIT_CARD)
+    refs = RefundRefs(
+        customer_id=customer.id, marker="m:refund:r-1", method=PaymentMethod.CREDIT_CARD, currency="USD"
+    )
     control.add_fault("commit_then_reset", entity="RefundReceipt", operation="create", times=1)
     with pytest.raises(TransientError) as caught:
         company.provider.create_refund(refund(), refs, idempotency_key="r-1-create")

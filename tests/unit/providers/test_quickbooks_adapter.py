@@ -486,7 +486,7 @@ def payment(**kw: Any) -> Payment:
     return Payment(**{**fields, **kw})
 
 
-PAY_REFS = PaymentRefs(customer_id="58", invoice_id="130", marker="booksync:pay:p-1")
+PAY_REFS = PaymentRefs(customer_id="58", invoice_id="130", marker="booksync:pay:p-1", currency="USD")
 
 
 def test_create_payment_body_and_payment_method_created_once(
@@ -536,7 +536,9 @@ def test_inactive_payment_method_is_reactivated(provider: QuickBooksProvider, in
 
 
 def test_other_method_and_deposit_account(provider: QuickBooksProvider, intuit: FakeIntuit) -> None:
-    refs = PaymentRefs(customer_id="58", invoice_id="130", marker="m", deposit_account_id="35")
+    refs = PaymentRefs(
+        customer_id="58", invoice_id="130", marker="m", deposit_account_id="35", currency="USD"
+    )
     provider.create_payment(payment(method="other", reference=None), refs, idempotency_key="k")
     sent = body(intuit.last())
     assert "PaymentMethodRef" not in sent and "PaymentRefNum" not in sent
@@ -639,7 +641,7 @@ def test_the_longest_payment_memo_follows_the_longest_marker_uncut() -> None:
     """The door's NOTE_MEMO_MAX leaves room for any marker: the PrivateNote keeps the whole memo."""
     longest = marker("\U00010000" * KEY_MAX_CHARS, DocumentKind.PAYMENT, "p" * DOC_ID_MAX)
     memo = "m" * (NOTE_MEMO_MAX - 1) + "!"
-    refs = PaymentRefs(customer_id="58", invoice_id="130", marker=longest)
+    refs = PaymentRefs(customer_id="58", invoice_id="130", marker=longest, currency="USD")
     note = payment_body(builders.payment(memo=memo), refs, None)["PrivateNote"]
     assert note == f"{longest}{NOTE_SEPARATOR}{memo}"
     assert utf16_length(note) <= PRIVATE_NOTE_MAX

@@ -122,8 +122,10 @@ class PaymentRefs:
     customer_id: str
     invoice_id: str  # the (first) invoice it pays
     marker: str
-    currency: str = "USD"  # its invoices' currency
-    deposit_account_id: str | None = None  # None: the provider's default (QBO: Undeposited Funds)
+    currency: str  # ISO 4217: the payment's, which is its invoices' (no default: said every time)
+    # The account the money goes into, where the provider needs one; None: the provider's default
+    # (QuickBooks: Undeposited Funds, from which a payout's deposit takes it).
+    deposit_account_id: str | None = None
     # A payment applied across several invoices: (remote invoice id, amount) for each, in order.
     # Empty: the whole amount goes to ``invoice_id``. A provider whose declaration has no
     # payments_across_invoices never gets any: it is asked for one payment per invoice instead.
@@ -139,7 +141,7 @@ class RefundRefs:
     customer_id: str
     marker: str
     method: PaymentMethod  # the refunded payment's method
-    currency: str = "USD"  # its payment's (its invoices') currency
+    currency: str  # ISO 4217: its payment's (its invoices') currency
     # The account the money is paid from; None: the provider's default (QBO: Undeposited Funds).
     from_account_id: str | None = None
 

@@ -71,7 +71,7 @@ class PaymentSync:
                     self._recorded.refused(row, context.link(row), exc)
                     continue
                 if pushed is None:
-                    continue  # waits for an invoice still in draft
+                    continue  # waits for an invoice still in draft, or refused
                 row = pushed
             self._refunds.push_all(row, customer_id, currency)
 
@@ -80,7 +80,8 @@ class PaymentSync:
     ) -> DocumentModel | None:
         """Push a payment not yet in the books, once every invoice it pays is there.
 
-        Returns its row as it now stands, or None while it waits for an invoice in draft.
+        Returns its row as it now stands, or None while it waits for an invoice in draft or
+        when the books refused it (said on it: a person must act).
         """
         context = self._context
         payment: Payment = context.documents.parse(row)
@@ -96,7 +97,13 @@ class PaymentSync:
             row = context.documents.get(context.company, DocumentKind.PAYMENT, payment.id) or row
             if self._recorded.in_books(row):
                 return row
-        self._push(row, payment, customer_id, remote_invoices, currency)
+        try:
+            self._push(row, payment, customer_id, remote_invoices, currency)
+        except (Rejected, RemoteNotFound) as exc:
+            # Refused on the row as it now stands (re-read above: its link may hold the parts of
+            # a payment per invoice already in the books).
+            self._recorded.refused(row, context.link(row), exc)
+            return None
         return row
 
     def _payable(self, payment: Payment) -> None:

@@ -11,7 +11,7 @@ from booksync.documents import DocumentKind
 from booksync.errors import ProviderError, Rejected, error_entry
 from booksync.providers.port import RemoteObject
 from booksync.providers.profile import provider_label
-from booksync.store.models import DocumentModel, LinkMap, link_generation, refused_link
+from booksync.store.models import DocumentModel, LinkMap, link_generation, new_link, refused_link
 from booksync.sync.context import JobContext
 from booksync.sync.once import ExactlyOnce
 from booksync.sync.push import Pusher
@@ -87,20 +87,30 @@ class RecordedOnce:
     def create_each(self, row: DocumentModel, parts: Sequence[Part]) -> None:
         """Write ``row`` as several objects, each once under a key of its own (the document's, with
         the part's name: a retry after any one answer was lost writes none twice), then link them
-        together: the link's remote id is the first's, ``parts`` holds each one's."""
+        together: the link's remote id is the first's, ``parts`` holds each one's. When one fails,
+        those already in the books are kept on the link (``parts``, no remote id: the document is
+        not in the books whole), so that it shows them, and the retry finds them done."""
         context = self._context
         link = context.link(row)
         kind, generation = DocumentKind(row.kind), link_generation(link)
         written: dict[str, str] = {}
         created = False
-        for part in parts:
-            result = self._once.write(
-                context.key(kind, row.doc_id, f"create#{generation}#part#{part.name}"),
-                perform=part.perform,
-                lookup=part.lookup,
-                fetch=lambda remote_id: RemoteObject(id=remote_id),
-            )
-            written[part.name] = result.remote.id
-            created = created or result.created
+        try:
+            for part in parts:
+                result = self._once.write(
+                    context.key(kind, row.doc_id, f"create#{generation}#part#{part.name}"),
+                    perform=part.perform,
+                    lookup=part.lookup,
+                    fetch=lambda remote_id: RemoteObject(id=remote_id),
+                )
+                written[part.name] = result.remote.id
+                created = created or result.created
+        except BaseException:
+            if written:
+                partly = link if link is not None else new_link()
+                partly.parts = dict(written)
+                context.save_link(row, partly)
+                row.set_link(context.provider, partly)
+            raise
         first = RemoteObject(id=written[parts[0].name])
         self._pusher.linked(row, first, link, "created" if created else "linked", parts=written)
