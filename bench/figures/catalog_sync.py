@@ -197,7 +197,7 @@ def _requests_per_invoice(env: dict[str, str], services: Any, control: Any, real
 
     def count() -> int:
         control.clear_requests()
-        job = SyncJob(company_id=COMPANY, invoice_id="inv-b", trigger="manual")
+        job = SyncJob(company_id=COMPANY, invoice_id="inv-b", provider="quickbooks", trigger="manual")
         worker.handle(job.model_dump_json(), "bench")
         return sum(1 for e in control.requests(realm) if e["path"].startswith("/v3/"))
 

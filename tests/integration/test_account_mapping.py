@@ -96,7 +96,7 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
 
 
 def job() -> SyncJob:
-    return SyncJob(company_id=COMPANY, invoice_id="inv-1")
+    return SyncJob(company_id=COMPANY, invoice_id="inv-1", provider="quickbooks")
 
 
 def remote_accounts(world: SimpleNamespace) -> dict[str, str | None]:

@@ -93,7 +93,7 @@ def test_a_customer_kept_in_usd_does_not_take_a_eur_invoice(world: SimpleNamespa
 
 
 def customer_job(customer_id: str = "c-1") -> SyncJob:
-    return SyncJob(company_id=COMPANY, invoice_id=customer_id, kind="customer")
+    return SyncJob(company_id=COMPANY, invoice_id=customer_id, kind="customer", provider="quickbooks")
 
 
 def test_with_multicurrency_a_new_customers_own_job_leaves_it_to_its_first_invoice(

@@ -93,7 +93,7 @@ def world(tables: SimpleNamespace) -> SimpleNamespace:
 
 
 def test_the_daily_limit_parks_the_invoice_with_the_reason_until_the_next_day(world: SimpleNamespace) -> None:
-    report = world.engine.run(SyncJob(company_id=COMPANY, invoice_id="inv-1"))
+    report = world.engine.run(SyncJob(company_id=COMPANY, invoice_id="inv-1", provider="quickbooks"))
     assert world.provider.calls == 6  # the day's requests, not one more
     assert report.outcome == "blocked"
     assert report.error.startswith("Daily limit reached: QuickBooks allows this company 6 requests a day")

@@ -67,7 +67,7 @@ def world(tables: SimpleNamespace) -> SimpleNamespace:
 
 
 def job(invoice_id: str = "inv-1") -> SyncJob:
-    return SyncJob(company_id=COMPANY, invoice_id=invoice_id)
+    return SyncJob(company_id=COMPANY, invoice_id=invoice_id, provider="quickbooks")
 
 
 def test_a_draft_never_syncs(world: SimpleNamespace) -> None:

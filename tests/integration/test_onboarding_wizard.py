@@ -331,7 +331,7 @@ def test_imported_customers_and_items_are_not_pushed_back_as_new(world: SimpleNa
         customer_id="quickbooks-1", lines=[{"item_id": "quickbooks-11", "unit_price": "1300.00"}]
     )
     world.service.put_invoice(COMPANY, invoice)
-    world.engine().run(SyncJob(company_id=COMPANY, invoice_id=invoice.id))
+    world.engine().run(SyncJob(company_id=COMPANY, invoice_id=invoice.id, provider="quickbooks"))
     assert world.provider.writes == {"create_invoice": 1}
     (remote_invoice,) = world.provider.objects["invoice"].values()
     assert remote_invoice.data["customer"] == "1"

@@ -133,7 +133,7 @@ def world(request: pytest.FixtureRequest, tables: SimpleNamespace) -> SimpleName
 
 
 def sync(world: SimpleNamespace, invoice_id: str) -> Any:
-    report = world.engine().run(SyncJob(company_id=COMPANY, invoice_id=invoice_id))
+    report = world.engine().run(SyncJob(company_id=COMPANY, invoice_id=invoice_id, provider="quickbooks"))
     assert report.outcome == "synced", report.error
     return report
 
@@ -316,7 +316,12 @@ def test_the_same_remote_id_in_another_quickbooks_company_is_linked_there(tables
         income_account_for=lambda _c, _p: "1",
     )
     service.put_customer(COMPANY, builders.customer("c-1"))
-    assert engine.run(SyncJob(company_id=COMPANY, invoice_id="c-1", kind="customer")).outcome == "synced"
+    assert (
+        engine.run(
+            SyncJob(company_id=COMPANY, invoice_id="c-1", kind="customer", provider="quickbooks")
+        ).outcome
+        == "synced"
+    )
     first = link_of(docs, "c-1")
     grace = realms["realm-2"]._create("customer", {"name": "Grace Hopper", "email": "grace@example.com"})
     assert grace.id == first.remote_id  # the same id, another company's customer
@@ -325,7 +330,12 @@ def test_the_same_remote_id_in_another_quickbooks_company_is_linked_there(tables
     service.put_customer(
         COMPANY, builders.customer("c-2", display_name="Grace Hopper", email="grace@example.com")
     )
-    assert engine.run(SyncJob(company_id=COMPANY, invoice_id="c-2", kind="customer")).outcome == "synced"
+    assert (
+        engine.run(
+            SyncJob(company_id=COMPANY, invoice_id="c-2", kind="customer", provider="quickbooks")
+        ).outcome
+        == "synced"
+    )
 
     held = link_of(docs, "c-2")
     assert held.remote_id == grace.id and held.claimed and not held.distinct_name

@@ -34,6 +34,13 @@ class InvalidRequest(BooksyncError):
     code = "invalid_request"
 
 
+class NoBooksConnected(InvalidRequest):
+    """A request about the company's books (a sync, a sync state) while no accounting system is
+    connected, and none named."""
+
+    code = "no_accounting_connection"
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One field's problem, as a problem document's errors list it: the field's path (lines[2].item_id;

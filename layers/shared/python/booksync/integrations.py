@@ -16,7 +16,14 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from booksync.documents import DocumentKind, InvoiceStatus
-from booksync.errors import AccountTaken, BooksyncError, ConsentNotYours, InvalidRequest, NotFoundError
+from booksync.errors import (
+    AccountTaken,
+    BooksyncError,
+    ConsentNotYours,
+    InvalidRequest,
+    NoBooksConnected,
+    NotFoundError,
+)
 from booksync.keys import KEY_MAX_CHARS, fits_key
 from booksync.providers.declaration import Capability
 from booksync.providers.oauth_common import code_challenge, new_code_verifier
@@ -28,6 +35,7 @@ from booksync.store.connections import (
     ConnectionRepository,
     ConnectionStatus,
     TokenTimes,
+    held,
     organisation_not_chosen,
     provider_ids,
     sealed_tokens,
@@ -443,6 +451,11 @@ class Integrations:
         settings = settings_dict(row) if row is not None else {}
         choices = (row.organisations or []) if row is not None else []
         choosing = status == ConnectionStatus.CHOOSE_ORGANISATION
+        hold = (
+            (row.held_until, row.held_reason)
+            if row is not None and held(row, self._clock())
+            else (None, None)
+        )
         return {
             "provider": provider,
             "status": status,
@@ -459,6 +472,9 @@ class Integrations:
             "needs_reconnection_reason": row.last_error_message
             if row is not None and status != "connected"
             else None,
+            # The provider's daily request limit is reached: its work is parked until then, and why.
+            "held_until": _iso(hold[0]),
+            "held_reason": hold[1],
             "settings": settings,
             "actions": actions,
         }
@@ -492,13 +508,25 @@ class Integrations:
         return [self.sync_state(row, provider, connection, payments) for row in invoices]
 
     def document_state(
-        self, company_id: str, kind: DocumentKind, doc_id: str, provider: str
+        self, company_id: str, kind: DocumentKind, doc_id: str, provider: str | None
     ) -> dict[str, Any]:
+        """The document's sync state in ``provider``'s books (none: the company's accounting
+        connection's; refused when none is connected, or several)."""
         row = self._docs.get(company_id, kind, doc_id)
         if row is None:
             raise NotFoundError(f"No {kind.value} {doc_id!r}.", fix="Check the id.")
+        provider = self._connections.books_provider(company_id, provider)
         connection = self._connections.get(company_id, provider)
         return self.sync_state(row, provider, connection, self._dependents(company_id, [row]))
+
+    def document_sync(
+        self, company_id: str, kind: DocumentKind, doc_id: str, provider: str | None
+    ) -> dict[str, Any] | None:
+        """``document_state``, or None while no books are connected: the document reads without."""
+        try:
+            return self.document_state(company_id, kind, doc_id, provider)
+        except NoBooksConnected:
+            return None
 
     def _dependents(self, company_id: str, rows: Sequence[DocumentModel]) -> dict[str, list[DocumentModel]]:
         """The payments of each invoice among ``rows`` and those payments' refunds (two batch reads)."""

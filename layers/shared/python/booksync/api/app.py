@@ -35,6 +35,13 @@ if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request t
 
 SCHEMAS = "#/components/schemas/"
 IdPath = Annotated[str, Path(pattern=DOC_ID_PATTERN, description="Your app's id for it")]
+BooksQuery = Annotated[
+    OutsideKey | None,
+    Query(
+        description="The accounting system whose books the request is about (none: the company's "
+        "accounting connection; needed when several are connected)."
+    ),
+]
 # Descriptions only: api/document.py documents every error as a Problem. A model here would cost
 # FastAPI a validator per status per route at cold start, for responses it never validates.
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -305,9 +312,9 @@ def _core_routes(app: FastAPI) -> None:
 
         @app.get(f"/{plural}/{{doc_id}}", tags=["documents"], responses=ERRORS, name=f"get_{kind.value}")
         def get_document(
-            doc_id: IdPath, who: CallerDep, svc: Svc, provider: OutsideKey = "quickbooks"
+            doc_id: IdPath, who: CallerDep, svc: Svc, provider: BooksQuery = None
         ) -> dict[str, Any]:
-            state = svc.integrations.document_state(who.company_id, kind, doc_id, provider)
+            state = svc.integrations.document_sync(who.company_id, kind, doc_id, provider)
             row = svc.documents.get(who.company_id, kind, doc_id)
             return {"document": row, "sync": state}
 
@@ -323,9 +330,7 @@ def _core_routes(app: FastAPI) -> None:
 
     # -- syncing ------------------------------------------------------------------------------------
     @app.post("/invoices/{doc_id}/sync", tags=["sync"], status_code=202, responses=ERRORS)
-    def sync_invoice(
-        doc_id: IdPath, who: CallerDep, svc: Svc, provider: OutsideKey = "quickbooks"
-    ) -> SyncStarted:
+    def sync_invoice(doc_id: IdPath, who: CallerDep, svc: Svc, provider: BooksQuery = None) -> SyncStarted:
         run_id = svc.documents.request_sync(who.company_id, doc_id, provider=provider)
         return SyncStarted(
             run_id=run_id, message="Sync started. It may take a few minutes; check Sync History."
@@ -344,7 +349,7 @@ def _core_routes(app: FastAPI) -> None:
 
     @app.get("/invoices/{doc_id}/sync-status", tags=["sync"], responses=ERRORS)
     def invoice_sync_status(
-        doc_id: IdPath, who: CallerDep, svc: Svc, provider: OutsideKey = "quickbooks"
+        doc_id: IdPath, who: CallerDep, svc: Svc, provider: BooksQuery = None
     ) -> dict[str, Any]:
         return svc.integrations.document_state(who.company_id, DocumentKind.INVOICE, doc_id, provider)
 

@@ -10,8 +10,9 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
-from booksync.errors import OrganisationNotChosen
-from booksync.providers.registry import is_accounting
+from booksync.errors import FieldProblem, NoBooksConnected, OrganisationNotChosen
+from booksync.providers.profile import provider_label
+from booksync.providers.registry import REGISTRY, is_accounting
 from booksync.security.vault import SealedTokens, TokenContext
 from booksync.store.models import AccountClaimModel, ConnectionModel
 
@@ -99,15 +100,43 @@ class ConnectionRepository:
     def list_for_company(self, company_id: str) -> list[ConnectionModel]:
         return list(ConnectionModel.query(company_id, consistent_read=True))
 
-    def accounting_connection(self, company_id: str) -> ConnectionModel | None:
-        """The company's accounting connection (one provider at a time), unless disconnected."""
+    def accounting_connections(self, company_id: str) -> list[ConnectionModel]:
+        """The company's accounting connections, unless disconnected."""
         # Payment processors (Square) are connections too, but never the company's books.
-        rows = [
+        return [
             r
             for r in self.list_for_company(company_id)
             if r.status != ConnectionStatus.DISCONNECTED and is_accounting(r.provider)
         ]
+
+    def accounting_connection(self, company_id: str) -> ConnectionModel | None:
+        """The company's accounting connection (one provider at a time), unless disconnected."""
+        rows = self.accounting_connections(company_id)
         return rows[0] if rows else None
+
+    def books_provider(self, company_id: str, provider: str | None) -> str:
+        """The accounting provider a request is about: ``provider`` where it names one, else the
+        company's accounting connection; refused, saying how to name one, when none is connected
+        or several are."""
+        if provider:
+            return provider
+        rows = self.accounting_connections(company_id)
+        if len(rows) == 1:
+            return str(rows[0].provider)
+        if not rows:
+            known = ", ".join(REGISTRY.names("accounting"))
+            raise NoBooksConnected(
+                "No accounting system is connected to this company, so there are no books to sync "
+                "to or to read a sync state from.",
+                fix=f"Connect one in Settings > Integrations (POST /integrations/{{provider}}/connect, "
+                f"provider one of: {known}).",
+            )
+        named = ", ".join(f"{provider_label(r.provider)} ({r.provider})" for r in rows)
+        raise FieldProblem(
+            "provider",
+            f"{len(rows)} accounting systems are connected ({named}) and the request does not say which",
+            f"Add ?provider= with one of: {', '.join(str(r.provider) for r in rows)}.",
+        )
 
     def find_by_account(self, provider: str, account_id: str) -> list[ConnectionModel]:
         return list(ConnectionModel.account_index.query(f"{provider}#{account_id}"))

@@ -6,7 +6,6 @@ The message only names the run and the step of its chain; the cursor lives in th
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from booksync.errors import InvalidRequest
 from booksync.providers.declaration import Capability
 from booksync.providers.registry import REGISTRY, AccountingProviderName, declaration
+from booksync.sync.jobs import queued_message
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -43,7 +43,7 @@ class CatalogJob(BaseModel):
 
     job_id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
     company_id: str = Field(min_length=1, max_length=128)
-    provider: AccountingProviderName = "quickbooks"
+    provider: AccountingProviderName  # a message queued before it was named: ``queued_message``
     run_id: str = Field(min_length=1, max_length=64)
     kinds: tuple[CatalogKind, ...] = Field(min_length=1)
     step: int = Field(default=0, ge=0)
@@ -52,7 +52,7 @@ class CatalogJob(BaseModel):
 
 def parse_catalog_job(body: str) -> CatalogJob:
     try:
-        return CatalogJob.model_validate(json.loads(body))
+        return CatalogJob.model_validate(queued_message(body))
     except (ValueError, ValidationError) as exc:
         raise InvalidRequest(
             f"The catalog job message is not valid: {exc}",
@@ -109,7 +109,8 @@ class CatalogRequests:
         if declared.kind != "accounting":  # e.g. square: a payments connection, not the books
             raise InvalidRequest(
                 f"{declared.label} is not an accounting system; the catalog syncs to the company's books.",
-                fix="Sync the accounting connection, e.g. POST /integrations/quickbooks/sync.",
+                fix="Sync the company's accounting connection: POST /integrations/<provider>/sync, "
+                f"provider one of: {', '.join(REGISTRY.names('accounting'))}.",
             )
         if not declared.supports(Capability.BATCH_WRITES) and set(kinds) & set(BATCHED):
             refused = declared.not_supported(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,7 +28,7 @@ class SyncJob(BaseModel):
     # The id of the document the job pushes: the invoice's, or the customer's for kind "customer".
     invoice_id: str = Field(min_length=1, max_length=100)
     kind: JobKind = "invoice"
-    provider: AccountingProviderName = "quickbooks"
+    provider: AccountingProviderName  # a message queued before it was named: ``queued_message``
     trigger: Trigger = "auto"
     run_id: str | None = None
 
@@ -65,5 +65,18 @@ class SqsJobQueue(SqsQueue):
         )
 
 
+# Messages queued before jobs named their provider were all QuickBooks' (the only books then):
+# they parse as such. Only parsing fills it in: a job made now names its provider.
+_QUEUED_BEFORE_PROVIDERS = "quickbooks"
+
+
+def queued_message(body: str) -> Any:
+    """A queue message's JSON, with the provider of one queued before jobs named it."""
+    message = json.loads(body)
+    if isinstance(message, dict):
+        message.setdefault("provider", _QUEUED_BEFORE_PROVIDERS)
+    return message
+
+
 def parse_job(body: str) -> SyncJob:
-    return SyncJob.model_validate(json.loads(body))
+    return SyncJob.model_validate(queued_message(body))

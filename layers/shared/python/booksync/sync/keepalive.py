@@ -43,7 +43,7 @@ class KeepAlive:
         connections: ConnectionRepository,
         notifications: NotificationRepository,
         refresher_for: Callable[[ConnectionModel], Refresher],
-        providers: tuple[str, ...] = ("quickbooks",),
+        providers: tuple[str, ...],  # those whose refresh tokens lapse unless used (registry)
         warning_seconds: float = 14 * 86_400,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -461,8 +461,9 @@ class DocumentService:
             )
 
     # -- queueing ---------------------------------------------------------------------------------
-    def request_sync(self, company_id: str, invoice_id: str, *, provider: str = "quickbooks") -> str:
-        """The user's "Sync" / "Resync" button: queue now, whatever the auto-sync settings."""
+    def request_sync(self, company_id: str, invoice_id: str, *, provider: str | None = None) -> str:
+        """The user's "Sync" / "Resync" button: queue now, whatever the auto-sync settings.
+        ``provider``: the accounting system to sync to (none: the company's accounting connection)."""
         row = self._docs.get(company_id, DocumentKind.INVOICE, invoice_id)
         if row is None:
             raise NotFoundError(f"No invoice {invoice_id!r}.", fix="Check the invoice id.")
@@ -471,6 +472,7 @@ class DocumentService:
                 f"Invoice {invoice_id} is a draft; drafts never sync.",
                 fix="Mark it SENT (PUT the invoice with status SENT), then sync.",
             )
+        provider = self._connections.books_provider(company_id, provider)
         if not is_accounting(provider):  # e.g. square: a payments connection, not the books
             raise InvalidRequest(
                 f"{provider} is not an accounting system; invoices sync to the company's books.",

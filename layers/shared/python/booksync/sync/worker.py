@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -20,7 +19,7 @@ from pydantic import ValidationError
 
 from booksync.errors import InvalidRequest, RateLimited, WriteInProgress
 from booksync.sync.engine import InvoiceSync, SyncReport
-from booksync.sync.jobs import SyncJob
+from booksync.sync.jobs import SyncJob, parse_job
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ class MessageDelayer(Protocol):
 
 def parse_message(body: str) -> SyncJob:
     try:
-        return SyncJob.model_validate(json.loads(body))
+        return parse_job(body)
     except (ValueError, ValidationError) as exc:
         raise InvalidRequest(
             f"The sync job message is not valid: {exc}",
