@@ -34,7 +34,7 @@ from booksync.providers.port import (
     TokenSet,
 )
 from booksync.providers.quickbooks.oauth import QuickBooksOAuth
-from booksync.providers.registry import declaration
+from booksync.providers.registry import catalog_writer, declaration
 from booksync.security.tokens import ConnectionTokenSource
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
 from booksync.settings import QuickBooksSettings
@@ -67,6 +67,8 @@ class Books(ABC):
     booksync's token store (KMS-sealed tokens, the fenced refresh), as in production."""
 
     provider: ClassVar[str]  # the key its connections and jobs carry
+    # Whether its books can be made to accept two customers or items under one name.
+    DUPLICATE_NAMES: ClassVar[bool] = False
 
     def __init__(self, company: str, connections: ConnectionRepository, vault: KmsTokenVault) -> None:
         self.company = company
@@ -145,11 +147,11 @@ class Books(ABC):
         return str(connection.account_id)
 
     def catalog(self, pacing: Gate, deadline: Callable[[], float | None]) -> CatalogProvider:
-        """The bulk catalog writer (Sync Now) as the declaration builds it, for a provider that
-        declares batch writes."""
-        build = self.declaration().builders.catalog
-        assert build is not None, f"{self.provider} declares no catalog writer"
-        return build(self.settings(), self.account_id, self.tokens, self.gate(), pacing, deadline)
+        """Sync Now's catalog writer as booksync chooses it: the declaration's batch writer, or
+        the adapter one record a request where the provider declares no batch writes."""
+        return catalog_writer(
+            self.declaration(), self.settings(), self.account_id, self.tokens, self.gate(), pacing, deadline
+        )
 
     def directory(self) -> ProviderDirectory:
         """The wizard's reads of what the books hold, as the declaration builds them."""
@@ -189,6 +191,11 @@ class Books(ABC):
         """The unit price of the item the books hold under ``remote_id``."""
 
     # -- faults ----------------------------------------------------------------------------------
+    def accept_duplicate_names(self) -> None:
+        """From now on the books accept a second customer or item under a name one holds (as
+        FreshBooks and Wave do), where they can be made to (``DUPLICATE_NAMES``)."""
+        raise AssertionError(f"{self.provider}'s books always refuse a duplicate name")
+
     @abstractmethod
     def lose_answer(self, kind: str, operation: str = "create") -> None:
         """The next ``operation`` of ``kind`` is committed, and its answer lost (a reset)."""
@@ -412,6 +419,7 @@ class MemoryBooks(Books):
     declares helps it pass, and its links are stored under its name as any provider's are."""
 
     provider = "memory"
+    DUPLICATE_NAMES = True
     # Its published throttles: 2 requests in flight (a tight cap, so the suite passes it quickly).
     LIMITS = Limits(max_concurrent=2, requests_per_minute=1000)
     # What it declares beyond plain books' capabilities.
@@ -474,6 +482,9 @@ class MemoryBooks(Books):
     def invoice(self, remote_id: str) -> SeenInvoice:
         data = self.memory.objects["invoice"][remote_id].data
         return SeenInvoice(total=data["total"], balance=data["balance"], memo=data["memo"])
+
+    def accept_duplicate_names(self) -> None:
+        self.memory.unique_names = False
 
     def lose_answer(self, kind: str, operation: str = "create") -> None:
         self.memory.fail_next(f"{operation}_{kind}", "lost_answer")

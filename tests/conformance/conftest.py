@@ -3,7 +3,8 @@ own stores (moto), the document service that accepts the business's documents, a
 engine over the provider's adapter. ``world`` runs a test for every provider in ``PROVIDERS``;
 ``refunding_world`` and ``splitting_world`` for those whose declarations say they record refunds,
 and payments across invoices; ``per_invoice_world`` for those that record payments, but each on
-one invoice."""
+one invoice; ``lenient_world`` for those whose books can be made to accept two customers or items
+under one name (as FreshBooks and Wave do), made so."""
 
 from __future__ import annotations
 
@@ -180,3 +181,12 @@ def per_invoice_world(
 ) -> World:
     """Books that record payments, each on one invoice: booksync splits a payment across invoices."""
     return open_world(request, request.param, conformance_tables, token_vault)
+
+
+@pytest.fixture(params=sorted(name for name, books in PROVIDERS.items() if books.DUPLICATE_NAMES))
+def lenient_world(
+    request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
+) -> World:
+    world = open_world(request, request.param, conformance_tables, token_vault)
+    world.books.accept_duplicate_names()
+    return world

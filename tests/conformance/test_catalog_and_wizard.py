@@ -2,9 +2,9 @@
 ``sync/catalog.py``) and the post-connection wizard's import (``onboarding/wizard.py``), for every
 provider in ``PROVIDERS``, through each provider's parts as its declaration builds them.
 
-Sync Now writes customers and items only where the provider declares batch writes; elsewhere
-the door refuses it as "not supported by <label>", a run that names them anyway writes none of
-them, and each syncs with its first invoice: either way each is in the books once."""
+Sync Now writes customers and items through the provider's batch writer where it declares batch
+writes, else one record a request through its adapter (``providers/one_by_one.py``): either way
+each is in the books once, however often the run's message comes and whatever answer is lost."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from decimal import Decimal
 
 import pytest
 from booksync.documents import CustomerType, DocumentKind
-from booksync.errors import InvalidRequest, TransientError
 from booksync.onboarding.wizard import CustomerChoice, ItemChoice, Wizard
-from booksync.providers.declaration import Capability
 from booksync.providers.port import ItemRefs
 from booksync.store.catalog_runs import CatalogRunStore
 from booksync.store.intents import IntentRepository
@@ -61,31 +59,10 @@ def requests(world: World, messages: Messages) -> CatalogRequests:
     return CatalogRequests(runs=world.runs, connections=world.connections, queue=messages)
 
 
-def batches(world: World) -> bool:
-    return world.books.supports(Capability.BATCH_WRITES)
-
-
 def sync_now(world: World, kinds: Sequence[CatalogKind], messages: Messages) -> CatalogJob:
-    """Sync Now pressed: the run and its message. A provider without batch writes refuses
-    customers and items at the door; a message naming them is made as one queued before the
-    refusal (or parked by a broken connection) would be."""
-    if batches(world) or set(kinds) == {"invoices"}:
-        requests(world, messages).request(world.company, world.books.provider, kinds)
-        return messages.sent.pop()
-    with pytest.raises(InvalidRequest, match=f"not supported by {world.books.declaration().label}"):
-        requests(world, messages).request(world.company, world.books.provider, kinds)
-    run = world.runs.start(
-        world.company,
-        provider=world.books.provider,
-        kind="catalog",
-        trigger="manual",
-        subject=",".join(kinds),
-        now=0.0,
-        status="queued",
-    )
-    return CatalogJob(
-        company_id=world.company, provider=world.books.provider, run_id=str(run.run_id), kinds=tuple(kinds)
-    )
+    """Sync Now pressed: the run's message."""
+    requests(world, messages).request(world.company, world.books.provider, kinds)
+    return messages.sent.pop()
 
 
 def deliver(world: World, job: CatalogJob, owner: str | None = None) -> CatalogReport:
@@ -111,28 +88,17 @@ def invoices_delivered(world: World, times: int = 2) -> None:
 
 
 def test_sync_now_puts_each_customer_and_item_in_the_books_once_however_often_it_comes(world: World) -> None:
-    """Sync Now's message delivered twice, its first batch's answer lost, then Sync Now again
-    (delivered twice): one object per customer and item. Without batch writes, the run writes
-    none of them and says why, and the invoices' jobs (each delivered twice) bring them in once."""
+    """Sync Now's message delivered twice, its first write's answer lost (a batch's, or one
+    item's where the provider has no batch writes), then Sync Now again (delivered twice): one
+    object per customer and item, and the invoice's jobs (each delivered twice) write none again."""
     world.service.put_invoice(world.company, builders.invoice())
     world.queue.jobs.clear()
     world.books.lose_answer("item")
     job = sync_now(world, ("customers", "items", "invoices"), Messages())
 
-    if batches(world):
-        first = deliver(world, job, "w1")
-        assert first.status == "succeeded", first.errors
-        assert first.counts["linked"] >= 1  # what the lost answer had created was found, not re-created
-    else:
-        first = deliver(world, job, "w1")
-        assert first.status == "succeeded", first.errors
-        assert world.books.counts("customer", "item") == (0, 0)
-        notes = [n.message for n in run_row(world, job).notes or []]
-        label = world.books.declaration().label
-        assert [f"not supported by {label} (Sync Now of customers)" in n for n in notes] == [True, False]
-        assert [f"not supported by {label} (Sync Now of items)" in n for n in notes] == [False, True]
-        with pytest.raises(TransientError):  # the first invoice job meets the lost answer
-            world.sync()
+    first = deliver(world, job, "w1")
+    assert first.status == "succeeded", first.errors
+    assert first.counts["linked"] >= 1  # what the lost answer had created was found, not re-created
     assert deliver(world, job, "w2").status == "skipped"  # the same message again
     invoices_delivered(world)
     assert world.books.counts("customer", "item", "invoice") == (1, 2, 1)
@@ -150,33 +116,40 @@ def test_sync_now_puts_each_customer_and_item_in_the_books_once_however_often_it
         assert world.link(kind, doc_id).remote_id
 
 
+@pytest.mark.parametrize("kind", ["customer", "item"])
+def test_a_lost_answer_makes_one_object_where_the_books_accept_duplicate_names(
+    lenient_world: World, kind: str
+) -> None:
+    """Books that accept two records under one name (FreshBooks, Wave) never refuse a second
+    create: after a lost answer only the catalog's lookup finds what the first write made, so
+    nothing is created twice."""
+    world = lenient_world
+    world.books.lose_answer(kind)
+    job = sync_now(world, ("customers", "items"), Messages())
+
+    report = deliver(world, job, "w1")
+    assert report.status == "succeeded", report.errors
+    assert deliver(world, job, "w2").status == "skipped"
+    assert world.books.counts("customer", "item") == (1, 2)
+    assert report.counts["linked"] == 1 and report.counts["created"] == 2, report.counts
+    for doc_kind, doc_id in ((DocumentKind.CUSTOMER, "c-1"), (DocumentKind.ITEM, "i-1")):
+        assert world.link(doc_kind, doc_id).remote_id
+
+
 def test_an_item_edited_back_and_forth_reaches_the_books_each_time(world: World) -> None:
-    """Issue 14: an item edited A->B->A->B, synced after each edit (Sync Now where the provider
-    declares batch writes, else the next invoice): every edit is written, none found 'done'
-    under an earlier edit's key, and the run never says another worker took over."""
+    """Issue 14: an item edited A->B->A->B, Sync Now after each edit: every edit is written, none
+    found 'done' under an earlier edit's key, and the run never says another worker took over."""
     world.service.put_invoice(world.company, builders.invoice())
-    if batches(world):
-        deliver(world, sync_now(world, ("customers", "items"), Messages()))
-    else:
-        assert world.sync().outcome == Outcome.SYNCED
-    world.queue.jobs.clear()
+    deliver(world, sync_now(world, ("customers", "items"), Messages()))
     remote_id = world.link(DocumentKind.ITEM, "i-1").remote_id
     assert remote_id
 
     for price in ("11.00", "10.00", "11.00"):
         world.service.put_item(world.company, builders.item("i-1", price=price))
-        world.queue.jobs.clear()
-        if batches(world):
-            job = sync_now(world, ("items",), Messages())
-            report = deliver(world, job)
-            assert report.status == "succeeded", report.errors
-            assert report.counts["updated"] == 1, report.counts
-        else:
-            world.service.put_invoice(
-                world.company,
-                builders.invoice(lines=[{"item_id": "i-1", "quantity": "1", "unit_price": price}]),
-            )
-            assert world.sync().outcome == Outcome.SYNCED
+        job = sync_now(world, ("items",), Messages())
+        report = deliver(world, job)
+        assert report.status == "succeeded", report.errors
+        assert report.counts["updated"] == 1, report.counts
         assert world.books.item_price(str(remote_id)) == Decimal(price)
         assert world.link(DocumentKind.ITEM, "i-1").remote_id == remote_id
     assert world.books.count("item") == 2

@@ -82,6 +82,8 @@ class FakeProvider:
     # What it declares it can do, and its name in messages (``declaration``).
     capabilities: frozenset[Capability] = QUICKBOOKS.capabilities
     label: str = "QuickBooks"
+    # False: two customers or two items may share a name (FreshBooks and Wave accept them).
+    unique_names: bool = True
 
     def declaration(self) -> AnyDeclaration:
         """The fake, declared as a provider package declares itself (its builders build it)."""
@@ -134,7 +136,7 @@ class FakeProvider:
     def _create(self, kind: str, data: dict[str, Any], unique: str | None = None) -> RemoteObject:
         with self._lock:
             taken = (name_key(o.data.get("name", "")) for o in self.objects[kind].values())
-            if unique is not None and name_key(unique) in taken:
+            if self.unique_names and unique is not None and name_key(unique) in taken:
                 raise DuplicateName(f"{unique} exists", provider=self.name, provider_code="6240")
             stored = Stored(id=str(next(self._ids)), version=0, data=data)
             self.objects[kind][stored.id] = stored

@@ -7,17 +7,22 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from booksync.errors import InvalidRequest, NotFoundError
+from booksync.errors import NotFoundError
 from booksync.providers import registry
 from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
+from booksync.providers.one_by_one import OneByOne
+from booksync.providers.port import ItemRefs
 from booksync.providers.profile import ProviderProfile, provider_label
 from booksync.providers.quickbooks.adapter import QuickBooksProvider
+from booksync.providers.quickbooks.bulk import QuickBooksCatalog
 from booksync.providers.square.oauth import SquareOAuth
 from booksync.settings import ApiSettings
 from booksync.sync.catalog_jobs import CatalogJob, CatalogRequests
 from booksync.sync.jobs import SyncJob
+from booksync.sync.limiter import Limiter
 from pydantic import ValidationError
 
+from tests import builders
 from tests.fakes.provider import plain_books
 from tests.unit.providers.qbo_fake import FakeTokens
 from tests.unit.test_settings import BASE
@@ -124,27 +129,47 @@ def test_a_declared_provider_joins_the_registry_and_the_not_supported_message_na
     assert refused.code == "not_supported" and not refused.retryable and refused.provider == "books"
 
 
-def test_sync_now_of_customers_and_items_is_refused_where_no_batch_writes_are_declared() -> None:
-    """Books without a batch API: Sync Now of customers and items says so at the door (each syncs
-    with its first invoice), and a first connection starts no catalog run it could not do."""
-    undo = registry.REGISTRY.declare(plain_books(name="memory").declaration())
+def test_sync_now_of_customers_and_items_is_written_one_a_request_where_no_batch_writes_are_declared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Books without a batch API: Sync Now of customers and items is taken at the door, a first
+    connection starts its catalog run, and the catalog writer is the adapter one record a
+    request; QuickBooks' is its batch writer."""
+    books = plain_books(name="memory")
+    undo = registry.REGISTRY.declare(books.declaration())
     try:
         connection = SimpleNamespace(settings=SimpleNamespace(auto_sync_customers=True, auto_sync_items=True))
+        sent: list[CatalogJob] = []
         requests = CatalogRequests(
-            runs=None,  # type: ignore[arg-type]
+            runs=SimpleNamespace(start=lambda *_a, **_k: SimpleNamespace(run_id="run-1")),  # type: ignore[arg-type]
             connections=SimpleNamespace(get=lambda _company, _provider: connection),  # type: ignore[arg-type]
-            queue=None,  # type: ignore[arg-type]
+            queue=SimpleNamespace(enqueue=sent.append),  # type: ignore[arg-type]
             has_documents=lambda _company, _kind: True,
         )
-        with pytest.raises(InvalidRequest) as refused:
-            requests.request("acme", "memory", ["customers", "items", "invoices"])
-        assert refused.value.message == (
-            "Writing many customers or items in one request is not supported by Plain Books "
-            "(Sync Now of customers and items)."
+        assert requests.request("acme", "memory", ["customers", "items", "invoices"]) == "run-1"
+        assert requests.first_sync("acme", "memory") == "run-1"
+        assert [(j.kinds, j.trigger) for j in sent] == [
+            (("customers", "items", "invoices"), "manual"),
+            (("customers", "items"), "first_sync"),
+        ]
+        pacing = Limiter(Limits(max_concurrent=1, requests_per_minute=10))
+        writer = registry.catalog_writer(
+            registry.declaration("memory"), None, "acct", FakeTokens(), None, pacing, lambda: None
         )
-        assert refused.value.fix.startswith("Each customer and item syncs with its first invoice")
-        assert requests.first_sync("acme", "memory") is None
+        assert isinstance(writer, OneByOne) and writer.batch_size == 1
+        books.create_item(builders.item("i-1"), ItemRefs("1"), idempotency_key="typed-in")
+        assert list(writer.find_items([builders.item("i-1"), builders.item("i-2", name="Other")])) == ["i-1"]
     finally:
         undo()
+    quickbooks = registry.catalog_writer(
+        registry.declaration("quickbooks"),
+        settings(monkeypatch).provider_settings("quickbooks"),
+        "realm-1",
+        FakeTokens(),
+        None,
+        Limiter(Limits(max_concurrent=1, requests_per_minute=10)),
+        lambda: None,
+    )
+    assert isinstance(quickbooks, QuickBooksCatalog) and quickbooks.batch_size == 30
     with pytest.raises(NotFoundError, match="knows no provider 'memory'"):
         registry.declaration("memory")  # declared for the test only

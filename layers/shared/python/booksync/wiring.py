@@ -222,8 +222,7 @@ def sync_catalog(
     """
     from booksync.errors import NotFoundError
     from booksync.providers.http import bind_lambda_deadline
-    from booksync.providers.profile import provider_label
-    from booksync.providers.registry import declaration
+    from booksync.providers.registry import catalog_writer, declaration
     from booksync.store.catalog_runs import CatalogRunStore
     from booksync.store.connections import ConnectionRepository
     from booksync.store.documents import DocumentRepository
@@ -242,19 +241,18 @@ def sync_catalog(
     def catalog_for(
         connection: ConnectionModel, pacing: Gate, deadline: Callable[[], float | None]
     ) -> CatalogProvider:
-        build = declaration(connection.provider).builders.catalog
-        if build is None:
-            raise NotFoundError(
-                "Sync Now of customers and items is not supported by "
-                f"{provider_label(connection.provider)} yet.",
-                fix="Each customer and item syncs with its first invoice.",
-            )
         # The gate is shared with every other process calling this company; the walk's own
         # limiter (``pacing``) paces this step's threads within it.
         gate = connection_gate(
             connection, limiter, limits_for(connection.provider), max_wait=CATALOG_SLOT_WAIT_SECONDS
         )
-        return build(*_parts_of(connection, settings, connections, vault), gate, pacing, deadline)
+        return catalog_writer(
+            declaration(connection.provider),
+            *_parts_of(connection, settings, connections, vault),
+            gate,
+            pacing,
+            deadline,
+        )
 
     def limits_for(provider: str) -> Limits:
         limits = declared_limits(provider)

@@ -3,17 +3,21 @@
 Beside ``AccountingProvider`` (one object per call) because only some providers have a batch
 API, and because bulk calls are gated by a limiter the caller owns: the provider's throttles are
 per company, and a resumable job carries the limiter's window from one invocation to the next.
+A provider without a batch API writes its catalog through ``providers/one_by_one.py``: the same
+port over its adapter, one record a request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from booksync.documents import Customer, Item
 from booksync.errors import ProviderError
 from booksync.providers.port import ItemRefs, Named, RemoteObject
+
+T = TypeVar("T")
 
 
 class OutOfTime(Exception):
@@ -25,6 +29,16 @@ class Gate(Protocol):
 
     def acquire(self, *, batch: bool, deadline: float | None = None) -> bool: ...
     def release(self, *, batch: bool) -> None: ...
+
+
+def paced(gate: Gate, deadline: float | None, call: Callable[[], T], *, batch: bool, provider: str) -> T:
+    """``call`` in one of ``gate``'s slots; ``OutOfTime`` when none comes before ``deadline``."""
+    if not gate.acquire(batch=batch, deadline=deadline):
+        raise OutOfTime(f"no {provider} request slot before the invocation's deadline")
+    try:
+        return call()
+    finally:
+        gate.release(batch=batch)
 
 
 @dataclass(frozen=True)

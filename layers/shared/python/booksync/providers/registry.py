@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 from pydantic import AfterValidator
 
 from booksync.errors import NotFoundError
-from booksync.providers.declaration import AnyDeclaration, ProviderKind
+from booksync.providers.declaration import AnyDeclaration, Capability, ProviderKind
 
 # A webhook receiver reads its declaration before its 3-second answer: it loads no store or port.
 if TYPE_CHECKING:
+    from booksync.providers.bulk import CatalogProvider, Gate
     from booksync.providers.port import AccountingProvider, OAuthClient, TokenSource
     from booksync.store.models import ConnectionModel
     from booksync.sync.rate_limits import RequestGate
@@ -159,6 +160,28 @@ def accounting_provider(
     if adapter is None:
         raise AssertionError("an accounting declaration has an adapter (checked when declared)")
     return adapter(settings.provider_settings(connection.provider), str(connection.account_id), tokens, gate)
+
+
+def catalog_writer(
+    declared: AnyDeclaration,
+    settings: Any,
+    account_id: str,
+    tokens: TokenSource,
+    gate: RequestGate | None,
+    pacing: Gate,
+    deadline: Callable[[], float | None],
+) -> CatalogProvider:
+    """Sync Now's catalog writer: the provider's batch writer where it declares batch writes,
+    else its adapter one record a request (``providers/one_by_one.py``). ``settings``: its own."""
+    batch = declared.builders.catalog
+    if declared.supports(Capability.BATCH_WRITES) and batch is not None:
+        return batch(settings, account_id, tokens, gate, pacing, deadline)
+    from booksync.providers.one_by_one import OneByOne
+
+    adapter = declared.builders.adapter
+    if adapter is None:
+        raise AssertionError("an accounting declaration has an adapter (checked when declared)")
+    return OneByOne(adapter(settings, account_id, tokens, gate), pacing, deadline=deadline)
 
 
 def pick_default_income_account(connection: ConnectionModel, provider: AccountingProvider) -> str | None:

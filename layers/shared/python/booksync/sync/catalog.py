@@ -1,9 +1,7 @@
-"""Bulk catalog sync: every customer and item not in sync, through the provider's batch API.
-
-Only for a provider that declares batch writes (``Capability.BATCH_WRITES``): Sync Now of
-customers and items is refused at the door for the others (``catalog_jobs.py``), and a run that
-still names them (queued or parked before) says in its history that they are not supported by the
-provider, writes none of them, and goes on with its invoices.
+"""Bulk catalog sync: every customer and item not in sync, through the provider's batch API
+where it declares batch writes (``Capability.BATCH_WRITES``), else one record a request through
+its adapter (``providers/one_by_one.py``, a "batch" of one): the walk below is the same for both
+(``registry.catalog_writer`` chooses).
 
 One invocation works page by page (300 documents: ten batch requests of 30) from the cursor in
 the run's row, with as many requests in flight and per minute as the provider allows and no
@@ -78,7 +76,7 @@ from booksync.store.models import (
 )
 from booksync.store.runs import add_note
 from booksync.sync.accounts import NoIncomeAccount, item_income_account
-from booksync.sync.catalog_jobs import BATCHED, CatalogJob, CatalogKind
+from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
 from booksync.sync.jobs import JobQueue, SyncJob
 from booksync.sync.limiter import Limiter
 from booksync.sync.naming import name_link, own_name
@@ -251,8 +249,6 @@ class _Walk:
                     self.kind, self.after = kind, None
                 if kind == "invoices":
                     self._queue_invoices()
-                elif not self.declared.supports(Capability.BATCH_WRITES):
-                    self._not_supported(kind)
                 else:
                     if self.catalog is None:
                         self.catalog = self.e._catalog_for(connection, self.limiter, lambda: self.deadline)
@@ -285,19 +281,6 @@ class _Walk:
             self._checkpoint()
             if next_after is None:
                 return
-
-    def _not_supported(self, kind: CatalogKind) -> None:
-        """A run that names customers or items for a provider without batch writes (queued or
-        parked before the door refused it): said once in its history, not a failure; each syncs
-        with its first invoice."""
-        assert kind in BATCHED
-        refused = self.declared.not_supported(
-            Capability.BATCH_WRITES,
-            f"Sync Now of {kind}",
-            fix=f"Nothing to do: each of the {kind} syncs with its first invoice.",
-        )
-        add_note(self.job.company_id, self.job.run_id, error_entry("catalog", refused))
-        self._count("not_supported")
 
     def _checkpoint(self) -> None:
         self.e._runs.checkpoint(

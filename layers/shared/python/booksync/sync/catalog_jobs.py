@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Literal, Protocol, cast, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from booksync.errors import InvalidRequest
-from booksync.providers.declaration import Capability
 from booksync.providers.registry import REGISTRY, AccountingProviderName, declaration
 from booksync.sync.jobs import queued_message
 
@@ -32,8 +31,6 @@ CatalogTrigger = Literal["manual", "connect", "auto", "first_sync"]
 CATALOG_TRIGGERS: tuple[str, ...] = get_args(CatalogTrigger)
 PARKED_LOOKBACK_SECONDS = 30 * 86_400
 KIND_ORDER: tuple[CatalogKind, ...] = ("customers", "items", "invoices")
-# The kinds written through the provider's batch API (Capability.BATCH_WRITES).
-BATCHED: tuple[CatalogKind, ...] = ("customers", "items")
 
 
 class CatalogJob(BaseModel):
@@ -112,14 +109,6 @@ class CatalogRequests:
                 fix="Sync the company's accounting connection: POST /integrations/<provider>/sync, "
                 f"provider one of: {', '.join(REGISTRY.names('accounting'))}.",
             )
-        if not declared.supports(Capability.BATCH_WRITES) and set(kinds) & set(BATCHED):
-            refused = declared.not_supported(
-                Capability.BATCH_WRITES,
-                "Sync Now of customers and items",
-                fix='Each customer and item syncs with its first invoice; {"kinds": ["invoices"]} '
-                "syncs the invoices.",
-            )
-            raise InvalidRequest(refused.message, fix=refused.fix)
         connection = self._connections.get(company_id, provider)
         if connection is None:
             raise InvalidRequest(
@@ -211,8 +200,6 @@ class CatalogRequests:
         connection = self._connections.get(company_id, provider)
         if connection is None or self._has_documents is None:
             return None
-        if not declaration(provider).supports(Capability.BATCH_WRITES):
-            return None  # each customer and item syncs with its first invoice (or its own job)
         wanted = {
             "customers": connection.settings.auto_sync_customers,
             "items": connection.settings.auto_sync_items,

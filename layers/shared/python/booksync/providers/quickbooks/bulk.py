@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from booksync.documents import Customer, Item
 from booksync.errors import Rejected
-from booksync.providers.bulk import CatalogAnswer, CatalogWrite, Gate, OutOfTime
+from booksync.providers.bulk import CatalogAnswer, CatalogWrite, Gate, paced
 from booksync.providers.port import ItemRefs, Named, RemoteObject
 from booksync.providers.quickbooks import mapping
 from booksync.providers.quickbooks.adapter import ANY_ACTIVE, INACTIVE_BY_EMAIL, QuickBooksProvider
@@ -144,12 +144,7 @@ class QuickBooksCatalog:
         return answers
 
     def _gated(self, call: Callable[[], T], *, batch: bool) -> T:
-        if not self._gate.acquire(batch=batch, deadline=self._deadline()):
-            raise OutOfTime("no QuickBooks request slot before the invocation's deadline")
-        try:
-            return call()
-        finally:
-            self._gate.release(batch=batch)
+        return paced(self._gate, self._deadline(), call, batch=batch, provider="QuickBooks")
 
 
 def _body(write: CatalogWrite) -> tuple[str, str, Json]:
