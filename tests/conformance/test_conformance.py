@@ -301,3 +301,65 @@ def test_a_payment_across_invoices_is_one_payment_or_not_supported_where_declare
     assert world.row(DocumentKind.PAYMENT, split.id).pending_bucket is None, (
         "the sweep has nothing to re-queue"
     )
+
+
+class FoundNothingYet:
+    """``adapter`` whose first ``find_customer`` answers, then waits until ``go`` before the engine
+    hears it: a worker that looked before another worker's create landed."""
+
+    def __init__(self, adapter: object) -> None:
+        self.inner = adapter
+        self.looked = threading.Event()
+        self.go = threading.Event()
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self.inner, name)
+        if name != "find_customer" or self.looked.is_set():
+            return attr
+
+        def find(*args: object, **kwargs: object) -> object:
+            found = attr(*args, **kwargs)
+            self.looked.set()
+            assert self.go.wait(30), "never let go"
+            return found
+
+        return find
+
+
+def test_a_worker_that_looked_before_another_ones_lost_create_looks_again_before_creating(
+    lenient_world: World,
+) -> None:
+    """Lookup after doubt, where the books accept two customers under one name (FreshBooks, Wave):
+    worker 2 finds no customer while worker 1's create is on its way; worker 1's create lands and
+    its answer is lost; worker 2 then takes the write over and must look again (the intent shows
+    an earlier attempt) instead of creating a second customer. (Books that refuse the name answer
+    the second create with a duplicate, and the engine finds the first by e-mail.)"""
+    world = lenient_world
+    world.service.put_invoice(world.company, builders.invoice())
+    world.books.lose_answer("customer")
+    held = Held(world.books.adapter, "create_customer")
+    late = FoundNothingYet(world.books.adapter)
+    first: list[BaseException] = []
+    second: list[str] = []
+
+    def deliver_first() -> None:
+        try:
+            world.engine("w1", held).run(world.job())
+        except TransientError as exc:
+            first.append(exc)
+
+    one = threading.Thread(target=deliver_first)
+    two = threading.Thread(target=lambda: second.append(world.engine("w2", late).run(world.job()).outcome))
+    one.start()
+    try:
+        assert held.entered.wait(30), "worker 1 reached the customer's create"
+        two.start()
+        assert late.looked.wait(30), "worker 2 looked for the customer"
+    finally:
+        held.released.set()
+        one.join(30)
+        late.go.set()
+        two.join(30)
+    assert len(first) == 1, "worker 1's answer was lost"
+    assert second == [Outcome.SYNCED]
+    assert world.books.counts("customer", "invoice") == (1, 1)
