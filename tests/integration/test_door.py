@@ -173,9 +173,9 @@ def test_text_longer_than_quickbooks_keeps_is_accepted_for_books_that_keep_it(
     api: SimpleNamespace, request: pytest.FixtureRequest
 ) -> None:
     """QuickBooks' limits are QuickBooks': a company on a provider that declares none of them
-    (the in-memory Plain Books, as "wave") keeps the 22-character number whole."""
-    request.addfinalizer(REGISTRY.declare(plain_books(name="wave").declaration()))
-    with_invoice_and_payment(api, books="wave")
+    (the in-memory Plain Books, as "memory") keeps the 22-character number whole."""
+    request.addfinalizer(REGISTRY.declare(plain_books(name="memory").declaration()))
+    with_invoice_and_payment(api, books="memory")
     for path, body in LONG_TEXT.items():
         status, answer, _ = api.call("PUT", path, body, claims=admin())
         assert status == 201, (path, answer)

@@ -1,6 +1,6 @@
 """Square payouts become one QuickBooks deposit each: the job over real tables (moto) and the
 QuickBooks sandbox, with Square's side in memory (tests/fakes/square_payouts.py). Books of another
-provider (the in-memory one, declared under ``wave``) book a payout, or say they cannot."""
+provider (the in-memory one, declared under ``memory``) book a payout, or say they cannot."""
 
 from __future__ import annotations
 
@@ -409,20 +409,20 @@ def test_a_connection_waiting_for_its_organisation_says_so_and_the_payout_waits(
 
 
 @pytest.fixture
-def wave(tables: SimpleNamespace, request: pytest.FixtureRequest) -> Callable[..., SimpleNamespace]:
-    """Opens books of the in-memory provider, declared as ``wave`` with the capabilities given
+def memory_books(tables: SimpleNamespace, request: pytest.FixtureRequest) -> Callable[..., SimpleNamespace]:
+    """Opens books of the in-memory provider, declared as ``memory`` with the capabilities given
     beside its plain ones, connected for the company as QuickBooks is in ``world``."""
 
     def open_books(*capabilities: Capability) -> SimpleNamespace:
-        books = plain_books(*capabilities, name="wave")
+        books = plain_books(*capabilities, name="memory")
         request.addfinalizer(REGISTRY.declare(books.declaration()))
-        return SimpleNamespace(**books_world("wave", "books-1", books, "1", "2", "4", "1"), books=books)
+        return SimpleNamespace(**books_world("memory", "books-1", books, "1", "2", "4", "1"), books=books)
 
     return open_books
 
 
-def test_books_that_cannot_book_a_payout_say_so_once_and_are_never_retried(wave: Any) -> None:
-    world = wave(Capability.PAYMENTS)
+def test_books_that_cannot_book_a_payout_say_so_once_and_are_never_retried(memory_books: Any) -> None:
+    world = memory_books(Capability.PAYMENTS)
     books: FakeProvider = world.books
     result = world.job().handle(message())
     said = "Booking a payout is not supported by Plain Books (Square payout po_1)."
@@ -432,7 +432,7 @@ def test_books_that_cannot_book_a_payout_say_so_once_and_are_never_retried(wave:
     [run] = [r for r in world.runs.recent(COMPANY) if r.kind == "deposit"]
     assert (run.status, run.provider, run.errors[0].code, run.errors[0].message) == (
         "not_supported",
-        "wave",
+        "memory",
         "not_supported",
         said,
     )
@@ -443,8 +443,10 @@ def test_books_that_cannot_book_a_payout_say_so_once_and_are_never_retried(wave:
     assert world.job(grace_seconds=0).retry_waiting() == 0
 
 
-def test_books_of_any_provider_that_book_payouts_get_one_deposit_through_their_port(wave: Any) -> None:
-    world = wave(Capability.PAYMENTS, Capability.DEPOSITS)
+def test_books_of_any_provider_that_book_payouts_get_one_deposit_through_their_port(
+    memory_books: Any,
+) -> None:
+    world = memory_books(Capability.PAYMENTS, Capability.DEPOSITS)
     books: FakeProvider = world.books
     books.fail_next("create_deposit", "lost_answer")  # made, but its answer never came back
     results = [deliver(world, message()) for _ in range(3)]
@@ -455,10 +457,11 @@ def test_books_of_any_provider_that_book_payouts_get_one_deposit_through_their_p
     assert results[0].deposit_id == deposit.id and deposit.data["total"] == Decimal(PAYOUT_CENTS).scaleb(-2)
     assert deposit.data["marker"] == marker(COMPANY, "po_1") and deposit.data["bank"] == "2"
     links = {
-        world.docs.get(COMPANY, DocumentKind.PAYMENT, f"square-sq-{sq}").link("wave").remote_id for sq in "ab"
+        world.docs.get(COMPANY, DocumentKind.PAYMENT, f"square-sq-{sq}").link("memory").remote_id
+        for sq in "ab"
     }
     assert {line.payment_id for line in deposit.data["lines"] if line.payment_id} == links
-    assert {r.provider for r in world.runs.recent(COMPANY)} == {"wave"}
+    assert {r.provider for r in world.runs.recent(COMPANY)} == {"memory"}
 
 
 def test_the_deposit_write_ends_before_its_claim_does(world: SimpleNamespace) -> None:
