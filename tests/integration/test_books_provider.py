@@ -80,6 +80,8 @@ def test_with_several_books_connected_the_request_must_name_one(api: SimpleNames
         assert "Plain Books (memory)" in problem["detail"] and "QuickBooks (quickbooks)" in problem["detail"]
         assert problem["fix"] == "Add ?provider= with one of: memory, quickbooks."
     assert api.queue.jobs == []
+    status, read, _ = api.call("GET", "/invoices/inv-1", claims=member())  # the document still reads
+    assert status == 200 and read["sync"] is None
     status, _, _ = api.call("POST", "/invoices/inv-1/sync?provider=memory", claims=admin())
     assert status == 202 and [j.provider for j in api.queue.jobs] == ["memory"]
 

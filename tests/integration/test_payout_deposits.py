@@ -464,6 +464,25 @@ def test_books_of_any_provider_that_book_payouts_get_one_deposit_through_their_p
     assert {r.provider for r in world.runs.recent(COMPANY)} == {"memory"}
 
 
+def test_with_several_books_connected_the_payout_waits_and_is_booked_once_one_remains(
+    memory_books: Any,
+) -> None:
+    """Which books a payout belongs in is not guessed: its intent is keyed by provider, so a retry
+    that picked the other connection would book it twice."""
+    world = memory_books(Capability.PAYMENTS, Capability.DEPOSITS)
+    books: FakeProvider = world.books
+    ConnectionModel(
+        COMPANY, "quickbooks", connection_id="c2", status="connected", account_id="realm-9"
+    ).save()
+    result = world.job().handle(message())
+    assert result.status == "waiting" and result.deposit_id is None
+    assert "Plain Books and QuickBooks are connected" in world.payouts.get(COMPANY, "po_1").waiting_for[0]
+    assert books.calls["create_deposit"] == 0 and world.square.reads["po_1"] == 0
+    ConnectionModel.get(COMPANY, "quickbooks").delete()
+    assert world.job(grace_seconds=0).retry_waiting() == 1
+    assert world.payouts.get(COMPANY, "po_1").status == "deposited" and books.calls["create_deposit"] == 1
+
+
 def test_the_deposit_write_ends_before_its_claim_does(world: SimpleNamespace) -> None:
     """A deposit whose claim is about to lapse is not sent (another worker may take the claim and
     book it): the attempt fails retryably with nothing sent, and the next one books it once."""

@@ -282,6 +282,17 @@ def test_the_secret_is_sealed_on_the_connection_row_never_kept_in_clear(world: S
     assert secrets_of(world).current("acct-a") == (VERIFIERS["acct-a"], None)
 
 
+def test_disconnecting_forgets_the_sealed_secret_with_the_tokens(world: SimpleNamespace) -> None:
+    assert secrets_of(world).keep("acct-a", VERIFIERS["acct-a"])
+    ConnectionRepository().disconnect(ConnectionModel.get("acme", PROVIDER), now=0.0)
+    row = ConnectionModel.get("acme", PROVIDER)
+    assert (row.webhook_secret_ciphertext, row.webhook_secret_key, row.webhook_secret_set_at) == (
+        None,
+        None,
+        None,
+    )
+
+
 @pytest.mark.parametrize(
     ("signed_with", "detail"),
     [

@@ -20,6 +20,7 @@ from booksync.errors import (
     AccountTaken,
     BooksyncError,
     ConsentNotYours,
+    FieldProblem,
     InvalidRequest,
     NoBooksConnected,
     NotFoundError,
@@ -522,10 +523,15 @@ class Integrations:
     def document_sync(
         self, company_id: str, kind: DocumentKind, doc_id: str, provider: str | None
     ) -> dict[str, Any] | None:
-        """``document_state``, or None while no books are connected: the document reads without."""
+        """``document_state``, or None while no books are connected, or several and none named: the
+        document reads without (its sync-status route says which to name)."""
         try:
             return self.document_state(company_id, kind, doc_id, provider)
         except NoBooksConnected:
+            return None
+        except FieldProblem:
+            if provider:
+                raise
             return None
 
     def _dependents(self, company_id: str, rows: Sequence[DocumentModel]) -> dict[str, list[DocumentModel]]:

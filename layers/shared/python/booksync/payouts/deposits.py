@@ -223,12 +223,14 @@ class PayoutDeposits:
             return PayoutResult(payout.id, row.status, row.last_run_id, deposit_id=row.deposit_id)
         now = self._clock()
         # The company's books, whichever provider keeps them (None: none connected).
-        connection = self._connections.accounting_connection(row.company_id)
+        books = self._connections.accounting_connections(row.company_id)
+        connection = books[0] if books else None
         provider = str(connection.provider) if connection is not None else SOURCE
         run = self._runs.start(
             row.company_id, provider=provider, kind="deposit", trigger=trigger, subject=payout.id, now=now
         )
-        attempt = _Attempt(self, row, payout, run.run_id, connection)
+        others = [str(b.provider) for b in books[1:]]
+        attempt = _Attempt(self, row, payout, run.run_id, connection, also=others)
         try:
             result = attempt.run(event_type)
         except BaseException as exc:
@@ -260,8 +262,14 @@ class _Attempt:
         payout: Payout,
         run_id: str,
         connection: ConnectionModel | None,
+        *,
+        also: list[str],
     ) -> None:
         self.j = job
+        # The company's other accounting connections: with several, which books the deposit
+        # belongs in is not known, and the intent is keyed by provider, so a retry that chose
+        # another one would book the payout twice. It waits until one remains.
+        self.also = also
         self.row = row
         self.payout = payout
         self.run_id = run_id
@@ -278,6 +286,14 @@ class _Attempt:
         connection = self.connection
         if connection is None:
             return self._skip("No accounting system is connected: no deposit is made for this payout.")
+        if self.also:
+            labels = " and ".join(self.j._declarations(p).label for p in [self.provider, *self.also])
+            return self._wait(
+                [
+                    f"one accounting system to keep the company's books ({labels} are connected: "
+                    "disconnect the other)"
+                ]
+            )
         declared = self.j._declarations(self.provider)
         if not declared.supports(Capability.DEPOSITS):
             return self._not_supported(

@@ -431,6 +431,11 @@ class ConnectionRepository:
                 ConnectionModel.token_key.remove(),
                 ConnectionModel.token_nonce.remove(),
                 ConnectionModel.token_ciphertext.remove(),
+                # The webhook signing secret is a credential too: a reconnect is sent a new one.
+                ConnectionModel.webhook_secret_key.remove(),
+                ConnectionModel.webhook_secret_nonce.remove(),
+                ConnectionModel.webhook_secret_ciphertext.remove(),
+                ConnectionModel.webhook_secret_set_at.remove(),
                 ConnectionModel.has_refresh_token.set(False),
                 ConnectionModel.refresh_due_at.remove(),
                 ConnectionModel.token_version.set(ConnectionModel.token_version + 1),
