@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -239,6 +240,14 @@ def _covers(key: str, grant: GrantKey) -> bool:
     )
 
 
+DYNAMODB_WRITES = frozenset(
+    {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+)
+# A table named by its logical id, not a wildcard: ``...:table/{DocumentsTable}`` (no index).
+_TABLE = re.compile(r":table/\{[A-Za-z0-9]+\}$")
+_NAMED = re.compile(r"\{[A-Za-z0-9]+\}$")  # a reason's resource pattern ending in one logical id
+
+
 def _wildcard_resource(pattern: str) -> bool:
     """``*``, or an ARN whose resource name is a wildcard (``...:key/*``, ``...:parameter/app/*``)."""
     return pattern == "*" or pattern.endswith(("/*", ":*"))
@@ -254,6 +263,8 @@ class FunctionReport:
     # "<action>" or "<action> on <resource pattern>" (wildcards allowed) -> why the grant stays
     # though unused or broad; the function's own keys first, then those of "*"
     reasons: Mapping[str, str]
+    # the keys of ``reasons`` that are the function's own (not those of "*")
+    own: frozenset[str] = frozenset()
 
     @functools.cached_property
     def allowed(self) -> frozenset[GrantKey]:
@@ -301,6 +312,21 @@ class FunctionReport:
         return any(_covers(key, grant) for grant in [*self.unused, *broad])
 
     @property
+    def writes_where_reads_suffice(self) -> list[GrantKey]:
+        """DynamoDB write grants (a CrudPolicy, say) on a table this function's recorded calls only
+        read, or never touched, unless a reason of the function's own names that table: a shared
+        reason, or one for every table, cannot keep a write grant where reads suffice."""
+        written = {use.resource for use in self.used if use.action in DYNAMODB_WRITES}
+        return sorted(
+            grant
+            for grant in self.unused
+            if grant.action in DYNAMODB_WRITES
+            and _TABLE.search(grant.resource)
+            and not any(wildcard_match(grant.resource, resource) for resource in written)
+            and not any(_covers(key, grant) and _NAMED.search(key.partition(" on ")[2]) for key in self.own)
+        )
+
+    @property
     def without_reason(self) -> list[GrantKey]:
         return [
             *(grant for grant in self.unused if self.reason(grant) is None),
@@ -317,7 +343,9 @@ def report(
         own = reasons.get(function, {})
         # The function's own keys first, with their own words, then the shared ones it lacks.
         ordered = {**own, **{key: why for key, why in shared.items() if key not in own}}
-        reports.append(FunctionReport(function, role, frozenset(used.get(function, set())), ordered))
+        reports.append(
+            FunctionReport(function, role, frozenset(used.get(function, set())), ordered, frozenset(own))
+        )
     return reports
 
 
@@ -344,6 +372,10 @@ def render(reports: Iterable[FunctionReport]) -> str:
             reason = item.reason(grant, broad=True) or "NO REASON"
             lines.append(f"  too broad  {grant} (used on {on})  -- {reason}")
         lines.extend(f"  REFUSED now, though used  {use.action} on {use.resource}" for use in item.refused)
+        lines.extend(
+            f"  WRITE where reads suffice  {grant}  -- no reason of {item.function}'s own names the table"
+            for grant in item.writes_where_reads_suffice
+        )
     return "\n".join(lines)
 
 
@@ -364,8 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(reports))
     for stale in stale_reasons(reports, reasons):
         print(f"stale reason (it covers no unused or too broad grant): {stale}")
-    missing = sum(len(item.without_reason) for item in reports)
-    print(f"\n{missing} unused or too broad grant(s) without a reason")
+    missing = sum(len(item.without_reason) + len(item.writes_where_reads_suffice) for item in reports)
+    print(f"\n{missing} unused or too broad grant(s) without a reason (or writes where reads suffice)")
     return 1 if missing else 0
 
 
