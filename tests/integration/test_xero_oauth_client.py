@@ -10,13 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from booksync.errors import ConfigurationError, NeedsReconnection, TransientError
+from booksync.providers.http import HttpClient
 from booksync.providers.oauth_common import code_challenge, new_code_verifier
 from booksync.providers.port import OAuthClient, TokenSet
-from booksync.providers.xero.oauth import XeroOAuth
+from booksync.providers.xero.oauth import XeroOAuth, auth_event_id
 from booksync.security.tokens import ConnectionTokenSource
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
 from booksync.settings import XeroSettings
@@ -100,6 +103,46 @@ def test_consent_to_two_organisations_lists_both_with_tenant_and_connection_ids(
 
     one = _connect(oauth, control, tenants=[listed[1].id])
     assert [o.name for o in oauth.list_organisations(one)] == [listed[1].name]
+
+
+def test_a_later_consent_lists_only_the_organisations_it_granted(
+    oauth: XeroOAuth, control: XeroControl
+) -> None:
+    """Xero's /connections lists every organisation the user ever connected the app to: a consent
+    for one, after one for both, must offer that one only (its access token's authEventId)."""
+    both = _connect(oauth, control)
+    first, second = oauth.list_organisations(both)
+    later = _connect(oauth, control, tenants=[second.id])
+    event = auth_event_id(later.access_token)
+    assert event and event != auth_event_id(both.access_token)
+    assert [o.id for o in oauth.list_organisations(later)] == [second.id]
+    assert oauth.owns_account(later, second.id) and not oauth.owns_account(later, first.id)
+
+
+class _Recording(HttpClient):
+    """The OAuth client's HTTP, every request's method and path noted."""
+
+    def __init__(self) -> None:
+        super().__init__(provider="xero", label="Xero sign-in")
+        self.sent: list[tuple[str, str]] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        self.sent.append((method, urlsplit(url).path))
+        return super().request(method, url, **kwargs)
+
+
+def test_disconnect_without_a_refresh_token_deletes_the_connection_and_revokes_nothing(
+    sandbox: XeroSandbox, control: XeroControl
+) -> None:
+    http = _Recording()
+    oauth = XeroOAuth.from_settings(_settings(sandbox), http=http)
+    tokens = _connect(oauth, control)
+    chosen, other = oauth.list_organisations(tokens)
+    http.sent.clear()
+    oauth.disconnect(access_token=tokens.access_token, refresh_token=None, ids=chosen.ids)
+    assert http.sent == [("DELETE", f"/connections/{chosen.ids['connection']}")]
+    assert [o.id for o in oauth.list_organisations(tokens)] == [other.id]
+    assert tokens.refresh_token and oauth.refresh(tokens.refresh_token).access_token  # the grant lives
 
 
 def test_a_broad_scope_setting_is_refused_by_xero_at_consent(

@@ -6,6 +6,11 @@ refresh token, and the one spent is still accepted for a 30-minute grace (a clie
 answer may retry with it, and gets the same new refresh token); a refresh token unused for 60 days
 lapses; a failed grant is 400 ``{"error": "invalid_grant"}``. PKCE (S256) is accepted in place
 of the client secret. New apps must ask for granular scopes: a broad one is ``invalid_scope``.
+
+Access tokens are JWTs, as Xero's are, whose ``authentication_event_id`` claim names the consent
+they come from (refreshes keep it). ``GET /connections`` lists every organisation the user has
+connected the app to, over all their consents; ``?authEventId=`` keeps those one consent granted
+(what an app must ask after a consent, or it would offer organisations connected earlier).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import html
+import json
 import secrets
 import threading
 import uuid
@@ -69,6 +75,10 @@ def _utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
 def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
 
@@ -120,6 +130,7 @@ class Grant:
     previous_refresh: str | None = None
     previous_until: float = 0.0
     last_answer: dict[str, Any] = field(default_factory=dict)
+    auth_event_id: str = ""  # the consent's, in every access token's claims
 
     @property
     def account(self) -> str:
@@ -288,13 +299,14 @@ class XeroIdentity:
             secrets.token_hex(32) if "offline_access" in code.scopes else None,
             self.clock.now(),
         )
-        self._connect(grant, code.tenants)
+        grant.auth_event_id = self._connect(grant, code.tenants)
         self.grants[grant.id] = grant
         return self._answer(grant)
 
-    def _connect(self, grant: Grant, tenants: list[str]) -> None:
+    def _connect(self, grant: Grant, tenants: list[str]) -> str:
         """A connection per organisation chosen; one the app already had keeps its id (Xero
-        keeps the connection and moves its updatedDateUtc when a user reconnects)."""
+        keeps the connection and moves its updatedDateUtc when a user reconnects). Answers the
+        consent's authentication event id."""
         event, now = str(uuid.uuid4()), _utc_now()
         earlier = {
             connection.tenant_id: connection
@@ -318,6 +330,7 @@ class XeroIdentity:
                 if other.client_id == grant.client_id:
                     other.connections.pop(connection.id, None)
             grant.connections[connection.id] = connection
+        return event
 
     def _refresh(self, request: Request, form: dict[str, str]) -> dict[str, Any]:
         client_id = self._client(request, form, pkce=True)
@@ -340,8 +353,29 @@ class XeroIdentity:
                 return self._answer(grant)
         raise errors.oauth_error("invalid_grant")
 
+    def _access_token(self, grant: Grant) -> str:
+        """A JWT as Xero's access tokens are (header, claims, signature; the signature is random
+        bytes here: apps read the claims of a token they got from the token endpoint)."""
+        now = int(self.clock.now())
+        claims = {
+            "nbf": now,
+            "exp": now + int(self.config.access_token_lifetime_s),
+            "iss": "https://identity.xero.com",
+            "aud": "https://identity.xero.com/resources",
+            "client_id": grant.client_id,
+            "sub": "sandbox-user",
+            "auth_time": now,
+            "xero_userid": "sandbox-user",
+            "jti": uuid.uuid4().hex,
+            "authentication_event_id": grant.auth_event_id,
+            "scope": grant.scopes,
+        }
+        header = {"alg": "RS256", "kid": "sandbox", "typ": "JWT"}
+        parts = [_b64url(json.dumps(part).encode()) for part in (header, claims)]
+        return ".".join([*parts, _b64url(secrets.token_bytes(32))])
+
     def _answer(self, grant: Grant) -> dict[str, Any]:
-        access = secrets.token_urlsafe(48)
+        access = self._access_token(grant)
         self.tokens.issue(access, grant, self.config.access_token_lifetime_s)
         answer: dict[str, Any] = {
             "access_token": access,
@@ -393,9 +427,20 @@ class XeroIdentity:
         event = request.param("authEventId")
         with self.lock:
             found = [
-                c.public() for c in grant.connections.values() if event is None or c.auth_event_id == event
+                c.public()
+                for c in self._users_connections(grant).values()
+                if event is None or c.auth_event_id == event
             ]
         return json_response(200, found)
+
+    def _users_connections(self, grant: Grant) -> dict[str, Connection]:
+        """Every connection the (sandbox's one) user gave the grant's app, over all its consents."""
+        return {
+            connection.id: connection
+            for other in self.grants.values()
+            if other.client_id == grant.client_id and not other.revoked
+            for connection in other.connections.values()
+        }
 
     def disconnect(self, request: Request, connection_id: str) -> Response:
         try:
@@ -403,8 +448,19 @@ class XeroIdentity:
         except XeroError as error:
             return error.response()
         with self.lock:
-            if grant.connections.pop(connection_id, None) is None:
+            owner = next(
+                (
+                    other
+                    for other in self.grants.values()
+                    if other.client_id == grant.client_id
+                    and not other.revoked
+                    and connection_id in other.connections
+                ),
+                None,
+            )
+            if owner is None:
                 return errors.not_found(f"Connection {connection_id}").response()
+            del owner.connections[connection_id]
         return Response(204)
 
     # ------------------------------------------------------------ the control API's

@@ -3,6 +3,8 @@ Xero would (plain HTTP with httpx, no booksync code): the control client and a c
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +33,13 @@ def authorize_url(base_url: str, client_id: str, redirect_uri: str, scope: str =
 
 def redirect_params(location: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+
+
+def auth_event_id(access_token: str) -> str:
+    """The consent an access token comes from: its JWT's ``authentication_event_id`` claim."""
+    claims = access_token.split(".")[1]
+    decoded: dict[str, str] = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    return decoded["authentication_event_id"]
 
 
 def consent_form(page: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -103,8 +112,10 @@ class XeroControl(ControlClient):
         )
         answer.raise_for_status()
         tokens = answer.json()
-        connections = self.http.get(
-            "/connections", headers={"authorization": f"Bearer {tokens['access_token']}"}
+        connections = self.http.get(  # the organisations this consent granted (its event's)
+            "/connections",
+            params={"authEventId": auth_event_id(tokens["access_token"])},
+            headers={"authorization": f"Bearer {tokens['access_token']}"},
         )
         connections.raise_for_status()
         return Tokens(

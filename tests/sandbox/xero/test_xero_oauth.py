@@ -11,7 +11,14 @@ import pytest
 from xero_helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 
 from local.sandboxes.xero.server import XeroSandbox
-from local.sandboxes.xero.testing import Tokens, XeroClient, XeroControl, authorize_url, consent_form
+from local.sandboxes.xero.testing import (
+    Tokens,
+    XeroClient,
+    XeroControl,
+    auth_event_id,
+    authorize_url,
+    consent_form,
+)
 
 
 def _refresh(control: XeroControl, refresh_token: str) -> httpx.Response:
@@ -37,9 +44,19 @@ def test_the_consent_page_offers_every_organisation_and_connects_the_chosen_ones
     assert {c["tenantId"] for c in connections} == {tenant for tenant, _ in offered}
     assert all(c["tenantType"] == "ORGANISATION" and c["id"] and c["tenantName"] for c in connections)
     one = control.connect(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, tenants=[offered[1][0]])
-    assert [c["tenantName"] for c in _connections(control, one.access_token).json()] == [
-        "Second Company (US)"
-    ]
+    assert one.tenant_ids == [offered[1][0]]
+    # /connections lists what the user connected over every consent; the access token's
+    # authentication_event_id names the consent, and ?authEventId= keeps what it granted.
+    listed = _connections(control, one.access_token).json()
+    assert {c["tenantId"] for c in listed} == {tenant for tenant, _ in offered}
+    event = auth_event_id(one.access_token)
+    assert event != auth_event_id(both.access_token)
+    granted = control.http.get(
+        "/connections",
+        params={"authEventId": event},
+        headers={"authorization": f"Bearer {one.access_token}"},
+    ).json()
+    assert [(c["tenantName"], c["authEventId"]) for c in granted] == [("Second Company (US)", event)]
 
 
 def test_the_code_answers_xeros_tokens_once(control: XeroControl) -> None:

@@ -18,13 +18,16 @@ providers.md 2.1 and 7.1:
   connection id and a tenantId, the ``xero-tenant-id`` of every Accounting call);
   ``DELETE /connections/{id}`` removes one (204).
 
-The token answer names no organisation: ``list_organisations`` asks ``/connections``, and the
+The token answer names no organisation: ``list_organisations`` asks ``/connections`` for those
+the consent granted (``?authEventId=``, the ``authentication_event_id`` claim of its access token:
+``/connections`` alone lists every organisation the user ever connected the app to), and the
 core lists them for an admin to pick when there are several.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -169,8 +172,15 @@ class XeroOAuth:
 
     def list_organisations(self, tokens: TokenSet) -> list[Organisation]:
         """The organisations (``tenantType`` ORGANISATION; practices have no Accounting API) the
-        app is connected to with these tokens, from ``GET /connections``."""
-        response = self._http.request("GET", self.connections_url, headers=_bearer(tokens.access_token))
+        consent behind these tokens granted, from ``GET /connections?authEventId=`` (the access
+        token's ``authentication_event_id``; a token without that claim lists every connection)."""
+        event = auth_event_id(tokens.access_token)
+        response = self._http.request(
+            "GET",
+            self.connections_url,
+            params={"authEventId": event} if event else None,
+            headers=_bearer(tokens.access_token),
+        )
         if not response.is_success:
             raise self._error(response, secrets=(tokens.access_token, tokens.refresh_token))
         body = response_json(response)
@@ -190,9 +200,11 @@ class XeroOAuth:
         ]
 
     def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
-        """Remove the tenant's connection (``DELETE /connections/{id}``), then revoke the grant.
-        A connection already gone (404) is success; an expired access token (401) leaves the
-        deletion to the revocation, which ends every connection of the grant."""
+        """Remove the tenant's connection (``DELETE /connections/{id}``), then revoke the grant
+        by its refresh token. A connection already gone (404) is success; an expired access token
+        (401) leaves the deletion to the revocation, which ends every connection of the grant.
+        Without a refresh token there is nothing to revoke (Xero revokes refresh tokens only, and
+        the access token ends by itself within 30 minutes): the connection's deletion is all."""
         connection = ids.get("connection")
         if connection:
             response = self._http.request(
@@ -203,7 +215,8 @@ class XeroOAuth:
             )
             if not (response.is_success or response.status_code in (401, 404)):
                 raise self._error(response, secrets=(access_token, refresh_token))
-        self.revoke(refresh_token or access_token)
+        if refresh_token:
+            self.revoke(refresh_token)
 
     # ------------------------------------------------------------------ helpers
 
@@ -259,6 +272,22 @@ class XeroOAuth:
             status=status,
             fix="Check the redirect URI registered for the Xero app, then connect again.",
         )
+
+
+def auth_event_id(access_token: str) -> str | None:
+    """The consent an access token comes from: the ``authentication_event_id`` claim of Xero's
+    JWT. Read, not verified: booksync got the token from Xero's token endpoint itself, over TLS,
+    and uses the claim only to ask Xero which connections that consent made. None when the token
+    is no JWT or lacks the claim."""
+    parts = access_token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    event = claims.get("authentication_event_id") if isinstance(claims, dict) else None
+    return event if isinstance(event, str) and event else None
 
 
 def _bearer(access_token: str) -> dict[str, str]:
