@@ -173,16 +173,48 @@ def test_an_organisation_another_company_holds_is_refused_and_the_choice_stays_o
     assert shown["status"] == "connected"
 
 
-def test_a_reconnection_that_chooses_another_organisation_frees_the_one_it_left(
+WEST = Organisation(
+    id="tenant-west", name="West Roofing Ltd", ids={"tenant": "tenant-west", "connection": "conn-w"}
+)
+
+
+def test_a_reconnection_keeps_the_chosen_organisation_while_its_consent_still_grants_it(
     world: SimpleNamespace,
 ) -> None:
     connect(world.service)
     world.service.choose_organisation(company_id="acme", provider=PROVIDER, organisation_id="tenant-north")
-    connect(world.service)  # reconnected: the old organisation stays claimed while choosing
+    # Reconnected (the grant had died): the consent grants both again, so nothing is asked.
+    world.oauth.organisations = (
+        SOUTH,
+        dataclasses.replace(NORTH, ids={**NORTH.ids, "connection": "conn-n2"}),
+    )
+    again = connect(world.service)
+    assert (again.status, again.account_id, again.first) == ("connected", "tenant-north", False)
+    shown = world.service.describe("acme", PROVIDER)
+    assert shown["account_ids"] == {"tenant": "tenant-north", "connection": "conn-n2"}  # Xero's ids now
+    assert world.connections.account_owner(PROVIDER, "tenant-north") == "acme"
+    assert [(c.account_id, c.first) for c in world.hooks] == [("tenant-north", True), ("tenant-north", False)]
+
+
+def test_a_reconnection_whose_consent_no_longer_grants_the_choice_asks_again_and_frees_it_once_chosen(
+    world: SimpleNamespace,
+) -> None:
+    connect(world.service)
+    world.service.choose_organisation(company_id="acme", provider=PROVIDER, organisation_id="tenant-north")
+    world.oauth.organisations = (SOUTH, WEST)
+    again = connect(world.service)  # the old organisation stays claimed while choosing
+    assert again.status == ConnectionStatus.CHOOSE_ORGANISATION and again.first is False
     assert world.connections.account_owner(PROVIDER, "tenant-north") == "acme"
     world.service.choose_organisation(company_id="acme", provider=PROVIDER, organisation_id="tenant-south")
     assert world.connections.account_owner(PROVIDER, "tenant-north") is None
     assert [(c.account_id, c.first) for c in world.hooks] == [("tenant-north", True), ("tenant-south", False)]
+
+
+def test_connecting_again_after_a_disconnect_asks_for_the_organisation_again(world: SimpleNamespace) -> None:
+    connect(world.service)
+    world.service.choose_organisation(company_id="acme", provider=PROVIDER, organisation_id="tenant-north")
+    world.service.disconnect(company_id="acme", provider=PROVIDER)
+    assert connect(world.service).status == ConnectionStatus.CHOOSE_ORGANISATION
 
 
 def test_disconnecting_while_choosing_revokes_the_grant_alone(world: SimpleNamespace) -> None:

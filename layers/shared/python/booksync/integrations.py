@@ -261,7 +261,7 @@ class Integrations:
                 fix="Start the connection again and choose one account on the consent screen.",
             )
         previous = self._connections.get(pending.company_id, provider)
-        chosen = granted[0] if len(granted) == 1 else None
+        chosen = granted[0] if len(granted) == 1 else _kept_choice(previous, granted)
         if chosen is not None:
             self._claim(provider, chosen.id, pending.company_id)
         connection_id = self._connections.new_connection_id()
@@ -704,6 +704,14 @@ def _no_account(provider: str) -> InvalidRequest:
         f"{provider_label(provider)} did not say which account was connected.",
         fix="Start the connection again.",
     )
+
+
+def _kept_choice(previous: ConnectionModel | None, granted: Sequence[Organisation]) -> Organisation | None:
+    """A reconnection keeps the organisation an admin chose when its consent still grants it
+    (with the ids Xero answers now); else, or after a disconnect, the admin chooses again."""
+    if previous is None or previous.status == ConnectionStatus.DISCONNECTED or not previous.account_id:
+        return None
+    return next((org for org in granted if org.id == previous.account_id), None)
 
 
 def _choice(organisation: Organisation) -> dict[str, Any]:
