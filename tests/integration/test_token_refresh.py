@@ -341,3 +341,32 @@ def test_a_rejected_token_is_refreshed_on_a_connection_refreshed_hundreds_of_tim
     env.repo.get(COMPANY, "quickbooks").update(actions=[ConnectionModel.token_version.set(1_000)])
     assert source(env).refreshed_after_rejection(rejected) != rejected
     assert env.oauth.refresh_calls == 1
+
+
+class _OvertakenMidCall:
+    """The provider's token endpoint, reached by worker A only after its lease lapsed and worker B
+    (another Lambda instance) refreshed and stored newer tokens: A's refresh token is spent."""
+
+    def __init__(self, env: SimpleNamespace, clock: list[float]) -> None:
+        self.oauth, self.env, self.clock = env.oauth, env, clock
+        self.name, self.uses_pkce = env.oauth.name, False
+
+    def refresh(self, refresh_token: str) -> object:
+        self.clock[0] += 120  # A stalls past its 90-second lease
+        source(self.env, clock=lambda: self.clock[0], owner="b").keep_alive()
+        return self.oauth.refresh(refresh_token)  # invalid_grant: B rotated it
+
+
+def test_a_worker_whose_lease_lapsed_never_stores_its_older_tokens_over_newer_ones(
+    env: SimpleNamespace,
+) -> None:
+    connect(env.repo, env.vault, env.oauth, expires_in=60)  # due
+    clock = [time.time()]
+    late = source(env, clock=lambda: clock[0], owner="a")
+    late._oauth = _OvertakenMidCall(env, clock)  # type: ignore[assignment]
+    access = late.access_token()  # refused invalid_grant, yet B's newer tokens stand and serve
+    row = env.repo.get(COMPANY, "quickbooks")
+    assert row.status == "connected" and row.has_refresh_token is True and row.last_error_code is None
+    stored = env.vault.open(sealed_tokens(row), TokenContext(COMPANY, "quickbooks", row.connection_id))
+    assert access == stored.access_token and stored.refresh_token in env.oauth._live_refresh
+    assert env.oauth.refresh_calls == 2

@@ -116,22 +116,34 @@ class ConnectionTokenSource:
             tokens = self._tokens(row)
             if not tokens.refresh_token:
                 self._mark_needs_reconnection(row, tokens, "The connection has no refresh token.")
+                return self._newer_than(row)
             new = self._call_refresh(row, tokens)
-            if not self._store(row, fence, new):
-                raise TransientError(
-                    "The token refresh lease expired before the new token was stored.", provider=self.provider
-                )
+            if new is None or not self._store(row, fence, new):
+                # This lease lapsed and another worker (or a reconnect) stored newer tokens:
+                # those stand, never this worker's older ones over them.
+                return self._newer_than(row)
             return new.access_token
         finally:
             self._repo.release_lease(row, owner=self._owner, fence=fence)
 
-    def _call_refresh(self, row: ConnectionModel, tokens: PlainTokens) -> TokenSet:
+    def _call_refresh(self, row: ConnectionModel, tokens: PlainTokens) -> TokenSet | None:
+        """The provider's new tokens; None when it refused a refresh token that newer tokens had
+        already replaced (the refusal is then no news about the connection)."""
         assert tokens.refresh_token is not None
         try:
             return self._oauth.refresh(tokens.refresh_token)
         except NeedsReconnection as exc:
             self._mark_needs_reconnection(row, tokens, exc.message)
-            raise  # unreachable: _mark_needs_reconnection raises
+            return None
+
+    def _newer_than(self, row: ConnectionModel) -> str:
+        """The access token stored after ``row``'s, when fresh; else the refresh is retried later."""
+        now = self._load()
+        if int(now.token_version) != int(row.token_version) and self._fresh(now):
+            return self._tokens(now).access_token
+        raise TransientError(
+            "The token refresh lease expired before the new token was stored.", provider=self.provider
+        )
 
     def _store(self, row: ConnectionModel, fence: int, new: TokenSet) -> bool:
         plain = PlainTokens(access_token=new.access_token, refresh_token=new.refresh_token)
@@ -153,13 +165,19 @@ class ConnectionTokenSource:
         return stored
 
     def _mark_needs_reconnection(self, row: ConnectionModel, tokens: PlainTokens, reason: str) -> None:
-        self._repo.mark_broken(
+        """Needs Reconnection, said and raised; unless the tokens that failed are no longer those
+        stored (a worker whose lease lapsed, refused a refresh token another already rotated, or
+        a reconnect meanwhile): then nothing is written and this returns."""
+        marked = self._repo.mark_broken(
             row,
             status=ConnectionStatus.NEEDS_RECONNECTION,
             code="invalid_grant",
             message=reason,
             sealed_without_refresh=self._cipher.seal(tokens.without_refresh(), token_context(row)),
+            only_version=int(row.token_version),
         )
+        if not marked:
+            return
         raise NeedsReconnection(
             f"{self.provider} no longer accepts this connection's refresh token: {reason}",
             provider=self.provider,

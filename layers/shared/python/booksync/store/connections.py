@@ -405,8 +405,11 @@ class ConnectionRepository:
         code: str,
         message: str,
         sealed_without_refresh: SealedTokens | None = None,
-    ) -> None:
-        """Record a dead grant. With ``sealed_without_refresh`` the refresh token is cleared too."""
+        only_version: int | None = None,
+    ) -> bool:
+        """Record a dead grant. With ``sealed_without_refresh`` the refresh token is cleared too.
+        With ``only_version``: only while the stored tokens are still that version (the ones that
+        failed), so newer tokens are never overwritten by older ones; False when they are not."""
         actions: list[Action] = [
             ConnectionModel.status.set(status),
             ConnectionModel.last_error_code.set(code),
@@ -421,7 +424,16 @@ class ConnectionRepository:
                 ConnectionModel.refresh_due_at.remove(),
                 ConnectionModel.token_version.set(ConnectionModel.token_version + 1),
             ]
-        row.update(actions=actions)
+        try:
+            row.update(
+                actions=actions,
+                condition=ConnectionModel.token_version == only_version if only_version is not None else None,
+            )
+        except UpdateError as exc:
+            if only_version is not None and _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def disconnect(self, row: ConnectionModel, *, now: float) -> None:
         """Forget the tokens; keep settings, mappings and history so a reconnect picks up where it was."""
