@@ -1,9 +1,12 @@
-"""Fifty workers on an expired token: one token call at Intuit (the sandbox), no invalid_grant.
+"""Fifty workers on an expired token: one token call at the provider's sandbox, no invalid_grant,
+for every provider whose refresh tokens rotate (QuickBooks and Xero).
 
 Each worker is its own ``ConnectionTokenSource`` (its own lease owner, as separate Lambda
 instances are) over the real connection row in DynamoDB (moto server), the real KMS vault and the
-real ``QuickBooksOAuth`` client against the sandbox's token endpoint, which rotates refresh tokens
-exactly as Intuit does: a second refresh with the same refresh token is invalid_grant.
+provider's real OAuth client against its sandbox's token endpoint, which rotates refresh tokens as
+the provider does: Intuit answers a second refresh with the same token invalid_grant; Xero answers
+it, within its 30-minute grace, with the same new token, so only the count of token calls shows a
+second refresh there.
 """
 
 from __future__ import annotations
@@ -11,42 +14,146 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from types import SimpleNamespace
 
+import httpx
 import pytest
+from booksync.providers.port import OAuthClient
 from booksync.providers.quickbooks.client import QuickBooksClient
 from booksync.providers.quickbooks.oauth import QuickBooksOAuth
+from booksync.providers.xero.oauth import XeroOAuth
 from booksync.security.tokens import ConnectionTokenSource
-from booksync.security.vault import KmsTokenVault
-from booksync.store.connections import ConnectionRepository, sealed_tokens, token_context
+from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
+from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_tokens, token_context
 from booksync.store.models import ConnectionModel
 
+from local.sandboxes.xero.server import XeroSandbox
+from local.sandboxes.xero.testing import SCOPES, XeroControl, redirect_params
 from tests.reliability.conftest import CLIENT_ID, CLIENT_SECRET, COMPANY
 from tests.threads import run_threads
 
 pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("reliability")]
 
 WORKERS = 50
+XERO_REDIRECT = "https://api.example.com/oauth/xero/callback"
 
 
-def token_source(stack: SimpleNamespace) -> ConnectionTokenSource:
+@dataclass
+class World:
+    """One company connected to one provider, as the stampede sees it."""
+
+    provider: str
+    key_id: str  # the KMS key the tokens are sealed with
+    oauth: Callable[[], OAuthClient]  # a worker's own client (its own Lambda instance)
+    refreshes: Callable[[], int]  # refresh-token calls the sandbox answered so far
+    refused: Callable[[], int]  # invalid_grant answers so far
+    expire: Callable[[], None]  # the access tokens expire at the provider
+    answered: Callable[[str], bool]  # the provider answers a call made with this access token
+
+
+def token_source(world: World) -> ConnectionTokenSource:
     return ConnectionTokenSource(
         company_id=COMPANY,
-        provider="quickbooks",
+        provider=world.provider,
         repository=ConnectionRepository(),
-        cipher=KmsTokenVault(stack.env["TOKEN_KEY_ID"]),
-        oauth=QuickBooksOAuth(
-            client_id=CLIENT_ID, client_secret=CLIENT_SECRET, token_url=stack.env["QBO_TOKEN_URL"]
-        ),
+        cipher=KmsTokenVault(world.key_id),
+        oauth=world.oauth(),
     )
 
 
-def stored_access_token(stack: SimpleNamespace) -> str:
-    row = ConnectionModel.get(COMPANY, "quickbooks", consistent_read=True)
+def stored_access_token(world: World) -> str:
+    row = ConnectionModel.get(COMPANY, world.provider, consistent_read=True)
     sealed = sealed_tokens(row)
     assert sealed is not None
-    return KmsTokenVault(stack.env["TOKEN_KEY_ID"]).open(sealed, token_context(row)).access_token
+    return KmsTokenVault(world.key_id).open(sealed, token_context(row)).access_token
+
+
+def quickbooks_world(stack: SimpleNamespace) -> World:
+    def refreshes() -> int:
+        return stack.control.token_calls(stack.realm).get("refresh_token", 0)
+
+    return World(
+        provider="quickbooks",
+        key_id=stack.env["TOKEN_KEY_ID"],
+        oauth=lambda: QuickBooksOAuth(
+            client_id=CLIENT_ID, client_secret=CLIENT_SECRET, token_url=stack.env["QBO_TOKEN_URL"]
+        ),
+        refreshes=refreshes,
+        refused=lambda: stack.control.token_calls(stack.realm).get("invalid_grant", 0),
+        expire=lambda: stack.control.expire_tokens(stack.realm),
+        answered=lambda token: "QueryResponse" in _query_with(stack, token),
+    )
+
+
+@pytest.fixture
+def xero_world(tables: SimpleNamespace, kms_key: str) -> Iterator[World]:
+    """A company connected to one organisation of the Xero sandbox (its consent, code exchange and
+    /connections through booksync's XeroOAuth), its tokens sealed on its connection row."""
+    with XeroSandbox() as sandbox, XeroControl(sandbox.url) as control:
+        control.register_client(CLIENT_ID, CLIENT_SECRET, [XERO_REDIRECT])
+
+        def oauth() -> XeroOAuth:
+            return XeroOAuth(
+                client_id=CLIENT_ID,
+                client_secret=CLIENT_SECRET,
+                auth_url=f"{sandbox.url}/identity/connect/authorize",
+                token_url=f"{sandbox.url}/connect/token",
+                revoke_url=f"{sandbox.url}/connect/revocation",
+                connections_url=f"{sandbox.url}/connections",
+                scopes=SCOPES.split(),
+            )
+
+        url = oauth().authorization_url(state="s1", redirect_uri=XERO_REDIRECT)
+        params = redirect_params(url)
+        code = control.consent(params.pop("client_id"), params.pop("redirect_uri"), **params)["code"]
+        tokens = oauth().exchange_code(code=code, redirect_uri=XERO_REDIRECT)
+        [organisation] = oauth().list_organisations(tokens)[:1]
+        repo = ConnectionRepository()
+        connection_id = repo.new_connection_id()
+        repo.store_connection(
+            company_id=COMPANY,
+            provider="xero",
+            connection_id=connection_id,
+            account_id=organisation.id,
+            account_ids=organisation.ids,
+            sealed=KmsTokenVault(kms_key).seal(
+                PlainTokens(tokens.access_token, tokens.refresh_token),
+                TokenContext(COMPANY, "xero", connection_id),
+            ),
+            times=TokenTimes(access_expires_at=tokens.access_expires_at.timestamp(), refresh_expires_at=None),
+            has_refresh_token=True,
+            connected_by="admin",
+            now=time.time(),
+            refresh_every=86_400,
+        )
+        calls = control.call("GET", "/tokens")["token_calls"]  # the code exchange's
+
+        def answered(token: str) -> bool:
+            org = httpx.get(
+                f"{sandbox.url}/api.xro/2.0/Organisation",
+                headers={"Authorization": f"Bearer {token}", "xero-tenant-id": organisation.id},
+            )
+            return org.status_code == 200 and bool(org.json()["Organisations"])
+
+        yield World(
+            provider="xero",
+            key_id=kms_key,
+            oauth=oauth,
+            refreshes=lambda: int(control.call("GET", "/tokens")["token_calls"]) - calls,
+            refused=lambda: 0,  # the sandbox counts answered token calls only: errors show refusals
+            expire=lambda: control.call("POST", "/tokens/expire", {"tenant_id": organisation.id}),
+            answered=answered,
+        )
+
+
+@pytest.fixture(params=["quickbooks", "xero"])
+def world(request: pytest.FixtureRequest) -> World:
+    if request.param == "quickbooks":
+        return quickbooks_world(request.getfixturevalue("stack"))
+    world: World = request.getfixturevalue("xero_world")
+    return world
 
 
 def all_at_once(work: Callable[[], str]) -> tuple[list[str], list[BaseException]]:
@@ -71,38 +178,37 @@ def all_at_once(work: Callable[[], str]) -> tuple[list[str], list[BaseException]
     return results, errors
 
 
-def test_fifty_workers_on_an_expired_token_make_one_token_call(stack: SimpleNamespace) -> None:
-    old = stored_access_token(stack)
-    before = stack.control.token_calls(stack.realm)
-    # The access token has expired, at Intuit and in the connection row.
-    stack.control.expire_tokens(stack.realm)
-    ConnectionModel(COMPANY, "quickbooks").update(
+def test_fifty_workers_on_an_expired_token_make_one_token_call(world: World) -> None:
+    old = stored_access_token(world)
+    before, refused = world.refreshes(), world.refused()
+    # The access token has expired, at the provider and in the connection row.
+    world.expire()
+    ConnectionModel(COMPANY, world.provider).update(
         actions=[ConnectionModel.access_expires_at.set(time.time() - 1)]
     )
 
-    results, errors = all_at_once(lambda: token_source(stack).access_token())
+    results, errors = all_at_once(lambda: token_source(world).access_token())
 
-    after = stack.control.token_calls(stack.realm)
     assert errors == []
-    assert after.get("refresh_token", 0) - before.get("refresh_token", 0) == 1
-    assert after.get("invalid_grant", 0) == before.get("invalid_grant", 0) == 0
-    assert len(results) == WORKERS and set(results) == {stored_access_token(stack)} and old not in results
-    # The new token works: a query with it is answered.
-    assert "QueryResponse" in _query_with(stack, results[0])
+    assert world.refreshes() - before == 1
+    assert world.refused() == refused == 0
+    assert len(results) == WORKERS and set(results) == {stored_access_token(world)} and old not in results
+    assert world.answered(results[0])  # the new token works: a call with it is answered
 
 
 def test_fifty_workers_rejected_with_401_refresh_once_through_the_client(stack: SimpleNamespace) -> None:
     """The connection row still thinks the token is fresh; Intuit says 401 (it expired early)."""
-    old = stored_access_token(stack)
+    world = quickbooks_world(stack)
+    old = stored_access_token(world)
     before = stack.control.token_calls(stack.realm)
     stack.control.expire_tokens(stack.realm)
 
     def query() -> str:
         client = QuickBooksClient(
-            realm_id=stack.realm, tokens=token_source(stack), api_base_url=stack.env["QBO_API_BASE_URL"]
+            realm_id=stack.realm, tokens=token_source(world), api_base_url=stack.env["QBO_API_BASE_URL"]
         )
         client.query("SELECT * FROM Account MAXRESULTS 1")
-        return stored_access_token(stack)
+        return stored_access_token(world)
 
     results, errors = all_at_once(query)
 
@@ -119,8 +225,6 @@ def test_fifty_workers_rejected_with_401_refresh_once_through_the_client(stack: 
 
 
 def _query_with(stack: SimpleNamespace, token: str) -> dict[str, object]:
-    import httpx
-
     answer = httpx.post(
         f"{stack.env['QBO_API_BASE_URL']}/v3/company/{stack.realm}/query",
         content="SELECT * FROM Account MAXRESULTS 1",
