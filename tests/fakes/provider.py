@@ -160,6 +160,7 @@ class FakeProvider:
             version=str(stored.version) if self.versioned else None,
             name=stored.data.get("name"),
             active=stored.active,
+            voided=stored.data.get("voided") is True,
             marker=stored.data.get("marker"),
             total=stored.data.get("total"),
             balance=stored.data.get("balance"),
@@ -299,7 +300,9 @@ class FakeProvider:
         self._can(Capability.VOIDS, "voids")
         return self._fault(
             "void_invoice",
-            lambda: self._update("invoice", remote, {"total": Decimal(0), "balance": Decimal(0)}),
+            lambda: self._update(
+                "invoice", remote, {"total": Decimal(0), "balance": Decimal(0), "voided": True}
+            ),
         )
 
     def delete_invoice(self, remote: RemoteObject, *, idempotency_key: str) -> None:

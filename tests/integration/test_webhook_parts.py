@@ -414,13 +414,20 @@ def test_a_fetch_a_redelivery_can_fix_gives_the_event_back(world: SimpleNamespac
     assert webhook_consumer(PROVIDER).handle_message(message) == {"own_write": 1}
 
 
-def test_a_fetch_no_redelivery_fixes_acts_on_the_event_as_it_came(world: SimpleNamespace) -> None:
+def test_a_fetch_no_redelivery_fixes_is_recorded_not_fetched_saying_why(world: SimpleNamespace) -> None:
     remote = linked_invoice(world)
+    world.books._update("invoice", RemoteObject(id=remote), {"memo": "edited in the books"})
     signed_delivery(world, object_id=remote)
     world.failures.append(NeedsReconnection("grant revoked", provider=PROVIDER))
-    assert consume(world) == [{"drift": 1}]  # no version to compare: recorded as a change
+    assert consume(world) == [{"not_fetched": 1}]
     (row,) = list(WebhookEventModel.scan())
-    assert row.outcome == "drift"
+    assert row.outcome == "not_fetched"
+    assert row.detail == (
+        f"{LABEL} invoice {remote} could not be read for this event (NeedsReconnection: grant revoked); "
+        "booksync did not guess what changed."
+    )
+    link = link_of()
+    assert (link.remote_id, link.remote_change) == (remote, None)  # neither drift nor a delete
 
 
 def test_a_thin_consumer_without_token_access_says_what_its_settings_lack(world: SimpleNamespace) -> None:

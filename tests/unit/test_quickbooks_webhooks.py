@@ -21,7 +21,7 @@ from booksync.webhooks.sources import SsmVerifierToken
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fakes.webhooks import FakeInbox
+from tests.fakes.webhooks import FakeInbox, compared_digests
 
 TOKEN = "verifier-7f3a9c2e"
 LEGACY = {
@@ -91,14 +91,7 @@ def test_signature_is_base64_hmac_sha256_of_the_raw_body() -> None:
 
 
 def test_signature_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[bytes, bytes]] = []
-    real = hmac.compare_digest
-
-    def spy(a: bytes, b: bytes) -> bool:
-        calls.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr(signature.hmac, "compare_digest", spy)
+    calls = compared_digests(monkeypatch)
     body = b"{}"
     assert signature.signature_matches(body, signed(body), TOKEN)
     assert not signature.signature_matches(body, signed(b"[]"), TOKEN)

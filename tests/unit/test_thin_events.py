@@ -25,6 +25,7 @@ class Events:
     def __init__(self) -> None:
         self.claimed: set[str] = set()
         self.outcomes: dict[str, str] = {}
+        self.details: dict[str, str | None] = {}
 
     def claim(self, row: WebhookEventModel, *, now: float) -> bool:
         if row.event_key in self.claimed:
@@ -34,6 +35,7 @@ class Events:
 
     def finish(self, row: WebhookEventModel, *, outcome: str, detail: str | None) -> None:
         self.outcomes[str(row.event_key)] = outcome
+        self.details[str(row.event_key)] = detail
 
     def release(self, row: WebhookEventModel) -> None:
         self.claimed.discard(str(row.event_key))
@@ -185,12 +187,31 @@ def test_a_fetch_a_redelivery_can_fix_gives_the_claim_back() -> None:
     ],
     ids=["reconnect", "daily-limit"],
 )
-def test_a_fetch_no_redelivery_fixes_acts_on_the_event_as_it_came(failure: Exception) -> None:
+def test_a_fetch_no_redelivery_fixes_is_recorded_not_fetched_not_guessed(failure: Exception) -> None:
     consumer, links, fetches, events = processor()
     remote = linked(links, fetches)
+    fetches.books._update("invoice", remote, {"memo": "edited"})
     fetches.fail = failure
+    assert consumer.handle(thin(remote.id)) == "not_fetched"
+    assert events.outcomes == {"quickbooks#e-1": "not_fetched"}
+    assert events.details["quickbooks#e-1"] == (
+        f"Plain Books INVOICE {remote.id} could not be read for this event "
+        f"({type(failure).__name__}: {failure}); booksync did not guess what changed."
+    )
+    assert (links.changes, links.deleted) == ([], [])  # neither drift nor a delete
+
+
+def test_an_invoice_standing_voided_in_the_books_is_a_void_recorded_as_drift() -> None:
+    """A thin event says "update"; the record says voided there: a void, never copied back."""
+    consumer, links, fetches, _ = processor()
+    remote = linked(links, fetches)
+    fetches.books._update("invoice", remote, {"voided": True})
     assert consumer.handle(thin(remote.id)) == "drift"
-    assert events.outcomes == {"quickbooks#e-1": "drift"}
+    assert links.changes == [(remote.id, "Void")]
+    # Voided by booksync itself (the document is void): its own write, nothing recorded.
+    links.rows[remote.id].status = "VOID"
+    assert consumer.handle(thin(remote.id, n=2)) == "own_write"
+    assert links.changes == [(remote.id, "Void")]
 
 
 def test_events_that_say_what_happened_are_never_fetched() -> None:

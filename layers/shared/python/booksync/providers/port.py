@@ -43,6 +43,9 @@ class RemoteObject:
     total: Decimal | None = None
     balance: Decimal | None = None
     active: bool = True
+    # An invoice that stands voided in the books (Xero's VOIDED): a thin webhook's fetch reads it
+    # as a void made there.
+    voided: bool = False
     marker: str | None = None
     currency: str | None = None  # ISO 4217, where the provider says (a QuickBooks customer's)
 

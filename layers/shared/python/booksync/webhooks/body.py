@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
+
 
 def load_json(body: bytes | str) -> Any:
     """The body's JSON; raises ValueError saying what is wrong with it."""
@@ -15,3 +17,13 @@ def load_json(body: bytes | str) -> Any:
         raise ValueError("the body is not JSON booksync can read (it is nested too deep)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"the body is not JSON ({type(exc).__name__}: {exc})") from None
+
+
+def describe_invalid(exc: ValidationError, most: int = 5) -> str:
+    """What is wrong with a parsed body, field by field (the first ``most``), for its 400."""
+    parts = []
+    for err in exc.errors()[:most]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        parts.append(f"{where}: {err.get('msg', 'is invalid')}")
+    more = len(exc.errors()) - most
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

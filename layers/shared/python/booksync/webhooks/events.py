@@ -14,9 +14,11 @@ recorded on the event row and acknowledged.
 A provider whose events are thin (its feed says so: Xero and FreshBooks send a record's type and
 id) has each record booksync links fetched through its adapter, with the connection's tokens,
 behind the rate limiter's gate and within the invocation's deadline (``fetch_for``): a record
-that is gone is a delete, one found is a change at the version it holds (the same version as
-booksync's last push: its own write). A fetch that fails for a reason a redelivery can change
-gives the event back to the queue.
+that is gone is a delete, one that stands voided a void, one found is a change at the version it
+holds (the same version as booksync's last push: its own write). A fetch that fails for a reason
+a redelivery can change gives the event back to the queue; one no redelivery changes (a grant
+revoked, the day's requests spent) is recorded as ``not_fetched`` with its reason: booksync does
+not guess from a thin event what changed.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ ECHO_SKEW_SECONDS = 5.0
 
 # What the port can read back by id: the records a thin event is made whole from.
 FETCHED_KINDS = frozenset({DocumentKind.CUSTOMER, DocumentKind.ITEM, DocumentKind.INVOICE})
+
+
+class _NotFetched(Exception):
+    """A thin event's record could not be read, and no redelivery would read it; says why."""
 
 
 def _fetch(provider: AccountingProvider, kind: DocumentKind, remote_id: str) -> RemoteObject | None:
@@ -147,18 +153,30 @@ class ChangeEventProcessor:
         kind = self._feed.kinds.get(event.entity)
         if kind is None:
             return "ignored", f"booksync does not sync {event.entity} objects."
-        outcomes = {self._act_for(connection, kind, event) for connection in connections}
-        return ",".join(sorted(outcomes)), None
+        acted = [self._act_for(connection, kind, event) for connection in connections]
+        details = [detail for _, detail in acted if detail]
+        return ",".join(sorted({outcome for outcome, _ in acted})), "; ".join(details) or None
 
-    def _act_for(self, connection: ConnectionModel, kind: DocumentKind, event: ChangeEvent) -> str:
+    def _act_for(
+        self, connection: ConnectionModel, kind: DocumentKind, event: ChangeEvent
+    ) -> tuple[str, str | None]:
+        """The outcome for one connection, and what a person reads on the event's row."""
         company_id = connection.company_id
         if event.operation is WebhookOperation.MERGE and event.merged_away_id:
-            return self._merged(company_id, kind, event, event.merged_away_id)
+            return self._merged(company_id, kind, event, event.merged_away_id), None
         rows = self._links.linked(company_id, kind, [event.entity_id])
         if not rows:
-            return "not_linked"
+            return "not_linked", None
         if self._feed.thin and kind in FETCHED_KINDS:
-            event = self._fetched(connection, kind, event)
+            try:
+                event = self._fetched(connection, kind, event)
+            except _NotFetched as exc:
+                return "not_fetched", str(exc)
+        return self._changed(company_id, kind, event, rows), None
+
+    def _changed(
+        self, company_id: str, kind: DocumentKind, event: ChangeEvent, rows: list[DocumentModel]
+    ) -> str:
         if event.operation is WebhookOperation.DELETE:
             return self._deleted(company_id, kind, event, rows)
         if event.operation is WebhookOperation.EMAILED:
@@ -174,8 +192,8 @@ class ChangeEventProcessor:
     def _fetched(self, connection: ConnectionModel, kind: DocumentKind, event: ChangeEvent) -> ChangeEvent:
         """A thin event made whole from the record, read with the connection's tokens (through
         its gate, within the deadline). A provider error a redelivery can change is raised (the
-        event goes back to its queue); any other leaves the event as it came, and so does the
-        day's requests spent: no redelivery comes after the provider's next day begins."""
+        event goes back to its queue); any other is ``_NotFetched``, and so is the day's requests
+        spent: no redelivery comes after the provider's next day begins."""
         assert self._fetch_for is not None
         try:
             remote = _fetch(self._fetch_for(connection), kind, event.entity_id)
@@ -186,8 +204,13 @@ class ChangeEventProcessor:
                 f"{self._provider} record not fetched for its event",
                 extra={"event": event.event_id, "error": type(exc).__name__},
             )
-            return event
-        return event.fetched(remote.version if remote else None, exists=remote is not None)
+            raise _NotFetched(
+                f"{self._label} {event.entity} {event.entity_id} could not be read for this event "
+                f"({type(exc).__name__}: {exc}); booksync did not guess what changed."
+            ) from None
+        if remote is None:
+            return event.fetched(None, exists=False)
+        return event.fetched(remote.version, exists=True, voided=remote.voided)
 
     def _code(self, what: str) -> str:
         return f"{what}_in_{self._provider}"

@@ -83,10 +83,13 @@ class ChangeEvent:
         """What the event's row records: booksync's word, or the provider's for one booksync has none for."""
         return self.provider_operation or self.operation.value
 
-    def fetched(self, version: str | None, *, exists: bool) -> ChangeEvent:
-        """This event as the record fetched for it says: gone (a delete), or changed at ``version``."""
+    def fetched(self, version: str | None, *, exists: bool, voided: bool = False) -> ChangeEvent:
+        """This event as the record fetched for it says: gone (a delete), voided (a void), or
+        changed at ``version``."""
         if not exists:
             return replace(self, operation=WebhookOperation.DELETE, provider_operation=None)
+        if voided:
+            return replace(self, operation=WebhookOperation.VOID, provider_operation=None, version=version)
         return replace(self, version=version)
 
 

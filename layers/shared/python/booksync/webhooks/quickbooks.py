@@ -14,28 +14,17 @@ lenient about everything else, so a field Intuit adds later does not make us ref
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from booksync.documents import DocumentKind
 from booksync.keys import OutsideKey
-from booksync.webhooks.body import load_json
+from booksync.webhooks.body import describe_invalid, load_json
 from booksync.webhooks.port import ChangeEvent, ChangeFeed, WebhookOperation
-from booksync.webhooks.receiver import (
-    MAX_MESSAGE_BYTES,
-    Inbox,
-    OneSecret,
-    ProviderTexts,
-    SignedWebhookReceiver,
-    VerifierToken,
-    truncated,
-)
-from booksync.webhooks.signature import signature_matches
+from booksync.webhooks.receiver import ChangesReceiver, ProviderTexts
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +112,7 @@ def parse_payload(body: bytes | str) -> list[ChangeEvent]:
         if isinstance(document, dict) and "eventNotifications" in document:
             return _from_legacy(_Legacy.model_validate(document))
     except ValidationError as exc:
-        raise MalformedPayload(_describe(exc)) from None
+        raise MalformedPayload(describe_invalid(exc)) from None
     raise MalformedPayload(
         "expected a JSON array of CloudEvents or an object with eventNotifications "
         f"(got a JSON {type(document).__name__})"
@@ -199,15 +188,6 @@ def _text(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
-        parts.append(f"{where}: {err.get('msg', 'is invalid')}")
-    more = len(exc.errors()) - 5
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
-
-
 _QUICKBOOKS = ProviderTexts(
     provider="quickbooks",
     sender="Intuit",
@@ -227,51 +207,10 @@ _QUICKBOOKS = ProviderTexts(
 )
 
 
-class QuickBooksWebhookReceiver(SignedWebhookReceiver[list[ChangeEvent]]):
+class QuickBooksWebhookReceiver(ChangesReceiver):
     texts = _QUICKBOOKS
     malformed = MalformedPayload
     log = logger
 
-    def __init__(
-        self,
-        *,
-        token: VerifierToken,
-        inbox: Inbox,
-        production: bool,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(secrets=OneSecret(token), inbox=inbox, production=production, clock=clock)
-
     def _parse(self, body: bytes) -> list[ChangeEvent]:
         return parse_payload(body)
-
-    def _matches(self, body: bytes, signature: str | None, secret: str) -> bool:
-        return signature_matches(body, signature, secret)
-
-    def _queued_extra(self, parsed: list[ChangeEvent]) -> dict[str, Any]:
-        return {"events": len(parsed)}
-
-    def _too_big(
-        self, envelope: dict[str, Any], text: str, parsed: list[ChangeEvent] | None, malformed: str | None
-    ) -> list[str]:
-        if parsed is None:
-            return [truncated(envelope, text, malformed)]
-        return _chunks(envelope, parsed)
-
-
-def _chunks(envelope: dict[str, Any], events: list[ChangeEvent]) -> list[str]:
-    """A delivery too big for one message (Intuit sets no size limit) travels as its events."""
-    messages: list[str] = []
-    batch: list[dict[str, Any]] = []
-    size = 0
-    for event in events:
-        item = event.to_json()
-        item_size = len(json.dumps(item).encode()) + 2
-        if batch and size + item_size > MAX_MESSAGE_BYTES - 200:
-            messages.append(json.dumps({**envelope, "events": batch}))
-            batch, size = [], 0
-        batch.append(item)
-        size += item_size
-    if batch:
-        messages.append(json.dumps({**envelope, "events": batch}))
-    return messages
