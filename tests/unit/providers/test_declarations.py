@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from booksync.errors import NotFoundError
+from booksync.errors import ConfigurationError, NotFoundError
 from booksync.providers import registry
 from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
 from booksync.providers.one_by_one import OneByOne
@@ -45,10 +45,10 @@ def settings(monkeypatch: pytest.MonkeyPatch, **extra: str) -> ApiSettings:
 
 def test_an_unknown_provider_is_refused_naming_the_ones_booksync_knows() -> None:
     with pytest.raises(NotFoundError) as refused:
-        registry.declaration("xero")
-    assert refused.value.message == "booksync knows no provider 'xero' (it knows quickbooks, square)."
-    assert refused.value.fix == "Use one of: quickbooks, square."
-    with pytest.raises(NotFoundError, match="it knows quickbooks, square"):
+        registry.declaration("wave")
+    assert refused.value.message == "booksync knows no provider 'wave' (it knows quickbooks, square, xero)."
+    assert refused.value.fix == "Use one of: quickbooks, square, xero."
+    with pytest.raises(NotFoundError, match="it knows quickbooks, square, xero"):
         provider_label("freshbooks")  # labels too come from declarations only
 
 
@@ -68,7 +68,7 @@ def test_the_declarations_say_what_each_provider_is_and_allows() -> None:
         "payments",
         "Square",
     )
-    assert registry.REGISTRY.names("accounting") == ("quickbooks",)
+    assert registry.REGISTRY.names("accounting") == ("quickbooks", "xero")
     assert registry.REGISTRY.names("payments") == ("square",)
     # Intuit's throttles per realm and app; no daily cap.
     assert quickbooks.limits == Limits(max_concurrent=10, requests_per_minute=500, batches_per_minute=40)
@@ -76,6 +76,29 @@ def test_the_declarations_say_what_each_provider_is_and_allows() -> None:
     assert quickbooks.supports(Capability.VERSIONS) and quickbooks.supports(Capability.DEPOSITS)
     assert not quickbooks.supports(Capability.ORGANISATION_CHOICE)
     assert square.capabilities == {Capability.WEBHOOKS} and square.builders.adapter is None
+
+
+def test_xero_declares_what_it_has_and_its_day_by_the_apps_tier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No versions and no batch writes; one payment per invoice (the core splits the rest); the
+    organisation chosen after consent; 5 in flight, 60 a minute and XERO_DAY_LIMIT a day."""
+    xero = registry.declaration("xero")
+    assert (xero.kind, xero.label, xero.account_on_redirect) == ("accounting", "Xero", None)
+    assert xero.capabilities == {
+        Capability.PAYMENTS,
+        Capability.REFUNDS,
+        Capability.VOIDS,
+        Capability.ORGANISATION_CHOICE,
+        Capability.INCOME_ACCOUNT_PER_ITEM,
+    }
+    assert xero.limits == Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=5000)
+    assert xero.income_account_names[0] == "Sales"
+    from booksync.providers.xero import declaration as xero_module
+
+    monkeypatch.setenv("XERO_DAY_LIMIT", "1000")
+    assert xero_module._day_limit() == 1000
+    monkeypatch.setenv("XERO_DAY_LIMIT", "2000")
+    with pytest.raises(ConfigurationError, match="XERO_DAY_LIMIT"):
+        xero_module._day_limit()
 
 
 def test_an_accounting_declaration_without_limits_or_adapter_is_refused() -> None:
@@ -103,12 +126,12 @@ def test_the_parts_are_built_from_each_providers_declaration(monkeypatch: pytest
 
 
 @pytest.mark.parametrize(
-    ("flow", "kept_alive"), [("code", ("quickbooks",)), ("pkce", ("quickbooks", "square"))]
+    ("flow", "kept_alive"), [("code", ("quickbooks", "xero")), ("pkce", ("quickbooks", "square", "xero"))]
 )
 def test_the_keep_alive_refreshes_the_providers_whose_refresh_tokens_lapse(
     monkeypatch: pytest.MonkeyPatch, flow: str, kept_alive: tuple[str, ...]
 ) -> None:
-    """Intuit's refresh tokens lapse 100 days after last use; Square's only in the PKCE flow."""
+    """Intuit's refresh tokens lapse 100 days after last use, Xero's 60; Square's only in the PKCE flow."""
     assert registry.refreshed_by_keep_alive(settings(monkeypatch, SQUARE_OAUTH_FLOW=flow)) == kept_alive
 
 
@@ -123,7 +146,7 @@ def test_a_declared_provider_joins_the_registry_and_the_not_supported_message_na
         builders=Builders(oauth=lambda _s: SimpleNamespace(), adapter=lambda _s, _a, _t: SimpleNamespace()),
     )
     grown = registry.REGISTRY.with_declaration(books)
-    assert grown.names("accounting") == ("quickbooks", "books") and grown.get("books") is books
+    assert grown.names("accounting") == ("quickbooks", "xero", "books") and grown.get("books") is books
     refused = books.not_supported(Capability.REFUNDS, "refund r-1")
     assert refused.message == "Recording refunds is not supported by Plain Books (refund r-1)."
     assert refused.code == "not_supported" and not refused.retryable and refused.provider == "books"

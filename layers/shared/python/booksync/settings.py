@@ -364,8 +364,8 @@ class SquareSettings(_Settings):
 
 
 class XeroSettings(_Settings):
-    """The Xero app (OAuth so far; issue 15). Not yet read by any declaration: Xero is registered
-    once its adapter exists. The secret lives in SSM; locally it may be a variable."""
+    """The Xero app (``providers/xero/declaration.py``). The secret lives in SSM; locally it may be
+    a variable."""
 
     client_id: str | None = Field(alias="XERO_CLIENT_ID", default=None)
     client_secret_param: str | None = Field(alias="XERO_CLIENT_SECRET_PARAM", default=None)
@@ -374,6 +374,13 @@ class XeroSettings(_Settings):
     token_url: str = Field(alias="XERO_TOKEN_URL", default="https://identity.xero.com/connect/token")
     revoke_url: str = Field(alias="XERO_REVOKE_URL", default="https://identity.xero.com/connect/revocation")
     connections_url: str = Field(alias="XERO_CONNECTIONS_URL", default="https://api.xero.com/connections")
+    api_base_url: str = Field(alias="XERO_API_BASE_URL", default="https://api.xero.com/api.xro/2.0")
+    # The Accounting API calls Xero allows a tenant a day, by the app's tier since 2026-03-02:
+    # 1,000 (Starter) or 5,000 (Core and above) (providers.md 7.1).
+    day_limit: int = Field(alias="XERO_DAY_LIMIT", default=5000)
+    # The TaxType of a taxable line on an invoice that bears tax (booksync's tax amount is sent
+    # with it): the organisation's sales tax rate in Xero.
+    sales_tax_type: str = Field(alias="XERO_SALES_TAX_TYPE", default="OUTPUT", min_length=1)
     # Space-separated; apps created since 2026-03-02 must ask for granular scopes (providers.md 7.1).
     scopes: str = Field(
         alias="XERO_SCOPES",
@@ -382,6 +389,13 @@ class XeroSettings(_Settings):
     )
     # "code" (the app authenticates with its secret) or "pkce" (S256; a PKCE app may have no secret).
     oauth_flow: Literal["code", "pkce"] = Field(alias="XERO_OAUTH_FLOW", default="code")
+
+    @field_validator("day_limit")
+    @classmethod
+    def _tier(cls, value: int) -> int:
+        if value not in (1000, 5000):
+            raise ValueError("must be 1000 (a Starter app) or 5000 (Core and above)")
+        return value
 
     @property
     def uses_pkce(self) -> bool:

@@ -318,11 +318,14 @@ class HttpClient:
         content: str | bytes | None = None,
         read: bool | None = None,
         idempotent: bool = False,
+        final_429: Callable[[httpx.Response], bool] | None = None,
     ) -> httpx.Response:
         """Send with retries; return any response that is not 429 or 5xx for the caller to parse.
 
         ``read``: the request has no side effect (default: GET/HEAD/OPTIONS). A POST query is a
         read. ``idempotent``: a write that is safe to repeat inline (the caller vouches for it).
+        ``final_429``: a 429 it says no wait here can cure (a provider's daily cap) is answered
+        to the caller, unretried.
         """
         method = method.upper()
         is_read = method in SAFE_METHODS if read is None else read
@@ -331,8 +334,12 @@ class HttpClient:
         attempt = 0
         while True:
             outcome = self._attempt(call, attempt, is_read=is_read)
-            if outcome.response is not None and not _retryable_status(outcome.response.status_code):
-                return outcome.response
+            response = outcome.response
+            if response is not None and (
+                not _retryable_status(response.status_code)
+                or (final_429 is not None and response.status_code == 429 and final_429(response))
+            ):
+                return response
             wait = self._next_wait(outcome, attempt, repeatable=repeatable, is_read=is_read)
             logger.info(
                 "retrying provider request",

@@ -32,10 +32,18 @@ def _square() -> AnyDeclaration:
     return DECLARATION
 
 
+def _xero() -> AnyDeclaration:
+    from booksync.providers.xero.declaration import DECLARATION
+
+    return DECLARATION
+
+
 # Loaded on first use: a function imports only the declarations it asks for.
-# Xero (providers/xero/) is not declared yet: only its OAuth client exists, and a row here would
-# open /integrations/xero routes that cannot work. It gets its row with its adapter (issue 15).
-_DECLARED: Mapping[str, Callable[[], AnyDeclaration]] = {"quickbooks": _quickbooks, "square": _square}
+_DECLARED: Mapping[str, Callable[[], AnyDeclaration]] = {
+    "quickbooks": _quickbooks,
+    "square": _square,
+    "xero": _xero,
+}
 
 
 _KINDS: Mapping[ProviderKind, str] = {

@@ -50,6 +50,11 @@ from booksync.providers.quickbooks.names import (
     distinct_name,
     utf16_length,
 )
+from booksync.providers.text import decimal_or_none as _decimal
+from booksync.providers.text import line as _line
+from booksync.providers.text import not_empty
+from booksync.providers.text import put as _put
+from booksync.providers.text import text_or_none as _text
 
 Json = dict[str, Any]
 
@@ -89,24 +94,8 @@ def _ref(value: str) -> Json:
     return {"value": value}
 
 
-def _put(body: Json, key: str, value: Any) -> None:
-    """Set only what has a value: in a sparse update an absent key leaves QuickBooks' value alone."""
-    if value not in (None, "", {}):
-        body[key] = value
-
-
-def _line(value: str | None, limit: int) -> str | None:
-    return clean_line(value, limit) if value else None
-
-
 def _not_empty(name: str, what: str, original: str) -> str:
-    if not name:
-        raise Rejected(
-            f"The {what} name {original!r} is empty once characters {LABEL} refuses are removed",
-            provider=PROVIDER,
-            fix=f"Give the {what} a name with letters or digits, then sync again.",
-        )
-    return name
+    return not_empty(name, what, original, provider=PROVIDER, label=LABEL)
 
 
 # ---------------------------------------------------------------------- customers
@@ -359,15 +348,6 @@ def carries_marker(obj: Mapping[str, Any], marker: str) -> bool:
     return marker_of(obj.get("PrivateNote")) == marker.strip()
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except ArithmeticError:
-        return None
-
-
 def to_remote(obj: Mapping[str, Any], name_key: str) -> RemoteObject:
     sync_token = obj.get("SyncToken")
     name = obj.get(name_key)
@@ -445,10 +425,6 @@ def to_account(obj: Mapping[str, Any]) -> Account:
 # ---------------------------------------------------------------------- reading back (the wizard)
 
 _ITEM_TYPES_READ = {"Service": "service", "NonInventory": "non_inventory", "Inventory": "inventory"}
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 def _address_read(obj: Any) -> Address | None:

@@ -1,2 +1,1 @@
-"""Xero (issue 15). Only the OAuth client so far: Xero is not in ``providers/registry.py`` until
-its adapter exists (registering it would open ``/integrations/xero`` routes that cannot work)."""
+"""Xero (issue 15): its OAuth client, Accounting API client, adapter and declaration."""

@@ -1,0 +1,130 @@
+"""Text cleaning before anything is sent to a provider, and the small field helpers every
+provider's mapping uses.
+
+- Control characters are removed, not replaced: field apps paste SKUs like "TKO-\\t813PB-1500B"
+  whose tab is an artefact, and providers refuse them.
+- Lengths are counted in UTF-16 code units (as Intuit's Java and Xero's .NET backends count
+  them), and text is cut on a character boundary so a surrogate pair (emoji) is never split.
+- A name made unique to one document (``distinct_name``) is the same each time, so a lookup
+  after an uncertain create finds it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import unicodedata
+from decimal import Decimal
+from typing import Any
+
+from booksync.errors import Rejected
+
+# Characters that render as nothing and only make two equal-looking names differ.
+_INVISIBLE = frozenset("\u200b\u2060\ufeff")
+
+
+def _dropped(char: str) -> bool:
+    # Cc: C0/C1 controls incl. tab and newline; Cs: lone surrogates, which cannot be encoded.
+    return char in _INVISIBLE or unicodedata.category(char) in ("Cc", "Cs")
+
+
+def utf16_length(text: str) -> int:
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def truncate_utf16(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` within ``limit`` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return text[:index]
+    return text
+
+
+def _collapse(text: str) -> str:
+    # str.split() with no argument splits on every Unicode space (NBSP, line separators…).
+    return " ".join(text.split())
+
+
+def clean_line(value: str, max_length: int) -> str:
+    """One line of text: controls removed, whitespace collapsed and trimmed, length bounded."""
+    text = unicodedata.normalize("NFC", value)
+    text = _collapse("".join(char for char in text if not _dropped(char)))
+    # Cutting can leave a trailing space, and in rare cases a prefix that NFC composes further.
+    while True:
+        cut = _collapse(unicodedata.normalize("NFC", truncate_utf16(text, max_length)))
+        if cut == text:
+            return cut
+        text = cut
+
+
+def name_key(name: str) -> str:
+    """What makes two names one where a provider keeps them unique regardless of case (QuickBooks,
+    Xero): letter case only. Nothing is folded further: "Strauß" is not "Strauss", "a:b" is not "a-b"."""
+    return name.strip().lower()
+
+
+def same_name(stored: str, wanted: str) -> bool:
+    """``stored`` (what the provider holds) is exactly the name ``wanted``, letter case aside."""
+    return name_key(stored) == name_key(wanted)
+
+
+def name_tag(doc_id: str) -> str:
+    """Six characters that stand for one booksync document (base32 of a hash of its id)."""
+    digest = hashlib.sha256(doc_id.encode()).digest()
+    return base64.b32encode(digest).decode()[:6].lower()
+
+
+def distinct_name(cleaned: str, doc_id: str, max_length: int) -> str:
+    """``cleaned`` made unique to one document within ``max_length``: "Jane Smith (k3f9qz)".
+
+    The same document always gets the same name, so a lookup after an uncertain create finds it.
+    """
+    suffix = f" ({name_tag(doc_id)})"
+    return clean_line(cleaned, max_length - len(suffix)) + suffix
+
+
+def clean_text(value: str, max_length: int) -> str:
+    """Multi-line text (descriptions, memos): keeps newlines, drops other controls, bounds length."""
+    text = unicodedata.normalize("NFC", value).replace("\r\n", "\n")
+    text = "".join(char for char in text if char in "\n\t" or not _dropped(char))
+    return truncate_utf16(text.strip(), max_length).rstrip()
+
+
+# ---------------------------------------------------------------------- fields of a provider's JSON
+
+
+def put(body: dict[str, Any], key: str, value: Any) -> None:
+    """Set only what has a value: in an update an absent key leaves the provider's value alone."""
+    if value not in (None, "", {}, []):
+        body[key] = value
+
+
+def line(value: str | None, limit: int) -> str | None:
+    return clean_line(value, limit) if value else None
+
+
+def not_empty(name: str, what: str, original: str, *, provider: str, label: str) -> str:
+    """``name`` (``original`` cleaned), refused when nothing is left of it."""
+    if not name:
+        raise Rejected(
+            f"The {what} name {original!r} is empty once characters {label} refuses are removed",
+            provider=provider,
+            fix=f"Give the {what} a name with letters or digits, then sync again.",
+        )
+    return name
+
+
+def decimal_or_none(value: Any) -> Decimal | None:
+    """A number of a provider's answer as Decimal; None where it is none."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def text_or_none(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None

@@ -1,0 +1,245 @@
+"""Low-level Xero Accounting API client: URLs, the tenant header, Idempotency-Key, errors.
+
+It speaks Xero's JSON (dicts in, dicts out) and raises booksync's typed errors (``faults.py``);
+the mapping from booksync documents lives in ``mapping.py``.
+
+- Every call names the organisation (``xero-tenant-id``) and asks for JSON.
+- Every write carries an ``Idempotency-Key`` derived from the intent's key: Xero keeps the first
+  answer 6 minutes and replays it to the same request, so the engine's retry of a write whose
+  answer was lost (a reset, a 5xx: reported uncertain, never resent inline) is answered, not made
+  again; past those minutes the engine's lookup finds it.
+- A 401 gets one refreshed token and one retry; a second 401, or a 403 (the tenant is no longer
+  connected), means the connection is down.
+- 429s with ``X-Rate-Limit-Problem`` ``minute``, ``appminute`` or ``concurrent`` are waited out
+  (``Retry-After``) by the HTTP client; a ``day`` one is answered at once as the daily limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote as quote_path
+
+from booksync.errors import ConfigurationError, RemoteNotFound, TransientError
+from booksync.providers.http import HttpClient, dumps_json, response_json, shared_client
+from booksync.providers.port import TokenSource
+from booksync.providers.xero.faults import day_limit_reached, to_error
+from booksync.providers.xero.oauth import LABEL, PROVIDER
+
+if TYPE_CHECKING:
+    import httpx
+
+    from booksync.sync.rate_limits import RequestGate
+
+PRODUCTION_API_BASE = "https://api.xero.com/api.xro/2.0"
+TRACE_HEADER = "xero-correlation-id"
+IDEMPOTENCY_KEY_MAX = 128  # providers.md 7.1
+BODY_DIGEST = 16
+MAX_PAGE = 1000  # pageSize 1-1000
+
+_SAFE_KEY = re.compile(r"[A-Za-z0-9._:#-]+")
+_SAFE_TENANT = re.compile(r"[A-Za-z0-9-]{1,64}")
+_SAFE_COLLECTION = re.compile(r"[A-Z][A-Za-z]*")
+
+Json = dict[str, Any]
+
+
+def shared_http() -> HttpClient:
+    """The process-wide HTTP client for Xero's API (warm invocations reuse its connections)."""
+    return shared_client(provider=PROVIDER, label=LABEL, trace_header=TRACE_HEADER)
+
+
+def idempotency_key(key: str, content: bytes) -> str:
+    """The Idempotency-Key of a write: the intent's key (a digest of it where it does not fit)
+    and a digest of the body. The same request again is answered Xero's first answer; the same
+    intent sending another body (after an edit) is a request of its own, not a 400."""
+    body = hashlib.sha256(content).hexdigest()[:BODY_DIGEST]
+    room = IDEMPOTENCY_KEY_MAX - BODY_DIGEST - 1
+    intent = (
+        key if len(key) <= room and _SAFE_KEY.fullmatch(key) else hashlib.sha256(key.encode()).hexdigest()
+    )
+    return f"{intent}.{body}"
+
+
+def quote(value: str) -> str:
+    """A string literal of Xero's ``where`` filter."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class XeroClient:
+    """Calls ``{api_base_url}/{Collection}`` for one organisation with a token from ``tokens``."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        tokens: TokenSource,
+        http: HttpClient | None = None,
+        api_base_url: str = PRODUCTION_API_BASE,
+        gate: RequestGate | None = None,
+    ) -> None:
+        if not _SAFE_TENANT.fullmatch(tenant_id):
+            raise ConfigurationError("the Xero organisation id (tenant id) is not valid")
+        self.tenant_id = tenant_id
+        self._tokens = tokens
+        self._http = http or shared_http()
+        # The organisation's shared limiter (sync/rate_limits.py): every request holds a slot while out.
+        self._gate = gate
+        self._base = api_base_url.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"XeroClient(tenant_id={self.tenant_id!r})"
+
+    # ------------------------------------------------------------------ reads
+
+    def query(self, collection: str, *, where: str | None = None, **params: str) -> list[Json]:
+        """Every element of ``collection`` matching ``where`` (Xero's filter) and ``params``."""
+        query = {**params, **({"where": where} if where else {})}
+        return self._elements(self._call("GET", collection, collection=collection, params=query), collection)
+
+    def list_all(self, collection: str, *, where: str | None = None, page_size: int = MAX_PAGE) -> list[Json]:
+        """Every element, page by page (``page`` is 1-based)."""
+        size = str(max(1, min(page_size, MAX_PAGE)))
+        rows: list[Json] = []
+        page = 1
+        while True:
+            found = self.query(collection, where=where, page=str(page), pageSize=size)
+            rows += found
+            if len(found) < int(size):
+                return rows
+            page += 1
+
+    def read(self, collection: str, ident: str) -> Json | None:
+        """One element by its id (or number, code); None when Xero answers 404."""
+        try:
+            found = self._elements(
+                self._call("GET", collection, ident=ident, collection=collection), collection
+            )
+        except RemoteNotFound:
+            return None
+        return found[0] if found else None
+
+    def organisation(self) -> Json:
+        return self._one(
+            self._call("GET", "Organisation", collection="Organisations"), "Organisations", write=False
+        )
+
+    # ------------------------------------------------------------------ writes
+
+    def create(self, collection: str, element: Mapping[str, Any], *, idempotency_key: str) -> Json:
+        """``PUT /{collection}`` with one element: Xero creates it."""
+        payload = self._call(
+            "PUT", collection, collection=collection, body={collection: [dict(element)]}, key=idempotency_key
+        )
+        return self._one(payload, collection, write=True)
+
+    def update(
+        self, collection: str, ident: str, element: Mapping[str, Any], *, idempotency_key: str
+    ) -> Json:
+        """``POST /{collection}/{id}``: the fields sent change, the others stay."""
+        payload = self._call(
+            "POST",
+            collection,
+            ident=ident,
+            collection=collection,
+            body={collection: [dict(element)]},
+            key=idempotency_key,
+        )
+        return self._one(payload, collection, write=True)
+
+    def put_under(
+        self, collection: str, ident: str, part: str, element: Mapping[str, Any], *, idempotency_key: str
+    ) -> Json:
+        """``PUT /{collection}/{id}/{part}`` with one element (a credit note's Allocations)."""
+        payload = self._call(
+            "PUT",
+            collection,
+            ident=ident,
+            part=part,
+            collection=part,
+            body={part: [dict(element)]},
+            key=idempotency_key,
+        )
+        return self._one(payload, part, write=True)
+
+    # ------------------------------------------------------------------ transport
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        collection: str,
+        ident: str | None = None,
+        part: str | None = None,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        key: str | None = None,
+    ) -> Json:
+        if not _SAFE_COLLECTION.fullmatch(path) or (
+            part is not None and not _SAFE_COLLECTION.fullmatch(part)
+        ):
+            raise ValueError(f"not a Xero collection: {path!r}")
+        url = f"{self._base}/{path}"
+        if ident is not None:
+            url += f"/{quote_path(ident, safe='')}"
+        if part is not None:
+            url += f"/{part}"
+        headers = {"Accept": "application/json", "xero-tenant-id": self.tenant_id}
+        content: bytes | None = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            content = dumps_json(body).encode()
+        if key is not None:
+            headers["Idempotency-Key"] = idempotency_key(key, content or b"")
+        write = method != "GET"
+        token = self._tokens.access_token()
+        response = self._send(method, url, params, headers, content, token=token, write=write)
+        if response.status_code == 401:
+            # Xero refused the token (expired early, or rotated by another worker): one fresh
+            # token, one retry. Nothing was applied on a 401, so a write is safe to resend.
+            token = self._tokens.refreshed_after_rejection(token)
+            response = self._send(method, url, params, headers, content, token=token, write=write)
+        payload = response_json(response)
+        if response.is_success and isinstance(payload, dict):
+            return payload
+        if response.is_success:
+            raise TransientError(f"{LABEL} answered without {collection}", provider=PROVIDER, uncertain=write)
+        raise to_error(response, entity=collection, write=write, secrets=(token,))
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        *,
+        token: str,
+        write: bool,
+    ) -> httpx.Response:
+        with self._gate.slot(batch=False) if self._gate is not None else nullcontext():
+            return self._http.request(
+                method,
+                url,
+                params=params,
+                headers={**headers, "Authorization": f"Bearer {token}"},
+                content=content,
+                read=not write,
+                final_429=day_limit_reached,
+            )
+
+    @staticmethod
+    def _elements(payload: Json, collection: str) -> list[Json]:
+        found = payload.get(collection)
+        return [row for row in found if isinstance(row, dict)] if isinstance(found, list) else []
+
+    def _one(self, payload: Json, collection: str, *, write: bool) -> Json:
+        found = self._elements(payload, collection)
+        if found:
+            return found[0]
+        # A 200 without the element: treat like a lost answer, which it effectively is.
+        raise TransientError(f"{LABEL} answered without the {collection}", provider=PROVIDER, uncertain=write)

@@ -1,0 +1,116 @@
+"""Xero, declared once (``booksync.providers.declaration``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from booksync.documents import DocumentKind
+from booksync.providers.declaration import (
+    Builders,
+    Capability,
+    Limits,
+    ProviderDeclaration,
+    TextLimit,
+    TextLimits,
+)
+from booksync.providers.profile import ProviderProfile
+from booksync.providers.xero.mapping import (
+    DESCRIPTION_MAX,
+    INCOME_ACCOUNT_NAMES,
+    INVOICE_NUMBER_MAX,
+    PERSON_REFERENCE_MAX,
+)
+from booksync.providers.xero.oauth import LABEL, PROVIDER
+from booksync.settings import XeroSettings
+
+if TYPE_CHECKING:
+    from booksync.providers.port import TokenSource
+    from booksync.providers.xero.adapter import XeroProvider
+    from booksync.providers.xero.oauth import XeroOAuth
+    from booksync.sync.rate_limits import RequestGate
+
+
+def _day_limit() -> int:
+    """The tenant's calls a day, by the app's tier (``XERO_DAY_LIMIT``: 1000 or 5000)."""
+    import os
+
+    return XeroSettings.from_env({k: v for k, v in os.environ.items() if k == "XERO_DAY_LIMIT"}).day_limit
+
+
+# Xero's limits per tenant (providers.md 7.1): 5 calls in flight, 60 a minute, and a day's cap by
+# the app's tier; 10,000 a minute per app across tenants (a 429 "appminute" is waited out).
+LIMITS = Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=_day_limit())
+
+# What Xero keeps whole of a document's text (xero_accounting.yaml).
+TEXT_LIMITS = TextLimits(
+    fields={
+        (DocumentKind.INVOICE, "number"): TextLimit(
+            INVOICE_NUMBER_MAX, f"{LABEL} keeps at most that as the invoice's number (InvoiceNumber)"
+        ),
+        (DocumentKind.INVOICE, "memo"): TextLimit(
+            DESCRIPTION_MAX, f"{LABEL} shows it as a line of the invoice, which holds at most that"
+        ),
+        (DocumentKind.PAYMENT, "reference"): TextLimit(
+            PERSON_REFERENCE_MAX, f"{LABEL} keeps it in the payment's Reference after booksync's marker"
+        ),
+        (DocumentKind.REFUND, "reference"): TextLimit(
+            PERSON_REFERENCE_MAX, f"{LABEL} keeps it in the credit note's Reference after booksync's marker"
+        ),
+        (DocumentKind.REFUND, "reason"): TextLimit(
+            DESCRIPTION_MAX, f"{LABEL} keeps it as the credit note line's description"
+        ),
+    }
+)
+
+
+def _oauth(settings: XeroSettings) -> XeroOAuth:
+    from booksync.providers.xero.oauth import XeroOAuth
+
+    return XeroOAuth.from_settings(settings)
+
+
+def _adapter(
+    settings: XeroSettings, tenant_id: str, tokens: TokenSource, gate: RequestGate | None
+) -> XeroProvider:
+    from booksync.providers.xero.adapter import XeroProvider
+    from booksync.providers.xero.client import XeroClient
+
+    client = XeroClient(api_base_url=settings.api_base_url, tenant_id=tenant_id, tokens=tokens, gate=gate)
+    return XeroProvider(client, sales_tax_type=settings.sales_tax_type)
+
+
+PROFILE = ProviderProfile(
+    label=LABEL,
+    name_rules=f"{LABEL} limits the length of names (a contact's to 255 characters, an item's to 50 "
+    "and its code to 30) and removes control characters",
+    multicurrency_setting="Settings > Currencies (on plans with multi-currency)",
+    account_id_key="tenant",
+    tax_settings=f"the tax rates of the organisation in {LABEL} (its tax type for sales lines)",
+)
+
+
+DECLARATION = ProviderDeclaration[XeroSettings](
+    name=PROVIDER,
+    kind="accounting",
+    profile=PROFILE,
+    # No versions (Xero keeps none), no batch writes yet, one payment per invoice (the core splits
+    # a payment across invoices), no deposits.
+    capabilities=frozenset(
+        {
+            Capability.PAYMENTS,
+            Capability.REFUNDS,  # a credit note paid out
+            Capability.VOIDS,
+            Capability.ORGANISATION_CHOICE,  # a consent may grant several organisations
+            Capability.INCOME_ACCOUNT_PER_ITEM,  # an item's SalesDetails.AccountCode
+        }
+    ),
+    limits=LIMITS,
+    text_limits=TEXT_LIMITS,
+    read_settings=XeroSettings.from_env,
+    builders=Builders(oauth=_oauth, adapter=_adapter),
+    # The organisation comes from /connections after the consent, not on the redirect.
+    account_on_redirect=None,
+    # Xero's refresh tokens lapse after 60 days unused.
+    refresh_lapses=lambda _settings: True,
+    income_account_names=INCOME_ACCOUNT_NAMES,
+)

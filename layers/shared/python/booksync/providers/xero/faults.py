@@ -1,0 +1,135 @@
+"""Xero's error answers -> booksync's typed errors (design.md rule 5; providers.md 7.1).
+
+- 400 ``{"ErrorNumber": 10, "Type": "ValidationException", "Message", "Elements": [{...,
+  "ValidationErrors": [{"Message"}]}]}``: ``Rejected`` with Xero's messages (a name or item code
+  another record holds: ``DuplicateName``, which the engine answers by linking or by a name of
+  the document's own, as QuickBooks' 6240);
+- 401 (``TokenExpired``, ``AuthorizationUnsuccessful``) after one refreshed token, and 403
+  ``AuthenticationUnsuccessful`` (the tenant is not, or no longer, connected to the grant):
+  ``ConnectionDown``;
+- 404: ``RemoteNotFound``; 5xx: ``TransientError``;
+- 429: ``X-Rate-Limit-Problem`` ``day`` is ``DailyLimitReached`` (the work parks until the day's
+  calls come back, ``Retry-After`` from now); ``minute``, ``appminute``, ``concurrent``:
+  ``RateLimited`` with its ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from booksync.errors import (
+    ConnectionDown,
+    DailyLimitReached,
+    DuplicateName,
+    ProviderError,
+    RateLimited,
+    Rejected,
+    RemoteNotFound,
+    TransientError,
+)
+from booksync.providers.http import parse_retry_after, redact, response_json
+from booksync.providers.xero.oauth import LABEL, PROVIDER, RECONNECT_FIX
+
+if TYPE_CHECKING:
+    import httpx
+
+RATE_LIMIT_PROBLEM = "X-Rate-Limit-Problem"
+DAY_PROBLEM = "day"
+MINUTE_WAIT = 60.0  # a 429 without Retry-After: the minute's window
+GENERIC_FIX = "Correct the record using Xero's message, then sync again."
+# What Xero says when a record's unique name or code is taken (contacts: among active contacts).
+_TAKEN = ("is already assigned to another", "already exists")
+
+
+def day_limit_reached(response: httpx.Response) -> bool:
+    """A 429 for the tenant's daily calls: no wait within a job cures it."""
+    return str(response.headers.get(RATE_LIMIT_PROBLEM, "")).strip().lower() == DAY_PROBLEM
+
+
+def messages(payload: Any) -> list[str]:
+    """Every validation message of a 400 (the elements' first), else its Message or Detail."""
+    if not isinstance(payload, Mapping):
+        return []
+    found: list[str] = []
+    for element in payload.get("Elements") or []:
+        if isinstance(element, Mapping):
+            found += [
+                str(error.get("Message"))
+                for error in element.get("ValidationErrors") or []
+                if isinstance(error, Mapping) and error.get("Message")
+            ]
+    for key in ("Message", "Detail"):
+        if not found and payload.get(key):
+            found.append(str(payload[key]))
+    return found
+
+
+def to_error(
+    response: httpx.Response,
+    *,
+    entity: str,
+    write: bool,
+    secrets: tuple[str, ...] = (),
+    now: float | None = None,
+) -> ProviderError:
+    """The typed error for one answer that is not a success. ``entity`` names what was being
+    sent or read ("Contacts")."""
+    payload = response_json(response)
+    status = response.status_code
+    said = redact("; ".join(messages(payload)) or f"HTTP {status}", secrets)
+    kind = str(payload.get("Type") or payload.get("Title") or "") if isinstance(payload, Mapping) else ""
+    trace = response.headers.get("xero-correlation-id")
+    tail = f" (HTTP {status}{', ' + kind if kind else ''}{', correlation ' + trace if trace else ''})"
+    common: dict[str, Any] = {"provider_code": kind or None, "status": status}
+    if status in (401, 403):
+        return ConnectionDown(
+            f"{LABEL} refused booksync's access: {said}{tail}", fix=RECONNECT_FIX, provider=PROVIDER, **common
+        )
+    if status == 429:
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        if day_limit_reached(response):
+            started = time.time() if now is None else now
+            return DailyLimitReached(
+                f"Daily limit reached: {LABEL} allows this organisation no more calls today "
+                f"({said}); the work waits and resumes by itself in {wait or MINUTE_WAIT:.0f} s.",
+                provider=PROVIDER,
+                resume_at=started + (wait or MINUTE_WAIT),
+                now=started,
+                fix=f"Nothing to do: booksync resumes when {LABEL} allows calls again.",
+                **common,
+            )
+        return RateLimited(
+            f"{LABEL} is limiting requests: {said}{tail}",
+            retry_after=MINUTE_WAIT if wait is None else wait,
+            fix="Nothing to do: booksync tries again automatically.",
+            provider=PROVIDER,
+            **common,
+        )
+    if status >= 500:
+        return TransientError(
+            f"{LABEL} failed on its side: {said}{tail}",
+            uncertain=write,
+            fix="Nothing to do: booksync checks and tries again automatically.",
+            provider=PROVIDER,
+            **common,
+        )
+    if status == 404:
+        return RemoteNotFound(
+            f"The {entity} record no longer exists in {LABEL}: {said}{tail}",
+            fix=f"It was deleted in {LABEL}; booksync will create or relink it.",
+            provider=PROVIDER,
+            **common,
+        )
+    if any(taken in said for taken in _TAKEN):
+        return DuplicateName(
+            f"{LABEL} rejected the {entity}: {said}{tail}",
+            fix=f"Another record in {LABEL} already uses this name or code: rename one of them, or make "
+            "the names match exactly so booksync links them.",
+            provider=PROVIDER,
+            **common,
+        )
+    return Rejected(
+        f"{LABEL} rejected the {entity}: {said}{tail}", fix=GENERIC_FIX, provider=PROVIDER, **common
+    )
