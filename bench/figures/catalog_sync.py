@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -169,9 +169,20 @@ def _catalog(env: dict[str, str], services: Any, scale: float, control: Any, rea
     ]
 
 
-def _requests_per_invoice(env: dict[str, str], services: Any, control: Any, realm: str) -> list[Figure]:
-    from booksync.documents import Customer, Invoice, Item, Payment
+def requests_per_invoice(
+    env: dict[str, str],
+    services: Any,
+    provider: str,
+    requests: Callable[[], list[dict[str, Any]]],
+    clear: Callable[[], None],
+) -> tuple[int, int, int]:
+    """The provider requests (``requests()``: the sandbox's log of the provider's API since
+    ``clear()``) the real invoice engine makes for an invoice with a new customer, two new items
+    and a payment; for the same again; after a memo edit. Each run must end with the invoice and
+    its payment synced, else what was counted is not a sync."""
+    from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment
     from booksync.settings import SyncWorkerSettings
+    from booksync.store.documents import DocumentRepository
     from booksync.sync.jobs import SyncJob
     from booksync.wiring import sync_worker
 
@@ -196,15 +207,35 @@ def _requests_per_invoice(env: dict[str, str], services: Any, control: Any, real
     )
 
     def count() -> int:
-        control.clear_requests()
-        job = SyncJob(company_id=COMPANY, invoice_id="inv-b", provider="quickbooks", trigger="manual")
+        clear()
+        job = SyncJob(company_id=COMPANY, invoice_id="inv-b", provider=provider, trigger="manual")
         worker.handle(job.model_dump_json(), "bench")
-        return sum(1 for e in control.requests(realm) if e["path"].startswith("/v3/"))
+        rows = DocumentRepository().get_many(COMPANY, DocumentKind.INVOICE, ["inv-b"])
+        rows |= DocumentRepository().get_many(COMPANY, DocumentKind.PAYMENT, ["p-b"])
+        for doc_id, row in rows.items():
+            link = row.link(provider)
+            if link is None or link.outcome != "synced" or link.pushed_hash != row.content_hash:
+                outcome = f"{link.outcome}: {link.error_message}" if link else "never sent"
+                raise BenchError(
+                    f"{provider}: {doc_id} did not sync ({outcome}), so its requests were not counted"
+                )
+        return len(requests())
 
     first = count()
     unchanged = count()
     docs.put_invoice(COMPANY, invoice.model_copy(update={"memo": "Edited after sync"}))
     edited = count()
+    return first, unchanged, edited
+
+
+def _requests_per_invoice(env: dict[str, str], services: Any, control: Any, realm: str) -> list[Figure]:
+    first, unchanged, edited = requests_per_invoice(
+        env,
+        services,
+        "quickbooks",
+        lambda: [e for e in control.requests(realm) if e["path"].startswith("/v3/")],
+        control.clear_requests,
+    )
     return [
         Figure(
             "requests_per_invoice.first", first, "requests", note="new customer, two new items, one payment"

@@ -52,32 +52,52 @@ class Killer:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def install(killer: Killer, scale: float) -> None:
+def install(killer: Killer, scale: float, provider: str) -> None:
     """The kill points and the compressed clock, before the handler module is imported."""
     from booksync import errors, wiring
-    from booksync.providers.quickbooks.client import shared_http
-    from booksync.providers.quickbooks.declaration import LIMITS
+    from booksync.providers import http as provider_http
+    from booksync.providers.http import HttpClient, HttpSettings
     from booksync.store.documents import DocumentRepository
     from booksync.store.intents import Claim, IntentRepository
     from booksync.store.models import DocumentModel, LinkMap
     from booksync.sync import once, rate_limits
 
-    # The soak's sandbox does not throttle (conftest: Intuit's limits are not what it is about), so
-    # neither does the limiter the workers share (sync/rate_limits.py) at QuickBooks' real ones.
+    # The soak's sandbox does not throttle (conftest: the provider's limits are not what it is
+    # about), so neither does the limiter the workers share (sync/rate_limits.py).
+    declared = rate_limits.declared_limits(provider)
+    assert declared is not None, f"{provider} declares no limits"
     unthrottled = replace(
-        LIMITS, max_concurrent=1_000, requests_per_minute=1_000_000, batches_per_minute=1_000
+        declared,
+        max_concurrent=1_000,
+        requests_per_minute=1_000_000,
+        batches_per_minute=1_000,
+        requests_per_day=None,
     )
     rate_limits.declared_limits = lambda _provider: unthrottled
-    http = shared_http()
-    http.settings = replace(
-        http.settings,
-        read_timeout=1.0,
-        backoff_base=0.02,
-        backoff_cap=0.1,
-        max_retry_wait=http.settings.max_retry_wait / scale,
-        time_reserve=http.settings.time_reserve / scale,
-        deadline_margin=http.settings.deadline_margin / scale,
-    )
+
+    def compressed(settings: HttpSettings) -> HttpSettings:
+        return replace(
+            settings,
+            read_timeout=1.0,
+            backoff_base=0.02,
+            backoff_cap=0.1,
+            max_retry_wait=settings.max_retry_wait / scale,
+            time_reserve=settings.time_reserve / scale,
+            deadline_margin=settings.deadline_margin / scale,
+        )
+
+    class Compressed(dict[str, HttpClient]):
+        """The process-wide provider clients (providers/http.py): the provider API's, whenever its
+        adapter makes it, waits on the compressed clock (OAuth's clients are not shared)."""
+
+        def __setitem__(self, name: str, client: HttpClient) -> None:
+            if name == provider:
+                client.settings = compressed(client.settings)
+            super().__setitem__(name, client)
+
+    assert not provider_http._SHARED, "the soak's clock is set before any provider client exists"
+    provider_http._SHARED = Compressed()
+
     kwdefaults = once.ExactlyOnce.__init__.__kwdefaults__
     assert kwdefaults is not None and kwdefaults["lease_seconds"] == LEASE_SECONDS
     kwdefaults["lease_seconds"] = LEASE_SECONDS / scale
@@ -144,7 +164,7 @@ def main() -> None:
     sys.stdout = sys.stderr
     logging.getLogger("booksync").setLevel(logging.WARNING)
     killer = Killer(config["seed"], channel)
-    install(killer, config["scale"])
+    install(killer, config["scale"], config["provider"])
 
     from tests.lambda_env import Context
 

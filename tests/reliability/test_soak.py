@@ -8,10 +8,11 @@ What the run does (seeded, bounded):
   four Lambda instances of ``functions/sync_invoice/handler.py``, each a process of its own
   (``soak_worker.py``), sometimes concurrently; a failed message is left to come back when its
   visibility timeout (or the handler's delay after a 429 or a busy intent) runs out, as SQS does;
-- has the QuickBooks sandbox fault about a fifth of API calls (5xx, 429 with Retry-After, read
-  timeouts, hang-ups, resets, and committed-but-answer-lost), and runs twice: with the sandbox
-  honouring ``requestid`` and ignoring it (Intuit does not promise it), so that in the second run
-  only the lookups after doubt stand between a retry and a duplicate;
+- runs for each accounting provider of ``soak_books.SOAK_BOOKS`` against its sandbox, which
+  faults about a fifth of API calls (5xx, 429 with Retry-After, read timeouts, hang-ups, resets,
+  and committed-but-answer-lost), twice: with the sandbox honouring the idempotency key
+  (QuickBooks' ``requestid``) and ignoring it (Intuit does not promise it), so that in the second
+  run only the lookups after doubt stand between a retry and a duplicate;
 - kills workers for real (SIGKILL: no clean-up runs, leases and in-progress records stay until
   they run out) after an intent is claimed, right after a create reached the provider, and after
   the intent was completed but before the document's link was stored; a new process takes over
@@ -23,12 +24,13 @@ What the run does (seeded, bounded):
 - runs the scheduler's sweep on its (compressed) schedule and whenever nothing is in flight, until
   quiet: queue empty, nothing in flight, nothing pending, the sweep queues nothing.
 
-The data holds households (two people sharing one mailbox) and items whose names QuickBooks
+The data holds households (two people sharing one mailbox) and items whose names the books
 would store as one ("a:b" and "a-b", two 500-character names with the same first 100, two that
 differ only in case) beside "Strauß" and "Strauss" (issue 10).
 
-Then it proves from the sandbox's ledger: exactly one remote object per local object (refunds as
-RefundReceipts), each in the right place (an invoice on its own customer, each line on its own
+Then it proves from the sandbox's ledger (read in booksync's terms by ``SoakBooks.ledger``):
+exactly one remote object per local object (a payment across invoices: one, or one per invoice
+where the books take payments on one invoice), each in the right place (an invoice on its own customer, each line on its own
 item at its price, each customer and item under its own name or the unique one its record
 states), the amounts equal (each split payment's lines on their invoices' balances), nothing
 pending, nothing dead-lettered and no message received as often as the dead-letter limit, every
@@ -68,11 +70,12 @@ import boto3
 import pytest
 from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, Refund
 from booksync.store.documents import BODY_LIMIT, DocumentRepository, pending_buckets
-from booksync.store.models import DocumentModel
+from booksync.store.models import DocumentModel, LinkMap
 
 from local.runtime.template import load_yaml
 from tests.lambda_env import Context, sqs_record
 from tests.reliability.conftest import COMPANY
+from tests.reliability.soak_books import SOAK_BOOKS, SoakBooks
 from tests.reliability.soak_worker import KILL_POINTS
 
 pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("reliability")]
@@ -343,8 +346,9 @@ def kill_probabilities(taken: Counter[str]) -> dict[str, float]:
 class Instance:
     """One Lambda instance: a worker process, replaced by a fresh one when it is killed."""
 
-    def __init__(self, n: int, env: dict[str, str], logs: Path, timeout: float) -> None:
+    def __init__(self, n: int, env: dict[str, str], logs: Path, timeout: float, provider: str) -> None:
         self.n, self._env, self._logs, self._timeout = n, env, logs, timeout
+        self._provider = provider
         self.generation = 0
         self._spawn()
 
@@ -353,6 +357,7 @@ class Instance:
         config = {
             "seed": SEED + 1_000 * self.n + self.generation,
             "scale": TIME_SCALE,
+            "provider": self._provider,
         }
         self.log = self._logs / f"worker-{self.n}-{self.generation}.log"
         with self.log.open("w") as log:
@@ -562,7 +567,7 @@ def instances(stack: SimpleNamespace, tmp_path: Path) -> Iterator[list[Instance]
     # The work itself is not compressed (a batch takes seconds on a busy machine), so the function's
     # timeout is compressed less; it stays under the (compressed) visibility timeout, as deployed.
     timeout = deployed().function_timeout / FUNCTION_TIME_SCALE
-    started = [Instance(n, env, tmp_path, timeout) for n in range(INSTANCES)]
+    started = [Instance(n, env, tmp_path, timeout, stack.books.provider) for n in range(INSTANCES)]
     yield started
     for instance in started:
         instance.stop()
@@ -579,24 +584,29 @@ def pending_rows() -> list[DocumentModel]:
 
 
 # -- the soak ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("requestid", ["honoured", "ignored"])
+@pytest.mark.parametrize("provider", list(SOAK_BOOKS))
+@pytest.mark.parametrize("keys", ["honoured", "ignored"])
 def test_soak_nothing_lost_nothing_written_twice(
     stack: SimpleNamespace,
     soak_queue: tuple[str, str],
     instances: list[Instance],
-    requestid: str,
+    provider: str,
+    keys: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """``keys``: whether the sandbox replays a repeated idempotency key (QuickBooks' ``requestid``,
+    which Intuit does not promise; Xero's Idempotency-Key, which Xero keeps only 6 minutes)."""
     started = time.monotonic()
     queue_url, dlq = soak_queue
     spec = deployed()
-    stack.control.set_config(honor_request_id=requestid == "honoured")
+    books: SoakBooks = stack.books
+    books.honour_keys(keys == "honoured")
     rand = random.Random(SEED)
     data = build_dataset(rand, soak_size())
     api = stack.services.documents
     for number, (action, probability, extra) in enumerate(FAULTS):
         stack.control.add_fault(
-            action, path=r"^/v3/company/", probability=probability, seed=SEED + number, **extra
+            action, path=books.api_path, probability=probability, seed=SEED + number, **extra
         )
     stats = Stats()
     deliverer = Deliverer(queue_url, instances, random.Random(SEED + 2), stats, spec.batch_size)
@@ -621,35 +631,14 @@ def test_soak_nothing_lost_nothing_written_twice(
         api.put_refund(COMPANY, refund)
 
     late_work = list(_later(api, data))
-    quiet = False
-    last_sweep = time.monotonic()
-    while time.monotonic() - started < GUARD_SECONDS:
-        seen = deliverer.round()
-        if seen:
-            stats.rounds += 1
-        if late_work:  # after the first round: edits after sync and late payments, while work is in flight
-            for work in late_work:
-                work()
-            late_work = []
-            continue
-        if seen:
-            if time.monotonic() - last_sweep >= SWEEP_PERIOD / TIME_SCALE:
-                sweep()
-                last_sweep = time.monotonic()
-            continue
-        if deliverer.in_flight():
-            time.sleep(0.2)  # failed or delayed messages come back on their own
-            continue
-        last_sweep = time.monotonic()
-        if sweep() == 0 and not pending_rows():
-            quiet = True
-            break
+    quiet = run_until_quiet(deliverer, sweep, late_work, started)
 
     faults = stack.control.faults()
-    requests = stack.control.requests(stack.realm)
+    requests = books.requests(stack.realm)
     faults_by_action = sum((Counter({f["action"]: int(f["fired"])}) for f in faults), Counter[str]())
     summary: dict[str, object] = {
-        "requestid": requestid,
+        "provider": provider,
+        "keys": keys,
         "invoices": len(data.invoices),
         "payments": len(data.payments) + len(data.late_payments),
         "late_payments": len(data.late_payments),
@@ -676,18 +665,53 @@ def test_soak_nothing_lost_nothing_written_twice(
 
     assert quiet, f"not quiet after {GUARD_SECONDS} s: {len(pending_rows())} pending; {summary}"
     assert not stats.bad_failures, f"failures a retry cannot fix (DLQ-worthy): {stats.bad_failures[:5]}"
-    dead = boto3.client("sqs").receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages", [])
-    assert not dead, f"{len(dead)} messages dead-lettered: {[m['Body'] for m in dead][:3]}"
-    most = max(stats.receives.values(), default=0)
-    assert most < spec.max_receive_count, (
-        f"a message needed {most} receives (dead-letter limit {spec.max_receive_count})"
-    )
+    assert_nothing_dead(dlq, stats, spec)
     _assert_books_match(stack, data)  # before the floors: a broken promise is the news
     rare_faults = {a for a, _p, _e in FAULTS if faults_by_action[a] < FLOOR}
     assert not rare_faults, f"fault kinds that fired fewer than {FLOOR} times: {rare_faults}"
     assert set(KILL_PROBABILITIES) == set(KILL_POINTS)
     rare_kills = {p for p in KILL_POINTS if stats.kills[p] < FLOOR}
     assert not rare_kills, f"kill points taken fewer than {FLOOR} times: {rare_kills}"
+
+
+def run_until_quiet(
+    deliverer: Deliverer, sweep: Callable[[], int], late_work: list[Callable[[], object]], started: float
+) -> bool:
+    """Deliver, sweep on the (compressed) schedule and whenever nothing is in flight, until quiet:
+    the queue empty, nothing in flight, nothing pending, the sweep queuing nothing. ``late_work``
+    runs after the first round (edits after sync and late payments, while work is in flight)."""
+    last_sweep = time.monotonic()
+    while time.monotonic() - started < GUARD_SECONDS:
+        seen = deliverer.round()
+        if seen:
+            deliverer.stats.rounds += 1
+        if late_work:
+            for work in late_work:
+                work()
+            late_work = []
+            continue
+        if seen:
+            if time.monotonic() - last_sweep >= SWEEP_PERIOD / TIME_SCALE:
+                sweep()
+                last_sweep = time.monotonic()
+            continue
+        if deliverer.in_flight():
+            time.sleep(0.2)  # failed or delayed messages come back on their own
+            continue
+        last_sweep = time.monotonic()
+        if sweep() == 0 and not pending_rows():
+            return True
+    return False
+
+
+def assert_nothing_dead(dlq: str, stats: Stats, spec: Deployed) -> None:
+    """Nothing dead-lettered, and no message received as often as the dead-letter limit."""
+    dead = boto3.client("sqs").receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages", [])
+    assert not dead, f"{len(dead)} messages dead-lettered: {[m['Body'] for m in dead][:3]}"
+    most = max(stats.receives.values(), default=0)
+    assert most < spec.max_receive_count, (
+        f"a message needed {most} receives (dead-letter limit {spec.max_receive_count})"
+    )
 
 
 def _later(api: Any, data: Dataset) -> Iterator[Callable[[], object]]:
@@ -701,105 +725,102 @@ def _later(api: Any, data: Dataset) -> Iterator[Callable[[], object]]:
 
 # -- the proof, from the sandbox's ledger --------------------------------------------------------
 def _assert_books_match(stack: SimpleNamespace, data: Dataset) -> None:
-    ledger = stack.control.ledger(stack.realm)["entities"]
+    books: SoakBooks = stack.books
+    provider = books.provider
     docs = DocumentRepository()
     final_invoices = dict(data.invoices)
     for edited in data.edits:
         final_invoices[edited.id] = edited
     payments = {**data.payments, **{p.id: p for p in data.late_payments}}
     refunds = {**data.refunds, **{r.id: r for r in data.late_refunds}}
-    # booksync's own "Refunds" item (made on first need for refund receipts) has no local document.
-    refunds_items = [obj for obj in ledger["Item"] if obj["Name"] == "Refunds"]
-    assert len(refunds_items) == (1 if refunds else 0), "one Refunds item, whatever the retries"
-    ledger["Item"] = [obj for obj in ledger["Item"] if obj["Name"] != "Refunds"]
+    ledger = books.ledger(stack.realm, refunds=bool(refunds))
 
-    def links(kind: DocumentKind, ids: list[str]) -> dict[str, str]:
+    def links(kind: DocumentKind, ids: list[str]) -> dict[str, LinkMap]:
         rows = docs.get_many(COMPANY, kind, ids)
         assert set(rows) == set(ids)
-        out: dict[str, str] = {}
+        out: dict[str, LinkMap] = {}
         for doc_id, row in rows.items():
-            link = row.link("quickbooks")
+            link = row.link(provider)
             assert link is not None and link.remote_id, f"{kind.value} {doc_id} never reached the books"
             assert link.outcome == "synced", f"{kind.value} {doc_id}: {link.outcome} {link.error_message}"
             assert link.pushed_hash == row.content_hash, f"{kind.value} {doc_id} is out of date"
-            out[doc_id] = str(link.remote_id)
+            out[doc_id] = link
         return out
 
-    for entity, kind, ids in (
-        ("Customer", DocumentKind.CUSTOMER, [c.id for c in data.customers]),
-        ("Item", DocumentKind.ITEM, [i.id for i in data.items]),
-        ("Invoice", DocumentKind.INVOICE, list(final_invoices)),
-        ("Payment", DocumentKind.PAYMENT, list(payments)),
-        ("RefundReceipt", DocumentKind.REFUND, list(refunds)),
-    ):
-        linked = links(kind, ids)
-        remote_ids = [str(obj["Id"]) for obj in ledger.get(entity, [])]
-        duplicates = [rid for rid, n in Counter(remote_ids).items() if n > 1]
-        assert not duplicates
-        assert len(set(linked.values())) == len(linked), f"two {entity}s linked to one remote object"
-        assert sorted(remote_ids) == sorted(linked.values()), (
-            f"{entity}: {len(remote_ids)} in the books for {len(linked)} in booksync "
-            f"(extra: {sorted(set(remote_ids) - set(linked.values()))[:5]})"
+    def exactly_once(what: str, linked: dict[str, list[str]], remote: dict[str, Any]) -> None:
+        """Each remote object is one local document's, and each local one's are all in the books."""
+        held = [rid for rids in linked.values() for rid in rids]
+        assert len(set(held)) == len(held), f"two {what} linked to one remote object"
+        assert sorted(remote) == sorted(held), (
+            f"{what}: {len(remote)} in the books for {len(held)} linked in booksync "
+            f"(extra: {sorted(set(remote) - set(held))[:5]}, missing: {sorted(set(held) - set(remote))[:5]})"
         )
-        if entity in ("Customer", "Item"):
-            _assert_named(ledger[entity], kind, linked, data)
-        if entity == "Invoice":
-            by_id = {str(obj["Id"]): obj for obj in ledger[entity]}
-            customer_links = links(DocumentKind.CUSTOMER, [c.id for c in data.customers])
-            item_links = links(DocumentKind.ITEM, [i.id for i in data.items])
-            for invoice_id, remote_id in linked.items():
-                invoice, remote = final_invoices[invoice_id], by_id[remote_id]
-                # In the right place: its own customer, each line on its own item at its price.
-                assert remote["CustomerRef"]["value"] == customer_links[invoice.customer_id], invoice_id
-                lines = [
-                    (line["SalesItemLineDetail"]["ItemRef"]["value"], Decimal(str(line["Amount"])))
-                    for line in remote["Line"]
-                    if line.get("DetailType") == "SalesItemLineDetail"
-                ]
-                wanted = [(item_links[line.item_id], invoice.line_amount(line)) for line in invoice.lines]
-                assert lines == wanted, invoice_id
-                paid = sum(
-                    (a.amount for p in payments.values() for a in p.applied if a.invoice_id == invoice_id),
-                    Decimal(0),
-                )
-                assert Decimal(str(remote["TotalAmt"])) == invoice.total, invoice_id
-                assert Decimal(str(remote["Balance"])) == invoice.total - paid, invoice_id
-                assert remote["DocNumber"] == invoice.number
-        if entity == "Payment":
-            by_id = {str(obj["Id"]): obj for obj in ledger[entity]}
-            invoice_links = links(DocumentKind.INVOICE, list(final_invoices))
-            for payment_id, remote_id in linked.items():
-                payment, remote = payments[payment_id], by_id[remote_id]
-                assert Decimal(str(remote["TotalAmt"])) == payment.amount, payment_id
-                applied = [
-                    (txn["TxnId"], Decimal(str(line["Amount"])))
-                    for line in remote.get("Line", [])
-                    for txn in line.get("LinkedTxn", [])
-                ]
-                wanted = [(invoice_links[a.invoice_id], a.amount) for a in payment.applied]
-                assert applied == wanted, payment_id
-        if entity == "RefundReceipt":
-            by_id = {str(obj["Id"]): obj for obj in ledger[entity]}
-            for refund_id, remote_id in linked.items():
-                refund, remote = refunds[refund_id], by_id[remote_id]
-                assert Decimal(str(remote["TotalAmt"])) == refund.amount, refund_id
-                assert remote["TxnDate"] == refund.date.isoformat(), refund_id
-                assert remote["DepositToAccountRef"]["name"] == "Undeposited Funds", refund_id
+
+    customers = {
+        d: str(link.remote_id)
+        for d, link in links(DocumentKind.CUSTOMER, [c.id for c in data.customers]).items()
+    }
+    items = {
+        d: str(link.remote_id) for d, link in links(DocumentKind.ITEM, [i.id for i in data.items]).items()
+    }
+    invoices = {
+        d: str(link.remote_id) for d, link in links(DocumentKind.INVOICE, list(final_invoices)).items()
+    }
+    exactly_once("customers", {d: [r] for d, r in customers.items()}, ledger.customers)
+    exactly_once("items", {d: [r] for d, r in items.items()}, ledger.items)
+    exactly_once("invoices", {d: [r] for d, r in invoices.items()}, ledger.invoices)
+    _assert_named(ledger.customers, DocumentKind.CUSTOMER, customers, data, provider)
+    _assert_named(ledger.items, DocumentKind.ITEM, items, data, provider)
+
+    for invoice_id, remote_id in invoices.items():
+        invoice, remote = final_invoices[invoice_id], ledger.invoices[remote_id]
+        # In the right place: its own customer, each line on its own item at its price.
+        assert remote.customer == customers[invoice.customer_id], invoice_id
+        wanted = [(items[line.item_id], invoice.line_amount(line)) for line in invoice.lines]
+        assert remote.lines == wanted, invoice_id
+        paid = sum(
+            (a.amount for p in payments.values() for a in p.applied if a.invoice_id == invoice_id), Decimal(0)
+        )
+        assert remote.total == invoice.total, invoice_id
+        assert remote.balance == invoice.total - paid, invoice_id
+        assert remote.number == invoice.number, invoice_id
+
+    # A payment is one remote payment, or one per invoice where the books take a payment on one
+    # invoice only (its link's parts, by invoice).
+    payment_links = links(DocumentKind.PAYMENT, list(payments))
+    remote_payments = {
+        d: [str(link.parts[a.invoice_id]) for a in payments[d].applied]
+        if link.parts
+        else [str(link.remote_id)]
+        for d, link in payment_links.items()
+    }
+    exactly_once("payments", remote_payments, ledger.payments)
+    for payment_id, remote_ids in remote_payments.items():
+        payment = payments[payment_id]
+        shown = [ledger.payments[rid] for rid in remote_ids]
+        assert sum((p.amount for p in shown), Decimal(0)) == payment.amount, payment_id
+        applied = [applied for p in shown for applied in p.applied]
+        assert applied == [(invoices[a.invoice_id], a.amount) for a in payment.applied], payment_id
+
+    refund_links = {d: str(link.remote_id) for d, link in links(DocumentKind.REFUND, list(refunds)).items()}
+    exactly_once("refunds", {d: [r] for d, r in refund_links.items()}, ledger.refunds)
+    for refund_id, remote_id in refund_links.items():
+        refund, shown_refund = refunds[refund_id], ledger.refunds[remote_id]
+        assert shown_refund.amount == refund.amount, refund_id
+        assert shown_refund.date == refund.date.isoformat(), refund_id
     assert not pending_rows(), "nothing is left pending"
     assert not boto3.client("sqs").receive_message(QueueUrl=stack.queue, WaitTimeSeconds=0).get("Messages")
 
 
 def _assert_named(
-    remote: list[dict[str, Any]], kind: DocumentKind, linked: dict[str, str], data: Dataset
+    stored: dict[str, str], kind: DocumentKind, linked: dict[str, str], data: Dataset, provider: str
 ) -> None:
     """Each customer and item under its own name in the books, or under the unique name its sync
     record states (a household member's or a colliding item's); never under another's."""
-    field = "DisplayName" if kind == DocumentKind.CUSTOMER else "Name"
-    stored = {str(obj["Id"]): obj[field] for obj in remote}
     own = {c.id: c.display_name for c in data.customers} | {i.id: i.name for i in data.items}
     rows = DocumentRepository().get_many(COMPANY, kind, list(linked))
     for doc_id, remote_id in linked.items():
-        link = rows[doc_id].link("quickbooks")
+        link = rows[doc_id].link(provider)
         assert link is not None
         assert stored[remote_id] == (link.remote_name or own[doc_id]), (doc_id, stored[remote_id])
         if link.distinct_name:
@@ -810,5 +831,5 @@ def _assert_named(
                 doc_id = f"c-{family.lower()}-{first.lower()}"
                 assert stored[linked[doc_id]].startswith(f"{first} {family}"), doc_id
     else:
-        renamed = [doc_id for doc_id in linked if rows[doc_id].link("quickbooks").distinct_name]  # type: ignore[union-attr]
+        renamed = [doc_id for doc_id in linked if rows[doc_id].link(provider).distinct_name]  # type: ignore[union-attr]
         assert len(renamed) >= len(COLLIDING), "each colliding pair has one item renamed"
