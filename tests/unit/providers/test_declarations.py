@@ -79,17 +79,20 @@ def test_the_declarations_say_what_each_provider_is_and_allows() -> None:
 
 
 def test_xero_declares_what_it_has_and_its_day_by_the_apps_tier(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No versions and no batch writes; one payment per invoice (the core splits the rest); the
-    organisation chosen after consent; 5 in flight, 60 a minute and XERO_DAY_LIMIT a day."""
+    """No versions; batch writes (Xero's arrays: Sync Now's catalog writer); one payment per
+    invoice (the core splits the rest); the organisation chosen after consent; 5 in flight, 60 a
+    minute and XERO_DAY_LIMIT a day."""
     xero = registry.declaration("xero")
     assert (xero.kind, xero.label, xero.account_on_redirect) == ("accounting", "Xero", None)
     assert xero.capabilities == {
+        Capability.BATCH_WRITES,
         Capability.PAYMENTS,
         Capability.REFUNDS,
         Capability.VOIDS,
         Capability.ORGANISATION_CHOICE,
         Capability.INCOME_ACCOUNT_PER_ITEM,
     }
+    assert xero.builders.catalog is not None
     assert xero.limits == Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=5000)
     assert xero.income_account_names[0] == "Sales"
     from booksync.providers.xero import declaration as xero_module

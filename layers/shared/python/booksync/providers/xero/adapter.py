@@ -63,21 +63,12 @@ class XeroProvider:
 
     def find_customer(self, customer: Customer) -> RemoteObject | None:
         """The contact with booksync's id of this customer; else the one under its name that
-        surely is this one (the wizard's duplicate judgement) and carries no other number."""
+        surely is this one (``contact_among``)."""
         number = mapping.contact_number(customer)
-        rows = self._contacts(f"ContactNumber=={quote(number)}")
-        ours = [row for row in rows if row.get("ContactNumber") == number]
-        if ours:
-            return mapping.to_contact(ours[0])
-        name = mapping.contact_name(customer)
-        for row in self._contacts(f"Name=={quote(name)}"):
-            if row.get("ContactNumber") or not same_name(str(row.get("Name") or ""), name):
-                continue
-            from booksync.onboarding.duplicates import surely_same  # rapidfuzz loads only here
-
-            if surely_same(customer, _remote_customer(row)):
-                return mapping.to_contact(row)
-        return None
+        found = contact_among(customer, self._contacts(f"ContactNumber=={quote(number)}"))
+        if found is not None:
+            return found
+        return contact_among(customer, self._contacts(f"Name=={quote(mapping.contact_name(customer))}"))
 
     def _contacts(self, where: str) -> list[Json]:
         return self._client.query("Contacts", where=where, includeArchived="true")
@@ -109,25 +100,23 @@ class XeroProvider:
 
     def find_item(self, item: Item) -> RemoteObject | None:
         code = mapping.item_code(item)
-        rows = [
-            row
-            for row in self._client.query("Items", where=f"Code=={quote(code)}")
-            if row.get("Code") == code
-        ]
-        return self._item(rows[0]) if rows else None
+        found = item_among(item, self._client.query("Items", where=f"Code=={quote(code)}"))
+        if found is not None:
+            self._item_codes[found.id] = code
+        return found
 
     def get_item(self, remote_id: str) -> RemoteObject | None:
         found = self._client.read("Items", remote_id)
         return self._item(found) if found is not None else None
 
     def create_item(self, item: Item, refs: ItemRefs, *, idempotency_key: str) -> RemoteObject:
-        body = mapping.item_body(item, self._sales_account_code(item, refs))
+        body = mapping.item_body(item, self.sales_account_code(item, refs))
         return self._item(self._client.create("Items", body, idempotency_key=idempotency_key))
 
     def update_item(
         self, remote: RemoteObject, item: Item, refs: ItemRefs, *, idempotency_key: str
     ) -> RemoteObject:
-        body = mapping.item_body(item, self._sales_account_code(item, refs))
+        body = mapping.item_body(item, self.sales_account_code(item, refs))
         return self._item(self._client.update("Items", remote.id, body, idempotency_key=idempotency_key))
 
     def _item(self, row: Json) -> RemoteObject:
@@ -136,7 +125,8 @@ class XeroProvider:
             self._item_codes[remote.id] = str(row["Code"])
         return remote
 
-    def _sales_account_code(self, item: Item, refs: ItemRefs) -> str:
+    def sales_account_code(self, item: Item, refs: ItemRefs) -> str:
+        """The Code of the account the item's sales are posted to (``refs``' account, by id)."""
         name = mapping.item_name(item)
         if refs.income_account_id is None:
             raise Rejected(
@@ -323,6 +313,33 @@ class XeroProvider:
 
     def company_currencies(self) -> CompanyCurrencies:
         return mapping.to_currencies(self._client.organisation())
+
+
+def contact_among(customer: Customer, rows: Sequence[Json]) -> RemoteObject | None:
+    """Which of ``rows`` is ``customer`` in Xero: the contact with booksync's id of it
+    (ContactNumber); else one under its name, carrying no other number, that surely is this
+    customer (the wizard's duplicate judgement). The adapter's lookups and the catalog's
+    (``bulk.py``) both decide by it."""
+    number = mapping.contact_number(customer)
+    ours = [row for row in rows if row.get("ContactNumber") == number]
+    if ours:
+        return mapping.to_contact(ours[0])
+    name = mapping.contact_name(customer)
+    for row in rows:
+        if row.get("ContactNumber") or not same_name(str(row.get("Name") or ""), name):
+            continue
+        from booksync.onboarding.duplicates import surely_same  # rapidfuzz loads only here
+
+        if surely_same(customer, _remote_customer(row)):
+            return mapping.to_contact(row)
+    return None
+
+
+def item_among(item: Item, rows: Sequence[Json]) -> RemoteObject | None:
+    """Which of ``rows`` is ``item`` in Xero: the one under its Code, exactly."""
+    code = mapping.item_code(item)
+    found = next((row for row in rows if row.get("Code") == code), None)
+    return mapping.to_item(found) if found is not None else None
 
 
 def _remote_customer(row: Mapping[str, Any]) -> RemoteCustomer:

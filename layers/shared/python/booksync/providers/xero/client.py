@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as quote_path
@@ -135,6 +135,24 @@ class XeroClient:
             "PUT", collection, collection=collection, body={collection: [dict(element)]}, key=idempotency_key
         )
         return self._one(payload, collection, write=True)
+
+    def write_many(
+        self, method: str, collection: str, elements: Sequence[Mapping[str, Any]], *, idempotency_key: str
+    ) -> list[Json]:
+        """Many elements in one request, ``PUT`` (creates) or ``POST`` (updates naming their ids),
+        each answering for itself (``summarizeErrors=false``: a refused one carries its
+        ``ValidationErrors``, the others are saved): the answers, in the order sent."""
+        if method not in ("PUT", "POST"):
+            raise ValueError(f"an array is sent by PUT or POST, not {method}")
+        payload = self._call(
+            method,
+            collection,
+            collection=collection,
+            body={collection: [dict(element) for element in elements]},
+            params={"summarizeErrors": "false"},
+            key=idempotency_key,
+        )
+        return self._elements(payload, collection)
 
     def update(
         self, collection: str, ident: str, element: Mapping[str, Any], *, idempotency_key: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from booksync.documents import DocumentKind
@@ -24,8 +25,11 @@ from booksync.providers.xero.oauth import LABEL, PROVIDER
 from booksync.settings import XeroSettings
 
 if TYPE_CHECKING:
+    from booksync.providers.bulk import Gate
     from booksync.providers.port import TokenSource
     from booksync.providers.xero.adapter import XeroProvider
+    from booksync.providers.xero.bulk import XeroCatalog
+    from booksync.providers.xero.client import XeroClient
     from booksync.providers.xero.oauth import XeroOAuth
     from booksync.sync.rate_limits import RequestGate
 
@@ -69,14 +73,34 @@ def _oauth(settings: XeroSettings) -> XeroOAuth:
     return XeroOAuth.from_settings(settings)
 
 
+def _client(
+    settings: XeroSettings, tenant_id: str, tokens: TokenSource, gate: RequestGate | None
+) -> XeroClient:
+    from booksync.providers.xero.client import XeroClient
+
+    return XeroClient(api_base_url=settings.api_base_url, tenant_id=tenant_id, tokens=tokens, gate=gate)
+
+
 def _adapter(
     settings: XeroSettings, tenant_id: str, tokens: TokenSource, gate: RequestGate | None
 ) -> XeroProvider:
     from booksync.providers.xero.adapter import XeroProvider
-    from booksync.providers.xero.client import XeroClient
 
-    client = XeroClient(api_base_url=settings.api_base_url, tenant_id=tenant_id, tokens=tokens, gate=gate)
-    return XeroProvider(client, sales_tax_type=settings.sales_tax_type)
+    return XeroProvider(_client(settings, tenant_id, tokens, gate), sales_tax_type=settings.sales_tax_type)
+
+
+def _catalog(
+    settings: XeroSettings,
+    tenant_id: str,
+    tokens: TokenSource,
+    gate: RequestGate | None,
+    pacing: Gate,
+    deadline: Callable[[], float | None],
+) -> XeroCatalog:
+    """Sync Now's writer: contacts and items through Xero's arrays (``bulk.py``)."""
+    from booksync.providers.xero.bulk import XeroCatalog
+
+    return XeroCatalog(_client(settings, tenant_id, tokens, gate), pacing, deadline=deadline)
 
 
 PROFILE = ProviderProfile(
@@ -93,10 +117,11 @@ DECLARATION = ProviderDeclaration[XeroSettings](
     name=PROVIDER,
     kind="accounting",
     profile=PROFILE,
-    # No versions (Xero keeps none), no batch writes yet, one payment per invoice (the core splits
+    # No versions (Xero keeps none), one payment per invoice (the core splits
     # a payment across invoices), no deposits.
     capabilities=frozenset(
         {
+            Capability.BATCH_WRITES,  # arrays of contacts and items (Sync Now: bulk.py)
             Capability.PAYMENTS,
             Capability.REFUNDS,  # a credit note paid out
             Capability.VOIDS,
@@ -107,7 +132,7 @@ DECLARATION = ProviderDeclaration[XeroSettings](
     limits=LIMITS,
     text_limits=TEXT_LIMITS,
     read_settings=XeroSettings.from_env,
-    builders=Builders(oauth=_oauth, adapter=_adapter),
+    builders=Builders(oauth=_oauth, adapter=_adapter, catalog=_catalog),
     # The organisation comes from /connections after the consent, not on the redirect.
     account_on_redirect=None,
     # Xero's refresh tokens lapse after 60 days unused.

@@ -122,14 +122,29 @@ def to_error(
             provider=PROVIDER,
             **common,
         )
+    return refusal(said, entity, tail, common)
+
+
+def refusal(said: str, entity: str, tail: str = "", common: Mapping[str, Any] | None = None) -> Rejected:
+    """Xero's refusal of a record: ``DuplicateName`` when its name or code is another record's."""
+    extra = dict(common or {})
     if any(taken in said for taken in _TAKEN):
         return DuplicateName(
             f"{LABEL} rejected the {entity}: {said}{tail}",
             fix=f"Another record in {LABEL} already uses this name or code: rename one of them, or make "
             "the names match exactly so booksync links them.",
             provider=PROVIDER,
-            **common,
+            **extra,
         )
     return Rejected(
-        f"{LABEL} rejected the {entity}: {said}{tail}", fix=GENERIC_FIX, provider=PROVIDER, **common
+        f"{LABEL} rejected the {entity}: {said}{tail}", fix=GENERIC_FIX, provider=PROVIDER, **extra
     )
+
+
+def element_error(answer: Mapping[str, Any], entity: str) -> Rejected | None:
+    """One element's own refusal in an array's answer (``summarizeErrors=false``: its
+    ``StatusAttributeString`` ERROR and ``ValidationErrors``); None when it was saved."""
+    said = messages({"Elements": [answer]})
+    if answer.get("StatusAttributeString") != "ERROR" and not said:
+        return None
+    return refusal("; ".join(said) or "refused without a message", entity, common={"status": 200})
