@@ -151,11 +151,12 @@ def split_per_invoice(
     nth: int,
     fault: str,
     synced_first: str | None = None,
+    *more: Capability,
 ) -> SimpleNamespace:
-    """Books with payments each on one invoice, whose ``nth`` payment create meets ``fault``; two
-    invoices (``synced_first``, if given, synced before the payment is sent) and a payment across
-    them (80.00 on inv-1, 100.00 on inv-2)."""
-    books = plain_books(Capability.PAYMENTS)
+    """Books with payments each on one invoice (and ``more``), whose ``nth`` payment create meets
+    ``fault``; two invoices (``synced_first``, if given, synced before the payment is sent) and a
+    payment across them (80.00 on inv-1, 100.00 on inv-2)."""
+    books = plain_books(Capability.PAYMENTS, *more)
     create, sent = books.create_payment, []
 
     def create_payment(payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
@@ -214,6 +215,53 @@ def test_a_payment_split_per_invoice_refused_halfway_keeps_what_is_in_the_books(
     assert plain.engine.run(job()).outcome == "synced"
     assert payment_parts(world, "p-9")["inv-1"] == first
     assert_one_payment_per_invoice(world, plain.books)
+    shown = state(world, DocumentKind.PAYMENT, "p-9")
+    assert shown["remote_parts"] == payment_parts(world, "p-9"), "the API shows every part, not the first"
+
+
+@pytest.mark.parametrize("fault", ["rejected", "transient"])
+def test_a_payment_split_per_invoice_edited_after_a_partial_write_is_refused_not_completed(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    """Written once, edits refused, for a payment partly in the books too: inv-1's payment is
+    written (80.00), inv-2's fails, then the payment is edited (70.00 on inv-1). Completing it would
+    put 80.00 + 100.00 in the books for a payment of 170.00: the edit is refused with what to do,
+    nothing more is written, and inv-1's payment stays on the link. Put back as it was, the rest
+    is written."""
+    plain = split_per_invoice(world, monkeypatch, 2, fault, "inv-2", Capability.REFUNDS)
+    if fault == "transient":
+        with pytest.raises(TransientError):
+            plain.engine.run(job())
+    else:
+        assert plain.engine.run(job()).outcome == "failed"
+    (first,) = plain.books.objects["payment"]
+    assert state(world, DocumentKind.INVOICE, "inv-1")["badge"] in ("Out of Date", "Failed")
+    world.service.put_refund(COMPANY, refund("r-1", "40.00", payment_id="p-9"))
+
+    world.service.put_payment(COMPANY, split_payment("p-9", "70.00", "100.00"))
+    report = plain.engine.run(job())
+    assert report.outcome == "failed"
+    assert list(plain.books.objects["payment"]) == [first], "nothing written against the edited payment"
+    assert "create_refund" not in plain.books.writes, "a refund waits for its payment whole in the books"
+    assert payment_parts(world, "p-9") == {"inv-1": first}
+    shown = state(world, DocumentKind.PAYMENT, "p-9")
+    error = shown["error"]
+    assert shown["badge"] == "Failed" and isinstance(error, dict)
+    assert "changed after part of it reached" in error["message"]
+    assert "invoice inv-1" in error["message"] and "back as it was" in error["fix"]
+    assert shown["remote_parts"] == {"inv-1": first} and shown["remote_id"] is None
+    assert state(world, DocumentKind.INVOICE, "inv-1")["badge"] == "Failed"
+    assert swept(world) == [], "refused: nothing pending for the sweep to retry"
+
+    plain.engine.run(job("inv-2"))  # its other invoice's job writes nothing either
+    assert list(plain.books.objects["payment"]) == [first]
+    assert state(world, DocumentKind.PAYMENT, "p-9")["error"] == error, "said once, still shown"
+
+    world.service.put_payment(COMPANY, split_payment("p-9", "80.00", "100.00"))  # put back
+    assert plain.engine.run(job()).outcome == "synced"
+    assert payment_parts(world, "p-9")["inv-1"] == first
+    assert_one_payment_per_invoice(world, plain.books)
+    assert plain.books.writes["create_refund"] == 1, "its refund follows it, whole in the books"
 
 
 def test_refunds_not_supported_leave_their_payment_recorded(world: SimpleNamespace) -> None:

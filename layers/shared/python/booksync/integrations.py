@@ -48,6 +48,7 @@ from booksync.store.models import (
     DocumentModel,
     LinkMap,
     OAuthStateModel,
+    link_parts,
     settings_dict,
 )
 from booksync.store.notifications import NotificationRepository
@@ -591,6 +592,9 @@ class Integrations:
             "status": row.status,
             "badge": badge,
             "remote_id": link.remote_id if link else None,
+            # A document recorded as several remote objects (a payment split per invoice): each
+            # one in the books, by part (local invoice id -> remote id); null for one object.
+            "remote_parts": link_parts(link) or None,
             "synced_at": _iso(link.synced_at) if link and link.synced_at else None,
             "pending": bool(row.pending_bucket),
             "drift": _drift(link, provider),
@@ -615,7 +619,12 @@ def _worst_dependent(
                 "message": f"{row.kind.capitalize()} {row.doc_id}: {link.error_message}",
                 "fix": link.error_fix,
             }
-    behind = any((link := row.link(provider)) is None or link.pushed_hash != row.content_hash for row in rows)
+    behind = any(
+        (link := row.link(provider)) is None
+        or link.pushed_hash != row.content_hash
+        or (not link.remote_id and bool(link_parts(link)))  # only some of its parts in the books
+        for row in rows
+    )
     return ("Out of Date", None) if behind and badge == "Synced" else None
 
 

@@ -73,7 +73,10 @@ class PaymentSync:
                 if pushed is None:
                     continue  # waits for an invoice still in draft, or refused
                 row = pushed
-            self._refunds.push_all(row, customer_id, currency)
+            if self._recorded.whole(row):
+                self._refunds.push_all(row, customer_id, currency)
+            else:  # partly in the books and refused: its refunds wait for it whole
+                self._refunds.wait(row)
 
     def _new_payment(
         self, row: DocumentModel, invoice_id: str, customer_id: str, remote_invoice_id: str, currency: str

@@ -4,14 +4,21 @@ only that document, never its invoice's others."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from booksync.documents import DocumentKind
 from booksync.errors import ProviderError, Rejected, error_entry
 from booksync.providers.port import RemoteObject
 from booksync.providers.profile import provider_label
-from booksync.store.models import DocumentModel, LinkMap, link_generation, new_link, refused_link
+from booksync.store.models import (
+    DocumentModel,
+    LinkMap,
+    link_generation,
+    link_parts,
+    new_link,
+    refused_link,
+)
 from booksync.sync.context import JobContext
 from booksync.sync.once import ExactlyOnce
 from booksync.sync.push import Pusher
@@ -35,11 +42,16 @@ class RecordedOnce:
         self._pusher = pusher
 
     def in_books(self, row: DocumentModel) -> bool:
-        """Already pushed (payments and refunds are pushed once): report an edit, clear pending."""
+        """Already pushed (payments and refunds are pushed once), whole or in part: report an edit,
+        clear pending. One partly in the books (some of its parts written, then one failed) is
+        written on only as it stood when its first part was (``pushed_hash``): edited since, it is
+        refused as one wholly in the books is, and none of its parts is lost."""
         context = self._context
         link = context.link(row)
-        if link is None or not link.remote_id:
+        if link is None:
             return False
+        if not link.remote_id:
+            return self._partly_edited(row, link)
         if link.pushed_hash != row.content_hash and link.outcome != Outcome.FAILED:
             self.refused(row, link, self._edited(DocumentKind(row.kind), row.doc_id))
         elif row.pending_bucket:
@@ -47,9 +59,39 @@ class RecordedOnce:
         context.report.counts["unchanged"] += 1
         return True
 
-    def _edited(self, kind: DocumentKind, doc_id: str) -> Rejected:
+    def whole(self, row: DocumentModel) -> bool:
+        """In the books whole (its refunds may follow), not only some of its parts."""
+        link = self._context.link(row)
+        return link is not None and bool(link.remote_id)
+
+    def _partly_edited(self, row: DocumentModel, link: LinkMap) -> bool:
+        """Some parts in the books and the document changed since they were written: refused (said
+        once), True; else False, the rest is written. A link stored before partial links kept their
+        hash cannot be judged and is written on, as it was then."""
+        written = link_parts(link)
+        if not written or link.pushed_hash is None or link.pushed_hash == row.content_hash:
+            return False
+        refusal = self._edited(DocumentKind(row.kind), row.doc_id, written)
+        if link.error_message != refusal.message:
+            self.refused(row, link, refusal)
+        elif row.pending_bucket:
+            self._context.documents.clear_pending(row, row.content_hash)
+        self._context.report.counts["unchanged"] += 1
+        return True
+
+    def _edited(self, kind: DocumentKind, doc_id: str, written: Mapping[str, str] | None = None) -> Rejected:
         what = "refund receipt" if kind == DocumentKind.REFUND else kind.value
         books = provider_label(self._context.provider)
+        if written:
+            there = ", ".join(f"invoice {name}" for name in sorted(written))
+            return Rejected(
+                f"{kind.value.capitalize()} {doc_id} changed after part of it reached {books} (its "
+                f"{what} on {there}); booksync records each {kind.value} once and does not edit it "
+                "there, so the rest is not written against the changed one.",
+                provider=self._context.provider,
+                fix=f"Put the {kind.value} back as it was in your app and booksync writes the rest, "
+                f"or record the change in {books} yourself.",
+            )
         return Rejected(
             f"{kind.value.capitalize()} {doc_id} changed after it reached {books}; "
             f"booksync records each {kind.value} once and does not edit it there.",
@@ -107,10 +149,15 @@ class RecordedOnce:
                 created = created or result.created
         except BaseException:
             if written:
+                # Partly in the books: each part written is kept (with those of earlier attempts),
+                # and so is the content they were written from, against which an edit is refused.
                 partly = link if link is not None else new_link()
-                partly.parts = dict(written)
+                partly.parts = {**link_parts(link), **written}
+                partly.pushed_hash = row.content_hash
                 context.save_link(row, partly)
                 row.set_link(context.provider, partly)
             raise
         first = RemoteObject(id=written[parts[0].name])
-        self._pusher.linked(row, first, link, "created" if created else "linked", parts=written)
+        self._pusher.linked(
+            row, first, link, "created" if created else "linked", parts={**link_parts(link), **written}
+        )

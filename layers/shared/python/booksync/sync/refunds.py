@@ -56,6 +56,18 @@ class RefundSync:
             except (Rejected, RemoteNotFound) as exc:
                 self._recorded.refused(row, context.link(row), exc)
 
+    def wait(self, payment_row: DocumentModel) -> None:
+        """A payment not whole in the books: its refunds are not sent, nor left pending for the
+        sweep (the payment's own next push, once it is whole, sends them)."""
+        context = self._context
+        rows = context.documents.get_many(
+            context.company, DocumentKind.REFUND, sorted(payment_row.refund_ids or ())
+        )
+        for row in rows.values():
+            if row.pending_bucket:
+                context.documents.clear_pending(row, row.content_hash)
+                context.report.counts["waiting"] += 1
+
     def _push(
         self, row: DocumentModel, refund: Refund, payment: Payment, customer_id: str, currency: str
     ) -> None:
