@@ -164,6 +164,12 @@ class Books(ABC):
         """What its declaration says it can do (the suite's tests of it run where it can)."""
         return declaration(cls.provider).supports(capability)
 
+    @classmethod
+    def requires_payment_account(cls) -> bool:
+        """Whether its payments need the account they go into (``payment_account_required``):
+        the suite chooses one for each world, as an admin does in Account mapping."""
+        return declaration(cls.provider).payment_account_required
+
     @abstractmethod
     def _oauth(self) -> OAuthClient: ...
 
@@ -189,6 +195,11 @@ class Books(ABC):
     @abstractmethod
     def item_price(self, remote_id: str) -> Decimal:
         """The unit price of the item the books hold under ``remote_id``."""
+
+    def payment_account(self, remote_id: str) -> str | None:
+        """The account the payment the books hold under ``remote_id`` went into (needed of books
+        that declare ``payment_account_required``)."""
+        raise AssertionError(f"{self.provider}'s books need payment_account() for its payment account test")
 
     # -- faults ----------------------------------------------------------------------------------
     def accept_duplicate_names(self) -> None:
@@ -424,9 +435,12 @@ class MemoryBooks(Books):
     LIMITS = Limits(max_concurrent=2, requests_per_minute=1000)
     # What it declares beyond plain books' capabilities.
     MORE: tuple[Capability, ...] = ()
+    # Whether its payments need the account they go into (as Xero's).
+    PAYMENT_ACCOUNT_REQUIRED = False
 
     def __init__(self, *args: Any) -> None:
         self.memory = plain_books(*self.MORE, name=self.provider)
+        self.memory.payment_account_required = self.PAYMENT_ACCOUNT_REQUIRED
         super().__init__(*args)
 
     def declaration(self) -> AnyDeclaration:
@@ -435,6 +449,10 @@ class MemoryBooks(Books):
     @classmethod
     def supports(cls, capability: Capability) -> bool:
         return capability in plain_books(*cls.MORE).capabilities
+
+    @classmethod
+    def requires_payment_account(cls) -> bool:
+        return cls.PAYMENT_ACCOUNT_REQUIRED
 
     def _oauth(self) -> OAuthClient:
         oauth = FakeOAuth()
@@ -456,6 +474,10 @@ class MemoryBooks(Books):
 
     def item_price(self, remote_id: str) -> Decimal:
         return Decimal(self.memory.objects["item"][remote_id].data["price"])
+
+    def payment_account(self, remote_id: str) -> str | None:
+        account = self.memory.objects["payment"][remote_id].data["account"]
+        return str(account) if account is not None else None
 
     def directory(self) -> ProviderDirectory:
         """The fake's listing (what a unit test seeds) made of what these books hold, read through
@@ -513,10 +535,12 @@ class MemoryBooks(Books):
 class PerInvoiceMemoryBooks(MemoryBooks):
     """The in-memory provider with payments and refunds, but no payment across invoices (as Xero
     records a payment per invoice), under a name of its own: booksync records a payment across
-    invoices there as one payment per invoice."""
+    invoices there as one payment per invoice. As Xero, its payments need the account they go
+    into (a bank account): each world chooses one, and a payment waits while none is chosen."""
 
     provider = "memory-per-invoice"
     MORE = (Capability.PAYMENTS, Capability.REFUNDS)
+    PAYMENT_ACCOUNT_REQUIRED = True
 
 
 # Every accounting provider the suite runs for: each must pass every test of it.

@@ -3,7 +3,8 @@ own stores (moto), the document service that accepts the business's documents, a
 engine over the provider's adapter. ``world`` runs a test for every provider in ``PROVIDERS``;
 ``refunding_world`` and ``splitting_world`` for those whose declarations say they record refunds,
 and payments across invoices; ``per_invoice_world`` for those that record payments, but each on
-one invoice; ``lenient_world`` for those whose books can be made to accept two customers or items
+one invoice; ``payment_account_world`` for those whose payments need the account they go into
+(every world of theirs has one chosen, as an admin chooses it in Account mapping); ``lenient_world`` for those whose books can be made to accept two customers or items
 under one name (as FreshBooks and Wave do), made so."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+from booksync.account_mapping import AccountMapping
 from booksync.documents import DocumentKind
 from booksync.providers.declaration import Capability
 from booksync.providers.registry import REGISTRY
@@ -139,6 +141,12 @@ def open_world(
     books = PROVIDERS[name].open(request, company, connections, vault)
     request.addfinalizer(REGISTRY.declare(books.declaration()))  # booksync knows it as declared
     books.connect()
+    if books.requires_payment_account():  # an admin chooses it in Account mapping, from those listed
+        mapping = AccountMapping(
+            connections=connections, documents=docs, provider_for=lambda _c: books.adapter
+        )
+        (first, *_) = mapping.accounts(company, name, "payments")
+        mapping.set_payment_account(company, name, str(first["id"]))
     service = DocumentService(documents=docs, connections=connections, runs=runs, queue=queue)
     service.put_customer(company, builders.customer())
     service.put_item(company, builders.item("i-1"))
@@ -180,6 +188,18 @@ def per_invoice_world(
     request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
 ) -> World:
     """Books that record payments, each on one invoice: booksync splits a payment across invoices."""
+    return open_world(request, request.param, conformance_tables, token_vault)
+
+
+@pytest.fixture(
+    params=sorted(
+        set(able(Capability.PAYMENTS)) & {n for n, b in PROVIDERS.items() if b.requires_payment_account()}
+    )
+)
+def payment_account_world(
+    request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
+) -> World:
+    """Books whose payments need the account they go into (one chosen, as every world has)."""
     return open_world(request, request.param, conformance_tables, token_vault)
 
 

@@ -10,16 +10,19 @@ import threading
 from decimal import Decimal
 
 import pytest
+from booksync.account_mapping import AccountMapping
 from booksync.documents import DocumentKind, Payment, Refund
-from booksync.errors import RateLimited, TransientError, WriteInProgress
+from booksync.errors import InvalidRequest, RateLimited, TransientError, WriteInProgress
+from booksync.integrations import Integrations
 from booksync.providers.declaration import Capability
 from booksync.providers.port import ItemRefs
 from booksync.store.connections import ConnectionStatus
-from booksync.store.models import link_parts
+from booksync.store.models import ConnectionModel, link_parts
 from booksync.store.notifications import NotificationRepository
 from booksync.sync.engine import Outcome
 from booksync.sync.sweep import Sweep
 from booksync.sync.worker import SyncWorker
+from booksync.wiring import payments_resumed
 
 from tests import builders
 from tests.conformance.books import Held, Together
@@ -301,6 +304,63 @@ def test_a_payment_across_invoices_is_one_payment_or_not_supported_where_declare
     assert world.row(DocumentKind.PAYMENT, split.id).pending_bucket is None, (
         "the sweep has nothing to re-queue"
     )
+
+
+def test_a_payment_waits_for_the_account_payments_go_into_and_resumes_once_it_is_chosen(
+    payment_account_world: World,
+) -> None:
+    """Books whose payments need the account they go into: while none is chosen a payment is not a
+    silent failure but waits, said on it, on its invoice, in history and once to admins, and the
+    sweep leaves it be; an account that cannot take payments is refused naming those that can;
+    once one is chosen the payment syncs by itself, into that account."""
+    world = payment_account_world
+    chosen = world.connection().settings.payment_account_id
+    assert chosen, "every world of such books has its payment account chosen"
+    world.connection().update(actions=[ConnectionModel.settings.payment_account_id.remove()])
+    world.service.put_invoice(world.company, builders.invoice())
+    world.service.put_payment(world.company, builders.payment("p-1", "200.00"))
+    world.queue.jobs.clear()  # their auto-sync jobs: this test runs the job itself
+
+    assert world.sync().outcome == Outcome.SYNCED, "the invoice itself is in the books"
+    assert world.books.counts("invoice", "payment") == (1, 0)
+    waiting = world.link(DocumentKind.PAYMENT, "p-1")
+    assert (waiting.outcome, waiting.error_code) == (Outcome.BLOCKED, "payment_account_not_chosen")
+    assert "needs the account payments go into" in str(waiting.error_message)
+    assert str(waiting.error_fix).startswith("Choose the account payments go into in Account mapping")
+    assert world.row(DocumentKind.PAYMENT, "p-1").pending_bucket, "kept, not lost"
+    assert world.runs.recent(world.company)[0].status == "parked"
+    invoice = world.row(DocumentKind.INVOICE, "inv-1")
+    state = Integrations.sync_state(
+        invoice, world.books.provider, world.connection(), {"inv-1": [world.row(DocumentKind.PAYMENT, "p-1")]}
+    )
+    assert state["badge"] == "Out of Date" and "Payment p-1: " in state["error"]["message"], state
+    (told,) = NotificationRepository().for_company(world.company)
+    assert told.kind.endswith(":payment_account_not_chosen") and told.resolved_at is None, told.kind
+    sweep = Sweep(documents=world.docs, connections=world.connections, runs=world.runs, queue=world.queue)
+    assert sweep.resume(world.company).queued == 0, "the sweep leaves it waiting"
+
+    mapping = AccountMapping(
+        connections=world.connections,
+        documents=world.docs,
+        provider_for=lambda _c: world.books.adapter,
+        on_payment_account=payments_resumed(NotificationRepository(), sweep),
+    )
+    income = next(a for a in world.books.adapter.list_accounts() if a.classification == "Revenue")
+    with pytest.raises(InvalidRequest) as refused:
+        mapping.set_payment_account(world.company, world.books.provider, income.id)
+    assert "choose a bank account or one that accepts payments" in refused.value.message
+    assert f"({chosen})" in refused.value.fix, "names the accounts that can take payments"
+    assert world.queue.jobs == []
+
+    mapping.set_payment_account(world.company, world.books.provider, str(chosen))
+    assert [job.invoice_id for job in world.queue.jobs] == ["inv-1"], "resumed by itself"
+    assert world.engine().run(world.queue.jobs[0]).outcome == Outcome.SYNCED
+    link = world.link(DocumentKind.PAYMENT, "p-1")
+    assert link.outcome == Outcome.SYNCED and link.remote_id
+    assert world.books.counts("invoice", "payment") == (1, 1)
+    assert world.books.payment_account(str(link.remote_id)) == chosen
+    assert world.row(DocumentKind.PAYMENT, "p-1").pending_bucket is None
+    assert NotificationRepository().for_company(world.company)[0].resolved_at is not None
 
 
 class FoundNothingYet:

@@ -84,6 +84,9 @@ class FakeProvider:
     label: str = "QuickBooks"
     # False: two customers or two items may share a name (FreshBooks and Wave accept them).
     unique_names: bool = True
+    # True: its payments name the account they go into, one that takes payments (as Xero's);
+    # a payment without one is refused, as such books refuse it.
+    payment_account_required: bool = False
 
     def declaration(self) -> AnyDeclaration:
         """The fake, declared as a provider package declares itself (its builders build it)."""
@@ -100,6 +103,7 @@ class FakeProvider:
             limits=QUICKBOOKS.limits,
             read_settings=lambda: None,
             builders=Builders(oauth=_no_oauth, adapter=lambda _settings, _account, _tokens, _gate: self),
+            payment_account_required=self.payment_account_required,
         )
 
     def _can(self, capability: Capability, operation: str) -> None:
@@ -330,6 +334,15 @@ class FakeProvider:
         self._can(Capability.PAYMENTS, "payments")
         if refs.applications:
             self._can(Capability.PAYMENTS_ACROSS_INVOICES, "payments across invoices")
+        takes = {a.id for a in self.list_accounts() if a.takes_payments}
+        if (
+            self.payment_account_required or refs.deposit_account_id
+        ) and refs.deposit_account_id not in takes:
+            raise Rejected(
+                f"{self.label} takes payments into {sorted(takes)}, not {refs.deposit_account_id}",
+                provider=self.name,
+                fix="choose another account",
+            )
 
         def commit() -> RemoteObject:
             lines = refs.lines(payment.amount)
@@ -338,6 +351,7 @@ class FakeProvider:
                 "invoice": refs.invoice_id,
                 "lines": lines,
                 "marker": refs.marker,
+                "account": refs.deposit_account_id,
             }
             remote = self._create("payment", data)
             for invoice_id, _amount in lines:

@@ -3,6 +3,7 @@ Mangum, as API Gateway invokes it), and the default income account setting, over
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -51,6 +52,14 @@ class ChartProvider(FakeProvider):
             Account(id="8", name="Old Sales", kind=AccountKind.INCOME, account_type="Income", active=False),
             Account(id="2", name="Checking", kind=AccountKind.BANK, account_type="Bank"),
             Account(id="5", name="Merchant Fees", kind=AccountKind.EXPENSE, account_type="Expense"),
+            # No bank, but the books let payments go into it (as Xero's EnablePaymentsToAccount).
+            Account(
+                id="4",
+                name="Payments Clearing",
+                kind=AccountKind.OTHER,
+                account_type="Other",
+                payments_allowed=True,
+            ),
         ]
 
 
@@ -294,6 +303,48 @@ def test_unknown_inactive_or_non_income_accounts_are_refused(
     assert row.income_account("quickbooks") is None, "nothing saved"
     connection = ConnectionRepository().get(COMPANY, "quickbooks")
     assert connection is not None and connection.settings.default_income_account_id is None
+
+
+def test_the_payment_account_is_chosen_in_account_mapping_from_the_accounts_that_take_payments(
+    world: SimpleNamespace, request: pytest.FixtureRequest
+) -> None:
+    """Books that need the account payments go into: the card and the mapping say payments wait
+    for it; an account that cannot take payments is refused naming those that can."""
+    required = dataclasses.replace(world.provider.declaration(), payment_account_required=True)
+    request.addfinalizer(REGISTRY.declare(required))
+    status, card, _ = world.call("GET", "/integrations/quickbooks", claims=member())
+    assert status == 200 and card["payment_account"]["required"] is True
+    assert card["payment_account"]["waiting_for"]["message"] == (
+        "QuickBooks needs the account payments go into, and none is chosen: payments wait until one is."
+    )
+    assert "account-mapping/payment-account" in card["payment_account"]["waiting_for"]["fix"]
+    _, able, _ = world.call("GET", "/integrations/quickbooks/accounts?type=payments", claims=member())
+    assert [(a["id"], a["name"]) for a in able] == [("2", "Checking"), ("4", "Payments Clearing")]
+
+    route = f"{ITEMS}/payment-account"
+    assert world.call("PUT", route, {"account_id": "2"}, claims=member())[0] == 403
+    status, problem, _ = world.call("PUT", route, {"account_id": "1"}, claims=admin())
+    assert status == 422 and problem["detail"] == (
+        "QuickBooks account 'Services' is a Income account, which QuickBooks does not let payments go "
+        "into: choose a bank account or one that accepts payments."
+    )
+    assert "'Checking' (2); 'Payments Clearing' (4)" in problem["fix"]
+    connection = ConnectionRepository().get(COMPANY, "quickbooks")
+    assert connection is not None and connection.settings.payment_account_id is None, "nothing saved"
+
+    status, chosen, _ = world.call("PUT", route, {"account_id": "4"}, claims=admin())
+    assert status == 200, chosen
+    assert chosen == {
+        "account_id": "4",
+        "account_name": "Payments Clearing",
+        "required": True,
+        "waiting_for": None,
+        "changed": True,
+    }
+    _, card, _ = world.call("GET", "/integrations/quickbooks", claims=member())
+    assert card["payment_account"]["waiting_for"] is None and card["settings"]["payment_account_id"] == "4"
+    _, mapping, _ = world.call("GET", ITEMS, claims=member())
+    assert mapping["payment_account"]["account_name"] == "Payments Clearing"
 
 
 def test_writes_are_admin_only_and_bodies_are_checked(world: SimpleNamespace) -> None:

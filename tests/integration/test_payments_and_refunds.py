@@ -352,6 +352,19 @@ def test_refunds_are_paid_from_the_connection_setting(world: SimpleNamespace) ->
     assert stored.data["account"] == "2"
 
 
+def test_payments_go_into_the_payment_account_and_refunds_come_out_of_it_unless_set_apart(
+    world: SimpleNamespace,
+) -> None:
+    connection = ConnectionRepository().get(COMPANY, "quickbooks")
+    connection.update(actions=[ConnectionModel.settings.payment_account_id.set("2")])
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))
+    world.service.put_refund(COMPANY, refund())
+    assert world.engine().run(job()).outcome == "synced"
+    ((payment,), (paid_back,)) = (world.provider.objects[kind].values() for kind in ("payment", "refund"))
+    assert (payment.data["account"], paid_back.data["account"]) == ("2", "2")
+
+
 def test_a_refund_edited_after_sync_is_reported_like_an_edited_payment(world: SimpleNamespace) -> None:
     world.service.put_invoice(COMPANY, builders.invoice())
     world.service.put_payment(COMPANY, builders.payment("p-1", "100.00"))

@@ -1,6 +1,7 @@
 """Account mapping (seeds: Integrations > [Provider] > Account Mapping): the provider's accounts,
-every item with the income account it posts to, per-item and bulk "apply to unmapped", and the
-check every chosen account passes (known, active, an income account) before it is saved.
+every item with the income account it posts to, per-item and bulk "apply to unmapped", the
+account payments go into, and the check every chosen account passes (known, active, of the
+right kind) before it is saved.
 
 The chart of accounts is read from the provider and kept for a minute per company, so the
 mapping page and the saves behind it cost one provider request, not one each.
@@ -27,7 +28,7 @@ from booksync.providers.registry import REGISTRY, declaration, is_accounting
 from booksync.store.account_mapping import AccountMappingStore
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, organisation_not_chosen
 from booksync.store.documents import DocumentRepository
-from booksync.store.models import ConnectionModel, DocumentModel
+from booksync.store.models import ConnectionModel, DocumentModel, update_connection_settings
 
 # The API's ``?type=`` words, each by booksync's kinds of account (``AccountKind``): the adapter
 # maps its provider's own types to those kinds.
@@ -39,6 +40,9 @@ ACCOUNT_FILTERS: dict[str, Callable[[Account], bool]] = {
     "liability": lambda a: a.classification == "Liability",
     "equity": lambda a: a.kind is AccountKind.EQUITY,
     "credit_card": lambda a: a.kind is AccountKind.CREDIT_CARD,
+    # Accounts a payment can go into (a bank, Undeposited Funds, or one the provider lets take
+    # payments: Xero's EnablePaymentsToAccount).
+    "payments": lambda a: a.takes_payments,
     "all": lambda a: True,
 }
 # The payout deposit settings (booksync/payouts/) and the accounts each may name.
@@ -81,6 +85,20 @@ def account_dict(account: Account) -> dict[str, Any]:
     }
 
 
+def payment_account_state(provider: str, chosen: str | None, name: str | None = None) -> dict[str, Any]:
+    """The account payments go into (``chosen``, the connection's setting), whether the
+    provider requires one, and, while its payments wait for one, why and what ends the wait: what
+    Account mapping and the integration's card show."""
+    declared = declaration(provider)
+    waiting = declared.payment_account_not_chosen() if declared.payments_wait(chosen) else None
+    return {
+        "account_id": chosen,
+        "account_name": name,
+        "required": declared.payment_account_required,
+        "waiting_for": {"message": waiting.message, "fix": waiting.fix} if waiting else None,
+    }
+
+
 class AccountMapping:
     def __init__(
         self,
@@ -91,7 +109,11 @@ class AccountMapping:
         mappings: AccountMappingStore | None = None,
         clock: Callable[[], float] = time.monotonic,
         cache_seconds: float = CACHE_SECONDS,
+        on_payment_account: Callable[[str, str], object] | None = None,
     ) -> None:
+        # (company, provider): run once the account payments go into is chosen (the payments
+        # waiting for it resume; their notification ends).
+        self._on_payment_account = on_payment_account
         self._connections = connections
         self._docs = documents
         self._provider_for = provider_for
@@ -130,6 +152,52 @@ class AccountMapping:
             context=f" ({setting})",
             wrong_kind=f"; {setting} needs a {kind} account.",
         )
+
+    def check_payment_account(self, company_id: str, provider: str, account_id: str) -> Account:
+        """The account, if payments can go into it; else a refusal naming those that can."""
+        label = provider_label(provider)
+        able = [a for a in self._chart(company_id, provider) if a.active and a.takes_payments]
+        named = "; ".join(f"'{a.name}' ({a.id})" for a in able) or "none yet"
+        return self._check(
+            company_id,
+            provider,
+            account_id,
+            kind="payments",
+            fix=f"Choose one of GET /integrations/{provider}/accounts?type=payments: {named}"
+            + ("" if able else f" (add a bank account in {label} first)")
+            + ".",
+            context=" (payment_account_id)",
+            wrong_kind=f", which {label} does not let payments go into: choose a bank account or "
+            "one that accepts payments.",
+        )
+
+    def set_payment_account(self, company_id: str, provider: str, account_id: str) -> dict[str, Any]:
+        """The account the company's payments go into (checked against the chart): saved on the
+        connection's settings; payments that waited for it resume."""
+        connection = self._connection(company_id, provider)
+        account = self.check_payment_account(company_id, provider, account_id)
+        previous = connection.settings.payment_account_id if connection.settings else None
+        update_connection_settings(connection, {"payment_account_id": account.id})
+        if self._on_payment_account is not None:
+            self._on_payment_account(company_id, provider)
+        return {
+            **self.payment_account(company_id, provider, connection, {account.id: account.name}),
+            "changed": previous != account.id,
+        }
+
+    def payment_account(
+        self,
+        company_id: str,
+        provider: str,
+        connection: ConnectionModel | None = None,
+        names: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The account payments go into, whether the provider needs one, and what waits for it."""
+        connection = connection or self._connection(company_id, provider)
+        chosen = connection.settings.payment_account_id if connection.settings else None
+        if chosen and names is None:
+            names = {a.id: a.name for a in self._chart(company_id, provider)}
+        return payment_account_state(provider, chosen, (names or {}).get(chosen) if chosen else None)
 
     def _check(
         self,
@@ -200,6 +268,7 @@ class AccountMapping:
         return {
             "provider": provider,
             "default_income_account": {"id": default, "name": names.get(default)} if default else None,
+            "payment_account": self.payment_account(company_id, provider, connection, names),
             "counts": counts,
             "items": items,
         }

@@ -214,6 +214,14 @@ class CurrencyNotBookable(ProviderError):
     code = "currency_not_bookable"
 
 
+class PaymentAccountNotChosen(BooksyncError):
+    """A payment for books that need the account it goes into (their declaration's
+    ``payment_account_required``) while none is chosen: it waits, said on it and on the
+    integration's card, and resumes by itself once an admin chooses one."""
+
+    code = "payment_account_not_chosen"
+
+
 class DuplicateName(Rejected):
     """The name is taken in the provider (QuickBooks 6240): look the object up and link it."""
 

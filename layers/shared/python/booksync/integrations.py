@@ -15,6 +15,7 @@ from pynamodb.exceptions import DeleteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from booksync.account_mapping import payment_account_state
 from booksync.documents import DocumentKind, InvoiceStatus
 from booksync.errors import (
     AccountTaken,
@@ -477,6 +478,11 @@ class Integrations:
             # The provider's daily request limit is reached: its work is parked until then, and why.
             "held_until": _iso(hold[0]),
             "held_reason": hold[1],
+            # The account payments go into; while the books need one and none is chosen, payments
+            # wait and ``waiting_for`` says what ends it (Account mapping).
+            "payment_account": payment_account_state(provider, settings.get("payment_account_id"))
+            if declaration(provider).kind == "accounting"
+            else None,
             "settings": settings,
             "actions": actions,
         }
@@ -610,15 +616,16 @@ def _worst_dependent(
 ) -> tuple[str, dict[str, Any] | None] | None:
     """What an invoice's payments and refunds make of its badge: the first one that failed (and was
     not changed since: pending again, it waits for its next sync) makes it Failed with that one's
-    error, one not in the books as it stands makes a Synced one Out of Date."""
+    error, one waiting for an admin's setting (the account payments go into) makes it Out of Date
+    with why, one not in the books as it stands makes a Synced one Out of Date."""
     for row in rows:
         link = row.link(provider)
         if link is not None and link.outcome == "failed" and not row.pending_bucket:
-            return "Failed", {
-                "code": link.error_code,
-                "message": f"{row.kind.capitalize()} {row.doc_id}: {link.error_message}",
-                "fix": link.error_fix,
-            }
+            return "Failed", _dependent_error(row, link)
+    for row in rows:
+        link = row.link(provider)
+        if link is not None and link.outcome == "blocked" and link.error_message:  # waits for a setting
+            return "Out of Date", _dependent_error(row, link)
     behind = any(
         (link := row.link(provider)) is None
         or link.pushed_hash != row.content_hash
@@ -626,6 +633,14 @@ def _worst_dependent(
         for row in rows
     )
     return ("Out of Date", None) if behind and badge == "Synced" else None
+
+
+def _dependent_error(row: DocumentModel, link: LinkMap) -> dict[str, Any]:
+    return {
+        "code": link.error_code,
+        "message": f"{row.kind.capitalize()} {row.doc_id}: {link.error_message}",
+        "fix": link.error_fix,
+    }
 
 
 DRIFT_CHANGES = ("Update", "Void")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from booksync.store.connections import ConnectionRepository
     from booksync.store.documents import DocumentRepository
     from booksync.store.models import ConnectionModel
+    from booksync.store.notifications import NotificationRepository
     from booksync.store.runs import RunRepository
     from booksync.sync.catalog import CatalogSync
     from booksync.sync.catalog_jobs import CatalogRequests
@@ -79,7 +80,9 @@ def api_services(settings: ApiSettings) -> ApiServices:
     queue = SqsJobQueue(settings.sync_invoice_queue_url)
     parked = Sweep(documents=documents, connections=connections, runs=runs, queue=queue)
     catalog = _catalog_requests(settings, runs, connections)
-    accounts = _account_mapping(settings, connections, documents)
+    accounts = _account_mapping(
+        settings, connections, documents, on_payment_account=payments_resumed(notifications, parked)
+    )
     wizard = _wizard(settings, connections, documents, accounts)
     return ApiServices(
         documents=DocumentService(
@@ -164,7 +167,10 @@ def _wizard(
 
 
 def _account_mapping(
-    settings: ApiSettings, connections: ConnectionRepository, documents: DocumentRepository
+    settings: ApiSettings,
+    connections: ConnectionRepository,
+    documents: DocumentRepository,
+    on_payment_account: Callable[[str, str], object] | None = None,
 ) -> AccountMapping:
     from booksync.account_mapping import AccountMapping
 
@@ -176,7 +182,22 @@ def _account_mapping(
         provider_for=lambda connection: accounting_provider(
             connection, settings, connections, vault, limiter
         ),
+        on_payment_account=on_payment_account,
     )
+
+
+def payments_resumed(notifications: NotificationRepository, parked: Sweep) -> Callable[[str, str], None]:
+    """Once the account payments go into is chosen (company, provider): the payments that waited
+    for it are queued, and the notification that asked for it ends."""
+    import time
+
+    from booksync.errors import PaymentAccountNotChosen
+
+    def resumed(company_id: str, provider: str) -> None:
+        notifications.resolve(company_id, f"{provider}:{PaymentAccountNotChosen.code}", time.time())
+        parked.resume(company_id)
+
+    return resumed
 
 
 def _catalog_requests(

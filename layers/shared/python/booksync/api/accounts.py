@@ -1,7 +1,8 @@
 """Account mapping routes (seeds: Integrations > [Provider] > Account Mapping).
 
 Reads are open to the company's members; saving a mapping is admin-only. Every account id is
-checked against the provider's chart (known, active, an income account) before it is saved.
+checked against the provider's chart (known, active, an income account; for payments, one that
+takes them) before it is saved.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ if TYPE_CHECKING:  # the store loads on the first request that needs it
 
 # booksync.account_mapping.ACCOUNT_FILTERS has one filter per value, by booksync's kinds of
 # account (providers.port.AccountKind), never a provider's own types.
-AccountType = Literal["income", "bank", "expense", "asset", "liability", "equity", "credit_card", "all"]
+AccountType = Literal[
+    "income", "bank", "expense", "asset", "liability", "equity", "credit_card", "payments", "all"
+]
 
 router = APIRouter(tags=["account mapping"], route_class=LeanRoute)
 
@@ -74,3 +77,13 @@ def apply_to_unmapped(
     """Bulk assign: every item without its own account gets this one."""
     who.require_admin()
     return _mapping(svc).apply_to_unmapped(who.company_id, provider, choice.account_id)
+
+
+@router.put("/integrations/{provider}/account-mapping/payment-account", responses=ERRORS)
+def set_payment_account(
+    provider: OutsideKey, choice: AccountChoice, who: CallerDep, svc: Svc
+) -> dict[str, Any]:
+    """The account payments go into (``?type=payments`` lists those that can take them); payments
+    that waited for it sync by themselves."""
+    who.require_admin()
+    return _mapping(svc).set_payment_account(who.company_id, provider, choice.account_id)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from booksync.documents import DocumentKind
-from booksync.errors import ProviderError, Rejected
+from booksync.errors import PaymentAccountNotChosen, ProviderError, Rejected
 from booksync.providers.profile import ProviderProfile
 
 if TYPE_CHECKING:
@@ -250,6 +250,11 @@ class ProviderDeclaration(Generic[S]):
     # usual first. A first sync with no default income account set takes the first one the
     # chart has (else its first income account) and saves it as the default.
     income_account_names: tuple[str, ...] = ()
+    # Its payments need the account the money goes into (Xero: a bank account, or one with
+    # EnablePaymentsToAccount): chosen in Account mapping (the connection's payment_account_id);
+    # until then a payment waits, saying so. False: the provider has a default (QuickBooks:
+    # Undeposited Funds) and the setting is optional.
+    payment_account_required: bool = False
 
     def __post_init__(self) -> None:
         if self.kind == "accounting" and (self.limits is None or self.builders.adapter is None):
@@ -261,6 +266,21 @@ class ProviderDeclaration(Generic[S]):
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    def payments_wait(self, payment_account_id: str | None) -> bool:
+        """Whether its payments wait for the account they go into (required, none chosen)."""
+        return self.payment_account_required and not payment_account_id
+
+    def payment_account_not_chosen(self, what: str = "") -> PaymentAccountNotChosen:
+        """Why a payment waits, and what ends the wait (``what``: "payment p-1")."""
+        waits = f"{what} waits" if what else "payments wait"
+        return PaymentAccountNotChosen(
+            f"{self.label} needs the account payments go into, and none is chosen: {waits} until one is.",
+            fix="Choose the account payments go into in Account mapping "
+            f"(PUT /integrations/{self.name}/account-mapping/payment-account with one of "
+            f"GET /integrations/{self.name}/accounts?type=payments); waiting payments then sync "
+            "by themselves.",
+        )
 
     def webhook_parts(self) -> WebhookParts[Any, Any]:
         """Its webhook receiver and consumer; a provider without webhooks is refused saying so."""

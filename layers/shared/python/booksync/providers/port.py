@@ -107,10 +107,19 @@ class Account:
     account_type: str  # the provider's own type, e.g. "Income", "Bank", "Other Current Asset"
     sub_type: str | None = None  # the provider's own finer type, e.g. "UndepositedFunds"
     active: bool = True
+    # The provider lets payments go into it though it is no bank or clearing account (Xero's
+    # EnablePaymentsToAccount).
+    payments_allowed: bool = False
 
     @property
     def classification(self) -> str:
         return self.kind.classification
+
+    @property
+    def takes_payments(self) -> bool:
+        """Whether a payment can go into it: a bank or clearing account (QuickBooks' Undeposited
+        Funds), or one the provider says accepts payments (``payments_allowed``)."""
+        return self.payments_allowed or self.kind in (AccountKind.BANK, AccountKind.CLEARING)
 
 
 @dataclass(frozen=True)
@@ -126,8 +135,10 @@ class PaymentRefs:
     invoice_id: str  # the (first) invoice it pays
     marker: str
     currency: str  # ISO 4217: the payment's, which is its invoices' (no default: said every time)
-    # The account the money goes into, where the provider needs one; None: the provider's default
-    # (QuickBooks: Undeposited Funds, from which a payout's deposit takes it).
+    # The account the money goes into (the connection's ``payment_account_id``, one that
+    # ``Account.takes_payments``); None: the provider's default (QuickBooks: Undeposited Funds,
+    # from which a payout's deposit takes it). A provider whose declaration has
+    # ``payment_account_required`` never gets None: its payments wait until one is chosen.
     deposit_account_id: str | None = None
     # A payment applied across several invoices: (remote invoice id, amount) for each, in order.
     # Empty: the whole amount goes to ``invoice_id``. A provider whose declaration has no
@@ -145,7 +156,8 @@ class RefundRefs:
     marker: str
     method: PaymentMethod  # the refunded payment's method
     currency: str  # ISO 4217: its payment's (its invoices') currency
-    # The account the money is paid from; None: the provider's default (QBO: Undeposited Funds).
+    # The account the money is paid from (``refunds_from_account_id``, else the payment account);
+    # None: the provider's default (QBO: Undeposited Funds).
     from_account_id: str | None = None
 
 

@@ -58,6 +58,10 @@ class ConnectionSettingsMap(MapAttribute[str, Any]):
     # The account refunds are paid from (none: Undeposited Funds, where card refunds net
     # against the payout deposit they came out of).
     refunds_from_account_id = UnicodeAttribute(null=True)
+    # The account payments go into (Account mapping; one that takes payments). None: the
+    # provider's default (QuickBooks: Undeposited Funds); a provider that declares
+    # payment_account_required holds its payments until one is chosen.
+    payment_account_id = UnicodeAttribute(null=True)
     # Square payouts become deposits (booksync/payouts/): the toggle and the lines' accounts.
     auto_sync_deposits = BooleanAttribute(default=True)
     deposit_bank_account_id = UnicodeAttribute(null=True)

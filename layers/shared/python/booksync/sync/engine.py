@@ -29,6 +29,7 @@ from booksync.errors import (
     DailyLimitReached,
     NeedsReconnection,
     OrganisationNotChosen,
+    PaymentAccountNotChosen,
     ProviderError,
     Rejected,
     RemoteNotFound,
@@ -151,6 +152,8 @@ class InvoiceSync:
             observability.sync_failed([entry["code"]])
             raise
         self._notify(job, report.outcome, errors + report.failures, run_id=report.run_id)
+        if report.held:  # payments waiting for an admin's setting: one notification while it lasts
+            self._notify(job, Outcome.BLOCKED, report.held, run_id=report.run_id)
         if report.failures and report.outcome == Outcome.SYNCED:
             report.outcome, report.error = Outcome.FAILED, report.failures[0]["message"]
             errors.extend(report.failures)
@@ -160,6 +163,9 @@ class InvoiceSync:
             Outcome.BLOCKED: "parked",
             Outcome.NOT_SUPPORTED: "not_supported",
         }.get(report.outcome, "failed")
+        if report.held:
+            errors.extend(report.held)
+            status = "parked" if status == "succeeded" else status
         for note in report.unsupported:
             add_note(job.company_id, run.run_id, note)
         self._runs.finish(run, status=status, counts=report.counts, errors=errors, now=self._clock())
@@ -233,6 +239,7 @@ class InvoiceSync:
                 OrganisationNotChosen.code: f"Choose which {name} organisation to connect",
                 CurrencyNotBookable.code: f"An invoice's currency cannot be booked in {name}",
                 DailyLimitReached.code: f"{name}'s daily limit reached: syncing resumes tomorrow",
+                PaymentAccountNotChosen.code: f"Choose the account payments go into in {name}",
             }.get(kind.partition(":")[2], f"{name} connection is down")
         else:
             kind = f"{job.provider}:sync_failed:{first['code']}"
@@ -292,13 +299,16 @@ class InvoiceSync:
         unsupported = Unsupported(context)
         recorded = RecordedOnce(context, once=once, pusher=pusher)
         settings = connection.settings
+        payment_account = settings.payment_account_id if settings is not None else None
         refunds = RefundSync(
             context,
             provider=provider,
             declared=declared,
             recorded=recorded,
             unsupported=unsupported,
-            from_account_id=settings.refunds_from_account_id if settings is not None else None,
+            # Refunds come out of their own account, else the one payments go into.
+            from_account_id=(settings.refunds_from_account_id if settings is not None else None)
+            or payment_account,
         )
         invoices = InvoicePush(
             context,
@@ -324,6 +334,7 @@ class InvoiceSync:
                 unsupported=unsupported,
                 refunds=refunds,
                 sync_invoice=walk.invoice_and_payments,
+                payment_account_id=payment_account,
             ),
         )
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from booksync.documents import Application, DocumentKind, Invoice, InvoiceStatus, Payment, marker
-from booksync.errors import Rejected, RemoteNotFound
+from booksync.errors import PaymentAccountNotChosen, Rejected, RemoteNotFound, error_entry
 from booksync.providers.declaration import AnyDeclaration, Capability, NotSupported
 from booksync.providers.port import AccountingProvider, PaymentRefs
 from booksync.store.documents import DELETED
-from booksync.store.models import DocumentModel
+from booksync.store.models import DocumentModel, refused_link
 from booksync.sync.context import JobContext
 from booksync.sync.recorded import Part, RecordedOnce
 from booksync.sync.refunds import RefundSync
@@ -36,8 +36,12 @@ class PaymentSync:
         unsupported: Unsupported,
         refunds: RefundSync,
         sync_invoice: SyncInvoice,
+        payment_account_id: str | None,
     ) -> None:
         self._context = context
+        # The account payments go into (the connection's setting); None: the provider's default,
+        # or, where its declaration requires one, none yet: payments wait.
+        self._payment_account_id = payment_account_id
         self._provider = provider
         self._declared = declared
         self._recorded = recorded
@@ -67,6 +71,9 @@ class PaymentSync:
                 except NotSupported as exc:
                     self._not_supported(row, exc)
                     continue
+                except PaymentAccountNotChosen as exc:
+                    self._wait(row, exc)
+                    continue
                 except (Rejected, RemoteNotFound) as exc:
                     self._recorded.refused(row, context.link(row), exc)
                     continue
@@ -89,6 +96,8 @@ class PaymentSync:
         context = self._context
         payment: Payment = context.documents.parse(row)
         self._payable(payment)
+        if self._declared.payments_wait(self._payment_account_id):
+            raise self._declared.payment_account_not_chosen(f"payment {payment.id}")
         remote_invoices = self._remote_invoices(payment, invoice_id, remote_invoice_id)
         if remote_invoices is None:
             if row.pending_bucket:
@@ -115,6 +124,16 @@ class PaymentSync:
         if not self._declared.supports(Capability.PAYMENTS):
             raise self._declared.not_supported(Capability.PAYMENTS, f"payment {payment.id}")
         self._declared.refuse_too_long(DocumentKind.PAYMENT, payment, payment.id)
+
+    def _wait(self, row: DocumentModel, exc: PaymentAccountNotChosen) -> None:
+        """The payment (and its refunds with it) waits for the account it goes into: said on it,
+        kept pending for the sweep, which queues it once the account is chosen."""
+        context = self._context
+        context.save_link(row, refused_link(context.link(row), exc, Outcome.BLOCKED))
+        if not row.pending_bucket:  # a Resync of a payment not pending: it waits all the same
+            context.documents.mark_pending(row, context.clock())
+        context.report.counts["waiting"] += 1
+        context.report.held.append(error_entry(f"{row.kind} {row.doc_id}", exc))
 
     def _not_supported(self, row: DocumentModel, exc: NotSupported) -> None:
         """The payment, and its refunds with it (a refund needs its payment in the books)."""
@@ -199,6 +218,7 @@ class PaymentSync:
             invoice_id=remote_invoices[payment.invoice_ids[0]],
             marker=marker(self._context.company, DocumentKind.PAYMENT, payment.id),
             currency=payment.currency or currency,
+            deposit_account_id=self._payment_account_id,
             applications=tuple((remote_invoices[a.invoice_id], a.amount) for a in payment.applied)
             if payment.applications is not None
             else (),

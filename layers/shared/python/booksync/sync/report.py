@@ -30,3 +30,6 @@ class SyncReport:
     failures: list[dict[str, str | None]] = field(default_factory=list)
     # Documents the provider cannot take (a payment where it has none): the run's notes.
     unsupported: list[dict[str, str | None]] = field(default_factory=list)
+    # Documents that wait for an admin's setting (a payment for the account it goes into): left
+    # pending, said on them, in history (the run is parked) and in one notification.
+    held: list[dict[str, str | None]] = field(default_factory=list)

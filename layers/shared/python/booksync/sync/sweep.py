@@ -2,7 +2,9 @@
 refund, again.
 
 It reads the sparse pending index only (never a scan). Work whose connection is not usable is
-left pending (parked) and is picked up by the first sweep after the user reconnects.
+left pending (parked) and is picked up by the first sweep after the user reconnects; payments
+(and their refunds) for books that need the account payments go into, while none is chosen, are
+left pending too, and queued once an admin chooses it (``resume``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from booksync.documents import DocumentKind, payment_invoice_ids
+from booksync.providers.registry import declaration
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, held
 from booksync.store.documents import DocumentRepository, pending_bucket, pending_buckets
 from booksync.store.models import ConnectionModel, DocumentModel
@@ -67,23 +70,28 @@ class Sweep:
 
     def _queue_pending(self, rows: Iterable[DocumentModel], now: float) -> SweepReport:
         report = SweepReport()
-        wanted: dict[tuple[str, JobKind, str], None] = {}
+        # Each job, and whether only payments or refunds want it (they may wait on their own).
+        wanted: dict[tuple[str, JobKind, str], bool] = {}
         for row in rows:
             if row.kind == DocumentKind.CUSTOMER.value:
-                wanted[(row.company_id, "customer", row.doc_id)] = None
+                wanted[(row.company_id, "customer", row.doc_id)] = False
                 continue
             invoice_id = self._invoice_of(row)
             if invoice_id is not None:
-                wanted[(row.company_id, "invoice", invoice_id)] = None
+                key: tuple[str, JobKind, str] = (row.company_id, "invoice", invoice_id)
+                wanted[key] = wanted.get(key, True) and row.kind != DocumentKind.INVOICE.value
         connections: dict[str, ConnectionModel | None] = {}
         jobs: list[SyncJob] = []
-        for company_id, kind, doc_id in wanted:
+        for (company_id, kind, doc_id), payments_only in wanted.items():
             if company_id not in connections:
                 connections[company_id] = self._connections.accounting_connection(company_id)
             connection = connections[company_id]
             # Not connected, or its provider's daily limit reached: left pending (parked) until then.
             if connection is None or connection.status != ConnectionStatus.CONNECTED or held(connection, now):
                 report.parked += 1
+                continue
+            if payments_only and _payments_wait(connection):
+                report.parked += 1  # until an admin chooses the account payments go into
                 continue
             if not getattr(connection.settings, SETTING[kind]):
                 report.skipped_auto_sync_off += 1
@@ -129,3 +137,9 @@ class Sweep:
         for kind in SWEPT:
             for bucket in pending_buckets(kind):
                 yield from self._docs.pending(bucket, older_than=older_than)
+
+
+def _payments_wait(connection: ConnectionModel) -> bool:
+    """Payments to ``connection``'s books wait for the account they go into (required, none chosen)."""
+    settings = connection.settings
+    return declaration(connection.provider).payments_wait(settings.payment_account_id if settings else None)
