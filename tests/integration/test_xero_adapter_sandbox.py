@@ -106,7 +106,7 @@ class Org:
         return next(a["AccountID"] for a in self.ledger("accounts") if a.get("Code") == code)
 
     def fault(self, action: str, **match: object) -> None:
-        self.control.add_fault(action, tenant_id=self.tenant, **match)
+        self.control.add_fault(action, realm=self.tenant, **match)
 
 
 @pytest.fixture
@@ -147,7 +147,8 @@ def test_a_name_another_contact_holds_is_refused_as_a_duplicate_name_and_a_names
     org: Org,
 ) -> None:
     adapter = org.adapter
-    adapter.create_customer(builders.customer("c-9", email="other@example.com"), idempotency_key="k-9")
+    # Another booksync customer, the same person by name and mailbox (a duplicate in the app).
+    adapter.create_customer(builders.customer("c-9"), idempotency_key="k-9")
 
     with pytest.raises(DuplicateName) as refused:
         adapter.create_customer(builders.customer(), idempotency_key="k-1")
@@ -259,7 +260,9 @@ def test_payments_cover_the_invoice_into_the_chosen_account_then_it_reads_paid(o
     assert "payments" in unset.value.fix and "settings" in unset.value.fix
 
 
-def test_a_refund_is_a_credit_note_paid_out_once(org: Org) -> None:
+def test_a_refund_is_a_credit_note_paid_out_once_whichever_answer_is_lost(org: Org) -> None:
+    """Two writes (the credit note, the payment out of it), each committed with its answer lost
+    and retried after Xero has forgotten its Idempotency-Key (6 minutes): one note, paid once."""
     payment, pay, bank = _paid(org)
     org.adapter.create_payment(payment, pay, idempotency_key="k-p")
     refund = Refund(
@@ -268,15 +271,17 @@ def test_a_refund_is_a_credit_note_paid_out_once(org: Org) -> None:
     refund_refs = RefundRefs(
         pay.customer_id, "booksync:co-1:refund:r-1", payment.method, "USD", from_account_id=bank
     )
-    # The note is made; the payment on it is committed and its answer lost.
-    org.fault("commit_then_reset", entity="payments", operation="create", times=1)
-    with pytest.raises(TransientError):
-        org.adapter.create_refund(refund, refund_refs, idempotency_key="k-r")
+    for collection in ("creditnotes", "payments"):
+        org.fault("commit_then_reset", entity=collection, operation="create", times=1)
+        with pytest.raises(TransientError):
+            org.adapter.create_refund(refund, refund_refs, idempotency_key="k-r")
+        org.control.advance(7 * 60)  # past the key's 6 minutes: only the lookups can tell
+    assert org.adapter.find_refund(refund, refund_refs) is not None, "paid out: found"
 
-    found = org.adapter.find_refund(refund, refund_refs)
-
+    assert org.adapter.find_refund(refund, refund_refs) == org.adapter.create_refund(
+        refund, refund_refs, idempotency_key="k-r"
+    )
     (note,) = org.ledger("credit_notes")
-    assert found is not None and found.id == note["CreditNoteID"]
     assert (note["Type"], note["Status"], Decimal(str(note["RemainingCredit"]))) == (
         "ACCRECCREDIT",
         "PAID",
@@ -285,13 +290,37 @@ def test_a_refund_is_a_credit_note_paid_out_once(org: Org) -> None:
     assert len([p for p in org.ledger("payments") if "CreditNote" in p]) == 1
 
 
+def test_a_refund_whose_note_was_made_but_not_paid_out_is_not_found_and_is_finished(org: Org) -> None:
+    payment, pay, bank = _paid(org)
+    org.adapter.create_payment(payment, pay, idempotency_key="k-p")
+    refund = Refund(id="r-1", payment_id="p-1", amount=Decimal("50.00"), date=date(2026, 11, 4))
+    refund_refs = RefundRefs(
+        pay.customer_id, "booksync:co-1:refund:r-1", payment.method, "USD", from_account_id=bank
+    )
+    org.fault("http_500", entity="payments", operation="create", times=9)  # the note only
+    with pytest.raises(TransientError):
+        org.adapter.create_refund(refund, refund_refs, idempotency_key="k-r")
+    org.control.clear_faults()
+
+    assert org.adapter.find_refund(refund, refund_refs) is None, "a note still holding its credit"
+    finished = org.adapter.create_refund(refund, refund_refs, idempotency_key="k-r2")
+
+    (note,) = org.ledger("credit_notes")
+    assert finished.id == note["CreditNoteID"] and note["Status"] == "PAID"
+
+
 def test_void_and_delete(org: Org) -> None:
     invoice, refs = _linked(org)
     remote = org.adapter.create_invoice(invoice, refs, idempotency_key="k-inv")
 
     voided = org.adapter.void_invoice(remote, idempotency_key="k-void")
 
-    assert (org.ledger("invoices")[0]["Status"], voided.balance) == ("VOIDED", Decimal(0))
+    assert (org.ledger("invoices")[0]["Status"], voided.balance, voided.voided) == (
+        "VOIDED",
+        Decimal(0),
+        True,
+    )
+    assert org.adapter.get_invoice(remote.id) == voided
     org.adapter.delete_invoice(remote, idempotency_key="k-del")  # already gone: nothing to do
 
 

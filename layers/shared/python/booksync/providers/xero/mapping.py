@@ -324,6 +324,7 @@ def to_invoice(obj: Mapping[str, Any]) -> RemoteObject:
         active=obj.get("Status") not in GONE,
         marker=marker_of(obj.get("Reference")),
         currency=_text(obj.get("CurrencyCode")),
+        voided=obj.get("Status") == "VOIDED",
     )
 
 
