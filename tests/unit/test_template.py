@@ -259,6 +259,25 @@ SQUARE_APP_ENV = {
 SQUARE_TOKEN_FUNCTIONS = {"ApiFunction", "PayoutDepositFunction", "SchedulerFunction"}
 for _function in SQUARE_TOKEN_FUNCTIONS:
     FUNCTION_ENV[_function] |= SQUARE_APP_ENV
+# The Xero app, in every function that calls Xero (connect, sync, Sync Now, setup, keep-alive).
+XERO_ENV = {
+    "XERO_API_BASE_URL",
+    "XERO_AUTH_URL",
+    "XERO_TOKEN_URL",
+    "XERO_REVOKE_URL",
+    "XERO_CONNECTIONS_URL",
+    "XERO_CLIENT_ID",
+    "XERO_CLIENT_SECRET_PARAM",
+    "XERO_DAY_LIMIT",
+}
+for _function in (
+    "ApiFunction",
+    "SetupApiFunction",
+    "SyncInvoiceFunction",
+    "SyncCatalogFunction",
+    "SchedulerFunction",
+):
+    FUNCTION_ENV[_function] |= XERO_ENV
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
 QUEUE_ENV = {
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
