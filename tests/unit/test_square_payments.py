@@ -18,9 +18,10 @@ from booksync.webhooks.square_events import SqsPayoutHandOff, SquareEventProcess
 def test_document_ids_and_references() -> None:
     square_id = "R2B3Z8WMVt3EAmzYWLZvz7Y69EbZY"
     assert document_id(square_id) == f"square-{square_id}"
-    reference = short_reference(square_id)
+    reference = short_reference(square_id, 21)  # the limit: the company's books' (QuickBooks: 21)
     assert len(reference) <= 21 and reference == "sq-" + square_id[-18:]
-    assert short_reference("abc") == "sq-abc"
+    assert short_reference("abc", 21) == "sq-abc"
+    assert short_reference(square_id, None) == f"sq-{square_id}", "books that declare no limit"
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,6 @@ logger = logging.getLogger(__name__)
 PROVIDER = "square"
 COMPLETED = "COMPLETED"
 NOTIFICATION = "square:unmatched_payment"
-REFERENCE_LIMIT = 21
 CURRENCY_FIX = (
     "Square took the money in another currency than the invoice's. Refund it in Square and take "
     "the payment in the invoice's currency, or match it to an invoice in its currency "
@@ -63,8 +62,13 @@ def document_id(square_id: str) -> str:
     return f"square-{square_id}"
 
 
-def short_reference(square_id: str) -> str:
-    return f"sq-{square_id[-(REFERENCE_LIMIT - 3) :]}"
+def short_reference(square_id: str, limit: int | None) -> str:
+    """The reference booksync gives a Square payment or refund: ``sq-`` and the end of Square's id,
+    within ``limit`` (what the company's books keep whole; None: the whole id)."""
+    whole = f"sq-{square_id}"
+    if limit is None or len(whole) <= limit:
+        return whole
+    return f"sq-{square_id[-max(limit - 3, 1) :]}"
 
 
 def local_date(stamp: str | None, timezone: str | None) -> date:
@@ -101,6 +105,10 @@ class SquarePayments:
         self._runs = runs
         self._notifications = notifications
         self._clock = clock
+
+    def _reference(self, row: SquareActivityModel, kind: DocumentKind) -> str:
+        """Within what the company's accounting system keeps (its declaration's text limits)."""
+        return short_reference(row.square_id, self._service.text_limit(row.company_id, kind, "reference"))
 
     # -- payments -----------------------------------------------------------------------------
     def payment(
@@ -171,7 +179,7 @@ class SquarePayments:
                 amount=amount,
                 date=date.fromisoformat(str(row.local_date)),
                 method=PaymentMethod.CREDIT_CARD,
-                reference=short_reference(row.square_id),
+                reference=self._reference(row, DocumentKind.PAYMENT),
                 memo=f"Square payment {row.square_id}" + (f" ({row.card_brand})" if row.card_brand else ""),
                 # Square's money is in its own currency: one the invoice is not in is refused on
                 # receipt (held here as rejected, reported once), never recorded as the invoice's.
@@ -283,7 +291,7 @@ class SquarePayments:
                 amount=Decimal(str(row.amount)),
                 date=date.fromisoformat(str(row.local_date)),
                 reason=_reason(row),
-                reference=short_reference(row.square_id),
+                reference=self._reference(row, DocumentKind.REFUND),
                 currency=row.currency,
             )
             self._service.put_refund(row.company_id, doc)

@@ -139,6 +139,11 @@ class TextLimits:
     length: Callable[[str], int] = len  # how the provider counts characters
     counting: str = ""  # said with a count: "an emoji counts as two"
 
+    def limit(self, kind: DocumentKind, name: str) -> int | None:
+        """The longest text the provider keeps whole in ``name`` of ``kind``; None: no limit of its own."""
+        rule = self.fields.get((kind, name))
+        return rule.limit if rule is not None else None
+
     def too_long(self, kind: DocumentKind, document: object) -> list[TooLong]:
         found = []
         for (of, name), rule in self.fields.items():

@@ -135,6 +135,16 @@ class DocumentService:
         for found in declaration(str(connection.provider)).text_limits.too_long(kind, doc):
             raise FieldProblem(found.field, found.message, found.fix)
 
+    def text_limit(self, company_id: str, kind: DocumentKind, name: str) -> int | None:
+        """The longest text booksync may put in ``name`` of ``kind`` for the company (e.g. a
+        reference it makes up): what its books keep whole, by their providers' declarations; with
+        none connected yet, what every accounting system booksync knows keeps, so whichever is
+        connected later takes it. None: no declaration limits it."""
+        connected = [str(r.provider) for r in self._connections.accounting_connections(company_id)]
+        books = connected or REGISTRY.names("accounting")
+        limits = [found for p in books if (found := declaration(p).text_limits.limit(kind, name)) is not None]
+        return min(limits) if limits else None
+
     # -- customers and items: stored; they sync with the invoices that use them ----------------
     def put_customer(self, company_id: str, customer: Customer) -> Accepted:
         """A new or changed customer syncs on its own while the books' auto_sync_customers is on:
