@@ -14,7 +14,7 @@ import httpx
 import pytest
 from booksync.documents import Invoice, Payment, Refund
 from booksync.errors import ConnectionDown, DailyLimitReached, DuplicateName, Rejected, TransientError
-from booksync.providers.port import InvoiceRefs, ItemRefs, PaymentRefs, RefundRefs, TokenSet
+from booksync.providers.port import AccountKind, InvoiceRefs, ItemRefs, PaymentRefs, RefundRefs, TokenSet
 from booksync.providers.registry import declaration
 from booksync.providers.xero.adapter import XeroProvider
 from booksync.providers.xero.oauth import XeroOAuth
@@ -355,3 +355,14 @@ def test_an_expired_token_is_refreshed_once_and_the_call_made(org: Org) -> None:
 
     assert org.adapter.company_currencies().home == "USD"
     assert org.tokens.refreshes == 1
+
+
+def test_accounts_are_booksyncs_kinds_with_xeros_type_and_class_and_which_take_payments(org: Org) -> None:
+    accounts = {a.name: a for a in org.adapter.list_accounts()}
+
+    sales, bank, clearing = accounts["Sales"], accounts["Business Bank Account"], accounts["Clearing Account"]
+    assert (sales.kind, sales.account_type, sales.sub_type) == (AccountKind.INCOME, "REVENUE", "REVENUE")
+    assert accounts["Accounts Receivable"].kind is AccountKind.RECEIVABLE
+    assert bank.kind is AccountKind.BANK and bank.takes_payments
+    # A liability Xero lets take payments (EnablePaymentsToAccount); an income account does not.
+    assert clearing.kind is AccountKind.LIABILITY and clearing.takes_payments and not sales.takes_payments

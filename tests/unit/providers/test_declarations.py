@@ -94,7 +94,7 @@ def test_xero_declares_what_it_has_and_its_day_by_the_apps_tier(monkeypatch: pyt
     }
     assert xero.builders.catalog is not None
     assert xero.limits == Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=5000)
-    assert xero.income_account_names[0] == "Sales"
+    assert xero.income_account_names[0] == "Sales" and xero.payment_account_required
     from booksync.providers.xero import declaration as xero_module
 
     monkeypatch.setenv("XERO_DAY_LIMIT", "1000")

@@ -138,4 +138,7 @@ DECLARATION = ProviderDeclaration[XeroSettings](
     # Xero's refresh tokens lapse after 60 days unused.
     refresh_lapses=lambda _settings: True,
     income_account_names=INCOME_ACCOUNT_NAMES,
+    # A payment is made into an account Xero names (a bank account, or one that takes payments):
+    # none is Xero's default, so payments wait until an admin chooses it.
+    payment_account_required=True,
 )

@@ -418,4 +418,5 @@ def to_account(obj: Mapping[str, Any]) -> Account:
         account_type=account_type,
         sub_type=account_class or None,
         active=obj.get("Status", "ACTIVE") == "ACTIVE",
+        payments_allowed=obj.get("EnablePaymentsToAccount") is True,
     )
