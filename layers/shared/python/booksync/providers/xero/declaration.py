@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from booksync.providers.xero.adapter import XeroProvider
     from booksync.providers.xero.bulk import XeroCatalog
     from booksync.providers.xero.client import XeroClient
+    from booksync.providers.xero.directory import XeroDirectory
     from booksync.providers.xero.oauth import XeroOAuth
     from booksync.sync.rate_limits import RequestGate
 
@@ -103,6 +104,15 @@ def _catalog(
     return XeroCatalog(_client(settings, tenant_id, tokens, gate), pacing, deadline=deadline)
 
 
+def _directory(
+    settings: XeroSettings, tenant_id: str, tokens: TokenSource, gate: RequestGate | None
+) -> XeroDirectory:
+    """The wizard's reads of the contacts and items already in the organisation (``directory.py``)."""
+    from booksync.providers.xero.directory import XeroDirectory
+
+    return XeroDirectory(_client(settings, tenant_id, tokens, gate))
+
+
 PROFILE = ProviderProfile(
     label=LABEL,
     name_rules=f"{LABEL} limits the length of names (a contact's to 255 characters, an item's to 50 "
@@ -132,7 +142,7 @@ DECLARATION = ProviderDeclaration[XeroSettings](
     limits=LIMITS,
     text_limits=TEXT_LIMITS,
     read_settings=XeroSettings.from_env,
-    builders=Builders(oauth=_oauth, adapter=_adapter, catalog=_catalog),
+    builders=Builders(oauth=_oauth, adapter=_adapter, catalog=_catalog, directory=_directory),
     # The organisation comes from /connections after the consent, not on the redirect.
     account_on_redirect=None,
     # Xero's refresh tokens lapse after 60 days unused.
