@@ -405,7 +405,7 @@ class Integrations:
         _require_supported(provider)
         row = self._connections.get(company_id, provider)
         if row is None or row.status == ConnectionStatus.DISCONNECTED:
-            raise NotFoundError(f"{provider} is not connected.", fix="Nothing to disconnect.")
+            raise NotFoundError(f"{provider_label(provider)} is not connected.", fix="Nothing to disconnect.")
         revoked = self._revoke(row)
         self._connections.disconnect(row, now=self._clock())
         if row.account_id:  # another company may connect this account now
@@ -490,7 +490,7 @@ class Integrations:
     def update_settings(self, company_id: str, provider: str, changes: dict[str, Any]) -> dict[str, Any]:
         row = self._connections.get(company_id, provider)
         if row is None:
-            raise NotFoundError(f"{provider} is not connected.", fix="Connect it first.")
+            raise NotFoundError(f"{provider_label(provider)} is not connected.", fix="Connect it first.")
         account_id = changes.get("default_income_account_id")
         if account_id and self._income_account_check is not None:
             self._income_account_check(company_id, provider, str(account_id))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from booksync.errors import ConnectionDown, NeedsReconnection, TransientError
 from booksync.providers.port import OAuthClient, TokenSet
+from booksync.providers.profile import provider_label
 from booksync.security.vault import PlainTokens, TokenCipher
 from booksync.store.connections import (
     ConnectionRepository,
@@ -179,7 +180,7 @@ class ConnectionTokenSource:
         if not marked:
             return
         raise NeedsReconnection(
-            f"{self.provider} no longer accepts this connection's refresh token: {reason}",
+            f"{provider_label(self.provider)} no longer accepts this connection's refresh token: {reason}",
             provider=self.provider,
             fix="Reconnect the integration (Settings > Integrations > Reconnect).",
         )
@@ -189,7 +190,7 @@ class ConnectionTokenSource:
         row = self._repo.get(self.company_id, self.provider)
         if row is None or row.status == ConnectionStatus.DISCONNECTED:
             raise NeedsReconnection(
-                f"The company is not connected to {self.provider}.",
+                f"The company is not connected to {provider_label(self.provider)}.",
                 provider=self.provider,
                 fix="Connect the integration first (Settings > Integrations > Connect).",
             )

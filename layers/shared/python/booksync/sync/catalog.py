@@ -223,7 +223,7 @@ class _Walk:
             broken = ConnectionDown if down else NeedsReconnection
             return self._park(
                 broken(
-                    f"{self.job.provider} is not connected; the catalog sync waits for it.",
+                    f"{provider_label(self.job.provider)} is not connected; the catalog sync waits for it.",
                     provider=self.job.provider,
                 )
             )

@@ -112,7 +112,7 @@ class CatalogRequests:
         connection = self._connections.get(company_id, provider)
         if connection is None:
             raise InvalidRequest(
-                f"{provider} is not connected.", fix="Connect it in Settings > Integrations first."
+                f"{declared.label} is not connected.", fix="Connect it in Settings > Integrations first."
             )
         ordered = tuple(kind for kind in KIND_ORDER if kind in set(kinds))
         if not ordered:

@@ -182,7 +182,8 @@ class InvoiceSync:
         if connection is not None and connection.status == ConnectionStatus.CONNECTION_DOWN:
             # The same failure as the job that found it (one notification for both), not "not connected".
             raise ConnectionDown(
-                f"{job.provider} refuses booksync's access; the {job.kind} waits until it is reconnected.",
+                f"{provider_label(job.provider)} refuses booksync's access; the {job.kind} waits until it is "
+                "reconnected.",
                 provider=job.provider,
                 fix="Reconnect the integration; waiting work resumes by itself.",
             )
@@ -190,7 +191,7 @@ class InvoiceSync:
             raise organisation_not_chosen(job.provider, f"the {job.kind}")
         if connection is None or connection.status != ConnectionStatus.CONNECTED:
             raise NeedsReconnection(
-                f"{job.provider} is not connected; the {job.kind} waits until it is.",
+                f"{provider_label(job.provider)} is not connected; the {job.kind} waits until it is.",
                 provider=job.provider,
                 fix="Reconnect the integration; waiting work resumes by itself.",
             )

@@ -492,7 +492,8 @@ class DocumentService:
         connection = self._connections.get(company_id, provider)
         if connection is None:
             raise InvalidRequest(
-                f"{provider} is not connected.", fix="Connect it in Settings > Integrations first."
+                f"{provider_label(provider)} is not connected.",
+                fix="Connect it in Settings > Integrations first.",
             )
         return self._queue_one(company_id, invoice_id, provider, "manual")
 
