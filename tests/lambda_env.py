@@ -70,6 +70,19 @@ def environment(
     }
 
 
+def xero_environment(url: str, client_id: str, client_secret: str) -> dict[str, str]:
+    """The Xero app's settings pointing at a Xero sandbox's ``url``."""
+    return {
+        "XERO_CLIENT_ID": client_id,
+        "XERO_CLIENT_SECRET": client_secret,
+        "XERO_AUTH_URL": f"{url}/identity/connect/authorize",
+        "XERO_TOKEN_URL": f"{url}/connect/token",
+        "XERO_REVOKE_URL": f"{url}/connect/revocation",
+        "XERO_CONNECTIONS_URL": f"{url}/connections",
+        "XERO_API_BASE_URL": f"{url}/api.xro/2.0",
+    }
+
+
 @contextmanager
 def handlers(env: dict[str, str]) -> Iterator[SimpleNamespace]:
     """Import each handler afresh under ``env`` (settings are read at import, as at a cold start)."""

@@ -25,6 +25,7 @@ from local.sandboxes.xero.config import XeroConfig
 from local.sandboxes.xero.server import XeroSandbox
 from local.sandboxes.xero.testing import SCOPES, XeroControl
 from tests import builders
+from tests.lambda_env import xero_environment
 
 CLIENT_ID, CLIENT_SECRET = "xero-adapter-app", "xero-adapter-secret"
 REDIRECT = "https://booksync.test/oauth/xero/callback"
@@ -69,16 +70,7 @@ def control(sandbox: XeroSandbox) -> Iterator[XeroControl]:
 
 def settings(url: str) -> XeroSettings:
     return XeroSettings.model_validate(
-        {
-            "XERO_CLIENT_ID": CLIENT_ID,
-            "XERO_CLIENT_SECRET": CLIENT_SECRET,
-            "XERO_AUTH_URL": f"{url}/identity/connect/authorize",
-            "XERO_TOKEN_URL": f"{url}/connect/token",
-            "XERO_REVOKE_URL": f"{url}/connect/revocation",
-            "XERO_CONNECTIONS_URL": f"{url}/connections",
-            "XERO_API_BASE_URL": f"{url}/api.xro/2.0",
-            "XERO_SCOPES": SCOPES,
-        }
+        {**xero_environment(url, CLIENT_ID, CLIENT_SECRET), "XERO_SCOPES": SCOPES}
     )
 
 
