@@ -8,7 +8,7 @@ rotated redone with the spent token in the grace, its successor stored under the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -245,20 +245,7 @@ def test_a_rotation_whose_answer_was_lost_is_redone_in_the_grace_and_stored_unde
     with only_table("connections_table"):
         repo, vault = ConnectionRepository(), KmsTokenVault(kms_key)
         tokens = _connect(oauth, control)
-        connection_id = repo.new_connection_id()
-        context = TokenContext("acme", "xero", connection_id)
-        repo.store_connection(
-            company_id="acme",
-            provider="xero",
-            connection_id=connection_id,
-            account_id="tenant-1",
-            sealed=vault.seal(PlainTokens(tokens.access_token, tokens.refresh_token), context),
-            times=TokenTimes(access_expires_at=time.time() + 60, refresh_expires_at=None),  # due
-            has_refresh_token=True,
-            connected_by="u1",
-            now=time.time(),
-            refresh_every=86_400,
-        )
+        context = _store_due(repo, vault, tokens)
         lossy = _LostAnswer(oauth)
         worker = ConnectionTokenSource(
             company_id="acme",
@@ -278,3 +265,77 @@ def test_a_rotation_whose_answer_was_lost_is_redone_in_the_grace_and_stored_unde
         assert stored.access_token == access and stored.refresh_token not in (None, tokens.refresh_token)
         control.advance(31 * 60)  # the spent token is dead now; the stored successor is not
         assert stored.refresh_token and oauth.refresh(stored.refresh_token).access_token
+
+
+def _store_due(repo: ConnectionRepository, vault: KmsTokenVault, tokens: TokenSet) -> TokenContext:
+    """The company's Xero connection with ``tokens``, its access token due for a refresh."""
+    connection_id = repo.new_connection_id()
+    context = TokenContext("acme", "xero", connection_id)
+    repo.store_connection(
+        company_id="acme",
+        provider="xero",
+        connection_id=connection_id,
+        account_id="tenant-1",
+        sealed=vault.seal(PlainTokens(tokens.access_token, tokens.refresh_token), context),
+        times=TokenTimes(access_expires_at=time.time() + 60, refresh_expires_at=None),  # due
+        has_refresh_token=True,
+        connected_by="u1",
+        now=time.time(),
+        refresh_every=86_400,
+    )
+    return context
+
+
+class _Overtaken:
+    """Worker A's Xero client: A's call reaches Xero only after its lease lapsed and worker B
+    refreshed (``rotations`` times) and stored what Xero answered."""
+
+    def __init__(self, oauth: XeroOAuth, overtake: Callable[[], None]) -> None:
+        self.oauth, self.overtake = oauth, overtake
+        self.name, self.uses_pkce = oauth.name, oauth.uses_pkce
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        self.overtake()
+        return self.oauth.refresh(refresh_token)
+
+
+@pytest.mark.parametrize(
+    "rotations",
+    [
+        pytest.param(1, id="inside the grace: Xero answers A the refresh token B stored"),
+        pytest.param(2, id="rotated twice: Xero refuses A's (invalid_grant)"),
+    ],
+)
+def test_a_worker_overtaken_while_refreshing_never_stores_older_tokens_over_newer_ones(
+    moto_url: str, kms_key: str, oauth: XeroOAuth, control: XeroControl, rotations: int
+) -> None:
+    with only_table("connections_table"):
+        repo, vault = ConnectionRepository(), KmsTokenVault(kms_key)
+        context = _store_due(repo, vault, _connect(oauth, control))
+        clock = [time.time()]
+
+        def worker(name: str, client: object) -> ConnectionTokenSource:
+            return ConnectionTokenSource(
+                company_id="acme",
+                provider="xero",
+                repository=repo,
+                cipher=vault,
+                oauth=client,  # type: ignore[arg-type]
+                clock=lambda: clock[0],
+                owner=name,
+            )
+
+        def overtake() -> None:
+            clock[0] += 120  # A stalls past its 90-second lease: B takes it and refreshes
+            for _ in range(rotations):
+                worker("b", oauth).keep_alive()
+
+        access = worker("a", _Overtaken(oauth, overtake)).access_token()
+        row = repo.get("acme", "xero")
+        assert row is not None and row.status == "connected" and row.has_refresh_token is True
+        sealed = sealed_tokens(row)
+        assert sealed is not None
+        stored = vault.open(sealed, context)
+        assert access == stored.access_token  # A uses B's token; its own never replaced it
+        assert int(row.token_version) == 1 + rotations
+        assert stored.refresh_token and oauth.refresh(stored.refresh_token).access_token  # alive at Xero
