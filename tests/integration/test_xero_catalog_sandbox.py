@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -158,18 +159,18 @@ class Books:
         return RawXero(self.sandbox.url, self.token, self.tenant)
 
     def put_customers(self, *customers: tuple[str, str, str | None]) -> None:
-        self._put(
+        self.put_documents(
             DocumentKind.CUSTOMER,
             [builders.customer(doc_id, display_name=name, email=email) for doc_id, name, email in customers],
         )
 
     def put_items(self, count: int) -> None:
-        self._put(
+        self.put_documents(
             DocumentKind.ITEM,
             [builders.item(f"i-{i:05d}", name=f"Part {i:05d}", price="12.50") for i in range(count)],
         )
 
-    def _put(self, kind: DocumentKind, documents: list[Any]) -> None:
+    def put_documents(self, kind: DocumentKind, documents: list[Any]) -> None:
         """Straight into the table, as the API stores them (its checks are not what this tests)."""
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(
@@ -276,6 +277,35 @@ def test_a_refused_element_is_reported_on_its_record_and_the_rest_of_its_array_i
     assert books.link(DocumentKind.CUSTOMER, "c-4").remote_id == dora["ContactID"]
     # The test's own three; one array of the four customers; one of Acme Ltd under its own name.
     assert len(books.requests("PUT", "Contacts")) == 3 + 2
+
+
+def test_edits_go_in_update_arrays_and_an_item_deleted_in_xero_is_made_again(books: Books) -> None:
+    """Edited after sync: a customer and two items, one of which was deleted in Xero meanwhile.
+    The two still there are updated in one POST array each (by their ids), the deleted one is
+    created again; the rest is unchanged and costs no write."""
+    books.put_customers(("c-1", "Ada Lovelace", "ada@example.com"), ("c-2", "Bob Stone", None))
+    books.put_items(3)
+    assert books.run(books.sync_now()).counts == {"created": 5}
+    gone = books.link(DocumentKind.ITEM, "i-00001").remote_id
+    assert books.raw().request("DELETE", f"/Items/{gone}").status_code == 204
+    books.put_documents(DocumentKind.CUSTOMER, [builders.customer("c-1", display_name="Ada King")])
+    books.put_documents(
+        DocumentKind.ITEM,
+        [builders.item(f"i-0000{i}", name=f"Part 0000{i}", price="99.00") for i in (0, 1)],
+    )
+    books.control.clear_requests()
+
+    report = books.run(books.sync_now())
+
+    assert report.status == "succeeded", report.errors
+    assert report.counts == {"updated": 2, "created": 1, "unchanged": 2}, report.counts
+    contacts = {c["ContactNumber"]: c for c in books.ledger("contacts")}
+    assert contacts["c-1"]["Name"] == "Ada King" and len(contacts) == 2
+    items = {i["Code"]: i for i in books.ledger("items")}
+    assert Decimal(str(items["Part 00000"]["SalesDetails"]["UnitPrice"])) == Decimal("99.00")
+    assert len(items) == 3 and books.link(DocumentKind.ITEM, "i-00001").remote_id != gone
+    posts = books.requests("POST", "Items") + books.requests("POST", "Contacts")
+    assert len(posts) == 2 and all(e["summarizeErrors"] == "false" for e in posts)
 
 
 # ------------------------------------------------------------------------------------ doubt

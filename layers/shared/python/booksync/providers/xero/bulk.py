@@ -49,7 +49,6 @@ ARRAY_SIZE = 50
 # list names: Xero answers 404 past about 52 ids in a URL.
 WHERE_MAX = 1500
 IDS_MAX = 40
-PAGE = 1000  # contacts a listing page (Xero's largest pageSize)
 
 
 @dataclass
@@ -131,6 +130,7 @@ class XeroCatalog:
         self._deadline = deadline
         self._single = XeroProvider(client)
         self._lock = threading.Lock()
+        self._chart = threading.Lock()
         self._listings: dict[str, _Listing] = {}
         # Documents whose earlier write may have made something the listings do not show.
         self._doubtful: set[tuple[str, str]] = set()
@@ -168,27 +168,14 @@ class XeroCatalog:
         if listing is None:
             if collection == ITEMS:  # Xero answers every item at once (no pages)
                 rows = self._gated(lambda: self._client.query(ITEMS), batch=False)
-            else:
-                rows = self._all_contacts()
+            else:  # archived included (they are matched, and revived), 1,000 a page
+                rows = self._client.list_all(
+                    CONTACTS, includeArchived="true", each=lambda page: self._gated(page, batch=False)
+                )
             listing = _Listing.of(collection, rows)
             with self._lock:
                 listing = self._listings.setdefault(collection, listing)
         return listing
-
-    def _all_contacts(self) -> list[Json]:
-        rows: list[Json] = []
-        page = 1
-        while True:
-            found = self._gated(
-                lambda p=page: self._client.query(  # type: ignore[misc]
-                    CONTACTS, includeArchived="true", page=str(p), pageSize=str(PAGE)
-                ),
-                batch=False,
-            )
-            rows += found
-            if len(found) < PAGE:
-                return rows
-            page += 1
 
     def _query(self, collection: str, filters: Sequence[str]) -> list[Json]:
         archived = {"includeArchived": "true"} if collection == CONTACTS else {}
@@ -246,7 +233,9 @@ class XeroCatalog:
             element = mapping.contact_body(document)
             return element if remote is None else {**element, "ContactID": remote.id}
         refs = write.refs or ItemRefs(income_account_id=None)
-        element = mapping.item_body(document, self._single.sales_account_code(document, refs))
+        with self._chart:  # the page's threads read the chart of accounts once, not each
+            code = self._single.sales_account_code(document, refs)
+        element = mapping.item_body(document, code)
         return element if remote is None else {**element, "ItemID": remote.id}
 
     def _array(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as quote_path
@@ -100,13 +100,26 @@ class XeroClient:
         query = {**params, **({"where": where} if where else {})}
         return self._elements(self._call("GET", collection, collection=collection, params=query), collection)
 
-    def list_all(self, collection: str, *, where: str | None = None, page_size: int = MAX_PAGE) -> list[Json]:
-        """Every element, page by page (``page`` is 1-based)."""
+    def list_all(
+        self,
+        collection: str,
+        *,
+        where: str | None = None,
+        page_size: int = MAX_PAGE,
+        each: Callable[[Callable[[], list[Json]]], list[Json]] = lambda page: page(),
+        **params: str,
+    ) -> list[Json]:
+        """Every element, page by page (``page`` is 1-based), ``params`` on each; each page's
+        request is made through ``each`` (a caller's pacing)."""
         size = str(max(1, min(page_size, MAX_PAGE)))
         rows: list[Json] = []
         page = 1
         while True:
-            found = self.query(collection, where=where, page=str(page), pageSize=size)
+            found = each(
+                lambda p=page: self.query(  # type: ignore[misc]
+                    collection, where=where, page=str(p), pageSize=size, **params
+                )
+            )
             rows += found
             if len(found) < int(size):
                 return rows
