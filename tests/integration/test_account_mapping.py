@@ -48,7 +48,7 @@ class ChartProvider(FakeProvider):
         self.chart_reads += 1
         return [
             Account(id="1", name="Services", kind=AccountKind.INCOME, account_type="Income"),
-            Account(id="7", name="Gutter Income", kind=AccountKind.INCOME, account_type="Income"),
+            Account(id="7", name="Gutter Income", kind=AccountKind.INCOME, account_type="Income", code="260"),
             Account(id="8", name="Old Sales", kind=AccountKind.INCOME, account_type="Income", active=False),
             Account(id="2", name="Checking", kind=AccountKind.BANK, account_type="Bank"),
             Account(id="5", name="Merchant Fees", kind=AccountKind.EXPENSE, account_type="Expense"),
@@ -345,6 +345,31 @@ def test_the_payment_account_is_chosen_in_account_mapping_from_the_accounts_that
     assert card["payment_account"]["waiting_for"] is None and card["settings"]["payment_account_id"] == "4"
     _, mapping, _ = world.call("GET", ITEMS, claims=member())
     assert mapping["payment_account"]["account_name"] == "Payments Clearing"
+
+
+def test_where_items_name_their_account_by_code_one_without_a_code_is_refused(
+    world: SimpleNamespace, request: pytest.FixtureRequest
+) -> None:
+    """Books whose items name their sales account by its code (as Xero's): an income account
+    without one is refused at the door, for an item, the default and bulk alike."""
+    by_code = dataclasses.replace(world.provider.declaration(), item_account_by_code=True)
+    request.addfinalizer(REGISTRY.declare(by_code))
+    said = (
+        "QuickBooks account 'Services' has no code, and QuickBooks names the account an item's sales "
+        "post to by its code."
+    )
+    for method, path, body in (
+        ("PUT", f"{ITEMS}/items/i-1", {"account_id": "1"}),
+        ("POST", f"{ITEMS}/apply-to-unmapped", {"account_id": "1"}),
+        ("PATCH", "/integrations/quickbooks/settings", {"default_income_account_id": "1"}),
+    ):
+        status, problem, _ = world.call(method, path, body, claims=admin())
+        assert status == 422, (path, problem)
+        assert problem["detail"] == said
+        assert "Give the account a code in QuickBooks" in problem["fix"]
+    _, income, _ = world.call("GET", "/integrations/quickbooks/accounts?type=income", claims=member())
+    assert [(a["id"], a["code"]) for a in income] == [("1", None), ("7", "260")]
+    assert world.call("PUT", f"{ITEMS}/items/i-1", {"account_id": "7"}, claims=admin())[0] == 200
 
 
 def test_writes_are_admin_only_and_bodies_are_checked(world: SimpleNamespace) -> None:

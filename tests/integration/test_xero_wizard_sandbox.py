@@ -218,6 +218,8 @@ def test_the_payment_account_must_be_one_xero_takes_payments_into(stack: SimpleN
     assert sorted(a["name"] for a in able) == [
         "Business Bank Account", "Business Savings Account", "Clearing Account",
     ]  # fmt: skip
+    income = call("GET", "/integrations/xero/accounts?type=income", claims=admin())[1]
+    assert {(a["name"], a["code"]) for a in income} == {("Sales", "200"), ("Other Revenue", "260")}
     route = "/integrations/xero/account-mapping/payment-account"
     status, problem, _ = call("PUT", route, {"account_id": account_id(stack, "200")}, claims=admin())
     assert status == 422 and "Xero account 'Sales' is a REVENUE account" in problem["detail"]

@@ -77,6 +77,7 @@ def account_dict(account: Account) -> dict[str, Any]:
     return {
         "id": account.id,
         "name": account.name,
+        "code": account.code,
         "kind": account.kind.value,
         "classification": account.classification,
         "type": account.account_type,
@@ -130,15 +131,25 @@ class AccountMapping:
     def check_income_account(self, company_id: str, provider: str, account_id: str) -> Account:
         """The account, if items can post their sales to it; else a refusal saying why."""
         require_income_account_per_item(provider, f"account {account_id}")
-        return self._check(
+        fix = f"Choose one of GET /integrations/{provider}/accounts?type=income."
+        account = self._check(
             company_id,
             provider,
             account_id,
             kind="income",
-            fix=f"Choose one of GET /integrations/{provider}/accounts?type=income.",
+            fix=fix,
             context="",
             wrong_kind=", not an income account: items post their sales to income accounts.",
         )
+        declared = declaration(provider)
+        if declared.item_account_by_code and not account.code:
+            raise InvalidRequest(
+                f"{declared.label} account '{account.name}' has no code, and {declared.label} names "
+                "the account an item's sales post to by its code.",
+                fix=f"Give the account a code in {declared.label} (its chart of accounts), or choose "
+                f"another with a code: {fix[:-1]} (each shows its code).",
+            )
+        return account
 
     def check_deposit_account(self, company_id: str, provider: str, setting: str, account_id: str) -> Account:
         """The account, if payout deposits can use it for ``setting``; else a refusal saying why."""

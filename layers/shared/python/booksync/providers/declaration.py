@@ -260,6 +260,10 @@ class ProviderDeclaration(Generic[S]):
     # until then a payment waits, saying so. False: the provider has a default (QuickBooks:
     # Undeposited Funds) and the setting is optional.
     payment_account_required: bool = False
+    # Its items name their income account by the account's code, not its id (Xero's
+    # SalesDetails.AccountCode): an income account without a code (``Account.code``) is refused
+    # for items at the door (Account mapping, the default, the wizard's import).
+    item_account_by_code: bool = False
 
     def __post_init__(self) -> None:
         if self.kind == "accounting" and (self.limits is None or self.builders.adapter is None):

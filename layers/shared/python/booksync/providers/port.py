@@ -110,6 +110,9 @@ class Account:
     # The provider lets payments go into it though it is no bank or clearing account (Xero's
     # EnablePaymentsToAccount).
     payments_allowed: bool = False
+    # The provider's own code for it, where it keeps one (Xero's Code: its items name their sales
+    # account by it, so an income account without one cannot be an item's).
+    code: str | None = None
 
     @property
     def classification(self) -> str:

@@ -151,4 +151,6 @@ DECLARATION = ProviderDeclaration[XeroSettings](
     # A payment is made into an account Xero names (a bank account, or one that takes payments):
     # none is Xero's default, so payments wait until an admin chooses it.
     payment_account_required=True,
+    # An item's sales account is its SalesDetails.AccountCode: an account without a code cannot be one.
+    item_account_by_code=True,
 )

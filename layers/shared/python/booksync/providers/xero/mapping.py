@@ -419,4 +419,5 @@ def to_account(obj: Mapping[str, Any]) -> Account:
         sub_type=account_class or None,
         active=obj.get("Status", "ACTIVE") == "ACTIVE",
         payments_allowed=obj.get("EnablePaymentsToAccount") is True,
+        code=_text(obj.get("Code")),  # what an item names its sales account by
     )
