@@ -35,9 +35,10 @@ from booksync.providers.port import (
 )
 from booksync.providers.quickbooks.oauth import QuickBooksOAuth
 from booksync.providers.registry import catalog_writer, declaration
+from booksync.providers.xero.oauth import XeroOAuth
 from booksync.security.tokens import ConnectionTokenSource
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
-from booksync.settings import QuickBooksSettings
+from booksync.settings import QuickBooksSettings, XeroSettings
 from booksync.store.connections import ConnectionRepository, TokenTimes
 from booksync.store.rate_limits import DynamoRateLimiter
 from booksync.sync.rate_limits import ConnectionGate, declared_limits
@@ -46,6 +47,11 @@ from booksync.wiring import connection_gate
 from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from local.sandboxes.xero.config import ClientApp as XeroApp
+from local.sandboxes.xero.config import XeroConfig
+from local.sandboxes.xero.server import XeroSandbox
+from local.sandboxes.xero.testing import SCOPES as XERO_SCOPES
+from local.sandboxes.xero.testing import XeroControl
 from tests.fakes.oauth import FakeOAuth
 from tests.fakes.provider import FakeProvider, plain_books
 
@@ -358,6 +364,160 @@ class QuickBooksBooks(Books):
         self.control.clear_faults()
 
 
+# ------------------------------------------------------------------------------------------ Xero
+
+XERO_CLIENT_ID, XERO_CLIENT_SECRET = "conformance-xero-app", "conformance-xero-secret-0001"
+XERO_REDIRECT = "https://booksync.test/oauth/xero/callback"
+XERO_COLLECTIONS = {
+    "customer": "contacts",
+    "item": "items",
+    "invoice": "invoices",
+    "payment": "payments",
+    "refund": "credit_notes",
+}
+
+
+def _xero_entity(kind: str) -> str:
+    """How the sandbox's fault rules name the collection (``creditnotes``)."""
+    return XERO_COLLECTIONS[kind].replace("_", "")
+
+
+def start_xero_sandbox() -> XeroSandbox:
+    """The Xero sandbox the suite runs against, with a delay every Accounting call can be given
+    while it holds its place among the organisation's calls in flight (``XeroBooks.slow``)."""
+    config = XeroConfig(
+        clients={XERO_CLIENT_ID: XeroApp(secret=XERO_CLIENT_SECRET, redirect_uris=[XERO_REDIRECT])}
+    )
+    sandbox = XeroSandbox(config=config, organisations=()).start()
+    serve = sandbox.accounting._serve
+    sandbox.latency = 0.0  # type: ignore[attr-defined]
+
+    def slowed(*args: Any) -> Any:
+        time.sleep(sandbox.latency)  # type: ignore[attr-defined]
+        return serve(*args)
+
+    sandbox.accounting._serve = slowed  # type: ignore[method-assign]
+    return sandbox
+
+
+class XeroBooks(Books):
+    """The Xero adapter against the Xero sandbox: a new organisation per test, connected alone."""
+
+    provider = "xero"
+
+    def __init__(self, sandbox: XeroSandbox, control: XeroControl, *args: Any) -> None:
+        self._sandbox = sandbox
+        self.control = control
+        self.tenant: str | None = None
+        super().__init__(*args)
+
+    @classmethod
+    def open(cls, request: pytest.FixtureRequest, *company: Any) -> Books:
+        sandbox: XeroSandbox = request.getfixturevalue("xero_sandbox")
+        control = XeroControl(sandbox.url)
+        request.addfinalizer(control.close)
+        return cls(sandbox, control, *company)
+
+    def settings(self) -> XeroSettings:
+        """Xero's settings as a deployment names them (XERO_*), pointed at the sandbox."""
+        url = self._sandbox.url
+        return XeroSettings.model_validate(
+            {
+                "XERO_CLIENT_ID": XERO_CLIENT_ID,
+                "XERO_CLIENT_SECRET": XERO_CLIENT_SECRET,
+                "XERO_AUTH_URL": f"{url}/identity/connect/authorize",
+                "XERO_TOKEN_URL": f"{url}/connect/token",
+                "XERO_REVOKE_URL": f"{url}/connect/revocation",
+                "XERO_CONNECTIONS_URL": f"{url}/connections",
+                "XERO_API_BASE_URL": f"{url}/api.xro/2.0",
+                "XERO_SCOPES": XERO_SCOPES,
+            }
+        )
+
+    def _oauth(self) -> OAuthClient:
+        return self.declaration().builders.oauth(self.settings())
+
+    def _adapter(self) -> AccountingProvider:
+        """Built by Xero's declaration, as the sync worker builds it (the process-wide client)."""
+        build = self.declaration().builders.adapter
+        assert build is not None and self.tenant is not None, "connect first"
+        return build(self.settings(), self.tenant, self.tokens, self.gate())
+
+    def _consent(self) -> tuple[TokenSet, str]:
+        """The user ticks this company's organisation (made on first consent) and allows."""
+        if self.tenant is None:
+            self.tenant = self.control.call("POST", "/organisations", {"name": f"{self.company} Ltd"})[
+                "organisation"
+            ]["tenant_id"]
+        oauth = self.oauth
+        assert isinstance(oauth, XeroOAuth)
+        code = self.control.consent(XERO_CLIENT_ID, XERO_REDIRECT, [self.tenant])["code"]
+        tokens = oauth.exchange_code(code=code, redirect_uri=XERO_REDIRECT)
+        assert [o.id for o in oauth.list_organisations(tokens)] == [self.tenant]
+        return tokens, self.tenant
+
+    def _records(self, kind: str) -> list[dict[str, Any]]:
+        assert self.tenant is not None
+        records = self.control.ledger(self.tenant)[XERO_COLLECTIONS[kind]]
+        if kind == "payment":  # a refund's payment is part of the refund (its credit note paid out)
+            return [r for r in records if "Invoice" in r]
+        return records
+
+    def count(self, kind: str) -> int:
+        return len(self._records(kind))
+
+    def item_price(self, remote_id: str) -> Decimal:
+        (stored,) = (i for i in self._records("item") if i["ItemID"] == remote_id)
+        return Decimal(str(stored["SalesDetails"]["UnitPrice"]))
+
+    def payment_account(self, remote_id: str) -> str | None:
+        (stored,) = (p for p in self._records("payment") if p["PaymentID"] == remote_id)
+        return str(stored["Account"]["AccountID"])
+
+    def invoice(self, remote_id: str) -> SeenInvoice:
+        """A voided invoice counts for nothing (Xero keeps its lines, and owes nothing on it); the
+        memo is the line with a description only."""
+        (stored,) = (i for i in self._records("invoice") if i["InvoiceID"] == remote_id)
+        notes = [line["Description"] for line in stored["LineItems"] if "ItemCode" not in line]
+        voided = stored["Status"] == "VOIDED"
+        return SeenInvoice(
+            total=Decimal(0) if voided else Decimal(str(stored["Total"])),
+            balance=Decimal(str(stored["AmountDue"])),
+            memo=notes[-1] if notes else None,
+        )
+
+    def _fault(self, action: str, **match: object) -> None:
+        self.control.add_fault(action, realm=self.tenant, **match)
+
+    def lose_answer(self, kind: str, operation: str = "create") -> None:
+        # Xero voids and deletes with an update (Status VOIDED, DELETED).
+        found = "update" if operation in ("void", "delete") else operation
+        self._fault("commit_then_reset", entity=_xero_entity(kind), operation=found, times=1)
+
+    def throttle(self, kind: str, retry_after: int) -> None:
+        self._fault(
+            "http_429", entity=_xero_entity(kind), operation="create", times=1, retry_after=retry_after
+        )
+
+    def slow(self, seconds: float) -> None:
+        self._sandbox.latency = seconds  # type: ignore[attr-defined]  # the sandbox's fixture resets it
+
+    def refused_over_limits(self) -> int:
+        # The sandbox throttles as Xero does (5 in flight an organisation, 60 a minute).
+        return sum(1 for r in self.control.requests(self.tenant) if r["status"] == 429)
+
+    def revoke(self) -> None:
+        """The organisation's user disconnects booksync in Xero: its connection and grant go."""
+        assert self.tenant is not None
+        self.control.call("POST", f"/organisations/{self.tenant}/disconnect", {})
+
+    def refuse(self) -> None:
+        self._fault("http_401", path=r"^/api\.xro/")
+
+    def allow(self) -> None:
+        self.control.clear_faults()
+
+
 # ----------------------------------------------------------------------------------- in memory
 
 
@@ -546,6 +706,7 @@ class PerInvoiceMemoryBooks(MemoryBooks):
 # Every accounting provider the suite runs for: each must pass every test of it.
 PROVIDERS: dict[str, type[Books]] = {
     "quickbooks": QuickBooksBooks,
+    "xero": XeroBooks,
     "memory": MemoryBooks,
     "memory-per-invoice": PerInvoiceMemoryBooks,
 }

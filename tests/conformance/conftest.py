@@ -32,8 +32,9 @@ from booksync.sync.records import DocumentService
 from booksync.wiring import default_income_account
 
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from local.sandboxes.xero.server import XeroSandbox
 from tests import builders
-from tests.conformance.books import PROVIDERS, Books, start_quickbooks_sandbox
+from tests.conformance.books import PROVIDERS, Books, start_quickbooks_sandbox, start_xero_sandbox
 from tests.integration.test_invoice_sync_engine import ListQueue
 
 
@@ -76,6 +77,22 @@ def quickbooks_sandbox(quickbooks_sandbox_server: QuickBooksSandbox) -> Iterator
     yield quickbooks_sandbox_server
     quickbooks_sandbox_server.faults.clear()
     quickbooks_sandbox_server.config.latency_ms = 0
+
+
+@pytest.fixture(scope="session")
+def xero_sandbox_server() -> Iterator[XeroSandbox]:
+    sandbox = start_xero_sandbox()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def xero_sandbox(xero_sandbox_server: XeroSandbox) -> Iterator[XeroSandbox]:
+    yield xero_sandbox_server
+    xero_sandbox_server.faults.clear()
+    xero_sandbox_server.latency = 0.0  # type: ignore[attr-defined]
 
 
 @dataclass
