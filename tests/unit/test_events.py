@@ -50,6 +50,7 @@ PROXY_SAMPLES_REQUIRED = [
     ("GET", r"/integrations/quickbooks/account-mapping"),
     ("PUT", r"/integrations/quickbooks/account-mapping/items/[^/]+"),
     ("POST", r"/integrations/quickbooks/account-mapping/apply-to-unmapped"),
+    ("PUT", r"/integrations/quickbooks/account-mapping/payment-account"),
     ("PATCH", r"/integrations/quickbooks/settings"),
     ("POST", r"/integrations/square/connect"),
     ("POST", r"/oauth/quickbooks/complete"),
