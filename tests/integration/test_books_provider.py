@@ -11,9 +11,13 @@ from types import SimpleNamespace
 
 import pytest
 from booksync.providers import registry
+from booksync.store.connections import ConnectionRepository
+from booksync.store.documents import DocumentRepository
 from booksync.store.models import ConnectionModel
+from booksync.store.runs import RunRepository
 from booksync.sync.catalog_jobs import CatalogJob, parse_catalog_job
 from booksync.sync.jobs import SyncJob, parse_job
+from booksync.sync.sweep import Sweep
 from booksync.sync.worker import parse_message
 from pydantic import ValidationError
 
@@ -70,9 +74,9 @@ def test_the_one_accounting_connection_is_the_default_whichever_provider(api: Si
 
 
 def test_with_several_books_connected_the_request_must_name_one(api: SimpleNamespace) -> None:
+    invoice_stored(api)
     connect("quickbooks")
     connect("memory")
-    invoice_stored(api)
     for method, path in (("POST", "/invoices/inv-1/sync"), ("GET", "/invoices/inv-1/sync-status")):
         status, problem, _ = api.call(method, path, claims=admin())
         assert status == 422 and problem["errors"][0]["field"] == "provider", (path, problem)
@@ -81,9 +85,57 @@ def test_with_several_books_connected_the_request_must_name_one(api: SimpleNames
         assert problem["fix"] == "Add ?provider= with one of: memory, quickbooks."
     assert api.queue.jobs == []
     status, read, _ = api.call("GET", "/invoices/inv-1", claims=member())  # the document still reads
-    assert status == 200 and read["sync"] is None
+    assert status == 200 and read["sync"]["badge"] == "Blocked"
+    assert read["sync"]["error"]["code"] == "several_accounting_connections"
     status, _, _ = api.call("POST", "/invoices/inv-1/sync?provider=memory", claims=admin())
     assert status == 202 and [j.provider for j in api.queue.jobs] == ["memory"]
+
+
+def swept(api: SimpleNamespace) -> list[tuple[str, str]]:
+    """What the five-minute sweep queues now (pending work, no grace)."""
+    api.queue.jobs.clear()
+    Sweep(
+        documents=DocumentRepository(),
+        connections=ConnectionRepository(),
+        runs=RunRepository(),
+        queue=api.queue,
+        grace_seconds=-60,
+    ).run()
+    return [(j.invoice_id, j.provider) for j in api.queue.jobs]
+
+
+def test_with_several_books_connected_invoices_wait_saying_which_to_disconnect(api: SimpleNamespace) -> None:
+    """Neither auto-sync nor the sweep picks one of two connected accounting systems (the first by
+    name, as they did): the invoice waits, pending, and its state and each integration say why
+    and what ends it; once one is disconnected, the sweep syncs it to the other."""
+    seed(api)  # no books yet
+    connect("quickbooks")
+    connect("memory")
+    body = builders.invoice().model_dump(mode="json")
+    status, accepted, _ = api.call("PUT", "/invoices/inv-1", body, claims=admin())
+    assert status == 201 and accepted["pending_sync"] is True
+    assert api.queue.jobs == [], "auto-sync pushes to neither"
+    assert swept(api) == [], "nor does the sweep"
+
+    status, read, _ = api.call("GET", "/invoices/inv-1", claims=member())
+    state = read["sync"]
+    assert state["badge"] == "Blocked" and state["pending"] is True
+    assert state["error"]["message"].startswith(
+        "2 accounting systems are connected (Plain Books (memory) and QuickBooks (quickbooks))"
+    )
+    assert "this invoice waits until one remains" in state["error"]["message"]
+    assert "POST /integrations/{provider}/disconnect" in state["error"]["fix"]
+    for provider in ("quickbooks", "memory"):
+        status, described, _ = api.call("GET", f"/integrations/{provider}", claims=member())
+        assert status == 200 and "every invoice waits until one remains" in described["waiting_for"]
+    status, listed, _ = api.call("GET", "/integrations", claims=member())
+    square = next(i for i in listed if i["provider"] == "square")
+    assert square["waiting_for"] is None
+
+    connect("memory", status="disconnected")
+    assert swept(api) == [("inv-1", "quickbooks")]
+    status, described, _ = api.call("GET", "/integrations/quickbooks", claims=member())
+    assert described["waiting_for"] is None
 
 
 def test_messages_queued_before_jobs_named_their_provider_still_parse_as_quickbooks() -> None:

@@ -20,10 +20,12 @@ from booksync.store.notifications import NotificationRepository
 from booksync.store.square_activity import SquareActivityRepository
 
 from tests import builders
+from tests.apigw import admin
 from tests.fakes.provider import plain_books
+from tests.integration.test_api import api, seed
 from tests.integration.test_invoice_sync_engine import COMPANY, world
 
-__all__ = ["world"]  # the fixture, shared with the engine tests
+__all__ = ["api", "world"]  # the fixtures, shared with the API and engine tests
 
 SQUARE_ID = "R2B3Z8WMVt3EAmzYWLZvz7Y69EbZY"  # 29 characters, as Square's ids are
 
@@ -85,3 +87,38 @@ def test_a_square_reference_fits_every_known_books_while_none_is_connected(world
     ]
     reference = square_reference(world)
     assert known and len(reference) == min(known) and reference.endswith(SQUARE_ID[-(min(known) - 3) :])
+
+
+# ------------------------------------------------ text no accounting system is connected to judge
+
+
+def test_text_a_known_accounting_system_would_refuse_is_accepted_with_a_warning_while_none_is_connected(
+    api: SimpleNamespace, request: pytest.FixtureRequest
+) -> None:
+    """No books yet: which limits apply is not known, so the document is stored (2xx), and the
+    answer names each accounting system booksync knows that would refuse it, why, and the fix
+    (from every declaration's text_limits). Its push once one is connected names it again
+    (test_door: text_too_long, nothing sent)."""
+    seed(api)
+    body = {**builders.invoice().model_dump(mode="json"), "number": "N" * 40}
+    status, accepted, _ = api.call("PUT", "/invoices/inv-1", body, claims=admin())
+    assert status == 201
+    assert accepted["warnings"] == [
+        {
+            "field": "number",
+            "provider": "quickbooks",
+            "message": "QuickBooks would refuse it once connected: number must be at most 21 characters "
+            "(got 40; an emoji counts as two): QuickBooks keeps at most that as the invoice's number "
+            "(DocNumber), and booksync does not cut it.",
+            "fix": "Shorten number to 21 characters or fewer.",
+        }
+    ]
+    fine = {**body, "id": "inv-2", "number": "1002"}
+    assert api.call("PUT", "/invoices/inv-2", fine, claims=admin())[1]["warnings"] == []
+
+    # With books connected their limits are the door's: books keeping 40 take it with no warning.
+    request.addfinalizer(REGISTRY.declare(plain_books(name="memory").declaration()))
+    ConnectionModel("acme", "memory", connection_id="c2", status="connected", account_id="m1").save()
+    again = {**body, "memo": "edited"}
+    status, accepted, _ = api.call("PUT", "/invoices/inv-1", again, claims=admin())
+    assert status == 200 and accepted["warnings"] == []

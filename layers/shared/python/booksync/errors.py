@@ -41,6 +41,13 @@ class NoBooksConnected(InvalidRequest):
     code = "no_accounting_connection"
 
 
+class SeveralBooks(BooksyncError):
+    """Several accounting systems are connected: which keeps the company's books is not known, so
+    nothing is synced to either automatically (a request may still name one)."""
+
+    code = "several_accounting_connections"
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One field's problem, as a problem document's errors list it: the field's path (lines[2].item_id;

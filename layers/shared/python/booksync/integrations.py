@@ -7,7 +7,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,10 +37,12 @@ from booksync.store.connections import (
     ConnectionRepository,
     ConnectionStatus,
     TokenTimes,
+    accounting_rows,
     held,
     organisation_not_chosen,
     provider_ids,
     sealed_tokens,
+    several_books,
     token_context,
 )
 from booksync.store.documents import DELETED, DocumentRepository
@@ -432,17 +434,23 @@ class Integrations:
     # -- status and settings ---------------------------------------------------------------------
     def overview(self, company_id: str) -> list[dict[str, Any]]:
         rows = {row.provider: row for row in self._connections.list_for_company(company_id)}
-        return [self._describe(provider, rows.get(provider)) for provider in REGISTRY.names()]
+        books = _books(rows.values())
+        return [self._describe(provider, rows.get(provider), books) for provider in REGISTRY.names()]
 
     def describe(self, company_id: str, provider: str) -> dict[str, Any]:
         _require_supported(provider)
-        row = self._connections.get(company_id, provider)
-        described = self._describe(provider, row)
+        rows = self._connections.list_for_company(company_id)
+        row = next((r for r in rows if r.provider == provider), None)
+        described = self._describe(provider, row, _books(rows))
         if declaration(provider).kind == "payments":
             return {**described, "locations": (row.locations or []) if row is not None else []}
         return {**described, "drift": drift_summary(company_id, provider)}
 
-    def _describe(self, provider: str, row: ConnectionModel | None) -> dict[str, Any]:
+    def _describe(
+        self, provider: str, row: ConnectionModel | None, books: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """``books``: the company's accounting connections (not disconnected); with several, each
+        says it waits, and why (``waiting_for``)."""
         status = row.status if row is not None else ConnectionStatus.DISCONNECTED
         actions = {
             ConnectionStatus.CONNECTED: ["manage", "disconnect"],
@@ -468,7 +476,11 @@ class Integrations:
             # choose_organisation: what the consent granted, to pick one of
             # (POST /integrations/{provider}/organisation).
             "organisations": [_public(c) for c in choices] if choosing else [],
-            "waiting_for": _waiting(organisation_not_chosen(provider)) if choosing else None,
+            # What its work waits for: an organisation to be chosen, or one of several accounting
+            # connections to be disconnected (which keeps the books is not known until then).
+            "waiting_for": _waiting(organisation_not_chosen(provider))
+            if choosing
+            else _held_books(provider, books),
             "connected_by": row.connected_by if row is not None else None,
             "connected_at": _iso(row.connected_at) if row is not None else None,
             "last_sync_at": _iso(row.last_sync_at) if row is not None else None,
@@ -539,7 +551,33 @@ class Integrations:
         except FieldProblem:
             if provider:
                 raise
-            return None
+            books = [str(r.provider) for r in self._connections.accounting_connections(company_id)]
+            if len(books) < 2:
+                raise
+            return self._held(company_id, kind, doc_id, books)
+
+    def _held(self, company_id: str, kind: DocumentKind, doc_id: str, books: list[str]) -> dict[str, Any]:
+        """A document's state while several accounting systems are connected and none is named:
+        it waits (nothing is synced to either automatically), saying which to disconnect or name."""
+        row = self._docs.get(company_id, kind, doc_id)
+        if row is None:
+            raise NotFoundError(f"No {kind.value} {doc_id!r}.", fix="Check the id.")
+        draft = row.kind == DocumentKind.INVOICE.value and row.status == InvoiceStatus.DRAFT
+        reason = several_books(books, f"this {row.kind}")
+        return {
+            "id": row.doc_id,
+            "kind": row.kind,
+            "status": row.status,
+            "badge": None if draft else "Blocked",
+            "remote_id": None,
+            "remote_parts": None,
+            "synced_at": None,
+            "pending": bool(row.pending_bucket),
+            "drift": None,
+            "remote_name": None,
+            "note": None,
+            "error": None if draft else {"code": reason.code, "message": reason.message, "fix": reason.fix},
+        }
 
     def _dependents(self, company_id: str, rows: Sequence[DocumentModel]) -> dict[str, list[DocumentModel]]:
         """The payments of each invoice among ``rows`` and those payments' refunds (two batch reads)."""
@@ -751,6 +789,16 @@ def _granted_ids(row: ConnectionModel) -> dict[str, str]:
     """The provider's ids of the connected organisation; none while one is being chosen (the
     grant alone is given up then: revoking it ends what it covers)."""
     return {} if row.status == ConnectionStatus.CHOOSE_ORGANISATION else provider_ids(row)
+
+
+def _books(rows: Iterable[ConnectionModel]) -> list[str]:
+    """The accounting connections among ``rows`` (not disconnected), by provider name."""
+    return [str(r.provider) for r in accounting_rows(rows)]
+
+
+def _held_books(provider: str, books: Sequence[str]) -> str | None:
+    """Why ``provider``'s work waits while it is one of several accounting connections."""
+    return _waiting(several_books(books, "every invoice")) if provider in books and len(books) > 1 else None
 
 
 def _waiting(reason: BooksyncError) -> str:

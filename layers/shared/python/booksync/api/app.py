@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
@@ -110,12 +110,23 @@ def get_services(request: Request) -> ApiServices:
 Svc = Annotated[ApiServices, Depends(get_services)]
 
 
+class DocumentWarning(BaseModel):
+    """Accepted while no accounting system is connected: text an accounting system booksync knows
+    would refuse once connected (its declared limit), and how to fix it."""
+
+    field: str
+    provider: str
+    message: str
+    fix: str
+
+
 class DocumentAccepted(BaseModel):
     id: str
     created: bool
     changed: bool
     pending_sync: bool
     sync_run_id: str | None
+    warnings: list[DocumentWarning] = []
 
 
 class SyncStarted(BaseModel):
@@ -172,6 +183,7 @@ def _accepted(result: Accepted, response: Response) -> DocumentAccepted:
         changed=result.changed,
         pending_sync=result.pending,
         sync_run_id=result.queued_run_id,
+        warnings=[DocumentWarning(**asdict(w)) for w in result.warnings],
     )
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
-from booksync.errors import FieldProblem, NoBooksConnected, OrganisationNotChosen
+from booksync.errors import FieldProblem, NoBooksConnected, OrganisationNotChosen, SeveralBooks
 from booksync.providers.profile import provider_label
 from booksync.providers.registry import REGISTRY, is_accounting
 from booksync.security.vault import SealedTokens, TokenContext
@@ -77,6 +77,26 @@ def organisation_not_chosen(provider: str, waiting: str = "") -> OrganisationNot
     )
 
 
+def accounting_rows(rows: Iterable[ConnectionModel]) -> list[ConnectionModel]:
+    """The accounting connections among ``rows``, unless disconnected."""
+    # Payment processors (Square) are connections too, but never the company's books.
+    return [r for r in rows if r.status != ConnectionStatus.DISCONNECTED and is_accounting(r.provider)]
+
+
+def several_books(providers: Sequence[str], waiting: str = "") -> SeveralBooks:
+    """Why work waits while several accounting systems are connected, and what ends the wait;
+    ``waiting`` names what waits ("invoice inv-1")."""
+    named = " and ".join(f"{provider_label(p)} ({p})" for p in providers)
+    return SeveralBooks(
+        f"{len(providers)} accounting systems are connected ({named}) and booksync does not know "
+        "which keeps the company's books, so nothing is synced to either automatically"
+        + (f"; {waiting} waits until one remains." if waiting else "."),
+        fix="Disconnect the one that does not keep them (POST /integrations/{provider}/disconnect): "
+        "waiting work then syncs to the other by itself. Or sync an invoice to one by name "
+        f"(POST /invoices/{{id}}/sync?provider=, one of: {', '.join(providers)}).",
+    )
+
+
 def sealed_webhook_secret(row: ConnectionModel) -> SealedTokens | None:
     key, nonce, ciphertext = row.webhook_secret_key, row.webhook_secret_nonce, row.webhook_secret_ciphertext
     if key is None or nonce is None or ciphertext is None:
@@ -102,16 +122,15 @@ class ConnectionRepository:
 
     def accounting_connections(self, company_id: str) -> list[ConnectionModel]:
         """The company's accounting connections, unless disconnected."""
-        # Payment processors (Square) are connections too, but never the company's books.
-        return [
-            r
-            for r in self.list_for_company(company_id)
-            if r.status != ConnectionStatus.DISCONNECTED and is_accounting(r.provider)
-        ]
+        return accounting_rows(self.list_for_company(company_id))
 
     def accounting_connection(self, company_id: str) -> ConnectionModel | None:
-        """The company's accounting connection (one provider at a time), unless disconnected."""
+        """The company's accounting connection, unless disconnected (None: none is). Raises
+        ``SeveralBooks`` while several are: which keeps the books is not known, and picking one
+        (the first by name) would sync the company's documents to books it may not keep."""
         rows = self.accounting_connections(company_id)
+        if len(rows) > 1:
+            raise several_books([str(r.provider) for r in rows])
         return rows[0] if rows else None
 
     def books_provider(self, company_id: str, provider: str | None) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from booksync import currency as iso
@@ -31,7 +31,14 @@ from booksync.documents import (
     Refund,
     payment_invoice_ids,
 )
-from booksync.errors import AlreadyExists, ConcurrentChange, FieldProblem, InvalidRequest, NotFoundError
+from booksync.errors import (
+    AlreadyExists,
+    ConcurrentChange,
+    FieldProblem,
+    InvalidRequest,
+    NotFoundError,
+    SeveralBooks,
+)
 from booksync.providers.profile import provider_label
 from booksync.providers.registry import REGISTRY, declaration, is_accounting
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
@@ -68,6 +75,18 @@ class Accepted:
     changed: bool
     pending: bool
     queued_run_id: str | None
+    warnings: tuple[TextWarning, ...] = ()
+
+
+@dataclass(frozen=True)
+class TextWarning:
+    """Accepted while no books are connected: ``field``'s text is longer than ``provider`` keeps,
+    which would refuse the document's push once connected."""
+
+    field: str
+    provider: str
+    message: str
+    fix: str
 
 
 def _in_books(row: DocumentModel) -> str | None:
@@ -125,15 +144,25 @@ class DocumentService:
         self._queue = queue
         self._clock = clock
 
-    def _check_text(self, company_id: str, kind: DocumentKind, doc: Document) -> None:
+    def _check_text(self, company_id: str, kind: DocumentKind, doc: Document) -> tuple[TextWarning, ...]:
         """Text the company's accounting provider would cut (its declaration's text limits) is
-        refused here, naming the field. A company with none connected yet has it checked before
-        each push instead (the sync engine), once it has chosen its books."""
-        connection = self._connections.accounting_connection(company_id)
-        if connection is None:
-            return
-        for found in declaration(str(connection.provider)).text_limits.too_long(kind, doc):
-            raise FieldProblem(found.field, found.message, found.fix)
+        refused here, naming the field; with several connected, what any of them would cut. A
+        company with none connected yet cannot know which limits apply: the document is accepted
+        with a warning for each accounting system booksync knows that would refuse it (its push
+        to one connected later names the field and the fix, nothing sent)."""
+        connected = self._connections.accounting_connections(company_id)
+        for connection in connected:
+            for found in declaration(str(connection.provider)).text_limits.too_long(kind, doc):
+                raise FieldProblem(found.field, found.message, found.fix)
+        if connected:
+            return ()
+        warnings = []
+        for name in REGISTRY.names("accounting"):
+            declared = declaration(name)
+            for found in declared.text_limits.too_long(kind, doc):
+                message = f"{declared.label} would refuse it once connected: {found.field} {found.message}."
+                warnings.append(TextWarning(found.field, name, message, found.fix))
+        return tuple(warnings)
 
     def text_limit(self, company_id: str, kind: DocumentKind, name: str) -> int | None:
         """The longest text booksync may put in ``name`` of ``kind`` for the company (e.g. a
@@ -151,8 +180,11 @@ class DocumentService:
         pending first, then queued (the sweep queues it if the send fails or the connection is
         down); otherwise it waits for an invoice, a catalog sync or Sync Now."""
         _check_size(DocumentKind.CUSTOMER, customer)
-        connection = self._connections.accounting_connection(company_id)
-        auto = connection is not None and getattr(connection.settings, "auto_sync_customers", True)
+        try:
+            connection = self._connections.accounting_connection(company_id)
+            auto = connection is not None and getattr(connection.settings, "auto_sync_customers", True)
+        except SeveralBooks:
+            auto = True  # held pending: the sweep parks it until one accounting system remains
         outcome = self._docs.put(company_id, DocumentKind.CUSTOMER, customer, now=self._clock(), pending=auto)
         run_id = None
         if outcome.changed and outcome.row.pending_bucket:
@@ -168,10 +200,11 @@ class DocumentService:
     # -- invoices ---------------------------------------------------------------------------------
     def put_invoice(self, company_id: str, invoice: Invoice) -> Accepted:
         _check_size(DocumentKind.INVOICE, invoice)
-        self._check_text(company_id, DocumentKind.INVOICE, invoice)
+        warnings = self._check_text(company_id, DocumentKind.INVOICE, invoice)
         return self._checked(
             lambda: self._record_invoice(company_id, invoice),
             f"Invoice {invoice.id}, its number or its payments",
+            warnings=warnings,
         )
 
     def _record_invoice(self, company_id: str, invoice: Invoice) -> Accepted:
@@ -287,10 +320,11 @@ class DocumentService:
     def put_payment(self, company_id: str, payment: Payment) -> Accepted:
         """Record a payment on every invoice it applies to; it syncs once all of them are sent."""
         _check_size(DocumentKind.PAYMENT, payment)
-        self._check_text(company_id, DocumentKind.PAYMENT, payment)
+        warnings = self._check_text(company_id, DocumentKind.PAYMENT, payment)
         return self._checked(
             lambda: self._record_payment(company_id, payment),
             f"Payment {payment.id}, its invoices or its refunds",
+            warnings=warnings,
         )
 
     def _record_payment(self, company_id: str, payment: Payment) -> Accepted:
@@ -348,10 +382,11 @@ class DocumentService:
     def put_refund(self, company_id: str, refund: Refund) -> Accepted:
         """Record a refund of a payment; it syncs after the payment (with its first invoice)."""
         _check_size(DocumentKind.REFUND, refund)
-        self._check_text(company_id, DocumentKind.REFUND, refund)
+        warnings = self._check_text(company_id, DocumentKind.REFUND, refund)
         return self._checked(
             lambda: self._record_refund(company_id, refund),
             f"Payment {refund.payment_id} or its refunds",
+            warnings=warnings,
         )
 
     def _record_refund(self, company_id: str, refund: Refund) -> Accepted:
@@ -391,14 +426,16 @@ class DocumentService:
         return self._accepted(outcome, run_id)
 
     @staticmethod
-    def _checked(record: Callable[[], Accepted], subject: str) -> Accepted:
+    def _checked(
+        record: Callable[[], Accepted], subject: str, *, warnings: tuple[TextWarning, ...] = ()
+    ) -> Accepted:
         """Run ``record`` (read, check a limit: refunds within their payment, payments within their
         invoice's balance; write on condition) until its write finds what it read, reading and
-        checking again each time another request changed it first."""
+        checking again each time another request changed it first. Accepted with ``warnings``."""
         lost: StaleRead | None = None
         for _ in range(CHECK_ATTEMPTS):
             try:
-                return record()
+                return replace(record(), warnings=warnings)
             except StaleRead as exc:
                 lost = exc
         raise ConcurrentChange(
@@ -500,7 +537,10 @@ class DocumentService:
     def _auto_sync(
         self, company_id: str, doc_id: str, setting: str, *, kind: JobKind = "invoice"
     ) -> str | None:
-        connection = self._connections.accounting_connection(company_id)
+        try:
+            connection = self._connections.accounting_connection(company_id)
+        except SeveralBooks:
+            return None  # held pending (the document says why): the sweep queues it once one remains
         if connection is None or not getattr(connection.settings, setting, True):
             return None
         if connection.status != ConnectionStatus.CONNECTED:

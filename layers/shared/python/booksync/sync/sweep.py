@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from booksync.documents import DocumentKind, payment_invoice_ids
+from booksync.errors import SeveralBooks
 from booksync.providers.registry import declaration
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, held
 from booksync.store.documents import DocumentRepository, pending_bucket, pending_buckets
@@ -84,9 +85,13 @@ class Sweep:
         jobs: list[SyncJob] = []
         for (company_id, kind, doc_id), payments_only in wanted.items():
             if company_id not in connections:
-                connections[company_id] = self._connections.accounting_connection(company_id)
+                try:
+                    connections[company_id] = self._connections.accounting_connection(company_id)
+                except SeveralBooks:
+                    connections[company_id] = None  # which keeps the books is not known: held
             connection = connections[company_id]
-            # Not connected, or its provider's daily limit reached: left pending (parked) until then.
+            # Not connected, several connected, or its provider's daily limit reached: left
+            # pending (parked) until then.
             if connection is None or connection.status != ConnectionStatus.CONNECTED or held(connection, now):
                 report.parked += 1
                 continue
