@@ -8,13 +8,16 @@ from types import SimpleNamespace
 from typing import Any
 
 import boto3
+import pytest
 from booksync.documents import DocumentKind
+from booksync.providers.registry import REGISTRY
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
 from booksync.store.models import ConnectionModel
 from booksync.store.runs import RunRepository
 from booksync.sync.catalog_jobs import CatalogJob, CatalogRequests
 
 from tests import builders
+from tests.fakes.provider import plain_books
 from tests.integration.test_sync_catalog import (
     COMPANY,
     RESERVE,
@@ -205,6 +208,26 @@ def test_the_first_sync_respects_the_auto_sync_toggles(tables: SimpleNamespace) 
     row.update(actions=[ConnectionModel.settings.auto_sync_customers.set(False)])
     assert requests.first_sync("co", "quickbooks") is None, "nothing wanted: no run"
     assert len(queue.jobs) == 1
+
+
+def test_no_first_sync_while_several_accounting_systems_are_connected(
+    tables: SimpleNamespace, request: pytest.FixtureRequest
+) -> None:
+    """A second accounting system connected: the catalog is pushed to neither by itself (which
+    keeps the books is not known); once one remains, its first sync goes."""
+    request.addfinalizer(REGISTRY.declare(plain_books(name="memory").declaration()))
+    queue = CatalogQueue()
+    requests = CatalogRequests(
+        runs=RunRepository(),
+        connections=ConnectionRepository(),
+        queue=queue,
+        has_documents=lambda _c, _k: True,
+    )
+    ConnectionModel("co", "quickbooks", connection_id="c1", status="connected", account_id="r1").save()
+    ConnectionModel("co", "memory", connection_id="c2", status="connected", account_id="m1").save()
+    assert requests.first_sync("co", "memory") is None and queue.jobs == []
+    ConnectionModel("co", "quickbooks", connection_id="c1", status="disconnected", account_id="r1").save()
+    assert requests.first_sync("co", "memory") is not None and len(queue.jobs) == 1
 
 
 def test_a_run_requested_while_the_connection_is_down_waits_for_the_reconnection(

@@ -168,7 +168,10 @@ def test_sync_now_of_customers_and_items_is_written_one_a_request_where_no_batch
         sent: list[CatalogJob] = []
         requests = CatalogRequests(
             runs=SimpleNamespace(start=lambda *_a, **_k: SimpleNamespace(run_id="run-1")),  # type: ignore[arg-type]
-            connections=SimpleNamespace(get=lambda _company, _provider: connection),  # type: ignore[arg-type]
+            connections=SimpleNamespace(  # type: ignore[arg-type]
+                get=lambda _company, _provider: connection,
+                accounting_connections=lambda _company: [connection],  # the company's one books
+            ),
             queue=SimpleNamespace(enqueue=sent.append),  # type: ignore[arg-type]
             has_documents=lambda _company, _kind: True,
         )

@@ -196,9 +196,13 @@ class CatalogRequests:
 
     def first_sync(self, company_id: str, provider: str) -> str | None:
         """The catalog sync after a first connection: the kinds whose auto-sync is on and that
-        the company has documents of; None when there is nothing to sync."""
+        the company has documents of; None when there is nothing to sync, or while several
+        accounting systems are connected (which keeps the books is not known: nothing is pushed
+        to either, and each integration says why; a Sync Now names one)."""
         connection = self._connections.get(company_id, provider)
         if connection is None or self._has_documents is None:
+            return None
+        if len(self._connections.accounting_connections(company_id)) > 1:
             return None
         wanted = {
             "customers": connection.settings.auto_sync_customers,
