@@ -324,3 +324,20 @@ def _refresh_refused(source: ConnectionTokenSource) -> bool:
     except NeedsReconnection as exc:
         return "invalid_grant" in exc.message
     return False
+
+
+def test_the_schedulers_keepalive_task_refreshes_a_due_xero_connection_once(stack: SimpleNamespace) -> None:
+    connected_to_first(stack)
+    run_queued(stack)
+    keepalive = {"task": "keepalive"}
+    assert stack.fns.scheduler.handler(keepalive, Context())["refreshed"] == 0, "nothing due yet"
+    ConnectionModel.get(COMPANY, "xero").update(actions=[ConnectionModel.refresh_due_at.set(1)])  # a day on
+    calls = stack.control.call("GET", "/tokens")["token_calls"]
+    result = stack.fns.scheduler.handler(keepalive, Context())
+    assert (result["refreshed"], result["failed"], result["warned"]) == (1, 0, 0)
+    assert stack.control.call("GET", "/tokens")["token_calls"] - calls == 1
+    assert stack.fns.scheduler.handler(keepalive, Context())["refreshed"] == 0, "next due in a day"
+    # The rotated tokens serve the next sync.
+    seed_invoices(stack, "inv-1")
+    run_queued(stack)
+    assert invoices_in(stack, stack.first) == ["INV-1"]
