@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -188,9 +188,31 @@ def rate_figures(prefix: str, seconds: float, best: float, *, note: str, best_no
     ]
 
 
-def _requests_per_invoice(env: dict[str, str], services: Any, control: Any, realm: str) -> list[Figure]:
-    from booksync.documents import Customer, Invoice, Item, Payment
+# The phases requests_per_invoice counts, with what each is.
+INVOICE_PHASES = {
+    "first": "new customer, two new items, one payment",
+    "unchanged": "the same again",
+    "edited": "memo changed after sync",
+}
+
+
+def requests_per_invoice(
+    env: dict[str, str],
+    services: Any,
+    provider: str,
+    requests: Callable[[], list[dict[str, Any]]],
+    clear: Callable[[], None],
+    goals: dict[str, Goal],
+    prefix: str = "",
+) -> list[Figure]:
+    """The provider requests (``requests()``: the sandbox's log of the provider's API since
+    ``clear()``) the real invoice engine makes for an invoice with a new customer, two new items
+    and a payment (``first``); for the same again (``unchanged``); after a memo edit (``edited``).
+    A phase that does not end with the invoice and its payment synced is not counted: its figure
+    is missing, with the reason."""
+    from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment
     from booksync.settings import SyncWorkerSettings
+    from booksync.store.documents import DocumentRepository
     from booksync.sync.jobs import SyncJob
     from booksync.wiring import sync_worker
 
@@ -214,23 +236,35 @@ def _requests_per_invoice(env: dict[str, str], services: Any, control: Any, real
         COMPANY, Payment(id="p-b", invoice_id="inv-b", amount=Decimal("30.00"), date=date(2026, 3, 2))
     )
 
-    def count() -> int:
-        control.clear_requests()
-        job = SyncJob(company_id=COMPANY, invoice_id="inv-b", provider="quickbooks", trigger="manual")
+    def count(phase: str) -> Figure:
+        clear()
+        job = SyncJob(company_id=COMPANY, invoice_id="inv-b", provider=provider, trigger="manual")
         worker.handle(job.model_dump_json(), "bench")
-        return sum(1 for e in control.requests(realm) if e["path"].startswith("/v3/"))
+        name, goal, note = f"{prefix}requests_per_invoice.{phase}", goals.get(phase), INVOICE_PHASES[phase]
+        rows = DocumentRepository().get_many(COMPANY, DocumentKind.INVOICE, ["inv-b"])
+        rows |= DocumentRepository().get_many(COMPANY, DocumentKind.PAYMENT, ["p-b"])
+        for doc_id, row in rows.items():
+            link = row.link(provider)
+            if link is None or link.outcome != "synced" or link.pushed_hash != row.content_hash:
+                outcome = f"{link.outcome}: {link.error_message}" if link else "never sent"
+                error = f"not measured: {doc_id} did not sync ({outcome}) after {len(requests())} requests"
+                return Figure(name, None, "requests", goal=goal, note=note, error=error)
+        return Figure(name, len(requests()), "requests", goal=goal, note=note)
 
-    first = count()
-    unchanged = count()
+    figures = [count("first"), count("unchanged")]
     docs.put_invoice(COMPANY, invoice.model_copy(update={"memo": "Edited after sync"}))
-    edited = count()
-    return [
-        Figure(
-            "requests_per_invoice.first", first, "requests", note="new customer, two new items, one payment"
-        ),
-        Figure("requests_per_invoice.unchanged", unchanged, "requests", goal=Goal("<=", 0)),
-        Figure("requests_per_invoice.edited", edited, "requests", note="memo changed after sync"),
-    ]
+    return [*figures, count("edited")]
+
+
+def _requests_per_invoice(env: dict[str, str], services: Any, control: Any, realm: str) -> list[Figure]:
+    return requests_per_invoice(
+        env,
+        services,
+        "quickbooks",
+        lambda: [e for e in control.requests(realm) if e["path"].startswith("/v3/")],
+        control.clear_requests,
+        goals={"unchanged": Goal("<=", 0)},
+    )
 
 
 def measure() -> list[Figure]:

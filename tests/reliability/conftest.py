@@ -56,6 +56,7 @@ def stack(lambda_env: dict[str, str], books: SoakBooks, sqs_queue: str) -> Itera
     with handlers(lambda_env) as fns:
         services = api_services(ApiSettings.from_env(lambda_env))
         account = books.connect(services, COMPANY)
+        books.prepare(services, COMPANY, account)
         yield SimpleNamespace(
             fns=fns,
             services=services,

@@ -15,11 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 from local.sandboxes.kit.client import ControlClient
 from tests.lambda_env import connect_company
 
 CLIENT_ID, CLIENT_SECRET = "ABreliability001", "s3cr3t-for-reliability"
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class SoakBooks(ABC):
     provider: ClassVar[str]
     # The provider API's paths (a regex): the faults the soak injects hit these, not OAuth.
     api_path: ClassVar[str]
+    # How many of the soak's pairs of item names (test_soak.COLLIDING) the books would keep as
+    # one name, so that one of each pair gets a name of its own.
+    colliding_pairs: ClassVar[int]
     control: ControlClient
     url: str
 
@@ -89,6 +94,9 @@ class SoakBooks(ABC):
     def connect(self, services: Any, company_id: str, user_id: str = "u1") -> str:
         """The company connects through the sandbox's consent; the account id it is connected to."""
 
+    def prepare(self, services: Any, company_id: str, account: str) -> None:  # noqa: B027 - most need nothing
+        """What the company's admin sets before the first sync, where the provider needs it."""
+
     @abstractmethod
     def honour_keys(self, honoured: bool) -> None:
         """Whether the sandbox replays a repeated idempotency key (else only booksync's intents
@@ -106,6 +114,7 @@ class SoakBooks(ABC):
 class QuickBooksBooks(SoakBooks):
     provider = "quickbooks"
     api_path = r"^/v3/company/"
+    colliding_pairs = 3  # ':' stored as '-', names cut to 100, unique whatever their case
     REDIRECT = "https://api.example.com/oauth/quickbooks/callback"
 
     def __enter__(self) -> QuickBooksBooks:
@@ -170,7 +179,118 @@ class QuickBooksBooks(SoakBooks):
         return books
 
 
-SOAK_BOOKS: dict[str, type[SoakBooks]] = {"quickbooks": QuickBooksBooks}
+class XeroBooks(SoakBooks):
+    provider = "xero"
+    api_path = r"^/api\.xro/2\.0/"
+    colliding_pairs = 0  # an item is keyed by its Code, which the adapter keeps its own
+    REDIRECT = "https://api.example.com/oauth/xero/callback"
+
+    def __enter__(self) -> XeroBooks:
+        from local.sandboxes.xero.config import ClientApp, XeroConfig
+        from local.sandboxes.xero.server import XeroSandbox
+        from local.sandboxes.xero.testing import XeroControl
+
+        config = XeroConfig(
+            clients={CLIENT_ID: ClientApp(secret=CLIENT_SECRET, redirect_uris=[self.REDIRECT])},
+            concurrent_limit=1_000,
+            minute_limit=1_000_000,
+            day_limit=1_000_000,
+            app_minute_limit=1_000_000,
+        )
+        sandbox = self._stack.enter_context(XeroSandbox(config=config, organisations=("Soak Ltd",)))
+        self.url = sandbox.url
+        self.control = self._stack.enter_context(XeroControl(sandbox.url))
+        return self
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "XERO_CLIENT_ID": CLIENT_ID,
+            "XERO_CLIENT_SECRET": CLIENT_SECRET,
+            "XERO_AUTH_URL": f"{self.url}/identity/connect/authorize",
+            "XERO_TOKEN_URL": f"{self.url}/connect/token",
+            "XERO_REVOKE_URL": f"{self.url}/connect/revocation",
+            "XERO_CONNECTIONS_URL": f"{self.url}/connections",
+            "XERO_API_BASE_URL": f"{self.url}/api.xro/2.0",
+        }
+
+    def connect(self, services: Any, company_id: str, user_id: str = "u1") -> str:
+        """The user ticks the sandbox's one organisation and allows: connected to it (no choice)."""
+        url = services.integrations.start_connect(
+            company_id=company_id, user_id=user_id, provider=self.provider
+        )
+        query = parse_qs(urlsplit(self.control.consent_at(url)).query)  # type: ignore[attr-defined]
+        consent = services.integrations.accept_callback(
+            provider=self.provider, state=query["state"][0], code=query["code"][0], account_id=None
+        )
+        connected = services.integrations.confirm_connect(
+            company_id=company_id, user_id=user_id, provider=self.provider, consent=consent
+        )
+        return str(connected.account_id)
+
+    def prepare(self, services: Any, company_id: str, account: str) -> None:
+        """Payments go into the organisation's Business Bank Account (Xero needs one chosen)."""
+        accounts = self.control.ledger(account)["accounts"]  # type: ignore[attr-defined]
+        [bank] = [a["AccountID"] for a in accounts if a["Name"] == "Business Bank Account"]
+        services.accounts.set_payment_account(company_id, self.provider, bank)
+
+    def honour_keys(self, honoured: bool) -> None:
+        # Xero keeps a key 6 minutes; ignoring it is keeping it for none.
+        self.control.set_config(idempotency_ttl_s=6 * 60 if honoured else 0)
+
+    def ledger(self, account: str, *, refunds: bool) -> Ledger:
+        from local.sandboxes.xero.books import day
+
+        books: dict[str, list[dict[str, Any]]] = self.control.ledger(account)  # type: ignore[attr-defined]
+        for name, key in (
+            ("contacts", "ContactID"),
+            ("items", "ItemID"),
+            ("invoices", "InvoiceID"),
+            ("payments", "PaymentID"),
+            ("credit_notes", "CreditNoteID"),
+        ):
+            unique([str(obj[key]) for obj in books[name]], name)
+        item_ids = {str(i["Code"]): str(i["ItemID"]) for i in books["items"]}
+        found = Ledger(
+            customers={str(c["ContactID"]): c["Name"] for c in books["contacts"]},
+            items={str(i["ItemID"]): i["Name"] for i in books["items"]},
+        )
+        for invoice in books["invoices"]:
+            found.invoices[str(invoice["InvoiceID"])] = RemoteInvoice(
+                customer=str(invoice["Contact"]["ContactID"]),
+                # Each item line at its price (its LineAmount is after its share of the discount).
+                lines=[
+                    (
+                        item_ids[str(line["ItemCode"])],
+                        (money(line["Quantity"]) * money(line["UnitAmount"])).quantize(CENT),
+                    )
+                    for line in invoice["LineItems"]
+                    if line.get("ItemCode") is not None
+                ],
+                total=money(invoice["Total"]),
+                balance=money(invoice["AmountDue"]),
+                number=str(invoice["InvoiceNumber"]),
+            )
+        paid_out: dict[str, list[Decimal]] = {}
+        for payment in books["payments"]:
+            if "CreditNote" in payment:  # a refund's money paid out on its credit note (below)
+                paid_out.setdefault(str(payment["CreditNote"]["CreditNoteID"]), []).append(
+                    money(payment["Amount"])
+                )
+                continue
+            found.payments[str(payment["PaymentID"])] = RemotePayment(
+                amount=money(payment["Amount"]),
+                applied=[(str(payment["Invoice"]["InvoiceID"]), money(payment["Amount"]))],
+            )
+        for note in books["credit_notes"]:
+            # A refund is a credit note paid out, once: one payment of its whole amount.
+            note_id = str(note["CreditNoteID"])
+            got = paid_out.pop(note_id, [])
+            assert got == [money(note["Total"])], f"credit note {note_id} of {note['Total']}: paid out {got}"
+            found.refunds[note_id] = RemoteRefund(money(note["Total"]), day(note["Date"], "Date").isoformat())
+        return found
+
+
+SOAK_BOOKS: dict[str, type[SoakBooks]] = {"quickbooks": QuickBooksBooks, "xero": XeroBooks}
 
 
 @contextlib.contextmanager

@@ -85,9 +85,15 @@ class XeroControl(ControlClient):
     ) -> dict[str, str]:
         """As the user: open the consent page, tick ``tenants`` (default: every organisation) and
         allow; answers the redirect's query (``code`` or ``error``)."""
-        page = self.http.get(authorize_url(self.base_url, client_id, redirect_uri, **extra))
+        url = authorize_url(self.base_url, client_id, redirect_uri, **extra)
+        return redirect_params(self.consent_at(url, tenants))
+
+    def consent_at(self, url: str, tenants: list[str] | None = None) -> str:
+        """``consent`` for an app's own authorize URL (its state, its PKCE challenge): the
+        redirect's location back to the app (its callback)."""
+        page = self.http.get(url)
         if page.status_code == 302:
-            return redirect_params(page.headers["location"])
+            return str(page.headers["location"])
         hidden, offered = consent_form(page.text)
         chosen = tenants if tenants is not None else [tenant for tenant, _ in offered]
         form = [*hidden.items(), *(("tenant", tenant) for tenant in chosen), ("decision", "allow")]
@@ -98,7 +104,7 @@ class XeroControl(ControlClient):
         )
         if answer.status_code != 302:
             raise AssertionError(f"consent answered {answer.status_code}: {answer.text[:200]}")
-        return redirect_params(answer.headers["location"])
+        return str(answer.headers["location"])
 
     def connect(
         self, client_id: str, secret: str, redirect_uri: str, tenants: list[str] | None = None
