@@ -111,6 +111,7 @@ class Books:
         catalog: Callable[[Gate, Callable[[], float | None]], CatalogProvider] | None = None,
         page_size: int = 300,
         reserve_seconds: float = 0.0,
+        clock: Callable[[], float] = time.time,
     ) -> CatalogSync:
         build = catalog or (lambda pacing, deadline: XeroCatalog(self.client(), pacing, deadline=deadline))
         return CatalogSync(
@@ -127,6 +128,7 @@ class Books:
             limits_for=lambda _provider: LIMITS.scaled(self.scale),
             page_size=page_size,
             reserve_seconds=reserve_seconds,
+            clock=clock,
         )
 
     def sync_now(self, kinds: tuple[CatalogKind, ...] = ("customers", "items")) -> CatalogJob:
@@ -420,3 +422,44 @@ def test_the_shared_limiter_holds_the_catalog_to_xeros_minute_with_other_work_go
     assert [e for e in log if e["status"] == 429] == []
     assert len(books.ledger("items")) == 400
     assert took >= 60 / books.scale  # it waited for the organisation's minute
+
+
+DAY = 86_400
+
+
+def test_xeros_day_running_out_parks_the_catalog_which_resumes_the_next_day_losing_nothing(
+    books: Books,
+) -> None:
+    """The organisation's calls for the day run out after the first array (other work used the
+    rest): Xero answers 429 ``day``. The run is parked with its cursor and the reason, the
+    connection held until Xero's day comes back; the sweep leaves it until then, and resumes it
+    the next day: every item is in Xero once."""
+    books.put_items(200)  # four arrays
+    books.sandbox.config.day_limit = 4  # the chart, the listing, the chart again, one array
+    job = books.sync_now(("items",))
+
+    parked = books.run(job)
+
+    assert parked.status == "parked", parked.errors
+    assert parked.errors[-1]["code"] == "daily_limit_reached"
+    assert "continues by itself" in str(parked.errors[-1]["fix"])
+    assert len(books.ledger("items")) == 50 and parked.counts == {"created": 50}
+    connection = books.connections.get(books.company, PROVIDER)
+    assert connection is not None and connection.held_until is not None
+    assert float(connection.held_until) > time.time() + DAY / 2
+
+    sweep = CatalogRequests(
+        runs=books.runs, connections=books.connections, queue=books.queued, parked=CatalogRunStore()
+    )
+    assert sweep.resume_left_parked() == [] and books.queued.sent == []  # not before Xero's next day
+    books.sandbox.config.day_limit = 5_000
+    books.control.advance(DAY)  # its rolling day passes
+    tomorrow = lambda: time.time() + DAY  # noqa: E731 - booksync's clock, a day on
+    sweep._clock = tomorrow
+    assert sweep.resume_left_parked() == [job.run_id]
+    resumed = books.engine(clock=tomorrow).run(books.queued.sent.pop(), lambda: LONG_ENOUGH)
+
+    assert resumed.status == "succeeded", resumed.errors
+    assert books.row(job).counts == {"created": 200}
+    items = books.ledger("items")
+    assert len(items) == 200 and len({i["Code"] for i in items}) == 200
