@@ -318,6 +318,9 @@ def test_the_payment_account_is_chosen_in_account_mapping_from_the_accounts_that
         "QuickBooks needs the account payments go into, and none is chosen: payments wait until one is."
     )
     assert "account-mapping/payment-account" in card["payment_account"]["waiting_for"]["fix"]
+    cards = {c["provider"]: c for c in world.call("GET", "/integrations", claims=member())[1]}
+    assert cards["xero"]["payment_account"] is None, "books not connected: nothing waits yet"
+    assert cards["square"]["payment_account"] is None, "a payments processor keeps no books"
     _, able, _ = world.call("GET", "/integrations/quickbooks/accounts?type=payments", claims=member())
     assert [(a["id"], a["name"]) for a in able] == [("2", "Checking"), ("4", "Payments Clearing")]
 

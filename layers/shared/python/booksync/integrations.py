@@ -490,10 +490,10 @@ class Integrations:
             # The provider's daily request limit is reached: its work is parked until then, and why.
             "held_until": _iso(hold[0]),
             "held_reason": hold[1],
-            # The account payments go into; while the books need one and none is chosen, payments
-            # wait and ``waiting_for`` says what ends it (Account mapping).
+            # The account payments go into (books once connected); while they need one and none is
+            # chosen, payments wait and ``waiting_for`` says what ends it (Account mapping).
             "payment_account": payment_account_state(provider, settings.get("payment_account_id"))
-            if declaration(provider).kind == "accounting"
+            if row is not None and declaration(provider).kind == "accounting"
             else None,
             "settings": settings,
             "actions": actions,
