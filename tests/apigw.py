@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -61,3 +65,27 @@ def admin(company: str = "acme", user: str = "u-admin") -> dict[str, str]:
 
 def member(company: str = "acme", user: str = "u-member") -> dict[str, str]:
     return {"sub": user, "company_id": company, "role": "member", "email": "member@example.com"}
+
+
+@contextmanager
+def endpoint(path: str, answer: Callable[[bytes, Any], dict[str, Any]]) -> Iterator[str]:
+    """An HTTP endpoint on loopback, as API Gateway serves a function: each POST's raw body and
+    headers go to ``answer`` (which invokes the handler), whose status and body are sent back as
+    they are. Yields its URL (``path`` on it), for a sandbox to post webhooks to."""
+
+    class Endpoint(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            result = answer(self.rfile.read(int(self.headers["content-length"])), self.headers)
+            self.send_response(result["statusCode"])
+            self.end_headers()
+            self.wfile.write(result["body"].encode())
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
+    finally:
+        server.shutdown()

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -84,8 +84,9 @@ def xero_environment(url: str, client_id: str, client_secret: str) -> dict[str, 
 
 
 @contextmanager
-def handlers(env: dict[str, str]) -> Iterator[SimpleNamespace]:
-    """Import each handler afresh under ``env`` (settings are read at import, as at a cold start)."""
+def handlers(env: dict[str, str], functions: Mapping[str, str] = FUNCTIONS) -> Iterator[SimpleNamespace]:
+    """Import each handler (``functions``: name -> module) afresh under ``env`` (settings are read
+    at import, as at a cold start)."""
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     # The handlers route booksync's loggers through their Powertools Logger (no propagation to
@@ -94,7 +95,7 @@ def handlers(env: dict[str, str]) -> Iterator[SimpleNamespace]:
     library_config = (library.handlers[:], library.propagate, library.level)
     try:
         modules: dict[str, ModuleType] = {}
-        for name, module in FUNCTIONS.items():
+        for name, module in functions.items():
             sys.modules.pop(module, None)
             modules[name] = importlib.import_module(module)
         yield SimpleNamespace(**modules)
@@ -193,3 +194,21 @@ def connect_company(
         company_id=company_id, user_id=user_id, provider="quickbooks", consent=consent
     )
     return connected
+
+
+def sync_pending(stack: SimpleNamespace) -> None:
+    """SyncInvoiceFunction on every job ``stack.queue`` holds, one record an invocation."""
+    for record in receive_sqs_event(stack.queue)["Records"]:
+        assert stack.fns.sync_invoice.handler({"Records": [record]}, Context()) == {"batchItemFailures": []}
+
+
+def seed_and_sync(stack: SimpleNamespace, company: str) -> None:
+    """A customer, two items and an invoice for them (tests/builders.py), synced to the books."""
+    from tests import builders
+
+    docs = stack.services.documents
+    docs.put_customer(company, builders.customer())
+    docs.put_item(company, builders.item("i-1"))
+    docs.put_item(company, builders.item("i-2", name="Trip charge", price="80.00"))
+    docs.put_invoice(company, builders.invoice())
+    sync_pending(stack)

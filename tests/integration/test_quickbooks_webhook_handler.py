@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,6 +25,7 @@ from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
 from tests import builders
+from tests.apigw import endpoint
 from tests.lambda_env import (
     Context,
     connect_company,
@@ -34,6 +33,8 @@ from tests.lambda_env import (
     handlers,
     idempotency_table,
     receive_sqs_event,
+    seed_and_sync,
+    sync_pending,
 )
 
 COMPANY = "acme"
@@ -134,20 +135,6 @@ def consume(stack: SimpleNamespace) -> dict[str, Any]:
     return result
 
 
-def sync_pending(stack: SimpleNamespace) -> None:
-    for record in receive_sqs_event(stack.queue)["Records"]:
-        assert stack.fns.sync_invoice.handler({"Records": [record]}, Context()) == {"batchItemFailures": []}
-
-
-def seed_and_sync(stack: SimpleNamespace) -> None:
-    docs = stack.services.documents
-    docs.put_customer(COMPANY, builders.customer())
-    docs.put_item(COMPANY, builders.item("i-1"))
-    docs.put_item(COMPANY, builders.item("i-2", name="Trip charge", price="80.00"))
-    docs.put_invoice(COMPANY, builders.invoice())
-    sync_pending(stack)
-
-
 def link(stack: SimpleNamespace, kind: DocumentKind, doc_id: str) -> Any:
     row = stack.services.documents._docs.get(COMPANY, kind, doc_id)
     return row, row.link("quickbooks")
@@ -223,29 +210,16 @@ def test_production_without_the_verifier_parameter_answers_503(
 def test_the_sandbox_delivers_signed_webhooks_to_a_url(stack: SimpleNamespace) -> None:
     """The sandbox posts to an HTTP endpoint that hands the request to the handler, as API
     Gateway does; the handler verifies Intuit's signature and queues the delivery."""
-    fns = stack.fns
 
-    class Endpoint(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            event = http_event(body, self.headers.get("intuit-signature"))
-            answer = fns.quickbooks_webhook.handler(event, Context(5))
-            self.send_response(answer["statusCode"])
-            self.end_headers()
-            self.wfile.write(answer["body"].encode())
+    def answer(body: bytes, headers: Any) -> dict[str, Any]:
+        event = http_event(body, headers.get("intuit-signature"))
+        result: dict[str, Any] = stack.fns.quickbooks_webhook.handler(event, Context(5))
+        return result
 
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/quickbooks"
+    with endpoint("/webhooks/quickbooks", answer) as url:
         change = {"realm": stack.realm, "entity": "Invoice", "id": "77", "operation": "Void"}
         assert stack.control.send_webhook(url, VERIFIER, [change], fmt="legacy")["status"] == 200
         assert stack.control.send_webhook(url, "someone-else", [change])["status"] == 401
-    finally:
-        server.shutdown()
     assert consume(stack) == {"batchItemFailures": []}
 
 
@@ -253,7 +227,7 @@ def test_the_sandbox_delivers_signed_webhooks_to_a_url(stack: SimpleNamespace) -
 
 
 def test_delete_in_quickbooks_then_the_next_sync_recreates_the_invoice(stack: SimpleNamespace) -> None:
-    seed_and_sync(stack)
+    seed_and_sync(stack, COMPANY)
     _, before = link(stack, DocumentKind.INVOICE, "inv-1")
     old_id = before.remote_id
     stack.control.delete_entity(stack.realm, "Invoice", old_id)
@@ -279,7 +253,7 @@ def test_delete_in_quickbooks_then_the_next_sync_recreates_the_invoice(stack: Si
 
 
 def test_a_payment_deleted_in_quickbooks_is_recorded_again_by_the_next_sync(stack: SimpleNamespace) -> None:
-    seed_and_sync(stack)
+    seed_and_sync(stack, COMPANY)
     stack.services.documents.put_payment(COMPANY, builders.payment("p-1", "100.00"))
     sync_pending(stack)
     _, before = link(stack, DocumentKind.PAYMENT, "p-1")
@@ -297,7 +271,7 @@ def test_a_payment_deleted_in_quickbooks_is_recorded_again_by_the_next_sync(stac
 def test_a_refund_receipt_deleted_in_quickbooks_is_recorded_again_by_the_next_sync(
     stack: SimpleNamespace,
 ) -> None:
-    seed_and_sync(stack)
+    seed_and_sync(stack, COMPANY)
     stack.services.documents.put_payment(COMPANY, builders.payment("p-1", "100.00"))
     refund = Refund(id="r-1", payment_id="p-1", amount=Decimal("30.00"), date=date(2026, 11, 5))
     stack.services.documents.put_refund(COMPANY, refund)
@@ -318,7 +292,7 @@ def test_a_refund_receipt_deleted_in_quickbooks_is_recorded_again_by_the_next_sy
 
 
 def test_the_same_event_delivered_twice_is_acted_on_once(stack: SimpleNamespace) -> None:
-    seed_and_sync(stack)
+    seed_and_sync(stack, COMPANY)
     _, before = link(stack, DocumentKind.INVOICE, "inv-1")
     body = intuit.render(
         [intuit.Change(realm=stack.realm, entity="Invoice", id=before.remote_id, operation="Delete")],
@@ -341,7 +315,7 @@ def test_the_same_event_delivered_twice_is_acted_on_once(stack: SimpleNamespace)
 
 
 def test_merge_relinks_to_the_surviving_customer(stack: SimpleNamespace) -> None:
-    seed_and_sync(stack)
+    seed_and_sync(stack, COMPANY)
     _, before = link(stack, DocumentKind.CUSTOMER, "c-1")
     change = intuit.Change(
         realm=stack.realm, entity="Customer", id="9999", operation="Merge", deleted_id=before.remote_id
@@ -354,7 +328,7 @@ def test_merge_relinks_to_the_surviving_customer(stack: SimpleNamespace) -> None
 
 
 def test_a_change_made_in_quickbooks_is_recorded_as_drift_not_pulled_back(stack: SimpleNamespace) -> None:
-    seed_and_sync(stack)
+    seed_and_sync(stack, COMPANY)
     row, before = link(stack, DocumentKind.ITEM, "i-1")
     # QuickBooks echoes booksync's own write: not drift.
     echo = intuit.Change(realm=stack.realm, entity="Item", id=before.remote_id, operation="Update")

@@ -29,6 +29,7 @@ PUBLIC_ROUTES = {
     ("GET", "/oauth/{provider}/callback"),
     ("POST", "/webhooks/quickbooks"),
     ("POST", "/webhooks/square"),
+    ("POST", "/webhooks/xero"),
 }
 # Functions that read or write OAuth tokens and so may use TokenKey.
 TOKEN_FUNCTIONS = {
@@ -210,6 +211,11 @@ FUNCTION_ENV["SquareWebhookFunction"] = {
     "SQUARE_WEBHOOK_SIGNATURE_KEY_PARAM",
     "SQUARE_WEBHOOK_NOTIFICATION_URL",
 }
+FUNCTION_ENV["XeroWebhookFunction"] = {
+    "POWERTOOLS_SERVICE_NAME",
+    "XERO_EVENTS_QUEUE_URL",
+    "XERO_WEBHOOK_KEY_PARAM",
+}
 FUNCTION_ENV["SquareEventsFunction"] = {
     "POWERTOOLS_SERVICE_NAME",
     "CONNECTIONS_TABLE",
@@ -284,11 +290,13 @@ QUEUE_ENV = {
     "SYNC_CATALOG_QUEUE_URL": "SyncCatalogQueue",
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
     "SQUARE_EVENTS_QUEUE_URL": "SquareEventsQueue",
+    "XERO_EVENTS_QUEUE_URL": "XeroEventsQueue",
     "PAYOUT_DEPOSIT_QUEUE_URL": "PayoutDepositQueue",
 }
 ENV_RESOURCE = {spec["env"]: name for name, spec in TABLES.items()} | {
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
     "SQUARE_EVENTS_QUEUE_URL": "SquareEventsQueue",
+    "XERO_EVENTS_QUEUE_URL": "XeroEventsQueue",
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
     "SYNC_CATALOG_QUEUE_URL": "SyncCatalogQueue",
     "PAYOUT_DEPOSIT_QUEUE_URL": "PayoutDepositQueue",
@@ -1051,7 +1059,11 @@ def test_every_route_is_throttled_and_webhooks_tighter(template: dict[str, Any])
         for route, (_f, props) in http_routes(template).items()
         if route[1].startswith("/webhooks/")
     }
-    assert set(webhooks) == {("POST", "/webhooks/quickbooks"), ("POST", "/webhooks/square")}
+    assert set(webhooks) == {
+        ("POST", "/webhooks/quickbooks"),
+        ("POST", "/webhooks/square"),
+        ("POST", "/webhooks/xero"),
+    }
     for route, props in webhooks.items():
         limits = props["RouteSettings"]
         assert 0 < limits["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route
@@ -1062,13 +1074,17 @@ def test_webhook_floods_cannot_starve_the_sync_workers(template: dict[str, Any])
     """The receivers run on reserved concurrency (a cap taken from nobody else), and their
     queues' consumers scale out no further than a few workers."""
     receivers = {fn for route, (fn, _p) in http_routes(template).items() if route[1].startswith("/webhooks/")}
-    assert receivers == {"QuickBooksWebhookFunction", "SquareWebhookFunction"}
+    assert receivers == {"QuickBooksWebhookFunction", "SquareWebhookFunction", "XeroWebhookFunction"}
     for name in receivers:
         reserved = template["Resources"][name]["Properties"]["ReservedConcurrentExecutions"]
         assert 1 <= reserved <= 10, name
     for name, function in functions(template).items():
         for props in events_of(function, "SQS").values():
-            if queue_arn_target(props["Queue"]) in {"QuickBooksEventsQueue", "SquareEventsQueue"}:
+            if queue_arn_target(props["Queue"]) in {
+                "QuickBooksEventsQueue",
+                "SquareEventsQueue",
+                "XeroEventsQueue",
+            }:
                 assert 2 <= props["ScalingConfig"]["MaximumConcurrency"] <= 10, name
 
 

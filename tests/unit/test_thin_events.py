@@ -159,6 +159,15 @@ def test_the_record_gone_from_the_books_is_a_delete() -> None:
     assert links.deleted == [remote.id]
 
 
+def test_an_invoice_the_books_keep_as_deleted_is_a_delete() -> None:
+    """Xero keeps a deleted invoice, Status DELETED (the adapter's ``active`` False)."""
+    consumer, links, fetches, _ = processor()
+    remote = linked(links, fetches)
+    fetches.books.objects["invoice"][remote.id].active = False
+    assert consumer.handle(thin(remote.id)) == "recreate"
+    assert links.deleted == [remote.id]
+
+
 def test_a_record_booksync_does_not_link_or_cannot_read_is_not_fetched() -> None:
     consumer, links, fetches, _ = processor()
     remote = linked(links, fetches)

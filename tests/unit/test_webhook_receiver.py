@@ -169,6 +169,7 @@ def test_the_generic_receiver_and_squares_webhooks_load_no_quickbooks_code(modul
         ("booksync.providers.registry", ("pynamodb", "booksync.store", "httpx")),
         ("booksync.providers.quickbooks.declaration", ("pynamodb", "booksync.store", "httpx", "botocore")),
         ("booksync.providers.square.declaration", ("pynamodb", "booksync.store")),
+        ("booksync.providers.xero.declaration", ("pynamodb", "booksync.store")),
     ],
 )
 def test_a_receiver_built_from_its_declaration_loads_no_store(

@@ -23,6 +23,7 @@ CALLING_OUT = (
     "functions/sync_invoice/handler.py",
     "functions/webhooks/quickbooks_events.py",
     "functions/webhooks/square_events.py",
+    "functions/webhooks/xero_events.py",
 )
 
 

@@ -208,7 +208,8 @@ class ChangeEventProcessor:
                 f"{self._label} {event.entity} {event.entity_id} could not be read for this event "
                 f"({type(exc).__name__}: {exc}); booksync did not guess what changed."
             ) from None
-        if remote is None:
+        if remote is None or (kind is DocumentKind.INVOICE and not remote.active):
+            # Gone; an invoice the books keep as deleted (Xero's DELETED) is gone too.
             return event.fetched(None, exists=False)
         return event.fetched(remote.version, exists=True, voided=remote.voided)
 

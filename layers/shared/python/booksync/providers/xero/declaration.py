@@ -9,10 +9,13 @@ from booksync.documents import DocumentKind
 from booksync.providers.declaration import (
     Builders,
     Capability,
+    ConsumerParts,
     Limits,
     ProviderDeclaration,
+    ReceiverParts,
     TextLimit,
     TextLimits,
+    WebhookParts,
 )
 from booksync.providers.profile import ProviderProfile
 from booksync.providers.xero.mapping import (
@@ -22,7 +25,7 @@ from booksync.providers.xero.mapping import (
     PERSON_REFERENCE_MAX,
 )
 from booksync.providers.xero.oauth import LABEL, PROVIDER
-from booksync.settings import XeroSettings
+from booksync.settings import ThinEventsSettings, XeroSettings
 
 if TYPE_CHECKING:
     from booksync.providers.bulk import Gate
@@ -32,7 +35,9 @@ if TYPE_CHECKING:
     from booksync.providers.xero.client import XeroClient
     from booksync.providers.xero.directory import XeroDirectory
     from booksync.providers.xero.oauth import XeroOAuth
+    from booksync.providers.xero.webhooks import XeroWebhookReceiver, XeroWebhookSettings
     from booksync.sync.rate_limits import RequestGate
+    from booksync.webhooks.events import ChangeEventProcessor
 
 
 def _day_limit() -> int:
@@ -113,6 +118,43 @@ def _directory(
     return XeroDirectory(_client(settings, tenant_id, tokens, gate))
 
 
+def _webhook_settings() -> XeroWebhookSettings:
+    from booksync.providers.xero.webhooks import XeroWebhookSettings
+
+    return XeroWebhookSettings.from_env()
+
+
+def _webhook_receiver(settings: XeroWebhookSettings, parts: ReceiverParts) -> XeroWebhookReceiver:
+    """x-xero-signature: base64(HMAC-SHA256(the app's webhook key, raw body)), one key for every
+    organisation (SSM, XERO_WEBHOOK_KEY_PARAM; XERO_WEBHOOK_KEY locally)."""
+    from booksync.providers.xero.webhooks import KEY_PARAM_SETTING, KEY_SETTING, XeroWebhookReceiver
+    from booksync.webhooks.sources import SsmVerifierToken
+
+    key = SsmVerifierToken(
+        parameter_name=settings.key_param,
+        local_value=settings.key,
+        value_setting=KEY_SETTING,
+        param_setting=KEY_PARAM_SETTING,
+    )
+    return XeroWebhookReceiver(token=key, inbox=parts.inbox, production=parts.production)
+
+
+def _webhook_consumer(settings: ThinEventsSettings, parts: ConsumerParts) -> ChangeEventProcessor:
+    """Thin events: each linked record is read through the adapter with the company's tokens."""
+    from booksync.providers.xero.webhooks import FEED
+    from booksync.webhooks.events import change_processor
+
+    return change_processor(PROVIDER, LABEL, FEED, parts)
+
+
+WEBHOOKS = WebhookParts(
+    receiver_settings=_webhook_settings,
+    receiver=_webhook_receiver,
+    consumer_settings=ThinEventsSettings.from_env,
+    consumer=_webhook_consumer,
+)
+
+
 PROFILE = ProviderProfile(
     label=LABEL,
     name_rules=f"{LABEL} limits the length of names (a contact's to 255 characters, an item's to 50 "
@@ -137,12 +179,15 @@ DECLARATION = ProviderDeclaration[XeroSettings](
             Capability.VOIDS,
             Capability.ORGANISATION_CHOICE,  # a consent may grant several organisations
             Capability.INCOME_ACCOUNT_PER_ITEM,  # an item's SalesDetails.AccountCode
+            Capability.WEBHOOKS,  # contacts and invoices, thin (providers/xero/webhooks.py)
         }
     ),
     limits=LIMITS,
     text_limits=TEXT_LIMITS,
     read_settings=XeroSettings.from_env,
-    builders=Builders(oauth=_oauth, adapter=_adapter, catalog=_catalog, directory=_directory),
+    builders=Builders(
+        oauth=_oauth, adapter=_adapter, catalog=_catalog, directory=_directory, webhooks=WEBHOOKS
+    ),
     # The organisation comes from /connections after the consent, not on the redirect.
     account_on_redirect=None,
     # Xero's refresh tokens lapse after 60 days unused.

@@ -28,14 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from booksync.documents import DocumentKind
 from booksync.keys import OutsideKey
+from booksync.providers.xero.oauth import LABEL, PROVIDER
 from booksync.settings import Stage, _Settings
 from booksync.webhooks.body import describe_invalid, load_json
 from booksync.webhooks.port import ChangeEvent, ChangeFeed, WebhookOperation
-from booksync.webhooks.receiver import ChangesReceiver, Inbox, ProviderTexts
+from booksync.webhooks.receiver import ChangesReceiver, ProviderTexts
 
 logger = logging.getLogger(__name__)
-PROVIDER = "xero"
-LABEL = "Xero"
 SIGNATURE_HEADER = "x-xero-signature"
 KEY_SETTING = "XERO_WEBHOOK_KEY"
 KEY_PARAM_SETTING = "XERO_WEBHOOK_KEY_PARAM"
@@ -171,17 +170,3 @@ class XeroWebhookReceiver(ChangesReceiver):
 
     def _parse(self, body: bytes) -> list[ChangeEvent]:
         return parse_payload(body)
-
-
-def receiver(settings: XeroWebhookSettings, inbox: Inbox, *, production: bool) -> XeroWebhookReceiver:
-    """The receiver with the app's webhook key from SSM (``XERO_WEBHOOK_KEY_PARAM``) or, locally,
-    ``XERO_WEBHOOK_KEY``."""
-    from booksync.webhooks.sources import SsmVerifierToken
-
-    key = SsmVerifierToken(
-        parameter_name=settings.key_param,
-        local_value=settings.key,
-        value_setting=KEY_SETTING,
-        param_setting=KEY_PARAM_SETTING,
-    )
-    return XeroWebhookReceiver(token=key, inbox=inbox, production=production)
