@@ -376,6 +376,21 @@ def test_sync_now_after_an_array_was_saved_unanswered_links_what_it_made(
     once_each(books, collection, key)
 
 
+def test_an_array_xero_keeps_failing_leaves_each_of_its_records_saying_so(books: Books) -> None:
+    """Every try of the array fails (5xx, nothing saved): each of its items carries the error,
+    naming Xero, and the run says to press Sync Now again; nothing is in Xero."""
+    books.put_items(3)
+    books.control.add_fault("http_500", method="PUT", entity="items", times=100)
+
+    report = books.run(books.sync_now(("items",)))
+
+    assert report.status == "failed" and report.counts == {"failed": 3}, report.counts
+    assert [e["document"] for e in report.errors] == ["item i-00000", "item i-00001", "item i-00002"]
+    assert {e["message"] for e in report.errors} == {"Xero did not confirm this item after 3 tries."}
+    assert books.link(DocumentKind.ITEM, "i-00001").outcome == "failed"
+    assert books.ledger("items") == []
+
+
 # ------------------------------------------------------------------------------------ progress
 
 

@@ -533,7 +533,8 @@ class _Walk:
             self._refused(
                 doc,
                 TransientError(
-                    f"{self.job.provider} did not confirm this {doc.row.kind} after {BATCH_ATTEMPTS} tries.",
+                    f"{provider_label(self.job.provider)} did not confirm this {doc.row.kind} "
+                    f"after {BATCH_ATTEMPTS} tries.",
                     provider=self.job.provider,
                     fix="Press Sync Now again; nothing will be created twice.",
                 ),
