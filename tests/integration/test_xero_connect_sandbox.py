@@ -194,6 +194,24 @@ def test_disconnect_deletes_the_tenants_connection_at_xero_then_revokes(stack: S
     assert consent(stack)["status"] == "choose_organisation"
 
 
+def test_disconnecting_a_connection_whose_grant_xero_dropped_revokes_nothing_and_disconnects(
+    stack: SimpleNamespace,
+) -> None:
+    connected_to_first(stack)
+    run_queued(stack)
+    for tenant in (stack.first, stack.second):  # the user revoked booksync's access in Xero
+        stack.control.call("POST", f"/organisations/{tenant}/disconnect")
+    seed_invoices(stack, "inv-1")
+    run_queued(stack)  # invalid_grant: Needs Reconnection, the refresh token forgotten
+    assert status(stack)["status_label"] == "Needs Reconnection"
+    stack.control.clear_requests()
+    code, done, _ = stack.call("POST", "/integrations/xero/disconnect", claims=admin())
+    assert code == 200 and done["status_label"] == "Not Connected"
+    # The tenant's connection is asked for (Xero answers 401: the grant is gone); no refresh token,
+    # so nothing to revoke.
+    assert [(r["method"], r["status"]) for r in stack.control.requests()] == [("DELETE", 401)]
+
+
 # ---------------------------------------------------------------- failures, parked work, resuming
 
 
