@@ -171,6 +171,12 @@ class Books(ABC):
         return declaration(cls.provider).supports(capability)
 
     @classmethod
+    def day_capped(cls) -> bool:
+        """Whether it declares a cap on a company's requests a day (its books answer 429 past it)."""
+        limits = declaration(cls.provider).limits
+        return limits is not None and limits.requests_per_day is not None
+
+    @classmethod
     def requires_payment_account(cls) -> bool:
         """Whether its payments need the account they go into (``payment_account_required``):
         the suite chooses one for each world, as an admin does in Account mapping."""
@@ -220,6 +226,15 @@ class Books(ABC):
     @abstractmethod
     def throttle(self, kind: str, retry_after: int) -> None:
         """The next create of ``kind`` is refused with 429 and this Retry-After (seconds)."""
+
+    def spend_day(self) -> None:
+        """The company's requests for the books' day are spent (by other apps too): every call is
+        refused with the books' daily-limit 429 until ``restore_day`` (books that declare a cap)."""
+        raise AssertionError(f"{self.provider} declares no daily cap")
+
+    def restore_day(self) -> None:
+        """The books' next day: calls are counted afresh."""
+        raise AssertionError(f"{self.provider} declares no daily cap")
 
     @abstractmethod
     def revoke(self) -> None:
@@ -502,6 +517,13 @@ class XeroBooks(Books):
     def slow(self, seconds: float) -> None:
         self._sandbox.latency = seconds  # type: ignore[attr-defined]  # the sandbox's fixture resets it
 
+    def spend_day(self) -> None:
+        # The sandbox counts each organisation's calls over the last 24 hours (the fixture resets it).
+        self._sandbox.config.day_limit = 0
+
+    def restore_day(self) -> None:
+        self._sandbox.config.day_limit = XeroConfig().day_limit
+
     def refused_over_limits(self) -> int:
         # The sandbox throttles as Xero does (5 in flight an organisation, 60 a minute).
         return sum(1 for r in self.control.requests(self.tenant) if r["status"] == 429)
@@ -613,6 +635,10 @@ class MemoryBooks(Books):
     @classmethod
     def requires_payment_account(cls) -> bool:
         return cls.PAYMENT_ACCOUNT_REQUIRED
+
+    @classmethod
+    def day_capped(cls) -> bool:
+        return cls.LIMITS.requests_per_day is not None
 
     def _oauth(self) -> OAuthClient:
         oauth = FakeOAuth()

@@ -3,7 +3,7 @@ own stores (moto), the document service that accepts the business's documents, a
 engine over the provider's adapter. ``world`` runs a test for every provider in ``PROVIDERS``;
 ``refunding_world`` and ``splitting_world`` for those whose declarations say they record refunds,
 and payments across invoices; ``per_invoice_world`` for those that record payments, but each on
-one invoice; ``payment_account_world`` for those whose payments need the account they go into
+one invoice; ``day_capped_world`` for those that cap a company's requests a day; ``payment_account_world`` for those whose payments need the account they go into
 (every world of theirs has one chosen, as an admin chooses it in Account mapping); ``lenient_world`` for those whose books can be made to accept two customers or items
 under one name (as FreshBooks and Wave do), made so."""
 
@@ -32,6 +32,7 @@ from booksync.sync.records import DocumentService
 from booksync.wiring import default_income_account
 
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from local.sandboxes.xero.config import XeroConfig
 from local.sandboxes.xero.server import XeroSandbox
 from tests import builders
 from tests.conformance.books import PROVIDERS, Books, start_quickbooks_sandbox, start_xero_sandbox
@@ -93,6 +94,7 @@ def xero_sandbox(xero_sandbox_server: XeroSandbox) -> Iterator[XeroSandbox]:
     yield xero_sandbox_server
     xero_sandbox_server.faults.clear()
     xero_sandbox_server.latency = 0.0  # type: ignore[attr-defined]
+    xero_sandbox_server.config.day_limit = XeroConfig().day_limit
 
 
 @dataclass
@@ -217,6 +219,14 @@ def payment_account_world(
     request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
 ) -> World:
     """Books whose payments need the account they go into (one chosen, as every world has)."""
+    return open_world(request, request.param, conformance_tables, token_vault)
+
+
+@pytest.fixture(params=sorted(name for name, books in PROVIDERS.items() if books.day_capped()))
+def day_capped_world(
+    request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
+) -> World:
+    """Books that cap a company's requests a day (Xero's 1,000 or 5,000)."""
     return open_world(request, request.param, conformance_tables, token_vault)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -203,6 +204,43 @@ def test_no_more_requests_in_flight_than_the_provider_declares(world: World) -> 
     assert world.books.refused_over_limits() == 0
     assert sorted(outcomes) == sorted(invoice_ids) and set(outcomes.values()) == {Outcome.SYNCED}
     assert world.books.count("invoice") == len(invoice_ids) + 1
+
+
+def test_the_books_own_daily_limit_parks_the_work_until_the_day_they_name(day_capped_world: World) -> None:
+    """Books that cap a company's requests a day answer 429 for the day before booksync's own
+    count says so (other apps share the company's day): the work is parked with the reason until
+    the time the books name, not retried that day (the sweep leaves it), then queued and synced."""
+    world = day_capped_world
+    world.service.put_invoice(world.company, builders.invoice())
+    world.books.spend_day()
+    started = time.time()
+
+    report = world.sync()
+
+    assert report.outcome == Outcome.BLOCKED and str(report.error).startswith("Daily limit reached")
+    link = world.link(DocumentKind.INVOICE, "inv-1")
+    assert (link.outcome, link.error_code) == (Outcome.BLOCKED, "daily_limit_reached")
+    assert world.row(DocumentKind.INVOICE, "inv-1").pending_bucket, "parked, not dropped"
+    assert world.runs.recent(world.company)[0].status == "parked"
+    assert world.books.counts("customer", "invoice") == (0, 0)
+    held_until = world.connection().held_until
+    assert held_until is not None and float(held_until) > started + 3600, "until the books' day, not a minute"
+
+    def sweep(at: float) -> Sweep:
+        return Sweep(
+            documents=world.docs,
+            connections=world.connections,
+            runs=world.runs,
+            queue=world.queue,
+            clock=lambda: at,
+        )
+
+    assert sweep(started + 600).resume(world.company).queued == 0, "the same day it waits"
+    world.books.restore_day()
+    assert sweep(float(held_until) + 1).resume(world.company).queued >= 1
+    for job in world.queue.jobs:
+        assert world.engine().run(job).outcome == Outcome.SYNCED
+    assert world.books.count("invoice") == 1
 
 
 # -------------------------------------------- providers whose declarations say they record payments

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from booksync.errors import (
@@ -91,14 +92,17 @@ def to_error(
         wait = parse_retry_after(response.headers.get("Retry-After"))
         if day_limit_reached(response):
             started = time.time() if now is None else now
+            resume_at = started + (wait or MINUTE_WAIT)
+            at = datetime.fromtimestamp(resume_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            # Coded as booksync's own daily limit (its badge and history read the same).
             return DailyLimitReached(
-                f"Daily limit reached: {LABEL} allows this organisation no more calls today "
-                f"({said}); the work waits and resumes by itself in {wait or MINUTE_WAIT:.0f} s.",
+                f"Daily limit reached: {LABEL} allows this organisation no more calls for now "
+                f"({said}); the work waits and resumes by itself at {at}.",
                 provider=PROVIDER,
-                resume_at=started + (wait or MINUTE_WAIT),
+                resume_at=resume_at,
                 now=started,
                 fix=f"Nothing to do: booksync resumes when {LABEL} allows calls again.",
-                **common,
+                status=status,
             )
         return RateLimited(
             f"{LABEL} is limiting requests: {said}{tail}",
