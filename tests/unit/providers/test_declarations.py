@@ -80,8 +80,8 @@ def test_the_declarations_say_what_each_provider_is_and_allows() -> None:
 
 def test_xero_declares_what_it_has_and_its_day_by_the_apps_tier(monkeypatch: pytest.MonkeyPatch) -> None:
     """No versions; batch writes (Xero's arrays: Sync Now's catalog writer); one payment per
-    invoice (the core splits the rest); the organisation chosen after consent; 5 in flight, 60 a
-    minute and XERO_DAY_LIMIT a day."""
+    invoice (the core splits the rest); the organisation chosen after consent; webhooks; 5 in
+    flight, 60 a minute and XERO_DAY_LIMIT a day."""
     xero = registry.declaration("xero")
     assert (xero.kind, xero.label, xero.account_on_redirect) == ("accounting", "Xero", None)
     assert xero.capabilities == {
@@ -91,8 +91,9 @@ def test_xero_declares_what_it_has_and_its_day_by_the_apps_tier(monkeypatch: pyt
         Capability.VOIDS,
         Capability.ORGANISATION_CHOICE,
         Capability.INCOME_ACCOUNT_PER_ITEM,
+        Capability.WEBHOOKS,
     }
-    assert xero.builders.catalog is not None
+    assert xero.builders.catalog is not None and xero.builders.webhooks is not None
     assert xero.limits == Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=5000)
     assert xero.income_account_names[0] == "Sales" and xero.payment_account_required
     from booksync.providers.xero import declaration as xero_module
