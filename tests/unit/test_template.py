@@ -275,6 +275,7 @@ XERO_ENV = {
     "XERO_CLIENT_ID",
     "XERO_CLIENT_SECRET_PARAM",
     "XERO_DAY_LIMIT",
+    "XERO_SALES_TAX_TYPE",
 }
 for _function in (
     "ApiFunction",
