@@ -219,6 +219,24 @@ def test_a_payment_split_per_invoice_refused_halfway_keeps_what_is_in_the_books(
     assert shown["remote_parts"] == payment_parts(world, "p-9"), "the API shows every part, not the first"
 
 
+def test_a_part_in_the_books_is_not_written_again_once_its_intent_has_expired(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The link, not only the intent, says a part is in the books: a payment left partly written
+    (its second part refused) and fixed after its intents expired (DynamoDB's TTL, 90 days) gets
+    only its missing part; the first is not written a second time."""
+    plain = split_per_invoice(world, monkeypatch, 2, "rejected", synced_first="inv-2")
+    assert plain.engine.run(job()).outcome == "failed"
+    (first,) = plain.books.objects["payment"]
+    for intent in IntentModel.scan():
+        if "#payment#p-9#" in intent.intent_key:
+            intent.delete()  # expired
+
+    assert plain.engine.run(job()).outcome == "synced"
+    assert payment_parts(world, "p-9")["inv-1"] == first
+    assert_one_payment_per_invoice(world, plain.books)
+
+
 @pytest.mark.parametrize("fault", ["rejected", "transient"])
 def test_a_payment_split_per_invoice_edited_after_a_partial_write_is_refused_not_completed(
     world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, fault: str

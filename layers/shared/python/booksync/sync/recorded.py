@@ -131,14 +131,23 @@ class RecordedOnce:
         the part's name: a retry after any one answer was lost writes none twice), then link them
         together: the link's remote id is the first's, ``parts`` holds each one's. When one fails,
         those already in the books are kept on the link (``parts``, no remote id: the document is
-        not in the books whole), so that it shows them, and the retry finds them done."""
+        not in the books whole), so that it shows them, and the retry writes only the rest."""
         context = self._context
         link = context.link(row)
         kind, generation = DocumentKind(row.kind), link_generation(link)
+        # Parts a failed attempt left in the books, for this content: not written again, even once
+        # their intents have expired (a partly written payment may be fixed months later).
+        kept = (
+            link_parts(link)
+            if link is not None and not link.remote_id and link.pushed_hash == row.content_hash
+            else {}
+        )
         written: dict[str, str] = {}
         created = False
         try:
             for part in parts:
+                if part.name in kept:
+                    continue
                 result = self._once.write(
                     context.key(kind, row.doc_id, f"create#{generation}#part#{part.name}"),
                     perform=part.perform,
@@ -157,7 +166,7 @@ class RecordedOnce:
                 context.save_link(row, partly)
                 row.set_link(context.provider, partly)
             raise
-        first = RemoteObject(id=written[parts[0].name])
+        every = {**link_parts(link), **written}
         self._pusher.linked(
-            row, first, link, "created" if created else "linked", parts={**link_parts(link), **written}
+            row, RemoteObject(id=every[parts[0].name]), link, "created" if created else "linked", parts=every
         )
