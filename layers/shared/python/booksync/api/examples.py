@@ -128,6 +128,9 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "PUT /integrations/{provider}/account-mapping/items/{item_id}": {
         "map_item_income_account": {"account_id": "79"}
     },
+    "PUT /integrations/{provider}/account-mapping/payment-account": {
+        "set_payment_account": {"account_id": "35"}
+    },
     "POST /integrations/{provider}/account-mapping/apply-to-unmapped": {
         "apply_income_account_to_unmapped": {"account_id": "1"}
     },
