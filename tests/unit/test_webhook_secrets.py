@@ -9,31 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from booksync.security.vault import PlainTokens, SealedTokens, TokenContext, VaultError
+from booksync.security.vault import PlainTokens, SealedTokens
 from booksync.store.connections import token_context
 from booksync.store.models import ConnectionModel
 from booksync.webhooks import secrets as module
 from booksync.webhooks.secrets import StoredWebhookSecrets
 from booksync.webhooks.signature import sign
 
+from tests.fakes.store import ContextCipher as Cipher
 from tests.fakes.webhooks import FakeInbox
 from tests.unit.test_webhook_receiver import PerAccountReceiver, callback
 
 PROVIDER = "quickbooks"  # any declared provider: the lookup names it by its label
-
-
-class Cipher:
-    """Seals to the context itself: opens only under the same one."""
-
-    def seal(self, tokens: PlainTokens, context: TokenContext) -> SealedTokens:
-        blob = json.dumps({"context": context.encryption_context(), "a": tokens.access_token}).encode()
-        return SealedTokens(encrypted_key=b"k", nonce=b"n", ciphertext=blob)
-
-    def open(self, sealed: SealedTokens, context: TokenContext) -> PlainTokens:
-        data = json.loads(sealed.ciphertext)
-        if data["context"] != context.encryption_context():
-            raise VaultError("Stored tokens do not belong to this connection; reconnect it.")
-        return PlainTokens(access_token=data["a"], refresh_token=None)
 
 
 @dataclass

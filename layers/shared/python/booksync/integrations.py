@@ -9,11 +9,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
-
-from pynamodb.exceptions import DeleteError, UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
+from typing import Any, Protocol
 
 from booksync.account_mapping import payment_account_state
 from booksync.documents import DocumentKind, InvoiceStatus
@@ -55,6 +51,7 @@ from booksync.store.models import (
     settings_dict,
 )
 from booksync.store.notifications import NotificationRepository
+from booksync.store.oauth_states import OAuthStateRepository
 
 logger = logging.getLogger(__name__)
 STATE_TTL_SECONDS = 600
@@ -94,6 +91,21 @@ DEPOSIT_ACCOUNT_SETTINGS = frozenset(
 )
 
 
+class OAuthStates(Protocol):
+    """Where a started connection's state waits for the provider's redirect, and is spent once
+    (``store.oauth_states.OAuthStateRepository``; an in-memory one in tests/fakes/store.py)."""
+
+    def create(self, row: OAuthStateModel) -> None: ...
+
+    def get(self, state: str) -> OAuthStateModel | None: ...
+
+    def seal_code(
+        self, row: OAuthStateModel, *, consent_hash: str, sealed: SealedTokens, account_id: str | None
+    ) -> bool: ...
+
+    def spend(self, row: OAuthStateModel, *, consent_hash: str | None = None) -> bool: ...
+
+
 class Integrations:
     def __init__(
         self,
@@ -111,7 +123,9 @@ class Integrations:
         # (company, provider, setting, account id): raises when payout deposits cannot use it.
         deposit_account_check: Callable[[str, str, str, str], object] | None = None,
         on_payments_connected: Sequence[Callable[[Connected], object]] = (),
+        states: OAuthStates | None = None,
     ) -> None:
+        self._states: OAuthStates = states or OAuthStateRepository()  # the connect flow's one-time states
         # Run after a payment processor (Square) connects, e.g. record its locations.
         self._on_payments_connected = tuple(on_payments_connected)
         # (company, provider, account id): raises when items cannot post to that account.
@@ -137,15 +151,17 @@ class Integrations:
         state = secrets.token_urlsafe(32)
         redirect_uri = self._redirect_uri_for(provider)
         verifier = new_code_verifier() if oauth.uses_pkce else None
-        OAuthStateModel(
-            state,
-            company_id=company_id,
-            provider=provider,
-            user_id=user_id,
-            redirect_uri=redirect_uri,
-            code_verifier=verifier,
-            ttl=int(self._clock() + STATE_TTL_SECONDS),
-        ).save()
+        self._states.create(
+            OAuthStateModel(
+                state,
+                company_id=company_id,
+                provider=provider,
+                user_id=user_id,
+                redirect_uri=redirect_uri,
+                code_verifier=verifier,
+                ttl=int(self._clock() + STATE_TTL_SECONDS),
+            )
+        )
         return oauth.authorization_url(
             state=state,
             redirect_uri=redirect_uri,
@@ -194,21 +210,11 @@ class Integrations:
             )
         secret = secrets.token_urlsafe(32)
         sealed = self._cipher.seal(PlainTokens(code, None), _code_context(pending))
-        actions: list[Action] = [
-            OAuthStateModel.consent_hash.set(_digest(secret)),
-            OAuthStateModel.code_key.set(sealed.encrypted_key),
-            OAuthStateModel.code_nonce.set(sealed.nonce),
-            OAuthStateModel.code_ciphertext.set(sealed.ciphertext),
-        ]
-        if account_id is not None:  # QuickBooks names the realm on the redirect, Square with the tokens
-            actions.append(OAuthStateModel.account_id.set(account_id))
-        try:
-            pending.update(
-                actions=actions,
-                condition=OAuthStateModel.state.exists() & OAuthStateModel.consent_hash.does_not_exist(),
-            )
-        except UpdateError:
-            raise _used() from None
+        # QuickBooks names the realm on the redirect, Square with the tokens.
+        if not self._states.seal_code(
+            pending, consent_hash=_digest(secret), sealed=sealed, account_id=account_id
+        ):
+            raise _used()
         return f"{state}.{secret}"
 
     def confirm_connect(self, *, company_id: str, user_id: str, provider: str, consent: str) -> Connected:
@@ -223,7 +229,7 @@ class Integrations:
         given = _digest(secret)
         if pending.consent_hash is None or not hmac.compare_digest(pending.consent_hash, given):
             raise _used()
-        self._spend(pending, condition=OAuthStateModel.consent_hash == given)
+        self._spend(pending, consent_hash=given)
         if (pending.company_id, pending.user_id) != (company_id, user_id):
             logger.warning("consent confirmed by another account", extra={"provider": provider})
             raise ConsentNotYours(
@@ -377,10 +383,9 @@ class Integrations:
     def _pending_state(self, state: str, provider: str) -> OAuthStateModel:
         """The state's row, unspent. One that came back to another provider's callback is refused
         before it is spent: its own callback can still use it."""
-        try:
-            row = OAuthStateModel.get(state, consistent_read=True)
-        except OAuthStateModel.DoesNotExist:
-            raise _used() from None
+        row = self._states.get(state)
+        if row is None:
+            raise _used()
         if row.provider != provider:
             raise InvalidRequest(
                 f"This connection link was started for {row.provider}, but it came back to the "
@@ -392,14 +397,10 @@ class Integrations:
             raise InvalidRequest("This connection link has expired.", fix="Start the connection again.")
         return row
 
-    @staticmethod
-    def _spend(row: OAuthStateModel, condition: Condition | None = None) -> None:
-        """One-time: the conditional delete lets exactly one request use a state."""
-        required = OAuthStateModel.state.exists()
-        try:
-            row.delete(condition=required & condition if condition is not None else required)
-        except DeleteError:
-            raise _used() from None
+    def _spend(self, row: OAuthStateModel, consent_hash: str | None = None) -> None:
+        """One-time: exactly one request uses a state."""
+        if not self._states.spend(row, consent_hash=consent_hash):
+            raise _used()
 
     def disconnect(self, *, company_id: str, provider: str) -> dict[str, Any]:
         """Revoke the grant at the provider and delete the tokens here. Nothing is deleted in the
@@ -444,7 +445,8 @@ class Integrations:
         described = self._describe(provider, row, _books(rows))
         if declaration(provider).kind == "payments":
             return {**described, "locations": (row.locations or []) if row is not None else []}
-        return {**described, "drift": drift_summary(company_id, provider)}
+        drifted = self._docs.drifted_counts(company_id, provider, DRIFT_CHANGES)
+        return {**described, "drift": drift_summary(provider, drifted)}
 
     def _describe(
         self, provider: str, row: ConnectionModel | None, books: Sequence[str] = ()
@@ -511,11 +513,7 @@ class Integrations:
                 self._deposit_account_check(company_id, provider, setting, str(value))
         if changes:
             # Only the settings: a full save could overwrite tokens a worker just refreshed.
-            row.update(
-                actions=[
-                    getattr(ConnectionModel.settings, name).set(value) for name, value in changes.items()
-                ]
-            )
+            self._connections.update_settings(row, changes)
         return self._describe(provider, row)
 
     # -- sync state of documents -----------------------------------------------------------------
@@ -705,11 +703,8 @@ def _drift(link: LinkMap | None, provider: str) -> dict[str, Any] | None:
     return {"change": change, "at": link.remote_change_at or None, "message": message, "fix": fix}
 
 
-def drift_summary(company_id: str, provider: str) -> dict[str, Any]:
+def drift_summary(provider: str, by_kind: dict[str, int]) -> dict[str, Any]:
     """For the integration detail page: how many documents were changed in the provider."""
-    from booksync.store.links import drifted_counts
-
-    by_kind = drifted_counts(company_id, provider, DRIFT_CHANGES)
     count = sum(by_kind.values())
     name = provider_label(provider)
     message = (

@@ -69,6 +69,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
     from booksync.store.documents import DocumentRepository
     from booksync.store.models import bind_tables
     from booksync.store.notifications import NotificationRepository
+    from booksync.store.oauth_states import OAuthStateRepository
     from booksync.store.runs import RunRepository
     from booksync.sync.jobs import SqsJobQueue
     from booksync.sync.records import DocumentService
@@ -106,6 +107,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
             income_account_check=accounts.check_income_account,
             deposit_account_check=accounts.check_deposit_account,
             on_payments_connected=[_square_locations(settings, connections)],
+            states=OAuthStateRepository(),
         ),
         runs=runs,
         notifications=notifications,

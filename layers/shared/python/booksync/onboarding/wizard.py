@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 
@@ -31,11 +31,10 @@ from booksync.providers.port import ProviderDirectory, RemoteCustomer, RemoteIte
 from booksync.providers.profile import profile, provider_label
 from booksync.providers.registry import declaration, is_accounting
 from booksync.store.account_mapping import AccountMappingStore
-from booksync.store.catalog_runs import documents_page
 from booksync.store.claims import LinkClaims, LinkScope
-from booksync.store.connections import ConnectionRepository, ConnectionStatus, organisation_not_chosen
-from booksync.store.documents import DocumentRepository
-from booksync.store.models import ConnectionModel, DocumentModel, new_link
+from booksync.store.connections import ConnectionStatus, organisation_not_chosen
+from booksync.store.documents import PutOutcome
+from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, new_link
 
 if TYPE_CHECKING:
     from booksync.onboarding.duplicates import DuplicateFinder
@@ -78,12 +77,38 @@ def _blank_state(now: float) -> dict[str, Any]:
     }
 
 
+class WizardConnections(Protocol):
+    """The connection rows the wizard keeps its progress on (``store.connections``)."""
+
+    def get(self, company_id: str, provider: str) -> ConnectionModel | None: ...
+
+    def save_wizard(self, row: ConnectionModel, state: dict[str, Any]) -> None: ...
+
+
+class WizardDocuments(Protocol):
+    """The company's documents the wizard reads, imports and links (``store.documents``)."""
+
+    def get(self, company_id: str, kind: DocumentKind, doc_id: str) -> DocumentModel | None: ...
+
+    def page(
+        self, company_id: str, kind: DocumentKind, *, after: str | None, limit: int
+    ) -> tuple[list[DocumentModel], str | None]: ...
+
+    def parse(self, row: DocumentModel) -> Any: ...
+
+    def put(
+        self, company_id: str, kind: DocumentKind, doc: Customer | Item, *, now: float, pending: bool
+    ) -> PutOutcome: ...
+
+    def save_link(self, row: DocumentModel, provider: str, link: LinkMap) -> None: ...
+
+
 class Wizard:
     def __init__(
         self,
         *,
-        connections: ConnectionRepository,
-        documents: DocumentRepository,
+        connections: WizardConnections,
+        documents: WizardDocuments,
         directory_for: Callable[[ConnectionModel], ProviderDirectory],
         classifier: CustomerClassifier | None = None,
         mappings: AccountMappingStore | None = None,
@@ -105,7 +130,7 @@ class Wizard:
         """After a connect: the wizard's state, unless it already has one (a reconnect keeps it)."""
         row = self._connections.get(company_id, provider)
         if row is not None and row.wizard is None and is_accounting(provider):
-            row.update(actions=[ConnectionModel.wizard.set(_blank_state(self._clock()))])
+            self._connections.save_wizard(row, _blank_state(self._clock()))
 
     def state(self, company_id: str, provider: str) -> dict[str, Any]:
         row = self._connection(company_id, provider)
@@ -326,7 +351,7 @@ class Wizard:
         return state
 
     def _save(self, row: ConnectionModel, state: dict[str, Any]) -> None:
-        row.update(actions=[ConnectionModel.wizard.set(state)])
+        self._connections.save_wizard(row, state)
 
     def _record(self, row: ConnectionModel, step: Step, report: dict[str, list[Any]]) -> None:
         state = self._state(row)
@@ -402,7 +427,7 @@ class Wizard:
         unlinked: list[Any] = []
         after: str | None = None
         while True:
-            rows, after = documents_page(company_id, kind, after=after, limit=500)
+            rows, after = self._docs.page(company_id, kind, after=after, limit=500)
             for row in rows:
                 link = row.link(provider)
                 if link is not None and link.remote_id:

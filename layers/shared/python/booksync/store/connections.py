@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ from booksync.errors import FieldProblem, NoBooksConnected, OrganisationNotChose
 from booksync.providers.profile import provider_label
 from booksync.providers.registry import REGISTRY, is_accounting
 from booksync.security.vault import SealedTokens, TokenContext
-from booksync.store.models import AccountClaimModel, ConnectionModel
+from booksync.store.models import AccountClaimModel, ConnectionModel, update_connection_settings
 
 
 class ConnectionStatus:
@@ -156,6 +156,18 @@ class ConnectionRepository:
             f"{len(rows)} accounting systems are connected ({named}) and the request does not say which",
             f"Add ?provider= with one of: {', '.join(str(r.provider) for r in rows)}.",
         )
+
+    def refresh_due(self, provider: str, now: float) -> Iterator[ConnectionModel]:
+        """The provider's connections whose refresh is due by ``now`` (the sparse refresh-index)."""
+        return iter(ConnectionModel.refresh_index.query(provider, ConnectionModel.refresh_due_at <= now))
+
+    def save_wizard(self, row: ConnectionModel, state: dict[str, Any]) -> None:
+        """The post-connection wizard's progress (one attribute: tokens untouched)."""
+        row.update(actions=[ConnectionModel.wizard.set(state)])
+
+    def update_settings(self, row: ConnectionModel, changes: Mapping[str, Any]) -> None:
+        """Only these settings: a full save could overwrite tokens a worker just refreshed."""
+        update_connection_settings(row, dict(changes))
 
     def find_by_account(self, provider: str, account_id: str) -> list[ConnectionModel]:
         return list(ConnectionModel.account_index.query(f"{provider}#{account_id}"))

@@ -40,6 +40,7 @@ from booksync.documents import (
     payment_applied,
 )
 from booksync.store.account_mapping import mapped_hash
+from booksync.store.catalog_runs import documents_page
 from booksync.store.models import DocumentModel, LinkMap
 
 PENDING_SHARDS = 8
@@ -284,6 +285,18 @@ class DocumentRepository:
         return (
             {row.doc_id: row for row in DocumentModel.batch_get(keys, consistent_read=True)} if keys else {}
         )
+
+    def page(
+        self, company_id: str, kind: DocumentKind, *, after: str | None, limit: int
+    ) -> tuple[list[DocumentModel], str | None]:
+        """Up to ``limit`` documents of ``kind`` after the doc_key ``after``, and where to go on."""
+        return documents_page(company_id, kind, after=after, limit=limit)
+
+    def drifted_counts(self, company_id: str, provider: str, changes: Iterable[str]) -> dict[str, int]:
+        """By kind, the company's documents someone changed in the provider (``changes``)."""
+        from booksync.store.links import drifted_counts  # links reads this module's pending_bucket
+
+        return drifted_counts(company_id, provider, changes)
 
     def parse(self, row: DocumentModel) -> Any:
         return parse_stored(DocumentKind(row.kind), row.body)

@@ -10,21 +10,36 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from booksync.errors import BooksyncError, NeedsReconnection
 from booksync.providers.profile import provider_label
-from booksync.store.connections import ConnectionRepository, ConnectionStatus
+from booksync.store.connections import ConnectionStatus
 from booksync.store.models import ConnectionModel
-from booksync.store.notifications import NotificationRepository
 
 logger = logging.getLogger(__name__)
 
 
 class Refresher(Protocol):
     def keep_alive(self) -> None: ...
+
+
+class DueConnections(Protocol):
+    """Connection rows, and those whose refresh is due (``store.connections``)."""
+
+    def refresh_due(self, provider: str, now: float) -> Iterable[ConnectionModel]: ...
+
+    def get(self, company_id: str, provider: str) -> ConnectionModel | None: ...
+
+
+class Notifier(Protocol):
+    """A company's notifications, one per kind while it lasts (``store.notifications``)."""
+
+    def raise_once(
+        self, company_id: str, kind: str, *, title: str, message: str, fix: str | None, now: float
+    ) -> bool: ...
 
 
 @dataclass
@@ -40,8 +55,8 @@ class KeepAlive:
     def __init__(
         self,
         *,
-        connections: ConnectionRepository,
-        notifications: NotificationRepository,
+        connections: DueConnections,
+        notifications: Notifier,
         refresher_for: Callable[[ConnectionModel], Refresher],
         providers: tuple[str, ...],  # those whose refresh tokens lapse unless used (registry)
         warning_seconds: float = 14 * 86_400,
@@ -58,7 +73,7 @@ class KeepAlive:
         report = KeepAliveReport()
         now = self._clock()
         for provider in self._providers:
-            for row in ConnectionModel.refresh_index.query(provider, ConnectionModel.refresh_due_at <= now):
+            for row in self._connections.refresh_due(provider, now):
                 self._one(row, report)
         return report
 
