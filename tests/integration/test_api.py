@@ -8,17 +8,12 @@ from typing import Any
 
 import pytest
 from booksync.api.app import ApiServices, create_app, lambda_adapter
-from booksync.integrations import Integrations
-from booksync.security.vault import KmsTokenVault
-from booksync.store.connections import ConnectionRepository
-from booksync.store.documents import DocumentRepository
 from booksync.store.models import ConnectionModel
-from booksync.store.runs import RunRepository
-from booksync.sync.records import DocumentService
 
 from tests import builders
 from tests.apigw import admin, http_event, member
 from tests.dynamo_limits import enforce
+from tests.fakes.integrations import api_services
 from tests.fakes.oauth import FakeOAuth
 from tests.integration.test_invoice_sync_engine import ListQueue
 
@@ -43,18 +38,7 @@ class Lambda:
 @pytest.fixture
 def api(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
     queue, oauth = ListQueue(), FakeOAuth()
-    docs, conns, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
-    services = ApiServices(
-        documents=DocumentService(documents=docs, connections=conns, runs=runs, queue=queue),
-        integrations=Integrations(
-            connections=conns,
-            documents=docs,
-            cipher=KmsTokenVault(kms_key),
-            oauth_for=lambda _p: oauth,
-            redirect_uri_for=lambda p: f"https://api.example.com/oauth/{p}/callback",
-        ),
-        runs=runs,
-    )
+    services = api_services(kms_key, oauth, queue)
     return SimpleNamespace(call=Lambda(services), queue=queue, oauth=oauth)
 
 

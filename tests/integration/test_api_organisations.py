@@ -9,15 +9,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from booksync.api.app import ApiServices
-from booksync.integrations import Integrations
-from booksync.security.vault import KmsTokenVault
-from booksync.store.connections import ConnectionRepository
-from booksync.store.documents import DocumentRepository
-from booksync.store.runs import RunRepository
-from booksync.sync.records import DocumentService
 
 from tests.apigw import admin, member
+from tests.fakes.integrations import api_services
 from tests.integration.test_api import Lambda
 from tests.integration.test_connect_organisations import NORTH, PROVIDER, SOUTH, xero_oauth
 from tests.integration.test_connect_organisations import several_per_consent as _declared
@@ -29,18 +23,7 @@ several_per_consent = _declared  # the Xero-like provider, declared for every te
 @pytest.fixture
 def api(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
     oauth = xero_oauth(NORTH, SOUTH)
-    docs, conns, runs = DocumentRepository(), ConnectionRepository(), RunRepository()
-    services = ApiServices(
-        documents=DocumentService(documents=docs, connections=conns, runs=runs, queue=ListQueue()),
-        integrations=Integrations(
-            connections=conns,
-            documents=docs,
-            cipher=KmsTokenVault(kms_key),
-            oauth_for=lambda _p: oauth,
-            redirect_uri_for=lambda p: f"https://api.example.com/oauth/{p}/callback",
-        ),
-        runs=runs,
-    )
+    services = api_services(kms_key, oauth, ListQueue())
     return SimpleNamespace(call=Lambda(services), oauth=oauth)
 
 

@@ -30,7 +30,7 @@ from booksync.sync.jobs import SyncJob
 from booksync.sync.records import DocumentService
 
 from tests import builders
-from tests.fakes.integrations import complete_connect, fake_integrations
+from tests.fakes.integrations import complete_connect, connect_realm, fake_integrations, state_of
 from tests.fakes.oauth import FakeOAuth
 from tests.fakes.provider import FakeProvider
 from tests.integration.test_invoice_sync_engine import ListQueue
@@ -83,11 +83,10 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
 
 def connect(service: Integrations, company: str = "acme") -> Connected:
     url = service.start_connect(company_id=company, user_id=f"{company}-admin", provider=PROVIDER)
-    state = url.split("state=")[1].split("&", maxsplit=1)[0]
     return complete_connect(
         service,
         provider=PROVIDER,
-        state=state,
+        state=state_of(url),
         code=f"code-{company}",
         account_id=None,
         company_id=company,
@@ -292,15 +291,6 @@ def test_a_provider_that_declares_no_choice_connects_nothing_when_offered_severa
     oauth = FakeOAuth(organisations=[NORTH, SOUTH])  # QuickBooks: one company per consent
     service = fake_integrations(ConnectionRepository(), DocumentRepository(), kms_key, oauth=oauth)
     url = service.start_connect(company_id="acme", user_id="acme-admin", provider="quickbooks")
-    state = url.split("state=")[1].split("&", maxsplit=1)[0]
     with pytest.raises(InvalidRequest, match="granted 2 accounts for one consent"):
-        complete_connect(
-            service,
-            provider="quickbooks",
-            state=state,
-            code="c-1",
-            account_id="9130",
-            company_id="acme",
-            user_id="acme-admin",
-        )
+        connect_realm(service, state_of(url), realm="9130", company_id="acme", user_id="acme-admin")
     assert ConnectionRepository().get("acme", "quickbooks") is None

@@ -15,7 +15,7 @@ from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.models import OAuthStateModel
 
-from tests.fakes.integrations import complete_connect, fake_integrations
+from tests.fakes.integrations import connect_realm, fake_integrations, state_of
 from tests.fakes.oauth import FakeOAuth
 
 
@@ -23,21 +23,9 @@ def integrations(oauth: FakeOAuth, kms_key: str) -> Integrations:
     return fake_integrations(ConnectionRepository(), DocumentRepository(), kms_key, oauth=oauth)
 
 
-def state_of(url: str) -> str:
-    return url.split("state=")[1].split("&", maxsplit=1)[0]
-
-
 def finish(service: Integrations, state: str) -> Connected:
     """The provider's redirect with a code for realm-1, confirmed by the user who started it."""
-    return complete_connect(
-        service,
-        provider="quickbooks",
-        state=state,
-        code="c-1",
-        account_id="realm-1",
-        company_id="acme",
-        user_id="u1",
-    )
+    return connect_realm(service, state, realm="realm-1", company_id="acme", user_id="u1")
 
 
 def test_a_code_flow_client_sends_no_challenge_and_keeps_no_verifier(

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 import pytest
 from booksync.documents import DocumentKind
@@ -35,13 +35,14 @@ from booksync.store.models import ConnectionModel, DocumentModel, LinkMap, Webho
 from booksync.sync.rate_limits import ConnectionGate, RequestGate
 from booksync.webhooks.events import change_processor
 from booksync.webhooks.port import ChangeEvent, ChangeFeed, WebhookOperation
-from booksync.webhooks.receiver import ProviderTexts, SignedWebhookReceiver
+from booksync.webhooks.receiver import ProviderTexts
 from booksync.webhooks.secrets import StoredWebhookSecrets
-from booksync.webhooks.signature import sign, signature_matches
+from booksync.webhooks.signature import sign
 from booksync.wiring import webhook_consumer, webhook_receiver
 
 from tests.fakes.oauth import FakeOAuth
 from tests.fakes.provider import FakeProvider
+from tests.fakes.webhooks import FormCallbackReceiver, form_fields
 from tests.lambda_env import receive_sqs_event
 
 # Links are kept per provider under its name: the test provider stands in QuickBooks' place.
@@ -51,16 +52,7 @@ ACCOUNTS = {"acme": "acct-a", "rival": "acct-b"}
 VERIFIERS = {"acct-a": "verifier-of-acme-3f9a", "acct-b": "verifier-of-rival-77c1"}
 
 
-class NotACallback(ValueError):
-    pass
-
-
-def _fields(body: bytes | str) -> dict[str, str]:
-    text = body.decode(errors="replace") if isinstance(body, bytes) else body
-    return {key: values[0] for key, values in parse_qs(text).items()}
-
-
-class ThinBooksReceiver(SignedWebhookReceiver[dict[str, str]]):
+class ThinBooksReceiver(FormCallbackReceiver):
     texts: ClassVar[ProviderTexts] = ProviderTexts(
         provider=PROVIDER,
         sender=LABEL,
@@ -75,35 +67,13 @@ class ThinBooksReceiver(SignedWebhookReceiver[dict[str, str]]):
         signer=f"{LABEL} account",
         unknown_signer_fix=f"Connect that {LABEL} account to booksync.",
     )
-    malformed = NotACallback
     log = logging.getLogger("tests.thinbooks")
-    signed_per_account = True
-
-    def _signer(self, body: bytes) -> str | None:
-        return _fields(body).get("account_id")
-
-    def _matches(self, body: bytes, signature: str | None, secret: str) -> bool:
-        return signature_matches(body, signature, secret)
-
-    def _parse(self, body: bytes) -> dict[str, str]:
-        fields = _fields(body)
-        missing = [name for name in ("name", "object_id", "account_id") if name not in fields]
-        if missing:
-            raise NotACallback(f"it has no {', '.join(missing)}")
-        return fields
-
-    def _queued_extra(self, parsed: dict[str, str]) -> dict[str, Any]:
-        return {"name": parsed["name"]}
-
-    def _too_big(
-        self, envelope: dict[str, Any], text: str, parsed: dict[str, str] | None, malformed: str | None
-    ) -> list[str]:
-        raise AssertionError("a callback is small")
+    required = ("name", "object_id", "account_id")
 
 
 def parse_callback(body: str) -> list[ChangeEvent]:
     """``name=invoice.update&object_id=…&account_id=…``: the record's type and id, nothing more."""
-    fields = _fields(body)
+    fields = form_fields(body)
     entity, _, verb = fields["name"].partition(".")
     spellings = {"create": WebhookOperation.CREATE, "update": WebhookOperation.UPDATE}
     operation, word = WebhookOperation.named(verb, {**spellings, "delete": WebhookOperation.DELETE})

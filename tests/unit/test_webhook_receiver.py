@@ -8,25 +8,21 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 import pytest
 from booksync.providers.declaration import NotSupported
 from booksync.providers.registry import REGISTRY
 from booksync.settings import QuickBooksWebhookSettings, SquareWebhookSettings
-from booksync.webhooks.receiver import Answer, ProviderTexts, SignedWebhookReceiver
-from booksync.webhooks.signature import sign, signature_matches
+from booksync.webhooks.receiver import Answer, ProviderTexts
+from booksync.webhooks.signature import sign
 from booksync.wiring import webhook_receiver
 
 from tests.fakes.provider import plain_books
-from tests.fakes.webhooks import FakeInbox
+from tests.fakes.webhooks import FakeInbox, FormCallbackReceiver
 from tests.imports import modules_loaded_by
 
 SECRETS = {"acct-a": "verifier-of-a-0001", "acct-b": "verifier-of-b-0002"}
-
-
-class NotACallback(ValueError):
-    pass
 
 
 class Secrets:
@@ -47,7 +43,7 @@ class Secrets:
         return None
 
 
-class PerAccountReceiver(SignedWebhookReceiver[dict[str, str]]):
+class PerAccountReceiver(FormCallbackReceiver):
     texts: ClassVar[ProviderTexts] = ProviderTexts(
         provider="books",
         sender="Books",
@@ -62,31 +58,7 @@ class PerAccountReceiver(SignedWebhookReceiver[dict[str, str]]):
         signer="Books account",
         unknown_signer_fix="Connect that Books account to booksync (its callbacks are registered then).",
     )
-    malformed = NotACallback
     log = logging.getLogger("tests.books")
-    signed_per_account = True
-
-    def _signer(self, body: bytes) -> str | None:
-        accounts = parse_qs(body.decode(errors="replace")).get("account_id")
-        return accounts[0] if accounts else None
-
-    def _matches(self, body: bytes, signature: str | None, secret: str) -> bool:
-        return signature_matches(body, signature, secret)
-
-    def _parse(self, body: bytes) -> dict[str, str]:
-        fields = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-        missing = [name for name in ("name", "object_id") if name not in fields]
-        if missing:
-            raise NotACallback(f"it has no {', '.join(missing)}")
-        return fields
-
-    def _queued_extra(self, parsed: dict[str, str]) -> dict[str, Any]:
-        return {"name": parsed["name"]}
-
-    def _too_big(
-        self, envelope: dict[str, Any], text: str, parsed: dict[str, str] | None, malformed: str | None
-    ) -> list[str]:
-        raise AssertionError("a callback is small")
 
 
 def receive(
