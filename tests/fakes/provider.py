@@ -43,7 +43,8 @@ from booksync.providers.port import (
 from booksync.providers.profile import ProviderProfile
 from booksync.providers.quickbooks import mapping
 from booksync.providers.quickbooks.declaration import DECLARATION as QUICKBOOKS
-from booksync.providers.quickbooks.names import clean_display_name, clean_item_name, name_key, same_name
+from booksync.providers.quickbooks.names import clean_display_name, clean_item_name, same_name
+from booksync.providers.text import name_key
 
 T = TypeVar("T")
 

@@ -27,7 +27,7 @@ from booksync.providers.port import ItemRefs, Named, RemoteObject
 from booksync.providers.quickbooks import mapping
 from booksync.providers.quickbooks.adapter import ANY_ACTIVE, INACTIVE_BY_EMAIL, QuickBooksProvider
 from booksync.providers.quickbooks.client import MAX_BATCH_ITEMS, BatchOp, QuickBooksClient, quote
-from booksync.providers.quickbooks.names import name_key
+from booksync.providers.text import name_key
 
 Json = dict[str, Any]
 T = TypeVar("T")

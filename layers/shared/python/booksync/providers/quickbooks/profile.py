@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from booksync.providers.profile import ProviderProfile
 from booksync.providers.quickbooks.faults import LABEL
-from booksync.providers.quickbooks.names import COLON_REPLACEMENT, clean_item_name, clean_line, name_key
+from booksync.providers.quickbooks.names import COLON_REPLACEMENT, clean_item_name, clean_line
+from booksync.providers.text import name_key
 
 
 def item_name_key(name: str | None) -> str:

@@ -33,7 +33,7 @@ from booksync.documents import Customer, Item
 from booksync.errors import DuplicateName, Rejected
 from booksync.providers.bulk import CatalogAnswer, CatalogWrite, Gate, paced
 from booksync.providers.port import ItemRefs, Named, RemoteObject
-from booksync.providers.quickbooks.names import name_key
+from booksync.providers.text import name_key
 from booksync.providers.xero import mapping
 from booksync.providers.xero.adapter import XeroProvider, contact_among, item_among
 from booksync.providers.xero.client import XeroClient, quote
