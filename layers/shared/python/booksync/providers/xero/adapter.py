@@ -40,6 +40,15 @@ PAYMENT_ACCOUNT_FIX = (
 )
 
 
+DEAD = frozenset({"DELETED", "VOIDED"})
+
+
+def _live(row: Mapping[str, Any]) -> bool:
+    """Not deleted or voided: a record a user ended in Xero is never one booksync links again
+    (a document's next generation carries the same number and marker as the one that ended)."""
+    return row.get("Status") not in DEAD
+
+
 def _guid(value: str) -> str:
     return f'Guid("{value}")' if all(c in "0123456789abcdefABCDEF-" for c in value) else quote(value)
 
@@ -168,7 +177,7 @@ class XeroProvider:
     def find_invoice(self, invoice: Invoice, marker: str) -> RemoteObject | None:
         number = mapping.invoice_number(invoice)
         rows = self._client.query("Invoices", where=f"InvoiceNumber=={quote(number)}")
-        ours = [row for row in rows if mapping.carries_marker(row, marker)]
+        ours = [row for row in rows if _live(row) and mapping.carries_marker(row, marker)]
         return mapping.to_invoice(ours[0]) if ours else None
 
     def get_invoice(self, remote_id: str) -> RemoteObject | None:
@@ -205,7 +214,7 @@ class XeroProvider:
         """Status DELETED while the invoice is a draft or awaiting approval; an approved one is
         voided (Xero deletes only what was never approved)."""
         current = self._client.read("Invoices", remote.id)
-        if current is None or current.get("Status") in {"DELETED", "VOIDED"}:
+        if current is None or not _live(current):
             return
         status = "DELETED" if current.get("Status") in {"DRAFT", "SUBMITTED"} else "VOIDED"
         self._status("Invoices", remote.id, status, idempotency_key)

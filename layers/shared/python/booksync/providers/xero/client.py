@@ -26,7 +26,7 @@ from urllib.parse import quote as quote_path
 from booksync.errors import ConfigurationError, RemoteNotFound, TransientError
 from booksync.providers.http import HttpClient, dumps_json, response_json, shared_client
 from booksync.providers.port import TokenSource
-from booksync.providers.xero.faults import day_limit_reached, to_error
+from booksync.providers.xero.faults import day_limit_reached, element_error, to_error
 from booksync.providers.xero.oauth import LABEL, PROVIDER
 
 if TYPE_CHECKING:
@@ -39,6 +39,10 @@ TRACE_HEADER = "xero-correlation-id"
 IDEMPOTENCY_KEY_MAX = 128  # providers.md 7.1
 BODY_DIGEST = 16
 MAX_PAGE = 1000  # pageSize 1-1000
+# A write of one record asks for Xero's summarized refusal (a 400 ValidationException), as Xero
+# answers when the parameter is absent; the OpenAPI text declares ``default: false`` (a 200 with
+# the element marked ERROR), so it is said, never assumed, and ``_one`` reads the element anyway.
+SUMMARIZED = {"summarizeErrors": "true"}
 
 _SAFE_KEY = re.compile(r"[A-Za-z0-9._:#-]+")
 _SAFE_TENANT = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -145,7 +149,12 @@ class XeroClient:
     def create(self, collection: str, element: Mapping[str, Any], *, idempotency_key: str) -> Json:
         """``PUT /{collection}`` with one element: Xero creates it."""
         payload = self._call(
-            "PUT", collection, collection=collection, body={collection: [dict(element)]}, key=idempotency_key
+            "PUT",
+            collection,
+            collection=collection,
+            body={collection: [dict(element)]},
+            params=SUMMARIZED,
+            key=idempotency_key,
         )
         return self._one(payload, collection, write=True)
 
@@ -177,6 +186,7 @@ class XeroClient:
             ident=ident,
             collection=collection,
             body={collection: [dict(element)]},
+            params=SUMMARIZED,
             key=idempotency_key,
         )
         return self._one(payload, collection, write=True)
@@ -192,6 +202,7 @@ class XeroClient:
             part=part,
             collection=part,
             body={part: [dict(element)]},
+            params=SUMMARIZED,
             key=idempotency_key,
         )
         return self._one(payload, part, write=True)
@@ -269,8 +280,13 @@ class XeroClient:
         return [row for row in found if isinstance(row, dict)] if isinstance(found, list) else []
 
     def _one(self, payload: Json, collection: str, *, write: bool) -> Json:
+        """The one element answered; a write's element Xero marked refused (``StatusAttributeString``
+        ERROR, ``ValidationErrors``) is its typed refusal (``DuplicateName`` for a name taken)."""
         found = self._elements(payload, collection)
         if found:
+            refused = element_error(found[0], collection) if write else None
+            if refused is not None:
+                raise refused
             return found[0]
         # A 200 without the element: treat like a lost answer, which it effectively is.
         raise TransientError(f"{LABEL} answered without the {collection}", provider=PROVIDER, uncertain=write)
