@@ -32,6 +32,7 @@ SAMPLE_KEYS = {
         "SQUARE_WEBHOOK_SIGNATURE_KEY_PARAM": "/booksync/local/samples/square-webhook-signature-key",
         "SQUARE_WEBHOOK_NOTIFICATION_URL": "https://api.booksync.example/webhooks/square",
     },
+    "XeroWebhookFunction": {"XERO_WEBHOOK_KEY_PARAM": "/booksync/local/samples/xero-webhook-key"},
 }
 
 

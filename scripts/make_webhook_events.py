@@ -1,7 +1,9 @@
-"""Regenerate events/webhooks/*.json: signed QuickBooks deliveries and the consumer's SQS event.
+"""Regenerate events/webhooks/*.json: signed QuickBooks and Xero deliveries and their consumers'
+SQS events.
 
-The deliveries are signed with SAMPLE_VERIFIER_TOKEN, so `sam local invoke` with
-QBO_WEBHOOK_VERIFIER_TOKEN set to it (and the tests) verify them as Intuit's would verify.
+The deliveries are signed with SAMPLE_VERIFIER_TOKEN (QuickBooks) and SAMPLE_XERO_KEY (Xero), so
+`sam local invoke` with QBO_WEBHOOK_VERIFIER_TOKEN / XERO_WEBHOOK_KEY set to them (and the tests)
+verify them as Intuit's and Xero's would verify.
 """
 
 from __future__ import annotations
@@ -16,6 +18,47 @@ from typing import Any
 OUT = Path(__file__).resolve().parent.parent / "events" / "webhooks"
 SAMPLE_VERIFIER_TOKEN = "booksync-sample-verifier-0001"
 REALM = "9130355377372906"
+SAMPLE_XERO_KEY = "booksync-sample-xero-key-0001"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:booksync-dev-"
+XERO_TENANT = "0d6c8f3e-6a1f-4b7e-9a55-3e2b1c0d9f21"
+# Xero's thin events: a contact and an invoice changed in one organisation.
+XERO = {
+    "events": [
+        {
+            "resourceUrl": f"https://api.xero.com/api.xro/2.0/{path}/{resource}",
+            "resourceId": resource,
+            "eventDateUtc": "2026-11-22T17:31:26.004",
+            "eventType": "UPDATE",
+            "eventCategory": category,
+            "tenantId": XERO_TENANT,
+            "tenantType": "ORGANISATION",
+        }
+        for category, path, resource in (
+            ("CONTACT", "Contacts", "4f1b6a2e-8c3d-4e5f-9a0b-1c2d3e4f5a6b"),
+            ("INVOICE", "Invoices", "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"),
+        )
+    ],
+    "firstEventSequence": 1,
+    "lastEventSequence": 2,
+    "entropy": "QWERTYUIOPASDFGHJKLZ",
+}
+# Per provider: its route, signature header and key, and its events queue.
+PROVIDERS: dict[str, dict[str, str]] = {
+    "quickbooks": {
+        "path": "/webhooks/quickbooks",
+        "header": "intuit-signature",
+        "key": SAMPLE_VERIFIER_TOKEN,
+        "agent": "Intuit-Webhooks/1.0",
+        "queue": "QuickBooksEventsQueue",
+    },
+    "xero": {
+        "path": "/webhooks/xero",
+        "header": "x-xero-signature",
+        "key": SAMPLE_XERO_KEY,
+        "agent": "Xero-Webhooks",
+        "queue": "XeroEventsQueue",
+    },
+}
 
 
 def _entity(name: str, entity_id: str, operation: str, second: int, **extra: str) -> dict[str, str]:
@@ -68,31 +111,46 @@ CLOUD_EVENTS = [
 ]
 
 
-def sign(body: bytes) -> str:
-    return base64.b64encode(hmac.new(SAMPLE_VERIFIER_TOKEN.encode(), body, hashlib.sha256).digest()).decode()
+def sign(body: bytes, key: str = SAMPLE_VERIFIER_TOKEN) -> str:
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def http_event(body: str, *, request_id: str, base64_body: bool = False) -> dict[str, Any]:
+def http_event(
+    body: str, *, request_id: str, base64_body: bool = False, provider: str = "quickbooks"
+) -> dict[str, Any]:
     raw = body.encode()
+    spec = PROVIDERS[provider]
+    intuit = (
+        {
+            "intuit-created-time": "2026-11-22T17:31:27.000Z",
+            "intuit-t-id": "1f0b2c3d-0000-4a5b-8c9d-0e1f2a3b4c5d",
+        }
+        if provider == "quickbooks"
+        else {}
+    )
     return {
         "version": "2.0",
-        "routeKey": "POST /webhooks/quickbooks",
-        "rawPath": "/webhooks/quickbooks",
+        "routeKey": f"POST {spec['path']}",
+        "rawPath": spec["path"],
         "rawQueryString": "",
-        "headers": {
-            "accept": "application/json",
-            "content-length": str(len(raw)),
-            "content-type": "application/json; charset=utf-8",
-            "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
-            "intuit-created-time": "2026-11-22T17:31:27.000Z",
-            "intuit-signature": sign(raw),
-            "intuit-t-id": "1f0b2c3d-0000-4a5b-8c9d-0e1f2a3b4c5d",
-            "user-agent": "Intuit-Webhooks/1.0",
-            "x-amzn-trace-id": "Root=1-6b02b4ef-356a192b7913b04c54574d19",
-            "x-forwarded-for": "198.51.100.7",
-            "x-forwarded-port": "443",
-            "x-forwarded-proto": "https",
-        },
+        # Alphabetical, as the other samples list them.
+        "headers": dict(
+            sorted(
+                {
+                    "accept": "application/json",
+                    "content-length": str(len(raw)),
+                    "content-type": "application/json; charset=utf-8",
+                    "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+                    **intuit,
+                    spec["header"]: sign(raw, spec["key"]),
+                    "user-agent": spec["agent"],
+                    "x-amzn-trace-id": "Root=1-6b02b4ef-356a192b7913b04c54574d19",
+                    "x-forwarded-for": "198.51.100.7",
+                    "x-forwarded-port": "443",
+                    "x-forwarded-proto": "https",
+                }.items()
+            )
+        ),
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "a1b2c3d4e5",
@@ -100,13 +158,13 @@ def http_event(body: str, *, request_id: str, base64_body: bool = False) -> dict
             "domainPrefix": "a1b2c3d4e5",
             "http": {
                 "method": "POST",
-                "path": "/webhooks/quickbooks",
+                "path": spec["path"],
                 "protocol": "HTTP/1.1",
                 "sourceIp": "198.51.100.7",
-                "userAgent": "Intuit-Webhooks/1.0",
+                "userAgent": spec["agent"],
             },
             "requestId": request_id,
-            "routeKey": "POST /webhooks/quickbooks",
+            "routeKey": f"POST {spec['path']}",
             "stage": "$default",
             "time": "22/Nov/2026:17:31:27 +0000",
             "timeEpoch": 1795368687000,
@@ -116,13 +174,13 @@ def http_event(body: str, *, request_id: str, base64_body: bool = False) -> dict
     }
 
 
-def sqs_event(bodies: list[str]) -> dict[str, Any]:
+def sqs_event(bodies: list[str], provider: str = "quickbooks") -> dict[str, Any]:
     records = []
     for n, body in enumerate(bodies, 1):
         message = json.dumps(
             {
                 "v": 1,
-                "provider": "quickbooks",
+                "provider": provider,
                 "received_at": 1795368687.1,
                 "signed": True,
                 "body": body,
@@ -132,18 +190,18 @@ def sqs_event(bodies: list[str]) -> dict[str, Any]:
         records.append(
             {
                 "messageId": f"7a1e2c3b-0d4f-4e5a-9b6c-00000000000{n}",
-                "receiptHandle": f"AQEBsampleReceiptHandle000{n}+booksync/quickbooks-events==",
+                "receiptHandle": f"AQEBsampleReceiptHandle000{n}+booksync/{provider}-events==",
                 "body": message,
                 "attributes": {
                     "ApproximateReceiveCount": "1",
                     "SentTimestamp": "1795368687101",
-                    "SenderId": "AROAEXAMPLEROLEID:booksync-dev-webhooks-quickbooks",
+                    "SenderId": f"AROAEXAMPLEROLEID:booksync-dev-webhooks-{provider}",
                     "ApproximateFirstReceiveTimestamp": "1795368687351",
                 },
                 "messageAttributes": {},
                 "md5OfBody": hashlib.md5(message.encode(), usedforsecurity=False).hexdigest(),
                 "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:booksync-dev-QuickBooksEventsQueue",
+                "eventSourceARN": f"{QUEUE_ARN}{PROVIDERS[provider]['queue']}",
                 "awsRegion": "us-east-1",
             }
         )
@@ -154,6 +212,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     legacy = json.dumps(LEGACY, separators=(",", ":"))
     cloud = json.dumps(CLOUD_EVENTS, separators=(",", ":"))
+    xero = json.dumps(XERO, separators=(",", ":"))
     files = {
         "quickbooks_legacy.json": http_event(legacy, request_id="Wq1AbcLegacy1="),
         "quickbooks_cloudevents.json": http_event(cloud, request_id="Wq1AbcCloud01="),
@@ -161,6 +220,8 @@ def main() -> None:
             cloud, request_id="Wq1AbcCloudB6=", base64_body=True
         ),
         "quickbooks_events_batch.json": sqs_event([legacy, cloud]),
+        "xero_events.json": http_event(xero, request_id="Xr1AbcEvents1=", provider="xero"),
+        "xero_events_batch.json": sqs_event([xero], provider="xero"),
     }
     for name, event in files.items():
         (OUT / name).write_text(json.dumps(event, indent=2) + "\n")

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 from booksync.documents import Customer, Invoice, InvoiceStatus, Item, Payment, Refund
+from booksync.providers.xero.webhooks import FEED as xero_feed
 from booksync.webhooks.quickbooks import parse_payload
 from booksync.webhooks.square import parse_event
 from cfnlint.decode import decode
@@ -110,7 +111,7 @@ class WebhookMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     v: Literal[1]
-    provider: Literal["quickbooks", "square"]
+    provider: Literal["quickbooks", "square", "xero"]
     received_at: float
     signed: bool
     body: str
@@ -353,6 +354,12 @@ def check_sqs_event(event: dict[str, Any], function: str) -> None:
         if function == "QuickBooksEventsFunction":
             message = WebhookMessage.model_validate_json(record.body)
             assert parse_payload(message.body), "a queued delivery carries at least one event"
+            job_ids.append(record.messageId)
+            continue
+        if function == "XeroEventsFunction":
+            message = WebhookMessage.model_validate_json(record.body)
+            assert message.provider == "xero"
+            assert xero_feed.parse(message.body), "a queued delivery carries at least one event"
             job_ids.append(record.messageId)
             continue
         if function == "SquareEventsFunction":

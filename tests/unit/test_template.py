@@ -39,6 +39,7 @@ TOKEN_FUNCTIONS = {
     "SyncCatalogFunction",
     "SchedulerFunction",
     "PayoutDepositFunction",
+    "XeroEventsFunction",  # Xero's events are thin: each linked record is read with the tokens
 }
 # KMS operations that use key material, as opposed to administering the key.
 KMS_CRYPTO_ACTIONS = (
@@ -216,6 +217,17 @@ FUNCTION_ENV["XeroWebhookFunction"] = {
     "XERO_EVENTS_QUEUE_URL",
     "XERO_WEBHOOK_KEY_PARAM",
 }
+FUNCTION_ENV["XeroEventsFunction"] = {
+    "POWERTOOLS_SERVICE_NAME",
+    "CONNECTIONS_TABLE",
+    "DOCUMENTS_TABLE",
+    "INTENTS_TABLE",
+    "SYNC_RUNS_TABLE",
+    "NOTIFICATIONS_TABLE",
+    "WEBHOOK_EVENTS_TABLE",
+    "SYNC_INVOICE_QUEUE_URL",
+    "TOKEN_KEY_ID",
+}
 FUNCTION_ENV["SquareEventsFunction"] = {
     "POWERTOOLS_SERVICE_NAME",
     "CONNECTIONS_TABLE",
@@ -283,6 +295,7 @@ for _function in (
     "SyncInvoiceFunction",
     "SyncCatalogFunction",
     "SchedulerFunction",
+    "XeroEventsFunction",
 ):
     FUNCTION_ENV[_function] |= XERO_ENV
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
@@ -691,7 +704,7 @@ def test_dynamodb_access_only_to_tables_each_function_is_told_about(template: di
         named = {ENV_RESOURCE[v] for v in env if v in ENV_RESOURCE and ENV_RESOURCE[v] in TABLES}
         assert dynamodb_tables(function) <= named, name
     reaching = {name for name, function in functions(template).items() if dynamodb_tables(function)}
-    assert len(reaching) == 8  # every function but the two webhook receivers
+    assert len(reaching) == 9  # every function but the three webhook receivers
     idempotency = {
         name for name, f in functions(template).items() if "IdempotencyTable" in dynamodb_tables(f)
     }
@@ -719,7 +732,9 @@ def test_only_token_functions_read_the_client_secret(template: dict[str, Any]) -
             function["Properties"].get("Policies", [])
         )
         env = function["Properties"]["Environment"]["Variables"]
-        assert bool(attached) == (name in TOKEN_FUNCTIONS) == ("QBO_CLIENT_SECRET_PARAM" in env), name
+        # XeroEventsFunction holds tokens for Xero only.
+        quickbooks_token_function = name in TOKEN_FUNCTIONS - {"XeroEventsFunction"}
+        assert bool(attached) == quickbooks_token_function == ("QBO_CLIENT_SECRET_PARAM" in env), name
 
 
 def test_square_token_functions_read_the_square_secret_and_share_one_oauth_flow(
