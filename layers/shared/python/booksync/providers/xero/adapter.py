@@ -11,6 +11,7 @@ only when it carries booksync's marker. Xero keeps no version on its records: ev
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from booksync.documents import Customer, Invoice, Item, Payment, Refund
@@ -226,11 +227,13 @@ class XeroProvider:
     # ------------------------------------------------------------------ payments
 
     def find_payment(self, payment: Payment, refs: PaymentRefs) -> RemoteObject | None:
-        rows = self._client.query("Payments", where=f"Invoice.InvoiceID=={_guid(refs.invoice_id)}")
-        ours = [
-            row for row in rows if row.get("Status") != "DELETED" and mapping.carries_marker(row, refs.marker)
-        ]
+        ours = self._payments(f"Invoice.InvoiceID=={_guid(refs.invoice_id)}", refs.marker)
         return mapping.to_payment(ours[0]) if ours else None
+
+    def _payments(self, where: str, marker: str) -> list[Json]:
+        """The live payments ``where`` names that carry booksync's ``marker``."""
+        rows = self._client.query("Payments", where=where)
+        return [row for row in rows if _live(row) and mapping.carries_marker(row, marker)]
 
     def create_payment(self, payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
         """One payment on one invoice into the chosen account (Xero pays one invoice a payment:
@@ -256,12 +259,14 @@ class XeroProvider:
     # ------------------------------------------------------------------ refunds
 
     def find_refund(self, refund: Refund, refs: RefundRefs) -> RemoteObject | None:
-        """The credit note carrying the marker, once its money is paid out (a note still holding
-        credit is one whose payment is still to be made: ``create_refund`` finishes it)."""
+        """The credit note carrying the marker, once its money is paid out: no credit left, or
+        booksync's payment out of it made (a note still holding credit with no such payment is
+        one whose payment is still to be made: ``create_refund`` finishes it)."""
         note = self._credit_note(refs)
-        if note is None or (mapping.to_credit_note(note).balance or 0) > 0:
+        if note is None:
             return None
-        return mapping.to_credit_note(note)
+        remote = mapping.to_credit_note(note)
+        return remote if not remote.balance or self._paid_out(remote.id, refs.marker) else None
 
     def create_refund(self, refund: Refund, refs: RefundRefs, *, idempotency_key: str) -> RemoteObject:
         """Money returned on a paid invoice, as Xero records it: an approved sales credit note
@@ -274,11 +279,20 @@ class XeroProvider:
             idempotency_key=f"{idempotency_key}-note",
         )
         remote = mapping.to_credit_note(note)
-        if (remote.balance or 0) > 0:
-            body = mapping.refund_payment_body(refund, remote.id, account_id, refs.marker)
+        left = remote.balance or Decimal(0)
+        if left > 0 and not self._paid_out(remote.id, refs.marker):
+            # A note found again may hold less than the refund: part of its credit applied to an
+            # invoice in Xero since. What is left is paid out (Xero refuses more than that), once:
+            # a payment of booksync's already out of it (its answer lost) is never made again,
+            # even if credit comes back to the note later (an allocation removed).
+            amount = min(refund.amount, left)
+            body = mapping.refund_payment_body(refund, remote.id, account_id, refs.marker, amount)
             self._client.create("Payments", body, idempotency_key=f"{idempotency_key}-paid")
             remote = self.get_refund(remote.id) or remote
         return remote
+
+    def _paid_out(self, credit_note_id: str, marker: str) -> bool:
+        return bool(self._payments(f"CreditNote.CreditNoteID=={_guid(credit_note_id)}", marker))
 
     def get_refund(self, remote_id: str) -> RemoteObject | None:
         found = self._client.read("CreditNotes", remote_id)
@@ -286,11 +300,7 @@ class XeroProvider:
 
     def _credit_note(self, refs: RefundRefs) -> Json | None:
         rows = self._client.query("CreditNotes", where=f"Reference=={quote(mapping.reference(refs.marker))}")
-        ours = [
-            row
-            for row in rows
-            if mapping.carries_marker(row, refs.marker) and row.get("Status") not in {"DELETED", "VOIDED"}
-        ]
+        ours = [row for row in rows if _live(row) and mapping.carries_marker(row, refs.marker)]
         return ours[0] if ours else None
 
     def _refunds_account_code(self) -> str:

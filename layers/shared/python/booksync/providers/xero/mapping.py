@@ -289,12 +289,15 @@ def credit_note_body(refund: Refund, refs: RefundRefs, account_code: str) -> Jso
     }
 
 
-def refund_payment_body(refund: Refund, credit_note_id: str, account_id: str, marker: str) -> Json:
+def refund_payment_body(
+    refund: Refund, credit_note_id: str, account_id: str, marker: str, amount: Decimal
+) -> Json:
+    """The money paid out of the refund's credit note: ``amount``, its credit left (at most the refund's)."""
     return {
         "CreditNote": {"CreditNoteID": credit_note_id},
         "Account": {"AccountID": account_id},
         "Date": refund.date.isoformat(),
-        "Amount": refund.amount,
+        "Amount": amount,
         "Reference": marked(marker, refund.reference),
     }
 
