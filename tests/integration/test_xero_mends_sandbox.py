@@ -48,6 +48,7 @@ def test_an_invoice_voided_in_xero_is_never_found_again_as_the_documents_invoice
     with pytest.raises(Rejected) as refused:
         org.adapter.create_invoice(invoice, refs, idempotency_key="k-inv-2")
     assert "must be unique" in refused.value.message
+    assert "voided or deleted" in refused.value.fix and "new number" in refused.value.fix
     (voided,) = org.ledger("invoices")
     assert voided["Status"] == "VOIDED" and not _live(org)
 

@@ -40,6 +40,12 @@ RATE_LIMIT_PROBLEM = "X-Rate-Limit-Problem"
 DAY_PROBLEM = "day"
 MINUTE_WAIT = 60.0  # a 429 without Retry-After: the minute's window
 GENERIC_FIX = "Correct the record using Xero's message, then sync again."
+# An invoice number another invoice holds; Xero keeps the number of one voided or deleted there.
+NUMBER_TAKEN = "Invoice # must be unique"
+NUMBER_TAKEN_FIX = (
+    f"Another invoice in {LABEL} holds this number, perhaps one voided or deleted there ({LABEL} "
+    "keeps their numbers): give the invoice a new number in booksync, then sync again."
+)
 # What Xero says when a record's unique name or code is taken (contacts: among active contacts).
 _TAKEN = ("is already assigned to another", "already exists")
 
@@ -140,9 +146,8 @@ def refusal(said: str, entity: str, tail: str = "", common: Mapping[str, Any] | 
             provider=PROVIDER,
             **extra,
         )
-    return Rejected(
-        f"{LABEL} rejected the {entity}: {said}{tail}", fix=GENERIC_FIX, provider=PROVIDER, **extra
-    )
+    fix = NUMBER_TAKEN_FIX if NUMBER_TAKEN in said else GENERIC_FIX
+    return Rejected(f"{LABEL} rejected the {entity}: {said}{tail}", fix=fix, provider=PROVIDER, **extra)
 
 
 def element_error(answer: Mapping[str, Any], entity: str) -> Rejected | None:
