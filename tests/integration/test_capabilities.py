@@ -18,6 +18,7 @@ from booksync.integrations import Integrations
 from booksync.providers.declaration import Capability
 from booksync.providers.port import PaymentRefs, RemoteObject
 from booksync.store.connections import ConnectionRepository
+from booksync.store.links import LinkRepository
 from booksync.store.models import IntentModel, link_parts
 from booksync.store.notifications import NotificationRepository
 from booksync.sync.sweep import Sweep
@@ -280,6 +281,37 @@ def test_a_payment_split_per_invoice_edited_after_a_partial_write_is_refused_not
     assert payment_parts(world, "p-9")["inv-1"] == first
     assert_one_payment_per_invoice(world, plain.books)
     assert plain.books.writes["create_refund"] == 1, "its refund follows it, whole in the books"
+
+
+@pytest.mark.parametrize("deleted", ["inv-1", "inv-2"], ids=["first-part", "second-part"])
+def test_a_part_of_a_payment_split_per_invoice_deleted_in_the_books_is_the_only_one_written_again(
+    world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, deleted: str
+) -> None:
+    """A payment split per invoice, whole in the books; someone deletes one of its payments there
+    and the webhook consumer says so. The consumer finds the document by that part's own id (the
+    first's or not), and the resync writes that part alone, under a new key: the other invoice's
+    payment is not written a second time."""
+    plain = split_per_invoice(world, monkeypatch, 0, "rejected")  # no create meets a fault
+    assert plain.engine.run(job()).outcome == "synced"
+    before = payment_parts(world, "p-9")
+    (kept,) = set(before) - {deleted}
+    plain.books.delete("payment", before[deleted])
+
+    links = LinkRepository("quickbooks")
+    (row,) = links.linked(COMPANY, DocumentKind.PAYMENT, [before[deleted]])
+    assert row.doc_id == "p-9", "found by the deleted part's own id"
+    assert links.mark_deleted(row, before[deleted], message="gone", fix="none", at=None, now=2.0)
+    assert payment_parts(world, "p-9") == {kept: before[kept]}, "only the deleted part is dropped"
+
+    written = plain.books.writes["create_payment"]
+    assert plain.engine.run(job()).outcome == "synced"
+    assert plain.books.writes["create_payment"] == written + 1, "the missing part alone"
+    after = payment_parts(world, "p-9")
+    assert after[kept] == before[kept] and after[deleted] not in before.values()
+    assert_one_payment_per_invoice(world, plain.books)
+    assert remote_id(world, DocumentKind.PAYMENT, "p-9") == after["inv-1"]
+    assert plain.engine.run(job("inv-2")).outcome == "synced"
+    assert plain.books.writes["create_payment"] == written + 1, "written once"
 
 
 def test_refunds_not_supported_leave_their_payment_recorded(world: SimpleNamespace) -> None:

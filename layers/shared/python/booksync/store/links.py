@@ -14,7 +14,7 @@ from pynamodb.expressions.update import Action
 
 from booksync.documents import DocumentKind
 from booksync.store.documents import pending_bucket
-from booksync.store.models import DocumentModel
+from booksync.store.models import DocumentModel, LinkMap, link_parts
 
 # DynamoDB's IN takes at most 100 operands.
 _IN_LIMIT = 100
@@ -31,7 +31,9 @@ class LinkRepository:
         self._attr: Any = DocumentModel.link_attribute(provider)
 
     def linked(self, company_id: str, kind: DocumentKind, remote_ids: Iterable[str]) -> list[DocumentModel]:
-        """The company's documents of ``kind`` linked to any of ``remote_ids``.
+        """The company's documents of ``kind`` linked to any of ``remote_ids``, by the link's
+        remote id or by any of its parts' (a payment recorded as one per invoice: each part is
+        found by its own id, not only the first).
 
         One query of the company's documents of that kind (the sort key's prefix), filtered on
         the link: deletes and merges are rare, and a consumer batch asks once per company and
@@ -42,12 +44,14 @@ class LinkRepository:
         found: list[DocumentModel] = []
         for start in range(0, len(ids), _IN_LIMIT):
             chunk = ids[start : start + _IN_LIMIT]
-            found += DocumentModel.query(
+            rows = DocumentModel.query(
                 company_id,
                 DocumentModel.doc_key.startswith(f"{kind.value}#"),
-                filter_condition=self._attr.remote_id.is_in(*chunk),
+                # A map's values cannot be filtered on: links with parts are kept, then read.
+                filter_condition=self._attr.remote_id.is_in(*chunk) | self._attr.parts.exists(),
                 consistent_read=True,
             )
+            found += [row for row in rows if _links_to(row.link(self._provider), chunk)]
         return found
 
     def mark_deleted(
@@ -56,17 +60,22 @@ class LinkRepository:
         """Forget the deleted remote object and queue the document to be created again.
 
         The generation grows so the next create is a new intent (the old one is done); the
-        pending marker makes the sweep pick it up.
+        pending marker makes the sweep pick it up. One part of a document recorded as several
+        (``LinkMap.parts``) deleted: only that part is dropped; the others stay on the link with
+        the content they were written from (``pushed_hash``), so the next sync writes only the
+        missing part (under the new generation's key), never the others a second time.
         """
         link = row.link(self._provider)
         generation = int(link.generation or 0) + 1 if link is not None else 1
+        part = _part_named(link, remote_id)
+        forget = self._attr.pushed_hash.remove() if part is None else self._attr.parts[part].remove()
         return self._update(
             row,
             remote_id,
             [
                 self._attr.remote_id.remove(),
                 self._attr.version.remove(),
-                self._attr.pushed_hash.remove(),
+                forget,
                 self._attr.generation.set(generation),
                 self._attr.outcome.set("deleted_in_provider"),
                 self._attr.error_code.set("deleted_in_provider"),
@@ -104,13 +113,30 @@ class LinkRepository:
         return self._update(row, remote_id, actions)
 
     def _update(self, row: DocumentModel, remote_id: str, actions: list[Action]) -> bool:
+        """``actions`` on condition that the link still holds ``remote_id``: as its remote id, or
+        as the part it is (each part of a document recorded as several is an object of its own)."""
+        part = _part_named(row.link(self._provider), remote_id)
+        held = self._attr.remote_id if part is None else self._attr.parts[part]
         try:
-            row.update(actions=actions, condition=self._attr.remote_id == remote_id)
+            row.update(actions=actions, condition=held == remote_id)
         except UpdateError as exc:
             if _conditional_failed(exc):
                 return False
             raise
         return True
+
+
+def _part_named(link: LinkMap | None, remote_id: str) -> str | None:
+    """The part of ``link`` that ``remote_id`` is (``LinkMap.parts``), if any."""
+    return next((name for name, held in link_parts(link).items() if held == remote_id), None)
+
+
+def _links_to(link: LinkMap | None, remote_ids: Iterable[str]) -> bool:
+    """``link`` holds one of ``remote_ids``: as its remote id or as one of its parts."""
+    held = set(link_parts(link).values())
+    if link is not None and link.remote_id:
+        held.add(str(link.remote_id))
+    return not held.isdisjoint(remote_ids)
 
 
 def drifted_counts(company_id: str, provider: str, changes: Iterable[str]) -> dict[str, int]:
