@@ -18,6 +18,7 @@ one payment), ``unchanged`` (the same again; goal 0) and ``edited`` (its memo ch
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import uuid
@@ -138,7 +139,7 @@ def _catalog(env: dict[str, str], services: Any, scale: float, control: Any, rea
     engine, _ = sync_catalog(CatalogWorkerSettings.from_env(env), window_scale=scale)
     queued: list[CatalogJob] = []
     services.catalog._queue = SimpleNamespace(enqueue=queued.append)
-    engine._requeue = queued.append
+    engine.parts = dataclasses.replace(engine.parts, requeue=queued.append)
     run_id = services.catalog.request(COMPANY, "quickbooks", ["items"])
     control.clear_requests()
     wall, steps = run_steps(engine, queued, run_id)

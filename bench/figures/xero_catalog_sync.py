@@ -14,6 +14,7 @@ otherwise cap the run below the limits, which DynamoDB in AWS does not.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from types import SimpleNamespace
 from typing import Any
@@ -41,7 +42,7 @@ def _catalog(env: dict[str, str], scale: float, control: Any, tenant: str, compa
     _load_items(ITEMS)  # as the business's app put them, under the bench's company
     engine, _ = sync_catalog(CatalogWorkerSettings.from_env(env), window_scale=scale)
     queued: list[CatalogJob] = []
-    engine._requeue = queued.append
+    engine.parts = dataclasses.replace(engine.parts, requeue=queued.append)
     requests = CatalogRequests(
         runs=RunRepository(), connections=ConnectionRepository(), queue=SimpleNamespace(enqueue=queued.append)
     )

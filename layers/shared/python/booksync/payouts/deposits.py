@@ -149,6 +149,27 @@ def intent_key(company_id: str, provider: str, payout_id: str) -> str:
     return f"{company_id}#{provider}#deposit#{payout_id}"
 
 
+@dataclass(frozen=True)
+class DepositParts:
+    """What a payout's deposit works with, by name: its stores, the company's accounting provider
+    and Square client, the in-process invoice sync, the wait's grace, its clock. A
+    ``PayoutDeposits`` holds one; each attempt reads it."""
+
+    payouts: PayoutRepository
+    connections: ConnectionRepository
+    documents: DocumentRepository
+    intents: IntentRepository
+    runs: RunRepository
+    notifications: NotificationRepository
+    provider_for: ProviderFor
+    square_for: SquareFor
+    sync_invoice: InvoiceSyncer | None
+    grace_seconds: float
+    clock: Callable[[], float]
+    owner: str  # this process's name on the deposit's intent
+    declarations: Callable[[str], AnyDeclaration]
+
+
 class PayoutDeposits:
     def __init__(
         self,
@@ -167,35 +188,37 @@ class PayoutDeposits:
         owner: str | None = None,
         declarations: Callable[[str], AnyDeclaration] = declaration,
     ) -> None:
-        self._payouts = payouts
-        self._connections = connections
-        self._docs = documents
-        self._intents = intents
-        self._runs = runs
-        self._notifications = notifications
-        self._provider_for = provider_for
-        self._square_for = square_for
-        self._sync_invoice = sync_invoice
-        self._grace = grace_seconds
-        self._clock = clock
-        self._owner = owner or uuid.uuid4().hex
-        self._declarations = declarations
+        self.parts = DepositParts(
+            payouts=payouts,
+            connections=connections,
+            documents=documents,
+            intents=intents,
+            runs=runs,
+            notifications=notifications,
+            provider_for=provider_for,
+            square_for=square_for,
+            sync_invoice=sync_invoice,
+            grace_seconds=grace_seconds,
+            clock=clock,
+            owner=owner or uuid.uuid4().hex,
+            declarations=declarations,
+        )
 
     # -- entry points ----------------------------------------------------------------------------
     def handle(self, message: PayoutMessage, *, trigger: Trigger = "webhook") -> PayoutResult:
-        row = self._payouts.received(
+        row = self.parts.payouts.received(
             message.company_id,
             message.payout,
             merchant_id=message.merchant_id,
             event_type=message.event_type,
             event_id=message.event_id,
-            now=self._clock(),
+            now=self.parts.clock(),
         )
         return self._process(row, message.event_type, trigger)
 
     def retry(self, company_id: str, payout_id: str, *, trigger: Trigger = "manual") -> PayoutResult:
         """Try a recorded payout again (the sweep for waiting ones; an admin for any)."""
-        row = self._payouts.get(company_id, payout_id)
+        row = self.parts.payouts.get(company_id, payout_id)
         if row is None or row.payout is None:
             raise NotFoundError(
                 f"booksync has not received Square payout {payout_id}.",
@@ -207,7 +230,7 @@ class PayoutDeposits:
     def retry_waiting(self) -> int:
         """The sweep: every waiting payout once more. Returns how many were retried."""
         retried = 0
-        for row in self._payouts.waiting():
+        for row in self.parts.payouts.waiting():
             try:
                 self.retry(row.company_id, row.payout_id, trigger="sweep")
             except BooksyncError as exc:  # a retryable fault: the next sweep tries again
@@ -221,22 +244,22 @@ class PayoutDeposits:
         if row.status == PayoutStatus.DEPOSITED and event_type != "payout.failed":
             # Redelivered, or payout.paid after payout.sent: the deposit is there; no run, no call.
             return PayoutResult(payout.id, row.status, row.last_run_id, deposit_id=row.deposit_id)
-        now = self._clock()
+        now = self.parts.clock()
         # The company's books, whichever provider keeps them (None: none connected).
-        books = self._connections.accounting_connections(row.company_id)
+        books = self.parts.connections.accounting_connections(row.company_id)
         connection = books[0] if books else None
         provider = str(connection.provider) if connection is not None else SOURCE
-        run = self._runs.start(
+        run = self.parts.runs.start(
             row.company_id, provider=provider, kind="deposit", trigger=trigger, subject=payout.id, now=now
         )
         others = [str(b.provider) for b in books[1:]]
-        attempt = _Attempt(self, row, payout, run.run_id, connection, also=others)
+        attempt = _Attempt(self.parts, row, payout, run.run_id, connection, also=others)
         try:
             result = attempt.run(event_type)
         except BaseException as exc:
             status = "retrying" if isinstance(exc, ProviderError) and exc.retryable else "failed"
             error = _entry(payout.id, exc)
-            self._runs.finish(run, status=status, counts={}, errors=[error], now=self._clock())
+            self.parts.runs.finish(run, status=status, counts={}, errors=[error], now=self.parts.clock())
             raise
         run_status = {
             PayoutStatus.DEPOSITED: "succeeded",
@@ -246,7 +269,7 @@ class PayoutDeposits:
         }.get(result.status, "failed")
         errors = [] if result.status == PayoutStatus.DEPOSITED else [attempt.error_entry(result)]
         counts = {"created": 1} if result.created else ({"unchanged": 1} if result.deposit_id else {})
-        self._runs.finish(run, status=run_status, counts=counts, errors=errors, now=self._clock())
+        self.parts.runs.finish(run, status=run_status, counts=counts, errors=errors, now=self.parts.clock())
         # Nested: keys such as "created" would clash with LogRecord's own attributes.
         logger.info("payout processed", extra={"payout": result.to_json()})
         return result
@@ -257,7 +280,7 @@ class _Attempt:
 
     def __init__(
         self,
-        job: PayoutDeposits,
+        parts: DepositParts,
         row: PayoutModel,
         payout: Payout,
         run_id: str,
@@ -265,7 +288,7 @@ class _Attempt:
         *,
         also: list[str],
     ) -> None:
-        self.j = job
+        self.parts = parts
         # The company's other accounting connections: with several, which books the deposit
         # belongs in is not known, and the intent is keyed by provider, so a retry that chose
         # another one would book the payout twice. It waits until one remains.
@@ -277,7 +300,7 @@ class _Attempt:
         self.connection = connection
         # The books' provider: its key for links, intents and notifications, its name in messages.
         self.provider = str(connection.provider) if connection is not None else SOURCE
-        self.label = job._declarations(self.provider).label if connection is not None else "the books"
+        self.label = parts.declarations(self.provider).label if connection is not None else "the books"
         self.fix: str | None = None  # what the history's entry says to do (not supported)
 
     def run(self, event_type: str) -> PayoutResult:
@@ -287,14 +310,14 @@ class _Attempt:
         if connection is None:
             return self._skip("No accounting system is connected: no deposit is made for this payout.")
         if self.also:
-            labels = " and ".join(self.j._declarations(p).label for p in [self.provider, *self.also])
+            labels = " and ".join(self.parts.declarations(p).label for p in [self.provider, *self.also])
             return self._wait(
                 [
                     f"one accounting system to keep the company's books ({labels} are connected: "
                     "disconnect the other)"
                 ]
             )
-        declared = self.j._declarations(self.provider)
+        declared = self.parts.declarations(self.provider)
         if not declared.supports(Capability.DEPOSITS):
             return self._not_supported(
                 declared.not_supported(
@@ -325,12 +348,12 @@ class _Attempt:
             return self._refused(exc)
 
     def _deposit(self, connection: ConnectionModel) -> PayoutResult:
-        provider = self.j._provider_for(connection)
+        provider = self.parts.provider_for(connection)
         # Its declaration says it books payouts: its adapter is a PayoutBooks (each adapter's tests
         # check it; an isinstance here would refuse the tests' wrapping proxies on Python 3.12).
         books = cast(PayoutBooks, provider)
         self._check_currency(connection, provider)
-        entries = list(self.j._square_for(self.company).iter_payout_entries(self.payout.id))
+        entries = list(self.parts.square_for(self.company).iter_payout_entries(self.payout.id))
         payments = {pid: self._payment(pid) for pid in _charged(entries)}
         refunds = {rid: self._refund(connection, rid) for rid in _refunded(entries)}
         accounts = self._accounts(connection)
@@ -348,7 +371,7 @@ class _Attempt:
         currency = self.payout.amount.currency
         for fresh in (False, True):  # read afresh before holding it
             home = company_currencies(
-                self.j._connections, connection, provider, self.j._clock(), fresh=fresh
+                self.parts.connections, connection, provider, self.parts.clock(), fresh=fresh
             ).home
             if currency == home:
                 return
@@ -365,7 +388,7 @@ class _Attempt:
     def _payment(self, square_id: str) -> KnownPayment:
         """The books' payment of a Square payment, syncing its invoice first if need be."""
         doc_id = f"square-{square_id}"
-        row = self.j._docs.get(self.company, DocumentKind.PAYMENT, doc_id)
+        row = self.parts.documents.get(self.company, DocumentKind.PAYMENT, doc_id)
         if row is None:
             return KnownPayment(square_id, problem="not recorded in booksync; match it to an invoice")
         recorded = row
@@ -374,7 +397,7 @@ class _Attempt:
         )
         if remote_id is None:
             return KnownPayment(square_id, problem=problem)
-        payment: Payment = self.j._docs.parse(row)
+        payment: Payment = self.parts.documents.parse(row)
         return KnownPayment(square_id, remote_id=remote_id, amount=payment.amount)
 
     def _refund(self, connection: ConnectionModel, square_id: str) -> KnownRefund:
@@ -382,7 +405,7 @@ class _Attempt:
         net it: booksync pays card refunds out of the account payments wait in for their deposit
         (the provider's default) unless refunds_from_account_id says otherwise."""
         doc_id = f"square-{square_id}"
-        row = self.j._docs.get(self.company, DocumentKind.REFUND, doc_id)
+        row = self.parts.documents.get(self.company, DocumentKind.REFUND, doc_id)
         if row is None:
             return KnownRefund(square_id, problem="not recorded in booksync")
         if connection.settings is not None and connection.settings.refunds_from_account_id:
@@ -395,13 +418,13 @@ class _Attempt:
 
         def invoice_ids() -> list[str]:  # the refunded payment's invoices
             payment_id = str(recorded.body.get("payment_id"))
-            payment = self.j._docs.get(self.company, DocumentKind.PAYMENT, payment_id)
+            payment = self.parts.documents.get(self.company, DocumentKind.PAYMENT, payment_id)
             return payment_invoice_ids(payment.body) if payment is not None else []
 
         row, remote_id, problem = self._pushed(DocumentKind.REFUND, doc_id, row, invoice_ids)
         if remote_id is None:
             return KnownRefund(square_id, problem=problem)
-        refund: Refund = self.j._docs.parse(row)
+        refund: Refund = self.parts.documents.parse(row)
         return KnownRefund(square_id, remote_id=remote_id, amount=refund.amount)
 
     def _pushed(
@@ -413,7 +436,7 @@ class _Attempt:
         if link is not None and link.remote_id:
             return row, link.remote_id, None
         problem = self._sync_first(invoice_ids())
-        row = self.j._docs.get(self.company, kind, doc_id) or row
+        row = self.parts.documents.get(self.company, kind, doc_id) or row
         link = row.link(self.provider)
         if link is None or not link.remote_id:
             return row, None, problem or f"not in {self.label} after its sync"
@@ -424,9 +447,9 @@ class _Attempt:
         Returns why the document may still not be in the books."""
         if not invoice_ids:
             return "not matched to an invoice"
-        if self.j._sync_invoice is None:
+        if self.parts.sync_invoice is None:
             return f"invoice {invoice_ids[0]} not synced yet"
-        report = self.j._sync_invoice(
+        report = self.parts.sync_invoice(
             SyncJob(company_id=self.company, invoice_id=invoice_ids[0], provider=self.provider)
         )
         why = report.error or (report.failures[0]["message"] if report.failures else None)
@@ -463,25 +486,27 @@ class _Attempt:
                 for line in planned.lines
             ),
         )
-        once = ExactlyOnce(self.j._intents, owner=self.j._owner, provider=self.provider, clock=self.j._clock)
+        once = ExactlyOnce(
+            self.parts.intents, owner=self.parts.owner, provider=self.provider, clock=self.parts.clock
+        )
         written = once.write(
             intent_key(self.company, self.provider, self.payout.id),
             perform=lambda request_id: provider.create_deposit(deposit, idempotency_key=request_id),
             lookup=lambda: provider.find_deposit(deposit),
             fetch=provider.get_deposit,
         )
-        self.j._payouts.settle(
+        self.parts.payouts.settle(
             self.row,
             status=PayoutStatus.DEPOSITED,
-            now=self.j._clock(),
+            now=self.parts.clock(),
             run_id=self.run_id,
             amount=str(planned.amount),
             lines=[line.to_json() for line in planned.lines],
             lines_total=str(planned.total),
             deposit_id=written.remote.id,
         )
-        self.j._notifications.resolve(
-            self.company, f"{self.provider}:payout:{self.payout.id}", self.j._clock()
+        self.parts.notifications.resolve(
+            self.company, f"{self.provider}:payout:{self.payout.id}", self.parts.clock()
         )
         return PayoutResult(
             self.payout.id, PayoutStatus.DEPOSITED, self.run_id, written.remote.id, created=written.created
@@ -489,10 +514,10 @@ class _Attempt:
 
     # -- the other outcomes ----------------------------------------------------------------------
     def _settle(self, status: str, reason: str | None, **kw: Any) -> None:
-        self.j._payouts.settle(
+        self.parts.payouts.settle(
             self.row,
             status=status,
-            now=self.j._clock(),
+            now=self.parts.clock(),
             run_id=self.run_id,
             amount=str(self.payout.amount.amount),
             reason=reason,
@@ -506,8 +531,8 @@ class _Attempt:
     def _wait(self, waiting_for: list[str], reason: str | None = None) -> PayoutResult:
         reason = reason or "Waiting for " + "; ".join(waiting_for) + "."
         self._settle(PayoutStatus.WAITING, reason, waiting_for=waiting_for)
-        if self.j._clock() - float(self.row.first_seen_at) >= self.j._grace:
-            hours = round(self.j._grace / 3600)
+        if self.parts.clock() - float(self.row.first_seen_at) >= self.parts.grace_seconds:
+            hours = round(self.parts.grace_seconds / 3600)
             self._notify(
                 "waiting",
                 f"Square payout {self.payout.id} is still not in {self.label}",
@@ -580,13 +605,13 @@ class _Attempt:
         return PayoutResult(self.payout.id, PayoutStatus.FAILED, self.run_id, reason=reason)
 
     def _notify(self, what: str, title: str, message: str, fix: str | None) -> None:
-        self.j._notifications.raise_once(
+        self.parts.notifications.raise_once(
             self.company,
             f"{self.provider}:payout:{self.payout.id}:{what}",
             title=title,
             message=message,
             fix=fix,
-            now=self.j._clock(),
+            now=self.parts.clock(),
         )
 
     def error_entry(self, result: PayoutResult) -> dict[str, str | None]:

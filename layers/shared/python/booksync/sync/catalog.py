@@ -128,6 +128,29 @@ class StepCapReached(BooksyncError):
     code = "step_cap_reached"
 
 
+@dataclass(frozen=True)
+class CatalogParts:
+    """What a catalog run works with, by name: its stores, the provider's catalog and limits, the
+    queues its next step and the invoices not in sync go to, its clock and its sizes. A
+    ``CatalogSync`` holds one; each step's walk reads it."""
+
+    documents: DocumentRepository
+    connections: ConnectionRepository
+    intents: IntentRepository
+    runs: CatalogRunStore
+    claims: LinkClaims
+    catalog_for: CatalogFactory
+    income_account_for: IncomeAccount
+    requeue: Callable[[CatalogJob], None]
+    invoices: JobQueue
+    limits_for: Callable[[str], Limits]
+    declarations: Callable[[str], AnyDeclaration]
+    clock: Callable[[], float]
+    owner: str  # this process's name on the run's intents
+    page_size: int
+    max_steps: int
+
+
 class CatalogSync:
     def __init__(
         self,
@@ -149,32 +172,34 @@ class CatalogSync:
         max_steps: int = MAX_STEPS,
         declarations: Callable[[str], AnyDeclaration] = declaration,
     ) -> None:
-        self._declarations = declarations
-        self._claims = claims or LinkClaims()
-        self._max_steps = max_steps
-        self._docs = documents
-        self._connections = connections
-        self._intents = intents
-        self._runs = runs
-        self._catalog_for = catalog_for
-        self._income_account_for = income_account_for
-        self._requeue = requeue
-        self._invoices = invoices
-        self._limits_for = limits_for
-        self._clock = clock
+        self.parts = CatalogParts(
+            documents=documents,
+            connections=connections,
+            intents=intents,
+            runs=runs,
+            claims=claims or LinkClaims(),
+            catalog_for=catalog_for,
+            income_account_for=income_account_for,
+            requeue=requeue,
+            invoices=invoices,
+            limits_for=limits_for,
+            declarations=declarations,
+            clock=clock,
+            owner=owner or uuid.uuid4().hex,
+            page_size=page_size,
+            max_steps=max_steps,
+        )
         self._reserve = reserve_seconds
-        self._page_size = page_size
-        self._owner = owner or uuid.uuid4().hex
 
     def run(self, job: CatalogJob, remaining_seconds: Callable[[], float]) -> CatalogReport:
-        now = self._clock()
-        row = self._runs.claim(
+        now = self.parts.clock()
+        row = self.parts.runs.claim(
             job.company_id, job.run_id, step=job.step, now=now, lease_until=now + remaining_seconds()
         )
         if row is None:  # a newer step holds the run, or it is finished: this message is stale
             return CatalogReport(run_id=job.run_id, status="skipped")
         deadline = now + remaining_seconds() - self._reserve
-        walk = _Walk(self, job, row, deadline)
+        walk = _Walk(self.parts, job, row, deadline)
         counts_before, errors_before = Counter(walk.counts), list(walk.errors)
         report = walk.run()
         # This step's share: a run's counts and errors accumulate over its steps.
@@ -189,8 +214,8 @@ class CatalogSync:
 class _Walk:
     """One invocation's share of a catalog run."""
 
-    def __init__(self, engine: CatalogSync, job: CatalogJob, row: SyncRunModel, deadline: float) -> None:
-        self.e = engine
+    def __init__(self, parts: CatalogParts, job: CatalogJob, row: SyncRunModel, deadline: float) -> None:
+        self.parts = parts
         self.job = job
         self.row = row
         self.deadline = deadline
@@ -198,10 +223,10 @@ class _Walk:
         self.kind: str = str(cursor.get("kind") or job.kinds[0])
         self.after: str | None = cursor.get("after")
         self.limiter = Limiter(
-            engine._limits_for(job.provider),
+            parts.limits_for(job.provider),
             recent_batches=cursor.get("batches") or (),
             recent_requests=cursor.get("requests") or (),
-            clock=engine._clock,
+            clock=parts.clock,
         )
         self.counts: Counter[str] = Counter({k: int(v) for k, v in (row.counts or {}).items()})
         self.errors: list[dict[str, str | None]] = [_error_dict(e) for e in (row.errors or [])]
@@ -211,11 +236,11 @@ class _Walk:
         self._declared = declaration(job.provider)
         self.connection: ConnectionModel | None = None
         self.catalog: CatalogProvider | None = None
-        self.declared = engine._declarations(job.provider)
+        self.declared = parts.declarations(job.provider)
 
     # -- the walk --------------------------------------------------------------------------------
     def run(self) -> CatalogReport:
-        connection = self.e._connections.get(self.job.company_id, self.job.provider)
+        connection = self.parts.connections.get(self.job.company_id, self.job.provider)
         if connection is not None and connection.status == ConnectionStatus.CHOOSE_ORGANISATION:
             return self._park(organisation_not_chosen(self.job.provider, "the catalog sync"))
         if connection is None or connection.status != ConnectionStatus.CONNECTED:
@@ -228,7 +253,7 @@ class _Walk:
                 )
             )
         self.connection = connection
-        now = self.e._clock()
+        now = self.parts.clock()
         if held(connection, now):  # the provider's daily limit is reached: not a request until then
             return self._park(
                 DailyLimitReached(
@@ -251,7 +276,7 @@ class _Walk:
                     self._queue_invoices()
                 else:
                     if self.catalog is None:
-                        self.catalog = self.e._catalog_for(connection, self.limiter, lambda: self.deadline)
+                        self.catalog = self.parts.catalog_for(connection, self.limiter, lambda: self.deadline)
                     self._pages(KINDS[kind])
         except OutOfTime:
             return self._continue()
@@ -259,22 +284,22 @@ class _Walk:
             if isinstance(exc, ConnectionDown):
                 self._mark_down(connection, exc)
             if isinstance(exc, DailyLimitReached):
-                self.e._connections.hold_until(
+                self.parts.connections.hold_until(
                     self.job.company_id, self.job.provider, exc.resume_at, exc.message
                 )
             return self._park(exc)
         except BooksyncError as exc:
             self.errors.append(error_entry("catalog", exc))
             return self._finish("failed")
-        self.e._connections.record_sync(self.job.company_id, self.job.provider, self.e._clock())
+        self.parts.connections.record_sync(self.job.company_id, self.job.provider, self.parts.clock())
         return self._finish("failed" if self.errors else "succeeded")
 
     def _pages(self, kind: DocumentKind) -> None:
         while True:
-            if self.e._clock() >= self.deadline:
+            if self.parts.clock() >= self.deadline:
                 raise OutOfTime("deadline")
             rows, next_after = documents_page(
-                self.job.company_id, kind, after=self.after, limit=self.e._page_size
+                self.job.company_id, kind, after=self.after, limit=self.parts.page_size
             )
             self._page(kind, rows)
             self.after = next_after
@@ -283,7 +308,7 @@ class _Walk:
                 return
 
     def _checkpoint(self) -> None:
-        self.e._runs.checkpoint(
+        self.parts.runs.checkpoint(
             self.row, step=self.job.step, cursor=self._cursor(), counts=self.counts, errors=self.errors
         )
 
@@ -298,12 +323,12 @@ class _Walk:
     def _continue(self) -> CatalogReport:
         """Out of time: save where we are and queue the next step of the chain, unless the run
         has used its last step (its row keeps the step it is at)."""
-        if self.job.step + 1 >= self.e._max_steps:
+        if self.job.step + 1 >= self.parts.max_steps:
             self.errors.append(
                 error_entry(
                     "catalog",
                     StepCapReached(
-                        f"The catalog sync stopped after {self.e._max_steps} steps without finishing; "
+                        f"The catalog sync stopped after {self.parts.max_steps} steps without finishing; "
                         "what it synced is kept.",
                         fix="Start the sync again: documents already in sync are skipped, so it goes on "
                         "from where it stopped. If it stops again, contact support.",
@@ -316,7 +341,9 @@ class _Walk:
             )
             return self._finish("failed")
         self._checkpoint()
-        self.e._requeue(self.job.model_copy(update={"step": self.job.step + 1, "job_id": uuid.uuid4().hex}))
+        self.parts.requeue(
+            self.job.model_copy(update={"step": self.job.step + 1, "job_id": uuid.uuid4().hex})
+        )
         logger.info(
             "catalog sync continues in a new invocation",
             extra={"run_id": self.job.run_id, "step": self.job.step + 1, "counts": dict(self.counts)},
@@ -341,7 +368,7 @@ class _Walk:
                 else "Reconnect the integration: the sync continues by itself from where it stopped.",
             }
         )
-        self.e._runs.park(
+        self.parts.runs.park(
             self.row, step=self.job.step, cursor=self._cursor(), counts=self.counts, errors=self.errors
         )
         logger.warning(
@@ -352,20 +379,20 @@ class _Walk:
 
     def _mark_down(self, connection: ConnectionModel, exc: ConnectionDown) -> None:
         """A 401 right after a refresh: auto-sync stops trying until the user reconnects."""
-        row = self.e._connections.get(connection.company_id, connection.provider)
+        row = self.parts.connections.get(connection.company_id, connection.provider)
         if row is not None and row.status == ConnectionStatus.CONNECTED:
-            self.e._connections.mark_broken(
+            self.parts.connections.mark_broken(
                 row, status=ConnectionStatus.CONNECTION_DOWN, code="unauthorized", message=exc.message
             )
 
     def _finish(self, status: str) -> CatalogReport:
-        self.e._runs.finish(
+        self.parts.runs.finish(
             self.row,
             step=self.job.step,
             status=status,
             counts=self.counts,
             errors=self.errors,
-            now=self.e._clock(),
+            now=self.parts.clock(),
         )
         return CatalogReport(run_id=self.job.run_id, status=status, counts=self.counts, errors=self.errors)
 
@@ -380,8 +407,8 @@ class _Walk:
                 link is not None
                 and link.remote_id
                 and not link.claimed
-                and not self.e._claims.claim_stored(
-                    self._scope, kind, row, link, self.e._docs, now=self.e._clock()
+                and not self.parts.claims.claim_stored(
+                    self._scope, kind, row, link, self.parts.documents, now=self.parts.clock()
                 )
             ):
                 link = None  # linked before claims to an object another document holds: its own now
@@ -409,7 +436,7 @@ class _Walk:
                 raise outcome
 
     def _doc(self, row: DocumentModel, distinct: bool) -> _Doc:
-        document: Customer | Item = self.e._docs.parse(row)
+        document: Customer | Item = self.parts.documents.parse(row)
         doc = _Doc(row, document, own=own_name(document), was_distinct=distinct)
         if distinct:
             self._make_distinct(doc)
@@ -417,7 +444,7 @@ class _Walk:
 
     def _make_distinct(self, doc: _Doc) -> None:
         """Its cleaned name is held by another record: send it under a name of its own."""
-        doc.document = self._catalog.distinct(self.e._docs.parse(doc.row))
+        doc.document = self._catalog.distinct(self.parts.documents.parse(doc.row))
         doc.distinct = True
 
     @property
@@ -447,7 +474,7 @@ class _Walk:
 
     def _hold(self, kind: DocumentKind, doc: _Doc, remote_id: str) -> bool:
         """Two documents never share one remote object (design.md): the first claim wins."""
-        return self.e._claims.claim(self._scope, kind, remote_id, doc.row.doc_id, now=self.e._clock())
+        return self.parts.claims.claim(self._scope, kind, remote_id, doc.row.doc_id, now=self.parts.clock())
 
     @property
     def _scope(self) -> LinkScope:
@@ -499,11 +526,11 @@ class _Walk:
             if not chunk:
                 return
         once = ExactlyOnce(
-            self.e._intents,
-            owner=self.e._owner,
+            self.parts.intents,
+            owner=self.parts.owner,
             provider=self.job.provider,
             lease_seconds=BATCH_LEASE_SECONDS,
-            clock=self.e._clock,
+            clock=self.parts.clock,
         )
         doubt = False  # an earlier attempt may have reached the provider
         for _ in range(BATCH_ATTEMPTS):
@@ -522,7 +549,7 @@ class _Walk:
                 doubt = True
                 continue
             except RateLimited as exc:
-                if self.e._clock() + exc.retry_after > self.deadline:
+                if self.parts.clock() + exc.retry_after > self.deadline:
                     raise OutOfTime("throttled past the deadline") from None
                 time.sleep(exc.retry_after)
                 continue
@@ -664,7 +691,7 @@ class _Walk:
         with self._lock:
             if self._income is None:
                 assert self.connection is not None
-                self._income = (self.e._income_account_for(self.connection),)
+                self._income = (self.parts.income_account_for(self.connection),)
             return self._income[0]
 
     # -- results ---------------------------------------------------------------------------------
@@ -673,7 +700,7 @@ class _Walk:
         and say under which name the provider holds each document when it is not its own."""
         if not linked:
             return
-        now = self.e._clock()
+        now = self.parts.clock()
         for doc, remote, counted_as in linked:
             link = new_link(
                 remote_id=remote.id,
@@ -695,7 +722,7 @@ class _Walk:
                 provider=self.job.provider,
                 was_distinct=doc.was_distinct,
             )
-            self.e._docs.save_link(doc.row, self.job.provider, link)
+            self.parts.documents.save_link(doc.row, self.job.provider, link)
             self._count(counted_as)
             if note is not None:
                 self._count("renamed")
@@ -704,7 +731,7 @@ class _Walk:
     def _refused(self, doc: _Doc, exc: ProviderError) -> None:
         link = refused_link(doc.row.link(self.job.provider), exc)
         link.pushes = link_pushes(link) + 1  # its batch is done: the next try is a push of its own
-        self.e._docs.save_link(doc.row, self.job.provider, link)
+        self.parts.documents.save_link(doc.row, self.job.provider, link)
         with self._lock:
             self.counts["failed"] += 1
             self.errors.append(error_entry(f"{doc.row.kind} {doc.row.doc_id}", exc))
@@ -724,10 +751,10 @@ class _Walk:
                 provider=self.job.provider,
                 trigger="manual",
             )
-            for row in self.e._docs.sent_since(self.job.company_id, 0)
+            for row in self.parts.documents.sent_since(self.job.company_id, 0)
             if _invoice_out_of_sync(row, self.job.provider)
         ]
-        self.e._invoices.enqueue(jobs)
+        self.parts.invoices.enqueue(jobs)
         with self._lock:
             self.counts["invoices_queued"] += len(jobs)
 
