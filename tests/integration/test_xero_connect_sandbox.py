@@ -264,6 +264,36 @@ def test_a_tenant_removed_from_the_app_is_connection_down_with_its_own_notificat
     assert invoices_in(stack, stack.first) == ["INV-1", "INV-2"]
 
 
+def test_a_reconnect_between_a_403_and_its_mark_leaves_the_new_connection_connected(
+    stack: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connected_to_first(stack)
+    run_queued(stack)
+    stack.control.call("POST", f"/organisations/{stack.first}/disconnect")
+    # The job's call gets Xero's 403; before the job marks the connection down, an admin reconnects.
+    mark_down = ConnectionRepository.mark_down
+    marks: list[bool] = []
+
+    def reconnected_first(repo: ConnectionRepository, used: ConnectionModel, *, message: str) -> bool:
+        if not marks:
+            consent(stack, route="reconnect")
+        marks.append(mark_down(repo, used, message=message))
+        return marks[-1]
+
+    monkeypatch.setattr(ConnectionRepository, "mark_down", reconnected_first)
+    seed_invoices(stack, "inv-1")
+    event = receive_sqs_event(stack.queue)
+    failed = stack.fns.sync_invoice.handler(event, Context())["batchItemFailures"]
+    assert marks == [False]  # the mark was a no-op: the row is another connection now
+    assert [f["itemIdentifier"] for f in failed] == [event["Records"][0]["messageId"]]  # retried
+    assert status(stack)["status_label"] == "Connected"
+    assert [k for k in notification_kinds() if k[0] == "xero:connection_down"] == []
+    # The retried work lands with the new connection (the sweep re-queues what is pending).
+    stack.fns.scheduler.handler({"task": "sweep"}, Context())
+    run_queued(stack)
+    assert invoices_in(stack, stack.first) == ["INV-1"]
+
+
 # ---------------------------------------------------------------- keep-alive on the sandbox's clock
 
 

@@ -466,6 +466,29 @@ class ConnectionRepository:
             raise
         return True
 
+    def mark_down(self, used: ConnectionModel, *, message: str) -> bool:
+        """Connection Down: the provider refused ``used`` (the connection a job's call was made
+        with) although its token was fresh. Written only while the stored row is still that
+        connection and connected, in one conditional write: an admin's reconnect in between
+        (a new connection id) is never overwritten. True when the failing connection is still the
+        stored one (marked now, or already broken); False when a reconnect replaced it."""
+        try:
+            ConnectionModel(used.company_id, used.provider).update(
+                actions=[
+                    ConnectionModel.status.set(ConnectionStatus.CONNECTION_DOWN),
+                    ConnectionModel.last_error_code.set("unauthorized"),
+                    ConnectionModel.last_error_message.set(message),
+                ],
+                condition=(ConnectionModel.connection_id == used.connection_id)
+                & (ConnectionModel.status == ConnectionStatus.CONNECTED),
+            )
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+            stored = self.get(used.company_id, used.provider)
+            return stored is not None and stored.connection_id == used.connection_id
+        return True
+
     def disconnect(self, row: ConnectionModel, *, now: float) -> None:
         """Forget the tokens; keep settings, mappings and history so a reconnect picks up where it was."""
         row.update(

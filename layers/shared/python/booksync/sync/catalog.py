@@ -281,8 +281,10 @@ class _Walk:
         except OutOfTime:
             return self._continue()
         except (NeedsReconnection, ConnectionDown, DailyLimitReached) as exc:
-            if isinstance(exc, ConnectionDown):
-                self._mark_down(connection, exc)
+            if isinstance(exc, ConnectionDown) and not self.parts.connections.mark_down(
+                connection, message=exc.message
+            ):
+                return self._continue()  # reconnected since: the run goes on with the new connection
             if isinstance(exc, DailyLimitReached):
                 self.parts.connections.hold_until(
                     self.job.company_id, self.job.provider, exc.resume_at, exc.message
@@ -376,14 +378,6 @@ class _Walk:
             extra={"run_id": self.job.run_id, "code": exc.code, "counts": dict(self.counts)},
         )
         return CatalogReport(run_id=self.job.run_id, status="parked", counts=self.counts, errors=self.errors)
-
-    def _mark_down(self, connection: ConnectionModel, exc: ConnectionDown) -> None:
-        """A 401 right after a refresh: auto-sync stops trying until the user reconnects."""
-        row = self.parts.connections.get(connection.company_id, connection.provider)
-        if row is not None and row.status == ConnectionStatus.CONNECTED:
-            self.parts.connections.mark_broken(
-                row, status=ConnectionStatus.CONNECTION_DOWN, code="unauthorized", message=exc.message
-            )
 
     def _finish(self, status: str) -> CatalogReport:
         self.parts.runs.finish(

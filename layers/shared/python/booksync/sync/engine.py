@@ -33,6 +33,7 @@ from booksync.errors import (
     ProviderError,
     Rejected,
     RemoteNotFound,
+    TransientError,
     error_entry,
 )
 from booksync.providers.declaration import AnyDeclaration
@@ -116,8 +117,6 @@ class InvoiceSync:
         try:
             self._run(job, report)
         except (NeedsReconnection, ConnectionDown, DailyLimitReached) as exc:
-            if isinstance(exc, ConnectionDown):
-                self._mark_connection_down(job, exc)
             if isinstance(exc, DailyLimitReached):  # left pending: the sweep queues it tomorrow
                 self._connections.hold_until(job.company_id, job.provider, exc.resume_at, exc.message)
             report.outcome, report.error = Outcome.BLOCKED, exc.message
@@ -195,6 +194,13 @@ class InvoiceSync:
                 provider=job.provider,
                 fix="Reconnect the integration; waiting work resumes by itself.",
             )
+        try:
+            self._sync(job, connection, report)
+        except ConnectionDown as exc:
+            self._mark_connection_down(job, connection, exc)
+            raise
+
+    def _sync(self, job: SyncJob, connection: ConnectionModel, report: SyncReport) -> None:
         if job.kind == "customer":
             row = self._docs.get(job.company_id, DocumentKind.CUSTOMER, job.invoice_id)
             if row is None:
@@ -347,13 +353,16 @@ class InvoiceSync:
             kind = f"{job.provider}:sync_failed:{failed.error_code}"
             self._notifications.settle(job.company_id, kind, f"{row.kind} {row.doc_id}", self._clock())
 
-    def _mark_connection_down(self, job: SyncJob, exc: ConnectionDown) -> None:
-        """A 401 right after a refresh: stop auto-sync trying until the user reconnects."""
-        row = self._connections.get(job.company_id, job.provider)
-        if row is not None and row.status == ConnectionStatus.CONNECTED:
-            self._connections.mark_broken(
-                row, status=ConnectionStatus.CONNECTION_DOWN, code="unauthorized", message=exc.message
-            )
+    def _mark_connection_down(self, job: SyncJob, used: ConnectionModel, exc: ConnectionDown) -> None:
+        """A 401/403 right after a refresh: stop auto-sync trying until the user reconnects; unless
+        an admin reconnected since the job read ``used``: the refusal was the old connection's, and
+        the job is retried (the message comes back) on the new one, which stays Connected."""
+        if not self._connections.mark_down(used, message=exc.message):
+            raise TransientError(
+                f"{provider_label(job.provider)} refused the connection this {job.kind}'s sync used, "
+                "and it was reconnected since; the sync is retried with the new connection.",
+                provider=job.provider,
+            ) from exc
 
     def currencies(
         self, connection: ConnectionModel, provider: AccountingProvider, *, fresh: bool = False
