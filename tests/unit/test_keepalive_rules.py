@@ -111,7 +111,24 @@ def test_a_grant_ending_within_the_warning_window_warns_with_the_days_left() -> 
     assert report == KeepAliveReport(refreshed=2, warned=1)
     (key,) = notifications.raised
     assert key == ("ending", "quickbooks:refresh_expiring")
-    assert "ends in 3 day(s)" in notifications.raised[key]["message"]
+    assert notifications.raised[key]["message"] == (
+        "The QuickBooks authorization for this company ends in 3 day(s) and cannot be extended."
+    )
+
+
+def test_a_refresh_token_that_lapses_only_when_idle_is_not_said_to_end() -> None:
+    """Xero's declaration: its refresh tokens lapse after 60 days unused and each refresh extends
+    them; the warning says so instead of "cannot be extended" (QuickBooks' hard end, above)."""
+    connections = InMemoryConnections(connection("idle", provider="xero", expires_in_days=3.5))
+    notifications = InMemoryNotifications()
+    report = keeper(connections, notifications, [], providers=("xero",)).run()
+    assert report == KeepAliveReport(refreshed=1, warned=1)
+    raised = notifications.raised[("idle", "xero:refresh_expiring")]
+    assert raised["message"] == (
+        "The Xero authorization for this company lapses if it is not used for 3 more day(s); "
+        "every refresh extends it."
+    )
+    assert "cannot be extended" not in raised["message"] and "lapses if it goes unused" in raised["title"]
 
 
 def test_each_provider_the_registry_names_is_read_and_no_other() -> None:

@@ -249,6 +249,10 @@ class ProviderDeclaration(Generic[S]):
     account_parameter: str | None = None
     # Whether its refresh tokens lapse unless used (the keep-alive refreshes them), by its settings.
     refresh_lapses: Callable[[S], bool] = field(default=lambda _settings: False)
+    # What its refresh tokens' end (``refresh_expires_at``) is: False, a hard end no refresh
+    # pushes back (Intuit's 5 years, Square's PKCE 90 days); True, a lapse after so long unused,
+    # which every refresh extends (Xero: 60 days). The keep-alive's warning says which.
+    refresh_lapse_when_idle: bool = False
     # The text it keeps whole per document field (none declared: no limit of its own).
     text_limits: TextLimits = field(default_factory=TextLimits)
     # With INCOME_ACCOUNT_PER_ITEM: the names its charts give the usual income account, most

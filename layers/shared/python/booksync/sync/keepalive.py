@@ -16,6 +16,7 @@ from typing import Protocol
 
 from booksync.errors import BooksyncError, NeedsReconnection
 from booksync.providers.profile import provider_label
+from booksync.providers.registry import declaration
 from booksync.store.connections import ConnectionStatus
 from booksync.store.models import ConnectionModel
 
@@ -104,13 +105,28 @@ class KeepAlive:
             return
         days = max(0, int((float(expires) - self._clock()) // 86_400))
         label = provider_label(row.provider)
+        if declaration(row.provider).refresh_lapse_when_idle:  # a lapse when unused, not an end
+            title = f"{label}'s authorization lapses if it goes unused"
+            message = (
+                f"The {label} authorization for this company lapses if it is not used for {days} "
+                "more day(s); every refresh extends it."
+            )
+            fix = (
+                f"Nothing to do while booksync keeps refreshing it; if {label} stops accepting it, "
+                f"reconnect {label} (Settings > Integrations > Reconnect)."
+            )
+        else:
+            title = f"{label} will need to be reconnected soon"
+            message = (
+                f"The {label} authorization for this company ends in {days} day(s) and cannot be extended."
+            )
+            fix = f"Reconnect {label} (Settings > Integrations > Reconnect) before then."
         self._notifications.raise_once(
             row.company_id,
             f"{row.provider}:refresh_expiring",
-            title=f"{label} will need to be reconnected soon",
-            message=f"The {label} authorization for this company ends in {days} day(s) "
-            "and cannot be extended.",
-            fix=f"Reconnect {label} (Settings > Integrations > Reconnect) before then.",
+            title=title,
+            message=message,
+            fix=fix,
             now=self._clock(),
         )
         report.warned += 1

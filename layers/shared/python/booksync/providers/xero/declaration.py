@@ -192,6 +192,7 @@ DECLARATION = ProviderDeclaration[XeroSettings](
     account_on_redirect=None,
     # Xero's refresh tokens lapse after 60 days unused.
     refresh_lapses=lambda _settings: True,
+    refresh_lapse_when_idle=True,  # each refresh extends them: no hard end
     income_account_names=INCOME_ACCOUNT_NAMES,
     # A payment is made into an account Xero names (a bank account, or one that takes payments):
     # none is Xero's default, so payments wait until an admin chooses it.
