@@ -85,8 +85,10 @@ def test_the_payout_functions_calls_end_before_it_does(monkeypatch: pytest.Monke
         monkeypatch.setenv(name, value)
     job = payout_deposits(PayoutDepositSettings.from_env())
     http.bind_lambda_deadline(Context())
-    square = job._square_for("acme")
-    books = job._provider_for(ConnectionModel("acme", "quickbooks", account_id="9130", status="connected"))
+    square = job.parts.square_for("acme")
+    books = job.parts.provider_for(
+        ConnectionModel("acme", "quickbooks", account_id="9130", status="connected")
+    )
     assert isinstance(books, QuickBooksProvider)
     for client in (square.http, books._client.http):
         assert client.deadline is not None and client.deadline() == 12.0, client
