@@ -355,3 +355,28 @@ def test_an_edit_between_a_lost_create_answer_and_the_retry_reaches_the_books(wo
     (remote,) = world.provider.objects["invoice"].values()
     assert remote.data["total"] == edited.total == Decimal("450.00")
     assert world.provider.writes["create_invoice"] == 1
+
+
+def test_a_job_that_read_the_invoice_before_another_synced_it_sends_no_update(
+    world: SimpleNamespace,
+) -> None:
+    # Found by the Xero soak: a job that read the invoice unlinked (a redelivery racing its twin)
+    # found the create already done by the twin, which had also recorded a payment on it, and
+    # "brought it up to date" with the very content it holds: an update that changes nothing costs
+    # a call, and Xero refuses any update of an invoice with a payment on it.
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.service.put_payment(COMPANY, builders.payment())
+    stale = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1")  # what the slow twin read
+    assert world.engine().run(job()).outcome == "synced"
+    original_get = world.docs.get
+    reads = [stale]  # the job's first read of the invoice is the stale one; later reads are fresh
+    world.docs.get = lambda company, kind, doc_id: (
+        reads.pop()
+        if reads and (kind, doc_id) == (DocumentKind.INVOICE, "inv-1")
+        else original_get(company, kind, doc_id)
+    )
+    calls = dict(world.provider.writes)
+    assert world.engine().run(job()).outcome == "synced"
+    world.docs.get = original_get
+    assert world.provider.writes == calls, "an unchanged invoice costs no write"
+    assert len(world.provider.objects["invoice"]) == len(world.provider.objects["payment"]) == 1

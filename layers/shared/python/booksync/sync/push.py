@@ -120,6 +120,17 @@ class Pusher:
     ) -> RemoteObject:
         if result.created:
             return result.remote
+        # Linked meanwhile by a job that read the document after this one did (a redelivery, a
+        # payment across invoices), with this very content: the books hold it as it stands, and an
+        # update that changes nothing costs a call (Xero refuses any once a payment is on it).
+        fresh = self._context.documents.get(self._context.company, kind, row.doc_id)
+        stored = fresh.link(self._context.provider) if fresh is not None else None
+        if (
+            stored is not None
+            and stored.remote_id == result.remote.id
+            and stored.pushed_hash == row.content_hash
+        ):
+            return RemoteObject(id=stored.remote_id, version=stored.version)
         # Created by an earlier attempt (found by lookup, or its intent already done): it holds
         # the content of that attempt, which an edit since may have changed. Push ours on top.
         current = get(result.remote.id)
