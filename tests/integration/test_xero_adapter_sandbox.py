@@ -252,6 +252,32 @@ def test_payments_cover_the_invoice_into_the_chosen_account_then_it_reads_paid(o
     assert "payments" in unset.value.fix and "settings" in unset.value.fix
 
 
+@pytest.mark.parametrize("paid", ["100.00", "380.00"])  # part paid (AUTHORISED), all paid (PAID)
+def test_an_edit_of_an_invoice_with_a_payment_is_refused_with_the_fix_and_lands_once_it_is_removed(
+    org: Org, paid: str
+) -> None:
+    payment, pay, _ = _paid(org)
+    created = org.adapter.create_payment(
+        payment.model_copy(update={"amount": Decimal(paid)}), pay, idempotency_key="k-p"
+    )
+    invoice, refs = _linked(org)
+    edited = _invoice(lines=[{"item_id": "i-1", "quantity": "3", "unit_price": "150.00"}])
+    remote = org.adapter.get_invoice(pay.invoice_id)
+    assert remote is not None
+
+    with pytest.raises(Rejected) as refused:
+        org.adapter.update_invoice(remote, edited, refs, idempotency_key="k-edit")
+
+    assert type(refused.value) is Rejected  # a person acts: not retried, never a duplicate name
+    assert "remove the payment in Xero" in refused.value.fix
+    assert "record the change there yourself" in refused.value.fix
+    assert Decimal(str(org.ledger("invoices")[0]["Total"])) == invoice.total  # nothing half-done
+    # The payment removed in Xero, the same edit (kept in booksync, synced again) lands.
+    org.adapter._client.update("Payments", created.id, {"Status": "DELETED"}, idempotency_key="k-del")
+    again = org.adapter.update_invoice(remote, edited, refs, idempotency_key="k-edit-2")
+    assert again.total == edited.total == Decimal("450.00")
+
+
 def test_a_refund_is_a_credit_note_paid_out_once_whichever_answer_is_lost(org: Org) -> None:
     """Two writes (the credit note, the payment out of it), each committed with its answer lost
     and retried after Xero has forgotten its Idempotency-Key (6 minutes): one note, paid once."""

@@ -3,7 +3,8 @@
 - 400 ``{"ErrorNumber": 10, "Type": "ValidationException", "Message", "Elements": [{...,
   "ValidationErrors": [{"Message"}]}]}``: ``Rejected`` with Xero's messages (a name or item code
   another record holds: ``DuplicateName``, which the engine answers by linking or by a name of
-  the document's own, as QuickBooks' 6240);
+  the document's own, as QuickBooks' 6240; a change to an invoice with a payment on it: its fix
+  says to remove the payment in Xero or record the change there);
 - 401 (``TokenExpired``, ``AuthorizationUnsuccessful``) after one refreshed token, and 403
   ``AuthenticationUnsuccessful`` (the tenant is not, or no longer, connected to the grant):
   ``ConnectionDown``;
@@ -45,6 +46,14 @@ NUMBER_TAKEN = "Invoice # must be unique"
 NUMBER_TAKEN_FIX = (
     f"Another invoice in {LABEL} holds this number, perhaps one voided or deleted there ({LABEL} "
     "keeps their numbers): give the invoice a new number in booksync, then sync again."
+)
+# Xero refuses any change to an invoice a payment (or credit note) is allocated to, and to one it
+# reads PAID (the sandbox's wording of both; providers.md 7.1): a person acts, in Xero.
+PAID_REFUSALS = ("has a payment or credit note allocated to it", "status of PAID", "it is PAID")
+PAID_FIX = (
+    f"{LABEL} keeps an invoice with a payment on it as it is: remove the payment in {LABEL}, or "
+    "record the change there yourself. booksync keeps the change and sends it when the invoice is "
+    "synced again after the payment is removed."
 )
 # What Xero says when a record's unique name or code is taken (contacts: among active contacts).
 _TAKEN = ("is already assigned to another", "already exists")
@@ -146,7 +155,13 @@ def refusal(said: str, entity: str, tail: str = "", common: Mapping[str, Any] | 
             provider=PROVIDER,
             **extra,
         )
-    fix = NUMBER_TAKEN_FIX if NUMBER_TAKEN in said else GENERIC_FIX
+    fix = (
+        NUMBER_TAKEN_FIX
+        if NUMBER_TAKEN in said
+        else PAID_FIX
+        if any(paid in said for paid in PAID_REFUSALS)
+        else GENERIC_FIX
+    )
     return Rejected(f"{LABEL} rejected the {entity}: {said}{tail}", fix=fix, provider=PROVIDER, **extra)
 
 
