@@ -380,3 +380,21 @@ def test_a_job_that_read_the_invoice_before_another_synced_it_sends_no_update(
     world.docs.get = original_get
     assert world.provider.writes == calls, "an unchanged invoice costs no write"
     assert len(world.provider.objects["invoice"]) == len(world.provider.objects["payment"]) == 1
+
+
+def test_an_update_the_books_refuse_is_said_once_and_the_edit_lands_when_synced_again(
+    world: SimpleNamespace,
+) -> None:
+    # Xero refuses any change to an invoice with a payment on it, until the payment is removed there.
+    world.service.put_invoice(COMPANY, builders.invoice())
+    world.engine().run(job())
+    edited = builders.invoice(lines=[{"item_id": "i-1", "quantity": "3", "unit_price": "150.00"}])
+    world.service.put_invoice(COMPANY, edited)
+    world.provider.fail_next("update_invoice", "rejected")
+    assert world.engine().run(job()).outcome == "failed"
+    row = world.docs.get(COMPANY, DocumentKind.INVOICE, "inv-1")
+    assert row.pending_bucket is None, "said once: no sweep sends it again by itself"
+    assert row.link("quickbooks").pushed_hash != row.content_hash, "the edit is kept, not marked sent"
+    assert world.engine().run(job()).outcome == "synced"  # synced again once the books take it
+    (remote,) = world.provider.objects["invoice"].values()
+    assert remote.data["total"] == edited.total == Decimal("450.00")
