@@ -584,14 +584,10 @@ def pending_rows() -> list[DocumentModel]:
 
 
 # -- the soak ---------------------------------------------------------------------------------------
-# Xero's books are in SOAK_BOOKS (the bench connects through them) but not soaked yet: Xero
-# refuses any update of an invoice that has a payment (400 "This document cannot be edited as it
-# has a payment or credit note allocated to it"), which the Xero adapter does not handle yet
-# (issue 15). Run for Xero without the data's edits (2026-12-07, 60 invoices): with the sandbox
-# ignoring Idempotency-Key every check held (faults, kills, exactly once, amounts); with it
-# honoured, one invoice (inv-35) still failed on that 400: its job updated it after a payment
-# was on it, though the data never edited it.
-SOAKED = ["quickbooks"]
+# Xero refuses any update of an invoice that has a payment (400 "This document cannot be edited as
+# it has a payment or credit note allocated to it"): booksync sends none for an unchanged invoice
+# (a job that read it before its twin synced it and paid it no longer "brings it up to date").
+SOAKED = ["quickbooks", "xero"]
 
 
 @pytest.mark.parametrize("provider", SOAKED)
@@ -613,6 +609,10 @@ def test_soak_nothing_lost_nothing_written_twice(
     books.honour_keys(keys == "honoured")
     rand = random.Random(SEED)
     data = build_dataset(rand, soak_size())
+    if provider == "xero":
+        # Xero refuses any change to an invoice with a payment on it (the adapter's sandbox test
+        # shows that refusal and its fix): the invoices its soak edits are not paid.
+        _unpaid_edits(data)
     api = stack.services.documents
     for number, (action, probability, extra) in enumerate(FAULTS):
         stack.control.add_fault(
@@ -673,6 +673,20 @@ def test_soak_nothing_lost_nothing_written_twice(
     assert set(KILL_PROBABILITIES) == set(KILL_POINTS)
     rare_kills = {p for p in KILL_POINTS if stats.kills[p] < FLOOR}
     assert not rare_kills, f"kill points taken fewer than {FLOOR} times: {rare_kills}"
+
+
+def _unpaid_edits(data: Dataset) -> None:
+    """The payments (and their refunds) of the invoices the data edits left out."""
+    edited = {invoice.id for invoice in data.edits}
+
+    def kept(payment: Payment) -> bool:
+        return not edited & set(payment.invoice_ids)
+
+    data.payments = {pid: p for pid, p in data.payments.items() if kept(p)}
+    data.late_payments = [p for p in data.late_payments if kept(p)]
+    paid = {*data.payments, *(p.id for p in data.late_payments)}
+    data.refunds = {rid: r for rid, r in data.refunds.items() if r.payment_id in paid}
+    data.late_refunds = [r for r in data.late_refunds if r.payment_id in paid]
 
 
 def put_documents(api: Any, data: Dataset) -> None:
