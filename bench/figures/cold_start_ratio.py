@@ -49,6 +49,9 @@ PLAUSIBLE: dict[str, str] = {
     "SQUARE_APPLICATION_SECRET_PARAM": "/booksync/dev/square/application-secret",
     "SQUARE_WEBHOOK_SIGNATURE_KEY_PARAM": "/booksync/dev/square/webhook-signature-key",
     "SQUARE_WEBHOOK_NOTIFICATION_URL": "https://api.example.com/webhooks/square",
+    "XERO_CLIENT_ID": "0A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D",
+    "XERO_CLIENT_SECRET_PARAM": "/booksync/dev/xero/client-secret",
+    "XERO_WEBHOOK_KEY_PARAM": "/booksync/dev/xero/webhook-key",
 }
 
 # Credentials and endpoints that keep the AWS SDKs off the network: nothing listens on the
