@@ -38,7 +38,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         job = parse_catalog_job(record.body)
-        report = engine()[0].run(job, lambda: context.get_remaining_time_in_millis() / 1000)
+        try:
+            report = engine()[0].run(job, lambda: context.get_remaining_time_in_millis() / 1000)
+        except Exception:
+            # Powertools keeps a failed record's exception to its debug log: say it where it is read.
+            logger.exception("catalog job step failed, redelivered", extra={"run_id": job.run_id})
+            raise
         result = {"run_id": report.run_id, "status": report.status, "counts": dict(report.counts)}
         logger.info("catalog job step done", extra=result)
         return result
