@@ -131,6 +131,9 @@ def test_with_several_books_connected_invoices_wait_saying_which_to_disconnect(a
     status, listed, _ = api.call("GET", "/integrations", claims=member())
     square = next(i for i in listed if i["provider"] == "square")
     assert square["waiting_for"] is None
+    patch = {"auto_sync_items": True}
+    status, saved, _ = api.call("PATCH", "/integrations/quickbooks/settings", patch, claims=admin())
+    assert status == 200 and "every invoice waits until one remains" in saved["waiting_for"], saved
 
     connect("memory", status="disconnected")
     assert swept(api) == [("inv-1", "quickbooks")]

@@ -413,7 +413,7 @@ class Integrations:
         self._connections.disconnect(row, now=self._clock())
         if row.account_id:  # another company may connect this account now
             self._connections.release_account(provider, row.account_id, company_id)
-        return {**self._describe(provider, self._connections.get(company_id, provider)), "revoked": revoked}
+        return {**self._card(company_id, provider), "revoked": revoked}
 
     def _revoke(self, row: ConnectionModel) -> bool:
         """Best effort: a grant the provider already dropped must not keep the user connected here."""
@@ -448,9 +448,7 @@ class Integrations:
         drifted = self._docs.drifted_counts(company_id, provider, DRIFT_CHANGES)
         return {**described, "drift": drift_summary(provider, drifted)}
 
-    def _describe(
-        self, provider: str, row: ConnectionModel | None, books: Sequence[str] = ()
-    ) -> dict[str, Any]:
+    def _describe(self, provider: str, row: ConnectionModel | None, books: Sequence[str]) -> dict[str, Any]:
         """``books``: the company's accounting connections (not disconnected); with several, each
         says it waits, and why (``waiting_for``)."""
         status = row.status if row is not None else ConnectionStatus.DISCONNECTED
@@ -514,7 +512,13 @@ class Integrations:
         if changes:
             # Only the settings: a full save could overwrite tokens a worker just refreshed.
             self._connections.update_settings(row, changes)
-        return self._describe(provider, row)
+        return self._card(company_id, provider)
+
+    def _card(self, company_id: str, provider: str) -> dict[str, Any]:
+        """The provider's card as it stands, said with the company's other books in mind."""
+        rows = self._connections.list_for_company(company_id)
+        row = next((r for r in rows if r.provider == provider), None)
+        return self._describe(provider, row, _books(rows))
 
     # -- sync state of documents -----------------------------------------------------------------
     def invoice_badges(self, company_id: str, provider: str, *, days: int = 7) -> list[dict[str, Any]]:
