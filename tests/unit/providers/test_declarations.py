@@ -45,11 +45,14 @@ def settings(monkeypatch: pytest.MonkeyPatch, **extra: str) -> ApiSettings:
 
 def test_an_unknown_provider_is_refused_naming_the_ones_booksync_knows() -> None:
     with pytest.raises(NotFoundError) as refused:
-        registry.declaration("wave")
-    assert refused.value.message == "booksync knows no provider 'wave' (it knows quickbooks, square, xero)."
-    assert refused.value.fix == "Use one of: quickbooks, square, xero."
-    with pytest.raises(NotFoundError, match="it knows quickbooks, square, xero"):
-        provider_label("freshbooks")  # labels too come from declarations only
+        registry.declaration("sage")
+    assert (
+        refused.value.message
+        == "booksync knows no provider 'sage' (it knows freshbooks, quickbooks, square, xero)."
+    )
+    assert refused.value.fix == "Use one of: freshbooks, quickbooks, square, xero."
+    with pytest.raises(NotFoundError, match="it knows freshbooks, quickbooks, square, xero"):
+        provider_label("sage")  # labels too come from declarations only
 
 
 def test_jobs_name_an_accounting_provider_the_registry_knows() -> None:
@@ -68,7 +71,7 @@ def test_the_declarations_say_what_each_provider_is_and_allows() -> None:
         "payments",
         "Square",
     )
-    assert registry.REGISTRY.names("accounting") == ("quickbooks", "xero")
+    assert registry.REGISTRY.names("accounting") == ("freshbooks", "quickbooks", "xero")
     assert registry.REGISTRY.names("payments") == ("square",)
     # Intuit's throttles per realm and app; no daily cap.
     assert quickbooks.limits == Limits(max_concurrent=10, requests_per_minute=500, batches_per_minute=40)
@@ -103,6 +106,38 @@ def test_xero_declares_what_it_has_and_its_day_by_the_apps_tier(monkeypatch: pyt
     monkeypatch.setenv("XERO_DAY_LIMIT", "2000")
     with pytest.raises(ConfigurationError, match="XERO_DAY_LIMIT"):
         xero_module._day_limit()
+
+
+def test_freshbooks_declares_no_key_of_its_own_and_modest_settable_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No versions, no batch writes, no income account per item (FreshBooks items carry none),
+    one payment per invoice; the business chosen after consent; its unpublished limits kept
+    modest and settable (FRESHBOOKS_MAX_CONCURRENT, FRESHBOOKS_REQUESTS_PER_MINUTE)."""
+    freshbooks = registry.declaration("freshbooks")
+    assert (freshbooks.kind, freshbooks.label, freshbooks.account_on_redirect) == (
+        "accounting",
+        "FreshBooks",
+        None,
+    )
+    assert Capability.ORGANISATION_CHOICE in freshbooks.capabilities
+    assert not freshbooks.capabilities & {
+        Capability.BATCH_WRITES,
+        Capability.VERSIONS,
+        Capability.PAYMENTS_ACROSS_INVOICES,
+        Capability.INCOME_ACCOUNT_PER_ITEM,
+        Capability.DEPOSITS,
+    }
+    assert freshbooks.limits == Limits(max_concurrent=2, requests_per_minute=120)
+    assert freshbooks.profile.account_id_key == "account" and not freshbooks.payment_account_required
+    from booksync.providers.freshbooks import declaration as freshbooks_module
+
+    monkeypatch.setenv("FRESHBOOKS_MAX_CONCURRENT", "4")
+    monkeypatch.setenv("FRESHBOOKS_REQUESTS_PER_MINUTE", "30")
+    assert freshbooks_module._limits() == Limits(max_concurrent=4, requests_per_minute=30)
+    monkeypatch.setenv("FRESHBOOKS_MAX_CONCURRENT", "0")
+    with pytest.raises(ConfigurationError, match="FRESHBOOKS_MAX_CONCURRENT"):
+        freshbooks_module._limits()
 
 
 def test_an_accounting_declaration_without_limits_or_adapter_is_refused() -> None:
@@ -150,7 +185,10 @@ def test_a_declared_provider_joins_the_registry_and_the_not_supported_message_na
         builders=Builders(oauth=lambda _s: SimpleNamespace(), adapter=lambda _s, _a, _t: SimpleNamespace()),
     )
     grown = registry.REGISTRY.with_declaration(books)
-    assert grown.names("accounting") == ("quickbooks", "xero", "books") and grown.get("books") is books
+    assert (
+        grown.names("accounting") == ("freshbooks", "quickbooks", "xero", "books")
+        and grown.get("books") is books
+    )
     refused = books.not_supported(Capability.REFUNDS, "refund r-1")
     assert refused.message == "Recording refunds is not supported by Plain Books (refund r-1)."
     assert refused.code == "not_supported" and not refused.retryable and refused.provider == "books"

@@ -421,6 +421,40 @@ class XeroSettings(_Settings):
         return client_id, secret
 
 
+class FreshBooksSettings(_Settings):
+    """The FreshBooks app (``providers/freshbooks/declaration.py``). The secret lives in SSM;
+    locally it may be a variable."""
+
+    client_id: str | None = Field(alias="FRESHBOOKS_CLIENT_ID", default=None)
+    client_secret_param: str | None = Field(alias="FRESHBOOKS_CLIENT_SECRET_PARAM", default=None)
+    client_secret_value: str | None = Field(alias="FRESHBOOKS_CLIENT_SECRET", default=None, repr=False)
+    auth_url: str = Field(alias="FRESHBOOKS_AUTH_URL", default="https://auth.freshbooks.com/oauth/authorize")
+    token_url: str = Field(
+        alias="FRESHBOOKS_TOKEN_URL", default="https://api.freshbooks.com/auth/oauth/token"
+    )
+    revoke_url: str = Field(
+        alias="FRESHBOOKS_REVOKE_URL", default="https://api.freshbooks.com/auth/oauth/revoke"
+    )
+    # Identity (/auth/api/v1/users/me) and the accounting resources live under this root.
+    api_base_url: str = Field(alias="FRESHBOOKS_API_BASE_URL", default="https://api.freshbooks.com")
+    # FreshBooks publishes no rate limits (providers.md 3.5, 7.2): booksync keeps its requests to
+    # one business modest, and honours a 429's Retry-After.
+    max_concurrent: int = Field(alias="FRESHBOOKS_MAX_CONCURRENT", default=2, ge=1, le=10)
+    requests_per_minute: int = Field(alias="FRESHBOOKS_REQUESTS_PER_MINUTE", default=120, ge=1, le=1000)
+
+    def credentials(self) -> tuple[str, str]:
+        """The client id and secret, refused when unset or placeholders."""
+        client_id = require_credential("FRESHBOOKS_CLIENT_ID", self.client_id)
+        secret = secret_credential(
+            "FRESHBOOKS_CLIENT_SECRET",
+            self.client_secret_value,
+            "FRESHBOOKS_CLIENT_SECRET_PARAM",
+            self.client_secret_param,
+            holds="the FreshBooks app's client secret",
+        )
+        return client_id, secret
+
+
 class SquareWebhookSettings(_Settings):
     """POST /webhooks/square: only what verifying and queueing a delivery needs."""
 

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from booksync.sync.rate_limits import RequestGate
 
 
+def _freshbooks() -> AnyDeclaration:
+    from booksync.providers.freshbooks.declaration import DECLARATION
+
+    return DECLARATION
+
+
 def _quickbooks() -> AnyDeclaration:
     from booksync.providers.quickbooks.declaration import DECLARATION
 
@@ -40,6 +46,7 @@ def _xero() -> AnyDeclaration:
 
 # Loaded on first use: a function imports only the declarations it asks for.
 _DECLARED: Mapping[str, Callable[[], AnyDeclaration]] = {
+    "freshbooks": _freshbooks,
     "quickbooks": _quickbooks,
     "square": _square,
     "xero": _xero,

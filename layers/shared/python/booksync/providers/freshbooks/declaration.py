@@ -1,0 +1,77 @@
+"""FreshBooks, declared once (``booksync.providers.declaration``).
+
+FreshBooks has no idempotency key (providers.md 3, 7.2): every write is claimed as an intent
+first and, after an uncertain outcome, looked up by what FreshBooks can search on before anything
+is created again (the adapter's ``find_*``). Its rate limits are unpublished: booksync keeps its
+requests to one business modest (``FRESHBOOKS_MAX_CONCURRENT``, ``FRESHBOOKS_REQUESTS_PER_MINUTE``)
+and honours a 429's Retry-After (``providers/http.py``)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING, cast
+
+from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
+from booksync.providers.freshbooks import LABEL, PROVIDER
+from booksync.providers.profile import ProviderProfile
+from booksync.settings import FreshBooksSettings
+
+if TYPE_CHECKING:
+    from booksync.providers.port import AccountingProvider, OAuthClient, TokenSource
+    from booksync.sync.rate_limits import RequestGate
+
+_LIMIT_SETTINGS = ("FRESHBOOKS_MAX_CONCURRENT", "FRESHBOOKS_REQUESTS_PER_MINUTE")
+
+
+def _limits() -> Limits:
+    """Per business: the requests in flight and a minute its settings allow (none published)."""
+    settings = FreshBooksSettings.from_env({k: v for k, v in os.environ.items() if k in _LIMIT_SETTINGS})
+    return Limits(max_concurrent=settings.max_concurrent, requests_per_minute=settings.requests_per_minute)
+
+
+LIMITS = _limits()
+
+
+def _oauth(settings: FreshBooksSettings) -> OAuthClient:
+    # providers/freshbooks/oauth.py (issue 16's connect part) builds it from the same settings.
+    module = importlib.import_module("booksync.providers.freshbooks.oauth")
+    return cast("OAuthClient", module.FreshBooksOAuth.from_settings(settings))
+
+
+def _adapter(
+    settings: FreshBooksSettings, account_id: str, tokens: TokenSource, gate: RequestGate | None
+) -> AccountingProvider:
+    # providers/freshbooks/adapter.py, over its client.py.
+    module = importlib.import_module("booksync.providers.freshbooks.adapter")
+    return cast("AccountingProvider", module.FreshBooksProvider.build(settings, account_id, tokens, gate))
+
+
+PROFILE = ProviderProfile(
+    label=LABEL,
+    name_rules=f"{LABEL} keeps a client's organisation, first and last name and an item's name "
+    "as given, without control characters",
+    multicurrency_setting="each client's currency (Settings > Client Settings)",
+    account_id_key="account",
+    tax_settings=f"the taxes of the business in {LABEL} (two at most on a line, as percentages)",
+)
+
+
+DECLARATION = ProviderDeclaration[FreshBooksSettings](
+    name=PROVIDER,
+    kind="accounting",
+    profile=PROFILE,
+    # No versions, no batch writes, no income account per item (FreshBooks items carry none),
+    # one payment per invoice (the core splits a payment across invoices).
+    capabilities=frozenset(
+        {
+            Capability.PAYMENTS,
+            Capability.ORGANISATION_CHOICE,  # /users/me may list several businesses
+        }
+    ),
+    limits=LIMITS,
+    read_settings=FreshBooksSettings.from_env,
+    builders=Builders(oauth=_oauth, adapter=_adapter),
+    # The business comes from /users/me after the consent, not on the redirect.
+    account_on_redirect=None,
+)
