@@ -298,6 +298,25 @@ for _function in (
     "XeroEventsFunction",
 ):
     FUNCTION_ENV[_function] |= XERO_ENV
+# The FreshBooks app, in every function that calls FreshBooks (connect, sync, Sync Now, setup, the
+# sweep's disconnect and token work).
+FRESHBOOKS_ENV = {
+    "FRESHBOOKS_API_BASE_URL",
+    "FRESHBOOKS_AUTH_URL",
+    "FRESHBOOKS_TOKEN_URL",
+    "FRESHBOOKS_REVOKE_URL",
+    "FRESHBOOKS_CLIENT_ID",
+    "FRESHBOOKS_CLIENT_SECRET_PARAM",
+}
+FRESHBOOKS_TOKEN_FUNCTIONS = {
+    "ApiFunction",
+    "SetupApiFunction",
+    "SyncInvoiceFunction",
+    "SyncCatalogFunction",
+    "SchedulerFunction",
+}
+for _function in FRESHBOOKS_TOKEN_FUNCTIONS:
+    FUNCTION_ENV[_function] |= FRESHBOOKS_ENV
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
 QUEUE_ENV = {
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
@@ -750,6 +769,19 @@ def test_square_token_functions_read_the_square_secret_and_share_one_oauth_flow(
         assert bool(attached) == (name in SQUARE_TOKEN_FUNCTIONS) == ("SQUARE_OAUTH_FLOW" in env), name
         if name in SQUARE_TOKEN_FUNCTIONS:
             assert env["SQUARE_OAUTH_FLOW"] == {"Ref": "SquareOAuthFlow"}, name
+
+
+def test_freshbooks_token_functions_read_the_freshbooks_secret(template: dict[str, Any]) -> None:
+    for name, function in functions(template).items():
+        env = function["Properties"]["Environment"]["Variables"]
+        attached = {"FreshBooksClientSecretReadPolicy"} & references(
+            function["Properties"].get("Policies", [])
+        )
+        assert (
+            bool(attached)
+            == (name in FRESHBOOKS_TOKEN_FUNCTIONS)
+            == ("FRESHBOOKS_CLIENT_SECRET_PARAM" in env)
+        ), name
 
 
 ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}

@@ -441,6 +441,17 @@ class FreshBooksSettings(_Settings):
     # one business modest, and honours a 429's Retry-After.
     max_concurrent: int = Field(alias="FRESHBOOKS_MAX_CONCURRENT", default=2, ge=1, le=10)
     requests_per_minute: int = Field(alias="FRESHBOOKS_REQUESTS_PER_MINUTE", default=120, ge=1, le=1000)
+    # Space-separated ``user:<object>:<read|write>``; empty: the scopes registered for the app.
+    scopes: str = Field(
+        alias="FRESHBOOKS_SCOPES",
+        default="user:profile:read user:clients:read user:clients:write user:billable_items:read "
+        "user:billable_items:write user:invoices:read user:invoices:write user:payments:read "
+        "user:payments:write user:credit_notes:read user:credit_notes:write user:taxes:read",
+    )
+
+    @property
+    def scope_list(self) -> tuple[str, ...]:
+        return tuple(self.scopes.split())
 
     def credentials(self) -> tuple[str, str]:
         """The client id and secret, refused when unset or placeholders."""

@@ -11,11 +11,12 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from booksync.errors import NeedsReconnection, Rejected, TransientError
-from booksync.providers.http import HttpClient, response_json
+from booksync.errors import ConfigurationError, NeedsReconnection, Rejected, TransientError
+from booksync.providers.http import HttpClient, redact, response_json
 from booksync.providers.port import Organisation, TokenSet
 from booksync.providers.profile import profile
 
@@ -58,6 +59,20 @@ def token_call(
     return response_json(response), asked_at
 
 
+def oauth_error(response: httpx.Response) -> str | None:
+    """The ``error`` of an OAuth answer (RFC 6749 5.2: ``invalid_grant``...), None without one."""
+    body = response_json(response)
+    return str(body.get("error") or "") or None if isinstance(body, dict) else None
+
+
+def lifetime(value: Any, default: timedelta) -> timedelta:
+    """A token answer's ``expires_in`` (seconds) as a duration; ``default`` where it is missing."""
+    try:
+        return timedelta(seconds=float(value))
+    except (TypeError, ValueError):
+        return default
+
+
 def token_answer(body: Any, *, label: str, provider: str) -> dict[str, Any]:
     """The token answer, which must carry an access token (else the outcome is unknown)."""
     if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
@@ -92,6 +107,51 @@ def grant_refused(*, label: str, provider: str, said: str, status: int, fix: str
         provider_code="invalid_grant",
         status=status,
         fix=fix,
+    )
+
+
+@dataclass(frozen=True)
+class AppWords:
+    """What a provider's sign-in refusals say: its label and key, the settings naming its app and
+    how to set them, how to reconnect, and what to check when the sign-in itself is refused."""
+
+    label: str
+    provider: str
+    app_settings: str  # "XERO_CLIENT_ID and XERO_CLIENT_SECRET (...)"
+    app_fix: str
+    reconnect_fix: str
+    redirect_fix: str
+    said_keys: tuple[str, ...] = ("error_description",)  # where its answer explains itself
+
+
+def oauth_refusal(
+    response: httpx.Response, words: AppWords, *, secrets: tuple[str | None, ...]
+) -> NeedsReconnection | ConfigurationError | Rejected:
+    """An OAuth endpoint's refusal in booksync's words: ``invalid_grant`` is Needs Reconnection,
+    an unknown client a configuration error naming the app's settings, the rest a refused sign-in.
+    ``secrets`` never reach the message."""
+    body = response_json(response)
+    error = oauth_error(response)
+    found = (body.get(key) for key in words.said_keys) if isinstance(body, dict) else iter(())
+    said = redact(str(next((text for text in found if text), "")), secrets)
+    status = response.status_code
+    if error == "invalid_grant":
+        return grant_refused(
+            label=words.label, provider=words.provider, said=said, status=status, fix=words.reconnect_fix
+        )
+    if error in ("invalid_client", "unauthorized_client"):
+        return ConfigurationError(
+            f"{words.label} does not recognise the app's client id or secret ({error}): "
+            f"check {words.app_settings}",
+            fix=words.app_fix,
+        )
+    return sign_in_refused(
+        label=words.label,
+        provider=words.provider,
+        code=error,
+        said=said,
+        status=status,
+        fix=words.redirect_fix,
     )
 
 

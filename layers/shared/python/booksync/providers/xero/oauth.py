@@ -30,12 +30,20 @@ import base64
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from booksync.errors import ConfigurationError, NeedsReconnection, TransientError
-from booksync.providers.http import HttpClient, redact, response_json
-from booksync.providers.oauth_common import grant_refused, sign_in_refused, token_answer, token_call, utcnow
+from booksync.providers.http import HttpClient, response_json
+from booksync.providers.oauth_common import (
+    AppWords,
+    lifetime,
+    oauth_error,
+    oauth_refusal,
+    token_answer,
+    token_call,
+    utcnow,
+)
 from booksync.providers.port import Organisation, TokenSet
 
 if TYPE_CHECKING:
@@ -54,6 +62,15 @@ CONNECTIONS_URL = "https://api.xero.com/connections"
 ACCESS_LIFETIME = timedelta(minutes=30)
 REFRESH_IDLE_LIFETIME = timedelta(days=60)  # a refresh token unused this long lapses
 CLIENT_SETTINGS = "XERO_CLIENT_ID and XERO_CLIENT_SECRET (XERO_CLIENT_SECRET_PARAM in AWS)"
+WORDS = AppWords(
+    label=LABEL,
+    provider=PROVIDER,
+    app_settings=CLIENT_SETTINGS,
+    app_fix=f"Set {CLIENT_SETTINGS} to the keys of the Xero app (developer.xero.com > My Apps).",
+    reconnect_fix=RECONNECT_FIX,
+    redirect_fix="Check the redirect URI registered for the Xero app, then connect again.",
+    said_keys=("error_description", "Detail"),
+)
 
 
 class XeroOAuth:
@@ -79,7 +96,7 @@ class XeroOAuth:
         if not client_id or (not client_secret and not uses_pkce):
             raise ConfigurationError(
                 f"the Xero app credentials are missing: set {CLIENT_SETTINGS}",
-                fix=f"Set {CLIENT_SETTINGS} to the keys of the Xero app (developer.xero.com > My Apps).",
+                fix=WORDS.app_fix,
             )
         if "offline_access" not in scopes:
             raise ConfigurationError(
@@ -162,7 +179,7 @@ class XeroOAuth:
             content=urlencode(self._client_form({"token": token})).encode(),
             idempotent=True,  # revoking twice ends in the same state
         )
-        if response.is_success or _oauth_error(response) == "invalid_grant":
+        if response.is_success or oauth_error(response) == "invalid_grant":
             return
         raise self._error(response, secrets=(token,))
 
@@ -245,33 +262,12 @@ class XeroOAuth:
         return TokenSet(
             access_token=body["access_token"],
             refresh_token=refresh,
-            access_expires_at=asked_at + _seconds(body.get("expires_in"), ACCESS_LIFETIME),
+            access_expires_at=asked_at + lifetime(body.get("expires_in"), ACCESS_LIFETIME),
             refresh_expires_at=asked_at + REFRESH_IDLE_LIFETIME if refresh else None,
         )
 
     def _error(self, response: httpx.Response, *, secrets: tuple[str | None, ...]) -> Exception:
-        body = response_json(response)
-        error = _oauth_error(response)
-        said = redact(
-            str(body.get("error_description") or body.get("Detail") or "") if isinstance(body, dict) else "",
-            (*secrets, self._secret),
-        )
-        status = response.status_code
-        if error == "invalid_grant":
-            return grant_refused(label=LABEL, provider=PROVIDER, said=said, status=status, fix=RECONNECT_FIX)
-        if error in ("invalid_client", "unauthorized_client"):
-            return ConfigurationError(
-                f"Xero does not recognise the app's client id or secret ({error}): check {CLIENT_SETTINGS}",
-                fix=f"Set {CLIENT_SETTINGS} to the keys of the Xero app (developer.xero.com > My Apps).",
-            )
-        return sign_in_refused(
-            label=LABEL,
-            provider=PROVIDER,
-            code=error,
-            said=said,
-            status=status,
-            fix="Check the redirect URI registered for the Xero app, then connect again.",
-        )
+        return oauth_refusal(response, WORDS, secrets=(*secrets, self._secret))
 
 
 def auth_event_id(access_token: str) -> str | None:
@@ -292,15 +288,3 @@ def auth_event_id(access_token: str) -> str | None:
 
 def _bearer(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
-
-
-def _oauth_error(response: httpx.Response) -> str | None:
-    body = response_json(response)
-    return str(body.get("error") or "") or None if isinstance(body, dict) else None
-
-
-def _seconds(value: Any, default: timedelta) -> timedelta:
-    try:
-        return timedelta(seconds=float(value))
-    except (TypeError, ValueError):
-        return default
