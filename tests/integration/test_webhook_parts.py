@@ -326,6 +326,35 @@ def test_a_secret_store_that_cannot_be_read_answers_503_and_queues_nothing(world
 
 def test_keep_refuses_an_account_no_company_holds(world: SimpleNamespace) -> None:
     assert secrets_of(world).keep("acct-unknown", "some-verifier-1") is False
+    assert secrets_of(world).amend("acct-unknown", lambda _held: "x") is False
+
+
+def _with(held: str | None, callback_id: str, verifier: str) -> str:
+    return json.dumps({**json.loads(held or "{}"), callback_id: verifier})
+
+
+@pytest.mark.parametrize("before", [None, {"cb-0": "verifier-0"}])
+def test_two_writers_amending_the_secret_at_once_lose_neither_change(
+    world: SimpleNamespace, before: dict[str, str] | None
+) -> None:
+    """A provider handing one verifier per callback (FreshBooks) has them kept as one secret,
+    amended by whichever consumer got each: a write goes only over what it read."""
+    first, second = secrets_of(world), secrets_of(world)
+    if before is not None:
+        assert first.keep("acct-a", json.dumps(before))
+    calls: list[str | None] = []
+
+    def add_one(held: str | None) -> str:
+        calls.append(held)
+        if len(calls) == 1:  # the other writer gets in between this one's read and its write
+            assert second.amend("acct-a", lambda held2: _with(held2, "cb-2", "verifier-2"))
+        return _with(held, "cb-1", "verifier-1")
+
+    assert first.amend("acct-a", add_one)
+    held = json.dumps(before) if before else None
+    assert calls == [held, _with(held, "cb-2", "verifier-2")]  # read again after the other's write
+    kept, _ = secrets_of(world).current("acct-a")
+    assert json.loads(kept or "") == {**(before or {}), "cb-2": "verifier-2", "cb-1": "verifier-1"}
 
 
 # ------------------------------------------------------------------ thin events

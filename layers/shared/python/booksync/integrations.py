@@ -124,7 +124,11 @@ class Integrations:
         deposit_account_check: Callable[[str, str, str, str], object] | None = None,
         on_payments_connected: Sequence[Callable[[Connected], object]] = (),
         states: OAuthStates | None = None,
+        on_disconnecting: Sequence[Callable[[ConnectionModel], object]] = (),
     ) -> None:
+        # Run before a connection's grant is revoked, while its tokens still work (e.g. delete
+        # the webhooks registered through the provider's API for it).
+        self._on_disconnecting = tuple(on_disconnecting)
         self._states: OAuthStates = states or OAuthStateRepository()  # the connect flow's one-time states
         # Run after a payment processor (Square) connects, e.g. record its locations.
         self._on_payments_connected = tuple(on_payments_connected)
@@ -409,6 +413,11 @@ class Integrations:
         row = self._connections.get(company_id, provider)
         if row is None or row.status == ConnectionStatus.DISCONNECTED:
             raise NotFoundError(f"{provider_label(provider)} is not connected.", fix="Nothing to disconnect.")
+        for hook in self._on_disconnecting:
+            try:
+                hook(row)
+            except Exception:  # best effort, as the revocation: the disconnect goes on
+                logger.exception("before-disconnect step failed", extra={"provider": provider})
         revoked = self._revoke(row)
         self._connections.disconnect(row, now=self._clock())
         if row.account_id:  # another company may connect this account now

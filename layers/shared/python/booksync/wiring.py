@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from booksync.payouts.sweep import PayoutSweep
     from booksync.payouts.views import PayoutViews
     from booksync.providers.bulk import CatalogProvider, Gate
-    from booksync.providers.declaration import EventConsumer
+    from booksync.providers.declaration import EventConsumer, WebhookSubscriptions
     from booksync.providers.port import AccountingProvider, OAuthClient
     from booksync.providers.square.client import SquareClient
     from booksync.security.tokens import ConnectionTokenSource
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from booksync.sync.sweep import Sweep
     from booksync.sync.worker import SyncWorker
     from booksync.webhooks.receiver import SecretLookup, WebhookReceiver
+    from booksync.webhooks.secrets import StoredWebhookSecrets
 
 # The settings of every function that decrypts a company's tokens and calls its providers.
 ProviderAccess = (
@@ -85,6 +86,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
         settings, connections, documents, on_payment_account=payments_resumed(notifications, parked)
     )
     wizard = _wizard(settings, connections, documents, accounts)
+    webhooks = ConnectionWebhooks(settings, connections)
     return ApiServices(
         documents=DocumentService(
             documents=documents,
@@ -103,7 +105,9 @@ def api_services(settings: ApiSettings) -> ApiServices:
                 lambda done: parked.resume(done.company_id),
                 lambda done: wizard.open(done.company_id, done.provider),
                 *([catalog.after_connect] if catalog is not None else []),
+                webhooks.after_connect,
             ],
+            on_disconnecting=[webhooks.before_disconnect],
             income_account_check=accounts.check_income_account,
             deposit_account_check=accounts.check_deposit_account,
             on_payments_connected=[_square_locations(settings, connections)],
@@ -500,6 +504,52 @@ def keep_alive(settings: SchedulerSettings) -> KeepAlive:
     )
 
 
+def webhook_subscriptions(
+    connection: ConnectionModel,
+    settings: ProviderAccess,
+    connections: ConnectionRepository,
+    limiter: RateLimiter | None = None,
+) -> WebhookSubscriptions | None:
+    """The webhooks ``connection``'s provider registers per connection through its API (its
+    declaration's ``WebhookParts.subscriptions``), with the company's tokens; None where the
+    provider has none (its app's settings hold the webhook)."""
+    from booksync.providers.registry import declaration
+    from booksync.webhooks.secrets import StoredWebhookSecrets
+
+    parts = declaration(connection.provider).builders.webhooks
+    if parts is None or parts.subscriptions is None or not connection.account_id:
+        return None
+    vault = _vault(settings.token_key_id)
+    return parts.subscriptions(
+        *_parts_of(connection, settings, connections, vault),
+        connection_gate(connection, limiter),
+        StoredWebhookSecrets(connection.provider, connections, vault),
+    )
+
+
+class ConnectionWebhooks:
+    """The connect flow's part in webhooks registered per connection: subscribed to booksync's
+    ``/webhooks/<provider>`` once the connection works, unsubscribed before a disconnect."""
+
+    def __init__(self, settings: ApiSettings, connections: ConnectionRepository) -> None:
+        self._settings = settings
+        self._connections = connections
+
+    def url(self, provider: str) -> str:
+        return f"{self._settings.public_api_base_url.rstrip('/')}/webhooks/{provider}"
+
+    def after_connect(self, done: Connected) -> None:
+        row = self._connections.get(done.company_id, done.provider)
+        subscriptions = row and webhook_subscriptions(row, self._settings, self._connections)
+        if subscriptions:
+            subscriptions.subscribe(self.url(done.provider))
+
+    def before_disconnect(self, row: ConnectionModel) -> None:
+        subscriptions = webhook_subscriptions(row, self._settings, self._connections)
+        if subscriptions:
+            subscriptions.unsubscribe(self.url(row.provider))
+
+
 def webhook_receiver(provider: str, settings: Any = None) -> WebhookReceiver:
     """POST /webhooks/<provider>: the receiver its declaration builds from its function's settings
     (read from the environment unless given). Only its secret and its queue: no table, no
@@ -553,7 +603,7 @@ def webhook_consumer(provider: str, settings: Any = None) -> EventConsumer:
     bind_tables(settings)
     connections = ConnectionRepository()
 
-    def adapter_for(connection: ConnectionModel) -> AccountingProvider:
+    def thin() -> ThinEventsSettings:
         from booksync.errors import ConfigurationError
 
         if not isinstance(settings, ThinEventsSettings):
@@ -563,9 +613,25 @@ def webhook_consumer(provider: str, settings: Any = None) -> EventConsumer:
                 fix="Give its events function ThinEventsSettings "
                 "(TOKEN_KEY_ID, INTENTS_TABLE, the provider's OAuth settings).",
             )
+        return settings
+
+    def adapter_for(connection: ConnectionModel) -> AccountingProvider:
+        access = thin()
         return accounting_provider(
-            connection, settings, connections, _vault(settings.token_key_id), shared_limiter(settings)
+            connection, access, connections, _vault(access.token_key_id), shared_limiter(access)
         )
+
+    def subscriptions_for(connection: ConnectionModel) -> WebhookSubscriptions:
+        access = thin()
+        subscriptions = webhook_subscriptions(connection, access, connections, shared_limiter(access))
+        if subscriptions is None:
+            raise ValueError(f"{provider} registers no webhooks per connection")
+        return subscriptions
+
+    def connection_secrets() -> StoredWebhookSecrets:
+        from booksync.webhooks.secrets import StoredWebhookSecrets
+
+        return StoredWebhookSecrets(provider, connections, _vault(thin().token_key_id))
 
     return parts.consumer(
         settings,
@@ -574,6 +640,8 @@ def webhook_consumer(provider: str, settings: Any = None) -> EventConsumer:
             connections=connections,
             runs=RunRepository(),
             adapter_for=adapter_for,
+            subscriptions_for=subscriptions_for,
+            connection_secrets=connection_secrets,
         ),
     )
 

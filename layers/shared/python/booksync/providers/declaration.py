@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from booksync.store.webhook_events import WebhookEventRepository
     from booksync.sync.rate_limits import RequestGate
     from booksync.webhooks.receiver import Inbox, SecretLookup, WebhookReceiver
+    from booksync.webhooks.secrets import StoredWebhookSecrets
 
 S = TypeVar("S")
 R = TypeVar("R")  # a webhook receiver function's settings
@@ -178,6 +179,23 @@ class ReceiverParts:
     connection_secrets: Callable[[], SecretLookup]
 
 
+class WebhookSubscriptions(Protocol):
+    """A provider's webhooks registered per connection through its API (FreshBooks' callbacks):
+    made when the connection works (connect, reconnect, an organisation chosen), each once,
+    and deleted before it is disconnected."""
+
+    def subscribe(self, url: str) -> object: ...
+
+    def unsubscribe(self, url: str) -> object: ...
+
+
+# (its settings, the connection's account id, the company's tokens, the gate, the connection's
+# own webhook secrets) -> its subscriptions on that account.
+SubscriptionsBuilder = Callable[
+    [Any, str, "TokenSource", "RequestGate | None", "StoredWebhookSecrets"], WebhookSubscriptions
+]
+
+
 @dataclass(frozen=True)
 class ConsumerParts:
     """What the generic wiring gives a provider's webhook consumer builder: its tables, and for
@@ -188,6 +206,10 @@ class ConsumerParts:
     connections: ConnectionRepository
     runs: RunRepository
     adapter_for: Callable[[ConnectionModel], AccountingProvider]
+    # Where the provider registers its webhooks per connection (``WebhookParts.subscriptions``):
+    # the connection's subscriptions, with its tokens; and the connection rows' own secrets.
+    subscriptions_for: Callable[[ConnectionModel], WebhookSubscriptions] | None = None
+    connection_secrets: Callable[[], StoredWebhookSecrets] | None = None
 
 
 class EventConsumer(Protocol):
@@ -209,6 +231,10 @@ class WebhookParts(Generic[R, C]):
     receiver: Callable[[R, ReceiverParts], WebhookReceiver]
     consumer_settings: Callable[[], C]
     consumer: Callable[[C, ConsumerParts], EventConsumer]
+    # Registered per connection through the provider's API (FreshBooks): subscribed when the
+    # connection works, unsubscribed before a disconnect; None where the app's settings at the
+    # provider hold the webhook (QuickBooks, Xero, Square).
+    subscriptions: SubscriptionsBuilder | None = None
 
 
 @dataclass(frozen=True)

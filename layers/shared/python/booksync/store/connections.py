@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.update import Action
@@ -232,9 +232,23 @@ class ConnectionRepository:
             return [row for row in rows if row.company_id == owner]
         return rows if len(rows) == 1 else []
 
-    def store_webhook_secret(self, row: ConnectionModel, sealed: SealedTokens, *, now: float) -> bool:
+    def store_webhook_secret(
+        self,
+        row: ConnectionModel,
+        sealed: SealedTokens,
+        *,
+        now: float,
+        replacing: SealedTokens | Literal["any"] | None = "any",
+    ) -> bool:
         """Keep the connection's webhook signing secret (sealed), if the row is still this
-        connection (a newer consent's row is left alone: its secret is set anew). False if not."""
+        connection (a newer consent's row is left alone: its secret is set anew). False if not.
+        ``replacing``: only over that secret (None: where there is none), so that two writers
+        amending the secret at once never lose one's change (``StoredWebhookSecrets.amend``)."""
+        condition = ConnectionModel.connection_id == row.connection_id
+        if replacing is None:
+            condition &= ConnectionModel.webhook_secret_ciphertext.does_not_exist()
+        elif replacing != "any":
+            condition &= ConnectionModel.webhook_secret_ciphertext == replacing.ciphertext
         try:
             row.update(
                 actions=[
@@ -243,7 +257,7 @@ class ConnectionRepository:
                     ConnectionModel.webhook_secret_ciphertext.set(sealed.ciphertext),
                     ConnectionModel.webhook_secret_set_at.set(now),
                 ],
-                condition=ConnectionModel.connection_id == row.connection_id,
+                condition=condition,
             )
         except UpdateError as exc:
             if _conditional_failed(exc):

@@ -20,13 +20,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from booksync.security.vault import PlainTokens, TokenCipher, TokenContext, VaultError
+from booksync.errors import ConcurrentChange
+from booksync.security.vault import PlainTokens, SealedTokens, TokenCipher, TokenContext, VaultError
 from booksync.store.connections import ConnectionRepository, ConnectionStatus, sealed_webhook_secret
 from booksync.store.models import ConnectionModel
 
 SECRET_TTL_SECONDS = 300.0
 MISSING_TTL_SECONDS = 10.0
 REFRESH_AT_MOST_EVERY_SECONDS = 30.0
+AMEND_ATTEMPTS = 5
 
 
 def secret_context(row: ConnectionModel) -> TokenContext:
@@ -90,10 +92,41 @@ class StoredWebhookSecrets:
         row = self._owner(account)
         if row is None:
             return False
-        sealed = self._cipher.seal(PlainTokens(access_token=secret, refresh_token=None), secret_context(row))
-        stored = self._connections.store_webhook_secret(row, sealed, now=self._wall_clock())
+        stored = self._connections.store_webhook_secret(row, self._seal(row, secret), now=self._wall_clock())
         self._cache.pop(account, None)
         return stored
+
+    def amend(self, account: str, change: Callable[[str | None], str | None]) -> bool:
+        """Replace the secret kept for ``account`` with ``change(the one kept now)`` (None
+        where none can be read), read afresh and written only over what was read: a writer that
+        amended it meanwhile makes this one read again, so neither change is lost. False when no
+        connected company holds that account; None from ``change`` keeps what is there."""
+        for _ in range(AMEND_ATTEMPTS):
+            row = self._owner(account)
+            if row is None:
+                return False
+            sealed = sealed_webhook_secret(row)
+            current: str | None = None
+            if sealed is not None:
+                try:
+                    current = self._cipher.open(sealed, secret_context(row)).access_token
+                except VaultError:  # sealed for an older connection: replaced, not kept
+                    current = None
+            wanted = change(current)
+            if wanted is None:
+                return True
+            fresh = self._seal(row, wanted)
+            if self._connections.store_webhook_secret(row, fresh, now=self._wall_clock(), replacing=sealed):
+                self._cache.pop(account, None)
+                return True
+        raise ConcurrentChange(
+            f"The webhook secret of {self._label()} account {account} kept changing while it was "
+            "being amended.",
+            fix="Nothing to do: the delivery that brought it is retried.",
+        )
+
+    def _seal(self, row: ConnectionModel, secret: str) -> SealedTokens:
+        return self._cipher.seal(PlainTokens(access_token=secret, refresh_token=None), secret_context(row))
 
     # -- reading -----------------------------------------------------------------------------------
     @staticmethod
