@@ -83,6 +83,18 @@ def xero_environment(url: str, client_id: str, client_secret: str) -> dict[str, 
     }
 
 
+def freshbooks_environment(url: str, client_id: str, client_secret: str) -> dict[str, str]:
+    """The FreshBooks app's settings pointing at a FreshBooks sandbox's ``url``."""
+    return {
+        "FRESHBOOKS_CLIENT_ID": client_id,
+        "FRESHBOOKS_CLIENT_SECRET": client_secret,
+        "FRESHBOOKS_AUTH_URL": f"{url}/oauth/authorize",
+        "FRESHBOOKS_TOKEN_URL": f"{url}/auth/oauth/token",
+        "FRESHBOOKS_REVOKE_URL": f"{url}/auth/oauth/revoke",
+        "FRESHBOOKS_API_BASE_URL": url,
+    }
+
+
 @contextmanager
 def handlers(env: dict[str, str], functions: Mapping[str, str] = FUNCTIONS) -> Iterator[SimpleNamespace]:
     """Import each handler (``functions``: name -> module) afresh under ``env`` (settings are read

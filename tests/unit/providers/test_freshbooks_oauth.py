@@ -45,6 +45,8 @@ IDENTITY = {
                 "business": {"id": 78, "account_id": "yBkPa", "name": "Acme Rentals"},
             },
             {"id": 3, "role": "owner", "business": {"id": 79, "name": "Timesheets only"}},  # no books
+            # The user is a client of this business: none of its books.
+            {"id": 4, "role": "client", "business": {"id": 81, "account_id": "wPqRs", "name": "Landlord"}},
         ],
         # A business where the user is only a client of the business: never booksync's books.
         "business_clients": [{"id": 9, "business": {"id": 80, "account_id": "xQzTu", "name": "Supplier"}}],

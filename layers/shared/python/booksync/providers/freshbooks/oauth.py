@@ -19,8 +19,8 @@ providers.md 3.1, 3.2 and 7.2:
 - ``GET https://api.freshbooks.com/auth/api/v1/users/me``: the user's identity, whose
   ``business_memberships[].business`` are the businesses the token reaches, each with its
   ``account_id`` (the key of every accounting call) and its numeric ``id`` (the business id of
-  projects and time tracking). ``business_clients[]`` are businesses where the user is only a
-  client: none of them is a book booksync can keep.
+  projects and time tracking). ``business_clients[]``, and memberships whose role is ``client``,
+  are businesses where the user is only a client: none of them is a book booksync can keep.
 
 Refresh tokens never lapse unused, so FreshBooks needs no keep-alive: an idle connection is not
 refreshed (its declaration says ``refresh_lapses`` False).
@@ -237,8 +237,11 @@ _FORM_HEADERS = {"Accept": "application/json", "Content-Type": "application/x-ww
 
 def _business(membership: object) -> Organisation | None:
     """One membership's business as an organisation booksync can connect; None without an
-    account id (a business with no accounting books)."""
-    business = membership.get("business") if isinstance(membership, dict) else None
+    account id (a business with no accounting books) or where the user's role is ``client`` (a
+    client of that business reaches none of its books)."""
+    if not isinstance(membership, dict) or membership.get("role") == "client":
+        return None
+    business = membership.get("business")
     if not isinstance(business, dict):
         return None
     account = str(business.get("account_id") or "")
