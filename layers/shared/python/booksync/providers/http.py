@@ -26,7 +26,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +38,9 @@ from booksync.errors import ConfigurationError, RateLimited, TransientError
 
 if TYPE_CHECKING:
     import httpx
+
+    from booksync.providers.port import TokenSource
+    from booksync.sync.rate_limits import RequestGate
 
 logger = logging.getLogger(__name__)
 
@@ -524,3 +527,41 @@ class _Outcome:
     reason: str
     not_sent: bool = False
     error: Exception | None = None
+
+
+def bearer_request(
+    http: HttpClient,
+    tokens: TokenSource,
+    gate: RequestGate | None,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, str] | None,
+    headers: Mapping[str, str],
+    content: bytes | None,
+    write: bool,
+    final_429: Callable[[httpx.Response], bool] | None = None,
+) -> tuple[httpx.Response, str]:
+    """One request to a provider company with its access token, holding a slot of the company's
+    gate (``sync/rate_limits.py``) while out. A refused token (401: expired early, or refreshed by
+    another worker) gets one fresh token and one retry: nothing was applied on a 401, so a write
+    is safe to resend. The answer, and the token last sent (kept out of messages)."""
+
+    def send(token: str) -> httpx.Response:
+        with gate.slot(batch=False) if gate is not None else nullcontext():
+            return http.request(
+                method,
+                url,
+                params=params,
+                headers={**headers, "Authorization": f"Bearer {token}"},
+                content=content,
+                read=not write,
+                final_429=final_429,
+            )
+
+    token = tokens.access_token()
+    response = send(token)
+    if response.status_code == 401:
+        token = tokens.refreshed_after_rejection(token)
+        response = send(token)
+    return response, token

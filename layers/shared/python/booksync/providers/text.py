@@ -105,6 +105,15 @@ def line(value: str | None, limit: int) -> str | None:
     return clean_line(value, limit) if value else None
 
 
+def unlinked_item(item_id: str, *, provider: str, label: str) -> Rejected:
+    """An invoice line whose item has no object in the provider's books (yet, or any more)."""
+    return Rejected(
+        f"The invoice line for item {item_id!r} has no linked {label} item",
+        provider=provider,
+        fix="Sync the item first (or check that it still exists), then sync the invoice again.",
+    )
+
+
 def not_empty(name: str, what: str, original: str, *, provider: str, label: str) -> str:
     """``name`` (``original`` cleaned), refused when nothing is left of it."""
     if not name:

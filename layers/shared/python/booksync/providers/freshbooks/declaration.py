@@ -42,9 +42,9 @@ def _oauth(settings: FreshBooksSettings) -> OAuthClient:
 def _adapter(
     settings: FreshBooksSettings, account_id: str, tokens: TokenSource, gate: RequestGate | None
 ) -> AccountingProvider:
-    # providers/freshbooks/adapter.py, over its client.py.
-    module = importlib.import_module("booksync.providers.freshbooks.adapter")
-    return cast("AccountingProvider", module.FreshBooksProvider.build(settings, account_id, tokens, gate))
+    from booksync.providers.freshbooks.adapter import FreshBooksProvider
+
+    return FreshBooksProvider.build(settings, account_id, tokens, gate)
 
 
 PROFILE = ProviderProfile(

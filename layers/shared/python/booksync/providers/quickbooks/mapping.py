@@ -52,7 +52,7 @@ from booksync.providers.quickbooks.names import (
 )
 from booksync.providers.text import decimal_or_none as _decimal
 from booksync.providers.text import line as _line
-from booksync.providers.text import not_empty
+from booksync.providers.text import not_empty, unlinked_item
 from booksync.providers.text import put as _put
 from booksync.providers.text import text_or_none as _text
 
@@ -205,11 +205,7 @@ def invoice_body(invoice: Invoice, refs: InvoiceRefs) -> Json:
 def sales_line(line: InvoiceLine, amount: Decimal, refs: InvoiceRefs, *, taxed: bool, number: int) -> Json:
     item_id = refs.item_ids.get(line.item_id)
     if item_id is None:
-        raise Rejected(
-            f"The invoice line for item {line.item_id!r} has no linked {LABEL} item",
-            provider=PROVIDER,
-            fix="Sync the item first (or check that it still exists), then sync the invoice again.",
-        )
+        raise unlinked_item(line.item_id, provider=PROVIDER, label=LABEL)
     body: Json = {
         "LineNum": number,
         "DetailType": "SalesItemLineDetail",

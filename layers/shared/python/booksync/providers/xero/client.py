@@ -19,19 +19,16 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as quote_path
 
 from booksync.errors import ConfigurationError, RemoteNotFound, TransientError
-from booksync.providers.http import HttpClient, dumps_json, response_json, shared_client
+from booksync.providers.http import HttpClient, bearer_request, dumps_json, response_json, shared_client
 from booksync.providers.port import TokenSource
 from booksync.providers.xero.faults import day_limit_reached, element_error, to_error
 from booksync.providers.xero.oauth import LABEL, PROVIDER
 
 if TYPE_CHECKING:
-    import httpx
-
     from booksync.sync.rate_limits import RequestGate
 
 PRODUCTION_API_BASE = "https://api.xero.com/api.xro/2.0"
@@ -238,41 +235,24 @@ class XeroClient:
         if key is not None:
             headers["Idempotency-Key"] = idempotency_key(key, content or b"")
         write = method != "GET"
-        token = self._tokens.access_token()
-        response = self._send(method, url, params, headers, content, token=token, write=write)
-        if response.status_code == 401:
-            # Xero refused the token (expired early, or rotated by another worker): one fresh
-            # token, one retry. Nothing was applied on a 401, so a write is safe to resend.
-            token = self._tokens.refreshed_after_rejection(token)
-            response = self._send(method, url, params, headers, content, token=token, write=write)
+        response, token = bearer_request(
+            self._http,
+            self._tokens,
+            self._gate,
+            method,
+            url,
+            params=params,
+            headers=headers,
+            content=content,
+            write=write,
+            final_429=day_limit_reached,
+        )
         payload = response_json(response)
         if response.is_success and isinstance(payload, dict):
             return payload
         if response.is_success:
             raise TransientError(f"{LABEL} answered without {collection}", provider=PROVIDER, uncertain=write)
         raise to_error(response, entity=collection, write=write, secrets=(token,))
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str],
-        content: bytes | None,
-        *,
-        token: str,
-        write: bool,
-    ) -> httpx.Response:
-        with self._gate.slot(batch=False) if self._gate is not None else nullcontext():
-            return self._http.request(
-                method,
-                url,
-                params=params,
-                headers={**headers, "Authorization": f"Bearer {token}"},
-                content=content,
-                read=not write,
-                final_429=day_limit_reached,
-            )
 
     @staticmethod
     def _elements(payload: Json, collection: str) -> list[Json]:

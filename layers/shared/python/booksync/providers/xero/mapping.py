@@ -24,7 +24,6 @@ from typing import Any
 
 from booksync import currency as iso
 from booksync.documents import Customer, Invoice, Item, Payment, Refund
-from booksync.errors import Rejected
 from booksync.providers.port import (
     Account,
     AccountKind,
@@ -35,7 +34,7 @@ from booksync.providers.port import (
     RefundRefs,
     RemoteObject,
 )
-from booksync.providers.text import clean_line, clean_text, distinct_name, not_empty
+from booksync.providers.text import clean_line, clean_text, distinct_name, not_empty, unlinked_item
 from booksync.providers.text import decimal_or_none as _decimal
 from booksync.providers.text import line as _line
 from booksync.providers.text import put as _put
@@ -203,11 +202,7 @@ def invoice_body(invoice: Invoice, refs: InvoiceRefs, item_codes: Mapping[str, s
         remote_item = refs.item_ids.get(line.item_id)
         code = item_codes.get(remote_item or "")
         if code is None:
-            raise Rejected(
-                f"The invoice line for item {line.item_id!r} has no linked {LABEL} item",
-                provider=PROVIDER,
-                fix="Sync the item first (or check that it still exists), then sync the invoice again.",
-            )
+            raise unlinked_item(line.item_id, provider=PROVIDER, label=LABEL)
         body: Json = {
             "ItemCode": code,
             "Quantity": line.quantity.normalize(),
