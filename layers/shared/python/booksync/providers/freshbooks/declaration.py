@@ -8,9 +8,8 @@ and honours a 429's Retry-After (``providers/http.py``)."""
 
 from __future__ import annotations
 
-import importlib
 import os
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
 from booksync.providers.freshbooks import LABEL, PROVIDER
@@ -18,7 +17,9 @@ from booksync.providers.profile import ProviderProfile
 from booksync.settings import FreshBooksSettings
 
 if TYPE_CHECKING:
-    from booksync.providers.port import AccountingProvider, OAuthClient, TokenSource
+    from booksync.providers.freshbooks.adapter import FreshBooksProvider
+    from booksync.providers.freshbooks.oauth import FreshBooksOAuth
+    from booksync.providers.port import TokenSource
     from booksync.sync.rate_limits import RequestGate
 
 _LIMIT_SETTINGS = ("FRESHBOOKS_MAX_CONCURRENT", "FRESHBOOKS_REQUESTS_PER_MINUTE")
@@ -33,15 +34,15 @@ def _limits() -> Limits:
 LIMITS = _limits()
 
 
-def _oauth(settings: FreshBooksSettings) -> OAuthClient:
-    # providers/freshbooks/oauth.py (issue 16's connect part) builds it from the same settings.
-    module = importlib.import_module("booksync.providers.freshbooks.oauth")
-    return cast("OAuthClient", module.FreshBooksOAuth.from_settings(settings))
+def _oauth(settings: FreshBooksSettings) -> FreshBooksOAuth:
+    from booksync.providers.freshbooks.oauth import FreshBooksOAuth
+
+    return FreshBooksOAuth.from_settings(settings)
 
 
 def _adapter(
     settings: FreshBooksSettings, account_id: str, tokens: TokenSource, gate: RequestGate | None
-) -> AccountingProvider:
+) -> FreshBooksProvider:
     from booksync.providers.freshbooks.adapter import FreshBooksProvider
 
     return FreshBooksProvider.build(settings, account_id, tokens, gate)
