@@ -127,6 +127,16 @@ SANDBOXES = (
         webhook_path="/webhooks/xero",
         webhook_signature_key="booksync-local-xero-key",
     ),
+    # Wave has no webhooks (apps poll): no webhook_path.
+    SandboxRow(
+        "wave",
+        "Wave sandbox",
+        "local.sandboxes.wave.server",
+        key="wave",
+        default_port=0,
+        client_id="booksync-local-wave",
+        redirect_path="/oauth/wave/callback",
+    ),
 )
 # The stack's own servers' ports (a sandbox's are its row's: BOOKSYNC_<KEY>_PORT, default_port).
 PORT_DEFAULTS = {"moto": 4566, "api": 3000, "control": 3001}

@@ -1,0 +1,221 @@
+"""Wave's GraphQL endpoint as the sandbox plays it: documents validated before the token is looked
+at, Wave's pagination, customers, products and invoices with their rules, invoice payments that
+need an approved invoice and turn it PAID, the user's edits in Wave, faults and the rate limit."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+from wave_helpers import (
+    CUSTOMER_CREATE,
+    INVOICE,
+    INVOICE_APPROVE,
+    INVOICE_DELETE,
+    INVOICE_MARK_SENT,
+    PAYMENT_CREATE,
+    PAYMENT_DELETE,
+    PRODUCT_CREATE,
+    account,
+    data,
+    invoice_ready,
+)
+
+from local.sandboxes.wave.server import WaveSandbox
+from local.sandboxes.wave.testing import Tokens, WaveClient, WaveControl
+
+CUSTOMERS = """query($businessId: ID!, $page: Int!, $pageSize: Int!) {
+  business(id: $businessId) {
+    customers(page: $page, pageSize: $pageSize, sort: [NAME_ASC]) {
+      pageInfo { currentPage totalPages totalCount }
+      edges { node { id name } }
+    }
+  }
+}"""
+
+
+def test_a_wrong_document_is_refused_before_the_token_is_looked_at(sandbox: WaveSandbox) -> None:
+    anonymous = WaveClient(sandbox.url, None)
+    wrong = anonymous.post('{ business(id: "x") { nonsense } }')
+    assert wrong.status_code == 200
+    assert wrong.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    bad_variable = anonymous.gql(CUSTOMERS, {"businessId": "x", "page": "one", "pageSize": 10})
+    assert bad_variable["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    valid = anonymous.gql(CUSTOMERS, {"businessId": "x", "page": 1, "pageSize": 10})
+    assert [e["extensions"]["code"] for e in valid["errors"]] == ["UNAUTHENTICATED"]
+    anonymous.close()
+
+
+def test_customers_page_as_wave_pages(wave: WaveClient, business_id: str) -> None:
+    for name in ("Carol", "alice", "Bob"):
+        created = wave.gql(CUSTOMER_CREATE, {"input": {"businessId": business_id, "name": name}})
+        assert data(created, "customerCreate", "didSucceed") is True
+    second = data(
+        wave.gql(CUSTOMERS, {"businessId": business_id, "page": 2, "pageSize": 2}), "business", "customers"
+    )
+    assert second["pageInfo"] == {"currentPage": 2, "totalPages": 2, "totalCount": 3}
+    assert [edge["node"]["name"] for edge in second["edges"]] == ["Carol"]
+
+
+def test_a_refused_write_answers_input_errors_and_writes_nothing(
+    control: WaveControl, wave: WaveClient, business_id: str
+) -> None:
+    blank = wave.gql(CUSTOMER_CREATE, {"input": {"businessId": business_id, "name": "  "}})
+    assert data(blank, "customerCreate") == {
+        "didSucceed": False,
+        "inputErrors": [
+            {
+                "code": "REQUIRED",
+                "message": "name is required and may not be blank",
+                "path": ["input", "name"],
+            }
+        ],
+        "customer": None,
+    }
+    expense = account(wave, business_id, "OPERATING_EXPENSE")
+    product = wave.gql(
+        PRODUCT_CREATE,
+        {"input": {"businessId": business_id, "name": "Pen", "unitPrice": "1", "incomeAccountId": expense}},
+    )
+    assert data(product, "productCreate", "inputErrors")[0]["path"] == ["input", "incomeAccountId"]
+    ledger = control.ledger(business_id)
+    assert ledger["customers"] == [] and ledger["products"] == []
+
+
+def test_money_is_exact_decimal_strings(wave: WaveClient, business_id: str) -> None:
+    income = account(wave, business_id, "INCOME")
+    product = wave.gql(
+        PRODUCT_CREATE,
+        {
+            "input": {
+                "businessId": business_id,
+                "name": "Bolt",
+                "unitPrice": "2.0625",
+                "incomeAccountId": income,
+            }
+        },
+    )
+    assert data(product, "productCreate", "product", "unitPrice") == "2.0625"
+
+
+def test_an_invoice_is_paid_once_approved_and_paid_in_full(wave: WaveClient, business_id: str) -> None:
+    invoice_id = invoice_ready(wave, business_id, price="40.00")
+    bank = account(wave, business_id, "CASH_AND_BANK")
+    payment = {
+        "invoiceId": invoice_id,
+        "paymentAccountId": bank,
+        "amount": "15.50",
+        "paymentDate": "2026-12-01",
+        "paymentMethod": "BANK_TRANSFER",
+    }
+    early = data(wave.gql(PAYMENT_CREATE, {"input": payment}), "invoicePaymentCreateManual")
+    assert early["didSucceed"] is False and early["inputErrors"][0]["path"] == ["input", "invoiceId"]
+    approved = data(
+        wave.gql(INVOICE_APPROVE, {"input": {"invoiceId": invoice_id}}), "invoiceApprove", "invoice"
+    )
+    assert approved["status"] == "SAVED"
+    sent = wave.gql(INVOICE_MARK_SENT, {"input": {"invoiceId": invoice_id, "sendMethod": "MARKED_SENT"}})
+    assert data(sent, "invoiceMarkSent", "invoice") == {
+        "id": invoice_id,
+        "status": "SENT",
+        "lastSentVia": "MARKED_SENT",
+    }
+    first = data(wave.gql(PAYMENT_CREATE, {"input": payment}), "invoicePaymentCreateManual", "invoicePayment")
+    assert first["amount"] == "15.50"
+    assert first["invoice"]["status"] == "PARTIAL" and first["invoice"]["amountDue"] == {"value": "24.50"}
+    rest = data(
+        wave.gql(PAYMENT_CREATE, {"input": {**payment, "amount": "24.50"}}), "invoicePaymentCreateManual"
+    )
+    assert rest["invoicePayment"]["invoice"]["status"] == "PAID"
+    assert rest["invoicePayment"]["invoice"]["amountPaid"] == {"value": "40.00"}
+    deleted = wave.gql(PAYMENT_DELETE, {"input": {"id": rest["invoicePayment"]["id"]}})
+    assert data(deleted, "invoicePaymentDelete", "didSucceed") is True
+    read = data(wave.gql(INVOICE, {"businessId": business_id, "id": invoice_id}), "business", "invoice")
+    assert read["status"] == "PARTIAL" and [p["amount"] for p in read["payments"]] == ["15.50"]
+
+
+def test_an_invoice_with_payments_cannot_be_deleted(wave: WaveClient, business_id: str) -> None:
+    invoice_id = invoice_ready(wave, business_id, status="SAVED")
+    bank = account(wave, business_id, "CASH_AND_BANK")
+    payment = {
+        "invoiceId": invoice_id,
+        "paymentAccountId": bank,
+        "amount": "1.00",
+        "paymentDate": "2026-12-01",
+    }
+    paid = wave.gql(PAYMENT_CREATE, {"input": {**payment, "paymentMethod": "CASH"}})
+    payment_id = data(paid, "invoicePaymentCreateManual", "invoicePayment", "id")
+    refused = data(wave.gql(INVOICE_DELETE, {"input": {"invoiceId": invoice_id}}), "invoiceDelete")
+    assert refused["didSucceed"] is False
+    wave.gql(PAYMENT_DELETE, {"input": {"id": payment_id}})
+    assert (
+        data(wave.gql(INVOICE_DELETE, {"input": {"invoiceId": invoice_id}}), "invoiceDelete", "didSucceed")
+        is True
+    )
+    gone = wave.gql(INVOICE, {"businessId": business_id, "id": invoice_id})
+    assert data(gone, "business", "invoice") is None
+
+
+def test_an_unpaid_invoice_past_its_due_date_is_overdue(
+    control: WaveControl, wave: WaveClient, business_id: str
+) -> None:
+    invoice_id = invoice_ready(wave, business_id, status="SAVED")
+    read = data(wave.gql(INVOICE, {"businessId": business_id, "id": invoice_id}), "business", "invoice")
+    assert read["status"] == "SAVED"
+    control.advance(2 * 24 * 3600)  # the app's access token has expired by then: a full access token reads
+    wave.access_token = control.full_access_token()
+    read = data(wave.gql(INVOICE, {"businessId": business_id, "id": invoice_id}), "business", "invoice")
+    assert read["status"] == "OVERDUE"
+
+
+def test_the_user_edits_and_deletes_in_wave(control: WaveControl, wave: WaveClient, business_id: str) -> None:
+    invoice_id = invoice_ready(wave, business_id)
+    patch = """mutation($input: InvoicePatchInput!) {
+      invoicePatch(input: $input) { didSucceed invoice { memo modifiedAt } }
+    }"""
+    edited = control.in_wave(business_id, patch, {"input": {"id": invoice_id, "memo": "Net 30"}})
+    assert data(edited, "invoicePatch", "invoice", "memo") == "Net 30"
+    assert control.ledger(business_id)["invoices"][0]["memo"] == "Net 30"
+    control.in_wave(business_id, INVOICE_DELETE, {"input": {"invoiceId": invoice_id}})
+    assert (
+        data(wave.gql(INVOICE, {"businessId": business_id, "id": invoice_id}), "business", "invoice") is None
+    )
+
+
+def test_a_committed_write_whose_answer_is_lost_is_in_the_books(
+    control: WaveControl, wave: WaveClient, business_id: str
+) -> None:
+    control.add_fault("commit_then_reset", entity="customer", operation="create", times=1)
+    with pytest.raises(httpx.TransportError):  # the connection is reset after the write
+        wave.gql(CUSTOMER_CREATE, {"input": {"businessId": business_id, "name": "Lost answer"}})
+    assert [c["name"] for c in control.ledger(business_id)["customers"]] == ["Lost answer"]
+    entry = control.requests(business_id)[-1]
+    assert (entry["entity"], entry["operation"], entry["committed_status"]) == ("customer", "create", 200)
+    assert entry["delivered"] is False
+
+
+def test_too_many_calls_in_flight_are_429_with_retry_after(
+    control: WaveControl, sandbox: WaveSandbox, tokens: Tokens
+) -> None:
+    control.set_config(latency_s=0.5, concurrent_limit=2)
+    access = tokens.access_token
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        client = WaveClient(sandbox.url, access)
+        answer = client.post("{ user { id } }")
+        with lock:
+            statuses.append(answer.status_code)
+            if answer.status_code == 429:
+                assert answer.headers["retry-after"] == "1"
+                assert answer.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS"
+        client.close()
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 200, 429]
