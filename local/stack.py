@@ -137,6 +137,15 @@ SANDBOXES = (
         client_id="booksync-local-wave",
         redirect_path="/oauth/wave/callback",
     ),
+    SandboxRow(
+        "freshbooks",
+        "FreshBooks sandbox",
+        "local.sandboxes.freshbooks.server",
+        key="freshbooks",
+        default_port=0,
+        client_id="booksync-local-freshbooks",
+        redirect_path="/oauth/freshbooks/callback",
+    ),
 )
 # The stack's own servers' ports (a sandbox's are its row's: BOOKSYNC_<KEY>_PORT, default_port).
 PORT_DEFAULTS = {"moto": 4566, "api": 3000, "control": 3001}

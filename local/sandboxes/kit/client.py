@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -91,3 +92,8 @@ class ControlClient:
     def set_config(self, **settings: object) -> dict[str, Any]:
         config: dict[str, Any] = self._call("POST", "/_sandbox/config", json=settings)
         return config
+
+
+def redirect_params(location: str) -> dict[str, str]:
+    """The query of a redirect back to an app (``code`` and ``state``, or ``error``)."""
+    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}

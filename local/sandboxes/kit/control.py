@@ -8,9 +8,11 @@ provider's traffic.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from local.sandboxes.kit.clock import SandboxClock
 from local.sandboxes.kit.faults import FaultInjector
+from local.sandboxes.kit.oauth import ClientApp
 from local.sandboxes.kit.reqlog import RequestLog
 from local.sandboxes.kit.wire import Request, Response, json_response
 
@@ -116,3 +118,90 @@ def add_control_routes(
 ) -> None:
     for method, pattern, handler in routes:
         add(method, pattern, control_route(handler, refusals))
+
+
+# ------------------------------------------------------------ settings, the clock, app registrations
+
+
+class SandboxSettings(Protocol):
+    """What a sandbox's config object has besides its own settings: the apps registered and
+    the clock's scale."""
+
+    clients: dict[str, ClientApp]
+    clock_scale: float
+
+
+def number(body: dict[str, Any], name: str, default: float) -> float:
+    """A control body's number of seconds (or count), 0 or more; BadRequest naming it otherwise."""
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise BadRequest(f"{name} must be a number of seconds, 0 or more (got {value!r})")
+    return float(value)
+
+
+class SettingsControl:
+    """GET/POST /_sandbox/config over a sandbox's settings (``settable``: the fields a running
+    sandbox lets tests change, by type; ``choices``: the values a field may take), POST
+    /_sandbox/clock/advance and POST /_sandbox/clients (an app registration; ``refuse_uri``
+    says why a redirect URI cannot be registered, None when it can)."""
+
+    def __init__(
+        self,
+        config: SandboxSettings,
+        clock: SandboxClock,
+        settable: dict[str, type],
+        choices: dict[str, tuple[object, ...]] | None = None,
+        refuse_uri: Callable[[str], str | None] = lambda _uri: None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.settable = settable
+        self.choices = choices or {}
+        self.refuse_uri = refuse_uri
+
+    def routes(self) -> ControlRoutes:
+        return [
+            ("GET", "/_sandbox/config", self.get_config),
+            ("POST", "/_sandbox/config", self.set_config),
+            ("POST", "/_sandbox/clock/advance", self.advance_clock),
+            ("POST", "/_sandbox/clients", self.register_client),
+        ]
+
+    def get_config(self, request: Request) -> dict[str, Any]:
+        config = self.config
+        return {
+            **{name: getattr(config, name) for name in self.settable},
+            "clock_scale": config.clock_scale,
+            "clients": sorted(config.clients),
+        }
+
+    def set_config(self, request: Request) -> object:
+        """Every change checked before any is made."""
+        changes = json_body(request)
+        for name, value in changes.items():
+            kind = self.settable.get(name)
+            if kind is None:
+                raise BadRequest(f"{name} is not a setting; settable: {', '.join(sorted(self.settable))}")
+            if type(value) is not kind:
+                raise BadRequest(f"{name} must be {kind.__name__} (got {value!r})")
+            allowed = self.choices.get(name)
+            if allowed is not None and value not in allowed:
+                raise BadRequest(f"{name} must be one of {', '.join(map(str, allowed))} (got {value!r})")
+        for name, value in changes.items():
+            setattr(self.config, name, value)
+        return self.get_config(request)
+
+    def advance_clock(self, request: Request) -> object:
+        return {"now": self.clock.advance(number(json_body(request), "seconds", 0))}
+
+    def register_client(self, request: Request) -> object:
+        body = json_body(request)
+        client_id, secret, uris = body.get("client_id"), body.get("client_secret"), body.get("redirect_uris")
+        if not isinstance(client_id, str) or not isinstance(secret, str) or not isinstance(uris, list):
+            raise BadRequest("client_id, client_secret (strings) and redirect_uris (a list) are required")
+        for uri in uris:
+            problem = self.refuse_uri(str(uri))
+            if problem is not None:
+                raise BadRequest(problem)
+        self.config.clients[client_id] = ClientApp(secret=secret, redirect_uris=[str(u) for u in uris])
+        return {"client_id": client_id}

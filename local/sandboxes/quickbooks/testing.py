@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 
+from local.sandboxes.kit.client import redirect_params
 from local.sandboxes.quickbooks.control import SHARED_TLS, SandboxControl
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
@@ -32,10 +33,6 @@ def authorize_url(base_url: str, client_id: str, redirect_uri: str, state: str =
 
 def basic_auth(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-
-
-def redirect_params(location: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
 
 @dataclass

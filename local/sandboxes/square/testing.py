@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 
-from local.sandboxes.kit.client import ControlClient
+from local.sandboxes.kit.client import ControlClient, redirect_params
 
 SQUARE_VERSION = "2025-08-20"
 SCOPES = "MERCHANT_PROFILE_READ PAYMENTS_READ PAYOUTS_READ"
@@ -28,10 +28,6 @@ def authorize_url(
     if redirect_uri is not None:
         query["redirect_uri"] = redirect_uri
     return f"{base_url}/oauth2/authorize?{urlencode(query)}"
-
-
-def redirect_params(location: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
 
 @dataclass

@@ -12,13 +12,14 @@ from local.sandboxes.kit.control import (
     AddRoute,
     BadRequest,
     ControlRoutes,
+    SettingsControl,
     add_control_routes,
     json_body,
+    number,
     shared_routes,
 )
 from local.sandboxes.kit.wire import Request
 from local.sandboxes.xero.books import Organisation
-from local.sandboxes.xero.config import ClientApp
 
 if TYPE_CHECKING:
     from local.sandboxes.xero.server import XeroSandbox
@@ -45,11 +46,8 @@ def register_control_routes(sandbox: XeroSandbox, add: AddRoute) -> None:
     control = _Control(sandbox)
     routes: ControlRoutes = [
         ("POST", "/_sandbox/reset", control.reset),
-        ("GET", "/_sandbox/config", control.get_config),
-        ("POST", "/_sandbox/config", control.set_config),
+        *SettingsControl(sandbox.config, sandbox.clock, _SETTABLE).routes(),
         *shared_routes(sandbox.faults, sandbox.log),
-        ("POST", "/_sandbox/clock/advance", control.advance_clock),
-        ("POST", "/_sandbox/clients", control.register_client),
         ("GET", "/_sandbox/organisations", control.list_organisations),
         ("POST", "/_sandbox/organisations", control.add_organisation),
         ("GET", f"/_sandbox/organisations/{_TENANT}/ledger", control.ledger),
@@ -64,13 +62,6 @@ def register_control_routes(sandbox: XeroSandbox, add: AddRoute) -> None:
         ("DELETE", "/_sandbox/spec", control.clear_spec),
     ]
     add_control_routes(add, routes, refusals=(LookupError,))
-
-
-def _number(body: dict[str, Any], name: str, default: float) -> float:
-    value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise BadRequest(f"{name} must be a number of seconds, 0 or more (got {value!r})")
-    return float(value)
 
 
 class _Control:
@@ -99,35 +90,6 @@ class _Control:
         self.sb.faults.clear()
         self.sb.log.clear()
         return {"reset": True, "organisations": self.list_organisations(request)["organisations"]}
-
-    def get_config(self, request: Request) -> object:
-        config = self.sb.config
-        return {
-            **{name: getattr(config, name) for name in _SETTABLE},
-            "clock_scale": config.clock_scale,
-            "clients": sorted(config.clients),
-        }
-
-    def set_config(self, request: Request) -> object:
-        for name, value in json_body(request).items():
-            kind = _SETTABLE.get(name)
-            if kind is None:
-                raise BadRequest(f"{name} is not a setting; settable: {', '.join(sorted(_SETTABLE))}")
-            if type(value) is not kind:
-                raise BadRequest(f"{name} must be {kind.__name__} (got {value!r})")
-            setattr(self.sb.config, name, value)
-        return self.get_config(request)
-
-    def advance_clock(self, request: Request) -> object:
-        return {"now": self.sb.clock.advance(_number(json_body(request), "seconds", 0))}
-
-    def register_client(self, request: Request) -> object:
-        body = json_body(request)
-        client_id, secret, uris = body.get("client_id"), body.get("client_secret"), body.get("redirect_uris")
-        if not isinstance(client_id, str) or not isinstance(secret, str) or not isinstance(uris, list):
-            raise BadRequest("client_id, client_secret (strings) and redirect_uris (a list) are required")
-        self.sb.config.clients[client_id] = ClientApp(secret=secret, redirect_uris=[str(u) for u in uris])
-        return {"client_id": client_id}
 
     def list_organisations(self, request: Request) -> dict[str, Any]:
         return {
@@ -181,12 +143,12 @@ class _Control:
         return self.webhook(request)
 
     def intent_to_receive(self, request: Request) -> object:
-        return self.sb.webhooks.intent_to_receive(int(_number(json_body(request), "rounds", 2)) or 1)
+        return self.sb.webhooks.intent_to_receive(int(number(json_body(request), "rounds", 2)) or 1)
 
     def deliver(self, request: Request) -> object:
         body = json_body(request)
         done = self.sb.webhooks.deliver(
-            int(_number(body, "times", 1)) or 1, wrong_signature=body.get("wrong_signature") is True
+            int(number(body, "times", 1)) or 1, wrong_signature=body.get("wrong_signature") is True
         )
         return {"deliveries": [d.public() for d in done]}
 

@@ -8,11 +8,11 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 
-from local.sandboxes.kit.client import ControlClient
+from local.sandboxes.kit.client import ControlClient, redirect_params
 
 # What booksync asks Xero for: granular scopes and offline_access (refresh).
 SCOPES = "offline_access accounting.contacts accounting.invoices accounting.payments accounting.settings"
@@ -29,10 +29,6 @@ def authorize_url(base_url: str, client_id: str, redirect_uri: str, scope: str =
         **extra,
     }
     return f"{base_url}/identity/connect/authorize?{urlencode(query)}"
-
-
-def redirect_params(location: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
 
 def auth_event_id(access_token: str) -> str:

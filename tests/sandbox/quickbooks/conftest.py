@@ -11,21 +11,15 @@ from qbo_helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, SandboxFactory, 
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
 from local.sandboxes.quickbooks.testing import Connection, QBOClient, connect
+from tests.sandbox.starting import sandbox_starter
 
 
 @pytest.fixture
 def start_sandbox() -> Iterator[SandboxFactory]:
     """Start sandboxes with config overrides; every one is stopped after the test."""
-    started: list[QuickBooksSandbox] = []
-
-    def start(**overrides: object) -> QuickBooksSandbox:
-        sandbox = QuickBooksSandbox(host="127.0.0.1", port=0, config=make_config(**overrides)).start()
-        started.append(sandbox)
-        return sandbox
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
+    yield from sandbox_starter(
+        lambda **overrides: QuickBooksSandbox(host="127.0.0.1", port=0, config=make_config(**overrides))
+    )
 
 
 @pytest.fixture

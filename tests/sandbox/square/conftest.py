@@ -11,22 +11,14 @@ from square_helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, SIGNATURE_KEY
 
 from local.sandboxes.square.server import SquareConfig, SquareSandbox
 from local.sandboxes.square.testing import Connection, SquareClient, SquareControl, connect
+from tests.sandbox.starting import sandbox_starter
 
 SandboxFactory = Callable[..., SquareSandbox]
 
 
 @pytest.fixture
 def start_sandbox() -> Iterator[SandboxFactory]:
-    started: list[SquareSandbox] = []
-
-    def start(**overrides: Any) -> SquareSandbox:
-        sandbox = SquareSandbox(config=SquareConfig(**overrides)).start()
-        started.append(sandbox)
-        return sandbox
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
+    yield from sandbox_starter(lambda **overrides: SquareSandbox(config=SquareConfig(**overrides)))
 
 
 @pytest.fixture

@@ -8,24 +8,13 @@ import httpx
 import pytest
 
 from local.sandboxes.square.testing import connect
-from local.stack import DEFAULT_CONFIG, LocalStack, StackOptions
-
-MINI = Path(__file__).resolve().parents[2] / "runtime" / "fixtures" / "mini.yaml"
+from local.stack import LocalStack, StackOptions
+from tests.sandbox.mini_stack import MINI, mini_stack
 
 
 @pytest.mark.xdist_group("stack")
 def test_the_stack_runs_the_square_sandbox_wired_to_its_own_endpoints(tmp_path: Path) -> None:
-    options = StackOptions(
-        template=MINI,
-        config=DEFAULT_CONFIG,
-        ports="auto",
-        parameters={},
-        state_dir=tmp_path,
-        sandboxes=True,
-        schedule_scale=0,
-        echo=False,
-    )
-    with LocalStack(options) as stack:
+    with LocalStack(mini_stack(tmp_path)) as stack:
         assert stack.sandboxes["square"].url and stack.sandboxes["square"].sandbox is not None
         assert stack.urls()["square_url"] == stack.sandboxes["square"].url
         assert f"Square sandbox{'':<16} {stack.sandboxes['square'].url}" in stack.banner()

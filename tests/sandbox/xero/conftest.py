@@ -4,29 +4,20 @@ registered app, a connection to its first organisation and a raw Accounting clie
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from xero_helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 
 from local.sandboxes.xero.server import XeroConfig, XeroSandbox
 from local.sandboxes.xero.testing import Tokens, XeroClient, XeroControl
+from tests.sandbox.starting import sandbox_starter
 
 SandboxFactory = Callable[..., XeroSandbox]
 
 
 @pytest.fixture
 def start_sandbox() -> Iterator[SandboxFactory]:
-    started: list[XeroSandbox] = []
-
-    def start(**overrides: Any) -> XeroSandbox:
-        sandbox = XeroSandbox(config=XeroConfig(**overrides)).start()
-        started.append(sandbox)
-        return sandbox
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
+    yield from sandbox_starter(lambda **overrides: XeroSandbox(config=XeroConfig(**overrides)))
 
 
 @pytest.fixture

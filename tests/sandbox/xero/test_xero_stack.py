@@ -8,24 +8,13 @@ from pathlib import Path
 import pytest
 
 from local.sandboxes.xero.testing import XeroClient, XeroControl
-from local.stack import DEFAULT_CONFIG, LocalStack, StackOptions
-
-MINI = Path(__file__).resolve().parents[2] / "runtime" / "fixtures" / "mini.yaml"
+from local.stack import LocalStack
+from tests.sandbox.mini_stack import mini_stack
 
 
 @pytest.mark.xdist_group("stack")
 def test_the_stack_runs_the_xero_sandbox_wired_to_its_own_endpoints(tmp_path: Path) -> None:
-    options = StackOptions(
-        template=MINI,
-        config=DEFAULT_CONFIG,
-        ports="auto",
-        parameters={},
-        state_dir=tmp_path,
-        sandboxes=True,
-        schedule_scale=0,
-        echo=False,
-    )
-    with LocalStack(options) as stack:
+    with LocalStack(mini_stack(tmp_path)) as stack:
         run = stack.sandboxes["xero"]
         assert run.sandbox is not None and stack.urls()["xero_url"] == run.url
         assert f"Xero sandbox{'':<18} {run.url}" in stack.banner()
