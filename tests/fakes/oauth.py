@@ -108,6 +108,7 @@ class FakeOAuth:
     def list_organisations(self, tokens: TokenSet) -> Sequence[Organisation]:
         return self.organisations or the_one_organisation(tokens, self.name)
 
-    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
+    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> bool:
         self.disconnected.append(dict(ids))
         self.revoke(refresh_token or access_token)
+        return True

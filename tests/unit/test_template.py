@@ -317,6 +317,17 @@ FRESHBOOKS_TOKEN_FUNCTIONS = {
 }
 for _function in FRESHBOOKS_TOKEN_FUNCTIONS:
     FUNCTION_ENV[_function] |= FRESHBOOKS_ENV
+# The Wave app, in every function that calls Wave (connect, sync, Sync Now, setup, keep-alive).
+WAVE_ENV = {
+    "WAVE_AUTH_URL",
+    "WAVE_TOKEN_URL",
+    "WAVE_GRAPHQL_URL",
+    "WAVE_SCOPES",
+    "WAVE_CLIENT_ID",
+    "WAVE_CLIENT_SECRET_PARAM",
+}
+for _function in FRESHBOOKS_TOKEN_FUNCTIONS:
+    FUNCTION_ENV[_function] |= WAVE_ENV
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
 QUEUE_ENV = {
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",

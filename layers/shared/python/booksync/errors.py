@@ -138,6 +138,14 @@ class OrganisationNotChosen(NeedsReconnection):
     code = "choose_organisation"
 
 
+class NotConnectable(ProviderError):
+    """The consent reached the provider's accounts, and the provider lets none of them be
+    connected to an app (Wave: a business on its free plan, or in a currency it does not serve):
+    nothing is connected, and the integration's card says why and what to do."""
+
+    code = "not_connectable"
+
+
 class ConnectionDown(ProviderError):
     """The provider refuses a freshly refreshed token (401): the connection is unusable."""
 

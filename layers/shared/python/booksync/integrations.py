@@ -20,13 +20,14 @@ from booksync.errors import (
     FieldProblem,
     InvalidRequest,
     NoBooksConnected,
+    NotConnectable,
     NotFoundError,
 )
 from booksync.keys import KEY_MAX_CHARS, fits_key
 from booksync.providers.declaration import Capability
 from booksync.providers.oauth_common import code_challenge, new_code_verifier
 from booksync.providers.port import OAuthClient, Organisation, TokenSet
-from booksync.providers.profile import provider_label
+from booksync.providers.profile import profile, provider_label
 from booksync.providers.registry import REGISTRY, declaration
 from booksync.security.vault import PlainTokens, SealedTokens, TokenCipher, TokenContext
 from booksync.store.connections import (
@@ -200,10 +201,22 @@ class Integrations:
         pending = self._pending_state(state, provider)
         if error:
             self._spend(pending)
-            raise InvalidRequest(
-                f"{provider} did not grant access ({error}).",
-                fix="Start the connection again and choose Connect on the provider's consent screen.",
+            # A provider that lets only some accounts be connected (Wave: paid plans, USD or CAD)
+            # may refuse the consent for that: its card says what the account must be.
+            requirements = profile(provider).connect_requirements
+            refused = InvalidRequest(
+                f"{provider} did not grant access ({error})." + (f" {requirements}" if requirements else ""),
+                fix="Start the connection again and choose Connect on the provider's consent screen"
+                + (", for an account that meets them." if requirements else "."),
             )
+            if requirements:
+                self._connections.record_refusal(
+                    pending.company_id,
+                    provider,
+                    code="consent_refused",
+                    message=f"{refused.message} {refused.fix}",
+                )
+            raise refused
         if not code:
             raise InvalidRequest("The callback has no authorization code.", fix="Start the connection again.")
         named = declaration(provider).account_on_redirect
@@ -264,8 +277,15 @@ class Integrations:
             if not oauth.owns_account(tokens, account):
                 raise _not_granted(provider, account)
             tokens = replace(tokens, account_id=account)
+        try:
+            listed = oauth.list_organisations(tokens)
+        except NotConnectable as exc:  # its card says why, and what to do
+            self._connections.record_refusal(
+                pending.company_id, provider, code=exc.code, message=f"{exc.message} {exc.fix}"
+            )
+            raise
         # Ids that cannot be keys are no organisation booksync can keep.
-        granted = [o for o in oauth.list_organisations(tokens) if fits_key(o.id)]
+        granted = [o for o in listed if fits_key(o.id)]
         if not granted:
             raise _no_account(provider)
         if len(granted) > 1 and not declaration(provider).supports(Capability.ORGANISATION_CHOICE):
@@ -431,7 +451,7 @@ class Integrations:
             return False
         try:
             tokens = self._cipher.open(sealed, token_context(row))
-            self._oauth_for(row.provider).disconnect(
+            return self._oauth_for(row.provider).disconnect(
                 access_token=tokens.access_token,
                 refresh_token=tokens.refresh_token,
                 ids=_granted_ids(row),
@@ -439,7 +459,6 @@ class Integrations:
         except BooksyncError as exc:
             logger.warning("token revocation failed; tokens deleted anyway", extra={"code": exc.code})
             return False
-        return True
 
     # -- status and settings ---------------------------------------------------------------------
     def overview(self, company_id: str) -> list[dict[str, Any]]:

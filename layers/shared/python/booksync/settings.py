@@ -466,6 +466,55 @@ class FreshBooksSettings(_Settings):
         return client_id, secret
 
 
+class WaveSettings(_Settings):
+    """The Wave app (``providers/wave/``). The secret lives in SSM; locally it may be a variable."""
+
+    client_id: str | None = Field(alias="WAVE_CLIENT_ID", default=None)
+    client_secret_param: str | None = Field(alias="WAVE_CLIENT_SECRET_PARAM", default=None)
+    client_secret_value: str | None = Field(alias="WAVE_CLIENT_SECRET", default=None, repr=False)
+    auth_url: str = Field(alias="WAVE_AUTH_URL", default="https://api.waveapps.com/oauth2/authorize/")
+    # The trailing slash is Wave's (providers.md 4).
+    token_url: str = Field(alias="WAVE_TOKEN_URL", default="https://api.waveapps.com/oauth2/token/")
+    graphql_url: str = Field(alias="WAVE_GRAPHQL_URL", default="https://gql.waveapps.com/graphql/public")
+    # Space-separated ``resource:operation`` scopes; write does not imply read (providers.md 4, 7.3).
+    scopes: str = Field(
+        alias="WAVE_SCOPES",
+        default="user:read business:read account:read customer:read customer:write product:read "
+        "product:write invoice:read invoice:write transaction:read transaction:write",
+    )
+
+    @field_validator("scopes")
+    @classmethod
+    def _resource_operation(cls, value: str) -> str:
+        odd = [
+            scope
+            for scope in value.split()
+            if not re.fullmatch(r"offline_access|[a-z_]+:(read|write|send|\*)", scope)
+        ]
+        if odd or not value.split():
+            raise ValueError(
+                "must be Wave's resource:operation scopes, space-separated (e.g. business:read "
+                f"invoice:write){'; not ' + ', '.join(odd) if odd else ''}"
+            )
+        return value
+
+    @property
+    def scope_list(self) -> tuple[str, ...]:
+        return tuple(self.scopes.split())
+
+    def credentials(self) -> tuple[str, str]:
+        """The client id and secret, refused when unset or placeholders."""
+        client_id = require_credential("WAVE_CLIENT_ID", self.client_id)
+        secret = secret_credential(
+            "WAVE_CLIENT_SECRET",
+            self.client_secret_value,
+            "WAVE_CLIENT_SECRET_PARAM",
+            self.client_secret_param,
+            holds="the Wave app's client secret",
+        )
+        return client_id, secret
+
+
 class SquareWebhookSettings(_Settings):
     """POST /webhooks/square: only what verifying and queueing a delivery needs."""
 

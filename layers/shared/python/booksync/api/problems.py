@@ -25,6 +25,7 @@ from booksync.errors import (
     FieldProblem,
     InvalidRequest,
     NeedsReconnection,
+    NotConnectable,
     NotFoundError,
     OrganisationNotChosen,
     ProviderError,
@@ -81,6 +82,7 @@ _STATUS: list[tuple[type[BooksyncError], int, str]] = [
     (InvalidRequest, 422, "The request cannot be processed"),
     (ConcurrentChange, 409, "Changed by another request at the same time"),
     (AccountTaken, 409, "Connected to another booksync company"),
+    (NotConnectable, 409, "The provider lets none of these accounts be connected"),
     (ConfigurationError, 503, "booksync is not configured for this"),
     (RateLimited, 429, "The provider is rate limiting"),
     (OrganisationNotChosen, 409, "Choose the organisation to connect"),  # before NeedsReconnection
@@ -94,7 +96,8 @@ PROBLEM_STATUSES: dict[int, str] = {
     400: "The body is not JSON",
     405: "Method not allowed",
     409: "The integration needs to be reconnected (or its organisation chosen), another document "
-    "already has this number, the provider account is connected to another booksync company, or "
+    "already has this number, the provider account is connected to another booksync company (or "
+    "the provider lets none of the consent's accounts be connected), or "
     "other requests changed the same record meanwhile",
     422: "Invalid request",
 }

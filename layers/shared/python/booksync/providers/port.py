@@ -377,9 +377,11 @@ class OAuthClient(Protocol):
         consent may cover several (Xero's connections) asks, and an admin then picks one."""
         ...
 
-    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
+    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> bool:
         """Give the grant up at the provider: revoke it, and whatever more the provider keeps
-        (Xero: delete the connection ``ids["connection"]``). A grant already gone is success."""
+        (Xero: delete the connection ``ids["connection"]``). A grant already gone is success.
+        True when given up there; False when the provider offers an app no way to (Wave: the
+        user removes the app in the provider's own settings)."""
         ...
 
 

@@ -28,6 +28,9 @@ class ProviderProfile:
     # What the provider calls the account a consent is for, the key of its id among the
     # connection's ids ({"realm": ...}); a connection stored before it kept ids is read so.
     account_id_key: str = "account"
+    # What an account must be for the provider to let an app connect it, said when a consent is
+    # refused (Wave: paid plans, USD or CAD); "" when it lets any.
+    connect_requirements: str = ""
 
     def __post_init__(self) -> None:
         if not self.tax_settings:

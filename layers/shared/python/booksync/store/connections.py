@@ -503,6 +503,42 @@ class ConnectionRepository:
             return stored is not None and stored.connection_id == used.connection_id
         return True
 
+    def record_refusal(self, company_id: str, provider: str, *, code: str, message: str) -> None:
+        """A consent the provider refused (or whose accounts it lets none be connected): said on
+        the integration's card (its reason) while the connection does not work. A connection that
+        works (or waits for its organisation) is left alone; none yet: a Not Connected row is made
+        to say it, holding no token or account."""
+        said: list[Action] = [
+            ConnectionModel.last_error_code.set(code),
+            ConnectionModel.last_error_message.set(message),
+        ]
+        broken = (
+            ConnectionStatus.DISCONNECTED,
+            ConnectionStatus.NEEDS_RECONNECTION,
+            ConnectionStatus.CONNECTION_DOWN,
+        )
+        try:
+            ConnectionModel(company_id, provider).update(
+                actions=said, condition=ConnectionModel.status.is_in(*broken)
+            )
+            return
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+        row = ConnectionModel(
+            company_id,
+            provider,
+            connection_id=self.new_connection_id(),
+            status=ConnectionStatus.DISCONNECTED,
+            last_error_code=code,
+            last_error_message=message,
+        )
+        try:
+            row.save(condition=ConnectionModel.company_id.does_not_exist())
+        except PutError as exc:
+            if not _conditional_failed(exc):
+                raise
+
     def disconnect(self, row: ConnectionModel, *, now: float) -> None:
         """Forget the tokens; keep settings, mappings and history so a reconnect picks up where it was."""
         row.update(

@@ -195,10 +195,11 @@ class FreshBooksOAuth:
             )
         return [org for org in (_business(m) for m in memberships) if org is not None]
 
-    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
+    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> bool:
         """Revoke the grant: by its refresh token (which ends the access tokens issued with it),
         else by the access token, which would otherwise stay usable for up to 12 hours."""
         self.revoke(refresh_token or access_token)
+        return True
 
     # ------------------------------------------------------------------ helpers
 

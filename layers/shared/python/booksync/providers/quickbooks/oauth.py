@@ -145,9 +145,10 @@ class QuickBooksOAuth:
         """A consent is for one company: the realm the redirect named (confirmed by ``owns_account``)."""
         return the_one_organisation(tokens, PROVIDER)
 
-    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
+    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> bool:
         """Intuit keeps nothing but the grant: revoking the refresh token ends it."""
         self.revoke(refresh_token or access_token)
+        return True
 
     # ------------------------------------------------------------------ helpers
 

@@ -168,9 +168,10 @@ class SquareOAuth:
         """A consent is for one seller: the ``merchant_id`` Square answered with the tokens."""
         return the_one_organisation(tokens, PROVIDER)
 
-    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
+    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> bool:
         """Square revokes a grant by its access token (RevokeTokenRequest has no refresh_token field)."""
         self.revoke(access_token)
+        return True
 
     # ------------------------------------------------------------------ helpers
 

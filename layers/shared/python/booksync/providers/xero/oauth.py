@@ -216,7 +216,7 @@ class XeroOAuth:
             and c.get("id")
         ]
 
-    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> None:
+    def disconnect(self, *, access_token: str, refresh_token: str | None, ids: Mapping[str, str]) -> bool:
         """Remove the tenant's connection (``DELETE /connections/{id}``), then revoke the grant
         by its refresh token. A connection already gone (404) is success; an expired access token
         (401) leaves the deletion to the revocation, which ends every connection of the grant.
@@ -234,6 +234,7 @@ class XeroOAuth:
                 raise self._error(response, secrets=(access_token, refresh_token))
         if refresh_token:
             self.revoke(refresh_token)
+        return True
 
     # ------------------------------------------------------------------ helpers
 
