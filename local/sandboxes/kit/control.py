@@ -8,6 +8,7 @@ provider's traffic.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Protocol
 
 from local.sandboxes.kit.clock import SandboxClock
@@ -141,9 +142,9 @@ def number(body: dict[str, Any], name: str, default: float) -> float:
 
 class SettingsControl:
     """GET/POST /_sandbox/config over a sandbox's settings (``settable``: the fields a running
-    sandbox lets tests change, by type; ``choices``: the values a field may take), POST
-    /_sandbox/clock/advance and POST /_sandbox/clients (an app registration; ``refuse_uri``
-    says why a redirect URI cannot be registered, None when it can)."""
+    sandbox lets tests change, by type, a float taking any number; ``choices``: the values a
+    field may take), POST /_sandbox/clock/advance and POST /_sandbox/clients (an app
+    registration; ``refuse_uri`` says why a redirect URI cannot be registered, None when it can)."""
 
     def __init__(
         self,
@@ -178,10 +179,13 @@ class SettingsControl:
     def set_config(self, request: Request) -> object:
         """Every change checked before any is made."""
         changes = json_body(request)
-        for name, value in changes.items():
+        for name, given in changes.items():
             kind = self.settable.get(name)
             if kind is None:
                 raise BadRequest(f"{name} is not a setting; settable: {', '.join(sorted(self.settable))}")
+            # A float setting takes any JSON number (bodies read non-integers as Decimal).
+            number = isinstance(given, int | Decimal) and not isinstance(given, bool)
+            value = changes[name] = float(given) if kind is float and number else given
             if type(value) is not kind:
                 raise BadRequest(f"{name} must be {kind.__name__} (got {value!r})")
             allowed = self.choices.get(name)

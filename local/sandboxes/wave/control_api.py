@@ -7,13 +7,13 @@ No authentication (loopback only) and not in the request log: it is not Wave tra
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from local.sandboxes.kit.control import (
     AddRoute,
     BadRequest,
     ControlRoutes,
+    SettingsControl,
     add_control_routes,
     json_body,
     shared_routes,
@@ -21,7 +21,7 @@ from local.sandboxes.kit.control import (
 from local.sandboxes.kit.wire import Request
 from local.sandboxes.wave import api
 from local.sandboxes.wave.books import PLANS, Business
-from local.sandboxes.wave.config import REFRESH_MODES, ClientApp
+from local.sandboxes.wave.config import REFRESH_MODES
 from local.sandboxes.wave.identity import ALL_SCOPES, Grant
 from local.sandboxes.wave.views import ledger
 
@@ -44,11 +44,8 @@ def register_control_routes(sandbox: WaveSandbox, add: AddRoute) -> None:
     control = _Control(sandbox)
     routes: ControlRoutes = [
         ("POST", "/_sandbox/reset", control.reset),
-        ("GET", "/_sandbox/config", control.get_config),
-        ("POST", "/_sandbox/config", control.set_config),
+        *SettingsControl(sandbox.config, sandbox.clock, _SETTABLE, {"refresh_mode": REFRESH_MODES}).routes(),
         *shared_routes(sandbox.faults, sandbox.log),
-        ("POST", "/_sandbox/clock/advance", control.advance_clock),
-        ("POST", "/_sandbox/clients", control.register_client),
         ("GET", "/_sandbox/businesses", control.list_businesses),
         ("POST", "/_sandbox/businesses", control.add_business),
         ("GET", f"/_sandbox/businesses/{_BUSINESS}/ledger", control.ledger),
@@ -104,43 +101,6 @@ class _Control:
         self.sb.faults.clear()
         self.sb.log.clear()
         return {"reset": True, **self.list_businesses(request)}
-
-    def get_config(self, request: Request) -> dict[str, Any]:
-        config = self.sb.config
-        return {
-            **{name: getattr(config, name) for name in _SETTABLE},
-            "clock_scale": config.clock_scale,
-            "clients": sorted(config.clients),
-        }
-
-    def set_config(self, request: Request) -> object:
-        for name, given in json_body(request).items():
-            kind = _SETTABLE.get(name)
-            if kind is None:
-                raise BadRequest(f"{name} is not a setting; settable: {', '.join(sorted(_SETTABLE))}")
-            numeric = isinstance(given, int | Decimal) and not isinstance(given, bool)
-            value = float(given) if kind is float and numeric else given
-            if type(value) is not kind:
-                raise BadRequest(f"{name} must be {kind.__name__} (got {value!r})")
-            if name == "refresh_mode" and value not in REFRESH_MODES:
-                raise BadRequest(f"refresh_mode must be one of {', '.join(REFRESH_MODES)}")
-            setattr(self.sb.config, name, value)
-        return self.get_config(request)
-
-    def advance_clock(self, request: Request) -> object:
-        seconds = json_body(request).get("seconds", 0)
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-            raise BadRequest(f"seconds must be a number, 0 or more (got {seconds!r})")
-        self.sb.clock.advance(float(seconds))
-        return {"now": self.sb.now().isoformat()}
-
-    def register_client(self, request: Request) -> object:
-        body = json_body(request)
-        client_id, secret, uris = body.get("client_id"), body.get("client_secret"), body.get("redirect_uris")
-        if not isinstance(client_id, str) or not isinstance(secret, str) or not isinstance(uris, list):
-            raise BadRequest("client_id, client_secret (strings) and redirect_uris (a list) are required")
-        self.sb.config.clients[client_id] = ClientApp(secret=secret, redirect_uris=[str(u) for u in uris])
-        return {"client_id": client_id}
 
     def list_businesses(self, request: Request) -> dict[str, Any]:
         return {"businesses": [_public(b) for b in self.sb.books.all()]}

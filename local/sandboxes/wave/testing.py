@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 
-from local.sandboxes.kit.client import SHARED_TLS, ControlClient
+from local.sandboxes.kit.client import SHARED_TLS, ControlClient, redirect_params
 from local.sandboxes.wave.books import CURRENCY_UNSUPPORTED, PLAN_REQUIRED
 from local.sandboxes.wave.schema import document_errors
 
@@ -47,10 +47,6 @@ def authorize_url(base_url: str, client_id: str, redirect_uri: str, scope: str =
         **extra,
     }
     return f"{base_url}{AUTHORIZE_PATH}?{urlencode(query)}"
-
-
-def redirect_params(location: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
 
 @dataclass

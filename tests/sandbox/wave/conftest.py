@@ -4,29 +4,20 @@ registered app, a connection to its first USD business and a raw GraphQL client.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from wave_helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, USD_BUSINESS
 
 from local.sandboxes.wave.server import WaveConfig, WaveSandbox
 from local.sandboxes.wave.testing import Tokens, WaveClient, WaveControl
+from tests.sandbox.starting import sandbox_starter
 
 SandboxFactory = Callable[..., WaveSandbox]
 
 
 @pytest.fixture
 def start_sandbox() -> Iterator[SandboxFactory]:
-    started: list[WaveSandbox] = []
-
-    def start(**overrides: Any) -> WaveSandbox:
-        sandbox = WaveSandbox(config=WaveConfig(**overrides)).start()
-        started.append(sandbox)
-        return sandbox
-
-    yield start
-    for sandbox in started:
-        sandbox.stop()
+    yield from sandbox_starter(lambda **overrides: WaveSandbox(config=WaveConfig(**overrides)))
 
 
 @pytest.fixture

@@ -7,24 +7,13 @@ from pathlib import Path
 import pytest
 
 from local.sandboxes.wave.testing import WaveClient, WaveControl
-from local.stack import DEFAULT_CONFIG, LocalStack, StackOptions
-
-MINI = Path(__file__).resolve().parents[2] / "runtime" / "fixtures" / "mini.yaml"
+from local.stack import LocalStack
+from tests.sandbox.mini_stack import mini_stack
 
 
 @pytest.mark.xdist_group("stack")
 def test_the_stack_runs_the_wave_sandbox_with_its_app(tmp_path: Path) -> None:
-    options = StackOptions(
-        template=MINI,
-        config=DEFAULT_CONFIG,
-        ports="auto",
-        parameters={},
-        state_dir=tmp_path,
-        sandboxes=True,
-        schedule_scale=0,
-        echo=False,
-    )
-    with LocalStack(options) as stack:
+    with LocalStack(mini_stack(tmp_path)) as stack:
         run = stack.sandboxes["wave"]
         assert run.sandbox is not None and stack.urls()["wave_url"] == run.url
         assert run.redirect_uri == f"{stack.api_url}/oauth/wave/callback"
