@@ -17,6 +17,7 @@ import unicodedata
 from decimal import Decimal
 from typing import Any
 
+from booksync.documents import Address
 from booksync.errors import Rejected
 
 # Characters that render as nothing and only make two equal-looking names differ.
@@ -137,3 +138,23 @@ def decimal_or_none(value: Any) -> Decimal | None:
 
 def text_or_none(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
+
+
+# booksync's limits of an address's fields (documents.Address).
+ADDRESS_TEXT_MAX, ADDRESS_REGION_MAX, POSTAL_CODE_MAX = 4000, 255, 30
+
+
+def bounded_address(
+    *, line1: Any, line2: Any, city: Any, region: Any, postal_code: Any, country: Any
+) -> Address | None:
+    """A provider's address as booksync keeps one, each field one line within booksync's limit
+    (a provider may allow longer); None when it has nothing."""
+    fields = {
+        "line1": line(text_or_none(line1), ADDRESS_TEXT_MAX),
+        "line2": line(text_or_none(line2), ADDRESS_TEXT_MAX),
+        "city": line(text_or_none(city), ADDRESS_TEXT_MAX),
+        "region": line(text_or_none(region), ADDRESS_REGION_MAX),
+        "postal_code": line(text_or_none(postal_code), POSTAL_CODE_MAX),
+        "country": line(text_or_none(country), ADDRESS_REGION_MAX),
+    }
+    return Address(**fields) if any(fields.values()) else None

@@ -18,6 +18,7 @@ from booksync.settings import FreshBooksSettings
 
 if TYPE_CHECKING:
     from booksync.providers.freshbooks.adapter import FreshBooksProvider
+    from booksync.providers.freshbooks.directory import FreshBooksDirectory
     from booksync.providers.freshbooks.oauth import FreshBooksOAuth
     from booksync.providers.port import TokenSource
     from booksync.sync.rate_limits import RequestGate
@@ -48,6 +49,18 @@ def _adapter(
     return FreshBooksProvider.build(settings, account_id, tokens, gate)
 
 
+def _directory(
+    settings: FreshBooksSettings, account_id: str, tokens: TokenSource, gate: RequestGate | None
+) -> FreshBooksDirectory:
+    """The wizard's reads of the clients and items already in the business (``directory.py``)."""
+    from booksync.providers.freshbooks.client import FreshBooksClient
+    from booksync.providers.freshbooks.directory import FreshBooksDirectory
+
+    return FreshBooksDirectory(
+        FreshBooksClient(api_base_url=settings.api_base_url, account_id=account_id, tokens=tokens, gate=gate)
+    )
+
+
 PROFILE = ProviderProfile(
     label=LABEL,
     name_rules=f"{LABEL} keeps a client's organisation, first and last name and an item's name "
@@ -72,7 +85,7 @@ DECLARATION = ProviderDeclaration[FreshBooksSettings](
     ),
     limits=LIMITS,
     read_settings=FreshBooksSettings.from_env,
-    builders=Builders(oauth=_oauth, adapter=_adapter),
+    builders=Builders(oauth=_oauth, adapter=_adapter, directory=_directory),
     # The business comes from /users/me after the consent, not on the redirect.
     account_on_redirect=None,
 )

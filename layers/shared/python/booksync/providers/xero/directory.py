@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from booksync.documents import Address
 from booksync.providers.port import RemoteCustomer, RemoteItem, RemotePage
-from booksync.providers.text import decimal_or_none, line, text_or_none
+from booksync.providers.text import bounded_address, decimal_or_none, text_or_none
 from booksync.providers.xero.client import MAX_PAGE, XeroClient
 from booksync.providers.xero.mapping import NO_TAX
 from booksync.providers.xero.oauth import PROVIDER
@@ -31,8 +31,6 @@ T = TypeVar("T")
 # The address Xero puts on invoices (POBOX, its "postal address"), else the street address.
 ADDRESS_TYPES = ("POBOX", "STREET")
 PHONE_TYPES = ("DEFAULT", "MOBILE")
-# booksync's limits of an address's fields (documents.Address).
-TEXT_MAX, REGION_MAX, POSTAL_CODE_MAX = 4000, 255, 30
 
 
 class XeroDirectory:
@@ -174,17 +172,12 @@ def _address(addresses: object) -> Address | None:
     if row is None:
         return None
     lines = [text_or_none(row.get(f"AddressLine{n}")) for n in range(1, 5)]
-    return Address(
-        line1=_bounded(lines[0], TEXT_MAX),
+    return bounded_address(
+        line1=lines[0],
         # Xero keeps up to four lines: booksync's second holds the rest.
-        line2=_bounded(", ".join(part for part in lines[1:] if part), TEXT_MAX),
-        city=_bounded(row.get("City"), TEXT_MAX),
-        region=_bounded(row.get("Region"), REGION_MAX),
-        postal_code=_bounded(row.get("PostalCode"), POSTAL_CODE_MAX),
-        country=_bounded(row.get("Country"), REGION_MAX),
+        line2=", ".join(part for part in lines[1:] if part),
+        city=row.get("City"),
+        region=row.get("Region"),
+        postal_code=row.get("PostalCode"),
+        country=row.get("Country"),
     )
-
-
-def _bounded(value: object, limit: int) -> str | None:
-    """``value`` as one line within booksync's limit for the field (Xero allows some longer)."""
-    return line(text_or_none(value), limit)
