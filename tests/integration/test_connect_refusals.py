@@ -79,11 +79,22 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
     return SimpleNamespace(oauth=oauth, connections=connections, service=service)
 
 
-def connect(service: Integrations, provider: str = PROVIDER, *, error: str | None = None) -> object:
+def connect(
+    service: Integrations,
+    provider: str = PROVIDER,
+    *,
+    error: str | None = None,
+    description: str | None = None,
+) -> object:
     url = service.start_connect(company_id="acme", user_id="acme-admin", provider=provider)
     if error is not None:
         return service.accept_callback(
-            provider=provider, state=state_of(url), code=None, account_id=None, error=error
+            provider=provider,
+            state=state_of(url),
+            code=None,
+            account_id=None,
+            error=error,
+            error_description=description,
         )
     return complete_connect(
         service,
@@ -145,15 +156,18 @@ def test_a_refused_reconnect_says_why_on_a_broken_connection_and_leaves_a_workin
 def test_a_consent_refused_on_the_providers_screen_says_what_an_account_must_be(
     world: SimpleNamespace,
 ) -> None:
+    said = "business_plan_required: Acme Plumbing is on the Starter plan\r\n"
     with pytest.raises(InvalidRequest) as refused:
-        connect(world.service, error="access_denied")
+        connect(world.service, error="access_denied", description=said)
     assert REQUIREMENTS in refused.value.message
     card = world.service.describe("acme", PROVIDER)
     assert card["status_label"] == "Not Connected"
-    assert (
-        "access_denied" in card["needs_reconnection_reason"]
-        and REQUIREMENTS in card["needs_reconnection_reason"]
+    reason = card["needs_reconnection_reason"]
+    assert reason.startswith(
+        "Wave did not grant access (access_denied: business_plan_required: Acme Plumbing is on the "
+        "Starter plan). "
     )
+    assert REQUIREMENTS in reason and "\r" not in reason
     # A provider that declares no requirements stores nothing for a refused consent, as before.
     with pytest.raises(InvalidRequest):
         connect(world.service, "quickbooks", error="access_denied")

@@ -29,6 +29,7 @@ from booksync.providers.oauth_common import code_challenge, new_code_verifier
 from booksync.providers.port import OAuthClient, Organisation, TokenSet
 from booksync.providers.profile import profile, provider_label
 from booksync.providers.registry import REGISTRY, declaration
+from booksync.providers.text import line
 from booksync.security.vault import PlainTokens, SealedTokens, TokenCipher, TokenContext
 from booksync.store.connections import (
     ConnectionRepository,
@@ -181,6 +182,7 @@ class Integrations:
         code: str | None,
         account_id: str | None,
         error: str | None = None,
+        error_description: str | None = None,
     ) -> str:
         """The provider's redirect, in whichever browser finishes the consent: nothing is connected
         yet. The code waits (KMS-sealed) on the state's row, and the answer is a one-time consent
@@ -204,8 +206,11 @@ class Integrations:
             # A provider that lets only some accounts be connected (Wave: paid plans, USD or CAD)
             # may refuse the consent for that: its card says what the account must be.
             requirements = profile(provider).connect_requirements
+            # The provider's own words for it, from the browser's URL: one bounded line.
+            said = line(error_description, 300) if requirements else None
             refused = InvalidRequest(
-                f"{provider} did not grant access ({error})." + (f" {requirements}" if requirements else ""),
+                f"{provider_label(provider) if requirements else provider} did not grant access "
+                f"({error}{f': {said}' if said else ''})." + (f" {requirements}" if requirements else ""),
                 fix="Start the connection again and choose Connect on the provider's consent screen"
                 + (", for an account that meets them." if requirements else "."),
             )

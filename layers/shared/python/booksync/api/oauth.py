@@ -39,6 +39,7 @@ def oauth_callback(
     code: str | None = None,
     state: str | None = None,
     error: str | None = None,
+    error_description: str | None = None,
 ) -> RedirectResponse | JSONResponse:
     """The provider's redirect. Nothing is connected yet: the browser is handed a one-time
     ``consent`` for your app to confirm with its signed-in user's token (POST .../complete).
@@ -48,7 +49,12 @@ def oauth_callback(
     parameter = declaration(provider).account_parameter
     account_id = request.query_params.get(parameter) if parameter else None
     consent = svc.integrations.accept_callback(
-        provider=provider, state=state, code=code, account_id=account_id, error=error
+        provider=provider,
+        state=state,
+        code=code,
+        account_id=account_id,
+        error=error,
+        error_description=error_description,
     )
     if svc.app_return_url:
         query = urlencode({"connecting": provider, "consent": consent})
