@@ -48,10 +48,10 @@ def test_an_unknown_provider_is_refused_naming_the_ones_booksync_knows() -> None
         registry.declaration("sage")
     assert (
         refused.value.message
-        == "booksync knows no provider 'sage' (it knows freshbooks, quickbooks, square, xero)."
+        == "booksync knows no provider 'sage' (it knows freshbooks, quickbooks, square, wave, xero)."
     )
-    assert refused.value.fix == "Use one of: freshbooks, quickbooks, square, xero."
-    with pytest.raises(NotFoundError, match="it knows freshbooks, quickbooks, square, xero"):
+    assert refused.value.fix == "Use one of: freshbooks, quickbooks, square, wave, xero."
+    with pytest.raises(NotFoundError, match="it knows freshbooks, quickbooks, square, wave, xero"):
         provider_label("sage")  # labels too come from declarations only
 
 
@@ -71,7 +71,7 @@ def test_the_declarations_say_what_each_provider_is_and_allows() -> None:
         "payments",
         "Square",
     )
-    assert registry.REGISTRY.names("accounting") == ("freshbooks", "quickbooks", "xero")
+    assert registry.REGISTRY.names("accounting") == ("freshbooks", "quickbooks", "wave", "xero")
     assert registry.REGISTRY.names("payments") == ("square",)
     # Intuit's throttles per realm and app; no daily cap.
     assert quickbooks.limits == Limits(max_concurrent=10, requests_per_minute=500, batches_per_minute=40)
@@ -140,6 +140,32 @@ def test_freshbooks_declares_no_key_of_its_own_and_modest_settable_limits(
         freshbooks_module._limits()
 
 
+def test_wave_declares_payments_one_request_at_a_time_and_no_voids_or_refunds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Payments (one per invoice, into the account chosen), the business chosen after consent, an
+    income account per product; no versions, batches, webhooks, voids or refunds (Wave's API has
+    none); one request in flight per business unless WAVE_MAX_CONCURRENT says more."""
+    wave = registry.declaration("wave")
+    assert (wave.kind, wave.label, wave.account_on_redirect) == ("accounting", "Wave", None)
+    assert wave.capabilities == {
+        Capability.PAYMENTS,
+        Capability.ORGANISATION_CHOICE,
+        Capability.INCOME_ACCOUNT_PER_ITEM,
+    }
+    assert wave.limits is not None and wave.limits.max_concurrent == 1
+    assert wave.payment_account_required and wave.income_account_names == ("Sales",)
+    refused = wave.not_supported(Capability.REFUNDS, "refund r-1")
+    assert refused.message == "Recording refunds is not supported by Wave (refund r-1)."
+    from booksync.providers.wave import declaration as wave_module
+
+    monkeypatch.setenv("WAVE_MAX_CONCURRENT", "2")
+    assert wave_module._max_concurrent() == 2
+    monkeypatch.setenv("WAVE_MAX_CONCURRENT", "0")
+    with pytest.raises(ConfigurationError, match="WAVE_MAX_CONCURRENT"):
+        wave_module._max_concurrent()
+
+
 def test_an_accounting_declaration_without_limits_or_adapter_is_refused() -> None:
     with pytest.raises(ValueError, match="declares its limits and its adapter"):
         ProviderDeclaration[Any](
@@ -186,7 +212,7 @@ def test_a_declared_provider_joins_the_registry_and_the_not_supported_message_na
     )
     grown = registry.REGISTRY.with_declaration(books)
     assert (
-        grown.names("accounting") == ("freshbooks", "quickbooks", "xero", "books")
+        grown.names("accounting") == ("freshbooks", "quickbooks", "wave", "xero", "books")
         and grown.get("books") is books
     )
     refused = books.not_supported(Capability.REFUNDS, "refund r-1")

@@ -482,6 +482,9 @@ class WaveSettings(_Settings):
         default="user:read business:read account:read customer:read customer:write product:read "
         "product:write invoice:read invoice:write transaction:read transaction:write",
     )
+    # Requests in flight at once per business: Wave publishes no limits and answers 429 from about
+    # two at once (providers.md 7.3), so one by default.
+    max_concurrent: int = Field(alias="WAVE_MAX_CONCURRENT", default=1, ge=1, le=10)
 
     @field_validator("scopes")
     @classmethod

@@ -152,6 +152,15 @@ class PaymentRefs:
         """(remote invoice id, amount applied) for each invoice the payment pays."""
         return list(self.applications) or [(self.invoice_id, amount)]
 
+    def one_invoice(self, amount: Decimal) -> tuple[str, Decimal]:
+        """(remote invoice id, amount) of a payment on one invoice: what a provider that records
+        one payment per invoice is asked for (its declaration has no payments across invoices,
+        so the core splits the rest)."""
+        lines = self.lines(amount)
+        if len(lines) != 1:
+            raise AssertionError("one payment per invoice: the core splits a payment across invoices")
+        return lines[0]
+
 
 @dataclass(frozen=True)
 class RefundRefs:

@@ -44,11 +44,18 @@ def _xero() -> AnyDeclaration:
     return DECLARATION
 
 
+def _wave() -> AnyDeclaration:
+    from booksync.providers.wave.declaration import DECLARATION
+
+    return DECLARATION
+
+
 # Loaded on first use: a function imports only the declarations it asks for.
 _DECLARED: Mapping[str, Callable[[], AnyDeclaration]] = {
     "freshbooks": _freshbooks,
     "quickbooks": _quickbooks,
     "square": _square,
+    "wave": _wave,
     "xero": _xero,
 }
 

@@ -14,11 +14,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from booksync.documents import Address
+from booksync import currency as iso
+from booksync.documents import Address, Invoice
 from booksync.errors import Rejected
+
+if TYPE_CHECKING:
+    from booksync.documents import Customer
+    from booksync.providers.port import RemoteCustomer
 
 # Characters that render as nothing and only make two equal-looking names differ.
 _INVISIBLE = frozenset("\u200b\u2060\ufeff")
@@ -158,3 +164,63 @@ def bounded_address(
         "country": line(text_or_none(country), ADDRESS_REGION_MAX),
     }
     return Address(**fields) if any(fields.values()) else None
+
+
+def shares(total: Decimal, weights: Sequence[Decimal], unit: Decimal) -> list[Decimal]:
+    """``total`` split over ``weights`` in whole ``unit``s, summing to it exactly (the remainder
+    to the largest fractions first)."""
+    whole = sum(weights, Decimal(0))
+    if not total or not whole:
+        return [Decimal(0) for _ in weights]
+    exact = [total * weight / whole for weight in weights]
+    parts = [(value / unit).to_integral_value(rounding="ROUND_FLOOR") * unit for value in exact]
+    left = int(((total - sum(parts, Decimal(0))) / unit).to_integral_value())
+    order = sorted(range(len(weights)), key=lambda i: exact[i] - parts[i], reverse=True)
+    for index in order[:left]:
+        parts[index] += unit
+    return parts
+
+
+def line_shares(invoice: Invoice) -> list[tuple[Decimal, Decimal]]:
+    """Each line's share of the invoice's discount and of its tax (on the taxable lines after
+    their discount), in the currency's units: they add up to booksync's discount and tax
+    exactly, so books given them per line hold booksync's totals to the cent."""
+    unit = iso.unit(invoice.currency)
+    amounts = [invoice.line_amount(line) for line in invoice.lines]
+    discounts = shares(invoice.discount_amount, amounts, unit)
+    nets = [amount - discount for amount, discount in zip(amounts, discounts, strict=True)]
+    taxes = shares(
+        invoice.tax_amount,
+        [net if line.taxable else Decimal(0) for line, net in zip(invoice.lines, nets, strict=True)],
+        unit,
+    )
+    return list(zip(discounts, taxes, strict=True))
+
+
+Row = Mapping[str, Any]
+
+
+def customer_row(
+    customer: Customer,
+    rows: Sequence[Row],
+    *,
+    number: str,
+    number_of: Callable[[Row], Any],
+    name: str,
+    name_of: Callable[[Row], Any],
+    remote: Callable[[Row], RemoteCustomer],
+) -> Row | None:
+    """Which of the books' ``rows`` is ``customer``: the one carrying booksync's id of it
+    (``number``: Xero's ContactNumber, Wave's displayId); else one under its ``name``, carrying
+    no other number, that surely is this customer (the wizard's duplicate judgement)."""
+    ours = next((row for row in rows if number_of(row) == number), None)
+    if ours is not None:
+        return ours
+    for row in rows:
+        if number_of(row) or not same_name(str(name_of(row) or ""), name):
+            continue
+        from booksync.onboarding.duplicates import surely_same  # rapidfuzz loads only here
+
+        if surely_same(customer, remote(row)):
+            return row
+    return None

@@ -40,14 +40,13 @@ from booksync.providers.oauth_common import (
     utcnow,
 )
 from booksync.providers.port import Organisation, TokenSet
+from booksync.providers.wave import LABEL, PROVIDER, RECONNECT_FIX
 
 if TYPE_CHECKING:
     import httpx
+
     from booksync.settings import WaveSettings
 
-PROVIDER = "wave"
-LABEL = "Wave"
-RECONNECT_FIX = "Reconnect Wave in booksync's settings, signed in as a Wave user of this business."
 
 AUTH_URL = "https://api.waveapps.com/oauth2/authorize/"
 TOKEN_URL = "https://api.waveapps.com/oauth2/token/"

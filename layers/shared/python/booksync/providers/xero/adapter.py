@@ -28,7 +28,7 @@ from booksync.providers.port import (
     RemoteCustomer,
     RemoteObject,
 )
-from booksync.providers.text import same_name
+from booksync.providers.text import customer_row
 from booksync.providers.xero import mapping
 from booksync.providers.xero.client import XeroClient, quote
 from booksync.providers.xero.oauth import LABEL, PROVIDER
@@ -238,9 +238,7 @@ class XeroProvider:
     def create_payment(self, payment: Payment, refs: PaymentRefs, *, idempotency_key: str) -> RemoteObject:
         """One payment on one invoice into the chosen account (Xero pays one invoice a payment:
         its declaration has no payments across invoices, so the core splits those)."""
-        if len(refs.lines(payment.amount)) != 1:
-            raise AssertionError("Xero records one payment per invoice: the core splits the rest")
-        ((invoice_id, amount),) = refs.lines(payment.amount)
+        invoice_id, amount = refs.one_invoice(payment.amount)
         body = mapping.payment_body(
             payment, refs, self._payment_account(refs.deposit_account_id), invoice_id, amount
         )
@@ -335,23 +333,18 @@ class XeroProvider:
 
 
 def contact_among(customer: Customer, rows: Sequence[Json]) -> RemoteObject | None:
-    """Which of ``rows`` is ``customer`` in Xero: the contact with booksync's id of it
-    (ContactNumber); else one under its name, carrying no other number, that surely is this
-    customer (the wizard's duplicate judgement). The adapter's lookups and the catalog's
-    (``bulk.py``) both decide by it."""
-    number = mapping.contact_number(customer)
-    ours = [row for row in rows if row.get("ContactNumber") == number]
-    if ours:
-        return mapping.to_contact(ours[0])
-    name = mapping.contact_name(customer)
-    for row in rows:
-        if row.get("ContactNumber") or not same_name(str(row.get("Name") or ""), name):
-            continue
-        from booksync.onboarding.duplicates import surely_same  # rapidfuzz loads only here
-
-        if surely_same(customer, _remote_customer(row)):
-            return mapping.to_contact(row)
-    return None
+    """Which of ``rows`` is ``customer`` in Xero (``customer_row``: by ContactNumber, else by
+    name). The adapter's lookups and the catalog's (``bulk.py``) both decide by it."""
+    found = customer_row(
+        customer,
+        rows,
+        number=mapping.contact_number(customer),
+        number_of=lambda row: row.get("ContactNumber"),
+        name=mapping.contact_name(customer),
+        name_of=lambda row: row.get("Name"),
+        remote=_remote_customer,
+    )
+    return mapping.to_contact(found) if found is not None else None
 
 
 def item_among(item: Item, rows: Sequence[Json]) -> RemoteObject | None:

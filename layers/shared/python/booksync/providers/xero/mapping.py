@@ -18,11 +18,10 @@ Pure functions: no I/O, so every shape is testable without a server.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from booksync import currency as iso
 from booksync.documents import Customer, Invoice, Item, Payment, Refund
 from booksync.providers.port import (
     Account,
@@ -34,7 +33,14 @@ from booksync.providers.port import (
     RefundRefs,
     RemoteObject,
 )
-from booksync.providers.text import clean_line, clean_text, distinct_name, not_empty, unlinked_item
+from booksync.providers.text import (
+    clean_line,
+    clean_text,
+    distinct_name,
+    line_shares,
+    not_empty,
+    unlinked_item,
+)
 from booksync.providers.text import decimal_or_none as _decimal
 from booksync.providers.text import line as _line
 from booksync.providers.text import put as _put
@@ -169,36 +175,13 @@ def reference(marker: str) -> str:
     return cleaned if len(cleaned) <= MARKER_MAX else f"booksync:{_digest(cleaned, MARKER_MAX - 9)}"
 
 
-def shares(total: Decimal, weights: Sequence[Decimal], unit: Decimal) -> list[Decimal]:
-    """``total`` split over ``weights`` in whole ``unit``s, summing to it exactly (the remainder
-    to the largest fractions first)."""
-    whole = sum(weights, Decimal(0))
-    if not total or not whole:
-        return [Decimal(0) for _ in weights]
-    exact = [total * weight / whole for weight in weights]
-    parts = [(value / unit).to_integral_value(rounding="ROUND_FLOOR") * unit for value in exact]
-    left = int(((total - sum(parts, Decimal(0))) / unit).to_integral_value())
-    order = sorted(range(len(weights)), key=lambda i: exact[i] - parts[i], reverse=True)
-    for index in order[:left]:
-        parts[index] += unit
-    return parts
-
-
 def invoice_body(invoice: Invoice, refs: InvoiceRefs, item_codes: Mapping[str, str], tax_type: str) -> Json:
     """An approved sales invoice. ``item_codes``: remote item id -> its Code; ``tax_type``: the
     TaxType of taxable lines when the invoice bears tax."""
-    unit = iso.unit(invoice.currency)
-    amounts = [invoice.line_amount(line) for line in invoice.lines]
-    discounts = shares(invoice.discount_amount, amounts, unit)
     taxed = bool(invoice.tax_rate_percent)
-    nets = [amount - discount for amount, discount in zip(amounts, discounts, strict=True)]
-    taxes = shares(
-        invoice.tax_amount,
-        [net if line.taxable else Decimal(0) for line, net in zip(invoice.lines, nets, strict=True)],
-        unit,
-    )
     lines = []
-    for line, amount, discount, tax in zip(invoice.lines, amounts, discounts, taxes, strict=True):
+    for line, (discount, tax) in zip(invoice.lines, line_shares(invoice), strict=True):
+        amount = invoice.line_amount(line)
         remote_item = refs.item_ids.get(line.item_id)
         code = item_codes.get(remote_item or "")
         if code is None:

@@ -1,0 +1,91 @@
+"""Wave, declared once (``booksync.providers.declaration``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
+from booksync.providers.profile import ProviderProfile
+from booksync.providers.wave import LABEL, PROVIDER
+from booksync.providers.wave.mapping import INCOME_ACCOUNT_NAMES
+from booksync.providers.wave.oauth import REQUIREMENTS
+from booksync.settings import WaveSettings
+
+if TYPE_CHECKING:
+    from booksync.providers.port import TokenSource
+    from booksync.providers.wave.adapter import WaveProvider
+    from booksync.providers.wave.client import WaveClient
+    from booksync.providers.wave.oauth import WaveOAuth
+    from booksync.sync.rate_limits import RequestGate
+
+
+def _max_concurrent() -> int:
+    """Requests in flight at once per business (``WAVE_MAX_CONCURRENT``, 1 unless set)."""
+    import os
+
+    return WaveSettings.from_env(
+        {k: v for k, v in os.environ.items() if k == "WAVE_MAX_CONCURRENT"}
+    ).max_concurrent
+
+
+# Wave publishes no limits (providers.md 7.3): it answers 429 with Retry-After from about two
+# requests at once, so one at a time per business unless set, and a modest pace.
+LIMITS = Limits(max_concurrent=_max_concurrent(), requests_per_minute=120)
+
+
+def _oauth(settings: WaveSettings) -> WaveOAuth:
+    from booksync.providers.wave.oauth import WaveOAuth
+
+    return WaveOAuth.from_settings(settings)
+
+
+def _client(
+    settings: WaveSettings, business_id: str, tokens: TokenSource, gate: RequestGate | None
+) -> WaveClient:
+    from booksync.providers.wave.client import WaveClient
+
+    return WaveClient(api_url=settings.graphql_url, business_id=business_id, tokens=tokens, gate=gate)
+
+
+def _adapter(
+    settings: WaveSettings, business_id: str, tokens: TokenSource, gate: RequestGate | None
+) -> WaveProvider:
+    from booksync.providers.wave.adapter import WaveProvider
+
+    return WaveProvider(_client(settings, business_id, tokens, gate))
+
+
+PROFILE = ProviderProfile(
+    label=LABEL,
+    name_rules=f"{LABEL} keeps names of at most 255 characters and removes control characters",
+    account_id_key="business",
+    tax_settings=f"the sales taxes of the business in {LABEL} (Settings > Sales Taxes)",
+    # Said on the card when Wave's consent screen refuses a business (paid plans, USD or CAD).
+    connect_requirements=REQUIREMENTS,
+)
+
+
+DECLARATION = ProviderDeclaration[WaveSettings](
+    name=PROVIDER,
+    kind="accounting",
+    profile=PROFILE,
+    # No versions, no batch writes, no webhooks (Wave's public API has none), one payment per
+    # invoice (the core splits a payment across invoices), no voids and no refunds: Wave's API has
+    # no mutation for either, so the engine says so on the document and in the run's history.
+    capabilities=frozenset(
+        {
+            Capability.PAYMENTS,  # invoicePaymentCreateManual, on an approved invoice
+            Capability.ORGANISATION_CHOICE,  # a consent is a user's, who may own several businesses
+            Capability.INCOME_ACCOUNT_PER_ITEM,  # a product's incomeAccountId
+        }
+    ),
+    limits=LIMITS,
+    read_settings=WaveSettings.from_env,
+    builders=Builders(oauth=_oauth, adapter=_adapter),
+    # The business is chosen after the consent (the user's businesses), not named on the redirect.
+    account_on_redirect=None,
+    income_account_names=INCOME_ACCOUNT_NAMES,
+    # A payment goes into an account the business names (cash and bank): no default in Wave, so
+    # payments wait until an admin chooses it.
+    payment_account_required=True,
+)
