@@ -1,12 +1,14 @@
 """Fifty workers on an expired token: one token call at the provider's sandbox, no invalid_grant,
-for every provider whose refresh tokens rotate (QuickBooks and Xero).
+for every provider whose refresh tokens rotate (QuickBooks, Xero and FreshBooks).
 
 Each worker is its own ``ConnectionTokenSource`` (its own lease owner, as separate Lambda
 instances are) over the real connection row in DynamoDB (moto server), the real KMS vault and the
 provider's real OAuth client against its sandbox's token endpoint, which rotates refresh tokens as
 the provider does: Intuit answers a second refresh with the same token invalid_grant; Xero answers
 it, within its 30-minute grace, with the same new token, so only the count of token calls shows a
-second refresh there.
+second refresh there. FreshBooks' refresh tokens are single use, with no grace: a second refresh
+with the spent token is refused invalid_grant (the sandbox counts such reuses), which would end
+the company's connection.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import Any
 
 import httpx
 import pytest
-from booksync.providers.port import OAuthClient
+from booksync.providers.freshbooks.client import CLIENTS, FreshBooksClient
+from booksync.providers.freshbooks.oauth import FreshBooksOAuth
+from booksync.providers.port import OAuthClient, TokenSet
 from booksync.providers.quickbooks.client import QuickBooksClient
 from booksync.providers.quickbooks.oauth import QuickBooksOAuth
 from booksync.providers.xero.client import XeroClient
@@ -31,6 +35,9 @@ from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
 from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_tokens, token_context
 from booksync.store.models import ConnectionModel
 
+from local.sandboxes.freshbooks.config import FreshBooksConfig
+from local.sandboxes.freshbooks.server import FreshBooksSandbox
+from local.sandboxes.freshbooks.testing import FreshBooksControl
 from local.sandboxes.xero.config import XeroConfig
 from local.sandboxes.xero.server import XeroSandbox
 from local.sandboxes.xero.testing import SCOPES, XeroControl, redirect_params
@@ -41,6 +48,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("reliability")]
 
 WORKERS = 50
 XERO_REDIRECT = "https://api.example.com/oauth/xero/callback"
+FRESHBOOKS_REDIRECT = "https://api.example.com/oauth/freshbooks/callback"
 
 
 @dataclass
@@ -66,6 +74,28 @@ def token_source(world: World) -> ConnectionTokenSource:
         repository=ConnectionRepository(),
         cipher=KmsTokenVault(world.key_id),
         oauth=world.oauth(),
+    )
+
+
+def store_tokens(key_id: str, provider: str, account: str, ids: dict[str, str], tokens: TokenSet) -> None:
+    """The company's connection row as booksync stores one after a consent, tokens sealed."""
+    repo = ConnectionRepository()
+    connection_id = repo.new_connection_id()
+    repo.store_connection(
+        company_id=COMPANY,
+        provider=provider,
+        connection_id=connection_id,
+        account_id=account,
+        account_ids=ids,
+        sealed=KmsTokenVault(key_id).seal(
+            PlainTokens(tokens.access_token, tokens.refresh_token),
+            TokenContext(COMPANY, provider, connection_id),
+        ),
+        times=TokenTimes(access_expires_at=tokens.access_expires_at.timestamp(), refresh_expires_at=None),
+        has_refresh_token=True,
+        connected_by="admin",
+        now=time.time(),
+        refresh_every=86_400,
     )
 
 
@@ -122,24 +152,7 @@ def xero_world(tables: SimpleNamespace, kms_key: str) -> Iterator[World]:
         code = control.consent(params.pop("client_id"), params.pop("redirect_uri"), **params)["code"]
         tokens = oauth().exchange_code(code=code, redirect_uri=XERO_REDIRECT)
         [organisation] = oauth().list_organisations(tokens)[:1]
-        repo = ConnectionRepository()
-        connection_id = repo.new_connection_id()
-        repo.store_connection(
-            company_id=COMPANY,
-            provider="xero",
-            connection_id=connection_id,
-            account_id=organisation.id,
-            account_ids=organisation.ids,
-            sealed=KmsTokenVault(kms_key).seal(
-                PlainTokens(tokens.access_token, tokens.refresh_token),
-                TokenContext(COMPANY, "xero", connection_id),
-            ),
-            times=TokenTimes(access_expires_at=tokens.access_expires_at.timestamp(), refresh_expires_at=None),
-            has_refresh_token=True,
-            connected_by="admin",
-            now=time.time(),
-            refresh_every=86_400,
-        )
+        store_tokens(kms_key, "xero", organisation.id, dict(organisation.ids), tokens)
         calls = control.call("GET", "/tokens")["token_calls"]  # the code exchange's
 
         def answered(token: str) -> bool:
@@ -166,11 +179,57 @@ def xero_world(tables: SimpleNamespace, kms_key: str) -> Iterator[World]:
         )
 
 
-@pytest.fixture(params=["quickbooks", "xero"])
+@pytest.fixture
+def freshbooks_world(tables: SimpleNamespace, kms_key: str) -> Iterator[World]:
+    """A company connected to the FreshBooks sandbox's business (its consent, code exchange and
+    /users/me through booksync's FreshBooksOAuth), its tokens sealed on its connection row."""
+    # FreshBooks' unpublished limit is not what these tests are about.
+    with (
+        FreshBooksSandbox(config=FreshBooksConfig(business_minute_limit=0)) as sandbox,
+        FreshBooksControl(sandbox.url) as control,
+    ):
+        control.register_client(CLIENT_ID, CLIENT_SECRET, [FRESHBOOKS_REDIRECT])
+
+        def oauth() -> FreshBooksOAuth:
+            return FreshBooksOAuth(
+                client_id=CLIENT_ID,
+                client_secret=CLIENT_SECRET,
+                auth_url=f"{sandbox.url}/oauth/authorize",
+                token_url=f"{sandbox.url}/auth/oauth/token",
+                revoke_url=f"{sandbox.url}/auth/oauth/revoke",
+                api_base_url=sandbox.url,
+            )
+
+        url = oauth().authorization_url(state="s1", redirect_uri=FRESHBOOKS_REDIRECT)
+        code = redirect_params(control.consent_at(url))["code"]
+        tokens = oauth().exchange_code(code=code, redirect_uri=FRESHBOOKS_REDIRECT)
+        [business] = oauth().list_organisations(tokens)
+        store_tokens(kms_key, "freshbooks", business.id, dict(business.ids), tokens)
+        calls = control.token_stats()["token_calls"]  # the code exchange's
+
+        yield World(
+            provider="freshbooks",
+            key_id=kms_key,
+            oauth=oauth,
+            refreshes=lambda: control.token_stats()["token_calls"] - calls,
+            # A spent refresh token presented again: FreshBooks refuses it (invalid_grant).
+            refused=lambda: control.token_stats()["reused_refresh_tokens"],
+            expire=control.expire_tokens,
+            answered=lambda token: control.me(token).status_code == 200,
+            call_through_client=lambda source: FreshBooksClient(
+                account_id=business.id, tokens=source, api_base_url=sandbox.url
+            ).query(CLIENTS, {}),
+            api_calls=lambda: [
+                r for r in control.requests(business.id) if r["path"].endswith("/users/clients")
+            ],
+        )
+
+
+@pytest.fixture(params=["quickbooks", "xero", "freshbooks"])
 def world(request: pytest.FixtureRequest) -> World:
     if request.param == "quickbooks":
         return quickbooks_world(request.getfixturevalue("stack"))
-    world: World = request.getfixturevalue("xero_world")
+    world: World = request.getfixturevalue(f"{request.param}_world")
     return world
 
 
