@@ -178,7 +178,15 @@ KINDS = (CLIENTS, ITEMS, TAXES, INVOICES, PAYMENTS)
 class Business:
     """One business's books. Hold ``lock`` around reads and writes."""
 
-    def __init__(self, name: str, currency: str, business_id: int, ids: Iterator[int], user_id: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        currency: str,
+        business_id: int,
+        ids: Iterator[int],
+        user_id: int,
+        listeners: list[Callable[[Event], None]],
+    ) -> None:
         self.name = name
         self.currency = currency
         self.account_id = _account_id()
@@ -191,7 +199,7 @@ class Business:
         self.events: list[Event] = []
         self.next_invoice_number = 1
         self._ids = ids
-        self.listeners: list[Callable[[Event], None]] = []
+        self.listeners = listeners  # told of every event (the webhook callbacks)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -826,13 +834,14 @@ class Businesses:
         self._business_ids = itertools.count(439_001)
         self.by_account: dict[str, Business] = {}
         self.memberships: list[Membership] = []
+        self.listeners: list[Callable[[Event], None]] = []
         self.user = {"first_name": "Sandy", "last_name": "Box", "email": "owner@sandbox.test"}
         for name in names:
             self.add(name, currency)
 
     def add(self, name: str, currency: str = "USD", role: str = "owner") -> Business:
         with self.lock:
-            business = Business(name, currency, next(self._business_ids), self._ids, user_id=1)
+            business = Business(name, currency, next(self._business_ids), self._ids, 1, self.listeners)
             self.by_account[business.account_id] = business
             self.memberships.append(Membership(business, role))
             return business

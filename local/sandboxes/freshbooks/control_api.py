@@ -21,6 +21,7 @@ from local.sandboxes.kit.control import (
     SettingsControl,
     add_control_routes,
     json_body,
+    number,
     shared_routes,
 )
 from local.sandboxes.kit.wire import Request
@@ -66,6 +67,9 @@ def register_control_routes(sandbox: FreshBooksSandbox, add: AddRoute) -> None:
         ("PUT", f"/_sandbox/businesses/{_ACCOUNT}/{_KIND}/(?P<record_id>[0-9]+)", control.user_update),
         ("DELETE", f"/_sandbox/businesses/{_ACCOUNT}/{_KIND}/(?P<record_id>[0-9]+)", control.user_delete),
         ("POST", "/_sandbox/disconnect", control.disconnect),
+        ("GET", "/_sandbox/callbacks", control.callbacks),
+        ("POST", "/_sandbox/callbacks/deliver", control.deliver),
+        ("POST", "/_sandbox/callbacks/wait", control.wait_for_deliveries),
         ("GET", "/_sandbox/tokens", control.token_stats),
         ("POST", "/_sandbox/tokens/expire", control.expire_tokens),
     ]
@@ -103,6 +107,7 @@ class _Control:
         self.sb.businesses.reset(names)
         self.sb.identity.reset()
         self.sb.limits.reset()
+        self.sb.callbacks.reset()
         self.sb.faults.clear()
         self.sb.log.clear()
         return {"reset": True, **self.list_businesses(request)}
@@ -186,3 +191,21 @@ class _Control:
 
     def expire_tokens(self, request: Request) -> object:
         return {"expired": self.sb.identity.expire()}
+
+    def callbacks(self, request: Request) -> object:
+        """The registered callbacks (with the verifier each was sent) and every delivery so far."""
+        return {"callbacks": self.sb.callbacks.public(), "deliveries": self.sb.callbacks.log()}
+
+    def deliver(self, request: Request) -> object:
+        """POST what waits (``delivery: manual``, or what an attempt failed to deliver), ``times``
+        times each; ``wrong_signature``: signed with another key (a forged delivery)."""
+        body = json_body(request)
+        done = self.sb.callbacks.deliver(
+            int(number(body, "times", 1)) or 1, wrong_signature=body.get("wrong_signature") is True
+        )
+        return {"deliveries": [d.public() for d in done]}
+
+    def wait_for_deliveries(self, request: Request) -> object:
+        """Until the async worker has posted everything queued (``seconds``, default 10)."""
+        idle = self.sb.callbacks.wait_idle(number(json_body(request), "seconds", 10))
+        return {"idle": idle, "deliveries": self.sb.callbacks.log()}

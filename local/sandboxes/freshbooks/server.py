@@ -26,6 +26,7 @@ from local.sandboxes.freshbooks.identity import (
     FreshBooksIdentity,
 )
 from local.sandboxes.freshbooks.limits import Limits
+from local.sandboxes.freshbooks.webhooks import Callbacks
 from local.sandboxes.kit.clock import SandboxClock
 from local.sandboxes.kit.control import ControlServe
 from local.sandboxes.kit.faults import CallInfo, FaultRule, fault_effect
@@ -44,6 +45,8 @@ class Route:
     # An accounting call (the handler gets the business's books) ...
     api: Handler | None = None
     kind: Kind | None = None
+    # ... or an events (webhook callbacks) call ...
+    events: Callable[..., Response] | None = None
     # ... or an OAuth / identity endpoint (authenticates by itself) ...
     identity: Callable[..., Response] | None = None
     # ... or a control call.
@@ -76,6 +79,7 @@ class FreshBooksSandbox(ProviderSandbox[Route]):
         self.identity = FreshBooksIdentity(self.config, self.clock, self.businesses)
         self.limits = Limits(self.config, self.clock)
         self.accounting = Accounting(self.businesses, self.identity, self.limits, self.config)
+        self.callbacks = Callbacks(self.config, self.businesses, self.identity)
         self._add_routes()
 
     # ------------------------------------------------------------ routing
@@ -90,6 +94,8 @@ class FreshBooksSandbox(ProviderSandbox[Route]):
         add("GET", ME_PATH, Route(identity=identity.me, operation="read", kind_name="identity"))
         for method, path, kind, operation, handler in self.accounting.routes():
             add(method, PREFIX + path, Route(api=handler, kind=kind, operation=operation))
+        for method, path, operation, serve in self.callbacks.routes():
+            add(method, path, Route(events=serve, operation=operation, kind_name="callback"))
         register_control_routes(
             self, lambda method, pattern, serve: add(method, pattern, Route(control=serve))
         )
@@ -112,6 +118,8 @@ class FreshBooksSandbox(ProviderSandbox[Route]):
     def serve(self, route: Route, request: Request, call: CallInfo, params: dict[str, str]) -> Outcome:
         if route.identity is not None:
             return route.identity(request, **params)
+        if route.events is not None:
+            return self.callbacks.call(request, route.events, params)
         assert route.api is not None
         assert route.kind is not None
         return self.accounting.call(request, route.kind, route.api, params)
@@ -130,6 +138,10 @@ class FreshBooksSandbox(ProviderSandbox[Route]):
 
     def failure(self) -> Response:
         return errors.internal().response(self.accounting.style)
+
+    def stop(self) -> None:
+        self.callbacks.stop()
+        super().stop()
 
 
 def for_stack(app: HostedApp) -> FreshBooksSandbox:

@@ -2,66 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from tests.sandbox.receiver import Received, Receiver
+
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "REDIRECT_URI", "SIGNATURE_KEY", "Received", "Receiver"]
 
 CLIENT_ID = "sandbox-sq0idb-test-app"
 CLIENT_SECRET = "sandbox-sq0csb-test-secret"
 REDIRECT_URI = "https://app.example.test/oauth/square/callback"
 SIGNATURE_KEY = "test-signature-key"
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A loopback endpoint that records every webhook POST and answers ``status``."""
-
-    status: int = 200
-    received: list[Received] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/webhooks/square"
-
-    def start(self) -> Receiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                with receiver.lock:
-                    receiver.received.append(Received(self.path, headers, body))
-                self.send_response(receiver.status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def bodies(self) -> list[bytes]:
-        with self.lock:
-            return [item.body for item in self.received]
