@@ -13,7 +13,7 @@ ask the declaration instead of naming a provider; what a provider cannot do is s
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
@@ -154,6 +154,20 @@ class TextLimits:
         return found
 
 
+@dataclass(frozen=True)
+class Unsayable:
+    """A value of a document the provider cannot hold as given (FreshBooks: a tax rate finer than
+    the percentages it keeps), in the words of a refusal: "<field> <message>", and its fix."""
+
+    field: str
+    message: str
+    fix: str
+
+
+def _nothing_unsayable(_kind: DocumentKind, _document: object) -> Sequence[Unsayable]:
+    return ()
+
+
 class TextTooLong(Rejected):
     """A document's text the provider would cut (its declared ``TextLimits``), found before a push:
     a person shortens it; nothing is sent."""
@@ -281,6 +295,8 @@ class ProviderDeclaration(Generic[S]):
     refresh_lapse_when_idle: bool = False
     # The text it keeps whole per document field (none declared: no limit of its own).
     text_limits: TextLimits = field(default_factory=TextLimits)
+    # The values of a document it cannot hold as given, judged at the door as its text limits are.
+    unsayable: Callable[[DocumentKind, object], Sequence[Unsayable]] = _nothing_unsayable
     # With INCOME_ACCOUNT_PER_ITEM: the names its charts give the usual income account, most
     # usual first. A first sync with no default income account set takes the first one the
     # chart has (else its first income account) and saves it as the default.
@@ -328,6 +344,10 @@ class ProviderDeclaration(Generic[S]):
                 Capability.WEBHOOKS, fix=f"Point no {self.label} webhook subscription at booksync."
             )
         return self.builders.webhooks
+
+    def refusals(self, kind: DocumentKind, document: object) -> list[TooLong | Unsayable]:
+        """What it would refuse of ``document``: text longer than it keeps, values it cannot hold."""
+        return [*self.text_limits.too_long(kind, document), *self.unsayable(kind, document)]
 
     def refuse_too_long(self, kind: DocumentKind, document: object, doc_id: str) -> None:
         """Raises ``TextTooLong`` for the first field of ``document`` longer than it keeps."""

@@ -145,21 +145,22 @@ class DocumentService:
         self._clock = clock
 
     def _check_text(self, company_id: str, kind: DocumentKind, doc: Document) -> tuple[TextWarning, ...]:
-        """Text the company's accounting provider would cut (its declaration's text limits) is
-        refused here, naming the field; with several connected, what any of them would cut. A
-        company with none connected yet cannot know which limits apply: the document is accepted
-        with a warning for each accounting system booksync knows that would refuse it (its push
-        to one connected later names the field and the fix, nothing sent)."""
+        """Text the company's accounting provider would cut (its declaration's text limits), or a
+        value it cannot hold as given (its ``unsayable``), is refused here, naming the field; with
+        several connected, what any of them would refuse. A company with none connected yet cannot
+        know which rules apply: the document is accepted with a warning for each accounting system
+        booksync knows that would refuse it (its push to one connected later names the field and
+        the fix, nothing sent)."""
         connected = self._connections.accounting_connections(company_id)
         for connection in connected:
-            for found in declaration(str(connection.provider)).text_limits.too_long(kind, doc):
+            for found in declaration(str(connection.provider)).refusals(kind, doc):
                 raise FieldProblem(found.field, found.message, found.fix)
         if connected:
             return ()
         warnings = []
         for name in REGISTRY.names("accounting"):
             declared = declaration(name)
-            for found in declared.text_limits.too_long(kind, doc):
+            for found in declared.refusals(kind, doc):
                 message = f"{declared.label} would refuse it once connected: {found.field} {found.message}."
                 warnings.append(TextWarning(found.field, name, message, found.fix))
         return tuple(warnings)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
 from booksync.providers.freshbooks import LABEL, PROVIDER
+from booksync.providers.freshbooks.mapping import unsayable
 from booksync.providers.profile import ProviderProfile
 from booksync.settings import FreshBooksSettings
 
@@ -84,6 +85,8 @@ DECLARATION = ProviderDeclaration[FreshBooksSettings](
         }
     ),
     limits=LIMITS,
+    # A tax rate or discount its percentages cannot say, refused at the door.
+    unsayable=unsayable,
     read_settings=FreshBooksSettings.from_env,
     builders=Builders(oauth=_oauth, adapter=_adapter, directory=_directory),
     # The business comes from /users/me after the consent, not on the redirect.

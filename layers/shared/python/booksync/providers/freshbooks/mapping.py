@@ -26,8 +26,9 @@ from decimal import Decimal
 from typing import Any
 
 from booksync import currency as iso
-from booksync.documents import Customer, Invoice, Item, Payment, PaymentMethod
+from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, PaymentMethod
 from booksync.errors import Rejected
+from booksync.providers.declaration import Unsayable
 from booksync.providers.freshbooks import LABEL, PROVIDER
 from booksync.providers.port import InvoiceRefs, Named, PaymentRefs, RemoteCustomer, RemoteObject
 from booksync.providers.text import clean_line, clean_text, distinct_name, not_empty, unlinked_item
@@ -204,42 +205,80 @@ def invoice_number(invoice: Invoice) -> str:
     return clean_line(invoice.number, INVOICE_NUMBER_MAX)
 
 
+def _rate_unsayable(rate: Decimal) -> Unsayable | None:
+    said = rate.quantize(Decimal(1).scaleb(-TAX_PLACES))
+    if said == rate:
+        return None
+    return Unsayable(
+        "tax_rate_percent",
+        f"must have at most {TAX_PLACES} decimals: {LABEL} takes a tax as a percentage with at most "
+        f"{TAX_PLACES} decimals, and {rate.normalize()}% cannot be said that way (booksync does not "
+        "round it)",
+        f"Give tax_rate_percent with at most {TAX_PLACES} decimals, then sync the invoice again.",
+    )
+
+
+def _discount(invoice: Invoice) -> tuple[Decimal | None, Unsayable | None]:
+    """booksync's discount as FreshBooks' invoice discount (a percentage of the subtotal): a
+    percent as it is; an amount as the percentage that gives exactly it, else what cannot be said."""
+    discount = invoice.discount
+    if discount is None or not invoice.discount_amount:
+        return None, None
+    if discount.kind == "percent":
+        rate = discount.value.normalize()
+        if rate != rate.quantize(Decimal(1).scaleb(-DISCOUNT_PLACES)):
+            return None, Unsayable(
+                "discount",
+                f"must be a percent with at most {DISCOUNT_PLACES} decimals: {LABEL} takes no finer one",
+                f"Give the discount with at most {DISCOUNT_PLACES} decimals, then sync the invoice again.",
+            )
+        return rate, None
+    subtotal = invoice.subtotal
+    percent = (invoice.discount_amount * 100 / subtotal).quantize(Decimal(1).scaleb(-DISCOUNT_PLACES))
+    if (subtotal * percent / 100).quantize(iso.unit(invoice.currency)) == invoice.discount_amount:
+        return percent.normalize(), None
+    return None, Unsayable(
+        "discount",
+        f"cannot be said in {LABEL}, which takes a discount as a percentage of the subtotal (at most "
+        f"{DISCOUNT_PLACES} decimals), and no percentage gives exactly {invoice.discount_amount} of "
+        f"{subtotal}",
+        "Give the discount as a percent, then sync the invoice again.",
+    )
+
+
+def unsayable(kind: DocumentKind, document: object) -> list[Unsayable]:
+    """What of an invoice FreshBooks cannot hold as given (its declaration's ``unsayable``: refused
+    at the door for a company whose books are in FreshBooks, and before each push)."""
+    if kind is not DocumentKind.INVOICE or not isinstance(document, Invoice):
+        return []
+    rate = document.tax_rate_percent
+    found = [_rate_unsayable(rate) if rate else None, _discount(document)[1]]
+    return [problem for problem in found if problem is not None]
+
+
+def _refused(invoice: Invoice, problem: Unsayable) -> Rejected:
+    return Rejected(
+        f"Invoice {invoice.number}: {problem.field} {problem.message}", provider=PROVIDER, fix=problem.fix
+    )
+
+
 def tax_percent(invoice: Invoice) -> Decimal | None:
     """booksync's rate as FreshBooks takes a line's tax (a percentage, at most 3 decimals);
     None when the invoice bears none. A rate finer than that is refused: never rounded."""
     rate = invoice.tax_rate_percent
     if not rate:
         return None
-    said = rate.quantize(Decimal(1).scaleb(-TAX_PLACES))
-    if said != rate:
-        raise Rejected(
-            f"Invoice {invoice.number}: {LABEL} takes a tax as a percentage with at most {TAX_PLACES} "
-            f"decimals, and {rate.normalize()}% cannot be said that way (booksync does not round it)",
-            provider=PROVIDER,
-            fix=f"Give the invoice a tax_rate_percent with at most {TAX_PLACES} decimals, then sync it "
-            "again.",
-        )
-    return said.normalize()
+    problem = _rate_unsayable(rate)
+    if problem is not None:
+        raise _refused(invoice, problem)
+    return rate.normalize()
 
 
 def discount_percent(invoice: Invoice) -> Decimal | None:
-    """booksync's discount as FreshBooks' invoice discount (a percentage of the subtotal): a
-    percent as it is; an amount as the percentage that gives exactly it, else refused."""
-    discount = invoice.discount
-    if discount is None or not invoice.discount_amount:
-        return None
-    if discount.kind == "percent":
-        return discount.value.normalize()
-    subtotal = invoice.subtotal
-    percent = (invoice.discount_amount * 100 / subtotal).quantize(Decimal(1).scaleb(-DISCOUNT_PLACES))
-    if (subtotal * percent / 100).quantize(iso.unit(invoice.currency)) != invoice.discount_amount:
-        raise Rejected(
-            f"Invoice {invoice.number}: {LABEL} takes a discount as a percentage of the subtotal, and no "
-            f"percentage gives exactly {invoice.discount_amount} of {subtotal}",
-            provider=PROVIDER,
-            fix="Give the discount as a percent, then sync the invoice again.",
-        )
-    return percent.normalize()
+    percent, problem = _discount(invoice)
+    if problem is not None:
+        raise _refused(invoice, problem)
+    return percent
 
 
 def invoice_body(invoice: Invoice, refs: InvoiceRefs, item_names: Mapping[str, str]) -> Json:
