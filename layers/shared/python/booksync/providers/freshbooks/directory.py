@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from booksync.providers.freshbooks import PROVIDER
 from booksync.providers.freshbooks.client import CLIENTS, ITEMS, MAX_PAGE, FreshBooksClient, Resource
+from booksync.providers.paging import window
 from booksync.providers.port import RemoteCustomer, RemoteItem, RemotePage
 from booksync.providers.text import bounded_address, decimal_or_none, text_or_none
 
@@ -55,23 +56,10 @@ class FreshBooksDirectory:
     ) -> RemotePage[T]:
         """The rows from ``start``, read from FreshBooks' pages of ``MAX_PAGE`` (each page
         covering them, and no further), and where the next rows start (None: no more)."""
-        first = max(1, start)
-        size = max(1, page_size)
-        page = (first - 1) // MAX_PAGE + 1
-        skip = (first - 1) - (page - 1) * MAX_PAGE
-        rows: list[Json] = []
-        more = True
-        while more and len(rows) < skip + size:
-            found, more = self._client.query(resource, {}, page=page)
-            rows += found
-            page += 1
-        wanted = rows[skip : skip + size]
-        left = more or len(rows) > skip + size
-        return RemotePage(
-            rows=tuple(convert(row) for row in wanted),
-            start=start,
-            next_start=first + len(wanted) if left and wanted else None,
+        wanted, next_start = window(
+            start, page_size, MAX_PAGE, lambda page: self._client.query(resource, {}, page=page)
         )
+        return RemotePage(rows=tuple(convert(row) for row in wanted), start=start, next_start=next_start)
 
 
 def to_remote_customer(client: Mapping[str, Any]) -> RemoteCustomer:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from booksync.documents import Address
+from booksync.providers.paging import window
 from booksync.providers.port import RemoteCustomer, RemoteItem, RemotePage
 from booksync.providers.text import bounded_address, decimal_or_none, text_or_none
 from booksync.providers.xero.client import MAX_PAGE, XeroClient
@@ -65,18 +66,12 @@ class XeroDirectory:
         size (``read(page, size)``, ``page`` 1-based), and where the next rows start (None: no
         more; a full Xero page may be the last, and the next read then finds none)."""
         size = max(1, min(page_size, MAX_PAGE))
-        offset = max(1, start) - 1
-        first = offset // size + 1  # the Xero page holding the start
-        rows = read(first, size)
-        skip = offset - (first - 1) * size
-        full = len(rows) == size
-        if skip and full:  # the start is inside a page: the rest comes from the next one
-            following = read(first + 1, size)
-            full = len(following) == size
-            rows += following
-        wanted = rows[skip : skip + size]
-        more = full or len(rows) > skip + size
-        return wanted, (max(1, start) + len(wanted) if more and wanted else None)
+
+        def page_of(page: int) -> tuple[list[Json], bool]:
+            rows = read(page, size)
+            return rows, len(rows) == size
+
+        return window(start, size, size, page_of)
 
     # ------------------------------------------------------------------ items
 
