@@ -189,19 +189,27 @@ def test_an_invoice_is_created_approved_and_marked_sent_with_booksyncs_total(wav
     ]
     doc = invoice(discount={"kind": "percent", "value": "10"}, tax_rate_percent="8.25", memo="Thanks")
     remote = books.create_invoice(doc, refs(books, wave), idempotency_key="k")
-    assert [name for name, _ in wave.sent] == [
-        "WaveSalesTaxes",
-        "WaveInvoiceCreate",
-        "WaveInvoiceApprove",
-        "WaveInvoiceMarkSent",
-    ]
+    assert [name for name, _ in wave.sent] == ["WaveSalesTaxes", "WaveInvoiceCreate", "WaveInvoiceMarkSent"]
     assert remote.total == doc.total == Decimal("73.94"), "Wave's total is booksync's to the cent"
     sent = wave.sent[1][1]["input"]
     assert sent["discounts"] == [{"discountType": "FIXED", "amount": "7.67", "name": "Discount"}]
     assert sent["items"][0]["taxes"] == [{"salesTaxId": "tax-8", "amount": "4.95"}]
     assert "taxes" not in sent["items"][1], "an untaxed line bears no tax"
     assert wave.invoices[remote.id]["status"] == "SENT" and sent["memo"] == "Thanks"
-    assert wave.sent[3][1]["input"] == {"invoiceId": remote.id, "sendMethod": "MARKED_SENT"}
+    assert sent["status"] == "SAVED", "created approved: booksync never sends a draft"
+    assert wave.sent[2][1]["input"] == {"invoiceId": remote.id, "sendMethod": "MARKED_SENT"}
+
+
+def test_an_invoice_wave_answers_as_a_draft_is_approved_then_marked_sent(wave: FakeWave) -> None:
+    books = adapter(wave)
+    wave.creates_drafts = True
+    remote = books.create_invoice(invoice(), refs(books, wave), idempotency_key="k")
+    assert [name for name, _ in wave.sent] == [
+        "WaveInvoiceCreate",
+        "WaveInvoiceApprove",
+        "WaveInvoiceMarkSent",
+    ]
+    assert wave.invoices[remote.id]["status"] == "SENT"
 
 
 def test_an_invoice_bearing_a_tax_the_business_has_no_rate_for_is_refused_saying_what_to_add(
@@ -222,6 +230,7 @@ def test_an_invoice_whose_answer_was_lost_between_its_steps_is_found_and_finishe
     left (a draft, or approved and unsent) under its number and customer, and finishes it."""
     books = adapter(wave)
     invoice_refs = refs(books, wave)
+    wave.creates_drafts = True
     wave.lose_answer(lost)
     with pytest.raises(TransientError) as doubt:
         books.create_invoice(invoice(), invoice_refs, idempotency_key="k")

@@ -61,6 +61,8 @@ class FakeWave:
         self.lost: set[str] = set()
         self.queued: list[httpx.Response] = []
         self.page_size: int | None = None
+        # Wave answering a create as a draft whatever its status (then booksync approves it).
+        self.creates_drafts = False
 
     def lose_answer(self, operation: str) -> None:
         self.lost.add(operation)
@@ -202,12 +204,14 @@ class FakeWave:
 
     def _WaveInvoiceCreate(self, v: Json) -> httpx.Response:
         fields = dict(v["input"])
-        row = {"id": f"inv-{next(self.ids)}", "status": "DRAFT", **fields, "_total": self._total(fields)}
+        row = {"id": f"inv-{next(self.ids)}", **fields, "_total": self._total(fields)}
+        row["status"] = "DRAFT" if self.creates_drafts else fields.get("status", "DRAFT")
         self.invoices[row["id"]] = row
         return self._payload("invoiceCreate", "invoice", self._invoice(row))
 
     def _WaveInvoicePatch(self, v: Json) -> httpx.Response:
         row = self.invoices[v["input"]["id"]]
+        assert "status" not in v["input"], "a patch leaves the invoice's status as it is"
         if self._payments_of(row["id"]):
             errors = [
                 {

@@ -7,11 +7,12 @@ customers by their ``displayId`` (booksync's id of them), else under their name 
 the record agrees and they carry no other number; products by name; invoices by number, billed to
 booksync's customer; payments on their invoice by booksync's marker in their memo.
 
-An invoice is three steps in Wave (created as a draft, approved, marked sent): an attempt stopped
-between them leaves a draft or an unsent invoice, which the next attempt's lookup finds and
-finishes, each step taken only when the invoice still needs it. Wave keeps no version on its
-records (every ``RemoteObject.version`` is None), cannot void an invoice or record a refund
-(the declaration says so, and the engine says it on the document without trying).
+An invoice is up to three steps in Wave (created approved, approved if Wave answers a draft, marked
+sent): an attempt stopped between them leaves a draft or an unsent invoice, which the next
+attempt's lookup finds and finishes, each step taken only when the invoice still needs it. Wave
+keeps no version on its records (every ``RemoteObject.version`` is None), cannot void an invoice
+or record a refund (the declaration says so, and the engine says it on the document without
+trying).
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ class WaveProvider:
     ) -> RemoteObject:
         # The items sent replace the invoice's items: the new lines are the whole invoice.
         fields = {"id": remote.id, **self._invoice_input(invoice, refs)}
+        fields.pop("status")  # the invoice keeps its status (a sent one stays sent)
         patched = self._client.mutate(ops.INVOICE_PATCH, fields)["invoice"]
         return mapping.to_invoice(self._finish(patched))
 
@@ -153,7 +155,8 @@ class WaveProvider:
 
     def _finish(self, row: Json) -> Json:
         """The invoice approved and marked sent, each only if it still needs it (booksync syncs
-        an invoice once it is sent; Wave takes payments only on an approved one)."""
+        an invoice once it is sent; Wave takes payments only on an approved one). A patch keeps
+        the status Wave holds: a sent invoice stays sent."""
         if row.get("status") == mapping.DRAFT:
             row = self._client.mutate(ops.INVOICE_APPROVE, {"invoiceId": row["id"]})["invoice"]
         if mapping.unsent(row):

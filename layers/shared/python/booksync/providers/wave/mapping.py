@@ -7,10 +7,11 @@ Pure functions: no I/O, so every shape is testable without a server.
   name only when the rest of the record agrees and it carries no other number.
 - A product is keyed by its ``name`` (Wave has no SKU or code on products), sold through the
   income account chosen for items (``incomeAccountId``).
-- An invoice is created (a draft in Wave), approved and marked sent: booksync never sends a
-  draft, and syncs an invoice only once it is SENT. It carries its number; booksync's discount is
-  one fixed discount and its tax each taxable line's amount of the business's sales tax of that
-  rate, so Wave's totals are booksync's to the cent. Its memo is Wave's memo.
+- An invoice is created approved (``status: SAVED``; one Wave answers as a draft is approved)
+  and marked sent: booksync never sends a draft, and syncs an invoice only once it is SENT. It
+  carries its number; booksync's discount is one fixed discount and its tax each taxable line's
+  amount of the business's sales tax of that rate, so Wave's totals are booksync's to the cent.
+  Its memo is Wave's memo.
 - A payment is a manual invoice payment into the chosen account, booksync's marker first in its
   memo (what the lookup after doubt matches), a person's reference after it.
 """
@@ -64,7 +65,8 @@ MARKER_MAX = 100
 # An invoice Wave still holds as a draft, or approved and not yet sent (booksync approves and
 # marks sent what it creates: one stopped between the steps is finished by the next attempt).
 DRAFT = "DRAFT"
-UNSENT = frozenset({DRAFT, "SAVED"})
+SAVED = "SAVED"
+UNSENT = frozenset({DRAFT, SAVED})
 # The income account Wave's charts start with.
 INCOME_ACCOUNT_NAMES = ("Sales",)
 
@@ -244,6 +246,9 @@ def invoice_input(invoice: Invoice, refs: InvoiceRefs, sales_tax_id: str | None)
         items.append(item)
     body: Json = {
         "customerId": refs.customer_id,
+        # Approved at once (Wave's SAVED): booksync never sends a draft. One Wave still answers
+        # as a draft is approved by ``invoiceApprove`` (the adapter's ``_finish``).
+        "status": SAVED,
         "invoiceNumber": invoice_number(invoice),
         "invoiceDate": invoice.issue_date.isoformat(),
         "dueDate": (invoice.due_date or invoice.issue_date).isoformat(),

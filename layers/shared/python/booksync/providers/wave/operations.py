@@ -158,11 +158,6 @@ mutation WaveInvoiceDelete($input: InvoiceDeleteInput!) {{
 
 # ---------------------------------------------------------------------- payments
 
-INVOICE_PAYMENT = f"""
-query WaveInvoicePayment($businessId: ID!, $id: ID!) {{
-  business(id: $businessId) {{ id invoicePayment(id: $id) {{ {_PAYMENT} invoice {{ id }} }} }}
-}}"""
-
 PAYMENT_CREATE = f"""
 mutation WaveInvoicePaymentCreate($input: InvoicePaymentCreateManualInput!) {{
   invoicePaymentCreateManual(input: $input) {{
@@ -189,6 +184,5 @@ OPERATIONS = (
     INVOICE_APPROVE,
     INVOICE_MARK_SENT,
     INVOICE_DELETE,
-    INVOICE_PAYMENT,
     PAYMENT_CREATE,
 )
