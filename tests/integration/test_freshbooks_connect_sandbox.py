@@ -11,23 +11,34 @@ under the template's environment, moto server) against the FreshBooks sandbox:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from booksync.documents import DocumentKind
 from booksync.providers.registry import refreshed_by_keep_alive
 from booksync.security.vault import KmsTokenVault, PlainTokens
 from booksync.settings import ApiSettings, SchedulerSettings
 from booksync.store.connections import ConnectionRepository, sealed_tokens, token_context
+from booksync.store.notifications import NotificationRepository
 from booksync.wiring import api_services
 
 from local.sandboxes.freshbooks.server import FreshBooksSandbox
 from local.sandboxes.freshbooks.testing import FreshBooksControl, redirect_params
+from tests import builders
 from tests.apigw import admin
 from tests.integration.test_api import Lambda
-from tests.lambda_env import environment, freshbooks_environment, handlers, idempotency_table
+from tests.lambda_env import (
+    Context,
+    environment,
+    freshbooks_environment,
+    handlers,
+    idempotency_table,
+    receive_sqs_event,
+)
 
 COMPANY = "acme"
 CLIENT_ID, CLIENT_SECRET = "booksync-freshbooks-connect", "booksync-freshbooks-connect-secret"
@@ -71,6 +82,7 @@ def freshbooks_stack(
                 env=env,
                 kms_key=kms_key,
                 account=str(control.businesses()[0]["account_id"]),
+                queue=sqs_queue,
             )
 
 
@@ -117,6 +129,40 @@ def stored_tokens(stack: SimpleNamespace) -> PlainTokens:
 
 def status(stack: SimpleNamespace) -> Any:
     return stack.call("GET", "/integrations/freshbooks", claims=admin())[1]
+
+
+def seed_invoices(stack: SimpleNamespace, *invoice_ids: str) -> None:
+    docs = stack.services.documents
+    docs.put_customer(COMPANY, builders.customer())
+    docs.put_item(COMPANY, builders.item("i-1"))
+    docs.put_item(COMPANY, builders.item("i-2", name="Trip charge", price="80.00"))
+    for invoice_id in invoice_ids:
+        docs.put_invoice(COMPANY, builders.invoice(invoice_id))
+
+
+def run_queued(stack: SimpleNamespace) -> list[str]:
+    """Deliver what the queue holds to the sync function; the documents its jobs named."""
+    named: list[str] = []
+    while (event := receive_sqs_event(stack.queue))["Records"]:
+        named += [json.loads(r["body"]).get("invoice_id") for r in event["Records"]]
+        assert stack.fns.sync_invoice.handler(event, Context()) == {"batchItemFailures": []}
+    return named
+
+
+def invoices_in(stack: SimpleNamespace) -> list[str]:
+    return sorted(str(i.get("invoice_number")) for i in stack.control.ledger(stack.account)["invoices"])
+
+
+def notification_kinds(company: str = COMPANY) -> list[tuple[str, bool]]:
+    return [(n.kind, n.resolved_at is not None) for n in NotificationRepository().for_company(company)]
+
+
+def parked(stack: SimpleNamespace, *invoice_ids: str) -> bool:
+    states = [
+        stack.services.integrations.document_state(COMPANY, DocumentKind.INVOICE, i, "freshbooks")
+        for i in invoice_ids
+    ]
+    return all(s["badge"] == "Blocked" and s["pending"] is True for s in states)
 
 
 def test_a_user_with_one_business_is_connected_to_it_at_once(stack: SimpleNamespace) -> None:
@@ -192,3 +238,48 @@ def test_account_mapping_says_freshbooks_items_carry_no_income_account(stack: Si
         "PUT", "/integrations/freshbooks/account-mapping/items/i-1", {"account_id": "1"}, claims=admin()
     )
     assert code == 422 and "not supported by FreshBooks" in refused["detail"], refused
+
+
+# ---------------------------------------------------------------- failures, parked work, resuming
+
+
+def test_invalid_grant_needs_reconnection_once_then_reconnect_resumes_the_parked_work(
+    stack: SimpleNamespace,
+) -> None:
+    consent(stack)
+    run_queued(stack)  # the first connection's own work
+    stack.control.disconnect()  # the user disconnects booksync in FreshBooks: the grant ends
+    seed_invoices(stack, "inv-1", "inv-2")
+    run_queued(stack)
+    shown = status(stack)
+    assert shown["status_label"] == "Needs Reconnection", shown
+    assert "invalid_grant" in shown["needs_reconnection_reason"]
+    assert notification_kinds() == [("freshbooks:needs_reconnection", False)]  # one, for every job
+    assert parked(stack, "inv-1", "inv-2") and invoices_in(stack) == []
+    # Reconnected: the notification resolved, the parked work queued at once and landed.
+    again = consent(stack, route="reconnect")
+    assert (again["status"], again["account_id"]) == ("connected", stack.account)
+    assert notification_kinds() == [("freshbooks:needs_reconnection", True)]
+    assert {"inv-1", "inv-2"} <= set(run_queued(stack))
+    assert invoices_in(stack) == ["INV-1", "INV-2"]
+    assert stack.fns.scheduler.handler({"task": "sweep"}, Context())["queued"] == 0
+
+
+def test_freshbooks_refusing_the_business_is_connection_down_with_its_own_notification(
+    stack: SimpleNamespace,
+) -> None:
+    consent(stack)
+    run_queued(stack)
+    # FreshBooks answers 401 to every accounting call, even with a freshly refreshed token.
+    stack.control.add_fault("http_401", path="/accounting/account/")
+    seed_invoices(stack, "inv-1", "inv-2")
+    run_queued(stack)
+    assert status(stack)["status_label"] == "Connection Down"
+    assert notification_kinds() == [("freshbooks:connection_down", False)]
+    assert parked(stack, "inv-1", "inv-2")
+    stack.control.clear_faults()
+    consent(stack, route="reconnect")
+    assert status(stack)["status_label"] == "Connected"
+    assert notification_kinds() == [("freshbooks:connection_down", True)]
+    run_queued(stack)
+    assert invoices_in(stack) == ["INV-1", "INV-2"]
