@@ -52,6 +52,8 @@ PLAUSIBLE: dict[str, str] = {
     "XERO_CLIENT_ID": "0A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D",
     "XERO_CLIENT_SECRET_PARAM": "/booksync/dev/xero/client-secret",
     "XERO_WEBHOOK_KEY_PARAM": "/booksync/dev/xero/webhook-key",
+    "FRESHBOOKS_CLIENT_ID": "fbBenchClientId0123456789abcdef",
+    "FRESHBOOKS_CLIENT_SECRET_PARAM": "/booksync/dev/freshbooks/client-secret",
 }
 
 # Credentials and endpoints that keep the AWS SDKs off the network: nothing listens on the
