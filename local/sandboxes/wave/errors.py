@@ -26,5 +26,5 @@ def internal() -> Response:
 
 
 def unauthorized() -> Response:
-    """An injected ``http_401``: the token refused at the edge (Wave answers UNAUTHENTICATED)."""
-    return _errors(401, "You must be logged in to perform this action.", "UNAUTHENTICATED")
+    """An injected ``http_401``: the token refused, as Wave refuses one (HTTP 200, UNAUTHENTICATED)."""
+    return _errors(200, "You must be logged in to perform this action.", "UNAUTHENTICATED")

@@ -181,8 +181,29 @@ def _json(raw: bytes) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+# A business's field -> the entity a query of it reads (fault rules and the log name these).
+_READS = {
+    "account": "account",
+    "accounts": "account",
+    "customer": "customer",
+    "customers": "customer",
+    "product": "product",
+    "products": "product",
+    "salesTax": "sales_tax",
+    "salesTaxes": "sales_tax",
+    "invoice": "invoice",
+    "invoices": "invoice",
+    "invoicePayment": "invoice_payment",
+    "vendor": "vendor",
+    "vendors": "vendor",
+    "estimate": "estimate",
+    "estimates": "estimate",
+}
+
+
 def _root_fields(body: dict[str, Any]) -> list[tuple[str, bool]]:
-    """(root field, is a mutation) of the operation a request runs; [] when it does not parse."""
+    """(field, is a mutation) of the operation a request runs, a ``business`` query named by the
+    fields it reads inside (``business.invoices``); [] when it does not parse."""
     query, name = body.get("query"), body.get("operationName")
     if not isinstance(query, str):
         return []
@@ -193,12 +214,27 @@ def _root_fields(body: dict[str, Any]) -> list[tuple[str, bool]]:
     if not isinstance(operation, OperationDefinitionNode):
         return []
     mutation = operation.operation is OperationType.MUTATION
-    return [(s.name.value, mutation) for s in operation.selection_set.selections if isinstance(s, FieldNode)]
+    fields: list[tuple[str, bool]] = []
+    for selection in operation.selection_set.selections:
+        if not isinstance(selection, FieldNode):
+            continue
+        inner = selection.selection_set.selections if selection.selection_set else ()
+        in_business = selection.name.value == "business" and not mutation
+        reads = [
+            f"business.{f.name.value}"
+            for f in inner
+            if in_business and isinstance(f, FieldNode) and f.name.value in _READS
+        ]
+        fields.extend((name, mutation) for name in reads or [selection.name.value])
+    return fields
 
 
 def _kind(field: str, mutation: bool) -> tuple[str | None, str]:
     """(entity, operation) for fault rules and the log."""
     if not mutation:
+        _, _, read = field.partition("business.")
+        if read:  # a list is a query, one record by id a read
+            return _READS[read], "query" if read.endswith("s") else "read"
         return ("business" if field.startswith("business") else field), "query"
     spec = api.MUTATIONS.get(field)
     entity = spec[1] if spec else None
@@ -210,7 +246,7 @@ def _kind(field: str, mutation: bool) -> tuple[str | None, str]:
 
 def _business_named(variables: object) -> str | None:
     """The business a call concerns: a ``businessId`` in its variables (or their ``input``), else
-    the owner of an id it names."""
+    the business of an id it names (Wave's ids carry their business)."""
     if not isinstance(variables, dict):
         return None
     scopes = [variables, *(v for v in variables.values() if isinstance(v, dict))]
@@ -218,11 +254,10 @@ def _business_named(variables: object) -> str | None:
         if isinstance(scope.get("businessId"), str):
             return str(scope["businessId"])
     for scope in scopes:
-        for key in ("id", "invoiceId", "customerId", "productId"):
-            if isinstance(scope.get(key), str):
-                owner = business_id_of(scope[key])
-                if owner:
-                    return owner
+        for value in scope.values():
+            owner = business_id_of(value) if isinstance(value, str) else None
+            if owner:
+                return owner
     return None
 
 

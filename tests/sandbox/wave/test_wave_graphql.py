@@ -219,3 +219,37 @@ def test_too_many_calls_in_flight_are_429_with_retry_after(
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200, 200, 429]
+
+
+def test_fault_rules_and_the_log_name_what_a_call_reads_or_writes(
+    control: WaveControl, wave: WaveClient, business_id: str
+) -> None:
+    invoices = "query($b: ID!) { business(id: $b) { invoices { edges { node { id } } } } }"
+    customers = "query($b: ID!) { business(id: $b) { customers { edges { node { id } } } } }"
+    control.add_fault("http_503", entity="invoice", operation="query", realm=business_id, times=1)
+    assert wave.post(customers, {"b": business_id}).status_code == 200
+    refused = wave.post(invoices, {"b": business_id})
+    assert refused.status_code == 503
+    assert refused.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert data(wave.gql(invoices, {"b": business_id}), "business", "invoices", "edges") == []
+    control.add_fault("http_401", times=1)
+    refused_token = wave.post(customers, {"b": business_id})
+    assert refused_token.status_code == 200
+    assert refused_token.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    seen = [
+        (r["entity"], r["operation"], r["business_id"], r["status"]) for r in control.requests(business_id)
+    ]
+    assert seen[-4:] == [
+        ("customer", "query", business_id, 200),
+        ("invoice", "query", business_id, 503),
+        ("invoice", "query", business_id, 200),
+        ("customer", "query", business_id, 200),
+    ]
+    invoice_id = invoice_ready(wave, business_id)
+    wave.gql(INVOICE_APPROVE, {"input": {"invoiceId": invoice_id}})
+    approve = control.requests(business_id)[-1]
+    assert (approve["entity"], approve["operation"], approve["business_id"]) == (
+        "invoice",
+        "update",
+        business_id,
+    )
