@@ -25,14 +25,14 @@ import httpx
 import pytest
 from booksync.providers.freshbooks.client import CLIENTS, FreshBooksClient
 from booksync.providers.freshbooks.oauth import FreshBooksOAuth
-from booksync.providers.port import OAuthClient, TokenSet
+from booksync.providers.port import OAuthClient
 from booksync.providers.quickbooks.client import QuickBooksClient
 from booksync.providers.quickbooks.oauth import QuickBooksOAuth
 from booksync.providers.xero.client import XeroClient
 from booksync.providers.xero.oauth import XeroOAuth
 from booksync.security.tokens import ConnectionTokenSource
-from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
-from booksync.store.connections import ConnectionRepository, TokenTimes, sealed_tokens, token_context
+from booksync.security.vault import KmsTokenVault
+from booksync.store.connections import ConnectionRepository, sealed_tokens, token_context
 from booksync.store.models import ConnectionModel
 
 from local.sandboxes.freshbooks.config import FreshBooksConfig
@@ -42,6 +42,7 @@ from local.sandboxes.xero.config import XeroConfig
 from local.sandboxes.xero.server import XeroSandbox
 from local.sandboxes.xero.testing import SCOPES, XeroControl, redirect_params
 from tests.reliability.conftest import CLIENT_ID, CLIENT_SECRET, COMPANY
+from tests.stored_connection import store_tokens
 from tests.threads import run_threads
 
 pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("reliability")]
@@ -74,28 +75,6 @@ def token_source(world: World) -> ConnectionTokenSource:
         repository=ConnectionRepository(),
         cipher=KmsTokenVault(world.key_id),
         oauth=world.oauth(),
-    )
-
-
-def store_tokens(key_id: str, provider: str, account: str, ids: dict[str, str], tokens: TokenSet) -> None:
-    """The company's connection row as booksync stores one after a consent, tokens sealed."""
-    repo = ConnectionRepository()
-    connection_id = repo.new_connection_id()
-    repo.store_connection(
-        company_id=COMPANY,
-        provider=provider,
-        connection_id=connection_id,
-        account_id=account,
-        account_ids=ids,
-        sealed=KmsTokenVault(key_id).seal(
-            PlainTokens(tokens.access_token, tokens.refresh_token),
-            TokenContext(COMPANY, provider, connection_id),
-        ),
-        times=TokenTimes(access_expires_at=tokens.access_expires_at.timestamp(), refresh_expires_at=None),
-        has_refresh_token=True,
-        connected_by="admin",
-        now=time.time(),
-        refresh_every=86_400,
     )
 
 
