@@ -91,4 +91,7 @@ DECLARATION = ProviderDeclaration[FreshBooksSettings](
     builders=Builders(oauth=_oauth, adapter=_adapter, directory=_directory),
     # The business comes from /users/me after the consent, not on the redirect.
     account_on_redirect=None,
+    # Its refresh tokens never expire (single use, not timed): no keep-alive refreshes an idle
+    # FreshBooks connection.
+    refresh_lapses=lambda _settings: False,
 )
