@@ -90,7 +90,7 @@ class RequestContext:
         business = self.books.get(business_id or "")
         if business is None or not self.grant.covers(business.id):
             raise _error("Business not found.", NOT_FOUND)
-        problem = business.eligibility()
+        problem = business.eligibility() if self.grant.eligible_only else None
         if problem is not None:
             raise _error(problem[1], FORBIDDEN, reason=problem[0])
         return business

@@ -52,6 +52,11 @@ def register_control_routes(sandbox: WaveSandbox, add: AddRoute) -> None:
         ("POST", f"/_sandbox/businesses/{_BUSINESS}/plan", control.set_plan),
         ("POST", f"/_sandbox/businesses/{_BUSINESS}/disconnect", control.disconnect),
         ("POST", f"/_sandbox/businesses/{_BUSINESS}/graphql", control.as_user),
+        (
+            "POST",
+            f"/_sandbox/businesses/{_BUSINESS}/invoices/(?P<invoice_id>[^/]+)/view",
+            control.view_invoice,
+        ),
         ("GET", "/_sandbox/tokens", control.token_stats),
         ("POST", "/_sandbox/tokens/expire", control.expire_tokens),
         ("POST", "/_sandbox/tokens/full-access", control.full_access),
@@ -144,8 +149,21 @@ class _Control:
     def as_user(self, request: Request, business_id: str) -> object:
         """The user acting in Wave: a GraphQL document run with full access to the business."""
         business = self._business(business_id)
-        user_grant = Grant("in-wave", "wave-web-app", ALL_SCOPES, self.sb.identity.user, {business.id})
+        user = self.sb.identity.user
+        user_grant = Grant("in-wave", "wave-web-app", ALL_SCOPES, user, {business.id}, eligible_only=False)
         return api.run(json_body(request), lambda: user_grant, self.sb.books, self.sb.now)
+
+    def view_invoice(self, request: Request, business_id: str, invoice_id: str) -> object:
+        """The customer opens a sent invoice's link: it reads VIEWED (lastViewedAt) until paid."""
+        business = self._business(business_id)
+        with business.lock:
+            invoice = business.invoices.get(invoice_id)
+            if invoice is None:
+                raise BadRequest(f"no invoice {invoice_id} in business {business_id}", 404)
+            if invoice.sent_at is None:
+                raise BadRequest("the invoice has not been sent: its customer has no link to open", 409)
+            invoice.viewed_at = self.sb.now()
+            return {"status": business.status(invoice, invoice.viewed_at.date())}
 
     def token_stats(self, request: Request) -> object:
         identity = self.sb.identity

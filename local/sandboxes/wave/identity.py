@@ -74,6 +74,9 @@ class Grant:
     business_ids: set[str] | None  # None: every business of the user
     refresh_token: str | None = None
     revoked: bool = False
+    # An OAuth app reaches only businesses it may be authorized for (paid plan, USD/CAD); the user
+    # in Wave's web app and their full access tokens reach every business (the latter: assumed).
+    eligible_only: bool = True
 
     @property
     def account(self) -> str:
@@ -275,7 +278,7 @@ class WaveIdentity:
     def full_access_token(self) -> str:
         """A developer portal Full Access Token: every scope, every business of the user."""
         with self.lock:
-            grant = Grant(str(uuid.uuid4()), "full-access", ALL_SCOPES, self.user, None)
+            grant = Grant(str(uuid.uuid4()), "full-access", ALL_SCOPES, self.user, None, eligible_only=False)
             self.grants[grant.id] = grant
             access = secrets.token_urlsafe(30)
             self.tokens.issue(access, grant, 10 * 365 * 24 * 3600)

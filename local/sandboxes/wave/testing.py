@@ -30,10 +30,11 @@ __all__ = [
 GRAPHQL_PATH = "/graphql/public"
 AUTHORIZE_PATH = "/oauth2/authorize/"
 TOKEN_PATH = "/oauth2/token/"
-# What an accounting sync asks Wave for (resource:operation, space-delimited).
+# What an accounting sync asks Wave for (resource:operation, space-delimited; write does not
+# imply read).
 SCOPES = (
     "user:read business:read account:read customer:read customer:write product:read product:write "
-    "invoice:read invoice:write sales_tax:read"
+    "invoice:read invoice:write sales_tax:read transaction:read transaction:write"
 )
 
 
@@ -104,6 +105,10 @@ class WaveControl(ControlClient):
             "POST", f"/businesses/{business_id}/graphql", {"query": query, "variables": variables or {}}
         )
         return answer
+
+    def view_invoice(self, business_id: str, invoice_id: str) -> str:
+        """The customer opens the sent invoice's link; answers its status (VIEWED unless paid)."""
+        return str(self.call("POST", f"/businesses/{business_id}/invoices/{invoice_id}/view")["status"])
 
     def advance(self, seconds: float) -> None:
         self.call("POST", "/clock/advance", {"seconds": seconds})
