@@ -14,7 +14,9 @@ providers.md 3.1, 3.2 and 7.2:
   lease (``security/tokens.py``), which lets one worker refresh at a time. A spent, revoked or
   unknown refresh token is refused with ``invalid_grant``: Needs Reconnection. There is no grace
   on a spent token: a refresh whose answer is lost on the way back leaves the connection needing
-  a reconnection, said so;
+  a reconnection, said so. A refresh sends no ``redirect_uri`` (the SDK sends one; the OAuth
+  server FreshBooks runs, Doorkeeper by its error words, does not read it for a refresh, and the
+  sync functions know no redirect URI): unconfirmed against FreshBooks itself;
 - ``POST https://api.freshbooks.com/auth/oauth/revoke`` (``token=``) ends the grant;
 - ``GET https://api.freshbooks.com/auth/api/v1/users/me``: the user's identity, whose
   ``business_memberships[].business`` are the businesses the token reaches, each with its
