@@ -279,8 +279,8 @@ class Accounting:
 
     def call(self, request: Request, kind: Kind, handler: Handler, params: dict[str, str]) -> Response:
         try:
-            self.identity.grant_of(request.header("authorization"))
-            business = self.businesses.reachable(params["account_id"])
+            grant = self.identity.grant_of(request.header("authorization"))
+            business = self.businesses.reachable(params["account_id"], grant.identity_id)
             if business is None:
                 raise FreshBooksError(
                     403,

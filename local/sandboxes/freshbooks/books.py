@@ -142,6 +142,7 @@ class Event:
     account_id: str
     business_id: int
     user_id: int
+    identity_id: int
     at: str = field(default_factory=utc_now)
 
     def public(self) -> dict[str, Any]:
@@ -151,6 +152,7 @@ class Event:
             "account_id": self.account_id,
             "business_id": self.business_id,
             "user_id": self.user_id,
+            "identity_id": self.identity_id,
             "at": self.at,
         }
 
@@ -186,6 +188,7 @@ class Business:
         ids: Iterator[int],
         user_id: int,
         listeners: list[Callable[[Event], None]],
+        identity_id: int,
     ) -> None:
         self.name = name
         self.currency = currency
@@ -193,6 +196,7 @@ class Business:
         self.business_id = business_id
         self.business_uuid = str(uuid.uuid4())
         self.user_id = user_id  # the business's owner as its accounting user (webhooks' user_id)
+        self.identity_id = identity_id  # the owner's identity (webhooks' identity_id)
         self.lock = threading.RLock()
         self.records: dict[str, dict[int, dict[str, Any]]] = {kind.plural: {} for kind in KINDS}
         self.credits: dict[int, dict[str, Any]] = {}  # overpayment credits, by creditid
@@ -225,7 +229,8 @@ class Business:
         return next(self._ids)
 
     def _event(self, kind: Kind, action: str, record_id: int) -> None:
-        event = Event(f"{kind.event}.{action}", record_id, self.account_id, self.business_id, self.user_id)
+        name = f"{kind.event}.{action}"
+        event = Event(name, record_id, self.account_id, self.business_id, self.user_id, self.identity_id)
         self.events.append(event)
         for listener in self.listeners:
             listener(event)
@@ -812,44 +817,77 @@ _UPDATERS: dict[str, Callable[[Business, dict[str, Any], dict[str, Any]], None]]
 }
 
 
-# ------------------------------------------------------------ the businesses and their user
+# ------------------------------------------------------------ the businesses and their users
+
+DEFAULT_USER = "owner@sandbox.test"
+
+
+@dataclass
+class User:
+    """A FreshBooks identity: the person who logs in and consents."""
+
+    identity_id: int
+    email: str
+    first_name: str
+    last_name: str
 
 
 @dataclass
 class Membership:
+    user: User
     business: Business
     role: str  # owner, business_admin, business_employee... ("client" memberships reach no books)
 
 
 class Businesses:
-    """Every business of the sandbox and the memberships of its one user (the identity that
-    consents): a user with several businesses chooses one; ``business_clients`` entries (where
-    the user is only a client of another business) are listed and reach nothing."""
-
-    IDENTITY_ID = 12345
+    """Every business of the sandbox and its users' memberships. The default user
+    (``owner@sandbox.test``) owns the businesses named at start; a business added for another
+    e-mail makes that user (the identity that logs in on the authorize page), so tests can give
+    each company its own FreshBooks user. A user with several businesses chooses one;
+    ``business_clients`` entries (where the user is only a client of another business) are
+    listed and reach nothing."""
 
     def __init__(self, names: tuple[str, ...], currency: str = "USD") -> None:
         self.lock = threading.Lock()
         self._ids = itertools.count(100_001)
         self._business_ids = itertools.count(439_001)
+        self._identity_ids = itertools.count(12_345)
         self.by_account: dict[str, Business] = {}
+        self.users: dict[str, User] = {}  # by e-mail
         self.memberships: list[Membership] = []
         self.listeners: list[Callable[[Event], None]] = []
-        self.user = {"first_name": "Sandy", "last_name": "Box", "email": "owner@sandbox.test"}
+        self.user(DEFAULT_USER)
         for name in names:
             self.add(name, currency)
 
-    def add(self, name: str, currency: str = "USD", role: str = "owner") -> Business:
+    def user(self, email: str) -> User:
+        """The user of this e-mail, made on first use."""
+        found = self.users.get(email)
+        if found is None:
+            local = email.split("@", maxsplit=1)[0]
+            found = User(next(self._identity_ids), email, local.capitalize(), "Sandbox")
+            if email == DEFAULT_USER:
+                found.first_name, found.last_name = "Sandy", "Box"
+            self.users[email] = found
+        return found
+
+    def add(
+        self, name: str, currency: str = "USD", role: str = "owner", user: str = DEFAULT_USER
+    ) -> Business:
         with self.lock:
-            business = Business(name, currency, next(self._business_ids), self._ids, 1, self.listeners)
+            member = self.user(user)
+            business_id = next(self._business_ids)
+            business = Business(name, currency, business_id, self._ids, 1, self.listeners, member.identity_id)
             self.by_account[business.account_id] = business
-            self.memberships.append(Membership(business, role))
+            self.memberships.append(Membership(member, business, role))
             return business
 
     def reset(self, names: list[str], currency: str = "USD") -> None:
         with self.lock:
             self.by_account.clear()
             self.memberships.clear()
+            self.users.clear()
+            self.user(DEFAULT_USER)
         for name in names:
             self.add(name, currency)
 
@@ -861,17 +899,31 @@ class Businesses:
         with self.lock:
             return list(self.by_account.values())
 
-    def reachable(self, account_id: str) -> Business | None:
+    def known(self, email: str) -> User | None:
+        with self.lock:
+            return self.users.get(email)
+
+    def owner_of(self, account_id: str) -> User | None:
+        with self.lock:
+            return next((m.user for m in self.memberships if m.business.account_id == account_id), None)
+
+    def reachable(self, account_id: str, identity_id: int) -> Business | None:
         """The business the user may keep books of (a membership other than ``client``)."""
         with self.lock:
             for membership in self.memberships:
-                if membership.business.account_id == account_id and membership.role != "client":
+                if (
+                    membership.business.account_id == account_id
+                    and membership.user.identity_id == identity_id
+                    and membership.role != "client"
+                ):
                     return membership.business
             return None
 
-    def identity(self) -> dict[str, Any]:
+    def identity(self, identity_id: int) -> dict[str, Any]:
         """``GET /auth/api/v1/users/me``'s ``response`` (SDK fixture ``auth_me_response``)."""
         with self.lock:
+            user = next(u for u in self.users.values() if u.identity_id == identity_id)
+            mine = [m for m in self.memberships if m.user is user]
             memberships = [
                 {
                     "id": 140_000 + n,
@@ -904,7 +956,7 @@ class Businesses:
                         ],
                     },
                 }
-                for n, membership in enumerate(self.memberships, start=1)
+                for n, membership in enumerate(mine, start=1)
             ]
             roles = [
                 {
@@ -914,13 +966,15 @@ class Businesses:
                     "userid": 1,
                     "accountid": m.business.account_id,
                 }
-                for n, m in enumerate(self.memberships, start=1)
+                for n, m in enumerate(mine, start=1)
             ]
         return {
-            "id": self.IDENTITY_ID,
-            "identity_id": self.IDENTITY_ID,
-            "identity_uuid": "5a3e0c4e-7c2e-4d8e-9a61-0f3b1f0c2d11",
-            **self.user,
+            "id": user.identity_id,
+            "identity_id": user.identity_id,
+            "identity_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, user.email)),
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": user.email,
             "language": "en",
             "confirmed_at": "2026-01-05T10:00:00Z",
             "created_at": "2026-01-05T09:58:00Z",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from local.sandboxes.freshbooks.books import DELETED, KINDS, Business, Kind
+from local.sandboxes.freshbooks.books import DEFAULT_USER, DELETED, KINDS, Business, Kind
 from local.sandboxes.freshbooks.config import ERROR_STYLES
 from local.sandboxes.freshbooks.errors import FreshBooksError
 from local.sandboxes.kit.control import (
@@ -113,15 +113,25 @@ class _Control:
         return {"reset": True, **self.list_businesses(request)}
 
     def list_businesses(self, request: Request) -> dict[str, Any]:
-        roles = {m.business.account_id: m.role for m in self.sb.businesses.memberships}
         return {
-            "businesses": [{**b.public(), "role": roles.get(b.account_id)} for b in self.sb.businesses.all()]
+            "businesses": [
+                {
+                    **m.business.public(),
+                    "role": m.role,
+                    "user": m.user.email,
+                    "identity_id": m.user.identity_id,
+                }
+                for m in self.sb.businesses.memberships
+            ]
         }
 
     def add_business(self, request: Request) -> object:
-        """Another business of the user (``role`` ``client``: one whose books they cannot keep)."""
+        """Another business (``role`` ``client``: one whose books its user cannot keep), of the
+        default user or of ``user`` (an e-mail: a FreshBooks user of its own, made on first use,
+        who logs in with it on the authorize page)."""
         body = json_body(request)
-        name, currency, role = body.get("name"), body.get("currency", "USD"), body.get("role", "owner")
+        name, currency = body.get("name"), body.get("currency", "USD")
+        role, user = body.get("role", "owner"), body.get("user", DEFAULT_USER)
         if not isinstance(name, str) or not name.strip():
             raise BadRequest("name (the business's name) is required")
         if not isinstance(currency, str) or len(currency) != 3:
@@ -130,8 +140,13 @@ class _Control:
             raise BadRequest(
                 "role must be a membership role: owner, business_admin, business_employee or client"
             )
-        business = self.sb.businesses.add(name, currency, role)
-        return {"business": {**business.public(), "role": role}}
+        if not isinstance(user, str) or "@" not in user:
+            raise BadRequest("user must be the e-mail of the business's user")
+        business = self.sb.businesses.add(name, currency, role, user)
+        found = next(
+            b for b in self.list_businesses(request)["businesses"] if b["account_id"] == business.account_id
+        )
+        return {"business": found}
 
     def ledger(self, request: Request, account_id: str) -> object:
         """Everything in the business's books, as FreshBooks answers each object (invoices with
@@ -176,8 +191,15 @@ class _Control:
         return self._as_user(account_id, delete)
 
     def disconnect(self, request: Request) -> object:
-        """As if the user disconnected the app in FreshBooks: its grants end (tokens refused)."""
-        return {"grants_revoked": self.sb.identity.revoke_all()}
+        """As if the user disconnected the app in FreshBooks: their grants end (tokens refused).
+        ``{"account_id": ...}`` names the user by a business of theirs; without it every user."""
+        account_id = json_body(request).get("account_id")
+        if account_id is None:
+            return {"grants_revoked": self.sb.identity.revoke_all()}
+        owner = self.sb.businesses.owner_of(str(account_id))
+        if owner is None:
+            raise BadRequest(f"no business {account_id} (GET /_sandbox/businesses lists them)", 404)
+        return {"grants_revoked": self.sb.identity.revoke_all(owner.identity_id)}
 
     def token_stats(self, request: Request) -> object:
         identity = self.sb.identity

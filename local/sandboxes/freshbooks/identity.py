@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local.sandboxes.freshbooks import errors
-from local.sandboxes.freshbooks.books import Businesses
+from local.sandboxes.freshbooks.books import DEFAULT_USER, Businesses
 from local.sandboxes.freshbooks.config import FreshBooksConfig
 from local.sandboxes.freshbooks.errors import OAuthError
 from local.sandboxes.kit.clock import SandboxClock
@@ -52,6 +52,7 @@ class AuthCode:
     client_id: str
     redirect_uri: str
     scopes: str
+    identity_id: int  # the user who logged in and allowed
     expires_at: float
     used: bool = False
 
@@ -63,6 +64,7 @@ class Grant:
     id: str
     client_id: str
     scopes: str
+    identity_id: int
     refresh_token: str
     spent: set[str] = field(default_factory=set)
     revoked: bool = False
@@ -120,11 +122,11 @@ class FreshBooksIdentity:
             f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
             for name, value in hidden.items()
         )
-        names = "".join(f"<li>{html.escape(b.name)}</li>" for b in self.businesses.all())
         page = (
             "<!doctype html><title>FreshBooks | Authorize</title><h1>Authorize this application</h1>"
-            f"<p>It will be able to use your FreshBooks account:</p><ul>{names}</ul>"
+            "<p>Log in to FreshBooks and allow the application to use your account.</p>"
             f'<form method="post" action="{CONSENT_PATH}">{fields}'
+            f'<label>E-mail <input type="email" name="login" value="{DEFAULT_USER}"></label>'
             '<button name="decision" value="allow">Allow</button>'
             '<button name="decision" value="deny">Deny</button></form>'
         )
@@ -139,12 +141,16 @@ class FreshBooksIdentity:
             return error_page("Invalid client or redirect URI", "FreshBooks | Error")
         if form.get("decision") != "allow":
             return redirect(with_query(redirect_uri, {"error": "access_denied", "state": state}))
+        user = self.businesses.known(form.get("login") or DEFAULT_USER)
+        if user is None:
+            return error_page("No FreshBooks account has this e-mail.", "FreshBooks | Log in")
         code = secrets.token_hex(32)
         with self.lock:
             self.codes[code] = AuthCode(
                 client_id,
                 redirect_uri,
                 form.get("scope") or DEFAULT_SCOPES,
+                user.identity_id,
                 self.clock.now() + self.config.auth_code_lifetime_s,
             )
         return redirect(with_query(redirect_uri, {"code": code, "state": state}))
@@ -199,7 +205,7 @@ class FreshBooksIdentity:
         if form.get("redirect_uri") != code.redirect_uri:
             raise OAuthError("invalid_grant")
         code.used = True
-        grant = Grant(secrets.token_hex(16), client_id, code.scopes, secrets.token_hex(32))
+        grant = Grant(secrets.token_hex(16), client_id, code.scopes, code.identity_id, secrets.token_hex(32))
         self.grants[grant.id] = grant
         return self._answer(grant)
 
@@ -259,15 +265,20 @@ class FreshBooksIdentity:
 
     def me(self, request: Request) -> Response:
         try:
-            self.grant_of(request.header("authorization"))
+            grant = self.grant_of(request.header("authorization"))
         except OAuthError as error:
             return error.response()
-        return json_response(200, {"response": self.businesses.identity()})
+        return json_response(200, {"response": self.businesses.identity(grant.identity_id)})
 
-    def revoke_all(self) -> int:
-        """As if the user disconnected the app in FreshBooks: every grant ends."""
+    def revoke_all(self, identity_id: int | None = None) -> int:
+        """As if the user disconnected the app in FreshBooks: the user's grants end (every
+        user's when none is named)."""
         with self.lock:
-            live = [grant for grant in self.grants.values() if not grant.revoked]
+            live = [
+                grant
+                for grant in self.grants.values()
+                if not grant.revoked and identity_id in (None, grant.identity_id)
+            ]
             for grant in live:
                 grant.revoked = True
             return len(live)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from local.sandboxes.freshbooks.books import DEFAULT_USER
 from local.sandboxes.freshbooks.identity import AUTHORIZE_PATH, CONSENT_PATH, ME_PATH, TOKEN_PATH
 from local.sandboxes.kit.client import ControlClient, redirect_params
 
@@ -55,10 +56,12 @@ class FreshBooksControl(ControlClient):
         found: list[dict[str, Any]] = self.call("GET", "/businesses")["businesses"]
         return found
 
-    def add_business(self, name: str, currency: str = "USD", role: str = "owner") -> dict[str, Any]:
-        business: dict[str, Any] = self.call(
-            "POST", "/businesses", {"name": name, "currency": currency, "role": role}
-        )["business"]
+    def add_business(
+        self, name: str, currency: str = "USD", role: str = "owner", user: str = DEFAULT_USER
+    ) -> dict[str, Any]:
+        """A business of ``user`` (an e-mail; a new one makes a FreshBooks user of its own)."""
+        body = {"name": name, "currency": currency, "role": role, "user": user}
+        business: dict[str, Any] = self.call("POST", "/businesses", body)["business"]
         return business
 
     def ledger(self, account_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -90,22 +93,22 @@ class FreshBooksControl(ControlClient):
     def expire_tokens(self) -> None:
         self.call("POST", "/tokens/expire")
 
-    def disconnect(self) -> None:
-        """As the user: disconnect the app in FreshBooks (every grant ends)."""
-        self.call("POST", "/disconnect")
+    def disconnect(self, account_id: str | None = None) -> None:
+        """As the user (of ``account_id``; else every user): disconnect the app in FreshBooks."""
+        self.call("POST", "/disconnect", {"account_id": account_id} if account_id else None)
 
     # ------------------------------------------------------------ the user's side of OAuth
 
-    def consent_at(self, url: str, *, allow: bool = True) -> str:
-        """As the user: open an app's authorize URL and allow (or deny); answers the redirect's
-        location back to the app."""
+    def consent_at(self, url: str, *, allow: bool = True, login: str = DEFAULT_USER) -> str:
+        """As the user ``login`` (an e-mail): open an app's authorize URL, log in and allow (or
+        deny); answers the redirect's location back to the app."""
         page = self.http.get(url)
         if page.status_code == 302:
             return str(page.headers["location"])
         if page.status_code != 200:
             raise AssertionError(f"authorize answered {page.status_code}: {page.text[:200]}")
         hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
-        form = [*hidden.items(), ("decision", "allow" if allow else "deny")]
+        form = [*hidden.items(), ("login", login), ("decision", "allow" if allow else "deny")]
         answer = self.http.post(
             CONSENT_PATH,
             content=urlencode(form).encode(),
@@ -115,15 +118,17 @@ class FreshBooksControl(ControlClient):
             raise AssertionError(f"consent answered {answer.status_code}: {answer.text[:200]}")
         return str(answer.headers["location"])
 
-    def consent(self, client_id: str, redirect_uri: str, **extra: str) -> dict[str, str]:
+    def consent(
+        self, client_id: str, redirect_uri: str, login: str = DEFAULT_USER, **extra: str
+    ) -> dict[str, str]:
         """The redirect's query after the user allows (``code`` and ``state``, or ``error``)."""
-        return redirect_params(
-            self.consent_at(authorize_url(self.base_url, client_id, redirect_uri, **extra))
-        )
+        url = authorize_url(self.base_url, client_id, redirect_uri, **extra)
+        return redirect_params(self.consent_at(url, login=login))
 
-    def connect(self, client_id: str, secret: str, redirect_uri: str) -> Tokens:
-        """The whole code flow: consent, then the code for tokens (form-encoded, as the SDK posts)."""
-        code = self.consent(client_id, redirect_uri)["code"]
+    def connect(self, client_id: str, secret: str, redirect_uri: str, login: str = DEFAULT_USER) -> Tokens:
+        """The whole code flow as user ``login``: consent, then the code for tokens (form-encoded,
+        as the SDK posts)."""
+        code = self.consent(client_id, redirect_uri, login)["code"]
         answer = self.token(
             {
                 "grant_type": "authorization_code",

@@ -159,12 +159,12 @@ class Callbacks:
     def call(self, request: Request, handler: Callable[..., Response], params: dict[str, str]) -> Response:
         try:
             try:
-                self.identity.grant_of(request.header("authorization"))
+                grant = self.identity.grant_of(request.header("authorization"))
             except OAuthError:
                 raise EventsError(
                     401, "invalid_token: The request token failed to authenticate or validate."
                 ) from None
-            if self.businesses.reachable(params["account_id"]) is None:
+            if self.businesses.reachable(params["account_id"], grant.identity_id) is None:
                 raise EventsError(
                     403, "You do not have access to this account: use an account_id from /users/me."
                 )
@@ -275,7 +275,7 @@ class Callbacks:
             ("object_id", str(event.object_id)),
             ("account_id", event.account_id),
             ("business_id", str(event.business_id)),
-            ("identity_id", str(Businesses.IDENTITY_ID)),
+            ("identity_id", str(event.identity_id)),
             ("user_id", str(event.user_id)),
         ]
         with self.lock:

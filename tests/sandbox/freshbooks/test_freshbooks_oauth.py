@@ -167,3 +167,28 @@ def test_the_user_disconnecting_the_app_ends_its_grants(control: FreshBooksContr
     control.disconnect()
     assert control.me(tokens.access_token).status_code == 401
     assert refresh(control, tokens.refresh_token)["error"] == "invalid_grant"
+
+
+def test_each_user_sees_and_reaches_only_their_own_businesses(
+    control: FreshBooksControl, tokens: Tokens
+) -> None:
+    theirs = control.add_business("Other Co", "EUR", user="other@example.test")
+    other = control.connect(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, login="other@example.test")
+    identity = control.me(other.access_token).json()["response"]
+    assert identity["email"] == "other@example.test"
+    assert [m["business"]["account_id"] for m in identity["business_memberships"]] == [theirs["account_id"]]
+    mine = control.me(tokens.access_token).json()["response"]["business_memberships"]
+    assert theirs["account_id"] not in [m["business"]["account_id"] for m in mine]
+    trespass = FreshBooksClient(control.base_url, tokens.access_token, theirs["account_id"])
+    assert trespass.request("GET", "users/clients").status_code == 403
+    trespass.close()
+    control.disconnect(theirs["account_id"])  # that user removes the app: only their grant ends
+    assert control.me(other.access_token).status_code == 401
+    assert control.me(tokens.access_token).status_code == 200
+
+
+def test_an_unknown_login_gets_no_code(control: FreshBooksControl) -> None:
+    page = control.http.get(authorize_url(control.base_url, CLIENT_ID, REDIRECT_URI))
+    assert 'name="login"' in page.text
+    with pytest.raises(AssertionError, match="consent answered 400"):
+        control.consent(CLIENT_ID, REDIRECT_URI, login="nobody@example.test")
