@@ -185,8 +185,8 @@ def product_archive(business: Business, data: dict[str, Any], now: datetime) -> 
 
 def sales_tax_create(business: Business, data: dict[str, Any], now: datetime) -> SalesTax:
     rate = decimal_of(data.get("rate"), "rate")
-    if rate < 0 or rate > 100:
-        raise refuse("INVALID", "rate must be a percentage between 0 and 100", "rate")
+    if rate < 0 or rate >= 1:  # wave-mcp-server: a decimal fraction, "0.07" for 7%
+        raise refuse("INVALID", 'rate is a decimal fraction between 0 and 1 ("0.07" for 7%)', "rate")
     tax = SalesTax(
         business.new_id("SalesTax"),
         now,
@@ -232,7 +232,7 @@ def _items(business: Business, raw: list[dict[str, Any]]) -> list[Item]:
                 path = (*at, "taxes", str(tax_index), "salesTaxId")
                 raise refuse("NOT_FOUND", f"Sales tax {tax_entry['salesTaxId']} not found", *path)
             amount = tax_entry.get("amount")
-            value = cents(item.subtotal * tax.rate / 100) if amount is None else decimal_of(amount, "amount")
+            value = cents(item.subtotal * tax.rate) if amount is None else decimal_of(amount, "amount")
             item.taxes.append(ItemTax(tax.id, value, tax.rate))
         items.append(item)
     return items

@@ -192,3 +192,61 @@ def test_the_user_acts_in_wave_on_a_business_no_app_may_reach(control: WaveContr
     starter = control.business_id("Side Project (Starter)")
     made = control.in_wave(starter, CUSTOMER_CREATE, {"input": {"businessId": starter, "name": "Own use"}})
     assert data(made, "customerCreate", "didSucceed") is True
+
+
+SALES_TAX_CREATE = """mutation($input: SalesTaxCreateInput!) {
+  salesTaxCreate(input: $input) { didSucceed inputErrors { code message path } salesTax { id rate } }
+}"""
+TAXED = """query($businessId: ID!, $id: ID!) {
+  business(id: $businessId) {
+    invoice(id: $id) { subtotal { value } taxTotal { value } total { value } items { taxes { amount { value } rate } } }
+  }
+}"""
+
+
+def test_a_sales_tax_rate_is_a_decimal_fraction(
+    control: WaveControl, wave: WaveClient, business_id: str
+) -> None:
+    """The user sets the tax up in Wave; the app taxes an invoice line with it."""
+    percent = control.in_wave(
+        business_id,
+        SALES_TAX_CREATE,
+        {"input": {"businessId": business_id, "name": "HST", "abbreviation": "HST", "rate": "13"}},
+    )
+    assert data(percent, "salesTaxCreate", "inputErrors")[0]["path"] == ["input", "rate"]
+    created = control.in_wave(
+        business_id,
+        SALES_TAX_CREATE,
+        {"input": {"businessId": business_id, "name": "HST", "abbreviation": "HST", "rate": "0.13"}},
+    )
+    tax = data(created, "salesTaxCreate", "salesTax")
+    assert tax["rate"] == "0.13"
+    income = account(wave, business_id, "INCOME")
+    product = data(
+        wave.gql(
+            PRODUCT_CREATE,
+            {
+                "input": {
+                    "businessId": business_id,
+                    "name": "Work",
+                    "unitPrice": "100.00",
+                    "incomeAccountId": income,
+                }
+            },
+        ),
+        "productCreate",
+        "product",
+    )
+    customer_id = _customer(wave, business_id)
+    items = [{"productId": product["id"], "taxes": [{"salesTaxId": tax["id"]}]}]
+    invoice = wave.gql(
+        INVOICE_CREATE, {"input": {"businessId": business_id, "customerId": customer_id, "items": items}}
+    )
+    invoice_id = data(invoice, "invoiceCreate", "invoice", "id")
+    read = data(wave.gql(TAXED, {"businessId": business_id, "id": invoice_id}), "business", "invoice")
+    assert (read["subtotal"], read["taxTotal"], read["total"]) == (
+        {"value": "100.00"},
+        {"value": "13.00"},
+        {"value": "113.00"},
+    )
+    assert read["items"][0]["taxes"] == [{"amount": {"value": "13.00"}, "rate": "0.13"}]
