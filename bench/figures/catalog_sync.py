@@ -257,6 +257,39 @@ def requests_per_invoice(
     return [*figures, count("edited")]
 
 
+def sandbox_requests_per_invoice(provider: str, goals: dict[str, Goal]) -> list[Figure]:
+    """``requests_per_invoice`` for a provider of the reliability suite's books (its sandbox:
+    tests/reliability/soak_books.py), connected through booksync's own consent, counting only its
+    API's requests (``api_path``), each figure named ``<provider>.requests_per_invoice.<phase>``."""
+    import re
+
+    from booksync.settings import ApiSettings
+    from booksync.wiring import api_services
+
+    from tests.reliability.soak_books import soak_books
+
+    saved = dict(os.environ)
+    try:
+        with _aws(), soak_books(provider) as books:
+            env = {**_environment(books.url), **books.environment()}
+            os.environ.update(env)
+            services = api_services(ApiSettings.from_env(env))
+            account = books.connect(services, COMPANY)
+            books.prepare(services, COMPANY, account)
+            return requests_per_invoice(
+                env,
+                services,
+                provider,
+                lambda: [e for e in books.requests(account) if re.search(books.api_path, e["path"])],
+                books.control.clear_requests,
+                goals=goals,
+                prefix=f"{provider}.",
+            )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def _requests_per_invoice(env: dict[str, str], services: Any, control: Any, realm: str) -> list[Figure]:
     return requests_per_invoice(
         env,

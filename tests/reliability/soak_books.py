@@ -290,7 +290,95 @@ class XeroBooks(SoakBooks):
         return found
 
 
-SOAK_BOOKS: dict[str, type[SoakBooks]] = {"quickbooks": QuickBooksBooks, "xero": XeroBooks}
+class WaveBooks(SoakBooks):
+    provider = "wave"
+    api_path = r"^/graphql/public"
+    colliding_pairs = 0  # Wave keeps no name unique: two products may share one
+    REDIRECT = "https://api.example.com/oauth/wave/callback"
+
+    def __enter__(self) -> WaveBooks:
+        from local.sandboxes.wave.config import ClientApp, WaveConfig
+        from local.sandboxes.wave.server import WaveSandbox
+        from local.sandboxes.wave.testing import WaveControl
+
+        config = WaveConfig(
+            clients={CLIENT_ID: ClientApp(secret=CLIENT_SECRET, redirect_uris=[self.REDIRECT])},
+            concurrent_limit=1_000,
+        )
+        sandbox = self._stack.enter_context(
+            WaveSandbox(config=config, businesses=({"name": "Soak Inc", "currency": "USD", "plan": "pro"},))
+        )
+        self.url = sandbox.url
+        self.control = self._stack.enter_context(WaveControl(sandbox.url))
+        return self
+
+    def environment(self) -> dict[str, str]:
+        from local.sandboxes.wave.testing import SCOPES
+
+        return {
+            "WAVE_CLIENT_ID": CLIENT_ID,
+            "WAVE_CLIENT_SECRET": CLIENT_SECRET,
+            "WAVE_AUTH_URL": f"{self.url}/oauth2/authorize/",
+            "WAVE_TOKEN_URL": f"{self.url}/oauth2/token/",
+            "WAVE_GRAPHQL_URL": f"{self.url}/graphql/public",
+            "WAVE_SCOPES": SCOPES,
+        }
+
+    def connect(self, services: Any, company_id: str, user_id: str = "u1") -> str:
+        """The user picks the sandbox's one business and allows: connected to it."""
+        url = services.integrations.start_connect(
+            company_id=company_id, user_id=user_id, provider=self.provider
+        )
+        business = self.control.business_id("Soak Inc")  # type: ignore[attr-defined]
+        query = parse_qs(urlsplit(self.control.consent_at(url, business)).query)  # type: ignore[attr-defined]
+        consent = services.integrations.accept_callback(
+            provider=self.provider, state=query["state"][0], code=query["code"][0], account_id=None
+        )
+        connected = services.integrations.confirm_connect(
+            company_id=company_id, user_id=user_id, provider=self.provider, consent=consent
+        )
+        return str(connected.account_id)
+
+    def prepare(self, services: Any, company_id: str, account: str) -> None:
+        """Payments go into the business's checking account (Wave needs one chosen)."""
+        accounts = self.control.ledger(account)["accounts"]  # type: ignore[attr-defined]
+        [bank] = [a["id"] for a in accounts if a["name"] == "Business Checking"]
+        services.accounts.set_payment_account(company_id, self.provider, bank)
+
+    def honour_keys(self, honoured: bool) -> None:
+        """Wave has no idempotency key: booksync's intents and lookups carry every run alone."""
+
+    def ledger(self, account: str, *, refunds: bool) -> Ledger:
+        books: dict[str, list[dict[str, Any]]] = self.control.ledger(account)  # type: ignore[attr-defined]
+        for name in ("customers", "products", "invoices", "payments"):
+            unique([str(obj["id"]) for obj in books[name]], name)
+        found = Ledger(
+            customers={str(c["id"]): c["name"] for c in books["customers"]},
+            items={str(p["id"]): p["name"] for p in books["products"]},
+        )
+        for invoice in books["invoices"]:
+            found.invoices[str(invoice["id"])] = RemoteInvoice(
+                customer=str(invoice["customerId"]),
+                lines=[
+                    (
+                        str(line["productId"]),
+                        (money(line["quantity"]) * money(line["unitPrice"])).quantize(CENT),
+                    )
+                    for line in invoice["items"]
+                ],
+                total=money(invoice["total"]),
+                balance=money(invoice["amountDue"]),
+                number=str(invoice["invoiceNumber"]),
+            )
+        for payment in books["payments"]:
+            found.payments[str(payment["id"])] = RemotePayment(
+                amount=money(payment["amount"]),
+                applied=[(str(payment["invoiceId"]), money(payment["amount"]))],
+            )
+        return found
+
+
+SOAK_BOOKS: dict[str, type[SoakBooks]] = {"quickbooks": QuickBooksBooks, "xero": XeroBooks, "wave": WaveBooks}
 
 
 @contextlib.contextmanager

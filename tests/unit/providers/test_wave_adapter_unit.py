@@ -212,6 +212,16 @@ def test_an_invoice_wave_answers_as_a_draft_is_approved_then_marked_sent(wave: F
     assert wave.invoices[remote.id]["status"] == "SENT"
 
 
+def test_an_invoice_past_its_due_date_is_still_marked_sent(wave: FakeWave) -> None:
+    """Wave reads an approved invoice past its due date OVERDUE whether it was sent or not: what
+    says it was sent is its lastSentAt."""
+    books = adapter(wave)
+    wave.overdue = True
+    remote = books.create_invoice(invoice(), refs(books, wave), idempotency_key="k")
+    assert [name for name, _ in wave.sent] == ["WaveInvoiceCreate", "WaveInvoiceMarkSent"]
+    assert wave.invoices[remote.id]["lastSentAt"]
+
+
 def test_an_invoice_bearing_a_tax_the_business_has_no_rate_for_is_refused_saying_what_to_add(
     wave: FakeWave,
 ) -> None:

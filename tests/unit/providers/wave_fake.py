@@ -63,6 +63,8 @@ class FakeWave:
         self.page_size: int | None = None
         # Wave answering a create as a draft whatever its status (then booksync approves it).
         self.creates_drafts = False
+        # Every approved, unpaid invoice past its due date (Wave reads it OVERDUE, sent or not).
+        self.overdue = False
 
     def lose_answer(self, operation: str) -> None:
         self.lost.add(operation)
@@ -152,12 +154,15 @@ class FakeWave:
         status = stored["status"]
         if status not in ("DRAFT", "SAVED") and paid:
             status = "PAID" if paid >= total else "PARTIAL"
+        elif status != "DRAFT" and self.overdue:
+            status = "OVERDUE"
         customer = self.customers[stored["customerId"]]
         return {
             "id": stored["id"],
             "status": status,
             "invoiceNumber": stored["invoiceNumber"],
             "memo": stored.get("memo"),
+            "lastSentAt": stored.get("lastSentAt"),
             "currency": {"code": stored.get("currency", "USD")},
             "customer": {"id": customer["id"], "displayId": customer.get("displayId")},
             "total": _money(total),
@@ -238,6 +243,7 @@ class FakeWave:
             ]
             return self._payload("invoiceMarkSent", "invoice", None, errors)
         row["status"] = "SENT"
+        row["lastSentAt"] = "2026-03-01T12:00:00Z"
         return self._payload("invoiceMarkSent", "invoice", self._invoice(row))
 
     def _WaveInvoiceDelete(self, v: Json) -> httpx.Response:

@@ -62,11 +62,10 @@ MEMO_MAX = 4000
 # Between booksync's marker and a person's reference in a payment's memo.
 NOTE_SEPARATOR = " | "
 MARKER_MAX = 100
-# An invoice Wave still holds as a draft, or approved and not yet sent (booksync approves and
-# marks sent what it creates: one stopped between the steps is finished by the next attempt).
+# An invoice Wave still holds as a draft; one created approved (booksync approves and marks sent
+# what it creates: one stopped between the steps is finished by the next attempt).
 DRAFT = "DRAFT"
 SAVED = "SAVED"
-UNSENT = frozenset({DRAFT, SAVED})
 # The income account Wave's charts start with.
 INCOME_ACCOUNT_NAMES = ("Sales",)
 
@@ -272,7 +271,9 @@ def billed_to(obj: Mapping[str, Any], customer_id: str) -> bool:
 
 
 def unsent(obj: Mapping[str, Any]) -> bool:
-    return obj.get("status") in UNSENT
+    """Never sent (nor marked sent): Wave's status alone does not say so, since an approved
+    invoice past its due date reads OVERDUE whether it was sent or not."""
+    return obj.get("status") == DRAFT or not obj.get("lastSentAt")
 
 
 def to_invoice(obj: Mapping[str, Any]) -> RemoteObject:
