@@ -253,3 +253,29 @@ def test_fault_rules_and_the_log_name_what_a_call_reads_or_writes(
         "update",
         business_id,
     )
+
+
+def test_a_full_access_token_pages_through_every_business(sandbox: WaveSandbox, control: WaveControl) -> None:
+    wave = WaveClient(sandbox.url, control.full_access_token())
+    page = "query($page: Int!) { businesses(page: $page, pageSize: 3) { pageInfo { currentPage totalPages totalCount } edges { node { name } } } }"
+    first = data(wave.gql(page, {"page": 1}), "businesses")
+    second = data(wave.gql(page, {"page": 2}), "businesses")
+    assert first["pageInfo"] == {"currentPage": 1, "totalPages": 2, "totalCount": 4}
+    names = [edge["node"]["name"] for edge in first["edges"] + second["edges"]]
+    assert sorted(names) == names and len(names) == 4
+    wave.close()
+
+
+def test_what_wave_has_but_the_sandbox_does_not_model_says_so(
+    control: WaveControl, wave: WaveClient, business_id: str
+) -> None:
+    wave.access_token = control.full_access_token()  # estimate:read, vendor:read
+    estimates = "query($b: ID!) { business(id: $b) { estimates { pageInfo { totalCount } } vendors { edges { node { id } } } } }"
+    assert data(wave.gql(estimates, {"b": business_id}), "business") == {
+        "estimates": {"pageInfo": {"totalCount": 0}},
+        "vendors": {"edges": []},
+    }
+    clone = "mutation($i: InvoiceCloneInput!) { invoiceClone(input: $i) { didSucceed } }"
+    answer = wave.gql(clone, {"i": {"invoiceId": "x"}})
+    assert answer["data"] == {"invoiceClone": None}
+    assert answer["errors"][0]["extensions"]["code"] == "SANDBOX_UNSUPPORTED"
