@@ -1,9 +1,12 @@
-"""Regenerate events/webhooks/*.json: signed QuickBooks and Xero deliveries and their consumers'
-SQS events.
+"""Regenerate events/webhooks/*.json: signed QuickBooks, Xero and FreshBooks deliveries and their
+consumers' SQS events.
 
 The deliveries are signed with SAMPLE_VERIFIER_TOKEN (QuickBooks) and SAMPLE_XERO_KEY (Xero), so
 `sam local invoke` with QBO_WEBHOOK_VERIFIER_TOKEN / XERO_WEBHOOK_KEY set to them (and the tests)
-verify them as Intuit's and Xero's would verify.
+verify them as Intuit's and Xero's would verify. FreshBooks' is signed with the verifier of one
+callback, SAMPLE_FRESHBOOKS_VERIFIER, over the JSON of its form fields (FreshBooks' rule); its
+receiver reads verifiers from the connection row of the account a delivery names, so it verifies
+only where a connection of FRESHBOOKS_ACCOUNT keeps that verifier.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import hmac
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 OUT = Path(__file__).resolve().parent.parent / "events" / "webhooks"
 SAMPLE_VERIFIER_TOKEN = "booksync-sample-verifier-0001"
@@ -21,6 +25,26 @@ REALM = "9130355377372906"
 SAMPLE_XERO_KEY = "booksync-sample-xero-key-0001"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:booksync-dev-"
 XERO_TENANT = "0d6c8f3e-6a1f-4b7e-9a55-3e2b1c0d9f21"
+SAMPLE_FRESHBOOKS_VERIFIER = "booksync-sample-freshbooks-verifier-0001"
+FRESHBOOKS_ACCOUNT = "6BApk"
+# FreshBooks' callbacks are form-encoded, in the order it posts the fields (providers.md 3.4).
+FRESHBOOKS = {
+    "name": "invoice.update",
+    "object_id": "1234567",
+    "account_id": FRESHBOOKS_ACCOUNT,
+    "business_id": "6543",
+    "identity_id": "1234",
+    "user_id": "1",
+}
+# The delivery FreshBooks sends a new callback's URI: its verifier, naming the callback only
+# (booksync's URI names the account: ?account_id=), its signature not checked.
+FRESHBOOKS_VERIFY = {
+    "name": "callback.verify",
+    "object_id": "2001",
+    "verifier": "scADVVi5QuKuj5qTjVkbJNYQe7V7USpGd",
+    "system": "https://my.freshbooks.com",
+    "user_id": "1",
+}
 # Xero's thin events: a contact and an invoice changed in one organisation.
 XERO = {
     "events": [
@@ -57,6 +81,14 @@ PROVIDERS: dict[str, dict[str, str]] = {
         "key": SAMPLE_XERO_KEY,
         "agent": "Xero-Webhooks",
         "queue": "XeroEventsQueue",
+    },
+    "freshbooks": {
+        "path": "/webhooks/freshbooks",
+        "header": "x-freshbooks-hmac-sha256",
+        "key": SAMPLE_FRESHBOOKS_VERIFIER,
+        "agent": "FreshBooks-Webhooks",
+        "queue": "FreshBooksEventsQueue",
+        "content_type": "application/x-www-form-urlencoded",
     },
 }
 
@@ -115,8 +147,25 @@ def sign(body: bytes, key: str = SAMPLE_VERIFIER_TOKEN) -> str:
     return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
 
 
+def signed(raw: bytes, provider: str) -> dict[str, str]:
+    """The signature header of a delivery: over the raw body, or for FreshBooks over
+    ``json.dumps`` of its form fields in posted order (an unsigned verification: none)."""
+    spec = PROVIDERS[provider]
+    if provider != "freshbooks":
+        return {spec["header"]: sign(raw, spec["key"])}
+    fields = dict(parse_qsl(raw.decode(), keep_blank_values=True))
+    if fields.get("name") == "callback.verify":
+        return {}
+    return {spec["header"]: sign(json.dumps(fields).encode(), spec["key"])}
+
+
 def http_event(
-    body: str, *, request_id: str, base64_body: bool = False, provider: str = "quickbooks"
+    body: str,
+    *,
+    request_id: str,
+    base64_body: bool = False,
+    provider: str = "quickbooks",
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     raw = body.encode()
     spec = PROVIDERS[provider]
@@ -132,17 +181,18 @@ def http_event(
         "version": "2.0",
         "routeKey": f"POST {spec['path']}",
         "rawPath": spec["path"],
-        "rawQueryString": "",
+        "rawQueryString": urlencode(query or {}),
+        **({"queryStringParameters": query} if query else {}),
         # Alphabetical, as the other samples list them.
         "headers": dict(
             sorted(
                 {
                     "accept": "application/json",
                     "content-length": str(len(raw)),
-                    "content-type": "application/json; charset=utf-8",
+                    "content-type": spec.get("content_type", "application/json; charset=utf-8"),
                     "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
                     **intuit,
-                    spec["header"]: sign(raw, spec["key"]),
+                    **signed(raw, provider),
                     "user-agent": spec["agent"],
                     "x-amzn-trace-id": "Root=1-6b02b4ef-356a192b7913b04c54574d19",
                     "x-forwarded-for": "198.51.100.7",
@@ -182,7 +232,7 @@ def sqs_event(bodies: list[str], provider: str = "quickbooks") -> dict[str, Any]
                 "v": 1,
                 "provider": provider,
                 "received_at": 1795368687.1,
-                "signed": True,
+                "signed": "callback.verify" not in body,
                 "body": body,
                 "malformed": None,
             }
@@ -213,6 +263,7 @@ def main() -> None:
     legacy = json.dumps(LEGACY, separators=(",", ":"))
     cloud = json.dumps(CLOUD_EVENTS, separators=(",", ":"))
     xero = json.dumps(XERO, separators=(",", ":"))
+    freshbooks, verify = urlencode(FRESHBOOKS), urlencode(FRESHBOOKS_VERIFY)
     files = {
         "quickbooks_legacy.json": http_event(legacy, request_id="Wq1AbcLegacy1="),
         "quickbooks_cloudevents.json": http_event(cloud, request_id="Wq1AbcCloud01="),
@@ -222,6 +273,19 @@ def main() -> None:
         "quickbooks_events_batch.json": sqs_event([legacy, cloud]),
         "xero_events.json": http_event(xero, request_id="Xr1AbcEvents1=", provider="xero"),
         "xero_events_batch.json": sqs_event([xero], provider="xero"),
+        "freshbooks_invoice_update.json": http_event(
+            freshbooks, request_id="Fb1AbcUpdate1=", provider="freshbooks"
+        ),
+        "freshbooks_callback_verify.json": http_event(
+            verify,
+            request_id="Fb1AbcVerify1=",
+            provider="freshbooks",
+            query={"account_id": FRESHBOOKS_ACCOUNT},
+        ),
+        # Queued as the receiver queues it: the verification with the account its URI names.
+        "freshbooks_events_batch.json": sqs_event(
+            [f"{verify}&account_id={FRESHBOOKS_ACCOUNT}", freshbooks], provider="freshbooks"
+        ),
     }
     for name, event in files.items():
         (OUT / name).write_text(json.dumps(event, indent=2) + "\n")

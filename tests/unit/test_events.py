@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 from booksync.documents import Customer, Invoice, InvoiceStatus, Item, Payment, Refund
+from booksync.providers.freshbooks.webhooks import Verification, naming_account, parse_delivery
 from booksync.providers.xero.webhooks import FEED as xero_feed
 from booksync.webhooks.quickbooks import parse_payload
 from booksync.webhooks.square import parse_event
@@ -111,7 +112,7 @@ class WebhookMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     v: Literal[1]
-    provider: Literal["quickbooks", "square", "xero"]
+    provider: Literal["quickbooks", "square", "xero", "freshbooks"]
     received_at: float
     signed: bool
     body: str
@@ -321,6 +322,13 @@ def check_http_event(event: dict[str, Any], function: str) -> None:
         assert claims["role"] in {"admin", "member"}
         assert "authorization" in parsed.headers
 
+    if isinstance(parsed.body, str) and parsed.body and parsed.rawPath == "/webhooks/freshbooks":
+        # FreshBooks posts forms: every field a string, so no float can travel.
+        assert parsed.headers.get("content-type") == "application/x-www-form-urlencoded"
+        assert parse_delivery(
+            naming_account(parsed.body.encode(), (parsed.queryStringParameters or {}).get("account_id"))
+        )
+        return
     if isinstance(parsed.body, str) and parsed.body:
         assert parsed.headers.get("content-type", "").startswith("application/json")
         if parsed.isBase64Encoded:
@@ -360,6 +368,13 @@ def check_sqs_event(event: dict[str, Any], function: str) -> None:
             message = WebhookMessage.model_validate_json(record.body)
             assert message.provider == "xero"
             assert xero_feed.parse(message.body), "a queued delivery carries at least one event"
+            job_ids.append(record.messageId)
+            continue
+        if function == "FreshBooksEventsFunction":
+            message = WebhookMessage.model_validate_json(record.body)
+            assert message.provider == "freshbooks"
+            # A callback's verification (unsigned: it brings the verifier) or one signed event.
+            assert message.signed == (not isinstance(parse_delivery(message.body), Verification))
             job_ids.append(record.messageId)
             continue
         if function == "SquareEventsFunction":

@@ -30,6 +30,7 @@ PUBLIC_ROUTES = {
     ("POST", "/webhooks/quickbooks"),
     ("POST", "/webhooks/square"),
     ("POST", "/webhooks/xero"),
+    ("POST", "/webhooks/freshbooks"),
 }
 # Functions that read or write OAuth tokens and so may use TokenKey.
 TOKEN_FUNCTIONS = {
@@ -40,7 +41,11 @@ TOKEN_FUNCTIONS = {
     "SchedulerFunction",
     "PayoutDepositFunction",
     "XeroEventsFunction",  # Xero's events are thin: each linked record is read with the tokens
+    "FreshBooksEventsFunction",  # as Xero's; and it seals the callbacks' verifiers it keeps
 }
+# Functions that only open what TokenKey sealed (decrypt, never seal): FreshBooks' receiver reads
+# each account's callback verifiers from its connection row.
+OPEN_ONLY_FUNCTIONS = {"FreshBooksWebhookFunction"}
 # KMS operations that use key material, as opposed to administering the key.
 KMS_CRYPTO_ACTIONS = (
     "kms:Encrypt",
@@ -228,6 +233,13 @@ FUNCTION_ENV["XeroEventsFunction"] = {
     "SYNC_INVOICE_QUEUE_URL",
     "TOKEN_KEY_ID",
 }
+FUNCTION_ENV["FreshBooksWebhookFunction"] = {
+    "POWERTOOLS_SERVICE_NAME",
+    "WEBHOOK_QUEUE_URL",
+    "CONNECTIONS_TABLE",
+    "TOKEN_KEY_ID",
+}
+FUNCTION_ENV["FreshBooksEventsFunction"] = set(FUNCTION_ENV["XeroEventsFunction"])
 FUNCTION_ENV["SquareEventsFunction"] = {
     "POWERTOOLS_SERVICE_NAME",
     "CONNECTIONS_TABLE",
@@ -315,7 +327,9 @@ FRESHBOOKS_TOKEN_FUNCTIONS = {
     "SyncCatalogFunction",
     "SchedulerFunction",
 }
-for _function in FRESHBOOKS_TOKEN_FUNCTIONS:
+# And FreshBooks' events function: it reads records and activates callbacks with the tokens.
+FRESHBOOKS_SECRET_FUNCTIONS = FRESHBOOKS_TOKEN_FUNCTIONS | {"FreshBooksEventsFunction"}
+for _function in FRESHBOOKS_SECRET_FUNCTIONS:
     FUNCTION_ENV[_function] |= FRESHBOOKS_ENV
 # The Wave app, in every function that calls Wave (connect, sync, Sync Now, setup, keep-alive).
 WAVE_ENV = {
@@ -335,12 +349,14 @@ QUEUE_ENV = {
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
     "SQUARE_EVENTS_QUEUE_URL": "SquareEventsQueue",
     "XERO_EVENTS_QUEUE_URL": "XeroEventsQueue",
+    "WEBHOOK_QUEUE_URL": "FreshBooksEventsQueue",
     "PAYOUT_DEPOSIT_QUEUE_URL": "PayoutDepositQueue",
 }
 ENV_RESOURCE = {spec["env"]: name for name, spec in TABLES.items()} | {
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
     "SQUARE_EVENTS_QUEUE_URL": "SquareEventsQueue",
     "XERO_EVENTS_QUEUE_URL": "XeroEventsQueue",
+    "WEBHOOK_QUEUE_URL": "FreshBooksEventsQueue",
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
     "SYNC_CATALOG_QUEUE_URL": "SyncCatalogQueue",
     "PAYOUT_DEPOSIT_QUEUE_URL": "PayoutDepositQueue",
@@ -734,7 +750,8 @@ def test_dynamodb_access_only_to_tables_each_function_is_told_about(template: di
         named = {ENV_RESOURCE[v] for v in env if v in ENV_RESOURCE and ENV_RESOURCE[v] in TABLES}
         assert dynamodb_tables(function) <= named, name
     reaching = {name for name, function in functions(template).items() if dynamodb_tables(function)}
-    assert len(reaching) == 9  # every function but the three webhook receivers
+    # Every function but the three webhook receivers one secret signs for every account.
+    assert len(reaching) == 11
     idempotency = {
         name for name, f in functions(template).items() if "IdempotencyTable" in dynamodb_tables(f)
     }
@@ -763,7 +780,10 @@ def test_only_token_functions_read_the_client_secret(template: dict[str, Any]) -
         )
         env = function["Properties"]["Environment"]["Variables"]
         # XeroEventsFunction holds tokens for Xero only.
-        quickbooks_token_function = name in TOKEN_FUNCTIONS - {"XeroEventsFunction"}
+        quickbooks_token_function = name in TOKEN_FUNCTIONS - {
+            "XeroEventsFunction",
+            "FreshBooksEventsFunction",
+        }
         assert bool(attached) == quickbooks_token_function == ("QBO_CLIENT_SECRET_PARAM" in env), name
 
 
@@ -790,7 +810,7 @@ def test_freshbooks_token_functions_read_the_freshbooks_secret(template: dict[st
         )
         assert (
             bool(attached)
-            == (name in FRESHBOOKS_TOKEN_FUNCTIONS)
+            == (name in FRESHBOOKS_SECRET_FUNCTIONS)
             == ("FRESHBOOKS_CLIENT_SECRET_PARAM" in env)
         ), name
 
@@ -826,7 +846,7 @@ def test_token_key_rotates_and_only_token_functions_use_it(template: dict[str, A
         assert set(crypto) <= {"kms:GenerateDataKey", "kms:Decrypt"}
         assert_bound_to_connection_row(statement["Condition"])
         users |= references(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"])
-    assert users == {f"{f}Role" for f in TOKEN_FUNCTIONS}
+    assert users == {f"{f}Role" for f in TOKEN_FUNCTIONS | OPEN_ONLY_FUNCTIONS}
     # The identity half: one managed policy, attached to exactly the token functions.
     (statement,) = template["Resources"]["TokenKeyUsePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert set(as_list(statement["Action"])) == {"kms:GenerateDataKey", "kms:Decrypt"}
@@ -847,7 +867,19 @@ def test_token_key_rotates_and_only_token_functions_use_it(template: dict[str, A
     for name, function in functions(template).items():
         env = function["Properties"]["Environment"]["Variables"]
         attached = "TokenKeyUsePolicy" in references(function["Properties"]["Policies"])
-        assert ("TOKEN_KEY_ID" in env) == (name in TOKEN_FUNCTIONS) == attached, name
+        assert ("TOKEN_KEY_ID" in env) == (name in TOKEN_FUNCTIONS | OPEN_ONLY_FUNCTIONS), name
+        assert attached == (name in TOKEN_FUNCTIONS), name
+        if name in OPEN_ONLY_FUNCTIONS:  # decrypt only, through the same alias, bound the same way
+            (opens,) = [
+                st
+                for policy in function["Properties"]["Policies"]
+                if isinstance(policy, dict)
+                for st in policy.get("Statement", [])
+                if any(str(a).startswith("kms:") for a in as_list(st["Action"]))
+            ]
+            assert as_list(opens["Action"]) == ["kms:Decrypt"], name
+            assert opens["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": alias}
+            assert_bound_to_connection_row(opens["Condition"])
 
 
 def test_token_key_policy_names_no_role_as_principal(template: dict[str, Any]) -> None:
@@ -1122,6 +1154,7 @@ def test_every_route_is_throttled_and_webhooks_tighter(template: dict[str, Any])
         ("POST", "/webhooks/quickbooks"),
         ("POST", "/webhooks/square"),
         ("POST", "/webhooks/xero"),
+        ("POST", "/webhooks/freshbooks"),
     }
     for route, props in webhooks.items():
         limits = props["RouteSettings"]
@@ -1133,7 +1166,12 @@ def test_webhook_floods_cannot_starve_the_sync_workers(template: dict[str, Any])
     """The receivers run on reserved concurrency (a cap taken from nobody else), and their
     queues' consumers scale out no further than a few workers."""
     receivers = {fn for route, (fn, _p) in http_routes(template).items() if route[1].startswith("/webhooks/")}
-    assert receivers == {"QuickBooksWebhookFunction", "SquareWebhookFunction", "XeroWebhookFunction"}
+    assert receivers == {
+        "QuickBooksWebhookFunction",
+        "SquareWebhookFunction",
+        "XeroWebhookFunction",
+        "FreshBooksWebhookFunction",
+    }
     for name in receivers:
         reserved = template["Resources"][name]["Properties"]["ReservedConcurrentExecutions"]
         assert 1 <= reserved <= 10, name
@@ -1143,6 +1181,7 @@ def test_webhook_floods_cannot_starve_the_sync_workers(template: dict[str, Any])
                 "QuickBooksEventsQueue",
                 "SquareEventsQueue",
                 "XeroEventsQueue",
+                "FreshBooksEventsQueue",
             }:
                 assert 2 <= props["ScalingConfig"]["MaximumConcurrency"] <= 10, name
 

@@ -42,4 +42,5 @@ def response(answer: Answer) -> dict[str, Any]:
 
 def answered(receiver: WebhookReceiver, event: dict[str, Any]) -> dict[str, Any]:
     """The provider's delivery, verified, queued and answered by its receiver."""
-    return response(receiver.receive(raw_body(event), header(event, receiver.signature_header)))
+    signature = header(event, receiver.signature_header)
+    return response(receiver.receive(raw_body(event), signature, event.get("queryStringParameters")))

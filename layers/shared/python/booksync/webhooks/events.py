@@ -124,6 +124,10 @@ class ChangeEventProcessor:
             )
         except (ValueError, TypeError, KeyError) as exc:
             return {self._keep_malformed({**message, "malformed": str(exc)}): 1}
+        return self.handle_all(events)
+
+    def handle_all(self, events: list[ChangeEvent]) -> dict[str, int]:
+        """Act on each of a delivery's events; how many had each outcome."""
         counts: dict[str, int] = {}
         for event in events:
             outcome = self.handle(event)

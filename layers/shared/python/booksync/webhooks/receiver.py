@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -89,7 +89,10 @@ class WebhookReceiver(Protocol):
         """The request header its provider signs deliveries in."""
         ...
 
-    def receive(self, body: bytes, signature: str | None) -> Answer: ...
+    def receive(self, body: bytes, signature: str | None, query: Mapping[str, str] | None = None) -> Answer:
+        """``query``: the delivery URL's query parameters (a provider's webhook registered per
+        account may name it there, as booksync registers FreshBooks' callbacks)."""
+        ...
 
 
 class Inbox(Protocol):
@@ -182,7 +185,7 @@ class SignedWebhookReceiver(Generic[Parsed]):
 
     # ------------------------------------------------------------ the flow
 
-    def receive(self, body: bytes, signature: str | None) -> Answer:
+    def receive(self, body: bytes, signature: str | None, query: Mapping[str, str] | None = None) -> Answer:
         answer = self._answer(body, signature)
         return Answer(answer.status) if self.empty_bodies else answer
 

@@ -41,9 +41,12 @@ Json = dict[str, Any]
 
 
 class Resource:
-    """One accounting resource as the SDK names it: its path, and its names in bodies and answers."""
+    """One resource as the SDK names it: its path, and its names in bodies and answers; ``root``
+    the API it is under (``accounting``, or ``events`` for the webhook callbacks: the SDK's
+    ``EventsResource``, ``{api_base_url}/events/account/{account_id}/events/callbacks``)."""
 
-    def __init__(self, path: str, single: str, plural: str) -> None:
+    def __init__(self, path: str, single: str, plural: str, root: str = "accounting") -> None:
+        self.root = root
         self.path = path
         self.single = single
         self.plural = plural
@@ -156,7 +159,7 @@ class FreshBooksClient:
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> Json:
-        url = f"{self._base}/accounting/account/{self.account_id}/{resource.path}"
+        url = f"{self._base}/{resource.root}/account/{self.account_id}/{resource.path}"
         if ident is not None:
             url += f"/{ident}"
         headers = {"Accept": "application/json"}

@@ -11,18 +11,32 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
+from booksync.providers.declaration import (
+    Builders,
+    Capability,
+    ConsumerParts,
+    Limits,
+    ProviderDeclaration,
+    ReceiverParts,
+    WebhookParts,
+)
 from booksync.providers.freshbooks import LABEL, PROVIDER
 from booksync.providers.freshbooks.mapping import unsayable
 from booksync.providers.profile import ProviderProfile
-from booksync.settings import FreshBooksSettings
+from booksync.settings import FreshBooksSettings, ThinEventsSettings, WebhookSecretsSettings
 
 if TYPE_CHECKING:
     from booksync.providers.freshbooks.adapter import FreshBooksProvider
     from booksync.providers.freshbooks.directory import FreshBooksDirectory
     from booksync.providers.freshbooks.oauth import FreshBooksOAuth
+    from booksync.providers.freshbooks.webhooks import (
+        FreshBooksCallbacks,
+        FreshBooksEvents,
+        FreshBooksWebhookReceiver,
+    )
     from booksync.providers.port import TokenSource
     from booksync.sync.rate_limits import RequestGate
+    from booksync.webhooks.secrets import StoredWebhookSecrets
 
 _LIMIT_SETTINGS = ("FRESHBOOKS_MAX_CONCURRENT", "FRESHBOOKS_REQUESTS_PER_MINUTE")
 
@@ -62,6 +76,42 @@ def _directory(
     )
 
 
+def _webhook_receiver(settings: WebhookSecretsSettings, parts: ReceiverParts) -> FreshBooksWebhookReceiver:
+    """X-FreshBooks-Hmac-SHA256, checked with the verifiers of the account's callbacks."""
+    from booksync.providers.freshbooks.webhooks import receiver
+
+    return receiver(settings, parts)
+
+
+def _webhook_consumer(settings: ThinEventsSettings, parts: ConsumerParts) -> FreshBooksEvents:
+    """Verifications sent back and kept; thin events read through the adapter."""
+    from booksync.providers.freshbooks.webhooks import consumer
+
+    return consumer(settings, parts)
+
+
+def _webhook_subscriptions(
+    settings: FreshBooksSettings,
+    account_id: str,
+    tokens: TokenSource,
+    gate: RequestGate | None,
+    secrets: StoredWebhookSecrets,
+) -> FreshBooksCallbacks:
+    """The callbacks booksync registers on the business at connect (deleted at disconnect)."""
+    from booksync.providers.freshbooks.webhooks import subscriptions
+
+    return subscriptions(settings, account_id, tokens, gate, secrets)
+
+
+WEBHOOKS = WebhookParts(
+    receiver_settings=WebhookSecretsSettings.from_env,
+    receiver=_webhook_receiver,
+    consumer_settings=ThinEventsSettings.from_env,
+    consumer=_webhook_consumer,
+    subscriptions=_webhook_subscriptions,
+)
+
+
 PROFILE = ProviderProfile(
     label=LABEL,
     name_rules=f"{LABEL} keeps a client's organisation, first and last name and an item's name "
@@ -82,13 +132,14 @@ DECLARATION = ProviderDeclaration[FreshBooksSettings](
         {
             Capability.PAYMENTS,
             Capability.ORGANISATION_CHOICE,  # /users/me may list several businesses
+            Capability.WEBHOOKS,  # callbacks registered at connect, thin (webhooks.py)
         }
     ),
     limits=LIMITS,
     # A tax rate or discount its percentages cannot say, refused at the door.
     unsayable=unsayable,
     read_settings=FreshBooksSettings.from_env,
-    builders=Builders(oauth=_oauth, adapter=_adapter, directory=_directory),
+    builders=Builders(oauth=_oauth, adapter=_adapter, directory=_directory, webhooks=WEBHOOKS),
     # The business comes from /users/me after the consent, not on the redirect.
     account_on_redirect=None,
     # Its refresh tokens never expire (single use, not timed): no keep-alive refreshes an idle
