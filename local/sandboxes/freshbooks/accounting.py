@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -252,8 +253,14 @@ def result(payload: dict[str, Any]) -> Response:
 
 class Accounting:
     def __init__(
-        self, businesses: Businesses, identity: FreshBooksIdentity, limits: Limits, config: FreshBooksConfig
+        self,
+        businesses: Businesses,
+        identity: FreshBooksIdentity,
+        limits: Limits,
+        config: FreshBooksConfig,
+        stopping: threading.Event,
     ) -> None:
+        self.stopping = stopping  # set while the sandbox stops: a slowed call wakes
         self.businesses = businesses
         self.identity = identity
         self.limits = limits
@@ -290,9 +297,11 @@ class Accounting:
                     obj="account",
                     value=params["account_id"],
                 )
-            self.limits.admit(business.account_id)
-            with business.lock:
-                return handler(request, business, kind, params)
+            with self.limits.admit(business.account_id):
+                if self.config.latency_ms > 0:
+                    self.stopping.wait(self.config.latency_ms / 1000 / self.config.clock_scale)
+                with business.lock:
+                    return handler(request, business, kind, params)
         except OAuthError as error:
             return error.response()
         except FreshBooksError as error:

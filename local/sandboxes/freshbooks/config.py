@@ -27,6 +27,11 @@ class FreshBooksConfig:
     # FreshBooks publishes no rate limit: a call over this many a minute for one business is a
     # 429 with Retry-After (0: no limit).
     business_minute_limit: int = 300
+    # ... and a call while this many of the business's are in flight is a 429 too (0: no limit).
+    business_concurrent_limit: int = 0
+    # Every accounting call takes this long (sandbox milliseconds) while holding its place, so
+    # calls overlap (the conformance suite's concurrency test).
+    latency_ms: int = 0
     # The page a list answers when no per_page is asked, and the largest one asked (SDK MAX_PER_PAGE).
     per_page: int = 15
     max_per_page: int = 100

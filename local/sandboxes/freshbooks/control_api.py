@@ -33,6 +33,8 @@ _SETTABLE: dict[str, type] = {
     "access_token_lifetime_s": int,
     "auth_code_lifetime_s": int,
     "business_minute_limit": int,
+    "business_concurrent_limit": int,
+    "latency_ms": int,
     "per_page": int,
     "max_per_page": int,
     "error_style": str,

@@ -78,7 +78,7 @@ class FreshBooksSandbox(ProviderSandbox[Route]):
         self.businesses = Businesses(businesses)
         self.identity = FreshBooksIdentity(self.config, self.clock, self.businesses)
         self.limits = Limits(self.config, self.clock)
-        self.accounting = Accounting(self.businesses, self.identity, self.limits, self.config)
+        self.accounting = Accounting(self.businesses, self.identity, self.limits, self.config, self.stopping)
         self.callbacks = Callbacks(self.config, self.businesses, self.identity)
         self._add_routes()
 

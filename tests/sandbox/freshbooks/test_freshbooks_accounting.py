@@ -6,11 +6,14 @@ credit), and both error shapes."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
+from local.sandboxes.freshbooks.server import FreshBooksSandbox
 from local.sandboxes.freshbooks.testing import FreshBooksClient, FreshBooksControl
+from tests.threads import running
 
 LINES = [("include[]", "lines")]
 
@@ -320,3 +323,27 @@ def test_a_business_over_its_minute_limit_gets_429_with_retry_after(
     assert int(refused.headers["retry-after"]) >= 1
     control.advance(61)
     assert fb.request("GET", "users/clients").status_code == 200
+
+
+def test_a_call_over_the_concurrent_limit_gets_429(
+    fb: FreshBooksClient, control: FreshBooksControl, sandbox: FreshBooksSandbox
+) -> None:
+    """With ``business_concurrent_limit`` (what the conformance suite sets to hold booksync's gate
+    to it), a call while that many of the business's are in flight is refused; ``latency_ms``
+    makes the first one hold its place."""
+    control.set_config(business_concurrent_limit=1, latency_ms=1500)
+    statuses: list[int] = []
+    started = threading.Event()
+
+    def slow_call() -> None:
+        started.set()
+        statuses.append(fb.request("GET", "users/clients").status_code)
+
+    with running(slow_call):
+        started.wait()
+        while sandbox.limits.in_flight.get(fb.account_id) != 1:
+            threading.Event().wait(0.01)  # until the slow call holds its place
+        refused = fb.request("GET", "items/items")
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "1")
+    assert statuses == [200]
+    assert control.token_stats()["rate_limited"] == 1
