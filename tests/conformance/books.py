@@ -25,6 +25,7 @@ import pytest
 from booksync.errors import ConnectionDown, RateLimited
 from booksync.providers.bulk import CatalogProvider, Gate
 from booksync.providers.declaration import AnyDeclaration, Capability, Limits
+from booksync.providers.freshbooks.oauth import FreshBooksOAuth
 from booksync.providers.port import (
     AccountingProvider,
     OAuthClient,
@@ -38,12 +39,16 @@ from booksync.providers.registry import catalog_writer, declaration
 from booksync.providers.xero.oauth import XeroOAuth
 from booksync.security.tokens import ConnectionTokenSource
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
-from booksync.settings import QuickBooksSettings, XeroSettings
+from booksync.settings import FreshBooksSettings, QuickBooksSettings, XeroSettings
 from booksync.store.connections import ConnectionRepository, TokenTimes
 from booksync.store.rate_limits import DynamoRateLimiter
 from booksync.sync.rate_limits import ConnectionGate, declared_limits
 from booksync.wiring import connection_gate
 
+from local.sandboxes.freshbooks.config import FreshBooksConfig
+from local.sandboxes.freshbooks.server import FreshBooksSandbox
+from local.sandboxes.freshbooks.testing import FreshBooksControl
+from local.sandboxes.kit.oauth import ClientApp as KitApp
 from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
@@ -54,6 +59,7 @@ from local.sandboxes.xero.testing import SCOPES as XERO_SCOPES
 from local.sandboxes.xero.testing import XeroControl
 from tests.fakes.oauth import FakeOAuth
 from tests.fakes.provider import FakeProvider, plain_books
+from tests.lambda_env import freshbooks_environment
 
 # What the suite counts in the books: booksync's document kinds.
 KINDS = ("customer", "item", "invoice", "payment", "refund")
@@ -540,6 +546,135 @@ class XeroBooks(Books):
         self.control.clear_faults()
 
 
+# ------------------------------------------------------------------------------------ FreshBooks
+
+FRESHBOOKS_CLIENT_ID, FRESHBOOKS_CLIENT_SECRET = "conformance-freshbooks-app", "conformance-fb-secret-0001"
+FRESHBOOKS_REDIRECT = "https://booksync.test/oauth/freshbooks/callback"
+FRESHBOOKS_KINDS = {"customer": "client", "item": "item", "invoice": "invoice", "payment": "payment"}
+
+
+def start_freshbooks_sandbox() -> FreshBooksSandbox:
+    """The FreshBooks sandbox the suite runs against (no business until a test adds its own), its
+    webhook callbacks kept until asked for, with a delay every accounting call can be given
+    while it is served (``FreshBooksBooks.slow``)."""
+    config = FreshBooksConfig(
+        clients={
+            FRESHBOOKS_CLIENT_ID: KitApp(secret=FRESHBOOKS_CLIENT_SECRET, redirect_uris=[FRESHBOOKS_REDIRECT])
+        },
+        delivery="manual",
+    )
+    sandbox = FreshBooksSandbox(config=config, businesses=()).start()
+    serve = sandbox.accounting.call
+    sandbox.latency = 0.0  # type: ignore[attr-defined]
+
+    def slowed(*args: Any) -> Any:
+        time.sleep(sandbox.latency)  # type: ignore[attr-defined]
+        return serve(*args)
+
+    sandbox.accounting.call = slowed  # type: ignore[method-assign]
+    return sandbox
+
+
+class FreshBooksBooks(Books):
+    """The FreshBooks adapter against the FreshBooks sandbox: a new business per test (the
+    sandbox's one user holds them all: the consent lists every one, and this company's is chosen)."""
+
+    provider = "freshbooks"
+    DUPLICATE_NAMES = True  # FreshBooks keeps two clients, or two items, under one name
+
+    def __init__(self, sandbox: FreshBooksSandbox, control: FreshBooksControl, *args: Any) -> None:
+        self._sandbox = sandbox
+        self.control = control
+        self.business: str | None = None
+        super().__init__(*args)
+
+    @classmethod
+    def open(cls, request: pytest.FixtureRequest, *company: Any) -> Books:
+        sandbox: FreshBooksSandbox = request.getfixturevalue("freshbooks_sandbox")
+        control = FreshBooksControl(sandbox.url)
+        request.addfinalizer(control.close)
+        return cls(sandbox, control, *company)
+
+    def settings(self) -> FreshBooksSettings:
+        """FreshBooks' settings as a deployment names them (FRESHBOOKS_*), pointed at the sandbox."""
+        return FreshBooksSettings.model_validate(
+            freshbooks_environment(self._sandbox.url, FRESHBOOKS_CLIENT_ID, FRESHBOOKS_CLIENT_SECRET)
+        )
+
+    def _oauth(self) -> OAuthClient:
+        return self.declaration().builders.oauth(self.settings())
+
+    def _adapter(self) -> AccountingProvider:
+        """Built by FreshBooks' declaration, as the sync worker builds it (the process-wide client)."""
+        build = self.declaration().builders.adapter
+        assert build is not None and self.business is not None, "connect first"
+        return build(self.settings(), self.business, self.tokens, self.gate())
+
+    def _consent(self) -> tuple[TokenSet, str]:
+        """The user allows; booksync lists the user's businesses and this company's is chosen."""
+        if self.business is None:
+            self.business = str(self.control.add_business(f"{self.company} Studio")["account_id"])
+        oauth = self.oauth
+        assert isinstance(oauth, FreshBooksOAuth)
+        location = self.control.consent_at(
+            oauth.authorization_url(state=uuid.uuid4().hex, redirect_uri=FRESHBOOKS_REDIRECT)
+        )
+        code = parse_qs(urlsplit(location).query)["code"][0]
+        tokens = oauth.exchange_code(code=code, redirect_uri=FRESHBOOKS_REDIRECT)
+        assert self.business in [o.id for o in oauth.list_organisations(tokens)]
+        return tokens, self.business
+
+    def _records(self, kind: str) -> list[dict[str, Any]]:
+        assert self.business is not None
+        plural = f"{FRESHBOOKS_KINDS[kind]}s"
+        return [r for r in self.control.ledger(self.business)[plural] if r.get("vis_state") != 1]
+
+    def count(self, kind: str) -> int:
+        return len(self._records(kind))
+
+    def item_price(self, remote_id: str) -> Decimal:
+        (stored,) = (i for i in self._records("item") if str(i["id"]) == remote_id)
+        return Decimal(str(stored["unit_cost"]["amount"]))
+
+    def invoice(self, remote_id: str) -> SeenInvoice:
+        (stored,) = (i for i in self._records("invoice") if str(i["id"]) == remote_id)
+        return SeenInvoice(
+            total=Decimal(str(stored["amount"]["amount"])),
+            balance=Decimal(str(stored["outstanding"]["amount"])),
+            memo=stored.get("notes") or None,
+        )
+
+    def accept_duplicate_names(self) -> None:
+        """FreshBooks always does."""
+
+    def _fault(self, action: str, **match: object) -> None:
+        self.control.add_fault(action, realm=self.business, **match)
+
+    def lose_answer(self, kind: str, operation: str = "create") -> None:
+        self._fault("commit_then_reset", entity=FRESHBOOKS_KINDS[kind], operation=operation, times=1)
+
+    def throttle(self, kind: str, retry_after: int) -> None:
+        self._fault(
+            "http_429", entity=FRESHBOOKS_KINDS[kind], operation="create", times=1, retry_after=retry_after
+        )
+
+    def slow(self, seconds: float) -> None:
+        self._sandbox.latency = seconds  # type: ignore[attr-defined]  # the sandbox's fixture resets it
+
+    def refused_over_limits(self) -> int:
+        return sum(1 for r in self.control.requests(self.business) if r["status"] == 429)
+
+    def revoke(self) -> None:
+        """The user disconnects booksync in FreshBooks: every grant of the app ends."""
+        self.control.disconnect()
+
+    def refuse(self) -> None:
+        self._fault("http_401", path=r"^/accounting/")
+
+    def allow(self) -> None:
+        self.control.clear_faults()
+
+
 # ----------------------------------------------------------------------------------- in memory
 
 
@@ -733,6 +868,7 @@ class PerInvoiceMemoryBooks(MemoryBooks):
 PROVIDERS: dict[str, type[Books]] = {
     "quickbooks": QuickBooksBooks,
     "xero": XeroBooks,
+    "freshbooks": FreshBooksBooks,
     "memory": MemoryBooks,
     "memory-per-invoice": PerInvoiceMemoryBooks,
 }

@@ -31,11 +31,18 @@ from booksync.sync.jobs import SyncJob
 from booksync.sync.records import DocumentService
 from booksync.wiring import default_income_account
 
+from local.sandboxes.freshbooks.server import FreshBooksSandbox
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
 from local.sandboxes.xero.config import XeroConfig
 from local.sandboxes.xero.server import XeroSandbox
 from tests import builders
-from tests.conformance.books import PROVIDERS, Books, start_quickbooks_sandbox, start_xero_sandbox
+from tests.conformance.books import (
+    PROVIDERS,
+    Books,
+    start_freshbooks_sandbox,
+    start_quickbooks_sandbox,
+    start_xero_sandbox,
+)
 from tests.integration.test_invoice_sync_engine import ListQueue
 
 
@@ -97,6 +104,22 @@ def xero_sandbox(xero_sandbox_server: XeroSandbox) -> Iterator[XeroSandbox]:
     xero_sandbox_server.config.day_limit = XeroConfig().day_limit
 
 
+@pytest.fixture(scope="session")
+def freshbooks_sandbox_server() -> Iterator[FreshBooksSandbox]:
+    sandbox = start_freshbooks_sandbox()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def freshbooks_sandbox(freshbooks_sandbox_server: FreshBooksSandbox) -> Iterator[FreshBooksSandbox]:
+    yield freshbooks_sandbox_server
+    freshbooks_sandbox_server.faults.clear()
+    freshbooks_sandbox_server.latency = 0.0  # type: ignore[attr-defined]
+
+
 @dataclass
 class World:
     books: Books
@@ -138,6 +161,13 @@ class World:
         row = self.connections.get(self.company, self.books.provider)
         assert row is not None
         return row
+
+    def income_account(self) -> str | None:
+        """The income account an item is posted to in the books: their first revenue account
+        where items carry one (INCOME_ACCOUNT_PER_ITEM), else none (FreshBooks' items carry none)."""
+        if not self.books.supports(Capability.INCOME_ACCOUNT_PER_ITEM):
+            return None
+        return next(a.id for a in self.books.adapter.list_accounts() if a.classification == "Revenue")
 
     def remote_invoice(self, invoice_id: str = "inv-1") -> str:
         remote_id = self.link(DocumentKind.INVOICE, invoice_id).remote_id
@@ -190,6 +220,21 @@ def able(*capabilities: Capability) -> list[str]:
 def refunding_world(
     request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
 ) -> World:
+    return open_world(request, request.param, conformance_tables, token_vault)
+
+
+@pytest.fixture(params=able(Capability.VOIDS))
+def voiding_world(
+    request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
+) -> World:
+    return open_world(request, request.param, conformance_tables, token_vault)
+
+
+@pytest.fixture(params=sorted(set(PROVIDERS) - set(able(Capability.VOIDS))))
+def non_voiding_world(
+    request: pytest.FixtureRequest, conformance_tables: SimpleNamespace, token_vault: KmsTokenVault
+) -> World:
+    """Books with no void (FreshBooks): a voided invoice is said not supported, never tried."""
     return open_world(request, request.param, conformance_tables, token_vault)
 
 

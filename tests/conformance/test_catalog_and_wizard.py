@@ -180,7 +180,7 @@ def test_the_wizard_imports_what_the_books_hold_once_with_its_income_account(wor
     with the income account they have in the books; an import sent twice imports once, and an
     invoice for what was imported writes no customer or item again."""
     adapter = world.books.adapter
-    income = next(a.id for a in adapter.list_accounts() if a.classification == "Revenue")
+    income = world.income_account()
     grace = adapter.create_customer(
         builders.customer("c-x", display_name="Grace Hopper", email="grace@example.com"),
         idempotency_key="typed-in-grace",

@@ -36,7 +36,7 @@ def test_a_customer_and_an_item_already_in_the_books_are_linked_not_created_agai
     """Link before create: what the books already hold (typed in before booksync was connected;
     seeded here through the adapter, so every provider seeds alike) is found and linked."""
     adapter = world.books.adapter
-    income = next(a.id for a in adapter.list_accounts() if a.classification == "Revenue")
+    income = world.income_account()
     # The same person and mailbox, written the other way round; the item under its own name.
     seeded_customer = adapter.create_customer(
         builders.customer(display_name="LOVELACE, Ada"), idempotency_key="typed-in-customer"
@@ -101,7 +101,8 @@ def test_edits_a_b_a_b_each_reach_the_books(world: World) -> None:
     assert world.books.count("invoice") == 1
 
 
-def test_a_voided_invoice_is_voided_in_the_books(world: World) -> None:
+def test_a_voided_invoice_is_voided_in_the_books(voiding_world: World) -> None:
+    world = voiding_world
     world.service.put_invoice(world.company, builders.invoice())
     world.sync()
     remote_id = world.remote_invoice()
@@ -117,6 +118,31 @@ def test_a_voided_invoice_is_voided_in_the_books(world: World) -> None:
     assert (seen.total, seen.balance) == (Decimal(0), Decimal(0))
     assert world.books.count("invoice") == 1
     assert world.sync().counts["unchanged"] == 1, "voided once: a redelivery has nothing to do"
+
+
+def test_a_voided_invoice_is_said_not_supported_where_the_books_have_no_void(
+    non_voiding_world: World,
+) -> None:
+    """Books without a void (FreshBooks): the void is said on the invoice and in the run, once;
+    nothing is sent, the invoice in the books stays as it was, and nothing is retried."""
+    world = non_voiding_world
+    world.service.put_invoice(world.company, builders.invoice())
+    world.sync()
+    remote_id = world.remote_invoice()
+
+    world.service.put_invoice(world.company, builders.invoice(status="VOID"))
+    report = world.sync()
+    assert report.outcome == Outcome.NOT_SUPPORTED
+    label = world.books.declaration().label
+    assert [u["message"] for u in report.unsupported] == [
+        f"Voiding an invoice is not supported by {label} (invoice inv-1)."
+    ]
+    link = world.link(DocumentKind.INVOICE, "inv-1")
+    assert (link.outcome, link.remote_id) == (Outcome.NOT_SUPPORTED, remote_id)
+    assert world.books.invoice(remote_id).total == Decimal("380.00")
+    assert world.books.count("invoice") == 1
+    again = world.sync()
+    assert again.counts["unchanged"] == 1 and again.unsupported == [], "said once: a redelivery sends nothing"
 
 
 @pytest.mark.parametrize(
