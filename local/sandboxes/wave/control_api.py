@@ -57,6 +57,7 @@ def register_control_routes(sandbox: WaveSandbox, add: AddRoute) -> None:
             f"/_sandbox/businesses/{_BUSINESS}/invoices/(?P<invoice_id>[^/]+)/view",
             control.view_invoice,
         ),
+        ("POST", "/_sandbox/hold", control.hold),
         ("GET", "/_sandbox/tokens", control.token_stats),
         ("POST", "/_sandbox/tokens/expire", control.expire_tokens),
         ("POST", "/_sandbox/tokens/full-access", control.full_access),
@@ -102,6 +103,7 @@ class _Control:
         except (TypeError, ValueError) as exc:
             raise BadRequest(str(exc)) from None
         self.sb.identity.reset()
+        self.sb.released.set()
         self.sb.concurrency.reset()
         self.sb.faults.clear()
         self.sb.log.clear()
@@ -164,6 +166,18 @@ class _Control:
                 raise BadRequest("the invoice has not been sent: its customer has no link to open", 409)
             invoice.viewed_at = self.sb.now()
             return {"status": business.status(invoice, invoice.viewed_at.date())}
+
+    def hold(self, request: Request) -> object:
+        """``{"hold": true}``: GraphQL calls wait, each holding its place among the calls in flight,
+        until ``{"hold": false}``; answers how many are in flight."""
+        hold = json_body(request).get("hold")
+        if not isinstance(hold, bool):
+            raise BadRequest("hold must be true or false")
+        if hold:
+            self.sb.released.clear()
+        else:
+            self.sb.released.set()
+        return {"hold": hold, "in_flight": self.sb.concurrency.count()}
 
     def token_stats(self, request: Request) -> object:
         identity = self.sb.identity

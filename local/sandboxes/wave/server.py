@@ -55,7 +55,7 @@ class Route:
 
 
 class Concurrency:
-    """At most ``concurrent_limit`` calls in flight per token; another is a 429 with Retry-After."""
+    """At most ``concurrent_limit`` calls in flight per grant; another is a 429 with Retry-After."""
 
     def __init__(self, config: WaveConfig) -> None:
         self.config = config
@@ -83,6 +83,11 @@ class Concurrency:
             self.in_flight.clear()
             self.refused = 0
 
+    def count(self) -> int:
+        """Calls in flight now, over every grant."""
+        with self.lock:
+            return sum(self.in_flight.values())
+
 
 class WaveSandbox(ProviderSandbox[Route]):
     thread_name = "wave-sandbox"
@@ -104,6 +109,10 @@ class WaveSandbox(ProviderSandbox[Route]):
         self.books.reset(businesses)
         self.identity = WaveIdentity(self.config, self.clock, self.books, new_user(self.now()))
         self.concurrency = Concurrency(self.config)
+        # Cleared by the control API (POST /_sandbox/hold): GraphQL calls then wait, holding their
+        # place among the calls in flight, until it is set again (tests overlap calls without timing).
+        self.released = threading.Event()
+        self.released.set()
         self._add_routes()
 
     def now(self) -> datetime:
@@ -142,11 +151,16 @@ class WaveSandbox(ProviderSandbox[Route]):
     def serve(self, route: Route, request: Request, call: CallInfo, params: dict[str, str]) -> Outcome:
         if route.identity is not None:
             return route.identity(request)
-        with self.concurrency.admit(request.header("authorization") or "anonymous") as admitted:
+        # Calls in flight are counted per grant (an app's refreshed tokens share it), else per header.
+        grant = self.identity.grant_of(request.header("authorization"))
+        key = grant.id if grant is not None else request.header("authorization") or "anonymous"
+        with self.concurrency.admit(key) as admitted:
             if not admitted:
                 return errors.rate_limited(self.config.retry_after_s)
             if self.config.latency_s > 0:
                 self.stopping.wait(self.clock.to_real_seconds(self.config.latency_s))
+            while not self.released.wait(0.05) and not self.stopping.is_set():
+                continue
             body = _json(request.body)
             answer = api.run(
                 body, lambda: self.identity.grant_of(request.header("authorization")), self.books, self.now

@@ -110,6 +110,10 @@ class WaveControl(ControlClient):
         """The customer opens the sent invoice's link; answers its status (VIEWED unless paid)."""
         return str(self.call("POST", f"/businesses/{business_id}/invoices/{invoice_id}/view")["status"])
 
+    def hold(self, hold: bool = True) -> int:
+        """Hold GraphQL calls in flight (``False``: release them); answers how many are in flight."""
+        return int(self.call("POST", "/hold", {"hold": hold})["in_flight"])
+
     def advance(self, seconds: float) -> None:
         self.call("POST", "/clock/advance", {"seconds": seconds})
 

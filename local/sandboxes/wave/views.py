@@ -196,10 +196,6 @@ class Views:
         if customer is None:
             return None
         details = customer.details
-        today = self.ctx.today()
-        invoices = [i for i in self.b.customer_invoices(customer.id) if i.approved]
-        outstanding = sum((self._due(i) for i in invoices), ZERO)
-        overdue = sum((self._due(i) for i in invoices if i.due_date < today), ZERO)
         code = customer.currency or self.b.currency
         shipping = details.get("shippingDetails")
         return {
@@ -216,9 +212,15 @@ class Views:
             "shippingDetails": None
             if not shipping
             else {**shipping, "address": address(shipping.get("address"))},
-            "outstandingAmount": money(outstanding, code),
-            "overdueAmount": money(overdue, code),
+            # Read only when asked (each reads every invoice of the business).
+            "outstandingAmount": lambda *_: money(self._owed(customer, overdue=False), code),
+            "overdueAmount": lambda *_: money(self._owed(customer, overdue=True), code),
         }
+
+    def _owed(self, customer: Customer, *, overdue: bool) -> Decimal:
+        today = self.ctx.today()
+        invoices = [i for i in self.b.customer_invoices(customer.id) if i.approved]
+        return sum((self._due(i) for i in invoices if not overdue or i.due_date < today), ZERO)
 
     def _due(self, invoice: Invoice) -> Decimal:
         return max(invoice.total - self.b.amount_paid(invoice), ZERO)
@@ -312,7 +314,7 @@ class Views:
             "lastSentVia": invoice.sent_via,
             "lastViewedAt": invoice.viewed_at,
             "currency": currency(code),
-            "customer": self.customer(self.b.customers.get(invoice.customer_id)),
+            "customer": lambda *_: self.customer(self.b.customers.get(invoice.customer_id)),
             "subtotal": money(invoice.subtotal, code),
             "taxTotal": money(invoice.tax_total, code),
             "discountTotal": money(invoice.discount_total, code),

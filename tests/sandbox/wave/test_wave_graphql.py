@@ -5,10 +5,13 @@ need an approved invoice and turn it PAID, the user's edits in Wave, faults and 
 from __future__ import annotations
 
 import threading
+import time
 
 import httpx
 import pytest
 from wave_helpers import (
+    CLIENT_ID,
+    CLIENT_SECRET,
     CUSTOMER_CREATE,
     INVOICE,
     INVOICE_APPROVE,
@@ -198,27 +201,38 @@ def test_a_committed_write_whose_answer_is_lost_is_in_the_books(
 def test_too_many_calls_in_flight_are_429_with_retry_after(
     control: WaveControl, sandbox: WaveSandbox, tokens: Tokens
 ) -> None:
-    control.set_config(latency_s=0.5, concurrent_limit=2)
-    access = tokens.access_token
+    """Two calls held in flight (one with a refreshed token of the same grant): a third is 429."""
+    assert tokens.refresh_token is not None
+    form = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "grant_type": "refresh_token"}
+    refreshed = control.http.post("/oauth2/token/", data={**form, "refresh_token": tokens.refresh_token})
+    clients = [
+        WaveClient(sandbox.url, tokens.access_token),
+        WaveClient(sandbox.url, refreshed.json()["access_token"]),
+    ]
     statuses: list[int] = []
-    lock = threading.Lock()
-
-    def call() -> None:
-        client = WaveClient(sandbox.url, access)
-        answer = client.post("{ user { id } }")
-        with lock:
-            statuses.append(answer.status_code)
-            if answer.status_code == 429:
-                assert answer.headers["retry-after"] == "1"
-                assert answer.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS"
-        client.close()
-
-    threads = [threading.Thread(target=call) for _ in range(3)]
-    for thread in threads:
+    control.hold()
+    held = [
+        threading.Thread(target=lambda c=c: statuses.append(c.post("{ user { id } }").status_code))
+        for c in clients
+    ]
+    for thread in held:
         thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [200, 200, 429]
+    try:
+        deadline = time.monotonic() + 10
+        while sandbox.concurrency.count() < 2:  # both calls admitted and held (no timing involved)
+            assert time.monotonic() < deadline, "the two calls never arrived"
+            time.sleep(0.01)
+        third = clients[0].post("{ user { id } }")
+        assert third.status_code == 429 and third.headers["retry-after"] == "1"
+        assert third.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS"
+    finally:
+        control.hold(False)
+        for thread in held:
+            thread.join()
+    assert statuses == [200, 200]
+    assert clients[1].post("{ user { id } }").status_code == 200
+    for client in clients:
+        client.close()
 
 
 def test_fault_rules_and_the_log_name_what_a_call_reads_or_writes(
