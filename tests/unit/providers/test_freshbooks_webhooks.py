@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -274,7 +275,10 @@ def callbacks(api: FakeCallbacksApi, verifiers: Verifiers | None = None) -> Fres
     return FreshBooksCallbacks(client=api, verifiers=verifiers or Verifiers())  # type: ignore[arg-type]
 
 
-def test_connect_registers_each_event_once_and_again_registers_nothing() -> None:
+def test_connect_registers_each_event_once_and_again_registers_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)  # what it says of the registration is a log line that can be made
     api = FakeCallbacksApi()
     first = callbacks(api).subscribe(URL)
     assert [call for call in api.calls if call[0] == "POST"] == [("POST", event) for event in EVENTS]
@@ -289,6 +293,8 @@ def test_connect_registers_each_event_once_and_again_registers_nothing() -> None
     assert sorted(again.kept) == sorted(first.created)
     assert len(api.callbacks) == len(EVENTS)
     assert {c["uri"] for c in api.callbacks.values()} == {OURS}
+    said = [r for r in caplog.records if r.getMessage() == "FreshBooks callbacks registered"][-1]
+    assert said.callbacks == {"created": 0, "resent": 0, "kept": len(EVENTS), "deleted": 0}  # type: ignore[attr-defined]
 
 
 def test_a_callback_whose_verifier_is_lost_is_sent_its_verification_again() -> None:
@@ -348,7 +354,7 @@ def consumer(api: FakeCallbacksApi, verifiers: Verifiers, claims: Claims) -> Fre
     )
 
 
-def verification_message(callback_id: str, verifier: str, account: str = ACCOUNT) -> str:
+def verification_message(callback_id: str, verifier: str, account: str = ACCOUNT, at: float = 5.0) -> str:
     fields = {
         "name": "callback.verify",
         "object_id": callback_id,
@@ -356,7 +362,7 @@ def verification_message(callback_id: str, verifier: str, account: str = ACCOUNT
         "account_id": account,
     }
     return json.dumps(
-        {"v": 1, "provider": "freshbooks", "received_at": 5.0, "signed": False, "body": urlencode(fields)}
+        {"v": 1, "provider": "freshbooks", "received_at": at, "signed": False, "body": urlencode(fields)}
     )
 
 
@@ -368,8 +374,11 @@ def test_a_verifier_freshbooks_accepts_is_kept_beside_the_others_once() -> None:
     assert events.handle_message(verification_message(ident, "code-7")) == {"verified": 1}
     assert held_verifiers(verifiers.secret) == {"1999": "older-verifier", ident: "code-7"}
     assert api.callbacks[ident]["verified"] is True
-    assert events.handle_message(verification_message(ident, "code-7")) == {"duplicate": 1}
+    assert events.handle_message(verification_message(ident, "code-7")) == {"duplicate": 1}  # the queue again
     assert [call for call in api.calls if call[0] == "PUT"] == [("PUT", ident)]
+    verifiers.secret = None  # lost (a reconnect): FreshBooks resends the same code, later
+    assert events.handle_message(verification_message(ident, "code-7", at=65.0)) == {"verified": 1}
+    assert held_verifiers(verifiers.secret) == {ident: "code-7"}
 
 
 def test_a_verifier_freshbooks_refuses_is_never_kept() -> None:

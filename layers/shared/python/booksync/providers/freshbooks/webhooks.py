@@ -42,7 +42,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode
@@ -161,10 +161,13 @@ class Verification:
     account_id: str
     callback_id: str
     verifier: str = field(repr=False)
+    # When booksync received it: each delivery is one (a verification resent after a reconnect
+    # brings the same code again, and is acted on again); the queue's redeliveries share it.
+    received_at: str | None = None
 
     @property
     def event_id(self) -> str:
-        raw = "\x1f".join((self.account_id, self.callback_id, self.verifier))
+        raw = "\x1f".join((self.account_id, self.callback_id, self.verifier, self.received_at or ""))
         return "verify:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
@@ -219,7 +222,7 @@ def parse_delivery(body: bytes | str, *, received_at: float | None = None) -> De
     fields = form_fields(body)
     verify = verification(fields)
     if verify is not None:
-        return verify
+        return replace(verify, received_at=_iso(received_at))
     name = _required(fields, "name")
     noun, dot, verb = name.partition(".")
     if not dot or not noun or not verb:
@@ -410,7 +413,9 @@ class FreshBooksCallbacks:
                 resent.append(ident)
             deleted += [self._delete(duplicate) for duplicate in extra]
         done = Registered(tuple(created), tuple(resent), tuple(kept), tuple(deleted))
-        logger.info("FreshBooks callbacks registered", extra={"account": self.account_id, **_counts(done)})
+        logger.info(
+            "FreshBooks callbacks registered", extra={"account": self.account_id, "callbacks": _counts(done)}
+        )
         return done
 
     def unsubscribe(self, url: str) -> tuple[str, ...]:
