@@ -95,6 +95,17 @@ def freshbooks_environment(url: str, client_id: str, client_secret: str) -> dict
     }
 
 
+def wave_environment(url: str, client_id: str, client_secret: str) -> dict[str, str]:
+    """The Wave app's settings pointing at a Wave sandbox's ``url``."""
+    return {
+        "WAVE_CLIENT_ID": client_id,
+        "WAVE_CLIENT_SECRET": client_secret,
+        "WAVE_AUTH_URL": f"{url}/oauth2/authorize/",
+        "WAVE_TOKEN_URL": f"{url}/oauth2/token/",
+        "WAVE_GRAPHQL_URL": f"{url}/graphql/public",
+    }
+
+
 @contextmanager
 def handlers(env: dict[str, str], functions: Mapping[str, str] = FUNCTIONS) -> Iterator[SimpleNamespace]:
     """Import each handler (``functions``: name -> module) afresh under ``env`` (settings are read

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 from booksync.documents import Address, Customer, DocumentKind, Item
-from booksync.providers.port import ItemRefs, ProviderDirectory
+from booksync.providers.port import ItemRefs
 from booksync.providers.registry import declaration
 from booksync.security.vault import KmsTokenVault
 from booksync.settings import ApiSettings
@@ -30,6 +30,7 @@ from local.sandboxes.xero.server import XeroSandbox
 from local.sandboxes.xero.testing import SCOPES, XeroControl, consent_form, redirect_params
 from tests import builders
 from tests.apigw import admin
+from tests.directory_windows import check_windows
 from tests.integration.test_api import Lambda
 from tests.lambda_env import environment, idempotency_table
 
@@ -192,22 +193,10 @@ def test_the_wizard_walks_xero_contacts_and_items(stack: SimpleNamespace) -> Non
 
 def test_the_directory_reads_any_start_and_size_from_xeros_pages(stack: SimpleNamespace) -> None:
     """The core's 1-based start and page size, whether or not they fall on Xero's pages."""
-    directory = stack.directory
-    assert isinstance(directory, ProviderDirectory)
     names = [f"Contact {n:02}" for n in range(7)]
     for n, name in enumerate(names):
         stack.books.create_customer(Customer(id=f"c{n}", display_name=name), idempotency_key=f"c-{n}")
-    seen, start = [], 1
-    while start is not None:
-        page = directory.list_customers(start, 3)
-        assert page.start == start and len(page.rows) <= 3
-        seen += [c.display_name for c in page.rows]
-        start = page.next_start
-    assert seen == names
-    middle = directory.list_customers(3, 3)  # inside Xero's first page of 3: two pages read
-    assert [c.display_name for c in middle.rows] == names[2:5] and middle.next_start == 6
-    assert [c.display_name for c in directory.list_customers(6, 3).rows] == names[5:]
-    assert directory.list_customers(8, 3).rows == () and directory.list_customers(8, 3).next_start is None
+    check_windows(stack.directory, names)
 
 
 def test_the_payment_account_must_be_one_xero_takes_payments_into(stack: SimpleNamespace) -> None:

@@ -191,12 +191,14 @@ def test_the_parts_are_built_from_each_providers_declaration(monkeypatch: pytest
 
 
 @pytest.mark.parametrize(
-    ("flow", "kept_alive"), [("code", ("quickbooks", "xero")), ("pkce", ("quickbooks", "square", "xero"))]
+    ("flow", "kept_alive"),
+    [("code", ("quickbooks", "wave", "xero")), ("pkce", ("quickbooks", "square", "wave", "xero"))],
 )
 def test_the_keep_alive_refreshes_the_providers_whose_refresh_tokens_lapse(
     monkeypatch: pytest.MonkeyPatch, flow: str, kept_alive: tuple[str, ...]
 ) -> None:
-    """Intuit's refresh tokens lapse 100 days after last use, Xero's 60; Square's only in the PKCE flow."""
+    """Intuit's refresh tokens lapse 100 days after last use, Xero's 60; Square's only in the PKCE
+    flow; Wave does not say (kept alive in case)."""
     assert registry.refreshed_by_keep_alive(settings(monkeypatch, SQUARE_OAUTH_FLOW=flow)) == kept_alive
 
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from booksync.errors import ConfigurationError, NeedsReconnection, NotConnectable
+from booksync.errors import ConfigurationError, ConnectionDown, NeedsReconnection, NotConnectable
 from booksync.providers.http import HttpClient
 from booksync.providers.port import OAuthClient
 from booksync.providers.wave.oauth import REQUIREMENTS, WaveOAuth
@@ -173,11 +173,11 @@ def test_a_user_whose_businesses_none_can_be_connected_is_told_which_and_why() -
     assert REQUIREMENTS in said and "Wave Pro" in refused.value.fix and "USD or CAD" in refused.value.fix
 
 
-def test_a_token_wave_refuses_when_listing_is_needs_reconnection() -> None:
+def test_a_token_wave_refuses_when_listing_is_connection_down() -> None:
     wave = FakeWave([business("b-1")])
     wave.graphql_errors = [{"message": "Not authenticated", "extensions": {"code": "UNAUTHENTICATED"}}]
     oauth = oauth_for(wave)
-    with pytest.raises(NeedsReconnection, match="UNAUTHENTICATED"):
+    with pytest.raises(ConnectionDown, match="UNAUTHENTICATED"):
         oauth.list_organisations(tokens(oauth))
 
 

@@ -31,7 +31,7 @@ router = APIRouter(tags=["account mapping"], route_class=LeanRoute)
 
 class AccountChoice(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    account_id: str = Field(min_length=1, max_length=64, description="The provider's account id")
+    account_id: OutsideKey = Field(description="The provider's account id")
 
 
 def _mapping(svc: ApiServices) -> AccountMapping:

@@ -21,7 +21,9 @@ if TYPE_CHECKING:  # the store loads on the first request that needs it
     from booksync.onboarding.wizard import Wizard
 
 router = APIRouter(tags=["post-connection wizard"], route_class=LeanRoute)
-RemoteId = Annotated[str, Field(min_length=1, max_length=64, description="The provider's id, as listed")]
+# Any id a provider gives, up to a key's length (Wave's are base64 of the business and the record:
+# 76 characters and more).
+RemoteId = Annotated[OutsideKey, Field(description="The provider's id, as listed")]
 Page = Annotated[int, Query(ge=1, le=10_000, description="1-based page number")]
 PageSize = Annotated[int, Query(ge=1, le=200, description="Rows per page")]
 
@@ -35,8 +37,8 @@ class CustomerPick(BaseModel):
 class ItemPick(BaseModel):
     model_config = ConfigDict(extra="forbid")
     remote_id: RemoteId
-    income_account_id: str | None = Field(
-        default=None, min_length=1, max_length=64, description="Overrides the item's account in the provider"
+    income_account_id: OutsideKey | None = Field(
+        default=None, description="Overrides the item's account in the provider"
     )
 
 

@@ -13,6 +13,7 @@ checked first). The progress lives on the connection row (``wizard``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -61,9 +62,18 @@ class ItemChoice:
     income_account_id: str | None = None  # None: the account the item has in the provider
 
 
+DOC_ID_MAX = 100
+
+
 def doc_id_for(provider: str, remote_id: str) -> str:
-    """booksync's id for a document imported from the provider: stable, so imports are idempotent."""
-    return f"{provider}-{_NOT_ID.sub('-', remote_id)}"[:100]
+    """booksync's id for a document imported from the provider: stable, so imports are idempotent.
+    One over 100 characters keeps its start and a digest of the whole id (two long ids that
+    share a start, as Wave's share their business's, stay two)."""
+    whole = f"{provider}-{_NOT_ID.sub('-', remote_id)}"
+    if len(whole) <= DOC_ID_MAX:
+        return whole
+    digest = hashlib.sha256(remote_id.encode()).hexdigest()[:16]
+    return f"{whole[: DOC_ID_MAX - len(digest) - 1]}-{digest}"
 
 
 def _next_step(state: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from booksync.providers.port import TokenSource
     from booksync.providers.wave.adapter import WaveProvider
     from booksync.providers.wave.client import WaveClient
+    from booksync.providers.wave.directory import WaveDirectory
     from booksync.providers.wave.oauth import WaveOAuth
     from booksync.sync.rate_limits import RequestGate
 
@@ -55,6 +56,15 @@ def _adapter(
     return WaveProvider(_client(settings, business_id, tokens, gate))
 
 
+def _directory(
+    settings: WaveSettings, business_id: str, tokens: TokenSource, gate: RequestGate | None
+) -> WaveDirectory:
+    """The wizard's reads of the customers and products already in the business (``directory.py``)."""
+    from booksync.providers.wave.directory import WaveDirectory
+
+    return WaveDirectory(_client(settings, business_id, tokens, gate))
+
+
 PROFILE = ProviderProfile(
     label=LABEL,
     name_rules=f"{LABEL} keeps names of at most 255 characters and removes control characters",
@@ -81,11 +91,16 @@ DECLARATION = ProviderDeclaration[WaveSettings](
     ),
     limits=LIMITS,
     read_settings=WaveSettings.from_env,
-    builders=Builders(oauth=_oauth, adapter=_adapter),
+    builders=Builders(oauth=_oauth, adapter=_adapter, directory=_directory),
     # The business is chosen after the consent (the user's businesses), not named on the redirect.
     account_on_redirect=None,
     income_account_names=INCOME_ACCOUNT_NAMES,
     # A payment goes into an account the business names (cash and bank): no default in Wave, so
     # payments wait until an admin chooses it.
     payment_account_required=True,
+    # Wave does not say how long a refresh token lasts unused (providers.md 4: unconfirmed), and a
+    # lapsed one can only be mended by the user reconnecting: the keep-alive refreshes idle
+    # connections daily (one token call a day each), which any idle lapse of a day or more spares.
+    refresh_lapses=lambda _settings: True,
+    refresh_lapse_when_idle=True,
 )

@@ -340,19 +340,24 @@ def to_currencies(business: Mapping[str, Any]) -> CompanyCurrencies:
     return CompanyCurrencies(home=home or "USD", multicurrency=False)
 
 
-# Wave's account subtypes booksync has a word for; any other by its type.
+# The subtypes of the accounts a product may sell through (productCreate's incomeAccountId;
+# providers.md 4): booksync's income accounts. Wave's own income accounts of other subtypes
+# (Uncategorized Income, Gain On Foreign Exchange) take no product: listed, never chosen.
+INCOME_SUBTYPES = ("INCOME", "DISCOUNTS", "OTHER_INCOME")
+# Wave's account subtypes booksync has a word for; any other by its type. A payment goes into a
+# Cash and Bank account (invoicePaymentCreateManual's paymentAccountId): Money in Transit is an
+# asset no payment is recorded into.
 _KIND_OF_SUBTYPE: Mapping[str, AccountKind] = {
     "CASH_AND_BANK": AccountKind.BANK,
-    "MONEY_IN_TRANSIT": AccountKind.CLEARING,
     "EXPECTED_PAYMENTS_FROM_CUSTOMERS": AccountKind.RECEIVABLE,
     "CREDIT_CARD": AccountKind.CREDIT_CARD,
     "EXPECTED_PAYMENTS_TO_VENDORS": AccountKind.PAYABLE,
+    **dict.fromkeys(INCOME_SUBTYPES, AccountKind.INCOME),
 }
 _KIND_OF_TYPE: Mapping[str, AccountKind] = {
     "ASSET": AccountKind.ASSET,
     "LIABILITY": AccountKind.LIABILITY,
     "EQUITY": AccountKind.EQUITY,
-    "INCOME": AccountKind.INCOME,
     "EXPENSE": AccountKind.EXPENSE,
 }
 

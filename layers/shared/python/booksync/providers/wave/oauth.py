@@ -29,8 +29,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from booksync.errors import ConfigurationError, NeedsReconnection, NotConnectable, TransientError
-from booksync.providers.http import HttpClient, dumps_json, redact, response_json
+from booksync.errors import ConfigurationError, NotConnectable
+from booksync.providers.http import HttpClient, dumps_json, response_json
 from booksync.providers.oauth_common import (
     AppWords,
     lifetime,
@@ -41,6 +41,8 @@ from booksync.providers.oauth_common import (
 )
 from booksync.providers.port import Organisation, TokenSet
 from booksync.providers.wave import LABEL, PROVIDER, RECONNECT_FIX
+from booksync.providers.wave.client import nodes, operation, total_pages
+from booksync.providers.wave.faults import graphql_error, http_error
 
 if TYPE_CHECKING:
     import httpx
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from booksync.settings import WaveSettings
 
 
+Json = dict[str, Any]
 AUTH_URL = "https://api.waveapps.com/oauth2/authorize/"
 TOKEN_URL = "https://api.waveapps.com/oauth2/token/"
 GRAPHQL_URL = "https://gql.waveapps.com/graphql/public"
@@ -71,7 +74,7 @@ REQUIREMENTS = (
 )
 BUSINESSES_PAGE = 50
 BUSINESSES_QUERY = """
-query Businesses($page: Int!, $pageSize: Int!) {
+query WaveBusinesses($page: Int!, $pageSize: Int!) {
   businesses(page: $page, pageSize: $pageSize) {
     pageInfo { currentPage totalPages }
     edges { node { id name isArchived currency { code } } }
@@ -196,24 +199,19 @@ class WaveOAuth:
         found: list[Mapping[str, Any]] = []
         page = 1
         while True:
-            data = self._graphql(access_token, BUSINESSES_QUERY, {"page": page, "pageSize": BUSINESSES_PAGE})
-            businesses = data.get("businesses") if isinstance(data, Mapping) else None
-            if not isinstance(businesses, Mapping):
-                raise TransientError(f"{LABEL} answered businesses without a list", provider=PROVIDER)
-            edges = businesses.get("edges")
-            nodes = (
-                [e.get("node") for e in edges if isinstance(e, Mapping)] if isinstance(edges, list) else []
-            )
-            found += [n for n in nodes if isinstance(n, Mapping) and n.get("id")]
-            info = businesses.get("pageInfo")
-            total = info.get("totalPages") if isinstance(info, Mapping) else None
-            if not isinstance(total, int) or page >= total or not nodes:
+            businesses = self._graphql(
+                access_token, BUSINESSES_QUERY, {"page": page, "pageSize": BUSINESSES_PAGE}
+            ).get("businesses")
+            rows = nodes(businesses)
+            found += [row for row in rows if row.get("id")]
+            if page >= total_pages(businesses) or not rows:
                 return found
             page += 1
 
-    def _graphql(self, access_token: str, query: str, variables: Mapping[str, Any]) -> Any:
-        """One GraphQL read with the user's token. Wave answers errors with HTTP 200 and
-        ``errors[].extensions.code``: ``UNAUTHENTICATED`` is a token it refuses."""
+    def _graphql(self, access_token: str, query: str, variables: Mapping[str, Any]) -> Json:
+        """One GraphQL read with the user's token, before any business is chosen (the adapter's
+        client is a business's). Wave's errors at HTTP 200 are read as the adapter reads them."""
+        name = operation(query)[1]
         response = self._http.request(
             "POST",
             self.graphql_url,
@@ -222,32 +220,18 @@ class WaveOAuth:
                 "Content-Type": "application/json",
                 "Accept": "application/json",
             },
-            content=dumps_json({"query": query, "variables": dict(variables)}),
+            content=dumps_json({"query": query, "variables": dict(variables), "operationName": name}),
             read=True,
         )
         body = response_json(response)
-        errors = body.get("errors") if isinstance(body, Mapping) else None
+        errors = body.get("errors") if isinstance(body, dict) else None
         if isinstance(errors, list) and errors:
-            first = errors[0] if isinstance(errors[0], Mapping) else {}
-            extensions = first.get("extensions")
-            code = extensions.get("code") if isinstance(extensions, Mapping) else None
-            said = redact(str(first.get("message") or ""), (access_token,))
-            if code == "UNAUTHENTICATED" or response.status_code == 401:
-                raise NeedsReconnection(
-                    f"{LABEL} refused the sign-in's token ({code or response.status_code}: {said})",
-                    provider=PROVIDER,
-                    provider_code=str(code or response.status_code),
-                    fix=RECONNECT_FIX,
-                )
-            raise TransientError(
-                f"{LABEL} could not list the businesses ({code or 'error'}: {said})", provider=PROVIDER
-            )
-        if not response.is_success or not isinstance(body, Mapping):
-            raise TransientError(
-                f"{LABEL} answered HTTP {response.status_code} when asked for the businesses",
-                provider=PROVIDER,
-            )
-        return body.get("data")
+            found = [e for e in errors if isinstance(e, Mapping)]
+            raise graphql_error(found, operation=name, write=False, secrets=(access_token,))
+        data = body.get("data") if isinstance(body, dict) else None
+        if not response.is_success or not isinstance(data, dict):
+            raise http_error(response.status_code, response.text, write=False)
+        return data
 
     def _token_call(self, form: dict[str, str], *, secrets: tuple[str | None, ...]) -> TokenSet:
         answer, asked_at = token_call(
