@@ -19,7 +19,6 @@ from local.sandboxes.kit.control import (
     shared_routes,
 )
 from local.sandboxes.kit.wire import Request
-from local.sandboxes.wave import api
 from local.sandboxes.wave.books import PLANS, Business
 from local.sandboxes.wave.config import REFRESH_MODES
 from local.sandboxes.wave.identity import ALL_SCOPES, Grant
@@ -153,7 +152,7 @@ class _Control:
         business = self._business(business_id)
         user = self.sb.identity.user
         user_grant = Grant("in-wave", "wave-web-app", ALL_SCOPES, user, {business.id}, eligible_only=False)
-        return api.run(json_body(request), lambda: user_grant, self.sb.books, self.sb.now)
+        return self.sb.run(json_body(request), lambda: user_grant)
 
     def view_invoice(self, request: Request, business_id: str, invoice_id: str) -> object:
         """The customer opens a sent invoice's link: it reads VIEWED (lastViewedAt) until paid."""

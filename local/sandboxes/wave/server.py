@@ -32,7 +32,7 @@ from local.sandboxes.wave import api, errors
 from local.sandboxes.wave.books import Businesses, business_id_of
 from local.sandboxes.wave.config import ClientApp, WaveConfig
 from local.sandboxes.wave.control_api import register_control_routes
-from local.sandboxes.wave.identity import WaveIdentity, new_user
+from local.sandboxes.wave.identity import Grant, WaveIdentity, new_user
 
 __all__ = ["ClientApp", "WaveConfig", "WaveSandbox", "for_stack"]
 
@@ -113,7 +113,14 @@ class WaveSandbox(ProviderSandbox[Route]):
         # place among the calls in flight, until it is set again (tests overlap calls without timing).
         self.released = threading.Event()
         self.released.set()
+        self.executing = threading.Lock()
         self._add_routes()
+
+    def run(self, body: dict[str, Any], grant_of: Callable[[], Grant | None]) -> dict[str, Any]:
+        """One GraphQL request run alone: its fields resolve lazily, after the lister that found
+        them, so no other request may write the books meanwhile."""
+        with self.executing:
+            return api.run(body, grant_of, self.books, self.now)
 
     def now(self) -> datetime:
         """The sandbox's wall clock: its start plus the scaled clock (advancing it moves dates too)."""
@@ -162,9 +169,7 @@ class WaveSandbox(ProviderSandbox[Route]):
             while not self.released.wait(0.05) and not self.stopping.is_set():
                 continue
             body = _json(request.body)
-            answer = api.run(
-                body, lambda: self.identity.grant_of(request.header("authorization")), self.books, self.now
-            )
+            answer = self.run(body, lambda: self.identity.grant_of(request.header("authorization")))
         codes = [str(e.get("extensions", {}).get("code")) for e in answer.get("errors", [])]
         return json_response(200, answer, fault_code=codes[0] if codes else None)
 

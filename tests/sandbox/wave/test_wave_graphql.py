@@ -4,7 +4,7 @@ need an approved invoice and turn it PAID, the user's edits in Wave, faults and 
 
 from __future__ import annotations
 
-import threading
+import functools
 import time
 
 import httpx
@@ -27,6 +27,7 @@ from wave_helpers import (
 
 from local.sandboxes.wave.server import WaveSandbox
 from local.sandboxes.wave.testing import Tokens, WaveClient, WaveControl
+from tests.threads import run_threads, running
 
 CUSTOMERS = """query($businessId: ID!, $page: Int!, $pageSize: Int!) {
   business(id: $businessId) {
@@ -211,24 +212,21 @@ def test_too_many_calls_in_flight_are_429_with_retry_after(
     ]
     statuses: list[int] = []
     control.hold()
-    held = [
-        threading.Thread(target=lambda c=c: statuses.append(c.post("{ user { id } }").status_code))
-        for c in clients
-    ]
-    for thread in held:
-        thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while sandbox.concurrency.count() < 2:  # both calls admitted and held (no timing involved)
-            assert time.monotonic() < deadline, "the two calls never arrived"
-            time.sleep(0.01)
-        third = clients[0].post("{ user { id } }")
-        assert third.status_code == 429 and third.headers["retry-after"] == "1"
-        assert third.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS"
-    finally:
-        control.hold(False)
-        for thread in held:
-            thread.join()
+
+    def call(client: WaveClient) -> None:
+        statuses.append(client.post("{ user { id } }").status_code)
+
+    with running(*(functools.partial(call, client) for client in clients)):
+        try:
+            deadline = time.monotonic() + 10
+            while sandbox.concurrency.count() < 2:  # both calls admitted and held (no timing involved)
+                assert time.monotonic() < deadline, "the two calls never arrived"
+                time.sleep(0.01)
+            third = clients[0].post("{ user { id } }")
+            assert third.status_code == 429 and third.headers["retry-after"] == "1"
+            assert third.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS"
+        finally:
+            control.hold(False)
     assert statuses == [200, 200]
     assert clients[1].post("{ user { id } }").status_code == 200
     for client in clients:
@@ -293,3 +291,33 @@ def test_what_wave_has_but_the_sandbox_does_not_model_says_so(
     answer = wave.gql(clone, {"i": {"invoiceId": "x"}})
     assert answer["data"] == {"invoiceClone": None}
     assert answer["errors"][0]["extensions"]["code"] == "SANDBOX_UNSUPPORTED"
+
+
+def test_reads_racing_writes_answer_whole(
+    sandbox: WaveSandbox, control: WaveControl, business_id: str
+) -> None:
+    """A read's fields resolve after the list that found them: writes racing it must not break it."""
+    token = control.full_access_token()
+    setup = WaveClient(sandbox.url, token)
+    invoice_id = invoice_ready(setup, business_id, status="SAVED", price="100000")
+    bank = account(setup, business_id, "CASH_AND_BANK")
+    setup.close()
+    control.set_config(concurrent_limit=100)
+    read = """query($b: ID!) { business(id: $b) { invoices { edges { node {
+      payments { id } amountPaid { value } customer { outstandingAmount { value } } } } } } }"""
+    pay = {"invoiceId": invoice_id, "paymentAccountId": bank, "amount": "1", "paymentDate": "2026-12-01"}
+    broken: list[object] = []
+
+    def work(writes: bool) -> None:
+        client = WaveClient(sandbox.url, token)
+        for _ in range(40):
+            if writes:
+                answer = client.gql(PAYMENT_CREATE, {"input": {**pay, "paymentMethod": "CASH"}})
+            else:
+                answer = client.gql(read, {"b": business_id})
+            broken.extend(answer.get("errors", []))
+        client.close()
+
+    run_threads(*(functools.partial(work, writes) for writes in (True, True, True, False, False, False)))
+    assert broken == []
+    assert len(control.ledger(business_id)["payments"]) == 120
