@@ -3,10 +3,13 @@ in its currency is held (Blocked, with the reason) instead of being booked in th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
+import pytest
 from booksync.documents import DocumentKind
 from booksync.providers.port import CompanyCurrencies
+from booksync.providers.registry import REGISTRY, declaration
 from booksync.store.models import ConnectionModel
 from booksync.store.notifications import NotificationRepository
 from booksync.sync.engine import InvoiceSync
@@ -126,3 +129,20 @@ def test_without_multicurrency_a_new_customers_own_job_creates_it(world: SimpleN
     report = engine(world, [1_800_000_000.0]).run(customer_job())
     assert report.outcome == "synced" and report.counts == {"created": 1}
     assert world.provider.writes["create_customer"] == 1
+
+
+def test_where_an_invoice_names_its_own_currency_the_customers_is_no_bar(
+    world: SimpleNamespace, request: pytest.FixtureRequest
+) -> None:
+    """Books whose invoices name their own currency whatever their customer's (FreshBooks:
+    ``customer_currency_binds`` False): a EUR invoice for a customer kept in USD is booked as sent,
+    and a new customer's own job creates it rather than wait for its first invoice."""
+    request.addfinalizer(REGISTRY.declare(replace(declaration("quickbooks"), customer_currency_binds=False)))
+    clock = [1_800_000_000.0]
+    world.provider.currencies = CompanyCurrencies("USD", multicurrency=True)
+    assert engine(world, clock).run(customer_job()).counts == {"created": 1}
+    world.service.put_invoice(COMPANY, builders.invoice(currency="EUR"))
+    report = engine(world, clock).run(job())
+    assert report.outcome == "synced", report.error
+    assert world.provider.writes["create_invoice"] == 1
+    assert world.provider.calls["get_customer"] == 0, "no customer read for its currency"

@@ -378,7 +378,94 @@ class WaveBooks(SoakBooks):
         return found
 
 
-SOAK_BOOKS: dict[str, type[SoakBooks]] = {"quickbooks": QuickBooksBooks, "xero": XeroBooks, "wave": WaveBooks}
+class FreshBooksBooks(SoakBooks):
+    provider = "freshbooks"
+    api_path = r"^/accounting/account/"
+    colliding_pairs = 0  # FreshBooks keeps two items under one name: none is renamed
+    REDIRECT = "https://api.example.com/oauth/freshbooks/callback"
+
+    def __enter__(self) -> FreshBooksBooks:
+        from local.sandboxes.freshbooks.config import FreshBooksConfig
+        from local.sandboxes.freshbooks.server import FreshBooksSandbox
+        from local.sandboxes.freshbooks.testing import FreshBooksControl
+        from local.sandboxes.kit.oauth import ClientApp
+
+        config = FreshBooksConfig(
+            clients={CLIENT_ID: ClientApp(secret=CLIENT_SECRET, redirect_uris=[self.REDIRECT])},
+            business_minute_limit=0,
+            delivery="manual",
+        )
+        sandbox = self._stack.enter_context(FreshBooksSandbox(config=config, businesses=("Soak Studio",)))
+        self.url = sandbox.url
+        self.control = self._stack.enter_context(FreshBooksControl(sandbox.url))
+        return self
+
+    def environment(self) -> dict[str, str]:
+        from tests.lambda_env import freshbooks_environment
+
+        return freshbooks_environment(self.url, CLIENT_ID, CLIENT_SECRET)
+
+    def connect(self, services: Any, company_id: str, user_id: str = "u1") -> str:
+        """The user allows; the sandbox's one business is the one connected (no choice)."""
+        url = services.integrations.start_connect(
+            company_id=company_id, user_id=user_id, provider=self.provider
+        )
+        query = parse_qs(urlsplit(self.control.consent_at(url)).query)  # type: ignore[attr-defined]
+        consent = services.integrations.accept_callback(
+            provider=self.provider, state=query["state"][0], code=query["code"][0], account_id=None
+        )
+        connected = services.integrations.confirm_connect(
+            company_id=company_id, user_id=user_id, provider=self.provider, consent=consent
+        )
+        return str(connected.account_id)
+
+    def honour_keys(self, honoured: bool) -> None:
+        """FreshBooks has no idempotency key: booksync's intents and lookups carry every run alone."""
+
+    def ledger(self, account: str, *, refunds: bool) -> Ledger:
+        books: dict[str, list[dict[str, Any]]] = self.control.ledger(account)  # type: ignore[attr-defined]
+        live = {
+            name: [r for r in books[name] if r.get("vis_state") != 1] for name in books if name != "events"
+        }
+        for name in ("clients", "items", "invoices", "payments"):
+            unique([str(obj["id"]) for obj in live[name]], name)
+        found = Ledger(
+            customers={str(c["id"]): c["organization"] for c in live["clients"]},
+            items={str(i["id"]): i["name"] for i in live["items"]},
+        )
+        for invoice in live["invoices"]:
+            found.invoices[str(invoice["id"])] = RemoteInvoice(
+                customer=str(invoice["customerid"]),
+                # A line names its item by name (FreshBooks' lines carry no item id): the live item
+                # of that name, where only one has it.
+                lines=[
+                    (_one_named(live["items"], line["name"]), money(line["amount"]["amount"]))
+                    for line in invoice["lines"]
+                ],
+                total=money(invoice["amount"]["amount"]),
+                balance=money(invoice["outstanding"]["amount"]),
+                number=str(invoice["invoice_number"]),
+            )
+        for payment in live["payments"]:
+            found.payments[str(payment["id"])] = RemotePayment(
+                amount=money(payment["amount"]["amount"]),
+                applied=[(str(payment["invoiceid"]), money(payment["amount"]["amount"]))],
+            )
+        return found
+
+
+def _one_named(items: list[dict[str, Any]], name: str) -> str:
+    named = [str(i["id"]) for i in items if i["name"] == name]
+    assert len(named) == 1, f"{len(named)} items named {name!r} in the books"
+    return named[0]
+
+
+SOAK_BOOKS: dict[str, type[SoakBooks]] = {
+    "quickbooks": QuickBooksBooks,
+    "xero": XeroBooks,
+    "wave": WaveBooks,
+    "freshbooks": FreshBooksBooks,
+}
 
 
 @contextlib.contextmanager

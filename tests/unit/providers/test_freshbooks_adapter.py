@@ -129,15 +129,22 @@ def invoice_answer(status: int, **more: Any) -> dict[str, Any]:
 def test_an_invoice_is_created_as_a_draft_and_marked_sent_with_money_as_decimal_strings() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix(ROOT)
-        if request.method == "GET" and path.startswith("items/items/"):
-            return result("item", ITEMS[path.rsplit("/", 1)[1]])
+        if request.method == "GET" and path == "items/items":
+            asked = request.url.params.get_list("search[itemids][]")
+            return listing("items", [ITEMS[i] for i in asked])
         if request.method == "POST":
             return result("invoice", invoice_answer(1))
         return result("invoice", invoice_answer(2))
 
     provider, wire = adapter(answer)
     remote = provider.create_invoice(invoice(tax_rate_percent="8.875"), REFS, idempotency_key="k")
-    assert wire.calls()[-2:] == [("POST", "invoices/invoices"), ("PUT", "invoices/invoices/9001")]
+    # The items' names read in one request, then the draft made and marked sent.
+    assert wire.calls() == [
+        ("GET", "items/items"),
+        ("POST", "invoices/invoices"),
+        ("PUT", "invoices/invoices/9001"),
+    ]
+    assert wire.seen[0].url.params.get_list("search[itemids][]") == ["701", "702"]
     sent = wire.bodies()[-2]["invoice"]
     assert wire.bodies()[-1] == {"invoice": {"action_mark_as_sent": True}}
     assert sent["customerid"] == 501 and sent["invoice_number"] == "INV-1"

@@ -301,6 +301,11 @@ class ProviderDeclaration(Generic[S]):
     # usual first. A first sync with no default income account set takes the first one the
     # chart has (else its first income account) and saves it as the default.
     income_account_names: tuple[str, ...] = ()
+    # Whether it keeps each customer in one currency, set when created, its invoices then in it
+    # only (QuickBooks, Xero: in a multicurrency company booksync holds an invoice in another
+    # currency, and a customer waits for its first invoice to be created). False: an invoice
+    # names its own currency whatever its customer's (FreshBooks), so neither is needed.
+    customer_currency_binds: bool = True
     # Its payments need the account the money goes into (Xero: a bank account, or one with
     # EnablePaymentsToAccount): chosen in Account mapping (the connection's payment_account_id);
     # until then a payment waits, saying so. False: the provider has a default (QuickBooks:

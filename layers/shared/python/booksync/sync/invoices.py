@@ -150,7 +150,7 @@ class InvoicePush:
         # Created in the invoice's currency (QuickBooks keeps it for good); the home one goes unsaid.
         currency = invoice.currency if invoice.currency != currencies.home else None
         remote = self._push_customer(row, customer, currency)
-        if currencies.multicurrency:
+        if currencies.multicurrency and self._declared.customer_currency_binds:
             self._customer_currency(remote, invoice, customer)
         return remote.id
 
@@ -162,7 +162,8 @@ class InvoicePush:
         and its first invoice in another one would be held)."""
         context = self._context
         link = context.link(row)
-        if (link is None or not link.remote_id) and self._currencies_for(False).multicurrency:
+        binds = self._declared.customer_currency_binds
+        if (link is None or not link.remote_id) and binds and self._currencies_for(False).multicurrency:
             if row.pending_bucket:
                 context.documents.clear_pending(row, row.content_hash)  # its first invoice's job pushes it
             context.report.counts["waiting"] += 1

@@ -163,12 +163,11 @@ class FreshBooksProvider:
         return mapping.to_invoice(answer)
 
     def _names(self, refs: InvoiceRefs) -> Mapping[str, str]:
-        """The name of each item the invoice names (read once for those not written here)."""
-        for remote_id in refs.item_ids.values():
-            if remote_id not in self._item_names:
-                found = self._client.read(ITEMS, remote_id)
-                if found is not None:
-                    self._item(found)
+        """The name of each item the invoice names (those not written here read in one request)."""
+        unknown = sorted({r for r in refs.item_ids.values() if r not in self._item_names})
+        if unknown:  # one list for all of them
+            for row in self._client.list_all(ITEMS, {"search[itemids][]": unknown}):
+                self._item(row)
         return self._item_names
 
     def void_invoice(self, remote: RemoteObject, *, idempotency_key: str) -> RemoteObject:

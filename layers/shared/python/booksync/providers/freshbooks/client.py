@@ -19,8 +19,9 @@ It speaks FreshBooks' JSON (dicts in, dicts out) and raises booksync's typed err
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from booksync.errors import ConfigurationError, RemoteNotFound, TransientError
 from booksync.providers.freshbooks import LABEL, PROVIDER
@@ -64,6 +65,10 @@ def shared_http() -> HttpClient:
     return shared_client(provider=PROVIDER, label=LABEL)
 
 
+# A list's query: one value per key, or several for a key ending in ``[]``.
+Search = Mapping[str, str | Sequence[str]]
+
+
 def search(**fields: str) -> dict[str, str]:
     """``search[<field>]=<value>`` parameters."""
     return {f"search[{name}]": value for name, value in fields.items()}
@@ -95,18 +100,21 @@ class FreshBooksClient:
 
     # ------------------------------------------------------------------ reads
 
-    def query(
-        self, resource: Resource, params: Mapping[str, str], *, page: int = 1
-    ) -> tuple[list[Json], bool]:
-        """One page (1-based) of ``resource`` matching ``params``, and whether more pages follow."""
-        result = self._call("GET", resource, params={**params, "page": str(page), "per_page": str(MAX_PAGE)})
+    def query(self, resource: Resource, params: Search, *, page: int = 1) -> tuple[list[Json], bool]:
+        """One page (1-based) of ``resource`` matching ``params`` (several values of a key ending
+        in ``[]``: ``search[itemids][]``), and whether more pages follow."""
+        pairs = [
+            (k, v) for k, value in params.items() for v in ([value] if isinstance(value, str) else value)
+        ]
+        pairs += [("page", str(page)), ("per_page", str(MAX_PAGE))]
+        result = self._call("GET", resource, query=pairs)
         rows = result.get(resource.plural)
         found = [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
         pages = result.get("pages")
         more = int(pages) > page if isinstance(pages, int | str) and str(pages).isdigit() else False
         return found, more
 
-    def list_all(self, resource: Resource, params: Mapping[str, str]) -> list[Json]:
+    def list_all(self, resource: Resource, params: Search) -> list[Json]:
         """Every record of ``resource`` matching ``params``, page by page."""
         rows: list[Json] = []
         page = 1
@@ -157,11 +165,13 @@ class FreshBooksClient:
         *,
         ident: str | None = None,
         body: Mapping[str, Any] | None = None,
-        params: Mapping[str, str] | None = None,
+        query: Sequence[tuple[str, str]] = (),
     ) -> Json:
         url = f"{self._base}/{resource.root}/account/{self.account_id}/{resource.path}"
         if ident is not None:
             url += f"/{ident}"
+        if query:
+            url += f"?{urlencode(query)}"
         headers = {"Accept": "application/json"}
         content: bytes | None = None
         if body is not None:
@@ -174,7 +184,7 @@ class FreshBooksClient:
             self._gate,
             method,
             url,
-            params=params,
+            params=None,
             headers=headers,
             content=content,
             write=write,

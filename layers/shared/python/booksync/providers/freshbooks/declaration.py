@@ -140,6 +140,8 @@ DECLARATION = ProviderDeclaration[FreshBooksSettings](
     unsayable=unsayable,
     read_settings=FreshBooksSettings.from_env,
     builders=Builders(oauth=_oauth, adapter=_adapter, directory=_directory, webhooks=WEBHOOKS),
+    # An invoice names its own currency, whatever its client's.
+    customer_currency_binds=False,
     # The business comes from /users/me after the consent, not on the redirect.
     account_on_redirect=None,
     # Its refresh tokens never expire (single use, not timed): no keep-alive refreshes an idle
