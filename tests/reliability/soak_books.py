@@ -94,6 +94,18 @@ class SoakBooks(ABC):
     def connect(self, services: Any, company_id: str, user_id: str = "u1") -> str:
         """The company connects through the sandbox's consent; the account id it is connected to."""
 
+    def consented(self, services: Any, company_id: str, user_id: str, redirect: str) -> str:
+        """booksync's callback on the consent's ``redirect``, then the connection confirmed (the
+        books' one organisation, no choice): the account id it is connected to."""
+        query = parse_qs(urlsplit(redirect).query)
+        consent = services.integrations.accept_callback(
+            provider=self.provider, state=query["state"][0], code=query["code"][0], account_id=None
+        )
+        connected = services.integrations.confirm_connect(
+            company_id=company_id, user_id=user_id, provider=self.provider, consent=consent
+        )
+        return str(connected.account_id)
+
     def prepare(self, services: Any, company_id: str, account: str) -> None:  # noqa: B027 - most need nothing
         """What the company's admin sets before the first sync, where the provider needs it."""
 
@@ -218,14 +230,7 @@ class XeroBooks(SoakBooks):
         url = services.integrations.start_connect(
             company_id=company_id, user_id=user_id, provider=self.provider
         )
-        query = parse_qs(urlsplit(self.control.consent_at(url)).query)  # type: ignore[attr-defined]
-        consent = services.integrations.accept_callback(
-            provider=self.provider, state=query["state"][0], code=query["code"][0], account_id=None
-        )
-        connected = services.integrations.confirm_connect(
-            company_id=company_id, user_id=user_id, provider=self.provider, consent=consent
-        )
-        return str(connected.account_id)
+        return self.consented(services, company_id, user_id, self.control.consent_at(url))  # type: ignore[attr-defined]
 
     def prepare(self, services: Any, company_id: str, account: str) -> None:
         """Payments go into the organisation's Business Bank Account (Xero needs one chosen)."""
@@ -330,14 +335,8 @@ class WaveBooks(SoakBooks):
             company_id=company_id, user_id=user_id, provider=self.provider
         )
         business = self.control.business_id("Soak Inc")  # type: ignore[attr-defined]
-        query = parse_qs(urlsplit(self.control.consent_at(url, business)).query)  # type: ignore[attr-defined]
-        consent = services.integrations.accept_callback(
-            provider=self.provider, state=query["state"][0], code=query["code"][0], account_id=None
-        )
-        connected = services.integrations.confirm_connect(
-            company_id=company_id, user_id=user_id, provider=self.provider, consent=consent
-        )
-        return str(connected.account_id)
+        redirect = self.control.consent_at(url, business)  # type: ignore[attr-defined]
+        return self.consented(services, company_id, user_id, redirect)
 
     def prepare(self, services: Any, company_id: str, account: str) -> None:
         """Payments go into the business's checking account (Wave needs one chosen)."""
@@ -410,14 +409,7 @@ class FreshBooksBooks(SoakBooks):
         url = services.integrations.start_connect(
             company_id=company_id, user_id=user_id, provider=self.provider
         )
-        query = parse_qs(urlsplit(self.control.consent_at(url)).query)  # type: ignore[attr-defined]
-        consent = services.integrations.accept_callback(
-            provider=self.provider, state=query["state"][0], code=query["code"][0], account_id=None
-        )
-        connected = services.integrations.confirm_connect(
-            company_id=company_id, user_id=user_id, provider=self.provider, consent=consent
-        )
-        return str(connected.account_id)
+        return self.consented(services, company_id, user_id, self.control.consent_at(url))  # type: ignore[attr-defined]
 
     def honour_keys(self, honoured: bool) -> None:
         """FreshBooks has no idempotency key: booksync's intents and lookups carry every run alone."""
