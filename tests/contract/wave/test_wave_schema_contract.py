@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from local.sandboxes.wave.schema import document_errors, sample_variables
@@ -50,3 +51,16 @@ def test_an_input_missing_a_required_field_is_bad_user_input() -> None:
     assert document_errors(document, {"input": {"businessId": "1", "name": "Ada"}}) == []
     errors = document_errors(document, {"input": {"businessId": "1"}})
     assert len(errors) == 1 and "name" in errors[0] and errors[0].startswith("BAD_USER_INPUT")
+
+
+def test_the_schema_is_introspected_without_a_token_as_wave_allows(sandbox_url: str) -> None:
+    """wave-mcp-server's CI introspects Wave's live schema with no token; so does the sandbox, and
+    a request mixing introspection with data still needs one."""
+    introspection = "query { __schema { types { kind name } } }"
+    with httpx.Client(base_url=sandbox_url) as http:
+        types = http.post("/graphql/public", json={"query": introspection}).json()["data"]["__schema"][
+            "types"
+        ]
+        assert {"Invoice", "InvoicePaymentCreateManualInput", "Decimal"} <= {t["name"] for t in types}
+        mixed = http.post("/graphql/public", json={"query": "query { __typename user { id } }"}).json()
+        assert mixed["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
