@@ -68,14 +68,17 @@ def member(company: str = "acme", user: str = "u-member") -> dict[str, str]:
 
 
 @contextmanager
-def endpoint(path: str, answer: Callable[[bytes, Any], dict[str, Any]]) -> Iterator[str]:
+def endpoint(path: str, answer: Callable[..., dict[str, Any]], *, query: bool = False) -> Iterator[str]:
     """An HTTP endpoint on loopback, as API Gateway serves a function: each POST's raw body and
-    headers go to ``answer`` (which invokes the handler), whose status and body are sent back as
-    they are. Yields its URL (``path`` on it), for a sandbox to post webhooks to."""
+    headers (and with ``query``, its URL's query parameters) go to ``answer`` (which invokes the
+    handler), whose status and body are sent back as they are. Yields its URL (``path`` on it),
+    for a sandbox to post webhooks to."""
 
     class Endpoint(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            result = answer(self.rfile.read(int(self.headers["content-length"])), self.headers)
+            body = self.rfile.read(int(self.headers["content-length"]))
+            params = dict(parse_qsl(urlsplit(self.path).query))
+            result = answer(body, self.headers, params) if query else answer(body, self.headers)
             self.send_response(result["statusCode"])
             self.end_headers()
             self.wfile.write(result["body"].encode())

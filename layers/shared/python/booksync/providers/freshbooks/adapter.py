@@ -6,7 +6,9 @@ an uncertain outcome these lookups say whether it was made before anything is cr
 clients by booksync's mark (their ``note``) among those under the customer's e-mail, then under
 its name (one without a mark taken only when it surely is this customer); items by name; invoices
 by number and booksync's marker (``po_number``); payments by invoice, date, amount and marker
-(first in their ``note``). FreshBooks keeps no version on its records (``version`` is None).
+(first in their ``note``). FreshBooks keeps no version on its records: a client's, item's or
+invoice's ``version`` is its ``updated`` stamp (``mapping.changed_at``), never sent back, by which
+a thin webhook event tells booksync's own write from someone else's.
 
 An invoice is created as a FreshBooks draft and marked sent at once; an update (or a lookup's
 find, which the engine brings up to date) marks one still a draft sent: booksync never leaves

@@ -133,9 +133,17 @@ def client_marker(obj: Mapping[str, Any]) -> str | None:
     return note if note is not None and note.startswith(CLIENT_MARK) else None
 
 
+def changed_at(obj: Mapping[str, Any]) -> str | None:
+    """The record's ``updated`` stamp, as its version: FreshBooks keeps no version (nothing is
+    sent with an update), but a thin webhook event's record read at the stamp booksync's own
+    write answered is booksync's own write, and any later change is someone else's."""
+    return _text(obj.get("updated"))
+
+
 def to_client(obj: Mapping[str, Any]) -> RemoteObject:
     return RemoteObject(
         id=ident(obj, "userid"),
+        version=changed_at(obj),
         name=_text(obj.get("organization")) or display_name(obj),
         active=obj.get("vis_state", ACTIVE) == ACTIVE,
         marker=client_marker(obj),
@@ -181,6 +189,7 @@ def item_body(item: Item) -> Json:
 def to_item(obj: Mapping[str, Any]) -> RemoteObject:
     return RemoteObject(
         id=ident(obj, "itemid"),
+        version=changed_at(obj),
         name=_text(obj.get("name")),
         total=amount_of(obj.get("unit_cost")),
         active=obj.get("vis_state", ACTIVE) == ACTIVE,
@@ -328,6 +337,7 @@ def is_draft(obj: Mapping[str, Any]) -> bool:
 def to_invoice(obj: Mapping[str, Any]) -> RemoteObject:
     return RemoteObject(
         id=ident(obj, "invoiceid"),
+        version=changed_at(obj),
         name=_text(obj.get("invoice_number")),
         total=amount_of(obj.get("amount")),
         balance=amount_of(obj.get("outstanding")),
