@@ -87,3 +87,27 @@ def test_precision_and_recall_on_the_labelled_pairs_clear_the_floor() -> None:
     assert pairs >= 200
     assert precision >= FLOOR
     assert recall >= FLOOR
+
+
+def test_a_short_given_name_and_a_surname_split_in_two_are_the_same_person() -> None:
+    william = DuplicateFinder([Customer(id="c-w", display_name="William Mc Allister", billing_address=MAPLE)])
+    assert william.match(remote("Bill McAllister", "billmc@yahoo.com", MAPLE_SHORT)) is not None
+    assert william.match(remote("Wilma McAllister", "wilma@yahoo.com", MAPLE)) is None  # the household
+    assert william.match(remote("Bill McAllister", "billmc@yahoo.com", ELM)) is None  # another house
+
+
+def test_a_jr_and_a_sr_at_one_address_are_two_people() -> None:
+    senior = DuplicateFinder([Customer(id="c-s", display_name="Carl Nyberg Sr.", billing_address=MAPLE)])
+    assert senior.match(remote("Carl Nyberg Jr", "carljr@gmail.com", MAPLE)) is None
+    assert senior.match(remote("Carl Nyberg, Sr", None, MAPLE_SHORT)) is not None
+
+
+def test_one_company_domain_and_one_name_is_one_company_a_building_on_the_name_is_dropped() -> None:
+    # The accounts mailbox and the office's, the legal suffix on one side, another billing address.
+    assert finder().match(remote("ACME Plumbing", "office@acme.com", MAPLE)) is not None
+    # A mailbox provider's domain is no company's: another name there is someone else.
+    assert finder().match(remote("John Smith Roofing", "office@gmail.com", ELM)) is None
+    harbor = DuplicateFinder([Customer(id="c-h", display_name="Harbor View Apartments", email="hv@mgmt.com")])
+    assert harbor.match(remote("Harbor View Apartments - Building C", "hv@mgmt.com", ELM)) is not None
+    assert normal_name("Jane Roe (Unit 4B)") == normal_name("Jane Roe") == "jane roe"
+    assert normal_name("Liberty Framing #2") == "liberty framing 2"  # a branch's number is kept

@@ -1,13 +1,18 @@
 """Which of the provider's customers booksync already has: name, address and e-mail together.
 
-Each side is normalised first (case, punctuation, '&', legal suffixes and titles dropped from
-names; street words shortened, St/Street, Ave/Avenue; e-mail lower case, Gmail dots and +tags
-dropped), then compared fuzzily (rapidfuzz). A pair is a duplicate when two of the three agree
-(the same e-mail with a similar name, or the same name at the same address, ...), or when the
+Each side is normalised first (case, punctuation, '&', legal suffixes, titles and a trailing
+building or unit ("- Building C", "(Unit 4)") dropped from names; street words shortened,
+St/Street, Ave/Avenue; e-mail lower case, Gmail dots and +tags dropped), then compared fuzzily
+(rapidfuzz). A pair is a duplicate when two of the three agree (the same e-mail with a similar
+name, or the same name at the same address, ...), or when the
 name agrees and nothing else can be compared. A different e-mail *and* a different address rule
 a pair out however close the names are: that is another branch of a company or another person.
 A shared mailbox does not make two people one: the same family name with another first name
-(John and Jane Smith at one address) is a household, not a duplicate.
+(John and Jane Smith at one address) is a household, not a duplicate, and a Jr and a Sr of one
+name are two people. Names agree across a short form of the given name (Bill / William, Jessie /
+Jessica) and across a surname written in one word or several (McAllister / Mc Allister). Two
+e-mails on one company's own domain (not a mailbox provider's) count as the same e-mail when the
+names are the same: the company's accounts and its office, with or without its legal suffix.
 
 ``surely_same`` is the same judgement for a sync that links without a person looking: the
 finder's verdict, and the names must agree too (a shared e-mail alone is never enough).
@@ -23,7 +28,14 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from booksync.documents import Address, Customer
-from booksync.onboarding.words import LEGAL_SUFFIXES, PERSON_MARKERS, STREET_ABBREVIATIONS
+from booksync.onboarding.words import (
+    GENERATIONS,
+    LEGAL_SUFFIXES,
+    NICKNAMES,
+    PERSON_MARKERS,
+    PERSONAL_EMAIL_DOMAINS,
+    STREET_ABBREVIATIONS,
+)
 from booksync.providers.port import RemoteCustomer
 
 NAME_AGREES = 0.88
@@ -36,11 +48,21 @@ _SPACES = re.compile(r"\s+")
 _GMAIL = {"gmail.com", "googlemail.com"}
 _UNIT_WORDS = {"ste", "unit", "apt", "no", "#"}
 _NAME_NOISE = LEGAL_SUFFIXES | PERSON_MARKERS | {"the", "and", "of"}
+# A building or unit written after the name: "Harbor View - Building C", "Jane Roe (Unit 4)". A bare
+# number ("Liberty Framing #2") is left: it is as often a branch's.
+_NAME_UNIT = re.compile(
+    r"[\s,(-]*\b(?:building|bldg|unit|apt|apartment|suite|ste|tower|phase)\b\.?\s*#?\s*[a-z0-9]{1,4}\)?\s*$"
+)
+_SHORT_FORMS: dict[str, set[str]] = defaultdict(set)
+for _formal, _shorts in NICKNAMES.items():
+    for _short in _shorts:
+        _SHORT_FORMS[_short].add(_formal)
 
 
 def normal_name(name: str | None) -> str:
     # Dots and apostrophes join (L.L.C., O'Brien); other punctuation separates words.
-    text = (name or "").casefold().replace("&", " and ").replace("'", "").replace(".", "")
+    text = _NAME_UNIT.sub("", (name or "").casefold())
+    text = text.replace("&", " and ").replace("'", "").replace(".", "")
     text = _PUNCT.sub(" ", text)
     return " ".join(w for w in text.split() if w not in _NAME_NOISE)
 
@@ -64,6 +86,23 @@ def normal_street(address: Address | None) -> str:
     return " ".join(w for w in short if w not in _UNIT_WORDS)
 
 
+def _generation(name: str | None) -> frozenset[str]:
+    return frozenset(_PUNCT.sub(" ", (name or "").casefold().replace(".", "")).split()) & GENERATIONS
+
+
+def _company_domain(email: str) -> str:
+    domain = email.rsplit("@", 1)[-1]
+    return "" if not email or domain in PERSONAL_EMAIL_DOMAINS else domain
+
+
+def same_given_name(a: str, b: str) -> bool:
+    """One given name or a short form of it: Bill / William, Jessie / Jessica, Sam / Samantha."""
+    if a == b:
+        return True
+    formal_a, formal_b = _SHORT_FORMS.get(a, set()) | {a}, _SHORT_FORMS.get(b, set()) | {b}
+    return bool(formal_a & formal_b)
+
+
 def _postal(address: Address | None) -> str:
     return (address.postal_code or "").replace(" ", "")[:5].casefold() if address else ""
 
@@ -75,15 +114,20 @@ class _Side:
     street: str
     postal: str
     city: str
+    generation: frozenset[str]
+    domain: str  # the e-mail's domain when it is a company's own, else ""
 
     @classmethod
     def of(cls, name: str, company: str | None, email: str | None, address: Address | None) -> _Side:
+        mailbox = normal_email(email)
         return cls(
             name=normal_name(name) or normal_name(company),
-            email=normal_email(email),
+            email=mailbox,
             street=normal_street(address),
             postal=_postal(address),
             city=(address.city or "").casefold().strip() if address else "",
+            generation=_generation(name),
+            domain=_company_domain(mailbox),
         )
 
 
@@ -108,8 +152,14 @@ class Match:
 def name_similarity(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
-    # Word order varies ("Smith, John"); a word more on one side ("John & Mary Smith") a little less.
-    return max(fuzz.token_sort_ratio(a, b), 0.9 * fuzz.token_set_ratio(a, b)) / 100
+    first_a, _, rest_a = a.partition(" ")
+    first_b, _, rest_b = b.partition(" ")
+    if rest_a and rest_b and first_a != first_b and same_given_name(first_a, first_b):
+        b = f"{first_a} {rest_b}"  # Bill Smith reads as William Smith
+    # Word order varies ("Smith, John"); a word more on one side ("John & Mary Smith") a little less;
+    # a surname in one word or several (McAllister, Mc Allister) is the same.
+    joined = 100.0 if a.replace(" ", "") == b.replace(" ", "") else 0.0
+    return max(fuzz.token_sort_ratio(a, b), 0.9 * fuzz.token_set_ratio(a, b), joined) / 100
 
 
 def address_similarity(a: _Side, b: _Side) -> float | None:
@@ -131,6 +181,8 @@ def compare(a: _Side, b: _Side) -> tuple[bool, float, tuple[str, ...], tuple[str
     name = name_similarity(a.name, b.name)
     address = address_similarity(a, b)
     email = None if not (a.email and b.email) else float(a.email == b.email)
+    if email == 0.0 and a.domain and a.domain == b.domain and name >= NAME_ALONE:
+        email = 1.0  # the same company's own domain, the same name: its accounts and its office
     compared = tuple(
         f for f, value in (("name", name), ("address", address), ("email", email)) if value is not None
     )
@@ -147,6 +199,7 @@ def compare(a: _Side, b: _Side) -> tuple[bool, float, tuple[str, ...], tuple[str
     values = {"name": name, "address": address or 0.0, "email": email or 0.0}
     score = round(sum(weights[f] * values[f] for f in compared) / sum(weights[f] for f in compared), 3)
     contradicted = address is not None and address < ADDRESS_AGREES and email == 0.0
+    contradicted |= bool(a.generation and b.generation and a.generation != b.generation)  # Jr / Sr
     if contradicted or ("name" not in matched and _household(a.name, b.name)):
         return False, score, matched, compared
     if "email" in matched and address is not None and address < ADDRESS_AGREES:
@@ -169,7 +222,8 @@ def _household(a: str, b: str) -> bool:
     first_b, *rest_b = b.split() or [""]
     if not rest_a or not rest_b or rest_a[-1] != rest_b[-1]:
         return False
-    return not (first_a.startswith(first_b) or first_b.startswith(first_a))
+    initial = first_a.startswith(first_b) or first_b.startswith(first_a)
+    return not (initial or same_given_name(first_a, first_b))
 
 
 def _side(c: Customer | RemoteCustomer) -> _Side:

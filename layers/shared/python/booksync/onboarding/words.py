@@ -113,3 +113,43 @@ _FIRST_NAMES_TEXT = """
     monica erica tracy tara leah vanessa jill joanne rhonda renee yolanda
 """
 FIRST_NAMES = frozenset(_FIRST_NAMES_TEXT.split())
+
+# Generational suffixes: a John Smith Sr and a John Smith Jr at one address are two people.
+GENERATIONS = frozenset({"jr", "sr", "ii", "iii", "iv"})
+
+# Common English short forms of given names (formal name: its short forms). A short form may
+# stand for several formal names (Sam: Samuel, Samantha); two given names are one person's when
+# one is the other's short form or both are short forms of one formal name.
+_NICKNAMES_TEXT = """
+    abigail: abby abbie gail | albert: al bert bertie | alexander: alex al sandy xander |
+    alexandra: alex sandra sandy lexi | alfred: al alf fred | andrew: andy drew |
+    anthony: tony | arthur: art artie | barbara: barb barbie babs | benjamin: ben benny benji |
+    bernard: bernie | beverly: bev | bradley: brad | catherine: cathy kate katie cat |
+    cathleen: cathy kate | charles: charlie chuck chas chaz | charlotte: charlie lottie |
+    christina: chris tina christy | christine: chris tina christy | christopher: chris kit topher |
+    clifford: cliff | cynthia: cindy | daniel: dan danny | david: dave davey | deborah: deb debbie debby |
+    donald: don donnie | dorothy: dot dottie dolly | douglas: doug | edward: ed eddie ned ted |
+    eleanor: ellie nell nora | elizabeth: liz lizzie beth betsy betty eliza libby | emily: em emmy |
+    eugene: gene | florence: flo | frances: fran frannie | francis: frank fran | frederick: fred freddie |
+    gabriel: gabe | gerald: jerry gerry | gregory: greg | harold: harry hal | henry: hank harry |
+    herbert: herb | isabella: bella izzy | jacob: jake | james: jim jimmy jamie | jeffrey: jeff |
+    jennifer: jen jenny jenn | jessica: jess jessie | jonathan: jon jonny | john: jack johnny |
+    joseph: joe joey | joshua: josh | judith: judy | katherine: kate kathy katie kat kay |
+    kathleen: kathy kate | kenneth: ken kenny | kimberly: kim | lawrence: larry | leonard: len lenny leo |
+    louis: lou | margaret: maggie meg peggy marge margie | matthew: matt | michael: mike mikey mick |
+    nathan: nate | nathaniel: nate nat | nicholas: nick nicky | pamela: pam |
+    patricia: pat patty tricia trish |
+    patrick: pat paddy | peter: pete | philip: phil | phillip: phil | raymond: ray | rebecca: becky becca |
+    richard: rick ricky dick rich richie | robert: rob bob bobby robbie bert | ronald: ron ronnie |
+    samantha: sam sammy | samuel: sam sammy | sandra: sandy | stephen: steve stevie | steven: steve stevie |
+    susan: sue susie suzy | theodore: ted teddy theo | thomas: tom tommy | timothy: tim timmy |
+    victoria: vicky vickie tori | vincent: vince vinny | walter: walt wally |
+    william: will bill billy willy liam |
+    zachary: zach zack | terrence: terry | teresa: terry tess | theresa: terry tess | ronda: ronnie |
+    leslie: les | lillian: lily lil | maxine: max | maximilian: max | mildred: millie | virginia: ginny |
+    josephine: jo josie | joanna: jo | louise: lou | roberta: bobbie | rosalind: roz | gwendolyn: gwen
+"""
+NICKNAMES: dict[str, frozenset[str]] = {
+    formal.strip(): frozenset(short.split())
+    for formal, short in (entry.split(":") for entry in _NICKNAMES_TEXT.replace("\n", " ").split("|"))
+}
