@@ -150,12 +150,17 @@ def chapter(fn: Callable[[Scenario], None]) -> Callable[[Scenario], None]:
     return fn
 
 
+def company_api(stack: Any, company_id: str) -> httpx.Client:
+    """The business's app calling booksync's API as an admin of ``company_id``."""
+    token = stack.mint_token(company_id=company_id, role="admin")
+    return httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
 def run(stack: Any) -> Checks:
-    token = stack.mint_token(company_id=COMPANY, role="admin")
     scenario = Scenario(
         stack=stack,
         checks=Checks(),
-        api=httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30),
+        api=company_api(stack, COMPANY),
         qbo=httpx.Client(base_url=stack.sandboxes["quickbooks"].url, timeout=10),
     )
     for play in CHAPTERS:
@@ -651,28 +656,62 @@ XERO_INVOICE: dict[str, Any] = {
 
 
 @dataclass
-class XeroDemo:
-    """The Xero chapter's business (a company of its own) and its organisations in the sandbox."""
+class BusinessDemo:
+    """A chapter's business (a company of its own) connected to its books in a sandbox: what the
+    chapters of Xero and FreshBooks ask alike."""
 
     s: Scenario
     api: httpx.Client
-    control: Any  # local.sandboxes.xero.testing.XeroControl
-    tenant: str = ""
+    control: Any  # the sandbox's control client
+    provider: str = ""
+    account: str = ""  # the organisation or business chosen in the demo
 
     def status(self) -> dict[str, Any]:
-        return dict(self.api.get("/integrations/xero").json())
+        return dict(self.api.get(f"/integrations/{self.provider}").json())
 
     def connected_to_chosen(self, answer: httpx.Response) -> bool:
-        """``answer`` succeeded and Xero is Connected to the organisation chosen in the demo."""
+        """``answer`` succeeded and the books are Connected to the one chosen in the demo."""
         status = self.status()
         return answer.status_code == 200 and (status["status_label"], status["account_id"]) == (
             "Connected",
-            self.tenant,
+            self.account,
         )
+
+    def needs_reconnection(self) -> tuple[bool, str]:
+        """The card shows Needs Reconnection with Reconnect offered (and what it shows)."""
+        status = self.status()
+        return (
+            status["status_label"] == "Needs Reconnection" and "reconnect" in status.get("actions", []),
+            f"{status['status_label']}, actions {status.get('actions')}",
+        )
+
+    def open_notifications(self) -> list[dict[str, Any]]:
+        return [n for n in self.api.get("/notifications").json() if not n["resolved_at"]]
+
+    def blocked_and_told(self, invoice_id: str) -> tuple[bool, str]:
+        """The invoice's badge reads Blocked and the admin has one notification."""
+        badge = self.api.get(f"/invoices/{invoice_id}/sync-status").json()
+        bell = self.open_notifications()
+        return (
+            badge["badge"] == "Blocked" and len(bell) == 1,
+            f"{badge['badge']}; " + (bell[0]["title"] if bell else "no notification"),
+        )
+
+    def resolved(self) -> tuple[bool, str]:
+        """No notification left open."""
+        open_ones = self.open_notifications()
+        return open_ones == [], "; ".join(n["title"] for n in open_ones) or "none open"
+
+
+@dataclass
+class XeroDemo(BusinessDemo):
+    """The Xero chapter's business and its organisations in the sandbox (``control``: XeroControl)."""
+
+    provider: str = "xero"
 
     def books(self, name: str) -> list[dict[str, Any]]:
         """Objects of the chosen organisation's ledger (``invoices``, ``payments``...)."""
-        return list(self.control.ledger(self.tenant)[name])
+        return list(self.control.ledger(self.account)[name])
 
     def invoice(self) -> dict[str, Any]:
         found = [i for i in self.books("invoices") if i["InvoiceNumber"] == XERO_INVOICE["number"]]
@@ -689,10 +728,8 @@ class XeroDemo:
 def xero(s: Scenario) -> None:
     from local.sandboxes.xero.testing import XeroControl
 
-    token = s.stack.mint_token(company_id=XERO_COMPANY, role="admin")
-    api = httpx.Client(base_url=s.stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     with XeroControl(s.stack.sandboxes["xero"].url) as control:
-        x = XeroDemo(s, api, control)
+        x = XeroDemo(s, company_api(s.stack, XERO_COMPANY), control)
         _xero_connect(x)
         _xero_wizard(x)
         _xero_send(x)
@@ -722,8 +759,8 @@ def _xero_connect(x: XeroDemo) -> None:
         and offered == sorted(organisations),
         ", ".join(offered) or short(done.text),
     )
-    x.tenant = organisations["Demo Company (US)"]
-    chosen = x.api.post("/integrations/xero/organisation", json={"organisation_id": x.tenant})
+    x.account = organisations["Demo Company (US)"]
+    chosen = x.api.post("/integrations/xero/organisation", json={"organisation_id": x.account})
     s.check(
         "the admin picks Demo Company (US): Connected to that organisation",
         x.connected_to_chosen(chosen),
@@ -738,8 +775,8 @@ def _xero_wizard(x: XeroDemo) -> None:
     s = x.s
     # The organisation's user typed these into Xero, through an app of their own.
     x.control.register_client("demo-xero-typist", "typist-secret", ["https://typist.example/cb"])
-    typed = x.control.connect("demo-xero-typist", "typist-secret", "https://typist.example/cb", [x.tenant])
-    typist = XeroClient(x.control.base_url, typed.access_token, x.tenant)
+    typed = x.control.connect("demo-xero-typist", "typist-secret", "https://typist.example/cb", [x.account])
+    typist = XeroClient(x.control.base_url, typed.access_token, x.account)
     try:
         typist.request("PUT", "/Contacts", json={"Contacts": XERO_CONTACTS}).raise_for_status()
         heater = {
@@ -816,7 +853,7 @@ def _xero_send(x: XeroDemo) -> None:
         and Decimal(str(invoice.get("Total"))) == Decimal("300.00"),
         f"{invoice.get('Status')} total {money(invoice.get('Total', -1))}",
     )
-    others = [o["tenant_id"] for o in x.control.organisations() if o["tenant_id"] != x.tenant]
+    others = [o["tenant_id"] for o in x.control.organisations() if o["tenant_id"] != x.account]
     s.check("the other organisation got nothing", all(x.control.ledger(t)["invoices"] == [] for t in others))
 
 
@@ -830,19 +867,8 @@ def _xero_revoke_and_reconnect(x: XeroDemo) -> None:
     edited = {**XERO_INVOICE, "lines": [{**XERO_INVOICE["lines"][0], "quantity": "3"}]}
     x.api.put("/invoices/x-inv-1001", json=edited).raise_for_status()
     s.drain()
-    status = x.status()
-    s.check(
-        "Xero shows Needs Reconnection, Reconnect offered",
-        status["status_label"] == "Needs Reconnection" and "reconnect" in status.get("actions", []),
-        f"{status['status_label']}, actions {status.get('actions')}",
-    )
-    badge = x.api.get("/invoices/x-inv-1001/sync-status").json()
-    bell = [n for n in x.api.get("/notifications").json() if not n["resolved_at"]]
-    s.check(
-        "the Xero invoice shows Blocked; one notification",
-        badge["badge"] == "Blocked" and len(bell) == 1,
-        f"{badge['badge']}; " + (bell[0]["title"] if bell else "no notification"),
-    )
+    s.check("Xero shows Needs Reconnection, Reconnect offered", *x.needs_reconnection())
+    s.check("the Xero invoice shows Blocked; one notification", *x.blocked_and_told("x-inv-1001"))
     # Both organisations ticked again: the one chosen before is kept, no choice asked again.
     back = app_return.confirm(x.api, "xero", x.consent(x.api.post("/integrations/xero/reconnect"), None))
     s.check(
@@ -858,12 +884,7 @@ def _xero_revoke_and_reconnect(x: XeroDemo) -> None:
         Decimal(str(total)) == Decimal("450.00"),
         f"Total {money(total)}",
     )
-    open_ones = [n for n in x.api.get("/notifications").json() if not n["resolved_at"]]
-    s.check(
-        "Xero's notification is resolved",
-        open_ones == [],
-        "; ".join(n["title"] for n in open_ones) or "none open",
-    )
+    s.check("Xero's notification is resolved", *x.resolved())
 
 
 def _xero_paid(x: XeroDemo) -> None:
@@ -901,6 +922,250 @@ def _xero_paid(x: XeroDemo) -> None:
         invoice.get("Status") == "PAID" and Decimal(str(invoice.get("AmountDue"))) == 0,
         f"{invoice.get('Status')}, amount due {money(invoice.get('AmountDue', -1))}",
     )
+
+
+FRESHBOOKS_COMPANY = "demo-freshbooks-company"
+FRESHBOOKS_INVOICE: dict[str, Any] = {
+    "customer_id": "fb-cust-1",
+    "number": "FB-1001",
+    "status": "DRAFT",
+    "issue_date": "2026-11-20",
+    "due_date": "2026-12-20",
+    "memo": "Thanks for your business",
+    "lines": [
+        {"item_id": "fb-svc-drain", "quantity": "2", "unit_price": "150.00"},
+        {"item_id": "fb-part-813", "quantity": "1", "unit_price": "80.00", "taxable": False},
+    ],
+    "discount": {"kind": "percent", "value": "10"},
+    "tax_rate_percent": "5",
+}
+
+
+@dataclass
+class FreshBooksDemo(BusinessDemo):
+    """The FreshBooks chapter's business and its businesses in the sandbox (``control``:
+    FreshBooksControl)."""
+
+    provider: str = "freshbooks"
+
+    def consent(self, started: httpx.Response) -> httpx.Response:
+        """The FreshBooks user logs in on the authorize page and allows; the browser follows the
+        redirect to booksync's callback."""
+        return httpx.get(self.control.consent_at(started.json()["authorization_url"]), timeout=30)
+
+    def settle(self) -> None:
+        """Drain the stack, then let FreshBooks post the callbacks those syncs set off (booksync's
+        own writes announced back to it) and drain what they queued."""
+        for _ in range(2):
+            self.s.drain()
+            self.control.call("POST", "/callbacks/wait", {"seconds": 20})
+        self.s.drain()
+
+    def books(self, name: str, *, deleted: bool = False) -> list[dict[str, Any]]:
+        """Records of the chosen business's books (``clients``, ``invoices``...), active ones
+        unless ``deleted`` (vis_state 1 only)."""
+        wanted = 1 if deleted else 0
+        return [r for r in self.control.ledger(self.account)[name] if r.get("vis_state", 0) == wanted]
+
+    def invoice(self, number: str = "FB-1001") -> dict[str, Any]:
+        found = [i for i in self.books("invoices") if i["invoice_number"] == number]
+        return found[0] if len(found) == 1 else {}
+
+
+def _amount(record: dict[str, Any], name: str) -> Decimal:
+    """A FreshBooks money field ({"amount": "12.00", "code": "USD"}) as a Decimal; -1 if absent."""
+    return Decimal(str((record.get(name) or {}).get("amount", "-1")))
+
+
+@chapter
+def freshbooks(s: Scenario) -> None:
+    from local.sandboxes.freshbooks.testing import FreshBooksControl
+
+    with FreshBooksControl(s.stack.sandboxes["freshbooks"].url) as control:
+        f = FreshBooksDemo(s, company_api(s.stack, FRESHBOOKS_COMPANY), control)
+        _freshbooks_connect(f)
+        _freshbooks_send(f)
+        _freshbooks_paid(f)
+        _freshbooks_deleted_there(f)
+        _freshbooks_revoke_and_reconnect(f)
+
+
+def _freshbooks_connect(f: FreshBooksDemo) -> None:
+    step("FreshBooks: a business on FreshBooks connects; its user has two businesses and picks one")
+    s = f.s
+    f.control.add_business("Harbor Rentals")
+    businesses = {b["name"]: b["account_id"] for b in f.control.businesses()}
+    started = f.api.post("/integrations/freshbooks/connect")
+    s.check(
+        "connect returns FreshBooks' authorize URL",
+        started.status_code == 200 and "/oauth/authorize" in started.json().get("authorization_url", ""),
+        short(started.text),
+    )
+    done = app_return.confirm(f.api, "freshbooks", f.consent(started))
+    status = f.status()
+    offered = sorted(o.get("name") or "" for o in status.get("organisations", []))
+    s.check(
+        "a user with two FreshBooks businesses is asked to choose: Choose Organisation",
+        done.status_code == 200
+        and status["status_label"] == "Choose Organisation"
+        and offered == sorted(businesses),
+        ", ".join(offered) or short(done.text),
+    )
+    f.account = businesses["Harbor Rentals"]
+    chosen = f.api.post("/integrations/freshbooks/organisation", json={"organisation_id": f.account})
+    s.check(
+        "the admin picks Harbor Rentals: Connected to that business",
+        f.connected_to_chosen(chosen),
+        f"account {f.status().get('account_id')}" if chosen.status_code == 200 else short(chosen.text),
+    )
+    f.settle()
+    callbacks = [c for c in f.control.call("GET", "/callbacks")["callbacks"] if c["account_id"] == f.account]
+    s.check(
+        "booksync registered its FreshBooks callbacks and completed the verification",
+        bool(callbacks) and all(c["verified"] for c in callbacks),
+        ", ".join(f"{c['event']} {'verified' if c['verified'] else 'unverified'}" for c in callbacks)
+        or "none",
+    )
+
+
+def _freshbooks_send(f: FreshBooksDemo) -> None:
+    step("FreshBooks: customer, items, a DRAFT invoice (nothing syncs), then SENT; then an edit")
+    s = f.s
+    drain_item = {"name": "Drain cleaning", "unit_price": "150.00", "description": "Main line"}
+    part = {"name": "TKO-813PB-1500B", "type": "non_inventory", "unit_price": "80.00", "taxable": False}
+    stored = [
+        f.api.put("/customers/fb-cust-1", json=GRACE).status_code,
+        f.api.put("/items/fb-svc-drain", json=drain_item).status_code,
+        f.api.put("/items/fb-part-813", json=part).status_code,
+        f.api.put("/invoices/fb-inv-1001", json=FRESHBOOKS_INVOICE).status_code,
+    ]
+    f.settle()
+    s.check(
+        "the FreshBooks business's DRAFT invoice stays out of FreshBooks",
+        stored == [201, 201, 201, 201] and f.books("invoices") == [],
+        f"stored {stored}, {len(f.books('invoices'))} invoice(s) in FreshBooks",
+    )
+    sent = f.api.put("/invoices/fb-inv-1001", json={**FRESHBOOKS_INVOICE, "status": "SENT"})
+    s.check(
+        "the FreshBooks invoice marked SENT is queued",
+        sent.status_code == 200 and sent.json()["sync_run_id"] is not None,
+        short(sent.text) if sent.status_code != 200 else "",
+    )
+    f.settle()
+    clients = [f"{c.get('organization')} <{c.get('email')}>" for c in f.books("clients")]
+    items = sorted(i["name"] for i in f.books("items"))
+    s.check(
+        "FreshBooks has the client and both items",
+        len(clients) == 1 and items == ["Drain cleaning", "TKO-813PB-1500B"],
+        f"client {', '.join(clients)}; items {', '.join(items)}",
+    )
+    invoice = f.invoice()
+    s.check(
+        "one invoice in FreshBooks, sent (never left a draft), total 355.50 (10% off, 5% tax)",
+        invoice.get("v3_status") == "sent" and _amount(invoice, "amount") == Decimal("355.50"),
+        f"{invoice.get('v3_status')} amount {money(_amount(invoice, 'amount'))}",
+    )
+    others = [b["account_id"] for b in f.control.businesses() if b["account_id"] != f.account]
+    s.check(
+        "the other FreshBooks business got nothing",
+        all(f.control.ledger(a)["invoices"] == [] for a in others),
+    )
+    badge = f.api.get("/invoices/fb-inv-1001/sync-status").json()
+    s.check(
+        "the FreshBooks invoice's badge shows Synced",
+        badge["badge"] == "Synced",
+        f"remote id {badge['remote_id']}",
+    )
+    edited = {**FRESHBOOKS_INVOICE, "status": "SENT", "memo": "Second visit included"}
+    f.api.put("/invoices/fb-inv-1001", json=edited).raise_for_status()
+    f.settle()
+    invoice = f.invoice()
+    s.check(
+        "the edit reached the same FreshBooks invoice (its notes), no second invoice",
+        invoice.get("notes") == "Second visit included" and len(f.books("invoices")) == 1,
+        f"notes {invoice.get('notes')!r}, {len(f.books('invoices'))} invoice(s)",
+    )
+
+
+def _freshbooks_paid(f: FreshBooksDemo) -> None:
+    step("FreshBooks: two payments; the invoice reads partial, then paid, by FreshBooks' own status")
+    s = f.s
+    first = {"invoice_id": "fb-inv-1001", "amount": "200.00", "date": "2026-11-21", "method": "check"}
+    f.api.put("/payments/fb-pay-1", json=first).raise_for_status()
+    f.settle()
+    invoice = f.invoice()
+    s.check(
+        "after 200.00 the FreshBooks invoice reads partial, 155.50 outstanding",
+        invoice.get("payment_status") == "partial" and _amount(invoice, "outstanding") == Decimal("155.50"),
+        f"{invoice.get('payment_status')}, outstanding {money(_amount(invoice, 'outstanding'))}",
+    )
+    rest = {"invoice_id": "fb-inv-1001", "amount": "155.50", "date": "2026-11-22", "method": "cash"}
+    f.api.put("/payments/fb-pay-2", json=rest).raise_for_status()
+    f.settle()
+    payments = [_amount(p, "amount") for p in f.books("payments")]
+    invoice = f.invoice()
+    s.check(
+        "two FreshBooks payments, each once; the invoice reads paid",
+        sorted(payments) == [Decimal("155.50"), Decimal("200.00")]
+        and invoice.get("v3_status") == "paid"
+        and _amount(invoice, "outstanding") == 0,
+        f"payments {', '.join(map(money, payments))}; {invoice.get('v3_status')}",
+    )
+
+
+def _freshbooks_deleted_there(f: FreshBooksDemo) -> None:
+    step("FreshBooks: an invoice deleted in FreshBooks is recreated on the next sync")
+    s = f.s
+    lines = [{"item_id": "fb-svc-drain", "quantity": "1", "unit_price": "150.00"}]
+    second = {"customer_id": "fb-cust-1", "number": "FB-1002", "status": "SENT", "issue_date": "2026-11-21"}
+    f.api.put("/invoices/fb-inv-1002", json={**second, "lines": lines}).raise_for_status()
+    f.settle()
+    first_id = f.invoice("FB-1002").get("id")
+    f.control.user_delete(f.account, "invoices", int(first_id or 0))
+    f.settle()  # FreshBooks' callback says invoice.delete; booksync reads it gone
+    badge = f.api.get("/invoices/fb-inv-1002/sync-status").json()
+    s.check(
+        "the delete made in FreshBooks reached booksync by its callback",
+        first_id is not None and f.invoice("FB-1002") == {} and badge.get("pending") is True,
+        f"badge {badge.get('badge')}, pending {badge.get('pending')}",
+    )
+    resync = f.api.post("/invoices/fb-inv-1002/sync")  # the sweep would, once its grace is over
+    f.settle()
+    again = f.invoice("FB-1002")
+    s.check(
+        "the next sync (Resync) recreated it in FreshBooks, sent: a new invoice",
+        resync.status_code == 202 and again.get("v3_status") == "sent" and again.get("id") != first_id,
+        f"id {first_id} deleted, now {again.get('id')} {again.get('v3_status')}",
+    )
+
+
+def _freshbooks_revoke_and_reconnect(f: FreshBooksDemo) -> None:
+    step("FreshBooks: the user disconnects booksync in FreshBooks; the edit is parked; reconnect resumes it")
+    print("  (the sync failures of this step are expected: the grant is revoked on purpose)", flush=True)
+    s = f.s
+    f.control.disconnect(f.account)
+    f.control.expire_tokens()
+    edited = {**FRESHBOOKS_INVOICE, "status": "SENT", "memo": "Edited while disconnected"}
+    f.api.put("/invoices/fb-inv-1001", json=edited).raise_for_status()
+    f.settle()
+    s.check("FreshBooks shows Needs Reconnection, Reconnect offered", *f.needs_reconnection())
+    s.check("the FreshBooks invoice shows Blocked; one notification", *f.blocked_and_told("fb-inv-1001"))
+    back = app_return.confirm(
+        f.api, "freshbooks", f.consent(f.api.post("/integrations/freshbooks/reconnect"))
+    )
+    s.check(
+        "FreshBooks reconnected: the business chosen before is kept",
+        f.connected_to_chosen(back),
+        short(back.text),
+    )
+    s.stack.fire_schedule("SchedulerFunction", "Sweep")
+    f.settle()
+    s.check(
+        "the parked edit reached FreshBooks by itself",
+        f.invoice().get("notes") == "Edited while disconnected",
+        f"notes {f.invoice().get('notes')!r}",
+    )
+    s.check("FreshBooks' notification is resolved", *f.resolved())
 
 
 @chapter
