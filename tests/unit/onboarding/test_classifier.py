@@ -39,12 +39,42 @@ def one(**fields: object) -> tuple[CustomerType, str]:
         ({"display_name": "Adam & Maria Taylor", "email": "ataylor@yahoo.com"}, CustomerType.HOMEOWNER, "couple"),
         ({"display_name": "The Nakamura Family"}, CustomerType.HOMEOWNER, "family"),
         ({"display_name": "Mr. & Mrs. Lindqvist", "billing_address": HOME}, CustomerType.HOMEOWNER, "title"),
+        # Issue 19, unseen books: a trust or an estate holds a home; a surname that is a trade word.
+        ({"display_name": "The Okafor Family Trust", "email": "okafors@gmail.com"}, CustomerType.HOMEOWNER, "trust"),
+        ({"display_name": "Whitcombe Revocable Living Trust"}, CustomerType.HOMEOWNER, "trust"),
+        ({"display_name": "Estate of Ruth Law"}, CustomerType.HOMEOWNER, "estate"),
+        ({"display_name": "Camila Builder", "given_name": "Camila", "family_name": "Builder", "billing_address": HOME},
+         CustomerType.HOMEOWNER, "personal name"),
+        ({"display_name": "Lodge, Linda", "email": "llodge@kroger.com"}, CustomerType.HOMEOWNER, "personal name"),
+        ({"display_name": "Perry & Esther Frame", "billing_address": HOME}, CustomerType.HOMEOWNER, "couple"),
+        # A practice on its owner's name, a shop on a personal mailbox, a clinic named "family".
+        ({"display_name": "Dana Whitfield, CPA", "email": "dwhitfield@gmail.com"}, CustomerType.BUSINESS, "credential"),
+        ({"display_name": "Joel Ferris", "given_name": "Joel", "family_name": "Ferris", "email": "joel@ferrislaw.com",
+          "billing_address": HOME}, CustomerType.BUSINESS, "own name"),
+        ({"display_name": "Imelda's Tamales", "email": "imelda88@yahoo.com", "billing_address": HOME},
+         CustomerType.BUSINESS, "possessive"),
+        ({"display_name": "Sunnyside Laundromat", "email": "sunnyside4@gmail.com", "billing_address": HOME},
+         CustomerType.BUSINESS, "laundromat"),
+        ({"display_name": "Canyon Family Medicine", "email": "canyonfm@yahoo.com", "billing_address": HOME},
+         CustomerType.BUSINESS, "medicine"),
+        # A national builder's regional division, its initials no title.
+        ({"display_name": "D.R. Horton - Austin Division", "email": "ap@drhorton.com", "billing_address": OFFICE},
+         CustomerType.BUILDER, "division"),
+        ({"display_name": "Garnet Communities", "email": "ap@garnetliving.com"}, CustomerType.BUILDER, "communities"),
     ],
 )  # fmt: skip
 def test_rules_type_with_a_reason(fields: dict[str, object], expected: CustomerType, because: str) -> None:
     kind, reason = one(**fields)
     assert kind == expected
     assert because.lower() in reason.lower()
+
+
+def test_a_homeowner_on_an_employers_domain_stays_a_homeowner() -> None:
+    kind, _ = one(display_name="Joel Ferris", given_name="Joel", family_name="Ferris",
+                  email="joel.ferris@boeing.com", billing_address=HOME)  # fmt: skip
+    assert kind == CustomerType.HOMEOWNER
+    assert one(display_name="Dr. Joel Ferris", billing_address=HOME)[0] == CustomerType.HOMEOWNER
+    assert "title" not in one(display_name="D.R. Horton Greenville")[1]  # initials, not "Dr."
 
 
 def test_the_address_and_domain_tip_an_ambiguous_name() -> None:

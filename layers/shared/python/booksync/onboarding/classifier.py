@@ -3,8 +3,12 @@
 ``RulesClassifier`` (the default) weighs what the record shows: the name (legal suffixes,
 construction trade words, organisation words, a personal name's shape, honorifics, households),
 the provider's own person/company fields, the e-mail domain (personal mailbox providers versus a
-company's domain, trade words inside it) and the billing address (suite, floor, unit). Construction
-companies are Builders. ``LlmClassifier`` asks an OpenAI-compatible chat-completions endpoint and
+company's domain, trade words inside it, the person's own name as the domain) and the billing
+address (suite, floor, unit). Construction companies are Builders. A surname that is a trade or
+business word (Linda Lodge, Camila Builder: the provider's given and family name, or "Lodge,
+Linda") is a name, not a sign; a family trust or an estate holds a home; a credential after a name
+("Jane Roe, CPA") or the person's name as the company's domain makes a practice; a possessive
+("Rosa's Kitchen") names a shop. ``LlmClassifier`` asks an OpenAI-compatible chat-completions endpoint and
 falls back to the rules on any failure. Both take a page at a time so a model answers once per page.
 """
 
@@ -19,6 +23,7 @@ from booksync.documents import CustomerType
 from booksync.onboarding.words import (
     BUSINESS_WORDS,
     COMMERCIAL_UNITS,
+    CREDENTIALS,
     FIRST_NAMES,
     HOUSEHOLD_WORDS,
     LEGAL_SUFFIXES,
@@ -27,6 +32,7 @@ from booksync.onboarding.words import (
     TRADE_PHRASES,
     TRADE_STEMS,
     TRADE_WORDS,
+    TRUST_WORDS,
 )
 from booksync.providers.port import RemoteCustomer
 
@@ -55,7 +61,7 @@ _PO_BOX = re.compile(r"\bp\.?\s*o\.?\s*box\b", re.IGNORECASE)
 
 
 def _couple(name_words: list[str]) -> bool:
-    """'John & Mary Smith', 'Mr and Mrs Lee': a household, not a firm."""
+    """'John & Mary Smith', 'Mr and Mrs Lee', 'Perry & Esther Frame': a household, not a firm."""
     for joiner in ("&", "and"):
         if joiner in name_words:
             at = name_words.index(joiner)
@@ -63,7 +69,46 @@ def _couple(name_words: list[str]) -> bool:
             known = FIRST_NAMES | PERSON_MARKERS
             if before and after and before[0] in known and after[0] in known:
                 return True
+            # Given & Given Surname, no word of a firm's: a couple whose names the list lacks.
+            plain = not any(
+                w in BUSINESS_WORDS or w in TRADE_WORDS or w in LEGAL_SUFFIXES for w in name_words
+            )
+            if (
+                at == 1
+                and len(name_words) == 4
+                and plain
+                and all(w.isalpha() for w in name_words if w != "&")
+            ):
+                return True
     return False
+
+
+def _surnames(customer: RemoteCustomer, name_words: list[str]) -> set[str]:
+    """The name's words that are a person's surname, so not a trade or business sign: the
+    provider's family name when the display name is the given and family name and no company is
+    recorded (Camila Builder), or the first part of 'Lodge, Linda' before a known given name."""
+    given, family = words(customer.given_name), words(customer.family_name)
+    if given and family and not customer.company_name and sorted(name_words) == sorted(given + family):
+        return set(family)
+    head, _, tail = customer.display_name.partition(",")
+    after = words(tail)
+    firm = BUSINESS_WORDS | TRADE_WORDS | LEGAL_SUFFIXES | CREDENTIALS
+    if len(words(head)) == 1 and len(after) == 1 and after[0].isalpha() and after[0] not in firm:
+        return set(words(head))
+    return set()
+
+
+def _held_home(name_words: list[str]) -> str | None:
+    """'Smith Family Trust', 'Lee Revocable Living Trust', 'Estate of John Smith': a home's owner."""
+    if name_words[:2] == ["estate", "of"] and len(name_words) >= 3:
+        return "an estate holds the home"
+    if {"trust", "trustee", "trustees"} & set(name_words) and TRUST_WORDS & set(name_words):
+        return "a family or living trust holds the home"
+    return None
+
+
+_INITIALS = re.compile(r"\b[a-z]\.\s?[a-z]\.", re.IGNORECASE)  # "D.R. Horton": initials, not "Dr."
+_DIVISION = re.compile(r"\b(division|region)\b", re.IGNORECASE)
 
 
 def words(text: str | None) -> list[str]:
@@ -100,10 +145,16 @@ class RulesClassifier:
     def one(self, customer: RemoteCustomer) -> Classification:
         tally = _Tally()
         name_words = words(customer.display_name)
+        surnames = _surnames(customer, name_words)
+        signs = [w for w in name_words if w not in surnames]  # a surname is no trade or business sign
         company_words = words(customer.company_name)
-        self._trade(tally, customer, name_words + company_words)
-        self._organisation(tally, name_words, company_words)
-        self._person(tally, customer, name_words)
+        held = _held_home(name_words)
+        if held:
+            tally.add(CustomerType.HOMEOWNER, 6.0, held)
+        self._trade(tally, customer, signs + company_words)
+        self._organisation(tally, signs, company_words)
+        self._person(tally, customer, name_words, signs)
+        self._practice(tally, customer, name_words)
         self._email(tally, customer.email)
         self._address(tally, customer)
         return tally.result()
@@ -117,6 +168,11 @@ class RulesClassifier:
             tally.add(CustomerType.BUILDER, 5.0, f"construction trade word '{trade or phrase}' in the name")
         elif re.search(r"\bgc\b", text):
             tally.add(CustomerType.BUILDER, 4.0, "'GC' (general contractor) in the name")
+        elif _DIVISION.search(customer.display_name):
+            # A contractor's customer with regional divisions is, far most often, a home builder.
+            tally.add(
+                CustomerType.BUILDER, 5.0, "a company's regional division (as national home builders buy)"
+            )
 
     @staticmethod
     def _organisation(tally: _Tally, name_words: list[str], company_words: list[str]) -> None:
@@ -135,15 +191,16 @@ class RulesClassifier:
             tally.add(CustomerType.BUSINESS, 1.5, "'&' joins names as in a firm's name")
 
     @staticmethod
-    def _person(tally: _Tally, customer: RemoteCustomer, name_words: list[str]) -> None:
+    def _person(tally: _Tally, customer: RemoteCustomer, name_words: list[str], signs: list[str]) -> None:
         household = next((w for w in name_words if w in HOUSEHOLD_WORDS), None)
-        if household and not any(w in TRADE_WORDS or w in BUSINESS_WORDS for w in name_words):
+        if household and not any(w in TRADE_WORDS or w in BUSINESS_WORDS for w in signs):
             tally.add(CustomerType.HOMEOWNER, 3.0, f"household word '{household}' in the name")
-        if any(w in PERSON_MARKERS for w in name_words):
+        markers = PERSON_MARKERS - {"dr"} if _INITIALS.search(customer.display_name) else PERSON_MARKERS
+        if any(w in markers for w in name_words):
             tally.add(CustomerType.HOMEOWNER, 2.0, "a personal title (Mr, Mrs, Dr...) in the name")
         plain = [w for w in name_words if w not in PERSON_MARKERS and w not in ("and", "&")]
         first = next((w for w in plain if w in FIRST_NAMES), None)
-        org = any(w in BUSINESS_WORDS or w in LEGAL_SUFFIXES or w in TRADE_WORDS for w in name_words)
+        org = any(w in BUSINESS_WORDS or w in LEGAL_SUFFIXES or w in TRADE_WORDS for w in signs)
         shaped = 2 <= len(plain) <= 4 and all(w.isalpha() or "'" in w for w in plain) and not org
         if first and shaped:
             tally.add(CustomerType.HOMEOWNER, 3.0, f"a personal name ('{first.title()}' is a given name)")
@@ -157,6 +214,38 @@ class RulesClassifier:
             tally.add(CustomerType.HOMEOWNER, 1.0, "two given names joined ('and', '&'): a couple")
         if customer.given_name and customer.family_name and not customer.company_name and not org:
             tally.add(CustomerType.HOMEOWNER, 0.5, "given and family name recorded, no company")
+
+    @staticmethod
+    def _practice(tally: _Tally, customer: RemoteCustomer, name_words: list[str]) -> None:
+        """A professional's practice or a shop named after its owner, though the name is a person's."""
+        _, _, after = customer.display_name.partition(",")
+        credential = next((w for w in words(after) if w in CREDENTIALS), None)
+        if credential:
+            tally.add(
+                CustomerType.BUSINESS,
+                3.0,
+                f"a professional's credential ('{credential.upper()}') after the name",
+            )
+        possessive = next((w for w in name_words if w.endswith("'s")), None)
+        if possessive and len(name_words) >= 2 and not any(w in HOUSEHOLD_WORDS for w in name_words):
+            tally.add(CustomerType.BUSINESS, 3.0, f"a possessive name ('{possessive}'), as a shop's")
+        email = (customer.email or "").lower()
+        domain = email.rsplit("@", 1)[1] if "@" in email else ""
+        person = 2 <= len(name_words) <= 3 and name_words[0] in FIRST_NAMES
+        family = "".join(words(customer.family_name)) or ("".join(name_words[-1:]) if person else "")
+        given = "".join(words(customer.given_name)) or "".join(name_words[:1])
+        if (
+            not domain
+            or domain in PERSONAL_EMAIL_DOMAINS
+            or domain.endswith((".gov", ".edu"))
+            or len(family) < 3
+        ):
+            return
+        label = domain.split(".")[0]
+        if label.startswith(family) or (given and label.startswith(given + family)):
+            tally.add(
+                CustomerType.BUSINESS, 3.5, f"the person's own name is the company's e-mail domain ({domain})"
+            )
 
     @staticmethod
     def _email(tally: _Tally, email: str | None) -> None:

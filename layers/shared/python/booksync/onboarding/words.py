@@ -15,7 +15,7 @@ LEGAL_SUFFIXES = frozenset(
 TRADE_WORDS = frozenset(
     {
         "construction", "constructions", "constructors", "builders", "builder", "building",
-        "buildings", "homes", "homebuilders", "contracting", "contractors", "contractor",
+        "buildings", "homes", "homebuilders", "communities", "contracting", "contractors", "contractor",
         "remodeling", "remodelling", "remodelers", "renovations", "renovation", "roofing",
         "development", "developments", "developers", "framing", "concrete", "excavating",
         "excavation", "masonry", "carpentry", "drywall", "builds", "restoration", "paving",
@@ -46,8 +46,29 @@ BUSINESS_WORDS = frozenset(
         "manufacturing", "warehouse", "plaza", "mall", "towers", "village", "senior", "living",
         "community", "dealership", "veterinary", "animal", "hospitality", "partnership",
         "dentistry", "orthodontics", "pediatrics", "repair", "bistro", "wash", "kitchen", "diner",
+        # Kinds of small business after the Census Bureau's NAICS titles (shops, personal care,
+        # food, health, professional services), and a company's parts (division, region).
+        "laundromat", "laundry", "cleaners", "grooming", "kennel", "kennels", "boarding", "barbershop",
+        "barber", "nails", "boutique", "florist", "florals", "flowers", "photography", "catering",
+        "tutoring", "tailoring", "alterations", "preschool", "montessori", "childcare", "tattoo",
+        "yoga", "pilates", "dance", "pizzeria", "pizza", "taqueria", "bakeshop", "creamery", "deli",
+        "tavern", "coffee", "thrift", "pawn", "printing", "print", "signs", "locksmith", "pest",
+        "pools", "bookkeeping", "tax", "payroll", "chiropractic", "optometry", "optical", "vision",
+        "eye", "therapy", "counseling", "medicine", "practice", "physicians", "health", "wellness",
+        "care", "orthopedics", "podiatry", "pediatric", "massage", "hair", "ankle", "jewelers", "jewelry",
+        "gallery", "upholstery", "towing", "tires", "collision", "transmission",
+        "movers", "moving", "hauling", "courier", "rentals", "rental", "travel", "tours", "events",
+        "outfitters", "nursery", "greenhouse", "garden", "hardware", "bikes", "cycles", "music",
+        "books", "designs", "realtors", "staffing", "freight", "trucking",
+        "headquarters",
     }
 )  # fmt: skip
+# Credentials written after a professional's name ("Jane Roe, CPA"): the customer is the practice.
+CREDENTIALS = frozenset(
+    {"cpa", "dds", "dmd", "md", "esq", "dvm", "pe", "od", "lcsw", "lmft", "cfp", "ea", "aia"}
+)
+# A trust or estate that holds a family's home ("Smith Family Trust", "Estate of John Smith").
+TRUST_WORDS = frozenset({"family", "living", "revocable", "irrevocable", "dtd", "trustee", "trustees"})
 
 PERSONAL_EMAIL_DOMAINS = frozenset(
     {
