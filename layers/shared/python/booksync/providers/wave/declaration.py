@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
 from booksync.providers.profile import ProviderProfile
 from booksync.providers.wave import LABEL, PROVIDER
-from booksync.providers.wave.mapping import INCOME_ACCOUNT_NAMES
+from booksync.providers.wave.mapping import INCOME_ACCOUNT_NAMES, unsayable
 from booksync.providers.wave.oauth import REQUIREMENTS
 from booksync.settings import WaveSettings
 
@@ -94,6 +94,8 @@ DECLARATION = ProviderDeclaration[WaveSettings](
     builders=Builders(oauth=_oauth, adapter=_adapter, directory=_directory),
     # The business is chosen after the consent (the user's businesses), not named on the redirect.
     account_on_redirect=None,
+    # An invoice in a currency other than USD or CAD is refused at the door (a 422 naming it).
+    unsayable=unsayable,
     income_account_names=INCOME_ACCOUNT_NAMES,
     # A payment goes into an account the business names (cash and bank): no default in Wave, so
     # payments wait until an admin chooses it.

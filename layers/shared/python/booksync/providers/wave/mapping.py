@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from booksync.documents import Customer, Invoice, Item, Payment, PaymentMethod
+from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, PaymentMethod
+from booksync.providers.declaration import Unsayable
 from booksync.providers.port import (
     Account,
     AccountKind,
@@ -66,6 +67,9 @@ MARKER_MAX = 100
 # what it creates: one stopped between the steps is finished by the next attempt).
 DRAFT = "DRAFT"
 SAVED = "SAVED"
+# Wave lets apps connect only businesses that keep their books in US or Canadian dollars, and
+# booksync books an invoice in its business's currency only (providers.md 4).
+CURRENCIES = ("USD", "CAD")
 # The income account Wave's charts start with.
 INCOME_ACCOUNT_NAMES = ("Sales",)
 
@@ -388,3 +392,21 @@ def sales_tax_of(rows: Sequence[Mapping[str, Any]], percent: Decimal) -> str | N
         if found is not None and found.normalize() == rate and row.get("isArchived") is not True:
             return str(row["id"])
     return None
+
+
+def unsayable(kind: DocumentKind, document: object) -> list[Unsayable]:
+    """What of a document Wave cannot hold as given (its declaration's ``unsayable``: refused at
+    the door for a company whose books are in Wave): an invoice in a currency no Wave business
+    keeps its books in."""
+    if kind is not DocumentKind.INVOICE or not isinstance(document, Invoice):
+        return []
+    if document.currency in CURRENCIES:
+        return []
+    return [
+        Unsayable(
+            "currency",
+            f"must be USD or CAD (got {document.currency}): {LABEL} keeps a business's books in US or "
+            "Canadian dollars only, and booksync books an invoice in its business's currency",
+            f"Send the invoice in the currency of the {LABEL} business (USD or CAD).",
+        )
+    ]
