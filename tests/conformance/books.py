@@ -39,7 +39,7 @@ from booksync.providers.registry import catalog_writer, declaration
 from booksync.providers.xero.oauth import XeroOAuth
 from booksync.security.tokens import ConnectionTokenSource
 from booksync.security.vault import KmsTokenVault, PlainTokens, TokenContext
-from booksync.settings import FreshBooksSettings, QuickBooksSettings, XeroSettings
+from booksync.settings import FreshBooksSettings, QuickBooksSettings, WaveSettings, XeroSettings
 from booksync.store.connections import ConnectionRepository, TokenTimes
 from booksync.store.rate_limits import DynamoRateLimiter
 from booksync.sync.rate_limits import ConnectionGate, declared_limits
@@ -52,6 +52,11 @@ from local.sandboxes.kit.oauth import ClientApp as KitApp
 from local.sandboxes.quickbooks.config import ClientApp, SandboxConfig
 from local.sandboxes.quickbooks.control import SandboxControl
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from local.sandboxes.wave.config import ClientApp as WaveApp
+from local.sandboxes.wave.config import WaveConfig
+from local.sandboxes.wave.server import WaveSandbox
+from local.sandboxes.wave.testing import SCOPES as WAVE_SCOPES
+from local.sandboxes.wave.testing import WaveControl
 from local.sandboxes.xero.config import ClientApp as XeroApp
 from local.sandboxes.xero.config import XeroConfig
 from local.sandboxes.xero.server import XeroSandbox
@@ -675,6 +680,141 @@ class FreshBooksBooks(Books):
         self.control.clear_faults()
 
 
+# ------------------------------------------------------------------------------------------ Wave
+
+WAVE_CLIENT_ID, WAVE_CLIENT_SECRET = "conformance-wave-app", "conformance-wave-secret-0001"
+WAVE_REDIRECT = "https://booksync.test/oauth/wave/callback"
+WAVE_RECORDS = {"customer": "customers", "item": "products", "invoice": "invoices", "payment": "payments"}
+# How the sandbox's fault rules name what a kind is written as.
+WAVE_ENTITIES = {
+    "customer": "customer",
+    "item": "product",
+    "invoice": "invoice",
+    "payment": "invoice_payment",
+}
+
+
+def start_wave_sandbox() -> WaveSandbox:
+    """The Wave sandbox the suite runs against: a business of each test's own, connected alone."""
+    config = WaveConfig(
+        clients={WAVE_CLIENT_ID: WaveApp(secret=WAVE_CLIENT_SECRET, redirect_uris=[WAVE_REDIRECT])}
+    )
+    return WaveSandbox(config=config, businesses=()).start()
+
+
+class WaveBooks(Books):
+    """The Wave adapter against the Wave sandbox: a new business per test, connected alone. Wave
+    records no refunds (its API has no mutation for them): the books never hold one."""
+
+    provider = "wave"
+    DUPLICATE_NAMES = True  # Wave keeps no name unique
+
+    def __init__(self, sandbox: WaveSandbox, control: WaveControl, *args: Any) -> None:
+        self._sandbox = sandbox
+        self.control = control
+        self.business: str | None = None
+        super().__init__(*args)
+
+    @classmethod
+    def open(cls, request: pytest.FixtureRequest, *company: Any) -> Books:
+        sandbox: WaveSandbox = request.getfixturevalue("wave_sandbox")
+        control = WaveControl(sandbox.url)
+        request.addfinalizer(control.close)
+        return cls(sandbox, control, *company)
+
+    def settings(self) -> WaveSettings:
+        """Wave's settings as a deployment names them (WAVE_*), pointed at the sandbox."""
+        url = self._sandbox.url
+        return WaveSettings.model_validate(
+            {
+                "WAVE_CLIENT_ID": WAVE_CLIENT_ID,
+                "WAVE_CLIENT_SECRET": WAVE_CLIENT_SECRET,
+                "WAVE_AUTH_URL": f"{url}/oauth2/authorize/",
+                "WAVE_TOKEN_URL": f"{url}/oauth2/token/",
+                "WAVE_GRAPHQL_URL": f"{url}/graphql/public",
+                "WAVE_SCOPES": WAVE_SCOPES,
+            }
+        )
+
+    def _oauth(self) -> OAuthClient:
+        return self.declaration().builders.oauth(self.settings())
+
+    def _adapter(self) -> AccountingProvider:
+        """Built by Wave's declaration, as the sync worker builds it (the process-wide client)."""
+        build = self.declaration().builders.adapter
+        assert build is not None and self.business is not None, "connect first"
+        return build(self.settings(), self.business, self.tokens, self.gate())
+
+    def _consent(self) -> tuple[TokenSet, str]:
+        """The user picks this company's business (made on first consent, on a paid plan) and allows."""
+        if self.business is None:
+            self.business = self.control.add_business(f"{self.company} Inc", "USD", "pro")
+        oauth = self.oauth
+        authorize = oauth.authorization_url(state=uuid.uuid4().hex, redirect_uri=WAVE_REDIRECT)
+        code = parse_qs(urlsplit(self.control.consent_at(authorize, self.business)).query)["code"][0]
+        tokens = oauth.exchange_code(code=code, redirect_uri=WAVE_REDIRECT)
+        assert [o.id for o in oauth.list_organisations(tokens)] == [self.business]
+        return tokens, self.business
+
+    def _records(self, kind: str) -> list[dict[str, Any]]:
+        assert self.business is not None
+        if kind not in WAVE_RECORDS:  # refunds: Wave records none
+            return []
+        records: list[dict[str, Any]] = self.control.ledger(self.business)[WAVE_RECORDS[kind]]
+        return records
+
+    def count(self, kind: str) -> int:
+        return len(self._records(kind))
+
+    def item_price(self, remote_id: str) -> Decimal:
+        (stored,) = (p for p in self._records("item") if p["id"] == remote_id)
+        return Decimal(str(stored["unitPrice"]))
+
+    def payment_account(self, remote_id: str) -> str | None:
+        (stored,) = (p for p in self._records("payment") if p["id"] == remote_id)
+        return str(stored["paymentAccountId"])
+
+    def invoice(self, remote_id: str) -> SeenInvoice:
+        (stored,) = (i for i in self._records("invoice") if i["id"] == remote_id)
+        return SeenInvoice(
+            total=Decimal(str(stored["total"])),
+            balance=Decimal(str(stored["amountDue"])),
+            memo=stored.get("memo") or None,
+        )
+
+    def accept_duplicate_names(self) -> None:
+        """Wave keeps no name unique: its books always accept a second one."""
+
+    def _fault(self, action: str, **match: object) -> None:
+        self.control.add_fault(action, realm=self.business, **match)
+
+    def lose_answer(self, kind: str, operation: str = "create") -> None:
+        self._fault("commit_then_reset", entity=WAVE_ENTITIES[kind], operation=operation, times=1)
+
+    def throttle(self, kind: str, retry_after: int) -> None:
+        self._fault(
+            "http_429", entity=WAVE_ENTITIES[kind], operation="create", times=1, retry_after=retry_after
+        )
+
+    def slow(self, seconds: float) -> None:
+        self._sandbox.config.latency_s = seconds  # the sandbox's fixture resets it
+
+    def refused_over_limits(self) -> int:
+        # The sandbox throttles as Wave is seen to (a 429 past 2 calls in flight).
+        return sum(1 for r in self.control.requests(self.business) if r["status"] == 429)
+
+    def revoke(self) -> None:
+        """The user removes booksync's access to the business in Wave."""
+        assert self.business is not None
+        self.control.disconnect(self.business)
+
+    def refuse(self) -> None:
+        self._fault("http_401", path=r"^/graphql/")
+
+    def allow(self) -> None:
+        self.control.clear_faults()
+
+
 # ----------------------------------------------------------------------------------- in memory
 
 
@@ -869,6 +1009,7 @@ PROVIDERS: dict[str, type[Books]] = {
     "quickbooks": QuickBooksBooks,
     "xero": XeroBooks,
     "freshbooks": FreshBooksBooks,
+    "wave": WaveBooks,
     "memory": MemoryBooks,
     "memory-per-invoice": PerInvoiceMemoryBooks,
 }

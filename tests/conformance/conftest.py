@@ -33,6 +33,8 @@ from booksync.wiring import default_income_account
 
 from local.sandboxes.freshbooks.server import FreshBooksSandbox
 from local.sandboxes.quickbooks.server import QuickBooksSandbox
+from local.sandboxes.wave.config import WaveConfig
+from local.sandboxes.wave.server import WaveSandbox
 from local.sandboxes.xero.config import XeroConfig
 from local.sandboxes.xero.server import XeroSandbox
 from tests import builders
@@ -41,6 +43,7 @@ from tests.conformance.books import (
     Books,
     start_freshbooks_sandbox,
     start_quickbooks_sandbox,
+    start_wave_sandbox,
     start_xero_sandbox,
 )
 from tests.integration.test_invoice_sync_engine import ListQueue
@@ -118,6 +121,22 @@ def freshbooks_sandbox(freshbooks_sandbox_server: FreshBooksSandbox) -> Iterator
     yield freshbooks_sandbox_server
     freshbooks_sandbox_server.faults.clear()
     freshbooks_sandbox_server.latency = 0.0  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def wave_sandbox_server() -> Iterator[WaveSandbox]:
+    sandbox = start_wave_sandbox()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def wave_sandbox(wave_sandbox_server: WaveSandbox) -> Iterator[WaveSandbox]:
+    yield wave_sandbox_server
+    wave_sandbox_server.faults.clear()
+    wave_sandbox_server.config.latency_s = WaveConfig().latency_s
 
 
 @dataclass

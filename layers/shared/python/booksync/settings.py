@@ -480,7 +480,7 @@ class WaveSettings(_Settings):
     scopes: str = Field(
         alias="WAVE_SCOPES",
         default="user:read business:read account:read customer:read customer:write product:read "
-        "product:write invoice:read invoice:write transaction:read transaction:write",
+        "product:write invoice:read invoice:write sales_tax:read transaction:read transaction:write",
     )
     # Requests in flight at once per business: Wave publishes no limits and answers 429 from about
     # two at once (providers.md 7.3), so one by default.

@@ -354,8 +354,10 @@ INCOME_SUBTYPES = ("INCOME", "DISCOUNTS", "OTHER_INCOME")
 _KIND_OF_SUBTYPE: Mapping[str, AccountKind] = {
     "CASH_AND_BANK": AccountKind.BANK,
     "EXPECTED_PAYMENTS_FROM_CUSTOMERS": AccountKind.RECEIVABLE,
+    "SYSTEM_RECEIVABLE": AccountKind.RECEIVABLE,
     "CREDIT_CARD": AccountKind.CREDIT_CARD,
     "EXPECTED_PAYMENTS_TO_VENDORS": AccountKind.PAYABLE,
+    "SYSTEM_PAYABLE": AccountKind.PAYABLE,
     **dict.fromkeys(INCOME_SUBTYPES, AccountKind.INCOME),
 }
 _KIND_OF_TYPE: Mapping[str, AccountKind] = {
