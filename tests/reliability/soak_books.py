@@ -335,8 +335,7 @@ class WaveBooks(SoakBooks):
             company_id=company_id, user_id=user_id, provider=self.provider
         )
         business = self.control.business_id("Soak Inc")  # type: ignore[attr-defined]
-        redirect = self.control.consent_at(url, business)  # type: ignore[attr-defined]
-        return self.consented(services, company_id, user_id, redirect)
+        return self.consented(services, company_id, user_id, self.control.consent_at(url, business))  # type: ignore[attr-defined]
 
     def prepare(self, services: Any, company_id: str, account: str) -> None:
         """Payments go into the business's checking account (Wave needs one chosen)."""
