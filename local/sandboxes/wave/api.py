@@ -25,13 +25,15 @@ from graphql import (
 )
 
 from local.sandboxes.wave import writes
-from local.sandboxes.wave.books import Business, Businesses, InputErrors, Missing
+from local.sandboxes.wave.books import NORMAL_BALANCE, SUBTYPES, Business, Businesses, InputErrors, Missing
 from local.sandboxes.wave.identity import Grant
 from local.sandboxes.wave.schema import Rejected, checked, error_entry, wave_schema
 from local.sandboxes.wave.views import (
     COUNTRIES,
     CURRENCIES,
     Views,
+    account_subtype,
+    account_type,
     bad_input,
     country,
     currency,
@@ -161,6 +163,12 @@ def _province(_root: Any, _info: Any, code: str) -> dict[str, Any] | None:
     return province(code) if "-" in code else None
 
 
+def _application(_root: Any, info: Any) -> dict[str, Any]:
+    """The app the token was issued to (a full access token's is the developer portal's)."""
+    client_id = _ctx(info).grant.client_id
+    return {"id": client_id, "name": client_id, "description": None, "clientId": client_id}
+
+
 QUERIES: dict[str, Callable[..., Any]] = {
     "user": _user,
     "businesses": _businesses,
@@ -170,6 +178,9 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "countries": lambda *_: [country(code) for code in COUNTRIES],
     "country": _country,
     "province": _province,
+    "accountTypes": lambda *_: [account_type(kind) for kind in NORMAL_BALANCE],
+    "accountSubtypes": lambda *_: [account_subtype(value) for value in SUBTYPES],
+    "oAuthApplication": _application,
 }
 
 

@@ -117,6 +117,22 @@ def address(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def account_type(kind: str) -> dict[str, Any]:
+    return {"name": kind.title(), "value": kind, "normalBalanceType": NORMAL_BALANCE[kind]}
+
+
+def account_subtype(value: str) -> dict[str, Any]:
+    name, kind, archivable, system = SUBTYPES[value]
+    return {
+        "name": name,
+        "value": value,
+        "description": None,
+        "archivable": archivable,
+        "systemCreated": system,
+        "type": account_type(kind),
+    }
+
+
 def page_of(items: Sequence[Any], page: int, page_size: int, view: Callable[[Any], Any]) -> dict[str, Any]:
     """Wave's offset pagination: ``pageInfo {currentPage totalPages totalCount}`` and ``edges {node}``."""
     if page < 1:
@@ -162,8 +178,7 @@ class Views:
     def account(self, account: Account | None) -> dict[str, Any] | None:
         if account is None:
             return None
-        name, kind, archivable, system = SUBTYPES[account.subtype]
-        account_type = {"name": kind.title(), "value": kind, "normalBalanceType": NORMAL_BALANCE[kind]}
+        subtype = account_subtype(account.subtype)
         return {
             "id": account.id,
             "business": lambda *_: self.business(),
@@ -175,17 +190,10 @@ class Views:
             "sequence": account.sequence,
             "balance": self._balance(account),
             "balanceInBusinessCurrency": self._balance(account),
-            "normalBalanceType": NORMAL_BALANCE[kind],
+            "normalBalanceType": subtype["type"]["normalBalanceType"],
             "currency": currency(account.currency),
-            "type": account_type,
-            "subtype": {
-                "name": name,
-                "value": account.subtype,
-                "description": None,
-                "archivable": archivable,
-                "systemCreated": system,
-                "type": account_type,
-            },
+            "type": subtype["type"],
+            "subtype": subtype,
         }
 
     def _balance(self, account: Account) -> Decimal:

@@ -321,3 +321,14 @@ def test_reads_racing_writes_answer_whole(
     run_threads(*(functools.partial(work, writes) for writes in (True, True, True, False, False, False)))
     assert broken == []
     assert len(control.ledger(business_id)["payments"]) == 120
+
+
+def test_reference_data_answers_without_books(wave: WaveClient) -> None:
+    query = """{ accountTypes { value normalBalanceType }
+      accountSubtypes { value type { value } }
+      currency(code: CAD) { code exponent } oAuthApplication { clientId } }"""
+    answer = data(wave.gql(query))
+    assert {"value": "INCOME", "normalBalanceType": "CREDIT"} in answer["accountTypes"]
+    assert {"value": "CASH_AND_BANK", "type": {"value": "ASSET"}} in answer["accountSubtypes"]
+    assert answer["currency"] == {"code": "CAD", "exponent": 2}
+    assert answer["oAuthApplication"] == {"clientId": CLIENT_ID}
