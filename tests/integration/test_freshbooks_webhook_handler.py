@@ -84,7 +84,7 @@ def stack(tables: SimpleNamespace, kms_key: str, sqs_queue: str) -> Iterator[Sim
             services = api_services(ApiSettings.from_env(env))
             running = SimpleNamespace(
                 fns=fns, env=env, services=services, call=Lambda(services), control=control, url=url,
-                queue=sqs_queue, events_queue=events_queue, kms_key=kms_key,
+                queue=sqs_queue, events_queue=events_queue, kms_key=kms_key, sandbox=sandbox,
                 account=str(control.businesses()[0]["account_id"]),
             )  # fmt: skip
             consent(running)
@@ -175,6 +175,20 @@ def test_disconnecting_deletes_booksyncs_callbacks(stack: SimpleNamespace) -> No
     handshake(stack)
     status, _, _ = stack.call("POST", "/integrations/freshbooks/disconnect", claims=admin())
     assert status == 200 and callbacks(stack) == []
+
+
+def test_a_disconnect_whose_callbacks_need_a_fresh_token_still_revokes_the_grant(
+    stack: SimpleNamespace,
+) -> None:
+    """Deleting the callbacks refreshes an expired token, which spends the refresh token
+    (FreshBooks' are single use): the revocation after it must use the new one."""
+    handshake(stack)
+    stack.control.expire_tokens()
+    status, done, _ = stack.call("POST", "/integrations/freshbooks/disconnect", claims=admin())
+    assert status == 200 and done["revoked"] is True, done
+    assert callbacks(stack) == []
+    grants = [g for g in stack.sandbox.identity.grants.values() if g.client_id == CLIENT_ID]
+    assert grants and all(g.revoked for g in grants)  # revoked with the refresh token it holds now
 
 
 # ---------------------------------------------------------------- the receiver

@@ -443,6 +443,10 @@ class Integrations:
                 hook(row)
             except Exception:  # best effort, as the revocation: the disconnect goes on
                 logger.exception("before-disconnect step failed", extra={"provider": provider})
+        if self._on_disconnecting:
+            # A hook's calls may have refreshed the tokens, spending the refresh token read
+            # above (FreshBooks' are single use): revoke with the ones stored now.
+            row = self._connections.get(company_id, provider) or row
         revoked = self._revoke(row)
         self._connections.disconnect(row, now=self._clock())
         if row.account_id:  # another company may connect this account now
