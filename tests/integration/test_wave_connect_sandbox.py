@@ -177,7 +177,9 @@ def test_a_business_whose_paid_plan_lapsed_is_connection_down_with_wave_s_reason
     seed_invoices(stack, "inv-1")
     run_queued(stack)
     shown = card(stack)
-    assert shown["status_label"] == "Connection Down" and "Wave Pro" in shown["needs_reconnection_reason"]
+    reason = shown["needs_reconnection_reason"]
+    assert shown["status_label"] == "Connection Down" and "Wave Pro" in reason
+    assert "renew it in Wave; then reconnect Wave" in reason  # what to do, on the card
     [(kind, _occurrences, resolved)] = notification_kinds()
     assert (kind, resolved) == ("wave:connection_down", False)
     stack.control.set_plan(stack.maple, "pro")  # renewed in Wave, then reconnected

@@ -52,6 +52,12 @@ PAID_FIX = (
 )
 
 
+FORBIDDEN_FIX = (
+    f"{LABEL} serves apps only businesses on Wave Pro or Wave Advisors, in USD or CAD: if the "
+    f"business's subscription ended, renew it in {LABEL}; then reconnect {LABEL} in booksync's settings."
+)
+
+
 def codes(errors: Sequence[Mapping[str, Any]]) -> list[str]:
     """Each error's ``extensions.code``, in order (absent: "")."""
     found = []
@@ -71,7 +77,15 @@ def graphql_error(
     code = next((c for c in found if c), None)
     tail = f" ({operation}{', ' + code if code else ''})"
     common: dict[str, Any] = {"provider": PROVIDER, "provider_code": code, "status": 200}
-    if UNAUTHENTICATED in found or FORBIDDEN in found:
+    if FORBIDDEN in found:
+        # The business is no longer one Wave serves apps (its paid plan ended...) or no longer the
+        # grant's: the card shows the message alone, so it says what to do too.
+        return ConnectionDown(
+            f"{LABEL} refused booksync's access to the business: {said}{tail}. {FORBIDDEN_FIX}",
+            fix=FORBIDDEN_FIX,
+            **common,
+        )
+    if UNAUTHENTICATED in found:
         return ConnectionDown(f"{LABEL} refused booksync's access: {said}{tail}", fix=RECONNECT_FIX, **common)
     if VALIDATION_FAILED in found:
         return Rejected(
