@@ -426,23 +426,47 @@ def start_xero_sandbox() -> XeroSandbox:
     return sandbox
 
 
-class XeroBooks(Books):
-    """The Xero adapter against the Xero sandbox: a new organisation per test, connected alone."""
+class SandboxBooks(Books):
+    """Books in a provider's sandbox (a session's server, this test's controls): the OAuth client
+    and the adapter built by the provider's declaration from ``settings()``, as booksync builds
+    them, for the account the connection holds."""
 
-    provider = "xero"
+    SANDBOX_FIXTURE: ClassVar[str]  # the fixture that serves the sandbox
+    CONTROL: ClassVar[Callable[[str], Any]]  # the sandbox's control client, by its URL
 
-    def __init__(self, sandbox: XeroSandbox, control: XeroControl, *args: Any) -> None:
+    def __init__(self, sandbox: Any, control: Any, *args: Any) -> None:
         self._sandbox = sandbox
         self.control = control
-        self.tenant: str | None = None
         super().__init__(*args)
 
     @classmethod
     def open(cls, request: pytest.FixtureRequest, *company: Any) -> Books:
-        sandbox: XeroSandbox = request.getfixturevalue("xero_sandbox")
-        control = XeroControl(sandbox.url)
+        sandbox = request.getfixturevalue(cls.SANDBOX_FIXTURE)
+        control = cls.CONTROL(sandbox.url)
         request.addfinalizer(control.close)
         return cls(sandbox, control, *company)
+
+    def _oauth(self) -> OAuthClient:
+        return self.declaration().builders.oauth(self.settings())
+
+    def _adapter(self) -> AccountingProvider:
+        """Built by the declaration, as the sync worker builds it (the process-wide client)."""
+        build = self.declaration().builders.adapter
+        assert build is not None, f"{self.provider} declares no adapter"
+        return build(self.settings(), self.account_id, self.tokens, self.gate())
+
+
+class XeroBooks(SandboxBooks):
+    """The Xero adapter against the Xero sandbox: a new organisation per test, connected alone."""
+
+    provider = "xero"
+
+    SANDBOX_FIXTURE = "xero_sandbox"
+    CONTROL = XeroControl
+
+    def __init__(self, *args: Any) -> None:
+        self.tenant: str | None = None
+        super().__init__(*args)
 
     def settings(self) -> XeroSettings:
         """Xero's settings as a deployment names them (XERO_*), pointed at the sandbox."""
@@ -459,15 +483,6 @@ class XeroBooks(Books):
                 "XERO_SCOPES": XERO_SCOPES,
             }
         )
-
-    def _oauth(self) -> OAuthClient:
-        return self.declaration().builders.oauth(self.settings())
-
-    def _adapter(self) -> AccountingProvider:
-        """Built by Xero's declaration, as the sync worker builds it (the process-wide client)."""
-        build = self.declaration().builders.adapter
-        assert build is not None and self.tenant is not None, "connect first"
-        return build(self.settings(), self.tenant, self.tokens, self.gate())
 
     def _consent(self) -> tuple[TokenSet, str]:
         """The user ticks this company's organisation (made on first consent) and allows."""
@@ -702,25 +717,19 @@ def start_wave_sandbox() -> WaveSandbox:
     return WaveSandbox(config=config, businesses=()).start()
 
 
-class WaveBooks(Books):
+class WaveBooks(SandboxBooks):
     """The Wave adapter against the Wave sandbox: a new business per test, connected alone. Wave
     records no refunds (its API has no mutation for them): the books never hold one."""
 
     provider = "wave"
     DUPLICATE_NAMES = True  # Wave keeps no name unique
 
-    def __init__(self, sandbox: WaveSandbox, control: WaveControl, *args: Any) -> None:
-        self._sandbox = sandbox
-        self.control = control
+    SANDBOX_FIXTURE = "wave_sandbox"
+    CONTROL = WaveControl
+
+    def __init__(self, *args: Any) -> None:
         self.business: str | None = None
         super().__init__(*args)
-
-    @classmethod
-    def open(cls, request: pytest.FixtureRequest, *company: Any) -> Books:
-        sandbox: WaveSandbox = request.getfixturevalue("wave_sandbox")
-        control = WaveControl(sandbox.url)
-        request.addfinalizer(control.close)
-        return cls(sandbox, control, *company)
 
     def settings(self) -> WaveSettings:
         """Wave's settings as a deployment names them (WAVE_*), pointed at the sandbox."""
@@ -735,15 +744,6 @@ class WaveBooks(Books):
                 "WAVE_SCOPES": WAVE_SCOPES,
             }
         )
-
-    def _oauth(self) -> OAuthClient:
-        return self.declaration().builders.oauth(self.settings())
-
-    def _adapter(self) -> AccountingProvider:
-        """Built by Wave's declaration, as the sync worker builds it (the process-wide client)."""
-        build = self.declaration().builders.adapter
-        assert build is not None and self.business is not None, "connect first"
-        return build(self.settings(), self.business, self.tokens, self.gate())
 
     def _consent(self) -> tuple[TokenSet, str]:
         """The user picks this company's business (made on first consent, on a paid plan) and allows."""
