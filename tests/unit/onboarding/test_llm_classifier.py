@@ -1,6 +1,7 @@
 """LlmClassifier against a local fake chat-completions server (never a real network): its
-answers are used; every failure (HTTP error, timeout, bad JSON, a customer left out, nothing
-listening) falls back to the rules and says so in the reason."""
+answers are used, a page in batches; every failure (HTTP error, timeout, bad JSON, nothing
+listening) falls back to the rules for the batch and the rest of the page, a customer left out or
+typed wrongly for that customer alone, and the reason says so."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from booksync.onboarding.classifier import CustomerType
-from booksync.onboarding.llm import LlmClassifier
+from booksync.onboarding.llm import BATCH, LlmClassifier
 from booksync.providers.port import RemoteCustomer
 
 from tests.conftest import closed_port
@@ -96,11 +97,6 @@ def test_the_models_answer_is_used(model: tuple[FakeModel, str]) -> None:
     [
         (lambda _: (500, {"error": "boom"}), "HTTP 500"),
         (lambda _: (200, b"not json"), "unusable answer"),
-        (lambda _: chat([{"id": "7", "type": "Builder", "reason": "x"}]), "unusable answer"),  # 8 left out
-        (
-            lambda _: chat([{"id": "7", "type": "Landlord"}, {"id": "8", "type": "Homeowner"}]),
-            "unusable answer",
-        ),
     ],
 )
 def test_failures_fall_back_to_the_rules_and_say_so(
@@ -111,6 +107,39 @@ def test_failures_fall_back_to_the_rules_and_say_so(
     results = classifier(url).classify(CUSTOMERS)
     assert [r.type for r in results] == [CustomerType.BUILDER, CustomerType.HOMEOWNER]  # the rules' answer
     assert all(r.source == "rules" and f"language model unavailable: {why}" in r.reason for r in results)
+
+
+def test_a_customer_left_out_or_mistyped_falls_back_alone(model: tuple[FakeModel, str]) -> None:
+    fake, url = model
+    fake.answer = lambda _: chat([{"id": "7", "type": "Builder", "reason": "a builder"}])  # 8 left out
+    results = classifier(url).classify(CUSTOMERS)
+    assert [(r.type, r.source) for r in results] == [
+        (CustomerType.BUILDER, "llm"),
+        (CustomerType.HOMEOWNER, "rules"),
+    ]
+    assert "left out" in results[1].reason
+    fake.answer = lambda _: chat(
+        [{"id": "7", "type": "Landlord"}, {"id": "8", "type": "Homeowner", "reason": "a person"}]
+    )
+    results = classifier(url).classify(CUSTOMERS)
+    assert [r.source for r in results] == ["rules", "llm"] and "'Landlord'" in results[0].reason
+
+
+def test_a_page_is_asked_in_batches_and_a_failed_batch_stops_the_asking(model: tuple[FakeModel, str]) -> None:
+    fake, url = model
+    page = [RemoteCustomer(id=str(n), display_name=f"Customer {n}") for n in range(2 * BATCH + 10)]
+
+    def answer(request: dict[str, Any]) -> tuple[int, Any]:
+        asked = json.loads(request["messages"][1]["content"])
+        if len(fake.requests) == 2:
+            return 500, {"error": "overloaded"}
+        return chat([{"id": c["id"], "type": "Business", "reason": "asked"} for c in asked])
+
+    fake.answer = answer
+    results = classifier(url).classify(page)
+    assert [len(json.loads(r["messages"][1]["content"])) for r in fake.requests] == [BATCH, BATCH]
+    assert [r.source for r in results] == ["llm"] * BATCH + ["rules"] * (BATCH + 10)
+    assert all("HTTP 500" in r.reason for r in results[BATCH:])
 
 
 def test_a_slow_model_times_out_to_the_rules(model: tuple[FakeModel, str]) -> None:
