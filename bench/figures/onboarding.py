@@ -9,13 +9,16 @@ by tests/data/onboarding/generate.py, with hard cases the rules are expected to 
 The same figures on tests/data/onboarding/unseen/ (written apart from the rules, see its README):
 ``_holdout`` over the rows held out from rule-writing (by a hash of each row's id), ``_tuning``
 over the rest. The goals there are the issue's: accuracy >= 0.95, duplicate recall >= 0.95,
-precision >= 0.98.
+precision >= 0.98. ``classifier.accuracy_holdout_llm``: the model classifier on the held-out part,
+only when a model endpoint is configured (CLASSIFIER_LLM_URL and CLASSIFIER_LLM_MODEL, the key in
+CLASSIFIER_LLM_API_KEY); its note counts the customers the rules answered instead.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -58,12 +61,14 @@ def _remote(row: dict[str, Any]) -> Any:
     )
 
 
-def classifier_results(rows: list[dict[str, Any]] | None = None) -> tuple[float, Counter[tuple[str, str]]]:
-    """Accuracy, and (label, predicted) counts for the confusion table."""
+def classifier_results(
+    rows: list[dict[str, Any]] | None = None, classifier: Any = None
+) -> tuple[float, Counter[tuple[str, str]]]:
+    """Accuracy, and (label, predicted) counts for the confusion table (the rules by default)."""
     from booksync.onboarding.classifier import RulesClassifier
 
     rows = _load("customers.json") if rows is None else rows
-    predicted = RulesClassifier().classify([_remote(r) for r in rows])
+    predicted = (classifier or RulesClassifier()).classify([_remote(r) for r in rows])
     confusion: Counter[tuple[str, str]] = Counter(
         (row["label"], p.type.value) for row, p in zip(rows, predicted, strict=True)
     )
@@ -109,6 +114,37 @@ def unseen(part: str) -> list[Figure]:
     ]  # fmt: skip
 
 
+def model_holdout() -> list[Figure]:
+    """The model classifier on the held-out part; nothing when no endpoint is configured."""
+    url, model = os.environ.get("CLASSIFIER_LLM_URL"), os.environ.get("CLASSIFIER_LLM_MODEL")
+    if not url or not model:
+        return []
+    from booksync.onboarding.llm import LlmClassifier
+
+    llm = LlmClassifier(
+        url=url,
+        model=model,
+        api_key=lambda: os.environ.get("CLASSIFIER_LLM_API_KEY"),
+        timeout_seconds=float(os.environ.get("CLASSIFIER_LLM_TIMEOUT_SECONDS", "30")),
+    )
+    rows = _load("customers.json", UNSEEN, "holdout")
+    answered: list[str] = []
+
+    class Counting:
+        def classify(self, customers: Any) -> Any:
+            out = llm.classify(customers)
+            answered.extend(c.source for c in out)
+            return out
+
+    accuracy, confusion = classifier_results(rows, Counting())
+    fallbacks = sum(source != "llm" for source in answered)
+    return [
+        Figure("classifier.accuracy_holdout_llm", round(accuracy, 3), "", Goal(">=", UNSEEN_ACCURACY),
+               note=f"model {model}, {len(rows)} held-out customers, {fallbacks} answered by the rules; "
+                    f"misses: {_misses(confusion)}"),
+    ]  # fmt: skip
+
+
 def measure() -> list[Figure]:
     accuracy, confusion = classifier_results()
     misses = _misses(confusion)
@@ -121,4 +157,5 @@ def measure() -> list[Figure]:
         Figure("duplicates.recall", round(recall, 3), "", Goal(">=", FLOOR), note=f"{pairs} pairs"),
         *unseen("tuning"),
         *unseen("holdout"),
+        *model_holdout(),
     ]  # fmt: skip

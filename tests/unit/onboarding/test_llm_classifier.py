@@ -155,3 +155,29 @@ def test_nothing_listening_falls_back() -> None:
     with closed_port() as port:
         results = classifier(f"http://127.0.0.1:{port}/v1").classify(CUSTOMERS)
     assert "language model unavailable: unreachable" in results[1].reason
+
+
+def test_the_bench_measures_the_model_on_the_held_out_set_only_when_one_is_configured(
+    model: tuple[FakeModel, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.figures.onboarding import UNSEEN, _load, model_holdout
+
+    fake, url = model
+    monkeypatch.delenv("CLASSIFIER_LLM_URL", raising=False)
+    assert model_holdout() == []  # no endpoint: no figure, no request
+    assert fake.requests == []
+
+    def everyone_a_homeowner(request: dict[str, Any]) -> tuple[int, Any]:
+        asked = json.loads(request["messages"][1]["content"])
+        return chat([{"id": c["id"], "type": "Homeowner", "reason": "guess"} for c in asked])
+
+    fake.answer = everyone_a_homeowner
+    monkeypatch.setenv("CLASSIFIER_LLM_URL", url)
+    monkeypatch.setenv("CLASSIFIER_LLM_MODEL", "small-model")
+    rows = _load("customers.json", UNSEEN, "holdout")
+    [figure] = model_holdout()
+    assert figure.name == "classifier.accuracy_holdout_llm"
+    assert figure.value == round(sum(r["label"] == "Homeowner" for r in rows) / len(rows), 3)
+    assert "0 answered by the rules" in (figure.note or "")
+    asked = [c["id"] for r in fake.requests for c in json.loads(r["messages"][1]["content"])]
+    assert sorted(asked) == sorted(r["id"] for r in rows)  # the held-out part, nothing else
