@@ -597,7 +597,7 @@ def pending_rows() -> list[DocumentModel]:
 # (a job that read it before its twin synced it and paid it no longer "brings it up to date").
 # Wave refuses a change to an invoice with a payment on it too, and its API records no refunds
 # (declared unsupported: said on the refund, never sent), so its soak leaves refunds out.
-SOAKED = ["quickbooks", "xero", "wave"]
+SOAKED = ["quickbooks", "xero", "wave", "freshbooks"]
 
 
 @pytest.mark.parametrize("provider", SOAKED)

@@ -430,3 +430,15 @@ def test_an_invoice_is_found_by_its_number_and_booksyncs_marker_only() -> None:
     provider, _ = adapter(lambda r: listing("invoices", [*others, invoice_answer(2, id=5)]))
     found = provider.find_invoice(invoice(), REFS.marker)
     assert found is not None and found.id == "5"
+
+
+def test_two_long_names_that_share_their_start_keep_names_of_their_own() -> None:
+    """FreshBooks keeps two items under one name, and its invoice lines name their item: a name
+    longer than it keeps is shortened with the document's own tag, never cut to another's."""
+    start = "Replacement cartridge, ceramic disc, 35 mm, " * 6
+    blue = Item(id="i-blue", name=start + "blue", unit_price=Decimal("1.00"))
+    red = Item(id="i-red", name=start + "red", unit_price=Decimal("1.00"))
+    names = {mapping.item_name(blue), mapping.item_name(red)}
+    assert len(names) == 2 and all(len(n) <= mapping.ITEM_NAME_MAX for n in names)
+    assert mapping.item_name(blue) == mapping.item_name(blue), "the same each time"
+    assert mapping.item_name(Item(id="i-1", name="Consulting", unit_price=Decimal("1.00"))) == "Consulting"

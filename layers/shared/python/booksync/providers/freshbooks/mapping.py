@@ -105,8 +105,18 @@ def client_mark(customer: Customer) -> str:
     return f"{CLIENT_MARK}{customer.id}"
 
 
+def _kept_whole(name: str, doc_id: str, limit: int) -> str:
+    """``name`` cleaned; one longer than FreshBooks keeps is shortened with the document's own tag
+    ("Replacement cartridge, ... (k3f9qz)"), the same each time: two long names that share their
+    start never meet under one name there (FreshBooks would keep both, and its invoice lines name
+    their item by name)."""
+    whole = clean_line(name, len(name) + 1)
+    return whole if len(whole) <= limit else distinct_name(whole, doc_id, limit)
+
+
 def client_name(customer: Customer) -> str:
-    return _not_empty(clean_line(customer.display_name, NAME_MAX), "customer", customer.display_name)
+    name = _kept_whole(customer.display_name, customer.id, NAME_MAX)
+    return _not_empty(name, "customer", customer.display_name)
 
 
 def client_body(customer: Customer, currency: str | None = None) -> Json:
@@ -175,7 +185,7 @@ def to_remote_customer(obj: Mapping[str, Any]) -> RemoteCustomer:
 
 
 def item_name(item: Item) -> str:
-    return _not_empty(clean_line(item.name, ITEM_NAME_MAX), "item", item.name)
+    return _not_empty(_kept_whole(item.name, item.id, ITEM_NAME_MAX), "item", item.name)
 
 
 def item_body(item: Item) -> Json:
