@@ -36,7 +36,7 @@ def part_of(row_id: str) -> str:
     return "holdout" if int(hashlib.sha256(row_id.encode()).hexdigest(), 16) % 3 == 0 else "tuning"
 
 
-def _load(name: str, where: Path = DATA, part: str | None = None) -> list[dict[str, Any]]:
+def load(name: str, where: Path = DATA, part: str | None = None) -> list[dict[str, Any]]:
     path = where / name
     if not path.exists():
         raise BenchError(f"missing: {path} (run python {where / 'generate.py'})")
@@ -67,7 +67,7 @@ def classifier_results(
     """Accuracy, and (label, predicted) counts for the confusion table (the rules by default)."""
     from booksync.onboarding.classifier import RulesClassifier
 
-    rows = _load("customers.json") if rows is None else rows
+    rows = load("customers.json") if rows is None else rows
     predicted = (classifier or RulesClassifier()).classify([_remote(r) for r in rows])
     confusion: Counter[tuple[str, str]] = Counter(
         (row["label"], p.type.value) for row, p in zip(rows, predicted, strict=True)
@@ -81,7 +81,7 @@ def duplicate_results(pairs: list[dict[str, Any]] | None = None) -> tuple[float,
     from booksync.documents import Customer
     from booksync.onboarding.duplicates import DuplicateFinder
 
-    pairs = _load("pairs.json") if pairs is None else pairs
+    pairs = load("pairs.json") if pairs is None else pairs
     tp = fp = fn = 0
     for pair in pairs:
         existing = Customer.model_validate({k: v for k, v in pair["existing"].items() if v is not None})
@@ -101,8 +101,8 @@ def _misses(confusion: Counter[tuple[str, str]]) -> str:
 
 def unseen(part: str) -> list[Figure]:
     """The figures on one part of the unseen set: ``tuning`` or ``holdout``."""
-    accuracy, confusion = classifier_results(_load("customers.json", UNSEEN, part))
-    precision, recall, pairs = duplicate_results(_load("pairs.json", UNSEEN, part))
+    accuracy, confusion = classifier_results(load("customers.json", UNSEEN, part))
+    precision, recall, pairs = duplicate_results(load("pairs.json", UNSEEN, part))
     customers = sum(confusion.values())
     return [
         Figure(f"classifier.accuracy_{part}", round(accuracy, 3), "", Goal(">=", UNSEEN_ACCURACY),
@@ -127,7 +127,7 @@ def model_holdout() -> list[Figure]:
         api_key=lambda: os.environ.get("CLASSIFIER_LLM_API_KEY"),
         timeout_seconds=float(os.environ.get("CLASSIFIER_LLM_TIMEOUT_SECONDS", "30")),
     )
-    rows = _load("customers.json", UNSEEN, "holdout")
+    rows = load("customers.json", UNSEEN, "holdout")
     answered: list[str] = []
 
     class Counting:

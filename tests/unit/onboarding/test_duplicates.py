@@ -6,7 +6,7 @@ from booksync.documents import Address, Customer
 from booksync.onboarding.duplicates import DuplicateFinder, normal_name, normal_street, surely_same
 from booksync.providers.port import RemoteCustomer
 
-from bench.figures.onboarding import FLOOR, duplicate_results
+from bench.figures.onboarding import FLOOR, UNSEEN, UNSEEN_PRECISION, UNSEEN_RECALL, duplicate_results, load
 
 MAPLE = Address(line1="14 Maple Street", city="Austin", region="TX", postal_code="78701")
 MAPLE_SHORT = Address(line1="14 Maple St.", city="Austin", region="TX", postal_code="78701-4410")
@@ -111,3 +111,11 @@ def test_one_company_domain_and_one_name_is_one_company_a_building_on_the_name_i
     assert harbor.match(remote("Harbor View Apartments - Building C", "hv@mgmt.com", ELM)) is not None
     assert normal_name("Jane Roe (Unit 4B)") == normal_name("Jane Roe") == "jane roe"
     assert normal_name("Liberty Framing #2") == "liberty framing 2"  # a branch's number is kept
+
+
+def test_precision_and_recall_on_the_unseen_sets_tuning_part_hold() -> None:
+    """Issue 19's goals on the unseen set's tuning part; the held-out part is measured by the bench only."""
+    precision, recall, pairs = duplicate_results(load("pairs.json", UNSEEN, "tuning"))
+    assert pairs >= 200
+    assert precision >= UNSEEN_PRECISION
+    assert recall >= UNSEEN_RECALL

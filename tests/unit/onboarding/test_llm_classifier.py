@@ -160,7 +160,7 @@ def test_nothing_listening_falls_back() -> None:
 def test_the_bench_measures_the_model_on_the_held_out_set_only_when_one_is_configured(
     model: tuple[FakeModel, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bench.figures.onboarding import UNSEEN, _load, model_holdout
+    from bench.figures.onboarding import UNSEEN, load, model_holdout
 
     fake, url = model
     monkeypatch.delenv("CLASSIFIER_LLM_URL", raising=False)
@@ -174,7 +174,7 @@ def test_the_bench_measures_the_model_on_the_held_out_set_only_when_one_is_confi
     fake.answer = everyone_a_homeowner
     monkeypatch.setenv("CLASSIFIER_LLM_URL", url)
     monkeypatch.setenv("CLASSIFIER_LLM_MODEL", "small-model")
-    rows = _load("customers.json", UNSEEN, "holdout")
+    rows = load("customers.json", UNSEEN, "holdout")
     [figure] = model_holdout()
     assert figure.name == "classifier.accuracy_holdout_llm"
     assert figure.value == round(sum(r["label"] == "Homeowner" for r in rows) / len(rows), 3)
