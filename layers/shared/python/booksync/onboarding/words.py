@@ -47,7 +47,7 @@ BUSINESS_WORDS = frozenset(
         "community", "dealership", "veterinary", "animal", "hospitality", "partnership",
         "dentistry", "orthodontics", "pediatrics", "repair", "bistro", "wash", "kitchen", "diner",
         # Kinds of small business after the Census Bureau's NAICS titles (shops, personal care,
-        # food, health, professional services), and a company's parts (division, region).
+        # food, health, professional services), and a head office.
         "laundromat", "laundry", "cleaners", "grooming", "kennel", "kennels", "boarding", "barbershop",
         "barber", "nails", "boutique", "florist", "florals", "flowers", "photography", "catering",
         "tutoring", "tailoring", "alterations", "preschool", "montessori", "childcare", "tattoo",
