@@ -9,8 +9,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from booksync.batches import SqsBatch
 from booksync.logs import route_library_logs
 from booksync.observability import metrics
 from booksync.settings import CatalogWorkerSettings
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 logger = Logger()
 route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = CatalogWorkerSettings.from_env()  # validated at cold start
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = SqsBatch(logger)  # each failed message is logged once (booksync/batches.py)
 
 
 @cache
@@ -38,12 +39,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         job = parse_catalog_job(record.body)
-        try:
-            report = engine()[0].run(job, lambda: context.get_remaining_time_in_millis() / 1000)
-        except Exception:
-            # Powertools keeps a failed record's exception to its debug log: say it where it is read.
-            logger.exception("catalog job step failed, redelivered", extra={"run_id": job.run_id})
-            raise
+        report = engine()[0].run(job, lambda: context.get_remaining_time_in_millis() / 1000)
         result = {"run_id": report.run_id, "status": report.status, "counts": dict(report.counts)}
         logger.info("catalog job step done", extra=result)
         return result

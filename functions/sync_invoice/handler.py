@@ -5,8 +5,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from booksync.batches import SqsBatch
 from booksync.logs import route_library_logs
 from booksync.observability import metrics
 from booksync.settings import SyncWorkerSettings
@@ -18,9 +19,7 @@ if TYPE_CHECKING:
 logger = Logger()
 route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = SyncWorkerSettings.from_env()  # validated at cold start
-# Every failed message is reported by id, so a wholly failed batch (a throttled burst) need not
-# also count as a function error.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = SqsBatch(logger)  # each failed message is logged once (booksync/batches.py)
 
 
 @cache
