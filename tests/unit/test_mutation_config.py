@@ -3,9 +3,13 @@ equivalent mutant is of a module it mutates."""
 
 from __future__ import annotations
 
+import ast
+import io
+import itertools
 import json
 import subprocess
 import sys
+import tokenize
 import tomllib
 from pathlib import Path
 
@@ -14,6 +18,7 @@ import pytest
 import scripts.mutation
 from scripts.mutation import (
     CONFIG,
+    EQUIVALENT,
     ROOT,
     BaselineFailed,
     Score,
@@ -38,6 +43,52 @@ def test_equivalent_mutants_name_a_mutated_module() -> None:
     modules = {t["module"] for t in tomllib.loads(CONFIG.read_text())["target"]}
     for pattern in equivalent_patterns():
         assert pattern.split(":", 1)[0] in modules, pattern
+
+
+def operator_lines(source: str) -> tuple[set[int], set[int]]:
+    """The lines whose every ``|`` is in an annotation, and those with a keyword-only bare ``*``."""
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        annotations: list[ast.expr | None] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            given = node.args
+            every = [*given.posonlyargs, *given.args, *given.kwonlyargs, given.vararg, given.kwarg]
+            annotations += [arg.annotation for arg in every if arg is not None]
+            annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+        spans += [
+            ((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in annotations if a is not None
+        ]
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    in_annotation: dict[int, bool] = {}
+    bare_star = set()
+    for token, after in itertools.pairwise(tokens):
+        if token.exact_type == tokenize.VBAR:
+            inside = any(start <= token.start and token.end <= end for start, end in spans)
+            in_annotation[token.start[0]] = in_annotation.get(token.start[0], True) and inside
+        elif token.exact_type == tokenize.STAR and after.exact_type == tokenize.COMMA:
+            bare_star.add(token.start[0])
+    return {line for line, only in in_annotation.items() if only}, bare_star
+
+
+def test_equivalent_mutants_of_annotations_and_keyword_only_stars_name_such_lines() -> None:
+    """Those entries name lines, which move with the code: each still names an annotation's ``|``
+    (never evaluated) or a keyword-only ``*`` (its ``/`` mutant), not a line that moved."""
+    lines = [line for line in EQUIVALENT.read_text().splitlines() if line and not line.startswith("#")]
+    checked = 0
+    for entry in lines:
+        mutant, why = entry.split("  # ", 1)
+        where, operator = mutant.split(" ", 1)
+        module, line = where.rsplit(":", 1)
+        annotations, stars = operator_lines((ROOT / module).read_text())
+        if operator.startswith("core/ReplaceBinaryOperator_BitOr_") and "annotation" in why:
+            assert int(line) in annotations, f"{entry}: no annotation's `|` on that line"
+            checked += 1
+        elif operator.startswith("core/ReplaceBinaryOperator_Mul_Div") and "keyword-only" in why:
+            assert int(line) in stars, f"{entry}: no keyword-only `*` on that line"
+            checked += 1
+    assert checked > 40
 
 
 def test_a_run_whose_tests_fail_unmutated_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
