@@ -22,9 +22,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -289,6 +291,7 @@ class LocalStack:
         self._config = self._load_config()
         self.pseudo = Pseudo(region=REGION, account_id=ACCOUNT_ID, stack_name=self.options.stack_name)
         self.attributes: dict[str, Attributes] = {}
+        self.role_files: dict[str, Path] = {}  # each function's role, as its workers enforce it
         self.provisioned: dict[str, Provisioned] = {}
         self.warnings: list[str] = []
         # The provider sandboxes, by provider (SANDBOXES): their apps, URLs and running objects.
@@ -488,7 +491,14 @@ class LocalStack:
         builder = RoleBuilder(template, resolver, iam_usage_dir())
         roles = {logical_id: builder.role(logical_id) for logical_id in model.functions}
         check_event_sources(roles, model.queue_sources)
-        return write_roles(roles.values(), self.state_dir / "iam")
+        # This stack's own directory, gone when it stops: a worker reads its role when it starts,
+        # and another stack sharing the state directory (the next test module's, one left running
+        # by `make dev`) resolves the same functions' roles to its own resources (its KMS key).
+        (self.state_dir / "iam").mkdir(parents=True, exist_ok=True)
+        directory = Path(tempfile.mkdtemp(prefix="stack-", dir=self.state_dir / "iam"))
+        self._stops.append((_STOP_MOTO, "role files", lambda: shutil.rmtree(directory, ignore_errors=True)))
+        self.role_files = write_roles(roles.values(), directory)
+        return self.role_files
 
     def _build_runtime(self, model: StackModel, role_files: Mapping[str, Path]) -> None:
         aws_environment = function_aws_environment(self.moto_url, REGION)

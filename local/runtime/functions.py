@@ -372,9 +372,7 @@ class FunctionRunner:
         """A warm environment if one is idle (init None), else a new one and its init time."""
         with self._lock:
             if self._stopped:
-                raise _WorkerGone(
-                    {"errorType": "Runtime.Stopped", "errorMessage": "the local stack is stopping"}
-                )
+                raise _stopping()
             while self._idle:
                 worker = self._idle.pop()
                 if worker.alive:
@@ -383,7 +381,12 @@ class FunctionRunner:
         started = time.monotonic()
         worker = _Worker(self.spec, self._environment(), self._sink)
         with self._lock:
-            self._workers.add(worker)
+            stopped = self._stopped
+            if not stopped:
+                self._workers.add(worker)
+        if stopped:  # stopped while it started: stop() did not see it, so it must not run
+            worker.kill()
+            raise _stopping()
         try:
             worker.wait_ready(INIT_TIMEOUT_SECONDS)
         except _WorkerGone:
@@ -469,6 +472,10 @@ class FunctionRunner:
         for worker in workers:
             worker.kill()
         self._sink.close()
+
+
+def _stopping() -> _WorkerGone:
+    return _WorkerGone({"errorType": "Runtime.Stopped", "errorMessage": "the local stack is stopping"})
 
 
 def _lambda_error(request_id: str, error_type: str, message: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from local.runtime import functions
 from local.runtime.functions import FunctionRunner, InvocationJournal
 from local.runtime.model import FunctionSpec
 from tests.runtime.conftest import FIXTURES
@@ -245,3 +246,22 @@ def test_stop_kills_every_environment(runner: FunctionRunner) -> None:
     runner.stop()
     assert not any(_alive(pid) for pid in pids)
     assert runner.invoke({"action": "pid"}, "test").error is not None
+
+
+def test_an_environment_started_while_the_runner_stops_is_killed_not_run(
+    runner: FunctionRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stop() kills the environments it sees; one whose start it raced must not outlive it and run
+    the invocation (CI: a stopped stack's catalog step ran in such a worker, beside the next stack)."""
+    made: list[functions._Worker] = []
+    real = functions._Worker
+
+    def starting(*args: object, **kwargs: object) -> functions._Worker:
+        runner.stop()  # the stack stops while this environment starts
+        made.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(functions, "_Worker", starting)
+    result = runner.invoke({"action": "pid"}, "test")
+    assert result.error is not None and result.error["errorType"] == "Runtime.Stopped", result
+    assert made and not _alive(made[0].process.pid)

@@ -39,7 +39,7 @@ def _send(stack: LocalStack, queue: str, fail: str) -> str:
 
 
 def _role(stack: LocalStack, function: str) -> RoleFile:
-    return RoleFile.from_json(json.loads((stack.state_dir / "iam" / f"{function}.json").read_text()))
+    return RoleFile.from_json(json.loads(stack.role_files[function].read_text()))
 
 
 def test_a_call_the_role_does_not_allow_gets_access_denied_in_the_worker(stack: LocalStack) -> None:
@@ -108,3 +108,17 @@ def test_lambda_refuses_an_event_source_its_role_cannot_poll(stack: LocalStack, 
     )
     with pytest.raises(TemplateError, match="does not allow sqs:ReceiveMessage"):
         check_event_sources({"StrictWorkerFunction": declared_only}, [source])
+
+
+def test_a_stack_keeps_its_own_roles_while_another_shares_its_state_dir(stack: LocalStack) -> None:
+    """A worker reads its role as it starts. Another stack started on the same state directory (the
+    next test module's, or one `make dev` left running) resolves the same functions' roles to its
+    own resources: this stack's roles stay its own (CI: a catalog step of one stack was refused
+    kms:Decrypt on that stack's token key, its role file rewritten with another stack's key)."""
+    mine = {name: path.read_text() for name, path in stack.role_files.items()}
+    key = str(stack.attributes["TokenKey"].ref)
+    assert mine and all(key in text for text in mine.values())  # its KMS key, in each role's place
+    with LocalStack(fixture_options(stack.state_dir)) as other:
+        assert str(other.attributes["TokenKey"].ref) != key
+        assert {name: path.read_text() for name, path in stack.role_files.items()} == mine
+        assert not set(other.role_files.values()) & set(stack.role_files.values())
