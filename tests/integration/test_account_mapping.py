@@ -79,6 +79,7 @@ def world(tables: SimpleNamespace, kms_key: str) -> SimpleNamespace:
             docs,
             kms_key,
             income_account_check=accounts.check_income_account,
+            payment_account_set=accounts.set_payment_account,
         ),
         runs=runs,
         accounts=accounts,
@@ -346,6 +347,29 @@ def test_the_payment_account_is_chosen_in_account_mapping_from_the_accounts_that
     }
     _, card, _ = world.call("GET", "/integrations/quickbooks", claims=member())
     assert card["payment_account"]["waiting_for"] is None and card["settings"]["payment_account_id"] == "4"
+    _, mapping, _ = world.call("GET", ITEMS, claims=member())
+    assert mapping["payment_account"]["account_name"] == "Payments Clearing"
+
+
+def test_the_settings_patch_takes_the_payment_account_as_account_mapping_does(
+    world: SimpleNamespace, request: pytest.FixtureRequest
+) -> None:
+    """PATCH /integrations/{provider}/settings with payment_account_id: the same check and save as
+    PUT .../account-mapping/payment-account (one place), with the other settings of the patch."""
+    required = dataclasses.replace(world.provider.declaration(), payment_account_required=True)
+    request.addfinalizer(REGISTRY.declare(required))
+    route = "/integrations/quickbooks/settings"
+    status, problem, _ = world.call("PATCH", route, {"payment_account_id": "1"}, claims=admin())
+    refused = world.call("PUT", f"{ITEMS}/payment-account", {"account_id": "1"}, claims=admin())[1]
+    assert status == 422 and problem["detail"] == refused["detail"] and problem["fix"] == refused["fix"]
+    connection = ConnectionRepository().get(COMPANY, "quickbooks")
+    assert connection is not None and connection.settings.payment_account_id is None, "nothing saved"
+
+    body = {"payment_account_id": "4", "auto_sync_payments": False}
+    status, card, _ = world.call("PATCH", route, body, claims=admin())
+    assert status == 200, card
+    assert card["settings"]["payment_account_id"] == "4" and card["settings"]["auto_sync_payments"] is False
+    assert card["payment_account"]["waiting_for"] is None
     _, mapping, _ = world.call("GET", ITEMS, claims=member())
     assert mapping["payment_account"]["account_name"] == "Payments Clearing"
 

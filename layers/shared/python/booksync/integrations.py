@@ -124,6 +124,9 @@ class Integrations:
         income_account_check: Callable[[str, str, str], object] | None = None,
         # (company, provider, setting, account id): raises when payout deposits cannot use it.
         deposit_account_check: Callable[[str, str, str, str], object] | None = None,
+        # (company, provider, account id): checks and saves the account payments go into, and
+        # resumes the payments that waited for it (AccountMapping.set_payment_account).
+        payment_account_set: Callable[[str, str, str], object] | None = None,
         on_payments_connected: Sequence[Callable[[Connected], object]] = (),
         states: OAuthStates | None = None,
         on_disconnecting: Sequence[Callable[[ConnectionModel], object]] = (),
@@ -137,6 +140,7 @@ class Integrations:
         # (company, provider, account id): raises when items cannot post to that account.
         self._income_account_check = income_account_check
         self._deposit_account_check = deposit_account_check
+        self._payment_account_set = payment_account_set
         self._notifications = notifications
         # Run after every successful (re)connection, e.g. resume the work parked while it was down.
         self._on_connected = tuple(on_connected)
@@ -546,6 +550,14 @@ class Integrations:
         for setting, value in changes.items():
             if value and setting in DEPOSIT_ACCOUNT_SETTINGS and self._deposit_account_check is not None:
                 self._deposit_account_check(company_id, provider, setting, str(value))
+        payment_account = changes.pop("payment_account_id", None)
+        if payment_account is not None:
+            if self._payment_account_set is None:
+                raise InvalidRequest(
+                    "The account payments go into cannot be set here.",
+                    fix=f"Use PUT /integrations/{provider}/account-mapping/payment-account.",
+                )
+            self._payment_account_set(company_id, provider, str(payment_account))
         if changes:
             # Only the settings: a full save could overwrite tokens a worker just refreshed.
             self._connections.update_settings(row, changes)

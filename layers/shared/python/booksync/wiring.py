@@ -110,6 +110,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
             on_disconnecting=[webhooks.before_disconnect],
             income_account_check=accounts.check_income_account,
             deposit_account_check=accounts.check_deposit_account,
+            payment_account_set=accounts.set_payment_account,
             on_payments_connected=[_square_locations(settings, connections)],
             states=OAuthStateRepository(),
         ),

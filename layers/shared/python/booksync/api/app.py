@@ -173,6 +173,9 @@ class SettingsPatch(BaseModel):
     # The account refunds are paid from (a bank, credit card or Undeposited Funds); unset:
     # Undeposited Funds, where a card refund nets against the payout deposit.
     refunds_from_account_id: str | None = Field(default=None, min_length=1, max_length=50)
+    # The account payments go into: as PUT /integrations/{provider}/account-mapping/payment-account
+    # (checked against the chart, and the payments that waited for it resume).
+    payment_account_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 def _accepted(result: Accepted, response: Response) -> DocumentAccepted:
