@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from booksync.batches import SqsBatch
 from booksync.errors import InvalidRequest, TransientError
 
@@ -40,6 +41,8 @@ def handle(record: SQSRecord) -> str:
         raise InvalidRequest("the job names no document", fix="Queue it again with one.")
     if body.get("fail") == "retry":
         raise TransientError("the books answered 503", provider="xero")
+    if body.get("fail") == "running":
+        raise IdempotencyAlreadyInProgressError("Execution already in progress with idempotency key")
     if record.body == "not json":
         raise ValueError("unreadable body")
     return "done"
@@ -54,21 +57,23 @@ def test_each_failed_message_is_logged_once_with_its_exception_and_ids() -> None
             record("m-final", json.dumps({"company_id": "acme", "run_id": "r-1", "fail": "final"})),
             record("m-retry", json.dumps({"company_id": "acme", "run_id": "r-2", "fail": "retry"})),
             record("m-bad", "not json"),
+            record("m-running", json.dumps({"run_id": "r-3", "fail": "running"})),
         ]
     }
     answer = process_partial_response(
         event=event, record_handler=handle, processor=processor, context=Context()
     )
     failed = [f["itemIdentifier"] for f in answer["batchItemFailures"]]
-    assert failed == ["m-final", "m-retry", "m-bad"]
+    assert failed == ["m-final", "m-retry", "m-bad", "m-running"]
 
     logged = [json.loads(line) for line in out.getvalue().splitlines()]
     lines = {line["message_id"]: line for line in logged}
-    assert sorted(line["message_id"] for line in logged) == ["m-bad", "m-final", "m-retry"], (
+    assert sorted(line["message_id"] for line in logged) == ["m-bad", "m-final", "m-retry", "m-running"], (
         "one line per failed message, none for the rest"
     )
     final, retry, bad = lines["m-final"], lines["m-retry"], lines["m-bad"]
     assert final["level"] == "ERROR" and retry["level"] == "WARNING" and bad["level"] == "ERROR"
+    assert lines["m-running"]["level"] == "WARNING", "the job runs in another invocation: retried"
     assert (final["company_id"], final["run_id"], final["receive_count"]) == ("acme", "r-1", "2")
     assert "InvalidRequest" in final["exception_name"] and "names no document" in final["exception"]
     assert "Traceback" in final["exception"] and "in handle" in final["exception"]

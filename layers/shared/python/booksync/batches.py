@@ -6,7 +6,8 @@ keeps the record's exception to its debug log: a message that failed left no tra
 :class:`SqsBatch` writes it where logs are read, once per failed record, with the message's id,
 how many times it was received and the job's ``company_id`` / ``run_id`` when its body names them
 (ids only: a webhook's payload is not logged). A failure a retry fixes (a provider error marked
-retryable: a 429, a 5xx, a write in progress) is a warning; any other is an error.
+retryable: a 429, a 5xx, a write in progress; or the job still running in another invocation) is
+a warning; any other is an error.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class SqsBatch(BatchProcessor):
 
     def failure_handler(self, record: SQSRecord, exception: ExceptionInfo) -> FailureResponse:
         error = exception[1]
-        say = self._log.warning if getattr(error, "retryable", False) else self._log.error
+        say = self._log.warning if _retried(error) else self._log.error
         say(
             "queue message failed; it comes back after its visibility timeout",
             exc_info=error,  # with its traceback
@@ -44,6 +45,14 @@ class SqsBatch(BatchProcessor):
             },
         )
         return super().failure_handler(record, exception)
+
+
+def _retried(error: BaseException | None) -> bool:
+    """A failure the message's next delivery fixes: a provider error marked retryable, or the job
+    still running in another invocation (Powertools' idempotency)."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    return bool(getattr(error, "retryable", False)) or isinstance(error, IdempotencyAlreadyInProgressError)
 
 
 def _named(body: str) -> dict[str, Any]:
