@@ -6,8 +6,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from booksync.batches import SqsBatch
 from booksync.logs import route_library_logs
 from booksync.providers.http import bind_lambda_deadline
 from booksync.settings import ThinEventsSettings
@@ -20,7 +21,7 @@ PROVIDER = "freshbooks"
 logger = Logger()
 route_library_logs(logger)  # booksync's own log lines carry their context too
 SETTINGS = ThinEventsSettings.from_env()  # validated at cold start
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = SqsBatch(logger)  # each failed message is logged once (booksync/batches.py)
 
 
 @cache
