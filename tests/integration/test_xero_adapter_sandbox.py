@@ -165,6 +165,21 @@ def test_a_contact_typed_in_under_the_customers_name_is_linked_when_it_surely_is
     assert found is not None and found.id == typed["ContactID"]
 
 
+def test_a_contact_typed_in_another_letter_case_is_the_namesake_xero_refuses_and_is_linked(org: Org) -> None:
+    """Xero refuses a second contact whose name differs only in letter case: the lookup by name
+    finds it as Xero matches names (searchTerm, case-insensitive), so it is linked, not refused."""
+    client = org.adapter._client
+    typed = client.create(
+        "Contacts", {"Name": "ada LOVELACE", "EmailAddress": "ada@example.com"}, idempotency_key="t"
+    )
+    with pytest.raises(DuplicateName):
+        org.adapter.create_customer(builders.customer(), idempotency_key="k-1")
+
+    found = org.adapter.find_customer(builders.customer())
+
+    assert found is not None and found.id == typed["ContactID"]
+
+
 def test_item_codes_are_shortened_unique_and_names_cut_to_xeros_limits(org: Org) -> None:
     adapter = org.adapter
     sales = ItemRefs(org.account("200"))

@@ -75,13 +75,15 @@ class XeroProvider:
         """The contact with booksync's id of this customer; else the one under its name that
         surely is this one (``contact_among``)."""
         number = mapping.contact_number(customer)
-        found = contact_among(customer, self._contacts(f"ContactNumber=={quote(number)}"))
+        found = contact_among(customer, self._contacts(where=f"ContactNumber=={quote(number)}"))
         if found is not None:
             return found
-        return contact_among(customer, self._contacts(f"Name=={quote(mapping.contact_name(customer))}"))
+        # By name as Xero's duplicate-name rule compares names, letter case aside: Name== is exact,
+        # searchTerm is not (it also matches within names and e-mails: contact_among picks).
+        return contact_among(customer, self._contacts(searchTerm=mapping.contact_name(customer)))
 
-    def _contacts(self, where: str) -> list[Json]:
-        return self._client.query("Contacts", where=where, includeArchived="true")
+    def _contacts(self, **params: str) -> list[Json]:
+        return self._client.query("Contacts", includeArchived="true", **params)
 
     def get_customer(self, remote_id: str) -> RemoteObject | None:
         found = self._client.read("Contacts", remote_id)
