@@ -487,3 +487,22 @@ def test_a_worker_that_looked_before_another_ones_lost_create_looks_again_before
     assert len(first) == 1, "worker 1's answer was lost"
     assert second == [Outcome.SYNCED]
     assert world.books.counts("customer", "invoice") == (1, 1)
+
+
+def test_an_item_named_as_another_is_written_once_after_a_lost_answer(lenient_world: World) -> None:
+    """Books that keep two records under one name (FreshBooks, Wave): a second booksync item under
+    an item's name gets a name of its own, so the lookup after its lost answer finds its record and
+    not the first item's (which it cannot claim): created once, not again beside a namesake."""
+    world = lenient_world
+    world.service.put_invoice(world.company, builders.invoice())
+    assert world.sync().outcome == Outcome.SYNCED
+    world.service.put_item(world.company, builders.item("i-3", name="Drain cleaning", price="90.00"))
+    lines = [{"item_id": "i-3", "quantity": "1", "unit_price": "90.00"}]
+    world.service.put_invoice(world.company, builders.invoice("inv-2", lines=lines))
+    world.books.lose_answer("item")
+    with pytest.raises(TransientError):
+        world.sync("inv-2")
+    assert world.sync("inv-2").outcome == Outcome.SYNCED
+    assert world.books.count("item") == 3, "the namesake's item was created twice"
+    held = {world.link(DocumentKind.ITEM, doc_id).remote_id for doc_id in ("i-1", "i-3")}
+    assert len(held) == 2 and world.link(DocumentKind.ITEM, "i-3").distinct_name
