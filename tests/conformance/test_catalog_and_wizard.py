@@ -223,3 +223,18 @@ def test_the_wizard_imports_what_the_books_hold_once_with_its_income_account(wor
     )
     assert world.sync("inv-9").outcome == Outcome.SYNCED
     assert world.books.counts("customer", "item", "invoice") == (1, 1, 1)
+
+
+def test_sync_now_gives_an_item_named_as_another_a_name_of_its_own(lenient_world: World) -> None:
+    """Books that keep two records under one name (FreshBooks, Wave): Sync Now of an item under
+    another item's very name, its create's answer lost, makes one record of its own, found again
+    by its own name (not the namesake's, which another document holds)."""
+    world = lenient_world
+    deliver(world, sync_now(world, ("customers", "items"), Messages()))
+    world.service.put_item(world.company, builders.item("i-3", name="Drain cleaning", price="90.00"))
+    world.books.lose_answer("item")
+    report = deliver(world, sync_now(world, ("items",), Messages()))
+    assert report.status == "succeeded", report.errors
+    assert world.books.count("item") == 3, "the namesake's item was created twice"
+    held = {world.link(DocumentKind.ITEM, doc_id).remote_id for doc_id in ("i-1", "i-3")}
+    assert len(held) == 2 and world.link(DocumentKind.ITEM, "i-3").distinct_name

@@ -259,6 +259,16 @@ def test_another_customers_invoice_under_the_number_is_not_ours(wave: FakeWave) 
     assert books.find_invoice(invoice(), invoice_refs.marker) is None
 
 
+def test_an_invoice_under_a_longer_number_is_not_ours(wave: FakeWave) -> None:
+    """Wave's invoiceNumber filter is not documented as exact: INV-1's lookup never adopts (and
+    finishes) the same customer's INV-10."""
+    books = adapter(wave)
+    invoice_refs = refs(books, wave)
+    wave.number_filter_matches_part = True
+    books.create_invoice(invoice(number="INV-10"), invoice_refs, idempotency_key="k")
+    assert books.find_invoice(invoice(number="INV-1"), invoice_refs.marker) is None
+
+
 def test_an_edit_of_an_invoice_with_a_payment_on_it_is_refused_with_what_to_do(wave: FakeWave) -> None:
     books = adapter(wave)
     invoice_refs = refs(books, wave)

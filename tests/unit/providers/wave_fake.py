@@ -63,6 +63,8 @@ class FakeWave:
         self.page_size: int | None = None
         # Wave answering a create as a draft whatever its status (then booksync approves it).
         self.creates_drafts = False
+        # Whether Wave's invoiceNumber filter is exact is not documented: it may match a part.
+        self.number_filter_matches_part = False
         # Every approved, unpaid invoice past its due date (Wave reads it OVERDUE, sent or not).
         self.overdue = False
 
@@ -137,7 +139,13 @@ class FakeWave:
         return self._one("product", self.products.get(v["id"]))
 
     def _WaveInvoices(self, v: Json) -> httpx.Response:
-        rows = [i for i in self.invoices.values() if i["invoiceNumber"] == v.get("invoiceNumber")]
+        wanted = str(v.get("invoiceNumber"))
+        rows = [
+            i
+            for i in self.invoices.values()
+            if i["invoiceNumber"] == wanted
+            or (self.number_filter_matches_part and wanted in i["invoiceNumber"])
+        ]
         return self._page([self._invoice(i) for i in rows], v, "invoices")
 
     def _WaveInvoice(self, v: Json) -> httpx.Response:

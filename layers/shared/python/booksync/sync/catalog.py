@@ -79,7 +79,7 @@ from booksync.sync.accounts import NoIncomeAccount, item_income_account
 from booksync.sync.catalog_jobs import CatalogJob, CatalogKind
 from booksync.sync.jobs import JobQueue, SyncJob
 from booksync.sync.limiter import Limiter
-from booksync.sync.naming import name_link, own_name
+from booksync.sync.naming import name_link, namesake_item, own_name
 from booksync.sync.once import ExactlyOnce
 from booksync.sync.records import SYNCABLE
 
@@ -457,6 +457,8 @@ class _Walk:
         for doc in fresh:
             remote = found.get(doc.document.id)
             if remote is None or not self._hold(kind, doc, remote.id):
+                if remote is not None and not doc.distinct and namesake_item(remote, doc.document):
+                    self._make_distinct(doc)  # another document's item holds this very name
                 rest.append(doc)
             elif remote.active:
                 linked.append((doc, remote, "linked"))

@@ -6,11 +6,20 @@ from __future__ import annotations
 from booksync.documents import Customer, Item
 from booksync.providers.port import RemoteObject
 from booksync.providers.profile import profile
+from booksync.providers.text import same_name
 from booksync.store.models import LinkMap
 
 
 def own_name(document: Customer | Item) -> str:
     return document.display_name if isinstance(document, Customer) else document.name
+
+
+def namesake_item(found: RemoteObject, document: Customer | Item) -> bool:
+    """``found``, which another document holds, is an item under ``document``'s very name (not one
+    found by its SKU or code under another name). Books that keep two records under one name
+    (FreshBooks, Wave) would take ours under it too, and the lookup after a lost answer could then
+    find only theirs and create ours again: ours needs a name of its own."""
+    return isinstance(document, Item) and found.name is not None and same_name(found.name, document.name)
 
 
 def name_link(

@@ -15,16 +15,15 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from booksync.documents import DocumentKind, Item
+from booksync.documents import DocumentKind
 from booksync.errors import Conflict, DuplicateName, Rejected
 from booksync.providers.declaration import AnyDeclaration, Capability
 from booksync.providers.port import Named, RemoteObject
 from booksync.providers.profile import provider_label
-from booksync.providers.text import same_name
 from booksync.store.claims import LinkClaims, LinkScope
 from booksync.store.models import DocumentModel, LinkMap, link_generation, link_pushes, new_link
 from booksync.sync.context import JobContext
-from booksync.sync.naming import name_link
+from booksync.sync.naming import name_link, namesake_item
 from booksync.sync.once import ExactlyOnce, WriteResult
 from booksync.sync.report import Outcome
 
@@ -187,11 +186,8 @@ class Pusher:
                 remote = self._update(row, kind, found, get, put) if not found.active else found
                 self.linked(row, remote, link, "linked", naming)
                 return remote
-            if found is not None and _namesake_item(found, doc):
-                # Another document's item holds this very name. Books that keep two records under
-                # one name (FreshBooks, Wave) would take ours too, and the lookup after a lost
-                # answer could then find only theirs and create ours again: a name of its own.
-                continue
+            if found is not None and namesake_item(found, doc):
+                continue  # another document's item holds this very name: one of its own
             # Nothing found, or what was found (by name, e-mail or SKU) is another document's:
             # that record is not ours, which says nothing of the name. Ours is created under it;
             # a DuplicateName answer alone says the name is held and another one is needed.
@@ -329,12 +325,6 @@ class Pusher:
 
 def _apply_update(update: Update, current: RemoteObject, request_id: str) -> RemoteObject:
     return update(current, request_id)
-
-
-def _namesake_item(found: RemoteObject, doc: Named) -> bool:
-    """``found`` (held by another document) is an item under ``doc``'s very name, not one found by
-    its SKU or code under another name."""
-    return isinstance(doc, Item) and found.name is not None and same_name(found.name, doc.name)
 
 
 def _put(

@@ -123,12 +123,16 @@ class WaveProvider:
     def find_invoice(self, invoice: Invoice, marker: str) -> RemoteObject | None:
         """The invoice under its number billed to booksync's customer; one an earlier attempt
         left a draft or unsent is finished first (approved, marked sent)."""
+        number = mapping.invoice_number(invoice)
         rows = self._client.pages(
-            ops.INVOICES,
-            "invoices",
-            {"sort": ["INVOICE_DATE_DESC"], "invoiceNumber": mapping.invoice_number(invoice)},
+            ops.INVOICES, "invoices", {"sort": ["INVOICE_DATE_DESC"], "invoiceNumber": number}
         )
-        found = [row for row in rows if mapping.billed_to(row, invoice.customer_id)]
+        # The filter is not documented as exact: INV-1's lookup must never adopt INV-10.
+        found = [
+            row
+            for row in rows
+            if row.get("invoiceNumber") == number and mapping.billed_to(row, invoice.customer_id)
+        ]
         return mapping.to_invoice(self._finish(found[0])) if found else None
 
     def get_invoice(self, remote_id: str) -> RemoteObject | None:
