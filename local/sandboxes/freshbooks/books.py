@@ -23,7 +23,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -59,8 +59,11 @@ PAYMENT_TYPES = (
 )
 
 
+STAMP = "%Y-%m-%d %H:%M:%S"
+
+
 def eastern_now() -> str:
-    return datetime.now(UTC).astimezone(EASTERN).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.now(UTC).astimezone(EASTERN).strftime(STAMP)
 
 
 def utc_now() -> str:
@@ -236,7 +239,13 @@ class Business:
             listener(event)
 
     def _stamp(self, body: dict[str, Any]) -> None:
-        body["updated"] = eastern_now()
+        """FreshBooks' ``updated`` has whole seconds; here each change of a record reads later than
+        the one before it (sandbox's choice), so a test's edit right after booksync's write is
+        never the same stamp, which booksync reads as its own write."""
+        now, before = eastern_now(), body.get("updated")
+        if isinstance(before, str) and now <= before:
+            now = (datetime.strptime(before, STAMP) + timedelta(seconds=1)).strftime(STAMP)
+        body["updated"] = now
 
     # ------------------------------------------------------------ writes
 
