@@ -25,6 +25,7 @@ import pytest
 from booksync.errors import ConnectionDown, RateLimited
 from booksync.providers.bulk import CatalogProvider, Gate
 from booksync.providers.declaration import AnyDeclaration, Capability, Limits
+from booksync.providers.freshbooks.declaration import LIMITS as FRESHBOOKS_LIMITS
 from booksync.providers.freshbooks.oauth import FreshBooksOAuth
 from booksync.providers.port import (
     AccountingProvider,
@@ -575,24 +576,17 @@ FRESHBOOKS_KINDS = {"customer": "client", "item": "item", "invoice": "invoice", 
 
 def start_freshbooks_sandbox() -> FreshBooksSandbox:
     """The FreshBooks sandbox the suite runs against (no business until a test adds its own), its
-    webhook callbacks kept until asked for, with a delay every accounting call can be given
-    while it is served (``FreshBooksBooks.slow``)."""
+    webhook callbacks kept until asked for, refusing (429) a business's calls past the FreshBooks
+    adapter's declared concurrency, as an unpublished limit may (``latency_ms`` holds each call's
+    place while it is served: ``FreshBooksBooks.slow``)."""
     config = FreshBooksConfig(
         clients={
             FRESHBOOKS_CLIENT_ID: KitApp(secret=FRESHBOOKS_CLIENT_SECRET, redirect_uris=[FRESHBOOKS_REDIRECT])
         },
         delivery="manual",
+        business_concurrent_limit=FRESHBOOKS_LIMITS.max_concurrent,
     )
-    sandbox = FreshBooksSandbox(config=config, businesses=()).start()
-    serve = sandbox.accounting.call
-    sandbox.latency = 0.0  # type: ignore[attr-defined]
-
-    def slowed(*args: Any) -> Any:
-        time.sleep(sandbox.latency)  # type: ignore[attr-defined]
-        return serve(*args)
-
-    sandbox.accounting.call = slowed  # type: ignore[method-assign]
-    return sandbox
+    return FreshBooksSandbox(config=config, businesses=()).start()
 
 
 class FreshBooksBooks(Books):
@@ -679,7 +673,7 @@ class FreshBooksBooks(Books):
         )
 
     def slow(self, seconds: float) -> None:
-        self._sandbox.latency = seconds  # type: ignore[attr-defined]  # the sandbox's fixture resets it
+        self._sandbox.config.latency_ms = round(seconds * 1000)  # the sandbox's fixture resets it
 
     def refused_over_limits(self) -> int:
         return sum(1 for r in self.control.requests(self.business) if r["status"] == 429)

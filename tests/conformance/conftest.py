@@ -120,7 +120,7 @@ def freshbooks_sandbox_server() -> Iterator[FreshBooksSandbox]:
 def freshbooks_sandbox(freshbooks_sandbox_server: FreshBooksSandbox) -> Iterator[FreshBooksSandbox]:
     yield freshbooks_sandbox_server
     freshbooks_sandbox_server.faults.clear()
-    freshbooks_sandbox_server.latency = 0.0  # type: ignore[attr-defined]
+    freshbooks_sandbox_server.config.latency_ms = 0
 
 
 @pytest.fixture(scope="session")
