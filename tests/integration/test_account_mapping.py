@@ -364,6 +364,11 @@ def test_the_settings_patch_takes_the_payment_account_as_account_mapping_does(
     assert status == 422 and problem["detail"] == refused["detail"] and problem["fix"] == refused["fix"]
     connection = ConnectionRepository().get(COMPANY, "quickbooks")
     assert connection is not None and connection.settings.payment_account_id is None, "nothing saved"
+    # An id as long as the PUT route takes (Wave's run past 76 characters) meets the same check.
+    long_id = "QWNjb3VudDoxOTI3MjQ1NjQ4NzU2NTI3MjY1O0J1c2luZXNzOmUyMjA1NjRkLTk5MmEtNDk1OQ" + "x" * 40
+    long_patch = world.call("PATCH", route, {"payment_account_id": long_id}, claims=admin())
+    long_put = world.call("PUT", f"{ITEMS}/payment-account", {"account_id": long_id}, claims=admin())
+    assert long_patch[0] == long_put[0] == 422 and long_patch[1]["detail"] == long_put[1]["detail"]
 
     body = {"payment_account_id": "4", "auto_sync_payments": False}
     status, card, _ = world.call("PATCH", route, body, claims=admin())

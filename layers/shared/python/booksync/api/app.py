@@ -174,8 +174,9 @@ class SettingsPatch(BaseModel):
     # Undeposited Funds, where a card refund nets against the payout deposit.
     refunds_from_account_id: str | None = Field(default=None, min_length=1, max_length=50)
     # The account payments go into: as PUT /integrations/{provider}/account-mapping/payment-account
-    # (checked against the chart, and the payments that waited for it resume).
-    payment_account_id: str | None = Field(default=None, min_length=1, max_length=64)
+    # (checked against the chart, and the payments that waited for it resume); an outside key, as
+    # that route takes it (Wave's account ids run past 76 characters).
+    payment_account_id: OutsideKey | None = None
 
 
 def _accepted(result: Accepted, response: Response) -> DocumentAccepted:
