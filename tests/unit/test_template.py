@@ -322,7 +322,8 @@ FRESHBOOKS_ENV = {
     "FRESHBOOKS_MAX_CONCURRENT",
     "FRESHBOOKS_REQUESTS_PER_MINUTE",
 }
-FRESHBOOKS_TOKEN_FUNCTIONS = {
+# Every function that calls an accounting provider with a connection's tokens.
+ACCOUNTING_TOKEN_FUNCTIONS = {
     "ApiFunction",
     "SetupApiFunction",
     "SyncInvoiceFunction",
@@ -330,7 +331,7 @@ FRESHBOOKS_TOKEN_FUNCTIONS = {
     "SchedulerFunction",
 }
 # And FreshBooks' events function: it reads records and activates callbacks with the tokens.
-FRESHBOOKS_SECRET_FUNCTIONS = FRESHBOOKS_TOKEN_FUNCTIONS | {"FreshBooksEventsFunction"}
+FRESHBOOKS_SECRET_FUNCTIONS = ACCOUNTING_TOKEN_FUNCTIONS | {"FreshBooksEventsFunction"}
 for _function in FRESHBOOKS_SECRET_FUNCTIONS:
     FUNCTION_ENV[_function] |= FRESHBOOKS_ENV
 # The Wave app, in every function that calls Wave (connect, sync, Sync Now, setup, keep-alive).
@@ -342,7 +343,7 @@ WAVE_ENV = {
     "WAVE_CLIENT_ID",
     "WAVE_CLIENT_SECRET_PARAM",
 }
-for _function in FRESHBOOKS_TOKEN_FUNCTIONS:
+for _function in ACCOUNTING_TOKEN_FUNCTIONS:
     FUNCTION_ENV[_function] |= WAVE_ENV
 # Queue URL variable -> the queue it names (a function may send only to the queues it is told of).
 QUEUE_ENV = {
@@ -802,6 +803,27 @@ def test_square_token_functions_read_the_square_secret_and_share_one_oauth_flow(
         assert bool(attached) == (name in SQUARE_TOKEN_FUNCTIONS) == ("SQUARE_OAUTH_FLOW" in env), name
         if name in SQUARE_TOKEN_FUNCTIONS:
             assert env["SQUARE_OAUTH_FLOW"] == {"Ref": "SquareOAuthFlow"}, name
+
+
+@pytest.mark.parametrize(
+    ("policy", "variable"),
+    [
+        ("XeroClientSecretReadPolicy", "XERO_CLIENT_SECRET_PARAM"),
+        ("FreshBooksClientSecretReadPolicy", "FRESHBOOKS_CLIENT_SECRET_PARAM"),
+        ("WaveClientSecretReadPolicy", "WAVE_CLIENT_SECRET_PARAM"),
+    ],
+)
+def test_an_app_secret_is_read_only_where_its_parameter_is_named(
+    template: dict[str, Any], policy: str, variable: str
+) -> None:
+    """A function reads a provider app's secret exactly where its environment names the parameter
+    (a missing grant fails at run time; an extra one hands a receiver the secret), and nothing else."""
+    statements = template["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"]
+    assert {statement["Action"] for statement in statements} == {"ssm:GetParameter"}, policy
+    for name, function in functions(template).items():
+        env = function["Properties"]["Environment"]["Variables"]
+        attached = {policy} & references(function["Properties"].get("Policies", []))
+        assert bool(attached) == (variable in env), (name, policy)
 
 
 def test_freshbooks_token_functions_read_the_freshbooks_secret(template: dict[str, Any]) -> None:
