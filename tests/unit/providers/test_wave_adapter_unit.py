@@ -259,6 +259,30 @@ def test_another_customers_invoice_under_the_number_is_not_ours(wave: FakeWave) 
     assert books.find_invoice(invoice(), invoice_refs.marker) is None
 
 
+def test_a_lost_invoice_of_a_customer_linked_by_name_is_found_not_made_twice(wave: FakeWave) -> None:
+    """A Wave customer booksync linked (by name, or in the wizard) keeps its own displayId, or
+    none: the lookup after a lost create matches the number and booksync's marker, not the
+    customer's displayId, so the invoice is found and never created twice."""
+    books = adapter(wave)
+    invoice_refs = refs(books, wave)
+    wave.customers[invoice_refs.customer_id]["displayId"] = None  # not booksync's number
+    wave.lose_answer("WaveInvoiceCreate")
+    with pytest.raises(TransientError):
+        books.create_invoice(invoice(), invoice_refs, idempotency_key="k")
+    found = books.find_invoice(invoice(), invoice_refs.marker)
+    assert found is not None and len(wave.invoices) == 1
+
+
+def test_the_users_own_invoice_under_the_number_is_not_ours(wave: FakeWave) -> None:
+    """An invoice a person made in Wave under the number, for the same customer, carries no marker
+    of booksync's: never adopted (and never patched over)."""
+    books = adapter(wave)
+    invoice_refs = refs(books, wave)
+    theirs = InvoiceRefs(invoice_refs.customer_id, invoice_refs.item_ids, "their own P.O.")
+    books.create_invoice(invoice(), theirs, idempotency_key="k-theirs")
+    assert books.find_invoice(invoice(), invoice_refs.marker) is None
+
+
 def test_an_invoice_under_a_longer_number_is_not_ours(wave: FakeWave) -> None:
     """Wave's invoiceNumber filter is not documented as exact: INV-1's lookup never adopts (and
     finishes) the same customer's INV-10."""

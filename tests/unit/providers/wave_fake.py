@@ -169,6 +169,7 @@ class FakeWave:
             "id": stored["id"],
             "status": status,
             "invoiceNumber": stored["invoiceNumber"],
+            "poNumber": stored.get("poNumber"),
             "memo": stored.get("memo"),
             "lastSentAt": stored.get("lastSentAt"),
             "currency": {"code": stored.get("currency", "USD")},

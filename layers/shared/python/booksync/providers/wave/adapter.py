@@ -121,17 +121,15 @@ class WaveProvider:
     # ------------------------------------------------------------------ invoices
 
     def find_invoice(self, invoice: Invoice, marker: str) -> RemoteObject | None:
-        """The invoice under its number billed to booksync's customer; one an earlier attempt
-        left a draft or unsent is finished first (approved, marked sent)."""
+        """The invoice under exactly its number carrying booksync's marker (its P.O. number); one
+        an earlier attempt left a draft or unsent is finished first (approved, marked sent)."""
         number = mapping.invoice_number(invoice)
         rows = self._client.pages(
             ops.INVOICES, "invoices", {"sort": ["INVOICE_DATE_DESC"], "invoiceNumber": number}
         )
         # The filter is not documented as exact: INV-1's lookup must never adopt INV-10.
         found = [
-            row
-            for row in rows
-            if row.get("invoiceNumber") == number and mapping.billed_to(row, invoice.customer_id)
+            row for row in rows if row.get("invoiceNumber") == number and mapping.invoice_marked(row, marker)
         ]
         return mapping.to_invoice(self._finish(found[0])) if found else None
 

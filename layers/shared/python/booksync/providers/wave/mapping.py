@@ -9,7 +9,9 @@ Pure functions: no I/O, so every shape is testable without a server.
   income account chosen for items (``incomeAccountId``).
 - An invoice is created approved (``status: SAVED``; one Wave answers as a draft is approved)
   and marked sent: booksync never sends a draft, and syncs an invoice only once it is SENT. It
-  carries its number; booksync's discount is one fixed discount and its tax each taxable line's
+  carries its number and booksync's marker (its P.O. number: the lookup after doubt matches
+  both, never the customer, whose displayId is booksync's only when booksync wrote it).
+  booksync's discount is one fixed discount and its tax each taxable line's
   amount of the business's sales tax of that rate, so Wave's totals are booksync's to the cent.
   Its memo is Wave's memo.
 - A payment is a manual invoice payment into the chosen account, booksync's marker first in its
@@ -253,6 +255,9 @@ def invoice_input(invoice: Invoice, refs: InvoiceRefs, sales_tax_id: str | None)
         # as a draft is approved by ``invoiceApprove`` (the adapter's ``_finish``).
         "status": SAVED,
         "invoiceNumber": invoice_number(invoice),
+        # booksync's marker, what the lookup after doubt matches beside the number (a customer
+        # linked by name or in the wizard carries no displayId of booksync's to match).
+        "poNumber": marker_text(refs.marker),
         "invoiceDate": invoice.issue_date.isoformat(),
         "dueDate": (invoice.due_date or invoice.issue_date).isoformat(),
         "currency": invoice.currency,
@@ -268,10 +273,9 @@ def invoice_input(invoice: Invoice, refs: InvoiceRefs, sales_tax_id: str | None)
     return body
 
 
-def billed_to(obj: Mapping[str, Any], customer_id: str) -> bool:
-    """The invoice is billed to booksync's customer ``customer_id`` (its ``displayId`` says so)."""
-    billed = obj.get("customer")
-    return isinstance(billed, Mapping) and billed.get("displayId") == display_id(customer_id)
+def invoice_marked(obj: Mapping[str, Any], marker: str) -> bool:
+    """The invoice carries booksync's ``marker`` (in its P.O. number, as ``invoice_input`` writes it)."""
+    return obj.get("poNumber") == marker_text(marker)
 
 
 def unsent(obj: Mapping[str, Any]) -> bool:

@@ -17,7 +17,7 @@ _CUSTOMER = (
 )
 _PRODUCT = "id name description unitPrice isSold isArchived modifiedAt incomeAccount { id name }"
 _INVOICE = (
-    "id status invoiceNumber invoiceDate dueDate memo modifiedAt lastSentAt currency { code } "
+    "id status invoiceNumber poNumber invoiceDate dueDate memo modifiedAt lastSentAt currency { code } "
     f"customer {{ id displayId }} total {{ {_MONEY} }} amountDue {{ {_MONEY} }} "
     f"amountPaid {{ {_MONEY} }}"
 )
