@@ -359,7 +359,7 @@ class Integrations:
         for hook in hooks:
             try:
                 hook(connected)
-            except Exception:  # the connection is stored; the next sweep does what the hook did not
+            except Exception:  # the connection is stored; each hook redoes or says what it did not
                 logger.exception("after-connect step failed", extra={"provider": provider})
         return connected
 

@@ -6,6 +6,7 @@ with fakes instead (every constructor takes its dependencies as parameters).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
         settings, connections, documents, on_payment_account=payments_resumed(notifications, parked)
     )
     wizard = _wizard(settings, connections, documents, accounts)
-    webhooks = ConnectionWebhooks(settings, connections)
+    webhooks = ConnectionWebhooks(settings, connections, notifications)
     return ApiServices(
         documents=DocumentService(
             documents=documents,
@@ -530,23 +531,58 @@ def webhook_subscriptions(
 
 class ConnectionWebhooks:
     """The connect flow's part in webhooks registered per connection: subscribed to booksync's
-    ``/webhooks/<provider>`` once the connection works, unsubscribed before a disconnect."""
+    ``/webhooks/<provider>`` once the connection works, unsubscribed before a disconnect. A
+    registration the provider refused is said to the company's admins (a notification, until
+    a connect registers them), never left silent: edits made in the books would go unseen."""
 
-    def __init__(self, settings: ApiSettings, connections: ConnectionRepository) -> None:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        connections: ConnectionRepository,
+        notifications: NotificationRepository,
+        *,
+        subscriptions_for: Callable[[ConnectionModel], WebhookSubscriptions | None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._settings = settings
         self._connections = connections
+        self._notifications = notifications
+        self._subscriptions_for = subscriptions_for or (
+            lambda row: webhook_subscriptions(row, settings, connections)
+        )
+        self._clock = clock
 
     def url(self, provider: str) -> str:
         return f"{self._settings.public_api_base_url.rstrip('/')}/webhooks/{provider}"
 
     def after_connect(self, done: Connected) -> None:
         row = self._connections.get(done.company_id, done.provider)
-        subscriptions = row and webhook_subscriptions(row, self._settings, self._connections)
-        if subscriptions:
+        subscriptions = self._subscriptions_for(row) if row is not None else None
+        if not subscriptions:
+            return
+        kind = f"{done.provider}:webhooks_not_registered"
+        try:
             subscriptions.subscribe(self.url(done.provider))
+        except Exception:
+            from booksync.providers.profile import provider_label
+
+            label = provider_label(done.provider)
+            self._notifications.raise_once(
+                done.company_id,
+                kind,
+                title=f"{label} webhooks are not registered",
+                message=(
+                    f"{label} did not accept booksync's webhook registration, so changes made in "
+                    f"{label} (edits, deletes) are not seen; syncing to {label} goes on."
+                ),
+                fix=f"Reconnect {label} (Settings > Integrations > Reconnect): booksync registers again.",
+                now=self._clock(),
+            )
+            raise  # the connect flow logs it; the connection stays connected
+        self._notifications.resolve(done.company_id, kind, self._clock())
 
     def before_disconnect(self, row: ConnectionModel) -> None:
-        subscriptions = webhook_subscriptions(row, self._settings, self._connections)
+        subscriptions = self._subscriptions_for(row)
         if subscriptions:
             subscriptions.unsubscribe(self.url(row.provider))
 
