@@ -2,3 +2,4 @@
 
 PROVIDER = "freshbooks"
 LABEL = "FreshBooks"
+RECONNECT_FIX = f"Reconnect {LABEL} in booksync's settings, signed in as a {LABEL} user of this business."

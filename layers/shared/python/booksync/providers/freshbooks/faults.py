@@ -27,14 +27,13 @@ from booksync.errors import (
     RemoteNotFound,
     TransientError,
 )
-from booksync.providers.freshbooks import LABEL, PROVIDER
+from booksync.providers.freshbooks import LABEL, PROVIDER, RECONNECT_FIX
 from booksync.providers.http import parse_retry_after, redact, response_json
 
 if TYPE_CHECKING:
     import httpx
 
 MINUTE_WAIT = 60.0  # a 429 without Retry-After: wait a minute
-RECONNECT_FIX = f"Reconnect {LABEL} in booksync's settings, signed in as a {LABEL} user of this business."
 GENERIC_FIX = f"Correct the record using {LABEL}'s message, then sync again."
 NUMBER_TAKEN_FIX = (
     f"Another invoice in {LABEL} holds this number, perhaps one deleted there: give the invoice a "

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from booksync.errors import ConfigurationError, NeedsReconnection, Rejected, TransientError
-from booksync.providers.freshbooks import LABEL, PROVIDER
+from booksync.providers.freshbooks import LABEL, PROVIDER, RECONNECT_FIX
 from booksync.providers.http import HttpClient, response_json
 from booksync.providers.oauth_common import (
     AppWords,
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 
     from booksync.settings import FreshBooksSettings
 
-RECONNECT_FIX = f"Reconnect {LABEL} in booksync's settings, signed in as a {LABEL} user of this business."
 
 AUTH_URL = "https://auth.freshbooks.com/oauth/authorize"
 TOKEN_URL = "https://api.freshbooks.com/auth/oauth/token"
