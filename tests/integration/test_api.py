@@ -141,12 +141,19 @@ def test_connect_is_admin_only_and_the_state_is_one_time(api: SimpleNamespace) -
     assert status == 200 and body["status"] == "awaiting_confirmation"
     status, problem, _ = api.call("GET", path, route_key="GET /oauth/{provider}/callback")
     assert status == 422 and "already used" in problem["detail"]
-    assert api.call("GET", "/integrations", claims=admin())[1][0]["status_label"] == "Not Connected"
+    assert quickbooks_row(api, admin())["status_label"] == "Not Connected"
     confirm = {"consent": body["consent"]}
     status, done, _ = api.call("POST", "/oauth/quickbooks/complete", confirm, claims=admin())
     assert status == 200 and (done["connected"], done["account_id"]) == ("quickbooks", "9130")
-    status, listing, _ = api.call("GET", "/integrations", claims=admin())
-    assert listing[0]["status_label"] == "Connected" and listing[0]["connected_by"] == "u-admin"
+    row = quickbooks_row(api, admin())
+    assert row["status_label"] == "Connected" and row["connected_by"] == "u-admin"
+
+
+def quickbooks_row(api: SimpleNamespace, claims: dict[str, Any]) -> dict[str, Any]:
+    """QuickBooks' row of GET /integrations (one row per provider, in the registry's order)."""
+    status, listing, _ = api.call("GET", "/integrations", claims=claims)
+    assert status == 200
+    return next(row for row in listing if row["provider"] == "quickbooks")
 
 
 def callback(api: SimpleNamespace, query: str) -> tuple[int, Any, dict[str, str]]:
@@ -168,8 +175,7 @@ def test_a_consent_confirmed_by_another_company_is_403_saying_how_to_connect_you
     assert "started by another account" in problem["detail"]
     assert "from your own account" in problem["fix"]
     for company in ("rival", "acme"):
-        listing = api.call("GET", "/integrations", claims=admin(company))[1]
-        assert listing[0]["status_label"] == "Not Connected"
+        assert quickbooks_row(api, admin(company))["status_label"] == "Not Connected"
 
 
 def test_denied_consent_is_explained(api: SimpleNamespace) -> None:

@@ -72,7 +72,8 @@ class SoakBooks(ABC):
     # The provider API's paths (a regex): the faults the soak injects hit these, not OAuth.
     api_path: ClassVar[str]
     # How many of the soak's pairs of item names (test_soak.COLLIDING) the books would keep as
-    # one name, so that one of each pair gets a name of its own.
+    # one name, so that one of each pair must get a name of its own. Where none, an item may still
+    # be renamed beside another of its very name, letter case aside (sync/naming.namesake_item).
     colliding_pairs: ClassVar[int]
     control: ControlClient
     url: str
@@ -298,7 +299,7 @@ class XeroBooks(SoakBooks):
 class WaveBooks(SoakBooks):
     provider = "wave"
     api_path = r"^/graphql/public"
-    colliding_pairs = 0  # Wave keeps no name unique: two products may share one
+    colliding_pairs = 0  # Wave keeps no name unique: two products may share one (namesake rule aside)
     REDIRECT = "https://api.example.com/oauth/wave/callback"
 
     def __enter__(self) -> WaveBooks:

@@ -9,7 +9,7 @@ from tests.specs import SPECS_DIR
 def test_every_spec_folder_has_its_licence_and_is_described() -> None:
     readme = (SPECS_DIR / "README.md").read_text(encoding="utf-8")
     folders = sorted(path for path in SPECS_DIR.iterdir() if path.is_dir())
-    assert [folder.name for folder in folders] == ["quickbooks", "square", "xero"]
+    assert [folder.name for folder in folders] == ["quickbooks", "square", "wave", "xero"]
     for folder in folders:
         files = sorted(path.name for path in folder.iterdir())
         assert any(name.startswith("LICENSE") for name in files), f"specs/{folder.name} has no licence file"
