@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,9 @@ from pydantic import (
 )
 
 from booksync.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from booksync.chat import ChatModel
 
 _PLACEHOLDER_WORDS = {
     "changeme",
@@ -252,6 +255,17 @@ class ApiSettings(_TokenSettings, _MayQueueCatalog):
         from aws_lambda_powertools.utilities.parameters import get_parameter
 
         return str(get_parameter(self.classifier_llm_api_key_param, decrypt=True, max_age=300))
+
+    def chat_model(self) -> ChatModel:
+        """The language model the classifier and the memory's answers ask (CLASSIFIER_LLM_*)."""
+        from booksync.chat import ChatModel
+
+        return ChatModel(
+            url=str(self.classifier_llm_url),
+            model=str(self.classifier_llm_model),
+            api_key=self.classifier_api_key,
+            timeout_seconds=self.classifier_llm_timeout_seconds,
+        )
 
     @field_validator("app_return_url")
     @classmethod
