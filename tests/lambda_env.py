@@ -66,6 +66,7 @@ def environment(
         "SQUARE_EVENTS_QUEUE_URL": webhook_queue_url or queue_url,
         "SQUARE_ACTIVITY_TABLE": tables.square_activity_table,
         "PAYOUTS_TABLE": tables.payouts_table,
+        "MEMORY_TABLE": tables.memory_table,
         **(square or {}),
     }
 

@@ -119,13 +119,16 @@ def model_holdout() -> list[Figure]:
     url, model = os.environ.get("CLASSIFIER_LLM_URL"), os.environ.get("CLASSIFIER_LLM_MODEL")
     if not url or not model:
         return []
+    from booksync.chat import ChatModel
     from booksync.onboarding.llm import LlmClassifier
 
     llm = LlmClassifier(
-        url=url,
-        model=model,
-        api_key=lambda: os.environ.get("CLASSIFIER_LLM_API_KEY"),
-        timeout_seconds=float(os.environ.get("CLASSIFIER_LLM_TIMEOUT_SECONDS", "30")),
+        ChatModel(
+            url=url,
+            model=model,
+            api_key=lambda: os.environ.get("CLASSIFIER_LLM_API_KEY"),
+            timeout_seconds=float(os.environ.get("CLASSIFIER_LLM_TIMEOUT_SECONDS", "30")),
+        )
     )
     rows = load("customers.json", UNSEEN, "holdout")
     answered: list[str] = []

@@ -131,6 +131,12 @@ TABLES: dict[str, dict[str, Any]] = {
         "ttl": "ttl",
         "env": "PAYOUTS_TABLE",
     },
+    "MemoryTable": {
+        "keys": [("company_id", "S", "HASH"), ("record_key", "S", "RANGE")],
+        "indexes": {},
+        "ttl": None,  # nothing in the billing memory expires
+        "env": "MEMORY_TABLE",
+    },
 }
 
 QBO_ENV = {
@@ -718,7 +724,10 @@ def test_table_keys_indexes_and_ttl_follow_the_contract(template: dict[str, Any]
         k["AttributeName"] for i in indexes.values() for k in i["KeySchema"]
     }
     assert set(types) == used
-    assert props["TimeToLiveSpecification"] == {"AttributeName": spec["ttl"], "Enabled": True}
+    if spec["ttl"] is None:
+        assert "TimeToLiveSpecification" not in props
+    else:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": spec["ttl"], "Enabled": True}
 
 
 # ---------------------------------------------------------------- IAM: least privilege

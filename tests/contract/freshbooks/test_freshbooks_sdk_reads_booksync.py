@@ -159,3 +159,34 @@ def test_the_sdk_reads_booksyncs_client_items_invoice_and_payments(books: Books)
     assert seen_payment.note == f"{marker(COMPANY, Kind.PAYMENT, 'p-1')} | cheque 2"
     final = sdk.invoices.get(account, int(remote.id))
     assert Decimal(final.outstanding.amount) == 0 and Decimal(final.paid.amount) == invoice.total
+
+
+def test_a_note_a_person_wrote_on_a_client_is_kept_beside_booksyncs_mark(books: Books) -> None:
+    """A client's note is a person's too: booksync's updates keep what they wrote there, its mark
+    on a line of its own (never twice), and its lookup still finds the client by that mark."""
+    adapter, sdk, account = books.adapter, books.sdk, books.account_id
+    customer = Customer(id="c-1", display_name="Lovelace Plumbing", email="ada@example.com")
+    client = adapter.create_customer(customer, idempotency_key="k-c", currency="CAD")
+    sdk.clients.update(account, int(client.id), {"note": "Gate code 4711.\nbooksync:c-1"})
+    current = adapter.get_customer(client.id)
+    assert current is not None
+    adapter.update_customer(current, customer.model_copy(update={"phone": "555-0100"}), idempotency_key="k-u")
+    seen = sdk.clients.get(account, int(client.id))
+    assert (seen.note, seen.bus_phone) == ("Gate code 4711.\nbooksync:c-1", "555-0100")
+    found = adapter.find_customer(customer)
+    assert found is not None and found.id == client.id
+
+    # A client a person made, with their note: linked by its e-mail, it gets the mark after it.
+    theirs = sdk.clients.create(
+        account, {"organization": "Babbage Ltd", "email": "cb@example.com", "note": "VIP"}
+    )
+    babbage = Customer(id="c-2", display_name="Babbage Ltd", email="cb@example.com")
+    found = adapter.find_customer(babbage)
+    assert found is not None and found.id == str(theirs.id) and found.marker is None
+    for key in ("k-1", "k-2"):
+        current = adapter.get_customer(found.id)
+        assert current is not None
+        adapter.update_customer(current, babbage, idempotency_key=key)
+        assert sdk.clients.get(account, theirs.id).note == "VIP\nbooksync:c-2"
+    again = adapter.find_customer(babbage)
+    assert again is not None and again.marker == "booksync:c-2"

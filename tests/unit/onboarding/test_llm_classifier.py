@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from booksync.chat import ChatModel
 from booksync.onboarding.classifier import CustomerType
 from booksync.onboarding.llm import BATCH, LlmClassifier
 from booksync.providers.port import RemoteCustomer
@@ -69,7 +70,9 @@ def chat(results: list[dict[str, str]]) -> tuple[int, Any]:
 
 
 def classifier(url: str, timeout: float = 2.0) -> LlmClassifier:
-    return LlmClassifier(url=url, model="small-model", api_key=lambda: "sk-test", timeout_seconds=timeout)
+    return LlmClassifier(
+        ChatModel(url=url, model="small-model", api_key=lambda: "sk-test", timeout_seconds=timeout)
+    )
 
 
 def test_the_models_answer_is_used(model: tuple[FakeModel, str]) -> None:

@@ -277,7 +277,7 @@ def customer(**over: Any) -> Customer:
 
 
 def test_a_client_carries_booksyncs_id_and_is_found_by_it_under_its_email_then_its_name() -> None:
-    body = mapping.client_body(customer(), "CAD")
+    body = mapping.client_body(customer(), "CAD", note=mapping.client_mark(customer()))
     assert body == {
         "organization": "Acme Ltd",
         "note": "booksync:c-1",
@@ -297,6 +297,55 @@ def test_a_client_carries_booksyncs_id_and_is_found_by_it_under_its_email_then_i
     )
     assert provider.find_customer(customer()) is None
     assert wire.seen[-1].url.params["search[organization_like]"] == "Acme Ltd"
+
+
+class ClientBook:
+    """One FreshBooks client, as FreshBooks keeps it: a PUT changes the fields it sends, the
+    others (a person's note among them) stay."""
+
+    def __init__(self, **client: Any) -> None:
+        self.client: dict[str, Any] = {"id": 501, "userid": 501, "vis_state": 0, **client}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            self.client.update(json.loads(request.content)["client"])
+        if request.method == "GET" and "search[email]" in request.url.params:
+            return listing("clients", [dict(self.client)])
+        return result("client", dict(self.client))
+
+
+def test_an_update_keeps_the_note_a_person_wrote_beside_booksyncs_mark() -> None:
+    book = ClientBook(organization="Acme Ltd", email="ann@acme.test", note="booksync:c-1")
+    provider, wire = adapter(book)
+    book.client["note"] = "Pays by cheque.\nAsk for Ann.\nbooksync:c-1"  # written in FreshBooks
+    current = provider.get_customer("501")
+    assert current is not None and current.marker == "booksync:c-1"
+    provider.update_customer(current, customer(display_name="Acme Limited"), idempotency_key="k")
+    assert book.client["organization"] == "Acme Limited"
+    assert book.client["note"] == "Pays by cheque.\nAsk for Ann.\nbooksync:c-1"
+    assert "note" not in wire.bodies()[-1]["client"], "the note FreshBooks holds is not written over"
+    found = provider.find_customer(customer())
+    assert found is not None and found.id == "501", "found again by booksync's mark"
+
+
+def test_a_client_a_person_made_gets_booksyncs_mark_after_their_note_once() -> None:
+    book = ClientBook(organization="Acme Ltd", email="ann@acme.test", note="VIP  \nNet 15\n")
+    provider, wire = adapter(book)
+    found = provider.find_customer(customer())  # no mark: surely this customer, by its e-mail
+    assert found is not None and found.marker is None
+    provider.update_customer(found, customer(), idempotency_key="k")
+    assert book.client["note"] == "VIP  \nNet 15\nbooksync:c-1"
+    assert [m for m, _ in wire.calls()] == ["GET", "GET", "PUT"]  # read just before the write
+    again = provider.get_customer("501")
+    assert again is not None and again.marker == "booksync:c-1"
+    provider.update_customer(again, customer(), idempotency_key="k2")
+    assert book.client["note"] == "VIP  \nNet 15\nbooksync:c-1", "never doubled"
+    # A mark of booksync's a person moved among their lines is still booksync's; written again
+    # (another customer's mark there), it is replaced, never added beside.
+    assert mapping.client_marker({"note": "a\n booksync:c-1 \nb"}) == "booksync:c-1"
+    assert mapping.client_marker({"note": "see booksync:c-1 for this"}) is None
+    assert mapping.marked_note("a\nbooksync:c-9\nb", "booksync:c-1") == "a\nb\nbooksync:c-1"
+    assert mapping.marked_note(None, "booksync:c-1") == mapping.marked_note(" \n", "booksync:c-1")
 
 
 def test_an_item_is_found_by_its_exact_name_among_live_ones() -> None:

@@ -218,6 +218,14 @@ def test_429_without_retry_after_uses_the_provider_default() -> None:
     assert caught.value.retry_after == 60.0
 
 
+def test_429_without_retry_after_backs_off_with_jitter_when_the_provider_has_no_default() -> None:
+    script, sleeps = Scripted(throttled(None), throttled(None), 200), list[float]()
+    client = make(script, sleeps, rand=lambda: 0.5)
+    client.default_retry_after = None  # Voyage AI: its 429s may not say when
+    assert get(client).status_code == 200
+    assert sleeps == [0.25, 0.5]
+
+
 def test_throttling_every_time_ends_in_rate_limited() -> None:
     script, sleeps = Scripted(throttled("1"), throttled("1"), throttled("1")), list[float]()
     with pytest.raises(RateLimited):

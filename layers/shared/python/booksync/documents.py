@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -133,6 +133,12 @@ class DocumentKind(StrEnum):
     INVOICE = "invoice"
     PAYMENT = "payment"
     REFUND = "refund"
+    # booksync's own (the billing memory, README "Billing memory"): never pushed to the books.
+    ESTIMATE = "estimate"
+
+
+# The kinds booksync pushes to accounting systems (an estimate is never one).
+SYNCED_KINDS = tuple(kind for kind in DocumentKind if kind is not DocumentKind.ESTIMATE)
 
 
 def marker(company_id: str, kind: DocumentKind, doc_id: str) -> str:
@@ -252,13 +258,18 @@ class InvoiceLine(_Doc):
         return (self.quantity * self.unit_price).quantize(iso.unit(currency))
 
 
-class Invoice(_Doc):
+class _Billed(_Doc):
+    """What an invoice and an estimate share: a customer, numbered lines, a discount and tax, and
+    the total booksync computes from them (checked at the door alike)."""
+
+    # The document's name in errors ("an invoice's total cannot be negative").
+    _noun: ClassVar[str] = "invoice"
+
     id: DocId
     customer_id: DocId
     number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NUMBER_MAX)]
-    status: InvoiceStatus = InvoiceStatus.DRAFT
+    status: InvoiceStatus = InvoiceStatus.DRAFT  # each kind's own statuses (Estimate's below)
     issue_date: BookDate
-    due_date: BookDate | None = None
     # Before the amounts: their checks read it (fields are validated in this order).
     currency: CurrencyCode = "USD"
     lines: Annotated[list[InvoiceLine], Field(min_length=1, max_length=250)]
@@ -281,14 +292,8 @@ class Invoice(_Doc):
         validation_alias="total",
         exclude=True,
         description="Optional. booksync computes the total from the lines, discount and tax; "
-        "when given it must equal that total, else the invoice is refused (422).",
+        "when given it must equal that total, else the document is refused (422).",
     )
-
-    @model_validator(mode="after")
-    def _due_not_before_issue(self) -> Invoice:
-        if self.due_date is not None and self.due_date < self.issue_date:
-            raise ValueError("due_date cannot be before issue_date")
-        return self
 
     @field_validator("lines")
     @classmethod
@@ -316,8 +321,8 @@ class Invoice(_Doc):
         subtotal = sum((line.amount_in(_currency_of(info)) for line in value), Decimal("0"))
         if _at_door(info) and subtotal < 0:
             raise ValueError(
-                f"the lines add up to {subtotal}; an invoice's total cannot be negative "
-                "(money owed to the customer is a credit note or a refund, not an invoice)"
+                f"the lines add up to {subtotal}; an {cls._noun}'s total cannot be negative "
+                f"(money owed to the customer is a credit note or a refund, not an {cls._noun})"
             )
         return value
 
@@ -336,11 +341,12 @@ class Invoice(_Doc):
         return value
 
     @model_validator(mode="after")
-    def _total_not_negative(self, info: ValidationInfo) -> Invoice:
+    def _total_not_negative(self, info: ValidationInfo) -> Self:
         # Reached only with negative taxable lines beside larger untaxed ones (tax below zero).
         if _at_door(info) and self.total < 0:
+            noun = self._noun
             raise ValueError(
-                f"lines: the invoice's total would be {self.total}; an invoice's total cannot be negative"
+                f"lines: the {noun}'s total would be {self.total}; an {noun}'s total cannot be negative"
             )
         return self
 
@@ -350,7 +356,7 @@ class Invoice(_Doc):
         # A field validator (declared last, so the other fields are in info.data) that names ``total``.
         if value is None or "lines" not in info.data:
             return value
-        computed = Invoice.model_construct(**info.data)  # the totals read lines, discount, tax
+        computed = cls.model_construct(**info.data)  # the totals read lines, discount, tax
         if value != computed.total:
             parts_text = ", ".join(
                 f"{name} {amount:.2f}"
@@ -405,6 +411,59 @@ class Invoice(_Doc):
     @property
     def item_ids(self) -> list[str]:
         return list(dict.fromkeys(line.item_id for line in self.lines))
+
+
+class Invoice(_Billed):
+    due_date: BookDate | None = None
+
+    @model_validator(mode="after")
+    def _due_not_before_issue(self) -> Invoice:
+        if self.due_date is not None and self.due_date < self.issue_date:
+            raise ValueError("due_date cannot be before issue_date")
+        return self
+
+
+class EstimateStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SENT = "SENT"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+
+
+class EstimateLine(InvoiceLine):
+    """An invoice's line, with what the work or goods cost the business where it is known (the
+    memory's markup over cost: README "Billing memory")."""
+
+    unit_cost: Money | None = None
+
+
+class Estimate(_Billed):
+    """A priced proposal to a customer: booksync keeps it for the billing memory and never pushes
+    it to an accounting system."""
+
+    _noun: ClassVar[str] = "estimate"
+
+    status: EstimateStatus = EstimateStatus.DRAFT  # type: ignore[assignment]
+    lines: Annotated[list[EstimateLine], Field(min_length=1, max_length=250)]  # type: ignore[assignment]
+    valid_until: BookDate | None = None
+
+    @field_validator("valid_until")
+    @classmethod
+    def _valid_after_issue(cls, value: date | None, info: ValidationInfo) -> date | None:
+        # A field validator (not a model one) so that a 422 names the field.
+        issued = info.data.get("issue_date")
+        if value is not None and issued is not None and value < issued:
+            raise ValueError(f"cannot be before issue_date ({issued}); give the last day the estimate holds")
+        return value
+
+    @field_validator("lines")
+    @classmethod
+    def _costs_fit_currency(cls, lines: list[EstimateLine], info: ValidationInfo) -> list[EstimateLine]:
+        code = _currency_of(info)
+        for index, line in enumerate(lines):
+            if _at_door(info) and line.unit_cost is not None and not iso.fits(line.unit_cost, code):
+                raise ValueError(iso.too_precise(f"line {index + 1}'s unit_cost", line.unit_cost, code))
+        return lines
 
 
 class PaymentMethod(StrEnum):
@@ -523,7 +582,7 @@ class Refund(_Doc):
         return value.quantize(Decimal("0.01"))
 
 
-Document = Customer | Item | Invoice | Payment | Refund
+Document = Customer | Item | Invoice | Payment | Refund | Estimate
 
 MODEL_BY_KIND: dict[DocumentKind, type[_Doc]] = {
     DocumentKind.CUSTOMER: Customer,
@@ -531,6 +590,7 @@ MODEL_BY_KIND: dict[DocumentKind, type[_Doc]] = {
     DocumentKind.INVOICE: Invoice,
     DocumentKind.PAYMENT: Payment,
     DocumentKind.REFUND: Refund,
+    DocumentKind.ESTIMATE: Estimate,
 }
 
 

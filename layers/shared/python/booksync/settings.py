@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,9 @@ from pydantic import (
 )
 
 from booksync.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from booksync.chat import ChatModel
 
 _PLACEHOLDER_WORDS = {
     "changeme",
@@ -252,6 +255,17 @@ class ApiSettings(_TokenSettings, _MayQueueCatalog):
         from aws_lambda_powertools.utilities.parameters import get_parameter
 
         return str(get_parameter(self.classifier_llm_api_key_param, decrypt=True, max_age=300))
+
+    def chat_model(self) -> ChatModel:
+        """The language model the classifier and the memory's answers ask (CLASSIFIER_LLM_*)."""
+        from booksync.chat import ChatModel
+
+        return ChatModel(
+            url=str(self.classifier_llm_url),
+            model=str(self.classifier_llm_model),
+            api_key=self.classifier_api_key,
+            timeout_seconds=self.classifier_llm_timeout_seconds,
+        )
 
     @field_validator("app_return_url")
     @classmethod
@@ -555,3 +569,62 @@ class PayoutDepositSettings(_TokenSettings):
     payouts_table: str = Field(alias="PAYOUTS_TABLE", min_length=1)
     # A payout still waiting (for a payment, a setting, a reconnection) this long notifies admins.
     payout_wait_grace_hours: float = Field(alias="PAYOUT_WAIT_GRACE_HOURS", default=24, ge=0)
+
+
+# The dimensions Voyage's current models offer (``output_dimension``, providers.md 7.4).
+VOYAGE_DIMENSIONS = (256, 512, 1024, 2048)
+
+
+class VoyageSettings(_Settings):
+    """Voyage AI embeddings for the billing memory (``memory/voyage.py``). The API key lives in an
+    SSM SecureString named by VOYAGE_API_KEY_PARAM; locally VOYAGE_API_KEY may carry it. Neither
+    named: no Voyage (the local embedder serves)."""
+
+    api_key_param: str | None = Field(alias="VOYAGE_API_KEY_PARAM", default=None)
+    api_key_value: str | None = Field(alias="VOYAGE_API_KEY", default=None, repr=False)
+    # voyage-4-lite: $0.02 per million tokens, 1M tokens per request (providers.md 7.4).
+    model: str = Field(alias="VOYAGE_MODEL", default="voyage-4-lite", pattern=r"^voyage-[a-z0-9.-]+$")
+    output_dimension: int = Field(alias="VOYAGE_OUTPUT_DIMENSION", default=1024)
+    api_base_url: str = Field(alias="VOYAGE_API_BASE_URL", default="https://api.voyageai.com/v1")
+
+    @field_validator("output_dimension")
+    @classmethod
+    def _offered(cls, value: int) -> int:
+        if value not in VOYAGE_DIMENSIONS:
+            raise ValueError(f"must be one Voyage offers: {', '.join(map(str, VOYAGE_DIMENSIONS))}")
+        return value
+
+    @field_validator("api_key_param")
+    @classmethod
+    def _blank_param(cls, value: str | None) -> str | None:
+        # A template parameter left empty names no parameter.
+        return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _key_in_variable(self) -> Self:
+        # A key given in the environment is checked at cold start; one in SSM on first use.
+        if self.api_key_value is not None:
+            require_credential("VOYAGE_API_KEY", self.api_key_value)
+        return self
+
+    @property
+    def key_named(self) -> bool:
+        """Whether a Voyage key is configured at all (else the local embedder serves)."""
+        return self.api_key_value is not None or self.api_key_param is not None
+
+    @property
+    def key_source(self) -> str:
+        """Where the key is read from, for messages that say how to fix it."""
+        if self.api_key_value is not None or self.api_key_param is None:
+            return "the variable VOYAGE_API_KEY"
+        return f"the SSM SecureString {self.api_key_param} (VOYAGE_API_KEY_PARAM)"
+
+    def api_key(self) -> str:
+        """The key, refused by name when unset, unreadable or a placeholder."""
+        return secret_credential(
+            "VOYAGE_API_KEY",
+            self.api_key_value,
+            "VOYAGE_API_KEY_PARAM",
+            self.api_key_param,
+            holds="a Voyage AI API key (dash.voyageai.com > API keys)",
+        )

@@ -159,12 +159,7 @@ def _wizard(
     if settings.customer_classifier == "llm":
         from booksync.onboarding.llm import LlmClassifier
 
-        classifier = LlmClassifier(
-            url=str(settings.classifier_llm_url),
-            model=str(settings.classifier_llm_model),
-            api_key=settings.classifier_api_key,
-            timeout_seconds=settings.classifier_llm_timeout_seconds,
-        )
+        classifier = LlmClassifier(settings.chat_model())
     return Wizard(
         connections=connections,
         documents=documents,

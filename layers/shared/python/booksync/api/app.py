@@ -17,7 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from booksync.api.document import openapi_builder
 from booksync.api.problems import Forbidden, Unauthorized, install
 from booksync.api.routes import LeanRoute
-from booksync.documents import DOC_ID_PATTERN, Customer, DocumentKind, Invoice, Item, Payment, Refund
+from booksync.documents import (
+    DOC_ID_PATTERN,
+    Customer,
+    DocumentKind,
+    Estimate,
+    Invoice,
+    Item,
+    Payment,
+    Refund,
+)
 from booksync.errors import NotFoundError
 from booksync.keys import OutsideKey, fits_key
 from booksync.settings import ApiPart
@@ -300,8 +309,14 @@ def _core_routes(app: FastAPI) -> None:
 
     # -- documents ----------------------------------------------------------------------------------
     def put_route(
-        kind: DocumentKind, model: type[Any], put: Callable[[DocumentService, str, Any], Accepted]
+        kind: DocumentKind,
+        model: type[Any],
+        put: Callable[[DocumentService, str, Any], Accepted],
+        *,
+        synced: bool = True,
     ) -> None:
+        """PUT and GET /{kind}s/{doc_id}; GET says the document's sync state in the books when
+        ``synced`` (an estimate is never pushed: its ``sync`` is null)."""
         app.state.request_models[model.__name__] = model
         plural = f"{kind.value}s"
 
@@ -330,7 +345,7 @@ def _core_routes(app: FastAPI) -> None:
         def get_document(
             doc_id: IdPath, who: CallerDep, svc: Svc, provider: BooksQuery = None
         ) -> dict[str, Any]:
-            state = svc.integrations.document_sync(who.company_id, kind, doc_id, provider)
+            state = svc.integrations.document_sync(who.company_id, kind, doc_id, provider) if synced else None
             row = svc.documents.get(who.company_id, kind, doc_id)
             return {"document": row, "sync": state}
 
@@ -339,6 +354,7 @@ def _core_routes(app: FastAPI) -> None:
     put_route(DocumentKind.INVOICE, Invoice, lambda s, c, d: s.put_invoice(c, d))
     put_route(DocumentKind.PAYMENT, Payment, lambda s, c, d: s.put_payment(c, d))
     put_route(DocumentKind.REFUND, Refund, lambda s, c, d: s.put_refund(c, d))
+    put_route(DocumentKind.ESTIMATE, Estimate, lambda s, c, d: s.put_estimate(c, d), synced=False)
 
     @app.delete("/invoices/{doc_id}", tags=["documents"], responses=ERRORS)
     def delete_invoice(doc_id: IdPath, who: CallerDep, svc: Svc, response: Response) -> DocumentAccepted:

@@ -79,6 +79,37 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
             "currency": "USD",
         }
     },
+    "PUT /estimates/{doc_id}": {
+        "put_estimate": {
+            "id": "est-3001",
+            "customer_id": "cust-1001",
+            "number": "E-311",
+            "status": "SENT",
+            "issue_date": "2026-11-10",
+            "valid_until": "2026-12-10",
+            "lines": [
+                {
+                    "item_id": "item-301",
+                    "description": "Water heater replacement, labor (hours)",
+                    "quantity": "4",
+                    "unit_price": "95.00",
+                    "unit_cost": "48.00",
+                    "taxable": False,
+                },
+                {
+                    "item_id": "item-302",
+                    "description": "50 gal water heater",
+                    "quantity": "1",
+                    "unit_price": "849.00",
+                    "unit_cost": "610.00",
+                    "taxable": True,
+                },
+            ],
+            "tax_rate_percent": "8.25",
+            "memo": "Quote for job #J-7781, 4100 Riverside Dr. Valid 30 days.",
+            "currency": "USD",
+        }
+    },
     "PUT /payments/{doc_id}": {
         "put_payment": {
             "id": "pay-5001",

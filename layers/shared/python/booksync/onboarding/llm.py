@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import httpx
-
+from booksync.chat import ChatModel, failure
 from booksync.onboarding.classifier import Classification, CustomerClassifier, CustomerType, RulesClassifier
 from booksync.providers.port import RemoteCustomer
 
@@ -43,22 +42,9 @@ SYSTEM_PROMPT = (
 
 
 class LlmClassifier:
-    def __init__(
-        self,
-        *,
-        url: str,
-        model: str,
-        api_key: Callable[[], str | None],
-        timeout_seconds: float = 10.0,
-        fallback: CustomerClassifier | None = None,
-        http: httpx.Client | None = None,
-    ) -> None:
-        self._url = url.rstrip("/")
-        self._model = model
-        self._api_key = api_key
-        self._timeout = timeout_seconds
+    def __init__(self, chat: ChatModel, *, fallback: CustomerClassifier | None = None) -> None:
+        self._chat = chat
         self._fallback = fallback or RulesClassifier()
-        self._http = http
 
     def classify(self, customers: Sequence[RemoteCustomer]) -> list[Classification]:
         out: list[Classification] = []
@@ -69,7 +55,7 @@ class LlmClassifier:
                 try:
                     answer = self._ask(batch)
                 except Exception as exc:  # any failure: the rules answer, and say so
-                    why = _why(exc)
+                    why = failure(exc)
                     logger.warning("language-model classifier unavailable; rules used", extra={"why": why})
             if why is not None:
                 out.extend(self._rules(batch, f"language model unavailable: {why}"))
@@ -88,27 +74,8 @@ class LlmClassifier:
         ]
 
     def _ask(self, customers: Sequence[RemoteCustomer]) -> dict[str, dict[str, Any]]:
-        payload = {
-            "model": self._model,
-            "temperature": 0,
-            "response_format": {"type": "json_object"},
-            "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": json.dumps([_describe(c) for c in customers])},
-            ],
-        }
-        headers = {"Content-Type": "application/json"}
-        key = self._api_key()
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        url = f"{self._url}/chat/completions" if not self._url.endswith("/chat/completions") else self._url
-        if self._http is not None:
-            response = self._http.post(url, json=payload, headers=headers, timeout=self._timeout)
-        else:
-            response = httpx.post(url, json=payload, headers=headers, timeout=self._timeout)
-        response.raise_for_status()
-        content = response.json()["choices"][0]["message"]["content"]
-        results = json.loads(content)["results"]
+        answer = self._chat.ask_json(SYSTEM_PROMPT, json.dumps([_describe(c) for c in customers]))
+        results = answer["results"]
         return {str(r["id"]): r for r in results if isinstance(r, dict) and "id" in r}
 
     @staticmethod
@@ -137,13 +104,3 @@ def _describe(customer: RemoteCustomer) -> dict[str, Any]:
         if address is None
         else ", ".join(x for x in (address.line1, address.line2, address.city, address.region) if x),
     }
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"HTTP {exc.response.status_code}"
-    if isinstance(exc, httpx.HTTPError):
-        return "unreachable"
-    return "unusable answer"

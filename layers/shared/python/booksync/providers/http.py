@@ -7,6 +7,7 @@ What it decides, so that no adapter decides it differently:
 - backoff: full-jitter exponential, bounded;
 - ``Retry-After`` (seconds or HTTP date) is slept inline only when it is short and fits in the
   time left; otherwise ``RateLimited(retry_after=…)`` goes up so the queue delays the message;
+  a 429 without one waits ``default_retry_after``, or (None) the jittered backoff;
 - what an exhausted failure means: ``TransientError(uncertain=True)`` when a write may have
   happened (read timeout, reset after sending, 5xx), so the engine looks the object up before
   creating it again.
@@ -189,12 +190,22 @@ _SHARED: dict[str, HttpClient] = {}
 _deadline: Callable[[], float] | None = None
 
 
-def shared_client(*, provider: str, label: str, trace_header: str | None = None) -> HttpClient:
+def shared_client(
+    *,
+    provider: str,
+    label: str,
+    trace_header: str | None = None,
+    default_retry_after: float | None = 60.0,
+) -> HttpClient:
     """The process-wide client for ``provider``, with the running invocation's deadline."""
     client = _SHARED.get(provider)
     if client is None:
         client = _SHARED[provider] = HttpClient(
-            provider=provider, label=label, trace_header=trace_header, deadline=_deadline
+            provider=provider,
+            label=label,
+            trace_header=trace_header,
+            deadline=_deadline,
+            default_retry_after=default_retry_after,
         )
     return client
 
@@ -262,7 +273,7 @@ class HttpClient:
         settings: HttpSettings | None = None,
         transport: httpx.BaseTransport | None = None,
         deadline: Callable[[], float] | None = None,
-        default_retry_after: float = 60.0,
+        default_retry_after: float | None = 60.0,
         trace_header: str | None = None,
         user_agent: str = "booksync/0.1",
         sleep: Callable[[float], None] = time.sleep,
@@ -455,7 +466,12 @@ class HttpClient:
 
     def _throttled_wait(self, response: httpx.Response, attempt: int) -> float:
         hinted = parse_retry_after(response.headers.get("Retry-After"))
-        wait = self.default_retry_after if hinted is None else hinted
+        if hinted is not None:
+            wait = hinted
+        elif self.default_retry_after is not None:
+            wait = self.default_retry_after
+        else:  # a provider whose 429 says nothing of when: the same jittered backoff as a 5xx
+            wait = backoff_delay(attempt, self.settings, self._rand)
         if attempt >= self.settings.max_retries or not self._fits(wait):
             raise RateLimited(
                 f"{self.label} is limiting requests; try again in {wait:.0f} s{self._trace(response)}",

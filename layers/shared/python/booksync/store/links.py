@@ -12,7 +12,7 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from booksync.documents import DocumentKind
+from booksync.documents import SYNCED_KINDS, DocumentKind
 from booksync.store.documents import pending_bucket
 from booksync.store.models import DocumentModel, LinkMap, link_parts
 
@@ -151,6 +151,6 @@ def drifted_counts(company_id: str, provider: str, changes: Iterable[str]) -> di
             DocumentModel.doc_key.startswith(f"{kind.value}#"),
             filter_condition=attribute.remote_change.is_in(*wanted),
         )
-        for kind in DocumentKind
+        for kind in SYNCED_KINDS  # an estimate is never in the books: nothing there to change
     }
     return {kind: count for kind, count in counts.items() if count}

@@ -662,3 +662,50 @@ class PayoutModel(Model):
 
 
 ALL_MODELS["payouts_table"] = PayoutModel
+
+
+class MemoryRecordModel(Model):
+    """One billing record of a company's memory (``booksync/memory/records.py``), with what its
+    vector was made from. Key: ``company_id`` / ``record_key`` = ``<kind>#<doc id>``. The table also
+    holds the company's vectors (``MemoryVectorModel``) and its stamp (``MemoryStampModel``)."""
+
+    class Meta(_Meta):
+        pass
+
+    company_id = UnicodeAttribute(hash_key=True)
+    record_key = UnicodeAttribute(range_key=True)
+    record = JSONAttribute()  # BillingRecord.to_dict(): amounts as decimal strings
+    content_hash = UnicodeAttribute()  # of the record its vector was embedded from
+    embedder = UnicodeAttribute()  # <model>/<dimension> that made the vector
+    updated_at = NumberAttribute()
+
+
+class MemoryVectorModel(Model):
+    """A record's vector, int8 (``vector``: one signed byte per dimension, times ``scale``).
+    Key: ``company_id`` / ``vec#<record key>``."""
+
+    class Meta(_Meta):
+        pass
+
+    company_id = UnicodeAttribute(hash_key=True)
+    record_key = UnicodeAttribute(range_key=True)
+    vector = BinaryAttribute(legacy_encoding=False)
+    scale = NumberAttribute()
+
+
+class MemoryStampModel(Model):
+    """A company's memory versions: each grows whenever one of its records (``records``) or
+    vectors (``vectors``) is written, so a warm function knows its cached copy is stale.
+    Key: ``company_id`` / ``#stamp``."""
+
+    class Meta(_Meta):
+        pass
+
+    company_id = UnicodeAttribute(hash_key=True)
+    record_key = UnicodeAttribute(range_key=True, default="#stamp")
+    records = NumberAttribute(default=0)
+    vectors = NumberAttribute(default=0)
+
+
+ALL_MODELS["memory_table"] = MemoryRecordModel
+SHARING["memory_table"] = (MemoryVectorModel, MemoryStampModel)

@@ -24,6 +24,7 @@ from booksync.documents import (
     Customer,
     Document,
     DocumentKind,
+    Estimate,
     Invoice,
     InvoiceStatus,
     Item,
@@ -208,19 +209,21 @@ class DocumentService:
             warnings=warnings,
         )
 
-    def _record_invoice(self, company_id: str, invoice: Invoice) -> Accepted:
-        self._require(company_id, DocumentKind.CUSTOMER, invoice.customer_id, "customer_id")
-        missing = set(invoice.item_ids) - set(
-            self._docs.get_many(company_id, DocumentKind.ITEM, invoice.item_ids)
-        )
+    def _require_parts(self, company_id: str, doc: Invoice | Estimate) -> None:
+        """The customer and every item an invoice or estimate names must be in booksync."""
+        self._require(company_id, DocumentKind.CUSTOMER, doc.customer_id, "customer_id")
+        missing = set(doc.item_ids) - set(self._docs.get_many(company_id, DocumentKind.ITEM, doc.item_ids))
         if missing:
             # The first line that names one, by its index (lines[2].item_id), as validation names it.
-            index, line = next((i, ln) for i, ln in enumerate(invoice.lines) if ln.item_id in missing)
+            index, line = next((i, ln) for i, ln in enumerate(doc.lines) if ln.item_id in missing)
             raise FieldProblem(
                 f"lines[{index}].item_id",
                 f"no item {line.item_id!r} in booksync",
                 f"Send it first with PUT /items/{line.item_id}.",
             )
+
+    def _record_invoice(self, company_id: str, invoice: Invoice) -> Accepted:
+        self._require_parts(company_id, invoice)
         existing = self._docs.get(company_id, DocumentKind.INVOICE, invoice.id)
         if existing is not None and existing.status == DELETED:
             raise FieldProblem("id", "this invoice was deleted", "Create the invoice again under a new id.")
@@ -316,6 +319,23 @@ class DocumentService:
         row = self._docs.mark_deleted(row, now=self._clock(), pending=linked)
         run_id = self._auto_sync(company_id, invoice_id, "auto_sync_invoices") if linked else None
         return Accepted(doc_id=invoice_id, created=False, changed=True, pending=linked, queued_run_id=run_id)
+
+    # -- estimates: booksync's own, for the billing memory; never pushed to the books -------------
+    def put_estimate(self, company_id: str, estimate: Estimate) -> Accepted:
+        """Store the estimate (its customer and items must be in booksync). Never pending, never
+        queued for sync, never in the sent index the catalog sync reads: no accounting system
+        receives an estimate."""
+        _check_size(DocumentKind.ESTIMATE, estimate)
+        self._require_parts(company_id, estimate)
+        outcome = self._docs.put(
+            company_id,
+            DocumentKind.ESTIMATE,
+            estimate,
+            now=self._clock(),
+            status=estimate.status.value,
+            pending=False,
+        )
+        return self._accepted(outcome)
 
     # -- payments ---------------------------------------------------------------------------------
     def put_payment(self, company_id: str, payment: Payment) -> Accepted:

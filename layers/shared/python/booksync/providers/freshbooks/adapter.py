@@ -3,12 +3,13 @@ business, by its ``account_id``).
 
 FreshBooks has no idempotency key: the engine claims every write as an intent first, and after
 an uncertain outcome these lookups say whether it was made before anything is created again:
-clients by booksync's mark (their ``note``) among those under the customer's e-mail, then under
-its name (one without a mark taken only when it surely is this customer); items by name; invoices
-by number and booksync's marker (``po_number``); payments by invoice, date, amount and marker
-(first in their ``note``). FreshBooks keeps no version on its records: a client's, item's or
-invoice's ``version`` is its ``updated`` stamp (``mapping.changed_at``), never sent back, by which
-a thin webhook event tells booksync's own write from someone else's.
+clients by booksync's mark (a line of their ``note``, beside a person's text, which is kept)
+among those under the customer's e-mail, then under its name (one without a mark taken only when
+it surely is this customer); items by name; invoices by number and booksync's marker
+(``po_number``); payments by invoice, date, amount and marker (first in their ``note``).
+FreshBooks keeps no version on its records: a client's, item's or invoice's ``version`` is its
+``updated`` stamp (``mapping.changed_at``), never sent back, by which a thin webhook event tells
+booksync's own write from someone else's.
 
 An invoice is created as a FreshBooks draft and marked sent at once; an update (or a lookup's
 find, which the engine brings up to date) marks one still a draft sent: booksync never leaves
@@ -87,12 +88,22 @@ class FreshBooksProvider:
     def create_customer(
         self, customer: Customer, *, idempotency_key: str, currency: str | None = None
     ) -> RemoteObject:
-        return mapping.to_client(self._client.create(CLIENTS, mapping.client_body(customer, currency)))
+        body = mapping.client_body(customer, currency, note=mapping.client_mark(customer))
+        return mapping.to_client(self._client.create(CLIENTS, body))
 
     def update_customer(
         self, remote: RemoteObject, customer: Customer, *, idempotency_key: str
     ) -> RemoteObject:
-        body = {**mapping.client_body(customer), "vis_state": mapping.ACTIVE}  # an archived one revived
+        """The client's fields from ``customer``. Its note is a person's as much as booksync's: one
+        carrying booksync's mark (``remote``, as just read) is left as FreshBooks holds it; one
+        without (a client a person made, found by its e-mail or name, or whose mark was taken
+        out) is read and written back with the mark on a line of its own after their text."""
+        mark = mapping.client_mark(customer)
+        note = None
+        if remote.marker != mark:
+            current = self._client.read(CLIENTS, remote.id)
+            note = mapping.marked_note(current.get("note") if current is not None else None, mark)
+        body = {**mapping.client_body(customer, note=note), "vis_state": mapping.ACTIVE}  # archived: revived
         return mapping.to_client(self._client.update(CLIENTS, remote.id, body))
 
     def distinct(self, document: Named) -> Named:

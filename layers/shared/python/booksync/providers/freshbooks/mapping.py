@@ -4,10 +4,12 @@
 Pure functions: no I/O, so every shape is testable without a server.
 
 - Money travels as ``{"amount": "<decimal string>", "code": "<ISO 4217>"}``: never a float.
-- A client carries booksync's customer id in its ``note`` (``booksync:<id>``, what the lookups
-  match), under its ``organization`` (booksync's display name), first and last name, e-mail,
-  phone and billing address. FreshBooks keeps two clients under one name: booksync's lookups go
-  by the marker, then by e-mail, then by name only where the record surely is this customer.
+- A client carries booksync's customer id in its ``note``, on a line of its own
+  (``booksync:<id>``, what the lookups match), after whatever a person wrote there, which booksync
+  keeps (``marked_note``); under its ``organization`` (booksync's display name), first and last
+  name, e-mail, phone and billing address. FreshBooks keeps two clients under one name: booksync's
+  lookups go by the marker, then by e-mail, then by name only where the record surely is this
+  customer.
 - An item is keyed by its ``name`` (FreshBooks keeps two under one name too).
 - An invoice is created as a FreshBooks draft and then marked sent (``action_mark_as_sent``):
   booksync never leaves one a draft there (its own drafts never sync). It carries its number and
@@ -20,13 +22,14 @@ Pure functions: no I/O, so every shape is testable without a server.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from booksync import currency as iso
-from booksync.documents import Customer, DocumentKind, Invoice, Item, Payment, PaymentMethod
+from booksync.documents import DOC_ID_PATTERN, Customer, DocumentKind, Invoice, Item, Payment, PaymentMethod
 from booksync.errors import Rejected
 from booksync.providers.declaration import Unsayable
 from booksync.providers.freshbooks import LABEL, PROVIDER
@@ -46,6 +49,8 @@ INVOICE_NUMBER_MAX = 255
 PO_NUMBER_MAX = 255
 NOTE_SEPARATOR = " | "
 CLIENT_MARK = "booksync:"
+# A line of a client's note that is booksync's mark and nothing else (a customer id follows it).
+_MARK_LINE = re.compile(re.escape(CLIENT_MARK) + DOC_ID_PATTERN.removeprefix("^").removesuffix("$"))
 # FreshBooks takes at most two taxes on a line, each a percentage with at most 3 decimals.
 TAX_PLACES = 3
 TAX_NAME = "Sales tax"
@@ -119,9 +124,12 @@ def client_name(customer: Customer) -> str:
     return _not_empty(name, "customer", customer.display_name)
 
 
-def client_body(customer: Customer, currency: str | None = None) -> Json:
-    """``currency``: the client's, on create only."""
-    body: Json = {"organization": client_name(customer), "note": client_mark(customer)}
+def client_body(customer: Customer, currency: str | None = None, *, note: str | None = None) -> Json:
+    """``currency``: the client's, on create only. ``note``: the whole note to write (with
+    booksync's mark: ``marked_note``); none leaves the note FreshBooks holds as it is (a person's
+    text beside booksync's mark is theirs)."""
+    body: Json = {"organization": client_name(customer)}
+    _put(body, "note", note)
     _put(body, "currency_code", currency)
     _put(body, "fname", _line(customer.given_name, NAME_MAX))
     _put(body, "lname", _line(customer.family_name, NAME_MAX))
@@ -138,9 +146,23 @@ def client_body(customer: Customer, currency: str | None = None) -> Json:
     return body
 
 
+def _mark_line(line: str) -> bool:
+    return _MARK_LINE.fullmatch(line.strip()) is not None
+
+
 def client_marker(obj: Mapping[str, Any]) -> str | None:
-    note = _text(obj.get("note"))
-    return note if note is not None and note.startswith(CLIENT_MARK) else None
+    """booksync's mark in the client's note: its line that is ``booksync:<id>`` and nothing else,
+    wherever it stands among a person's lines."""
+    note = obj.get("note")
+    lines = note.splitlines() if isinstance(note, str) else []
+    return next((line.strip() for line in lines if _mark_line(line)), None)
+
+
+def marked_note(note: str | None, mark: str) -> str:
+    """The client's ``note`` with booksync's ``mark`` on a line of its own after a person's text,
+    which stays as they wrote it; a mark of booksync's already there is replaced, never doubled."""
+    theirs = "\n".join(line for line in (note or "").splitlines() if not _mark_line(line)).rstrip()
+    return f"{theirs}\n{mark}" if theirs.strip() else mark
 
 
 def changed_at(obj: Mapping[str, Any]) -> str | None:

@@ -1,0 +1,222 @@
+"""The billing memory in DynamoDB (MemoryTable): records, their vectors, and a stamp per company.
+
+Rows, all under the company's partition (``company_id``):
+- ``<kind>#<doc id>``: a record (``MemoryRecordModel``) with the content hash and embedder its
+  vector was made from;
+- ``vec#<kind>#<doc id>``: its vector (``MemoryVectorModel``), int8 with a scale;
+- ``#stamp``: two counters (``MemoryStampModel``), moved after every write of a record or vector.
+
+A warm function keeps each company's records and vectors read once, and reads them again only when
+the stamp has moved: one consistent GetItem per use while nothing changed. The stamp is read before
+the rows, so a copy is never newer than the stamp it is kept under (at worst older: read again).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+
+from booksync.memory.ports import Indexed
+from booksync.memory.records import BillingRecord, RecordFilter, RecordKind
+from booksync.store.models import MemoryRecordModel, MemoryStampModel, MemoryVectorModel
+
+if TYPE_CHECKING:  # numpy is imported only where vectors are used (the memory functions' paths)
+    import numpy as np
+    import numpy.typing as npt
+
+VECTOR_PREFIX = "vec#"
+# DynamoDB's BatchGetItem and BatchWriteItem limits.
+_BATCH_GET = 100
+
+Counter = Literal["records", "vectors"]
+T = TypeVar("T")
+
+
+def read_stamp(company_id: str, counter: Counter) -> int:
+    try:
+        stamp = MemoryStampModel.get(company_id, "#stamp", consistent_read=True)
+    except MemoryStampModel.DoesNotExist:
+        return 0
+    return int(stamp.records if counter == "records" else stamp.vectors)
+
+
+def bump_stamp(company_id: str, counter: Counter) -> None:
+    attribute = MemoryStampModel.records if counter == "records" else MemoryStampModel.vectors
+    MemoryStampModel(company_id, "#stamp").update(actions=[attribute.add(1)])
+
+
+@dataclass
+class _Copy(Generic[T]):
+    stamp: int
+    value: T
+    size: int
+
+
+class WarmCache(Generic[T]):
+    """Per-company copies kept across warm invocations, each under the stamp it was read at;
+    the least recently used are dropped past ``max_size`` (records, or vectors) in all."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._copies: OrderedDict[tuple[str, str], _Copy[T]] = OrderedDict()
+
+    def get(self, company_id: str, counter: Counter, load: Callable[[], tuple[T, int]]) -> T:
+        """The company's copy at the current stamp: ``load()`` (value, size) when it moved."""
+        key = (MemoryRecordModel.Meta.table_name, company_id)
+        stamp = read_stamp(company_id, counter)
+        copy = self._copies.get(key)
+        if copy is None or copy.stamp != stamp:
+            value, size = load()
+            copy = _Copy(stamp, value, size)
+            self._copies[key] = copy
+        self._copies.move_to_end(key)
+        while len(self._copies) > 1 and sum(c.size for c in self._copies.values()) > self.max_size:
+            self._copies.popitem(last=False)
+        return copy.value
+
+    def clear(self) -> None:
+        self._copies.clear()
+
+
+def _record(row: MemoryRecordModel) -> BillingRecord:
+    return BillingRecord.from_dict(row.record)
+
+
+class DynamoRecordStore:
+    """``RecordStore`` on MemoryTable."""
+
+    # One process keeps at most this many records in all (about 2 KB each in memory).
+    cache: WarmCache[list[BillingRecord]] = WarmCache(max_size=100_000)
+
+    def get(self, company_id: str, key: str) -> BillingRecord | None:
+        try:
+            return _record(MemoryRecordModel.get(company_id, key, consistent_read=True))
+        except MemoryRecordModel.DoesNotExist:
+            return None
+
+    def put(self, record: BillingRecord, indexed: Indexed) -> None:
+        MemoryRecordModel(
+            record.company_id,
+            record.key,
+            record=record.to_dict(),
+            content_hash=indexed.content_hash,
+            embedder=indexed.embedder,
+            updated_at=time.time(),
+        ).save()
+        bump_stamp(record.company_id, "records")
+
+    def _load(self, company_id: str) -> tuple[list[BillingRecord], int]:
+        records = [
+            _record(row)
+            for kind in RecordKind
+            for row in MemoryRecordModel.query(
+                company_id, MemoryRecordModel.record_key.startswith(f"{kind.value}#"), consistent_read=True
+            )
+        ]
+        return records, len(records)
+
+    def all(self, company_id: str, filter: RecordFilter | None = None) -> list[BillingRecord]:
+        records = self.cache.get(company_id, "records", lambda: self._load(company_id))
+        return [r for r in records if filter is None or filter.matches(r)]
+
+    def indexed(self, company_id: str, keys: Collection[str]) -> dict[str, Indexed]:
+        wanted = sorted(set(keys))
+        found: dict[str, Indexed] = {}
+        for start in range(0, len(wanted), _BATCH_GET):
+            chunk = [(company_id, key) for key in wanted[start : start + _BATCH_GET]]
+            for row in MemoryRecordModel.batch_get(
+                chunk,
+                consistent_read=True,
+                attributes_to_get=["company_id", "record_key", "content_hash", "embedder"],
+            ):
+                found[row.record_key] = Indexed(row.content_hash, row.embedder)
+        return found
+
+    def version(self, company_id: str) -> str:
+        return str(read_stamp(company_id, "records"))
+
+
+def quantize(vector: Sequence[float]) -> tuple[bytes, float]:
+    """int8 bytes and the scale that brings them back (``int8 * scale``): the largest component
+    maps to ±127, so the error per component is at most half a step (``scale / 2``)."""
+    import numpy as np
+
+    values = np.asarray(vector, dtype=np.float32)
+    peak = float(np.abs(values).max()) if values.size else 0.0
+    scale = peak / 127.0 if peak > 0 else 1.0
+    return np.round(values / scale).astype(np.int8).tobytes(), scale
+
+
+@dataclass
+class _Matrix:
+    keys: list[str]
+    rows: npt.NDArray[np.float32]  # unit rows, one per key
+    index: dict[str, int]
+
+
+class DynamoVectorStore:
+    """``VectorStore`` on MemoryTable: each vector a row of int8 bytes; the company's vectors read
+    once into a matrix (unit rows) and searched with numpy, kept while the stamp has not moved."""
+
+    # One process keeps at most this many vectors in all (dimension 1024: 4 KB each).
+    cache: WarmCache[_Matrix] = WarmCache(max_size=200_000)
+
+    def put(self, company_id: str, items: Sequence[tuple[str, Sequence[float]]]) -> None:
+        if not items:
+            return
+        with MemoryVectorModel.batch_write() as batch:
+            for key, vector in items:
+                data, scale = quantize(vector)
+                batch.save(MemoryVectorModel(company_id, VECTOR_PREFIX + key, vector=data, scale=scale))
+        bump_stamp(company_id, "vectors")
+
+    def delete(self, company_id: str, keys: Collection[str]) -> None:
+        if not keys:
+            return
+        with MemoryVectorModel.batch_write() as batch:
+            for key in keys:
+                batch.delete(MemoryVectorModel(company_id, VECTOR_PREFIX + key))
+        bump_stamp(company_id, "vectors")
+
+    def _load(self, company_id: str) -> tuple[_Matrix, int]:
+        import numpy as np
+
+        keys: list[str] = []
+        rows: list[npt.NDArray[np.float32]] = []
+        for row in MemoryVectorModel.query(
+            company_id, MemoryVectorModel.record_key.startswith(VECTOR_PREFIX), consistent_read=True
+        ):
+            keys.append(row.record_key[len(VECTOR_PREFIX) :])
+            rows.append(np.frombuffer(row.vector, dtype=np.int8).astype(np.float32) * np.float32(row.scale))
+        matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        if rows:
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            matrix /= np.where(norms > 0, norms, 1.0)
+        return _Matrix(keys, matrix, {key: i for i, key in enumerate(keys)}), len(keys)
+
+    def query(
+        self, company_id: str, vector: Sequence[float], top_k: int, keys: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        import numpy as np
+
+        matrix = self.cache.get(company_id, "vectors", lambda: self._load(company_id))
+        if not matrix.keys or top_k <= 0:
+            return []
+        rows = matrix.rows
+        names = matrix.keys
+        if keys is not None:
+            positions = np.fromiter((matrix.index[k] for k in keys if k in matrix.index), dtype=np.intp)
+            if positions.size == 0:
+                return []
+            rows = rows[positions]
+            names = [names[i] for i in positions]
+        query = np.asarray(vector, dtype=np.float32)
+        norm = float(np.linalg.norm(query))
+        scores = rows @ (query / norm if norm > 0 else query)
+        k = min(top_k, scores.size)
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(names[i], float(scores[i])) for i in best]

@@ -1,0 +1,107 @@
+"""The billing memory's DynamoDB stores over moto: records and vectors per company, the warm copy
+kept while the company's stamp has not moved and read again once it has."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from booksync.memory.ports import Indexed
+from booksync.memory.records import RecordFilter, RecordKind
+from booksync.store.memory import DynamoRecordStore, DynamoVectorStore, bump_stamp, quantize
+from booksync.store.models import MemoryRecordModel
+
+from tests.conftest import only_table
+from tests.fakes.memory import billing_record
+
+INDEXED = Indexed("h1", "local/256")
+
+
+@pytest.fixture
+def memory_table(moto_url: str) -> Iterator[None]:
+    DynamoRecordStore.cache.clear()
+    DynamoVectorStore.cache.clear()
+    with only_table("memory_table"):
+        yield
+
+
+def test_records_are_kept_per_company_with_what_they_were_embedded_from(memory_table: None) -> None:
+    store = DynamoRecordStore()
+    mine = billing_record()
+    theirs = billing_record(company_id="co-2", doc_id="inv-9", number="INV-9")
+    store.put(mine, INDEXED)
+    store.put(theirs, Indexed("h2", "local/256"))
+
+    assert store.get("co-1", "invoice#inv-1") == mine
+    assert store.get("co-2", "invoice#inv-1") is None
+    assert store.all("co-1") == [mine]
+    assert store.all("co-2") == [theirs]
+    assert store.indexed("co-1", ["invoice#inv-1", "invoice#inv-9"]) == {"invoice#inv-1": INDEXED}
+
+
+def test_all_reads_every_kind_and_filters(memory_table: None) -> None:
+    store = DynamoRecordStore()
+    invoice = billing_record()
+    estimate = billing_record(kind=RecordKind.ESTIMATE, doc_id="est-1", total=Decimal("2000.00"))
+    payment = billing_record(kind=RecordKind.PAYMENT, doc_id="pay-1", lines=(), invoice_id="inv-1")
+    for record in (invoice, estimate, payment):
+        store.put(record, INDEXED)
+    assert {r.key for r in store.all("co-1")} == {invoice.key, estimate.key, payment.key}
+    assert store.all("co-1", RecordFilter.of(kinds=["estimate"])) == [estimate]
+    assert store.all("co-1", RecordFilter(min_total=Decimal("1500"))) == [estimate]
+
+
+def test_indexed_reads_past_one_batch_get(memory_table: None) -> None:
+    store = DynamoRecordStore()
+    for n in range(130):
+        store.put(billing_record(doc_id=f"inv-{n}"), Indexed(f"h{n}", "local/256"))
+    found = store.indexed("co-1", [f"invoice#inv-{n}" for n in range(130)])
+    assert len(found) == 130 and found["invoice#inv-129"] == Indexed("h129", "local/256")
+
+
+def test_a_warm_copy_is_used_until_the_stamp_moves(memory_table: None) -> None:
+    store = DynamoRecordStore()
+    store.put(billing_record(), INDEXED)
+    assert len(store.all("co-1")) == 1
+    version = store.version("co-1")
+    # Another function writes a row; until it moves the stamp, this one's copy stands.
+    written = billing_record(doc_id="inv-2")
+    MemoryRecordModel(
+        "co-1", written.key, record=written.to_dict(), content_hash="h", embedder="e", updated_at=time.time()
+    ).save()
+    assert len(store.all("co-1")) == 1
+    bump_stamp("co-1", "records")
+    assert store.version("co-1") != version
+    assert {r.key for r in store.all("co-1")} == {"invoice#inv-1", "invoice#inv-2"}
+
+
+def test_vectors_are_searched_per_company_best_first(memory_table: None) -> None:
+    vectors = DynamoVectorStore()
+    vectors.put("co-1", [("a", [1.0, 0.0, 0.0]), ("b", [0.6, 0.8, 0.0]), ("c", [0.0, 0.0, 1.0])])
+    vectors.put("co-2", [("z", [1.0, 0.0, 0.0])])
+
+    hits = vectors.query("co-1", [1.0, 0.1, 0.0], top_k=2)
+    assert [key for key, _ in hits] == ["a", "b"]
+    assert hits[0][1] == pytest.approx(0.995, abs=0.01)
+    assert [key for key, _ in vectors.query("co-2", [1.0, 0.0, 0.0], top_k=5)] == ["z"]
+    assert vectors.query("co-3", [1.0, 0.0, 0.0], top_k=5) == []
+    assert [key for key, _ in vectors.query("co-1", [1.0, 0.0, 0.0], top_k=5, keys={"c", "z"})] == ["c"]
+
+
+def test_a_put_or_delete_elsewhere_is_seen_by_a_warm_copy(memory_table: None) -> None:
+    reader, writer = DynamoVectorStore(), DynamoVectorStore()
+    writer.put("co-1", [("a", [1.0, 0.0])])
+    assert [k for k, _ in reader.query("co-1", [0.0, 1.0], top_k=5)] == ["a"]
+    writer.put("co-1", [("b", [0.0, 1.0])])
+    assert [k for k, _ in reader.query("co-1", [0.0, 1.0], top_k=5)] == ["b", "a"]
+    writer.delete("co-1", ["b"])
+    assert [k for k, _ in reader.query("co-1", [0.0, 1.0], top_k=5)] == ["a"]
+
+
+def test_quantized_vectors_keep_their_direction() -> None:
+    data, scale = quantize([0.5, -0.25, 0.0, 0.125])
+    assert len(data) == 4
+    restored = [b * scale for b in memoryview(data).cast("b")]
+    assert restored == pytest.approx([0.5, -0.25, 0.0, 0.125], abs=scale / 2)
