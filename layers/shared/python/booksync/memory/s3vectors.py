@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from booksync.errors import BooksyncError
 from botocore.exceptions import BotoCoreError, ClientError
+
+from booksync.errors import BooksyncError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3vectors import S3VectorsClient
