@@ -1,7 +1,8 @@
-"""Write docs/openapi.json: the management API's OpenAPI document, generated from the code.
+"""Write docs/openapi.json: the management API's OpenAPI document, generated from the code; and
+docs/memory-tools.json, the billing memory's tool definitions (GET /memory/tools).
 
-`make openapi` runs it; a unit test fails when the committed document differs from the code's, so
-the repository's copy is always the API that is served at GET /openapi.json.
+`make openapi` runs it; unit tests fail when a committed copy differs from the code's, so the
+repository's copies are always what the API serves at GET /openapi.json and GET /memory/tools.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+OUT = DOCS / "openapi.json"
+TOOLS_OUT = DOCS / "memory-tools.json"
 
 
 def document() -> dict[str, Any]:
@@ -23,13 +26,24 @@ def document() -> dict[str, Any]:
     return create_app(no_services).openapi()
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def render() -> str:
-    return json.dumps(document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return _json(document())
+
+
+def render_tools() -> str:
+    from booksync.memory.tools import TOOLS
+
+    return _json(TOOLS)
 
 
 def main() -> int:
-    OUT.write_text(render(), encoding="utf-8")
-    sys.stdout.write(f"wrote {OUT.relative_to(Path.cwd()) if OUT.is_relative_to(Path.cwd()) else OUT}\n")
+    for out, text in ((OUT, render()), (TOOLS_OUT, render_tools())):
+        out.write_text(text, encoding="utf-8")
+        sys.stdout.write(f"wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}\n")
     return 0
 
 

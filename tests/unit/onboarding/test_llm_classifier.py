@@ -6,10 +6,7 @@ typed wrongly for that customer alone, and the reason says so."""
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,54 +16,22 @@ from booksync.onboarding.llm import BATCH, LlmClassifier
 from booksync.providers.port import RemoteCustomer
 
 from tests.conftest import closed_port
+from tests.fakes.chat_model import Answer, FakeModel, reply, serving
 
 CUSTOMERS = [
     RemoteCustomer(id="7", display_name="Summit Construction LLC"),
     RemoteCustomer(id="8", display_name="Jane Doe", email="jane@gmail.com"),
 ]
-Answer = Callable[[dict[str, Any]], tuple[int, Any]]
-
-
-class FakeModel:
-    def __init__(self) -> None:
-        self.answer: Answer = lambda request: (200, {})
-        self.requests: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        self.delay = 0.0
 
 
 @pytest.fixture
 def model() -> Iterator[tuple[FakeModel, str]]:
-    fake = FakeModel()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            fake.requests.append(body)
-            fake.headers.append(dict(self.headers))
-            time.sleep(fake.delay)
-            status, payload = fake.answer(body)
-            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield fake, f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving() as served:
+        yield served
 
 
 def chat(results: list[dict[str, str]]) -> tuple[int, Any]:
-    return 200, {"choices": [{"message": {"role": "assistant", "content": json.dumps({"results": results})}}]}
+    return reply({"results": results})
 
 
 def classifier(url: str, timeout: float = 2.0) -> LlmClassifier:

@@ -34,6 +34,7 @@ from booksync.settings import ApiPart
 if TYPE_CHECKING:  # the store (pynamodb, botocore) loads on the first request that needs it
     from booksync.account_mapping import AccountMapping
     from booksync.integrations import Integrations
+    from booksync.memory.ask import MemoryAnswers
     from booksync.onboarding.wizard import Wizard
     from booksync.payments.square import SquarePayments
     from booksync.payouts.views import PayoutViews
@@ -76,6 +77,7 @@ class ApiServices:
     square: SquarePayments | None = None
     payouts: PayoutViews | None = None
     wizard: Wizard | None = None  # the post-connection wizard (booksync/api/onboarding.py)
+    memory: MemoryAnswers | None = None  # the billing memory (booksync/api/memory.py)
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,7 @@ def _with_id(model: type[Any], body: dict[str, Any], doc_id: str) -> Any:
 # The routes each API function serves: template.yaml routes the post-connection setup screens'
 # paths (wizard, account mapping) to SetupApiFunction and the rest to ApiFunction, so neither
 # builds at cold start the routes it never answers. "whole" is the API as one document.
-_CORE_ROUTERS = ("booksync.api.oauth", "booksync.api.square", "booksync.api.payouts")
+_CORE_ROUTERS = ("booksync.api.oauth", "booksync.api.square", "booksync.api.payouts", "booksync.api.memory")
 _SETUP_ROUTERS = ("booksync.api.accounts", "booksync.api.onboarding")
 ROUTERS: dict[ApiPart, tuple[str, ...]] = {
     "core": _CORE_ROUTERS,

@@ -186,4 +186,14 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
         }
     },
     "POST /square/payments/{square_payment_id}/match": {"match_square_payment": {"invoice_id": "inv-1001"}},
+    "POST /memory/search": {
+        "memory_search": {
+            "query": "water heater install",
+            "top_k": 5,
+            "filters": {"kinds": ["invoice", "estimate"], "date_from": "2026-01-01", "min_total": "500.00"},
+        }
+    },
+    "POST /memory/ask": {
+        "memory_ask": {"question": "What did we charge for a water heater install?", "top_k": 8}
+    },
 }

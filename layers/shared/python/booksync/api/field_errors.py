@@ -43,6 +43,12 @@ _DECIMAL_ERRORS = {
     "float_parsing",
     "float_type",
 }
+_BOUND_ERRORS = {
+    "greater_than": "more than",
+    "greater_than_equal": "at least",
+    "less_than": "less than",
+    "less_than_equal": "at most",
+}
 _DATE_ERRORS = {"date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"}
 
 
@@ -92,6 +98,8 @@ def teach(err: dict[str, Any], model: type[BaseModel] | None, body: Any = None) 
         info is not None and _is_decimal(info) and kind.startswith(("greater", "less"))
     ):
         return _number_error(path, kind, ctx, got, info)
+    if kind in _BOUND_ERRORS:  # a whole number out of its range (top_k 50 where 20 is the most)
+        return _bound_error(path, kind, ctx, got)
     if kind in {"enum", "literal_error"}:
         return _choice_error(path, ctx, got)
     if kind == "string_pattern_mismatch":
@@ -207,6 +215,12 @@ def _number_error(path: str, kind: str, ctx: dict[str, Any], got: Any, info: Fie
         else f"Send {path} as {form}."
     )
     return FieldError(path, f"must be {form} ({why})", fix)
+
+
+def _bound_error(path: str, kind: str, ctx: dict[str, Any], got: Any) -> FieldError:
+    limit = next((ctx[k] for k in ("gt", "ge", "lt", "le") if k in ctx), None)
+    words = f"{_BOUND_ERRORS[kind]} {limit}"
+    return FieldError(path, f"must be {words} (got {_shown(got)})", f"Send {path} as a number {words}.")
 
 
 def _bounds(info: FieldInfo) -> str:
