@@ -17,10 +17,12 @@ import pytest
 import requests
 import voyageai
 import voyageai.error
-from booksync.memory.voyage import VoyageEmbedder
+from booksync.memory.voyage import MAX_INPUTS, TOKENS_PER_REQUEST, USD_PER_MILLION_TOKENS, VoyageEmbedder
 from booksync.providers.http import HttpClient
+from booksync.settings import VOYAGE_DIMENSIONS
 
-from local.sandboxes.voyage.testing import DEFAULT_KEY, VoyageControl, VoyageSandbox, count_tokens
+from local.sandboxes.voyage.config import FLEXIBLE_DIMENSIONS, VoyageConfig
+from local.sandboxes.voyage.testing import DEFAULT_KEY, MODELS, VoyageControl, VoyageSandbox, count_tokens
 
 pytestmark = pytest.mark.contract
 
@@ -166,3 +168,13 @@ def test_the_package_retries_the_sandboxs_429_as_it_would_voyages(
     out = sdk(sandbox, retries=2).embed(["a"], model="voyage-4-lite")
     assert len(out.embeddings) == 1
     assert [entry["status"] for entry in control.requests()] == [429, 200]
+
+
+def test_booksyncs_limits_and_prices_are_the_sandboxs() -> None:
+    """One source (providers.md 7.4) written twice, in the adapter and in the sandbox: they agree."""
+    assert {model: MODELS[model].tokens_per_request for model in TOKENS_PER_REQUEST} == TOKENS_PER_REQUEST
+    assert {
+        model: MODELS[model].usd_per_million_tokens for model in USD_PER_MILLION_TOKENS
+    } == USD_PER_MILLION_TOKENS
+    assert VoyageConfig().max_inputs == MAX_INPUTS
+    assert VOYAGE_DIMENSIONS == FLEXIBLE_DIMENSIONS
