@@ -148,6 +148,18 @@ SANDBOXES = (
         client_id="booksync-local-freshbooks",
         redirect_path="/oauth/freshbooks/callback",
     ),
+    # Voyage AI (the billing memory's embeddings) has no OAuth: the row's secret is the API key
+    # the sandbox accepts (Voyage's keys start pa-); no redirect.
+    SandboxRow(
+        "voyage",
+        "Voyage sandbox",
+        "local.sandboxes.voyage.server",
+        key="voyage",
+        default_port=0,
+        client_id="booksync-local-voyage",
+        redirect_path="",
+        secret_prefix="pa-",
+    ),
 )
 # The stack's own servers' ports (a sandbox's are its row's: BOOKSYNC_<KEY>_PORT, default_port).
 PORT_DEFAULTS = {"moto": 4566, "api": 3000, "control": 3001}
