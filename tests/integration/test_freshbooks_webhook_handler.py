@@ -225,6 +225,24 @@ def test_a_forged_or_unsigned_delivery_is_refused_and_nothing_queued(stack: Simp
     assert receive_sqs_event(stack.events_queue)["Records"] == []
 
 
+def test_a_verification_booksync_awaits_none_of_is_dropped_without_a_request_to_freshbooks(
+    stack: SimpleNamespace,
+) -> None:
+    """A verification delivery is unsigned: anyone can post one. One for a callback verified
+    already, or for an id booksync never registered, is answered and dropped: no PUT on the
+    company's tokens (FreshBooks' rate limit is the business's)."""
+    handshake(stack)
+    held = verifiers(stack)
+    stack.control.clear_requests()
+    for ident in (str(callbacks(stack)[0]["callbackid"]), "987654"):
+        fields = {"name": "callback.verify", "object_id": ident, "verifier": "forged", "user_id": "1"}
+        answer = answered(stack.fns, urlencode(fields).encode(), None, {"account_id": stack.account})
+        assert answer["statusCode"] == 200
+    assert consume(stack) == ["not_awaited", "not_awaited"]
+    assert [r["path"] for r in stack.control.requests() if "/callbacks" in r["path"]] == []
+    assert verifiers(stack) == held
+
+
 # ---------------------------------------------------------------- changes made in FreshBooks
 
 

@@ -14,14 +14,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from booksync.errors import Rejected, TransientError
+from booksync.errors import ConcurrentChange, Rejected, TransientError
 from booksync.providers.freshbooks.client import Resource
 from booksync.providers.freshbooks.webhooks import (
     CALLBACKS,
     EVENTS,
+    REGISTERING_SECONDS,
+    VERIFY_WINDOW_SECONDS,
     FreshBooksCallbacks,
     FreshBooksEvents,
     FreshBooksWebhookReceiver,
+    HeldCallbacks,
     MalformedDelivery,
     Verification,
     held_verifiers,
@@ -267,12 +270,29 @@ class Verifiers:
         return self.secret, None
 
     def amend(self, account: str, change: Any) -> bool:
-        self.secret = change(self.secret)
+        wanted = change(self.secret)
+        if wanted is not None:  # None keeps what is there (StoredWebhookSecrets.amend)
+            self.secret = wanted
         return True
 
 
-def callbacks(api: FakeCallbacksApi, verifiers: Verifiers | None = None) -> FreshBooksCallbacks:
-    return FreshBooksCallbacks(client=api, verifiers=verifiers or Verifiers())  # type: ignore[arg-type]
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def callbacks(
+    api: FakeCallbacksApi, verifiers: Verifiers | None = None, clock: Clock | None = None
+) -> FreshBooksCallbacks:
+    return FreshBooksCallbacks(client=api, verifiers=verifiers or Verifiers(), clock=clock or Clock())  # type: ignore[arg-type]
+
+
+def registered(api: FakeCallbacksApi, verifiers: Verifiers, clock: Clock) -> list[str]:
+    """booksync's callbacks registered, as at connect: their verification is awaited."""
+    return list(callbacks(api, verifiers, clock).subscribe(URL).created)
 
 
 def test_connect_registers_each_event_once_and_again_registers_nothing(
@@ -304,6 +324,10 @@ def test_a_callback_whose_verifier_is_lost_is_sent_its_verification_again() -> N
     held = Verifiers(dict.fromkeys(ids[1:], "v"))  # the first one's verifier was lost
     done = callbacks(api, held).subscribe(URL)
     assert done.resent == (ids[0],) and done.created == () and ("PUT", unverified) not in api.calls
+    # Its verification is the one awaited (acted on when it comes); the others stay as they were.
+    kept = HeldCallbacks.read(held.secret)
+    assert set(kept.awaiting) == {ids[0]} and kept.verifiers == dict.fromkeys(ids[1:], "v")
+    assert kept.registering is None
 
 
 def test_duplicated_callbacks_are_deleted_keeping_the_verified_one() -> None:
@@ -344,13 +368,17 @@ class Owners:
         return ["the-connection"] if account_id == ACCOUNT else []
 
 
-def consumer(api: FakeCallbacksApi, verifiers: Verifiers, claims: Claims) -> FreshBooksEvents:
+def consumer(
+    api: FakeCallbacksApi, verifiers: Verifiers, claims: Claims, clock: Clock | None = None
+) -> FreshBooksEvents:
+    clock = clock or Clock()
     return FreshBooksEvents(
         changes=None,  # type: ignore[arg-type]
         events=claims,
         connections=Owners(),  # type: ignore[arg-type]
-        callbacks_for=lambda _connection: callbacks(api, verifiers),
+        callbacks_for=lambda _connection: callbacks(api, verifiers, clock),
         verifiers=lambda: verifiers,
+        clock=clock,
     )
 
 
@@ -367,29 +395,31 @@ def verification_message(callback_id: str, verifier: str, account: str = ACCOUNT
 
 
 def test_a_verifier_freshbooks_accepts_is_kept_beside_the_others_once() -> None:
-    api = FakeCallbacksApi()
-    ident = api.add("invoice.update", OURS, verified=False)
+    api, clock = FakeCallbacksApi(), Clock()
     verifiers, claims = Verifiers({"1999": "older-verifier"}), Claims()
-    events = consumer(api, verifiers, claims)
+    ident, *_ = registered(api, verifiers, clock)
+    events = consumer(api, verifiers, claims, clock)
     assert events.handle_message(verification_message(ident, "code-7")) == {"verified": 1}
     assert held_verifiers(verifiers.secret) == {"1999": "older-verifier", ident: "code-7"}
     assert api.callbacks[ident]["verified"] is True
+    assert ident not in HeldCallbacks.read(verifiers.secret).awaiting
     assert events.handle_message(verification_message(ident, "code-7")) == {"duplicate": 1}  # the queue again
     assert [call for call in api.calls if call[0] == "PUT"] == [("PUT", ident)]
-    verifiers.secret = None  # lost (a reconnect): FreshBooks resends the same code, later
+    verifiers.secret = None  # lost (a reconnect): registered again, FreshBooks resends the same code
+    assert ident in callbacks(api, verifiers, clock).subscribe(URL).resent
     assert events.handle_message(verification_message(ident, "code-7", at=65.0)) == {"verified": 1}
     assert held_verifiers(verifiers.secret) == {ident: "code-7"}
 
 
 def test_a_verifier_freshbooks_refuses_is_never_kept() -> None:
-    api = FakeCallbacksApi()
-    ident = api.add("invoice.update", OURS, verified=False)
-    api.refuse_verifier = True
+    api, clock = FakeCallbacksApi(), Clock()
     verifiers, claims = Verifiers(), Claims()
-    assert consumer(api, verifiers, claims).handle_message(verification_message(ident, "forged")) == {
+    ident, *_ = registered(api, verifiers, clock)
+    api.refuse_verifier = True
+    assert consumer(api, verifiers, claims, clock).handle_message(verification_message(ident, "forged")) == {
         "refused": 1
     }
-    assert verifiers.secret is None
+    assert held_verifiers(verifiers.secret) == {}
     ((outcome, detail),) = claims.rows.values()
     assert (outcome, detail) == (
         "refused",
@@ -406,13 +436,96 @@ def test_a_verification_for_an_account_nobody_connected_calls_nothing() -> None:
 
 
 def test_a_verification_freshbooks_could_not_take_now_is_given_back_to_the_queue() -> None:
-    api, claims = FakeCallbacksApi(), Claims()
-    ident = api.add("invoice.update", OURS, verified=False)
+    api, claims, clock, verifiers = FakeCallbacksApi(), Claims(), Clock(), Verifiers()
+    ident, *_ = registered(api, verifiers, clock)
+    update = api.update
 
     def down(*_args: Any, **_kw: Any) -> Any:
         raise TransientError("FreshBooks failed on its side", provider="freshbooks")
 
     api.update = down  # type: ignore[method-assign]
+    events = consumer(api, verifiers, claims, clock)
     with pytest.raises(TransientError):
-        consumer(api, Verifiers(), claims).handle_message(verification_message(ident, "code"))
+        events.handle_message(verification_message(ident, "code"))
     assert claims.rows == {}  # released: the redelivery is acted on
+    api.update = update  # type: ignore[method-assign]
+    clock.now += 60  # the queue's redelivery of that delivery is that one again, not another
+    assert events.handle_message(verification_message(ident, "code")) == {"verified": 1}
+
+
+def test_a_verification_of_a_callback_booksync_awaits_none_of_sends_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Anyone can post a verification: for a callback booksync never registered, one verified
+    already, or a made-up id, nothing is sent to FreshBooks (no request on the company's tokens)."""
+    api, claims, clock, verifiers = FakeCallbacksApi(), Claims(), Clock(), Verifiers()
+    ident, *_ = registered(api, verifiers, clock)
+    stranger = api.add("invoice.update", "https://another-app.example/hook", verified=False)
+    events = consumer(api, verifiers, claims, clock)
+    assert events.handle_message(verification_message(ident, "code-1")) == {"verified": 1}
+    api.calls.clear()
+    for n, callback in enumerate((stranger, ident, "424242")):
+        answer = events.handle_message(verification_message(callback, "forged", at=10.0 + n))
+        assert answer == {"not_awaited": 1}, callback
+    assert api.calls == [] and held_verifiers(verifiers.secret) == {ident: "code-1"}
+    said = [r for r in caplog.records if r.getMessage() == "FreshBooks callback verification dropped"]
+    assert [r.callback for r in said] == [stranger, ident, "424242"]  # type: ignore[attr-defined]
+    outcome, detail = claims.rows[max(claims.rows)]
+    assert outcome == "not_awaited" and detail is not None and "nothing was sent to FreshBooks" in detail
+
+
+def test_an_awaited_callbacks_verification_is_acted_on_once_within_the_window() -> None:
+    api, claims, clock, verifiers = FakeCallbacksApi(), Claims(), Clock(), Verifiers()
+    ident, *_ = registered(api, verifiers, clock)
+    events = consumer(api, verifiers, claims, clock)
+    api.refuse_verifier = True  # a forged code comes first: FreshBooks refuses it
+    assert events.handle_message(verification_message(ident, "forged-0", at=10.0)) == {"refused": 1}
+    for n in range(1, 6):  # more within the window, whatever they carry: dropped, nothing sent
+        clock.now += 30
+        assert events.handle_message(verification_message(ident, f"forged-{n}", at=10.0 + n)) == {
+            "too_soon": 1
+        }
+    assert [call for call in api.calls if call[0] == "PUT"] == [("PUT", ident)]
+    clock.now += VERIFY_WINDOW_SECONDS  # the window over: the next one is acted on
+    api.refuse_verifier = False
+    assert events.handle_message(verification_message(ident, "code", at=99.0)) == {"verified": 1}
+    assert [call for call in api.calls if call[0] == "PUT"] == [("PUT", ident)] * 2
+
+
+def test_a_verification_that_comes_before_its_registration_is_kept_waits_in_the_queue() -> None:
+    """FreshBooks may post a new callback's verification before booksync has kept the callbacks
+    it is registering: that one goes back to the queue, and is acted on once they are kept."""
+    api, claims, clock, verifiers = FakeCallbacksApi(), Claims(), Clock(), Verifiers()
+    events = consumer(api, verifiers, claims, clock)
+    create, early = api.create, []
+
+    def creating(resource: Resource, body: Mapping[str, Any]) -> dict[str, Any]:
+        made = create(resource, body)
+        if not early:  # its verification delivered and consumed at once
+            early.append(str(made["callbackid"]))
+            with pytest.raises(ConcurrentChange):
+                events.handle_message(verification_message(early[0], "code-1"))
+        return made
+
+    api.create = creating  # type: ignore[method-assign]
+    callbacks(api, verifiers, clock).subscribe(URL)
+    assert claims.rows == {} and not [call for call in api.calls if call[0] == "PUT"]
+    assert events.handle_message(verification_message(early[0], "code-1")) == {"verified": 1}
+    # One awaited since an earlier registration and verified while this one runs (asked its
+    # verification again) is not awaited after it: a later verification of it sends nothing.
+    again = next(c for c in api.callbacks if c != early[0])
+    update = api.update
+
+    def resending(resource: Resource, ident: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        answer = update(resource, ident, body)
+        if body.get("resend") and ident == again:
+            assert events.handle_message(verification_message(ident, "code-2", at=7.0)) == {"verified": 1}
+        return answer
+
+    api.update = resending  # type: ignore[method-assign]
+    assert again in callbacks(api, verifiers, clock).subscribe(URL).resent
+    assert again not in HeldCallbacks.read(verifiers.secret).awaiting
+    assert events.handle_message(verification_message(again, "forged", at=8.0)) == {"not_awaited": 1}
+    # A registration that never ended (a worker killed) holds no verification back for long.
+    stale = HeldCallbacks(registering=clock.now)
+    assert stale.verdict("2001", "e", clock.now + REGISTERING_SECONDS) == "not_awaited"

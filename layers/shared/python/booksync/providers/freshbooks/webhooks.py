@@ -16,9 +16,13 @@ is sent its verification again, duplicates are deleted; disconnect deletes books
 
 **Verifiers.** Each callback's deliveries are signed with its own verifier: booksync keeps them on
 the connection row, ``{callback_id: verifier}`` sealed as the tokens are (``webhooks/secrets.py``,
-``StoredWebhookSecrets``). A verification delivery is unsigned (there is no verifier yet), so the
-receiver queues it unverified and the consumer sends the code back first: only a code FreshBooks
-accepts for that callback is kept, so a forged verification delivery keeps nothing.
+``StoredWebhookSecrets``), beside what it awaits (``HeldCallbacks``). A verification delivery is
+unsigned (there is no verifier yet): anyone can post one, and sending its code back is a request
+with the company's tokens, against the business's rate limit. So the receiver queues it unverified
+and the consumer sends the code back only for a callback booksync registered and awaits the
+verification of (kept at registration), once per callback within ``VERIFY_WINDOW_SECONDS``; any
+other is acknowledged and dropped with a log line. Only a code FreshBooks accepts for that callback
+is kept, so a forged verification delivery keeps nothing.
 
 **Deliveries.** ``name=invoice.update&object_id=1234567&account_id=6BApk&business_id=6543&
 identity_id=1234&user_id=1``, with ``X-FreshBooks-Hmac-SHA256`` = base64(HMAC-SHA256(verifier,
@@ -48,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from booksync.documents import DocumentKind
-from booksync.errors import ConnectionDown, NeedsReconnection, ProviderError
+from booksync.errors import ConcurrentChange, ConnectionDown, NeedsReconnection, ProviderError
 from booksync.keys import fits_key
 from booksync.providers.freshbooks import LABEL, PROVIDER
 from booksync.providers.freshbooks.client import FreshBooksClient, Resource
@@ -141,17 +145,103 @@ def delivery_signed(fields: Mapping[str, str], signature: str | None, verifiers:
     return any(matched)
 
 
+# A verification of one callback is acted on (its code sent back) at most once in this window,
+# whichever deliveries bring it; the queue's redelivery of the one acted on is that one again.
+VERIFY_WINDOW_SECONDS = 300.0
+# While a registration is under way (its callbacks created, their ids not yet kept), a
+# verification of a callback not yet awaited goes back to the queue, for this long at most.
+REGISTERING_SECONDS = 120.0
+_AWAITING, _TRIED, _REGISTERING = "awaiting", "tried", "registering"  # never a callback id (digits)
+ACT, NOT_AWAITED, TOO_SOON, REGISTERING = "act", "not_awaited", "too_soon", "registering"
+
+
+@dataclass(frozen=True)
+class HeldCallbacks:
+    """What booksync keeps of an account's callbacks (the connection's sealed secret, JSON): each
+    verified callback's verifier (``{callback_id: verifier}``, as before); the callbacks whose
+    verification it awaits, since their registration (``awaiting``); when a verification of one
+    was last acted on, and which delivery (``tried``); and when a registration began that has not
+    yet kept what it registered (``registering``)."""
+
+    verifiers: Mapping[str, str] = field(default_factory=dict)
+    awaiting: Mapping[str, float] = field(default_factory=dict)
+    tried: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+    registering: float | None = None
+
+    @classmethod
+    def read(cls, secret: str | None) -> HeldCallbacks:
+        try:
+            held = json.loads(secret) if secret else {}
+        except ValueError:
+            held = {}
+        if not isinstance(held, dict):
+            return cls()
+        awaiting, tried = held.get(_AWAITING), held.get(_TRIED)
+        return cls(
+            verifiers={str(k): v for k, v in held.items() if isinstance(v, str) and v},
+            awaiting={
+                str(k): float(at) for k, at in _mapping(awaiting).items() if isinstance(at, int | float)
+            },
+            tried={
+                str(k): (float(at), event)
+                for k, value in _mapping(tried).items()
+                if isinstance(value, list) and len(value) == 2
+                for at, event in [value]
+                if isinstance(at, int | float) and isinstance(event, str)
+            },
+            registering=_number(held.get(_REGISTERING)),
+        )
+
+    def dumps(self) -> str:
+        out: dict[str, Any] = dict(self.verifiers)
+        if self.awaiting:
+            out[_AWAITING] = dict(self.awaiting)
+        if self.tried:
+            out[_TRIED] = {callback: [at, event] for callback, (at, event) in self.tried.items()}
+        if self.registering is not None:
+            out[_REGISTERING] = self.registering
+        return json.dumps(out)
+
+    def verdict(self, callback: str, event: str, now: float) -> str:
+        """Whether to act on a verification of ``callback`` (delivery ``event``) now: ``ACT``, or
+        ``NOT_AWAITED`` / ``TOO_SOON`` (dropped), or ``REGISTERING`` (asked again later: a
+        registration under way has not yet kept the callbacks it made)."""
+        if callback not in self.awaiting:
+            started = self.registering
+            if started is not None and 0 <= now - started < REGISTERING_SECONDS:
+                return REGISTERING
+            return NOT_AWAITED
+        tried = self.tried.get(callback)
+        if tried is not None and tried[1] != event and 0 <= now - tried[0] < VERIFY_WINDOW_SECONDS:
+            return TOO_SOON
+        return ACT
+
+    def trying(self, callback: str, event: str, now: float) -> HeldCallbacks:
+        return replace(self, tried={**self.tried, callback: (now, event)})
+
+    def verified(self, callback: str, verifier: str) -> HeldCallbacks:
+        return replace(
+            self,
+            verifiers={**self.verifiers, callback: verifier},
+            awaiting={k: v for k, v in self.awaiting.items() if k != callback},
+            tried={k: v for k, v in self.tried.items() if k != callback},
+        )
+
+    def registered(self, awaited: Sequence[str], start: HeldCallbacks, now: float) -> HeldCallbacks:
+        """The registration done: ``awaited`` (the callbacks it created or asked the verification
+        of again) are what is awaited now, each with a fresh window; one verified while it ran
+        (its verifier changed since ``start``) is not."""
+        fresh = [c for c in awaited if self.verifiers.get(c) == start.verifiers.get(c)]
+        return replace(self, awaiting=dict.fromkeys(fresh, now), tried={}, registering=None)
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def held_verifiers(secret: str | None) -> dict[str, str]:
     """The verifiers kept for an account, by callback id (the connection's sealed secret)."""
-    if not secret:
-        return {}
-    try:
-        held = json.loads(secret)
-    except ValueError:
-        return {}
-    if not isinstance(held, dict):
-        return {}
-    return {str(k): str(v) for k, v in held.items() if isinstance(v, str) and v}
+    return dict(HeldCallbacks.read(secret).verifiers)
 
 
 @dataclass(frozen=True)
@@ -378,16 +468,28 @@ def _callback_id(callback: Mapping[str, Any]) -> str:
 class FreshBooksCallbacks:
     """booksync's callbacks on one FreshBooks account (``WebhookSubscriptions``)."""
 
-    def __init__(self, *, client: FreshBooksClient, verifiers: VerifierStore) -> None:
+    def __init__(
+        self, *, client: FreshBooksClient, verifiers: VerifierStore, clock: Callable[[], float] = time.time
+    ) -> None:
         self.account_id = client.account_id
         self._client = client
         self._verifiers = verifiers
+        self._clock = clock
 
     def subscribe(self, url: str) -> Registered:
         """``EVENTS`` delivered to ``url``, each once: what is there is kept, a callback whose
-        verifier booksync does not hold is sent its verification again, a duplicate is deleted."""
-        secret, _ = self._verifiers.current(self.account_id)
-        held = held_verifiers(secret)
+        verifier booksync does not hold is sent its verification again, a duplicate is deleted.
+        The callbacks created or sent their verification again are kept as awaited (the only
+        ones whose verification booksync acts on); until then the registration is said under way,
+        so a verification that comes first waits in the queue."""
+        start: list[HeldCallbacks] = []
+
+        def opening(secret: str | None) -> str:
+            start.append(HeldCallbacks.read(secret))
+            return replace(start[-1], registering=self._clock()).dumps()
+
+        self._verifiers.amend(self.account_id, opening)
+        held = start[-1].verifiers if start else {}
         uri = callback_uri(url, self.account_id)
         ours: dict[str, list[Json]] = {}
         for callback in self._client.list_all(CALLBACKS, {}):
@@ -413,6 +515,15 @@ class FreshBooksCallbacks:
                 resent.append(ident)
             deleted += [self._delete(duplicate) for duplicate in extra]
         done = Registered(tuple(created), tuple(resent), tuple(kept), tuple(deleted))
+        if start:
+            self._verifiers.amend(
+                self.account_id,
+                lambda secret: (
+                    HeldCallbacks.read(secret)
+                    .registered([*created, *resent], start[-1], self._clock())
+                    .dumps()
+                ),
+            )
         logger.info(
             "FreshBooks callbacks registered", extra={"account": self.account_id, "callbacks": _counts(done)}
         )
@@ -496,11 +607,16 @@ class FreshBooksEvents:
         return "duplicate" if outcome is None else outcome
 
     def _activate(self, verify: Verification) -> tuple[str, str | None]:
-        """FreshBooks confirms the code first; only then is it kept (a forged one never is)."""
+        """Only for a callback booksync awaits the verification of, once within the window
+        (``_claimed``); FreshBooks confirms the code first; only then is it kept (a forged one
+        never is)."""
         owners = self._connections.owner_connections(PROVIDER, verify.account_id)
         if len(owners) != 1:
             return "unknown_realm", f"No company is connected to {LABEL} account {verify.account_id}."
         callback = verify.callback_id
+        dropped = self._claimed(verify)
+        if dropped is not None:
+            return dropped
         try:
             accepted = self._callbacks_for(owners[0]).activate(callback, verify.verifier)
         except (NeedsReconnection, ConnectionDown) as exc:
@@ -510,14 +626,50 @@ class FreshBooksEvents:
             return "refused", f"{LABEL} refused this verifier for callback {callback}: nothing was kept."
         kept = self._verifiers().amend(
             verify.account_id,
-            lambda secret: json.dumps({**held_verifiers(secret), callback: verify.verifier}),
+            lambda secret: HeldCallbacks.read(secret).verified(callback, verify.verifier).dumps(),
         )
         if not kept:
-            return (
-                "unknown_realm",
-                f"The connection of {LABEL} account {verify.account_id} changed meanwhile.",
-            )
+            return self._changed(verify)
         return "verified", None
+
+    def _claimed(self, verify: Verification) -> tuple[str, str | None] | None:
+        """None when this delivery may have its code sent back (the attempt is kept first, so
+        that no other delivery of the callback's does within the window); else why it is dropped.
+        A verification a registration under way has not yet made awaited goes back to the queue."""
+        verdicts: list[str] = []
+
+        def attempt(secret: str | None) -> str | None:
+            held = HeldCallbacks.read(secret)
+            verdicts.append(held.verdict(verify.callback_id, verify.event_id, self._clock()))
+            if verdicts[-1] != ACT:
+                return None
+            return held.trying(verify.callback_id, verify.event_id, self._clock()).dumps()
+
+        if not self._verifiers().amend(verify.account_id, attempt):
+            return self._changed(verify)
+        verdict = verdicts[-1]
+        if verdict == ACT:
+            return None
+        where = f"{LABEL} callback {verify.callback_id} of account {verify.account_id}"
+        if verdict == REGISTERING:
+            raise ConcurrentChange(
+                f"A verification of {where} came while its registration was being kept.",
+                fix="Nothing to do: the delivery is retried once the registration is kept.",
+            )
+        why = (
+            "booksync awaits no verification of it"
+            if verdict == NOT_AWAITED
+            else f"another verification of it was acted on less than {VERIFY_WINDOW_SECONDS:.0f} s ago"
+        )
+        logger.warning(
+            "FreshBooks callback verification dropped",
+            extra={"account": verify.account_id, "callback": verify.callback_id, "why": verdict},
+        )
+        return verdict, f"Dropped a verification of {where}: {why} (nothing was sent to {LABEL})."
+
+    @staticmethod
+    def _changed(verify: Verification) -> tuple[str, str]:
+        return "unknown_realm", f"The connection of {LABEL} account {verify.account_id} changed meanwhile."
 
 
 def _number(value: object) -> float | None:
