@@ -628,3 +628,46 @@ class VoyageSettings(_Settings):
             self.api_key_param,
             holds="a Voyage AI API key (dash.voyageai.com > API keys)",
         )
+
+
+# A vector bucket's name (S3 Vectors' naming rules: 3-63 lowercase letters, digits and hyphens,
+# starting and ending with a letter or digit).
+_VECTOR_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+class VectorStoreSettings(_Settings):
+    """Where the billing memory keeps its vectors (``memory/choice.py``): ``dynamodb`` (the
+    default: MemoryTable), ``s3vectors`` (every company in Amazon S3 Vectors, one index each) or
+    ``auto`` (DynamoDB until a company holds MEMORY_S3VECTORS_MOVE_AT vectors, then S3 Vectors).
+    The two last need MEMORY_S3VECTORS_BUCKET, an existing vector bucket."""
+
+    store: Literal["dynamodb", "s3vectors", "auto"] = Field(alias="MEMORY_VECTOR_STORE", default="dynamodb")
+    s3vectors_bucket: str | None = Field(alias="MEMORY_S3VECTORS_BUCKET", default=None)
+    s3vectors_move_at: int = Field(alias="MEMORY_S3VECTORS_MOVE_AT", default=10_000, ge=1)
+    # Locally and in tests: the S3 Vectors stand-in (local/sandboxes/s3vectors/). Unset: AWS's.
+    s3vectors_endpoint_url: str | None = Field(alias="MEMORY_S3VECTORS_ENDPOINT_URL", default=None)
+
+    @field_validator("s3vectors_bucket", "s3vectors_endpoint_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        # A template parameter left empty names nothing.
+        return value.strip() or None if value is not None else None
+
+    @field_validator("s3vectors_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        if value is not None and not _VECTOR_BUCKET.match(value):
+            raise ValueError(
+                "is not a vector bucket name (3 to 63 lowercase letters, digits and hyphens, "
+                f"starting and ending with a letter or digit): {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _bucket_when_s3vectors(self) -> Self:
+        if self.store != "dynamodb" and self.s3vectors_bucket is None:
+            raise ValueError(
+                f"MEMORY_VECTOR_STORE={self.store} needs MEMORY_S3VECTORS_BUCKET, the vector bucket's name "
+                "(template parameter MemoryVectorBucketName); or set MEMORY_VECTOR_STORE=dynamodb"
+            )
+        return self

@@ -197,6 +197,16 @@ class DynamoVectorStore:
             matrix /= np.where(norms > 0, norms, 1.0)
         return _Matrix(keys, matrix, {key: i for i, key in enumerate(keys)}), len(keys)
 
+    def vectors(self, company_id: str) -> tuple[list[str], npt.NDArray[np.float32]]:
+        """The company's keys and their vectors (unit rows, as searched), from the warm copy: what
+        moving a company to S3 Vectors copies (``memory/choice.py``)."""
+        matrix = self.cache.get(company_id, "vectors", lambda: self._load(company_id))
+        return list(matrix.keys), matrix.rows
+
+    def stamp(self, company_id: str) -> int:
+        """The company's vector stamp: it moves on every put and delete."""
+        return read_stamp(company_id, "vectors")
+
     def query(
         self, company_id: str, vector: Sequence[float], top_k: int, keys: set[str] | None = None
     ) -> list[tuple[str, float]]:
