@@ -110,10 +110,10 @@ def test_booksyncs_request_is_the_packages_field_for_field(
     assert mine["url"] == package["url"]
     assert mine["headers"]["Authorization"] == package["headers"]["Authorization"]
     assert mine["headers"]["Content-Type"] == package["headers"]["Content-Type"] == "application/json"
-    # Every field booksync sends, the package sends with the same value; what it adds beyond is
-    # the answer's encoding (base64, which it decodes) and the dtype it leaves to Voyage.
+    # Every field booksync sends, the package sends with the same value (the answer in base64
+    # included); what it adds beyond is the dtype it leaves to Voyage (null: float).
     assert {name: package["body"][name] for name in mine["body"]} == mine["body"]
-    assert set(package["body"]) - set(mine["body"]) == {"encoding_format", "output_dtype"}
+    assert set(package["body"]) - set(mine["body"]) == {"output_dtype"}
 
 
 @pytest.mark.parametrize(

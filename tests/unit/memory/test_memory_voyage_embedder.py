@@ -4,7 +4,10 @@ Retry-After, 5xx, resets) and what it refuses in typed errors that say what to f
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import struct
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -105,6 +108,7 @@ def test_records_are_sent_as_documents_with_the_model_dimension_and_key() -> Non
             "input_type": "document",
             "output_dimension": 4,
             "truncation": True,
+            "encoding_format": "base64",
         }
     ]
     assert out.total_tokens == 4
@@ -119,6 +123,13 @@ def test_a_question_is_sent_as_a_query() -> None:
 def test_vectors_come_back_in_the_order_of_the_texts_whatever_the_answers_order() -> None:
     out = embedder(Voyage()).embed(["a", "b", "c"], "document")
     assert out.vectors == [[1.0] * 4, [2.0] * 4, [3.0] * 4]
+
+
+def test_base64_answers_are_read_as_little_endian_float32() -> None:
+    values = [0.5, -0.25, 0.125, 1.0]
+    packed = base64.b64encode(struct.pack("<4f", *values)).decode()
+    answer = {"data": [{"embedding": packed, "index": 0}], "usage": {"total_tokens": 2}}
+    assert embedder(Voyage(httpx.Response(200, json=answer))).embed(["a"], "document").vectors == [values]
 
 
 def test_usage_is_summed_over_batches_and_kept_on_the_embedder() -> None:
@@ -297,10 +308,24 @@ def test_a_400_keeps_voyages_detail() -> None:
             "dimension 3",
         ),
         ({"data": [{"embedding": [1.0] * 4, "index": i} for i in range(2)]}, "usage.total_tokens"),
+        (
+            {
+                "data": [{"embedding": "not base64!", "index": i} for i in range(2)],
+                "usage": {"total_tokens": 1},
+            },
+            "data[].embedding",
+        ),
+        (
+            {
+                "data": [{"embedding": "AAAA AA==", "index": i} for i in range(2)],
+                "usage": {"total_tokens": 1},
+            },
+            "data[].embedding",
+        ),
     ],
 )
 def test_an_answer_that_is_not_the_one_asked_for_is_refused(answer: dict[str, Any], said: str) -> None:
-    with pytest.raises(EmbeddingFailed, match=said.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(EmbeddingFailed, match=re.escape(said)):
         embedder(Voyage(httpx.Response(200, json=answer))).embed(["a", "b"], "document")
 
 

@@ -2,8 +2,9 @@
 
 No Voyage SDK in the layer: one ``POST {base}/embeddings`` per batch (providers.md 7.4) with
 ``input``, ``model``, ``input_type`` (``document`` for records, ``query`` for questions),
-``output_dimension`` and ``truncation`` (Voyage's default, true: an input past the model's context
-is cut, never refused); the answer's ``data[].embedding`` in ``index`` order and
+``output_dimension``, ``truncation`` (Voyage's default, true: an input past the model's context
+is cut, never refused) and ``encoding_format`` base64 (float32, as Voyage's own package asks); the
+answer's ``data[].embedding`` in ``index`` order and
 ``usage.total_tokens``, summed over the batches and kept on the embedder (``tokens_used``).
 
 Batches stay inside Voyage's limits: at most 1,000 inputs, and the model's tokens per request
@@ -23,8 +24,10 @@ not the one asked for).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -224,6 +227,9 @@ class VoyageEmbedder:
             "input_type": input_type,
             "output_dimension": self.dimension,
             "truncation": True,
+            # float32 little-endian in base64, as Voyage's own package asks: a quarter of the
+            # bytes of JSON numbers, and decoded without parsing a number per dimension.
+            "encoding_format": "base64",
         }
         response = self._http.request(
             "POST",
@@ -268,9 +274,9 @@ class VoyageEmbedder:
     def _vectors(self, answer: Any, ask: _Ask) -> tuple[list[list[float]], int]:
         try:
             rows = sorted(answer["data"], key=lambda row: int(row["index"]))
-            vectors = [[float(value) for value in row["embedding"]] for row in rows]
+            vectors = [_floats(row["embedding"]) for row in rows]
             tokens = int(answer["usage"]["total_tokens"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # binascii.Error is a ValueError
             raise self._odd(
                 f"an answer without data[].embedding or usage.total_tokens ({exc!r})", ask
             ) from None
@@ -287,6 +293,16 @@ class VoyageEmbedder:
             provider=PROVIDER,
             fix="Nothing is stored from this answer; the records are embedded again on the next try.",
         )
+
+
+def _floats(embedding: Any) -> list[float]:
+    """An answer's embedding: base64 of little-endian float32 (asked for), or JSON numbers."""
+    if isinstance(embedding, str):
+        raw = base64.b64decode(embedding, validate=True)
+        if len(raw) % 4:
+            raise ValueError(f"a base64 embedding of {len(raw)} bytes is not float32")
+        return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+    return [float(value) for value in embedding]
 
 
 def _detail(response: httpx.Response) -> str:
