@@ -3,6 +3,7 @@ the keep-alive and the wiring read that declaration instead of naming a provider
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,6 +21,7 @@ from booksync.settings import ApiSettings
 from booksync.sync.catalog_jobs import CatalogJob, CatalogRequests
 from booksync.sync.jobs import SyncJob
 from booksync.sync.limiter import Limiter
+from booksync.sync.rate_limits import declared_limits
 from pydantic import ValidationError
 
 from tests import builders
@@ -130,14 +132,15 @@ def test_freshbooks_declares_no_key_of_its_own_and_modest_settable_limits(
     }
     assert freshbooks.limits == Limits(max_concurrent=2, requests_per_minute=120)
     assert freshbooks.profile.account_id_key == "account" and not freshbooks.payment_account_required
-    from booksync.providers.freshbooks import declaration as freshbooks_module
 
+    # Read when asked, not at import: set after the registry was imported, they count.
     monkeypatch.setenv("FRESHBOOKS_MAX_CONCURRENT", "4")
     monkeypatch.setenv("FRESHBOOKS_REQUESTS_PER_MINUTE", "30")
-    assert freshbooks_module._limits() == Limits(max_concurrent=4, requests_per_minute=30)
+    assert declared_limits("freshbooks") == Limits(max_concurrent=4, requests_per_minute=30)
+    assert freshbooks.limits == Limits(max_concurrent=2, requests_per_minute=120)  # what they are unset
     monkeypatch.setenv("FRESHBOOKS_MAX_CONCURRENT", "0")
     with pytest.raises(ConfigurationError, match="FRESHBOOKS_MAX_CONCURRENT"):
-        freshbooks_module._limits()
+        declared_limits("freshbooks")
 
 
 def test_wave_declares_payments_one_request_at_a_time_and_no_voids_or_refunds(
@@ -160,10 +163,32 @@ def test_wave_declares_payments_one_request_at_a_time_and_no_voids_or_refunds(
     from booksync.providers.wave import declaration as wave_module
 
     monkeypatch.setenv("WAVE_MAX_CONCURRENT", "2")
-    assert wave_module._max_concurrent() == 2
+    assert declared_limits("wave") == Limits(max_concurrent=2, requests_per_minute=120)
     monkeypatch.setenv("WAVE_MAX_CONCURRENT", "0")
     with pytest.raises(ConfigurationError, match="WAVE_MAX_CONCURRENT"):
-        wave_module._max_concurrent()
+        declared_limits("wave")
+    assert wave_module.LIMITS == wave.limits == Limits(max_concurrent=1, requests_per_minute=120)
+
+
+def test_importing_the_registry_reads_no_provider_limits_from_the_environment() -> None:
+    """Wrong limits for FreshBooks and Wave break only what uses them, where it does (a
+    ConfigurationError naming the variable), never the import of every declaration."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import booksync
+
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(Path(booksync.__file__).parents[1]),
+        "FRESHBOOKS_MAX_CONCURRENT": "0",
+        "WAVE_MAX_CONCURRENT": "many",
+    }
+    code = "from booksync.providers import registry; print(registry.declaration('freshbooks').limits)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "max_concurrent=2" in done.stdout
 
 
 def test_an_accounting_declaration_without_limits_or_adapter_is_refused() -> None:

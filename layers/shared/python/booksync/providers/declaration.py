@@ -278,7 +278,7 @@ class ProviderDeclaration(Generic[S]):
     profile: ProviderProfile  # its label, naming rules, where its settings are in its menus
     capabilities: frozenset[Capability]
     # Its published throttles; None only for a payments provider that publishes none (its 429s
-    # are honoured through Retry-After).
+    # are honoured through Retry-After). With ``read_limits``: what they are unset.
     limits: Limits | None
     read_settings: Callable[[], S]  # its own settings (pydantic, from the environment)
     builders: Builders[S]
@@ -315,6 +315,10 @@ class ProviderDeclaration(Generic[S]):
     # SalesDetails.AccountCode): an income account without a code (``Account.code``) is refused
     # for items at the door (Account mapping, the default, the wizard's import).
     item_account_by_code: bool = False
+    # Limits its own settings tune (FreshBooks and Wave publish none: each deployment sets them):
+    # read from the environment and validated each time they are asked for (``current_limits``),
+    # never at import, so a value set after import counts and a wrong one is said where used.
+    read_limits: Callable[[], Limits] | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "accounting" and (self.limits is None or self.builders.adapter is None):
@@ -323,6 +327,11 @@ class ProviderDeclaration(Generic[S]):
     @property
     def label(self) -> str:
         return self.profile.label
+
+    def current_limits(self) -> Limits | None:
+        """Its limits now: as its settings set them (``read_limits``: a wrong value raises a
+        ConfigurationError naming the variable), else as declared."""
+        return self.read_limits() if self.read_limits is not None else self.limits
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

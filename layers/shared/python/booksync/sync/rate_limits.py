@@ -55,10 +55,11 @@ def limit_key(provider: str, account_id: str) -> str:
 
 
 def declared_limits(provider: str) -> Limits | None:
-    """The provider's declared limits (None: it declares none, nothing is limited)."""
+    """The provider's limits, as its settings set them now (None: it declares none, nothing is
+    limited)."""
     from booksync.providers.registry import declaration
 
-    return declaration(provider).limits
+    return declaration(provider).current_limits()
 
 
 def day_zone(limits: Limits) -> tzinfo:

@@ -8,7 +8,9 @@ and honours a 429's Retry-After (``providers/http.py``)."""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from booksync.providers.declaration import (
@@ -41,13 +43,13 @@ if TYPE_CHECKING:
 _LIMIT_SETTINGS = ("FRESHBOOKS_MAX_CONCURRENT", "FRESHBOOKS_REQUESTS_PER_MINUTE")
 
 
-def _limits() -> Limits:
+def _limits(environ: Mapping[str, str]) -> Limits:
     """Per business: the requests in flight and a minute its settings allow (none published)."""
-    settings = FreshBooksSettings.from_env({k: v for k, v in os.environ.items() if k in _LIMIT_SETTINGS})
+    settings = FreshBooksSettings.from_env({k: v for k, v in environ.items() if k in _LIMIT_SETTINGS})
     return Limits(max_concurrent=settings.max_concurrent, requests_per_minute=settings.requests_per_minute)
 
 
-LIMITS = _limits()
+LIMITS = _limits({})  # unset: the settings' defaults (nothing is read at import)
 
 
 def _oauth(settings: FreshBooksSettings) -> FreshBooksOAuth:
@@ -136,6 +138,7 @@ DECLARATION = ProviderDeclaration[FreshBooksSettings](
         }
     ),
     limits=LIMITS,
+    read_limits=functools.partial(_limits, os.environ),  # the environment when asked
     # A tax rate or discount its percentages cannot say, refused at the door.
     unsayable=unsayable,
     read_settings=FreshBooksSettings.from_env,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from booksync.providers.declaration import Builders, Capability, Limits, ProviderDeclaration
@@ -20,18 +23,15 @@ if TYPE_CHECKING:
     from booksync.sync.rate_limits import RequestGate
 
 
-def _max_concurrent() -> int:
-    """Requests in flight at once per business (``WAVE_MAX_CONCURRENT``, 1 unless set)."""
-    import os
+def _limits(environ: Mapping[str, str]) -> Limits:
+    """Wave publishes no limits (providers.md 7.3): it answers 429 with Retry-After from about two
+    requests at once, so one at a time per business unless ``WAVE_MAX_CONCURRENT`` says more, and
+    a modest pace."""
+    settings = WaveSettings.from_env({k: v for k, v in environ.items() if k == "WAVE_MAX_CONCURRENT"})
+    return Limits(max_concurrent=settings.max_concurrent, requests_per_minute=120)
 
-    return WaveSettings.from_env(
-        {k: v for k, v in os.environ.items() if k == "WAVE_MAX_CONCURRENT"}
-    ).max_concurrent
 
-
-# Wave publishes no limits (providers.md 7.3): it answers 429 with Retry-After from about two
-# requests at once, so one at a time per business unless set, and a modest pace.
-LIMITS = Limits(max_concurrent=_max_concurrent(), requests_per_minute=120)
+LIMITS = _limits({})  # unset: one at a time (nothing is read at import)
 
 
 def _oauth(settings: WaveSettings) -> WaveOAuth:
@@ -90,6 +90,7 @@ DECLARATION = ProviderDeclaration[WaveSettings](
         }
     ),
     limits=LIMITS,
+    read_limits=functools.partial(_limits, os.environ),  # the environment when asked
     read_settings=WaveSettings.from_env,
     builders=Builders(oauth=_oauth, adapter=_adapter, directory=_directory),
     # The business is chosen after the consent (the user's businesses), not named on the redirect.
