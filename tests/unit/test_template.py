@@ -1281,7 +1281,7 @@ def test_api_5xx_raise_an_alarm(template: dict[str, Any]) -> None:
 
 
 def test_prod_cannot_deploy_without_an_alarm_email(template: dict[str, Any]) -> None:
-    (rule,) = template["Rules"].values()
+    rule = template["Rules"]["ProdHasAlarmEmail"]
     assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
     (assertion,) = rule["Assertions"]
     assert assertion["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
