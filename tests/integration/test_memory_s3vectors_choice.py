@@ -5,8 +5,6 @@ with nothing lost, not even a write made while it moves."""
 
 from __future__ import annotations
 
-import math
-import random
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -19,6 +17,7 @@ from booksync.store.memory import DynamoVectorStore
 from local.sandboxes.s3vectors.server import S3VectorsSandbox
 from local.sandboxes.s3vectors.testing import S3VectorsControl, s3vectors_client
 from tests.conftest import only_table
+from tests.fakes.vectors import unit_vector
 
 BUCKET = "booksync-memory"
 DIM = 16
@@ -34,16 +33,12 @@ def standin() -> Iterator[S3VectorsSandbox]:
 def control(standin: S3VectorsSandbox, moto_url: str) -> Iterator[S3VectorsControl]:
     DynamoVectorStore.cache.clear()
     with only_table("memory_table"), S3VectorsControl(standin.url) as control:
-        control.reset()
-        s3vectors_client(standin.url).create_vector_bucket(vectorBucketName=BUCKET)
+        control.reset_with_bucket(BUCKET)
         yield control
 
 
-def unit(seed: int) -> list[float]:
-    rng = random.Random(seed)
-    values = [rng.uniform(-1, 1) for _ in range(DIM)]
-    norm = math.sqrt(sum(v * v for v in values))
-    return [v / norm for v in values]
+def unit(seed: int, dim: int = DIM) -> list[float]:
+    return unit_vector(seed, dim)
 
 
 def settings(**env: str) -> VectorStoreSettings:

@@ -7,7 +7,6 @@ company ever seeing another's vectors, and errors typed."""
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +21,7 @@ from booksync.memory.s3vectors import (
 
 from local.sandboxes.s3vectors.server import S3VectorsSandbox
 from local.sandboxes.s3vectors.testing import S3VectorsControl, s3vectors_client
+from tests.fakes.vectors import unit_vector
 
 BUCKET = "booksync-memory"
 DIM = 8
@@ -36,9 +36,7 @@ def standin() -> Iterator[S3VectorsSandbox]:
 @pytest.fixture
 def control(standin: S3VectorsSandbox) -> Iterator[S3VectorsControl]:
     with S3VectorsControl(standin.url) as control:
-        control.reset()
-        s3vectors_client(standin.url).create_vector_bucket(vectorBucketName=BUCKET)
-        control.clear_requests()
+        control.reset_with_bucket(BUCKET)
         yield control
 
 
@@ -48,10 +46,7 @@ def store(standin: S3VectorsSandbox, control: S3VectorsControl) -> S3VectorsStor
 
 
 def unit(seed: int, dim: int = DIM) -> list[float]:
-    rng = random.Random(seed)
-    values = [rng.uniform(-1, 1) for _ in range(dim)]
-    norm = math.sqrt(sum(v * v for v in values))
-    return [v / norm for v in values]
+    return unit_vector(seed, dim)
 
 
 def cosine(a: list[float], b: list[float]) -> float:

@@ -64,3 +64,9 @@ class S3VectorsControl(ControlClient):
         """Every bucket's indexes (dimension, metric, vectors) and the answers refused as off-model."""
         state: dict[str, Any] = self._call("GET", "/_sandbox/state")
         return state
+
+    def reset_with_bucket(self, bucket: str) -> None:
+        """Nothing left but one empty vector bucket, and an empty request log."""
+        self.reset()
+        s3vectors_client(self.base_url).create_vector_bucket(vectorBucketName=bucket)
+        self.clear_requests()
