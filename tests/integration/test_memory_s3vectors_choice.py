@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 from booksync.errors import ConfigurationError
-from booksync.memory.choice import MOVED_KEY, PerCompanyVectorStore, vector_store
+from booksync.memory.choice import MOVED_KEY, PerCompanyVectorStore, memory_vector_store, vector_store
 from booksync.memory.s3vectors import S3VectorsStore, index_name
 from booksync.settings import VectorStoreSettings
 from booksync.store.memory import DynamoVectorStore
@@ -94,6 +94,24 @@ def test_each_setting_picks_its_store(standin: S3VectorsSandbox) -> None:
     assert isinstance(s3, S3VectorsStore)
     assert (s3.bucket, s3.dimension) == (BUCKET, DIM)
     assert isinstance(auto(standin), PerCompanyVectorStore)
+
+
+def test_the_wiring_reads_the_store_from_the_environment(
+    standin: S3VectorsSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEMORY_VECTOR_STORE", raising=False)
+    assert isinstance(memory_vector_store(DIM), DynamoVectorStore)
+    monkeypatch.setenv("MEMORY_VECTOR_STORE", "s3vectors")
+    monkeypatch.setenv("MEMORY_S3VECTORS_BUCKET", BUCKET)
+    monkeypatch.setenv("MEMORY_S3VECTORS_ENDPOINT_URL", standin.url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    store = memory_vector_store(DIM)
+    assert isinstance(store, S3VectorsStore)
+    assert store.client.meta.endpoint_url == standin.url
+    monkeypatch.setenv("MEMORY_VECTOR_STORE", "auto")
+    monkeypatch.delenv("MEMORY_S3VECTORS_BUCKET")
+    with pytest.raises(ConfigurationError, match="MEMORY_S3VECTORS_BUCKET"):
+        memory_vector_store(DIM)
 
 
 def test_a_small_company_stays_in_dynamodb(standin: S3VectorsSandbox, control: S3VectorsControl) -> None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from booksync.settings import VectorStoreSettings
 
-__all__ = ["MOVED_KEY", "PerCompanyVectorStore", "s3vectors_client", "vector_store"]
+__all__ = ["MOVED_KEY", "PerCompanyVectorStore", "memory_vector_store", "s3vectors_client", "vector_store"]
 
 # The key of the vector a finished move puts in the company's index.
 MOVED_KEY = "#moved"
@@ -140,3 +140,13 @@ def vector_store(
     if settings.store == "s3vectors":
         return s3
     return PerCompanyVectorStore(dynamo, s3, settings.s3vectors_move_at)
+
+
+def memory_vector_store(dimension: int) -> VectorStore:
+    """The vector store this function's environment names (VectorStoreSettings, read now), for
+    the embedder's ``dimension``: what the memory functions' wiring builds their indexer and search
+    with. A setting that cannot work is a ConfigurationError naming it."""
+    from booksync.settings import VectorStoreSettings
+    from booksync.store.memory import DynamoVectorStore
+
+    return vector_store(VectorStoreSettings.from_env(), dimension, DynamoVectorStore())
