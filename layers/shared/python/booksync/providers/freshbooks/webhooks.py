@@ -216,6 +216,14 @@ class HeldCallbacks:
             return TOO_SOON
         return ACT
 
+    def awaiting_also(self, callback: str, now: float) -> HeldCallbacks:
+        """``callback``'s verification awaited from ``now``, with a fresh window."""
+        return replace(
+            self,
+            awaiting={**self.awaiting, callback: now},
+            tried={k: v for k, v in self.tried.items() if k != callback},
+        )
+
     def trying(self, callback: str, event: str, now: float) -> HeldCallbacks:
         return replace(self, tried={**self.tried, callback: (now, event)})
 
@@ -480,8 +488,8 @@ class FreshBooksCallbacks:
         """``EVENTS`` delivered to ``url``, each once: what is there is kept, a callback whose
         verifier booksync does not hold is sent its verification again, a duplicate is deleted.
         The callbacks created or sent their verification again are kept as awaited (the only
-        ones whose verification booksync acts on); until then the registration is said under way,
-        so a verification that comes first waits in the queue."""
+        ones whose verification booksync acts on), each at once; while the registration is under
+        way, a verification of one not yet kept goes back to the queue."""
         start: list[HeldCallbacks] = []
 
         def opening(secret: str | None) -> str:
@@ -503,6 +511,7 @@ class FreshBooksCallbacks:
             found = ours.pop(event, [])
             if not found:
                 created.append(_callback_id(self._client.create(CALLBACKS, {"event": event, "uri": uri})))
+                self._awaits(created[-1], bool(start))
                 continue
             # The first verified one stays (else the first); any other is a duplicate.
             found.sort(key=lambda c: not bool(c.get("verified")))
@@ -511,6 +520,7 @@ class FreshBooksCallbacks:
             if keep.get("verified") and ident in held:
                 kept.append(ident)
             else:
+                self._awaits(ident, bool(start))
                 self._client.update(CALLBACKS, ident, {"resend": True})
                 resent.append(ident)
             deleted += [self._delete(duplicate) for duplicate in extra]
@@ -528,6 +538,15 @@ class FreshBooksCallbacks:
             "FreshBooks callbacks registered", extra={"account": self.account_id, "callbacks": _counts(done)}
         )
         return done
+
+    def _awaits(self, callback: str, kept: bool) -> None:
+        """``callback``'s verification awaited at once (FreshBooks may post it before the
+        registration ends), where the account's callbacks are ``kept`` on its connection."""
+        if kept:
+            self._verifiers.amend(
+                self.account_id,
+                lambda secret: HeldCallbacks.read(secret).awaiting_also(callback, self._clock()).dumps(),
+            )
 
     def unsubscribe(self, url: str) -> tuple[str, ...]:
         """Delete every callback of booksync's on the account (delivering to ``url``)."""
