@@ -32,6 +32,7 @@ def standin() -> Iterator[S3VectorsSandbox]:
 @pytest.fixture
 def control(standin: S3VectorsSandbox, moto_url: str) -> Iterator[S3VectorsControl]:
     DynamoVectorStore.cache.clear()
+    PerCompanyVectorStore._known_moved.clear()  # what a process remembers: each test is a new one
     with only_table("memory_table"), S3VectorsControl(standin.url) as control:
         control.reset_with_bucket(BUCKET)
         yield control
@@ -137,6 +138,7 @@ def test_a_company_that_reaches_the_size_moves_with_every_vector(
     assert [k for k, _ in after] == [k for k, _ in before]
     assert [e["path"] for e in control.requests()] == ["/QueryVectors"]  # answered by S3 Vectors
     # Another process (nothing remembered) finds the marker and goes to S3 Vectors too.
+    PerCompanyVectorStore._known_moved.clear()
     fresh = auto(standin)
     assert [k for k, _ in fresh.query("big", unit(7), 5)] == [k for k, _ in before]
 

@@ -20,11 +20,11 @@ A move cut short (a timeout) leaves no marker: the next search moves the company
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from booksync.errors import ConfigurationError
 from booksync.memory.ports import VectorStore
-from booksync.memory.s3vectors import MAX_TOP_K, S3VectorsStore
+from booksync.memory.s3vectors import MAX_TOP_K, S3VectorsStore, index_name
 
 if TYPE_CHECKING:
     from mypy_boto3_s3vectors import S3VectorsClient
@@ -49,13 +49,15 @@ class MovableVectors(VectorStore, Protocol):
 
 class PerCompanyVectorStore:
     """``VectorStore`` that keeps each company in ``small`` until it holds ``move_at`` vectors,
-    then in ``large`` (S3 Vectors); companies known to have moved are remembered in the process."""
+    then in ``large`` (S3 Vectors). Companies known to have moved are remembered for the life of
+    the process, by bucket and index (a company never moves back)."""
+
+    _known_moved: ClassVar[set[tuple[str, str]]] = set()
 
     def __init__(self, small: MovableVectors, large: S3VectorsStore, move_at: int) -> None:
         self.small = small
         self.large = large
         self.move_at = move_at
-        self._moved: set[str] = set()
 
     def put(self, company_id: str, items: Sequence[tuple[str, Sequence[float]]]) -> None:
         if not self.moved(company_id):
@@ -86,12 +88,15 @@ class PerCompanyVectorStore:
 
     def moved(self, company_id: str) -> bool:
         """Whether the company's vectors are in S3 Vectors (its index holds the marker)."""
-        if company_id in self._moved:
+        if self._where(company_id) in self._known_moved:
             return True
         if not self.large.get(company_id, [MOVED_KEY]):
             return False
-        self._moved.add(company_id)
+        self._known_moved.add(self._where(company_id))
         return True
+
+    def _where(self, company_id: str) -> tuple[str, str]:
+        return self.large.bucket, index_name(company_id, self.large.dimension)
 
     def move(self, company_id: str) -> None:
         """Copy the company's vectors into its S3 Vectors index, then mark it moved."""
@@ -108,7 +113,7 @@ class PerCompanyVectorStore:
                 self.large.put(company_id, [(MOVED_KEY, marker)])
             if self.small.stamp(company_id) == stamp:  # no write since this copy read them
                 break
-        self._moved.add(company_id)
+        self._known_moved.add(self._where(company_id))
 
 
 def s3vectors_client(settings: VectorStoreSettings) -> S3VectorsClient:
