@@ -8,10 +8,11 @@ from booksync.logs import route_library_logs
 from booksync.observability import metrics
 from booksync.providers.http import bind_lambda_deadline
 from booksync.settings import SchedulerSettings
-from booksync.wiring import catalog_resumer, keep_alive, payout_sweep, sweep
+from booksync.wiring import catalog_resumer, embed_sweep, keep_alive, payout_sweep, sweep
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from booksync.memory.ingest import EmbedSweep
     from booksync.payouts.sweep import PayoutSweep
     from booksync.sync.catalog_jobs import CatalogRequests
     from booksync.sync.keepalive import KeepAlive
@@ -45,6 +46,11 @@ def catalogs() -> "CatalogRequests | None":
 
 
 @cache
+def embeds() -> "EmbedSweep | None":
+    return embed_sweep(SETTINGS)
+
+
+@cache
 def keeper() -> "KeepAlive":
     return keep_alive(SETTINGS)
 
@@ -69,6 +75,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         parked = catalogs()
         if parked is not None:
             result["catalog_runs_resumed"] = len(parked.resume_left_parked())
+        lost = embeds()
+        if lost is not None:  # the billing memory's feed is on
+            result["embeds_requeued"] = lost.run()
     else:
         kept = keeper().run()
         result |= {

@@ -79,6 +79,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "indexes": {
             "pending-index": [("pending_bucket", "S", "HASH"), ("pending_since", "N", "RANGE")],
             "sent-index": [("company_id", "S", "HASH"), ("sent_at", "N", "RANGE")],
+            "embed-index": [("embed_bucket", "S", "HASH"), ("embed_since", "N", "RANGE")],
         },
         "ttl": "ttl",
         "env": "DOCUMENTS_TABLE",
@@ -277,10 +278,16 @@ FUNCTION_ENV["SchedulerFunction"] |= {"PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL
 FUNCTION_ENV["SquareEventsFunction"] |= {"PAYOUT_DEPOSIT_QUEUE_URL"}
 FUNCTION_ENV["ApiFunction"] |= {"PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL"}
 FUNCTION_ENV["ApiFunction"] |= {"API_PART"}
+# The billing memory's feed (RagBillingEmbedEnabled): the API marks and queues, the sweep re-queues.
+EMBED_FEED_ENV = {"RAG_BILLING_EMBED_ENABLED", "EMBED_BILLING_QUEUE_URL"}
+FUNCTION_ENV["ApiFunction"] |= EMBED_FEED_ENV
+FUNCTION_ENV["SchedulerFunction"] |= EMBED_FEED_ENV
+FUNCTION_ENV["SquareEventsFunction"] |= EMBED_FEED_ENV  # Square payments are recorded there
 # The API's post-connection setup routes (wizard, account mapping): no Square, no payouts.
 FUNCTION_ENV["SetupApiFunction"] = (
     FUNCTION_ENV["ApiFunction"]
     - {"APP_RETURN_URL", "PAYOUTS_TABLE", "PAYOUT_DEPOSIT_QUEUE_URL", "SQUARE_ACTIVITY_TABLE"}
+    - EMBED_FEED_ENV
     - {name for name in FUNCTION_ENV["ApiFunction"] if name.startswith("SQUARE_")}
 ) | {"CUSTOMER_CLASSIFIER", "CLASSIFIER_LLM_URL", "CLASSIFIER_LLM_MODEL", "CLASSIFIER_LLM_API_KEY_PARAM"}
 # The Square application, where Square grants are connected (api) or refreshed (api, the payout
@@ -360,6 +367,7 @@ QUEUE_ENV = {
     "XERO_EVENTS_QUEUE_URL": "XeroEventsQueue",
     "WEBHOOK_QUEUE_URL": "FreshBooksEventsQueue",
     "PAYOUT_DEPOSIT_QUEUE_URL": "PayoutDepositQueue",
+    "EMBED_BILLING_QUEUE_URL": "EmbedBillingQueue",
 }
 ENV_RESOURCE = {spec["env"]: name for name, spec in TABLES.items()} | {
     "QBO_WEBHOOK_QUEUE_URL": "QuickBooksEventsQueue",
@@ -369,6 +377,7 @@ ENV_RESOURCE = {spec["env"]: name for name, spec in TABLES.items()} | {
     "SYNC_INVOICE_QUEUE_URL": "SyncInvoiceQueue",
     "SYNC_CATALOG_QUEUE_URL": "SyncCatalogQueue",
     "PAYOUT_DEPOSIT_QUEUE_URL": "PayoutDepositQueue",
+    "EMBED_BILLING_QUEUE_URL": "EmbedBillingQueue",
     "TOKEN_KEY_ID": "TokenKey",
 }
 

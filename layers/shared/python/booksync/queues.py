@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,3 +21,17 @@ class SqsQueue:
 
             self._sqs = boto3.client("sqs")
         return self._sqs
+
+    def send_all(self, bodies: Sequence[str], *, what: str) -> None:
+        """Send every message (in batches of 10) or raise naming how many of ``what`` failed: a
+        message is never silently dropped."""
+        for start in range(0, len(bodies), 10):
+            batch = bodies[start : start + 10]
+            answer = self.sqs.send_message_batch(
+                QueueUrl=self._url,
+                Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(batch)],
+            )
+            failed = answer.get("Failed", [])
+            if failed:
+                reasons = ", ".join(f"{f.get('Code')}: {f.get('Message', '')}" for f in failed)
+                raise RuntimeError(f"{len(failed)} {what}(s) could not be queued ({reasons}).")

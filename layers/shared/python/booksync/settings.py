@@ -218,7 +218,32 @@ class _MayQueueCatalog(_Settings):
         return _queue_url(value)
 
 
-class ApiSettings(_TokenSettings, _MayQueueCatalog):
+class _EmbedFlag(_Settings):
+    # The billing memory's feed (README "Billing memory"): off by default.
+    rag_billing_embed_enabled: bool = Field(alias="RAG_BILLING_EMBED_ENABLED", default=False)
+
+
+class _MayEmbedBilling(_EmbedFlag):
+    """The billing memory's feed, off by default: on, a document's status change that embeds it
+    is marked on its row and sent to EmbedBillingQueue."""
+
+    embed_billing_queue_url: str | None = Field(alias="EMBED_BILLING_QUEUE_URL", default=None)
+
+    @field_validator("embed_billing_queue_url")
+    @classmethod
+    def _embed_queue(cls, value: str | None) -> str | None:
+        return _queue_url(value or None)
+
+    @model_validator(mode="after")
+    def _on_needs_its_queue(self) -> Self:
+        if self.rag_billing_embed_enabled and self.embed_billing_queue_url is None:
+            raise ValueError(
+                "EMBED_BILLING_QUEUE_URL must name EmbedBillingQueue while RAG_BILLING_EMBED_ENABLED is on"
+            )
+        return self
+
+
+class ApiSettings(_TokenSettings, _MayQueueCatalog, _MayEmbedBilling):
     oauth_states_table: str = Field(alias="OAUTH_STATES_TABLE", min_length=1)
     # The routes this function serves (booksync.api.app.ROUTERS): template.yaml gives ApiFunction
     # "core" and SetupApiFunction "setup" and routes their paths to match; "whole" serves all.
@@ -289,8 +314,11 @@ class CatalogWorkerSettings(_TokenSettings):
         return str(_queue_url(value))
 
 
-class SchedulerSettings(_ProviderAccess, _MayQueueCatalog):
+class SchedulerSettings(_ProviderAccess, _MayQueueCatalog, _MayEmbedBilling):
     sweep_grace_seconds: int = Field(alias="SWEEP_GRACE_SECONDS", default=60, ge=0)
+    # A document's embed mark older than this lost its message (or its send): queued again. Longer
+    # than a message takes through its receives at the queue's pace.
+    embed_sweep_grace_seconds: int = Field(alias="EMBED_SWEEP_GRACE_SECONDS", default=900, ge=0)
     # Warn admins when a refresh token will lapse within this many days (Intuit's 100-day roll,
     # or the 5-year hard cap that keep-alive refreshes cannot extend).
     refresh_expiry_warning_days: int = Field(alias="REFRESH_EXPIRY_WARNING_DAYS", default=14, ge=1)
@@ -549,7 +577,7 @@ class SquareWebhookSettings(_Settings):
         return self.stage == "prod"
 
 
-class SquareEventsSettings(CommonSettings):
+class SquareEventsSettings(CommonSettings, _MayEmbedBilling):
     """The consumer of SquareEventsQueue: dedupes, records payments and refunds, hands payouts on."""
 
     webhook_events_table: str = Field(alias="WEBHOOK_EVENTS_TABLE", min_length=1)
@@ -671,3 +699,13 @@ class VectorStoreSettings(_Settings):
                 "(template parameter MemoryVectorBucketName); or set MEMORY_VECTOR_STORE=dynamodb"
             )
         return self
+
+
+class EmbedBillingSettings(_EmbedFlag):
+    """EmbedBillingFunction: embeds the documents EmbedBillingQueue names into the company's
+    billing memory (MemoryTable); Voyage when its key is named (VoyageSettings), else the local
+    embedder. Off (RAG_BILLING_EMBED_ENABLED), a message embeds nothing."""
+
+    stage: Stage = Field(alias="STAGE", default="dev")
+    documents_table: str = Field(alias="DOCUMENTS_TABLE", min_length=1)
+    memory_table: str = Field(alias="MEMORY_TABLE", min_length=1)

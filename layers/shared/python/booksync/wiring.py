@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from booksync.account_mapping import AccountMapping
     from booksync.api.app import ApiServices
     from booksync.integrations import Connected
+    from booksync.memory.feed import EmbedFeed
+    from booksync.memory.ingest import EmbedSweep
     from booksync.onboarding.wizard import Wizard
     from booksync.payments.square import SquarePayments
     from booksync.payouts.deposits import PayoutDeposits
@@ -94,6 +96,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
             connections=connections,
             runs=runs,
             queue=queue,
+            embeds=_embed_feed(settings),
         ),
         integrations=Integrations(
             connections=connections,
@@ -201,6 +204,15 @@ def payments_resumed(notifications: NotificationRepository, parked: Sweep) -> Ca
         parked.resume(company_id)
 
     return resumed
+
+
+def _embed_feed(settings: ApiSettings | SquareEventsSettings) -> EmbedFeed | None:
+    """The billing memory's feed while RAG_BILLING_EMBED_ENABLED is on (None: off)."""
+    if not settings.rag_billing_embed_enabled or settings.embed_billing_queue_url is None:
+        return None
+    from booksync.memory.feed import EmbedFeed, SqsEmbedQueue
+
+    return EmbedFeed(SqsEmbedQueue(settings.embed_billing_queue_url))
 
 
 def _catalog_requests(
@@ -736,6 +748,7 @@ def square_payments(
             connections=ConnectionRepository(),
             runs=runs,
             queue=SqsJobQueue(settings.sync_invoice_queue_url),
+            embeds=_embed_feed(settings),
         ),
         runs=runs,
         notifications=NotificationRepository(),
@@ -815,3 +828,21 @@ def _payout_views(settings: ApiSettings) -> PayoutViews | None:
 
     url = settings.payout_deposit_queue_url
     return PayoutViews(PayoutRepository(), send=SqsPayoutQueue(url).send if url else None)
+
+
+# -- the billing memory ------------------------------------------------------------------------------
+def embed_sweep(settings: SchedulerSettings) -> EmbedSweep | None:
+    """The scheduler's sweep of lost embed messages while the feed is on (None: off)."""
+    if not settings.rag_billing_embed_enabled or settings.embed_billing_queue_url is None:
+        return None
+    from booksync.memory.feed import SqsEmbedQueue
+    from booksync.memory.ingest import EmbedSweep
+    from booksync.store.documents import DocumentRepository
+    from booksync.store.models import bind_tables
+
+    bind_tables(settings)
+    return EmbedSweep(
+        documents=DocumentRepository(),
+        queue=SqsEmbedQueue(settings.embed_billing_queue_url),
+        grace_seconds=settings.embed_sweep_grace_seconds,
+    )

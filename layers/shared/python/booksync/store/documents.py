@@ -129,6 +129,15 @@ def pending_buckets(kind: DocumentKind) -> list[str]:
     return [f"{kind.value}#{shard}" for shard in range(PENDING_SHARDS)]
 
 
+def embed_bucket(company_id: str) -> str:
+    """The embed-index shard of a company's documents waiting to be embedded (billing memory)."""
+    return f"embed#{zlib.crc32(company_id.encode()) % PENDING_SHARDS}"
+
+
+def embed_buckets() -> list[str]:
+    return [f"embed#{shard}" for shard in range(PENDING_SHARDS)]
+
+
 @dataclass(frozen=True)
 class PutOutcome:
     row: DocumentModel
@@ -312,16 +321,26 @@ class DocumentRepository:
         pending: bool,
         sent: bool = False,
         condition: Condition | None = None,
+        embed: Callable[[DocumentModel | None], bool] | None = None,
     ) -> PutOutcome:
         """Store the document; an identical re-send changes nothing (idempotent PUT).
 
         ``condition`` guards the update of a row that exists (found, or created by another request
-        meanwhile): when it fails nothing is written and ``StaleRead`` is raised.
+        meanwhile): when it fails nothing is written and ``StaleRead`` is raised. ``embed``, given
+        the row as found, says whether this write marks the document to be embedded.
         """
         doc_id = str(getattr(doc, "id"))  # noqa: B009 - every document has an id
         existing = self.get(company_id, kind, doc_id)
         write = self._write(
-            company_id, kind, doc, existing, now=now, status=status, pending=pending, sent=sent
+            company_id,
+            kind,
+            doc,
+            existing,
+            now=now,
+            status=status,
+            pending=pending,
+            sent=sent,
+            embed=embed is not None and embed(existing),
         )
         if write.created:
             try:
@@ -339,6 +358,7 @@ class DocumentRepository:
                     pending=pending,
                     sent=sent,
                     condition=condition,
+                    embed=embed,
                 )
         elif write.actions:
             try:
@@ -360,8 +380,10 @@ class DocumentRepository:
         status: str | None,
         pending: bool,
         sent: bool,
+        embed: bool = False,
     ) -> _Write:
-        """What storing ``doc`` over ``existing`` takes (nothing for an identical re-send)."""
+        """What storing ``doc`` over ``existing`` takes (nothing for an identical re-send).
+        ``embed``: mark it to be embedded (a mark already there stays until it is embedded)."""
         doc_id = str(getattr(doc, "id"))  # noqa: B009 - every document has an id
         # An item's account mapping is part of what is pushed, so of its hash.
         content_hash = mapped_hash(doc.content_hash(), existing)
@@ -382,6 +404,8 @@ class DocumentRepository:
             )
             if pending:
                 row.pending_bucket, row.pending_since = pending_bucket(kind, company_id), now
+            if embed:
+                row.embed_bucket, row.embed_since = embed_bucket(company_id), now
             return _Write(row, created=True)
         # Only the fields a PUT owns: links and payment ids written meanwhile by workers and
         # other requests must survive (a whole-row save would lose them).
@@ -398,6 +422,11 @@ class DocumentRepository:
             actions.append(DocumentModel.pending_since.set(DocumentModel.pending_since | now))
         else:
             actions += [DocumentModel.pending_bucket.remove(), DocumentModel.pending_since.remove()]
+        if embed:
+            actions += [
+                DocumentModel.embed_bucket.set(embed_bucket(company_id)),
+                DocumentModel.embed_since.set(DocumentModel.embed_since | now),
+            ]
         return _Write(existing, actions=tuple(actions))
 
     def held(self, row: DocumentModel | None, holding: Holding) -> HeldAmounts:
@@ -464,6 +493,7 @@ class DocumentRepository:
         invoices: Sequence[tuple[DocumentModel, HeldAmounts]],
         now: float,
         pending: bool,
+        embed: bool = False,
     ) -> PutOutcome:
         """Store the payment and what it applies to each of its invoices in one transaction.
 
@@ -482,6 +512,7 @@ class DocumentRepository:
             status=None,
             pending=pending,
             sent=False,
+            embed=embed,
         )
         applied = {a.invoice_id: a.amount for a in payment.applied}
         guard = refunds.unchanged()
@@ -533,6 +564,7 @@ class DocumentRepository:
         number_owner: str | None,
         now: float,
         pending: bool,
+        embed: bool = False,
     ) -> PutOutcome:
         """Store the invoice with the claim on its number in one transaction (and give up the
         claim on its former number if it held it), on condition that no other invoice holds the
@@ -551,6 +583,7 @@ class DocumentRepository:
             status=invoice.status.value,
             pending=pending,
             sent=invoice.status != InvoiceStatus.DRAFT,
+            embed=embed,
         )
         if not write.changed:
             return write.outcome()
@@ -658,3 +691,34 @@ class DocumentRepository:
 
     def sent_since(self, company_id: str, since: float) -> Iterator[DocumentModel]:
         return iter(DocumentModel.sent_index.query(company_id, DocumentModel.sent_at >= since))
+
+    # -- the billing memory's marks (memory/feed.py) ----------------------------------------------
+    def waiting_embeds(self, bucket: str, *, older_than: float, limit: int) -> list[DocumentModel]:
+        """Up to ``limit`` documents marked to be embedded since ``older_than`` or before (keys and
+        mark only: the index keeps no more)."""
+        return list(
+            DocumentModel.embed_index.query(bucket, DocumentModel.embed_since <= older_than, limit=limit)
+        )
+
+    def clear_embed(self, row: DocumentModel) -> bool:
+        """Remove the row's embed mark, on condition that it is still the one read (a document
+        marked again meanwhile keeps its mark for its own message)."""
+        return self._if_embed_mark(
+            row, [DocumentModel.embed_bucket.remove(), DocumentModel.embed_since.remove()]
+        )
+
+    def restamp_embed(self, row: DocumentModel, now: float) -> bool:
+        """Date the row's embed mark ``now`` (its job queued again), if it is still the one read."""
+        return self._if_embed_mark(row, [DocumentModel.embed_since.set(now)])
+
+    @staticmethod
+    def _if_embed_mark(row: DocumentModel, actions: list[Action]) -> bool:
+        if row.embed_since is None:
+            return False
+        try:
+            row.update(actions=actions, condition=DocumentModel.embed_since == row.embed_since)
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True

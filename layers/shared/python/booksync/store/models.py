@@ -161,6 +161,18 @@ class PendingIndex(GlobalSecondaryIndex["DocumentModel"]):
     pending_since = NumberAttribute(range_key=True)
 
 
+class EmbedIndex(GlobalSecondaryIndex["DocumentModel"]):
+    """Sparse: documents waiting to be embedded into the billing memory (README "Billing memory"),
+    by shard and since when; keys only, the embed job reads the row itself."""
+
+    class Meta:
+        index_name = "embed-index"
+        projection = KeysOnlyProjection()
+
+    embed_bucket = UnicodeAttribute(hash_key=True)
+    embed_since = NumberAttribute(range_key=True)
+
+
 class SentIndex(GlobalSecondaryIndex["DocumentModel"]):
     class Meta:
         index_name = "sent-index"
@@ -277,8 +289,13 @@ class DocumentModel(Model):
     # attribute, as stored before ``income_accounts``.
     income_accounts = TextsAttribute(null=True)
     income_account_quickbooks = UnicodeAttribute(null=True)
+    # The billing memory: set with a status change that embeds the document (memory/feed.py),
+    # removed once it is embedded; the embed job's sweep re-queues what waits too long.
+    embed_bucket = UnicodeAttribute(null=True)
+    embed_since = NumberAttribute(null=True)
     pending_index = PendingIndex()
     sent_index = SentIndex()
+    embed_index = EmbedIndex()
 
     @classmethod
     def _own_attribute(cls, prefix: str, provider: str) -> str | None:

@@ -45,16 +45,7 @@ class JobQueue(Protocol):
 class SqsJobQueue(SqsQueue):
     def enqueue(self, jobs: Sequence[SyncJob]) -> None:
         """Send every job or raise: a job is never silently dropped."""
-        for start in range(0, len(jobs), 10):
-            batch = jobs[start : start + 10]
-            answer = self.sqs.send_message_batch(
-                QueueUrl=self._url,
-                Entries=[{"Id": str(i), "MessageBody": job.model_dump_json()} for i, job in enumerate(batch)],
-            )
-            failed = answer.get("Failed", [])
-            if failed:
-                reasons = ", ".join(f"{f.get('Code')}: {f.get('Message', '')}" for f in failed)
-                raise RuntimeError(f"{len(failed)} sync job(s) could not be queued ({reasons}).")
+        self.send_all([job.model_dump_json() for job in jobs], what="sync job")
 
     def delay(self, receipt_handle: str, seconds: float) -> None:
         """Make a received message visible again only after ``seconds`` (a 429's Retry-After)."""

@@ -40,6 +40,7 @@ from booksync.errors import (
     NotFoundError,
     SeveralBooks,
 )
+from booksync.memory.feed import EmbedFeed, embeds
 from booksync.providers.profile import provider_label
 from booksync.providers.registry import REGISTRY, declaration, is_accounting
 from booksync.store.connections import ConnectionRepository, ConnectionStatus
@@ -138,12 +139,24 @@ class DocumentService:
         runs: RunRepository,
         queue: JobQueue,
         clock: Callable[[], float] = time.time,
+        embeds: EmbedFeed | None = None,
     ) -> None:
+        """``embeds``: the billing memory's feed (RAG_BILLING_EMBED_ENABLED); None: off, nothing
+        is marked or queued for embedding."""
         self._docs = documents
         self._connections = connections
         self._runs = runs
         self._queue = queue
         self._clock = clock
+        self._embeds = embeds
+
+    def _embed_rule(self, kind: DocumentKind, status: str | None) -> Callable[[DocumentModel | None], bool]:
+        """Whether a write of ``kind`` (to ``status``) over the row found marks it to be embedded."""
+        return embeds(kind, status) if self._embeds is not None else lambda _existing: False
+
+    def _embed_written(self, outcome: PutOutcome) -> None:
+        if self._embeds is not None:
+            self._embeds.written(outcome.row, changed=outcome.changed)
 
     def _check_text(self, company_id: str, kind: DocumentKind, doc: Document) -> tuple[TextWarning, ...]:
         """Text the company's accounting provider would cut (its declaration's text limits), or a
@@ -258,7 +271,9 @@ class DocumentService:
             number_owner=owner,
             now=self._clock(),
             pending=self._invoice_needs_push(invoice, existing),
+            embed=self._embed_rule(DocumentKind.INVOICE, invoice.status)(existing),
         )
+        self._embed_written(outcome)
         run_id = None
         if outcome.changed and outcome.row.pending_bucket:
             run_id = self._auto_sync(company_id, invoice.id, "auto_sync_invoices")
@@ -334,7 +349,9 @@ class DocumentService:
             now=self._clock(),
             status=estimate.status.value,
             pending=False,
+            embed=self._embed_rule(DocumentKind.ESTIMATE, estimate.status),
         )
+        self._embed_written(outcome)
         return self._accepted(outcome)
 
     # -- payments ---------------------------------------------------------------------------------
@@ -393,7 +410,9 @@ class DocumentService:
             now=self._clock(),
             # Waits (not pending) while any of its invoices is a draft: sending it syncs the payment.
             pending=all(row.status != InvoiceStatus.DRAFT for row in invoice_rows),
+            embed=self._embed_rule(DocumentKind.PAYMENT, None)(existing),
         )
+        self._embed_written(outcome)
         run_id = None
         if outcome.changed and outcome.row.pending_bucket:
             run_id = self._auto_sync(company_id, payment.invoice_ids[0], "auto_sync_payments")
