@@ -5,13 +5,13 @@ and search's rules tested without moto. The DynamoDB adapters have their own mot
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from booksync.memory.matrix import VectorMatrix
 from booksync.memory.ports import Embedded, Embedder, Indexed, InputType
 from booksync.memory.records import BillingRecord, RecordFilter, RecordKind, RecordLine
 
@@ -66,6 +66,10 @@ class MemoryRecords:
         self.versions[record.company_id] = self.versions.get(record.company_id, 0) + 1
         self.puts += 1
 
+    def put_many(self, items: Sequence[tuple[BillingRecord, Indexed]]) -> None:
+        for record, indexed in items:
+            self.put(record, indexed)
+
     def all(self, company_id: str, filter: RecordFilter | None = None) -> list[BillingRecord]:
         records = [record for record, _ in self.rows.get(company_id, {}).values()]
         return [r for r in records if filter is None or filter.matches(r)]
@@ -78,36 +82,30 @@ class MemoryRecords:
         return str(self.versions.get(company_id, 0))
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
-
-
 @dataclass
 class MemoryVectors:
-    """``VectorStore`` in a dict, exact cosine in pure Python."""
+    """``VectorStore`` in a dict, searched with the production ``VectorMatrix`` (rebuilt after a
+    change of the company's vectors)."""
 
     vectors: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    _matrices: dict[str, VectorMatrix] = field(default_factory=dict)
 
     def put(self, company_id: str, items: Sequence[tuple[str, Sequence[float]]]) -> None:
         for key, vector in items:
             self.vectors.setdefault(company_id, {})[key] = list(vector)
+        self._matrices.pop(company_id, None)
 
     def query(
         self, company_id: str, vector: Sequence[float], top_k: int, keys: set[str] | None = None
     ) -> list[tuple[str, float]]:
-        scored = [
-            (key, _cosine(vector, stored))
-            for key, stored in self.vectors.get(company_id, {}).items()
-            if keys is None or key in keys
-        ]
-        scored.sort(key=lambda pair: (-pair[1], pair[0]))
-        return scored[:top_k]
+        if company_id not in self._matrices:
+            self._matrices[company_id] = VectorMatrix.of(list(self.vectors.get(company_id, {}).items()))
+        return self._matrices[company_id].search(vector, top_k, keys)
 
     def delete(self, company_id: str, keys: Collection[str]) -> None:
         for key in keys:
             self.vectors.get(company_id, {}).pop(key, None)
+        self._matrices.pop(company_id, None)
 
 
 @dataclass

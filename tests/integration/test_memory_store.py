@@ -75,6 +75,9 @@ def test_a_warm_copy_is_used_until_the_stamp_moves(memory_table: None) -> None:
     bump_stamp("co-1", "records")
     assert store.version("co-1") != version
     assert {r.key for r in store.all("co-1")} == {"invoice#inv-1", "invoice#inv-2"}
+    # Its own writes move the stamp.
+    store.put(billing_record(doc_id="inv-3"), INDEXED)
+    assert len(store.all("co-1")) == 3
 
 
 def test_vectors_are_searched_per_company_best_first(memory_table: None) -> None:
@@ -105,3 +108,24 @@ def test_quantized_vectors_keep_their_direction() -> None:
     assert len(data) == 4
     restored = [b * scale for b in memoryview(data).cast("b")]
     assert restored == pytest.approx([0.5, -0.25, 0.0, 0.125], abs=scale / 2)
+
+
+def test_search_over_dynamodb_never_returns_another_companys_records(memory_table: None) -> None:
+    from booksync.memory.indexer import MemoryIndexer
+    from booksync.memory.local_embedder import HashedNgramEmbedder
+    from booksync.memory.search import MemorySearch
+
+    from bench.figures.memory_search import history, questions
+
+    everything = history()
+    sample = [r for r in everything if r.company_id == "co-summit"][:60]
+    sample += [r for r in everything if r.company_id == "co-harbor"][:60]
+    embedder, records, vectors = HashedNgramEmbedder(), DynamoRecordStore(), DynamoVectorStore()
+    MemoryIndexer(embedder, records, vectors).index(sample)
+    search = MemorySearch(embedder, records, vectors)
+    asked = [q["query"] for q in questions()][::10] + [r.number or "" for r in sample[::15]]
+    for company in ("co-summit", "co-harbor"):
+        for query in asked:
+            hits = search.search(company, query, top_k=20)
+            assert hits and {hit.record.company_id for hit in hits} == {company}, query
+    assert search.search("co-nobody", "water heater", top_k=20) == []

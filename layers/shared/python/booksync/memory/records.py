@@ -110,7 +110,7 @@ class BillingRecord:
 
     @property
     def key(self) -> str:
-        return record_key(self.kind, self.doc_id)
+        return f"{self.kind.value}#{self.doc_id}"
 
     def text(self) -> str:
         """What is embedded and keyword-searched: the document in words, one line per item."""

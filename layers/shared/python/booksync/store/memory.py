@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # numpy is imported only where vectors are used (the memory f
     import numpy as np
     import numpy.typing as npt
 
+    from booksync.memory.matrix import VectorMatrix
+
 VECTOR_PREFIX = "vec#"
 # DynamoDB's BatchGetItem and BatchWriteItem limits.
 _BATCH_GET = 100
@@ -98,15 +100,24 @@ class DynamoRecordStore:
             return None
 
     def put(self, record: BillingRecord, indexed: Indexed) -> None:
-        MemoryRecordModel(
-            record.company_id,
-            record.key,
-            record=record.to_dict(),
-            content_hash=indexed.content_hash,
-            embedder=indexed.embedder,
-            updated_at=time.time(),
-        ).save()
-        bump_stamp(record.company_id, "records")
+        self.put_many([(record, indexed)])
+
+    def put_many(self, items: Sequence[tuple[BillingRecord, Indexed]]) -> None:
+        now = time.time()
+        with MemoryRecordModel.batch_write() as batch:
+            for record, indexed in items:
+                batch.save(
+                    MemoryRecordModel(
+                        record.company_id,
+                        record.key,
+                        record=record.to_dict(),
+                        content_hash=indexed.content_hash,
+                        embedder=indexed.embedder,
+                        updated_at=now,
+                    )
+                )
+        for company_id in sorted({record.company_id for record, _ in items}):
+            bump_stamp(company_id, "records")
 
     def _load(self, company_id: str) -> tuple[list[BillingRecord], int]:
         records = [
@@ -150,19 +161,12 @@ def quantize(vector: Sequence[float]) -> tuple[bytes, float]:
     return np.round(values / scale).astype(np.int8).tobytes(), scale
 
 
-@dataclass
-class _Matrix:
-    keys: list[str]
-    rows: npt.NDArray[np.float32]  # unit rows, one per key
-    index: dict[str, int]
-
-
 class DynamoVectorStore:
     """``VectorStore`` on MemoryTable: each vector a row of int8 bytes; the company's vectors read
     once into a matrix (unit rows) and searched with numpy, kept while the stamp has not moved."""
 
     # One process keeps at most this many vectors in all (dimension 1024: 4 KB each).
-    cache: WarmCache[_Matrix] = WarmCache(max_size=200_000)
+    cache: WarmCache[VectorMatrix] = WarmCache(max_size=200_000)
 
     def put(self, company_id: str, items: Sequence[tuple[str, Sequence[float]]]) -> None:
         if not items:
@@ -181,8 +185,10 @@ class DynamoVectorStore:
                 batch.delete(MemoryVectorModel(company_id, VECTOR_PREFIX + key))
         bump_stamp(company_id, "vectors")
 
-    def _load(self, company_id: str) -> tuple[_Matrix, int]:
+    def _load(self, company_id: str) -> tuple[VectorMatrix, int]:
         import numpy as np
+
+        from booksync.memory.matrix import VectorMatrix
 
         keys: list[str] = []
         rows: list[npt.NDArray[np.float32]] = []
@@ -191,11 +197,8 @@ class DynamoVectorStore:
         ):
             keys.append(row.record_key[len(VECTOR_PREFIX) :])
             rows.append(np.frombuffer(row.vector, dtype=np.int8).astype(np.float32) * np.float32(row.scale))
-        matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
-        if rows:
-            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            matrix /= np.where(norms > 0, norms, 1.0)
-        return _Matrix(keys, matrix, {key: i for i, key in enumerate(keys)}), len(keys)
+        matrix = VectorMatrix(keys, np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32))
+        return matrix, len(matrix)
 
     def vectors(self, company_id: str) -> tuple[list[str], npt.NDArray[np.float32]]:
         """The company's keys and their vectors (unit rows, as searched), from the warm copy: what
@@ -210,23 +213,6 @@ class DynamoVectorStore:
     def query(
         self, company_id: str, vector: Sequence[float], top_k: int, keys: set[str] | None = None
     ) -> list[tuple[str, float]]:
-        import numpy as np
-
-        matrix = self.cache.get(company_id, "vectors", lambda: self._load(company_id))
-        if not matrix.keys or top_k <= 0:
-            return []
-        rows = matrix.rows
-        names = matrix.keys
-        if keys is not None:
-            positions = np.fromiter((matrix.index[k] for k in keys if k in matrix.index), dtype=np.intp)
-            if positions.size == 0:
-                return []
-            rows = rows[positions]
-            names = [names[i] for i in positions]
-        query = np.asarray(vector, dtype=np.float32)
-        norm = float(np.linalg.norm(query))
-        scores = rows @ (query / norm if norm > 0 else query)
-        k = min(top_k, scores.size)
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return [(names[i], float(scores[i])) for i in best]
+        return self.cache.get(company_id, "vectors", lambda: self._load(company_id)).search(
+            vector, top_k, keys
+        )
