@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 STAGE ?= dev
 
-.PHONY: help venv dev demo test test-fast lint typecheck validate deploy-check bench mutation build package deploy token openapi clean
+.PHONY: help venv dev demo test test-fast lint typecheck validate deploy-check bench mutation build package deploy token openapi backfill-embeddings clean
 
 # `make help` lists every target from its `## ` note (tests/unit/test_makefile.py holds every
 # .PHONY target to having one).
@@ -69,6 +69,11 @@ mutation: $(PY) ## mutation score of the exactly-once core -> bench/results.json
 # docs/openapi.json: the API's document, generated from the code (a test keeps it current).
 openapi: $(PY) ## regenerate docs/openapi.json from the code
 	$(PY) -m scripts.openapi
+
+# Against the deployed tables (AWS credentials and region from the environment); the embedder is
+# the embed function's (Voyage with VOYAGE_API_KEY or VOYAGE_API_KEY_PARAM set, else the local one).
+backfill-embeddings: $(PY) ## embed stored invoices and estimates into the billing memory, cost shown and confirmed first (BACKFILL_ARGS="--documents-table T --memory-table M [--company ID] [--dry-run] [--yes]")
+	$(PY) -m scripts.backfill_embeddings $(BACKFILL_ARGS)
 
 token: $(PY) ## print a JWT for the demo company, valid on the local stack (only the token; -s: no make chatter)
 	@$(PY) -m local.runtime.jwt_tokens --company demo-company --role admin
