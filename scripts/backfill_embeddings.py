@@ -46,13 +46,12 @@ from booksync.memory.choice import memory_vector_store
 from booksync.memory.documents import billing_record
 from booksync.memory.feed import ISSUED
 from booksync.memory.indexer import MemoryIndexer, plan_batches
-from booksync.memory.local_embedder import HashedNgramEmbedder
 from booksync.memory.ports import Embedder, embedder_id, estimate_tokens
 from booksync.memory.records import BillingRecord, RecordKind
 from booksync.memory.voyage import USD_PER_MILLION_TOKENS, VoyageEmbedder, cost_usd
-from booksync.settings import VoyageSettings
 from booksync.store.memory import DynamoRecordStore
 from booksync.store.models import DocumentModel, bind_tables
+from booksync.wiring import memory_embedder
 from pydantic import TypeAdapter, ValidationError
 
 CONFIRM_WORD = "embed"
@@ -411,17 +410,11 @@ def embed_enabled() -> bool:
         raise SystemExit(f"{FLAG}={value!r} is not a yes or a no: set it to true or false.") from exc
 
 
-def configured_embedder() -> Embedder:
-    """The embed function's embedder: Voyage when a key is named, else the local one."""
-    voyage = VoyageSettings.from_env()
-    return VoyageEmbedder.from_settings(voyage) if voyage.key_named else HashedNgramEmbedder()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     bind_tables(SimpleNamespace(documents_table=args.documents_table, memory_table=args.memory_table))
     try:
-        embedder = configured_embedder()
+        embedder = memory_embedder()  # the embed function's: Voyage when a key is named
         vectors = memory_vector_store(embedder.dimension)
     except BooksyncError as exc:  # a setting refused by name
         sys.stdout.write(f"{exc.message}\n{exc.fix}\nNothing was sent.\n")

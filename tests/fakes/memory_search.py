@@ -28,6 +28,8 @@ class WordHit:
     score: float
     matched: Literal["vector", "keyword", "both"]
     snippet: str
+    vector_score: float | None = None
+    keyword_score: float | None = None
 
 
 class WordSearch:
@@ -49,4 +51,7 @@ class WordSearch:
         ranked = sorted((pair for pair in scored if pair[0]), key=lambda pair: (-pair[0], pair[1].key))[
             :top_k
         ]
-        return [WordHit(record, float(score), "keyword", record.text()[:80]) for score, record in ranked]
+        return [
+            WordHit(record, float(score), "keyword", record.text()[:80], None, float(score))
+            for score, record in ranked
+        ]

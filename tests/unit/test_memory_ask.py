@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from booksync.chat import ChatModel
 from booksync.memory.ask import AskRequest, MemoryAnswers, subject_words
-from booksync.memory.prices import PriceBook
+from booksync.memory.prices import PriceBook, PriceQuery
 from booksync.memory.queries import MemoryFilters
 
 from tests.fakes.chat_model import FakeModel, reply, serving
@@ -44,7 +44,7 @@ def test_without_a_model_the_answer_is_composed_from_the_facts_and_records() -> 
     answer = memory.ask("acme", AskRequest(question=QUESTION))
     assert answer.answered_by == "composed" and answer.notes == []
     assert answer.answer.startswith(
-        "You charged for water heater install 5 times since March 2026: median $1,450.00 "
+        "You charged for Water heater install 5 times since March 2026: median $1,450.00 "
         "(from $1,400.00 to $1,600.00), last on INV-2005 (2026-11-20) at $1,600.00."
     )
     assert answer.price_facts is not None and answer.price_facts.by_currency[0].times_charged == 5
@@ -113,7 +113,7 @@ def test_an_answer_citing_only_records_not_given_is_not_used(model: tuple[FakeMo
     fake.answer = lambda _: reply({"answer": "You charged $5.", "citations": ["invoice#9001"]})
     memory, _ = answers(chat_model(url))
     answer = memory.ask("acme", AskRequest(question=QUESTION))
-    assert answer.answered_by == "composed" and answer.answer.startswith("You charged for water heater")
+    assert answer.answered_by == "composed" and answer.answer.startswith("You charged for Water heater")
     assert "invoice#9001" not in {c.key for c in answer.citations}
     assert answer.notes[0].endswith("its answer was not used.")
 
@@ -133,7 +133,7 @@ def test_a_model_that_fails_leaves_the_composed_answer_saying_why(
     fake.answer = answer
     memory, _ = answers(chat_model(url))
     result = memory.ask("acme", AskRequest(question=QUESTION))
-    assert result.answered_by == "composed" and result.answer.startswith("You charged for water heater")
+    assert result.answered_by == "composed" and result.answer.startswith("You charged for Water heater")
     assert result.notes == [
         f"The language model was not used ({why}): this answer is composed from the records."
     ]
@@ -150,3 +150,11 @@ def test_trip_lines_do_not_make_the_heater_question_about_trips() -> None:
     assert subject_words(QUESTION, [record("x", "2026-01-01", TRIP, (HEATER, "1.00", None))]) == (
         "water heater install"
     )
+
+
+def test_a_long_question_prices_as_many_of_its_words_as_a_price_query_holds() -> None:
+    long_words = " ".join(f"word{n:03d}" for n in range(60))  # 479 characters
+    line = (("item-long", long_words), "10.00", None)
+    subject = subject_words(f"what about {long_words}?", [record("x", "2026-01-01", line)])
+    assert subject is not None and len(subject) <= 200 and long_words.startswith(subject)
+    PriceQuery(q=subject)  # a query the price book takes

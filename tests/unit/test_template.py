@@ -290,6 +290,14 @@ FUNCTION_ENV["SetupApiFunction"] = (
     - EMBED_FEED_ENV
     - {name for name in FUNCTION_ENV["ApiFunction"] if name.startswith("SQUARE_")}
 ) | {"CUSTOMER_CLASSIFIER", "CLASSIFIER_LLM_URL", "CLASSIFIER_LLM_MODEL", "CLASSIFIER_LLM_API_KEY_PARAM"}
+# The billing memory's routes (booksync/api/memory.py) and POST /memory/ask's language model.
+FUNCTION_ENV["ApiFunction"] |= {
+    "MEMORY_TABLE",
+    "MEMORY_ANSWERS",
+    "CLASSIFIER_LLM_URL",
+    "CLASSIFIER_LLM_MODEL",
+    "CLASSIFIER_LLM_API_KEY_PARAM",
+}
 # The Square application, where Square grants are connected (api) or refreshed (api, the payout
 # deposit job, the scheduler's keep-alive, which refreshes them when SQUARE_OAUTH_FLOW is pkce).
 SQUARE_APP_ENV = {

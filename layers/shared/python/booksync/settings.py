@@ -265,10 +265,17 @@ class ApiSettings(_TokenSettings, _MayQueueCatalog, _MayEmbedBilling):
     classifier_llm_timeout_seconds: float = Field(
         alias="CLASSIFIER_LLM_TIMEOUT_SECONDS", default=8.0, gt=0, le=25
     )
+    # The billing memory's routes (booksync/api/memory.py) read MemoryTable; unset, they answer
+    # that the memory is not configured.
+    memory_table: str | None = Field(alias="MEMORY_TABLE", default=None)
+    # POST /memory/ask: "composed" (default), an answer booksync composes from the records found
+    # and their price facts; "llm", the model at the endpoint above answers from them (the one
+    # language-model endpoint of the deployment, booksync/chat.py).
+    memory_answers: Literal["composed", "llm"] = Field(alias="MEMORY_ANSWERS", default="composed")
 
     @model_validator(mode="after")
     def _llm_needs_its_endpoint(self) -> Self:
-        if self.customer_classifier == "llm":
+        if "llm" in (self.customer_classifier, self.memory_answers):
             require_credential("CLASSIFIER_LLM_URL", self.classifier_llm_url)
             require_credential("CLASSIFIER_LLM_MODEL", self.classifier_llm_model)
         return self

@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     from booksync.account_mapping import AccountMapping
     from booksync.api.app import ApiServices
     from booksync.integrations import Connected
+    from booksync.memory.ask import MemoryAnswers
     from booksync.memory.feed import EmbedFeed
     from booksync.memory.ingest import EmbedSweep
+    from booksync.memory.ports import Embedder
     from booksync.onboarding.wizard import Wizard
     from booksync.payments.square import SquarePayments
     from booksync.payouts.deposits import PayoutDeposits
@@ -126,6 +128,7 @@ def api_services(settings: ApiSettings) -> ApiServices:
         square=square_payments_api(settings, documents),
         payouts=_payout_views(settings),
         wizard=wizard,
+        memory=memory_answers(settings),
     )
 
 
@@ -846,3 +849,44 @@ def embed_sweep(settings: SchedulerSettings) -> EmbedSweep | None:
         queue=SqsEmbedQueue(settings.embed_billing_queue_url),
         grace_seconds=settings.embed_sweep_grace_seconds,
     )
+
+
+def memory_embedder() -> Embedder:
+    """The billing memory's embedder: Voyage when its key is named (VoyageSettings: the variable
+    VOYAGE_API_KEY or the SSM SecureString VOYAGE_API_KEY_PARAM), else the local embedder, which
+    needs no network. Records and questions must be embedded by the same one."""
+    from booksync.settings import VoyageSettings
+
+    voyage = VoyageSettings.from_env()
+    if voyage.key_named:
+        from booksync.memory.voyage import VoyageEmbedder
+
+        return VoyageEmbedder.from_settings(voyage)
+    from booksync.memory.local_embedder import HashedNgramEmbedder
+
+    return HashedNgramEmbedder()
+
+
+def memory_answers(settings: ApiSettings) -> Callable[[], MemoryAnswers] | None:
+    """The billing memory's routes' service (search, prices, ask) while MEMORY_TABLE is set,
+    built on the first request that needs it: a Voyage or vector-store setting that cannot be used
+    fails those routes alone, saying why, and the other routes never load them."""
+    if settings.memory_table is None:
+        return None
+    from functools import cache
+
+    @cache
+    def build() -> MemoryAnswers:
+        from booksync.memory.ask import MemoryAnswers
+        from booksync.memory.choice import memory_vector_store
+        from booksync.memory.prices import PriceBook
+        from booksync.memory.search import MemorySearch
+        from booksync.store.memory import DynamoRecordStore
+
+        embedder = memory_embedder()
+        records = DynamoRecordStore()
+        chat = settings.chat_model() if settings.memory_answers == "llm" else None
+        search = MemorySearch(embedder, records, memory_vector_store(embedder.dimension))
+        return MemoryAnswers(search, PriceBook(records), chat)
+
+    return build

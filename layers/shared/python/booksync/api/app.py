@@ -77,7 +77,8 @@ class ApiServices:
     square: SquarePayments | None = None
     payouts: PayoutViews | None = None
     wizard: Wizard | None = None  # the post-connection wizard (booksync/api/onboarding.py)
-    memory: MemoryAnswers | None = None  # the billing memory (booksync/api/memory.py)
+    # The billing memory (booksync/api/memory.py), built on the first request that needs it.
+    memory: Callable[[], MemoryAnswers] | None = None
 
 
 @dataclass(frozen=True)

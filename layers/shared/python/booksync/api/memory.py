@@ -33,7 +33,7 @@ def _memory(svc: ApiServices) -> MemoryAnswers:
             fix="Deploy the API with MEMORY_TABLE (template.yaml) and set RAG_BILLING_EMBED_ENABLED=true "
             "so sent documents are remembered.",
         )
-    return svc.memory
+    return svc.memory()
 
 
 @router.post("/memory/search", responses=ERRORS)

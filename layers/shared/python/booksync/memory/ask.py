@@ -15,15 +15,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from booksync.chat import ChatModel, failure
-from booksync.memory.prices import PriceBook, PriceFacts, PriceQuery, money_text, words
+from booksync.memory.prices import SUBJECT_MAX, PriceBook, PriceFacts, PriceQuery, money_text, words
 from booksync.memory.queries import MemoryFilters, Question, SearchHit, SearchRequest, SearchResults, TopK
-from booksync.memory.records import BillingRecord, RecordFilter
+from booksync.memory.records import BillingRecord, RecordFilter, RecordKind
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +62,9 @@ class AskRequest(BaseModel):
 class Citation(BaseModel):
     key: str
     doc_id: str
-    kind: str
+    kind: RecordKind
     number: str | None
-    date: str
+    date: date
     customer_name: str | None
     total: Decimal
     currency: str
@@ -95,6 +96,12 @@ class Hit(Protocol):
     @property
     def snippet(self) -> str: ...
 
+    @property
+    def vector_score(self) -> float | None: ...
+
+    @property
+    def keyword_score(self) -> float | None: ...
+
 
 class Searcher(Protocol):
     def search(
@@ -117,6 +124,8 @@ def _hit(found: Hit) -> SearchHit:
         currency=record.currency,
         score=found.score,
         matched=found.matched,
+        vector_score=found.vector_score,
+        keyword_score=found.keyword_score,
         snippet=found.snippet,
     )
 
@@ -125,9 +134,9 @@ def _citation(record: BillingRecord) -> Citation:
     return Citation(
         key=record.key,
         doc_id=record.doc_id,
-        kind=record.kind.value,
+        kind=record.kind,
         number=record.number,
-        date=record.date.isoformat(),
+        date=record.date,
         customer_name=record.customer_name,
         total=record.total,
         currency=record.currency,
@@ -145,6 +154,8 @@ def subject_words(question: str, records: Sequence[BillingRecord]) -> str | None
             shared = [w for w in asked if w in held]
             if len(shared) > len(best):
                 best = shared
+    while len(" ".join(best)) > SUBJECT_MAX:  # as many of them as a price query holds
+        best.pop()
     return " ".join(best) or None
 
 

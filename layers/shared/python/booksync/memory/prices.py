@@ -30,7 +30,8 @@ TREND_MONTHS = 12
 TREND_LEAST_CHARGES = 4  # two halves of at least two charges each
 FLAT_WITHIN_PERCENT = Decimal(3)
 NOT_CHARGED = frozenset({"draft", "void", "voided", "deleted"})
-ItemText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SUBJECT_MAX = 200
+ItemText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SUBJECT_MAX)]
 CurrencyCode = Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)]
 
 
@@ -181,8 +182,9 @@ class PriceBook:
 def facts_of(found: Sequence[Charge], query: PriceQuery, today: date) -> PriceFacts:
     if query.currency is not None:
         found = [c for c in found if c.record.currency == query.currency]
-    # An item is called by its name (the latest line's), free text by its words.
-    subject = found[-1].line.item_name if query.item is not None and found else query.item or query.q or ""
+    # Called by its item's name (the latest line's) when every line found is of that one item.
+    names = {_folded(c.line.item_name) for c in found}
+    subject = found[-1].line.item_name if len(names) == 1 else query.item or query.q or ""
     by_currency: dict[str, list[Charge]] = defaultdict(list)
     for charge in found:
         by_currency[charge.record.currency].append(charge)

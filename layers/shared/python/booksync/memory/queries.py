@@ -106,7 +106,11 @@ class SearchHit(BaseModel):
     total: Decimal
     currency: str
     score: float = Field(description="Reciprocal-rank fusion of the vector and keyword ranks")
-    matched: Literal["vector", "keyword", "both"]
+    matched: Literal["vector", "keyword", "both"] = Field(
+        description="Found by meaning (vector), by its words or number (keyword), or both"
+    )
+    vector_score: float | None = Field(description="Cosine similarity to the query, when found by meaning")
+    keyword_score: float | None = Field(description="BM25 score, when found by its words")
     snippet: str
 
 
