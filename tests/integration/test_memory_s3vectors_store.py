@@ -99,6 +99,17 @@ def test_puts_go_500_a_call_and_deletes_too(store: S3VectorsStore, control: S3Ve
     assert control.state()["buckets"][BUCKET][index_name("bigco", DIM)]["vectors"] == 200
 
 
+def test_long_vectors_go_fewer_a_call_to_stay_within_20_mib(
+    standin: S3VectorsSandbox, control: S3VectorsControl
+) -> None:
+    store = S3VectorsStore(s3vectors_client(standin.url), BUCKET, 4096)
+    assert store.put_batch == 169  # 500 vectors of 4,096 floats would be about 40 MB
+    store.put("acme", [(f"invoice#{i}", unit(i, 4096)) for i in range(250)])  # about 21 MB in all
+    puts = calls(control, "PutVectors")
+    assert [e["status"] for e in puts] == [200, 200]
+    assert control.state()["buckets"][BUCKET][index_name("acme", 4096)]["vectors"] == 250
+
+
 def test_get_reads_100_keys_a_call(store: S3VectorsStore, control: S3VectorsControl) -> None:
     items = [(f"estimate#{i}", unit(i)) for i in range(250)]
     store.put("acme", items)

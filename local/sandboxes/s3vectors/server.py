@@ -26,7 +26,7 @@ from local.sandboxes.kit.reqlog import LogShape
 from local.sandboxes.kit.wire import Drop, Outcome, Request, Response
 from local.sandboxes.kit.wire import json_response as control_json
 from local.sandboxes.s3vectors import model
-from local.sandboxes.s3vectors.vectors import ServiceError, VectorService, invalid
+from local.sandboxes.s3vectors.vectors import MAX_PAYLOAD_BYTES, ServiceError, VectorService, invalid
 
 __all__ = ["OPERATIONS", "S3VectorsSandbox"]
 
@@ -104,6 +104,10 @@ class S3VectorsSandbox(ProviderSandbox[Route]):
         operation = model.operation(str(route.operation))
         try:
             _authenticate(request)
+            if len(request.body) > MAX_PAYLOAD_BYTES:
+                raise invalid(
+                    f"the request payload is {len(request.body)} bytes; at most {MAX_PAYLOAD_BYTES} (20 MiB)"
+                )
             body = _parse(request)
             problems = model.check(operation.input, body)
             if problems:

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.sandboxes.s3vectors.server import S3VectorsSandbox
-from local.sandboxes.s3vectors.testing import S3VectorsControl, s3vectors_client
+from local.sandboxes.s3vectors.testing import S3VectorsControl, s3vectors_client, signed_post
 
 BUCKET = "standin"
 
@@ -303,3 +303,14 @@ def test_injected_faults_answer_in_the_service_s_shapes(standin: S3VectorsSandbo
             "TooManyRequestsException",
             "ServiceUnavailableException",
         ]
+
+
+def test_a_request_past_20_mib_is_refused(standin: S3VectorsSandbox, s3v: Any) -> None:
+    make_index(s3v)
+    vector = {"key": "k", "data": {"float32": [1.0, 0.0]}, "metadata": {"text": "x" * (20 * 1024 * 1024)}}
+    answer = signed_post(
+        standin.url, "PutVectors", {"vectorBucketName": BUCKET, "indexName": "idx", "vectors": [vector]}
+    )
+    assert answer.status_code == 400
+    assert answer.headers["x-amzn-errortype"] == "ValidationException"
+    assert "bytes; at most 20971520 (20 MiB)" in answer.json()["message"]

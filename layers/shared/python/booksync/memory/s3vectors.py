@@ -4,7 +4,8 @@ For companies past the size the DynamoDB store stays fast at (``choice.py`` pick
 company). The facts it holds to are S3 Vectors' (providers.md 7.5; the user guide's "Limitations
 and restrictions"): an index is float32 with a fixed dimension and metric (cosine here), created on
 a company's first put; PutVectors and DeleteVectors take at most 500 keys, GetVectors 100,
-QueryVectors answers at most 100; a vector's metadata holds at most 2 KB filterable, 40 KB in all.
+QueryVectors answers at most 100; a request is at most 20 MiB; a vector's metadata holds at most
+2 KB filterable, 40 KB in all.
 
 AWS advises one index per tenant: a company's index is named from its id (``index_name``), so no
 request for one company can name another's index, and a query never sees another's vectors. Each
@@ -55,6 +56,12 @@ MAX_DELETE = 500
 MAX_GET = 100
 MAX_TOP_K = 100
 MAX_FILTERABLE_METADATA_BYTES = 2 * 1024
+# A request's payload is at most 20 MiB: a PutVectors of 500 vectors of 2,048 floats (about 20
+# bytes each as JSON) comes close, so a put also holds to a budget of 16 MiB, counting 24 bytes a
+# float and 512 for a vector's key and metadata.
+MAX_PUT_BYTES = 16 * 1024 * 1024
+_BYTES_PER_FLOAT = 24
+_BYTES_PER_VECTOR = 512
 # Keys named in one query's ``$in`` filter. The guide gives no limit of a filter's own (a request
 # is at most 20 MiB); 500 keys of ~60 bytes is ~30 KB.
 KEYS_PER_FILTER = 500
@@ -183,13 +190,19 @@ class S3VectorsStore:
             for key, vector in latest.items()
         ]
         index = self.ensure_index(company_id)
-        for chunk in _chunks(vectors, MAX_PUT):
+        for chunk in _chunks(vectors, self.put_batch):
             self._call(
                 "PutVectors",
                 partial(
                     self.client.put_vectors, vectorBucketName=self.bucket, indexName=index, vectors=chunk
                 ),
             )
+
+    @property
+    def put_batch(self) -> int:
+        """Vectors a PutVectors carries: 500, fewer where that many would pass the payload budget."""
+        size = self.dimension * _BYTES_PER_FLOAT + _BYTES_PER_VECTOR
+        return max(1, min(MAX_PUT, MAX_PUT_BYTES // size))
 
     def query(
         self, company_id: str, vector: Sequence[float], top_k: int, keys: set[str] | None = None
