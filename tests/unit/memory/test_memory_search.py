@@ -228,3 +228,17 @@ def test_an_empty_query_is_refused() -> None:
     with pytest.raises(InvalidRequest) as caught:
         indexed(history()).search("co-1", "   ")
     assert caught.value.fix
+
+
+def test_views_of_companies_searched_least_recently_are_dropped_past_the_bound() -> None:
+    records = history("co-1") + history("co-2") + history("co-3")
+    search = indexed(records, max_records=8)
+    for company in ("co-1", "co-2", "co-3"):
+        search.search(company, "water heater", top_k=5)
+    assert list(search._views) == ["co-2", "co-3"]
+    search.search("co-2", "water heater", top_k=5)
+    search.search("co-1", "water heater", top_k=5)
+    assert list(search._views) == ["co-2", "co-1"]
+    alone = indexed(records, max_records=1)
+    alone.search("co-1", "water heater", top_k=5)
+    assert list(alone._views) == ["co-1"]

@@ -12,6 +12,7 @@ company's records is dropped.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -80,13 +81,17 @@ class MemorySearch:
         *,
         rrf_k: int = 60,
         depth: int = 50,
+        max_records: int = 100_000,
     ) -> None:
         self.embedder = embedder
         self.records = records
         self.vectors = vectors
         self.rrf_k = rrf_k
         self.depth = depth
-        self._views: dict[str, CompanyView] = {}
+        # Companies' views, least recently searched first; dropped past ``max_records`` in all
+        # (the one searched last is always kept).
+        self.max_records = max_records
+        self._views: OrderedDict[str, CompanyView] = OrderedDict()
 
     def view(self, company_id: str) -> CompanyView:
         version = self.records.version(company_id)
@@ -94,6 +99,9 @@ class MemorySearch:
         if view is None or view.version != version:
             view = CompanyView.of(version, self.records.all(company_id))
             self._views[company_id] = view
+        self._views.move_to_end(company_id)
+        while len(self._views) > 1 and sum(len(v.by_key) for v in self._views.values()) > self.max_records:
+            self._views.popitem(last=False)
         return view
 
     def search(
