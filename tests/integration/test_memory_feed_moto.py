@@ -3,20 +3,27 @@ lost queue write recovered by the sweep, and queue -> EmbedBillingFunction -> Me
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
+import pytest
 from booksync.documents import DocumentKind
-from booksync.memory.feed import EmbedFeed, EmbedJob
+from booksync.memory.feed import EmbedFeed, EmbedJob, SqsEmbedQueue
 from booksync.memory.ingest import EmbedSweep
+from booksync.memory.ports import Embedded, InputType
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
+from booksync.store.memory import DynamoRecordStore
 from booksync.store.models import DocumentModel
 from booksync.store.runs import RunRepository
 from booksync.sync.records import DocumentService
 
 from tests import builders
 from tests.integration.test_invoice_sync_engine import ListQueue
+from tests.lambda_env import Context, handlers, receive_sqs_event
 from tests.unit.test_memory_feed import Queue as EmbedQueue
 
 COMPANY = "acme"
@@ -118,3 +125,102 @@ def test_a_lost_queue_write_keeps_the_document_and_the_sweep_queues_it(tables: S
     # Re-dated: queued again only after another grace, not by every sweep.
     assert marks() == {"invoice#inv-1": since + 61}
     assert sweep.run() == 0
+
+
+# -- queue -> EmbedBillingFunction -> MemoryTable --------------------------------------------------
+
+
+class CountingEmbedder:
+    """The local embedder, counting what it is asked."""
+
+    def __init__(self) -> None:
+        from booksync.memory.local_embedder import HashedNgramEmbedder
+
+        self.inner = HashedNgramEmbedder()
+        self.texts: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def embed(self, texts: Sequence[str], input_type: InputType) -> Embedded:
+        self.texts += texts
+        return self.inner.embed(texts, input_type)
+
+
+@pytest.fixture
+def embed_stack(
+    tables: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[SimpleNamespace]:
+    on = getattr(request, "param", True)
+    url = boto3.client("sqs").create_queue(QueueName=f"embed-{id(request)}")["QueueUrl"]
+    embedder = CountingEmbedder()
+    monkeypatch.setattr("booksync.wiring.memory_embedder", lambda: embedder)
+    env = {
+        "STAGE": "dev",
+        "POWERTOOLS_SERVICE_NAME": "booksync-test",
+        "RAG_BILLING_EMBED_ENABLED": "true" if on else "false",
+        "DOCUMENTS_TABLE": tables.documents_table,
+        "MEMORY_TABLE": tables.memory_table,
+        "EMBED_BILLING_QUEUE_URL": url,
+    }
+    with handlers(env, {"embed_billing": "functions.embed_billing.handler"}) as fns:
+        docs = service(EmbedFeed(SqsEmbedQueue(url)))
+        yield SimpleNamespace(fns=fns, docs=docs, url=url, embedder=embedder)
+
+
+def test_sent_documents_and_a_payment_reach_the_memory_once(embed_stack: SimpleNamespace) -> None:
+    docs = embed_stack.docs
+    seed(docs)
+    docs.put_invoice(COMPANY, builders.invoice(status="SENT"))
+    docs.put_estimate(COMPANY, estimate("SENT"))
+    event = receive_sqs_event(embed_stack.url)
+    assert len(event["Records"]) == 2
+    assert embed_stack.fns.embed_billing.handler(event, Context()) == {"batchItemFailures": []}
+    store = DynamoRecordStore()
+    invoice = store.get(COMPANY, "invoice#inv-1")
+    assert invoice is not None and invoice.status == "sent" and invoice.customer_name == "Ada Lovelace"
+    assert [line.item_name for line in invoice.lines] == ["Water heater install", "Trip charge"]
+    assert (
+        invoice.lines[0].unit_cost is not None and str(invoice.lines[0].unit_cost) == "900.00"
+    )  # the item's
+    quoted = store.get(COMPANY, "estimate#est-1")
+    assert quoted is not None and str(quoted.lines[1].unit_cost) == "35.00"  # the estimate line's own
+    assert len(embed_stack.embedder.texts) == 2 and marks() == {}
+    # A redelivery (or a sweep's duplicate) embeds nothing again: the content is unchanged.
+    assert embed_stack.fns.embed_billing.handler(event, Context()) == {"batchItemFailures": []}
+    assert len(embed_stack.embedder.texts) == 2
+    # Paid: the payment is embedded, and its invoice (now PAID) once more; that is its whole life.
+    docs.put_invoice(COMPANY, builders.invoice(status="PAID"))
+    docs.put_payment(COMPANY, builders.payment(amount="380.00"))
+    event = receive_sqs_event(embed_stack.url)
+    assert [json.loads(r["body"])["kind"] for r in event["Records"]] == ["payment"]
+    assert embed_stack.fns.embed_billing.handler(event, Context()) == {"batchItemFailures": []}
+    payment = store.get(COMPANY, "payment#p-1")
+    assert payment is not None and payment.invoice_id == "inv-1" and payment.customer_name == "Ada Lovelace"
+    paid = store.get(COMPANY, "invoice#inv-1")
+    assert paid is not None and paid.status == "paid"
+    assert len(embed_stack.embedder.texts) == 4  # invoice twice, estimate once, payment once
+
+
+def test_a_bad_message_fails_alone(embed_stack: SimpleNamespace) -> None:
+    seed(embed_stack.docs)
+    embed_stack.docs.put_invoice(COMPANY, builders.invoice(status="SENT"))
+    event = receive_sqs_event(embed_stack.url)
+    bad = {
+        **event["Records"][0],
+        "messageId": "bad-1",
+        "body": json.dumps({"company_id": COMPANY, "kind": "customer", "doc_id": "c-1"}),
+    }
+    answer = embed_stack.fns.embed_billing.handler({"Records": [*event["Records"], bad]}, Context())
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "bad-1"}]}
+    assert DynamoRecordStore().get(COMPANY, "invoice#inv-1") is not None
+
+
+@pytest.mark.parametrize("embed_stack", [False], indirect=True)
+def test_off_a_message_embeds_nothing_and_no_embedding_call_is_made(embed_stack: SimpleNamespace) -> None:
+    seed(embed_stack.docs)
+    embed_stack.docs.put_invoice(COMPANY, builders.invoice(status="SENT"))  # queued by a feed built on
+    event = receive_sqs_event(embed_stack.url)
+    assert embed_stack.fns.embed_billing.handler(event, Context()) == {"batchItemFailures": []}
+    assert embed_stack.embedder.texts == []
+    assert DynamoRecordStore().get(COMPANY, "invoice#inv-1") is None

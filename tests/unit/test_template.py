@@ -283,6 +283,13 @@ EMBED_FEED_ENV = {"RAG_BILLING_EMBED_ENABLED", "EMBED_BILLING_QUEUE_URL"}
 FUNCTION_ENV["ApiFunction"] |= EMBED_FEED_ENV
 FUNCTION_ENV["SchedulerFunction"] |= EMBED_FEED_ENV
 FUNCTION_ENV["SquareEventsFunction"] |= EMBED_FEED_ENV  # Square payments are recorded there
+FUNCTION_ENV["EmbedBillingFunction"] = {
+    "POWERTOOLS_SERVICE_NAME",
+    "RAG_BILLING_EMBED_ENABLED",
+    "DOCUMENTS_TABLE",
+    "MEMORY_TABLE",
+    "VOYAGE_API_KEY_PARAM",
+}
 # The API's post-connection setup routes (wizard, account mapping): no Square, no payouts.
 FUNCTION_ENV["SetupApiFunction"] = (
     FUNCTION_ENV["ApiFunction"]
@@ -294,6 +301,7 @@ FUNCTION_ENV["SetupApiFunction"] = (
 FUNCTION_ENV["ApiFunction"] |= {
     "MEMORY_TABLE",
     "MEMORY_ANSWERS",
+    "VOYAGE_API_KEY_PARAM",  # the embedder that embedded the records embeds the questions
     "CLASSIFIER_LLM_URL",
     "CLASSIFIER_LLM_MODEL",
     "CLASSIFIER_LLM_API_KEY_PARAM",
@@ -780,7 +788,7 @@ def test_dynamodb_access_only_to_tables_each_function_is_told_about(template: di
         assert dynamodb_tables(function) <= named, name
     reaching = {name for name, function in functions(template).items() if dynamodb_tables(function)}
     # Every function but the three webhook receivers one secret signs for every account.
-    assert len(reaching) == 11
+    assert len(reaching) == 12
     idempotency = {
         name for name, f in functions(template).items() if "IdempotencyTable" in dynamodb_tables(f)
     }

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from booksync.settings import (
     ApiSettings,
     CatalogWorkerSettings,
+    EmbedBillingSettings,
     PayoutDepositSettings,
     SchedulerSettings,
     SquareEventsSettings,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from booksync.integrations import Connected
     from booksync.memory.ask import MemoryAnswers
     from booksync.memory.feed import EmbedFeed
-    from booksync.memory.ingest import EmbedSweep
+    from booksync.memory.ingest import EmbedSweep, EmbedWorker
     from booksync.memory.ports import Embedder
     from booksync.onboarding.wizard import Wizard
     from booksync.payments.square import SquarePayments
@@ -834,6 +835,46 @@ def _payout_views(settings: ApiSettings) -> PayoutViews | None:
 
 
 # -- the billing memory ------------------------------------------------------------------------------
+def memory_embedder() -> Embedder:
+    """The billing memory's embedder: Voyage when its key is named (VoyageSettings: the variable
+    VOYAGE_API_KEY or the SSM SecureString VOYAGE_API_KEY_PARAM), else the local embedder, which
+    needs no network. Records and questions must be embedded by the same one."""
+    from booksync.settings import VoyageSettings
+
+    voyage = VoyageSettings.from_env()
+    if voyage.key_named:
+        from booksync.memory.voyage import VoyageEmbedder
+
+        return VoyageEmbedder.from_settings(voyage)
+    from booksync.memory.local_embedder import HashedNgramEmbedder
+
+    return HashedNgramEmbedder()
+
+
+def embed_worker(settings: EmbedBillingSettings) -> EmbedWorker:
+    """EmbedBillingFunction's worker: the indexer (embedder, stores) is built on the first message
+    that needs it, so a message while the feed is off loads none of it."""
+    from functools import cache
+
+    from booksync.memory.choice import memory_vector_store
+    from booksync.memory.indexer import MemoryIndexer
+    from booksync.memory.ingest import EmbedWorker
+    from booksync.store.documents import DocumentRepository
+    from booksync.store.memory import DynamoRecordStore
+    from booksync.store.models import bind_tables
+
+    bind_tables(settings)
+
+    @cache
+    def indexer() -> MemoryIndexer:
+        embedder = memory_embedder()
+        return MemoryIndexer(embedder, DynamoRecordStore(), memory_vector_store(embedder.dimension))
+
+    return EmbedWorker(
+        documents=DocumentRepository(), indexer=indexer, enabled=settings.rag_billing_embed_enabled
+    )
+
+
 def embed_sweep(settings: SchedulerSettings) -> EmbedSweep | None:
     """The scheduler's sweep of lost embed messages while the feed is on (None: off)."""
     if not settings.rag_billing_embed_enabled or settings.embed_billing_queue_url is None:
@@ -849,22 +890,6 @@ def embed_sweep(settings: SchedulerSettings) -> EmbedSweep | None:
         queue=SqsEmbedQueue(settings.embed_billing_queue_url),
         grace_seconds=settings.embed_sweep_grace_seconds,
     )
-
-
-def memory_embedder() -> Embedder:
-    """The billing memory's embedder: Voyage when its key is named (VoyageSettings: the variable
-    VOYAGE_API_KEY or the SSM SecureString VOYAGE_API_KEY_PARAM), else the local embedder, which
-    needs no network. Records and questions must be embedded by the same one."""
-    from booksync.settings import VoyageSettings
-
-    voyage = VoyageSettings.from_env()
-    if voyage.key_named:
-        from booksync.memory.voyage import VoyageEmbedder
-
-        return VoyageEmbedder.from_settings(voyage)
-    from booksync.memory.local_embedder import HashedNgramEmbedder
-
-    return HashedNgramEmbedder()
 
 
 def memory_answers(settings: ApiSettings) -> Callable[[], MemoryAnswers] | None:
