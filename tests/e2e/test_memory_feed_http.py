@@ -67,3 +67,11 @@ def test_a_sent_invoice_an_estimate_and_a_payment_are_embedded_by_the_function(
     assert {"vec#invoice#inv-1", "vec#estimate#est-1", "vec#payment#p-1"} <= set(rows)
     ran = stack.invocations("EmbedBillingFunction")
     assert ran and all(r.ok and r.payload == {"batchItemFailures": []} for r in ran), [r.error for r in ran]
+
+
+def test_the_scheduler_sweep_finds_no_lost_embed_message_once_all_are_embedded(stack: LocalStack) -> None:
+    """Run after the documents above were embedded: their marks are gone, the sweep (its role
+    enforced: Query on embed-index, a send on EmbedBillingQueue) queues nothing again."""
+    result = stack.fire_schedule("SchedulerFunction", "Sweep")
+    assert result.ok, result.error
+    assert result.payload["embeds_requeued"] == 0

@@ -224,3 +224,35 @@ def test_off_a_message_embeds_nothing_and_no_embedding_call_is_made(embed_stack:
     assert embed_stack.fns.embed_billing.handler(event, Context()) == {"batchItemFailures": []}
     assert embed_stack.embedder.texts == []
     assert DynamoRecordStore().get(COMPANY, "invoice#inv-1") is None
+
+
+def test_the_scheduler_queues_a_document_whose_embed_message_was_lost(
+    tables: SimpleNamespace, kms_key: str, sqs_queue: str
+) -> None:
+    """The deployed path of the recovery: SchedulerFunction's sweep task, the feed on."""
+    from tests.lambda_env import environment
+
+    url = boto3.client("sqs").create_queue(QueueName="embed-lost")["QueueUrl"]
+    queue = EmbedQueue()
+    queue.fail = True
+    docs = service(EmbedFeed(queue))
+    seed(docs)
+    docs.put_invoice(COMPANY, builders.invoice(status="SENT"))  # saved; its message lost
+    env = environment(
+        tables,
+        queue_url=sqs_queue,
+        key_id=kms_key,
+        qbo_url="http://127.0.0.1:9",
+        client_id="client-id-for-tests",
+        client_secret="secret-for-tests",
+        idempotency_table="unused",
+    ) | {
+        "RAG_BILLING_EMBED_ENABLED": "true",
+        "EMBED_BILLING_QUEUE_URL": url,
+        "EMBED_SWEEP_GRACE_SECONDS": "0",
+    }
+    with handlers(env, {"scheduler": "functions.scheduler.handler"}) as fns:
+        result = fns.scheduler.handler({"task": "sweep"}, Context())
+    assert result["embeds_requeued"] == 1
+    bodies = [json.loads(r["body"]) for r in receive_sqs_event(url)["Records"]]
+    assert bodies == [{"company_id": COMPANY, "kind": "invoice", "doc_id": "inv-1"}]
