@@ -77,13 +77,20 @@ def test_the_policy_grants_the_stores_calls_on_its_bucket_and_indexes_only(templ
 
 def test_the_functions_that_use_the_memory_get_it_only_with_a_bucket(template: dict[str, Any]) -> None:
     conditional = {"Fn::If": [HAS_BUCKET, {"Ref": "MemoryVectorsPolicy"}, {"Ref": "AWS::NoValue"}]}
+    functions = {n: r for n, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
     holders = {
         name
-        for name, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Serverless::Function"
-        and conditional in resource["Properties"].get("Policies", [])
+        for name, resource in functions.items()
+        if conditional in resource["Properties"].get("Policies", [])
     }
-    assert "ApiFunction" in holders
+    # Every function that keeps the memory (MemoryTable) may keep its vectors in S3 Vectors.
+    users = {
+        name
+        for name, resource in functions.items()
+        if "MEMORY_TABLE" in ((resource["Properties"].get("Environment") or {}).get("Variables") or {})
+    }
+    assert {"ApiFunction", "EmbedBillingFunction"} <= users
+    assert holders == users
     for name, resource in template["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
             assert {"Ref": "MemoryVectorsPolicy"} not in resource["Properties"].get("Policies", []), name
