@@ -128,6 +128,7 @@ def _seed_company(stack: LocalStack, company: str, secret: str) -> dict[str, str
             "item": f"itm-{suffix}",
             "invoice": f"inv-{suffix}",
             "payment": f"pay-{suffix}",
+            "estimate": f"est-{suffix}",
         }
         client.put(
             f"/customers/{ids['customer']}",
@@ -150,6 +151,17 @@ def _seed_company(stack: LocalStack, company: str, secret: str) -> dict[str, str
         client.put(
             f"/payments/{ids['payment']}",
             json={"invoice_id": ids["invoice"], "amount": "5.00", "date": "2026-11-02", "memo": secret},
+        ).raise_for_status()
+        client.put(
+            f"/estimates/{ids['estimate']}",
+            json={
+                "customer_id": ids["customer"],
+                "number": f"E-{suffix}",
+                "status": "SENT",
+                "issue_date": "2026-11-01",
+                "memo": f"quote {secret}",
+                "lines": [{"item_id": ids["item"], "unit_price": "10.00", "unit_cost": "6.00"}],
+            },
         ).raise_for_status()
         run = client.post(f"/invoices/{ids['invoice']}/sync")
         if run.status_code == 202:
@@ -176,7 +188,7 @@ def victim(stack: LocalStack) -> tuple[str, dict[str, str]]:
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     role=st.sampled_from(["admin", "member"]),
-    kind=st.sampled_from(["customer", "item", "invoice", "payment", "run"]),
+    kind=st.sampled_from(["customer", "item", "invoice", "payment", "estimate", "run"]),
 )
 def test_no_get_route_shows_another_companys_data(
     stack: LocalStack, victim: tuple[str, dict[str, str]], role: str, kind: str
