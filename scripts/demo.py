@@ -23,6 +23,9 @@ import httpx
 from local import app_return
 
 COMPANY = "demo-company"
+MEMORY_COMPANY = "demo-memory-company"
+# The stack as the demo deploys it: the billing memory's feed on (RagBillingEmbedEnabled).
+STACK_PARAMETERS = {"RagBillingEmbedEnabled": "true"}
 REALM = "9341453050071426"
 
 
@@ -1388,6 +1391,87 @@ def _wave_paid_and_refund(w: WaveDemo) -> None:
 
 
 @chapter
+def billing_memory(s: Scenario) -> None:
+    step("Billing memory: sent invoices, an estimate and a payment remembered; pricing questions answered")
+    api = company_api(s.stack, MEMORY_COMPANY)
+
+    refused: list[str] = []
+
+    def put(path: str, body: dict[str, Any]) -> None:
+        answer = api.put(path, json=body)
+        if answer.status_code not in (200, 201):
+            refused.append(f"{path}: {short(answer.text)}")
+
+    put("/customers/mem-c", {"display_name": "Maple Street Dental"})
+    put("/items/mem-wh", {"name": "Water heater install", "unit_price": "1450.00", "unit_cost": "1000.00"})
+    prices = {"03": "1400.00", "06": "1450.00", "09": "1450.00", "11": "1500.00"}
+    for n, (month, price) in enumerate(prices.items(), start=1):
+        invoice = {
+            "customer_id": "mem-c",
+            "number": f"INV-204{n}",
+            "status": "SENT",
+            "issue_date": f"2026-{month}-04",
+            "lines": [{"item_id": "mem-wh", "unit_price": price}],
+        }
+        put(f"/invoices/mem-inv-{n}", invoice)
+    draft = {
+        **invoice,
+        "number": "INV-2049",
+        "status": "DRAFT",
+        "lines": [{"item_id": "mem-wh", "unit_price": "1.00"}],
+    }
+    put("/invoices/mem-draft", draft)
+    estimate = {**invoice, "number": "EST-77", "lines": [{"item_id": "mem-wh", "unit_price": "1550.00"}]}
+    put("/estimates/mem-est", estimate)
+    put("/payments/mem-pay", {"invoice_id": "mem-inv-4", "amount": "1500.00", "date": "2026-11-20"})
+    s.check("memory: the documents are accepted", not refused, "; ".join(refused))
+    s.stack.drain(timeout=60)
+    found = api.post("/memory/search", json={"query": "water heater install", "top_k": 10}).json()
+    numbers = {h["number"] for h in found.get("hits", [])}
+    kinds = {h["kind"] for h in found.get("hits", [])}
+    print(f"  search 'water heater install': {', '.join(sorted(n for n in numbers if n))}")
+    s.check(
+        "memory: the sent invoices, the estimate and the payment are found, the draft is not",
+        {"INV-2041", "INV-2042", "INV-2043", "INV-2044", "EST-77"} <= numbers
+        and "payment" in kinds
+        and "INV-2049" not in numbers,
+        str(sorted(n for n in numbers if n)),
+    )
+    facts = api.get("/memory/prices", params={"item": "mem-wh"}).json()
+    usd = (facts.get("by_currency") or [{}])[0]
+    s.check(
+        "memory: prices counted from the invoice lines (4 charges, median 1450.00, markup 45.0%)",
+        (usd.get("times_charged"), usd.get("median_unit_price"), usd.get("typical_markup_percent"))
+        == (4, "1450.00", "45.0"),
+        short(str(facts.get("message"))),
+    )
+    asked: dict[str, tuple[dict[str, Any], list[Any]]] = {}
+    for question in (
+        "What did we charge for a water-heater install?",
+        "What's our typical markup on water heater installs?",
+    ):
+        answer = api.post("/memory/ask", json={"question": question}).json()
+        cited = [c.get("number") for c in answer.get("citations", [])]
+        print(f"  Q: {question}\n  A: {answer.get('answer')}\n     cited: {', '.join(map(str, cited))}")
+        asked[question] = (answer, cited)
+    first, cited = asked["What did we charge for a water-heater install?"]
+    s.check(
+        "memory: the pricing answer says what was charged and cites the last invoice",
+        str(first.get("answer", "")).startswith(
+            "You charged for Water heater install 4 times since March 2026"
+        )
+        and cited[:1] == ["INV-2044"],
+        short(str(first.get("answer"))),
+    )
+    markup, _ = asked["What's our typical markup on water heater installs?"]
+    s.check(
+        "memory: the markup answer gives the typical markup over cost",
+        "Typical markup over cost: 45.0%." in str(markup.get("answer", "")),
+        short(str(markup.get("answer"))),
+    )
+
+
+@chapter
 def sweep_is_quiet(s: Scenario) -> None:
     step("The sweep finds nothing left to do")
     result = s.stack.fire_schedule("SchedulerFunction", "Sweep")
@@ -1435,7 +1519,8 @@ def main(argv: list[str] | None = None) -> int:
     verbose = "--verbose" in args or os.environ.get("DEMO_VERBOSE", "") not in ("", "0")
     print("Starting the local stack (moto, runtime from template.yaml, QuickBooks sandbox)...", flush=True)
     began = time.monotonic()
-    with LocalStack(StackOptions(template="template.yaml", ports="auto", echo=verbose)) as stack:
+    options = StackOptions(template="template.yaml", ports="auto", echo=verbose, parameters=STACK_PARAMETERS)
+    with LocalStack(options) as stack:
         qbo_url = stack.sandboxes["quickbooks"].url
         print(f"  API {stack.api_url}   QuickBooks sandbox {qbo_url}   AWS (moto) {stack.moto_url}")
         if not verbose:

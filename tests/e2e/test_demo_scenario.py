@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
 
 
 def test_the_business_day_checks_out() -> None:
-    with LocalStack(StackOptions(template="template.yaml", ports="auto")) as stack:
+    with LocalStack(
+        StackOptions(template="template.yaml", ports="auto", parameters=demo.STACK_PARAMETERS)
+    ) as stack:
         checks = run(stack)
     failed = [(name, detail) for name, ok, detail in checks.results if not ok]
     assert failed == []
