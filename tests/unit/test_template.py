@@ -283,12 +283,15 @@ EMBED_FEED_ENV = {"RAG_BILLING_EMBED_ENABLED", "EMBED_BILLING_QUEUE_URL"}
 FUNCTION_ENV["ApiFunction"] |= EMBED_FEED_ENV
 FUNCTION_ENV["SchedulerFunction"] |= EMBED_FEED_ENV
 FUNCTION_ENV["SquareEventsFunction"] |= EMBED_FEED_ENV  # Square payments are recorded there
+# The billing memory's Voyage settings (booksync.settings.VoyageSettings), where records or
+# questions are embedded.
+VOYAGE_ENV = {"VOYAGE_API_KEY_PARAM", "VOYAGE_API_BASE_URL", "VOYAGE_MODEL", "VOYAGE_OUTPUT_DIMENSION"}
 FUNCTION_ENV["EmbedBillingFunction"] = {
     "POWERTOOLS_SERVICE_NAME",
     "RAG_BILLING_EMBED_ENABLED",
     "DOCUMENTS_TABLE",
     "MEMORY_TABLE",
-    "VOYAGE_API_KEY_PARAM",
+    *VOYAGE_ENV,
 }
 # The API's post-connection setup routes (wizard, account mapping): no Square, no payouts.
 FUNCTION_ENV["SetupApiFunction"] = (
@@ -301,7 +304,7 @@ FUNCTION_ENV["SetupApiFunction"] = (
 FUNCTION_ENV["ApiFunction"] |= {
     "MEMORY_TABLE",
     "MEMORY_ANSWERS",
-    "VOYAGE_API_KEY_PARAM",  # the embedder that embedded the records embeds the questions
+    *VOYAGE_ENV,  # the embedder that embedded the records embeds the questions
     "CLASSIFIER_LLM_URL",
     "CLASSIFIER_LLM_MODEL",
     "CLASSIFIER_LLM_API_KEY_PARAM",
