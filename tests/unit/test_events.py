@@ -392,6 +392,12 @@ def check_sqs_event(event: dict[str, Any], function: str) -> None:
 
             job_ids.append(parse_message(record.body).event_id)
             continue
+        if function == "EmbedBillingFunction":
+            from booksync.memory.feed import EmbedJob
+
+            EmbedJob.model_validate_json(record.body)  # a document to embed, named by its kind and id
+            job_ids.append(record.messageId)
+            continue
         if function == "SyncCatalogFunction":
             catalog = CatalogJob.model_validate_json(record.body)
             job_ids.append(catalog.job_id)
