@@ -1390,6 +1390,27 @@ def _wave_paid_and_refund(w: WaveDemo) -> None:
     )
 
 
+def billing_history(
+    put: Callable[[str, dict[str, Any]], object], prices: list[tuple[str, str]], first_number: int
+) -> dict[str, Any]:
+    """A business's billing history for the memory: a customer (c-1), the item wh (Water heater
+    install, unit cost 1000.00) and an invoice SENT per (month of 2026, unit price), numbered
+    INV-<first_number> on (ids inv-<number>). Returns the last invoice's body."""
+    put("/customers/c-1", {"display_name": "Maple Street Dental"})
+    put("/items/wh", {"name": "Water heater install", "unit_price": "1450.00", "unit_cost": "1000.00"})
+    invoice: dict[str, Any] = {}
+    for number, (month, price) in enumerate(prices, start=first_number):
+        invoice = {
+            "customer_id": "c-1",
+            "number": f"INV-{number}",
+            "status": "SENT",
+            "issue_date": f"2026-{month}-04",
+            "lines": [{"item_id": "wh", "unit_price": price}],
+        }
+        put(f"/invoices/inv-{number}", invoice)
+    return invoice
+
+
 @chapter
 def billing_memory(s: Scenario) -> None:
     step("Billing memory: sent invoices, an estimate and a payment remembered; pricing questions answered")
@@ -1402,28 +1423,19 @@ def billing_memory(s: Scenario) -> None:
         if answer.status_code not in (200, 201):
             refused.append(f"{path}: {short(answer.text)}")
 
-    put("/customers/mem-c", {"display_name": "Maple Street Dental"})
-    put("/items/mem-wh", {"name": "Water heater install", "unit_price": "1450.00", "unit_cost": "1000.00"})
-    prices = {"03": "1400.00", "06": "1450.00", "09": "1450.00", "11": "1500.00"}
-    for n, (month, price) in enumerate(prices.items(), start=1):
-        invoice = {
-            "customer_id": "mem-c",
-            "number": f"INV-204{n}",
-            "status": "SENT",
-            "issue_date": f"2026-{month}-04",
-            "lines": [{"item_id": "mem-wh", "unit_price": price}],
-        }
-        put(f"/invoices/mem-inv-{n}", invoice)
+    invoice = billing_history(
+        put, [("03", "1400.00"), ("06", "1450.00"), ("09", "1450.00"), ("11", "1500.00")], 2041
+    )
     draft = {
         **invoice,
         "number": "INV-2049",
         "status": "DRAFT",
-        "lines": [{"item_id": "mem-wh", "unit_price": "1.00"}],
+        "lines": [{"item_id": "wh", "unit_price": "1.00"}],
     }
-    put("/invoices/mem-draft", draft)
-    estimate = {**invoice, "number": "EST-77", "lines": [{"item_id": "mem-wh", "unit_price": "1550.00"}]}
-    put("/estimates/mem-est", estimate)
-    put("/payments/mem-pay", {"invoice_id": "mem-inv-4", "amount": "1500.00", "date": "2026-11-20"})
+    put("/invoices/draft", draft)
+    estimate = {**invoice, "number": "EST-77", "lines": [{"item_id": "wh", "unit_price": "1550.00"}]}
+    put("/estimates/est-77", estimate)
+    put("/payments/pay-1", {"invoice_id": "inv-2044", "amount": "1500.00", "date": "2026-11-20"})
     s.check("memory: the documents are accepted", not refused, "; ".join(refused))
     s.stack.drain(timeout=60)
     found = api.post("/memory/search", json={"query": "water heater install", "top_k": 10}).json()
@@ -1437,7 +1449,7 @@ def billing_memory(s: Scenario) -> None:
         and "INV-2049" not in numbers,
         str(sorted(n for n in numbers if n)),
     )
-    facts = api.get("/memory/prices", params={"item": "mem-wh"}).json()
+    facts = api.get("/memory/prices", params={"item": "wh"}).json()
     usd = (facts.get("by_currency") or [{}])[0]
     s.check(
         "memory: prices counted from the invoice lines (4 charges, median 1450.00, markup 45.0%)",

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from local.stack import LocalStack, StackOptions
+from scripts.demo import billing_history
 from tests.e2e.conftest import ROOT
 
 COMPANY = "memory-answers-e2e"
@@ -38,26 +39,14 @@ def put(client: httpx.Client, path: str, body: dict[str, Any]) -> None:
     assert answer.status_code in (200, 201), answer.text
 
 
-def history(client: httpx.Client, prices: list[str], number_from: int) -> None:
-    put(client, "/customers/c-1", {"display_name": "Maple Street Dental"})
-    put(
-        client, "/items/wh", {"name": "Water heater install", "unit_price": "1450.00", "unit_cost": "1000.00"}
-    )
-    for n, price in enumerate(prices):
-        invoice = {
-            "customer_id": "c-1",
-            "number": f"INV-{number_from + n}",
-            "status": "SENT",
-            "issue_date": f"2026-0{n + 3}-04",
-            "lines": [{"item_id": "wh", "unit_price": price}],
-        }
-        put(client, f"/invoices/inv-{n}", invoice)
-
-
 @pytest.fixture(scope="module")
 def remembered(stack: LocalStack, api: httpx.Client, rival: httpx.Client) -> None:
-    history(api, ["1400.00", "1450.00", "1500.00"], 2041)
-    history(rival, ["3000.00"], 9001)
+    billing_history(
+        lambda path, body: put(api, path, body),
+        [("03", "1400.00"), ("06", "1450.00"), ("11", "1500.00")],
+        2041,
+    )
+    billing_history(lambda path, body: put(rival, path, body), [("10", "3000.00")], 9001)
     stack.drain()
     ran = stack.invocations("EmbedBillingFunction")
     assert ran and all(r.ok for r in ran), [r.error for r in ran]
