@@ -73,6 +73,8 @@ def test_the_fullest_row_booksync_can_write_still_fits() -> None:
         sent_at=1.0e10 + 0.123456,
         pending_bucket="invoice#7",
         pending_since=1.0e10 + 0.123456,
+        embed_bucket="embed#7",  # the billing memory's mark (memory/feed.py)
+        embed_since=1.0e10 + 0.123456,
         payment_ids=set(payments),
         payment_amounts=dict.fromkeys(payments, most),
         payments_version=10**12,
