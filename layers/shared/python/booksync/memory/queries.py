@@ -16,11 +16,11 @@ from pydantic_core import PydanticCustomError
 
 from booksync.documents import DocId, Money
 from booksync.memory.records import RecordFilter, RecordKind
+from booksync.memory.search import MAX_TOP_K
 
-TOP_K_MAX = 20
 Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 TopK = Annotated[
-    int, Field(ge=1, le=TOP_K_MAX, description=f"How many records to return, at most {TOP_K_MAX}")
+    int, Field(ge=1, le=MAX_TOP_K, description=f"How many records to return, at most {MAX_TOP_K}")
 ]
 Status = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)]
 
