@@ -167,7 +167,8 @@ class Plan:
             statuses = {s: n for (k, s), n in sorted(self.found.items()) if k is kind}
             if statuses:
                 detail = ", ".join(f"{n:,} {s}" for s, n in statuses.items())
-                kinds.append(f"{sum(statuses.values()):,} {kind.value}s ({detail})")
+                count = sum(statuses.values())
+                kinds.append(f"{count:,} {kind.value}{'' if count == 1 else 's'} ({detail})")
         out = [f"Found {total:,} records to remember" + (f": {'; '.join(kinds)}." if kinds else ".")]
         if self.resumed:
             out.append(f"  skipped, done by the interrupted run ({checkpoint.path}): {self.resumed:,}")

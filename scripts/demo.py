@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html.parser
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -1481,6 +1482,33 @@ def billing_memory(s: Scenario) -> None:
         "Typical markup over cost: 45.0%." in str(markup.get("answer", "")),
         short(str(markup.get("answer"))),
     )
+
+
+@chapter
+def billing_memory_backfill(s: Scenario) -> None:
+    step("make backfill-embeddings --dry-run over that business: all of it is already remembered")
+    done = _backfill_dry_run(s.stack, MEMORY_COMPANY)
+    print("\n".join(f"  | {line}" for line in done.stdout.splitlines()))
+    s.check(
+        "memory: the backfill's dry run finds the sent invoices and the estimate embedded, sends nothing",
+        done.returncode == 0
+        and "Found 5 records to remember: 4 invoices (4 sent); 1 estimate (1 sent)." in done.stdout
+        and "to embed: 0 in 0 request(s)" in done.stdout
+        and "Dry run: nothing was sent." in done.stdout,
+        f"exit {done.returncode}" + (f": {short(done.stderr, 160)}" if done.returncode else ""),
+    )
+
+
+def _backfill_dry_run(stack: Any, company_id: str) -> subprocess.CompletedProcess[str]:
+    """``make backfill-embeddings`` with --dry-run, in the embed function's own environment (its
+    tables, flag, embedder and vector store) against the stack's moto."""
+    from local.runtime.aws import function_aws_environment
+
+    env = {**os.environ, **stack.model.functions["EmbedBillingFunction"].environment}
+    env.update(function_aws_environment(stack.moto_url))
+    command = [sys.executable, "-m", "scripts.backfill_embeddings", "--company", company_id, "--dry-run"]
+    command += ["--documents-table", env["DOCUMENTS_TABLE"], "--memory-table", env["MEMORY_TABLE"]]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 @chapter

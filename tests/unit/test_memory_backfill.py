@@ -125,7 +125,7 @@ def test_the_estimate_is_printed_before_any_embedding_call(memory: Memory) -> No
     [(printed, calls)] = seen_at_prompt
     assert calls == 0, "nothing may be embedded before the estimate is confirmed"
     tokens = sum(estimate_tokens(r.text()) for r in found)
-    assert "Found 8 records to remember: 7 invoices (7 sent); 1 estimates (1 accepted)." in printed
+    assert "Found 8 records to remember: 7 invoices (7 sent); 1 estimate (1 accepted)." in printed
     assert f"Estimated tokens: {tokens:,} (an estimate: one token per 4 characters" in printed
     assert "memory/ports.estimate_tokens" in printed
     assert "to embed: 8 in 3 request(s) of up to 3" in printed
