@@ -36,7 +36,7 @@ from booksync.sync.rate_limits import ConnectionGate, RequestGate
 from booksync.webhooks.events import change_processor
 from booksync.webhooks.port import ChangeEvent, ChangeFeed, WebhookOperation
 from booksync.webhooks.receiver import ProviderTexts
-from booksync.webhooks.secrets import StoredWebhookSecrets
+from booksync.webhooks.secrets import StoredWebhookSecrets, amend_pause
 from booksync.webhooks.signature import sign
 from booksync.wiring import webhook_consumer, webhook_receiver
 
@@ -355,6 +355,33 @@ def test_two_writers_amending_the_secret_at_once_lose_neither_change(
     assert calls == [held, _with(held, "cb-2", "verifier-2")]  # read again after the other's write
     kept, _ = secrets_of(world).current("acct-a")
     assert json.loads(kept or "") == {**(before or {}), "cb-2": "verifier-2", "cb-1": "verifier-1"}
+
+
+def test_a_writer_that_keeps_losing_the_race_pauses_and_still_lands_its_change(world: SimpleNamespace) -> None:
+    """FreshBooks sends every callback's verification at once after a registration: one consumer
+    can lose the conditional write to the others many times over. It pauses (jittered, growing)
+    between tries and lands its change, with every other writer's kept (the demo's reconnect
+    failed on 5 quick tries: ConcurrentChange, the delivery stuck until its visibility ran out)."""
+    pauses: list[float] = []
+    first = StoredWebhookSecrets(PROVIDER, ConnectionRepository(), world.vault, pause=pauses.append)
+    others = secrets_of(world)
+    losses = 7
+
+    def add_mine(held: str | None) -> str:
+        if len(pauses) < losses:  # another consumer writes between this one's read and its write
+            assert others.amend("acct-a", lambda h: _with(h, f"cb-other-{len(pauses)}", "v"))
+        return _with(held, "cb-mine", "verifier-mine")
+
+    assert first.amend("acct-a", add_mine)
+    assert len(pauses) == losses
+    assert all(0 <= p <= amend_pause(n, lambda: 1.0) for n, p in enumerate(pauses))
+    kept, _ = secrets_of(world).current("acct-a")
+    assert set(json.loads(kept or "")) == {"cb-mine", *(f"cb-other-{n}" for n in range(losses))}
+
+
+def test_the_pause_between_tries_grows_and_is_capped() -> None:
+    assert [amend_pause(n, lambda: 1.0) for n in range(7)] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    assert amend_pause(3, lambda: 0.5) == 0.2
 
 
 # ------------------------------------------------------------------ thin events

@@ -16,6 +16,7 @@ A store that cannot be read raises (the receiver answers 503, the provider deliv
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,17 @@ from booksync.store.models import ConnectionModel
 SECRET_TTL_SECONDS = 300.0
 MISSING_TTL_SECONDS = 10.0
 REFRESH_AT_MOST_EVERY_SECONDS = 30.0
-AMEND_ATTEMPTS = 5
+# A callback's verification amends the one secret every callback of the account shares, and
+# FreshBooks sends them all at once after a registration: writers that lost the race wait a
+# jittered, growing pause before reading again (full jitter), so they do not collide anew in step.
+AMEND_ATTEMPTS = 10
+AMEND_PAUSE_BASE_SECONDS = 0.05
+AMEND_PAUSE_CAP_SECONDS = 1.0
+
+
+def amend_pause(attempt: int, rand: Callable[[], float] = random.random) -> float:
+    """The pause after the ``attempt``-th lost write (from 0): uniform up to base x 2^attempt, capped."""
+    return rand() * min(AMEND_PAUSE_CAP_SECONDS, AMEND_PAUSE_BASE_SECONDS * 2**attempt)
 
 
 def secret_context(row: ConnectionModel) -> TokenContext:
@@ -59,8 +70,10 @@ class StoredWebhookSecrets:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self._provider = provider
+        self._pause = pause
         self._connections = connections
         self._cipher = cipher
         self._clock = clock
@@ -101,7 +114,9 @@ class StoredWebhookSecrets:
         where none can be read), read afresh and written only over what was read: a writer that
         amended it meanwhile makes this one read again, so neither change is lost. False when no
         connected company holds that account; None from ``change`` keeps what is there."""
-        for _ in range(AMEND_ATTEMPTS):
+        for attempt in range(AMEND_ATTEMPTS):
+            if attempt:
+                self._pause(amend_pause(attempt - 1))
             row = self._owner(account)
             if row is None:
                 return False
