@@ -357,7 +357,9 @@ def test_two_writers_amending_the_secret_at_once_lose_neither_change(
     assert json.loads(kept or "") == {**(before or {}), "cb-2": "verifier-2", "cb-1": "verifier-1"}
 
 
-def test_a_writer_that_keeps_losing_the_race_pauses_and_still_lands_its_change(world: SimpleNamespace) -> None:
+def test_a_writer_that_keeps_losing_the_race_pauses_and_still_lands_its_change(
+    world: SimpleNamespace,
+) -> None:
     """FreshBooks sends every callback's verification at once after a registration: one consumer
     can lose the conditional write to the others many times over. It pauses (jittered, growing)
     between tries and lands its change, with every other writer's kept (the demo's reconnect

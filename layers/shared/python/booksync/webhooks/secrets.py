@@ -39,7 +39,8 @@ AMEND_PAUSE_CAP_SECONDS = 1.0
 
 def amend_pause(attempt: int, rand: Callable[[], float] = random.random) -> float:
     """The pause after the ``attempt``-th lost write (from 0): uniform up to base x 2^attempt, capped."""
-    return rand() * min(AMEND_PAUSE_CAP_SECONDS, AMEND_PAUSE_BASE_SECONDS * 2**attempt)
+    ceiling: float = min(AMEND_PAUSE_CAP_SECONDS, AMEND_PAUSE_BASE_SECONDS * 2.0**attempt)
+    return rand() * ceiling
 
 
 def secret_context(row: ConnectionModel) -> TokenContext:
