@@ -14,6 +14,7 @@ from booksync.documents import DocumentKind
 from booksync.memory.feed import EmbedFeed, EmbedJob, SqsEmbedQueue
 from booksync.memory.ingest import EmbedSweep
 from booksync.memory.ports import Embedded, InputType
+from booksync.memory.prices import PriceBook, PriceQuery
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
 from booksync.store.memory import DynamoRecordStore
@@ -84,11 +85,14 @@ def test_only_the_transitions_queue_never_every_save(tables: SimpleNamespace) ->
     assert queued_by(lambda: docs.put_invoice(COMPANY, builders.invoice(memo="Thanks"))) == []  # an edit
     assert queued_by(lambda: docs.put_estimate(COMPANY, estimate("DRAFT"))) == []
     assert queued_by(lambda: docs.put_estimate(COMPANY, estimate("SENT"))) == ["estimate:est-1"]
-    assert queued_by(lambda: docs.put_estimate(COMPANY, estimate("ACCEPTED"))) == []
+    assert queued_by(lambda: docs.put_estimate(COMPANY, estimate("ACCEPTED"))) == ["estimate:est-1"]
+    assert queued_by(lambda: docs.put_estimate(COMPANY, estimate("ACCEPTED"))) == []  # re-send
     assert queued_by(lambda: docs.put_payment(COMPANY, builders.payment())) == ["payment:p-1"]
     assert queued_by(lambda: docs.put_payment(COMPANY, builders.payment())) == []  # re-send
     assert queued_by(lambda: docs.put_payment(COMPANY, builders.payment(memo="cheque"))) == []
-    assert queued_by(lambda: docs.put_invoice(COMPANY, builders.invoice(status="PAID", memo="Thanks"))) == []
+    paid = builders.invoice(status="PAID", memo="Thanks")
+    assert queued_by(lambda: docs.put_invoice(COMPANY, paid)) == ["invoice:inv-1"]  # its new stage
+    assert queued_by(lambda: docs.put_invoice(COMPANY, paid)) == []  # re-send
     # Each queued document was marked on its row until it was embedded, and no other.
     assert embedded == {"invoice#inv-1", "estimate#est-1", "payment#p-1"}
 
@@ -193,13 +197,43 @@ def test_sent_documents_and_a_payment_reach_the_memory_once(embed_stack: SimpleN
     docs.put_invoice(COMPANY, builders.invoice(status="PAID"))
     docs.put_payment(COMPANY, builders.payment(amount="380.00"))
     event = receive_sqs_event(embed_stack.url)
-    assert [json.loads(r["body"])["kind"] for r in event["Records"]] == ["payment"]
+    assert sorted(json.loads(r["body"])["kind"] for r in event["Records"]) == ["invoice", "payment"]
     assert embed_stack.fns.embed_billing.handler(event, Context()) == {"batchItemFailures": []}
     payment = store.get(COMPANY, "payment#p-1")
     assert payment is not None and payment.invoice_id == "inv-1" and payment.customer_name == "Ada Lovelace"
     paid = store.get(COMPANY, "invoice#inv-1")
     assert paid is not None and paid.status == "paid"
     assert len(embed_stack.embedder.texts) == 4  # invoice twice, estimate once, payment once
+
+
+def embed_all_queued(embed_stack: SimpleNamespace) -> None:
+    event = receive_sqs_event(embed_stack.url)
+    assert event["Records"], "the save queued nothing to embed"
+    assert embed_stack.fns.embed_billing.handler(event, Context()) == {"batchItemFailures": []}
+
+
+def test_an_invoice_paid_after_its_payment_or_voided_is_never_kept_as_sent(
+    embed_stack: SimpleNamespace,
+) -> None:
+    """The usual order: the payment is recorded while the invoice is SENT (its re-read finds it
+    sent), then the invoice is saved PAID; and a sent invoice voided. The memory holds each as it
+    is now, and a void one is no charge in the price facts."""
+    docs = embed_stack.docs
+    seed(docs)
+    docs.put_invoice(COMPANY, builders.invoice(status="SENT"))
+    docs.put_invoice(COMPANY, builders.invoice("inv-2", status="SENT"))
+    embed_all_queued(embed_stack)
+    docs.put_payment(COMPANY, builders.payment(amount="380.00"))
+    embed_all_queued(embed_stack)
+    docs.put_invoice(COMPANY, builders.invoice(status="PAID"))
+    docs.put_invoice(COMPANY, builders.invoice("inv-2", status="VOID"))
+    embed_all_queued(embed_stack)
+    store = DynamoRecordStore()
+    paid, void = store.get(COMPANY, "invoice#inv-1"), store.get(COMPANY, "invoice#inv-2")
+    assert paid is not None and paid.status == "paid"
+    assert void is not None and void.status == "void"
+    facts = PriceBook(store).facts(COMPANY, PriceQuery(item="i-1"))
+    assert [f.times_charged for f in facts.by_currency] == [1]  # inv-1 only: inv-2 was voided
 
 
 def test_a_bad_message_fails_alone(embed_stack: SimpleNamespace) -> None:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from booksync.documents import DocumentKind
-from booksync.memory.feed import EmbedFeed, EmbedJob, becomes_issued
+from booksync.memory.feed import EmbedFeed, EmbedJob, changes_stage
 from booksync.settings import ApiSettings, EmbedBillingSettings, SchedulerSettings
 from pydantic import ValidationError
 
@@ -24,20 +24,26 @@ INVOICE, ESTIMATE = DocumentKind.INVOICE, DocumentKind.ESTIMATE
         (INVOICE, None, "DRAFT", False),
         (INVOICE, "DRAFT", "DRAFT", False),
         (INVOICE, "SENT", "SENT", False),  # every later save of a sent invoice
-        (INVOICE, "SENT", "PAID", False),  # paid: its payment embeds (and re-reads it)
-        (INVOICE, "SENT", "VOID", False),
+        (INVOICE, "SENT", "PAID", True),  # paid: never kept as sent (a payment may come first)
+        (INVOICE, "PAID", "PAID", False),
+        (INVOICE, "SENT", "VOID", True),  # voided once issued: kept as void, never a charge
+        (INVOICE, "PAID", "VOID", True),
+        (INVOICE, "DRAFT", "VOID", False),  # never issued: never in the memory
+        (INVOICE, None, "VOID", False),
         (INVOICE, "VOID", "VOID", False),
         (ESTIMATE, "DRAFT", "SENT", True),
         (ESTIMATE, None, "ACCEPTED", True),
-        (ESTIMATE, "SENT", "ACCEPTED", False),
-        (ESTIMATE, "SENT", "DECLINED", False),
+        (ESTIMATE, "SENT", "ACCEPTED", True),
+        (ESTIMATE, "SENT", "DECLINED", True),
+        (ESTIMATE, "ACCEPTED", "ACCEPTED", False),
+        (ESTIMATE, "SENT", "SENT", False),
         (ESTIMATE, "DRAFT", "DRAFT", False),
     ],
 )
-def test_a_document_embeds_when_it_is_first_issued_only(
+def test_a_document_embeds_when_its_stage_in_the_memory_changes_only(
     kind: DocumentKind, before: str | None, after: str, embeds: bool
 ) -> None:
-    assert becomes_issued(kind, before, after) is embeds
+    assert changes_stage(kind, before, after) is embeds
 
 
 class Queue:

@@ -1,10 +1,11 @@
 """What feeds the billing memory: the status changes that embed a document, and their queue.
 
 With ``RAG_BILLING_EMBED_ENABLED`` on, a document is embedded when it matters, never on every
-save: an invoice or an estimate when it is first issued (stored SENT, or past it, over no row or a
-DRAFT), a payment when it is first recorded (its invoices are looked at again then, so an invoice
-now PAID is re-embedded; one unchanged is skipped by its content hash). That is once or twice in
-a document's life.
+save: an invoice or an estimate when its stage in the memory changes (``STAGES``: an invoice
+issued, then paid, or voided once issued; an estimate sent, then accepted or declined), a payment
+when it is first recorded (its invoices are looked at again then; one unchanged is skipped by its
+content hash). That is once or twice in a document's life (sent; then paid), and the memory
+never keeps an invoice as sent once it is paid or voided (a void one is not a charge).
 
 The change is detected on the status the row held before the write, and marked on the row in the
 same write (``embed_bucket``/``embed_since``, the sparse embed-index). Then one message goes to
@@ -39,10 +40,36 @@ ISSUED: dict[DocumentKind, frozenset[str]] = {
 }
 
 
-def becomes_issued(kind: DocumentKind, before: str | None, after: str) -> bool:
-    """Does storing ``after`` over a row whose status was ``before`` (None: no row) issue it?"""
-    issued = ISSUED[kind]
-    return after in issued and before not in issued
+# A document's stage in the memory, by status: a change of stage embeds it again (a draft, or a
+# status of none, is not in the memory). VOID counts only over an issued invoice: a draft voided
+# was never in the memory.
+STAGES: dict[DocumentKind, dict[str, str]] = {
+    DocumentKind.INVOICE: {
+        InvoiceStatus.SENT: "issued",
+        InvoiceStatus.PAID: "paid",
+        InvoiceStatus.VOID: "void",
+    },
+    DocumentKind.ESTIMATE: {
+        EstimateStatus.SENT: "sent",
+        EstimateStatus.ACCEPTED: "accepted",
+        EstimateStatus.DECLINED: "declined",
+    },
+}
+
+
+def in_memory(kind: DocumentKind, status: str | None) -> bool:
+    """Is a document of ``kind`` at ``status`` one the memory keeps (an issued one, or a void
+    invoice that was issued: kept as void, so that it is never counted as a charge)?"""
+    return status in STAGES[kind]
+
+
+def changes_stage(kind: DocumentKind, before: str | None, after: str) -> bool:
+    """Does storing ``after`` over a row whose status was ``before`` (None: no row) change what
+    the memory holds of it?"""
+    stages = STAGES[kind]
+    if after not in stages or stages.get(before or "") == stages[after]:
+        return False
+    return after != InvoiceStatus.VOID or before in ISSUED[kind]
 
 
 def embeds(kind: DocumentKind, after: str | None) -> Callable[[DocumentModel | None], bool]:
@@ -50,7 +77,7 @@ def embeds(kind: DocumentKind, after: str | None) -> Callable[[DocumentModel | N
     if kind is DocumentKind.PAYMENT:
         return lambda existing: existing is None  # recorded: embedded once
     assert after is not None
-    return lambda existing: becomes_issued(kind, None if existing is None else existing.status, after)
+    return lambda existing: changes_stage(kind, None if existing is None else existing.status, after)
 
 
 class EmbedJob(BaseModel):

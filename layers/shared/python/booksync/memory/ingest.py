@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from booksync.documents import DocumentKind, Payment
 from booksync.memory.documents import billing_record
-from booksync.memory.feed import ISSUED, EmbedJob, EmbedQueue
+from booksync.memory.feed import ISSUED, EmbedJob, EmbedQueue, in_memory
 from booksync.memory.records import BillingRecord, RecordKind
 from booksync.store.documents import DocumentRepository, embed_buckets
 from booksync.store.models import DocumentModel
@@ -50,12 +50,13 @@ class BillingDocuments:
         self._docs = documents
 
     def records(self, row: DocumentModel) -> list[BillingRecord]:
-        """What embedding ``row`` means: an issued invoice or estimate (a draft, a void or a deleted
-        one: nothing); a payment, with its issued invoices."""
+        """What embedding ``row`` means: an invoice or estimate in the memory's stages (issued,
+        paid, accepted, declined; a void invoice kept as void, never a charge; a draft or a
+        deleted one: nothing); a payment, with its issued invoices."""
         kind = DocumentKind(row.kind)
         if kind is DocumentKind.PAYMENT:
             return self._payment(row)
-        return self._billed([row]) if _issued(row) else []
+        return self._billed([row]) if in_memory(kind, row.status) else []
 
     def _billed(self, rows: Sequence[DocumentModel]) -> list[BillingRecord]:
         if not rows:
