@@ -118,6 +118,17 @@ def test_an_answer_citing_only_records_not_given_is_not_used(model: tuple[FakeMo
     assert answer.notes[0].endswith("its answer was not used.")
 
 
+def test_an_answer_citing_no_record_is_not_used(model: tuple[FakeModel, str]) -> None:
+    """The answer must rest on records it names: a reply with no citation is the model's guess."""
+    fake, url = model
+    fake.answer = lambda _: reply({"answer": "Usually about $900.", "citations": []})
+    memory, _ = answers(chat_model(url))
+    answer = memory.ask("acme", AskRequest(question=QUESTION))
+    assert answer.answered_by == "composed" and answer.answer.startswith("You charged for Water heater")
+    assert answer.citations and "$900" not in answer.answer
+    assert answer.notes[0].endswith("cited none of the records it was given: it was not used.")
+
+
 @pytest.mark.parametrize(
     ("answer", "why"),
     [

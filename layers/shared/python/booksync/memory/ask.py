@@ -241,9 +241,11 @@ class MemoryAnswers:
         if dropped:
             notes.append(
                 f"The model cited {', '.join(dropped)}, not among the records it was given: "
-                f"{'dropped' if cited or not keys else 'its answer was not used'}."
+                f"{'dropped' if cited else 'its answer was not used'}."
             )
-        if dropped and not cited:
+        if not cited:  # an answer must rest on records it names: one citing none is not used
+            if not dropped:
+                notes.append("The model's answer cited none of the records it was given: it was not used.")
             notes.append("This answer is composed from the records instead.")
             return None
         return text, cited
