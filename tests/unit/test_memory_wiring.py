@@ -15,6 +15,12 @@ from booksync.wiring import memory_answers
 from tests.unit.test_settings import BASE
 
 LLM = {"CLASSIFIER_LLM_URL": "https://llm.internal/v1", "CLASSIFIER_LLM_MODEL": "small"}
+# The memory's table, with the feed on (and so its queue).
+ON = {
+    "MEMORY_TABLE": "m",
+    "RAG_BILLING_EMBED_ENABLED": "true",
+    "EMBED_BILLING_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/embed",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +33,14 @@ def test_without_memory_table_the_api_has_no_memory() -> None:
     assert memory_answers(ApiSettings.from_env(BASE)) is None
 
 
+def test_with_the_flag_off_the_api_has_no_memory_and_embeds_no_question() -> None:
+    """RAG_BILLING_EMBED_ENABLED off: no embedding call is ever made, a question's included (the
+    memory routes answer 404 saying the flag turns them on)."""
+    assert memory_answers(ApiSettings.from_env({**BASE, **ON, "RAG_BILLING_EMBED_ENABLED": "false"})) is None
+
+
 def test_composed_answers_with_the_local_embedder_by_default() -> None:
-    build = memory_answers(ApiSettings.from_env({**BASE, "MEMORY_TABLE": "m"}))
+    build = memory_answers(ApiSettings.from_env({**BASE, **ON}))
     assert build is not None
     memory = build()
     assert build() is memory  # built once per process
@@ -38,7 +50,7 @@ def test_composed_answers_with_the_local_embedder_by_default() -> None:
 
 
 def test_llm_answers_ask_the_deployments_chat_endpoint() -> None:
-    settings = ApiSettings.from_env({**BASE, "MEMORY_TABLE": "m", "MEMORY_ANSWERS": "llm", **LLM})
+    settings = ApiSettings.from_env({**BASE, **ON, "MEMORY_ANSWERS": "llm", **LLM})
     build = memory_answers(settings)
     assert build is not None
     chat = build()._chat
@@ -47,7 +59,7 @@ def test_llm_answers_ask_the_deployments_chat_endpoint() -> None:
 
 @pytest.mark.parametrize("missing", ["CLASSIFIER_LLM_URL", "CLASSIFIER_LLM_MODEL"])
 def test_llm_answers_without_an_endpoint_are_refused_naming_it(missing: str) -> None:
-    env = {**BASE, "MEMORY_TABLE": "m", "MEMORY_ANSWERS": "llm", **LLM}
+    env = {**BASE, **ON, "MEMORY_ANSWERS": "llm", **LLM}
     del env[missing]
     with pytest.raises(ConfigurationError) as caught:
         ApiSettings.from_env(env)
@@ -58,7 +70,7 @@ def test_a_memory_setting_that_cannot_work_fails_when_the_memory_is_first_used(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("VOYAGE_API_KEY", "changeme")
-    build = memory_answers(ApiSettings.from_env({**BASE, "MEMORY_TABLE": "m"}))  # the API starts
+    build = memory_answers(ApiSettings.from_env({**BASE, **ON}))  # the API starts
     assert build is not None
     with pytest.raises(ConfigurationError) as caught:
         build()

@@ -893,10 +893,11 @@ def embed_sweep(settings: SchedulerSettings) -> EmbedSweep | None:
 
 
 def memory_answers(settings: ApiSettings) -> Callable[[], MemoryAnswers] | None:
-    """The billing memory's routes' service (search, prices, ask) while MEMORY_TABLE is set,
-    built on the first request that needs it: a Voyage or vector-store setting that cannot be used
-    fails those routes alone, saying why, and the other routes never load them."""
-    if settings.memory_table is None:
+    """The billing memory's routes' service (search, prices, ask) while MEMORY_TABLE is set and
+    RAG_BILLING_EMBED_ENABLED on (off, no embedding call is ever made: a question is not embedded
+    either), built on the first request that needs it: a Voyage or vector-store setting that
+    cannot be used fails those routes alone, saying why, and the other routes never load them."""
+    if settings.memory_table is None or not settings.rag_billing_embed_enabled:
         return None
     from functools import cache
 

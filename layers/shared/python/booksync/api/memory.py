@@ -29,9 +29,9 @@ router = APIRouter(tags=["billing memory"], route_class=LeanRoute)
 def _memory(svc: ApiServices) -> MemoryAnswers:
     if svc.memory is None:
         raise NotFoundError(
-            "The billing memory is not configured on this deployment.",
-            fix="Deploy the API with MEMORY_TABLE (template.yaml) and set RAG_BILLING_EMBED_ENABLED=true "
-            "so sent documents are remembered.",
+            "The billing memory is off or not configured on this deployment.",
+            fix="Deploy with RagBillingEmbedEnabled=true (RAG_BILLING_EMBED_ENABLED; the API also needs "
+            "MEMORY_TABLE, as template.yaml sets it): off, nothing is embedded and nothing is answered.",
         )
     return svc.memory()
 
