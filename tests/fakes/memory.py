@@ -78,6 +78,9 @@ class MemoryRecords:
         rows = self.rows.get(company_id, {})
         return {key: rows[key][1] for key in keys if key in rows}
 
+    def embedders(self, company_id: str) -> dict[str, str]:
+        return {key: indexed.embedder for key, (_, indexed) in self.rows.get(company_id, {}).items()}
+
     def version(self, company_id: str) -> str:
         return str(self.versions.get(company_id, 0))
 
@@ -89,6 +92,8 @@ class MemoryVectors:
 
     vectors: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     _matrices: dict[str, VectorMatrix] = field(default_factory=dict)
+    # As DynamoVectorStore's: vectors of another dimension are left out of the search.
+    dimension: int | None = None
 
     def put(self, company_id: str, items: Sequence[tuple[str, Sequence[float]]]) -> None:
         for key, vector in items:
@@ -99,7 +104,10 @@ class MemoryVectors:
         self, company_id: str, vector: Sequence[float], top_k: int, keys: set[str] | None = None
     ) -> list[tuple[str, float]]:
         if company_id not in self._matrices:
-            self._matrices[company_id] = VectorMatrix.of(list(self.vectors.get(company_id, {}).items()))
+            held = self.vectors.get(company_id, {}).items()
+            self._matrices[company_id] = VectorMatrix.of(
+                [(k, v) for k, v in held if self.dimension is None or len(v) == self.dimension]
+            )
         return self._matrices[company_id].search(vector, top_k, keys)
 
     def delete(self, company_id: str, keys: Collection[str]) -> None:

@@ -93,6 +93,21 @@ def test_vectors_are_searched_per_company_best_first(memory_table: None) -> None
     assert [key for key, _ in vectors.query("co-1", [1.0, 0.0, 0.0], top_k=5, keys={"c", "z"})] == ["c"]
 
 
+def test_vectors_of_another_dimension_are_left_out_and_the_records_say_who_embedded_them(
+    memory_table: None,
+) -> None:
+    """The embedder changed (its dimension): the old vectors are never stacked with the new ones
+    (the search would fail for the whole company) and the records say which embedder made each."""
+    DynamoVectorStore().put("co-1", [("old", [1.0, 0.0]), ("gone", [0.0, 1.0])])
+    vectors = DynamoVectorStore(dimension=3)
+    vectors.put("co-1", [("new", [1.0, 0.0, 0.0])])
+    assert [key for key, _ in vectors.query("co-1", [1.0, 0.0, 0.0], top_k=5)] == ["new"]
+    store = DynamoRecordStore()
+    store.put(billing_record(company_id="co-1"), INDEXED)
+    store.put(billing_record(company_id="co-1", doc_id="inv-2"), Indexed("h2", "voyage-4-lite/1024"))
+    assert store.embedders("co-1") == {"invoice#inv-1": "local/256", "invoice#inv-2": "voyage-4-lite/1024"}
+
+
 def test_a_put_or_delete_elsewhere_is_seen_by_a_warm_copy(memory_table: None) -> None:
     reader, writer = DynamoVectorStore(), DynamoVectorStore()
     writer.put("co-1", [("a", [1.0, 0.0])])

@@ -242,3 +242,27 @@ def test_views_of_companies_searched_least_recently_are_dropped_past_the_bound()
     alone = indexed(records, max_records=1)
     alone.search("co-1", "water heater", top_k=5)
     assert list(alone._views) == ["co-1"]
+
+
+@pytest.mark.parametrize(
+    "old",
+    [HashedNgramEmbedder(dimension=256), HashedNgramEmbedder(char_weight=0.0)],
+    ids=["another-dimension", "another-model"],
+)
+def test_a_record_embedded_by_another_embedder_is_found_by_keywords_only(old: HashedNgramEmbedder) -> None:
+    """After the deployment's embedder changed (local -> Voyage, or another dimension), a record
+    not yet embedded again keeps the old embedder's vector: comparing it with the question's would
+    score nonsense (or fail on another dimension). It is matched by its words until re-embedded."""
+    records = history()
+    new = HashedNgramEmbedder()
+    store, vectors = MemoryRecords(), MemoryVectors(dimension=new.dimension)
+    MemoryIndexer(old, store, vectors).index(records[:2])  # inv-1 and inv-2 by the old embedder
+    MemoryIndexer(new, store, vectors).index(records[2:])
+    hits = MemorySearch(new, store, vectors).search("co-1", "drain cleaning grease clog", top_k=4)
+    by_key = {hit.record.key: hit for hit in hits}
+    assert by_key["invoice#inv-2"].matched == "keyword" and by_key["invoice#inv-2"].vector_score is None
+    assert all(hit.matched == "keyword" for hit in hits if hit.record.key.startswith("invoice#"))
+    # Embedded again by the new one: compared by vector once more.
+    MemoryIndexer(new, store, vectors).index(records[:2])
+    hits = MemorySearch(new, store, vectors).search("co-1", "drain cleaning grease clog", top_k=1)
+    assert hits[0].record.key == "invoice#inv-2" and hits[0].matched == "both"

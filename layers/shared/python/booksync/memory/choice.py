@@ -154,4 +154,4 @@ def memory_vector_store(dimension: int) -> VectorStore:
     from booksync.settings import VectorStoreSettings
     from booksync.store.memory import DynamoVectorStore
 
-    return vector_store(VectorStoreSettings.from_env(), dimension, DynamoVectorStore())
+    return vector_store(VectorStoreSettings.from_env(), dimension, DynamoVectorStore(dimension))

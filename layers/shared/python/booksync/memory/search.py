@@ -18,7 +18,7 @@ from typing import Literal
 
 from booksync.errors import InvalidRequest
 from booksync.memory.bm25 import BM25, matched_terms
-from booksync.memory.ports import Embedder, RecordStore, VectorStore
+from booksync.memory.ports import Embedder, RecordStore, VectorStore, embedder_id
 from booksync.memory.records import BillingRecord, RecordFilter
 
 MAX_TOP_K = 20
@@ -55,14 +55,26 @@ class CompanyView:
     by_key: dict[str, BillingRecord]
     keyword: BM25
     numbers: dict[str, list[str]]  # document number, lower case -> keys
+    # Records whose vector another embedder made (before the deployment's embedder changed):
+    # found by keywords only until embedded again, never compared with the question's vector.
+    stale: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, version: str, records: list[BillingRecord]) -> CompanyView:
+    def of(
+        cls, version: str, records: list[BillingRecord], stale: frozenset[str] = frozenset()
+    ) -> CompanyView:
         numbers: dict[str, list[str]] = {}
         for record in records:
             if record.number:
                 numbers.setdefault(record.number.lower(), []).append(record.key)
-        return cls(version, {r.key: r for r in records}, BM25((r.key, r.text()) for r in records), numbers)
+        keyword = BM25((r.key, r.text()) for r in records)
+        return cls(version, {r.key: r for r in records}, keyword, numbers, stale)
+
+    def vector_keys(self, allowed: set[str] | None) -> set[str] | None:
+        """The keys the vector list may hold: ``allowed`` (None: any) less the stale ones."""
+        if not self.stale:
+            return allowed
+        return (set(self.by_key) if allowed is None else allowed) - self.stale
 
     def numbered(self, query: str) -> list[tuple[str, float]]:
         """The records whose document number the query names as a word of its own (any case)."""
@@ -97,7 +109,11 @@ class MemorySearch:
         version = self.records.version(company_id)
         view = self._views.get(company_id)
         if view is None or view.version != version:
-            view = CompanyView.of(version, self.records.all(company_id))
+            current = embedder_id(self.embedder)
+            stale = frozenset(
+                k for k, made_by in self.records.embedders(company_id).items() if made_by != current
+            )
+            view = CompanyView.of(version, self.records.all(company_id), stale)
             self._views[company_id] = view
         self._views.move_to_end(company_id)
         while len(self._views) > 1 and sum(len(v.by_key) for v in self._views.values()) > self.max_records:
@@ -121,13 +137,18 @@ class MemorySearch:
             return []
         depth = max(self.depth, top_k)
         keyword = view.keyword.search(query, depth, allowed)
-        vector = [
-            (key, score)
-            for key, score in self.vectors.query(
-                company_id, self.embedder.embed([query], "query").vectors[0], depth, allowed
-            )
-            if key in by_key and (allowed is None or key in allowed)
-        ]
+        comparable = view.vector_keys(allowed)
+        vector = (
+            [
+                (key, score)
+                for key, score in self.vectors.query(
+                    company_id, self.embedder.embed([query], "query").vectors[0], depth, comparable
+                )
+                if key in by_key and (comparable is None or key in comparable)
+            ]
+            if comparable is None or comparable
+            else []
+        )
         named = [(key, score) for key, score in view.numbered(query) if allowed is None or key in allowed]
         fused: dict[str, float] = {}
         for ranked in (vector, keyword, named):

@@ -90,8 +90,9 @@ def _record(row: MemoryRecordModel) -> BillingRecord:
 class DynamoRecordStore:
     """``RecordStore`` on MemoryTable."""
 
-    # One process keeps at most this many records in all (about 2 KB each in memory).
-    cache: WarmCache[list[BillingRecord]] = WarmCache(max_size=100_000)
+    # One process keeps at most this many records in all (about 2 KB each in memory), each with
+    # the embedder that made its vector.
+    cache: WarmCache[tuple[list[BillingRecord], dict[str, str]]] = WarmCache(max_size=100_000)
 
     def get(self, company_id: str, key: str) -> BillingRecord | None:
         try:
@@ -119,19 +120,25 @@ class DynamoRecordStore:
         for company_id in sorted({record.company_id for record, _ in items}):
             bump_stamp(company_id, "records")
 
-    def _load(self, company_id: str) -> tuple[list[BillingRecord], int]:
-        records = [
-            _record(row)
+    def _load(self, company_id: str) -> tuple[tuple[list[BillingRecord], dict[str, str]], int]:
+        rows = [
+            row
             for kind in RecordKind
             for row in MemoryRecordModel.query(
                 company_id, MemoryRecordModel.record_key.startswith(f"{kind.value}#"), consistent_read=True
             )
         ]
-        return records, len(records)
+        records = [_record(row) for row in rows]
+        return (records, {str(row.record_key): str(row.embedder) for row in rows}), len(records)
+
+    def _warm(self, company_id: str) -> tuple[list[BillingRecord], dict[str, str]]:
+        return self.cache.get(company_id, "records", lambda: self._load(company_id))
 
     def all(self, company_id: str, filter: RecordFilter | None = None) -> list[BillingRecord]:
-        records = self.cache.get(company_id, "records", lambda: self._load(company_id))
-        return [r for r in records if filter is None or filter.matches(r)]
+        return [r for r in self._warm(company_id)[0] if filter is None or filter.matches(r)]
+
+    def embedders(self, company_id: str) -> dict[str, str]:
+        return dict(self._warm(company_id)[1])
 
     def indexed(self, company_id: str, keys: Collection[str]) -> dict[str, Indexed]:
         wanted = sorted(set(keys))
@@ -168,6 +175,11 @@ class DynamoVectorStore:
     # One process keeps at most this many vectors in all (dimension 1024: 4 KB each).
     cache: WarmCache[VectorMatrix] = WarmCache(max_size=200_000)
 
+    def __init__(self, dimension: int | None = None) -> None:
+        """``dimension``: the embedder's; a vector of another (made before the embedder changed)
+        is left out of the search (never stacked with the others), until it is embedded again."""
+        self.dimension = dimension
+
     def put(self, company_id: str, items: Sequence[tuple[str, Sequence[float]]]) -> None:
         if not items:
             return
@@ -195,6 +207,8 @@ class DynamoVectorStore:
         for row in MemoryVectorModel.query(
             company_id, MemoryVectorModel.record_key.startswith(VECTOR_PREFIX), consistent_read=True
         ):
+            if self.dimension is not None and len(row.vector) != self.dimension:
+                continue  # int8: one byte a component
             keys.append(row.record_key[len(VECTOR_PREFIX) :])
             rows.append(np.frombuffer(row.vector, dtype=np.int8).astype(np.float32) * np.float32(row.scale))
         matrix = VectorMatrix(keys, np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32))
