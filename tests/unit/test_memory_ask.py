@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -74,6 +75,16 @@ def test_filters_reach_the_search_and_the_facts() -> None:
     answer = memory.ask("acme", request)
     assert search.calls[0][3] is not None and search.calls[0][3].customer_id == "c-2"
     assert answer.price_facts is None and answer.citations == []  # every record is c-1's
+    # Filters that let some of the charges through: the facts count those only, and the last
+    # charge cited is the last within them (INV-2005, of November, is outside).
+    within = MemoryFilters(customer_id="c-1", date_to=date(2026, 8, 1))
+    answer = memory.ask("acme", AskRequest(question=QUESTION, filters=within))
+    assert search.calls[1][3] is not None and search.calls[1][3].date_to == date(2026, 8, 1)
+    assert answer.price_facts is not None
+    [usd] = answer.price_facts.by_currency
+    assert (usd.times_charged, usd.last_charged.key) == (3, "invoice#2003")
+    cited = [c.key for c in answer.citations]
+    assert cited[0] == "invoice#2003" and "invoice#2005" not in cited and "invoice#2004" not in cited
 
 
 def test_the_models_answer_rests_on_the_records_it_was_given(model: tuple[FakeModel, str]) -> None:

@@ -173,18 +173,11 @@ class MemoryAnswers:
         return self._prices.facts(company_id, query)
 
     def ask(self, company_id: str, request: AskRequest) -> Answer:
-        found = [
-            h.record
-            for h in self._search.search(
-                company_id, request.question, request.top_k, request.filters.record_filter()
-            )
-        ]
+        within = request.filters.record_filter()
+        found = [h.record for h in self._search.search(company_id, request.question, request.top_k, within)]
         subject = subject_words(request.question, found)
-        facts = (
-            self._prices.facts(company_id, PriceQuery(q=subject, customer_id=request.filters.customer_id))
-            if subject
-            else None
-        )
+        # The facts are counted from the records the filters let through, as the search was.
+        facts = self._prices.facts(company_id, PriceQuery(q=subject), within) if subject else None
         if facts is not None and not facts.by_currency:
             facts = None
         # What the answer may rest on: the records found, and the last charge of each currency.

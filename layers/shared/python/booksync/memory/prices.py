@@ -171,9 +171,13 @@ class PriceBook:
         self._records = records
         self._today = today or (lambda: datetime.now(UTC).date())
 
-    def facts(self, company_id: str, query: PriceQuery) -> PriceFacts:
+    def facts(self, company_id: str, query: PriceQuery, within: RecordFilter | None = None) -> PriceFacts:
+        """The facts of ``query``'s item, counted only from the invoices ``within`` lets through
+        (None: every invoice), as the memory's answers narrow them by the question's filters."""
         narrowed = RecordFilter.of(kinds=[RecordKind.INVOICE], customer_id=query.customer_id, item=query.item)
-        return facts_of(charges(self._records.all(company_id, narrowed), query), query, self._today())
+        records = self._records.all(company_id, narrowed)
+        kept = records if within is None else [r for r in records if within.matches(r)]
+        return facts_of(charges(kept, query), query, self._today())
 
     def record(self, company_id: str, key: str) -> BillingRecord | None:
         return self._records.get(company_id, key)
