@@ -262,6 +262,19 @@ def test_a_401_is_not_retried_and_says_where_the_key_goes() -> None:
     assert KEY not in error.message + error.fix
 
 
+@pytest.mark.parametrize("status", [401, 400, 422])
+def test_a_body_echoing_the_key_never_reaches_the_error(status: int) -> None:
+    """Voyage's words pass through redact, as every adapter's do: a refusal quoting the key (in a
+    sentence, not as a Bearer header) says the rest with the key masked."""
+    said = f"API key {KEY} is not valid for this organisation."
+    voyage = Voyage(httpx.Response(status, json={"detail": said}))
+    with pytest.raises(EmbeddingFailed) as caught:
+        embedder(voyage).embed(["a"], "document")
+    error = caught.value
+    assert KEY not in error.message + error.fix + str(error.detail) + str(error)
+    assert "is not valid for this organisation" in error.message and "[redacted]" in error.message
+
+
 def test_a_401_from_ssm_names_the_parameter_to_fix() -> None:
     settings = VoyageSettings.from_env({"VOYAGE_API_KEY_PARAM": "/booksync/voyage-key"})
     voyage = Voyage(401)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from booksync.errors import ProviderError, Rejected
 from booksync.memory.ports import Embedded, InputType
-from booksync.providers.http import HttpClient, response_json, shared_client
+from booksync.providers.http import HttpClient, redact, response_json, shared_client
 
 if TYPE_CHECKING:
     import httpx
@@ -231,24 +231,27 @@ class VoyageEmbedder:
             # bytes of JSON numbers, and decoded without parsing a number per dimension.
             "encoding_format": "base64",
         }
+        key = self._api_key()
         response = self._http.request(
             "POST",
             self._url,
-            headers={"Authorization": f"Bearer {self._api_key()}", "Content-Type": "application/json"},
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
             content=json.dumps(body).encode("utf-8"),
             read=True,  # an embedding changes nothing: every failure is safe to repeat
         )
         if response.status_code != 200:
-            raise self._refusal(response, ask)
+            raise self._refusal(response, ask, key)
         try:  # vectors are not money: plain floats (response_json's Decimals would cost seconds)
             answer = json.loads(response.content)
         except ValueError:
             answer = None
         return self._vectors(answer, ask)
 
-    def _refusal(self, response: httpx.Response, ask: _Ask) -> EmbeddingFailed:
+    def _refusal(self, response: httpx.Response, ask: _Ask, key: str) -> EmbeddingFailed:
         status = response.status_code
-        detail = _detail(response)
+        # Voyage's words pass through redact as every adapter's do: a body echoing the key (or
+        # any credential) never reaches an error, a log line or an API answer.
+        detail = redact(_detail(response), (key,))
         trace = response.headers.get(TRACE_HEADER)
         where = f" ({TRACE_HEADER} {trace})" if trace else ""
         if status == 401:
