@@ -4,7 +4,8 @@ lost queue write recovered by the sweep, and queue -> EmbedBillingFunction -> Me
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,12 +31,13 @@ from tests.unit.test_memory_feed import Queue as EmbedQueue
 COMPANY = "acme"
 
 
-def service(embeds: EmbedFeed | None) -> DocumentService:
+def service(embeds: EmbedFeed | None, clock: Callable[[], float] = time.time) -> DocumentService:
     return DocumentService(
         documents=DocumentRepository(),
         connections=ConnectionRepository(),
         runs=RunRepository(),
         queue=ListQueue(),
+        clock=clock,
         embeds=embeds,
     )
 
@@ -95,6 +97,26 @@ def test_only_the_transitions_queue_never_every_save(tables: SimpleNamespace) ->
     assert queued_by(lambda: docs.put_invoice(COMPANY, paid)) == []  # re-send
     # Each queued document was marked on its row until it was embedded, and no other.
     assert embedded == {"invoice#inv-1", "estimate#est-1", "payment#p-1"}
+
+
+def test_a_stage_reached_while_the_last_one_is_embedded_is_embedded_too(tables: SimpleNamespace) -> None:
+    """Marked SENT at t1, its job reads the row (the t1 mark); the invoice is saved PAID at t2
+    before that job ends. The PAID save re-dates the mark and queues its own job, and the first
+    job's clear fails its condition (the mark is no longer the one it read): the PAID stage is
+    embedded, never dropped between two jobs."""
+    queue = EmbedQueue()
+    now = [1.0]
+    docs = service(EmbedFeed(queue), clock=lambda: now[0])
+    seed(docs)
+    docs.put_invoice(COMPANY, builders.invoice(status="SENT"))
+    assert len(queue.sent) == 1
+    read_by_first_job = DocumentRepository().get(COMPANY, DocumentKind.INVOICE, "inv-1")
+    assert read_by_first_job is not None and read_by_first_job.embed_since == 1.0
+    now[0] = 2.0
+    docs.put_invoice(COMPANY, builders.invoice(status="PAID"))
+    assert queue.sent == [EmbedJob(company_id=COMPANY, kind=DocumentKind.INVOICE, doc_id="inv-1")] * 2
+    assert DocumentRepository().clear_embed(read_by_first_job) is False
+    assert marks() == {"invoice#inv-1": 2.0}
 
 
 def test_off_nothing_is_marked_nor_queued(tables: SimpleNamespace) -> None:

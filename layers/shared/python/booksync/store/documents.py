@@ -383,7 +383,9 @@ class DocumentRepository:
         embed: bool = False,
     ) -> _Write:
         """What storing ``doc`` over ``existing`` takes (nothing for an identical re-send).
-        ``embed``: mark it to be embedded (a mark already there stays until it is embedded)."""
+        ``embed``: mark it to be embedded, dated ``now`` even over a mark already there (that
+        mark's job then fails to clear it, and this write queues its own: a stage reached while an
+        earlier one is being embedded is embedded too)."""
         doc_id = str(getattr(doc, "id"))  # noqa: B009 - every document has an id
         # An item's account mapping is part of what is pushed, so of its hash.
         content_hash = mapped_hash(doc.content_hash(), existing)
@@ -425,7 +427,7 @@ class DocumentRepository:
         if embed:
             actions += [
                 DocumentModel.embed_bucket.set(embed_bucket(company_id)),
-                DocumentModel.embed_since.set(DocumentModel.embed_since | now),
+                DocumentModel.embed_since.set(now),
             ]
         return _Write(existing, actions=tuple(actions))
 
