@@ -50,11 +50,8 @@ class VoyageConfig:
     # Requests per minute per key at tier 1 (providers.md 7.4); 0 turns the limit off.
     requests_per_minute: int = 2000
     # Whether a 429 carries Retry-After (Voyage's docs do not say: assumed yes; off, clients back
-    # off on their own) and its seconds.
+    # off on their own): the seconds until the rolling minute lets a call in again.
     send_retry_after: bool = True
-    retry_after_s: int = 1
-    # Seconds each embeddings call is held before it is served.
-    latency_s: float = 0.0
     # >1 makes the per-minute windows pass that many times faster.
     clock_scale: float = 1.0
     # Voyage has no OAuth apps (API keys instead): empty, for the kit's settings control.

@@ -1,5 +1,5 @@
 """The control API under /_sandbox/: what tests, the bench and the demo use to read what Voyage
-billed (the ledger), manage API keys, change limits and hold calls in flight.
+billed (the ledger), manage API keys and change limits.
 
 No authentication (loopback only) and not in the request log: it is not Voyage traffic.
 """
@@ -27,8 +27,6 @@ _SETTABLE: dict[str, type] = {
     "max_inputs": int,
     "requests_per_minute": int,
     "send_retry_after": bool,
-    "retry_after_s": int,
-    "latency_s": float,
 }
 
 
@@ -49,7 +47,6 @@ def register_control_routes(sandbox: VoyageSandbox, add: AddRoute) -> None:
         ("GET", "/_sandbox/keys", control.keys),
         ("POST", "/_sandbox/keys", control.add_key),
         ("DELETE", "/_sandbox/keys/(?P<name>[^/]+)", control.revoke_key),
-        ("POST", "/_sandbox/hold", control.hold),
     ]
     add_control_routes(add, routes)
 
@@ -93,14 +90,3 @@ class _Control:
         for key in found:
             del keys[key]
         return {"revoked": name}
-
-    def hold(self, request: Request) -> object:
-        """``{"hold": true}``: embeddings calls wait in flight until ``{"hold": false}``."""
-        hold = json_body(request).get("hold", True)
-        if not isinstance(hold, bool):
-            raise BadRequest("hold must be true or false")
-        if hold:
-            self.sandbox.released.clear()
-        else:
-            self.sandbox.released.set()
-        return {"hold": hold}

@@ -8,7 +8,6 @@ its ``input_type`` (the entity a fault rule may name: ``document``, ``query`` or
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +45,6 @@ class VoyageSandbox(ProviderSandbox[Route]):
         self.clock = SandboxClock(self.config.clock_scale)
         self.limits = Limits(self.config, self.clock)
         self.ledger = Ledger()
-        # Cleared by the control API (POST /_sandbox/hold): embeddings calls then wait in flight
-        # until it is set again (tests overlap calls without timing).
-        self.released = threading.Event()
-        self.released.set()
         self.router.add("POST", EMBEDDINGS_PATH, Route())
         register_control_routes(
             self, lambda method, pattern, serve: self.router.add(method, pattern, Route(serve))
@@ -81,10 +76,6 @@ class VoyageSandbox(ProviderSandbox[Route]):
         counts = embeddings.tokens_of(asked)
         total = sum(counts)
         self.limits.admit(key_name, asked.model, total)
-        if self.config.latency_s > 0:
-            self.stopping.wait(self.clock.to_real_seconds(self.config.latency_s))
-        while not self.released.wait(0.05) and not self.stopping.is_set():
-            continue
         context = asked.spec.context_length
         data = [
             {
@@ -130,7 +121,6 @@ class VoyageSandbox(ProviderSandbox[Route]):
         self.log.clear()
         self.faults.clear()
         self.limits.reset()
-        self.released.set()
 
 
 def _input_type(request: Request) -> str:

@@ -49,10 +49,6 @@ class VoyageControl(ControlClient):
     def revoke_key(self, name: str) -> None:
         self._call("DELETE", f"/_sandbox/keys/{name}")
 
-    def hold(self, hold: bool = True) -> None:
-        """Hold embeddings calls in flight (``False``: release them)."""
-        self._call("POST", "/_sandbox/hold", json={"hold": hold})
-
     def advance(self, seconds: float) -> None:
         self._call("POST", "/_sandbox/clock/advance", json={"seconds": seconds})
 
