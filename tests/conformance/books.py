@@ -25,7 +25,7 @@ import pytest
 from booksync.errors import ConnectionDown, RateLimited
 from booksync.providers.bulk import CatalogProvider, Gate
 from booksync.providers.declaration import AnyDeclaration, Capability, Limits
-from booksync.providers.freshbooks.declaration import LIMITS as FRESHBOOKS_LIMITS
+from booksync.providers.freshbooks.declaration import DECLARATION as FRESHBOOKS
 from booksync.providers.freshbooks.oauth import FreshBooksOAuth
 from booksync.providers.port import (
     AccountingProvider,
@@ -579,12 +579,13 @@ def start_freshbooks_sandbox() -> FreshBooksSandbox:
     webhook callbacks kept until asked for, refusing (429) a business's calls past the FreshBooks
     adapter's declared concurrency, as an unpublished limit may (``latency_ms`` holds each call's
     place while it is served: ``FreshBooksBooks.slow``)."""
+    assert FRESHBOOKS.limits is not None  # its settings' defaults (read_limits({}))
     config = FreshBooksConfig(
         clients={
             FRESHBOOKS_CLIENT_ID: KitApp(secret=FRESHBOOKS_CLIENT_SECRET, redirect_uris=[FRESHBOOKS_REDIRECT])
         },
         delivery="manual",
-        business_concurrent_limit=FRESHBOOKS_LIMITS.max_concurrent,
+        business_concurrent_limit=FRESHBOOKS.limits.max_concurrent,
     )
     return FreshBooksSandbox(config=config, businesses=()).start()
 

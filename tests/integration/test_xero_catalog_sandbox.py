@@ -27,7 +27,7 @@ from booksync.providers.xero import mapping
 from booksync.providers.xero.adapter import XeroProvider
 from booksync.providers.xero.bulk import XeroCatalog
 from booksync.providers.xero.client import XeroClient
-from booksync.providers.xero.declaration import LIMITS
+from booksync.providers.xero.declaration import DECLARATION
 from booksync.store.catalog_runs import CatalogRunStore
 from booksync.store.connections import ConnectionRepository
 from booksync.store.documents import DocumentRepository
@@ -49,6 +49,8 @@ from tests.integration.test_invoice_sync_engine import ListQueue
 from tests.xero_connection import CLIENT_ID, CLIENT_SECRET, PROVIDER, REDIRECT, connect_xero
 
 LONG_ENOUGH = 300.0
+assert DECLARATION.limits is not None  # XERO_DAY_LIMIT unset: 5,000 a day
+LIMITS = DECLARATION.limits
 
 
 class StaticTokens:

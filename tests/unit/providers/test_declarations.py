@@ -101,13 +101,14 @@ def test_xero_declares_what_it_has_and_its_day_by_the_apps_tier(monkeypatch: pyt
     assert xero.builders.catalog is not None and xero.builders.webhooks is not None
     assert xero.limits == Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=5000)
     assert xero.income_account_names[0] == "Sales" and xero.payment_account_required
-    from booksync.providers.xero import declaration as xero_module
 
+    # Read when asked, not at import: set after the registry was imported, it counts.
     monkeypatch.setenv("XERO_DAY_LIMIT", "1000")
-    assert xero_module._day_limit() == 1000
+    assert declared_limits("xero") == Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=1000)
+    assert xero.limits == Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=5000)
     monkeypatch.setenv("XERO_DAY_LIMIT", "2000")
     with pytest.raises(ConfigurationError, match="XERO_DAY_LIMIT"):
-        xero_module._day_limit()
+        declared_limits("xero")
 
 
 def test_freshbooks_declares_no_key_of_its_own_and_modest_settable_limits(
@@ -160,18 +161,16 @@ def test_wave_declares_payments_one_request_at_a_time_and_no_voids_or_refunds(
     assert wave.payment_account_required and wave.income_account_names == ("Sales",)
     refused = wave.not_supported(Capability.REFUNDS, "refund r-1")
     assert refused.message == "Recording refunds is not supported by Wave (refund r-1)."
-    from booksync.providers.wave import declaration as wave_module
-
     monkeypatch.setenv("WAVE_MAX_CONCURRENT", "2")
     assert declared_limits("wave") == Limits(max_concurrent=2, requests_per_minute=120)
     monkeypatch.setenv("WAVE_MAX_CONCURRENT", "0")
     with pytest.raises(ConfigurationError, match="WAVE_MAX_CONCURRENT"):
         declared_limits("wave")
-    assert wave_module.LIMITS == wave.limits == Limits(max_concurrent=1, requests_per_minute=120)
+    assert wave.limits == Limits(max_concurrent=1, requests_per_minute=120)
 
 
 def test_importing_the_registry_reads_no_provider_limits_from_the_environment() -> None:
-    """Wrong limits for FreshBooks and Wave break only what uses them, where it does (a
+    """Wrong limits for FreshBooks, Wave and Xero break only what uses them, where it does (a
     ConfigurationError naming the variable), never the import of every declaration."""
     import subprocess
     import sys
@@ -184,11 +183,16 @@ def test_importing_the_registry_reads_no_provider_limits_from_the_environment() 
         "PYTHONPATH": str(Path(booksync.__file__).parents[1]),
         "FRESHBOOKS_MAX_CONCURRENT": "0",
         "WAVE_MAX_CONCURRENT": "many",
+        "XERO_DAY_LIMIT": "2000",
     }
-    code = "from booksync.providers import registry; print(registry.declaration('freshbooks').limits)"
+    code = (
+        "from booksync.providers import registry; "
+        "print(registry.declaration('freshbooks').limits); print(registry.declaration('xero').limits)"
+    )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "max_concurrent=2" in done.stdout
+    assert "requests_per_day=5000" in done.stdout
 
 
 def test_an_accounting_declaration_without_limits_or_adapter_is_refused() -> None:

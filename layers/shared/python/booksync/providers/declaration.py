@@ -13,6 +13,7 @@ ask the declaration instead of naming a provider; what a provider cannot do is s
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
@@ -278,7 +279,8 @@ class ProviderDeclaration(Generic[S]):
     profile: ProviderProfile  # its label, naming rules, where its settings are in its menus
     capabilities: frozenset[Capability]
     # Its published throttles; None only for a payments provider that publishes none (its 429s
-    # are honoured through Retry-After). With ``read_limits``: what they are unset.
+    # are honoured through Retry-After), or where ``read_limits`` gives them: then they are what
+    # ``read_limits({})`` says (its settings unset), derived here.
     limits: Limits | None
     read_settings: Callable[[], S]  # its own settings (pydantic, from the environment)
     builders: Builders[S]
@@ -315,12 +317,17 @@ class ProviderDeclaration(Generic[S]):
     # SalesDetails.AccountCode): an income account without a code (``Account.code``) is refused
     # for items at the door (Account mapping, the default, the wizard's import).
     item_account_by_code: bool = False
-    # Limits its own settings tune (FreshBooks and Wave publish none: each deployment sets them):
-    # read from the environment and validated each time they are asked for (``current_limits``),
-    # never at import, so a value set after import counts and a wrong one is said where used.
-    read_limits: Callable[[], Limits] | None = None
+    # Limits its own settings tune (FreshBooks and Wave publish none: each deployment sets them;
+    # Xero's day by the app's tier), from the environment given: read and validated each time they
+    # are asked for (``current_limits``), never at import, so a value set after import counts and
+    # a wrong one is said where used, not in every process importing the registry.
+    read_limits: Callable[[Mapping[str, str]], Limits] | None = None
 
     def __post_init__(self) -> None:
+        if self.read_limits is not None:
+            if self.limits is not None:
+                raise ValueError(f"{self.name}: limits are declared or read (read_limits), not both")
+            object.__setattr__(self, "limits", self.read_limits({}))
         if self.kind == "accounting" and (self.limits is None or self.builders.adapter is None):
             raise ValueError(f"{self.name}: an accounting provider declares its limits and its adapter")
 
@@ -331,7 +338,7 @@ class ProviderDeclaration(Generic[S]):
     def current_limits(self) -> Limits | None:
         """Its limits now: as its settings set them (``read_limits``: a wrong value raises a
         ConfigurationError naming the variable), else as declared."""
-        return self.read_limits() if self.read_limits is not None else self.limits
+        return self.read_limits(os.environ) if self.read_limits is not None else self.limits
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

@@ -8,8 +8,6 @@ and honours a 429's Retry-After (``providers/http.py``)."""
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -47,9 +45,6 @@ def _limits(environ: Mapping[str, str]) -> Limits:
     """Per business: the requests in flight and a minute its settings allow (none published)."""
     settings = FreshBooksSettings.from_env({k: v for k, v in environ.items() if k in _LIMIT_SETTINGS})
     return Limits(max_concurrent=settings.max_concurrent, requests_per_minute=settings.requests_per_minute)
-
-
-LIMITS = _limits({})  # unset: the settings' defaults (nothing is read at import)
 
 
 def _oauth(settings: FreshBooksSettings) -> FreshBooksOAuth:
@@ -137,8 +132,8 @@ DECLARATION = ProviderDeclaration[FreshBooksSettings](
             Capability.WEBHOOKS,  # callbacks registered at connect, thin (webhooks.py)
         }
     ),
-    limits=LIMITS,
-    read_limits=functools.partial(_limits, os.environ),  # the environment when asked
+    limits=None,  # read_limits({}): the settings' defaults
+    read_limits=_limits,  # the environment when asked
     # A tax rate or discount its percentages cannot say, refused at the door.
     unsayable=unsayable,
     read_settings=FreshBooksSettings.from_env,

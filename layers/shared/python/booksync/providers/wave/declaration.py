@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -29,9 +27,6 @@ def _limits(environ: Mapping[str, str]) -> Limits:
     a modest pace."""
     settings = WaveSettings.from_env({k: v for k, v in environ.items() if k == "WAVE_MAX_CONCURRENT"})
     return Limits(max_concurrent=settings.max_concurrent, requests_per_minute=120)
-
-
-LIMITS = _limits({})  # unset: one at a time (nothing is read at import)
 
 
 def _oauth(settings: WaveSettings) -> WaveOAuth:
@@ -89,8 +84,8 @@ DECLARATION = ProviderDeclaration[WaveSettings](
             Capability.INCOME_ACCOUNT_PER_ITEM,  # a product's incomeAccountId
         }
     ),
-    limits=LIMITS,
-    read_limits=functools.partial(_limits, os.environ),  # the environment when asked
+    limits=None,  # read_limits({}): one at a time
+    read_limits=_limits,  # the environment when asked
     read_settings=WaveSettings.from_env,
     builders=Builders(oauth=_oauth, adapter=_adapter, directory=_directory),
     # The business is chosen after the consent (the user's businesses), not named on the redirect.

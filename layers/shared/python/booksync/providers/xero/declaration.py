@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from booksync.documents import DocumentKind
@@ -40,16 +40,13 @@ if TYPE_CHECKING:
     from booksync.webhooks.events import ChangeEventProcessor
 
 
-def _day_limit() -> int:
-    """The tenant's calls a day, by the app's tier (``XERO_DAY_LIMIT``: 1000 or 5000)."""
-    import os
+def _limits(environ: Mapping[str, str]) -> Limits:
+    """Xero's limits per tenant (providers.md 7.1): 5 calls in flight, 60 a minute, and a day's
+    cap by the app's tier (``XERO_DAY_LIMIT``: 1000 or 5000); 10,000 a minute per app across
+    tenants (a 429 "appminute" is waited out)."""
+    settings = XeroSettings.from_env({k: v for k, v in environ.items() if k == "XERO_DAY_LIMIT"})
+    return Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=settings.day_limit)
 
-    return XeroSettings.from_env({k: v for k, v in os.environ.items() if k == "XERO_DAY_LIMIT"}).day_limit
-
-
-# Xero's limits per tenant (providers.md 7.1): 5 calls in flight, 60 a minute, and a day's cap by
-# the app's tier; 10,000 a minute per app across tenants (a 429 "appminute" is waited out).
-LIMITS = Limits(max_concurrent=5, requests_per_minute=60, requests_per_day=_day_limit())
 
 # What Xero keeps whole of a document's text (xero_accounting.yaml).
 TEXT_LIMITS = TextLimits(
@@ -182,7 +179,8 @@ DECLARATION = ProviderDeclaration[XeroSettings](
             Capability.WEBHOOKS,  # contacts and invoices, thin (providers/xero/webhooks.py)
         }
     ),
-    limits=LIMITS,
+    limits=None,  # read_limits({}): 5,000 calls a day
+    read_limits=_limits,  # the environment when asked
     text_limits=TEXT_LIMITS,
     read_settings=XeroSettings.from_env,
     builders=Builders(
