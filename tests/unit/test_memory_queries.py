@@ -49,6 +49,31 @@ def taught(body: dict[str, Any]) -> list[tuple[str, str, str | None]]:
             ),
         ),
         (
+            {"query": "heater", "filters": {"max_total": "100.00"}},
+            (
+                "filters",
+                "max_total given without currency: totals of two currencies are not compared",
+                'Send currency (e.g. "USD") with max_total: only totals in that currency are compared.',
+            ),
+        ),
+        (
+            {"query": "heater", "filters": {"min_total": "1.00", "max_total": "100.00"}},
+            (
+                "filters",
+                "min_total and max_total given without currency: totals of two currencies are not compared",
+                'Send currency (e.g. "USD") with min_total and max_total: only totals in that currency '
+                "are compared.",
+            ),
+        ),
+        (
+            {"query": "heater", "filters": {"currency": "usd", "min_total": "1.00"}},
+            (
+                "filters.currency",
+                'must be a currency code: 3 capital letters (ISO 4217), e.g. "USD" (got "usd")',
+                'Send filters.currency as a currency code: 3 capital letters (ISO 4217), e.g. "USD".',
+            ),
+        ),
+        (
             {"query": "heater", "filters": {"kinds": ["quote"]}},
             (
                 "filters.kinds[0]",
@@ -90,6 +115,7 @@ def test_the_filters_become_the_record_filter() -> None:
                 "statuses": ["PAID"],
                 "date_from": "2026-01-01",
                 "item": "Water heater install",
+                "currency": "EUR",
                 "min_total": "100.00",
             },
         }
@@ -102,6 +128,7 @@ def test_the_filters_become_the_record_filter() -> None:
     )
     assert str(narrowed.date_from) == "2026-01-01" and narrowed.item == "Water heater install"
     assert str(narrowed.min_total) == "100.00" and narrowed.max_total is None
+    assert narrowed.currency == "EUR"
     assert (
         SearchRequest(query="x").filters.record_filter() == SearchRequest(query="y").filters.record_filter()
     )

@@ -77,6 +77,11 @@ def test_a_stored_amount_that_is_not_one_is_refused_with_the_field_named() -> No
         (RecordFilter(min_total=Decimal("1450.00"), max_total=Decimal("1450.00")), True),
         (RecordFilter(min_total=Decimal("1450.01")), False),
         (RecordFilter(max_total=Decimal("1449.99")), False),
+        (RecordFilter(currency="USD"), True),
+        (RecordFilter(currency="EUR"), False),
+        (RecordFilter(currency="USD", min_total=Decimal("1450.00")), True),
+        # A total in another currency is never compared with the bound: out, whatever the amount.
+        (RecordFilter(currency="EUR", min_total=Decimal("1.00"), max_total=Decimal("9999.00")), False),
         (RecordFilter(item="item-water-heater-install"), True),
         (RecordFilter(item="  WATER heater   install "), True),
         (RecordFilter(item="Water heater"), False),

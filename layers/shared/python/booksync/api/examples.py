@@ -190,7 +190,12 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
         "memory_search": {
             "query": "water heater install",
             "top_k": 5,
-            "filters": {"kinds": ["invoice", "estimate"], "date_from": "2026-01-01", "min_total": "500.00"},
+            "filters": {
+                "kinds": ["invoice", "estimate"],
+                "date_from": "2026-01-01",
+                "currency": "USD",
+                "min_total": "500.00",
+            },
         }
     },
     "POST /memory/ask": {

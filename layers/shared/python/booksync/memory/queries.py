@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from pydantic_core import PydanticCustomError
 
 from booksync.documents import DocId, Money
+from booksync.memory.prices import CurrencyCode
 from booksync.memory.records import RecordFilter, RecordKind
 from booksync.memory.search import MAX_TOP_K
 
@@ -43,8 +44,16 @@ class MemoryFilters(BaseModel):
     item: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
         Field(default=None, description="Only records with a line of this item (its id, or its name)")
     )
-    min_total: Money | None = Field(default=None, description="Total at least this much")
-    max_total: Money | None = Field(default=None, description="Total at most this much")
+    currency: CurrencyCode | None = Field(
+        default=None,
+        description='Only records in this ISO 4217 currency, e.g. "USD" (needed by min_total, max_total)',
+    )
+    min_total: Money | None = Field(
+        default=None, description="Total at least this much, in currency (send currency too)"
+    )
+    max_total: Money | None = Field(
+        default=None, description="Total at most this much, in currency (send currency too)"
+    )
 
     @model_validator(mode="after")
     def _ranges_run_forward(self) -> Self:
@@ -68,6 +77,17 @@ class MemoryFilters(BaseModel):
                     "fix": "Send min_total at most max_total, or leave one of them out.",
                 },
             )
+        bounds = [name for name in ("min_total", "max_total") if getattr(self, name) is not None]
+        if bounds and self.currency is None:
+            raise PydanticCustomError(
+                "amount_currency",
+                "{bounds} given without currency: totals of two currencies are not compared",
+                {
+                    "bounds": " and ".join(bounds),
+                    "fix": f'Send currency (e.g. "USD") with {" and ".join(bounds)}: only totals in '
+                    "that currency are compared.",
+                },
+            )
         return self
 
     def record_filter(self) -> RecordFilter:
@@ -78,6 +98,7 @@ class MemoryFilters(BaseModel):
             date_from=self.date_from,
             date_to=self.date_to,
             item=self.item,
+            currency=self.currency,
             min_total=self.min_total,
             max_total=self.max_total,
         )

@@ -183,7 +183,9 @@ class RecordFilter:
     """Which records a search or a price question may see; every field set narrows, None is any.
 
     ``item`` matches a line's item id exactly, or its item name without regard to case and spacing.
-    Amounts bound the record's total, both ends included; dates likewise.
+    ``currency`` keeps the records in that currency only; amounts bound the record's total, both
+    ends included (the API takes them only with a currency, so totals of two currencies are never
+    compared); dates likewise.
     """
 
     customer_id: str | None = None
@@ -192,6 +194,7 @@ class RecordFilter:
     date_from: date | None = None
     date_to: date | None = None
     item: str | None = None
+    currency: str | None = None
     min_total: Decimal | None = None
     max_total: Decimal | None = None
     _item_folded: str = field(init=False, repr=False, compare=False, default="")
@@ -209,6 +212,7 @@ class RecordFilter:
         date_from: date | None = None,
         date_to: date | None = None,
         item: str | None = None,
+        currency: str | None = None,
         min_total: Decimal | None = None,
         max_total: Decimal | None = None,
     ) -> RecordFilter:
@@ -220,6 +224,7 @@ class RecordFilter:
             date_from=date_from,
             date_to=date_to,
             item=item,
+            currency=currency,
             min_total=min_total,
             max_total=max_total,
         )
@@ -234,6 +239,8 @@ class RecordFilter:
         if self.date_from is not None and record.date < self.date_from:
             return False
         if self.date_to is not None and record.date > self.date_to:
+            return False
+        if self.currency is not None and record.currency != self.currency:
             return False
         if self.min_total is not None and record.total < self.min_total:
             return False
