@@ -128,7 +128,7 @@ def test_an_expired_token_is_refreshed_under_the_lease_when_square_refuses_it(
         now=time.time(),
         refresh_every=86_400,
     )
-    square.control.advance_clock(31 * 86_400)  # Square now refuses the stored access token
+    square.control.advance(31 * 86_400)  # Square now refuses the stored access token
     source = ConnectionTokenSource(
         company_id="acme", provider="square", repository=repo, cipher=vault, oauth=square.oauth
     )

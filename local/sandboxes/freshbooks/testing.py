@@ -83,9 +83,6 @@ class FreshBooksControl(ControlClient):
         answer: dict[str, Any] = self.call("DELETE", f"/businesses/{account_id}/{plural}/{record_id}")
         return next(iter(answer.values()))
 
-    def advance(self, seconds: float) -> None:
-        self.call("POST", "/clock/advance", {"seconds": seconds})
-
     def token_stats(self) -> dict[str, int]:
         stats: dict[str, int] = self.call("GET", "/tokens")
         return stats

@@ -1,5 +1,6 @@
 """The client side of every sandbox's control API (/_sandbox/...): one httpx client, refusals as
-ControlError, and the calls every sandbox answers (fault rules, the request log, reset, config).
+ControlError, and the calls every sandbox answers (fault rules, the request log, reset, config,
+the clock).
 
 Each sandbox's own client adds its provider's calls (QuickBooks' realms and consent page, Square's
 sellers, payments and payouts) on top of this one.
@@ -92,6 +93,11 @@ class ControlClient:
     def set_config(self, **settings: object) -> dict[str, Any]:
         config: dict[str, Any] = self._call("POST", "/_sandbox/config", json=settings)
         return config
+
+    def advance(self, seconds: float) -> None:
+        """Move the sandbox's clock forward: a lifetime (token, code) or a limit's window runs out
+        without waiting for it."""
+        self._call("POST", "/_sandbox/clock/advance", json={"seconds": seconds})
 
 
 def redirect_params(location: str) -> dict[str, str]:

@@ -111,9 +111,6 @@ class SquareControl(ControlClient):
         events: list[dict[str, Any]] = self.call("GET", f"/events{query}")["events"]
         return events
 
-    def advance_clock(self, seconds: int) -> None:
-        self.call("POST", "/clock/advance", {"seconds": seconds})
-
 
 def connect(
     base_url: str,

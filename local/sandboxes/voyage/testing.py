@@ -49,9 +49,6 @@ class VoyageControl(ControlClient):
     def revoke_key(self, name: str) -> None:
         self._call("DELETE", f"/_sandbox/keys/{name}")
 
-    def advance(self, seconds: float) -> None:
-        self._call("POST", "/_sandbox/clock/advance", json={"seconds": seconds})
-
 
 class VoyageClient:
     """An app's embeddings calls with one API key (answers are httpx responses)."""

@@ -114,9 +114,6 @@ class WaveControl(ControlClient):
         """Hold GraphQL calls in flight (``False``: release them); answers how many are in flight."""
         return int(self.call("POST", "/hold", {"hold": hold})["in_flight"])
 
-    def advance(self, seconds: float) -> None:
-        self.call("POST", "/clock/advance", {"seconds": seconds})
-
     def full_access_token(self) -> str:
         return str(self.call("POST", "/tokens/full-access")["access_token"])
 

@@ -73,9 +73,6 @@ class XeroControl(ControlClient):
         books: dict[str, list[dict[str, Any]]] = self.call("GET", f"/organisations/{tenant_id}/ledger")
         return books
 
-    def advance(self, seconds: float) -> None:
-        self.call("POST", "/clock/advance", {"seconds": seconds})
-
     def consent(
         self, client_id: str, redirect_uri: str, tenants: list[str] | None = None, **extra: str
     ) -> dict[str, str]:

@@ -27,12 +27,12 @@ def test_advancing_the_clock_expires_tokens_after_30_days_and_codes_after_5_minu
 ) -> None:
     tokens = connect(sandbox.url, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, merchant["id"])
     square = SquareClient(sandbox.url, tokens.access_token)
-    control.advance_clock(30 * 24 * 3600 - 60)
+    control.advance(30 * 24 * 3600 - 60)
     assert square.get("/v2/locations").status_code == 200
     code = redirect_params(
         httpx.get(authorize_url(sandbox.url, CLIENT_ID, REDIRECT_URI)).headers["location"]
     )["code"]
-    control.advance_clock(301)
+    control.advance(301)
     expired = square.get("/v2/locations")
     assert expired.status_code == 401 and expired.json()["errors"][0]["code"] == "ACCESS_TOKEN_EXPIRED"
     late = httpx.post(

@@ -139,10 +139,10 @@ def test_a_pkce_refresh_token_expires_after_90_days(
     sandbox: SquareSandbox, control: SquareControl, merchant: dict[str, Any]
 ) -> None:
     tokens = connect(sandbox.url, CLIENT_ID, None, REDIRECT_URI, merchant["id"], pkce=PKCE)
-    control.advance_clock(89 * 86_400)
+    control.advance(89 * 86_400)
     kept = _token(sandbox, grant_type="refresh_token", refresh_token=tokens.refresh_token)
     assert kept.status_code == 200  # used in time: its successor lives 90 days from now
-    control.advance_clock(90 * 86_400)
+    control.advance(90 * 86_400)
     lapsed = _token(sandbox, grant_type="refresh_token", refresh_token=kept.json()["refresh_token"])
     assert lapsed.status_code == 401 and _error(lapsed)["detail"] == "Refresh token is expired."
 
