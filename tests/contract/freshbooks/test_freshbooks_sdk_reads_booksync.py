@@ -110,7 +110,7 @@ def test_the_sdk_reads_booksyncs_client_items_invoice_and_payments(books: Books)
         "Ada",
         "ada@example.com",
     )
-    assert (seen_client.note, seen_client.currency_code) == ("booksync:c-1", "CAD")
+    assert (seen_client.note, seen_client.currency_code) == ("booksync:customer:c-1", "CAD")
     seen_item = sdk.items.get(account, int(items["i-1"].id))
     assert seen_item.name == "Drain cleaning" and Decimal(seen_item.unit_cost.amount) == Decimal("150.00")
 
@@ -167,12 +167,12 @@ def test_a_note_a_person_wrote_on_a_client_is_kept_beside_booksyncs_mark(books: 
     adapter, sdk, account = books.adapter, books.sdk, books.account_id
     customer = Customer(id="c-1", display_name="Lovelace Plumbing", email="ada@example.com")
     client = adapter.create_customer(customer, idempotency_key="k-c", currency="CAD")
-    sdk.clients.update(account, int(client.id), {"note": "Gate code 4711.\nbooksync:c-1"})
+    sdk.clients.update(account, int(client.id), {"note": "Gate code 4711.\nbooksync:customer:c-1"})
     current = adapter.get_customer(client.id)
     assert current is not None
     adapter.update_customer(current, customer.model_copy(update={"phone": "555-0100"}), idempotency_key="k-u")
     seen = sdk.clients.get(account, int(client.id))
-    assert (seen.note, seen.bus_phone) == ("Gate code 4711.\nbooksync:c-1", "555-0100")
+    assert (seen.note, seen.bus_phone) == ("Gate code 4711.\nbooksync:customer:c-1", "555-0100")
     found = adapter.find_customer(customer)
     assert found is not None and found.id == client.id
 
@@ -187,6 +187,6 @@ def test_a_note_a_person_wrote_on_a_client_is_kept_beside_booksyncs_mark(books: 
         current = adapter.get_customer(found.id)
         assert current is not None
         adapter.update_customer(current, babbage, idempotency_key=key)
-        assert sdk.clients.get(account, theirs.id).note == "VIP\nbooksync:c-2"
+        assert sdk.clients.get(account, theirs.id).note == "VIP\nbooksync:customer:c-2"
     again = adapter.find_customer(babbage)
-    assert again is not None and again.marker == "booksync:c-2"
+    assert again is not None and again.marker == "booksync:customer:c-2"

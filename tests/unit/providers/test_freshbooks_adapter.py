@@ -280,18 +280,18 @@ def test_a_client_carries_booksyncs_id_and_is_found_by_it_under_its_email_then_i
     body = mapping.client_body(customer(), "CAD", note=mapping.client_mark(customer()))
     assert body == {
         "organization": "Acme Ltd",
-        "note": "booksync:c-1",
+        "note": "booksync:customer:c-1",
         "currency_code": "CAD",
         "fname": "Ann",
         "email": "ann@acme.test",
     }
-    ours = {"id": 501, "organization": "Acme Ltd", "note": "booksync:c-1", "email": "ann@acme.test"}
+    ours = {"id": 501, "organization": "Acme Ltd", "note": "booksync:customer:c-1", "email": "ann@acme.test"}
     provider, wire = adapter(lambda r: listing("clients", [ours]))
     found = provider.find_customer(customer())
     assert found is not None and found.id == "501" and len(wire.seen) == 1
     assert wire.seen[0].url.params["search[email]"] == "ann@acme.test"
     # No e-mail match: by name. Another document's client under the name is never taken.
-    theirs = {"id": 502, "organization": "Acme Ltd", "note": "booksync:c-9", "email": ""}
+    theirs = {"id": 502, "organization": "Acme Ltd", "note": "booksync:customer:c-9", "email": ""}
     provider, wire = adapter(
         lambda r: listing("clients", [] if "search[email]" in r.url.params else [theirs])
     )
@@ -315,14 +315,14 @@ class ClientBook:
 
 
 def test_an_update_keeps_the_note_a_person_wrote_beside_booksyncs_mark() -> None:
-    book = ClientBook(organization="Acme Ltd", email="ann@acme.test", note="booksync:c-1")
+    book = ClientBook(organization="Acme Ltd", email="ann@acme.test", note="booksync:customer:c-1")
     provider, wire = adapter(book)
-    book.client["note"] = "Pays by cheque.\nAsk for Ann.\nbooksync:c-1"  # written in FreshBooks
+    book.client["note"] = "Pays by cheque.\nAsk for Ann.\nbooksync:customer:c-1"  # written in FreshBooks
     current = provider.get_customer("501")
-    assert current is not None and current.marker == "booksync:c-1"
+    assert current is not None and current.marker == "booksync:customer:c-1"
     provider.update_customer(current, customer(display_name="Acme Limited"), idempotency_key="k")
     assert book.client["organization"] == "Acme Limited"
-    assert book.client["note"] == "Pays by cheque.\nAsk for Ann.\nbooksync:c-1"
+    assert book.client["note"] == "Pays by cheque.\nAsk for Ann.\nbooksync:customer:c-1"
     assert "note" not in wire.bodies()[-1]["client"], "the note FreshBooks holds is not written over"
     found = provider.find_customer(customer())
     assert found is not None and found.id == "501", "found again by booksync's mark"
@@ -334,18 +334,46 @@ def test_a_client_a_person_made_gets_booksyncs_mark_after_their_note_once() -> N
     found = provider.find_customer(customer())  # no mark: surely this customer, by its e-mail
     assert found is not None and found.marker is None
     provider.update_customer(found, customer(), idempotency_key="k")
-    assert book.client["note"] == "VIP  \nNet 15\nbooksync:c-1"
+    assert book.client["note"] == "VIP  \nNet 15\nbooksync:customer:c-1"
     assert [m for m, _ in wire.calls()] == ["GET", "GET", "PUT"]  # read just before the write
     again = provider.get_customer("501")
-    assert again is not None and again.marker == "booksync:c-1"
+    assert again is not None and again.marker == "booksync:customer:c-1"
     provider.update_customer(again, customer(), idempotency_key="k2")
-    assert book.client["note"] == "VIP  \nNet 15\nbooksync:c-1", "never doubled"
+    assert book.client["note"] == "VIP  \nNet 15\nbooksync:customer:c-1", "never doubled"
     # A mark of booksync's a person moved among their lines is still booksync's; written again
     # (another customer's mark there), it is replaced, never added beside.
-    assert mapping.client_marker({"note": "a\n booksync:c-1 \nb"}) == "booksync:c-1"
-    assert mapping.client_marker({"note": "see booksync:c-1 for this"}) is None
-    assert mapping.marked_note("a\nbooksync:c-9\nb", "booksync:c-1") == "a\nb\nbooksync:c-1"
-    assert mapping.marked_note(None, "booksync:c-1") == mapping.marked_note(" \n", "booksync:c-1")
+    assert mapping.client_marker({"note": "a\n booksync:customer:c-1 \nb"}) == "booksync:customer:c-1"
+    assert mapping.client_marker({"note": "see booksync:customer:c-1 for this"}) is None
+    assert mapping.marked_note("a\nbooksync:customer:c-9\nb", customer()) == "a\nb\nbooksync:customer:c-1"
+    assert mapping.marked_note(None, customer()) == mapping.marked_note(" \n", customer())
+
+
+def test_a_persons_line_that_reads_like_booksyncs_old_mark_is_theirs() -> None:
+    """booksync marked clients ``booksync:<id>`` before: a person may write such a line too
+    ("booksync:ok"). It is no mark: the client is still found under its name, and the line stays
+    in the note beside booksync's mark."""
+    book = ClientBook(organization="Acme Ltd", email="ann@acme.test", note="Ask Ann\nbooksync:ok")
+    provider, _wire = adapter(book)
+    assert mapping.client_marker(book.client) is None
+    found = provider.find_customer(customer())  # surely this customer: no mark of booksync's there
+    assert found is not None and found.id == "501" and found.marker is None
+    provider.update_customer(found, customer(), idempotency_key="k")
+    assert book.client["note"] == "Ask Ann\nbooksync:ok\nbooksync:customer:c-1"
+
+
+def test_a_client_marked_in_the_old_form_is_found_by_it_and_marked_anew_once() -> None:
+    """A client booksync marked ``booksync:c-1`` before is still customer c-1's (found by that
+    mark, not by its name), and its next update puts the mark in the new form in its place,
+    keeping the person's lines."""
+    book = ClientBook(organization="Acme Ltd", email="ann@acme.test", note="Gate 4711\nbooksync:c-1")
+    provider, _wire = adapter(book)
+    found = provider.find_customer(customer(display_name="Renamed Since"))  # by e-mail, not by name
+    assert found is not None and found.id == "501"
+    provider.update_customer(found, customer(), idempotency_key="k")
+    assert book.client["note"] == "Gate 4711\nbooksync:customer:c-1"
+    assert mapping.marked_for(book.client, customer()) and not mapping.marked_for(
+        book.client, customer(id="c-2")
+    )
 
 
 def test_an_item_is_found_by_its_exact_name_among_live_ones() -> None:

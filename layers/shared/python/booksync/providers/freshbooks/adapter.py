@@ -96,13 +96,14 @@ class FreshBooksProvider:
     ) -> RemoteObject:
         """The client's fields from ``customer``. Its note is a person's as much as booksync's: one
         carrying booksync's mark (``remote``, as just read) is left as FreshBooks holds it; one
-        without (a client a person made, found by its e-mail or name, or whose mark was taken
-        out) is read and written back with the mark on a line of its own after their text."""
+        without (a client a person made, found by its e-mail or name, one whose mark was taken
+        out, or one marked in the form booksync wrote before) is read and written back with the
+        mark on a line of its own after their text."""
         mark = mapping.client_mark(customer)
         note = None
         if remote.marker != mark:
             current = self._client.read(CLIENTS, remote.id)
-            note = mapping.marked_note(current.get("note") if current is not None else None, mark)
+            note = mapping.marked_note(current.get("note") if current is not None else None, customer)
         body = {**mapping.client_body(customer, note=note), "vis_state": mapping.ACTIVE}  # archived: revived
         return mapping.to_client(self._client.update(CLIENTS, remote.id, body))
 
@@ -237,11 +238,11 @@ class FreshBooksProvider:
 
 def client_among(customer: Customer, rows: Sequence[Json]) -> RemoteObject | None:
     """Which of ``rows`` is ``customer`` in FreshBooks: the live client carrying booksync's mark
-    of it; else one under its name, carrying no mark, that surely is this customer (the wizard's
-    duplicate judgement)."""
+    of it (``marked_for``: the form written before too); else one under its name, carrying no
+    mark of booksync's, that surely is this customer (the wizard's duplicate judgement). A line of
+    a person's that reads like booksync's old form ("booksync:ok") is no mark."""
     live = [row for row in rows if mapping.live(row)]
-    mark = mapping.client_mark(customer)
-    ours = [row for row in live if mapping.client_marker(row) == mark]
+    ours = [row for row in live if mapping.marked_for(row, customer)]
     if ours:
         return mapping.to_client(ours[0])
     name = mapping.client_name(customer)

@@ -5,8 +5,9 @@ Pure functions: no I/O, so every shape is testable without a server.
 
 - Money travels as ``{"amount": "<decimal string>", "code": "<ISO 4217>"}``: never a float.
 - A client carries booksync's customer id in its ``note``, on a line of its own
-  (``booksync:<id>``, what the lookups match), after whatever a person wrote there, which booksync
-  keeps (``marked_note``); under its ``organization`` (booksync's display name), first and last
+  (``booksync:customer:<id>``, what the lookups match; ``booksync:<id>``, the form written before,
+  is still read as that customer's), after whatever a person wrote there, which booksync keeps
+  (``marked_note``); under its ``organization`` (booksync's display name), first and last
   name, e-mail, phone and billing address. FreshBooks keeps two clients under one name: booksync's
   lookups go by the marker, then by e-mail, then by name only where the record surely is this
   customer.
@@ -48,9 +49,12 @@ DESCRIPTION_MAX = 4000
 INVOICE_NUMBER_MAX = 255
 PO_NUMBER_MAX = 255
 NOTE_SEPARATOR = " | "
-CLIENT_MARK = "booksync:"
+CLIENT_MARK = "booksync:customer:"
 # A line of a client's note that is booksync's mark and nothing else (a customer id follows it).
 _MARK_LINE = re.compile(re.escape(CLIENT_MARK) + DOC_ID_PATTERN.removeprefix("^").removesuffix("$"))
+# The mark booksync wrote before (``booksync:<id>``): a person's line may read so too
+# ("booksync:ok"), so it is only ever read as the mark of the one customer it names exactly.
+_OLD_MARK = "booksync:"
 # FreshBooks takes at most two taxes on a line, each a percentage with at most 3 decimals.
 TAX_PLACES = 3
 TAX_NAME = "Sales tax"
@@ -110,6 +114,10 @@ def client_mark(customer: Customer) -> str:
     return f"{CLIENT_MARK}{customer.id}"
 
 
+def _old_mark(customer: Customer) -> str:
+    return f"{_OLD_MARK}{customer.id}"
+
+
 def _kept_whole(name: str, doc_id: str, limit: int) -> str:
     """``name`` cleaned; one longer than FreshBooks keeps is shortened with the document's own tag
     ("Replacement cartridge, ... (k3f9qz)"), the same each time: two long names that share their
@@ -146,22 +154,36 @@ def client_body(customer: Customer, currency: str | None = None, *, note: str | 
     return body
 
 
+def _note_lines(obj: Mapping[str, Any]) -> list[str]:
+    note = obj.get("note")
+    return note.splitlines() if isinstance(note, str) else []
+
+
 def _mark_line(line: str) -> bool:
     return _MARK_LINE.fullmatch(line.strip()) is not None
 
 
 def client_marker(obj: Mapping[str, Any]) -> str | None:
-    """booksync's mark in the client's note: its line that is ``booksync:<id>`` and nothing else,
-    wherever it stands among a person's lines."""
-    note = obj.get("note")
-    lines = note.splitlines() if isinstance(note, str) else []
-    return next((line.strip() for line in lines if _mark_line(line)), None)
+    """booksync's mark in the client's note: its line that is ``booksync:customer:<id>`` and
+    nothing else, wherever it stands among a person's lines."""
+    return next((line.strip() for line in _note_lines(obj) if _mark_line(line)), None)
 
 
-def marked_note(note: str | None, mark: str) -> str:
-    """The client's ``note`` with booksync's ``mark`` on a line of its own after a person's text,
-    which stays as they wrote it; a mark of booksync's already there is replaced, never doubled."""
-    theirs = "\n".join(line for line in (note or "").splitlines() if not _mark_line(line)).rstrip()
+def marked_for(obj: Mapping[str, Any], customer: Customer) -> bool:
+    """Whether the client carries booksync's mark of ``customer``: its mark, or the one booksync
+    wrote before (``booksync:<id>``, for clients marked then)."""
+    marks = {client_mark(customer), _old_mark(customer)}
+    return any(line.strip() in marks for line in _note_lines(obj))
+
+
+def marked_note(note: str | None, customer: Customer) -> str:
+    """The client's ``note`` with booksync's mark of ``customer`` on a line of its own after a
+    person's text, which stays as they wrote it: only booksync's own mark lines go (a mark already
+    there, or this customer's in the form written before), so it is never doubled."""
+    old = _old_mark(customer)
+    kept = (line for line in (note or "").splitlines() if not _mark_line(line) and line.strip() != old)
+    theirs = "\n".join(kept).rstrip()
+    mark = client_mark(customer)
     return f"{theirs}\n{mark}" if theirs.strip() else mark
 
 
