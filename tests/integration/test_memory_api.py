@@ -116,7 +116,12 @@ def test_search_finds_the_callers_records_with_how_they_matched(memory: SimpleNa
 def test_filters_narrow_the_search(memory: SimpleNamespace) -> None:
     body = {
         "query": "water heater install",
-        "filters": {"date_from": "2026-06-01", "currency": "USD", "max_total": "1450.00", "kinds": ["invoice"]},
+        "filters": {
+            "date_from": "2026-06-01",
+            "currency": "USD",
+            "max_total": "1450.00",
+            "kinds": ["invoice"],
+        },
     }
     status, found, _ = memory.call("POST", "/memory/search", body, claims=member())
     # Only what the filters let through (the heater of June at 1450.00; the drain cleaning of July
