@@ -1,9 +1,11 @@
-"""Unzipped size of the shared layer, built exactly as `sam build` builds it.
+"""Unzipped size of each layer, built exactly as `sam build` builds it.
 
-Runs layers/shared/Makefile's build-SharedLayer target into a temporary ARTIFACTS_DIR (pip
-downloads the Lambda platform's wheels: arm64, CPython 3.12) and adds up the file sizes. Lambda
-allows 250 MB for a function and all its layers unzipped; the goal keeps most of that free
-and cold starts short.
+Runs each layer's Makefile target (layers/shared: build-SharedLayer, layers/memory:
+build-MemoryLayer) into a temporary ARTIFACTS_DIR (pip downloads the Lambda platform's wheels:
+arm64, CPython 3.12) and adds up the file sizes. Lambda allows 250 MB for a function and all its
+layers unzipped; the shared layer's goal (every function carries it) keeps most of that free and
+cold starts short. The memory layer (numpy) is said with no goal of its own: only the functions
+that import numpy carry it.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from pathlib import Path
 from bench.figure import BenchError, Figure, Goal
 from bench.template import layer_content_dirs
 
-LAYER = "SharedLayer"
-GOAL = Goal("<", 50)
+# Layer -> (figure name, goal).
+LAYERS: dict[str, tuple[str, Goal | None]] = {
+    "SharedLayer": ("layer_unzipped_mb", Goal("<", 50)),
+    "MemoryLayer": ("layer_unzipped_mb.memory", None),
+}
 BUILD_TIMEOUT_SECONDS = 900
 MEGABYTE = 1024 * 1024  # Lambda's size limits count in 2^20-byte megabytes
 
@@ -48,10 +53,10 @@ def tree_size(root: Path) -> tuple[int, int]:
     return total, files
 
 
-def build_layer(content_dir: Path, artifacts: Path) -> None:
+def build_layer(layer: str, content_dir: Path, artifacts: Path) -> None:
     make = shutil.which("make")
     if make is None:
-        raise BenchError("`make` is not installed; the layer is built by layers/shared/Makefile")
+        raise BenchError(f"`make` is not installed; {layer} is built by its Makefile")
     env = dict(os.environ)
     # Fail fast rather than retry for minutes when the package index is out of reach.
     env.setdefault("PIP_RETRIES", "1")
@@ -62,7 +67,7 @@ def build_layer(content_dir: Path, artifacts: Path) -> None:
             [
                 make,
                 "--no-print-directory",
-                f"build-{LAYER}",
+                f"build-{layer}",
                 f"ARTIFACTS_DIR={artifacts}",
                 f"PYTHON={sys.executable}",
             ],
@@ -75,7 +80,7 @@ def build_layer(content_dir: Path, artifacts: Path) -> None:
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"building {LAYER} took over {BUILD_TIMEOUT_SECONDS} s; is PyPI reachable?") from exc
+        raise BenchError(f"building {layer} took over {BUILD_TIMEOUT_SECONDS} s; is PyPI reachable?") from exc
     if done.returncode == 0:
         return
     # make echoes each recipe line on stdout; pip's diagnostics are on stderr.
@@ -86,28 +91,32 @@ def build_layer(content_dir: Path, artifacts: Path) -> None:
     ]
     if any(marker in done.stderr for marker in _UNREACHABLE):
         raise BenchError(
-            "pip could not download the layer's wheels for the Lambda platform (arm64, CPython 3.12): "
+            f"pip could not download {layer}'s wheels for the Lambda platform (arm64, CPython 3.12): "
             "PyPI (or the configured index) is unreachable, or has no matching wheel.\npip said:\n  "
             + "\n  ".join(said[-4:])
         )
-    raise BenchError(f"make build-{LAYER} failed (exit {done.returncode}):\n  " + "\n  ".join(said[-8:]))
+    raise BenchError(f"make build-{layer} failed (exit {done.returncode}):\n  " + "\n  ".join(said[-8:]))
 
 
 def measure() -> list[Figure]:
-    layers = layer_content_dirs()
-    if LAYER not in layers:
-        missing = f"template.yaml has no makefile-built {LAYER}"
-        return [Figure("layer_unzipped_mb", None, "MB", GOAL, error=missing)]
-    with tempfile.TemporaryDirectory(prefix="booksync-layer-") as tmp:
-        artifacts = Path(tmp)
-        build_layer(layers[LAYER], artifacts)
-        size, files = tree_size(artifacts)
-    return [
-        Figure(
-            "layer_unzipped_mb",
-            round(size / MEGABYTE, 2),
-            "MB",
-            GOAL,
-            note=f"{files} files, arm64 / CPython 3.12 wheels, runtime-provided packages removed",
+    built = layer_content_dirs()
+    figures: list[Figure] = []
+    for layer, (name, goal) in LAYERS.items():
+        if layer not in built:
+            missing = f"template.yaml has no makefile-built {layer}"
+            figures.append(Figure(name, None, "MB", goal, error=missing))
+            continue
+        with tempfile.TemporaryDirectory(prefix="booksync-layer-") as tmp:
+            artifacts = Path(tmp)
+            build_layer(layer, built[layer], artifacts)
+            size, files = tree_size(artifacts)
+        figures.append(
+            Figure(
+                name,
+                round(size / MEGABYTE, 2),
+                "MB",
+                goal,
+                note=f"{layer}: {files} files, arm64 / CPython 3.12 wheels, runtime-provided ones removed",
+            )
         )
-    ]
+    return figures

@@ -29,6 +29,9 @@ from local.runtime.model import FunctionSpec
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 # The worker reads the function's role from this file and removes the variable before the handler.
 IAM_ROLE_VARIABLE = "_BOOKSYNC_IAM_ROLE"
+# Modules a layer the function does not carry ships (FunctionSpec.absent_modules): the worker
+# refuses to import them, as Lambda would not find them.
+ABSENT_MODULES_VARIABLE = "_BOOKSYNC_ABSENT_MODULES"
 # Lambda gives the init phase (imports, module-level setup) 10 seconds.
 INIT_TIMEOUT_SECONDS = 10.0
 _KILL_WAIT_SECONDS = 5.0
@@ -428,6 +431,8 @@ class FunctionRunner:
         }
         if self._role_file is not None:
             reserved[IAM_ROLE_VARIABLE] = str(self._role_file)
+        if spec.absent_modules:
+            reserved[ABSENT_MODULES_VARIABLE] = ",".join(spec.absent_modules)
         # No X-Ray daemon runs locally; a template may still turn tracing on explicitly.
         defaults = {"POWERTOOLS_TRACE_DISABLED": "true"}
         return {**defaults, **spec.environment, **reserved}

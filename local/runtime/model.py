@@ -6,8 +6,11 @@ resolves to the real local value (a queue's moto URL, a table's name).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import packages_distributions
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,10 @@ class FunctionSpec:
     concurrency: int
     environment: Mapping[str, str]
     layer_dirs: tuple[Path, ...]
+    # Top-level modules a makefile-built layer of the template ships (its requirements.in) that
+    # this function does not carry: its worker refuses to import them, as Lambda would not find
+    # them (locally every package comes from .venv).
+    absent_modules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -298,6 +305,7 @@ class ModelBuilder:
             ),
             environment=self._environment(resource),
             layer_dirs=self._layers(resource),
+            absent_modules=self._absent_modules(resource),
         )
 
     def _environment(self, resource: Resource) -> dict[str, str]:
@@ -327,14 +335,38 @@ class ModelBuilder:
                     f"{where}: layer {arn} is not in the template; its packages must come from .venv"
                 )
                 continue
-            folders.append(self._layer_folder(layer))
+            folder = self._layer_folder(layer)
+            if folder is not None:
+                folders.append(folder)
         return tuple(folders)
 
-    def _layer_folder(self, layer: Resource) -> Path:
+    def _absent_modules(self, resource: Resource) -> tuple[str, ...]:
+        carried = {
+            entry.get("Ref")
+            for entry in resource.properties.get("Layers") or []
+            if isinstance(entry, dict) and set(entry) == {"Ref"}
+        }
+        absent: set[str] = set()
+        for layer in self.template.resources.values():
+            if layer.type != "AWS::Serverless::LayerVersion" or layer.logical_id in carried:
+                continue
+            if layer.metadata.get("BuildMethod") != "makefile":
+                continue
+            absent |= layer_modules(self._content_dir(layer) / "requirements.in")
+        return tuple(sorted(absent))
+
+    def _content_dir(self, layer: Resource) -> Path:
         content = self.resolver.resolve(layer.properties.get("ContentUri"), layer.where("ContentUri"))
         if not isinstance(content, str):
             raise TemplateError(f"{layer.where('ContentUri')}: must be a local folder")
-        folder = (self.template.directory / content).resolve()
+        return (self.template.directory / content).resolve()
+
+    def _layer_folder(self, layer: Resource) -> Path | None:
+        folder = self._content_dir(layer)
+        # A makefile-built layer of third-party packages alone (no python/ of its own): they come
+        # from .venv locally.
+        if layer.metadata.get("BuildMethod") == "makefile" and not (folder / "python").is_dir():
+            return None
         # With a python BuildMethod, `sam build` puts the folder's contents in python/ itself;
         # without one, the folder ships as is and its python/ subfolder is what /opt/python holds.
         if not str(layer.metadata.get("BuildMethod", "")).startswith("python"):
@@ -576,6 +608,34 @@ class ModelBuilder:
             arn=arn,
             timezone=resolved.get("ScheduleExpressionTimezone"),
         )
+
+
+def layer_modules(requirements: Path) -> set[str]:
+    """The top-level modules of the distributions a layer's requirements.in names (as .venv
+    installs them), e.g. {"numpy"}; none when the file is absent."""
+    if not requirements.is_file():
+        return set()
+    names = set()
+    for line in requirements.read_text().splitlines():
+        found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line.split("#")[0])
+        if found:
+            names.add(_normal(found.group(1)))
+    modules = _modules_of()
+    return {module for name in names for module in modules.get(name, {name.replace("-", "_")})}
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@cache
+def _modules_of() -> dict[str, set[str]]:
+    """Distribution name (normalised) -> the top-level modules it installs in this environment."""
+    out: dict[str, set[str]] = {}
+    for module, distributions in packages_distributions().items():
+        for distribution in distributions:
+            out.setdefault(_normal(distribution), set()).add(module)
+    return out
 
 
 def _method(method: str) -> str:

@@ -171,12 +171,32 @@ def enforce_iam(role_file: str) -> None:
     module.install(role_file)
 
 
+class AbsentModules:
+    """A meta path finder refusing the modules of a layer the function does not carry: locally
+    every package is in .venv, on Lambda such an import fails (ModuleNotFoundError, as there)."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname.split(".", 1)[0] in self.names:
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r}: a layer of template.yaml ships it and "
+                f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME')} does not carry that layer "
+                "(add it to the function's Layers)",
+                name=fullname,
+            )
+
+
 def main() -> int:
     # Started with `python -P`: sys.path begins with PYTHONPATH (code folder, then layers), as in Lambda.
     connection = Connection(int(sys.argv[1]))
     role_file = os.environ.pop("_BOOKSYNC_IAM_ROLE", None)
     if role_file:
         enforce_iam(role_file)
+    absent = os.environ.pop("_BOOKSYNC_ABSENT_MODULES", "")
+    if absent:
+        sys.meta_path.insert(0, AbsentModules(set(absent.split(","))))
     return serve(connection, os.environ["_HANDLER"])
 
 

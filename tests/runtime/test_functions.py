@@ -111,6 +111,30 @@ def test_environment_is_the_functions_own(
     assert mine["_X_AMZN_TRACE_ID"].startswith("Root=1-")
 
 
+def test_a_layer_the_function_does_not_carry_cannot_be_imported(
+    tmp_path: Path, runner: FunctionRunner, journal: InvocationJournal
+) -> None:
+    """Locally every package is in .venv; a module of a layer the function does not carry
+    (FunctionSpec.absent_modules, e.g. numpy outside MemoryLayer) fails to import as on Lambda."""
+    without = FunctionRunner(
+        replace(ECHO, logical_id="Without", name="test-Without", absent_modules=("numpy",)),
+        aws_environment={"AWS_ENDPOINT_URL": "http://127.0.0.1:1"},
+        log_dir=tmp_path,
+        journal=journal,
+    )
+    try:
+        refused = without.invoke({"action": "import", "module": "numpy.linalg"}, "test").payload
+        other = without.invoke({"action": "import", "module": "json"}, "test").payload
+        env = without.invoke({"action": "env"}, "test").payload
+    finally:
+        without.stop()
+    assert refused["imported"] is False
+    assert "test-Without does not carry that layer" in refused["error"]
+    assert other == {"imported": True}
+    assert "_BOOKSYNC_ABSENT_MODULES" not in env  # the worker's own, gone before the handler
+    assert runner.invoke({"action": "import", "module": "numpy"}, "test").payload == {"imported": True}
+
+
 def test_warm_reuse_and_cold_start(runner: FunctionRunner) -> None:
     first = runner.invoke({"action": "pid"}, "test")
     second = runner.invoke({"action": "pid"}, "test")

@@ -7,6 +7,7 @@ reviewer sees: function events, SAM policy templates, Globals.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import tomllib
@@ -516,16 +517,23 @@ def test_globals_runtime_arch_tracing_layer(template: dict[str, Any]) -> None:
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "booksync"
 
 
-def test_shared_layer_is_built_by_its_makefile(template: dict[str, Any]) -> None:
-    layer = template["Resources"]["SharedLayer"]
+# Layers built by their own Makefile: logical id -> folder. SharedLayer (booksync and the
+# dependencies every function needs) is on every function (Globals); MemoryLayer (numpy alone)
+# only on the functions whose code imports numpy.
+LAYERS = {"SharedLayer": "layers/shared", "MemoryLayer": "layers/memory"}
+
+
+@pytest.mark.parametrize(("layer_id", "folder"), LAYERS.items())
+def test_layers_are_built_by_their_makefiles(template: dict[str, Any], layer_id: str, folder: str) -> None:
+    layer = template["Resources"][layer_id]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Metadata"]["BuildMethod"] == "makefile"
     props = layer["Properties"]
-    assert props["ContentUri"].rstrip("/") == "layers/shared"
+    assert props["ContentUri"].rstrip("/") == folder
     assert props["CompatibleRuntimes"] == ["python3.12"]
     assert props["CompatibleArchitectures"] == ["arm64"]
-    makefile = (ROOT / "layers/shared/Makefile").read_text()
-    assert re.search(r"^build-SharedLayer:", makefile, re.MULTILINE)
+    makefile = (ROOT / folder / "Makefile").read_text()
+    assert re.search(rf"^build-{layer_id}:", makefile, re.MULTILINE)
     assert "--platform manylinux2014_aarch64" in makefile
     assert "--python-version 3.12" in makefile
 
@@ -537,11 +545,15 @@ def requirement_lines(path: Path) -> list[str]:
 
 
 def test_layer_requirements_match_pyproject() -> None:
-    """The layer ships pyproject's runtime dependencies (minus boto3, which the runtime has),
-    with the same lower bounds."""
+    """The layers together ship pyproject's runtime dependencies (minus boto3, which the runtime
+    has), with the same lower bounds, each in one layer only."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     declared = {Requirement(line) for line in pyproject["project"]["dependencies"]}
-    layer = {Requirement(line) for line in requirement_lines(ROOT / "layers/shared/requirements.in")}
+    per_layer = [
+        {Requirement(line) for line in requirement_lines(ROOT / folder / "requirements.in")}
+        for folder in LAYERS.values()
+    ]
+    layers = set().union(*per_layer)
 
     def lower_bounds(reqs: set[Requirement]) -> dict[str, tuple[str | None, frozenset[str]]]:
         out: dict[str, tuple[str | None, frozenset[str]]] = {}
@@ -551,13 +563,15 @@ def test_layer_requirements_match_pyproject() -> None:
         return out
 
     expected = {name: v for name, v in lower_bounds(declared).items() if name != "boto3"}
-    assert lower_bounds(layer) == expected
+    assert lower_bounds(layers) == expected
+    assert sum(map(len, per_layer)) == len(layers)  # none in two layers
 
 
-def test_layer_is_built_from_a_lock_file_with_hashes() -> None:
+@pytest.mark.parametrize("folder", LAYERS.values())
+def test_layer_is_built_from_a_lock_file_with_hashes(folder: str) -> None:
     """requirements.txt pins every package the layer installs (==, with the hashes of its
     wheels) and each pin satisfies requirements.in's range; the build installs only that."""
-    text = (ROOT / "layers/shared/requirements.txt").read_text()
+    text = (ROOT / folder / "requirements.txt").read_text()
     entries = [
         entry
         for entry in text.replace("\\\n", " ").splitlines()
@@ -570,15 +584,80 @@ def test_layer_is_built_from_a_lock_file_with_hashes() -> None:
         assert spec.operator == "==", entry
         assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), f"{requirement.name} has no hash"
         pins[requirement.name.lower().replace("_", "-")] = spec.version
-    for line in requirement_lines(ROOT / "layers/shared/requirements.in"):
+    for line in requirement_lines(ROOT / folder / "requirements.in"):
         wanted = Requirement(line)
         name = wanted.name.lower().replace("_", "-")
-        assert name in pins, f"{name} is not in the lock: make -C layers/shared lock"
+        assert name in pins, f"{name} is not in the lock: make -C {folder} lock"
         assert wanted.specifier.contains(pins[name], prereleases=True), (
             f"{name} {pins[name]} outside {wanted}"
         )
-    makefile = (ROOT / "layers/shared/Makefile").read_text()
+    makefile = (ROOT / folder / "Makefile").read_text()
     assert "--require-hashes --no-deps -r requirements.txt" in makefile
+
+
+def numpy_importers() -> set[str]:
+    """booksync's modules with an import of numpy anywhere (at the top or in a function)."""
+    package = ROOT / "layers/shared/python"
+    found: set[str] = set()
+    for path in (package / "booksync").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(name.split(".")[0] == "numpy" for name in names):
+                found.add(".".join(path.relative_to(package).with_suffix("").parts))
+    return found
+
+
+def test_numpy_is_in_the_memory_layer_on_the_functions_that_import_it_and_no_other(
+    template: dict[str, Any],
+) -> None:
+    """numpy (~48 MiB unpacked) is not in the shared layer every function carries: MemoryLayer
+    holds it, on the functions whose code imports it and no other. Only the billing memory's
+    search and index code imports numpy; it runs in the API function that serves /memory/*
+    (its API_PART's routers include booksync.api.memory) and in the function consuming
+    EmbedBillingQueue. (The local runtime refuses numpy to the others, as Lambda would.)"""
+    from booksync.api.app import ROUTERS
+
+    importers = numpy_importers()
+    assert importers, "no module imports numpy: drop MemoryLayer"
+    assert all(name.startswith(("booksync.memory.", "booksync.store.memory")) for name in importers), (
+        importers
+    )
+    assert "numpy" in {
+        Requirement(line).name for line in requirement_lines(ROOT / "layers/memory/requirements.in")
+    }
+    for name in ("requirements.in", "requirements.txt"):
+        shipped = requirement_lines(ROOT / "layers/shared" / name)
+        assert not [line for line in shipped if line.lower().startswith("numpy")], (
+            f"numpy in layers/shared/{name}"
+        )
+
+    importing: set[str] = set()
+    for name, function in functions(template).items():
+        props = function["Properties"]
+        part = props.get("Environment", {}).get("Variables", {}).get("API_PART")
+        serves_memory = (
+            props["CodeUri"].rstrip("/") == "functions/api" and "booksync.api.memory" in ROUTERS[part]
+        )
+        embeds = any(
+            queue_arn_target(event["Queue"]) == "EmbedBillingQueue"
+            for event in events_of(function, "SQS").values()
+        )
+        if serves_memory or embeds:
+            importing.add(name)
+    assert importing == {"ApiFunction", "EmbedBillingFunction"}
+    carrying = {
+        name
+        for name, function in functions(template).items()
+        if {"Ref": "MemoryLayer"} in function_setting(template, function, "Layers", [])
+    }
+    assert carrying == importing
+    assert template["Globals"]["Function"]["Layers"] == [{"Ref": "SharedLayer"}]
 
 
 # ---------------------------------------------------------------- functions and their settings
