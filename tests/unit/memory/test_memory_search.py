@@ -138,8 +138,39 @@ def test_a_named_number_leads_even_where_short_documents_quote_it() -> None:
         for n in range(6)
     ]
     # Three deep: the short deposits fill both lists; the estimate is only in the list of numbers.
-    hits = indexed([estimate, *deposits], depth=3).search("co-1", "EST-2025", top_k=3)
+    search = indexed([estimate, *deposits], depth=3)
+    hits = search.search("co-1", "EST-2025", top_k=3)
     assert hits[0].record.key == "estimate#e" and hits[0].matched == "keyword"
+    # Its keyword score is its own BM25 score (below the deposits'), not a made-up 1.0.
+    [(_, own)] = search.view("co-1").keyword.search("EST-2025", 1, {"estimate#e"})
+    assert hits[0].keyword_score == pytest.approx(own) and 0 < own < hits[1].keyword_score  # type: ignore[operator]
+
+
+def numbered(number: str, doc_id: str = "n") -> BillingRecord:
+    """A drain-cleaning invoice numbered ``number`` (a bare number, as some books number them)."""
+    return billing_record(
+        doc_id=doc_id, number=number, lines=(record_line("Drain cleaning", "300.00", None),), memo=None
+    )
+
+
+def test_a_bare_number_alone_is_not_taken_for_a_document_number() -> None:
+    """ "jobs in 2025" means the year: invoice 2025 (a drain cleaning) is not put first."""
+    search = indexed([*history(), numbered("2025")])
+    hits = search.search("co-1", "water heater jobs in 2025", top_k=5)
+    assert hits[0].record.key != "invoice#n"
+    assert "Water heater" in hits[0].snippet
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["invoice 1001", "what was on invoice #1001?", "#1001", "Invoice no. 1001", "the drain job, INV-1001"],
+)
+def test_a_bare_number_the_question_calls_a_document_comes_first(query: str) -> None:
+    search = indexed([*history(), numbered("1001"), numbered("INV-1001", doc_id="m")])
+    expected = "invoice#m" if "INV-" in query else "invoice#n"
+    hits = search.search("co-1", query, top_k=3)
+    assert hits[0].record.key == expected and hits[0].matched in ("keyword", "both")
+    assert hits[0].keyword_score is not None and hits[0].keyword_score != 1.0
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,13 @@
 
 Each list is taken to ``depth`` candidates among the records the filter lets through; a record's
 fused score is the sum over the lists it is in of ``1 / (rrf_k + rank)`` (rank from 1). A record
-whose document number the query names (``INV-1043``, ``EST-2025``) comes first: a person naming a
-number means that document, which BM25 alone ranks below short documents quoting it (a payment
-"for INV-1043") or drowns when the number is also a year (2025). A hit says how it matched:
-``vector`` (in the vector list only), ``keyword`` (BM25, or its number named), ``both``. Only the
+whose document number the query names comes first: a number with a letter or a separator
+(``INV-1043``, ``EST-2025``), or a bare one the query calls a document ("invoice 1001", "#1001");
+a bare number alone ("jobs in 2025") is a year or an amount as often, and is left to the lists. A
+person naming a number means that document, which BM25 alone ranks below short documents quoting
+it (a payment "for INV-1043") or drowns when the number is also a year. A hit says how it matched:
+``vector`` (in the vector list only), ``keyword`` (BM25, or its number named), ``both``; its
+keyword score is always BM25's (a record pinned by its number keeps its own). Only the
 company's own records are candidates: a key the vector store answers that is not one of the
 company's records is dropped.
 """
@@ -25,6 +28,23 @@ MAX_TOP_K = 20
 SNIPPET_CHARS = 240
 
 Matched = Literal["vector", "keyword", "both"]
+# Words a question calls a document by, said before its number ("invoice 1001", "no. 7").
+DOCUMENT_WORDS = frozenset(
+    {
+        "invoice",
+        "inv",
+        "estimate",
+        "est",
+        "quote",
+        "payment",
+        "receipt",
+        "bill",
+        "document",
+        "number",
+        "no",
+        "#",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -76,10 +96,19 @@ class CompanyView:
             return allowed
         return (set(self.by_key) if allowed is None else allowed) - self.stale
 
-    def numbered(self, query: str) -> list[tuple[str, float]]:
-        """The records whose document number the query names as a word of its own (any case)."""
-        said = dict.fromkeys(word.strip(".,;:!?()\"'").lower() for word in query.split())
-        return [(key, 1.0) for word in said for key in self.numbers.get(word, ())]
+    def numbered(self, query: str) -> list[str]:
+        """The keys of the records whose document number the query names, as a word of its own (any
+        case) with a letter or a separator in it, or after "#" or a word for a document."""
+        said = [word.strip(".,;:!?()\"'").lower() for word in query.split()]
+        named: dict[str, None] = {}
+        for at, word in enumerate(said):
+            number = word.removeprefix("#")
+            called = (
+                word.startswith("#") or not number.isdigit() or (at > 0 and said[at - 1] in DOCUMENT_WORDS)
+            )
+            if called:
+                named.update(dict.fromkeys(self.numbers.get(number, ())))
+        return list(named)
 
 
 class MemorySearch:
@@ -149,19 +178,22 @@ class MemorySearch:
             if comparable is None or comparable
             else []
         )
-        named = [(key, score) for key, score in view.numbered(query) if allowed is None or key in allowed]
+        named = [key for key in view.numbered(query) if allowed is None or key in allowed]
         fused: dict[str, float] = {}
-        for ranked in (vector, keyword, named):
-            for rank, (key, _) in enumerate(ranked, start=1):
+        for ranked in ([k for k, _ in vector], [k for k, _ in keyword], named):
+            for rank, key in enumerate(ranked, start=1):
                 fused[key] = fused.get(key, 0.0) + 1.0 / (self.rrf_k + rank)
-        vector_scores, keyword_scores = dict(vector), dict(keyword) | dict(named)
-        first = {key for key, _ in named}
+        vector_scores, keyword_scores = dict(vector), dict(keyword)
+        unscored = {key for key in named if key not in keyword_scores}  # deeper than the BM25 list
+        if unscored:
+            keyword_scores |= dict(view.keyword.search(query, len(unscored), unscored))
+        first = set(named)
         best = sorted(fused.items(), key=lambda pair: (pair[0] not in first, -pair[1], pair[0]))[:top_k]
         return [
             Hit(
                 record=by_key[key],
                 score=score,
-                matched=_how(key in vector_scores, key in keyword_scores),
+                matched=_how(key in vector_scores, key in keyword_scores or key in first),
                 snippet=snippet(by_key[key], query),
                 vector_score=vector_scores.get(key),
                 keyword_score=keyword_scores.get(key),
