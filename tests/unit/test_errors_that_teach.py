@@ -255,3 +255,20 @@ def test_every_pattern_a_field_checks_is_put_in_words() -> None:
     )
     decimals = {p for p in checked if p.endswith(r"(\.\d{1,2})?$") or p.endswith(r"(\.\d{1,4})?$")}
     assert checked - decimals == set(PATTERNS)
+
+
+def test_a_number_out_of_its_range_names_the_bound_and_never_none() -> None:
+    """The bound comes from the error, else from the field; when neither says it, the message
+    says the range in general rather than "at most None"."""
+    from booksync.api.field_errors import teach
+    from booksync.memory.queries import SearchRequest
+
+    said = teach({"type": "less_than_equal", "loc": ("body", "top_k"), "ctx": {"le": 20}, "input": 50}, None)
+    assert (said.message, said.fix) == ("must be at most 20 (got 50)", "Send top_k as a number at most 20.")
+    from_field = teach({"type": "less_than_equal", "loc": ("body", "top_k"), "input": 50}, SearchRequest)
+    assert from_field.message == "must be at most 20 (got 50)"
+    unknown = teach({"type": "greater_than", "loc": ("body", "n"), "input": 0}, None)
+    assert "None" not in f"{unknown.message} {unknown.fix}"
+    assert unknown.message == "is out of its range (got 0)" and unknown.fix.startswith(
+        "Send n as a number within"
+    )

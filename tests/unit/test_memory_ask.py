@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from booksync.chat import ChatModel
-from booksync.memory.ask import AskRequest, MemoryAnswers, subject_words
+from booksync.memory.ask import AskRequest, MemoryAnswers, compose, subject_words
 from booksync.memory.prices import PriceBook, PriceQuery
 from booksync.memory.queries import MemoryFilters
 
@@ -54,6 +54,17 @@ def test_without_a_model_the_answer_is_composed_from_the_facts_and_records() -> 
     cited = [c.doc_id for c in answer.citations]
     assert len(cited) == len(set(cited)) and "9001" not in cited
     assert search.calls[0][:3] == ("acme", QUESTION, 8)
+
+
+def test_the_composed_answer_says_each_records_status() -> None:
+    """A void invoice is listed as void, not as one more job; a sent one as sent."""
+    void = record("2007", "2026-11-23", (HEATER, "2.00", None), status="void")
+    text, cited = compose([void, HISTORY[4]], None)
+    assert text == (
+        "The records closest to the question: void invoice INV-2007 for Harper Plumbing on 2026-11-23 "
+        "($2.00); sent invoice INV-2005 for Harper Plumbing on 2026-11-20 ($1,600.00)."
+    )
+    assert cited == ["invoice#2007", "invoice#2005"]
 
 
 def test_the_subject_is_the_words_the_question_shares_with_the_best_line() -> None:

@@ -43,11 +43,12 @@ _DECIMAL_ERRORS = {
     "float_parsing",
     "float_type",
 }
+# pydantic's error for a number out of bounds -> the constraint it broke, and that bound in words.
 _BOUND_ERRORS = {
-    "greater_than": "more than",
-    "greater_than_equal": "at least",
-    "less_than": "less than",
-    "less_than_equal": "at most",
+    "greater_than": ("gt", "more than"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "at most"),
 }
 _DATE_ERRORS = {"date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"}
 
@@ -99,7 +100,7 @@ def teach(err: dict[str, Any], model: type[BaseModel] | None, body: Any = None) 
     ):
         return _number_error(path, kind, ctx, got, info)
     if kind in _BOUND_ERRORS:  # a whole number out of its range (top_k 50 where 20 is the most)
-        return _bound_error(path, kind, ctx, got)
+        return _bound_error(path, kind, ctx, got, info)
     if kind in {"enum", "literal_error"}:
         return _choice_error(path, ctx, got)
     if kind == "string_pattern_mismatch":
@@ -217,15 +218,23 @@ def _number_error(path: str, kind: str, ctx: dict[str, Any], got: Any, info: Fie
     return FieldError(path, f"must be {form} ({why})", fix)
 
 
-def _bound_error(path: str, kind: str, ctx: dict[str, Any], got: Any) -> FieldError:
-    limit = next((ctx[k] for k in ("gt", "ge", "lt", "le") if k in ctx), None)
-    words = f"{_BOUND_ERRORS[kind]} {limit}"
-    return FieldError(path, f"must be {words} (got {_shown(got)})", f"Send {path} as a number {words}.")
+def _bound_error(path: str, kind: str, ctx: dict[str, Any], got: Any, info: FieldInfo | None) -> FieldError:
+    name, words = _BOUND_ERRORS[kind]
+    limit = ctx.get(name, _constraint(info, name))
+    if limit is None:  # a bound neither the error nor the field says: the range, in general
+        return FieldError(
+            path,
+            f"is out of its range (got {_shown(got)})",
+            f"Send {path} as a number within the range the API document (GET /openapi.json) gives it.",
+        )
+    return FieldError(
+        path, f"must be {words} {limit} (got {_shown(got)})", f"Send {path} as a number {words} {limit}."
+    )
 
 
 def _bounds(info: FieldInfo) -> str:
     parts = []
-    for name, words in (("gt", "more than"), ("ge", "at least"), ("lt", "less than"), ("le", "at most")):
+    for name, words in _BOUND_ERRORS.values():
         value = _constraint(info, name)
         if value is not None:
             parts.append(f"{words} {value}")

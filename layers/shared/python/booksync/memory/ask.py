@@ -260,7 +260,8 @@ def _for_model(record: BillingRecord) -> dict[str, Any]:
 
 def compose(found: Sequence[BillingRecord], facts: PriceFacts | None) -> tuple[str, list[str]]:
     """The answer without a model: the price facts in words, then the records found closest to
-    the question; the keys cited (each last charge, then those records)."""
+    the question, each with its status ("void invoice INV-2007": a void one is no job done); the
+    keys cited (each last charge, then those records)."""
     cited: list[str] = []
     parts: list[str] = []
     if facts is not None:
@@ -268,7 +269,7 @@ def compose(found: Sequence[BillingRecord], facts: PriceFacts | None) -> tuple[s
         cited.extend(c.last_charged.key for c in facts.by_currency)
     if found:
         listed = "; ".join(
-            f"{r.kind.value} {r.number or r.doc_id}"
+            f"{r.status} {r.kind.value} {r.number or r.doc_id}"
             f"{f' for {r.customer_name}' if r.customer_name else ''} on {r.date.isoformat()} "
             f"({money_text(r.total, r.currency)})"
             for r in found[:5]
