@@ -124,12 +124,16 @@ def add_control_routes(
 # ------------------------------------------------------------ settings, the clock, app registrations
 
 
-class SandboxSettings(Protocol):
-    """What a sandbox's config object has besides its own settings: the apps registered and
-    the clock's scale."""
+class ClockedSettings(Protocol):
+    """What a sandbox's config object has besides its own settings: the clock's scale."""
+
+    clock_scale: float
+
+
+class SandboxSettings(ClockedSettings, Protocol):
+    """A sandbox with OAuth apps: its config also holds the apps registered."""
 
     clients: dict[str, ClientApp]
-    clock_scale: float
 
 
 def number(body: dict[str, Any], name: str, default: float) -> float:
@@ -140,41 +144,34 @@ def number(body: dict[str, Any], name: str, default: float) -> float:
     return float(value)
 
 
-class SettingsControl:
+class ConfigControl:
     """GET/POST /_sandbox/config over a sandbox's settings (``settable``: the fields a running
     sandbox lets tests change, by type, a float taking any number; ``choices``: the values a
-    field may take), POST /_sandbox/clock/advance and POST /_sandbox/clients (an app
-    registration; ``refuse_uri`` says why a redirect URI cannot be registered, None when it can)."""
+    field may take) and POST /_sandbox/clock/advance. As it is: a sandbox without OAuth apps
+    (Voyage, whose API keys have their own routes)."""
 
     def __init__(
         self,
-        config: SandboxSettings,
+        config: ClockedSettings,
         clock: SandboxClock,
         settable: dict[str, type],
         choices: dict[str, tuple[object, ...]] | None = None,
-        refuse_uri: Callable[[str], str | None] = lambda _uri: None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.settable = settable
         self.choices = choices or {}
-        self.refuse_uri = refuse_uri
 
     def routes(self) -> ControlRoutes:
         return [
             ("GET", "/_sandbox/config", self.get_config),
             ("POST", "/_sandbox/config", self.set_config),
             ("POST", "/_sandbox/clock/advance", self.advance_clock),
-            ("POST", "/_sandbox/clients", self.register_client),
         ]
 
     def get_config(self, request: Request) -> dict[str, Any]:
         config = self.config
-        return {
-            **{name: getattr(config, name) for name in self.settable},
-            "clock_scale": config.clock_scale,
-            "clients": sorted(config.clients),
-        }
+        return {**{name: getattr(config, name) for name in self.settable}, "clock_scale": config.clock_scale}
 
     def set_config(self, request: Request) -> object:
         """Every change checked before any is made."""
@@ -197,6 +194,31 @@ class SettingsControl:
 
     def advance_clock(self, request: Request) -> object:
         return {"now": self.clock.advance(number(json_body(request), "seconds", 0))}
+
+
+class SettingsControl(ConfigControl):
+    """ConfigControl for a sandbox with OAuth apps: the config also lists them (``clients``), and
+    POST /_sandbox/clients registers one (``refuse_uri`` says why a redirect URI cannot be
+    registered, None when it can)."""
+
+    config: SandboxSettings
+
+    def __init__(
+        self,
+        config: SandboxSettings,
+        clock: SandboxClock,
+        settable: dict[str, type],
+        choices: dict[str, tuple[object, ...]] | None = None,
+        refuse_uri: Callable[[str], str | None] = lambda _uri: None,
+    ) -> None:
+        super().__init__(config, clock, settable, choices)
+        self.refuse_uri = refuse_uri
+
+    def routes(self) -> ControlRoutes:
+        return [*super().routes(), ("POST", "/_sandbox/clients", self.register_client)]
+
+    def get_config(self, request: Request) -> dict[str, Any]:
+        return {**super().get_config(request), "clients": sorted(self.config.clients)}
 
     def register_client(self, request: Request) -> object:
         body = json_body(request)

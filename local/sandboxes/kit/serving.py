@@ -117,15 +117,25 @@ def add_client_arguments(parser: argparse.ArgumentParser, env_prefix: str) -> No
 
 
 def standalone_parser(
-    prog: str, description: str | None, env_prefix: str, default_port: int
+    prog: str,
+    description: str | None,
+    env_prefix: str,
+    default_port: int,
+    *,
+    oauth_clients: bool = True,
+    clock: bool = True,
 ) -> argparse.ArgumentParser:
-    """A standalone entry point's arguments every sandbox takes: --host, --port (default
-    ``{env_prefix}_PORT``, else ``default_port``), the app (``add_client_arguments``) and --clock-scale."""
+    """A standalone entry point's shared arguments: --host, --port (default ``{env_prefix}_PORT``,
+    else ``default_port``), the app (``add_client_arguments``; ``oauth_clients=False`` for a sandbox
+    without OAuth apps: Voyage's API keys, S3 Vectors' any credentials) and --clock-scale
+    (``clock=False`` for a sandbox without a clock: S3 Vectors)."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get(f"{env_prefix}_PORT") or default_port))
-    add_client_arguments(parser, env_prefix)
-    parser.add_argument("--clock-scale", type=float, default=1.0)
+    if oauth_clients:
+        add_client_arguments(parser, env_prefix)
+    if clock:
+        parser.add_argument("--clock-scale", type=float, default=1.0)
     return parser
 
 

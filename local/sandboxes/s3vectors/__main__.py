@@ -6,18 +6,21 @@ matching ``--region``).
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 
-from local.sandboxes.kit.serving import serve_until_interrupted
+from local.sandboxes.kit.serving import serve_until_interrupted, standalone_parser
 from local.sandboxes.s3vectors.server import S3VectorsSandbox
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.sandboxes.s3vectors", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BOOKSYNC_S3VECTORS_PORT") or 8307))
+    parser = standalone_parser(
+        "python -m local.sandboxes.s3vectors",
+        __doc__,
+        "BOOKSYNC_S3VECTORS",
+        8307,
+        oauth_clients=False,
+        clock=False,
+    )
     parser.add_argument("--region", default="us-east-1")
     args = parser.parse_args(argv)
     sandbox = S3VectorsSandbox(host=args.host, port=args.port, region=args.region)

@@ -7,19 +7,18 @@ POST /_sandbox/keys.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
-from local.sandboxes.kit.serving import serve_until_interrupted
+from local.sandboxes.kit.serving import serve_until_interrupted, standalone_parser
 from local.sandboxes.voyage.config import DEFAULT_KEY
 from local.sandboxes.voyage.server import VoyageConfig, VoyageSandbox
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.sandboxes.voyage", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BOOKSYNC_VOYAGE_PORT") or 8306))
+    parser = standalone_parser(
+        "python -m local.sandboxes.voyage", __doc__, "BOOKSYNC_VOYAGE", 8306, oauth_clients=False
+    )
     parser.add_argument(
         "--api-key",
         action="append",
@@ -27,7 +26,6 @@ def main(argv: list[str] | None = None) -> int:
         help="an API key the sandbox accepts (repeatable)",
     )
     parser.add_argument("--requests-per-minute", type=int, default=2000)
-    parser.add_argument("--clock-scale", type=float, default=1.0)
     args = parser.parse_args(argv)
     keys = {key: f"key-{index}" for index, key in enumerate(args.api_key, start=1)}
     config = VoyageConfig(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 # Voyage's dimensions for the models that offer a choice (``output_dimension``).
 FLEXIBLE_DIMENSIONS = (256, 512, 1024, 2048)
@@ -54,8 +53,6 @@ class VoyageConfig:
     send_retry_after: bool = True
     # >1 makes the per-minute windows pass that many times faster.
     clock_scale: float = 1.0
-    # Voyage has no OAuth apps (API keys instead): empty, for the kit's settings control.
-    clients: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.clock_scale <= 0:

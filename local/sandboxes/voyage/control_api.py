@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from local.sandboxes.kit.control import (
     AddRoute,
     BadRequest,
+    ConfigControl,
     ControlRoutes,
-    SettingsControl,
     add_control_routes,
     json_body,
     shared_routes,
@@ -32,15 +32,10 @@ _SETTABLE: dict[str, type] = {
 
 def register_control_routes(sandbox: VoyageSandbox, add: AddRoute) -> None:
     control = _Control(sandbox)
-    # The kit's settings routes, but for app registrations: Voyage has API keys (/_sandbox/keys).
-    settings = [
-        route
-        for route in SettingsControl(sandbox.config, sandbox.clock, _SETTABLE).routes()
-        if route[1] != "/_sandbox/clients"
-    ]
     routes: ControlRoutes = [
         ("POST", "/_sandbox/reset", control.reset),
-        *settings,
+        # The kit's config and clock routes; no app registrations: Voyage has API keys (/_sandbox/keys).
+        *ConfigControl(sandbox.config, sandbox.clock, _SETTABLE).routes(),
         *shared_routes(sandbox.faults, sandbox.log),
         ("GET", "/_sandbox/ledger", control.ledger),
         ("DELETE", "/_sandbox/ledger", control.clear_ledger),

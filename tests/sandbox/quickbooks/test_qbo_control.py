@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
-import threading
-from pathlib import Path
 
 import pytest
 from qbo_helpers import fault_of, new_customer, new_invoice, new_item, new_payment, raw
 
 from local.sandboxes.quickbooks.control import ControlError, SandboxControl
 from local.sandboxes.quickbooks.testing import QBOClient
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.sandbox.starting import APP_FLAGS, REPO_ROOT, standalone
 
 
 def test_ledger_holds_every_entity_and_counts_api_creates(qbo: QBOClient, control: SandboxControl) -> None:
@@ -126,39 +122,8 @@ def test_unknown_paths_are_404(control: SandboxControl) -> None:
 
 
 def test_standalone_run_serves_the_same_api() -> None:
-    # Port 0: the system picks a free port as the sandbox binds, and the sandbox prints it (no
-    # free-then-rebind race: a port found free and closed here could be taken before it binds).
-    command = [
-        sys.executable,
-        "-m",
-        "local.sandboxes.quickbooks",
-        "--port",
-        "0",
-        "--client-id",
-        "cli-app",
-        "--client-secret",
-        "cli-secret",
-        "--redirect-uri",
-        "http://127.0.0.1:3000/cb",
-    ]
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        watchdog = threading.Timer(30, process.kill)  # a hang guard only: the banner comes at once
-        watchdog.start()
-        banner = process.stdout.readline()  # printed once bound: the server is listening
-        watchdog.cancel()
-        match = re.fullmatch(
-            r"QuickBooks sandbox on (http://127\.0\.0\.1:(\d+)) \(Ctrl-C to stop\)\n", banner
-        )
-        assert match, f"no address announced: {banner!r}"
-        assert int(match.group(2)) != 0
-        assert raw.get(f"{match.group(1)}/_sandbox/config").json()["clients"] == ["cli-app"]
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
+    with standalone("local.sandboxes.quickbooks", "QuickBooks sandbox", *APP_FLAGS) as url:
+        assert raw.get(f"{url}/_sandbox/config").json()["clients"] == ["cli-app"]
 
 
 def test_standalone_run_refuses_to_start_without_a_client() -> None:

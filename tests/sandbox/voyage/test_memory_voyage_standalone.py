@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import threading
-from pathlib import Path
 
 import httpx
+import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from local.sandboxes.voyage.__main__ import main
+from tests.sandbox.starting import standalone
 
 
 def test_standalone_run_serves_the_sandbox_with_its_keys() -> None:
-    command = [sys.executable, "-m", "local.sandboxes.voyage", "--port", "0", "--api-key", "pa-cli-key"]
-    command += ["--requests-per-minute", "30"]
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        watchdog = threading.Timer(30, process.kill)  # a hang guard only: the banner comes once bound
-        watchdog.start()
-        banner = process.stdout.readline()
-        watchdog.cancel()
-        match = re.fullmatch(r"Voyage sandbox on (http://127\.0\.0\.1:(\d+)) \(Ctrl-C to stop\)\n", banner)
-        assert match, f"no address announced: {banner!r}"
-        url = match.group(1)
-        assert httpx.get(f"{url}/_sandbox/config").json()["requests_per_minute"] == 30
+    flags = ("--api-key", "pa-cli-key", "--requests-per-minute", "30")
+    with standalone("local.sandboxes.voyage", "Voyage sandbox", *flags) as url:
+        config = httpx.get(f"{url}/_sandbox/config").json()
+        assert config["requests_per_minute"] == 30
+        assert "clients" not in config  # Voyage has API keys, no OAuth apps
         body = {"input": ["a"], "model": "voyage-4-lite"}
         assert (
             httpx.post(
@@ -40,6 +28,12 @@ def test_standalone_run_serves_the_sandbox_with_its_keys() -> None:
             f"{url}/v1/embeddings", json=body, headers={"authorization": "Bearer pa-voyage-sandbox-key"}
         )
         assert refused.status_code == 401  # the default key only when none is given
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
+
+
+def test_the_flags_are_the_kits_without_an_oauth_app(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    flags = set(re.findall(r"--[a-z-]+", capsys.readouterr().out))
+    assert {"--host", "--port", "--clock-scale", "--api-key", "--requests-per-minute"} <= flags
+    assert not {"--client-id", "--client-secret", "--redirect-uri"} & flags
