@@ -10,7 +10,16 @@ from decimal import Decimal
 import pytest
 from booksync.memory.ports import Indexed
 from booksync.memory.records import RecordFilter, RecordKind
-from booksync.store.memory import DynamoRecordStore, DynamoVectorStore, bump_stamp, quantize
+from booksync.store.memory import (
+    KEY_BYTES,
+    DynamoRecordStore,
+    DynamoVectorStore,
+    WarmCache,
+    bump_stamp,
+    function_memory_bytes,
+    quantize,
+    record_bytes,
+)
 from booksync.store.models import MemoryRecordModel
 
 from tests.conftest import only_table
@@ -106,6 +115,58 @@ def test_vectors_of_another_dimension_are_left_out_and_the_records_say_who_embed
     store.put(billing_record(company_id="co-1"), INDEXED)
     store.put(billing_record(company_id="co-1", doc_id="inv-2"), Indexed("h2", "voyage-4-lite/1024"))
     assert store.embedders("co-1") == {"invoice#inv-1": "local/256", "invoice#inv-2": "voyage-4-lite/1024"}
+
+
+def test_stores_of_two_dimensions_keep_a_copy_each(memory_table: None) -> None:
+    """Two DynamoVectorStores of different dimensions in one process (the API's and a
+    backfill's, an embedder change) never answer from each other's warm copy."""
+    DynamoVectorStore(dimension=2).put("co-1", [("old", [1.0, 0.0])])
+    DynamoVectorStore(dimension=3).put("co-1", [("new", [1.0, 0.0, 0.0])])
+    three, two = DynamoVectorStore(dimension=3), DynamoVectorStore(dimension=2)
+    assert [key for key, _ in three.query("co-1", [1.0, 0.0, 0.0], top_k=5)] == ["new"]
+    assert [key for key, _ in two.query("co-1", [1.0, 0.0], top_k=5)] == ["old"]
+    assert two.vectors("co-1")[1].shape == (1, 2)
+    assert [key for key, _ in three.query("co-1", [1.0, 0.0, 0.0], top_k=5)] == ["new"]
+
+
+def test_the_caches_hold_a_share_of_the_functions_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm copies are limited in bytes against the function's memory (Lambda's
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE, 512 MB when unset), together well under it."""
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", raising=False)
+    assert function_memory_bytes() == 512 * 1024 * 1024
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769")
+    assert function_memory_bytes() == 1769 * 1024 * 1024
+    assert WarmCache[int](share=0.35).max_bytes == int(0.35 * 1769 * 1024 * 1024)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "not a number")
+    assert function_memory_bytes() == 512 * 1024 * 1024
+    both = DynamoVectorStore.cache.max_bytes + DynamoRecordStore.cache.max_bytes
+    assert both <= 0.5 * 512 * 1024 * 1024  # the classes' caches, built at import (no variable)
+
+
+def test_warm_vector_copies_are_dropped_by_their_bytes(memory_table: None) -> None:
+    """Past the budget the least recently used company's matrix goes; the one just read stays."""
+    store = DynamoVectorStore(dimension=4)
+    per_company = 100 * (4 * 4 + KEY_BYTES)  # float32 rows and their keys
+    store.cache = WarmCache(share=1.0, memory_bytes=2 * per_company)
+    for company in ("co-1", "co-2", "co-3"):
+        store.put(company, [(f"k{n}", [1.0, float(n), 0.0, 0.5]) for n in range(100)])
+        assert len(store.query(company, [1.0, 0.0, 0.0, 0.0], top_k=100)) == 100
+    assert len(store.cache) == 2 and store.cache.bytes_held() == 2 * per_company
+    tiny = DynamoVectorStore(dimension=4)
+    tiny.cache = WarmCache(share=1.0, memory_bytes=per_company // 2)
+    assert len(tiny.query("co-1", [1.0, 0.0, 0.0, 0.0], top_k=3)) == 3  # over budget alone: kept
+    assert len(tiny.cache) == 1
+
+
+def test_warm_record_copies_are_dropped_by_their_estimated_bytes(memory_table: None) -> None:
+    store = DynamoRecordStore()
+    for company in ("co-1", "co-2", "co-3"):
+        store.put_many([(billing_record(company_id=company, doc_id=f"inv-{n}"), INDEXED) for n in range(10)])
+    per_company = 10 * record_bytes(billing_record())
+    store.cache = WarmCache(share=1.0, memory_bytes=2 * per_company)
+    for company in ("co-1", "co-2", "co-3"):
+        assert len(store.all(company)) == 10
+    assert len(store.cache) == 2 and store.cache.bytes_held() == 2 * per_company
 
 
 def test_a_put_or_delete_elsewhere_is_seen_by_a_warm_copy(memory_table: None) -> None:

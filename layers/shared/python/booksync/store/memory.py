@@ -13,6 +13,7 @@ the rows, so a copy is never newer than the stamp it is kept under (at worst old
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
@@ -54,20 +55,39 @@ def bump_stamp(company_id: str, counter: Counter) -> None:
 class _Copy(Generic[T]):
     stamp: int
     value: T
-    size: int
+    size: int  # bytes, measured (vectors) or estimated (records)
+
+
+# The memory Lambda gives the function (its MemorySize), and what is assumed where it is unset
+# (template.yaml's Globals MemorySize).
+MEMORY_SIZE_VARIABLE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+DEFAULT_MEMORY_MB = 512
+MEGABYTE = 1024 * 1024
+
+
+def function_memory_bytes() -> int:
+    """The function's memory in bytes: AWS_LAMBDA_FUNCTION_MEMORY_SIZE (MB), else 512 MB."""
+    said = os.environ.get(MEMORY_SIZE_VARIABLE, "").strip()
+    megabytes = int(said) if said.isdigit() and int(said) > 0 else DEFAULT_MEMORY_MB
+    return megabytes * MEGABYTE
 
 
 class WarmCache(Generic[T]):
-    """Per-company copies kept across warm invocations, each under the stamp it was read at;
-    the least recently used are dropped past ``max_size`` (records, or vectors) in all."""
+    """Per-company copies kept across warm invocations, each under the stamp it was read at; the
+    least recently used are dropped while all together take more than ``share`` of the function's
+    memory (the copy just read is always kept: the search needs it)."""
 
-    def __init__(self, max_size: int) -> None:
-        self.max_size = max_size
-        self._copies: OrderedDict[tuple[str, str], _Copy[T]] = OrderedDict()
+    def __init__(self, share: float, memory_bytes: int | None = None) -> None:
+        self.share = share
+        self.max_bytes = int(share * (memory_bytes if memory_bytes is not None else function_memory_bytes()))
+        self._copies: OrderedDict[tuple[str, ...], _Copy[T]] = OrderedDict()
 
-    def get(self, company_id: str, counter: Counter, load: Callable[[], tuple[T, int]]) -> T:
-        """The company's copy at the current stamp: ``load()`` (value, size) when it moved."""
-        key = (MemoryRecordModel.Meta.table_name, company_id)
+    def get(
+        self, company_id: str, counter: Counter, load: Callable[[], tuple[T, int]], variant: str = ""
+    ) -> T:
+        """The company's copy at the current stamp: ``load()`` (value, its bytes) when it moved.
+        ``variant`` tells apart copies of one company read differently (a vector dimension)."""
+        key = (MemoryRecordModel.Meta.table_name, company_id, variant)
         stamp = read_stamp(company_id, counter)
         copy = self._copies.get(key)
         if copy is None or copy.stamp != stamp:
@@ -75,12 +95,31 @@ class WarmCache(Generic[T]):
             copy = _Copy(stamp, value, size)
             self._copies[key] = copy
         self._copies.move_to_end(key)
-        while len(self._copies) > 1 and sum(c.size for c in self._copies.values()) > self.max_size:
+        while len(self._copies) > 1 and self.bytes_held() > self.max_bytes:
             self._copies.popitem(last=False)
         return copy.value
 
+    def bytes_held(self) -> int:
+        return sum(c.size for c in self._copies.values())
+
+    def __len__(self) -> int:
+        return len(self._copies)
+
     def clear(self) -> None:
         self._copies.clear()
+
+
+# What one record takes in a warm copy, estimated (a one-line record measures about 1.4 KB in
+# Python objects, its key and embedder in the embedders map about 0.2 KB more): generous, so the
+# budget is not overrun.
+RECORD_BYTES = 1_024 + 256
+LINE_BYTES = 512
+# A vector's key in the warm matrix (a str and its list slot), besides its row's bytes.
+KEY_BYTES = 128
+
+
+def record_bytes(record: BillingRecord) -> int:
+    return RECORD_BYTES + LINE_BYTES * len(record.lines)
 
 
 def _record(row: MemoryRecordModel) -> BillingRecord:
@@ -90,9 +129,9 @@ def _record(row: MemoryRecordModel) -> BillingRecord:
 class DynamoRecordStore:
     """``RecordStore`` on MemoryTable."""
 
-    # One process keeps at most this many records in all (about 2 KB each in memory), each with
-    # the embedder that made its vector.
-    cache: WarmCache[tuple[list[BillingRecord], dict[str, str]]] = WarmCache(max_size=100_000)
+    # One process keeps companies' records (each with the embedder that made its vector) in at
+    # most 15% of the function's memory, by record_bytes; the vectors' copies take 35%.
+    cache: WarmCache[tuple[list[BillingRecord], dict[str, str]]] = WarmCache(share=0.15)
 
     def get(self, company_id: str, key: str) -> BillingRecord | None:
         try:
@@ -129,7 +168,8 @@ class DynamoRecordStore:
             )
         ]
         records = [_record(row) for row in rows]
-        return (records, {str(row.record_key): str(row.embedder) for row in rows}), len(records)
+        embedders = {str(row.record_key): str(row.embedder) for row in rows}
+        return (records, embedders), sum(map(record_bytes, records))
 
     def _warm(self, company_id: str) -> tuple[list[BillingRecord], dict[str, str]]:
         return self.cache.get(company_id, "records", lambda: self._load(company_id))
@@ -172,8 +212,10 @@ class DynamoVectorStore:
     """``VectorStore`` on MemoryTable: each vector a row of int8 bytes; the company's vectors read
     once into a matrix (unit rows) and searched with numpy, kept while the stamp has not moved."""
 
-    # One process keeps at most this many vectors in all (dimension 1024: 4 KB each).
-    cache: WarmCache[VectorMatrix] = WarmCache(max_size=200_000)
+    # One process keeps companies' matrices in at most 35% of the function's memory, by their
+    # bytes (float32: 4 KB a vector at dimension 1024; 512 MB keep about 44,000), each company's
+    # copy apart per dimension (two stores of different dimensions never share one).
+    cache: WarmCache[VectorMatrix] = WarmCache(share=0.35)
 
     def __init__(self, dimension: int | None = None) -> None:
         """``dimension``: the embedder's; a vector of another (made before the embedder changed)
@@ -212,13 +254,18 @@ class DynamoVectorStore:
             keys.append(row.record_key[len(VECTOR_PREFIX) :])
             rows.append(np.frombuffer(row.vector, dtype=np.int8).astype(np.float32) * np.float32(row.scale))
         matrix = VectorMatrix(keys, np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32))
-        return matrix, len(matrix)
+        return matrix, int(matrix.rows.nbytes) + KEY_BYTES * len(keys)
 
     def vectors(self, company_id: str) -> tuple[list[str], npt.NDArray[np.float32]]:
         """The company's keys and their vectors (unit rows, as searched), from the warm copy: what
         moving a company to S3 Vectors copies (``memory/choice.py``)."""
-        matrix = self.cache.get(company_id, "vectors", lambda: self._load(company_id))
+        matrix = self._warm(company_id)
         return list(matrix.keys), matrix.rows
+
+    def _warm(self, company_id: str) -> VectorMatrix:
+        return self.cache.get(
+            company_id, "vectors", lambda: self._load(company_id), variant=str(self.dimension)
+        )
 
     def stamp(self, company_id: str) -> int:
         """The company's vector stamp: it moves on every put and delete."""
@@ -227,6 +274,4 @@ class DynamoVectorStore:
     def query(
         self, company_id: str, vector: Sequence[float], top_k: int, keys: set[str] | None = None
     ) -> list[tuple[str, float]]:
-        return self.cache.get(company_id, "vectors", lambda: self._load(company_id)).search(
-            vector, top_k, keys
-        )
+        return self._warm(company_id).search(vector, top_k, keys)
