@@ -164,12 +164,16 @@ class CountingEmbedder:
 
         self.inner = HashedNgramEmbedder()
         self.texts: list[str] = []
+        self.meanwhile: Callable[[], None] | None = None  # run once, inside the next embed call
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def embed(self, texts: Sequence[str], input_type: InputType) -> Embedded:
         self.texts += texts
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is not None:
+            meanwhile()
         return self.inner.embed(texts, input_type)
 
 
@@ -256,6 +260,63 @@ def test_an_invoice_paid_after_its_payment_or_voided_is_never_kept_as_sent(
     assert void is not None and void.status == "void"
     facts = PriceBook(store).facts(COMPANY, PriceQuery(item="i-1"))
     assert [f.times_charged for f in facts.by_currency] == [1]  # inv-1 only: inv-2 was voided
+
+
+@pytest.mark.parametrize("slow", ["invoice", "payment"])
+def test_a_slow_job_never_leaves_an_older_stage_over_a_newer_one(
+    embed_stack: SimpleNamespace, slow: str
+) -> None:
+    """The SENT invoice's job (or the job of a payment recorded on it while SENT, which embeds the
+    invoice too) is still embedding when the invoice is saved PAID and the PAID job runs and
+    finishes first. The slow job then writes its SENT record over the PAID one; it reads the
+    invoice again, finds it changed, and indexes it as it is now: the memory ends PAID."""
+    docs = embed_stack.docs
+    seed(docs)
+    docs.put_invoice(COMPANY, builders.invoice(status="SENT"))
+    sent_job = receive_sqs_event(embed_stack.url)
+    if slow == "payment":  # recorded before the invoice's own SENT job ran (that one is dropped)
+        docs.put_payment(COMPANY, builders.payment(amount="380.00"))
+        sent_job = receive_sqs_event(embed_stack.url)
+        assert [json.loads(r["body"])["kind"] for r in sent_job["Records"]] == ["payment"]
+
+    def paid_and_embedded_meanwhile() -> None:
+        docs.put_invoice(COMPANY, builders.invoice(status="PAID"))
+        (paid_job,) = receive_sqs_event(embed_stack.url)["Records"]
+        assert embed_stack.fns.embed_billing.worker().handle(paid_job["body"]) == 1
+        stored = DynamoRecordStore().get(COMPANY, "invoice#inv-1")
+        assert stored is not None and stored.status == "paid"
+
+    embed_stack.embedder.meanwhile = paid_and_embedded_meanwhile
+    assert embed_stack.fns.embed_billing.handler(sent_job, Context()) == {"batchItemFailures": []}
+    assert embed_stack.embedder.meanwhile is None  # the PAID job did run inside the SENT one
+    stored = DynamoRecordStore().get(COMPANY, "invoice#inv-1")
+    assert stored is not None and stored.status == "paid"
+    assert marks() == {}
+
+
+def test_a_document_that_keeps_changing_fails_its_message_and_keeps_its_mark(tables: SimpleNamespace) -> None:
+    """Edited again during every indexing: after ``ROUNDS`` the job gives up with a typed error
+    (the message is received again later), never clearing a mark whose document it did not index
+    as stored."""
+    from booksync.errors import ConcurrentChange
+    from booksync.memory.ingest import ROUNDS, EmbedWorker
+
+    docs = service(EmbedFeed(EmbedQueue()))
+    seed(docs)
+    docs.put_invoice(COMPANY, builders.invoice(status="SENT"))
+    edits: list[int] = []
+
+    class EditingIndexer:
+        def index(self, records: Sequence[Any]) -> None:
+            edits.append(len(records))
+            docs.put_invoice(COMPANY, builders.invoice(status="SENT", memo=f"edit {len(edits)}"))
+
+    worker = EmbedWorker(documents=DocumentRepository(), indexer=EditingIndexer, enabled=True)
+    job = EmbedJob(company_id=COMPANY, kind=DocumentKind.INVOICE, doc_id="inv-1")
+    with pytest.raises(ConcurrentChange, match="kept changing"):
+        worker.handle(job.model_dump_json())
+    assert edits == [1] * ROUNDS
+    assert list(marks()) == ["invoice#inv-1"]
 
 
 def test_a_bad_message_fails_alone(embed_stack: SimpleNamespace) -> None:

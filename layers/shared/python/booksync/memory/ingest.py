@@ -5,7 +5,11 @@ its ``BillingRecord`` (an invoice or estimate with its customer's name and its i
 costs; a payment with the invoices it pays, which are looked at again: one now PAID is embedded
 anew, one unchanged is skipped by its content hash), hands them to the indexer, then removes the
 document's embed mark. A redelivered message finds the mark gone and the content unchanged:
-nothing is embedded twice.
+nothing is embedded twice. Two jobs of one document may run at once (it was saved PAID while its
+SENT job ran): the records are written unconditionally, so after indexing a job reads again the
+documents it built them from, and indexes again while one changed meanwhile (an unchanged record
+is skipped by its content hash). The job that finishes last has thus written what is stored now,
+never a stage older than the one a faster job wrote.
 
 ``EmbedSweep`` (the scheduler's five-minute sweep) queues again each document whose mark is older
 than the grace: its message was lost, or its send failed when the document was saved. Each mark it
@@ -18,9 +22,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from booksync.documents import DocumentKind, Payment
+from booksync.errors import ConcurrentChange
 from booksync.memory.documents import billing_record
 from booksync.memory.feed import ISSUED, EmbedJob, EmbedQueue, in_memory
 from booksync.memory.records import BillingRecord, RecordKind
@@ -31,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 # How a recorded payment reads in the memory (its own status: a payment has none in booksync).
 PAYMENT_STATUS = "recorded"
+# How many times a job indexes a document that keeps changing under it before it gives up (its
+# message then fails and is received again after its visibility timeout).
+ROUNDS = 5
 
 
 class Indexer(Protocol):
@@ -43,20 +52,44 @@ def _issued(row: DocumentModel | None) -> bool:
     return row is not None and row.status in ISSUED[DocumentKind(row.kind)]
 
 
+def _version(row: DocumentModel) -> tuple[float, str, str | None]:
+    return (row.updated_at, row.content_hash, row.status)
+
+
+@dataclass(frozen=True)
+class Read:
+    """A document's records, and the document rows they were built from (the document itself
+    and, for a payment, its invoices)."""
+
+    records: list[BillingRecord]
+    sources: list[DocumentModel]
+
+
 class BillingDocuments:
     """The memory's records of stored documents, as booksync holds them now."""
 
     def __init__(self, documents: DocumentRepository) -> None:
         self._docs = documents
 
-    def records(self, row: DocumentModel) -> list[BillingRecord]:
+    def read(self, row: DocumentModel) -> Read:
         """What embedding ``row`` means: an invoice or estimate in the memory's stages (issued,
         paid, accepted, declined; a void invoice kept as void, never a charge; a draft or a
         deleted one: nothing); a payment, with its issued invoices."""
         kind = DocumentKind(row.kind)
         if kind is DocumentKind.PAYMENT:
             return self._payment(row)
-        return self._billed([row]) if in_memory(kind, row.status) else []
+        return Read(self._billed([row]) if in_memory(kind, row.status) else [], [row])
+
+    def moved(self, sources: Sequence[DocumentModel]) -> bool:
+        """Has any of ``sources`` been written (or deleted) since it was read?"""
+        kinds: dict[DocumentKind, list[DocumentModel]] = {}
+        for row in sources:
+            kinds.setdefault(DocumentKind(row.kind), []).append(row)
+        for kind, rows in kinds.items():
+            now = self._docs.get_many(rows[0].company_id, kind, [row.doc_id for row in rows])
+            if any(row.doc_id not in now or _version(now[row.doc_id]) != _version(row) for row in rows):
+                return True
+        return False
 
     def _billed(self, rows: Sequence[DocumentModel]) -> list[BillingRecord]:
         if not rows:
@@ -70,7 +103,7 @@ class BillingDocuments:
             for row, doc in zip(rows, docs, strict=True)
         ]
 
-    def _payment(self, row: DocumentModel) -> list[BillingRecord]:
+    def _payment(self, row: DocumentModel) -> Read:
         payment = self._docs.parse(row)
         assert isinstance(payment, Payment)
         invoices = self._docs.get_many(row.company_id, DocumentKind.INVOICE, payment.invoice_ids)
@@ -94,7 +127,7 @@ class BillingDocuments:
             invoice_id=payment.invoice_ids[0],
         )
         paid = [invoices[i] for i in payment.invoice_ids if _issued(invoices.get(i))]
-        return [record, *self._billed(paid)]
+        return Read([record, *self._billed(paid)], [row, *paid])
 
     def _models(self, company_id: str, kind: DocumentKind, ids: Sequence[str]) -> dict[str, Any]:
         return {did: self._docs.parse(row) for did, row in self._docs.get_many(company_id, kind, ids).items()}
@@ -121,14 +154,25 @@ class EmbedWorker:
                 extra={"company_id": job.company_id, "kind": job.kind.value, "doc_id": job.doc_id},
             )
             return 0
-        row = self._docs.get(job.company_id, job.kind, job.doc_id)
-        if row is None:
-            return 0
-        records = self._records.records(row)
-        if records:
-            self._indexer().index(records)
-        self._docs.clear_embed(row)
-        return len(records)
+        handed = 0
+        for _ in range(ROUNDS):
+            row = self._docs.get(job.company_id, job.kind, job.doc_id)
+            if row is None:
+                return handed
+            read = self._records.read(row)
+            if read.records:
+                self._indexer().index(read.records)
+                handed += len(read.records)
+            if not self._records.moved(read.sources):
+                # What was indexed is what is stored now. A mark moved since (a newer stage) is
+                # kept for the write that moved it, which queued its own job.
+                self._docs.clear_embed(row)
+                return handed
+        raise ConcurrentChange(
+            f"{job.kind.value} {job.doc_id} of {job.company_id} kept changing while it was embedded "
+            f"({ROUNDS} times)",
+            fix="Nothing to do: the message is received again and the document embedded as it is then.",
+        )
 
 
 class EmbedSweep:
