@@ -12,11 +12,14 @@ from typing import Any
 
 import pytest
 
+# Fixtures shared by test directories apart from one another.
+from tests.s3vectors_standin import standin
+
 # Skips that hide: a skip whose reason is not on tests/skips_allowed.txt fails the run (the hook
 # registers the guard; the name is what makes pytest call it).
 from tests.skip_guard import pytest_configure
 
-__all__ = ["pytest_configure"]
+__all__ = ["pytest_configure", "standin"]
 
 
 @pytest.fixture(autouse=True)

@@ -23,12 +23,6 @@ BUCKET = "booksync-memory"
 DIM = 16
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[S3VectorsSandbox]:
-    with S3VectorsSandbox() as sandbox:
-        yield sandbox
-
-
 @pytest.fixture
 def control(standin: S3VectorsSandbox, moto_url: str) -> Iterator[S3VectorsControl]:
     DynamoVectorStore.cache.clear()

@@ -27,12 +27,6 @@ BUCKET = "booksync-memory"
 DIM = 8
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[S3VectorsSandbox]:
-    with S3VectorsSandbox() as sandbox:
-        yield sandbox
-
-
 @pytest.fixture
 def control(standin: S3VectorsSandbox) -> Iterator[S3VectorsControl]:
     with S3VectorsControl(standin.url) as control:

@@ -5,7 +5,6 @@ filterable and 40 KB in all, bucket and index names, conflicts, not-found, injec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,19 +16,11 @@ from local.sandboxes.s3vectors.testing import S3VectorsControl, s3vectors_client
 BUCKET = "standin"
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[S3VectorsSandbox]:
-    with S3VectorsSandbox() as sandbox:
-        yield sandbox
-
-
 @pytest.fixture
 def s3v(standin: S3VectorsSandbox) -> Any:
     with S3VectorsControl(standin.url) as control:
-        control.reset()
-    client = s3vectors_client(standin.url)
-    client.create_vector_bucket(vectorBucketName=BUCKET)
-    return client
+        control.reset_with_bucket(BUCKET)
+    return s3vectors_client(standin.url)
 
 
 def make_index(s3v: Any, name: str = "idx", dimension: int = 2, **extra: Any) -> None:
